@@ -1,0 +1,112 @@
+"""`make run`: check Postgres and RabbitMQ, prepare the database, migrate, start every service under honcho."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+
+from scripts.bootstrap_db import bootstrap
+from shared.dev_issuer import load_or_create_key
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = [
+    # (process name, python package, schema, first port)
+    ("wallet", "wallet", "wallet", 8001),
+    ("contracts", "contracts", "contracts", 8002),
+    ("provisioning", "provisioning", "provisioning", 8003),
+    ("license-distributor", "license_distributor", "licensing", 8004),
+]
+REPLICA_PORT_STEP = 100  # replica r of a service listens on its port + 100 * r
+
+
+async def check_infrastructure(admin_url: str, amqp_url: str) -> list[str]:
+    problems = []
+    try:
+        conn = await asyncpg.connect(admin_url, timeout=5)
+        await conn.close()
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        problems.append(
+            f"PostgreSQL is not answering at {admin_url} ({exc}).\n"
+            "    Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"
+            "    or point RENTAL_POSTGRES_ADMIN_URL at a server (superuser, to create the database and roles)."
+        )
+    try:
+        connection = await aio_pika.connect(amqp_url, timeout=5)
+        await connection.close()
+    except (OSError, aio_pika.exceptions.AMQPError, TimeoutError) as exc:
+        problems.append(
+            f"RabbitMQ is not answering at {amqp_url} ({exc}).\n"
+            "    Start it with: rabbitmq-server -detached\n"
+            "    or point RENTAL_AMQP_URL at a broker."
+        )
+    return problems
+
+
+def procfile(replicas: int, database: str, host: str, port: int) -> str:
+    lines = []
+    for name, package, schema, first_port in SERVICES:
+        for replica in range(replicas):
+            service_port = first_port + REPLICA_PORT_STEP * replica
+            label = name if replicas == 1 else f"{name}.{replica + 1}"
+            prefix = package.upper() if package != "license_distributor" else "LICENSING"
+            env = (
+                f"{prefix}_HTTP_PORT={service_port} "
+                f"{prefix}_DATABASE_URL=postgresql://{schema}:{schema}@{host}:{port}/{database}"
+            )
+            lines.append(f"{label}: env {env} {sys.executable} -m {package}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--replicas", type=int, default=1, help="replicas of every service (separate ports)")
+    parser.add_argument("--database", default=os.environ.get("RENTAL_DATABASE", "rental"))
+    args = parser.parse_args()
+    admin_url = os.environ.get("RENTAL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    amqp_url = os.environ.get("RENTAL_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+    problems = asyncio.run(check_infrastructure(admin_url, amqp_url))
+    if problems:
+        print("make run needs PostgreSQL and RabbitMQ:\n  - " + "\n  - ".join(problems), file=sys.stderr)
+        raise SystemExit(1)
+    asyncio.run(bootstrap(admin_url=admin_url, database=args.database))
+    load_or_create_key()
+    print(f"database {args.database!r} ready; migrations are applied by each service as it starts")
+
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(admin_url)
+    run_dir = ROOT / ".dev"
+    run_dir.mkdir(exist_ok=True)
+    procfile_path = run_dir / "Procfile"
+    procfile_path.write_text(procfile(args.replicas, args.database, parts.hostname or "127.0.0.1", parts.port or 5432))
+    print("\nStarting the platform (Ctrl-C stops everything):")
+    for name, _package, _schema, first_port in SERVICES:
+        for replica in range(args.replicas):
+            print(f"  {name:<20} http://127.0.0.1:{first_port + REPLICA_PORT_STEP * replica}/docs")
+    print("  tokens:              make token ROLE=operator | partner | customer ACCOUNT=<id>\n")
+    env = {**os.environ, "RENTAL_LOG_JSON": "false", "PYTHONUNBUFFERED": "1"}
+    os.chdir(ROOT)
+    # Replace this process with the supervisor; every argument is ours.
+    os.execvpe(  # noqa: S606
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "honcho",
+            "-f",
+            str(procfile_path),
+            "start",
+        ],
+        env,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""Composition root of contracts: its routes, its subscriptions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from contracts.api import router
+from contracts.config import Settings
+from contracts.handlers import SUBSCRIPTIONS
+from shared.runtime import ServiceSpec, create_app
+
+SPEC = ServiceSpec(
+    name="contracts",
+    title="Contracts",
+    description="Rental contracts and their life cycle, tariffs, domain links, rentals and history.",
+    migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
+    routers=[router],
+    subscriptions=SUBSCRIPTIONS,
+)
+
+
+def app_factory() -> object:
+    """For `uvicorn --factory contracts.main:app_factory`."""
+    return create_app(SPEC, Settings())

@@ -1,0 +1,3 @@
+"""HTTP request and response shapes of contracts."""
+
+from __future__ import annotations

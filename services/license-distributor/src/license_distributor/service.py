@@ -1,0 +1,3 @@
+"""Licence distributor use cases: one function, one transaction, events into the outbox inside it."""
+
+from __future__ import annotations

@@ -1,0 +1,22 @@
+"""Events provisioning consumes, wired as data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import asyncpg
+
+from provisioning import repository
+from shared.events.base import Event
+from shared.events.wallet import AccountOpened
+from shared.messaging.consumer import Handler
+from shared.messaging.envelope import Envelope
+
+
+async def on_account_opened(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
+    await repository.upsert_known_account(conn, account_id=event.account_id, name=event.name)
+
+
+SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
+    AccountOpened: on_account_opened,
+}

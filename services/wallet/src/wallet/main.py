@@ -1,0 +1,24 @@
+"""Composition root of the wallet: its routes, its subscriptions, its background jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shared.runtime import ServiceSpec, create_app
+from wallet.api import router
+from wallet.config import Settings
+from wallet.handlers import SUBSCRIPTIONS
+
+SPEC = ServiceSpec(
+    name="wallet",
+    title="Wallet",
+    description="Accounts, activation keys, the ledger, burn-down and run-out of prepaid service credits (iSC).",
+    migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
+    routers=[router],
+    subscriptions=SUBSCRIPTIONS,
+)
+
+
+def app_factory() -> object:
+    """For `uvicorn --factory wallet.main:app_factory`."""
+    return create_app(SPEC, Settings())

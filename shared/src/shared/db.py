@@ -1,0 +1,41 @@
+"""Postgres access: one asyncpg pool per service, connected as the service's own role, in its own schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb columns come and go as Python objects, not strings.
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(*, dsn: str, schema: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        # The role may touch only its schema; naming it here keeps every query unqualified.
+        server_settings={"search_path": schema, "application_name": schema},
+    )
+    assert pool is not None
+    return pool
+
+
+async def connect(*, dsn: str, schema: str) -> asyncpg.Connection:
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema, "application_name": schema})
+    await _init_connection(conn)
+    return conn
+
+
+@asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """One use case, one transaction: commits when the block ends, rolls back on any error."""
+    async with pool.acquire() as conn, conn.transaction():
+        yield conn

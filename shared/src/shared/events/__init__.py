@@ -1,0 +1,36 @@
+"""The event catalogue: every event type by routing key. The AsyncAPI document is generated from it."""
+
+from __future__ import annotations
+
+from shared.events import contracts, licensing, provisioning, wallet
+from shared.events.base import Event
+
+CATALOGUE: dict[str, type[Event]] = {
+    model.routing_key(): model
+    for model in (
+        wallet.AccountOpened,
+        wallet.CreditsLoaded,
+        wallet.RunwayChanged,
+        wallet.BalanceLow,
+        wallet.BalanceDepleted,
+        wallet.BalanceRestored,
+        contracts.ContractActivated,
+        contracts.ContractSuspended,
+        contracts.ContractResumed,
+        contracts.ContractTerminated,
+        contracts.DeviceActivated,
+        contracts.DeviceDeactivated,
+        contracts.DeviceReplaced,
+        contracts.RentalChanged,
+        provisioning.DomainCreated,
+        provisioning.GatewayRegistered,
+        provisioning.GatewayRemoved,
+        provisioning.DeviceProvisioned,
+        provisioning.DeviceRemoved,
+        licensing.BundleIssued,
+        licensing.GatewayReconnected,
+        licensing.GatewayRebootOrdered,
+    )
+}
+
+__all__ = ["CATALOGUE", "Event"]

@@ -1,0 +1,82 @@
+"""Events published by the contracts service. Rates are micro-iSC per day."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from shared.events.base import Event
+
+
+class ContractEvent(Event):
+    publisher: ClassVar[str] = "contracts"
+    subject_field: ClassVar[str | None] = "contract_id"
+    contract_id: UUID
+    account_id: UUID
+
+
+class ContractActivated(ContractEvent):
+    reason: str
+
+
+class ContractSuspended(ContractEvent):
+    reason: str
+
+
+class ContractResumed(ContractEvent):
+    reason: str
+
+
+class ContractTerminated(ContractEvent):
+    reason: str
+
+
+class RentedDevice(BaseModel):
+    device_id: UUID
+    hwid: str
+    product: str
+
+
+class DeviceActivated(ContractEvent):
+    domain_id: UUID
+    rental_id: UUID
+    device: RentedDevice
+    rate_per_day: int
+
+
+class DeviceDeactivated(ContractEvent):
+    domain_id: UUID
+    rental_id: UUID
+    device: RentedDevice
+    rate_per_day: int
+    reason: str
+
+
+class DeviceReplaced(ContractEvent):
+    domain_id: UUID
+    old_rental_id: UUID
+    new_rental_id: UUID
+    old_device: RentedDevice
+    new_device: RentedDevice
+    rate_per_day: int
+
+
+class Licence(BaseModel):
+    type: str
+    count: int
+
+
+class DomainRental(BaseModel):
+    domain_id: UUID
+    devices: list[RentedDevice]
+    licences: list[Licence]
+
+
+class RentalChanged(ContractEvent):
+    burn_rate_per_day: int
+    domains: list[DomainRental]
+    # Monotonic per contract.
+    version: int
+    active: bool

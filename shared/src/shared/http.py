@@ -1,0 +1,124 @@
+"""HTTP plumbing every service shares: health, readiness, metrics, request ids, body size limit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.errors import problem_response
+from shared.tracing import child_traceparent, current_traceparent
+
+if TYPE_CHECKING:
+    from shared.runtime import Runtime
+
+log = structlog.get_logger()
+REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"])
+
+probes = APIRouter(tags=["operations"])
+
+
+@probes.get("/healthz", summary="Alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@probes.get("/readyz", summary="Database and broker reachable", responses={503: {"description": "Not ready"}})
+async def readyz(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    checks = {"database": False, "broker": runtime.broker.is_connected()}
+    try:
+        async with asyncio.timeout(2):
+            checks["database"] = await runtime.pool.fetchval("SELECT true") is True
+    except (OSError, TimeoutError) as exc:
+        log.warning("readyz.database_unreachable", error=repr(exc))
+    except Exception as exc:  # noqa: BLE001 - any database error means not ready
+        log.warning("readyz.database_error", error=repr(exc))
+    if all(checks.values()):
+        return JSONResponse({"status": "ready", "checks": checks})
+    failing = ", ".join(name for name, ok in checks.items() if not ok)
+    return problem_response(
+        status=503, code="not_ready", title="Not ready", detail=f"unreachable: {failing}", checks=checks
+    )
+
+
+@probes.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def install_request_context(app: FastAPI, *, service: str) -> None:
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        traceparent = child_traceparent(request.headers.get("traceparent"))
+        token = current_traceparent.set(traceparent)
+        started = time.perf_counter()
+        with structlog.contextvars.bound_contextvars(request_id=request_id, traceparent=traceparent):
+            try:
+                response = await call_next(request)
+            finally:
+                current_traceparent.reset(token)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        LATENCY.labels(service, request.method, route).observe(time.perf_counter() - started)
+        REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
+        response.headers["x-request-id"] = request_id
+        return response
+
+
+class BodySizeLimit:
+    """Refuses request bodies above `max_bytes` with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            status=413,
+            code="payload_too_large",
+            title="Payload too large",
+            detail=f"request bodies are limited to {self.max_bytes} bytes",
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(StarletteHTTPException):
+    """An HTTPException, so FastAPI's body parsing passes it on as a 413 instead of a generic 400."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="Payload too large")

@@ -1,0 +1,1 @@
+"""Messaging on RabbitMQ: topology, CloudEvents envelopes, the transactional outbox and the inbox consumer."""

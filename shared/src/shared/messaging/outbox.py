@@ -1,0 +1,202 @@
+"""Transactional outbox: events are written in the caller's transaction and published later by the relay.
+
+The relay claims unsent rows with `FOR UPDATE SKIP LOCKED` (so replicas share the work), publishes them
+with publisher confirms, and marks them sent only after the broker confirmed. A crash in between means
+the event is published again; consumers' inboxes make that harmless. It wakes on LISTEN/NOTIFY and
+polls as a fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import asyncpg
+import structlog
+from prometheus_client import Counter
+
+from shared.events.base import Event
+from shared.messaging.broker import Broker
+from shared.messaging.envelope import CONTENT_TYPE, Envelope
+from shared.tracing import current_traceparent
+
+log = structlog.get_logger()
+PUBLISHED = Counter("outbox_published_total", "Events published and confirmed by the broker", ["service"])
+PUBLISH_FAILED = Counter("outbox_publish_failed_total", "Publish attempts that failed", ["service"])
+
+
+async def add_to_outbox(conn: asyncpg.Connection, event: Event) -> uuid.UUID:
+    """Record `event` for publication. Call inside the transaction that makes the change it reports."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("add_to_outbox must run inside the business transaction")
+    message_id = uuid.uuid4()
+    await conn.execute(
+        """INSERT INTO outbox_message (id, routing_key, event_type, subject, payload, traceparent)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        message_id,
+        event.routing_key(),
+        type(event).__name__,
+        event.subject(),
+        event.model_dump(mode="json"),
+        current_traceparent.get(),
+    )
+    return message_id
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        broker: Broker,
+        listen_dsn: str,
+        schema: str,
+        source: str,
+        batch_size: int = 200,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self.pool = pool
+        self.broker = broker
+        self.listen_dsn = listen_dsn
+        self.schema = schema
+        self.source = source
+        self.batch_size = batch_size
+        self.poll_interval_s = poll_interval_s
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._channel: aio_pika.abc.AbstractRobustChannel | None = None
+        self._exchange: aio_pika.abc.AbstractExchange | None = None
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen(), name=f"{self.schema}-outbox-listen")
+        try:
+            while not self._stopping.is_set():
+                try:
+                    published = await self.publish_pending()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the relay outlives any fault; unsent rows are retried
+                    log.warning("outbox.relay.failed", error=repr(exc))
+                    self._exchange = None
+                    published = 0
+                    await self._sleep(self.poll_interval_s)
+                    continue
+                if published >= self.batch_size:
+                    continue  # more waiting: no sleep
+                await self._sleep(self.poll_interval_s)
+        finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        self._wake.clear()
+
+    async def _listen(self) -> None:
+        """Keep a LISTEN connection; reconnect when it drops. Notifications only wake the loop."""
+        channel = f"{self.schema}_outbox"
+        while not self._stopping.is_set():
+            try:
+                conn = await asyncpg.connect(self.listen_dsn)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("outbox.listen.connect_failed", error=repr(exc))
+                await asyncio.sleep(1.0)
+                continue
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+            try:
+                await conn.add_listener(channel, lambda *_args: self._wake.set())
+                self._wake.set()  # catch up on anything committed while we were not listening
+                await lost.wait()
+            finally:
+                if not conn.is_closed():
+                    await conn.close()
+
+    async def _exchange_for_publish(self) -> aio_pika.abc.AbstractExchange:
+        if self._exchange is None or self._channel is None or self._channel.is_closed:
+            # While aio-pika reconnects, wait for it rather than fail fast in a loop.
+            await asyncio.wait_for(self.broker.connection.connected.wait(), timeout=10)
+            self._channel = await self.broker.channel()
+            self._exchange = await self.broker.topology.declare_exchanges(self._channel)
+        return self._exchange
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent events; returns how many were confirmed."""
+        exchange = await self._exchange_for_publish()
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                """SELECT id, routing_key, subject, payload, traceparent, created_at
+                   FROM outbox_message WHERE sent_at IS NULL
+                   ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
+                self.batch_size,
+            )
+            if not rows:
+                return 0
+            results = await asyncio.gather(*(self._publish_one(exchange, row) for row in rows), return_exceptions=True)
+            sent = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
+            failed = [(row["id"], repr(r)) for row, r in zip(rows, results, strict=True) if r is not None]
+            await self.mark_sent(conn, sent)
+            for message_id, error in failed:
+                await conn.execute(
+                    """UPDATE outbox_message SET publish_attempts = publish_attempts + 1, last_error = $2
+                       WHERE id = $1""",
+                    message_id,
+                    error[:500],
+                )
+        PUBLISHED.labels(self.source).inc(len(sent))
+        if failed:
+            PUBLISH_FAILED.labels(self.source).inc(len(failed))
+            log.warning("outbox.publish.failed", count=len(failed), first_error=failed[0][1])
+            self._exchange = None
+        return len(sent)
+
+    async def mark_sent(self, conn: asyncpg.Connection, ids: list[uuid.UUID]) -> None:
+        """Only after the broker confirmed. A separate method so fault-injection tests can fail it."""
+        if ids:
+            await conn.execute("UPDATE outbox_message SET sent_at = clock_timestamp() WHERE id = ANY($1)", ids)
+
+    async def _publish_one(self, exchange: aio_pika.abc.AbstractExchange, row: asyncpg.Record) -> None:
+        envelope = Envelope.of(
+            id=row["id"],
+            source=f"/{self.source}",
+            type=row["routing_key"],
+            time=row["created_at"],
+            subject=row["subject"],
+            data=row["payload"],
+            traceparent=row["traceparent"],
+        )
+        await exchange.publish(
+            aio_pika.Message(
+                envelope.to_bytes(),
+                content_type=CONTENT_TYPE,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=str(row["id"]),
+                timestamp=datetime.now(UTC),
+                type=row["routing_key"],
+                headers=_headers(row["traceparent"]),
+            ),
+            routing_key=row["routing_key"],
+            mandatory=False,
+            timeout=10,
+        )
+
+
+def _headers(traceparent: str | None) -> dict[str, Any]:
+    return {"traceparent": traceparent} if traceparent else {}
+
+
+async def delete_sent(pool: asyncpg.Pool, *, older_than_days: int = 7) -> int:
+    """Sent rows are kept a while for diagnosis, then removed."""
+    result = await pool.execute(
+        "DELETE FROM outbox_message WHERE sent_at < now() - make_interval(days => $1)", older_than_days
+    )
+    return int(result.split()[-1])

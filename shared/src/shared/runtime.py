@@ -1,0 +1,185 @@
+"""The process around a service: pool, migrations, broker, outbox relay, inbox consumer, background jobs.
+
+Each service's `main.py` describes itself as a `ServiceSpec` and calls `create_app`; nothing connects
+at import time, everything starts in the app's lifespan and stops on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import asyncpg
+import structlog
+import uvicorn
+from fastapi import APIRouter, Depends, FastAPI, Request
+
+from shared.auth import TokenVerifier
+from shared.config import ServiceSettings
+from shared.db import connect, create_pool
+from shared.errors import install_problem_handlers
+from shared.events.base import Event
+from shared.http import BodySizeLimit, install_request_context, probes
+from shared.logging import configure_logging
+from shared.messaging.broker import Broker
+from shared.messaging.consumer import Handler, InboxConsumer
+from shared.messaging.outbox import OutboxRelay
+from shared.migrations import SHARED_MIGRATIONS, migrate
+
+log = structlog.get_logger()
+
+BackgroundJob = Callable[["Runtime"], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    migrations_dir: Path
+    routers: Sequence[APIRouter] = ()
+    subscriptions: Mapping[type[Event], Handler] = field(default_factory=dict)
+    # Long-running tasks started with the service (schedulers); each must be safe with replicas.
+    background_jobs: Sequence[BackgroundJob] = ()
+    max_body_bytes: int = 64 * 1024
+
+
+@dataclass
+class Runtime:
+    spec: ServiceSpec
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    broker: Broker
+    relay: OutboxRelay
+    consumer: InboxConsumer | None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+async def apply_migrations(spec: ServiceSpec, settings: ServiceSettings) -> list[str]:
+    conn = await connect(dsn=settings.database_url, schema=settings.database_schema)
+    try:
+        return await migrate(
+            conn,
+            schema=settings.database_schema,
+            sources=[("shared", SHARED_MIGRATIONS), (spec.name, spec.migrations_dir)],
+        )
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def run_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIterator[Runtime]:
+    """Start everything the service needs; stop it all in reverse order on exit."""
+    if settings.migrate_on_start:
+        await apply_migrations(spec, settings)
+    pool = await create_pool(
+        dsn=settings.database_url,
+        schema=settings.database_schema,
+        min_size=settings.database_pool_min,
+        max_size=settings.database_pool_max,
+    )
+    broker = Broker(url=settings.amqp_url, prefix=settings.broker_prefix, service=spec.name)
+    try:
+        await broker.connect()
+        relay = OutboxRelay(
+            pool=pool,
+            broker=broker,
+            listen_dsn=settings.database_url,
+            schema=settings.database_schema,
+            source=spec.name,
+            batch_size=settings.outbox_batch_size,
+            poll_interval_s=settings.outbox_poll_interval_s,
+        )
+        consumer = None
+        if spec.subscriptions:
+            consumer = InboxConsumer(
+                pool=pool,
+                broker=broker,
+                queue=f"{spec.name}.events",
+                subscriptions=spec.subscriptions,
+                prefetch=settings.consumer_prefetch,
+                max_attempts=settings.consumer_max_attempts,
+                retry_delays_s=settings.consumer_retry_delays_s,
+                delivery_limit=settings.queue_delivery_limit,
+            )
+        runtime = Runtime(spec=spec, settings=settings, pool=pool, broker=broker, relay=relay, consumer=consumer)
+        runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{spec.name}-outbox-relay"))
+        if consumer is not None:
+            await consumer.start()
+        for job in spec.background_jobs:
+            runtime.tasks.append(asyncio.create_task(job(runtime), name=f"{spec.name}-{job.__name__}"))
+        log.info("service.started", service=spec.name)
+        try:
+            yield runtime
+        finally:
+            relay.stop()
+            if consumer is not None:
+                await consumer.stop()
+            for task in runtime.tasks:
+                task.cancel()
+            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+    finally:
+        await broker.close()
+        await pool.close()
+        log.info("service.stopped", service=spec.name)
+
+
+def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    configure_logging(service=spec.name, level=settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with run_service(spec, settings) as runtime:
+            app.state.runtime = runtime
+            yield
+
+    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        jwks_url=settings.auth_jwks_url,
+        jwks_path=None if settings.auth_jwks_url else settings.auth_jwks_path,
+    )
+    install_problem_handlers(app)
+    install_request_context(app, service=spec.name)
+    app.add_middleware(BodySizeLimit, max_bytes=spec.max_body_bytes)
+    app.include_router(probes)
+    for router in spec.routers:
+        app.include_router(router, prefix="/v1")
+    return app
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_pool(request: Request) -> asyncpg.Pool:
+    return get_runtime(request).pool
+
+
+DbPool = Annotated[asyncpg.Pool, Depends(get_pool)]
+
+
+def main(spec: ServiceSpec, settings: ServiceSettings) -> None:
+    """`python -m <service>` serves; `python -m <service> migrate` only applies migrations and exits."""
+    if sys.argv[1:] == ["migrate"]:
+        configure_logging(service=spec.name, level=settings.log_level, json=settings.log_json)
+        applied = asyncio.run(apply_migrations(spec, settings))
+        print(f"{spec.name}: {len(applied)} migration(s) applied")
+        return
+    if sys.argv[1:]:
+        raise SystemExit(f"usage: python -m {spec.name} [migrate]")
+    uvicorn.run(
+        create_app(spec, settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )

@@ -1,0 +1,202 @@
+"""Outbox → broker → inbox on the real Postgres and RabbitMQ, with the faults the design must survive."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import uuid
+from collections import Counter
+
+import aio_pika
+import asyncpg
+import pytest
+
+from shared.events.wallet import AccountOpened
+from shared.messaging.consumer import HANDLED
+from shared.messaging.envelope import Envelope
+from shared.messaging.outbox import OutboxRelay
+from tests.harness import TestPlatform, eventually
+from tests.integration.shared.messaging_rig import Rig, messaging_rig, record_effect
+
+
+async def test_an_event_written_to_the_outbox_is_handled_exactly_once(platform: TestPlatform) -> None:
+    async with messaging_rig(platform) as rig:
+        consumer = rig.consumer()
+        await consumer.start()
+        relay = rig.relay()
+        relay_task = asyncio.create_task(relay.run())
+        try:
+            names = [f"acct-{i}" for i in range(50)]
+            await rig.publish(*names)
+            effects = await eventually(rig.effects, until=lambda e: len(e) >= 50)
+            await eventually(rig.unsent, until=lambda n: n == 0)
+            # Give stray duplicates a chance to show up before judging "exactly once".
+            await asyncio.sleep(0.5)
+            effects = await rig.effects()
+            assert sorted(effects) == sorted(names)
+            inbox = await rig.subscriber_pool.fetchval("SELECT count(*) FROM inbox_message")
+            assert inbox == 50
+        finally:
+            relay.stop()
+            await relay_task
+            await consumer.stop()
+
+
+class RelayDyingAfterPublish(OutboxRelay):
+    """Publishes (confirmed by the broker) and dies before marking the rows sent."""
+
+    async def mark_sent(self, conn: asyncpg.Connection, ids: list[uuid.UUID]) -> None:
+        raise ConnectionResetError("relay killed between publish and mark-sent")
+
+
+async def test_a_relay_killed_between_publish_and_mark_sent_delivers_twice_but_the_effect_happens_once(
+    platform: TestPlatform,
+) -> None:
+    async with messaging_rig(platform) as rig:
+        consumer = rig.consumer()
+        await consumer.start()
+        await rig.publish("first", "second", "third")
+        with pytest.raises(ConnectionResetError):
+            await rig.relay(RelayDyingAfterPublish).publish_pending()
+        assert await rig.unsent() == 3  # the crash lost the "sent" marks, so the rows are published again
+        await eventually(rig.effects, until=lambda e: len(e) == 3)
+
+        duplicates_before = HANDLED.labels(rig.queue, "duplicate")._value.get()
+        assert await rig.relay().publish_pending() == 3
+        await eventually(
+            lambda: asyncio.sleep(0, HANDLED.labels(rig.queue, "duplicate")._value.get()),
+            until=lambda n: n >= duplicates_before + 3,
+        )
+        assert sorted(await rig.effects()) == ["first", "second", "third"]
+        await consumer.stop()
+
+
+def _close_connections_from_server(name_fragment: str) -> int:
+    listed = subprocess.run(
+        ["rabbitmqctl", "list_connections", "-q", "--no-table-headers", "pid", "client_properties"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    closed = 0
+    for line in listed.stdout.splitlines():
+        if name_fragment in line:
+            pid = line.split()[0]
+            subprocess.run(  # noqa: S603
+                ["rabbitmqctl", "close_connection", pid, "test: connection dropped by the server"],  # noqa: S607
+                capture_output=True,
+                check=True,
+                timeout=60,
+            )
+            closed += 1
+    return closed
+
+
+async def _drop_connection(rig: Rig) -> None:
+    if shutil.which("rabbitmqctl"):
+        closed = await asyncio.to_thread(_close_connections_from_server, rig.broker.service)
+        assert closed == 1
+    else:  # no broker CLI here (e.g. testcontainers): cut the TCP connection under the client instead
+        transport = rig.broker.connection.transport
+        assert transport is not None
+        transport.connection.writer.transport.abort()  # type: ignore[union-attr]
+
+
+async def test_a_dropped_broker_connection_recovers_by_itself_and_nothing_is_lost(
+    platform: TestPlatform,
+) -> None:
+    async with messaging_rig(platform) as rig:
+        consumer = rig.consumer()
+        await consumer.start()
+        relay = rig.relay()
+        relay_task = asyncio.create_task(relay.run())
+        try:
+            names = [f"before-{i}" for i in range(20)]
+            await rig.publish(*names)
+
+            async def keep_publishing() -> None:
+                for i in range(40):
+                    await rig.publish(f"during-{i}")
+                    await asyncio.sleep(0.02)
+
+            writer = asyncio.create_task(keep_publishing())
+            await asyncio.sleep(0.2)
+            await _drop_connection(rig)
+            await writer
+            names += [f"during-{i}" for i in range(40)]
+            await rig.publish("after")
+            names.append("after")
+
+            effects = await eventually(rig.effects, until=lambda e: set(e) >= set(names), within=30)
+            await eventually(rig.unsent, until=lambda n: n == 0, within=30)
+            counts = Counter(effects)
+            assert set(counts) == set(names)
+            assert max(counts.values()) == 1
+        finally:
+            relay.stop()
+            await relay_task
+            await consumer.stop()
+
+
+async def test_a_message_whose_handler_always_fails_is_dead_lettered_and_the_rest_still_flow(
+    platform: TestPlatform,
+) -> None:
+    attempts: Counter[str] = Counter()
+
+    async def fails_on_poison(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
+        attempts[event.name] += 1
+        if event.name == "poison":
+            raise RuntimeError("this message can never be handled")
+        await record_effect(conn, event, envelope)
+
+    async with messaging_rig(platform) as rig:
+        consumer = rig.consumer(fails_on_poison)
+        await consumer.start()
+        await rig.publish("ok-1", "poison", "ok-2", "ok-3")
+        assert await rig.relay().publish_pending() == 4
+        # Messages published after the poison one are handled while it is being retried.
+        await eventually(rig.effects, until=lambda e: sorted(e) == ["ok-1", "ok-2", "ok-3"])
+
+        channel = await rig.broker.channel()
+        dead_queue = await channel.declare_queue(
+            rig.broker.topology.dead_queue_name(rig.queue), durable=True, arguments={"x-queue-type": "quorum"}
+        )
+
+        async def get_dead() -> aio_pika.abc.AbstractIncomingMessage | None:
+            return await dead_queue.get(fail=False, no_ack=True)
+
+        dead = await eventually(get_dead, within=15)
+        assert dead is not None
+        assert Envelope.from_bytes(dead.body).data["name"] == "poison"
+        assert dead.headers["x-dead-reason"] == "attempts_exhausted"
+        assert "never be handled" in str(dead.headers["x-last-error"])
+        assert attempts["poison"] == 3  # max_attempts of the rig
+        # The failed attempts left nothing behind: no effect and no inbox row for the poison message.
+        assert await rig.subscriber_pool.fetchval("SELECT count(*) FROM inbox_message") == 3
+        await channel.close()
+        await consumer.stop()
+
+
+async def test_an_unreadable_message_goes_straight_to_the_dead_letter_queue(platform: TestPlatform) -> None:
+    async with messaging_rig(platform) as rig:
+        consumer = rig.consumer()
+        await consumer.start()
+        channel = await rig.broker.channel()
+        exchange = await rig.broker.topology.declare_exchanges(channel)
+        await exchange.publish(
+            aio_pika.Message(b"{not json", message_id="garbage"), routing_key=AccountOpened.routing_key()
+        )
+        await rig.publish("fine")
+        await rig.relay().publish_pending()
+        await eventually(rig.effects, until=lambda e: e == ["fine"])
+        dead_queue = await channel.declare_queue(
+            rig.broker.topology.dead_queue_name(rig.queue), durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        dead = await eventually(lambda: dead_queue.get(fail=False, no_ack=True))
+        assert dead is not None
+        assert dead.body == b"{not json"
+        assert dead.headers["x-dead-reason"] == "poison"
+        await channel.close()
+        await consumer.stop()
