@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
@@ -75,8 +76,13 @@ class DomainRental(BaseModel):
 
 
 class RentalChanged(ContractEvent):
+    """The whole current rental of a contract: consumers replace what they hold if `version` is newer."""
+
     burn_rate_per_day: int
     domains: list[DomainRental]
     # Monotonic per contract.
     version: int
+    # False while the contract is not active (draft, suspended, terminated): nothing may run.
     active: bool
+    # The contract's own end, if it has one; a bundle's expiry is the earlier of this and the run-out.
+    ends_at: datetime | None = None
