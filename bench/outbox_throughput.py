@@ -18,11 +18,11 @@ import asyncpg
 from scripts.bootstrap_db import bootstrap
 from shared.db import connect, create_pool, transaction
 from shared.events.wallet import AccountOpened
+from shared.logging import configure_logging
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import InboxConsumer
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import OutboxRelay, add_to_outbox
-from shared.logging import configure_logging
 from shared.migrations import SHARED_MIGRATIONS, migrate
 
 ADMIN_URL = os.environ.get("RENTAL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -58,7 +58,7 @@ async def raw_publish_with_confirms(prefix: str, events: int) -> float:
 
 
 async def pipeline(database: str, prefix: str, events: int, writers: int) -> tuple[float, float, float]:
-    """(relay publish rate, drain rate of pre-written events, end-to-end rate with `writers` concurrent writing transactions)."""
+    """Rates: the relay alone, draining pre-written events, and end to end with `writers` writing."""
     dsn = ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
     setup = await asyncpg.connect(dsn)
     for schema in ("bench_pub", "bench_sub"):
@@ -158,9 +158,9 @@ async def main() -> None:
         await admin.close()
     print(f"events: {args.events}, writers: {args.writers}, batch: {BATCH}")
     print(f"raw aio-pika publish with confirms      : {raw:9.0f} msg/s  (baseline)")
-    print(f"outbox relay → broker (confirmed)      : {relay:9.0f} ev/s   ({relay / raw:.2f} × raw)")
-    print(f"outbox drain → broker → inbox (handled) : {drain:9.0f} ev/s   ({drain / raw:.2f} × raw)")
-    print(f"write + outbox → broker → inbox (e2e)   : {e2e:9.0f} ev/s   ({e2e / raw:.2f} × raw)")
+    print(f"outbox relay → broker (confirmed)      : {relay:9.0f} ev/s   ({relay / raw:.2f} x raw)")
+    print(f"outbox drain → broker → inbox (handled) : {drain:9.0f} ev/s   ({drain / raw:.2f} x raw)")
+    print(f"write + outbox → broker → inbox (e2e)   : {e2e:9.0f} ev/s   ({e2e / raw:.2f} x raw)")
 
 
 if __name__ == "__main__":

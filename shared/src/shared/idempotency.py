@@ -1,0 +1,104 @@
+"""`Idempotency-Key` for money-moving requests: a retry returns the first answer; the same key with another
+body is refused.
+
+Used inside the use case's own transaction, so the stored answer commits with the effect or not at all:
+
+    async with transaction(pool) as conn:
+        replay = await claim_idempotency_key(conn, scope=..., key=key, request=body)
+        if replay is not None:
+            return replay.response
+        ...the work...
+        await store_idempotent_response(conn, scope=..., key=key, status_code=201, response=result)
+
+A concurrent request with the same key waits on the row lock until the first commits, then replays it;
+if the first failed (rolled back), the second runs as if it were first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import Depends, Header
+
+from shared.errors import BadRequest, Unprocessable
+
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Replay:
+    status_code: int
+    response: Any
+
+
+def request_fingerprint(request: Any) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def claim_idempotency_key(conn: asyncpg.Connection, *, scope: str, key: str, request: Any) -> Replay | None:
+    """Claim `key` within `scope` (e.g. the route and account) for this request; a replay if already answered."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("claim_idempotency_key must run inside the use case's transaction")
+    fingerprint = request_fingerprint(request)
+    claimed = await conn.fetchval(
+        """INSERT INTO idempotency_record (scope, key, request_hash) VALUES ($1, $2, $3)
+           ON CONFLICT (scope, key) DO NOTHING RETURNING true""",
+        scope,
+        key,
+        fingerprint,
+    )
+    if claimed:
+        return None
+    row = await conn.fetchrow(
+        "SELECT request_hash, status_code, response FROM idempotency_record WHERE scope = $1 AND key = $2",
+        scope,
+        key,
+    )
+    assert row is not None  # a committed claim is never deleted while it is young
+    if row["request_hash"] != fingerprint:
+        raise Unprocessable(
+            "this Idempotency-Key was already used with a different request body", code="idempotency_key_reused"
+        )
+    return Replay(status_code=row["status_code"], response=row["response"])
+
+
+async def store_idempotent_response(
+    conn: asyncpg.Connection, *, scope: str, key: str, status_code: int, response: Any
+) -> None:
+    await conn.execute(
+        "UPDATE idempotency_record SET status_code = $3, response = $4 WHERE scope = $1 AND key = $2",
+        scope,
+        key,
+        status_code,
+        response,
+    )
+
+
+async def delete_expired_idempotency_records(pool: asyncpg.Pool, *, older_than_hours: int = 72) -> int:
+    result = await pool.execute(
+        "DELETE FROM idempotency_record WHERE created_at < now() - make_interval(hours => $1)", older_than_hours
+    )
+    return int(result.split()[-1])
+
+
+def optional_idempotency_key(idempotency_key: Annotated[str | None, Header()] = None) -> str | None:
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= MAX_KEY_LENGTH):
+        raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters", code="invalid_idempotency_key")
+    return idempotency_key
+
+
+def required_idempotency_key(idempotency_key: Annotated[str | None, Header()] = None) -> str:
+    key = optional_idempotency_key(idempotency_key)
+    if key is None:
+        raise BadRequest(
+            "this request moves money and needs an Idempotency-Key header", code="idempotency_key_required"
+        )
+    return key
+
+
+OptionalIdempotencyKey = Annotated[str | None, Depends(optional_idempotency_key)]
+RequiredIdempotencyKey = Annotated[str, Depends(required_idempotency_key)]

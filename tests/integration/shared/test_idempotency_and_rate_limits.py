@@ -1,0 +1,85 @@
+"""Idempotency keys and rate limits on the real Postgres, including concurrent retries."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from shared.db import connect, create_pool, transaction
+from shared.errors import TooManyRequests, Unprocessable
+from shared.idempotency import claim_idempotency_key, store_idempotent_response
+from shared.migrations import SHARED_MIGRATIONS, migrate
+from shared.rate_limit import ensure_below_limit, record_hit
+from tests.harness import TestPlatform
+
+
+@pytest.fixture
+async def pool(platform: TestPlatform) -> AsyncIterator[asyncpg.Pool]:
+    schema = f"idem_{uuid.uuid4().hex[:8]}"
+    conn = await connect(dsn=platform.admin_database_url, schema="public")
+    await conn.execute(f"CREATE SCHEMA {schema}")
+    await conn.close()
+    conn = await connect(dsn=platform.admin_database_url, schema=schema)
+    await migrate(conn, schema=schema, sources=[("shared", SHARED_MIGRATIONS)])
+    await conn.execute("CREATE TABLE effect (id serial PRIMARY KEY, amount int)")
+    await conn.close()
+    created = await create_pool(dsn=platform.admin_database_url, schema=schema, max_size=20)
+    yield created
+    await created.close()
+
+
+async def _pay(pool: asyncpg.Pool, *, key: str, amount: int) -> object:
+    async with transaction(pool) as conn:
+        replay = await claim_idempotency_key(conn, scope="pay:acct-1", key=key, request={"amount": amount})
+        if replay is not None:
+            return replay.response
+        effect_id = await conn.fetchval("INSERT INTO effect (amount) VALUES ($1) RETURNING id", amount)
+        await asyncio.sleep(0.05)  # widen the window in which concurrent retries arrive
+        response = {"effect_id": effect_id, "amount": amount}
+        await store_idempotent_response(conn, scope="pay:acct-1", key=key, status_code=201, response=response)
+        return response
+
+
+async def test_twenty_concurrent_retries_of_one_key_have_one_effect_and_one_answer(pool: asyncpg.Pool) -> None:
+    answers = await asyncio.gather(*(_pay(pool, key="k-1", amount=5) for _ in range(20)))
+    assert all(answer == answers[0] for answer in answers), answers
+    assert await pool.fetchval("SELECT count(*) FROM effect") == 1
+
+
+async def test_the_same_key_with_another_body_is_refused(pool: asyncpg.Pool) -> None:
+    await _pay(pool, key="k-2", amount=5)
+    with pytest.raises(Unprocessable) as refused:
+        await _pay(pool, key="k-2", amount=6)
+    assert refused.value.code == "idempotency_key_reused"
+
+
+async def test_a_failed_first_attempt_leaves_the_key_free_for_the_retry(pool: asyncpg.Pool) -> None:
+    async def crash_after_claiming() -> None:
+        async with transaction(pool) as conn:
+            await claim_idempotency_key(conn, scope="pay:acct-1", key="k-3", request={"amount": 1})
+            raise RuntimeError("crash before the answer")
+
+    with pytest.raises(RuntimeError):
+        await crash_after_claiming()
+    assert await _pay(pool, key="k-3", amount=1) == {
+        "effect_id": await pool.fetchval("SELECT max(id) FROM effect"),
+        "amount": 1,
+    }
+
+
+async def test_a_rate_limit_refuses_past_the_limit_until_the_window_passes(pool: asyncpg.Pool) -> None:
+    now = datetime(2026, 1, 1, 12, 0, 10, tzinfo=UTC)
+    for _ in range(3):
+        await ensure_below_limit(pool, bucket="redeem:a", limit=3, window_s=60, now=now, what="wrong codes")
+        await record_hit(pool, bucket="redeem:a", window_s=60, now=now)
+    with pytest.raises(TooManyRequests) as limited:
+        await ensure_below_limit(pool, bucket="redeem:a", limit=3, window_s=60, now=now, what="wrong codes")
+    assert limited.value.extra["retry_after_s"] == 50
+    await ensure_below_limit(pool, bucket="redeem:b", limit=3, window_s=60, now=now, what="wrong codes")
+    later = now + timedelta(seconds=60)
+    await ensure_below_limit(pool, bucket="redeem:a", limit=3, window_s=60, now=later, what="wrong codes")
