@@ -24,6 +24,7 @@ from shared.config import ServiceSettings
 from shared.db import connect, create_pool
 from shared.errors import install_problem_handlers
 from shared.events.base import Event
+from shared.housekeeping import run_housekeeping
 from shared.http import BodySizeLimit, install_request_context, probes
 from shared.logging import configure_logging
 from shared.messaging.broker import Broker
@@ -109,6 +110,7 @@ async def run_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIter
             )
         runtime = Runtime(spec=spec, settings=settings, pool=pool, broker=broker, relay=relay, consumer=consumer)
         runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{spec.name}-outbox-relay"))
+        runtime.tasks.append(asyncio.create_task(run_housekeeping(pool), name=f"{spec.name}-housekeeping"))
         if consumer is not None:
             await consumer.start()
         for job in spec.background_jobs:

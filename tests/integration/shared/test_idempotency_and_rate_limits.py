@@ -12,6 +12,7 @@ import pytest
 
 from shared.db import connect, create_pool, transaction
 from shared.errors import TooManyRequests, Unprocessable
+from shared.housekeeping import Retention, sweep
 from shared.idempotency import claim_idempotency_key, store_idempotent_response
 from shared.migrations import SHARED_MIGRATIONS, migrate
 from shared.rate_limit import ensure_below_limit, record_hit
@@ -83,3 +84,22 @@ async def test_a_rate_limit_refuses_past_the_limit_until_the_window_passes(pool:
     await ensure_below_limit(pool, bucket="redeem:b", limit=3, window_s=60, now=now, what="wrong codes")
     later = now + timedelta(seconds=60)
     await ensure_below_limit(pool, bucket="redeem:a", limit=3, window_s=60, now=later, what="wrong codes")
+
+
+async def test_housekeeping_removes_only_rows_past_their_retention(pool: asyncpg.Pool) -> None:
+    await pool.execute(
+        """INSERT INTO outbox_message (id, routing_key, event_type, payload, sent_at, created_at) VALUES
+           (gen_random_uuid(), 'x.old', 'Old', '{}', now() - interval '8 days', now() - interval '8 days'),
+           (gen_random_uuid(), 'x.new', 'New', '{}', now(), now()),
+           (gen_random_uuid(), 'x.unsent', 'Unsent', '{}', NULL, now() - interval '30 days')"""
+    )
+    await pool.execute(
+        """INSERT INTO inbox_message (consumer, message_id, event_type, received_at) VALUES
+           ('q', 'old', 'x', now() - interval '31 days'), ('q', 'new', 'x', now())"""
+    )
+    deleted = await sweep(pool, Retention())
+    assert deleted["outbox"] == 1
+    assert deleted["inbox"] == 1
+    kept = {r["routing_key"] for r in await pool.fetch("SELECT routing_key FROM outbox_message")}
+    assert kept == {"x.new", "x.unsent"}  # an unsent row is never removed, however old
+    assert [r["message_id"] for r in await pool.fetch("SELECT message_id FROM inbox_message")] == ["new"]
