@@ -1,24 +1,199 @@
-"""HTTP endpoints of provisioning."""
+"""HTTP endpoints of provisioning: thin, they check who asks and call one use case."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from provisioning import service
-from provisioning.schemas import DomainCreate, DomainRead
+from provisioning.config import Settings
+from provisioning.domain import DeviceType
+from provisioning.schemas import (
+    DeviceRead,
+    DomainCreate,
+    DomainRead,
+    Enrolment,
+    GatewayCreate,
+    GatewayRead,
+    ProvisioningCodeCreate,
+    ProvisioningCodeIssued,
+    ProvisioningCodeRead,
+)
 from shared.auth import AnyRolePrincipal
+from shared.pagination import Page
 from shared.runtime import DbPool
 
-router = APIRouter(tags=["domains"])
+router = APIRouter()
 
 
-@router.post("/domains", status_code=status.HTTP_201_CREATED)
+def utc_now() -> datetime:
+    """The clock, as a dependency: tests move it instead of sleeping."""
+    return datetime.now(UTC)
+
+
+def client_address(request: Request) -> str:
+    # Behind a proxy, uvicorn's --forwarded-allow-ips decides whether X-Forwarded-For may set this.
+    return request.client.host if request.client else "unknown"
+
+
+def enrolment_limits(request: Request) -> service.EnrolmentLimits:
+    settings = request.app.state.settings
+    assert isinstance(settings, Settings)
+    return service.EnrolmentLimits(
+        window_s=settings.enrolment_window_s,
+        failures=settings.enrolment_failures_per_window,
+        attempts=settings.enrolment_attempts_per_window,
+    )
+
+
+Now = Annotated[datetime, Depends(utc_now)]
+ClientAddress = Annotated[str, Depends(client_address)]
+Limits = Annotated[service.EnrolmentLimits, Depends(enrolment_limits)]
+Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+# --- domains ------------------------------------------------------------------------------------
+
+
+@router.post("/domains", status_code=status.HTTP_201_CREATED, tags=["domains"])
 async def create_domain(body: DomainCreate, principal: AnyRolePrincipal, pool: DbPool) -> DomainRead:
     return await service.create_domain(pool, principal=principal, account_id=body.account_id, name=body.name)
 
 
-@router.get("/domains/{domain_id}")
+@router.get("/domains/{domain_id}", tags=["domains"])
 async def read_domain(domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> DomainRead:
     return await service.read_domain(pool, principal=principal, domain_id=domain_id)
+
+
+# --- gateways -----------------------------------------------------------------------------------
+
+
+@router.post(
+    "/domains/{domain_id}/gateways",
+    status_code=status.HTTP_201_CREATED,
+    tags=["gateways"],
+    responses={200: {"description": "The same gateway was already registered; nothing changed"}},
+)
+async def register_gateway(
+    domain_id: UUID, body: GatewayCreate, principal: AnyRolePrincipal, pool: DbPool, now: Now, response: Response
+) -> GatewayRead:
+    gateway, created = await service.register_gateway(
+        pool, principal=principal, domain_id=domain_id, gateway=body, now=now
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return gateway
+
+
+@router.get("/domains/{domain_id}/gateways", tags=["gateways"])
+async def list_gateways(
+    domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool, cursor: Cursor = None, limit: Limit = 50
+) -> Page[GatewayRead]:
+    return await service.list_gateways(pool, principal=principal, domain_id=domain_id, cursor=cursor, limit=limit)
+
+
+@router.get("/domains/{domain_id}/gateways/{gateway_id}", tags=["gateways"])
+async def read_gateway(domain_id: UUID, gateway_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> GatewayRead:
+    return await service.read_gateway(pool, principal=principal, domain_id=domain_id, gateway_id=gateway_id)
+
+
+@router.delete("/domains/{domain_id}/gateways/{gateway_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["gateways"])
+async def remove_gateway(
+    domain_id: UUID, gateway_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now
+) -> None:
+    await service.remove_gateway(pool, principal=principal, domain_id=domain_id, gateway_id=gateway_id, now=now)
+
+
+# --- provisioning codes -------------------------------------------------------------------------
+
+
+@router.post("/domains/{domain_id}/provisioning-codes", status_code=status.HTTP_201_CREATED, tags=["provisioning"])
+async def issue_provisioning_code(
+    domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now, body: ProvisioningCodeCreate | None = None
+) -> ProvisioningCodeIssued:
+    request = body or ProvisioningCodeCreate()
+    return await service.issue_provisioning_code(
+        pool,
+        principal=principal,
+        domain_id=domain_id,
+        max_uses=request.max_uses,
+        valid_for=None if request.valid_for_s is None else timedelta(seconds=request.valid_for_s),
+        now=now,
+    )
+
+
+@router.get("/domains/{domain_id}/provisioning-codes", tags=["provisioning"])
+async def list_provisioning_codes(
+    domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool, cursor: Cursor = None, limit: Limit = 50
+) -> Page[ProvisioningCodeRead]:
+    return await service.list_provisioning_codes(
+        pool, principal=principal, domain_id=domain_id, cursor=cursor, limit=limit
+    )
+
+
+@router.post("/domains/{domain_id}/provisioning-codes/{code_id}/revocation", tags=["provisioning"])
+async def revoke_provisioning_code(
+    domain_id: UUID, code_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now
+) -> ProvisioningCodeRead:
+    return await service.revoke_provisioning_code(
+        pool, principal=principal, domain_id=domain_id, code_id=code_id, now=now
+    )
+
+
+@router.post(
+    "/provisioning",
+    status_code=status.HTTP_201_CREATED,
+    tags=["provisioning"],
+    summary="A device enrols itself with a provisioning code (no token; rate-limited per client address)",
+    responses={
+        200: {"description": "This device had already enrolled into the code's domain; nothing changed"},
+        404: {"description": "`provisioning_code_unknown`"},
+        409: {"description": "`hwid_in_other_domain`, `device_details_differ`"},
+        410: {"description": "`provisioning_code_expired`, `provisioning_code_used_up`, `provisioning_code_revoked`"},
+        429: {"description": "`rate_limited`, with `retry_after_s`"},
+    },
+)
+async def enrol_device(
+    body: Enrolment, pool: DbPool, client: ClientAddress, limits: Limits, now: Now, response: Response
+) -> DeviceRead:
+    device, created = await service.enrol_device(pool, enrolment=body, client=client, limits=limits, now=now)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return device
+
+
+# --- devices ------------------------------------------------------------------------------------
+
+
+@router.get("/domains/{domain_id}/devices", tags=["devices"])
+async def list_devices(
+    domain_id: UUID,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    device_type: Annotated[DeviceType | None, Query(alias="type")] = None,
+    product: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[DeviceRead]:
+    return await service.list_devices(
+        pool,
+        principal=principal,
+        domain_id=domain_id,
+        device_type=device_type,
+        product=product,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get("/domains/{domain_id}/devices/{device_id}", tags=["devices"])
+async def read_device(domain_id: UUID, device_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> DeviceRead:
+    return await service.read_device(pool, principal=principal, domain_id=domain_id, device_id=device_id)
+
+
+@router.delete("/domains/{domain_id}/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["devices"])
+async def remove_device(domain_id: UUID, device_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> None:
+    await service.remove_device(pool, principal=principal, domain_id=domain_id, device_id=device_id, now=now)

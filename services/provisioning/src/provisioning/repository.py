@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
+
+# Reads may run on the pool or inside a use case's transaction.
+Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+# --- accounts and domains -----------------------------------------------------------------------
 
 
 async def upsert_known_account(conn: asyncpg.Connection, *, account_id: UUID, name: str) -> None:
@@ -31,5 +38,247 @@ async def insert_domain(conn: asyncpg.Connection, *, domain_id: UUID, account_id
     return bool(inserted)
 
 
-async def get_domain(conn: asyncpg.Connection | asyncpg.Pool, domain_id: UUID) -> asyncpg.Record | None:
+async def get_domain(conn: Db, domain_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT id, account_id, name FROM domain WHERE id = $1", domain_id)
+
+
+# --- hardware ids -------------------------------------------------------------------------------
+
+
+async def lock_hwid(conn: asyncpg.Connection, hwid: str) -> None:
+    """Serialise every change about one hardware id (gateway or device) until the transaction ends.
+
+    Checks across both tables ("is this unit already somewhere else?") are then free of races, on any
+    number of replicas.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('provisioning.hwid:' || $1, 0))", hwid)
+
+
+# --- gateways -----------------------------------------------------------------------------------
+
+_GATEWAY_COLUMNS = "id, domain_id, hwid, product, public_key, registered_at"
+
+
+async def find_present_gateway_by_hwid(conn: asyncpg.Connection, hwid: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_GATEWAY_COLUMNS} FROM gateway WHERE hwid = $1 AND removed_at IS NULL",  # noqa: S608 - constant columns
+        hwid,
+    )
+
+
+async def insert_gateway(
+    conn: asyncpg.Connection,
+    *,
+    gateway_id: UUID,
+    domain_id: UUID,
+    hwid: str,
+    product: str,
+    public_key: str,
+    now: datetime,
+) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        f"""INSERT INTO gateway (id, domain_id, hwid, product, public_key, registered_at)
+            VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_GATEWAY_COLUMNS}""",  # noqa: S608 - constant columns
+        gateway_id,
+        domain_id,
+        hwid,
+        product,
+        public_key,
+        now,
+    )
+    assert row is not None
+    return row
+
+
+async def get_present_gateway(conn: Db, *, domain_id: UUID, gateway_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""SELECT {_GATEWAY_COLUMNS} FROM gateway
+            WHERE id = $1 AND domain_id = $2 AND removed_at IS NULL""",  # noqa: S608 - constant columns
+        gateway_id,
+        domain_id,
+    )
+
+
+async def mark_gateway_removed(
+    conn: asyncpg.Connection, *, domain_id: UUID, gateway_id: UUID, now: datetime
+) -> asyncpg.Record | None:
+    """The gateway as it was, if it was present (the row lock makes a concurrent second removal see None)."""
+    return await conn.fetchrow(
+        f"""UPDATE gateway SET removed_at = $3
+            WHERE id = $1 AND domain_id = $2 AND removed_at IS NULL
+            RETURNING {_GATEWAY_COLUMNS}""",  # noqa: S608 - constant columns
+        gateway_id,
+        domain_id,
+        now,
+    )
+
+
+async def list_present_gateways(
+    conn: Db, *, domain_id: UUID, after: tuple[datetime, UUID] | None, limit: int
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT {_GATEWAY_COLUMNS} FROM gateway
+            WHERE domain_id = $1 AND removed_at IS NULL
+              AND ($2::timestamptz IS NULL OR (registered_at, id) > ($2, $3::uuid))
+            ORDER BY registered_at, id LIMIT $4""",  # noqa: S608 - constant columns
+        domain_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return rows
+
+
+# --- provisioning codes -------------------------------------------------------------------------
+
+_CODE_COLUMNS = "id, domain_id, code_hint, max_uses, uses, expires_at, created_at, revoked_at"
+
+
+async def insert_provisioning_code(
+    conn: asyncpg.Connection,
+    *,
+    code_id: UUID,
+    domain_id: UUID,
+    code_hash: bytes,
+    code_hint: str,
+    max_uses: int,
+    expires_at: datetime,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO provisioning_code (id, domain_id, code_hash, code_hint, max_uses, expires_at, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        code_id,
+        domain_id,
+        code_hash,
+        code_hint,
+        max_uses,
+        expires_at,
+        now,
+    )
+
+
+async def lock_provisioning_code_by_hash(conn: asyncpg.Connection, code_hash: bytes) -> asyncpg.Record | None:
+    """The code row, locked: concurrent enrolments with one code take their turn, so uses never overshoot."""
+    return await conn.fetchrow(
+        f"SELECT {_CODE_COLUMNS} FROM provisioning_code WHERE code_hash = $1 FOR UPDATE",  # noqa: S608 - constant columns
+        code_hash,
+    )
+
+
+async def count_code_use(conn: asyncpg.Connection, code_id: UUID) -> None:
+    await conn.execute("UPDATE provisioning_code SET uses = uses + 1 WHERE id = $1", code_id)
+
+
+async def list_provisioning_codes(
+    conn: Db, *, domain_id: UUID, after: tuple[datetime, UUID] | None, limit: int
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT {_CODE_COLUMNS} FROM provisioning_code
+            WHERE domain_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+            ORDER BY created_at, id LIMIT $4""",  # noqa: S608 - constant columns
+        domain_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return rows
+
+
+async def revoke_provisioning_code(
+    conn: asyncpg.Connection, *, domain_id: UUID, code_id: UUID, now: datetime
+) -> asyncpg.Record | None:
+    """The code after revocation; revoking twice keeps the first instant."""
+    return await conn.fetchrow(
+        f"""UPDATE provisioning_code SET revoked_at = coalesce(revoked_at, $3)
+            WHERE id = $1 AND domain_id = $2 RETURNING {_CODE_COLUMNS}""",  # noqa: S608 - constant columns
+        code_id,
+        domain_id,
+        now,
+    )
+
+
+# --- devices ------------------------------------------------------------------------------------
+
+_DEVICE_COLUMNS = "id, domain_id, hwid, product, type, provisioned_at"
+
+
+async def find_present_device_by_hwid(conn: asyncpg.Connection, hwid: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_DEVICE_COLUMNS} FROM device WHERE hwid = $1 AND removed_at IS NULL",  # noqa: S608 - constant columns
+        hwid,
+    )
+
+
+async def insert_device(
+    conn: asyncpg.Connection,
+    *,
+    device_id: UUID,
+    domain_id: UUID,
+    hwid: str,
+    product: str,
+    device_type: str,
+    code_id: UUID,
+    now: datetime,
+) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        f"""INSERT INTO device (id, domain_id, hwid, product, type, provisioning_code_id, provisioned_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_DEVICE_COLUMNS}""",  # noqa: S608 - constant columns
+        device_id,
+        domain_id,
+        hwid,
+        product,
+        device_type,
+        code_id,
+        now,
+    )
+    assert row is not None
+    return row
+
+
+async def get_present_device(conn: Db, *, domain_id: UUID, device_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""SELECT {_DEVICE_COLUMNS} FROM device
+            WHERE id = $1 AND domain_id = $2 AND removed_at IS NULL""",  # noqa: S608 - constant columns
+        device_id,
+        domain_id,
+    )
+
+
+async def mark_device_removed(
+    conn: asyncpg.Connection, *, domain_id: UUID, device_id: UUID, now: datetime
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""UPDATE device SET removed_at = $3
+            WHERE id = $1 AND domain_id = $2 AND removed_at IS NULL
+            RETURNING {_DEVICE_COLUMNS}""",  # noqa: S608 - constant columns
+        device_id,
+        domain_id,
+        now,
+    )
+
+
+async def list_present_devices(
+    conn: Db,
+    *,
+    domain_id: UUID,
+    device_type: str | None,
+    product: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT {_DEVICE_COLUMNS} FROM device
+            WHERE domain_id = $1 AND removed_at IS NULL
+              AND ($2::text IS NULL OR type = $2)
+              AND ($3::text IS NULL OR product = $3)
+              AND ($4::timestamptz IS NULL OR (provisioned_at, id) > ($4, $5::uuid))
+            ORDER BY provisioned_at, id LIMIT $6""",  # noqa: S608 - constant columns
+        domain_id,
+        device_type,
+        product,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return rows
