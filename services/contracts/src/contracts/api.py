@@ -1,7 +1,241 @@
-"""HTTP endpoints of contracts."""
+"""HTTP endpoints of contracts: thin; who may call what, then one service call.
+
+Roles: partners and operators open and terminate contracts; the account's customer accepts; operators
+approve and set tariffs; the customer (or staff) links domains and rents. Another account's contract is 404.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
 
-router = APIRouter(tags=["contracts"])
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi.routing import APIRoute
+
+from contracts import service
+from contracts.domain import RentalStatus, RuleBroken
+from contracts.schemas import (
+    PRODUCT_PATTERN,
+    ContractCreate,
+    ContractRead,
+    DeactivationCreate,
+    DomainLinkCreate,
+    HardwareItem,
+    HistoryEntryRead,
+    RentalCreate,
+    RentalRead,
+    ReplacementCreate,
+    TariffRead,
+    TariffWrite,
+    TerminationCreate,
+)
+from shared.auth import AnyRolePrincipal, OperatorPrincipal, PartnerPrincipal, Principal, Role, require_roles
+from shared.errors import Conflict
+from shared.idempotency import OptionalIdempotencyKey
+from shared.pagination import Page
+from shared.runtime import DbPool
+
+
+class _RulesAsProblems(APIRoute):
+    """Maps the domain's RuleBroken to a 409 problem with its code, once for every route."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RuleBroken as exc:
+                raise Conflict(exc.detail, code=exc.code) from exc
+
+        return handle
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+Now = Annotated[datetime, Depends(utc_now)]
+CustomerOrOperator = Annotated[Principal, Depends(require_roles(Role.CUSTOMER, Role.OPERATOR))]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Product = Annotated[str, Path(pattern=PRODUCT_PATTERN)]
+
+router = APIRouter(tags=["contracts"], route_class=_RulesAsProblems)
+
+
+@router.post("/contracts", status_code=status.HTTP_201_CREATED, summary="Open a contract (draft) for an account")
+async def open_contract(body: ContractCreate, principal: PartnerPrincipal, pool: DbPool, now: Now) -> ContractRead:
+    return await service.open_contract(pool, account_id=body.account_id, now=now)
+
+
+@router.get("/contracts", summary="Contracts (a customer sees only their account's)")
+async def list_contracts(
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    account_id: UUID | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> Page[ContractRead]:
+    return await service.list_contracts(pool, principal=principal, account_id=account_id, cursor=cursor, limit=limit)
+
+
+@router.get("/contracts/{contract_id}", summary="A contract")
+async def get_contract(contract_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> ContractRead:
+    return await service.get_contract(pool, principal=principal, contract_id=contract_id)
+
+
+@router.post("/contracts/{contract_id}/acceptance", summary="The customer accepts the draft")
+async def accept_contract(contract_id: UUID, principal: CustomerOrOperator, pool: DbPool, now: Now) -> ContractRead:
+    return await service.accept_contract(pool, principal=principal, contract_id=contract_id, now=now)
+
+
+@router.post("/contracts/{contract_id}/approval", summary="An operator approves: the contract is active")
+async def approve_contract(contract_id: UUID, principal: OperatorPrincipal, pool: DbPool, now: Now) -> ContractRead:
+    return await service.approve_contract(pool, principal=principal, contract_id=contract_id, now=now)
+
+
+@router.post("/contracts/{contract_id}/termination", summary="Terminate: every rental ends")
+async def terminate_contract(
+    contract_id: UUID, principal: PartnerPrincipal, pool: DbPool, now: Now, body: TerminationCreate | None = None
+) -> ContractRead:
+    reason = (body or TerminationCreate()).reason
+    return await service.terminate_contract(pool, principal=principal, contract_id=contract_id, reason=reason, now=now)
+
+
+@router.post(
+    "/contracts/{contract_id}/domains", status_code=status.HTTP_201_CREATED, summary="Link a domain of the account"
+)
+async def link_domain(
+    contract_id: UUID, body: DomainLinkCreate, principal: AnyRolePrincipal, pool: DbPool, now: Now
+) -> ContractRead:
+    return await service.link_domain(
+        pool, principal=principal, contract_id=contract_id, domain_id=body.domain_id, now=now
+    )
+
+
+@router.delete("/contracts/{contract_id}/domains/{domain_id}", summary="Unlink a domain (nothing of it rented)")
+async def unlink_domain(
+    contract_id: UUID, domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now
+) -> ContractRead:
+    return await service.unlink_domain(pool, principal=principal, contract_id=contract_id, domain_id=domain_id, now=now)
+
+
+@router.get("/contracts/{contract_id}/hardware", summary="Provisioned devices of the linked domains")
+async def list_hardware(
+    contract_id: UUID, principal: AnyRolePrincipal, pool: DbPool, cursor: str | None = None, limit: Limit = 100
+) -> Page[HardwareItem]:
+    return await service.list_hardware(pool, principal=principal, contract_id=contract_id, cursor=cursor, limit=limit)
+
+
+@router.post(
+    "/contracts/{contract_id}/rentals", status_code=status.HTTP_201_CREATED, summary="Activate a device's rental"
+)
+async def activate_rental(
+    contract_id: UUID,
+    body: RentalCreate,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    now: Now,
+    idempotency_key: OptionalIdempotencyKey,
+) -> RentalRead:
+    return await service.activate_rental(
+        pool,
+        principal=principal,
+        contract_id=contract_id,
+        device_id=body.device_id,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+
+
+@router.get("/contracts/{contract_id}/rentals", summary="Rentals of the contract, newest first")
+async def list_rentals(
+    contract_id: UUID,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    rental_status: Annotated[RentalStatus | None, Query(alias="status")] = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> Page[RentalRead]:
+    return await service.list_rentals(
+        pool, principal=principal, contract_id=contract_id, status=rental_status, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/contracts/{contract_id}/rentals/{rental_id}", summary="A rental")
+async def get_rental(contract_id: UUID, rental_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> RentalRead:
+    return await service.get_rental(pool, principal=principal, contract_id=contract_id, rental_id=rental_id)
+
+
+@router.post(
+    "/contracts/{contract_id}/rentals/{rental_id}/replacement",
+    status_code=status.HTTP_201_CREATED,
+    summary="Replace the device (RMA): the rental carries on on the new device",
+)
+async def replace_device(
+    contract_id: UUID,
+    rental_id: UUID,
+    body: ReplacementCreate,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    now: Now,
+    idempotency_key: OptionalIdempotencyKey,
+) -> RentalRead:
+    return await service.replace_device(
+        pool,
+        principal=principal,
+        contract_id=contract_id,
+        rental_id=rental_id,
+        device_id=body.device_id,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+
+
+@router.post("/contracts/{contract_id}/rentals/{rental_id}/deactivation", summary="End a rental")
+async def deactivate_rental(
+    contract_id: UUID,
+    rental_id: UUID,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    now: Now,
+    idempotency_key: OptionalIdempotencyKey,
+    body: DeactivationCreate | None = None,
+) -> RentalRead:
+    return await service.deactivate_rental(
+        pool,
+        principal=principal,
+        contract_id=contract_id,
+        rental_id=rental_id,
+        reason=(body or DeactivationCreate()).reason,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+
+
+@router.get("/contracts/{contract_id}/history", summary="Everything that happened, newest first")
+async def history(
+    contract_id: UUID, principal: AnyRolePrincipal, pool: DbPool, cursor: str | None = None, limit: Limit = 50
+) -> Page[HistoryEntryRead]:
+    return await service.history(pool, principal=principal, contract_id=contract_id, cursor=cursor, limit=limit)
+
+
+@router.put("/tariffs/{product}", summary="Set a product's tariff; active rentals follow from now on")
+async def set_tariff(
+    product: Product, body: TariffWrite, principal: OperatorPrincipal, pool: DbPool, now: Now
+) -> TariffRead:
+    return await service.set_tariff(
+        pool, product=product, rate_per_day=body.rate_per_day, licences=body.licences, now=now
+    )
+
+
+@router.get("/tariffs", summary="Every tariff (a product without one is not rentable)")
+async def list_tariffs(principal: AnyRolePrincipal, pool: DbPool) -> Page[TariffRead]:
+    return await service.list_tariffs(pool)
+
+
+@router.get("/tariffs/{product}", summary="A product's tariff")
+async def get_tariff(product: Product, principal: AnyRolePrincipal, pool: DbPool) -> TariffRead:
+    return await service.get_tariff(pool, product=product)

@@ -1,3 +1,234 @@
-"""Contract rules, free of I/O: the life cycle and rental state machines arrive with the contracts issue."""
+"""Contract rules, free of I/O: the life cycle, what may be rented, the rental snapshot, the account's funding.
+
+Every function here is pure and takes `now` where time matters; the service layer loads the facts, asks
+these rules, and writes the outcome. A refusal is a `RuleBroken` with its own machine-readable code.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from uuid import UUID
+
+
+class RuleBroken(Exception):
+    """A business rule refuses the request; the HTTP layer answers 409 problem+json with `code`."""
+
+    def __init__(self, detail: str, *, code: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+
+
+class ContractStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+
+
+class Transition(StrEnum):
+    ACCEPT = "accept"
+    APPROVE = "approve"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    TERMINATE = "terminate"
+
+
+# The whole life cycle; anything not in this table is refused.
+TRANSITIONS: dict[tuple[ContractStatus, Transition], ContractStatus] = {
+    (ContractStatus.DRAFT, Transition.ACCEPT): ContractStatus.PENDING_APPROVAL,
+    (ContractStatus.PENDING_APPROVAL, Transition.APPROVE): ContractStatus.ACTIVE,
+    (ContractStatus.ACTIVE, Transition.SUSPEND): ContractStatus.SUSPENDED,
+    (ContractStatus.SUSPENDED, Transition.RESUME): ContractStatus.ACTIVE,
+    (ContractStatus.DRAFT, Transition.TERMINATE): ContractStatus.TERMINATED,
+    (ContractStatus.PENDING_APPROVAL, Transition.TERMINATE): ContractStatus.TERMINATED,
+    (ContractStatus.ACTIVE, Transition.TERMINATE): ContractStatus.TERMINATED,
+    (ContractStatus.SUSPENDED, Transition.TERMINATE): ContractStatus.TERMINATED,
+}
+
+_REFUSAL_CODES: dict[Transition, str] = {
+    Transition.ACCEPT: "contract_not_draft",
+    Transition.APPROVE: "contract_not_pending_approval",
+    Transition.SUSPEND: "contract_not_active",
+    Transition.RESUME: "contract_not_suspended",
+    Transition.TERMINATE: "contract_already_terminated",
+}
+
+
+def transition(status: ContractStatus, action: Transition) -> ContractStatus:
+    """The status after `action`, or RuleBroken if the life cycle does not allow it from `status`."""
+    target = TRANSITIONS.get((status, action))
+    if target is None:
+        raise RuleBroken(f"a {status} contract cannot {action}", code=_REFUSAL_CODES[action])
+    return target
+
+
+def allows_domain_changes(status: ContractStatus) -> bool:
+    return status is not ContractStatus.TERMINATED
+
+
+# --- the account's funding, as told by the wallet's events -------------------------------------------------
+
+
+class WalletFact(IntEnum):
+    """At one account version, a depletion outranks a restoration, which outranks a plain runway update."""
+
+    RUNWAY_CHANGED = 0
+    BALANCE_RESTORED = 1
+    BALANCE_DEPLETED = 2
+
+
+@dataclass(frozen=True)
+class Funding:
+    balance: int
+    depletes_at: datetime | None
+    version: int
+    rank: WalletFact
+
+
+def supersedes(new: Funding, old: Funding | None) -> bool:
+    """Events arrive in any order and possibly twice: only a newer (version, rank) replaces what we hold."""
+    return old is None or (new.version, new.rank) > (old.version, old.rank)
+
+
+def has_credit(funding: Funding | None, *, now: datetime) -> bool:
+    """Credit left right now: a positive balance that has not run out yet (BalanceDepleted may be on its way)."""
+    if funding is None or funding.balance <= 0:
+        return False
+    return funding.depletes_at is None or funding.depletes_at > now
+
+
+def reconcile(status: ContractStatus, funding: Funding) -> Transition | None:
+    """The transition the account's funding asks of a contract: suspend at zero, resume once funded again."""
+    if status is ContractStatus.ACTIVE and funding.balance <= 0:
+        return Transition.SUSPEND
+    if status is ContractStatus.SUSPENDED and funding.balance > 0:
+        return Transition.RESUME
+    return None
+
+
+# --- what may be rented ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceFacts:
+    """What contracts knows of a device that belongs to the contract's account."""
+
+    device_id: UUID
+    removed: bool
+    domain_linked: bool
+    rentable: bool
+    rented: bool
+
+
+def check_rentable_device(device: DeviceFacts) -> None:
+    if device.removed:
+        raise RuleBroken("the device was removed from its domain", code="device_removed")
+    if not device.domain_linked:
+        raise RuleBroken("the device's domain is not linked to this contract", code="domain_not_linked")
+    if not device.rentable:
+        raise RuleBroken("the device's product has no tariff and cannot be rented", code="product_not_rentable")
+    if device.rented:
+        raise RuleBroken("the device is already rented", code="device_already_rented")
+
+
+def check_activation(
+    *, contract_status: ContractStatus, funding: Funding | None, device: DeviceFacts, now: datetime
+) -> None:
+    """Activate only on an active contract whose account has credit, for a rentable device nobody rents."""
+    if contract_status is not ContractStatus.ACTIVE:
+        raise RuleBroken(
+            f"rentals start only on an active contract; this one is {contract_status}", code="contract_not_active"
+        )
+    if not has_credit(funding, now=now):
+        raise RuleBroken("the account has no credit; load an activation key first", code="no_credit")
+    check_rentable_device(device)
+
+
+def check_replacement(
+    *, contract_status: ContractStatus, rental_status: RentalStatus, old_device_id: UUID, new_device: DeviceFacts
+) -> None:
+    """RMA: the rental carries over to a new device. No new charge starts, so it is allowed while suspended."""
+    if contract_status not in (ContractStatus.ACTIVE, ContractStatus.SUSPENDED):
+        raise RuleBroken(f"a {contract_status} contract has no rentals to replace", code="contract_not_active")
+    check_rental_is_active(rental_status)
+    if new_device.device_id == old_device_id:
+        raise RuleBroken("a device cannot replace itself", code="replacement_is_same_device")
+    check_rentable_device(new_device)
+
+
+class RentalStatus(StrEnum):
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+    REPLACED = "replaced"
+
+
+def check_rental_is_active(status: RentalStatus) -> None:
+    if status is not RentalStatus.ACTIVE:
+        raise RuleBroken(f"the rental is already {status}", code="rental_not_active")
+
+
+# --- the rental snapshot (RentalChanged) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LicenceGrant:
+    type: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RentedUnit:
+    domain_id: UUID
+    device_id: UUID
+    hwid: str
+    product: str
+    rate_per_day: int
+    licences: tuple[LicenceGrant, ...]
+
+
+@dataclass(frozen=True)
+class DomainSnapshot:
+    domain_id: UUID
+    units: tuple[RentedUnit, ...]
+    licences: tuple[LicenceGrant, ...]
+
+
+@dataclass(frozen=True)
+class RentalSnapshot:
+    # What burns now: the sum of the active rentals' rates while the contract is active, else zero.
+    burn_rate_per_day: int
+    active: bool
+    domains: tuple[DomainSnapshot, ...]
+
+
+def rented_rate_per_day(units: Iterable[RentedUnit]) -> int:
+    return sum(unit.rate_per_day for unit in units)
+
+
+def rental_snapshot(
+    *, status: ContractStatus, linked_domain_ids: Iterable[UUID], units: Iterable[RentedUnit]
+) -> RentalSnapshot:
+    """The whole current rental. Every linked domain appears (possibly empty), so a consumer replacing what it
+    holds also learns of a domain that no longer has anything rented."""
+    units = sorted(units, key=lambda u: (str(u.domain_id), u.hwid, str(u.device_id)))
+    domain_ids = sorted({*linked_domain_ids, *(u.domain_id for u in units)}, key=str)
+    domains = []
+    for domain_id in domain_ids:
+        in_domain = tuple(u for u in units if u.domain_id == domain_id)
+        totals: dict[str, int] = {}
+        for unit in in_domain:
+            for grant in unit.licences:
+                totals[grant.type] = totals.get(grant.type, 0) + grant.count
+        licences = tuple(LicenceGrant(type=t, count=c) for t, c in sorted(totals.items()))
+        domains.append(DomainSnapshot(domain_id=domain_id, units=in_domain, licences=licences))
+    active = status is ContractStatus.ACTIVE
+    return RentalSnapshot(
+        burn_rate_per_day=rented_rate_per_day(units) if active else 0,
+        active=active,
+        domains=tuple(domains),
+    )

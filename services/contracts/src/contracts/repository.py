@@ -1,10 +1,16 @@
-"""SQL of contracts, one function per query. Never commits."""
+"""SQL of contracts, one function per query. Never commits.
+
+Lock order, so concurrent use cases never deadlock: device row, tariff row, contract rows (by id), rentals.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
+
+# --- read models of other services' objects ----------------------------------------------------------------
 
 
 async def upsert_known_account(conn: asyncpg.Connection, *, account_id: UUID, name: str) -> None:
@@ -23,3 +29,486 @@ async def upsert_known_domain(conn: asyncpg.Connection, *, domain_id: UUID, acco
         account_id,
         name,
     )
+
+
+async def account_is_known(conn: asyncpg.Connection, account_id: UUID) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM known_account WHERE id = $1", account_id))
+
+
+async def get_known_domain(conn: asyncpg.Connection, domain_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT id, account_id, name FROM known_domain WHERE id = $1", domain_id)
+
+
+async def upsert_provisioned_device(
+    conn: asyncpg.Connection,
+    *,
+    device_id: UUID,
+    domain_id: UUID,
+    account_id: UUID,
+    hwid: str,
+    product: str,
+    type: str,
+) -> None:
+    # removed_at is left alone: a late DeviceProvisioned never brings a removed device back.
+    await conn.execute(
+        """INSERT INTO known_device (id, domain_id, account_id, hwid, product, type)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (id) DO UPDATE SET domain_id = $2, account_id = $3, hwid = $4, product = $5, type = $6""",
+        device_id,
+        domain_id,
+        account_id,
+        hwid,
+        product,
+        type,
+    )
+
+
+async def mark_device_removed(
+    conn: asyncpg.Connection,
+    *,
+    device_id: UUID,
+    domain_id: UUID,
+    account_id: UUID,
+    hwid: str,
+    product: str,
+    type: str,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO known_device (id, domain_id, account_id, hwid, product, type, removed_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (id) DO UPDATE SET removed_at = coalesce(known_device.removed_at, $7)""",
+        device_id,
+        domain_id,
+        account_id,
+        hwid,
+        product,
+        type,
+        now,
+    )
+
+
+async def get_known_device(conn: asyncpg.Connection, device_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT id, domain_id, account_id, hwid, product, type, removed_at IS NOT NULL AS removed
+           FROM known_device WHERE id = $1""",
+        device_id,
+    )
+
+
+async def share_lock_device(conn: asyncpg.Connection, device_id: UUID) -> asyncpg.Record | None:
+    """Held by an activation, so a concurrent DeviceRemoved waits and then ends the new rental."""
+    return await conn.fetchrow(
+        """SELECT id, domain_id, account_id, hwid, product, type, removed_at IS NOT NULL AS removed
+           FROM known_device WHERE id = $1 FOR SHARE""",
+        device_id,
+    )
+
+
+# --- account funding (from the wallet) ---------------------------------------------------------------------
+
+
+async def apply_funding(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    balance: int,
+    depletes_at: datetime | None,
+    version: int,
+    rank: int,
+    now: datetime,
+) -> bool:
+    """Store the account's funding if (version, rank) is newer than what is held; True if it was applied.
+
+    Atomic (one statement), so two wallet events for one account handled at once cannot both win."""
+    applied = await conn.fetchval(
+        """INSERT INTO account_funding (account_id, balance, depletes_at, version, rank, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (account_id) DO UPDATE
+               SET balance = $2, depletes_at = $3, version = $4, rank = $5, updated_at = $6
+               WHERE (account_funding.version, account_funding.rank) < ($4, $5)
+           RETURNING true""",
+        account_id,
+        balance,
+        depletes_at,
+        version,
+        rank,
+        now,
+    )
+    return bool(applied)
+
+
+async def get_funding(conn: asyncpg.Connection, account_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT balance, depletes_at, version, rank FROM account_funding WHERE account_id = $1", account_id
+    )
+
+
+# --- contracts -----------------------------------------------------------------------------------------------
+
+_CONTRACT_COLUMNS = """
+    c.id, c.account_id, c.status, c.rental_version, c.created_at, c.updated_at,
+    ARRAY(SELECT l.domain_id FROM contract_domain l
+          WHERE l.contract_id = c.id AND l.unlinked_at IS NULL ORDER BY l.linked_at, l.domain_id) AS domain_ids,
+    coalesce((SELECT sum(r.rate_per_day) FROM rental r
+              WHERE r.contract_id = c.id AND r.status = 'active'), 0)::bigint AS rented_rate_per_day
+"""
+
+
+async def insert_contract(
+    conn: asyncpg.Connection, *, contract_id: UUID, account_id: UUID, status: str, now: datetime
+) -> None:
+    await conn.execute(
+        """INSERT INTO contract (id, account_id, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)""",
+        contract_id,
+        account_id,
+        status,
+        now,
+    )
+
+
+async def get_contract(conn: asyncpg.Connection, contract_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {_CONTRACT_COLUMNS} FROM contract c WHERE c.id = $1", contract_id)  # noqa: S608 - fixed column list
+
+
+async def lock_contract(conn: asyncpg.Connection, contract_id: UUID) -> asyncpg.Record | None:
+    """Every change of a contract's rental holds this lock, so snapshots and versions follow commit order."""
+    return await conn.fetchrow(
+        "SELECT id, account_id, status, rental_version FROM contract WHERE id = $1 FOR UPDATE", contract_id
+    )
+
+
+async def lock_contracts_of_account(conn: asyncpg.Connection, account_id: UUID) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT id, account_id, status, rental_version FROM contract
+           WHERE account_id = $1 ORDER BY id FOR UPDATE""",
+        account_id,
+    )
+    return rows
+
+
+async def lock_contracts(conn: asyncpg.Connection, contract_ids: list[UUID]) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT id, account_id, status, rental_version FROM contract
+           WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE""",
+        contract_ids,
+    )
+    return rows
+
+
+async def set_contract_status(conn: asyncpg.Connection, *, contract_id: UUID, status: str, now: datetime) -> None:
+    await conn.execute("UPDATE contract SET status = $2, updated_at = $3 WHERE id = $1", contract_id, status, now)
+
+
+async def next_rental_version(conn: asyncpg.Connection, contract_id: UUID) -> int:
+    version: int = await conn.fetchval(
+        "UPDATE contract SET rental_version = rental_version + 1 WHERE id = $1 RETURNING rental_version",
+        contract_id,
+    )
+    return version
+
+
+async def list_contracts(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT {_CONTRACT_COLUMNS} FROM contract c
+            WHERE ($1::uuid IS NULL OR c.account_id = $1)
+              AND ($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2, $3::uuid))
+            ORDER BY c.created_at DESC, c.id DESC LIMIT $4""",  # noqa: S608 - fixed column list
+        account_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return rows
+
+
+# --- domain links ------------------------------------------------------------------------------------------
+
+
+async def live_link_of_domain(conn: asyncpg.Connection, domain_id: UUID) -> UUID | None:
+    contract_id: UUID | None = await conn.fetchval(
+        "SELECT contract_id FROM contract_domain WHERE domain_id = $1 AND unlinked_at IS NULL", domain_id
+    )
+    return contract_id
+
+
+async def insert_link(conn: asyncpg.Connection, *, contract_id: UUID, domain_id: UUID, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO contract_domain (contract_id, domain_id, linked_at) VALUES ($1, $2, $3)",
+        contract_id,
+        domain_id,
+        now,
+    )
+
+
+async def end_link(conn: asyncpg.Connection, *, contract_id: UUID, domain_id: UUID, now: datetime) -> bool:
+    result: str = await conn.execute(
+        """UPDATE contract_domain SET unlinked_at = $3
+           WHERE contract_id = $1 AND domain_id = $2 AND unlinked_at IS NULL""",
+        contract_id,
+        domain_id,
+        now,
+    )
+    return result.endswith(" 1")
+
+
+async def end_all_links(conn: asyncpg.Connection, *, contract_id: UUID, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE contract_domain SET unlinked_at = $2 WHERE contract_id = $1 AND unlinked_at IS NULL", contract_id, now
+    )
+
+
+async def linked_domain_ids(conn: asyncpg.Connection, contract_id: UUID) -> list[UUID]:
+    rows = await conn.fetch(
+        "SELECT domain_id FROM contract_domain WHERE contract_id = $1 AND unlinked_at IS NULL", contract_id
+    )
+    return [r["domain_id"] for r in rows]
+
+
+async def count_active_rentals_in_domain(conn: asyncpg.Connection, *, contract_id: UUID, domain_id: UUID) -> int:
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM rental WHERE contract_id = $1 AND domain_id = $2 AND status = 'active'",
+        contract_id,
+        domain_id,
+    )
+    return count
+
+
+# --- tariffs -------------------------------------------------------------------------------------------------
+
+
+async def upsert_tariff(
+    conn: asyncpg.Connection, *, product: str, rate_per_day: int, licences: list[dict[str, object]], now: datetime
+) -> asyncpg.Record:
+    row: asyncpg.Record = await conn.fetchrow(
+        """INSERT INTO tariff (product, rate_per_day, licences, updated_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (product) DO UPDATE SET rate_per_day = $2, licences = $3, updated_at = $4
+           RETURNING product, rate_per_day, licences, updated_at""",
+        product,
+        rate_per_day,
+        licences,
+        now,
+    )
+    return row
+
+
+async def get_tariff(conn: asyncpg.Connection, product: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT product, rate_per_day, licences, updated_at FROM tariff WHERE product = $1", product
+    )
+
+
+async def share_lock_tariff(conn: asyncpg.Connection, product: str) -> asyncpg.Record | None:
+    """An activation holds the tariff steady: a concurrent tariff change waits, then reprices the new rental."""
+    return await conn.fetchrow(
+        "SELECT product, rate_per_day, licences, updated_at FROM tariff WHERE product = $1 FOR SHARE", product
+    )
+
+
+async def list_tariffs(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT product, rate_per_day, licences, updated_at FROM tariff ORDER BY product"
+    )
+    return rows
+
+
+async def contracts_renting_product(conn: asyncpg.Connection, product: str) -> list[UUID]:
+    rows = await conn.fetch(
+        "SELECT DISTINCT contract_id FROM rental WHERE product = $1 AND status = 'active' ORDER BY contract_id",
+        product,
+    )
+    return [r["contract_id"] for r in rows]
+
+
+async def reprice_active_rentals(
+    conn: asyncpg.Connection, *, product: str, rate_per_day: int, contract_ids: list[UUID]
+) -> None:
+    await conn.execute(
+        """UPDATE rental SET rate_per_day = $2
+           WHERE product = $1 AND status = 'active' AND contract_id = ANY($3::uuid[])""",
+        product,
+        rate_per_day,
+        contract_ids,
+    )
+
+
+# --- rentals -------------------------------------------------------------------------------------------------
+
+_RENTAL_COLUMNS = """
+    r.id, r.contract_id, r.domain_id, r.device_id, r.hwid, r.product, r.status, r.rate_per_day,
+    r.activated_at, r.ended_at, r.end_reason, r.replaced_by,
+    (SELECT o.id FROM rental o WHERE o.replaced_by = r.id) AS replaces
+"""
+
+
+async def active_rental_of_device(conn: asyncpg.Connection, device_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_RENTAL_COLUMNS} FROM rental r WHERE r.device_id = $1 AND r.status = 'active'",  # noqa: S608 - fixed column list
+        device_id,
+    )
+
+
+async def insert_rental(
+    conn: asyncpg.Connection,
+    *,
+    rental_id: UUID,
+    contract_id: UUID,
+    domain_id: UUID,
+    device_id: UUID,
+    hwid: str,
+    product: str,
+    rate_per_day: int,
+    now: datetime,
+) -> None:
+    """Raises asyncpg.UniqueViolationError if the device is already rented (the partial unique index)."""
+    await conn.execute(
+        """INSERT INTO rental (id, contract_id, domain_id, device_id, hwid, product, status, rate_per_day,
+                               activated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8)""",
+        rental_id,
+        contract_id,
+        domain_id,
+        device_id,
+        hwid,
+        product,
+        rate_per_day,
+        now,
+    )
+
+
+async def get_rental(conn: asyncpg.Connection, *, contract_id: UUID, rental_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_RENTAL_COLUMNS} FROM rental r WHERE r.id = $1 AND r.contract_id = $2",  # noqa: S608 - fixed column list
+        rental_id,
+        contract_id,
+    )
+
+
+async def end_rental(
+    conn: asyncpg.Connection,
+    *,
+    rental_id: UUID,
+    status: str,
+    reason: str,
+    now: datetime,
+    replaced_by: UUID | None = None,
+) -> bool:
+    """End an active rental; False if it had already ended (the loser of a race)."""
+    ended = await conn.fetchval(
+        """UPDATE rental SET status = $2, end_reason = $3, ended_at = $4, replaced_by = $5
+           WHERE id = $1 AND status = 'active' RETURNING true""",
+        rental_id,
+        status,
+        reason,
+        now,
+        replaced_by,
+    )
+    return bool(ended)
+
+
+async def active_rentals_of_contract(conn: asyncpg.Connection, contract_id: UUID) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT {_RENTAL_COLUMNS}, coalesce(t.licences, '[]'::jsonb) AS licences
+            FROM rental r LEFT JOIN tariff t ON t.product = r.product
+            WHERE r.contract_id = $1 AND r.status = 'active'""",  # noqa: S608 - fixed column list
+        contract_id,
+    )
+    return rows
+
+
+async def list_rentals(
+    conn: asyncpg.Connection,
+    *,
+    contract_id: UUID,
+    status: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT {_RENTAL_COLUMNS} FROM rental r
+            WHERE r.contract_id = $1 AND ($2::text IS NULL OR r.status = $2)
+              AND ($3::timestamptz IS NULL OR (r.activated_at, r.id) < ($3, $4::uuid))
+            ORDER BY r.activated_at DESC, r.id DESC LIMIT $5""",  # noqa: S608 - fixed column list
+        contract_id,
+        status,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return rows
+
+
+async def list_hardware(
+    conn: asyncpg.Connection, *, contract_id: UUID, after: UUID | None, limit: int
+) -> list[asyncpg.Record]:
+    """The provisioned devices of the contract's linked domains, whether their product has a tariff, their rental."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT d.id AS device_id, d.hwid, d.product, d.type, d.domain_id,
+                  t.product IS NOT NULL AS rentable, r.id AS rental_id
+           FROM known_device d
+           JOIN contract_domain l ON l.domain_id = d.domain_id AND l.contract_id = $1 AND l.unlinked_at IS NULL
+           LEFT JOIN tariff t ON t.product = d.product
+           LEFT JOIN rental r ON r.device_id = d.id AND r.status = 'active'
+           WHERE d.removed_at IS NULL AND ($2::uuid IS NULL OR d.id > $2)
+           ORDER BY d.id LIMIT $3""",
+        contract_id,
+        after,
+        limit,
+    )
+    return rows
+
+
+# --- history -------------------------------------------------------------------------------------------------
+
+
+async def insert_history(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    contract_id: UUID | None,
+    at: datetime,
+    type: str,
+    summary: str,
+    data: dict[str, object],
+    source_key: str | None = None,
+) -> None:
+    await conn.execute(
+        """INSERT INTO history_entry (account_id, contract_id, at, type, summary, data, source_key)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source_key) DO NOTHING""",
+        account_id,
+        contract_id,
+        at,
+        type,
+        summary,
+        data,
+        source_key,
+    )
+
+
+async def list_history(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    contract_id: UUID,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """The contract's own entries and the account's wallet entries (contract_id null), newest first."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT id, at, type, summary, data FROM history_entry
+           WHERE account_id = $1 AND (contract_id = $2 OR contract_id IS NULL)
+             AND ($3::timestamptz IS NULL OR (at, id) < ($3, $4::bigint))
+           ORDER BY at DESC, id DESC LIMIT $5""",
+        account_id,
+        contract_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return rows

@@ -1,3 +1,105 @@
-"""HTTP request and response shapes of contracts."""
+"""HTTP request and response shapes of contracts. Rates are decimal strings in iSC per day on the wire."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.domain import ContractStatus, RentalStatus
+from shared.money import IscAmount
+
+PRODUCT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContractCreate(_Request):
+    account_id: UUID
+
+
+class ContractRead(BaseModel):
+    id: UUID
+    account_id: UUID
+    status: ContractStatus
+    domain_ids: list[UUID]
+    # What the contract burns now: its active rentals' rates while it is active, else zero.
+    burn_rate_per_day: IscAmount
+    # The version of the last RentalChanged published for it.
+    rental_version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class TerminationCreate(_Request):
+    reason: str = Field(default="terminated", min_length=1, max_length=200)
+
+
+class DomainLinkCreate(_Request):
+    domain_id: UUID
+
+
+class LicenceSpec(_Request):
+    type: str = Field(min_length=1, max_length=64, pattern=r"^[A-Z0-9_]+$")
+    count: int = Field(ge=1, le=1_000_000)
+
+
+class TariffWrite(_Request):
+    rate_per_day: IscAmount
+    licences: list[LicenceSpec] = Field(default_factory=list, max_length=50)
+
+
+class TariffRead(BaseModel):
+    product: str
+    rate_per_day: IscAmount
+    licences: list[LicenceSpec]
+    updated_at: datetime
+
+
+class HardwareItem(BaseModel):
+    device_id: UUID
+    hwid: str
+    product: str
+    type: str
+    domain_id: UUID
+    # The product has a tariff; rented or not.
+    rentable: bool
+    rental_id: UUID | None
+
+
+class RentalCreate(_Request):
+    device_id: UUID
+
+
+class ReplacementCreate(_Request):
+    device_id: UUID
+
+
+class DeactivationCreate(_Request):
+    reason: str = Field(default="deactivated_by_customer", min_length=1, max_length=200)
+
+
+class RentalRead(BaseModel):
+    id: UUID
+    device_id: UUID
+    hwid: str
+    product: str
+    domain_id: UUID
+    status: RentalStatus
+    rate_per_day: IscAmount
+    activated_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+    # After an RMA: the new rental (on the old one) and the rental it carries on (on the new one).
+    replaced_by: UUID | None
+    replaces: UUID | None
+
+
+class HistoryEntryRead(BaseModel):
+    at: datetime
+    type: str
+    summary: str
+    data: dict[str, object]
