@@ -2,24 +2,133 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
-from shared.auth import AnyRolePrincipal, PartnerPrincipal, ensure_account_access
+from shared.auth import AnyRolePrincipal, PartnerPrincipal, Role, ensure_account_access
+from shared.idempotency import RequiredIdempotencyKey
+from shared.pagination import Page
 from shared.runtime import DbPool
 from wallet import service
-from wallet.schemas import AccountCreate, AccountRead
+from wallet.config import Settings
+from wallet.schemas import (
+    AccountCreate,
+    AccountRead,
+    ActivationKeyRead,
+    KeyBatchCreate,
+    KeyBatchRead,
+    LedgerEntryRead,
+    RedemptionCreate,
+    RedemptionRead,
+)
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter()
 
 
-@router.post("/accounts", status_code=status.HTTP_201_CREATED)
-async def open_account(body: AccountCreate, principal: PartnerPrincipal, pool: DbPool) -> AccountRead:
-    return await service.open_account(pool, name=body.name, opened_by=principal.subject)
+def current_time() -> datetime:
+    """The clock of every request; tests replace it through `app.dependency_overrides`."""
+    return datetime.now(UTC)
 
 
-@router.get("/accounts/{account_id}")
-async def read_account(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> AccountRead:
+def wallet_settings(request: Request) -> Settings:
+    settings = request.app.state.settings
+    if not isinstance(settings, Settings):
+        raise TypeError("the wallet runs with the wallet's settings")
+    return settings
+
+
+Now = Annotated[datetime, Depends(current_time)]
+WalletSettings = Annotated[Settings, Depends(wallet_settings)]
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such account (or not yours)"},
+    409: {"description": "Conflict, e.g. key already redeemed"},
+    422: {"description": "Invalid input"},
+    429: {"description": "Too many wrong codes"},
+}
+
+
+@router.post("/accounts", status_code=status.HTTP_201_CREATED, tags=["accounts"])
+async def open_account(body: AccountCreate, principal: PartnerPrincipal, pool: DbPool, now: Now) -> AccountRead:
+    return await service.open_account(pool, name=body.name, opened_by=principal.subject, now=now)
+
+
+@router.get("/accounts/{account_id}", tags=["accounts"], responses=_PROBLEMS)
+async def read_account(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> AccountRead:
     ensure_account_access(principal, account_id)
-    return await service.read_account(pool, account_id=account_id)
+    return await service.read_account(pool, account_id=account_id, now=now)
+
+
+@router.post(
+    "/accounts/{account_id}/redemptions",
+    status_code=status.HTTP_201_CREATED,
+    tags=["accounts"],
+    responses=_PROBLEMS,
+)
+async def redeem_activation_key(
+    account_id: UUID,
+    body: RedemptionCreate,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    idempotency_key: RequiredIdempotencyKey,
+    settings: WalletSettings,
+    now: Now,
+) -> RedemptionRead:
+    ensure_account_access(principal, account_id)
+    limits = service.RedemptionLimits(
+        failures_per_account=settings.redeem_failures_per_account,
+        failures_per_client=settings.redeem_failures_per_client,
+        window_s=settings.redeem_failure_window_s,
+    )
+    return await service.redeem_activation_key(
+        pool,
+        account_id=account_id,
+        code=body.code,
+        client=principal.subject,
+        idempotency_key=idempotency_key,
+        limits=limits,
+        now=now,
+    )
+
+
+@router.get("/accounts/{account_id}/ledger", tags=["accounts"], responses=_PROBLEMS)
+async def read_ledger(
+    account_id: UUID,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[LedgerEntryRead]:
+    ensure_account_access(principal, account_id)
+    return await service.list_ledger(pool, account_id=account_id, cursor=cursor, limit=limit)
+
+
+@router.post("/activation-keys", status_code=status.HTTP_201_CREATED, tags=["activation keys"], responses=_PROBLEMS)
+async def issue_key_batch(
+    body: KeyBatchCreate, principal: PartnerPrincipal, pool: DbPool, idempotency_key: RequiredIdempotencyKey, now: Now
+) -> KeyBatchRead:
+    return await service.issue_key_batch(
+        pool,
+        amount=body.amount,
+        count=body.count,
+        issued_by=principal.subject,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+
+
+@router.post("/activation-keys/{key_id}/revocation", tags=["activation keys"], responses=_PROBLEMS)
+async def revoke_activation_key(
+    key_id: UUID, principal: PartnerPrincipal, pool: DbPool, idempotency_key: RequiredIdempotencyKey, now: Now
+) -> ActivationKeyRead:
+    return await service.revoke_activation_key(
+        pool,
+        key_id=key_id,
+        revoked_by=principal.subject,
+        may_revoke_any=principal.has_any(Role.OPERATOR),
+        idempotency_key=idempotency_key,
+        now=now,
+    )

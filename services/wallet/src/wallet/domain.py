@@ -1,3 +1,276 @@
-"""Wallet rules, free of I/O. The money arithmetic arrives with the ledger."""
+"""Wallet rules, free of I/O: burn-down arithmetic, ledger postings, activation codes, low-balance warnings.
+
+Every function takes the instant it reasons about (`at`, `now`); nothing here reads a clock.
+"""
 
 from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from shared.money import SECONDS_PER_DAY
+
+MICROSECONDS_PER_DAY = SECONDS_PER_DAY * 1_000_000
+_ONE_MICROSECOND = timedelta(microseconds=1)
+# Python's datetime ends in year 9999; a run-out further away than this is shown as this instant.
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _elapsed_us(start: datetime, end: datetime) -> int:
+    return max(0, (end - start) // _ONE_MICROSECOND)
+
+
+def _ceil_div(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
+
+
+def usage_for(*, rate_per_day: int, elapsed_us: int) -> int:
+    """Usage in micro-iSC of `elapsed_us` at `rate_per_day`, rounded UP: rounding never creates credit."""
+    return _ceil_div(rate_per_day * elapsed_us, MICROSECONDS_PER_DAY)
+
+
+class BurnError(ValueError):
+    """A burn-down operation that the rules do not allow (a bug in the caller, never a client error)."""
+
+
+@dataclass(frozen=True)
+class Burn:
+    """An account's money at its last settlement, and how it burns from there.
+
+    Usage is measured per *segment* (a stretch at one rate): the usage owed at `t` is the rounded-up usage of
+    the whole segment up to `t` minus what the segment already settled. So settling often never costs more
+    than settling once, and rounding adds at most one micro-iSC per segment (a segment ends at each rate
+    change, and when burning resumes after the balance was empty).
+    """
+
+    balance: int
+    settled_at: datetime
+    rate_per_day: int
+    segment_start: datetime
+    segment_used: int = 0
+    # BalanceDepleted was announced and no credit has come back since: nothing burns.
+    depleted: bool = False
+
+    @classmethod
+    def opened(cls, at: datetime) -> Burn:
+        return cls(balance=0, settled_at=at, rate_per_day=0, segment_start=at)
+
+    def usage_due(self, at: datetime) -> int:
+        """Usage not yet settled at `at`, capped at the balance (the balance never goes below zero)."""
+        if self.rate_per_day == 0 or self.balance == 0:
+            return 0
+        at = max(at, self.settled_at)
+        owed = usage_for(rate_per_day=self.rate_per_day, elapsed_us=_elapsed_us(self.segment_start, at))
+        return min(self.balance, max(0, owed - self.segment_used))
+
+    def balance_at(self, at: datetime) -> int:
+        return self.balance - self.usage_due(at)
+
+    def depletes_at(self) -> datetime | None:
+        """The first microsecond at which the balance reads zero; None while nothing burns.
+
+        Usage reaches the target `u` when `ceil(rate * us / D) >= u`, i.e. `rate * us > (u - 1) * D`.
+        An empty balance that still has a rate (and was not announced as depleted) is due at once.
+        """
+        if self.rate_per_day == 0 or self.depleted:
+            return None
+        if self.balance == 0:
+            return self.settled_at
+        target = self.segment_used + self.balance
+        elapsed_us = (target - 1) * MICROSECONDS_PER_DAY // self.rate_per_day + 1
+        try:
+            instant = self.segment_start + timedelta(microseconds=elapsed_us)
+        except OverflowError:
+            return FAR_FUTURE
+        return min(instant, FAR_FUTURE)
+
+    def status(self, at: datetime) -> str:
+        return "funded" if self.balance_at(at) > 0 else "depleted"
+
+    def settle(self, at: datetime) -> tuple[Burn, int]:
+        """Move the settlement to `at` (never backwards); returns the new state and the usage to post."""
+        at = max(at, self.settled_at)
+        usage = self.usage_due(at)
+        settled = replace(self, balance=self.balance - usage, settled_at=at, segment_used=self.segment_used + usage)
+        return settled, usage
+
+    def change_rate(self, *, rate_per_day: int, at: datetime) -> tuple[Burn, int]:
+        """Settle at the old rate up to `at`; the new rate burns from there, in a new segment."""
+        if rate_per_day < 0:
+            raise BurnError("a burn rate is never negative")
+        settled, usage = self.settle(at)
+        return replace(settled, rate_per_day=rate_per_day, segment_start=settled.settled_at, segment_used=0), usage
+
+    def load(self, *, amount: int, at: datetime) -> tuple[Burn, int]:
+        """Add credit at `at`. An empty balance starts burning again from `at`, not from where it stopped."""
+        if amount <= 0:
+            raise BurnError("credit loaded is positive")
+        settled, usage = self.settle(at)
+        if settled.balance == 0:
+            settled = replace(settled, segment_start=settled.settled_at, segment_used=0)
+        return replace(settled, balance=settled.balance + amount, depleted=False), usage
+
+    def deplete(self) -> tuple[Burn, int]:
+        """Settle at the run-out instant: the balance becomes exactly zero and nothing burns any more."""
+        due = self.depletes_at()
+        if due is None:
+            raise BurnError("nothing is burning, so nothing depletes")
+        settled, usage = self.settle(due)
+        if settled.balance != 0:
+            raise BurnError(f"the balance at the run-out instant is {settled.balance}, not zero")
+        return replace(settled, depleted=True), usage
+
+
+# --- The double-entry ledger --------------------------------------------------------------------------
+
+
+class Book(StrEnum):
+    """Ledger books. The customer's wallet is a liability; keys issued fund it; usage earned drains it."""
+
+    CUSTOMER_WALLET = "customer_wallet"
+    KEYS_ISSUED = "keys_issued"
+    USAGE_EARNED = "usage_earned"
+    ADJUSTMENTS = "adjustments"
+
+
+class EntryKind(StrEnum):
+    REDEMPTION = "redemption"
+    USAGE = "usage"
+    ADJUSTMENT = "adjustment"
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One ledger entry: its lines always sum to zero (the database checks it again at commit)."""
+
+    kind: EntryKind
+    lines: tuple[tuple[Book, int], ...]
+
+    def __post_init__(self) -> None:
+        if sum(amount for _, amount in self.lines) != 0:
+            raise BurnError(f"a posting sums to zero: {self.lines}")
+        if any(amount == 0 for _, amount in self.lines):
+            raise BurnError("a posting line moves money")
+
+    @property
+    def wallet_change(self) -> int:
+        return sum(amount for book, amount in self.lines if book is Book.CUSTOMER_WALLET)
+
+
+def redemption_posting(amount: int) -> Posting:
+    return Posting(EntryKind.REDEMPTION, ((Book.CUSTOMER_WALLET, amount), (Book.KEYS_ISSUED, -amount)))
+
+
+def usage_posting(amount: int) -> Posting:
+    return Posting(EntryKind.USAGE, ((Book.CUSTOMER_WALLET, -amount), (Book.USAGE_EARNED, amount)))
+
+
+# --- Activation codes ---------------------------------------------------------------------------------
+
+# Crockford's base32: no I, L, O, U, so what is read aloud or typed is hard to confuse.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CODE_VALUES = {symbol: value for value, symbol in enumerate(CODE_ALPHABET)}
+_CODE_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+# 24 random symbols = 120 bits: guessing is hopeless even before the rate limit.
+CODE_BODY_LENGTH = 24
+CODE_LENGTH = CODE_BODY_LENGTH + 1
+CODE_GROUP = 5
+
+
+class MalformedCode(ValueError):
+    """Not an activation code at all: wrong length or symbols."""
+
+
+class MistypedCode(ValueError):
+    """The right shape but the check character does not match: almost surely a typo."""
+
+
+def _luhn_mod_n_sum(symbols: str, *, start_factor: int) -> int:
+    """Luhn mod N over the alphabet: catches every single-symbol error and most adjacent swaps."""
+    n = len(CODE_ALPHABET)
+    factor, total = start_factor, 0
+    for symbol in reversed(symbols):
+        addend = factor * _CODE_VALUES[symbol]
+        total += addend // n + addend % n
+        factor = 1 if factor == 2 else 2
+    return total
+
+
+def check_symbol(body: str) -> str:
+    n = len(CODE_ALPHABET)
+    return CODE_ALPHABET[(n - _luhn_mod_n_sum(body, start_factor=2) % n) % n]
+
+
+def format_code(canonical: str) -> str:
+    return "-".join(canonical[i : i + CODE_GROUP] for i in range(0, len(canonical), CODE_GROUP))
+
+
+def new_activation_code() -> str:
+    """A fresh code, grouped for reading: `XXXXX-XXXXX-XXXXX-XXXXX-XXXXC` (C: the check symbol)."""
+    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_BODY_LENGTH))
+    return format_code(body + check_symbol(body))
+
+
+def canonical_code(text: str) -> str:
+    """What the customer typed, as the 25 symbols that were issued; tells a typo from garbage."""
+    symbols = "".join(text.split()).replace("-", "").upper().translate(_CODE_ALIASES)
+    if len(symbols) != CODE_LENGTH or any(symbol not in _CODE_VALUES for symbol in symbols):
+        raise MalformedCode(
+            f"an activation code has {CODE_LENGTH} symbols from {CODE_ALPHABET} (hyphens and spaces are ignored)"
+        )
+    if _luhn_mod_n_sum(symbols, start_factor=1) % len(CODE_ALPHABET) != 0:
+        raise MistypedCode("the code's check symbol does not match: a symbol is probably mistyped")
+    return symbols
+
+
+def code_hash(canonical: str) -> bytes:
+    """Only this is stored. A plain SHA-256 suffices: the codes carry 120 random bits, not a password."""
+    return hashlib.sha256(canonical.encode()).digest()
+
+
+# --- Low-balance warnings -----------------------------------------------------------------------------
+
+_DAY_S = SECONDS_PER_DAY
+DEFAULT_LOW_BALANCE_THRESHOLDS_S: tuple[int, ...] = (
+    *(weeks * 7 * _DAY_S for weeks in range(7, 0, -1)),
+    3 * _DAY_S,
+    1 * _DAY_S,
+)
+
+
+@dataclass(frozen=True)
+class LowBalanceCheck:
+    # The threshold to announce now, if any.
+    warn_threshold_s: int | None
+    # The smallest threshold already announced (or passed over) in this run-down.
+    warned_threshold_s: int | None
+    # When the next threshold is reached at the current run-out, if one is left.
+    next_check_at: datetime | None
+
+
+def check_low_balance(
+    *, thresholds_s: Sequence[int], depletes_at: datetime | None, now: datetime, warned_threshold_s: int | None
+) -> LowBalanceCheck:
+    """Which warning is due. Each threshold is announced once per run-down: when the time left falls to it.
+
+    When the time left falls past several thresholds at once (a big rate increase), only the tightest is
+    announced. When credit pushes the time left back above announced thresholds, those below the new time
+    left are due again; the ones it is still under are not repeated.
+    """
+    if depletes_at is None:
+        return LowBalanceCheck(warn_threshold_s=None, warned_threshold_s=None, next_check_at=None)
+    time_left = max(depletes_at - now, timedelta(0))
+    crossed = sorted(t for t in thresholds_s if timedelta(seconds=t) >= time_left)
+    warned = warned_threshold_s
+    if warned is not None and time_left > timedelta(seconds=warned):
+        warned = crossed[0] if crossed else None
+    warn = None
+    if crossed and (warned is None or crossed[0] < warned):
+        warn = warned = crossed[0]
+    pending = [t for t in thresholds_s if timedelta(seconds=t) < time_left]
+    next_check_at = depletes_at - timedelta(seconds=max(pending)) if pending else None
+    return LowBalanceCheck(warn_threshold_s=warn, warned_threshold_s=warned, next_check_at=next_check_at)

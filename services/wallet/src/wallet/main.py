@@ -8,6 +8,7 @@ from shared.runtime import ServiceSpec, create_app
 from wallet.api import router
 from wallet.config import Settings
 from wallet.handlers import SUBSCRIPTIONS
+from wallet.scheduler import run_wallet_scheduler
 
 SPEC = ServiceSpec(
     name="wallet",
@@ -16,6 +17,7 @@ SPEC = ServiceSpec(
     migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
     routers=[router],
     subscriptions=SUBSCRIPTIONS,
+    background_jobs=[run_wallet_scheduler],
 )
 
 

@@ -1,10 +1,26 @@
-"""HTTP request and response shapes of the wallet."""
+"""HTTP request and response shapes of the wallet. Amounts and rates are decimal strings in iSC."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from shared.money import MICRO_PER_ISC, IscAmount
+
+MAX_KEY_AMOUNT = 1_000_000 * MICRO_PER_ISC
+MAX_BATCH_SIZE = 1000
+
+
+def _positive_key_amount(value: int) -> int:
+    if not 0 < value <= MAX_KEY_AMOUNT:
+        raise ValueError(f"a key is worth more than 0 and at most {MAX_KEY_AMOUNT // MICRO_PER_ISC} iSC")
+    return value
+
+
+KeyAmount = Annotated[IscAmount, AfterValidator(_positive_key_amount)]
 
 
 class AccountCreate(BaseModel):
@@ -15,3 +31,60 @@ class AccountCreate(BaseModel):
 class AccountRead(BaseModel):
     id: UUID
     name: str
+    # The balance exactly now, from the last settlement and the current rate.
+    balance: IscAmount
+    burn_rate_per_day: IscAmount
+    # Null while nothing burns (no rate, or the balance is empty).
+    depletes_at: datetime | None
+    status: Literal["funded", "depleted"]
+    version: int
+
+
+class KeyBatchCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: KeyAmount
+    count: int = Field(ge=1, le=MAX_BATCH_SIZE, strict=True)
+
+
+class IssuedKey(BaseModel):
+    id: UUID
+    # Shown in this response only; the wallet keeps a hash.
+    code: str
+
+
+class KeyBatchRead(BaseModel):
+    batch_id: UUID
+    amount: IscAmount
+    keys: list[IssuedKey]
+
+
+class ActivationKeyRead(BaseModel):
+    id: UUID
+    batch_id: UUID
+    amount: IscAmount
+    status: Literal["issued", "redeemed", "revoked"]
+    revoked_at: datetime | None
+
+
+class RedemptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=100)
+
+
+class RedemptionRead(BaseModel):
+    key_id: UUID
+    amount: IscAmount
+    balance: IscAmount
+    depletes_at: datetime | None
+
+
+class LedgerEntryRead(BaseModel):
+    id: UUID
+    at: datetime
+    kind: Literal["redemption", "usage", "adjustment"]
+    # Signed change of the balance, e.g. "-0.5" for usage.
+    amount: str
+    balance_after: IscAmount
+    key_id: UUID | None
+    period_start: datetime | None
+    period_end: datetime | None
