@@ -150,3 +150,21 @@ async def test_a_cursor_that_this_service_did_not_issue_is_refused(world: Steps)
         f"/v1/domains/{domain_id}/devices", params={"cursor": "bm9wZQ"}, headers=world.auth("customer", account_id)
     )
     assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor")
+
+
+async def test_the_openapi_document_describes_every_provisioning_route(world: Steps) -> None:
+    paths = (await world.client.get("/openapi.json")).json()["paths"]
+    assert set(paths) >= {
+        "/v1/domains",
+        "/v1/domains/{domain_id}",
+        "/v1/domains/{domain_id}/gateways",
+        "/v1/domains/{domain_id}/gateways/{gateway_id}",
+        "/v1/domains/{domain_id}/provisioning-codes",
+        "/v1/domains/{domain_id}/provisioning-codes/{code_id}/revocation",
+        "/v1/provisioning",
+        "/v1/domains/{domain_id}/devices",
+        "/v1/domains/{domain_id}/devices/{device_id}",
+    }
+    enrolment = paths["/v1/provisioning"]["post"]
+    assert "security" not in enrolment
+    assert set(enrolment["responses"]) >= {"200", "201", "404", "409", "410", "422", "429"}
