@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from shared.money import MICRO_PER_ISC, IscAmount
 
@@ -20,7 +20,14 @@ def _positive_key_amount(value: int) -> int:
     return value
 
 
-KeyAmount = Annotated[IscAmount, AfterValidator(_positive_key_amount)]
+def _decimal_text_only(value: object) -> object:
+    # On the HTTP API an amount is a decimal string in iSC; a bare number would be read as micro-iSC.
+    if not isinstance(value, str):
+        raise ValueError('an amount is a decimal string in iSC, e.g. "12.5"')
+    return value
+
+
+KeyAmount = Annotated[IscAmount, BeforeValidator(_decimal_text_only), AfterValidator(_positive_key_amount)]
 
 
 class AccountCreate(BaseModel):
