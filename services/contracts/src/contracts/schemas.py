@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.domain import ContractStatus, RentalStatus
 from shared.money import IscAmount
@@ -50,6 +50,14 @@ class LicenceSpec(_Request):
 class TariffWrite(_Request):
     rate_per_day: IscAmount
     licences: list[LicenceSpec] = Field(default_factory=list, max_length=50)
+
+    @field_validator("rate_per_day", mode="before")
+    @classmethod
+    def _a_decimal_string(cls, value: object) -> object:
+        # IscAmount also takes a bare int as micro-iSC (for internal use); on the wire only "2.5" is an amount.
+        if not isinstance(value, str):
+            raise ValueError('a rate is a decimal string in iSC per day, e.g. "2.5"')
+        return value
 
 
 class TariffRead(BaseModel):
