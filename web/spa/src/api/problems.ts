@@ -1,0 +1,60 @@
+// Turns the services' problem+json answers into sentences a person understands. Never shows raw JSON.
+
+export interface Problem {
+  status: number;
+  code?: string;
+  title?: string;
+  detail?: string;
+  errors?: unknown;
+}
+
+// By machine-readable `code`: what happened, and what the person can do about it.
+const MESSAGES: Record<string, string> = {
+  not_signed_in: "Your session has ended. Please sign in again.",
+  invalid_token: "Your session has ended. Please sign in again.",
+  missing_token: "Your session has ended. Please sign in again.",
+  role_required: "Your role does not allow this action.",
+  forbidden: "You are not allowed to do this.",
+  not_found: "We could not find that. It may not exist, or it may belong to another account.",
+  not_yet_known: "This was only just created and is still being set up. Please try again in a few seconds.",
+  validation_failed: "Some of the values entered are not valid. Please check them and try again.",
+  payload_too_large: "That is more data than we accept in one go.",
+  rate_limited: "Too many attempts. Please wait a moment before trying again.",
+  key_invalid: "That activation key is not valid. Check the code and try again.",
+  invalid_key: "That activation key is not valid. Check the code and try again.",
+  key_already_redeemed: "That activation key has already been used.",
+  key_redeemed: "That activation key has already been used.",
+  key_revoked: "That activation key has been withdrawn by the seller.",
+  insufficient_balance: "Your balance is empty. Load credits with an activation key first.",
+  balance_depleted: "Your balance is empty. Load credits with an activation key first.",
+  contract_not_active: "The rental contract is not active yet, so devices cannot be rented.",
+  not_rentable: "This device cannot be rented: there is no tariff for its model.",
+  already_rented: "This device is already rented.",
+  idempotency_key_reused: "This request was already sent with different details. Please start again.",
+  service_unavailable: "A part of the platform cannot be reached right now. Please try again in a moment.",
+  identity_provider_unavailable: "Sign-in is unavailable right now. Please try again in a moment.",
+  foreign_origin: "This request was refused for your security. Reload the page and try again.",
+  internal_error: "Something went wrong on our side. Please try again; if it keeps happening, contact support.",
+};
+
+export function friendlyMessage(problem: Problem): string {
+  if (problem.code && MESSAGES[problem.code]) {
+    return MESSAGES[problem.code];
+  }
+  // A problem we have no sentence for: the service's own `detail` is written for people, so show it.
+  if (problem.detail && problem.status < 500) {
+    const detail = problem.detail.trim();
+    return detail.charAt(0).toUpperCase() + detail.slice(1) + (detail.endsWith(".") ? "" : ".");
+  }
+  if (problem.status === 404) return MESSAGES.not_found;
+  if (problem.status === 401) return MESSAGES.not_signed_in;
+  if (problem.status === 403) return MESSAGES.forbidden;
+  if (problem.status === 405) return "This feature is not available yet.";
+  if (problem.status >= 500) return MESSAGES.internal_error;
+  return "The request could not be completed. Please check what you entered and try again.";
+}
+
+export function loginErrorMessage(code: string): string {
+  if (code === "access_denied") return "Sign-in was cancelled.";
+  return "Sign-in did not complete. Please try again.";
+}

@@ -1,0 +1,120 @@
+// The resources the SPA reads. Each comes from the service's generated OpenAPI types (src/api/generated,
+// `npm run gen:api`) once the service serves a schema with every field DESIGN.md section 7 promises; until
+// then it is the DESIGN.md shape written out below, so the screens build against the agreed contract.
+
+import type { components as Contracts } from "./generated/contracts";
+import type { components as Licensing } from "./generated/licensing";
+import type { components as Provisioning } from "./generated/provisioning";
+import type { components as Wallet } from "./generated/wallet";
+
+type Schemas<C> = C extends { schemas: infer S } ? ([S] extends [never] ? object : S) : object;
+/** The generated schema `Name` if it has everything `Design` promises, else `Design`. */
+type FromSpec<C, Name extends string, Design> = Name extends keyof Schemas<C>
+  ? Schemas<C>[Name] extends Design
+    ? Schemas<C>[Name]
+    : Design
+  : Design;
+
+/** Amounts and rates: decimal strings in iSC. Times: RFC 3339 UTC. */
+type Decimal = string;
+type Instant = string;
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export type Account = FromSpec<
+  Wallet,
+  "AccountRead",
+  {
+    id: string;
+    name: string;
+    balance: Decimal;
+    burn_rate_per_day: Decimal;
+    depletes_at: Instant | null;
+    status: "funded" | "depleted";
+  }
+>;
+
+export type KeyBatch = FromSpec<
+  Wallet,
+  "KeyBatchIssued",
+  { batch_id: string; keys: { id: string; code: string }[] }
+>;
+
+export type Redemption = FromSpec<
+  Wallet,
+  "RedemptionRead",
+  { amount: Decimal; balance: Decimal; depletes_at: Instant | null }
+>;
+
+export type ContractStatus = "draft" | "pending_approval" | "active" | "suspended" | "terminated";
+
+export type Contract = FromSpec<
+  Contracts,
+  "ContractRead",
+  { id: string; account_id: string; status: ContractStatus; domain_ids: string[]; burn_rate_per_day: Decimal }
+>;
+
+export type HardwareItem = FromSpec<
+  Contracts,
+  "HardwareItem",
+  {
+    device_id: string;
+    hwid: string;
+    product: string;
+    domain_id: string;
+    rentable: boolean;
+    rental_id: string | null;
+  }
+>;
+
+export type Rental = FromSpec<
+  Contracts,
+  "RentalRead",
+  {
+    id: string;
+    device_id: string;
+    hwid: string;
+    product: string;
+    status: "active" | "deactivated" | "replaced";
+    rate_per_day: Decimal;
+    activated_at: Instant;
+    ended_at: Instant | null;
+    replaced_by: string | null;
+  }
+>;
+
+export type HistoryEntry = FromSpec<
+  Contracts,
+  "HistoryEntryRead",
+  { at: Instant; type: string; summary: string; data: Record<string, unknown> }
+>;
+
+export type Tariff = FromSpec<
+  Contracts,
+  "TariffRead",
+  { product: string; rate_per_day: Decimal; licences: { type: string; count: number }[] }
+>;
+
+export type Domain = FromSpec<Provisioning, "DomainRead", { id: string; account_id: string; name: string }>;
+
+/** Per gateway of a domain: whether it is connected, the `seq` it acknowledged, the bundle's expiry. */
+export interface GatewayLicence {
+  gateway_id?: string;
+  hwid: string;
+  online: boolean;
+  acknowledged_seq: number | null;
+  expires_at: Instant | null;
+}
+
+export type DomainLicences = FromSpec<
+  Licensing,
+  "DomainLicencesRead",
+  {
+    domain_id: string;
+    current: { seq: number; expires_at: Instant | null } | null;
+    gateways: GatewayLicence[];
+  }
+>;

@@ -1,0 +1,119 @@
+// The customer's Devices App rental view: credits, contract and domain, and the tabs of the concept page.
+
+import { useState } from "react";
+
+import { api } from "../../api/client";
+import type { Account, Contract } from "../../api/types";
+import { ErrorNote, Loading } from "../../components/Status";
+import { useLoad, usePolling } from "../../components/useLoad";
+import { AccessRights } from "./AccessRights";
+import { BalanceCard } from "./BalanceCard";
+import { ContractPicker, DomainPicker } from "./ContractAndDomainPicker";
+import { ContractTab } from "./ContractTab";
+import { HardwareTab } from "./HardwareTab";
+import { HistoryTab } from "./HistoryTab";
+import { LicencesTab } from "./LicencesTab";
+import { LoadCredits } from "./LoadCredits";
+
+const TABS = [
+  ["access", "Access rights"],
+  ["hardware", "Hardware"],
+  ["contract", "Contract"],
+  ["history", "History"],
+  ["licences", "Licences"],
+] as const;
+type Tab = (typeof TABS)[number][0];
+
+function useRemembered(key: string): [string | null, (value: string) => void] {
+  const [value, setValue] = useState<string | null>(() => window.localStorage.getItem(key));
+  return [
+    value,
+    (next: string) => {
+      window.localStorage.setItem(key, next);
+      setValue(next);
+    },
+  ];
+}
+
+export function RentalView({ accountId }: { accountId: string }) {
+  const account = useLoad(async () => {
+    const data = await api.get<Account>("wallet", `/accounts/${accountId}`);
+    return { data, readAtMs: Date.now() };
+  }, [accountId]);
+  usePolling(account.reload, 30_000); // the live countdown is local; this keeps it honest
+  const [contractId, setContractId] = useRemembered(`rental.contract.${accountId}`);
+  const [domainId, setDomainId] = useRemembered(`rental.domain.${accountId}`);
+  const contract = useLoad(
+    () => (contractId ? api.get<Contract>("contracts", `/contracts/${contractId}`) : Promise.resolve(null)),
+    [contractId],
+  );
+  const [tab, setTab] = useState<Tab>("access");
+
+  function changed() {
+    account.reload();
+    contract.reload();
+  }
+
+  return (
+    <div className="rental">
+      <h1>Rental</h1>
+      {account.state === "loading" && !account.data && <Loading what="your account" />}
+      {account.state === "error" && <ErrorNote error={account.error} onRetry={account.reload} />}
+      {account.data && (
+        <p className="who">
+          Account <strong data-testid="account-name">{account.data.data.name}</strong>
+        </p>
+      )}
+      {account.data && account.data.data.balance === undefined && (
+        <p className="status empty">The balance is not available yet.</p>
+      )}
+      {account.data && account.data.data.balance !== undefined && (
+        <div className="overview">
+          <BalanceCard account={account.data.data} readAtMs={account.data.readAtMs} />
+          <LoadCredits accountId={accountId} onLoaded={changed} />
+        </div>
+      )}
+      <section className="card" aria-labelledby="choose-title">
+        <h2 id="choose-title">Contract and domain</h2>
+        <ContractPicker accountId={accountId} selected={contractId} onSelect={setContractId} />
+        <DomainPicker
+          accountId={accountId}
+          linked={contract.data?.domain_ids ?? []}
+          selected={domainId}
+          onSelect={setDomainId}
+        />
+      </section>
+      {contract.state === "loading" && contractId && !contract.data && <Loading what="the contract" />}
+      {contract.state === "error" && <ErrorNote error={contract.error} onRetry={contract.reload} />}
+      {contract.data && (
+        <section className="card">
+          <div role="tablist" aria-label="Rental sections" className="tabs">
+            {TABS.map(([id, label]) => (
+              <button
+                key={id}
+                type="button"
+                role="tab"
+                id={`tab-${id}`}
+                aria-selected={tab === id}
+                aria-controls={`panel-${id}`}
+                className={tab === id ? "tab active" : "tab"}
+                onClick={() => setTab(id)}
+              >
+                {label}
+              </button>
+            ))}
+          </div>
+          <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+            {tab === "access" && <AccessRights contract={contract.data} domainId={domainId} onChanged={changed} />}
+            {tab === "hardware" && (
+              <HardwareTab contractId={contract.data.id} domainId={domainId} onChanged={changed} />
+            )}
+            {tab === "contract" && <ContractTab contract={contract.data} onChanged={changed} />}
+            {tab === "history" && <HistoryTab contractId={contract.data.id} />}
+            {tab === "licences" && <LicencesTab domainIds={contract.data.domain_ids} />}
+          </div>
+        </section>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,94 @@
+// What only an operator does: approve contracts and set tariffs; a partner's tools are here too.
+
+import { useState } from "react";
+
+import { api } from "../../api/client";
+import type { Contract, Tariff } from "../../api/types";
+import { ErrorNote, Success } from "../../components/Status";
+import { useAction } from "../../components/useAction";
+import { IssueKeys, LookUpAccount, OpenAccount, OpenContract, CreateDomain } from "./PartnerTools";
+
+function ApproveContract() {
+  const [id, setId] = useState("");
+  const approve = useAction((contractId: string) => api.post<Contract>("contracts", `/contracts/${contractId}/approval`, {}));
+  return (
+    <section className="card" aria-labelledby="approve-title">
+      <h2 id="approve-title">Approve a contract</h2>
+      <form
+        className="inline"
+        onSubmit={(e) => {
+          e.preventDefault();
+          approve.run(id.trim());
+        }}
+      >
+        <label htmlFor="approve-id">Contract id</label>
+        <input id="approve-id" value={id} onChange={(e) => setId(e.target.value)} required />
+        <button type="submit" disabled={approve.busy}>
+          Approve
+        </button>
+      </form>
+      {approve.error && <ErrorNote error={approve.error} />}
+      {approve.result && <Success>Contract approved: it is now {approve.result.status.replace("_", " ")}.</Success>}
+    </section>
+  );
+}
+
+function SetTariff() {
+  const [product, setProduct] = useState("");
+  const [rate, setRate] = useState("2");
+  const [licenceType, setLicenceType] = useState("PORT");
+  const [licenceCount, setLicenceCount] = useState("1");
+  const save = useAction(() =>
+    api.put<Tariff>("contracts", `/tariffs/${encodeURIComponent(product.trim())}`, {
+      rate_per_day: rate,
+      licences: licenceType.trim() ? [{ type: licenceType.trim(), count: Number(licenceCount) }] : [],
+    }),
+  );
+  return (
+    <section className="card" aria-labelledby="tariff-title">
+      <h2 id="tariff-title">Set a tariff</h2>
+      <form
+        className="stack"
+        onSubmit={(e) => {
+          e.preventDefault();
+          save.run();
+        }}
+      >
+        <label htmlFor="tariff-product">Device model</label>
+        <input id="tariff-product" value={product} onChange={(e) => setProduct(e.target.value)} required placeholder="IP112" />
+        <label htmlFor="tariff-rate">Rate (iSC per day)</label>
+        <input id="tariff-rate" inputMode="decimal" value={rate} onChange={(e) => setRate(e.target.value)} required />
+        <label htmlFor="tariff-licence">Included licence type (optional)</label>
+        <input id="tariff-licence" value={licenceType} onChange={(e) => setLicenceType(e.target.value.toUpperCase())} />
+        <label htmlFor="tariff-count">Licences included</label>
+        <input id="tariff-count" type="number" min={1} value={licenceCount} onChange={(e) => setLicenceCount(e.target.value)} />
+        <button type="submit" disabled={save.busy}>
+          Save tariff
+        </button>
+      </form>
+      {save.error && <ErrorNote error={save.error} />}
+      {save.result && (
+        <Success>
+          {save.result.product} now costs {save.result.rate_per_day} iSC per day.
+        </Success>
+      )}
+    </section>
+  );
+}
+
+export function OperatorScreen() {
+  return (
+    <div>
+      <h1>Operator</h1>
+      <div className="grid">
+        <ApproveContract />
+        <SetTariff />
+        <OpenAccount />
+        <OpenContract />
+        <CreateDomain />
+        <IssueKeys />
+        <LookUpAccount />
+      </div>
+    </div>
+  );
+}
