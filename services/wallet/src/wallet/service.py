@@ -428,6 +428,8 @@ async def _catch_up_run_out(conn: asyncpg.Connection, account: _Account, *, now:
     await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=due)
     version = account.version + 1
     await _save(conn, account=account, burn=burn, version=version, low_check_at=None)
+    # The run-down is over: the next one warns at every threshold again.
+    await repository.update_low_balance_state(conn, account_id=account.id, warned_threshold_s=None, low_check_at=None)
     await add_to_outbox(conn, BalanceDepleted(account_id=account.id, at=due, version=version))
     await add_to_outbox(conn, _runway_event(account.id, burn, version=version, at=due))
     log.info("wallet.balance.depleted", account_id=str(account.id), at=due.isoformat())

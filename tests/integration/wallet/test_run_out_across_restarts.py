@@ -1,0 +1,76 @@
+"""The run-out scheduler is durable and replica-safe: a restart mid run-down, then two replicas, change nothing.
+
+No other wallet runs while these tests do (their module fixtures are gone), so the instances started here
+are the only ones that can announce the run-out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from shared.money import MICRO_PER_ISC
+from tests.harness import TestPlatform, eventually, running_service
+from tests.integration.wallet.wallet_rig import (
+    ONE_ISC_PER_SECOND_PER_DAY,
+    admin_fetch,
+    event_tap,
+    fund,
+    open_account,
+    publish_rental_changed,
+    read_account,
+    wait_seconds_of_wall_clock,
+)
+from wallet.config import Settings as WalletSettings
+from wallet.main import SPEC as WALLET
+
+
+async def test_five_isc_at_one_isc_per_second_run_out_on_time_across_a_restart_with_two_replicas(
+    platform: TestPlatform,
+) -> None:
+    settings = platform.settings(WalletSettings)
+    async with event_tap(platform) as tap:
+        async with running_service(WALLET, settings) as wallet:
+            account_id = await open_account(wallet, platform)
+            await fund(wallet, platform, account_id, amount="5")
+            await publish_rental_changed(
+                platform,
+                account_id=account_id,
+                contract_id=uuid.uuid4(),
+                rate_per_day=ONE_ISC_PER_SECOND_PER_DAY,
+                version=1,
+            )
+
+            async def probe() -> dict[str, object]:
+                return await read_account(wallet, platform, account_id)
+
+            burning = await eventually(probe, until=lambda a: a["burn_rate_per_day"] == "86400")
+            depletes_at = datetime.fromisoformat(str(burning["depletes_at"]))
+            assert timedelta(seconds=4) < depletes_at - datetime.now(UTC) <= timedelta(seconds=5)
+            await wait_seconds_of_wall_clock(1.5)
+        # The wallet is down for a while in the middle of the run-down, then comes back as two replicas.
+        await wait_seconds_of_wall_clock(1.0)
+        async with running_service(WALLET, settings) as wallet, running_service(WALLET, settings):
+            [depleted] = await tap.wait_for(account_id, "wallet.balance_depleted", within=15)
+
+            assert datetime.fromisoformat(depleted.envelope.data["at"]) == depletes_at
+            late = depleted.received_at - depletes_at
+            assert timedelta(0) <= late < timedelta(seconds=1), late
+            account = await read_account(wallet, platform, account_id)
+            assert (account["balance"], account["status"], account["depletes_at"]) == ("0", "depleted", None)
+
+            await wait_seconds_of_wall_clock(1.0)  # give a second replica every chance to announce it again
+            announced = await admin_fetch(
+                platform,
+                """SELECT count(*) AS n FROM wallet.outbox_message
+                   WHERE subject = $1 AND routing_key = 'wallet.balance_depleted'""",
+                account_id,
+            )
+            assert announced[0]["n"] == 1
+            ledger = await admin_fetch(
+                platform,
+                "SELECT kind, amount, balance_after FROM wallet.ledger_entry WHERE account_id = $1 ORDER BY seq",
+                uuid.UUID(account_id),
+            )
+            assert sum(r["amount"] for r in ledger if r["kind"] == "usage") == -5 * MICRO_PER_ISC
+            assert ledger[-1]["balance_after"] == 0
