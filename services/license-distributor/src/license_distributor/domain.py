@@ -1,3 +1,222 @@
-"""Bundle rules, free of I/O: claims and expiry arrive with the distributor issue."""
+"""Bundle rules, free of I/O: what a gateway's bundle carries at `now`, its claims, and when it changed.
+
+A bundle lets devices run only while their contract is active, not past its end, and the account has credit
+left; its expiry is the earliest of the account's run-out and the contract's end. When nothing may run, the
+bundle carries no devices and no expiry, so a gateway never receives a bundle that is already expired.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TypedDict
+from uuid import UUID
+
+# A gateway clock that lags ours by up to this much still accepts a fresh bundle (nbf = iat - skew).
+CLOCK_SKEW = timedelta(seconds=60)
+# The vendor warns weekly from seven weeks before run-out.
+WARNING_WEEKS = 7
+REBOOT_REASON = "rental_expired"
+
+
+class StopReason(StrEnum):
+    """Why a bundle lets nothing run. Only some of them stop a rental that was running."""
+
+    NOTHING_RENTED = "nothing_rented"
+    CONTRACT_INACTIVE = "contract_inactive"
+    CONTRACT_ENDED = "contract_ended"
+    DEPLETED = "depleted"
+
+
+# Stops that end a running rental at once: the gateway is told to reboot.
+RENTAL_STOPS = frozenset({StopReason.CONTRACT_INACTIVE, StopReason.CONTRACT_ENDED, StopReason.DEPLETED})
+
+
+@dataclass(frozen=True, order=True)
+class Device:
+    hwid: str
+    product: str
+
+
+@dataclass(frozen=True, order=True)
+class Licence:
+    type: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Runway:
+    """The wallet's view of an account: `depletes_at` is None when nothing burns."""
+
+    depleted: bool
+    depletes_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ContractRental:
+    """One contract's share of a domain, with its account's runway (None: not known yet, so no credit)."""
+
+    contract_id: UUID
+    active: bool
+    ends_at: datetime | None
+    devices: tuple[Device, ...]
+    licences: tuple[Licence, ...]
+    runway: Runway | None
+
+
+class DeviceClaim(TypedDict):
+    hwid: str
+    product: str
+
+
+class LicenceClaim(TypedDict):
+    type: str
+    count: int
+
+
+class WarningClaim(TypedDict):
+    at: int
+    time_left_s: int
+
+
+class ContentDocument(TypedDict):
+    sub: str
+    kid: str
+    devices: list[DeviceClaim]
+    licences: list[LicenceClaim]
+    exp: int | None
+
+
+@dataclass(frozen=True)
+class BundleContent:
+    """What a bundle says, apart from seq and issue time. Equal content means no new bundle."""
+
+    domain_id: UUID
+    devices: tuple[Device, ...] = ()
+    licences: tuple[Licence, ...] = ()
+    expires_at: datetime | None = None
+    stop_reason: StopReason | None = None
+    warnings: tuple[datetime, ...] = field(default=(), compare=False)
+
+    @property
+    def running(self) -> bool:
+        return bool(self.devices)
+
+    def document(self, *, kid: str) -> ContentDocument:
+        """The comparable form, stored beside the bundle. The signing key is part of it: a rotation re-issues."""
+        return {
+            "sub": str(self.domain_id),
+            "kid": kid,
+            "devices": [{"hwid": d.hwid, "product": d.product} for d in self.devices],
+            "licences": [{"type": lic.type, "count": lic.count} for lic in self.licences],
+            "exp": _epoch(self.expires_at) if self.expires_at is not None else None,
+        }
+
+
+def _epoch(instant: datetime) -> int:
+    # Claims are whole seconds; round an expiry down so a gateway never runs past the run-out.
+    return int(instant.timestamp())
+
+
+def contract_expiry(rental: ContractRental, *, now: datetime) -> tuple[datetime | None, StopReason | None]:
+    """When this contract's devices stop (None: nothing burns), or why they may not run at all."""
+    if not rental.active:
+        return None, StopReason.CONTRACT_INACTIVE
+    if rental.ends_at is not None and rental.ends_at <= now:
+        return None, StopReason.CONTRACT_ENDED
+    runway = rental.runway
+    if runway is None or runway.depleted or (runway.depletes_at is not None and runway.depletes_at <= now):
+        return None, StopReason.DEPLETED
+    candidates = [t for t in (runway.depletes_at, rental.ends_at) if t is not None]
+    return (min(candidates) if candidates else None), None
+
+
+def bundle_content(*, domain_id: UUID, rentals: Iterable[ContractRental], now: datetime) -> BundleContent:
+    """The current bundle of a domain's gateways from the rentals of every contract linked to it."""
+    devices: set[Device] = set()
+    licence_counts: dict[str, int] = {}
+    expiries: list[datetime] = []
+    stop: StopReason | None = None
+    for rental in rentals:
+        if not rental.devices:
+            continue
+        expiry, reason = contract_expiry(rental, now=now)
+        if reason is not None:
+            # The most telling reason a rented device may not run; any running contract overrides it.
+            stop = stop or reason
+            continue
+        devices.update(rental.devices)
+        for licence in rental.licences:
+            licence_counts[licence.type] = licence_counts.get(licence.type, 0) + licence.count
+        if expiry is not None:
+            expiries.append(expiry)
+    if not devices:
+        return BundleContent(domain_id=domain_id, stop_reason=stop or StopReason.NOTHING_RENTED)
+    expires_at = min(expiries) if expiries else None
+    return BundleContent(
+        domain_id=domain_id,
+        devices=tuple(sorted(devices)),
+        licences=tuple(sorted(Licence(type=t, count=c) for t, c in licence_counts.items())),
+        expires_at=expires_at,
+        warnings=warnings_before(expires_at, now=now),
+    )
+
+
+def warnings_before(expires_at: datetime | None, *, now: datetime) -> tuple[datetime, ...]:
+    """The weekly warnings still due before run-out, earliest first."""
+    if expires_at is None:
+        return ()
+    due = (expires_at - timedelta(weeks=weeks) for weeks in range(WARNING_WEEKS, 0, -1))
+    return tuple(at for at in due if at > now)
+
+
+def rebuild_changes(previous: ContentDocument | None, content: BundleContent, *, kid: str) -> bool:
+    """A new bundle (seq + 1) only when what it says, or the key that signs it, changed."""
+    return previous != content.document(kid=kid)
+
+
+def orders_reboot(previous: ContentDocument | None, content: BundleContent) -> bool:
+    """The rental stopped: devices were allowed and now are not, because of depletion or the contract."""
+    was_running = previous is not None and bool(previous["devices"])
+    return was_running and not content.running and content.stop_reason in RENTAL_STOPS
+
+
+@dataclass(frozen=True)
+class Claims:
+    issuer: str
+    hwid: str
+    seq: int
+    issued_at: datetime
+    content: BundleContent
+
+    def as_dict(self) -> dict[str, object]:
+        iat = _epoch(self.issued_at)
+        claims: dict[str, object] = {
+            "iss": self.issuer,
+            "aud": self.hwid,
+            "sub": str(self.content.domain_id),
+            "seq": self.seq,
+            "iat": iat,
+            "nbf": iat - int(CLOCK_SKEW.total_seconds()),
+            "devices": [{"hwid": d.hwid, "product": d.product} for d in self.content.devices],
+            "licences": [{"type": lic.type, "count": lic.count} for lic in self.content.licences],
+            "warnings": [warning_claim(at, expires_at=self.content.expires_at) for at in self.content.warnings],
+        }
+        if self.content.expires_at is not None:
+            claims["exp"] = _epoch(self.content.expires_at)
+        return claims
+
+
+def warning_claim(at: datetime, *, expires_at: datetime | None) -> WarningClaim:
+    left = int((expires_at - at).total_seconds()) if expires_at is not None else 0
+    return {"at": _epoch(at), "time_left_s": left}
+
+
+def parse_devices(raw: Sequence[DeviceClaim]) -> tuple[Device, ...]:
+    return tuple(Device(hwid=d["hwid"], product=d["product"]) for d in raw)
+
+
+def parse_licences(raw: Sequence[LicenceClaim]) -> tuple[Licence, ...]:
+    return tuple(Licence(type=lic["type"], count=int(lic["count"])) for lic in raw)

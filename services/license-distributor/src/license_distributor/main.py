@@ -6,6 +6,7 @@ from pathlib import Path
 
 from license_distributor.api import router
 from license_distributor.config import Settings
+from license_distributor.expiry import sweep_expired_bundles
 from license_distributor.handlers import SUBSCRIPTIONS
 from shared.runtime import ServiceSpec, create_app
 
@@ -16,6 +17,7 @@ SPEC = ServiceSpec(
     migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
     routers=[router],
     subscriptions=SUBSCRIPTIONS,
+    background_jobs=[sweep_expired_bundles],
 )
 
 

@@ -1,4 +1,4 @@
-"""Events published by the licence distributor."""
+"""Events published by the licence distributor (routing keys `licensing.<event>`)."""
 
 from __future__ import annotations
 
@@ -16,15 +16,27 @@ class LicensingEvent(Event):
 
 
 class BundleIssued(LicensingEvent):
+    """A new bundle for a gateway was signed and stored; replicas holding its session push it."""
+
     domain_id: UUID
     seq: int
     expires_at: datetime | None
+    hwid: str = ""
+    # The hardware ids the bundle lets run (empty: nothing may run).
+    devices: list[str] = []
 
 
 class GatewayReconnected(LicensingEvent):
+    """A gateway opened a session (every connect), reporting the highest seq it held."""
+
     domain_id: UUID
     seq_held: int
+    hwid: str = ""
 
 
 class GatewayRebootOrdered(LicensingEvent):
+    """The rental of a gateway's domain stopped: a connected gateway is told to reboot."""
+
     reason: str
+    domain_id: UUID | None = None
+    hwid: str = ""

@@ -1,0 +1,184 @@
+"""This replica's gateway sessions, and its own broker queue of bundle notifications.
+
+Replicas share nothing in memory. Each declares an exclusive, auto-deleted queue bound to the events
+exchange for `licensing.bundle_issued` and `licensing.gateway_reboot_ordered` (the outbox publishes them
+after the bundle is stored), so every replica hears of every change and pushes to the gateways connected
+to it. A heartbeat marks the replica alive (a gateway is online while its replica beats) and reconciles
+its sessions against the database, so a lost notification delays a push by one beat at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+import structlog
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
+from pydantic import ValidationError
+
+from license_distributor import repository, service
+from license_distributor.service import Delivery, GatewaySession
+from shared.events.licensing import BundleIssued, GatewayRebootOrdered
+from shared.messaging.broker import Broker
+from shared.messaging.envelope import Envelope
+
+log = structlog.get_logger()
+NOTIFICATION_KEYS = (BundleIssued.routing_key(), GatewayRebootOrdered.routing_key())
+# WebSocket close codes (4000-4999 are the application's): the reason string says which.
+CLOSE_PROTOCOL = 4400
+CLOSE_REFUSED = 4401
+CLOSE_TIMEOUT = 4408
+CLOSE_REPLACED = 4409
+CLOSE_REMOVED = 4410
+CLOSE_SHUTDOWN = 1012
+
+SendJson = Callable[[dict[str, object]], Awaitable[None]]
+Close = Callable[[int, str], Awaitable[None]]
+
+
+class Session:
+    """One gateway's WebSocket on this replica. Sends are serialised; a bundle goes out only if newer."""
+
+    def __init__(self, *, gateway: GatewaySession, seq_held: int, send_json: SendJson, close: Close) -> None:
+        self.gateway = gateway
+        self.sent_seq = seq_held
+        self._send_json = send_json
+        self._close = close
+        self._lock = asyncio.Lock()
+        self.closed = False
+
+    async def push(self, delivery: Delivery | None) -> None:
+        if delivery is None:
+            return
+        async with self._lock:
+            if self.closed or delivery.seq <= self.sent_seq:
+                return
+            await self._send_json({"type": "bundle", "seq": delivery.seq, "jws": delivery.jws})
+            self.sent_seq = delivery.seq
+        log.info("licensing.bundle.sent", hwid=self.gateway.hwid, seq=delivery.seq)
+
+    async def reboot(self, reason: str) -> None:
+        async with self._lock:
+            if self.closed:
+                return
+            await self._send_json({"type": "reboot", "reason": reason})
+        log.info("licensing.gateway.reboot_sent", hwid=self.gateway.hwid, reason=reason)
+
+    async def close(self, code: int, reason: str) -> None:
+        async with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+        with contextlib.suppress(RuntimeError, OSError):
+            await self._close(code, reason)
+
+
+class GatewayHub:
+    def __init__(self, *, pool: asyncpg.Pool, broker: Broker, heartbeat_interval_s: float) -> None:
+        self.pool = pool
+        self.broker = broker
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.replica = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.sessions: dict[UUID, Session] = {}
+        self._channel: AbstractRobustChannel | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    @property
+    def queue_name(self) -> str:
+        return self.broker.topology.name(f"license-distributor.replica.{self.replica}")
+
+    async def start(self) -> None:
+        self._channel = await self.broker.channel(prefetch=64)
+        exchange = await self.broker.topology.declare_exchanges(self._channel)
+        # Exclusive and auto-deleted: it lives exactly as long as this replica's connection.
+        queue = await self._channel.declare_queue(self.queue_name, exclusive=True, auto_delete=True)
+        for key in NOTIFICATION_KEYS:
+            await queue.bind(exchange, routing_key=key)
+        await queue.consume(self._on_notification)
+        await repository.beat(self.pool, replica=self.replica, now=datetime.now(UTC))
+        self._heartbeat = asyncio.create_task(self._beat_forever(), name=f"hub-heartbeat-{self.replica}")
+        log.info("licensing.hub.started", replica=self.replica, queue=self.queue_name)
+
+    async def stop(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+        for session in list(self.sessions.values()):
+            await session.close(CLOSE_SHUTDOWN, "distributor_restarting")
+        self.sessions.clear()
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            await repository.release_replica(self.pool, replica=self.replica, now=datetime.now(UTC))
+        log.info("licensing.hub.stopped", replica=self.replica)
+
+    async def attach(self, session: Session) -> None:
+        """A gateway reconnecting to this replica replaces its older session here."""
+        previous = self.sessions.get(session.gateway.gateway_id)
+        self.sessions[session.gateway.gateway_id] = session
+        if previous is not None and previous is not session:
+            await previous.close(CLOSE_REPLACED, "replaced_by_new_session")
+
+    def detach(self, session: Session) -> bool:
+        """False when a newer session of the same gateway has taken its place."""
+        if self.sessions.get(session.gateway.gateway_id) is session:
+            del self.sessions[session.gateway.gateway_id]
+            return True
+        return False
+
+    async def _on_notification(self, message: AbstractIncomingMessage) -> None:
+        async with message.process(requeue=False):
+            try:
+                envelope = Envelope.from_bytes(message.body)
+                if envelope.type == BundleIssued.routing_key():
+                    await self._on_bundle_issued(BundleIssued.model_validate(envelope.data))
+                elif envelope.type == GatewayRebootOrdered.routing_key():
+                    await self._on_reboot_ordered(GatewayRebootOrdered.model_validate(envelope.data))
+            except ValidationError as exc:
+                log.error("licensing.hub.unreadable_notification", error=str(exc))
+
+    async def _on_bundle_issued(self, event: BundleIssued) -> None:
+        session = self.sessions.get(event.gateway_id)
+        if session is None or event.seq <= session.sent_seq:
+            return
+        # Always the newest stored bundle: notifications may arrive out of order or several at once.
+        await session.push(
+            await service.latest_delivery(self.pool, gateway_id=event.gateway_id, above=session.sent_seq)
+        )
+
+    async def _on_reboot_ordered(self, event: GatewayRebootOrdered) -> None:
+        session = self.sessions.get(event.gateway_id)
+        if session is None:
+            return
+        await session.reboot(event.reason)
+        if event.reason == service.GATEWAY_REMOVED_REASON:
+            await session.close(CLOSE_REMOVED, service.GATEWAY_REMOVED_REASON)
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_interval_s)
+            try:
+                await repository.beat(self.pool, replica=self.replica, now=datetime.now(UTC))
+                await self._reconcile()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("licensing.hub.heartbeat_failed", error=repr(exc))
+
+    async def _reconcile(self) -> None:
+        current = await repository.current_seqs(self.pool, gateway_ids=list(self.sessions))
+        for gateway_id, seq in current.items():
+            session = self.sessions.get(gateway_id)
+            if session is None or session.closed or seq <= session.sent_seq:
+                continue
+            delivery = await service.latest_delivery(
+                self.pool, gateway_id=session.gateway.gateway_id, above=session.sent_seq
+            )
+            if delivery is not None:
+                log.warning("licensing.hub.push_caught_up", hwid=session.gateway.hwid, seq=delivery.seq)
+                await session.push(delivery)

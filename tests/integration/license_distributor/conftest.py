@@ -1,0 +1,234 @@
+"""A real distributor on a uvicorn server (free port), fed by events we publish to the real broker ourselves."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import aio_pika
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+
+from gateway_simulator.gateway import JwksCache, SimulatedGateway
+from gateway_simulator.identity import GatewayState, MemoryStore
+from license_distributor.config import Settings
+from license_distributor.main import SPEC
+from shared.events.base import Event
+from shared.events.contracts import DomainRental, Licence, RentalChanged, RentedDevice
+from shared.events.provisioning import DomainCreated, GatewayRegistered
+from shared.events.wallet import RunwayChanged
+from shared.messaging.envelope import CONTENT_TYPE, Envelope
+from shared.messaging.topology import Topology
+from shared.runtime import create_app
+from tests.harness import TestPlatform, eventually
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Distributor:
+    url: str
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/v1/gateways/connect"
+
+
+@asynccontextmanager
+async def serving_distributor(platform: TestPlatform, **overrides: object) -> AsyncIterator[Distributor]:
+    """The distributor's real app on a real port: WebSockets need a real server, not ASGI transport."""
+    port = free_port()
+    settings = platform.settings(
+        Settings,
+        http_port=port,
+        expiry_sweep_interval_s=0.2,
+        heartbeat_interval_s=1.0,
+        identify_timeout_s=3.0,
+        **overrides,
+    )
+    app = create_app(SPEC, settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    deadline = asyncio.get_running_loop().time() + 30
+    while not server.started:
+        if task.done():
+            task.result()
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the distributor did not start")
+        await asyncio.sleep(0.05)
+    try:
+        yield Distributor(url=f"http://127.0.0.1:{port}", server=server, task=task)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)
+
+
+class Publisher:
+    """Publishes other services' events straight onto the platform's exchange, as their relays would."""
+
+    def __init__(self, connection: aio_pika.abc.AbstractConnection, topology: Topology) -> None:
+        self.connection = connection
+        self.topology = topology
+
+    async def publish(self, event: Event) -> None:
+        channel = await self.connection.channel(publisher_confirms=True)
+        try:
+            exchange = await self.topology.declare_exchanges(channel)
+            envelope = Envelope.of(
+                id=uuid.uuid4(),
+                source=f"/{event.publisher}",
+                type=event.routing_key(),
+                time=datetime.now(UTC),
+                subject=event.subject(),
+                data=event.model_dump(mode="json"),
+                traceparent=None,
+            )
+            await exchange.publish(
+                aio_pika.Message(envelope.to_bytes(), content_type=CONTENT_TYPE, message_id=envelope.id),
+                routing_key=event.routing_key(),
+            )
+        finally:
+            await channel.close()
+
+
+@dataclass
+class Tenant:
+    """An account with a domain, its contract and gateways, driven by the events we publish for it."""
+
+    publisher: Publisher
+    account_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    domain_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    contract_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    rental_version: int = 0
+    runway_version: int = 0
+
+    async def create_domain(self) -> None:
+        await self.publisher.publish(
+            DomainCreated(domain_id=self.domain_id, account_id=self.account_id, name=f"d-{self.domain_id.hex[:6]}")
+        )
+
+    async def register(self, state: GatewayState) -> uuid.UUID:
+        gateway_id = uuid.uuid4()
+        await self.publisher.publish(
+            GatewayRegistered(
+                gateway_id=gateway_id,
+                domain_id=self.domain_id,
+                account_id=self.account_id,
+                hwid=state.hwid,
+                product=state.product,
+                public_key=state.public_key,
+            )
+        )
+        return gateway_id
+
+    async def rent(self, *phones: str, active: bool = True, version: int | None = None) -> None:
+        if version is None:
+            self.rental_version += 1
+            version = self.rental_version
+        await self.publisher.publish(
+            RentalChanged(
+                contract_id=self.contract_id,
+                account_id=self.account_id,
+                burn_rate_per_day=86_400_000_000 * len(phones),
+                domains=[
+                    DomainRental(
+                        domain_id=self.domain_id,
+                        devices=[RentedDevice(device_id=uuid.uuid4(), hwid=p, product="PHONE-1") for p in phones],
+                        licences=[Licence(type="PORT", count=len(phones))] if phones else [],
+                    )
+                ],
+                version=version,
+                active=active,
+            )
+        )
+
+    async def runway(self, *, depletes_in: timedelta | None, balance: int = 5_000_000) -> datetime | None:
+        self.runway_version += 1
+        depletes_at = datetime.now(UTC) + depletes_in if depletes_in is not None else None
+        await self.publisher.publish(
+            RunwayChanged(
+                account_id=self.account_id,
+                balance=balance,
+                burn_rate_per_day=86_400_000_000,
+                depletes_at=depletes_at,
+                version=self.runway_version,
+                at=datetime.now(UTC),
+            )
+        )
+        return depletes_at
+
+
+@pytest.fixture(scope="module")
+async def distributor(platform: TestPlatform) -> AsyncIterator[Distributor]:
+    async with serving_distributor(platform) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def publisher(platform: TestPlatform) -> AsyncIterator[Publisher]:
+    connection = await aio_pika.connect_robust(platform.amqp_url)
+    try:
+        yield Publisher(connection, Topology(prefix=platform.broker_prefix))
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def tenant(publisher: Publisher) -> Tenant:
+    return Tenant(publisher=publisher)
+
+
+@asynccontextmanager
+async def running_gateway(
+    state: GatewayState, *, distributor_url: str, client: httpx.AsyncClient, store: MemoryStore | None = None
+) -> AsyncIterator[SimulatedGateway]:
+    gateway = SimulatedGateway(
+        state=state,
+        store=store or MemoryStore(),
+        distributor_url=distributor_url,
+        jwks=JwksCache(url=f"{distributor_url}/.well-known/jwks.json", client=client, min_refresh_s=0),
+        backoff_base_s=0.1,
+        backoff_cap_s=0.5,
+    )
+    task = asyncio.create_task(gateway.run())
+    try:
+        yield gateway
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def gateway_row(platform: TestPlatform, hwid: str) -> asyncpg.Record | None:
+    conn = await asyncpg.connect(platform.admin_database_url)
+    try:
+        return await conn.fetchrow(
+            "SELECT id, current_seq, acked_seq FROM licensing.gateway WHERE hwid = $1 AND removed_at IS NULL", hwid
+        )
+    finally:
+        await conn.close()
+
+
+async def wait_registered(platform: TestPlatform, hwid: str) -> asyncpg.Record:
+    row = await eventually(lambda: gateway_row(platform, hwid), until=lambda r: r is not None and r["current_seq"] > 0)
+    assert row is not None
+    return row

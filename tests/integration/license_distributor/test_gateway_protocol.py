@@ -1,0 +1,334 @@
+"""The distributor over real WebSockets, Postgres and RabbitMQ, with simulated gateways as its clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import asyncpg
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from gateway_simulator.identity import GatewayState, MemoryStore
+from gateway_simulator.verifier import verify_bundle
+from tests.harness import TestPlatform, eventually
+from tests.integration.license_distributor.conftest import (
+    Distributor,
+    Tenant,
+    gateway_row,
+    running_gateway,
+    serving_distributor,
+    wait_registered,
+)
+
+T = TypeVar("T")
+PHONE = "00aa11bb22cc"
+OTHER_PHONE = "00aa11bb22dd"
+
+
+async def _count(platform: TestPlatform, sql: str, *args: object) -> int:
+    conn = await asyncpg.connect(platform.admin_database_url)
+    try:
+        return int(await conn.fetchval(sql, *args))
+    finally:
+        await conn.close()
+
+
+async def test_a_connected_gateway_gets_a_bundle_with_the_phone_and_the_run_out_within_a_second_of_an_activation(
+    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    state = GatewayState.generate(phones=0)
+    await tenant.create_domain()
+    await tenant.register(state)
+    await wait_registered(platform, state.hwid)
+    async with running_gateway(state, distributor_url=distributor.url, client=http) as gateway:
+        await eventually(lambda: _true(gateway.connected))
+        first = await eventually(lambda: _value(gateway.current), until=lambda b: b is not None)
+        assert first is not None
+        assert first.devices == ()
+        assert first.expires_at is None
+
+        depletes_at = await tenant.runway(depletes_in=timedelta(seconds=30))
+        await tenant.rent(PHONE)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        bundle = await eventually(
+            lambda: _value(gateway.current), until=lambda b: b is not None and bool(b.devices), within=5
+        )
+        assert loop.time() - started < 1.0
+        assert bundle is not None
+        assert [d.hwid for d in bundle.devices] == [PHONE]
+        assert depletes_at is not None
+        assert bundle.expires_at == depletes_at.replace(microsecond=0)
+        assert bundle.licences == (("PORT", 1),)
+        # The gateway acknowledged it and the distributor recorded the ack.
+        await eventually(
+            lambda: gateway_row(platform, state.hwid), until=lambda r: r is not None and r["acked_seq"] == bundle.seq
+        )
+        assert gateway.stats.rejected == []
+
+
+async def test_every_connect_is_announced_as_gateway_reconnected_with_the_seq_held(
+    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    state = GatewayState.generate(phones=0)
+    await tenant.create_domain()
+    gateway_id = await tenant.register(state)
+    await wait_registered(platform, state.hwid)
+    store = MemoryStore()
+    for _ in range(2):
+        async with running_gateway(state, distributor_url=distributor.url, client=http, store=store) as gateway:
+            await eventually(lambda: _true(gateway.stats.connects >= 1 and gateway.state.highest_seq >= 1))
+        state = store.states[state.hwid]
+    reconnects = await eventually(
+        lambda: _count(
+            platform,
+            """SELECT count(*) FROM licensing.outbox_message
+               WHERE event_type = 'GatewayReconnected' AND subject = $1""",
+            str(gateway_id),
+        ),
+        until=lambda n: n >= 2,
+    )
+    assert reconnects == 2
+
+
+async def test_a_gateway_offline_during_three_changes_gets_only_the_latest_bundle_and_a_current_one_gets_none(
+    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    state = GatewayState.generate(phones=0)
+    await tenant.create_domain()
+    await tenant.register(state)
+    await wait_registered(platform, state.hwid)
+    await tenant.runway(depletes_in=timedelta(hours=1))
+    store = MemoryStore()
+    async with running_gateway(state, distributor_url=distributor.url, client=http, store=store) as gateway:
+        await eventually(lambda: _true(gateway.state.highest_seq >= 1))
+    held = store.states[state.hwid].highest_seq
+    before = await gateway_row(platform, state.hwid)
+    assert before is not None
+
+    # Three changes while it is offline: each is a new bundle.
+    await tenant.rent(PHONE)
+    await tenant.rent(PHONE, OTHER_PHONE)
+    await tenant.rent(OTHER_PHONE)
+    row = await eventually(
+        lambda: gateway_row(platform, state.hwid), until=lambda r: r is not None and r["current_seq"] == held + 3
+    )
+    assert row is not None
+
+    async with running_gateway(
+        store.states[state.hwid], distributor_url=distributor.url, client=http, store=store
+    ) as gateway:
+        await eventually(lambda: _true(gateway.state.highest_seq == held + 3))
+        assert gateway.stats.accepted == [held + 3]
+        assert [d.hwid for d in gateway.current.devices] == [OTHER_PHONE]  # type: ignore[union-attr]
+
+    # Reconnecting while current: welcomed, and no bundle at all.
+    async with running_gateway(
+        store.states[state.hwid], distributor_url=distributor.url, client=http, store=store
+    ) as gateway:
+        await eventually(lambda: _true(gateway.stats.connects >= 1))
+        await asyncio.sleep(0.5)  # a bundle would have followed the welcome at once; give it the chance
+        assert gateway.stats.accepted == []
+
+
+async def test_a_rebuild_that_changes_nothing_issues_no_new_seq_and_an_old_version_is_ignored(
+    distributor: Distributor, tenant: Tenant, platform: TestPlatform
+) -> None:
+    state = GatewayState.generate(phones=0)
+    await tenant.create_domain()
+    await tenant.register(state)
+    await wait_registered(platform, state.hwid)
+    await tenant.runway(depletes_in=timedelta(hours=2))
+    await tenant.rent(PHONE)
+    row = await eventually(
+        lambda: gateway_row(platform, state.hwid), until=lambda r: r is not None and r["current_seq"] == 2
+    )
+    assert row is not None
+    # The same rental again under a newer version, and an older version with something else: no new bundle.
+    await tenant.rent(PHONE)
+    await tenant.rent(OTHER_PHONE, version=1)
+    # A marker change behind them proves both were handled before it.
+    await tenant.rent(PHONE, OTHER_PHONE)
+    row = await eventually(
+        lambda: gateway_row(platform, state.hwid), until=lambda r: r is not None and r["current_seq"] >= 3
+    )
+    assert row is not None
+    assert row["current_seq"] == 3
+
+
+@pytest.mark.parametrize("case", ["bad_signature", "unknown_gateway"])
+async def test_an_identify_with_a_bad_signature_or_an_unknown_hardware_id_is_refused_and_the_socket_closed(
+    distributor: Distributor, tenant: Tenant, platform: TestPlatform, case: str
+) -> None:
+    state = GatewayState.generate(phones=0)
+    impostor = GatewayState.generate(phones=0)
+    if case == "bad_signature":
+        await tenant.create_domain()
+        await tenant.register(state)
+        await wait_registered(platform, state.hwid)
+    async with connect(distributor.ws_url) as ws:
+        challenge = json.loads(await ws.recv())
+        assert challenge["type"] == "challenge"
+        assert challenge["nonce"]
+        # Signed with another key (bad signature), or a hardware id nobody registered (unknown gateway).
+        signer = impostor if case == "bad_signature" else state
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "identify",
+                    "hwid": state.hwid,
+                    "product": state.product,
+                    "version": "t",
+                    "seq": 0,
+                    "signature": signer.sign_challenge(challenge["nonce"]),
+                }
+            )
+        )
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401
+    assert closed.value.rcvd.reason == case
+
+
+async def test_depletion_orders_a_reboot_and_leaves_a_bundle_without_devices_or_expiry(
+    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    state = GatewayState.generate(phones=1)
+    phone = state.phones[0].hwid
+    await tenant.create_domain()
+    await tenant.register(state)
+    await wait_registered(platform, state.hwid)
+    await tenant.runway(depletes_in=timedelta(seconds=2))
+    await tenant.rent(phone)
+    async with running_gateway(state, distributor_url=distributor.url, client=http) as gateway:
+        await eventually(lambda: _value(gateway.phones_running()), until=lambda p: p == [phone], within=5)
+        # At the run-out: the gateway reboots (by itself and/or told by the distributor), the phone stops.
+        await eventually(lambda: _value(gateway.phones_running()), until=lambda p: p == [], within=5)
+        await eventually(lambda: _value(gateway.stats.reboot_reasons), until=lambda r: "rental_expired" in r)
+        last = await eventually(
+            lambda: _value(gateway.current), until=lambda b: b is not None and b.devices == (), within=5
+        )
+        assert last is not None
+        assert last.expires_at is None
+
+
+async def test_a_gateway_reboots_at_expiry_even_while_disconnected(
+    platform: TestPlatform, tenant: Tenant, http: httpx.AsyncClient
+) -> None:
+    state = GatewayState.generate(phones=1)
+    phone = state.phones[0].hwid
+    await tenant.create_domain()
+    await tenant.register(state)
+    await wait_registered(platform, state.hwid)
+    await tenant.runway(depletes_in=timedelta(seconds=4))
+    await tenant.rent(phone)
+    own = serving_distributor(platform)
+    running = await own.__aenter__()
+    stopped = False
+    try:
+        async with running_gateway(state, distributor_url=running.url, client=http) as gateway:
+            await eventually(lambda: _value(gateway.phones_running()), until=lambda p: p == [phone], within=5)
+            # The distributor goes away: from here on the gateway enforces the expiry on its own.
+            await own.__aexit__(None, None, None)
+            stopped = True
+            await eventually(lambda: _true(not gateway.connected), within=5)
+            assert gateway.phones_running() == [phone]
+            await eventually(lambda: _value(gateway.phones_running()), until=lambda p: p == [], within=6)
+            assert gateway.stats.reboot_reasons == ["rental_expired"]
+            assert gateway.current is None
+            assert not gateway.connected
+    finally:
+        if not stopped:
+            await own.__aexit__(None, None, None)
+
+
+async def test_two_replicas_each_push_a_change_to_the_gateways_connected_to_them(
+    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    first, second = GatewayState.generate(phones=0), GatewayState.generate(phones=0)
+    await tenant.create_domain()
+    for state in (first, second):
+        await tenant.register(state)
+        await wait_registered(platform, state.hwid)
+    await tenant.runway(depletes_in=timedelta(hours=1))
+    async with (
+        serving_distributor(platform) as other_replica,
+        running_gateway(first, distributor_url=distributor.url, client=http) as on_first,
+        running_gateway(second, distributor_url=other_replica.url, client=http) as on_second,
+    ):
+        for gateway in (on_first, on_second):
+            await eventually(lambda gateway=gateway: _true(gateway.connected and gateway.state.highest_seq >= 1))
+        await tenant.rent(PHONE)
+        for gateway in (on_first, on_second):
+            bundle = await eventually(
+                lambda gateway=gateway: _value(gateway.current), until=lambda b: b is not None and bool(b.devices)
+            )
+            assert bundle is not None
+            assert [d.hwid for d in bundle.devices] == [PHONE]
+        # Each replica has its own notification queue: neither relayed through the other.
+        queues = await eventually(
+            lambda: _count(
+                platform,
+                "SELECT count(DISTINCT connected_replica) FROM licensing.gateway WHERE hwid = ANY($1::text[])",
+                [first.hwid, second.hwid],
+            ),
+            until=lambda n: n == 2,
+        )
+        assert queues == 2
+
+
+async def test_the_http_pull_needs_a_one_time_challenge_signed_by_the_gateway(
+    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    state = GatewayState.generate(phones=0)
+    await tenant.create_domain()
+    await tenant.register(state)
+    registered = await wait_registered(platform, state.hwid)
+
+    async def pull(*, signer: GatewayState, seq: int = 0, reuse: str | None = None) -> httpx.Response:
+        nonce = reuse
+        if nonce is None:
+            challenge = await http.post(f"{distributor.url}/v1/gateways/{state.hwid}/challenge")
+            assert challenge.status_code == 201, challenge.text
+            nonce = challenge.json()["nonce"]
+            assert challenge.json()["signs"] == f"rental-gateway-auth:{nonce}:{state.hwid}"
+        return await http.get(
+            f"{distributor.url}/v1/gateways/{state.hwid}/bundle",
+            headers={
+                "X-Gateway-Nonce": nonce,
+                "X-Gateway-Signature": signer.sign_challenge(nonce),
+                "X-Gateway-Seq": str(seq),
+            },
+        )
+
+    pulled = await pull(signer=state)
+    assert pulled.status_code == 200, pulled.text
+    jwks = (await http.get(f"{distributor.url}/.well-known/jwks.json")).json()
+    bundle = verify_bundle(pulled.json()["jws"], jwks=jwks, hwid=state.hwid, highest_seq=0, now=datetime.now(UTC))
+    assert bundle.seq == registered["current_seq"]
+    assert (await pull(signer=state, seq=bundle.seq)).status_code == 204
+    refused = await pull(signer=GatewayState.generate(phones=0))
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "bad_signature"
+    challenge = (await http.post(f"{distributor.url}/v1/gateways/{state.hwid}/challenge")).json()["nonce"]
+    assert (await pull(signer=state, reuse=challenge)).status_code == 200
+    replayed = await pull(signer=state, reuse=challenge)
+    assert replayed.status_code == 401
+    assert replayed.json()["code"] == "invalid_challenge"
+    row = await gateway_row(platform, state.hwid)
+    assert row is not None
+    assert row["acked_seq"] == bundle.seq
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _value(value: T) -> T:
+    return value

@@ -1,0 +1,209 @@
+"""Bundle verification exactly as a gateway must do it (DESIGN.md section 5). Pure: takes `now`, no I/O.
+
+A bundle is accepted only if it is a well-formed compact JWS whose header says `alg: EdDSA` (nothing else,
+no `crit`), whose signature verifies with the JWKS key named by `kid`, whose `aud` is this gateway, whose
+`seq` is above the highest ever accepted, and whose `nbf..exp` contains now. Base64url must be canonical, so
+that no two encodings of one signature exist and a flipped character is always a rejection.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+ALLOWED_ALG = "EdDSA"
+_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+
+JsonObject = Mapping[str, object]
+
+
+class Rejection(StrEnum):
+    MALFORMED = "malformed"
+    ALG_NOT_ALLOWED = "alg_not_allowed"
+    UNKNOWN_KEY = "unknown_key"
+    BAD_SIGNATURE = "bad_signature"
+    WRONG_ISSUER = "wrong_issuer"
+    WRONG_AUDIENCE = "wrong_audience"
+    STALE_SEQ = "stale_seq"
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+
+
+class BundleRejected(Exception):
+    def __init__(self, reason: Rejection, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Device:
+    hwid: str
+    product: str
+
+
+@dataclass(frozen=True)
+class AcceptedBundle:
+    jws: str
+    kid: str
+    seq: int
+    domain: str
+    issued_at: datetime
+    not_before: datetime
+    expires_at: datetime | None
+    devices: tuple[Device, ...]
+    licences: tuple[tuple[str, int], ...]
+    warnings_at: tuple[datetime, ...]
+
+    def allows(self, hwid: str, *, now: datetime) -> bool:
+        return (self.expires_at is None or now < self.expires_at) and any(d.hwid == hwid for d in self.devices)
+
+
+def b64url_decode(part: str) -> bytes:
+    """Strict: only the URL-safe alphabet, no padding, and the canonical encoding of what it decodes to."""
+    if not _B64URL.match(part) or len(part) % 4 == 1:
+        raise BundleRejected(Rejection.MALFORMED, "not base64url")
+    try:
+        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise BundleRejected(Rejection.MALFORMED, "not base64url") from exc
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != part:
+        raise BundleRejected(Rejection.MALFORMED, "non-canonical base64url")
+    return raw
+
+
+def _json_object(raw: bytes, *, what: str) -> dict[str, object]:
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BundleRejected(Rejection.MALFORMED, f"{what} is not JSON") from exc
+    if not isinstance(value, dict):
+        raise BundleRejected(Rejection.MALFORMED, f"{what} is not a JSON object")
+    return value
+
+
+def _find_key(jwks: JsonObject, kid: str) -> Ed25519PublicKey:
+    keys = jwks.get("keys")
+    if not isinstance(keys, Sequence):
+        raise BundleRejected(Rejection.UNKNOWN_KEY, "the JWKS has no keys")
+    for jwk in keys:
+        if not isinstance(jwk, Mapping) or jwk.get("kid") != kid:
+            continue
+        if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519" or not isinstance(jwk.get("x"), str):
+            raise BundleRejected(Rejection.UNKNOWN_KEY, f"key {kid!r} is not an Ed25519 key")
+        raw = b64url_decode(str(jwk["x"]))
+        if len(raw) != 32:
+            raise BundleRejected(Rejection.UNKNOWN_KEY, f"key {kid!r} has the wrong length")
+        return Ed25519PublicKey.from_public_bytes(raw)
+    raise BundleRejected(Rejection.UNKNOWN_KEY, f"no key {kid!r} in the JWKS")
+
+
+def _int_claim(claims: Mapping[str, object], name: str) -> int:
+    value = claims.get(name)
+    # bool is an int in Python; a JSON `true` is not a number here.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BundleRejected(Rejection.MALFORMED, f"claim {name!r} must be an integer")
+    return value
+
+
+def _instant(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def verify_bundle(
+    jws: str,
+    *,
+    jwks: JsonObject,
+    hwid: str,
+    highest_seq: int,
+    now: datetime,
+    issuer: str | None = None,
+) -> AcceptedBundle:
+    """Accept `jws` for gateway `hwid` or raise `BundleRejected` saying why."""
+    parts = jws.split(".")
+    if len(parts) != 3:
+        raise BundleRejected(Rejection.MALFORMED, "a compact JWS has three parts")
+    header_b64, payload_b64, signature_b64 = parts
+    header = _json_object(b64url_decode(header_b64), what="header")
+    if header.get("alg") != ALLOWED_ALG:
+        raise BundleRejected(Rejection.ALG_NOT_ALLOWED, f"alg {header.get('alg')!r} is not {ALLOWED_ALG}")
+    if "crit" in header:
+        raise BundleRejected(Rejection.MALFORMED, "critical header extensions are not understood")
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise BundleRejected(Rejection.UNKNOWN_KEY, "the header names no key")
+    key = _find_key(jwks, kid)
+    payload = b64url_decode(payload_b64)
+    signature = b64url_decode(signature_b64)
+    try:
+        key.verify(signature, f"{header_b64}.{payload_b64}".encode("ascii"))
+    except InvalidSignature as exc:
+        raise BundleRejected(Rejection.BAD_SIGNATURE, "the signature does not verify") from exc
+    claims = _json_object(payload, what="payload")
+    if issuer is not None and claims.get("iss") != issuer:
+        raise BundleRejected(Rejection.WRONG_ISSUER, f"iss {claims.get('iss')!r}")
+    if claims.get("aud") != hwid:
+        raise BundleRejected(Rejection.WRONG_AUDIENCE, f"aud {claims.get('aud')!r} is not {hwid!r}")
+    seq = _int_claim(claims, "seq")
+    if seq <= highest_seq:
+        raise BundleRejected(Rejection.STALE_SEQ, f"seq {seq} is not above {highest_seq}")
+    nbf = _int_claim(claims, "nbf")
+    iat = _int_claim(claims, "iat")
+    if now < _instant(nbf):
+        raise BundleRejected(Rejection.NOT_YET_VALID, f"valid from {_instant(nbf).isoformat()}")
+    expires_at: datetime | None = None
+    if "exp" in claims:
+        expires_at = _instant(_int_claim(claims, "exp"))
+        if now >= expires_at:
+            raise BundleRejected(Rejection.EXPIRED, f"expired at {expires_at.isoformat()}")
+    return AcceptedBundle(
+        jws=jws,
+        kid=kid,
+        seq=seq,
+        domain=str(claims.get("sub", "")),
+        issued_at=_instant(iat),
+        not_before=_instant(nbf),
+        expires_at=expires_at,
+        devices=_devices(claims.get("devices")),
+        licences=_licences(claims.get("licences")),
+        warnings_at=_warnings(claims.get("warnings")),
+    )
+
+
+def _devices(raw: object) -> tuple[Device, ...]:
+    if not isinstance(raw, list):
+        raise BundleRejected(Rejection.MALFORMED, "devices must be a list")
+    devices = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("hwid"), str):
+            raise BundleRejected(Rejection.MALFORMED, "a device needs a hwid")
+        devices.append(Device(hwid=item["hwid"], product=str(item.get("product", ""))))
+    return tuple(devices)
+
+
+def _licences(raw: object) -> tuple[tuple[str, int], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise BundleRejected(Rejection.MALFORMED, "licences must be a list")
+    out = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise BundleRejected(Rejection.MALFORMED, "a licence needs a type")
+        out.append((item["type"], _int_claim(item, "count")))
+    return tuple(out)
+
+
+def _warnings(raw: object) -> tuple[datetime, ...]:
+    if not isinstance(raw, list):
+        return ()
+    return tuple(_instant(_int_claim(w, "at")) for w in raw if isinstance(w, dict))
