@@ -60,9 +60,10 @@ class ContractsRig:
         )
         return bool(count == len(message_ids))
 
-    async def feed_and_wait(self, *events: Event) -> None:
+    async def feed_and_wait(self, *events: Event) -> list[str]:
         ids = await self.feed(*events)
         await eventually(lambda: self.consumed(ids))
+        return ids
 
     # --- what contracts published ---------------------------------------------------------------------------
 

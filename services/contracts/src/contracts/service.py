@@ -27,7 +27,7 @@ from contracts.schemas import (
 )
 from shared.auth import Principal, Role
 from shared.db import transaction
-from shared.errors import NotFound, NotYetKnown
+from shared.errors import BadRequest, NotFound, NotYetKnown
 from shared.events.base import Event
 from shared.events.contracts import (
     ContractActivated,
@@ -132,6 +132,26 @@ async def _device_facts(conn: asyncpg.Connection, *, device: asyncpg.Record, con
         rentable=tariff is not None,
         rented=rented,
     )
+
+
+def _keyset(cursor: str | None, *keys: str) -> list[str] | None:
+    """The values a cursor of ours carries, in `keys` order; anything else is a 400, never a 500."""
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    if not all(isinstance(position.get(k), str | int) for k in keys):
+        raise BadRequest("the cursor is not one this service issued", code="invalid_cursor")
+    return [str(position[k]) for k in keys]
+
+
+def _after_instant(cursor: str | None) -> tuple[datetime, UUID] | None:
+    values = _keyset(cursor, "at", "id")
+    if values is None:
+        return None
+    try:
+        return datetime.fromisoformat(values[0]), UUID(values[1])
+    except ValueError as exc:
+        raise BadRequest("the cursor is not one this service issued", code="invalid_cursor") from exc
 
 
 def _funding(row: asyncpg.Record | None) -> Funding | None:
@@ -255,8 +275,7 @@ async def list_contracts(
 ) -> Page[ContractRead]:
     if not principal.has_any(Role.OPERATOR, Role.PARTNER):
         account_id = principal.account_id  # a customer lists only their own account's contracts
-    position = decode_cursor(cursor)
-    after = (datetime.fromisoformat(str(position["at"])), UUID(str(position["id"]))) if position else None
+    after = _after_instant(cursor)
     async with pool.acquire() as conn:
         rows = await repository.list_contracts(conn, account_id=account_id, after=after, limit=limit + 1)
     items = [_contract_read(r) for r in rows[:limit]]
@@ -388,8 +407,11 @@ async def unlink_domain(
 async def list_hardware(
     pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, cursor: str | None, limit: int
 ) -> Page[HardwareItem]:
-    position = decode_cursor(cursor)
-    after = UUID(str(position["id"])) if position else None
+    values = _keyset(cursor, "id")
+    try:
+        after = UUID(values[0]) if values else None
+    except ValueError as exc:
+        raise BadRequest("the cursor is not one this service issued", code="invalid_cursor") from exc
     async with pool.acquire() as conn:
         await _visible_contract(conn, principal=principal, contract_id=contract_id)
         rows = await repository.list_hardware(conn, contract_id=contract_id, after=after, limit=limit + 1)
@@ -618,8 +640,7 @@ async def list_rentals(
     cursor: str | None,
     limit: int,
 ) -> Page[RentalRead]:
-    position = decode_cursor(cursor)
-    after = (datetime.fromisoformat(str(position["at"])), UUID(str(position["id"]))) if position else None
+    after = _after_instant(cursor)
     async with pool.acquire() as conn:
         await _visible_contract(conn, principal=principal, contract_id=contract_id)
         rows = await repository.list_rentals(conn, contract_id=contract_id, status=status, after=after, limit=limit + 1)
@@ -688,8 +709,11 @@ async def list_tariffs(pool: asyncpg.Pool) -> Page[TariffRead]:
 async def history(
     pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, cursor: str | None, limit: int
 ) -> Page[HistoryEntryRead]:
-    position = decode_cursor(cursor)
-    after = (datetime.fromisoformat(str(position["at"])), int(str(position["id"]))) if position else None
+    values = _keyset(cursor, "at", "id")
+    try:
+        after = (datetime.fromisoformat(values[0]), int(values[1])) if values else None
+    except ValueError as exc:
+        raise BadRequest("the cursor is not one this service issued", code="invalid_cursor") from exc
     async with pool.acquire() as conn:
         contract = await _visible_contract(conn, principal=principal, contract_id=contract_id)
         rows = await repository.list_history(
