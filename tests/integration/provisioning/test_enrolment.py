@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from provisioning.api import utc_now
+from provisioning.config import Settings
 from shared.events.provisioning import (
     DeviceProvisioned,
     DeviceRemoved,
@@ -305,25 +306,37 @@ async def test_refused_codes_say_whether_they_are_unknown_expired_used_up_or_rev
 async def test_refused_codes_from_one_address_are_rate_limited_while_other_addresses_carry_on(world: Steps) -> None:
     account_id, domain_id = await world.account_with_domain()
     valid = await world.issue_code(account_id, domain_id, max_uses=2)
+    window_s = Settings().enrolment_window_s
+    # Pin the service's clock mid-window, so the attempts cannot straddle a window boundary.
+    epoch = int(datetime.now(UTC).timestamp())
+    mid_window = datetime.fromtimestamp(epoch - epoch % window_s + window_s // 2, tz=UTC)
+    app = world.client.app  # type: ignore[attr-defined]
 
     def enrolment(code: str) -> dict[str, str]:
         return {"code": code, "hwid": random_hwid(), "product": "D717", "type": "PHONE"}
 
-    async with world.device_client() as guesser, world.device_client() as neighbour:
-        guesses = [
-            await guesser.post("/v1/provisioning", json=enrolment(f"AAAA-BBBB-{i:04d}"))
-            for i in range(FAILED_ENROLMENTS_ALLOWED)
-        ]
-        assert [g.json()["code"] for g in guesses] == ["provisioning_code_unknown"] * FAILED_ENROLMENTS_ALLOWED
-        limited = await guesser.post("/v1/provisioning", json=enrolment("AAAA-BBBB-9999"))
-        # Even the right code is refused from this address until the window passes.
-        limited_valid = await guesser.post("/v1/provisioning", json=enrolment(valid))
-        unaffected = await neighbour.post("/v1/provisioning", json=enrolment(valid))
+    try:
+        app.dependency_overrides[utc_now] = lambda: mid_window
+        async with world.device_client() as guesser, world.device_client() as neighbour:
+            guesses = [
+                await guesser.post("/v1/provisioning", json=enrolment(f"AAAA-BBBB-{i:04d}"))
+                for i in range(FAILED_ENROLMENTS_ALLOWED)
+            ]
+            limited = await guesser.post("/v1/provisioning", json=enrolment("AAAA-BBBB-9999"))
+            # Even the right code is refused from this address until the window passes.
+            limited_valid = await guesser.post("/v1/provisioning", json=enrolment(valid))
+            unaffected = await neighbour.post("/v1/provisioning", json=enrolment(valid))
+            app.dependency_overrides[utc_now] = lambda: mid_window + timedelta(seconds=window_s)
+            next_window = await guesser.post("/v1/provisioning", json=enrolment(valid))
+    finally:
+        app.dependency_overrides.pop(utc_now)
+    assert [g.json()["code"] for g in guesses] == ["provisioning_code_unknown"] * FAILED_ENROLMENTS_ALLOWED
     assert limited.status_code == 429, limited.text
     assert limited.json()["code"] == "rate_limited"
-    assert limited.json()["retry_after_s"] > 0
+    assert 0 < limited.json()["retry_after_s"] <= window_s
     assert limited_valid.status_code == 429
     assert unaffected.status_code == 201, unaffected.text
+    assert next_window.status_code == 201, next_window.text
 
 
 async def test_successful_enrolments_do_not_use_up_the_refusal_budget_of_a_site(world: Steps) -> None:
