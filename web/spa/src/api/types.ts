@@ -39,7 +39,7 @@ export type Account = FromSpec<
 
 export type KeyBatch = FromSpec<
   Wallet,
-  "KeyBatchIssued",
+  "KeyBatchRead",
   { batch_id: string; keys: { id: string; code: string }[] }
 >;
 
@@ -100,13 +100,15 @@ export type Tariff = FromSpec<
 
 export type Domain = FromSpec<Provisioning, "DomainRead", { id: string; account_id: string; name: string }>;
 
-/** Per gateway of a domain: whether it is connected, the `seq` it acknowledged, the bundle's expiry. */
+/** Per gateway of a domain: connected or not, the `seq` it holds and the one it acknowledged. */
 export interface GatewayLicence {
-  gateway_id?: string;
+  gateway_id: string;
   hwid: string;
+  product: string;
   online: boolean;
-  acknowledged_seq: number | null;
-  expires_at: Instant | null;
+  seq: number;
+  acknowledged_seq: number;
+  last_seen_at: Instant | null;
 }
 
 export type DomainLicences = FromSpec<
@@ -114,7 +116,12 @@ export type DomainLicences = FromSpec<
   "DomainLicencesRead",
   {
     domain_id: string;
-    current: { seq: number; expires_at: Instant | null } | null;
+    bundle: {
+      devices: { hwid: string; product: string }[];
+      licences: { type: string; count: number }[];
+      expires_at: Instant | null;
+      stop_reason: string | null;
+    };
     gateways: GatewayLicence[];
   }
 >;

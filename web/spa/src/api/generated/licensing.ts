@@ -55,10 +55,189 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/domains/{domain_id}/licences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The domain's current bundle and, per gateway, online state and acknowledged seq */
+        get: operations["domain_licences_v1_domains__domain_id__licences_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gateways/{hwid}/bundle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pull the current bundle (204 when the gateway already holds it) */
+        get: operations["pull_bundle_v1_gateways__hwid__bundle_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gateways/{hwid}/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A one-time nonce for pulling a bundle over HTTP */
+        post: operations["create_pull_challenge_v1_gateways__hwid__challenge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signing-keys/rotation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator: a new signing key; every gateway's bundle is re-signed with it */
+        post: operations["rotate_signing_key_v1_signing_keys_rotation_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
-    schemas: never;
+    schemas: {
+        /** BundleContentRead */
+        BundleContentRead: {
+            /** Devices */
+            devices: components["schemas"]["DeviceRead"][];
+            /** Expires At */
+            expires_at: string | null;
+            /** Licences */
+            licences: components["schemas"]["LicenceRead"][];
+            /** Stop Reason */
+            stop_reason: string | null;
+            /** Warnings At */
+            warnings_at: string[];
+        };
+        /**
+         * BundleRead
+         * @description A pull's answer: the current bundle, when the gateway's seq is older.
+         */
+        BundleRead: {
+            /** Jws */
+            jws: string;
+            /** Seq */
+            seq: number;
+        };
+        /** DeviceRead */
+        DeviceRead: {
+            /** Hwid */
+            hwid: string;
+            /** Product */
+            product: string;
+        };
+        /** DomainLicencesRead */
+        DomainLicencesRead: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            bundle: components["schemas"]["BundleContentRead"];
+            /**
+             * Domain Id
+             * Format: uuid
+             */
+            domain_id: string;
+            /** Gateways */
+            gateways: components["schemas"]["GatewayLicenceRead"][];
+        };
+        /** GatewayLicenceRead */
+        GatewayLicenceRead: {
+            /** Acknowledged Seq */
+            acknowledged_seq: number;
+            /**
+             * Gateway Id
+             * Format: uuid
+             */
+            gateway_id: string;
+            /** Hwid */
+            hwid: string;
+            /** Last Seen At */
+            last_seen_at: string | null;
+            /** Online */
+            online: boolean;
+            /** Product */
+            product: string;
+            /** Seq */
+            seq: number;
+        };
+        /** HTTPValidationError */
+        HTTPValidationError: {
+            /** Detail */
+            detail?: components["schemas"]["ValidationError"][];
+        };
+        /** KeyRotationRead */
+        KeyRotationRead: {
+            /** Bundles Reissued */
+            bundles_reissued: number;
+            /** Kid */
+            kid: string;
+        };
+        /** LicenceRead */
+        LicenceRead: {
+            /** Count */
+            count: number;
+            /** Type */
+            type: string;
+        };
+        /** PullChallengeRead */
+        PullChallengeRead: {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Nonce */
+            nonce: string;
+            /** Signs */
+            signs: string;
+        };
+        /** ValidationError */
+        ValidationError: {
+            /** Context */
+            ctx?: Record<string, never>;
+            /** Input */
+            input?: unknown;
+            /** Location */
+            loc: (string | number)[];
+            /** Message */
+            msg: string;
+            /** Error Type */
+            type: string;
+        };
+    };
     responses: never;
     parameters: never;
     requestBodies: never;
@@ -131,6 +310,137 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    domain_licences_v1_domains__domain_id__licences_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                domain_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DomainLicencesRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    pull_bundle_v1_gateways__hwid__bundle_get: {
+        parameters: {
+            query?: never;
+            header: {
+                "X-Gateway-Nonce": string;
+                "X-Gateway-Signature": string;
+                "X-Gateway-Seq"?: number;
+            };
+            path: {
+                hwid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BundleRead"];
+                };
+            };
+            /** @description The seq held is current */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_pull_challenge_v1_gateways__hwid__challenge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hwid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullChallengeRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rotate_signing_key_v1_signing_keys_rotation_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyRotationRead"];
+                };
             };
         };
     };

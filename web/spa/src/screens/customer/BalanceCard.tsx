@@ -8,7 +8,7 @@ import { balanceAt, formatInstant, formatIsc, runwayLevel, timeLeft, toMicro } f
 const WARNINGS = {
   weeks: "Your credits will run out within seven weeks. Load more to keep your devices running.",
   days: "Your credits run out within a week! Load more now, or your rented devices will stop.",
-  depleted: "Your balance is empty: rented devices have stopped. Load credits to restart them.",
+  depleted: "Your balance is empty, so no device can be rented. Load credits with an activation key.",
 } as const;
 
 export function BalanceCard({ account, readAtMs }: { account: Account; readAtMs: number }) {

@@ -1,7 +1,7 @@
 // Which contract and which PBX domain the customer works on. Lists what the services offer for the
 // account; where a service cannot list them, the customer can open one by its id.
 
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 
 import { api } from "../../api/client";
 import type { Contract, Domain, Page } from "../../api/types";
@@ -31,6 +31,11 @@ export function ContractPicker(props: { accountId: string; selected: string | nu
     [props.accountId],
   );
   const items = contracts.data?.items ?? [];
+  const only = items.length === 1 ? items[0].id : null;
+  useEffect(() => {
+    // One contract is the usual case: open it without asking.
+    if (only && !props.selected) props.onSelect(only);
+  }, [only, props]);
   return (
     <div className="picker">
       {contracts.state === "loading" && !contracts.data && <Loading what="your contracts" />}
@@ -48,6 +53,10 @@ export function ContractPicker(props: { accountId: string; selected: string | nu
             ))}
           </select>
         </>
+      )}
+      {contracts.state === "error" && <ErrorNote error={contracts.error} onRetry={contracts.reload} />}
+      {contracts.state === "ready" && items.length === 0 && (
+        <p className="status empty">No rental contract yet: your partner opens one for you.</p>
       )}
       {contracts.state !== "loading" && items.length === 0 && (
         <OpenById label="Contract id" id="contract-id" onOpen={props.onSelect} />
@@ -72,6 +81,10 @@ export function DomainPicker(props: {
     [props.accountId, props.linked.join(",")],
   );
   const items = domains.data?.items ?? [];
+  const only = items.length === 1 ? items[0].id : null;
+  useEffect(() => {
+    if (only && !props.selected) props.onSelect(only);
+  }, [only, props]);
   return (
     <div className="picker">
       {domains.state === "loading" && !domains.data && <Loading what="your domains" />}

@@ -14,6 +14,19 @@ function DomainGateways({ domainId }: { domainId: string }) {
     <div>
       {licences.state === "loading" && !licences.data && <Loading what="licences" />}
       {licences.state === "error" && <ErrorNote error={licences.error} onRetry={licences.reload} />}
+      {licences.data && (
+        <p>
+          Licence bundle:{" "}
+          <strong data-testid="bundle-expiry">
+            {licences.data.bundle.expires_at
+              ? `expires ${formatInstant(licences.data.bundle.expires_at)}`
+              : "no expiry (nothing is rented or the rental is stopped)"}
+          </strong>
+          {" · "}
+          {licences.data.bundle.devices.length} rented devices,{" "}
+          {licences.data.bundle.licences.map((l) => `${l.count} ${l.type}`).join(", ") || "no licences"}
+        </p>
+      )}
       {licences.data && gateways.length === 0 && <Empty>No gateway is registered in this domain.</Empty>}
       {gateways.length > 0 && (
         <table>
@@ -22,8 +35,8 @@ function DomainGateways({ domainId }: { domainId: string }) {
             <tr>
               <th scope="col">Gateway</th>
               <th scope="col">Connection</th>
+              <th scope="col">Current seq</th>
               <th scope="col">Acknowledged seq</th>
-              <th scope="col">Licence expires</th>
             </tr>
           </thead>
           <tbody>
@@ -36,8 +49,8 @@ function DomainGateways({ domainId }: { domainId: string }) {
                   <span className={gateway.online ? "dot online" : "dot offline"} aria-hidden="true" />
                   {gateway.online ? "Online" : "Offline"}
                 </td>
-                <td data-testid="acknowledged-seq">{gateway.acknowledged_seq ?? "—"}</td>
-                <td>{gateway.expires_at ? formatInstant(gateway.expires_at) : "No expiry (nothing rented)"}</td>
+                <td>{gateway.seq}</td>
+                <td data-testid="acknowledged-seq">{gateway.acknowledged_seq}</td>
               </tr>
             ))}
           </tbody>
