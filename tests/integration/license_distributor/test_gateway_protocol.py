@@ -332,3 +332,148 @@ async def _true(value: bool) -> bool:
 
 async def _value(value: T) -> T:
     return value
+
+
+async def test_the_licences_view_shows_the_bundle_and_each_gateway_online_with_its_acknowledged_seq(
+    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    online, offline = GatewayState.generate(phones=0), GatewayState.generate(phones=0)
+    await tenant.create_domain()
+    for state in (online, offline):
+        await tenant.register(state)
+        await wait_registered(platform, state.hwid)
+    await tenant.runway(depletes_in=timedelta(hours=1))
+    await tenant.rent(PHONE)
+    url = f"{distributor.url}/v1/domains/{tenant.domain_id}/licences"
+    customer = platform.auth("customer", account_id=tenant.account_id)
+    async with running_gateway(online, distributor_url=distributor.url, client=http) as gateway:
+        await eventually(lambda: _value(gateway.current), until=lambda b: b is not None and bool(b.devices))
+
+        async def view() -> dict[str, object]:
+            response = await http.get(url, headers=customer)
+            assert response.status_code == 200, response.text
+            body: dict[str, object] = response.json()
+            return body
+
+        body = await eventually(
+            view,
+            until=lambda b: any(
+                g["online"] and g["acknowledged_seq"] == g["seq"]  # type: ignore[index]
+                for g in b["gateways"]  # type: ignore[attr-defined]
+            ),
+        )
+    assert body["bundle"]["devices"] == [{"hwid": PHONE, "product": "PHONE-1"}]  # type: ignore[index]
+    assert body["bundle"]["expires_at"] is not None  # type: ignore[index]
+    gateways = {g["hwid"]: g for g in body["gateways"]}  # type: ignore[attr-defined]
+    assert gateways[online.hwid]["online"] is True
+    assert gateways[online.hwid]["last_seen_at"] is not None
+    assert gateways[offline.hwid]["online"] is False
+    assert gateways[offline.hwid]["acknowledged_seq"] == 0
+    assert gateways[offline.hwid]["last_seen_at"] is None
+    # Another account's customer learns nothing; a partner and an operator see it.
+    stranger = platform.auth("customer", account_id="00000000-0000-4000-8000-000000000009")
+    hidden = await http.get(url, headers=stranger)
+    assert hidden.status_code == 404
+    assert hidden.headers["content-type"] == "application/problem+json"
+    for role in ("partner", "operator"):
+        assert (await http.get(url, headers=platform.auth(role))).status_code == 200
+    assert (await http.get(url)).status_code == 401
+
+
+async def test_after_a_rotation_the_old_key_stays_published_until_every_gateway_holds_a_bundle_signed_by_the_new(
+    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    # "Every gateway" is every live one in this database: retire the other tests' gateways first.
+    await _remove_every_live_gateway(platform, tenant)
+    first, second = GatewayState.generate(phones=0), GatewayState.generate(phones=0)
+    await tenant.create_domain()
+    stores = {first.hwid: MemoryStore(), second.hwid: MemoryStore()}
+    for state in (first, second):
+        await tenant.register(state)
+        await wait_registered(platform, state.hwid)
+        async with running_gateway(state, distributor_url=distributor.url, client=http, store=stores[state.hwid]):
+            await eventually(
+                lambda state=state: gateway_row(platform, state.hwid),
+                until=lambda r: r is not None and r["acked_seq"] >= 1,
+            )
+
+    async def published() -> set[str]:
+        jwks = (await http.get(f"{distributor.url}/.well-known/jwks.json")).json()
+        return {str(k["kid"]) for k in jwks["keys"]}
+
+    old_kids = await published()
+    assert len(old_kids) == 1
+    refused = await http.post(f"{distributor.url}/v1/signing-keys/rotation", headers=platform.auth("partner"))
+    assert refused.status_code == 403
+    rotated = await http.post(f"{distributor.url}/v1/signing-keys/rotation", headers=platform.auth("operator"))
+    assert rotated.status_code == 201, rotated.text
+    new_kid = rotated.json()["kid"]
+    assert rotated.json()["bundles_reissued"] == 2
+    # Both gateways are offline, holding bundles signed by the old key: both keys are published.
+    assert await published() == old_kids | {new_kid}
+
+    for index, state in enumerate((first, second)):
+        store = stores[state.hwid]
+        async with running_gateway(
+            store.states[state.hwid], distributor_url=distributor.url, client=http, store=store
+        ) as gateway:
+            bundle = await eventually(
+                lambda gateway=gateway: _value(gateway.current), until=lambda b: b is not None and b.kid == new_kid
+            )
+            assert bundle is not None
+            await eventually(
+                lambda state=state: gateway_row(platform, state.hwid),
+                until=lambda r, seq=bundle.seq: r is not None and r["acked_seq"] == seq,
+            )
+        expected = {new_kid} if index == 1 else old_kids | {new_kid}
+        assert await published() == expected
+
+
+async def _remove_every_live_gateway(platform: TestPlatform, tenant: Tenant) -> None:
+    from shared.events.provisioning import GatewayRemoved
+
+    conn = await asyncpg.connect(platform.admin_database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT id, domain_id, account_id, hwid, product FROM licensing.gateway WHERE removed_at IS NULL"
+        )
+    finally:
+        await conn.close()
+    for row in rows:
+        await tenant.publisher.publish(
+            GatewayRemoved(
+                gateway_id=row["id"],
+                domain_id=row["domain_id"],
+                account_id=row["account_id"],
+                hwid=row["hwid"],
+                product=row["product"],
+            )
+        )
+    await eventually(
+        lambda: _count(platform, "SELECT count(*) FROM licensing.gateway WHERE removed_at IS NULL"),
+        until=lambda n: n == 0,
+    )
+
+
+async def test_a_removed_gateway_is_told_to_reboot_its_session_closed_and_it_cannot_identify_again(
+    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    from shared.events.provisioning import GatewayRemoved
+
+    state = GatewayState.generate(phones=0)
+    await tenant.create_domain()
+    gateway_id = await tenant.register(state)
+    await wait_registered(platform, state.hwid)
+    async with running_gateway(state, distributor_url=distributor.url, client=http) as gateway:
+        await eventually(lambda: _true(gateway.connected))
+        await tenant.publisher.publish(
+            GatewayRemoved(
+                gateway_id=gateway_id,
+                domain_id=tenant.domain_id,
+                account_id=tenant.account_id,
+                hwid=state.hwid,
+                product=state.product,
+            )
+        )
+        await eventually(lambda: _value(gateway.stats.reboot_reasons), until=lambda r: "gateway_removed" in r)
+        await eventually(lambda: _value(gateway.stats.refusals), until=lambda r: "unknown_gateway" in r)

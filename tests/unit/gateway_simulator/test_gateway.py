@@ -1,0 +1,158 @@
+"""A simulated gateway keeps its highest seq on disk, enforces expiry by itself, and follows key rotations."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway_simulator.gateway import JwksCache, SimulatedGateway
+from gateway_simulator.identity import FileStore, GatewayState
+from gateway_simulator.verifier import BundleRejected, Rejection
+from license_distributor.domain import Claims, ContractRental, Device, Runway, bundle_content
+from license_distributor.signing import SigningKey, generate_signing_key, sign_bundle
+
+KEY = generate_signing_key()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def signed(state: GatewayState, *, seq: int, now: datetime, expires_in: timedelta | None, key: SigningKey = KEY) -> str:
+    rental = ContractRental(
+        contract_id=uuid.uuid4(),
+        active=True,
+        ends_at=None,
+        devices=tuple(Device(hwid=p.hwid, product=p.product) for p in state.phones[:1]),
+        licences=(),
+        runway=Runway(depleted=False, depletes_at=now + expires_in if expires_in else None),
+    )
+    content = bundle_content(domain_id=uuid.uuid4(), rentals=[rental], now=now)
+    return sign_bundle(key, Claims(issuer="urn:t", hwid=state.hwid, seq=seq, issued_at=now, content=content).as_dict())
+
+
+@pytest.fixture
+def jwks_keys() -> tuple[list[dict[str, str]], list[int]]:
+    """The JWKS a fake distributor serves (mutable), and how often it was fetched."""
+    return [KEY.public_jwk], [0]
+
+
+def gateway_with(
+    state: GatewayState, store: FileStore, clock: Clock, keys: list[dict[str, str]], fetches: list[int]
+) -> SimulatedGateway:
+    def handler(request: httpx.Request) -> httpx.Response:
+        fetches[0] += 1
+        return httpx.Response(200, json={"keys": list(keys)})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    jwks = JwksCache(url="http://distributor/.well-known/jwks.json", client=client, min_refresh_s=0)
+    return SimulatedGateway(state=state, store=store, distributor_url="http://distributor", jwks=jwks, clock=clock)
+
+
+async def test_the_highest_seq_reaches_disk_and_a_restarted_gateway_refuses_that_seq_or_older(
+    tmp_path: Path, jwks_keys: tuple[list[dict[str, str]], list[int]]
+) -> None:
+    clock, store = Clock(), FileStore(tmp_path)
+    state = GatewayState.generate(phones=1)
+    gateway = gateway_with(state, store, clock, *jwks_keys)
+    await gateway.offer(signed(state, seq=5, now=clock.now, expires_in=timedelta(hours=1)))
+    on_disk = json.loads(store.path(state.hwid).read_text())
+    assert on_disk["highest_seq"] == 5
+
+    stored = store.load(state.hwid)
+    assert stored is not None
+    restarted = gateway_with(stored, store, clock, *jwks_keys)
+    await restarted.restore()
+    assert restarted.phones_running() == [state.phones[0].hwid]
+    for seq in (5, 4):
+        with pytest.raises(BundleRejected) as caught:
+            await restarted.offer(signed(state, seq=seq, now=clock.now, expires_in=timedelta(hours=2)))
+        assert caught.value.reason == Rejection.STALE_SEQ
+    await restarted.offer(signed(state, seq=6, now=clock.now, expires_in=timedelta(hours=2)))
+    assert restarted.state.highest_seq == 6
+
+
+async def test_a_stored_bundle_that_expired_while_the_gateway_was_off_is_dropped_at_start(
+    tmp_path: Path, jwks_keys: tuple[list[dict[str, str]], list[int]]
+) -> None:
+    clock, store = Clock(), FileStore(tmp_path)
+    state = GatewayState.generate(phones=1)
+    gateway = gateway_with(state, store, clock, *jwks_keys)
+    await gateway.offer(signed(state, seq=1, now=clock.now, expires_in=timedelta(seconds=5)))
+    clock.now += timedelta(seconds=6)
+    stored = store.load(state.hwid)
+    assert stored is not None
+    restarted = gateway_with(stored, store, clock, *jwks_keys)
+    await restarted.restore()
+    assert restarted.current is None
+    assert restarted.phones_running() == []
+    assert restarted.state.highest_seq == 1
+
+
+async def test_phones_run_only_while_the_bundle_lists_them_and_it_has_not_expired(
+    tmp_path: Path, jwks_keys: tuple[list[dict[str, str]], list[int]]
+) -> None:
+    clock = Clock()
+    state = GatewayState.generate(phones=2)
+    gateway = gateway_with(state, FileStore(tmp_path), clock, *jwks_keys)
+    assert gateway.phones_running() == []
+    await gateway.offer(signed(state, seq=1, now=clock.now, expires_in=timedelta(seconds=5)))
+    assert gateway.phones_running() == [state.phones[0].hwid]
+    assert gateway.phones_running(clock.now + timedelta(seconds=5)) == []
+
+
+async def test_the_gateway_reboots_by_itself_at_expiry_without_any_connection(
+    tmp_path: Path, jwks_keys: tuple[list[dict[str, str]], list[int]]
+) -> None:
+    clock, store = Clock(), FileStore(tmp_path)
+    state = GatewayState.generate(phones=1)
+    gateway = gateway_with(state, store, clock, *jwks_keys)
+    await gateway.offer(signed(state, seq=1, now=clock.now, expires_in=timedelta(seconds=30)))
+    assert gateway.stats.reboot_reasons == []
+    clock.now += timedelta(seconds=30)
+    await _until(lambda: gateway.stats.reboot_reasons == ["rental_expired"])
+    assert gateway.current is None
+    saved = store.load(state.hwid)
+    assert saved is not None
+    assert saved.bundle_jws is None
+    assert saved.highest_seq == 1
+    assert saved.reboots == 1
+
+
+async def test_a_bundle_signed_by_a_key_not_yet_in_the_cached_jwks_is_accepted_after_one_refresh(
+    tmp_path: Path, jwks_keys: tuple[list[dict[str, str]], list[int]]
+) -> None:
+    keys, fetches = jwks_keys
+    clock = Clock()
+    state = GatewayState.generate(phones=1)
+    gateway = gateway_with(state, FileStore(tmp_path), clock, keys, fetches)
+    await gateway.offer(signed(state, seq=1, now=clock.now, expires_in=None))
+    assert fetches[0] == 1
+    rotated = generate_signing_key()
+    keys.append(rotated.public_jwk)
+    accepted = await gateway.offer(signed(state, seq=2, now=clock.now, expires_in=None, key=rotated))
+    assert accepted.kid == rotated.kid
+    assert fetches[0] == 2
+    # A key nobody publishes stays refused, after that one refresh.
+    with pytest.raises(BundleRejected) as caught:
+        await gateway.offer(signed(state, seq=3, now=clock.now, expires_in=None, key=generate_signing_key()))
+    assert caught.value.reason == Rejection.UNKNOWN_KEY
+
+
+async def _until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
