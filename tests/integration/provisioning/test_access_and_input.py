@@ -232,3 +232,38 @@ async def test_a_provisioning_code_lifetime_or_use_count_out_of_range_is_refused
     without_body = await world.client.post(path, headers=customer)
     assert without_body.status_code == 201
     assert without_body.json()["max_uses"] == 1
+
+
+async def test_a_customer_lists_only_their_own_domains_by_name_page_by_page(world: Steps) -> None:
+    account_id = await world.open_account()
+    names = ["c.example", "a.example", "d.example", "b.example"]
+    ids = {name: str(await world.create_domain(account_id, name)) for name in names}
+    other_account, other_domain = await world.account_with_domain()
+    customer = world.auth("customer", account_id)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        query = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = (await world.client.get("/v1/domains", params=query, headers=customer)).json()
+        seen += [d["name"] for d in page["items"]]
+        assert {d["account_id"] for d in page["items"]} <= {str(account_id)}
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(names)
+    stranger = await world.client.get("/v1/domains", params={"account_id": str(other_account)}, headers=customer)
+    assert stranger.status_code == 404
+    partner = await world.client.get(
+        "/v1/domains", params={"account_id": str(account_id)}, headers=world.auth("partner")
+    )
+    assert [d["id"] for d in partner.json()["items"]] == [ids[name] for name in sorted(names)]
+    every_id: set[str] = set()
+    cursor = None
+    while True:
+        query = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = (await world.client.get("/v1/domains", params=query, headers=world.auth("operator"))).json()
+        every_id |= {d["id"] for d in page["items"]}
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert {str(other_domain), *ids.values()} <= every_id

@@ -63,6 +63,18 @@ async def create_domain(body: DomainCreate, principal: AnyRolePrincipal, pool: D
     return await service.create_domain(pool, principal=principal, account_id=body.account_id, name=body.name)
 
 
+@router.get("/domains", tags=["domains"])
+async def list_domains(
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    account_id: UUID | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[DomainRead]:
+    """A customer's own domains by default; partners and operators may name an account, or see all."""
+    return await service.list_domains(pool, principal=principal, account_id=account_id, cursor=cursor, limit=limit)
+
+
 @router.get("/domains/{domain_id}", tags=["domains"])
 async def read_domain(domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> DomainRead:
     return await service.read_domain(pool, principal=principal, domain_id=domain_id)

@@ -42,6 +42,23 @@ async def get_domain(conn: Db, domain_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT id, account_id, name FROM domain WHERE id = $1", domain_id)
 
 
+async def list_domains(
+    conn: Db, *, account_id: UUID | None, after: tuple[str, UUID] | None, limit: int
+) -> list[asyncpg.Record]:
+    """By name (then id), of one account or of all when `account_id` is None."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT id, account_id, name FROM domain
+           WHERE ($1::uuid IS NULL OR account_id = $1)
+             AND ($2::text IS NULL OR (name, id) > ($2, $3::uuid))
+           ORDER BY name, id LIMIT $4""",
+        account_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return rows
+
+
 # --- hardware ids -------------------------------------------------------------------------------
 
 

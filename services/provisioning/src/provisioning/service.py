@@ -25,7 +25,7 @@ from provisioning.schemas import (
     ProvisioningCodeIssued,
     ProvisioningCodeRead,
 )
-from shared.auth import Principal, ensure_account_access
+from shared.auth import Principal, Role, ensure_account_access
 from shared.db import transaction
 from shared.errors import BadRequest, Conflict, NotFound, NotYetKnown
 from shared.events.provisioning import (
@@ -61,6 +61,28 @@ async def create_domain(pool: asyncpg.Pool, *, principal: Principal, account_id:
 async def read_domain(pool: asyncpg.Pool, *, principal: Principal, domain_id: uuid.UUID) -> DomainRead:
     row = await _accessible_domain(pool, principal=principal, domain_id=domain_id)
     return DomainRead(id=row["id"], account_id=row["account_id"], name=row["name"])
+
+
+async def list_domains(
+    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID | None, cursor: str | None, limit: int
+) -> Page[DomainRead]:
+    """A customer sees their own account's domains; partners and operators one account's, or all."""
+    if account_id is None and not principal.has_any(Role.PARTNER, Role.OPERATOR):
+        account_id = principal.account_id
+    if account_id is not None:
+        ensure_account_access(principal, account_id)
+    after = None
+    if (values := decode_cursor(cursor)) is not None:
+        try:
+            after = str(values["name"]), uuid.UUID(str(values["id"]))
+        except (KeyError, ValueError) as exc:
+            raise BadRequest("the cursor is not one this service issued", code="invalid_cursor") from exc
+    rows = await repository.list_domains(pool, account_id=account_id, after=after, limit=limit + 1)
+    items = [DomainRead(id=r["id"], account_id=r["account_id"], name=r["name"]) for r in rows]
+    if len(items) <= limit:
+        return Page[DomainRead](items=items, next_cursor=None)
+    last = items[limit - 1]
+    return Page[DomainRead](items=items[:limit], next_cursor=encode_cursor({"name": last.name, "id": str(last.id)}))
 
 
 async def _accessible_domain(
