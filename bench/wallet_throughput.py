@@ -129,8 +129,8 @@ async def redeem_raw(pool: asyncpg.Pool, account_id: uuid.UUID, code: str) -> No
         balance, version = account["balance"] + key["amount"], account["version"] + 1
         seq = await conn.fetchval(
             """INSERT INTO ledger_entry (id, account_id, kind, amount, balance_after, at, key_id, period_start,
-                                         period_end)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq""",
+                                         period_end, note)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq""",
             uuid.uuid4(),
             account_id,
             "redemption",
@@ -138,6 +138,7 @@ async def redeem_raw(pool: asyncpg.Pool, account_id: uuid.UUID, code: str) -> No
             balance,
             now,
             key["id"],
+            None,
             None,
             None,
         )
@@ -252,8 +253,8 @@ async def change_rate_raw(pool: asyncpg.Pool, account_id: uuid.UUID, contract_id
         if usage:
             seq = await conn.fetchval(
                 """INSERT INTO ledger_entry (id, account_id, kind, amount, balance_after, at, key_id, period_start,
-                                             period_end)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq""",
+                                             period_end, note)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq""",
                 uuid.uuid4(),
                 account_id,
                 "usage",
@@ -263,6 +264,7 @@ async def change_rate_raw(pool: asyncpg.Pool, account_id: uuid.UUID, contract_id
                 None,
                 account["settled_at"],
                 now,
+                None,
             )
             await conn.execute(
                 """INSERT INTO ledger_line (entry_seq, book, amount)

@@ -383,3 +383,39 @@ async def test_the_store_refuses_a_negative_balance_and_any_edit_of_the_ledger(
             await unbalanced.commit()
     finally:
         await conn.close()
+
+
+async def test_an_operator_corrects_a_balance_with_a_new_ledger_entry_never_below_zero(
+    wallet: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    account_id = await open_account(wallet, platform)
+    await fund(wallet, platform, account_id, amount="10")
+    operator = platform.auth("operator")
+    path = f"/v1/accounts/{account_id}/adjustments"
+    debit = {"direction": "debit", "amount": "2.5", "reason": "duplicate key sold by mistake"}
+
+    debited = await wallet.post(path, json=debit, headers={**operator, "Idempotency-Key": "adj-1"})
+    retried = await wallet.post(path, json=debit, headers={**operator, "Idempotency-Key": "adj-1"})
+    too_much = await wallet.post(
+        path, json={"direction": "debit", "amount": "8", "reason": "x"}, headers={**operator, **idem()}
+    )
+    by_partner = await wallet.post(
+        path, json={"direction": "credit", "amount": "1", "reason": "x"}, headers={**platform.auth("partner"), **idem()}
+    )
+    credited = await wallet.post(
+        path, json={"direction": "credit", "amount": "0.5", "reason": "goodwill"}, headers={**operator, **idem()}
+    )
+
+    assert debited.status_code == 201, debited.text
+    assert (debited.json()["amount"], debited.json()["balance"]) == ("-2.5", "7.5")
+    assert retried.json() == debited.json()
+    assert (too_much.status_code, too_much.json()["code"]) == (409, "insufficient_balance")
+    assert by_partner.status_code == 403
+    assert credited.json()["balance"] == "8"
+    ledger = (await wallet.get(f"/v1/accounts/{account_id}/ledger", headers=operator)).json()["items"]
+    assert [(e["kind"], e["amount"], e["balance_after"]) for e in ledger] == [
+        ("adjustment", "0.5", "8"),
+        ("adjustment", "-2.5", "7.5"),
+        ("redemption", "10", "10"),
+    ]
+    assert ledger[1]["note"].startswith("duplicate key sold by mistake")

@@ -24,6 +24,7 @@ operations = st.lists(
         st.tuples(st.just("load"), amounts, steps_us),
         st.tuples(st.just("rate"), rates, steps_us),
         st.tuples(st.just("settle"), st.just(0), steps_us),
+        st.tuples(st.just("adjust"), st.integers(min_value=-(10**12), max_value=10**12).filter(bool), steps_us),
         st.tuples(st.just("run_out"), st.just(0), steps_us),
     ),
     max_size=40,
@@ -37,6 +38,7 @@ class Books:
     postings: list[domain.Posting] = field(default_factory=list)
     loaded: int = 0
     used: int = 0
+    adjusted: int = 0
 
     def post_usage(self, usage: int) -> None:
         if usage:
@@ -77,13 +79,23 @@ def test_any_history_keeps_the_ledger_balanced_and_the_balance_equal_to_loaded_m
             burn = _catch_up(burn, books, now)
             burn, usage = burn.change_rate(rate_per_day=value, at=now)
             books.post_usage(usage)
+        elif kind == "adjust":
+            burn = _catch_up(burn, books, now)
+            try:
+                burn, usage = burn.adjust(amount=value, at=now)
+            except domain.InsufficientBalance:
+                assert burn.balance_at(now) < -value
+                continue
+            books.post_usage(usage)
+            books.postings.append(domain.adjustment_posting(value))
+            books.adjusted += value
         elif kind == "settle":
             burn, usage = burn.settle(now)
             books.post_usage(usage)
         else:
             burn = _catch_up(burn, books, now)
         assert sum(amount for posting in books.postings for _, amount in posting.lines) == 0
-        assert burn.balance == books.loaded - books.used == books.total(Book.CUSTOMER_WALLET)
+        assert burn.balance == books.loaded + books.adjusted - books.used == books.total(Book.CUSTOMER_WALLET)
         assert burn.balance >= 0
         assert burn.segment_used >= 0
 

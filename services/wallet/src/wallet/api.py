@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from shared.auth import AnyRolePrincipal, PartnerPrincipal, Role, ensure_account_access
+from shared.auth import AnyRolePrincipal, OperatorPrincipal, PartnerPrincipal, Role, ensure_account_access
 from shared.idempotency import RequiredIdempotencyKey
 from shared.pagination import Page
 from shared.runtime import DbPool
@@ -18,6 +18,8 @@ from wallet.schemas import (
     AccountCreate,
     AccountRead,
     ActivationKeyRead,
+    AdjustmentCreate,
+    AdjustmentRead,
     KeyBatchCreate,
     KeyBatchRead,
     LedgerEntryRead,
@@ -90,6 +92,31 @@ async def redeem_activation_key(
         client=principal.subject,
         idempotency_key=idempotency_key,
         limits=limits,
+        now=now,
+    )
+
+
+@router.post(
+    "/accounts/{account_id}/adjustments",
+    status_code=status.HTTP_201_CREATED,
+    tags=["accounts"],
+    responses=_PROBLEMS,
+)
+async def adjust_balance(
+    account_id: UUID,
+    body: AdjustmentCreate,
+    principal: OperatorPrincipal,
+    pool: DbPool,
+    idempotency_key: RequiredIdempotencyKey,
+    now: Now,
+) -> AdjustmentRead:
+    return await service.adjust_balance(
+        pool,
+        account_id=account_id,
+        amount=body.amount if body.direction == "credit" else -body.amount,
+        reason=body.reason,
+        adjusted_by=principal.subject,
+        idempotency_key=idempotency_key,
         now=now,
     )
 

@@ -37,6 +37,10 @@ class BurnError(ValueError):
     """A burn-down operation that the rules do not allow (a bug in the caller, never a client error)."""
 
 
+class InsufficientBalance(ValueError):
+    """A debit larger than the balance at that instant."""
+
+
 @dataclass(frozen=True)
 class Burn:
     """An account's money at its last settlement, and how it burns from there.
@@ -114,6 +118,17 @@ class Burn:
             settled = replace(settled, segment_start=settled.settled_at, segment_used=0)
         return replace(settled, balance=settled.balance + amount, depleted=False), usage
 
+    def adjust(self, *, amount: int, at: datetime) -> tuple[Burn, int]:
+        """An operator's correction: a credit acts like a load; a debit never takes the balance below zero."""
+        if amount > 0:
+            return self.load(amount=amount, at=at)
+        if amount == 0:
+            raise BurnError("an adjustment moves money")
+        settled, usage = self.settle(at)
+        if settled.balance + amount < 0:
+            raise InsufficientBalance(f"the balance is {settled.balance}, less than the debit of {-amount}")
+        return replace(settled, balance=settled.balance + amount), usage
+
     def deplete(self) -> tuple[Burn, int]:
         """Settle at the run-out instant: the balance becomes exactly zero and nothing burns any more."""
         due = self.depletes_at()
@@ -163,6 +178,11 @@ class Posting:
 
 def redemption_posting(amount: int) -> Posting:
     return Posting(EntryKind.REDEMPTION, ((Book.CUSTOMER_WALLET, amount), (Book.KEYS_ISSUED, -amount)))
+
+
+def adjustment_posting(amount: int) -> Posting:
+    """`amount` > 0 credits the customer, < 0 debits; the other side is the adjustments book."""
+    return Posting(EntryKind.ADJUSTMENT, ((Book.CUSTOMER_WALLET, amount), (Book.ADJUSTMENTS, -amount)))
 
 
 def usage_posting(amount: int) -> Posting:

@@ -148,10 +148,12 @@ async def insert_ledger_entry(
     key_id: UUID | None = None,
     period_start: datetime | None = None,
     period_end: datetime | None = None,
+    note: str | None = None,
 ) -> int:
     seq: int = await conn.fetchval(
-        """INSERT INTO ledger_entry (id, account_id, kind, amount, balance_after, at, key_id, period_start, period_end)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq""",
+        """INSERT INTO ledger_entry (id, account_id, kind, amount, balance_after, at, key_id, period_start, period_end,
+                                     note)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq""",
         entry_id,
         account_id,
         kind,
@@ -161,6 +163,7 @@ async def insert_ledger_entry(
         key_id,
         period_start,
         period_end,
+        note,
     )
     return seq
 
@@ -182,7 +185,7 @@ async def list_ledger_entries(
 ) -> list[asyncpg.Record]:
     """Newest first."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT seq, id, kind, amount, balance_after, at, key_id, period_start, period_end
+        """SELECT seq, id, kind, amount, balance_after, at, key_id, period_start, period_end, note
            FROM ledger_entry WHERE account_id = $1 AND ($2::bigint IS NULL OR seq < $2)
            ORDER BY seq DESC LIMIT $3""",
         account_id,

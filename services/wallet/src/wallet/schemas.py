@@ -73,6 +73,21 @@ class ActivationKeyRead(BaseModel):
     revoked_at: datetime | None
 
 
+class AdjustmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    direction: Literal["credit", "debit"]
+    amount: KeyAmount
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class AdjustmentRead(BaseModel):
+    entry_id: UUID
+    # Signed change of the balance, e.g. "-2" for a debit.
+    amount: str
+    balance: IscAmount
+    depletes_at: datetime | None
+
+
 class RedemptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=1, max_length=100)
@@ -95,3 +110,4 @@ class LedgerEntryRead(BaseModel):
     key_id: UUID | None
     period_start: datetime | None
     period_end: datetime | None
+    note: str | None

@@ -34,6 +34,7 @@ from wallet import domain, repository
 from wallet.schemas import (
     AccountRead,
     ActivationKeyRead,
+    AdjustmentRead,
     IssuedKey,
     KeyBatchRead,
     LedgerEntryRead,
@@ -128,6 +129,7 @@ async def list_ledger(
             key_id=row["key_id"],
             period_start=row["period_start"],
             period_end=row["period_end"],
+            note=row["note"],
         )
         for row in rows[:limit]
     ]
@@ -305,6 +307,63 @@ async def _redeem(
             conn, scope=scope, key=idempotency_key, status_code=201, response=result.model_dump(mode="json")
         )
     log.info("wallet.key.redeemed", account_id=str(account_id), key_id=str(key["id"]), amount=key["amount"])
+    return result
+
+
+# --- Adjustments -------------------------------------------------------------------------------------------
+
+
+async def adjust_balance(
+    pool: asyncpg.Pool,
+    *,
+    account_id: uuid.UUID,
+    amount: int,
+    reason: str,
+    adjusted_by: str,
+    idempotency_key: str,
+    now: datetime,
+) -> AdjustmentRead:
+    """An operator's correction as a new ledger entry (`amount` > 0 credits, < 0 debits); never an edit."""
+    scope = f"adjustment:{account_id}"
+    async with transaction(pool) as conn:
+        replay = await claim_idempotency_key(
+            conn, scope=scope, key=idempotency_key, request={"amount": amount, "reason": reason}
+        )
+        if replay is not None:
+            return AdjustmentRead.model_validate(replay.response)
+        row = await repository.lock_account(conn, account_id)
+        if row is None:
+            raise NotFound("account not found")
+        account = await _catch_up_run_out(conn, _Account.of(row), now=now)
+        was_depleted = account.burn.depleted
+        try:
+            burn, usage = account.burn.adjust(amount=amount, at=now)
+        except domain.InsufficientBalance as exc:
+            raise Conflict(str(exc), code="insufficient_balance") from exc
+        await _post_usage(conn, account_id=account_id, before=account.burn, usage=usage, at=burn.settled_at)
+        entry_id = await _post(
+            conn,
+            account_id=account_id,
+            posting=domain.adjustment_posting(amount),
+            balance_after=burn.balance,
+            at=now,
+            note=f"{reason} (by {adjusted_by})",
+        )
+        account = await _publish_runway(conn, account=account, burn=burn, at=now)
+        if was_depleted and not burn.depleted:
+            await add_to_outbox(
+                conn,
+                BalanceRestored(
+                    account_id=account_id, balance=burn.balance, depletes_at=burn.depletes_at(), version=account.version
+                ),
+            )
+        result = AdjustmentRead(
+            entry_id=entry_id, amount=format_isc(amount), balance=burn.balance, depletes_at=burn.depletes_at()
+        )
+        await store_idempotent_response(
+            conn, scope=scope, key=idempotency_key, status_code=201, response=result.model_dump(mode="json")
+        )
+    log.info("wallet.balance.adjusted", account_id=str(account_id), amount=amount, adjusted_by=adjusted_by)
     return result
 
 
@@ -497,10 +556,12 @@ async def _post(
     at: datetime,
     key_id: uuid.UUID | None = None,
     period: tuple[datetime, datetime] | None = None,
-) -> None:
+    note: str | None = None,
+) -> uuid.UUID:
+    entry_id = uuid.uuid4()
     seq = await repository.insert_ledger_entry(
         conn,
-        entry_id=uuid.uuid4(),
+        entry_id=entry_id,
         account_id=account_id,
         kind=posting.kind.value,
         amount=posting.wallet_change,
@@ -509,6 +570,7 @@ async def _post(
         key_id=key_id,
         period_start=period[0] if period else None,
         period_end=period[1] if period else None,
+        note=note,
     )
     await repository.insert_ledger_lines(
         conn,
@@ -516,3 +578,4 @@ async def _post(
         books=[book.value for book, _ in posting.lines],
         amounts=[amount for _, amount in posting.lines],
     )
+    return entry_id
