@@ -8,16 +8,17 @@ REPLICAS ?= 1
 ROLE ?=
 ACCOUNT ?=
 
-.PHONY: install run test lint typecheck unit integration token asyncapi bench clean-dev
+.PHONY: install run test lint typecheck unit integration token asyncapi bench clean-dev web web-test chromium browser-test
 
 install: ## uv (pinned) and the locked workspace into .venv
 	@$(PYTHON) -m uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	@$(UV) sync --frozen --quiet
 
-run: install ## the whole platform on this machine, against the local Postgres and RabbitMQ
+run: install web ## the whole platform on this machine, against the local Postgres and RabbitMQ
 	@$(RUN) python -m scripts.run_local --replicas $(REPLICAS)
 
-test: install lint typecheck ## the whole suite against real Postgres and RabbitMQ
+test: install lint typecheck web chromium ## the whole suite against real Postgres and RabbitMQ, browser tests included
+	@cd web/spa && npm test --silent
 	@$(RUN) pytest
 
 lint: install
@@ -41,3 +42,20 @@ asyncapi: install ## regenerate docs/asyncapi.json from the event models
 
 bench: install ## benchmarks with their raw baselines (see bench/README.md)
 	@$(RUN) python -m bench.outbox_throughput
+
+SPA := web/spa
+$(SPA)/node_modules/.installed: $(SPA)/package.json $(SPA)/package-lock.json
+	@cd $(SPA) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web: $(SPA)/node_modules/.installed ## the SPA: type check and production build into web/spa/dist (served by the BFF)
+	@cd $(SPA) && npm run build --silent
+
+web-test: web ## the SPA's unit tests (vitest)
+	@cd $(SPA) && npm test --silent
+
+chromium: ## Debian's Chromium for the browser tests (apt-get, as root)
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+browser-test: install web chromium ## only the browser tests (screenshots in artifacts/web/)
+	@$(RUN) pytest tests/e2e_web

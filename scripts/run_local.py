@@ -60,6 +60,9 @@ def procfile(replicas: int, database: str, host: str, port: int) -> str:
                 f"{prefix}_DATABASE_URL=postgresql://{schema}:{schema}@{host}:{port}/{database}"
             )
             lines.append(f"{label}: env {env} {sys.executable} -m {package}")
+    # The web app (BFF + built SPA) on 8080 and the development OpenID provider on the dev issuer's port.
+    lines.append(f"dev-oidc: {sys.executable} -m web_bff.dev_oidc")
+    lines.append(f"web: {sys.executable} -m web_bff")
     return "\n".join(lines) + "\n"
 
 
@@ -90,6 +93,8 @@ def main() -> None:
     for name, _package, _schema, first_port in SERVICES:
         for replica in range(args.replicas):
             print(f"  {name:<20} http://127.0.0.1:{first_port + REPLICA_PORT_STEP * replica}/docs")
+    print(f"  {'web app':<20} http://127.0.0.1:8080 (sign in with a demo user of the development provider)")
+    print(f"  {'dev OpenID provider':<20} http://127.0.0.1:8000/dev-issuer/.well-known/openid-configuration")
     print("  tokens:              make token ROLE=operator | partner | customer ACCOUNT=<id>\n")
     env = {**os.environ, "RENTAL_LOG_JSON": "false", "PYTHONUNBUFFERED": "1"}
     os.chdir(ROOT)
