@@ -10,6 +10,7 @@ import httpx
 
 from provisioning.api import utc_now
 from provisioning.config import Settings
+from provisioning.main import SPEC
 from shared.events.provisioning import (
     DeviceProvisioned,
     DeviceRemoved,
@@ -17,11 +18,13 @@ from shared.events.provisioning import (
     GatewayRegistered,
     GatewayRemoved,
 )
+from tests.harness import TestPlatform, running_service
 from tests.integration.provisioning.conftest import (
     FAILED_ENROLMENTS_ALLOWED,
     EventTap,
     Steps,
     public_key,
+    random_address,
     random_hwid,
 )
 
@@ -363,3 +366,26 @@ async def test_enrolment_needs_no_token_but_everything_else_does(world: Steps, p
         response = await provisioning.request(method, path, json={} if method == "POST" else None)
         assert response.status_code == 401, (method, path)
         assert response.json()["code"] == "missing_token"
+
+
+async def test_every_attempt_from_one_address_counts_against_a_larger_budget(
+    world: Steps, platform: TestPlatform
+) -> None:
+    account_id, domain_id = await world.account_with_domain()
+    code = await world.issue_code(account_id, domain_id, max_uses=10)
+    settings = platform.settings(Settings, enrolment_attempts_per_window=3, enrolment_window_s=3600)
+    # A second replica with a small budget: the count lives in Postgres, so replicas share it.
+    async with running_service(SPEC, settings) as replica:
+        # Mid-window on the replica's clock, so the four attempts share one window.
+        epoch = int(datetime.now(UTC).timestamp())
+        mid_window = datetime.fromtimestamp(epoch - epoch % 3600 + 1800, tz=UTC)
+        replica.app.dependency_overrides[utc_now] = lambda: mid_window  # type: ignore[attr-defined]
+        transport = httpx.ASGITransport(app=replica.app, client=(random_address(), 5060))  # type: ignore[attr-defined]
+        async with httpx.AsyncClient(transport=transport, base_url="http://provisioning") as site:
+            responses = [
+                await site.post(
+                    "/v1/provisioning", json={"code": code, "hwid": random_hwid(), "product": "D717", "type": "PHONE"}
+                )
+                for _ in range(4)
+            ]
+    assert [r.status_code for r in responses] == [201, 201, 201, 429], [r.text for r in responses]
