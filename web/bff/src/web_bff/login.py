@@ -46,7 +46,7 @@ def set_session_cookie(response: Response, *, settings: BffSettings, session: Se
     )
 
 
-def _local_path(value: str | None) -> str:
+def safe_return_path(value: str | None) -> str:
     """Only a path on this site: `return_to` must never send the user to another host."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/"
@@ -58,7 +58,7 @@ async def login(request: Request, return_to: str | None = None) -> Response:
     settings = _settings(request)
     oidc: OidcClient = request.app.state.oidc
     try:
-        url, pending = await oidc.start_login(return_to=_local_path(return_to))
+        url, pending = await oidc.start_login(return_to=safe_return_path(return_to))
     except (httpx.HTTPError, LoginFailed) as exc:
         log.warning("bff.login.provider_unreachable", error=str(exc))
         return problem(
