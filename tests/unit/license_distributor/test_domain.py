@@ -149,3 +149,66 @@ def test_a_gateway_never_gets_an_expiry_at_or_before_now(millis: int) -> None:
         content = bundle_content(domain_id=DOMAIN, rentals=[rental(depletes_in=delta)], now=NOW)
         assert content.expires_at is None or content.expires_at > NOW
         assert bool(content.devices) == (delta > timedelta(0))
+
+
+ISC_PER_SECOND = 86_400_000_000  # micro-iSC per day
+
+
+def test_a_rental_the_wallet_has_not_priced_yet_expires_when_the_balance_would_run_out_at_the_contracts_rate() -> None:
+    # The contract burns 1 iSC/s but the wallet still says nothing burns (its RunwayChanged is on its way).
+    lagging = Runway(depleted=False, depletes_at=None, balance=5_000_000, burn_rate_per_day=0, at=NOW)
+    rental_ = ContractRental(
+        contract_id=uuid.uuid4(),
+        active=True,
+        ends_at=None,
+        devices=(PHONE,),
+        licences=(),
+        runway=lagging,
+        account_rate_per_day=ISC_PER_SECOND,
+    )
+    content = bundle_content(domain_id=DOMAIN, rentals=[rental_], now=NOW + timedelta(seconds=1))
+    assert content.devices == (PHONE,)
+    assert content.expires_at == NOW + timedelta(seconds=6)
+
+
+def test_the_wallets_run_out_stands_when_the_contracts_burn_no_faster_than_it_knows() -> None:
+    depletes_at = NOW + timedelta(seconds=5)
+    priced = Runway(
+        depleted=False, depletes_at=depletes_at, balance=5_000_000, burn_rate_per_day=ISC_PER_SECOND, at=NOW
+    )
+    rental_ = ContractRental(
+        contract_id=uuid.uuid4(),
+        active=True,
+        ends_at=None,
+        devices=(PHONE,),
+        licences=(),
+        runway=priced,
+        account_rate_per_day=ISC_PER_SECOND,
+    )
+    assert bundle_content(domain_id=DOMAIN, rentals=[rental_], now=NOW).expires_at == depletes_at
+
+
+def test_a_faster_rate_than_the_wallet_knows_brings_the_run_out_forward_and_can_deplete_at_once() -> None:
+    slow = Runway(
+        depleted=False,
+        depletes_at=NOW + timedelta(seconds=10),
+        balance=10_000_000,
+        burn_rate_per_day=ISC_PER_SECOND,
+        at=NOW,
+    )
+    faster = ContractRental(
+        contract_id=uuid.uuid4(),
+        active=True,
+        ends_at=None,
+        devices=(PHONE,),
+        licences=(),
+        runway=slow,
+        account_rate_per_day=2 * ISC_PER_SECOND,
+    )
+    # 2 s later 8 iSC are left, burning at 2 iSC/s: 4 s more, earlier than the wallet's 10 s.
+    assert bundle_content(domain_id=DOMAIN, rentals=[faster], now=NOW + timedelta(seconds=2)).expires_at == (
+        NOW + timedelta(seconds=6)
+    )
+    spent = bundle_content(domain_id=DOMAIN, rentals=[faster], now=NOW + timedelta(seconds=10))
+    assert spent.devices == ()
+    assert spent.stop_reason == StopReason.DEPLETED

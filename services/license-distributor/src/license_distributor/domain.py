@@ -46,12 +46,21 @@ class Licence:
     count: int
 
 
+MICROS_PER_DAY = 86_400 * 1_000_000
+
+
 @dataclass(frozen=True)
 class Runway:
-    """The wallet's view of an account: `depletes_at` is None when nothing burns."""
+    """The wallet's view of an account: `depletes_at` is None when nothing burns.
+
+    `balance` (micro-iSC) was the balance at `at` while burning at `burn_rate_per_day` (micro-iSC per day).
+    """
 
     depleted: bool
     depletes_at: datetime | None
+    balance: int | None = None
+    burn_rate_per_day: int = 0
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,8 @@ class ContractRental:
     devices: tuple[Device, ...]
     licences: tuple[Licence, ...]
     runway: Runway | None
+    # The sum of the rates of the account's active contracts, as the contracts announced them.
+    account_rate_per_day: int = 0
 
 
 class DeviceClaim(TypedDict):
@@ -127,10 +138,32 @@ def contract_expiry(rental: ContractRental, *, now: datetime) -> tuple[datetime 
     if rental.ends_at is not None and rental.ends_at <= now:
         return None, StopReason.CONTRACT_ENDED
     runway = rental.runway
-    if runway is None or runway.depleted or (runway.depletes_at is not None and runway.depletes_at <= now):
+    if runway is None or runway.depleted:
         return None, StopReason.DEPLETED
-    candidates = [t for t in (runway.depletes_at, rental.ends_at) if t is not None]
+    run_out = projected_run_out(runway, account_rate_per_day=rental.account_rate_per_day, now=now)
+    if run_out is not None and run_out <= now:
+        return None, StopReason.DEPLETED
+    candidates = [t for t in (run_out, rental.ends_at) if t is not None]
     return (min(candidates) if candidates else None), None
+
+
+def projected_run_out(runway: Runway, *, account_rate_per_day: int, now: datetime) -> datetime | None:
+    """The wallet's `depletes_at`, or earlier if the contracts already burn faster than the wallet knows.
+
+    A RentalChanged reaches us before the wallet's RunwayChanged that follows from it. Until then the
+    wallet's run-out is computed at the old (lower, maybe zero) rate; a bundle signed from it would let
+    devices run too long, or forever if it had no expiry. So the balance is projected at the contracts'
+    rate as well, and the earlier instant wins. Floor division: rounding only ever ends a rental earlier.
+    """
+    candidates = [runway.depletes_at] if runway.depletes_at is not None else []
+    if account_rate_per_day > runway.burn_rate_per_day and runway.balance is not None and runway.at is not None:
+        elapsed_us = max(0, (now - runway.at) // timedelta(microseconds=1))
+        balance_now = runway.balance - runway.burn_rate_per_day * elapsed_us // MICROS_PER_DAY
+        if balance_now <= 0:
+            return now
+        left_us = balance_now * MICROS_PER_DAY // account_rate_per_day
+        candidates.append(now + timedelta(microseconds=left_us))
+    return min(candidates) if candidates else None
 
 
 def bundle_content(*, domain_id: UUID, rentals: Iterable[ContractRental], now: datetime) -> BundleContent:

@@ -70,6 +70,7 @@ async def on_rental_changed(conn: asyncpg.Connection, event: RentalChanged, enve
         version=event.version,
         active=event.active,
         ends_at=event.ends_at,
+        burn_rate_per_day=event.burn_rate_per_day,
         domains=[
             (
                 d.domain_id,
@@ -90,6 +91,9 @@ async def on_runway_changed(conn: asyncpg.Connection, event: RunwayChanged, enve
         version=event.version,
         depleted=event.balance <= 0,
         depletes_at=event.depletes_at,
+        balance=event.balance,
+        burn_rate_per_day=event.burn_rate_per_day,
+        at=event.at,
         now=_now(),
         issuer=_issuer(),
     )
@@ -102,6 +106,9 @@ async def on_balance_depleted(conn: asyncpg.Connection, event: BalanceDepleted, 
         version=event.version,
         depleted=True,
         depletes_at=event.at,
+        balance=0,
+        burn_rate_per_day=None,
+        at=event.at,
         now=_now(),
         issuer=_issuer(),
     )
@@ -114,6 +121,10 @@ async def on_balance_restored(conn: asyncpg.Connection, event: BalanceRestored, 
         version=event.version,
         depleted=event.balance <= 0,
         depletes_at=event.depletes_at,
+        balance=event.balance,
+        # The restoration does not say the rate; the one held stays, the time is the event's.
+        burn_rate_per_day=None,
+        at=envelope.time,
         now=_now(),
         issuer=_issuer(),
     )

@@ -103,13 +103,14 @@ async def apply_contract_rental(
     version: int,
     active: bool,
     ends_at: datetime | None,
+    burn_rate_per_day: int,
 ) -> bool:
     """Store the snapshot if it is newer than the one held; False if it is not (an old or repeated version)."""
     applied = await conn.fetchval(
-        """INSERT INTO contract_rental (contract_id, account_id, version, active, ends_at)
-           VALUES ($1, $2, $3, $4, $5)
+        """INSERT INTO contract_rental (contract_id, account_id, version, active, ends_at, burn_rate_per_day)
+           VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (contract_id) DO UPDATE
-           SET account_id = $2, version = $3, active = $4, ends_at = $5
+           SET account_id = $2, version = $3, active = $4, ends_at = $5, burn_rate_per_day = $6
            WHERE contract_rental.version < $3
            RETURNING true""",
         contract_id,
@@ -117,6 +118,7 @@ async def apply_contract_rental(
         version,
         active,
         ends_at,
+        burn_rate_per_day,
     )
     return bool(applied)
 
@@ -145,17 +147,32 @@ async def insert_rental_domain(
 
 
 async def apply_runway(
-    conn: asyncpg.Connection, *, account_id: UUID, version: int, depleted: bool, depletes_at: datetime | None
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    version: int,
+    depleted: bool,
+    depletes_at: datetime | None,
+    balance: int | None,
+    burn_rate_per_day: int | None,
+    at: datetime,
 ) -> bool:
+    """Newest version wins. An event that does not carry the rate keeps the one held."""
     applied = await conn.fetchval(
-        """INSERT INTO account_runway (account_id, version, depleted, depletes_at) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (account_id) DO UPDATE SET version = $2, depleted = $3, depletes_at = $4
+        """INSERT INTO account_runway (account_id, version, depleted, depletes_at, balance, burn_rate_per_day, at)
+           VALUES ($1, $2, $3, $4, $5, COALESCE($6::bigint, 0), $7)
+           ON CONFLICT (account_id) DO UPDATE
+           SET version = $2, depleted = $3, depletes_at = $4, balance = $5,
+               burn_rate_per_day = COALESCE($6::bigint, account_runway.burn_rate_per_day), at = $7
            WHERE account_runway.version < $2
            RETURNING true""",
         account_id,
         version,
         depleted,
         depletes_at,
+        balance,
+        burn_rate_per_day,
+        at,
     )
     return bool(applied)
 
@@ -173,7 +190,10 @@ async def rentals_of_domain(conn: asyncpg.Connection | asyncpg.Pool, *, domain_i
     """Every contract's share of the domain with its account's runway (NULLs when not known yet)."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT c.contract_id, c.active, c.ends_at, rd.devices, rd.licences,
-                  r.depleted AS runway_depleted, r.depletes_at AS runway_depletes_at
+                  r.depleted AS runway_depleted, r.depletes_at AS runway_depletes_at,
+                  r.balance AS runway_balance, r.burn_rate_per_day AS runway_rate, r.at AS runway_at,
+                  (SELECT COALESCE(sum(a.burn_rate_per_day), 0) FROM contract_rental a
+                   WHERE a.account_id = c.account_id AND a.active) AS account_rate
            FROM rental_domain rd
            JOIN contract_rental c ON c.contract_id = rd.contract_id
            LEFT JOIN account_runway r ON r.account_id = c.account_id

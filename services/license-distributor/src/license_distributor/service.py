@@ -88,7 +88,14 @@ async def domain_content(conn: asyncpg.Connection | asyncpg.Pool, *, domain_id: 
             licences=domain.parse_licences(row["licences"]),
             runway=None
             if row["runway_depleted"] is None
-            else Runway(depleted=row["runway_depleted"], depletes_at=row["runway_depletes_at"]),
+            else Runway(
+                depleted=row["runway_depleted"],
+                depletes_at=row["runway_depletes_at"],
+                balance=row["runway_balance"],
+                burn_rate_per_day=row["runway_rate"],
+                at=row["runway_at"],
+            ),
+            account_rate_per_day=int(row["account_rate"]),
         )
         for row in rows
     ]
@@ -247,12 +254,19 @@ async def apply_rental_snapshot(
     version: int,
     active: bool,
     ends_at: datetime | None,
+    burn_rate_per_day: int,
     domains: list[tuple[UUID, list[dict[str, str]], list[dict[str, object]]]],
     now: datetime,
     issuer: str,
 ) -> None:
     applied = await repository.apply_contract_rental(
-        conn, contract_id=contract_id, account_id=account_id, version=version, active=active, ends_at=ends_at
+        conn,
+        contract_id=contract_id,
+        account_id=account_id,
+        version=version,
+        active=active,
+        ends_at=ends_at,
+        burn_rate_per_day=burn_rate_per_day,
     )
     if not applied:
         log.info("licensing.rental.stale_version_ignored", contract_id=str(contract_id), version=version)
@@ -273,11 +287,21 @@ async def apply_runway(
     version: int,
     depleted: bool,
     depletes_at: datetime | None,
+    balance: int | None,
+    burn_rate_per_day: int | None,
+    at: datetime,
     now: datetime,
     issuer: str,
 ) -> None:
     applied = await repository.apply_runway(
-        conn, account_id=account_id, version=version, depleted=depleted, depletes_at=depletes_at
+        conn,
+        account_id=account_id,
+        version=version,
+        depleted=depleted,
+        depletes_at=depletes_at,
+        balance=balance,
+        burn_rate_per_day=burn_rate_per_day,
+        at=at,
     )
     if not applied:
         log.info("licensing.runway.stale_version_ignored", account_id=str(account_id), version=version)
