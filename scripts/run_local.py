@@ -53,7 +53,8 @@ def procfile(replicas: int, database: str, host: str, port: int) -> str:
     for name, package, schema, first_port in SERVICES:
         for replica in range(replicas):
             service_port = first_port + REPLICA_PORT_STEP * replica
-            label = name if replicas == 1 else f"{name}.{replica + 1}"
+            # Procfile names allow only letters, digits, "_" and "-": honcho skips any other line silently.
+            label = name if replicas == 1 else f"{name}-{replica + 1}"
             prefix = package.upper() if package != "license_distributor" else "LICENSING"
             env = (
                 f"{prefix}_HTTP_PORT={service_port} "
