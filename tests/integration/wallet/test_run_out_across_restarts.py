@@ -74,3 +74,35 @@ async def test_five_isc_at_one_isc_per_second_run_out_on_time_across_a_restart_w
             )
             assert sum(r["amount"] for r in ledger if r["kind"] == "usage") == -5 * MICRO_PER_ISC
             assert ledger[-1]["balance_after"] == 0
+
+
+async def test_a_run_out_that_falls_due_while_no_wallet_runs_is_announced_at_start_with_its_exact_instant(
+    platform: TestPlatform,
+) -> None:
+    settings = platform.settings(WalletSettings)
+    async with event_tap(platform) as tap:
+        async with running_service(WALLET, settings) as wallet:
+            account_id = await open_account(wallet, platform)
+            await fund(wallet, platform, account_id, amount="1")
+            await publish_rental_changed(
+                platform,
+                account_id=account_id,
+                contract_id=uuid.uuid4(),
+                rate_per_day=ONE_ISC_PER_SECOND_PER_DAY,
+                version=1,
+            )
+
+            async def probe() -> dict[str, object]:
+                return await read_account(wallet, platform, account_id)
+
+            burning = await eventually(probe, until=lambda a: a["burn_rate_per_day"] == "86400")
+            depletes_at = datetime.fromisoformat(str(burning["depletes_at"]))
+        # Down across the run-out.
+        await wait_seconds_of_wall_clock(max(0.0, (depletes_at - datetime.now(UTC)).total_seconds()) + 1.0)
+        assert tap.of(account_id, "wallet.balance_depleted") == []
+        async with running_service(WALLET, settings) as wallet:
+            [depleted] = await tap.wait_for(account_id, "wallet.balance_depleted")
+
+            assert datetime.fromisoformat(depleted.envelope.data["at"]) == depletes_at
+            account = await read_account(wallet, platform, account_id)
+            assert (account["balance"], account["status"]) == ("0", "depleted")

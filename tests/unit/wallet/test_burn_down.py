@@ -26,6 +26,7 @@ operations = st.lists(
         st.tuples(st.just("settle"), st.just(0), steps_us),
         st.tuples(st.just("adjust"), st.integers(min_value=-(10**12), max_value=10**12).filter(bool), steps_us),
         st.tuples(st.just("run_out"), st.just(0), steps_us),
+        st.tuples(st.just("settle_in_the_past"), steps_us, steps_us),
     ),
     max_size=40,
 )
@@ -92,6 +93,10 @@ def test_any_history_keeps_the_ledger_balanced_and_the_balance_equal_to_loaded_m
         elif kind == "settle":
             burn, usage = burn.settle(now)
             books.post_usage(usage)
+        elif kind == "settle_in_the_past":
+            # A clock that lags (another replica's) never moves the settlement back nor charges anything.
+            earlier, usage = burn.settle(burn.settled_at - timedelta(microseconds=value))
+            assert (earlier, usage) == (burn, 0)
         else:
             burn = _catch_up(burn, books, now)
         assert sum(amount for posting in books.postings for _, amount in posting.lines) == 0
