@@ -12,7 +12,6 @@ import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import problem_response
@@ -77,7 +76,11 @@ def install_request_context(app: FastAPI, *, service: str) -> None:
 
 
 class BodySizeLimit:
-    """Refuses request bodies above `max_bytes` with 413, whether or not Content-Length is sent."""
+    """Refuses request bodies above `max_bytes` with 413, whether or not Content-Length is sent.
+
+    The body is read (up to the limit) before the app sees the request and then replayed to it: refusing from
+    inside the app would let FastAPI's body parsing turn the refusal into a generic 400.
+    """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -91,21 +94,27 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(scope, receive, send)
             return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        buffered: list[Message] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge()
-            return message
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break  # the client went away; the app will see the disconnect
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        pending = iter(buffered)
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+        async def replay() -> Message:
+            for message in pending:
+                return message
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
@@ -115,10 +124,3 @@ class BodySizeLimit:
             detail=f"request bodies are limited to {self.max_bytes} bytes",
         )
         await response(scope, receive, send)
-
-
-class _TooLarge(StarletteHTTPException):
-    """An HTTPException, so FastAPI's body parsing passes it on as a 413 instead of a generic 400."""
-
-    def __init__(self) -> None:
-        super().__init__(status_code=413, detail="Payload too large")

@@ -204,11 +204,6 @@ async def test_oversized_bodies_are_refused_with_413(world: Steps, path: str) ->
     assert response.json()["code"] == "payload_too_large"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="shared.http.BodySizeLimit: a chunked body (no Content-Length) over the limit becomes FastAPI's "
-    "400 'error parsing the body' instead of 413 (reported to the lead; shared/ is not ours to change)",
-)
 async def test_an_oversized_body_streamed_without_a_length_is_refused_with_413(world: Steps) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(10):
