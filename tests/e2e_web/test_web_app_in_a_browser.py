@@ -57,6 +57,9 @@ async def stack(platform: TestPlatform) -> AsyncIterator[WebStack]:
     missing = _missing_prerequisites()
     # A browser test that quietly skips would pass on a machine that never ran it: fail and say why.
     assert not missing, "browser tests need: " + "; ".join(missing)
+    # Screenshots of failures from an earlier run would mislead whoever looks at artifacts/web/.
+    for stale in ARTIFACTS.glob("FAILED-*.png"):
+        stale.unlink()
     services = ("wallet", "contracts", "provisioning", "licensing")
     async with running_web_stack(platform, services=services, spa_dist=SPA_DIR / "dist") as web:
         yield web

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { balanceAt, formatIsc, runwayLevel, toMicro } from "./money";
+import { balanceAt, formatIsc, runwayLevel, timeLeft, toMicro } from "./money";
 
 describe("money", () => {
   it("parses decimal iSC strings into exact micro-iSC", () => {
@@ -29,5 +29,12 @@ describe("money", () => {
     expect(runwayLevel("2026-02-01T00:00:00Z", now)).toBe("weeks");
     expect(runwayLevel("2026-01-03T00:00:00Z", now)).toBe("days");
     expect(runwayLevel("2025-12-31T00:00:00Z", now)).toBe("depleted");
+  });
+
+  it("says how long is left in words", () => {
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    expect(timeLeft("2026-01-02T03:00:00Z", now)).toBe("1 day 3 h");
+    expect(timeLeft("2026-01-25T00:00:00Z", now)).toBe("3 weeks 3 days");
+    expect(timeLeft("2026-01-01T00:05:30Z", now)).toBe("5 min 30 s");
   });
 });

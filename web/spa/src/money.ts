@@ -52,8 +52,9 @@ export function timeLeft(depletesAt: string, nowMs: number): string {
   const days = Math.floor(ms / DAY_MS);
   const hours = Math.floor((ms % DAY_MS) / 3_600_000);
   const minutes = Math.floor((ms % 3_600_000) / 60_000);
-  if (days >= 14) return `${Math.floor(days / 7)} weeks ${days % 7} days`;
-  if (days >= 1) return `${days} days ${hours} h`;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  if (days >= 14) return `${plural(Math.floor(days / 7), "week")} ${plural(days % 7, "day")}`;
+  if (days >= 1) return `${plural(days, "day")} ${hours} h`;
   if (hours >= 1) return `${hours} h ${minutes} min`;
   return `${minutes} min ${Math.floor((ms % 60_000) / 1000)} s`;
 }
