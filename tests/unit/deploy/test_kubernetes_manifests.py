@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ from shared.config import ServiceSettings
 from tests.unit.deploy.custom_resources import CUSTOM_RESOURCE_SCHEMAS
 from tests.unit.deploy.kustomize_subset import Manifest, UnsupportedKustomization, apply_json_patch, render
 from wallet.config import Settings as WalletSettings
+from web_bff.config import BffSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "deploy" / "k8s"
@@ -179,11 +181,12 @@ def test_each_service_reaches_only_postgres_rabbitmq_and_dns_and_accepts_only_it
     assert find(manifests, "RabbitmqCluster", "rental-rabbitmq")["metadata"]["name"] == "rental-rabbitmq"
 
 
-def test_the_ingress_exposes_the_apis_the_jwks_and_the_web_app_but_not_metrics_or_probes() -> None:
+def test_the_ingresses_expose_the_apis_the_jwks_and_the_web_app_but_not_metrics_or_probes() -> None:
     manifests = rendered("production")
-    ingress = find(manifests, "Ingress", "rental")["spec"]
+    ingresses = [m["spec"] for m in manifests if m["kind"] == "Ingress"]
     routes = {
         (rule["host"], path["path"], path["backend"]["service"]["name"])
+        for ingress in ingresses
         for rule in ingress["rules"]
         for path in rule["http"]["paths"]
     }
@@ -194,7 +197,26 @@ def test_the_ingress_exposes_the_apis_the_jwks_and_the_web_app_but_not_metrics_o
         if backend != "web":
             assert path in ("/v1", "/.well-known"), (host, path)
         find(manifests, "Service", backend)
-    assert {h for rule in ingress["tls"] for h in rule["hosts"]} == {host for host, _p, _b in routes}
+    tls_hosts = {h for ingress in ingresses for rule in ingress["tls"] for h in rule["hosts"]}
+    assert tls_hosts == {host for host, _p, _b in routes}
+    # The web app keeps sessions in a replica's memory: its browsers must come back to the same replica.
+    web = find(manifests, "Ingress", "rental-web")
+    assert web["metadata"]["annotations"]["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+
+
+def test_the_web_app_is_configured_with_settings_it_reads_and_services_that_exist() -> None:
+    manifests = rendered("production")
+    (container,) = find(manifests, "Deployment", "web")["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    fields = {f"WEB_{name.upper()}" for name in BffSettings.model_fields}
+    assert set(env) <= fields, set(env) - fields
+    settings = BffSettings(services=json.loads(env["WEB_SERVICES"]))
+    assert set(settings.services) == set(BffSettings().services)
+    for url in settings.services.values():
+        host, port = url.removeprefix("http://").split(":")
+        service = find(manifests, "Service", host)
+        assert service["spec"]["ports"][0]["port"] == int(port)
+    assert container["ports"][0]["containerPort"] == int(env["WEB_HTTP_PORT"])
 
 
 def test_no_secret_value_is_committed_and_every_referenced_secret_and_config_map_is_documented() -> None:
