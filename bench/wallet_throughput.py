@@ -3,14 +3,16 @@
 - redemptions: `service.redeem_activation_key` (rate-limit checks, Idempotency-Key, key and account locked,
   ledger entry with its lines, runway and CreditsLoaded in the outbox), one key per call, each client into
   its own account;
+- redemptions over HTTP: the same through the real app in-process (ASGI, JWT check, validation, problem
+  mapping), with its full lifespan (outbox relay, consumer, scheduler) running against the local RabbitMQ;
 - rate changes: `service.apply_rental_change` inside an inbox transaction, as the consumer runs it (settles
   usage into the ledger, publishes RunwayChanged), each client alternating the rate of its own contract.
 
 The raw loops send the same statements in the same transactions with the values computed inline, so the
 ratio is the cost of our layers (pydantic models, the domain, the repository functions), not of the SQL.
 
-Run: `uv run python -m bench.wallet_throughput --operations 2000 --clients 16`. Uses a scratch database on
-the local Postgres and removes it afterwards.
+Run: `uv run python -m bench.wallet_throughput --operations 1600 --clients 16`. Uses a scratch database on
+the local Postgres and a broker name prefix of its own, and removes the database afterwards.
 """
 
 from __future__ import annotations
@@ -18,23 +20,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import aio_pika
 import asyncpg
+import httpx
 
 from scripts.bootstrap_db import bootstrap
 from shared.db import create_pool, transaction
+from shared.dev_issuer import issue_token, load_or_create_key
 from shared.logging import configure_logging
-from shared.runtime import apply_migrations
+from shared.messaging.topology import DEAD_EXCHANGE, EVENTS_EXCHANGE, UNROUTED_EXCHANGE, Topology
+from shared.runtime import apply_migrations, create_app
 from wallet import domain, service
 from wallet.config import Settings
 from wallet.main import SPEC
 
 ADMIN_URL = os.environ.get("RENTAL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("RENTAL_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 LIMITS = service.RedemptionLimits(failures_per_account=10, failures_per_client=20, window_s=900)
 KEY_AMOUNT = 10_000_000
 RATES = (86_400_000_000, 43_200_000_000)  # 1 and 0.5 iSC per second, in micro-iSC per day
@@ -306,9 +315,64 @@ async def _inbox(conn: asyncpg.Connection) -> None:
 # --- The run ----------------------------------------------------------------------------------------------
 
 
-async def measure(database: str, operations: int, clients: int) -> dict[str, float]:
+async def redemptions_over_http(
+    settings: Settings, pool: asyncpg.Pool, clients: int, per_client: int, dev_dir: Path
+) -> float:
+    codes = await issue_codes(pool, clients * per_client)
+    accounts = await open_accounts(pool, clients)
+    key = load_or_create_key(dev_dir)
+    tokens = [issue_token(key, roles=["customer"], account_id=str(a)) for a in accounts]
+    app = create_app(SPEC, settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wallet") as http,
+    ):
+
+        async def redeem_one(client: int, i: int) -> None:
+            response = await http.post(
+                f"/v1/accounts/{accounts[client]}/redemptions",
+                json={"code": codes[client * per_client + i]},
+                headers={"Authorization": f"Bearer {tokens[client]}", "Idempotency-Key": uuid.uuid4().hex},
+            )
+            if response.status_code != 201:
+                raise RuntimeError(f"redemption refused: {response.text}")
+
+        return await run_clients(clients, per_client, redeem_one)
+
+
+async def delete_broker_objects(settings: Settings) -> None:
+    """Quorum queues cost the broker memory: remove what the in-process wallet declared."""
+    topology = Topology(prefix=settings.broker_prefix)
+    queue = f"{SPEC.name}.events"
+    queues = [
+        topology.name(queue),
+        topology.dead_queue_name(queue),
+        topology.name(UNROUTED_EXCHANGE),
+        *(topology.retry_queue_name(queue, delay) for delay in settings.consumer_retry_delays_s),
+    ]
+    connection = await aio_pika.connect(settings.amqp_url)
+    try:
+        channel = await connection.channel()
+        for name in queues:
+            await channel.queue_delete(name)
+        for name in (EVENTS_EXCHANGE, DEAD_EXCHANGE, UNROUTED_EXCHANGE):
+            await channel.exchange_delete(topology.name(name))
+    finally:
+        await connection.close()
+
+
+async def measure(database: str, operations: int, clients: int, dev_dir: Path) -> dict[str, float]:
     dsn = wallet_dsn(database)
-    await apply_migrations(SPEC, Settings(database_url=dsn))
+    settings = Settings(
+        database_url=dsn,
+        amqp_url=AMQP_URL,
+        broker_prefix=f"{database}.",
+        auth_jwks_path=dev_dir / "jwks.json",
+        auth_jwks_url=None,
+        database_pool_max=clients + 2,
+        log_level="WARNING",
+    )
+    await apply_migrations(SPEC, settings)
     pool = await create_pool(dsn=dsn, schema="wallet", min_size=clients, max_size=clients + 2)
     per_client = operations // clients
     try:
@@ -322,6 +386,12 @@ async def measure(database: str, operations: int, clients: int) -> dict[str, flo
                 await redeem(pool, accounts[client], codes[client * per_client + i])
 
             results[label] = await run_clients(clients, per_client, redeem_one)
+        try:
+            results["redemptions wallet HTTP"] = await redemptions_over_http(
+                settings, pool, clients, per_client, dev_dir
+            )
+        finally:
+            await delete_broker_objects(settings)
 
         # Rate changes: funded accounts, one contract each, the rate alternating between two values.
         for label, change in (("rate changes raw", change_rate_raw), ("rate changes wallet", change_rate_with_service)):
@@ -349,7 +419,9 @@ async def main() -> None:
     database = f"rental_bench_wallet_{uuid.uuid4().hex[:8]}"
     await bootstrap(admin_url=ADMIN_URL, database=database)
     try:
-        results = await measure(database, args.operations, args.clients)
+        with tempfile.TemporaryDirectory() as dev_dir:
+            load_or_create_key(Path(dev_dir))
+            results = await measure(database, args.operations, args.clients, Path(dev_dir))
     finally:
         admin = await asyncpg.connect(ADMIN_URL)
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -359,6 +431,9 @@ async def main() -> None:
         raw, ours = results[f"{kind} raw"], results[f"{kind} wallet"]
         print(f"{kind:<13} raw asyncpg, same SQL : {raw:8.0f} /s  (baseline)")
         print(f"{kind:<13} wallet service layer  : {ours:8.0f} /s  ({ours / raw:.2f} x raw)")
+        if f"{kind} wallet HTTP" in results:
+            http = results[f"{kind} wallet HTTP"]
+            print(f"{kind:<13} wallet HTTP API       : {http:8.0f} /s  ({http / raw:.2f} x raw)")
 
 
 if __name__ == "__main__":
