@@ -337,3 +337,35 @@ async def test_an_activation_retried_with_its_idempotency_key_returns_the_first_
 
 async def _now(value: list[object]) -> list[object]:
     return value
+
+
+async def test_a_device_removed_while_it_is_being_activated_ends_up_without_a_running_rental(
+    rig: ContractsRig,
+) -> None:
+    product = product_name()
+    for _ in range(3):
+        account_id, contract_id, domain_id, (device_id,) = await rig.renting_story(products=[product])
+        removal = DeviceRemoved(
+            device_id=device_id,
+            domain_id=domain_id,
+            account_id=account_id,
+            hwid=device_id.hex[:12],
+            product=product,
+            type="phone",
+        )
+        activation, removal_ids = await asyncio.gather(
+            rig.activate(contract_id, device_id, account_id), rig.feed(removal)
+        )
+        await eventually(lambda ids=removal_ids: rig.consumed(ids))
+        # Whichever came first, the removed device does not stay rented.
+        if activation.status_code == 201:
+            rental = await rig.client.get(
+                f"/v1/contracts/{contract_id}/rentals/{activation.json()['id']}", headers=rig.auth("operator")
+            )
+            assert (rental.json()["status"], rental.json()["end_reason"]) == ("deactivated", "device_removed")
+        else:
+            assert_problem(activation, 409, "device_removed")
+        active = await rig.db.fetchval(
+            "SELECT count(*) FROM rental WHERE device_id = $1 AND status = 'active'", device_id
+        )
+        assert active == 0
