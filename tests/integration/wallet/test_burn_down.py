@@ -23,6 +23,7 @@ from tests.integration.wallet.wallet_rig import (
     publish_rental_changed,
     read_account,
 )
+from wallet.api import current_time
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
 
@@ -173,6 +174,35 @@ async def test_at_one_isc_per_second_the_run_out_is_announced_on_time_and_credit
     # The new run-down is announced again, warning included.
     await tap.wait_for(account_id, "wallet.balance_depleted", count=2)
     assert len(tap.of(account_id, "wallet.balance_low")) == 2
+
+
+async def test_the_balance_read_is_exact_at_any_instant_of_the_run_down(
+    wallet: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    account_id = await open_account(wallet, platform)
+    await fund(wallet, platform, account_id, amount="5")
+    # A slow rate (1 iSC per day), so that nothing runs out while the clock is moved for the reads below.
+    await publish_rental_changed(
+        platform, account_id=account_id, contract_id=uuid.uuid4(), rate_per_day=ISC_PER_DAY, version=1
+    )
+    burning = await _account_where(wallet, platform, account_id, burn_rate_per_day="1")
+    depletes_at = datetime.fromisoformat(str(burning["depletes_at"]))
+    overrides = wallet.app.dependency_overrides  # type: ignore[attr-defined]
+
+    async def read_at(instant: datetime) -> dict[str, object]:
+        overrides[current_time] = lambda: instant
+        try:
+            return await read_account(wallet, platform, account_id)
+        finally:
+            overrides.pop(current_time)
+
+    half_a_day_before = await read_at(depletes_at - timedelta(hours=12))
+    a_microsecond_before = await read_at(depletes_at - timedelta(microseconds=1))
+    at_run_out = await read_at(depletes_at)
+
+    assert (half_a_day_before["balance"], half_a_day_before["status"]) == ("0.5", "funded")
+    assert (a_microsecond_before["balance"], a_microsecond_before["status"]) == ("0.000001", "funded")
+    assert (at_run_out["balance"], at_run_out["status"]) == ("0", "depleted")
 
 
 async def test_usage_is_settled_into_the_ledger_while_the_balance_burns(

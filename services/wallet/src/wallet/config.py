@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, PositiveInt
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import ServiceSettings
@@ -18,12 +18,12 @@ class Settings(ServiceSettings):
     http_port: int = 8001
 
     # Wrong activation codes tolerated per window, per account and per client (token subject).
-    redeem_failures_per_account: int = 10
-    redeem_failures_per_client: int = 20
-    redeem_failure_window_s: int = 900
+    redeem_failures_per_account: PositiveInt = 10
+    redeem_failures_per_client: PositiveInt = 20
+    redeem_failure_window_s: PositiveInt = 900
     # Time left (seconds) at which BalanceLow is announced: weekly from 7 weeks, then 3 days and 1 day.
-    low_balance_thresholds_s: list[int] = Field(default_factory=lambda: list(DEFAULT_LOW_BALANCE_THRESHOLDS_S))
+    low_balance_thresholds_s: list[PositiveInt] = Field(default_factory=lambda: list(DEFAULT_LOW_BALANCE_THRESHOLDS_S))
     # The scheduler sleeps until the next run-out, warning or settlement, but never longer than this.
-    scheduler_max_sleep_s: float = 0.5
+    scheduler_max_sleep_s: float = Field(default=0.5, gt=0, le=60)
     # Usage is settled into the ledger at least this often while an account burns.
-    settle_every_s: int = 86_400
+    settle_every_s: PositiveInt = 86_400
