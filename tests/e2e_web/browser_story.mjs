@@ -133,6 +133,16 @@ const scenarios = {
       check(name === env("OWN_ACCOUNT_NAME"), `account name shown: ${name}`);
       await shot(page, "customer-rental-overview-phone");
     });
+    await step("a wrong activation key is explained in words, not JSON", async () => {
+      await page.getByLabel("Activation key").fill("NOT-A-REAL-KEY");
+      await page.getByRole("button", { name: "Load credits" }).click();
+      const alert = page.getByRole("alert").filter({ hasText: "key" });
+      await alert.waitFor();
+      const text = (await alert.textContent()).trim();
+      check(/activation key/i.test(text), `unexpected message: ${text}`);
+      check(!text.includes("{") && !text.includes('"code"'), `raw JSON shown: ${text}`);
+      await shot(page, "customer-wrong-key-phone");
+    });
     await step("the page fits a phone's width", async () => {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       check(overflow <= 1, `the page is ${overflow}px wider than the phone`);

@@ -121,6 +121,7 @@ async def test_a_customer_signs_in_and_sees_their_own_account_at_phone_width(
 
     output = await play(stack, "customer_sees_own_account", OWN_ACCOUNT_ID=str(own.id), OWN_ACCOUNT_NAME=own.name)
 
+    assert "STEP ok a wrong activation key is explained in words, not JSON" in output
     assert "STEP ok the page fits a phone's width" in output
     assert "STEP ok the session cookie cannot be read by scripts" in output
     assert (ARTIFACTS / "customer-rental-overview-phone.png").is_file()

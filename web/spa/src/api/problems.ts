@@ -8,6 +8,8 @@ export interface Problem {
   errors?: unknown;
 }
 
+const MESSAGES_NOT_FOUND = "We could not find that. It may not exist, or it may belong to another account.";
+
 // By machine-readable `code`: what happened, and what the person can do about it.
 const MESSAGES: Record<string, string> = {
   not_signed_in: "Your session has ended. Please sign in again.",
@@ -15,7 +17,7 @@ const MESSAGES: Record<string, string> = {
   missing_token: "Your session has ended. Please sign in again.",
   role_required: "Your role does not allow this action.",
   forbidden: "You are not allowed to do this.",
-  not_found: "We could not find that. It may not exist, or it may belong to another account.",
+  not_found: MESSAGES_NOT_FOUND,
   not_yet_known: "This was only just created and is still being set up. Please try again in a few seconds.",
   validation_failed: "Some of the values entered are not valid. Please check them and try again.",
   payload_too_large: "That is more data than we accept in one go.",
@@ -30,6 +32,28 @@ const MESSAGES: Record<string, string> = {
   contract_not_active: "The rental contract is not active yet, so devices cannot be rented.",
   not_rentable: "This device cannot be rented: there is no tariff for its model.",
   already_rented: "This device is already rented.",
+  code_mistyped: "That activation key has a typo. Check each character and try again.",
+  code_malformed: "That does not look like an activation key. Check the code and try again.",
+  codes_already_shown: "These codes were already shown once and cannot be shown again.",
+  no_credit: "Your balance is empty. Load credits with an activation key first.",
+  product_not_rentable: "This device cannot be rented: there is no tariff for its model yet.",
+  device_already_rented: "This device is already rented.",
+  device_removed: "This device was removed from the domain.",
+  rental_not_active: "This rental has already ended.",
+  replacement_is_same_device: "Choose a different device as the replacement.",
+  domain_already_linked: "This domain is already linked to the contract.",
+  domain_linked_elsewhere: "This domain is linked to another contract.",
+  domain_of_another_account: "This domain belongs to another account.",
+  domain_has_active_rentals: "Devices of this domain are still rented. Deactivate them first.",
+  domain_name_taken: "A domain with this name already exists.",
+  contract_already_terminated: "This contract has been terminated.",
+  contract_not_found: MESSAGES_NOT_FOUND,
+  device_not_found: MESSAGES_NOT_FOUND,
+  domain_not_found: MESSAGES_NOT_FOUND,
+  rental_not_found: MESSAGES_NOT_FOUND,
+  tariff_not_found: "There is no tariff for this model yet.",
+  gateway_hwid_taken: "A gateway with this hardware id is already registered.",
+  invalid_cursor: "The list changed while you were reading it. Please reload.",
   idempotency_key_reused: "This request was already sent with different details. Please start again.",
   service_unavailable: "A part of the platform cannot be reached right now. Please try again in a moment.",
   identity_provider_unavailable: "Sign-in is unavailable right now. Please try again in a moment.",

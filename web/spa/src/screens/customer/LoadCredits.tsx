@@ -2,7 +2,7 @@
 
 import { useState, type FormEvent } from "react";
 
-import { api } from "../../api/client";
+import { api, ApiError } from "../../api/client";
 import type { Redemption } from "../../api/types";
 import { ErrorNote, Success } from "../../components/Status";
 import { useAction } from "../../components/useAction";
@@ -10,9 +10,17 @@ import { formatIsc, toMicro } from "../../money";
 
 export function LoadCredits({ accountId, onLoaded }: { accountId: string; onLoaded: () => void }) {
   const [code, setCode] = useState("");
-  const redeem = useAction((keyCode: string) =>
-    api.post<Redemption>("wallet", `/accounts/${accountId}/redemptions`, { code: keyCode }),
-  );
+  const redeem = useAction(async (keyCode: string) => {
+    try {
+      return await api.post<Redemption>("wallet", `/accounts/${accountId}/redemptions`, { code: keyCode });
+    } catch (error) {
+      // Here a 404 can only mean the key: say so, rather than the general "could not find that".
+      if (error instanceof ApiError && error.status === 404) {
+        throw new Error("No activation key has this code. Check it and try again.");
+      }
+      throw error;
+    }
+  });
   async function submit(event: FormEvent) {
     event.preventDefault();
     const done = await redeem.run(code.trim());
