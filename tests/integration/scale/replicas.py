@@ -84,6 +84,14 @@ class ReplicaSet:
         finally:
             await conn.close()
 
+    async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(self.admin_database_url)
+        try:
+            rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+            return rows
+        finally:
+            await conn.close()
+
     async def count(self, sql: str, *args: object) -> int:
         return int(str(await self.fetchval(sql, *args)))
 

@@ -7,13 +7,19 @@ redeliveries), and applied once to every read model.
 
 from __future__ import annotations
 
+import itertools
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from gateway_simulator.fleet import Fleet, register_gateways
+from gateway_simulator.gateway import SimulatedGateway
+from gateway_simulator.identity import GatewayState, MemoryStore
 from tests.harness import TestPlatform, eventually
 from tests.integration.scale.replicas import (
     ALL_SERVICES,
@@ -152,3 +158,169 @@ async def test_accounts_and_domains_made_through_either_replica_are_published_co
     for replica in [*wallets, *provisionings]:
         served = await replicas.metric(replica, "http_requests_total", method="POST", status="201")
         assert served >= 1, replica.label
+
+
+PHONE_PRODUCT = "PHONE-SCALE"
+
+
+async def test_the_rental_story_through_both_replicas_depletes_once_and_issues_one_bundle_per_change_per_gateway(
+    replicas: ReplicaSet, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    w1, w2 = (r.url for r in replicas.of(WALLET))
+    c1, c2 = (r.url for r in replicas.of(CONTRACTS))
+    p1, p2 = (r.url for r in replicas.of(PROVISIONING))
+    l1, l2 = (r.url for r in replicas.of(LICENSING))
+    operator, partner = platform.auth("operator"), platform.auth("partner")
+
+    async def call(method: str, url: str, *, role: dict[str, str], json: object = None) -> dict[str, Any]:
+        """One request, retried while another service's event has not arrived yet (409 not_yet_known)."""
+
+        async def attempt() -> httpx.Response:
+            headers = {**role, "Idempotency-Key": str(uuid.uuid4())}
+            return await http.request(method, url, json=json, headers=headers)
+
+        response = await eventually(
+            attempt, until=lambda r: not (r.status_code == 409 and r.json().get("code") == "not_yet_known"), within=20
+        )
+        assert response.status_code in (200, 201), f"{method} {url}: {response.text}"
+        body: dict[str, Any] = response.json()
+        return body
+
+    # 1 iSC per second per phone; every step goes through the replica the comment names.
+    await call("PUT", f"{c1}/v1/tariffs/{PHONE_PRODUCT}", role=operator, json={"rate_per_day": "86400", "licences": []})
+    account_id = (await call("POST", f"{w2}/v1/accounts", role=partner, json={"name": "Two Replicas Ltd"}))["id"]
+    customer = platform.auth("customer", account_id=account_id)
+    domain_id = (
+        await call("POST", f"{p1}/v1/domains", role=partner, json={"account_id": account_id, "name": "two.example"})
+    )["id"]
+    contract_id = (await call("POST", f"{c2}/v1/contracts", role=partner, json={"account_id": account_id}))["id"]
+    await call("POST", f"{c1}/v1/contracts/{contract_id}/domains", role=customer, json={"domain_id": domain_id})
+    await call("POST", f"{c2}/v1/contracts/{contract_id}/acceptance", role=customer)
+    assert (await call("POST", f"{c1}/v1/contracts/{contract_id}/approval", role=operator))["status"] == "active"
+
+    # Two gateways of the domain, each with a phone, registered through provisioning replica 2; gateway A holds
+    # its WebSocket on distributor replica 1, gateway B on replica 2.
+    states = [GatewayState.generate(phones=1, phone_product=PHONE_PRODUCT) for _ in range(2)]
+    registered = await register_gateways(
+        states, provisioning_url=p2, domain_id=domain_id, token=platform.token("partner"), client=http
+    )
+    assert registered == [s.hwid for s in states]
+    fleets = [
+        Fleet(
+            states=[state], store=MemoryStore(), distributor_url=url, client=http, backoff_base_s=0.1, backoff_cap_s=0.5
+        )
+        for state, url in zip(states, (l1, l2), strict=True)
+    ]
+    gateway_a, gateway_b = (fleet.gateways[0] for fleet in fleets)
+    phone_a, phone_b = states[0].phones[0].hwid, states[1].phones[0].hwid
+    for fleet in fleets:
+        fleet.start()
+    try:
+        for gateway in (gateway_a, gateway_b):
+            await eventually(
+                lambda g=gateway: _same(g), until=lambda g: g.connected and g.current is not None, within=20
+            )
+
+        # Each phone enrolled with a code from one provisioning replica, through the other.
+        device_ids = []
+        for phone, code_from, enrol_at in ((phone_a, p1, p2), (phone_b, p2, p1)):
+            code = await call("POST", f"{code_from}/v1/domains/{domain_id}/provisioning-codes", role=customer, json={})
+            enrolment = {"code": code["code"], "hwid": phone, "product": PHONE_PRODUCT, "type": "PHONE"}
+            device_ids.append((await call("POST", f"{enrol_at}/v1/provisioning", role={}, json=enrolment))["id"])
+
+        # 8 iSC at 2 iSC per second: four seconds of rental once both phones run.
+        key = await call("POST", f"{w1}/v1/activation-keys", role=partner, json={"amount": "8", "count": 1})
+        await call(
+            "POST", f"{w2}/v1/accounts/{account_id}/redemptions", role=customer, json={"code": key["keys"][0]["code"]}
+        )
+
+        async def rentable() -> set[str]:
+            response = await http.get(f"{c2}/v1/contracts/{contract_id}/hardware", headers=customer)
+            return {item["device_id"] for item in response.json()["items"] if item["rentable"]}
+
+        await eventually(rentable, until=lambda ids: set(device_ids) <= ids, within=20)
+        for device_id, contracts_url in zip(device_ids, (c1, c2), strict=True):
+            await call(
+                "POST",
+                f"{contracts_url}/v1/contracts/{contract_id}/rentals",
+                role=customer,
+                json={"device_id": device_id},
+            )
+
+        # Each gateway runs its phone, pushed by whichever distributor replica holds its session.
+        await eventually(lambda: _same(gateway_a), until=lambda g: g.phones_running() == [phone_a], within=10)
+        await eventually(lambda: _same(gateway_b), until=lambda g: g.phones_running() == [phone_b], within=10)
+        # Each gateway's session is on the replica it reached: two sessions, two replicas.
+        connected = await replicas.fetch(
+            "SELECT connected_replica FROM licensing.gateway WHERE hwid = ANY($1::text[])", [s.hwid for s in states]
+        )
+        assert len({row["connected_replica"] for row in connected} - {None}) == 2, connected
+        # The run-down: both reboot at expiry, the account is depleted, the contract suspended.
+        for gateway in (gateway_a, gateway_b):
+            await eventually(
+                lambda g=gateway: _same(g), until=lambda g: "rental_expired" in g.stats.reboot_reasons, within=20
+            )
+
+        async def account_status() -> str:
+            return str((await http.get(f"{w1}/v1/accounts/{account_id}", headers=customer)).json()["status"])
+
+        async def contract_status() -> str:
+            return str((await http.get(f"{c1}/v1/contracts/{contract_id}", headers=customer)).json()["status"])
+
+        await eventually(account_status, until=lambda s: s == "depleted", within=10)
+        await eventually(contract_status, until=lambda s: s == "suspended", within=10)
+
+        async def final_bundles() -> list[int]:
+            return [
+                await replicas.count(
+                    "SELECT count(*) FROM licensing.bundle b JOIN licensing.gateway g ON g.hwid = b.hwid"
+                    " WHERE b.hwid = $1 AND b.seq = g.current_seq AND b.content->'devices' = '[]'::jsonb",
+                    state.hwid,
+                )
+                for state in states
+            ]
+
+        await eventually(final_bundles, until=lambda found: found == [1, 1], within=10)
+        assert gateway_a.stats.rejected == []
+        assert gateway_b.stats.rejected == []
+    finally:
+        for fleet in fleets:
+            await fleet.stop()
+
+    # One depletion event for the one run-down, though both wallet replicas run the depletion scheduler ...
+    assert await _outbox(replicas, "wallet", "BalanceDepleted", account_id) == 1
+    assert (
+        await replicas.count(
+            "SELECT count(*) FROM contracts.inbox_message WHERE event_type = 'wallet.balance_depleted'"
+        )
+        == 1
+    )
+    # ... and one suspension of the contract.
+    assert await _outbox(replicas, "contracts", "ContractSuspended", contract_id) == 1
+
+    # One bundle per change per gateway: seqs 1..n without gap or repeat, each differing from the one before,
+    # the same changes for both gateways (each served by its own replica), each published once.
+    sequences = []
+    for state in states:
+        rows = await replicas.fetch(
+            "SELECT seq, content, gateway_id FROM licensing.bundle WHERE hwid = $1 ORDER BY seq", state.hwid
+        )
+        seqs = [row["seq"] for row in rows]
+        assert seqs == list(range(1, len(rows) + 1)), seqs
+        contents = [json.loads(row["content"]) for row in rows]
+        assert all(a != b for a, b in itertools.pairwise(contents)), contents
+        assert len(rows) >= 3  # nothing rented, both phones running, nothing after the run-down
+        gateway_id = str(rows[0]["gateway_id"])
+        assert await _outbox(replicas, "licensing", "BundleIssued", gateway_id) == len(rows)
+        sequences.append(contents)
+    assert sequences[0] == sequences[1]
+
+
+async def _same(gateway: SimulatedGateway) -> SimulatedGateway:
+    return gateway
+
+
+async def _outbox(replicas: ReplicaSet, schema: str, event_type: str, subject: str) -> int:
+    return await replicas.count(
+        f"SELECT count(*) FROM {schema}.outbox_message WHERE event_type = $1 AND subject = $2", event_type, subject
+    )
