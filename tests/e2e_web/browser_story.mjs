@@ -304,8 +304,18 @@ const scenarios = {
       await eventually("the history tells the whole story", async () => {
         await freshTab(page, "History");
         const text = await page.getByTestId("history").textContent();
-        return ["CreditsLoaded", "DeviceActivated", "DeviceReplaced", "DeviceDeactivated"].every((t) => text.includes(t));
+        return ["CreditsLoaded", "DeviceActivated", "DeviceReplaced", "DeviceDeactivated"].some((t) => text.includes(t));
       });
+      // The timeline is paged: older entries come a page at a time, back to the contract's opening.
+      const older = page.getByRole("button", { name: "Show older entries" });
+      await eventually("the whole history is read, page by page", async () => {
+        if (await older.isVisible()) await older.click();
+        const text = await page.getByTestId("history").textContent();
+        const all = ["ContractOpened", "CreditsLoaded", "DeviceActivated", "DeviceReplaced", "DeviceDeactivated"];
+        return all.every((t) => text.includes(t)) && !(await older.isVisible());
+      });
+      const entries = await page.getByTestId("history").locator("li").count();
+      check(entries > 10, `the story has more than one page of history, saw ${entries} entries`);
       await shot(page, "customer-history");
     });
 

@@ -62,7 +62,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Domains
+         * @description A customer's own domains by default; partners and operators may name an account, or see all.
+         */
+        get: operations["list_domains_v1_domains_get"];
         put?: never;
         /** Create Domain */
         post: operations["create_domain_v1_domains_post"];
@@ -343,6 +347,13 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[DomainRead] */
+        Page_DomainRead_: {
+            /** Items */
+            items: components["schemas"]["DomainRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[GatewayRead] */
         Page_GatewayRead_: {
             /** Items */
@@ -516,6 +527,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    list_domains_v1_domains_get: {
+        parameters: {
+            query?: {
+                account_id?: string | null;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DomainRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };

@@ -89,6 +89,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/accounts/{account_id}/adjustments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Adjust Balance */
+        post: operations["adjust_balance_v1_accounts__account_id__adjustments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts/{account_id}/ledger": {
         parameters: {
             query?: never;
@@ -220,6 +237,38 @@ export interface components {
              */
             status: "issued" | "redeemed" | "revoked";
         };
+        /** AdjustmentCreate */
+        AdjustmentCreate: {
+            /**
+             * Amount
+             * @example 12.5
+             */
+            amount: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "credit" | "debit";
+            /** Reason */
+            reason: string;
+        };
+        /** AdjustmentRead */
+        AdjustmentRead: {
+            /** Amount */
+            amount: string;
+            /**
+             * Balance
+             * @example 12.5
+             */
+            balance: string;
+            /** Depletes At */
+            depletes_at: string | null;
+            /**
+             * Entry Id
+             * Format: uuid
+             */
+            entry_id: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -286,6 +335,8 @@ export interface components {
              * @enum {string}
              */
             kind: "redemption" | "usage" | "adjustment";
+            /** Note */
+            note: string | null;
             /** Period End */
             period_end: string | null;
             /** Period Start */
@@ -463,6 +514,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AccountRead"];
+                };
+            };
+            /** @description No such account (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Conflict, e.g. key already redeemed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many wrong codes */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    adjust_balance_v1_accounts__account_id__adjustments_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdjustmentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdjustmentRead"];
                 };
             };
             /** @description No such account (or not yours) */

@@ -9,11 +9,13 @@ import { useAction } from "../../components/useAction";
 import { useLoad } from "../../components/useLoad";
 import { formatInstant } from "../../money";
 
+const PAGE_SIZE = 10;
+
 export function HistoryTab({ contractId }: { contractId: string }) {
   const [more, setMore] = useState<HistoryEntry[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const first = useLoad(async () => {
-    const page = await api.get<Page<HistoryEntry>>("contracts", `/contracts/${contractId}/history?limit=20`);
+    const page = await api.get<Page<HistoryEntry>>("contracts", `/contracts/${contractId}/history?limit=${PAGE_SIZE}`);
     setMore([]);
     setCursor(page.next_cursor);
     return page;
@@ -22,7 +24,7 @@ export function HistoryTab({ contractId }: { contractId: string }) {
     if (!cursor) return null;
     const page = await api.get<Page<HistoryEntry>>(
       "contracts",
-      `/contracts/${contractId}/history?limit=20&cursor=${encodeURIComponent(cursor)}`,
+      `/contracts/${contractId}/history?limit=${PAGE_SIZE}&cursor=${encodeURIComponent(cursor)}`,
     );
     setMore((old) => [...old, ...page.items]);
     setCursor(page.next_cursor);
