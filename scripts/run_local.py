@@ -64,6 +64,8 @@ def procfile(replicas: int, database: str, host: str, port: int) -> str:
     # The web app (BFF + built SPA) on 8080 and the development OpenID provider on the dev issuer's port.
     lines.append(f"dev-oidc: {sys.executable} -m web_bff.dev_oidc")
     lines.append(f"web: {sys.executable} -m web_bff")
+    # A few simulated gateways (kept in .dev/gateways): they connect once registered (README, "Gateway simulator").
+    lines.append(f"gateways: {sys.executable} -m gateway_simulator --state-dir .dev/gateways run --gateways 3")
     return "\n".join(lines) + "\n"
 
 

@@ -207,16 +207,21 @@ async def rentals_of_domain(conn: asyncpg.Connection | asyncpg.Pool, *, domain_i
 # ---- gateways and their bundles -------------------------------------------------------------------------
 
 
-async def lock_gateways_of_domains(conn: asyncpg.Connection, *, domain_ids: list[UUID]) -> list[asyncpg.Record]:
-    """The live gateways with their current bundle's content, locked in hwid order (no deadlocks)."""
+async def lock_gateways_of_domains(
+    conn: asyncpg.Connection, *, domain_ids: list[UUID], gateway_ids: list[UUID] | None = None
+) -> list[asyncpg.Record]:
+    """The live gateways (all, or only `gateway_ids`) with their current bundle's content, locked in hwid
+    order (so concurrent rebuilds never deadlock)."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT g.id, g.hwid, g.domain_id, g.current_seq, b.content
            FROM gateway g
            LEFT JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
            WHERE g.domain_id = ANY($1::uuid[]) AND g.removed_at IS NULL
+             AND ($2::uuid[] IS NULL OR g.id = ANY($2::uuid[]))
            ORDER BY g.hwid
            FOR UPDATE OF g""",
         domain_ids,
+        gateway_ids,
     )
     return rows
 
@@ -229,34 +234,17 @@ async def live_gateway_by_hwid(conn: asyncpg.Connection | asyncpg.Pool, *, hwid:
     )
 
 
-async def insert_bundle(
-    conn: asyncpg.Connection,
-    *,
-    hwid: str,
-    seq: int,
-    gateway_id: UUID,
-    domain_id: UUID,
-    kid: str,
-    content: dict[str, object],
-    expires_at: datetime | None,
-    jws: str,
-) -> None:
-    await conn.execute(
+async def insert_bundles(conn: asyncpg.Connection, *, bundles: list[tuple[object, ...]]) -> None:
+    """Rows of (hwid, seq, gateway_id, domain_id, kid, content, expires_at, jws), in one round trip."""
+    await conn.executemany(
         """INSERT INTO bundle (hwid, seq, gateway_id, domain_id, kid, content, expires_at, jws)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-        hwid,
-        seq,
-        gateway_id,
-        domain_id,
-        kid,
-        content,
-        expires_at,
-        jws,
+        bundles,
     )
 
 
-async def set_current_seq(conn: asyncpg.Connection, *, gateway_id: UUID, seq: int) -> None:
-    await conn.execute("UPDATE gateway SET current_seq = $2 WHERE id = $1", gateway_id, seq)
+async def set_current_seqs(conn: asyncpg.Connection, *, seqs: list[tuple[UUID, int]]) -> None:
+    await conn.executemany("UPDATE gateway SET current_seq = $2 WHERE id = $1", seqs)
 
 
 async def current_bundle(conn: asyncpg.Connection | asyncpg.Pool, *, gateway_id: UUID) -> asyncpg.Record | None:

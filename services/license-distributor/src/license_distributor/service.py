@@ -21,6 +21,7 @@ from license_distributor.signing import SigningKey, gateway_signature_valid, gen
 from shared.auth import Principal, ensure_account_access
 from shared.db import transaction
 from shared.errors import NotFound, Unauthorized
+from shared.events.base import Event
 from shared.events.licensing import BundleIssued, GatewayRebootOrdered, GatewayReconnected
 from shared.messaging.outbox import add_to_outbox
 
@@ -103,18 +104,27 @@ async def domain_content(conn: asyncpg.Connection | asyncpg.Pool, *, domain_id: 
 
 
 async def reissue_bundles(
-    conn: asyncpg.Connection, *, domain_ids: Iterable[UUID], now: datetime, issuer: str
+    conn: asyncpg.Connection,
+    *,
+    domain_ids: Iterable[UUID],
+    now: datetime,
+    issuer: str,
+    gateway_ids: Iterable[UUID] | None = None,
 ) -> list[IssuedBundle]:
-    """Rebuild the bundle of every live gateway of these domains; sign and store those whose content changed."""
+    """Rebuild the bundle of every live gateway of these domains (or only of `gateway_ids`); sign and store
+    those whose content changed."""
     wanted = sorted(set(domain_ids))
     if not wanted:
         return []
-    gateways = await repository.lock_gateways_of_domains(conn, domain_ids=wanted)
+    only = sorted(set(gateway_ids)) if gateway_ids is not None else None
+    gateways = await repository.lock_gateways_of_domains(conn, domain_ids=wanted, gateway_ids=only)
     if not gateways:
         return []
     key = await current_signing_key(conn)
     contents: dict[UUID, BundleContent] = {}
     issued: list[IssuedBundle] = []
+    rows: list[tuple[object, ...]] = []
+    events: list[Event] = []
     for gateway in gateways:
         domain_id = gateway["domain_id"]
         if domain_id not in contents:
@@ -126,20 +136,9 @@ async def reissue_bundles(
         seq = gateway["current_seq"] + 1
         claims = Claims(issuer=issuer, hwid=gateway["hwid"], seq=seq, issued_at=now, content=content)
         jws = sign_bundle(key, claims.as_dict())
-        await repository.insert_bundle(
-            conn,
-            hwid=gateway["hwid"],
-            seq=seq,
-            gateway_id=gateway["id"],
-            domain_id=domain_id,
-            kid=key.kid,
-            content=dict(content.document(kid=key.kid)),
-            expires_at=content.expires_at,
-            jws=jws,
-        )
-        await repository.set_current_seq(conn, gateway_id=gateway["id"], seq=seq)
-        await add_to_outbox(
-            conn,
+        document = dict(content.document(kid=key.kid))
+        rows.append((gateway["hwid"], seq, gateway["id"], domain_id, key.kid, document, content.expires_at, jws))
+        events.append(
             BundleIssued(
                 gateway_id=gateway["id"],
                 domain_id=domain_id,
@@ -147,16 +146,21 @@ async def reissue_bundles(
                 expires_at=content.expires_at,
                 hwid=gateway["hwid"],
                 devices=[d.hwid for d in content.devices],
-            ),
+            )
         )
         if domain.orders_reboot(previous, content):
-            await add_to_outbox(
-                conn,
+            events.append(
                 GatewayRebootOrdered(
                     gateway_id=gateway["id"], reason=domain.REBOOT_REASON, domain_id=domain_id, hwid=gateway["hwid"]
-                ),
+                )
             )
         issued.append(IssuedBundle(gateway_id=gateway["id"], hwid=gateway["hwid"], seq=seq))
+    if rows:
+        # Stored first; the notifications that make replicas send them commit in the same transaction.
+        await repository.insert_bundles(conn, bundles=rows)
+        await repository.set_current_seqs(conn, seqs=[(b.gateway_id, b.seq) for b in issued])
+    for event in events:
+        await add_to_outbox(conn, event)
     if issued:
         log.info(
             "licensing.bundles.issued",
@@ -222,7 +226,8 @@ async def register_gateway(
         product=product,
         public_key=public_key,
     )
-    await reissue_bundles(conn, domain_ids=[domain_id], now=now, issuer=issuer)
+    # Only the new gateway needs a bundle; its domain's others are unchanged.
+    await reissue_bundles(conn, domain_ids=[domain_id], gateway_ids=[gateway_id], now=now, issuer=issuer)
 
 
 async def remove_gateway(
@@ -319,7 +324,7 @@ async def _fresh_bundle(
     """The current bundle, rebuilt first if it has expired since (a gateway never receives an expired one)."""
     bundle = await repository.current_bundle(conn, gateway_id=gateway_id)
     if bundle is None or (bundle["expires_at"] is not None and bundle["expires_at"] <= now):
-        await reissue_bundles(conn, domain_ids=[domain_id], now=now, issuer=issuer)
+        await reissue_bundles(conn, domain_ids=[domain_id], gateway_ids=[gateway_id], now=now, issuer=issuer)
         bundle = await repository.current_bundle(conn, gateway_id=gateway_id)
     return bundle
 

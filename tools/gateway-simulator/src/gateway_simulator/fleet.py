@@ -49,6 +49,7 @@ class Fleet:
         clock: Clock = utc_now,
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 30.0,
+        handshake_timeout_s: float = 10.0,
     ) -> None:
         self.jwks = JwksCache(url=f"{distributor_url.rstrip('/')}/.well-known/jwks.json", client=client)
         self.clock = clock
@@ -61,6 +62,7 @@ class Fleet:
                 clock=clock,
                 backoff_base_s=backoff_base_s,
                 backoff_cap_s=backoff_cap_s,
+                handshake_timeout_s=handshake_timeout_s,
             )
             for state in states
         ]
@@ -69,8 +71,10 @@ class Fleet:
     def by_hwid(self, hwid: str) -> SimulatedGateway:
         return next(g for g in self.gateways if g.hwid == hwid)
 
-    def start(self) -> None:
-        self._tasks = [asyncio.create_task(g.run(), name=f"gateway-{g.hwid}") for g in self.gateways]
+    def start(self, gateways: Sequence[SimulatedGateway] | None = None) -> None:
+        """Start all gateways (or some: a benchmark powers a site up in waves)."""
+        for g in gateways if gateways is not None else self.gateways:
+            self._tasks.append(asyncio.create_task(g.run(), name=f"gateway-{g.hwid}"))
 
     async def stop(self) -> None:
         for task in self._tasks:

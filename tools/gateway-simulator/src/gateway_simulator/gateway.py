@@ -83,6 +83,7 @@ class SimulatedGateway:
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 30.0,
         issuer: str | None = None,
+        handshake_timeout_s: float = 10.0,
     ) -> None:
         self.state = state
         self.store = store
@@ -93,6 +94,7 @@ class SimulatedGateway:
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
         self.issuer = issuer
+        self.handshake_timeout_s = handshake_timeout_s
         self.current: AcceptedBundle | None = None
         self.connected = False
         self.stats = GatewayStats()
@@ -204,9 +206,11 @@ class SimulatedGateway:
         """One connection until it closes; True if the distributor welcomed us."""
         welcomed = False
         try:
-            async with connect(self.ws_url, open_timeout=10, ping_interval=20, ping_timeout=20, max_size=2**20) as ws:
+            async with connect(
+                self.ws_url, open_timeout=self.handshake_timeout_s, ping_interval=20, ping_timeout=20, max_size=2**20
+            ) as ws:
                 self._ws = ws
-                challenge = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+                challenge = json.loads(await asyncio.wait_for(ws.recv(), timeout=self.handshake_timeout_s))
                 await ws.send(json.dumps(self._identify(str(challenge.get("nonce", "")))))
                 async for raw in ws:
                     message = json.loads(raw)

@@ -1,0 +1,36 @@
+"""`python -m gateway_simulator`: identities are created once and kept; `make run` starts a few gateways."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from honcho.environ import parse_procfile
+
+from gateway_simulator.__main__ import main
+from scripts.run_local import procfile
+
+
+def test_init_creates_gateways_with_keys_and_phones_once_and_status_reports_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["--state-dir", str(tmp_path), "init", "--gateways", "2", "--phones", "3"])
+    created = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(created) == 2
+    assert all(len(g["hwid"]) == 12 and len(g["phones"]) == 3 for g in created)
+    # A second init keeps the identities: a gateway's key and seq survive restarts.
+    main(["--state-dir", str(tmp_path), "init", "--gateways", "2"])
+    again = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {g["hwid"] for g in again} == {g["hwid"] for g in created}
+    main(["--state-dir", str(tmp_path), "status"])
+    status = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {s["hwid"] for s in status} == {g["hwid"] for g in created}
+    assert all(s["seq"] == 0 and s["phones_running"] == [] for s in status)
+
+
+def test_make_run_starts_a_few_simulated_gateways_against_the_local_distributor() -> None:
+    processes = parse_procfile(procfile(1, "rental", "127.0.0.1", 5432)).processes
+    command = processes["gateways"]
+    assert " -m gateway_simulator " in command
+    assert " run " in command
