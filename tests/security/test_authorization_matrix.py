@@ -1,0 +1,336 @@
+"""Every operation of the four OpenAPI documents against every caller, with the expected answer as data.
+
+The operations come from each app's own `openapi()`, so a new route without a row here fails the suite.
+Each request aims at tenant A's real objects; objects a request changes or consumes (a key, a draft
+contract, a device to remove...) are made fresh for each caller, so every caller meets the same state and
+a wrongly allowed caller would succeed, not stumble on something already gone. A refused answer, and any
+answer to another account's customer or to no token, must carry none of tenant A's data that the request
+did not itself name.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from shared.runtime import create_app
+from tests.security.conftest import PRODUCT, SERVICES, JsonBody, SeededPlatform, Seeder, Tenant, hwid, public_key
+
+CALLERS = ("anonymous", "owner", "other_customer", "partner", "operator")
+
+# The expected status per caller, in the order of CALLERS: no token, tenant A's customer, tenant B's customer,
+# a partner, an operator. 401: no or bad credentials; 403: the role may never do this; 404: the object is
+# not visible to this caller (never a hint that it exists).
+EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
+    # wallet
+    "wallet GET /healthz": (200, 200, 200, 200, 200),
+    "wallet GET /readyz": (200, 200, 200, 200, 200),
+    "wallet GET /metrics": (200, 200, 200, 200, 200),
+    "wallet POST /v1/accounts": (401, 403, 403, 201, 201),
+    "wallet GET /v1/accounts/{account_id}": (401, 200, 404, 200, 200),
+    "wallet POST /v1/accounts/{account_id}/redemptions": (401, 201, 404, 201, 201),
+    "wallet POST /v1/accounts/{account_id}/adjustments": (401, 403, 403, 403, 201),
+    "wallet GET /v1/accounts/{account_id}/ledger": (401, 200, 404, 200, 200),
+    "wallet POST /v1/activation-keys": (401, 403, 403, 201, 201),
+    "wallet POST /v1/activation-keys/{key_id}/revocation": (401, 403, 403, 200, 200),
+    # contracts
+    "contracts GET /healthz": (200, 200, 200, 200, 200),
+    "contracts GET /readyz": (200, 200, 200, 200, 200),
+    "contracts GET /metrics": (200, 200, 200, 200, 200),
+    "contracts POST /v1/contracts": (401, 403, 403, 201, 201),
+    "contracts GET /v1/contracts": (401, 200, 200, 200, 200),
+    "contracts GET /v1/contracts/{contract_id}": (401, 200, 404, 200, 200),
+    "contracts POST /v1/contracts/{contract_id}/acceptance": (401, 200, 404, 403, 200),
+    "contracts POST /v1/contracts/{contract_id}/approval": (401, 403, 403, 403, 200),
+    "contracts POST /v1/contracts/{contract_id}/termination": (401, 403, 403, 200, 200),
+    "contracts POST /v1/contracts/{contract_id}/domains": (401, 201, 404, 201, 201),
+    "contracts DELETE /v1/contracts/{contract_id}/domains/{domain_id}": (401, 200, 404, 200, 200),
+    "contracts GET /v1/contracts/{contract_id}/hardware": (401, 200, 404, 200, 200),
+    "contracts POST /v1/contracts/{contract_id}/rentals": (401, 201, 404, 201, 201),
+    "contracts GET /v1/contracts/{contract_id}/rentals": (401, 200, 404, 200, 200),
+    "contracts GET /v1/contracts/{contract_id}/rentals/{rental_id}": (401, 200, 404, 200, 200),
+    "contracts POST /v1/contracts/{contract_id}/rentals/{rental_id}/replacement": (401, 201, 404, 201, 201),
+    "contracts POST /v1/contracts/{contract_id}/rentals/{rental_id}/deactivation": (401, 200, 404, 200, 200),
+    "contracts GET /v1/contracts/{contract_id}/history": (401, 200, 404, 200, 200),
+    "contracts PUT /v1/tariffs/{product}": (401, 403, 403, 403, 200),
+    "contracts GET /v1/tariffs/{product}": (401, 200, 200, 200, 200),
+    "contracts GET /v1/tariffs": (401, 200, 200, 200, 200),
+    # provisioning
+    "provisioning GET /healthz": (200, 200, 200, 200, 200),
+    "provisioning GET /readyz": (200, 200, 200, 200, 200),
+    "provisioning GET /metrics": (200, 200, 200, 200, 200),
+    "provisioning POST /v1/domains": (401, 201, 404, 201, 201),
+    "provisioning GET /v1/domains": (401, 200, 200, 200, 200),
+    "provisioning GET /v1/domains/{domain_id}": (401, 200, 404, 200, 200),
+    "provisioning POST /v1/domains/{domain_id}/gateways": (401, 201, 404, 201, 201),
+    "provisioning GET /v1/domains/{domain_id}/gateways": (401, 200, 404, 200, 200),
+    "provisioning GET /v1/domains/{domain_id}/gateways/{gateway_id}": (401, 200, 404, 200, 200),
+    "provisioning DELETE /v1/domains/{domain_id}/gateways/{gateway_id}": (401, 204, 404, 204, 204),
+    "provisioning POST /v1/domains/{domain_id}/provisioning-codes": (401, 201, 404, 201, 201),
+    "provisioning GET /v1/domains/{domain_id}/provisioning-codes": (401, 200, 404, 200, 200),
+    "provisioning POST /v1/domains/{domain_id}/provisioning-codes/{code_id}/revocation": (401, 200, 404, 200, 200),
+    # A device enrols itself with its code alone: a bearer token neither helps nor hurts.
+    "provisioning POST /v1/provisioning": (201, 201, 201, 201, 201),
+    "provisioning GET /v1/domains/{domain_id}/devices": (401, 200, 404, 200, 200),
+    "provisioning GET /v1/domains/{domain_id}/devices/{device_id}": (401, 200, 404, 200, 200),
+    "provisioning DELETE /v1/domains/{domain_id}/devices/{device_id}": (401, 204, 404, 204, 204),
+    # license-distributor
+    "license-distributor GET /healthz": (200, 200, 200, 200, 200),
+    "license-distributor GET /readyz": (200, 200, 200, 200, 200),
+    "license-distributor GET /metrics": (200, 200, 200, 200, 200),
+    # Gateways authenticate with their own key, never with a user's bearer token.
+    "license-distributor POST /v1/gateways/{hwid}/challenge": (201, 201, 201, 201, 201),
+    "license-distributor GET /v1/gateways/{hwid}/bundle": (401, 401, 401, 401, 401),
+    "license-distributor GET /v1/domains/{domain_id}/licences": (401, 200, 404, 200, 200),
+    "license-distributor POST /v1/signing-keys/rotation": (401, 403, 403, 403, 201),
+}
+
+# What a caller may learn of tenant A by right: a device holding A's provisioning code enrols into A's
+# domain, so the device it gets back names that domain (the code is the credential, not a token).
+DISCLOSED: dict[str, tuple[str, ...]] = {
+    "provisioning POST /v1/provisioning": ("domain_id",),
+}
+
+
+@dataclass
+class Call:
+    method: str
+    url: str
+    json: JsonBody | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        return self.url + json.dumps(self.json or {}) + json.dumps(self.headers)
+
+
+Build = Callable[[Seeder, Tenant], Awaitable[Call]]
+
+
+def fixed(method: str, url: str, json_body: JsonBody | None = None, *, money: bool = False) -> Build:
+    """A request on tenant A's shared objects (`{...}` filled from the tenant): nothing is consumed."""
+
+    async def build(seeder: Seeder, a: Tenant) -> Call:
+        headers = {"Idempotency-Key": uuid.uuid4().hex} if money else {}
+        names = {**vars(a), "product": PRODUCT}
+        body = {k: v.format(**names) if isinstance(v, str) else v for k, v in json_body.items()} if json_body else None
+        return Call(method, url.format(**names), body, headers)
+
+    return build
+
+
+async def _redemption(seeder: Seeder, a: Tenant) -> Call:
+    key = await seeder.key("1")
+    return Call(
+        "POST",
+        f"/v1/accounts/{a.account_id}/redemptions",
+        {"code": key["code"]},
+        {"Idempotency-Key": uuid.uuid4().hex},
+    )
+
+
+async def _revocation(seeder: Seeder, a: Tenant) -> Call:
+    key = await seeder.key("1")
+    return Call("POST", f"/v1/activation-keys/{key['id']}/revocation", None, {"Idempotency-Key": uuid.uuid4().hex})
+
+
+def _contract_in(status: str, action: str, json_body: JsonBody | None = None) -> Build:
+    async def build(seeder: Seeder, a: Tenant) -> Call:
+        contract_id = await seeder.contract(a, status=status)
+        return Call("POST", f"/v1/contracts/{contract_id}/{action}", json_body)
+
+    return build
+
+
+async def _link(seeder: Seeder, a: Tenant) -> Call:
+    domain_id, _ = await seeder.domain(a)
+    return Call("POST", f"/v1/contracts/{a.contract_id}/domains", {"domain_id": domain_id})
+
+
+async def _unlink(seeder: Seeder, a: Tenant) -> Call:
+    domain_id, _ = await seeder.domain(a)
+    await seeder.link(a, contract_id=a.contract_id, domain_id=domain_id)
+    return Call("DELETE", f"/v1/contracts/{a.contract_id}/domains/{domain_id}")
+
+
+async def _activation(seeder: Seeder, a: Tenant) -> Call:
+    device = await seeder.device(a, rentable=True)
+    return Call("POST", f"/v1/contracts/{a.contract_id}/rentals", {"device_id": device["id"]})
+
+
+async def _replacement(seeder: Seeder, a: Tenant) -> Call:
+    rented = await seeder.device(a, rentable=True)
+    rental_id = await seeder.rental(a, device_id=str(rented["id"]))
+    spare = await seeder.device(a, rentable=True)
+    return Call("POST", f"/v1/contracts/{a.contract_id}/rentals/{rental_id}/replacement", {"device_id": spare["id"]})
+
+
+async def _deactivation(seeder: Seeder, a: Tenant) -> Call:
+    rented = await seeder.device(a, rentable=True)
+    rental_id = await seeder.rental(a, device_id=str(rented["id"]))
+    return Call("POST", f"/v1/contracts/{a.contract_id}/rentals/{rental_id}/deactivation", {})
+
+
+async def _create_domain(seeder: Seeder, a: Tenant) -> Call:
+    return Call("POST", "/v1/domains", {"account_id": a.account_id, "name": f"n{uuid.uuid4().hex[:10]}.example"})
+
+
+async def _register_gateway(seeder: Seeder, a: Tenant) -> Call:
+    body = {"hwid": hwid(), "product": "GW-SEC", "public_key": public_key()}
+    return Call("POST", f"/v1/domains/{a.domain_id}/gateways", body)
+
+
+async def _remove_gateway(seeder: Seeder, a: Tenant) -> Call:
+    gateway = await seeder.gateway(a)
+    return Call("DELETE", f"/v1/domains/{a.domain_id}/gateways/{gateway['id']}")
+
+
+async def _revoke_code(seeder: Seeder, a: Tenant) -> Call:
+    code = await seeder.provisioning_code(a)
+    return Call("POST", f"/v1/domains/{a.domain_id}/provisioning-codes/{code['id']}/revocation")
+
+
+async def _enrol(seeder: Seeder, a: Tenant) -> Call:
+    code = await seeder.provisioning_code(a)
+    return Call("POST", "/v1/provisioning", {"code": code["code"], "hwid": hwid(), "product": PRODUCT, "type": "PHONE"})
+
+
+async def _remove_device(seeder: Seeder, a: Tenant) -> Call:
+    device = await seeder.device(a, rentable=False)
+    return Call("DELETE", f"/v1/domains/{a.domain_id}/devices/{device['id']}")
+
+
+async def _pull(seeder: Seeder, a: Tenant) -> Call:
+    challenge = await seeder.ok("license-distributor", "POST", f"/v1/gateways/{a.gateway_hwid}/challenge", headers={})
+    # A real challenge and a signature by no gateway key: only the gateway's own key may pull.
+    forged = "A" * 86
+    return Call(
+        "GET",
+        f"/v1/gateways/{a.gateway_hwid}/bundle",
+        None,
+        {"X-Gateway-Nonce": str(challenge["nonce"]), "X-Gateway-Signature": forged},
+    )
+
+
+CASES: dict[str, Build] = {
+    **{
+        f"{service} GET {probe}": fixed("GET", probe)
+        for service in SERVICES
+        for probe in ("/healthz", "/readyz", "/metrics")
+    },
+    "wallet POST /v1/accounts": fixed("POST", "/v1/accounts", {"name": "Matrix Ltd"}),
+    "wallet GET /v1/accounts/{account_id}": fixed("GET", "/v1/accounts/{account_id}"),
+    "wallet POST /v1/accounts/{account_id}/redemptions": _redemption,
+    "wallet POST /v1/accounts/{account_id}/adjustments": fixed(
+        "POST",
+        "/v1/accounts/{account_id}/adjustments",
+        {"direction": "credit", "amount": "1", "reason": "matrix"},
+        money=True,
+    ),
+    "wallet GET /v1/accounts/{account_id}/ledger": fixed("GET", "/v1/accounts/{account_id}/ledger"),
+    "wallet POST /v1/activation-keys": fixed("POST", "/v1/activation-keys", {"amount": "1", "count": 1}, money=True),
+    "wallet POST /v1/activation-keys/{key_id}/revocation": _revocation,
+    "contracts POST /v1/contracts": fixed("POST", "/v1/contracts", {"account_id": "{account_id}"}),
+    "contracts GET /v1/contracts": fixed("GET", "/v1/contracts"),
+    "contracts GET /v1/contracts/{contract_id}": fixed("GET", "/v1/contracts/{contract_id}"),
+    "contracts POST /v1/contracts/{contract_id}/acceptance": _contract_in("draft", "acceptance"),
+    "contracts POST /v1/contracts/{contract_id}/approval": _contract_in("pending_approval", "approval"),
+    "contracts POST /v1/contracts/{contract_id}/termination": _contract_in("active", "termination", {}),
+    "contracts POST /v1/contracts/{contract_id}/domains": _link,
+    "contracts DELETE /v1/contracts/{contract_id}/domains/{domain_id}": _unlink,
+    "contracts GET /v1/contracts/{contract_id}/hardware": fixed("GET", "/v1/contracts/{contract_id}/hardware"),
+    "contracts POST /v1/contracts/{contract_id}/rentals": _activation,
+    "contracts GET /v1/contracts/{contract_id}/rentals": fixed("GET", "/v1/contracts/{contract_id}/rentals"),
+    "contracts GET /v1/contracts/{contract_id}/rentals/{rental_id}": fixed(
+        "GET", "/v1/contracts/{contract_id}/rentals/{rental_id}"
+    ),
+    "contracts POST /v1/contracts/{contract_id}/rentals/{rental_id}/replacement": _replacement,
+    "contracts POST /v1/contracts/{contract_id}/rentals/{rental_id}/deactivation": _deactivation,
+    "contracts GET /v1/contracts/{contract_id}/history": fixed("GET", "/v1/contracts/{contract_id}/history"),
+    "contracts PUT /v1/tariffs/{product}": fixed(
+        "PUT", "/v1/tariffs/{product}", {"rate_per_day": "1", "licences": [{"type": "PORT", "count": 1}]}
+    ),
+    "contracts GET /v1/tariffs/{product}": fixed("GET", "/v1/tariffs/{product}"),
+    "contracts GET /v1/tariffs": fixed("GET", "/v1/tariffs"),
+    "provisioning POST /v1/domains": _create_domain,
+    "provisioning GET /v1/domains": fixed("GET", "/v1/domains"),
+    "provisioning GET /v1/domains/{domain_id}": fixed("GET", "/v1/domains/{domain_id}"),
+    "provisioning POST /v1/domains/{domain_id}/gateways": _register_gateway,
+    "provisioning GET /v1/domains/{domain_id}/gateways": fixed("GET", "/v1/domains/{domain_id}/gateways"),
+    "provisioning GET /v1/domains/{domain_id}/gateways/{gateway_id}": fixed(
+        "GET", "/v1/domains/{domain_id}/gateways/{gateway_id}"
+    ),
+    "provisioning DELETE /v1/domains/{domain_id}/gateways/{gateway_id}": _remove_gateway,
+    "provisioning POST /v1/domains/{domain_id}/provisioning-codes": fixed(
+        "POST", "/v1/domains/{domain_id}/provisioning-codes", {}
+    ),
+    "provisioning GET /v1/domains/{domain_id}/provisioning-codes": fixed(
+        "GET", "/v1/domains/{domain_id}/provisioning-codes"
+    ),
+    "provisioning POST /v1/domains/{domain_id}/provisioning-codes/{code_id}/revocation": _revoke_code,
+    "provisioning POST /v1/provisioning": _enrol,
+    "provisioning GET /v1/domains/{domain_id}/devices": fixed("GET", "/v1/domains/{domain_id}/devices"),
+    "provisioning GET /v1/domains/{domain_id}/devices/{device_id}": fixed(
+        "GET", "/v1/domains/{domain_id}/devices/{device_id}"
+    ),
+    "provisioning DELETE /v1/domains/{domain_id}/devices/{device_id}": _remove_device,
+    "license-distributor POST /v1/gateways/{hwid}/challenge": fixed("POST", "/v1/gateways/{gateway_hwid}/challenge"),
+    "license-distributor GET /v1/gateways/{hwid}/bundle": _pull,
+    "license-distributor GET /v1/domains/{domain_id}/licences": fixed("GET", "/v1/domains/{domain_id}/licences"),
+    "license-distributor POST /v1/signing-keys/rotation": fixed("POST", "/v1/signing-keys/rotation"),
+}
+
+
+def documented_operations() -> set[str]:
+    """`<service> <METHOD> <path>` for every operation in the four apps' own OpenAPI documents."""
+    operations = set()
+    for name, (spec, settings_cls) in SERVICES.items():
+        document = create_app(spec, settings_cls()).openapi()
+        for path, methods in document["paths"].items():
+            operations |= {f"{name} {method.upper()} {path}" for method in methods}
+    return operations
+
+
+def test_every_documented_operation_has_a_row_in_the_matrix_and_nothing_else_does() -> None:
+    documented = documented_operations()
+    assert documented - EXPECTED.keys() == set(), "operations without an expected answer"
+    assert EXPECTED.keys() - documented == set(), "rows for operations the services no longer have"
+    assert CASES.keys() == EXPECTED.keys()
+
+
+def headers_of(seeded: SeededPlatform, caller: str) -> dict[str, str]:
+    return {
+        "anonymous": {},
+        "owner": seeded.owner.customer,
+        "other_customer": seeded.other.customer,
+        "partner": seeded.seeder.partner,
+        "operator": seeded.seeder.operator,
+    }[caller]
+
+
+@pytest.mark.parametrize("operation", sorted(EXPECTED))
+async def test_each_caller_gets_the_expected_answer_and_no_other_accounts_data(
+    seeded: SeededPlatform, operation: str
+) -> None:
+    service = operation.split(" ", 1)[0]
+    owner = seeded.owner
+    wrong: list[str] = []
+    for caller, expected in zip(CALLERS, EXPECTED[operation], strict=True):
+        call = await CASES[operation](seeded.seeder, owner)
+        headers = {**call.headers, **headers_of(seeded, caller)}
+        response = await seeded.seeder.call(service, call.method, call.url, headers=headers, json=call.json)
+        if response.status_code != expected:
+            wrong.append(f"{caller}: expected {expected}, got {response.status_code} {response.text[:300]}")
+            continue
+        # What the request itself named may be echoed back; anything else of tenant A must not appear.
+        refused = response.status_code >= 400
+        if refused or caller in ("anonymous", "other_customer"):
+            disclosed = {str(getattr(owner, name)) for name in DISCLOSED.get(operation, ())}
+            secret = owner.values() - disclosed
+            leaked = {value for value in secret if value in response.text and value not in call.text()}
+            if leaked:
+                wrong.append(f"{caller}: {response.status_code} carries tenant A's {sorted(leaked)}")
+    assert wrong == [], f"{operation}:\n" + "\n".join(wrong)
