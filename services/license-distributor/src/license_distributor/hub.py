@@ -22,6 +22,7 @@ import asyncpg
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
 from pydantic import ValidationError
+from starlette.websockets import WebSocketDisconnect
 
 from license_distributor import repository, service
 from license_distributor.service import Delivery, GatewaySession
@@ -54,29 +55,42 @@ class Session:
         self._lock = asyncio.Lock()
         self.closed = False
 
-    async def push(self, delivery: Delivery | None) -> None:
+    async def push(self, delivery: Delivery | None) -> bool:
+        """Send the bundle unless the gateway has it or was already sent it; True if it went out now."""
         if delivery is None:
-            return
+            return False
         async with self._lock:
             if self.closed or delivery.seq <= self.sent_seq:
-                return
-            await self._send_json({"type": "bundle", "seq": delivery.seq, "jws": delivery.jws})
+                return False
+            if not await self._send({"type": "bundle", "seq": delivery.seq, "jws": delivery.jws}):
+                return False
             self.sent_seq = delivery.seq
         log.info("licensing.bundle.sent", hwid=self.gateway.hwid, seq=delivery.seq)
+        return True
 
     async def reboot(self, reason: str) -> None:
         async with self._lock:
-            if self.closed:
+            if self.closed or not await self._send({"type": "reboot", "reason": reason}):
                 return
-            await self._send_json({"type": "reboot", "reason": reason})
         log.info("licensing.gateway.reboot_sent", hwid=self.gateway.hwid, reason=reason)
+
+    async def _send(self, message: dict[str, object]) -> bool:
+        """False if the socket went away meanwhile: the gateway gets the bundle when it reconnects."""
+        try:
+            await self._send_json(message)
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            self.closed = True
+            log.info("licensing.gateway.send_failed", hwid=self.gateway.hwid, error=repr(exc))
+            return False
+        return True
 
     async def close(self, code: int, reason: str) -> None:
         async with self._lock:
             if self.closed:
                 return
             self.closed = True
-        with contextlib.suppress(RuntimeError, OSError):
+        # The socket may be gone already (that is often why a new session replaces it): nothing to close then.
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await self._close(code, reason)
 
 
@@ -134,7 +148,9 @@ class GatewayHub:
         return False
 
     async def _on_notification(self, message: AbstractIncomingMessage) -> None:
-        async with message.process(requeue=False):
+        # A notification is only a nudge: the bundle is in the database, and the heartbeat's reconciliation
+        # (or the gateway's next connect) delivers it if handling this one fails. So it is never requeued.
+        async with message.process(requeue=False, ignore_processed=True):
             try:
                 envelope = Envelope.from_bytes(message.body)
                 if envelope.type == BundleIssued.routing_key():
@@ -143,12 +159,18 @@ class GatewayHub:
                     await self._on_reboot_ordered(GatewayRebootOrdered.model_validate(envelope.data))
             except ValidationError as exc:
                 log.error("licensing.hub.unreadable_notification", error=str(exc))
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("licensing.hub.notification_failed", error=repr(exc))
 
     async def _on_bundle_issued(self, event: BundleIssued) -> None:
         session = self.sessions.get(event.gateway_id)
         if session is None or event.seq <= session.sent_seq:
             return
-        # Always the newest stored bundle: notifications may arrive out of order or several at once.
+        if event.jws:
+            # Stored in the transaction that wrote this notification; out-of-order ones are skipped by seq.
+            await session.push(Delivery(seq=event.seq, jws=event.jws))
+            return
+        # An older distributor's notification without the bundle: read the newest stored one.
         await session.push(
             await service.latest_delivery(self.pool, gateway_id=event.gateway_id, above=session.sent_seq)
         )
@@ -179,6 +201,6 @@ class GatewayHub:
             delivery = await service.latest_delivery(
                 self.pool, gateway_id=session.gateway.gateway_id, above=session.sent_seq
             )
-            if delivery is not None:
+            # Usually a push already under way; logged only if this reconciliation was the one to send it.
+            if await session.push(delivery) and delivery is not None:
                 log.warning("licensing.hub.push_caught_up", hwid=session.gateway.hwid, seq=delivery.seq)
-                await session.push(delivery)

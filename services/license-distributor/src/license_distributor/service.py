@@ -146,6 +146,7 @@ async def reissue_bundles(
                 expires_at=content.expires_at,
                 hwid=gateway["hwid"],
                 devices=[d.hwid for d in content.devices],
+                jws=jws,
             )
         )
         if domain.orders_reboot(previous, content):

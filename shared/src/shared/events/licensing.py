@@ -24,6 +24,8 @@ class BundleIssued(LicensingEvent):
     hwid: str = ""
     # The hardware ids the bundle lets run (empty: nothing may run).
     devices: list[str] = []
+    # The signed bundle itself (already stored), so the replica holding the session sends it without a query.
+    jws: str = ""
 
 
 class GatewayReconnected(LicensingEvent):

@@ -135,9 +135,14 @@ class SimulatedGateway:
         self._apply(bundle)
 
     def reboot(self, reason: str) -> None:
-        """Rented phones stop at once; the highest seq is kept. A live session is dropped (a real reboot)."""
-        self.current = None
-        self._save(replace(self.state, bundle_jws=None, reboots=self.state.reboots + 1))
+        """Rented phones stop at once; the highest seq is kept. A live session is dropped (a real reboot).
+
+        A bundle that lets devices run does not survive the reboot; one that lets nothing run (e.g. the
+        empty bundle that arrived just before the order) stays, as it would be re-read after a restart.
+        """
+        keep = self.current if self.current is not None and not self.current.devices else None
+        self.current = keep
+        self._save(replace(self.state, bundle_jws=keep.jws if keep else None, reboots=self.state.reboots + 1))
         self.stats.reboot_reasons.append(reason)
         if self._expiry is not None and self._expiry is not asyncio.current_task():
             self._expiry.cancel()
