@@ -1,0 +1,235 @@
+"""A corpus of valid bundles and at least 10,000 mutants of them, drawn from a seed, against the simulator's verifier.
+
+Every valid bundle must be accepted and every mutant refused: byte flips, truncations, another signing key
+under the trusted `kid`, an unknown `kid`, `alg` none and HS256 (keyed with the public key, the classic
+confusion), another gateway's `aud`, a lower or equal `seq`, an expired and a not-yet-valid bundle. The keys
+are derived from the seed too, and Ed25519 signatures are deterministic, so one seed is one byte-identical
+corpus. `RENTAL_BUNDLE_CORPUS_SEED` and `RENTAL_BUNDLE_CORPUS_BASES` pick another or a larger one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from gateway_simulator.verifier import AcceptedBundle, BundleRejected, JsonObject, Rejection, verify_bundle
+
+SEED = int(os.environ.get("RENTAL_BUNDLE_CORPUS_SEED", "8"))
+# Each valid base bundle yields one mutant per kind below: 1,000 bases are 11,000 mutants.
+BASES = int(os.environ.get("RENTAL_BUNDLE_CORPUS_BASES", "1000"))
+TRUSTED_KID = "bundle-trusted"
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def compact(header: dict[str, object], claims: dict[str, object]) -> tuple[str, bytes]:
+    """The JWS signing input, and its bytes; the distributor's header shape (`alg`, `kid`, `typ`)."""
+    head = b64url(json.dumps(header, separators=(",", ":")).encode())
+    body = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    text = f"{head}.{body}"
+    return text, text.encode("ascii")
+
+
+def ed25519_jws(key: Ed25519PrivateKey, claims: dict[str, object], *, kid: str = TRUSTED_KID) -> str:
+    text, signing_input = compact({"alg": "EdDSA", "kid": kid, "typ": "licence-bundle+jwt"}, claims)
+    return f"{text}.{b64url(key.sign(signing_input))}"
+
+
+@dataclass(frozen=True)
+class Keys:
+    trusted: Ed25519PrivateKey
+    other: Ed25519PrivateKey
+
+    @classmethod
+    def from_seed(cls, rng: random.Random) -> Keys:
+        return cls(
+            trusted=Ed25519PrivateKey.from_private_bytes(rng.randbytes(32)),
+            other=Ed25519PrivateKey.from_private_bytes(rng.randbytes(32)),
+        )
+
+    def trusted_public(self) -> bytes:
+        return self.trusted.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    def jwks(self) -> JsonObject:
+        return {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": TRUSTED_KID, "x": b64url(self.trusted_public())}]}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bundle offered to gateway `hwid` holding `highest_seq`: `expected` None means it must be accepted."""
+
+    kind: str
+    jws: str
+    hwid: str
+    highest_seq: int
+    expected: frozenset[Rejection] | None
+
+
+ANY_REJECTION = frozenset(Rejection)
+
+
+@dataclass(frozen=True)
+class Base:
+    hwid: str
+    highest_seq: int
+    claims: dict[str, object]
+
+
+def base_bundle(rng: random.Random) -> Base:
+    """A bundle this gateway must accept at NOW: seq above what it holds, NOW within nbf..exp (or no exp)."""
+    hwid = rng.randbytes(6).hex()
+    highest = rng.choice([0, rng.randrange(1, 1_000_000)])
+    now = int(NOW.timestamp())
+    nbf = now - rng.randrange(0, 3_600)
+    devices = [{"hwid": rng.randbytes(6).hex(), "product": "PHONE-1"} for _ in range(rng.randrange(0, 4))]
+    claims: dict[str, object] = {
+        "iss": "license-distributor",
+        "aud": hwid,
+        "sub": str(rng.randbytes(16).hex()),
+        "seq": highest + rng.randrange(1, 5),
+        "iat": nbf,
+        "nbf": nbf,
+        "devices": devices,
+        "licences": [{"type": "PORT", "count": len(devices)}] if devices else [],
+        "warnings": [],
+    }
+    if devices:
+        claims["exp"] = now + rng.randrange(1, 90 * 86_400)
+    return Base(hwid=hwid, highest_seq=highest, claims=claims)
+
+
+def flip(rng: random.Random, jws: str) -> str:
+    """One bit of one character flipped (the low seven bits, so the text stays ASCII)."""
+    data = bytearray(jws.encode("ascii"))
+    at = rng.randrange(len(data))
+    data[at] ^= 1 << rng.randrange(7)
+    return data.decode("ascii")
+
+
+def mutants(rng: random.Random, keys: Keys, base: Base, valid: str) -> Iterator[Case]:
+    claims, hwid, held = base.claims, base.hwid, base.highest_seq
+    now = int(NOW.timestamp())
+
+    def case(kind: str, jws: str, expected: frozenset[Rejection] = ANY_REJECTION) -> Case:
+        return Case(kind=kind, jws=jws, hwid=hwid, highest_seq=held, expected=expected)
+
+    yield case("byte_flip", flip(rng, valid))
+    yield case("truncated", valid[: rng.randrange(len(valid))])
+    yield case("other_key", ed25519_jws(keys.other, claims), frozenset({Rejection.BAD_SIGNATURE}))
+    unknown = f"bundle-{rng.randbytes(4).hex()}"
+    yield case("unknown_kid", ed25519_jws(keys.other, claims, kid=unknown), frozenset({Rejection.UNKNOWN_KEY}))
+    text, _ = compact({"alg": rng.choice(["none", "None", "NONE"]), "kid": TRUSTED_KID}, claims)
+    signature = rng.choice(["", valid.rsplit(".", 1)[1]])
+    yield case("alg_none", f"{text}.{signature}", frozenset({Rejection.ALG_NOT_ALLOWED}))
+    text, signing_input = compact({"alg": "HS256", "kid": TRUSTED_KID, "typ": "licence-bundle+jwt"}, claims)
+    # Keyed with what an attacker knows: the public key, raw or as its JWKS text.
+    secret = rng.choice([keys.trusted_public(), b64url(keys.trusted_public()).encode()])
+    mac = hmac.new(secret, signing_input, hashlib.sha256).digest()
+    yield case("alg_hs256", f"{text}.{b64url(mac)}", frozenset({Rejection.ALG_NOT_ALLOWED}))
+    other_aud = rng.choice([rng.randbytes(6).hex(), hwid.upper(), hwid[:-1], "", None])
+    yield case(
+        "other_aud", ed25519_jws(keys.trusted, {**claims, "aud": other_aud}), frozenset({Rejection.WRONG_AUDIENCE})
+    )
+    lower = rng.randrange(0, held + 1)  # equal included: a replay of the held bundle
+    yield case("stale_seq", ed25519_jws(keys.trusted, {**claims, "seq": lower}), frozenset({Rejection.STALE_SEQ}))
+    expired = {**claims, "exp": now - rng.randrange(0, 30 * 86_400)}  # exp == now is already over
+    yield case("expired", ed25519_jws(keys.trusted, expired), frozenset({Rejection.EXPIRED}))
+    early = {**claims, "nbf": now + rng.randrange(1, 30 * 86_400)}
+    yield case("not_yet_valid", ed25519_jws(keys.trusted, early), frozenset({Rejection.NOT_YET_VALID}))
+    # Signed by the trusted key over a header naming an algorithm the gateway does not allow.
+    text, signing_input = compact(
+        {"alg": rng.choice(["ES256", "RS256", "EdDSA ", "eddsa"]), "kid": TRUSTED_KID}, claims
+    )
+    yield case(
+        "alg_other",
+        f"{text}.{b64url(keys.trusted.sign(signing_input))}",
+        frozenset({Rejection.ALG_NOT_ALLOWED}),
+    )
+
+
+def corpus(*, seed: int, bases: int) -> tuple[JsonObject, list[Case]]:
+    rng = random.Random(seed)
+    keys = Keys.from_seed(rng)
+    cases: list[Case] = []
+    for _ in range(bases):
+        base = base_bundle(rng)
+        valid = ed25519_jws(keys.trusted, base.claims)
+        cases.append(Case(kind="valid", jws=valid, hwid=base.hwid, highest_seq=base.highest_seq, expected=None))
+        cases.extend(mutants(rng, keys, base, valid))
+    return keys.jwks(), cases
+
+
+Verify = Callable[..., AcceptedBundle]
+
+
+def wrong_answers(jwks: JsonObject, cases: list[Case], *, verify: Verify = verify_bundle) -> list[str]:
+    """Each case the verifier answered wrongly: a valid one refused, a mutant accepted or refused for another reason."""
+    wrong = []
+    for case in cases:
+        try:
+            verify(case.jws, jwks=jwks, hwid=case.hwid, highest_seq=case.highest_seq, now=NOW)
+        except BundleRejected as rejected:
+            if case.expected is None:
+                wrong.append(f"{case.kind}: a valid bundle refused ({rejected}): {case.jws}")
+            elif rejected.reason not in case.expected:
+                wrong.append(f"{case.kind}: refused as {rejected.reason}, expected {sorted(case.expected)}: {case.jws}")
+            continue
+        if case.expected is not None:
+            wrong.append(f"{case.kind}: a mutant accepted: {case.jws}")
+    return wrong
+
+
+def test_the_corpus_has_ten_thousand_mutants_of_every_kind_and_is_the_same_for_the_same_seed() -> None:
+    _, cases = corpus(seed=SEED, bases=BASES)
+    kinds = Counter(case.kind for case in cases)
+    assert sum(n for kind, n in kinds.items() if kind != "valid") >= 10_000, kinds
+    assert kinds["valid"] == BASES
+    assert len({kind for kind in kinds if kind != "valid"}) == 11
+    _, again = corpus(seed=SEED, bases=BASES)
+    assert again == cases
+    _, other = corpus(seed=SEED + 1, bases=BASES)
+    assert other != cases
+
+
+def test_the_verifier_accepts_every_valid_bundle_and_refuses_every_mutant_for_its_reason() -> None:
+    jwks, cases = corpus(seed=SEED, bases=BASES)
+    wrong = wrong_answers(jwks, cases)
+    assert wrong == [], f"{len(wrong)} wrong answers, first ones:\n" + "\n".join(wrong[:20])
+
+
+def test_the_corpus_catches_a_verifier_that_lets_stale_seqs_through() -> None:
+    """The check itself can fail: a verifier weakened in one place is caught by that kind of mutant alone."""
+    jwks, cases = corpus(seed=SEED, bases=50)
+
+    def forgetful(jws: str, **kwargs: object) -> AcceptedBundle:
+        return verify_bundle(jws, **{**kwargs, "highest_seq": -1})  # type: ignore[arg-type]
+
+    caught = wrong_answers(jwks, cases, verify=forgetful)
+    assert len(caught) == 50
+    assert all(line.startswith("stale_seq: a mutant accepted") for line in caught), caught[:5]
+
+
+def test_the_corpus_catches_a_verifier_that_accepts_anything() -> None:
+    jwks, cases = corpus(seed=SEED, bases=50)
+    valid = {case.jws: case for case in cases if case.expected is None}
+
+    def credulous(jws: str, **kwargs: object) -> AcceptedBundle:
+        base = next(iter(valid.values()))
+        return verify_bundle(base.jws, jwks=jwks, hwid=base.hwid, highest_seq=base.highest_seq, now=NOW)
+
+    caught = wrong_answers(jwks, cases, verify=credulous)
+    assert len(caught) == len(cases) - len(valid)
