@@ -4,7 +4,7 @@ and a reconnect storm, next to a bare `websockets` server holding the same numbe
 Run: `uv run python -m bench.distributor_connections --gateways 2000`. The distributor runs as its own
 process (`python -m license_distributor`) on a scratch database and broker prefix of the local Postgres and
 RabbitMQ; the gateways (the project's simulator, verifying every bundle) run in this process. Not part of
-`make test`.
+`make test`. `BENCH_DISTRIBUTOR_LOG_LEVEL=INFO` shows the distributor's timeline (issued, sent, acknowledged).
 
 1. Baseline: a bare `websockets` server process; RSS before and after N idle connections.
 2. The distributor: RSS before and after N gateways connected and holding their first bundle.
@@ -154,7 +154,7 @@ async def start_distributor(*, database: str, prefix: str, port: int) -> asyncio
         "LICENSING_DATABASE_URL": f"postgresql://licensing:licensing@127.0.0.1:5432/{database}",
         "LICENSING_BROKER_PREFIX": prefix,
         "LICENSING_HTTP_PORT": str(port),
-        "LICENSING_LOG_LEVEL": "WARNING",
+        "LICENSING_LOG_LEVEL": os.environ.get("BENCH_DISTRIBUTOR_LOG_LEVEL", "WARNING"),
         "LICENSING_DATABASE_POOL_MAX": "20",
         # On two shared cores a storm of thousands of handshakes is slow: give each one time rather than
         # have it time out and come back, which only adds load.
