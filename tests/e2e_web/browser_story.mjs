@@ -258,6 +258,8 @@ const scenarios = {
         await page.reload();
         return balanceOf(await page.getByTestId("balance").textContent()) < first;
       }, { every: 1000 });
+      // 1,000 iSC at 864 iSC a day last about a day: the run-out is near, and the page says so.
+      await page.getByRole("alert").filter({ hasText: "Your credits run out within a week" }).waitFor();
       await shot(page, "customer-rental-overview-burning");
     });
 
