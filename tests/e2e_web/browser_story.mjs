@@ -344,6 +344,15 @@ const scenarios = {
       check(answer.status === 404, `status ${answer.status}`);
       check(!answer.body.includes(env("OTHER_ACCOUNT_NAME")), "the other account's name leaked");
     });
+    await step("another account's contract is not found, and not listed", async () => {
+      const answer = await page.evaluate(async ({ contract, account }) => {
+        const one = await fetch(`/api/contracts/v1/contracts/${contract}`);
+        const list = await fetch(`/api/contracts/v1/contracts?account_id=${account}`);
+        return { one: one.status, listStatus: list.status, list: await list.text() };
+      }, { contract: env("OTHER_CONTRACT_ID"), account: env("OTHER_ACCOUNT_ID") });
+      check(answer.one === 404, `another account's contract answered ${answer.one}`);
+      check(!answer.list.includes(env("OTHER_CONTRACT_ID")), `another account's contract is listed: ${answer.list}`);
+    });
     await step("opening another account's address shows nothing of it", async () => {
       await page.goto(`${BFF}/api/wallet/v1/accounts/${env("OTHER_ACCOUNT_ID")}`);
       const text = await page.textContent("body");

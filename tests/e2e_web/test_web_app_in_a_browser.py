@@ -76,6 +76,22 @@ async def open_account(stack: WebStack, platform: TestPlatform, name: str) -> Ac
     return Account(id=uuid.UUID(response.json()["id"]), name=name)
 
 
+async def open_contract(stack: WebStack, platform: TestPlatform, account: Account) -> str:
+    async def attempt() -> httpx.Response:
+        async with httpx.AsyncClient(timeout=20) as client:
+            return await client.post(
+                f"{stack.service_urls['contracts']}/v1/contracts",
+                json={"account_id": str(account.id)},
+                headers=bearer(platform, stack, role="partner"),
+            )
+
+    # The contracts service learns of the account from the wallet's event: 409 not_yet_known until then.
+    response = await eventually(attempt, until=lambda r: r.status_code != 409, within=30, every=0.2)
+    assert response.status_code == 201, response.text
+    contract_id: str = response.json()["id"]
+    return contract_id
+
+
 async def play(stack: WebStack, scenario: str, **extra: str) -> str:
     """Run one scenario of the story in Chromium; its output, after asserting it passed."""
     env = {
@@ -132,6 +148,7 @@ async def test_a_customer_cannot_reach_another_accounts_screens_or_data(
 ) -> None:
     own = await open_account(stack, platform, f"Own {uuid.uuid4().hex[:6]} Ltd")
     other = await open_account(stack, platform, f"Other {uuid.uuid4().hex[:6]} Ltd")
+    other_contract = await open_contract(stack, platform, other)
 
     output = await play(
         stack,
@@ -140,9 +157,11 @@ async def test_a_customer_cannot_reach_another_accounts_screens_or_data(
         OWN_ACCOUNT_NAME=own.name,
         OTHER_ACCOUNT_ID=str(other.id),
         OTHER_ACCOUNT_NAME=other.name,
+        OTHER_CONTRACT_ID=other_contract,
     )
 
     assert "STEP ok another account's data answers 404 through the app's own API" in output
+    assert "STEP ok another account's contract is not found, and not listed" in output
 
 
 @contextlib.asynccontextmanager
