@@ -1,0 +1,166 @@
+"""The checker over what a fault run recorded, in the shape of Jepsen's queue checker.
+
+Every money movement has an id (the ledger entry, and the key it redeems) and every licence change a seq.
+The client records what it attempted and what it saw confirmed; the services' own stores say what happened.
+Matching the two gives, per effect: ok (confirmed and present once), recovered (outcome unknown to the
+client, e.g. the service died mid-request, and present once), lost (confirmed, absent), duplicated (present
+more than once) and unexpected (present, never attempted). Invariants over the final state are checked beside.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """A redemption the workload attempted: `confirmed` when it saw the service's success answer."""
+
+    key_id: str
+    account_id: str
+    amount: int
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: str
+    account_id: str
+    kind: str  # redemption, usage, adjustment
+    amount: int  # the customer wallet's line: positive credit, negative usage
+    balance_after: int
+    key_id: str | None
+    lines_sum: int  # all lines of the entry: zero when it balances
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    balance: int
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """One simulated gateway at the end: what it accepted and holds, against what the platform says it should."""
+
+    hwid: str
+    accepted_seqs: tuple[int, ...]
+    held_seq: int
+    held_devices: frozenset[str]
+    expected_devices: frozenset[str]
+    current_seq: int  # the distributor's latest bundle for it
+
+
+@dataclass(frozen=True)
+class Recorded:
+    redemptions: tuple[Redemption, ...]
+    ledger: tuple[LedgerEntry, ...]
+    accounts: tuple[Account, ...]
+    gateways: tuple[Gateway, ...]
+    dead_letters: dict[str, int]  # dead-letter queue -> messages left in it
+    explained_dead_letters: dict[str, str] = field(default_factory=dict)  # queue -> why that is expected
+
+
+@dataclass
+class Report:
+    counts: Counter[str] = field(default_factory=Counter)
+    anomalies: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.anomalies
+
+    def flag(self, count: str, anomaly: str) -> None:
+        self.counts[count] += 1
+        self.anomalies.append(anomaly)
+
+    def render(self) -> str:
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(self.counts.items()))
+        verdict = "valid" if self.valid else f"INVALID ({len(self.anomalies)} anomalies)"
+        lines = [f"{verdict}: {counts}"]
+        lines += [f"  - {anomaly}" for anomaly in self.anomalies[:50]]
+        return "\n".join(lines)
+
+
+def check(recorded: Recorded) -> Report:
+    report = Report()
+    _check_redemptions(recorded, report)
+    _check_ledger(recorded, report)
+    _check_gateways(recorded, report)
+    _check_dead_letters(recorded, report)
+    return report
+
+
+def _check_redemptions(recorded: Recorded, report: Report) -> None:
+    in_ledger = Counter(e.key_id for e in recorded.ledger if e.kind == "redemption" and e.key_id is not None)
+    attempted = {r.key_id: r for r in recorded.redemptions}
+    report.counts["redemptions attempted"] = len(attempted)
+    report.counts["redemptions confirmed"] = sum(r.confirmed for r in attempted.values())
+    for key_id, redemption in attempted.items():
+        times = in_ledger.get(key_id, 0)
+        if times > 1:
+            report.flag("duplicated", f"key {key_id} redeemed {times} times")
+        elif times == 1:
+            report.counts["ok" if redemption.confirmed else "recovered"] += 1
+        elif redemption.confirmed:
+            report.flag("lost", f"key {key_id} confirmed to the client but not in the ledger")
+        else:
+            report.counts["not applied (unconfirmed)"] += 1
+    for key_id in in_ledger.keys() - attempted.keys():
+        report.flag("unexpected", f"key {key_id} in the ledger but never redeemed by the workload")
+
+
+def _check_ledger(recorded: Recorded, report: Report) -> None:
+    report.counts["ledger entries"] = len(recorded.ledger)
+    by_account: dict[str, list[LedgerEntry]] = {}
+    for entry in recorded.ledger:
+        by_account.setdefault(entry.account_id, []).append(entry)
+        if entry.lines_sum != 0:
+            report.flag("unbalanced entries", f"ledger entry {entry.id} lines sum to {entry.lines_sum}")
+        if entry.balance_after < 0:
+            report.flag("negative balances", f"ledger entry {entry.id} leaves {entry.balance_after}")
+    for account in recorded.accounts:
+        entries = by_account.get(account.id, [])
+        redeemed = sum(e.amount for e in entries if e.kind == "redemption")
+        usage = -sum(e.amount for e in entries if e.kind == "usage")
+        adjusted = sum(e.amount for e in entries if e.kind == "adjustment")
+        if account.balance < 0:
+            report.flag("negative balances", f"account {account.id} balance {account.balance}")
+        if account.balance != redeemed - usage + adjusted:
+            report.flag(
+                "balance mismatches",
+                f"account {account.id}: balance {account.balance} != redeemed {redeemed} - usage {usage}"
+                f" + adjustments {adjusted}",
+            )
+        if usage < 0:
+            report.flag("negative usage", f"account {account.id}: usage {usage} gave credit back")
+
+
+def _check_gateways(recorded: Recorded, report: Report) -> None:
+    report.counts["gateways"] = len(recorded.gateways)
+    for gateway in recorded.gateways:
+        seqs = gateway.accepted_seqs
+        report.counts["bundles accepted"] += len(seqs)
+        for before, after in pairwise(seqs):
+            if after <= before:
+                report.flag("stale seq accepted", f"gateway {gateway.hwid} accepted seq {after} after {before}")
+        if gateway.held_seq != gateway.current_seq:
+            report.flag(
+                "gateways behind",
+                f"gateway {gateway.hwid} holds seq {gateway.held_seq}, the distributor's is {gateway.current_seq}",
+            )
+        if gateway.held_devices != gateway.expected_devices:
+            report.flag(
+                "gateways wrong",
+                f"gateway {gateway.hwid} runs {sorted(gateway.held_devices)}, rentals say"
+                f" {sorted(gateway.expected_devices)}",
+            )
+
+
+def _check_dead_letters(recorded: Recorded, report: Report) -> None:
+    for queue, messages in sorted(recorded.dead_letters.items()):
+        report.counts["dead letters"] += messages
+        if messages and queue not in recorded.explained_dead_letters:
+            report.flag("unexplained dead letters", f"{messages} message(s) left in {queue}")

@@ -1,0 +1,86 @@
+"""The checker flags each kind of anomaly it claims to, and a clean history as valid; a seed replays its schedule."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Redemption, check
+from reliability.schedule import FaultKind, draw_schedule
+
+ACCOUNT = "acc-1"
+
+
+def clean() -> Recorded:
+    return Recorded(
+        redemptions=(
+            Redemption(key_id="k1", account_id=ACCOUNT, amount=100, confirmed=True),
+            Redemption(key_id="k2", account_id=ACCOUNT, amount=50, confirmed=False),
+            Redemption(key_id="k3", account_id=ACCOUNT, amount=70, confirmed=False),
+        ),
+        ledger=(
+            LedgerEntry("e1", ACCOUNT, "redemption", 100, 100, "k1", 0),
+            LedgerEntry("e2", ACCOUNT, "usage", -30, 70, None, 0),
+            LedgerEntry("e3", ACCOUNT, "redemption", 50, 120, "k2", 0),
+        ),
+        accounts=(Account(ACCOUNT, 120),),
+        gateways=(Gateway("gw1", (1, 2, 5), 5, frozenset({"p1"}), frozenset({"p1"}), 5),),
+        dead_letters={"x.wallet.events.dead": 0},
+    )
+
+
+def test_a_clean_history_is_valid_and_counts_ok_recovered_and_unapplied_effects() -> None:
+    report = check(clean())
+    assert report.valid, report.render()
+    assert report.counts["ok"] == 1
+    assert report.counts["recovered"] == 1
+    assert report.counts["not applied (unconfirmed)"] == 1
+    assert report.counts["bundles accepted"] == 3
+
+
+def test_a_confirmed_redemption_missing_from_the_ledger_is_lost() -> None:
+    recorded = clean()
+    recorded = replace(recorded, ledger=recorded.ledger[1:], accounts=(Account(ACCOUNT, 20),))
+    assert check(recorded).counts["lost"] == 1
+
+
+def test_a_key_in_the_ledger_twice_is_duplicated_and_one_never_attempted_is_unexpected() -> None:
+    recorded = clean()
+    twice = LedgerEntry("e4", ACCOUNT, "redemption", 100, 220, "k1", 0)
+    stray = LedgerEntry("e5", ACCOUNT, "redemption", 5, 225, "k9", 0)
+    report = check(replace(recorded, ledger=(*recorded.ledger, twice, stray), accounts=(Account(ACCOUNT, 225),)))
+    assert report.counts["duplicated"] == 1
+    assert report.counts["unexpected"] == 1
+
+
+def test_an_unbalanced_entry_a_negative_balance_and_a_balance_off_the_ledger_are_flagged() -> None:
+    recorded = clean()
+    broken = LedgerEntry("e6", ACCOUNT, "usage", -200, -80, None, 3)
+    report = check(replace(recorded, ledger=(*recorded.ledger, broken), accounts=(Account(ACCOUNT, 119),)))
+    assert report.counts["unbalanced entries"] == 1
+    assert report.counts["negative balances"] == 1
+    assert report.counts["balance mismatches"] == 1
+
+
+def test_a_lower_seq_accepted_a_gateway_behind_or_running_the_wrong_devices_is_flagged() -> None:
+    stale = Gateway("gw1", (1, 3, 3, 2), 2, frozenset({"p1", "p2"}), frozenset({"p1"}), 4)
+    report = check(replace(clean(), gateways=(stale,)))
+    assert report.counts["stale seq accepted"] == 2
+    assert report.counts["gateways behind"] == 1
+    assert report.counts["gateways wrong"] == 1
+
+
+def test_dead_letters_are_anomalies_unless_explained() -> None:
+    recorded = replace(clean(), dead_letters={"x.contracts.events.dead": 2})
+    assert check(recorded).counts["unexplained dead letters"] == 1
+    explained = replace(recorded, explained_dead_letters={"x.contracts.events.dead": "poison sent on purpose"})
+    assert check(explained).valid
+
+
+def test_the_same_seed_draws_the_same_schedule_and_infrastructure_faults_only_when_asked() -> None:
+    first = draw_schedule(seed=7, duration_s=20, faults=30)
+    assert first == draw_schedule(seed=7, duration_s=20, faults=30)
+    assert first != draw_schedule(seed=8, duration_s=20, faults=30)
+    assert [f.at_s for f in first] == sorted(f.at_s for f in first)
+    assert {f.kind for f in first} == {FaultKind.KILL, FaultKind.CLOSE_BROKER_CONNECTIONS}
+    with_infra = draw_schedule(seed=7, duration_s=20, faults=30, infrastructure=True)
+    assert {FaultKind.RESTART_RABBITMQ, FaultKind.RESTART_POSTGRES} & {f.kind for f in with_infra}
