@@ -11,6 +11,8 @@ from contracts.domain import ContractStatus, RentalStatus
 from shared.money import IscAmount
 
 PRODUCT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+# Postgres refuses NUL in text: free text carrying one is refused here (422), not by the database (500).
+NO_NUL = r"^[^\x00]*$"
 
 
 class _Request(BaseModel):
@@ -35,7 +37,7 @@ class ContractRead(BaseModel):
 
 
 class TerminationCreate(_Request):
-    reason: str = Field(default="terminated", min_length=1, max_length=200)
+    reason: str = Field(default="terminated", min_length=1, max_length=200, pattern=NO_NUL)
 
 
 class DomainLinkCreate(_Request):
@@ -87,7 +89,7 @@ class ReplacementCreate(_Request):
 
 
 class DeactivationCreate(_Request):
-    reason: str = Field(default="deactivated_by_customer", min_length=1, max_length=200)
+    reason: str = Field(default="deactivated_by_customer", min_length=1, max_length=200, pattern=NO_NUL)
 
 
 class RentalRead(BaseModel):

@@ -13,11 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from provisioning.domain import DeviceType
 
+# Postgres refuses NUL in text: free text carrying one is refused here (422), not by the database (500).
+NO_NUL = r"^[^\x00]*$"
+
 
 class DomainCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account_id: UUID
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
 
 
 class DomainRead(BaseModel):

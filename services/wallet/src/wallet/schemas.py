@@ -13,6 +13,9 @@ from shared.money import MICRO_PER_ISC, IscAmount
 MAX_KEY_AMOUNT = 1_000_000 * MICRO_PER_ISC
 MAX_BATCH_SIZE = 1000
 
+# Postgres refuses NUL in text: free text carrying one is refused here (422), not by the database (500).
+NO_NUL = r"^[^\x00]*$"
+
 
 def _positive_key_amount(value: int) -> int:
     if not 0 < value <= MAX_KEY_AMOUNT:
@@ -32,7 +35,7 @@ KeyAmount = Annotated[IscAmount, BeforeValidator(_decimal_text_only), AfterValid
 
 class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
 
 
 class AccountRead(BaseModel):
@@ -77,7 +80,7 @@ class AdjustmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     direction: Literal["credit", "debit"]
     amount: KeyAmount
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
 
 
 class AdjustmentRead(BaseModel):
