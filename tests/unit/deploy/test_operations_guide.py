@@ -16,7 +16,9 @@ GUIDE = (ROOT / "docs" / "operations.md").read_text()
 
 def test_the_guide_documents_exactly_the_shared_metrics_every_service_exports() -> None:
     # What every service exports: the metrics of the shared HTTP, outbox and consumer code.
-    exported = {metric.describe()[0].name for metric in (REQUESTS, LATENCY, HANDLED, PUBLISHED, PUBLISH_FAILED)}
+    exported = {
+        next(iter(metric.describe())).name for metric in (REQUESTS, LATENCY, HANDLED, PUBLISHED, PUBLISH_FAILED)
+    }
     table = GUIDE.split("## Metrics", 1)[1].split("## What to watch", 1)[0]
     documented = {name.removesuffix("_total") for name in re.findall(r"^\| `([a-z_]+)[{`]", table, flags=re.M)}
     assert documented == exported
