@@ -46,7 +46,8 @@ class DomainLinkCreate(_Request):
 
 class LicenceSpec(_Request):
     type: str = Field(min_length=1, max_length=64, pattern=r"^[A-Z0-9_]+$")
-    count: int = Field(ge=1, le=1_000_000)
+    # Strict: a JSON `true` is not a count of licences.
+    count: int = Field(ge=1, le=1_000_000, strict=True)
 
 
 class TariffWrite(_Request):

@@ -47,8 +47,9 @@ class GatewayRead(BaseModel):
 
 class ProvisioningCodeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    max_uses: int = Field(default=1, ge=1, le=10_000, description="devices this code may enrol")
-    valid_for_s: int | None = Field(default=None, description="lifetime in seconds; 24 h when omitted")
+    # Strict: a JSON `true` or "5" is not a number of uses or seconds (found by the fuzzer).
+    max_uses: int = Field(default=1, ge=1, le=10_000, strict=True, description="devices this code may enrol")
+    valid_for_s: int | None = Field(default=None, strict=True, description="lifetime in seconds; 24 h when omitted")
 
 
 class ProvisioningCodeIssued(BaseModel):
