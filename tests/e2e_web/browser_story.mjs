@@ -119,6 +119,12 @@ const scenarios = {
       await shot(page, "partner-keys-issued");
       console.log(`KEYS ${codes.join(",")}`);
     });
+    await step("the partner's screen fits a phone's width", async () => {
+      await page.setViewportSize(PHONE);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(overflow <= 1, `the page is ${overflow}px wider than the phone`);
+      await shot(page, "partner-keys-issued-phone");
+    });
     await context.close();
   },
 
@@ -136,7 +142,7 @@ const scenarios = {
     await step("a wrong activation key is explained in words, not JSON", async () => {
       await page.getByLabel("Activation key").fill("NOT-A-REAL-KEY");
       await page.getByRole("button", { name: "Load credits" }).click();
-      const alert = page.getByRole("alert").filter({ hasText: "key" });
+      const alert = page.getByRole("region", { name: "Load credits" }).getByRole("alert");
       await alert.waitFor();
       const text = (await alert.textContent()).trim();
       check(/activation key/i.test(text), `unexpected message: ${text}`);
@@ -321,6 +327,13 @@ const scenarios = {
       await shot(page, "customer-history");
     });
 
+    await step("the tabs work from the keyboard", async () => {
+      await page.getByRole("tab", { name: "History" }).focus();
+      await page.keyboard.press("ArrowRight");
+      await page.getByRole("heading", { level: 2, name: "Licences", exact: true }).waitFor();
+      const focused = await page.evaluate(() => document.activeElement?.textContent);
+      check(focused === "Licences", `focus is on ${focused}`);
+    });
     await step("the rental view works at phone width", async () => {
       await page.setViewportSize(PHONE);
       await openTab(page, "Contract");

@@ -96,8 +96,23 @@ export function RentalView({ accountId }: { accountId: string }) {
                 id={`tab-${id}`}
                 aria-selected={tab === id}
                 aria-controls={`panel-${id}`}
+                tabIndex={tab === id ? 0 : -1}
                 className={tab === id ? "tab active" : "tab"}
                 onClick={() => setTab(id)}
+                onKeyDown={(event) => {
+                  // The WAI-ARIA tabs pattern: arrows move between tabs, Home and End jump to the ends.
+                  const index = TABS.findIndex(([t]) => t === id);
+                  const next =
+                    event.key === "ArrowRight" ? (index + 1) % TABS.length
+                    : event.key === "ArrowLeft" ? (index - 1 + TABS.length) % TABS.length
+                    : event.key === "Home" ? 0
+                    : event.key === "End" ? TABS.length - 1
+                    : null;
+                  if (next === null) return;
+                  event.preventDefault();
+                  setTab(TABS[next][0]);
+                  document.getElementById(`tab-${TABS[next][0]}`)?.focus();
+                }}
               >
                 {label}
               </button>

@@ -143,29 +143,33 @@ export function IssueKeys() {
           <button type="button" onClick={() => issue.result && download(issue.result)}>
             Download as CSV
           </button>
-          <table>
-            <caption>
-              {issue.result.keys.length} keys worth {formatIsc(toMicro(issuedAmount))} iSC each
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Code</th>
-                <th scope="col">Key id</th>
-              </tr>
-            </thead>
-            <tbody>
-              {issue.result.keys.map((key) => (
-                <tr key={key.id}>
-                  <td>
-                    <code className="key-code">{key.code}</code>
-                  </td>
-                  <td>
-                    <small>{key.id}</small>
-                  </td>
+          <div className="table-scroll">
+            <table>
+              <caption>
+                {issue.result.keys.length} keys worth {formatIsc(toMicro(issuedAmount))} iSC each
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Code</th>
+                  <th scope="col" className="wide-only">
+                    Key id
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {issue.result.keys.map((key) => (
+                  <tr key={key.id}>
+                    <td>
+                      <code className="key-code">{key.code}</code>
+                    </td>
+                    <td className="wide-only">
+                      <small>{key.id}</small>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </div>
       )}
     </section>
