@@ -8,7 +8,7 @@ REPLICAS ?= 1
 ROLE ?=
 ACCOUNT ?=
 
-.PHONY: install run test lint typecheck unit integration token asyncapi bench clean-dev web web-test chromium browser-test
+.PHONY: install run test lint typecheck unit integration token asyncapi bench clean-dev web web-test chromium browser-test reliability
 
 install: ## uv (pinned) and the locked workspace into .venv
 	@$(PYTHON) -m uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -39,6 +39,10 @@ token: install ## make token ROLE=<customer|partner|operator> [ACCOUNT=<id>]
 
 asyncapi: install ## regenerate docs/asyncapi.json from the event models
 	@$(RUN) python -m scripts.generate_asyncapi
+
+reliability: install ## the long forms of issue 8: 50 seeded fault runs (report per seed), longer fuzzing (docs/reliability.md)
+	@RENTAL_FAULT_SEEDS=50 $(RUN) pytest tests/reliability -s
+	@RENTAL_FUZZ_MAX_EXAMPLES=200 $(RUN) pytest tests/security
 
 bench: install ## benchmarks with their raw baselines (see bench/README.md)
 	@$(RUN) python -m bench.outbox_throughput
