@@ -477,3 +477,41 @@ async def test_a_removed_gateway_is_told_to_reboot_its_session_closed_and_it_can
         )
         await eventually(lambda: _value(gateway.stats.reboot_reasons), until=lambda r: "gateway_removed" in r)
         await eventually(lambda: _value(gateway.stats.refusals), until=lambda r: "unknown_gateway" in r)
+
+
+async def test_two_rebuilds_racing_for_the_same_gateways_issue_one_bundle_not_two(
+    distributor: Distributor, tenant: Tenant, platform: TestPlatform
+) -> None:
+    from license_distributor.service import reissue_bundles
+    from shared.db import connect
+
+    state = GatewayState.generate(phones=0)
+    await tenant.create_domain()
+    await tenant.register(state)
+    await wait_registered(platform, state.hwid)
+    await tenant.runway(depletes_in=timedelta(hours=1))
+    await tenant.rent(PHONE)
+    await eventually(lambda: gateway_row(platform, state.hwid), until=lambda r: r is not None and r["current_seq"] == 2)
+    dsn = platform.database_url("licensing")
+    first, second = await connect(dsn=dsn, schema="licensing"), await connect(dsn=dsn, schema="licensing")
+    try:
+        # The rental stops (as a handler and the expiry sweep would both notice); two rebuilds race for it.
+        await first.execute("UPDATE contract_rental SET active = false WHERE contract_id = $1", tenant.contract_id)
+        first_tx, second_tx = first.transaction(), second.transaction()
+        await first_tx.start()
+        issued_first = await reissue_bundles(first, domain_ids=[tenant.domain_id], now=datetime.now(UTC), issuer="t")
+        await second_tx.start()
+        racing = asyncio.create_task(
+            reissue_bundles(second, domain_ids=[tenant.domain_id], now=datetime.now(UTC), issuer="t")
+        )
+        await asyncio.sleep(0.3)  # let the second one block on the gateway rows' lock
+        assert not racing.done()
+        await first_tx.commit()
+        issued_second = await racing
+        await second_tx.commit()
+    finally:
+        await first.close()
+        await second.close()
+    assert [b.seq for b in issued_first] == [3]
+    assert issued_second == []
+    assert await _count(platform, "SELECT count(*) FROM licensing.bundle WHERE hwid = $1", state.hwid) == 3

@@ -211,17 +211,29 @@ async def lock_gateways_of_domains(
     conn: asyncpg.Connection, *, domain_ids: list[UUID], gateway_ids: list[UUID] | None = None
 ) -> list[asyncpg.Record]:
     """The live gateways (all, or only `gateway_ids`) with their current bundle's content, locked in hwid
-    order (so concurrent rebuilds never deadlock)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT g.id, g.hwid, g.domain_id, g.current_seq, b.content
-           FROM gateway g
-           LEFT JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
+    order (so concurrent rebuilds never deadlock).
+
+    Two statements on purpose: lock first, then read the bundles. With the join inside the locking SELECT, a
+    rebuild that waited for the lock gets the new `current_seq` re-checked against the old bundle row, so the
+    content comes back NULL and an identical bundle would be issued again.
+    """
+    locked = await conn.fetch(
+        """SELECT g.id FROM gateway g
            WHERE g.domain_id = ANY($1::uuid[]) AND g.removed_at IS NULL
              AND ($2::uuid[] IS NULL OR g.id = ANY($2::uuid[]))
            ORDER BY g.hwid
            FOR UPDATE OF g""",
         domain_ids,
         gateway_ids,
+    )
+    # Only the rows locked above (a gateway registered meanwhile gets its bundle from its own registration).
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT g.id, g.hwid, g.domain_id, g.current_seq, b.content
+           FROM gateway g
+           LEFT JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
+           WHERE g.id = ANY($1::uuid[])
+           ORDER BY g.hwid""",
+        [r["id"] for r in locked],
     )
     return rows
 
