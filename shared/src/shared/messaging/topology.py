@@ -1,7 +1,8 @@
 """Exchanges and queues. Names are prefixed so that test runs sharing one broker never meet.
 
 - `rental.events`: the topic exchange every service publishes to (routing key `<publisher>.<event>`).
-  Unroutable messages go to its alternate exchange `rental.unrouted`, never silently dropped.
+  Unroutable messages go to its alternate exchange `rental.unrouted`, never silently dropped (its queue keeps
+  the last 100,000 for a week, for diagnosis).
 - Per consumer: a durable quorum work queue with a delivery limit, dead-lettering at-least-once to
   `rental.dead` (queue `<name>.dead`), and retry queues (one per back-off step) whose message TTL
   dead-letters back into the work queue.
@@ -17,6 +18,8 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 EVENTS_EXCHANGE = "rental.events"
 DEAD_EXCHANGE = "rental.dead"
 UNROUTED_EXCHANGE = "rental.unrouted"
+UNROUTED_MAX_LENGTH = 100_000
+UNROUTED_TTL_MS = 7 * 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,17 @@ class Topology:
 
     async def declare_exchanges(self, channel: AbstractChannel) -> AbstractExchange:
         unrouted = await channel.declare_exchange(self.name(UNROUTED_EXCHANGE), ExchangeType.FANOUT, durable=True)
+        # Events nobody subscribes to (e.g. GatewayReconnected) land here on every publish: kept for diagnosis,
+        # but bounded, so the queue cannot grow without end. Changing these arguments means deleting the queue.
         unrouted_queue = await channel.declare_queue(
-            self.name(UNROUTED_EXCHANGE), durable=True, arguments={"x-queue-type": "quorum"}
+            self.name(UNROUTED_EXCHANGE),
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-max-length": UNROUTED_MAX_LENGTH,
+                "x-overflow": "drop-head",
+                "x-message-ttl": UNROUTED_TTL_MS,
+            },
         )
         await unrouted_queue.bind(unrouted, routing_key="")
         await channel.declare_exchange(self.dead_exchange, ExchangeType.DIRECT, durable=True)
