@@ -337,17 +337,6 @@ async def test_every_bundle_has_the_next_seq_and_is_published_once(story: Story,
         assert await _outbox(replicas, "licensing", "BundleIssued", str(rows[0]["gateway_id"])) == len(rows)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "license-distributor race (reported to the lead): lock_gateways_of_domains reads the current bundle in the"
-        " same SELECT ... LEFT JOIN bundle ... FOR UPDATE OF g. A rebuild that waited for that lock (the expiry sweep"
-        " against the BalanceDepleted/RunwayChanged handler, on one replica or two) gets the new current_seq but a"
-        " NULL content (Postgres rechecks the join against the old bundle row), takes the content as changed and"
-        " issues a second, identical bundle. Fix: lock the gateway rows first, then read their bundles. Remove this"
-        " mark once fixed."
-    ),
-    strict=False,
-)
 async def test_one_bundle_and_one_reboot_order_per_change_per_gateway(story: Story, replicas: ReplicaSet) -> None:
     sequences = []
     for hwid in story.hwids:
