@@ -87,6 +87,8 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "license-distributor GET /v1/gateways/{hwid}/bundle": (401, 401, 401, 401, 401),
     "license-distributor GET /v1/domains/{domain_id}/licences": (401, 200, 404, 200, 200),
     "license-distributor POST /v1/signing-keys/rotation": (401, 403, 403, 403, 201),
+    # Added by the distributor's lifespan, so only in the served document: the keys every gateway trusts.
+    "license-distributor GET /.well-known/jwks.json": (200, 200, 200, 200, 200),
 }
 
 # What a caller may learn of tenant A by right: a device holding A's provisioning code enrols into A's
@@ -281,21 +283,29 @@ CASES: dict[str, Build] = {
     "license-distributor GET /v1/gateways/{hwid}/bundle": _pull,
     "license-distributor GET /v1/domains/{domain_id}/licences": fixed("GET", "/v1/domains/{domain_id}/licences"),
     "license-distributor POST /v1/signing-keys/rotation": fixed("POST", "/v1/signing-keys/rotation"),
+    "license-distributor GET /.well-known/jwks.json": fixed("GET", "/.well-known/jwks.json"),
 }
 
 
-def documented_operations() -> set[str]:
-    """`<service> <METHOD> <path>` for every operation in the four apps' own OpenAPI documents."""
+def operations_of(name: str, document: dict[str, dict[str, dict[str, object]]]) -> set[str]:
+    return {f"{name} {method.upper()} {path}" for path, methods in document["paths"].items() for method in methods}
+
+
+async def documented_operations(seeded: SeededPlatform) -> set[str]:
+    """Every operation of the four apps' OpenAPI documents: built in-process, and as served once started."""
     operations = set()
     for name, (spec, settings_cls) in SERVICES.items():
-        document = create_app(spec, settings_cls()).openapi()
-        for path, methods in document["paths"].items():
-            operations |= {f"{name} {method.upper()} {path}" for method in methods}
+        operations |= operations_of(name, create_app(spec, settings_cls()).openapi())
+        served = await seeded.served[name].client.get("/openapi.json")
+        assert served.status_code == 200, served.text
+        operations |= operations_of(name, served.json())
     return operations
 
 
-def test_every_documented_operation_has_a_row_in_the_matrix_and_nothing_else_does() -> None:
-    documented = documented_operations()
+async def test_every_documented_operation_has_a_row_in_the_matrix_and_nothing_else_does(
+    seeded: SeededPlatform,
+) -> None:
+    documented = await documented_operations(seeded)
     assert documented - EXPECTED.keys() == set(), "operations without an expected answer"
     assert EXPECTED.keys() - documented == set(), "rows for operations the services no longer have"
     assert CASES.keys() == EXPECTED.keys()
