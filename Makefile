@@ -44,8 +44,9 @@ reliability: install ## the long forms of issue 8: 50 seeded fault runs (report 
 	@RENTAL_FAULT_SEEDS=50 $(RUN) pytest tests/reliability -s
 	@RENTAL_FUZZ_MAX_EXAMPLES=200 $(RUN) pytest tests/security
 
-bench: install ## benchmarks with their raw baselines (see bench/README.md)
+bench: install ## benchmarks with their raw baselines (see bench/README.md; the 2,000-gateway one runs alone)
 	@$(RUN) python -m bench.outbox_throughput
+	@$(RUN) python -m bench.wallet_throughput
 
 SPA := web/spa
 $(SPA)/node_modules/.installed: $(SPA)/package.json $(SPA)/package-lock.json
