@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from reliability.chaos import DeliveryChaos
 from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Redemption, Report, check
 from reliability.schedule import Fault, FaultKind, draw_schedule
 
@@ -406,11 +407,15 @@ async def recorded(replicas: ReplicaSet, workload: Workload, gateways: list[Simu
     )
 
 
-async def fault_run(seed: int, replicas: ReplicaSet) -> tuple[Report, list[str], Workload]:
+async def fault_run(seed: int, replicas: ReplicaSet) -> tuple[Report, list[str], Workload, DeliveryChaos]:
     rng = random.Random(f"workload:{seed}")
     schedule = draw_schedule(
         seed=seed, duration_s=WORKLOAD_S, faults=FAULTS_PER_SEED, infrastructure=INFRASTRUCTURE_FAULTS
     )
+    chaos = DeliveryChaos(
+        amqp_url=replicas.platform.amqp_url, exchange_name=f"{replicas.broker_prefix}rental.events", seed=seed
+    )
+    await chaos.start()
     async with httpx.AsyncClient(timeout=10) as http:
         client = Client(replicas, http)
         await client.ok(
@@ -439,21 +444,26 @@ async def fault_run(seed: int, replicas: ReplicaSet) -> tuple[Report, list[str],
             injected, _ = await asyncio.gather(
                 run_schedule(schedule, replicas, started=started), workload.run(until=started + WORKLOAD_S)
             )
+            await chaos.stop()  # the delayed copies still due are published before the drain is awaited
             await all_ready(replicas, http)
             await drained(replicas, tenants, fleet.gateways)
             report = check(await recorded(replicas, workload, fleet.gateways))
         finally:
             await fleet.stop()
-    return report, injected, workload
+            await chaos.stop()
+    return report, injected, workload, chaos
 
 
 @pytest.mark.parametrize("seed", range(1, SEEDS + 1))
 async def test_a_seeded_fault_run_loses_duplicates_and_wrongly_accepts_nothing(
     processes: ReplicaSet, seed: int
 ) -> None:
-    report, injected, workload = await fault_run(seed, processes)
-    print(f"\n=== seed {seed}: {workload.operations} operations, {len(injected)} faults")
+    report, injected, workload, chaos = await fault_run(seed, processes)
+    deliveries = ", ".join(f"{name} {n}" for name, n in sorted(chaos.counts.items()))
+    print(f"\n=== seed {seed}: {workload.operations} operations, {len(injected)} faults; deliveries: {deliveries}")
     print("\n".join(injected))
     print(report.render())
     assert report.counts["redemptions attempted"] > 0
+    assert chaos.counts["duplicated copies"] > 0, "no duplicate was injected: the dedupe went untested"
+    assert chaos.counts["delayed copies"] > 0, "no delayed copy was injected: out-of-order went untested"
     assert report.valid, report.render() + "\n" + "\n".join(injected)
