@@ -9,6 +9,7 @@ more than once) and unexpected (present, never attempted). Invariants over the f
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -51,6 +52,11 @@ class Gateway:
     held_devices: frozenset[str]
     expected_devices: frozenset[str]
     current_seq: int  # the distributor's latest bundle for it
+    # The held bundle's `exp` (whole epoch seconds, None: no expiry) against its account's wallet at the end:
+    # `run_out` is the wallet's depletes_at as epoch seconds with microseconds (None: nothing burns).
+    held_exp: int | None = None
+    run_out: float | None = None
+    depleted: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,34 @@ def _check_gateways(recorded: Recorded, report: Report) -> None:
                 f"gateway {gateway.hwid} runs {sorted(gateway.held_devices)}, rentals say"
                 f" {sorted(gateway.expected_devices)}",
             )
+        _check_expiry(gateway, report)
+
+
+def _check_expiry(gateway: Gateway, report: Report) -> None:
+    """A depleted account's gateway holds no devices and no exp; a running one expires at the run-out.
+
+    The distributor rounds the run-out down to whole seconds, so a gateway never runs past it.
+    """
+    if gateway.depleted:
+        report.counts["depleted bundles checked"] += 1
+        if gateway.held_devices or gateway.held_exp is not None:
+            report.flag(
+                "depleted gateways running",
+                f"gateway {gateway.hwid} of a depleted account holds {sorted(gateway.held_devices)}"
+                f" until {gateway.held_exp}",
+            )
+        return
+    if not gateway.held_devices:
+        if gateway.held_exp is not None:
+            report.flag("expiry mismatches", f"gateway {gateway.hwid} holds no devices but exp {gateway.held_exp}")
+        return
+    report.counts["expiries checked"] += 1
+    expected = None if gateway.run_out is None else math.floor(gateway.run_out)
+    if gateway.held_exp != expected:
+        report.flag(
+            "expiry mismatches",
+            f"gateway {gateway.hwid} holds exp {gateway.held_exp}, its account runs out at {gateway.run_out}",
+        )
 
 
 def _check_dead_letters(recorded: Recorded, report: Report) -> None:

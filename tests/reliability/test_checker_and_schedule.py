@@ -84,3 +84,26 @@ def test_the_same_seed_draws_the_same_schedule_and_infrastructure_faults_only_wh
     assert {f.kind for f in first} == {FaultKind.KILL, FaultKind.CLOSE_BROKER_CONNECTIONS}
     with_infra = draw_schedule(seed=7, duration_s=20, faults=30, infrastructure=True)
     assert {FaultKind.RESTART_RABBITMQ, FaultKind.RESTART_POSTGRES} & {f.kind for f in with_infra}
+
+
+def test_a_running_gateway_must_expire_at_its_accounts_run_out_rounded_down_to_whole_seconds() -> None:
+    recorded = clean()
+    gateway = replace(recorded.gateways[0], held_exp=1_800_000_100, run_out=1_800_000_100.999999)
+    assert check(replace(recorded, gateways=(gateway,))).valid
+    late = replace(gateway, held_exp=1_800_000_101)
+    report = check(replace(recorded, gateways=(late,)))
+    assert report.counts["expiry mismatches"] == 1
+    forever = replace(gateway, held_exp=None)
+    assert check(replace(recorded, gateways=(forever,))).counts["expiry mismatches"] == 1
+
+
+def test_a_depleted_accounts_gateway_holding_devices_or_an_expiry_is_flagged() -> None:
+    recorded = clean()
+    empty = replace(recorded.gateways[0], held_devices=frozenset(), expected_devices=frozenset(), depleted=True)
+    report = check(replace(recorded, gateways=(empty,)))
+    assert report.valid, report.render()
+    assert report.counts["depleted bundles checked"] == 1
+    with_exp = replace(empty, held_exp=1_800_000_000)
+    assert check(replace(recorded, gateways=(with_exp,))).counts["depleted gateways running"] == 1
+    running = replace(recorded.gateways[0], depleted=True)
+    assert check(replace(recorded, gateways=(running,))).counts["depleted gateways running"] == 1

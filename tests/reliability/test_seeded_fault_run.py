@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,10 @@ WORKLOAD_S = float(os.environ.get("RENTAL_FAULT_WORKLOAD_S", "12"))
 FAULTS_PER_SEED = int(os.environ.get("RENTAL_FAULTS_PER_SEED", "4"))
 PHONE = "PHONE-FAULT"
 ACCOUNTS = 2
-PHONES_PER_GATEWAY = 3
+PHONES_PER_GATEWAY = 5  # spares, so that an RMA has a device to replace onto
+# Tariffs the workload switches between (iSC per device and day): high, so that the first account, which
+# redeems keys of 1-3 iSC only, runs out within seconds, while the others redeem keys of 1,000-5,000 iSC.
+TARIFF_RATES = ("86400", "172800", "259200")
 KIND_BY_NAME = {kind.name: kind for kind in (WALLET, CONTRACTS, PROVISIONING, LICENSING)}
 
 pytestmark = pytest.mark.timeout(max(300, 120 * SEEDS))
@@ -69,6 +73,8 @@ class Tenant:
     gateway: GatewayState
     device_ids: dict[str, str] = field(default_factory=dict)  # phone hwid -> device id
     rentals: dict[str, str] = field(default_factory=dict)  # device id -> active rental id
+    replaced: set[str] = field(default_factory=set)  # device ids replaced away by an RMA: never rented again
+    thrifty: bool = False  # redeems tiny keys: runs out
 
 
 class Client:
@@ -172,10 +178,12 @@ class Workload:
     rng: random.Random
     tenants: list[Tenant]
     redemptions: list[Redemption] = field(default_factory=list)
+    gateways: dict[str, SimulatedGateway] = field(default_factory=dict)  # account id -> its gateway
     operations: int = 0
+    done: Counter[str] = field(default_factory=Counter)
 
     async def redeem(self, tenant: Tenant) -> None:
-        amount = self.rng.randrange(1, 50)
+        amount = self.rng.randrange(1, 4) if tenant.thrifty else self.rng.randrange(1000, 5000)
         batch = await self.client.request(
             "wallet",
             "POST",
@@ -194,10 +202,14 @@ class Workload:
             json={"code": key["code"]},
         )
         confirmed = answer is not None and answer.status_code in (200, 201)
+        self.done["redeem"] += 1
         self.redemptions.append(Redemption(str(key["id"]), tenant.account_id, amount * 1_000_000, confirmed))
 
+    def idle(self, tenant: Tenant) -> list[str]:
+        return [d for d in tenant.device_ids.values() if d not in tenant.rentals and d not in tenant.replaced]
+
     async def activate(self, tenant: Tenant) -> None:
-        idle = [d for d in tenant.device_ids.values() if d not in tenant.rentals]
+        idle = self.idle(tenant)
         if not idle:
             return
         device_id = self.rng.choice(idle)
@@ -210,6 +222,7 @@ class Workload:
         )
         if answer is not None and answer.status_code == 201:
             tenant.rentals[device_id] = str(answer.json()["id"])
+            self.done["activate"] += 1
 
     async def deactivate(self, tenant: Tenant) -> None:
         if not tenant.rentals:
@@ -224,13 +237,69 @@ class Workload:
         )
         if answer is not None and answer.status_code == 200:
             del tenant.rentals[device_id]
+            self.done["deactivate"] += 1
+
+    async def replace_device(self, tenant: Tenant) -> None:
+        """RMA: a rented device is replaced by an idle one; the rental carries on on the new device."""
+        idle = self.idle(tenant)
+        if not tenant.rentals or not idle:
+            return
+        old = self.rng.choice(sorted(tenant.rentals))
+        new = self.rng.choice(idle)
+        answer = await self.client.request(
+            "contracts",
+            "POST",
+            f"/v1/contracts/{tenant.contract_id}/rentals/{tenant.rentals[old]}/replacement",
+            headers=tenant.customer,
+            json={"device_id": new},
+        )
+        if answer is not None and answer.status_code == 201:
+            del tenant.rentals[old]
+            tenant.rentals[new] = str(answer.json()["id"])
+            tenant.replaced.add(old)
+            self.done["replace (RMA)"] += 1
+
+    async def change_tariff(self, tenant: Tenant) -> None:
+        del tenant  # the tariff is the product's, for every account
+        answer = await self.client.request(
+            "contracts",
+            "PUT",
+            f"/v1/tariffs/{PHONE}",
+            headers=self.client.operator,
+            json={"rate_per_day": self.rng.choice(TARIFF_RATES), "licences": [{"type": "PORT", "count": 1}]},
+        )
+        if answer is not None and answer.status_code in (200, 201):
+            self.done["change tariff"] += 1
+
+    async def drop_gateway(self, tenant: Tenant) -> None:
+        gateway = self.gateways.get(tenant.account_id)
+        if gateway is not None:
+            await gateway.disconnect()  # its run loop reconnects after its back-off
+            self.done["drop gateway"] += 1
 
     async def run(self, *, until: float) -> None:
         loop = asyncio.get_running_loop()
-        actions: list[Callable[[Tenant], Awaitable[None]]] = [self.redeem, self.activate, self.deactivate]
+        actions: list[Callable[[Tenant], Awaitable[None]]] = [
+            self.redeem,
+            self.activate,
+            self.deactivate,
+            self.replace_device,
+            self.change_tariff,
+            self.drop_gateway,
+        ]
+        weights = [3, 3, 2, 1, 1, 1]
         while loop.time() < until:
-            await self.rng.choice(actions)(self.rng.choice(self.tenants))
+            await self.rng.choices(actions, weights)[0](self.rng.choice(self.tenants))
             self.operations += 1
+
+    async def settle(self) -> None:
+        """After the faults: every account burns (so expiries are checked) and the thrifty ones run out."""
+        for tenant in self.tenants:
+            if tenant.thrifty:
+                for _ in self.idle(tenant):
+                    await self.activate(tenant)
+            elif not tenant.rentals:
+                await self.activate(tenant)
 
 
 def restart(replica: Replica, replicas: ReplicaSet) -> None:
@@ -321,6 +390,19 @@ async def all_ready(replicas: ReplicaSet, http: httpx.AsyncClient) -> None:
     await eventually(waiting, until=lambda names: not names, within=120, every=0.25)
 
 
+async def run_out(replicas: ReplicaSet, tenants: list[Tenant]) -> None:
+    """The thrifty accounts burn their last tiny keys: wait until the wallet has depleted them."""
+
+    async def funded() -> list[str]:
+        rows = await replicas.fetch(
+            "SELECT id::text FROM wallet.account WHERE id = ANY($1::uuid[]) AND NOT depleted",
+            [t.account_id for t in tenants],
+        )
+        return [r["id"] for r in rows]
+
+    await eventually(funded, until=lambda left: not left, within=60, every=0.25)
+
+
 async def drained(replicas: ReplicaSet, tenants: list[Tenant], gateways: list[SimulatedGateway]) -> None:
     """Outboxes empty, and every gateway holding the distributor's latest bundle for it."""
 
@@ -368,8 +450,10 @@ async def recorded(replicas: ReplicaSet, workload: Workload, gateways: list[Simu
         account_ids,
     )
     account_rows = await replicas.fetch(
-        "SELECT id::text, balance FROM wallet.account WHERE id = ANY($1::uuid[])", account_ids
+        "SELECT id::text, balance, depleted, depletes_at FROM wallet.account WHERE id = ANY($1::uuid[])",
+        account_ids,
     )
+    wallets = {r["id"]: r for r in account_rows}
     observed = []
     for tenant, gateway in zip(workload.tenants, gateways, strict=True):
         expected = await replicas.fetch(
@@ -383,6 +467,7 @@ async def recorded(replicas: ReplicaSet, workload: Workload, gateways: list[Simu
             "SELECT current_seq FROM licensing.gateway WHERE hwid = $1 AND removed_at IS NULL", gateway.hwid
         )
         held = gateway.current
+        wallet = wallets[tenant.account_id]
         observed.append(
             Gateway(
                 hwid=gateway.hwid,
@@ -391,6 +476,9 @@ async def recorded(replicas: ReplicaSet, workload: Workload, gateways: list[Simu
                 held_devices=frozenset(d.hwid for d in held.devices) if held is not None else frozenset(),
                 expected_devices=frozenset(str(row["hwid"]) for row in expected),
                 current_seq=current,
+                held_exp=int(held.expires_at.timestamp()) if held is not None and held.expires_at else None,
+                run_out=wallet["depletes_at"].timestamp() if wallet["depletes_at"] is not None else None,
+                depleted=wallet["depleted"],
             )
         )
     return Recorded(
@@ -423,9 +511,10 @@ async def fault_run(seed: int, replicas: ReplicaSet) -> tuple[Report, list[str],
             "PUT",
             f"/v1/tariffs/{PHONE}",
             headers=client.operator,
-            json={"rate_per_day": "864", "licences": [{"type": "PORT", "count": 1}]},
+            json={"rate_per_day": TARIFF_RATES[1], "licences": [{"type": "PORT", "count": 1}]},
         )
         tenants = [await open_tenant(client, label=f"Fault {seed}.{n}") for n in range(ACCOUNTS)]
+        tenants[0].thrifty = True
         workload = Workload(client=client, rng=rng, tenants=tenants)
         for tenant in tenants:
             await workload.redeem(tenant)  # credit first, so activations are possible from the start
@@ -438,6 +527,7 @@ async def fault_run(seed: int, replicas: ReplicaSet) -> tuple[Report, list[str],
             backoff_cap_s=1.0,
         )
         fleet.start()
+        workload.gateways = {t.account_id: g for t, g in zip(tenants, fleet.gateways, strict=True)}
         try:
             loop = asyncio.get_running_loop()
             started = loop.time()
@@ -446,6 +536,8 @@ async def fault_run(seed: int, replicas: ReplicaSet) -> tuple[Report, list[str],
             )
             await chaos.stop()  # the delayed copies still due are published before the drain is awaited
             await all_ready(replicas, http)
+            await workload.settle()
+            await run_out(replicas, [t for t in tenants if t.thrifty])
             await drained(replicas, tenants, fleet.gateways)
             report = check(await recorded(replicas, workload, fleet.gateways))
         finally:
@@ -460,10 +552,14 @@ async def test_a_seeded_fault_run_loses_duplicates_and_wrongly_accepts_nothing(
 ) -> None:
     report, injected, workload, chaos = await fault_run(seed, processes)
     deliveries = ", ".join(f"{name} {n}" for name, n in sorted(chaos.counts.items()))
-    print(f"\n=== seed {seed}: {workload.operations} operations, {len(injected)} faults; deliveries: {deliveries}")
+    done = ", ".join(f"{name} {n}" for name, n in sorted(workload.done.items()))
+    print(f"\n=== seed {seed}: {workload.operations} operations ({done}), {len(injected)} faults;")
+    print(f"deliveries: {deliveries}")
     print("\n".join(injected))
     print(report.render())
     assert report.counts["redemptions attempted"] > 0
+    assert report.counts["depleted bundles checked"] > 0, "no account ran out: depleted bundles went unchecked"
+    assert report.counts["expiries checked"] > 0, "no running gateway: bundle expiries went unchecked"
     assert chaos.counts["duplicated copies"] > 0, "no duplicate was injected: the dedupe went untested"
     assert chaos.counts["delayed copies"] > 0, "no delayed copy was injected: out-of-order went untested"
     assert report.valid, report.render() + "\n" + "\n".join(injected)
