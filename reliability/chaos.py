@@ -97,10 +97,13 @@ class DeliveryChaos:
     async def stop(self) -> None:
         """Stop copying, publish the delayed copies still due, and close."""
         if self._queue is not None and self._consumer_tag is not None:
-            await self._queue.cancel(self._consumer_tag)
-            self._consumer_tag = None
+            tag, self._consumer_tag = self._consumer_tag, None
+            try:
+                await asyncio.wait_for(self._queue.cancel(tag), timeout=10)
+            except Exception:  # noqa: BLE001 - a channel lost with a broker restart has no consumer left to cancel
+                self.counts["cancel failed"] += 1
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
         if self._connection is not None:
-            await self._connection.close()
-            self._connection = None
+            connection, self._connection = self._connection, None
+            await connection.close()

@@ -10,7 +10,7 @@ from enum import StrEnum
 class FaultKind(StrEnum):
     KILL = "kill"  # SIGKILL the service's process, start it again after `hold_s`
     CLOSE_BROKER_CONNECTIONS = "close_broker_connections"  # rabbitmqctl close_connection for its connections
-    # Opt-in only (RENTAL_FAULTS_INFRA=1): they restart servers that other runs on this machine share.
+    # Opt-in only (RENTAL_FAULTS_INFRA=1): they restart the machine's servers (reliability/infra.py).
     RESTART_RABBITMQ = "restart_rabbitmq"
     RESTART_POSTGRES = "restart_postgres"
 
@@ -33,7 +33,10 @@ class Fault:
 
 
 def draw_schedule(*, seed: int, duration_s: float, faults: int, infrastructure: bool = False) -> list[Fault]:
-    """`faults` faults at offsets within `duration_s`, in time order, from `seed` alone."""
+    """`faults` faults at offsets within `duration_s`, in time order, from `seed` alone.
+
+    With `infrastructure`, a restart of RabbitMQ and one of Postgres are added when the draw has none.
+    """
     rng = random.Random(f"fault-schedule:{seed}")
     kinds = SERVICE_FAULTS + (INFRA_FAULTS if infrastructure else ())
     drawn = []
@@ -48,4 +51,10 @@ def draw_schedule(*, seed: int, duration_s: float, faults: int, infrastructure: 
                 hold_s=round(rng.uniform(0.2, 2.0), 1),
             )
         )
+    if infrastructure:
+        # Each server is restarted at least once per seed, so a short run with few seeds covers both.
+        for kind in INFRA_FAULTS:
+            if all(fault.kind is not kind for fault in drawn):
+                at_s = round(rng.uniform(0.5, duration_s), 1)
+                drawn.append(Fault(at_s=at_s, kind=kind, service=None, hold_s=round(rng.uniform(0.2, 2.0), 1)))
     return sorted(drawn, key=lambda fault: fault.at_s)

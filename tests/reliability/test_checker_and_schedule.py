@@ -107,3 +107,11 @@ def test_a_depleted_accounts_gateway_holding_devices_or_an_expiry_is_flagged() -
     assert check(replace(recorded, gateways=(with_exp,))).counts["depleted gateways running"] == 1
     running = replace(recorded.gateways[0], depleted=True)
     assert check(replace(recorded, gateways=(running,))).counts["depleted gateways running"] == 1
+
+
+def test_with_infrastructure_faults_on_every_seed_restarts_rabbitmq_and_postgres_at_least_once() -> None:
+    for seed in range(1, 51):
+        kinds = {fault.kind for fault in draw_schedule(seed=seed, duration_s=12, faults=4, infrastructure=True)}
+        assert {FaultKind.RESTART_RABBITMQ, FaultKind.RESTART_POSTGRES} <= kinds, seed
+        plain = {fault.kind for fault in draw_schedule(seed=seed, duration_s=12, faults=4)}
+        assert not plain & {FaultKind.RESTART_RABBITMQ, FaultKind.RESTART_POSTGRES}, seed

@@ -2,8 +2,8 @@
 SIGKILLs and restarts them and closes their broker connections; then the checker over what was recorded.
 
 `make test` runs seeds 1 and 2. `make reliability` (RENTAL_FAULT_SEEDS=50) runs seeds 1..50 and prints the
-checker's report per seed. Restarting the machine's RabbitMQ or Postgres is opt-in (RENTAL_FAULTS_INFRA=1)
-because other runs on this machine share those servers; see docs/reliability.md.
+checker's report per seed. Restarting the machine's RabbitMQ and Postgres is opt-in (RENTAL_FAULTS_INFRA=1,
+reliability/infra.py); see docs/reliability.md for why it is not yet in `make test`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aio_pika
+import asyncpg
 import httpx
 import pytest
 from reliability.chaos import DeliveryChaos
 from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Redemption, Report, check
+from reliability.infra import restart_postgres, restart_rabbitmq
 from reliability.schedule import Fault, FaultKind, draw_schedule
 
 from gateway_simulator.fleet import Fleet
@@ -348,9 +351,16 @@ def close_broker_connections(replica: Replica) -> int:
 
 
 async def inject(fault: Fault, replicas: ReplicaSet) -> str:
-    if fault.kind in (FaultKind.RESTART_RABBITMQ, FaultKind.RESTART_POSTGRES):
-        # Drawn only when RENTAL_FAULTS_INFRA=1; this machine's servers are shared, so the harness does not do it.
-        return f"{fault.describe()}: skipped (restarting the shared servers is not implemented here)"
+    if fault.kind is FaultKind.RESTART_POSTGRES:  # drawn only when RENTAL_FAULTS_INFRA=1
+        started = asyncio.get_running_loop().time()
+        await asyncio.to_thread(restart_postgres)
+        await answering_postgres(replicas.platform.admin_url)
+        return f"{fault.describe()}: restarted, answering after {asyncio.get_running_loop().time() - started:.1f}s"
+    if fault.kind is FaultKind.RESTART_RABBITMQ:
+        started = asyncio.get_running_loop().time()
+        await restart_rabbitmq(fault.hold_s)
+        await answering_rabbitmq(replicas.platform.amqp_url)
+        return f"{fault.describe()}: restarted, answering after {asyncio.get_running_loop().time() - started:.1f}s"
     assert fault.service is not None
     replica = replicas.of(KIND_BY_NAME[fault.service])[0]
     if fault.kind is FaultKind.KILL:
@@ -363,6 +373,32 @@ async def inject(fault: Fault, replicas: ReplicaSet) -> str:
         return f"{fault.describe()}: killed and restarted"
     closed = await asyncio.to_thread(close_broker_connections, replica)
     return f"{fault.describe()}: closed {closed} connection(s)"
+
+
+async def answering_postgres(admin_url: str) -> None:
+    async def attempt() -> bool:
+        try:
+            conn = await asyncpg.connect(admin_url, timeout=5)
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
+        try:
+            return bool(await conn.fetchval("SELECT 1") == 1)
+        finally:
+            await conn.close()
+
+    await eventually(attempt, until=bool, within=120, every=0.25)
+
+
+async def answering_rabbitmq(amqp_url: str) -> None:
+    async def attempt() -> bool:
+        try:
+            connection = await aio_pika.connect(amqp_url, timeout=5)
+        except Exception:  # noqa: BLE001 - aiormq raises several kinds while the broker boots
+            return False
+        await connection.close()
+        return True
+
+    await eventually(attempt, until=bool, within=120, every=0.25)
 
 
 async def run_schedule(schedule: list[Fault], replicas: ReplicaSet, *, started: float) -> list[str]:
