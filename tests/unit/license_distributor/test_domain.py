@@ -142,13 +142,23 @@ def test_claims_carry_audience_subject_seq_times_and_no_expiry_when_nothing_burn
     assert claims["devices"] == [{"hwid": PHONE.hwid, "product": PHONE.product}]
 
 
-@given(st.integers(min_value=1, max_value=10**6))
-def test_a_gateway_never_gets_an_expiry_at_or_before_now(millis: int) -> None:
-    # Whatever the remaining runway, a bundle that lets devices run expires strictly after now.
+@given(st.integers(min_value=1, max_value=10**6), st.integers(min_value=0, max_value=999))
+def test_a_gateway_never_gets_an_expiry_at_or_before_now(millis: int, now_millis: int) -> None:
+    # Whatever the remaining runway, a bundle that lets devices run carries an `exp` claim (whole seconds,
+    # rounded down) strictly after now, at any fraction of the current second: the gateway would refuse
+    # anything else as expired on arrival.
+    now = NOW + timedelta(milliseconds=now_millis)
     for delta in (timedelta(milliseconds=millis), -timedelta(milliseconds=millis)):
-        content = bundle_content(domain_id=DOMAIN, rentals=[rental(depletes_in=delta)], now=NOW)
-        assert content.expires_at is None or content.expires_at > NOW
-        assert bool(content.devices) == (delta > timedelta(0))
+        run_out_in = (now - NOW) + delta  # `rental` counts the run-out from NOW
+        content = bundle_content(domain_id=DOMAIN, rentals=[rental(depletes_in=run_out_in)], now=now)
+        claims = Claims(issuer="urn:test", hwid="a1b2c3d4e5f6", seq=1, issued_at=now, content=content).as_dict()
+        if content.devices:
+            exp = claims["exp"]
+            assert isinstance(exp, int)
+            assert exp > now.timestamp()
+        else:
+            assert "exp" not in claims
+        assert bool(content.devices) == (int((now + delta).timestamp()) > now.timestamp())
 
 
 ISC_PER_SECOND = 86_400_000_000  # micro-iSC per day

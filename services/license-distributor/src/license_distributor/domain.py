@@ -131,17 +131,27 @@ def _epoch(instant: datetime) -> int:
     return int(instant.timestamp())
 
 
+def _runs_past_now(instant: datetime, *, now: datetime) -> bool:
+    """Whether a bundle expiring at `instant` is still valid at `now` for a gateway.
+
+    The `exp` claim is `instant` in whole seconds, rounded down, and a gateway refuses a bundle from that
+    second on. Under a second before a run-out the claim is already past, so the devices stop now: a gateway
+    never receives a bundle that is already expired.
+    """
+    return _epoch(instant) > now.timestamp()
+
+
 def contract_expiry(rental: ContractRental, *, now: datetime) -> tuple[datetime | None, StopReason | None]:
     """When this contract's devices stop (None: nothing burns), or why they may not run at all."""
     if not rental.active:
         return None, StopReason.CONTRACT_INACTIVE
-    if rental.ends_at is not None and rental.ends_at <= now:
+    if rental.ends_at is not None and not _runs_past_now(rental.ends_at, now=now):
         return None, StopReason.CONTRACT_ENDED
     runway = rental.runway
     if runway is None or runway.depleted:
         return None, StopReason.DEPLETED
     run_out = projected_run_out(runway, account_rate_per_day=rental.account_rate_per_day, now=now)
-    if run_out is not None and run_out <= now:
+    if run_out is not None and not _runs_past_now(run_out, now=now):
         return None, StopReason.DEPLETED
     candidates = [t for t in (run_out, rental.ends_at) if t is not None]
     return (min(candidates) if candidates else None), None
