@@ -289,14 +289,21 @@ class Seeder:
         return device
 
     async def rental(self, tenant: Tenant, *, device_id: str) -> str:
-        body = await self.ok(
-            "contracts",
-            "POST",
-            f"/v1/contracts/{tenant.contract_id}/rentals",
-            headers=tenant.customer,
-            json={"device_id": device_id},
+        async def activate() -> httpx.Response:
+            return await self.call(
+                "contracts",
+                "POST",
+                f"/v1/contracts/{tenant.contract_id}/rentals",
+                headers=tenant.customer,
+                json={"device_id": device_id},
+            )
+
+        # The wallet's news of the redemption reaches contracts by event: until then it answers no_credit.
+        response = await eventually(
+            activate, until=lambda r: not (r.status_code == 409 and r.json().get("code") == "no_credit"), within=20
         )
-        return str(body["id"])
+        assert response.status_code == 201, f"activation: {response.status_code} {response.text}"
+        return str(response.json()["id"])
 
 
 @dataclass

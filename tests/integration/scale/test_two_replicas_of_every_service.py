@@ -191,15 +191,19 @@ async def run_story(replicas: ReplicaSet, http: httpx.AsyncClient, platform: Tes
     l1, l2 = (r.url for r in replicas.of(LICENSING))
     operator, partner = platform.auth("operator"), platform.auth("partner")
 
-    async def call(method: str, url: str, *, role: dict[str, str], json: object = None) -> dict[str, Any]:
-        """One request, retried while another service's event has not arrived yet (409 not_yet_known)."""
+    async def call(
+        method: str, url: str, *, role: dict[str, str], json: object = None, also_retry: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """One request, retried while another service's event has not arrived yet (409 not_yet_known, or the
+        `also_retry` codes that mean the same at that step)."""
+        retry_codes = ("not_yet_known", *also_retry)
 
         async def attempt() -> httpx.Response:
             headers = {**role, "Idempotency-Key": str(uuid.uuid4())}
             return await http.request(method, url, json=json, headers=headers)
 
         response = await eventually(
-            attempt, until=lambda r: not (r.status_code == 409 and r.json().get("code") == "not_yet_known"), within=20
+            attempt, until=lambda r: not (r.status_code == 409 and r.json().get("code") in retry_codes), within=20
         )
         assert response.status_code in (200, 201), f"{method} {url}: {response.text}"
         body: dict[str, Any] = response.json()
@@ -257,11 +261,13 @@ async def run_story(replicas: ReplicaSet, http: httpx.AsyncClient, platform: Tes
 
         await eventually(rentable, until=lambda ids: set(device_ids) <= ids, within=20)
         for device_id, contracts_url in zip(device_ids, (c1, c2), strict=True):
+            # The wallet's news of the redemption reaches contracts by event: until then it answers no_credit.
             await call(
                 "POST",
                 f"{contracts_url}/v1/contracts/{contract_id}/rentals",
                 role=customer,
                 json={"device_id": device_id},
+                also_retry=("no_credit",),
             )
 
         # Each gateway runs its phone, pushed by whichever distributor replica holds its session.
