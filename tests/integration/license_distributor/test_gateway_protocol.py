@@ -504,7 +504,16 @@ async def test_two_rebuilds_racing_for_the_same_gateways_issue_one_bundle_not_tw
         racing = asyncio.create_task(
             reissue_bundles(second, domain_ids=[tenant.domain_id], now=datetime.now(UTC), issuer="t")
         )
-        await asyncio.sleep(0.3)  # let the second one block on the gateway rows' lock
+        # The second rebuild must be blocked on the gateway rows' lock before the first commits.
+        second_pid = second.get_server_pid()
+        await eventually(
+            lambda: _count(
+                platform,
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+                second_pid,
+            ),
+            until=lambda waiting: waiting == 1,
+        )
         assert not racing.done()
         await first_tx.commit()
         issued_second = await racing

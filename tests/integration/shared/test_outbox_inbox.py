@@ -122,7 +122,8 @@ async def test_a_dropped_broker_connection_recovers_by_itself_and_nothing_is_los
                     await asyncio.sleep(0.02)
 
             writer = asyncio.create_task(keep_publishing())
-            await asyncio.sleep(0.2)
+            # Drop the connection while events flow: once the first of the new ones has been handled.
+            await eventually(rig.effects, until=lambda e: any(name.startswith("during-") for name in e))
             await _drop_connection(rig)
             await writer
             names += [f"during-{i}" for i in range(40)]
