@@ -42,3 +42,14 @@ IscAmount = Annotated[
     WithJsonSchema({"type": "string", "pattern": _DECIMAL.pattern, "examples": ["12.5"]}),
 ]
 """A pydantic field: micro-iSC in Python, a decimal iSC string on the wire."""
+
+
+def _decimal_text_only(value: object) -> object:
+    # On the HTTP API an amount is a decimal string in iSC; a bare JSON number would be read as micro-iSC.
+    if not isinstance(value, str):
+        raise ValueError('an amount is a decimal string in iSC, e.g. "12.5"')
+    return value
+
+
+IscAmountText = Annotated[IscAmount, BeforeValidator(_decimal_text_only)]
+"""A request field: only a decimal iSC string is accepted (never a bare number)."""

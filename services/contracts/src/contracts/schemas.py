@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.domain import ContractStatus, RentalStatus
-from shared.money import IscAmount
+from shared.money import IscAmount, IscAmountText
+from shared.validation import NO_NUL
 
 PRODUCT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-# Postgres refuses NUL in text: free text carrying one is refused here (422), not by the database (500).
-NO_NUL = r"^[^\x00]*$"
 
 
 class _Request(BaseModel):
@@ -51,16 +50,8 @@ class LicenceSpec(_Request):
 
 
 class TariffWrite(_Request):
-    rate_per_day: IscAmount
+    rate_per_day: IscAmountText
     licences: list[LicenceSpec] = Field(default_factory=list, max_length=50)
-
-    @field_validator("rate_per_day", mode="before")
-    @classmethod
-    def _a_decimal_string(cls, value: object) -> object:
-        # IscAmount also takes a bare int as micro-iSC (for internal use); on the wire only "2.5" is an amount.
-        if not isinstance(value, str):
-            raise ValueError('a rate is a decimal string in iSC per day, e.g. "2.5"')
-        return value
 
 
 class TariffRead(BaseModel):

@@ -12,9 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from provisioning.domain import DeviceType
-
-# Postgres refuses NUL in text: free text carrying one is refused here (422), not by the database (500).
-NO_NUL = r"^[^\x00]*$"
+from shared.validation import NO_NUL
 
 
 class DomainCreate(BaseModel):

@@ -6,15 +6,13 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from shared.money import MICRO_PER_ISC, IscAmount
+from shared.money import MICRO_PER_ISC, IscAmount, IscAmountText
+from shared.validation import NO_NUL
 
 MAX_KEY_AMOUNT = 1_000_000 * MICRO_PER_ISC
 MAX_BATCH_SIZE = 1000
-
-# Postgres refuses NUL in text: free text carrying one is refused here (422), not by the database (500).
-NO_NUL = r"^[^\x00]*$"
 
 
 def _positive_key_amount(value: int) -> int:
@@ -23,14 +21,7 @@ def _positive_key_amount(value: int) -> int:
     return value
 
 
-def _decimal_text_only(value: object) -> object:
-    # On the HTTP API an amount is a decimal string in iSC; a bare number would be read as micro-iSC.
-    if not isinstance(value, str):
-        raise ValueError('an amount is a decimal string in iSC, e.g. "12.5"')
-    return value
-
-
-KeyAmount = Annotated[IscAmount, BeforeValidator(_decimal_text_only), AfterValidator(_positive_key_amount)]
+KeyAmount = Annotated[IscAmountText, AfterValidator(_positive_key_amount)]
 
 
 class AccountCreate(BaseModel):
