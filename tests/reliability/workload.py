@@ -1,0 +1,361 @@
+"""The fault run's workload: concurrent partners, customers, an operator and gateways, each drawn from the seed.
+
+Every actor is its own task with its own random stream (`workload:<seed>:<actor>`), so the same seed replays
+the same choices per actor; how they interleave, and how many fit into the run, depends on how fast the
+faulted services come back. Actors share nothing but what the platform would share in life: partners hand
+activation keys to customers, two customers of an account work on the same contract and the same phones
+(one may deactivate the rental the other is replacing: the loser gets a refusal, which is fine), the operator
+changes the tariff under everyone, and the gateways are dropped while bundles are being pushed to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+from reliability.checker import Redemption
+
+from gateway_simulator.gateway import SimulatedGateway
+from gateway_simulator.identity import GatewayState
+from tests.harness import eventually
+from tests.integration.scale.replicas import CONTRACTS, LICENSING, PROVISIONING, WALLET, ReplicaSet
+
+PHONE = "PHONE-FAULT"
+PHONES_PER_GATEWAY = 5  # spares, so that an RMA has a device to replace onto
+ACCOUNTS = 3  # the first is thrifty: it runs out during the workload and again at its end
+PARTNERS = 2
+CUSTOMERS_PER_ACCOUNT = 2
+# Tariffs the operator switches between (iSC per device and day): high, so that the thrifty account, which
+# is sold keys of 1 iSC only, runs out within seconds, while the others are sold keys of 1,000-5,000 iSC.
+TARIFF_RATES = ("86400", "172800", "259200")
+KIND_BY_NAME = {kind.name: kind for kind in (WALLET, CONTRACTS, PROVISIONING, LICENSING)}
+
+
+@dataclass(frozen=True)
+class SoldKey:
+    id: str
+    code: str
+    amount: int  # micro-iSC
+
+
+@dataclass
+class Tenant:
+    """One account of the run: its domain, its active contract, its gateway and what its customers know."""
+
+    account_id: str
+    customer: dict[str, str]
+    domain_id: str
+    contract_id: str
+    gateway: GatewayState
+    device_ids: dict[str, str] = field(default_factory=dict)  # phone hwid -> device id
+    rentals: dict[str, str] = field(default_factory=dict)  # device id -> active rental id, as the customers know
+    replaced: set[str] = field(default_factory=set)  # device ids replaced away by an RMA: never rented again
+    keys: list[SoldKey] = field(default_factory=list)  # activation keys a partner sold, not yet redeemed
+    thrifty: bool = False  # is sold tiny keys only: runs out
+
+    def idle(self) -> list[str]:
+        return [d for d in self.device_ids.values() if d not in self.rentals and d not in self.replaced]
+
+
+class Client:
+    """The workload's HTTP client: a request is retried with the same Idempotency-Key while its service is down."""
+
+    def __init__(self, replicas: ReplicaSet, http: httpx.AsyncClient) -> None:
+        self.replicas = replicas
+        self.http = http
+        self.operator = replicas.platform.auth("operator")
+
+    def url(self, service: str) -> str:
+        return self.replicas.of(KIND_BY_NAME[service])[0].url
+
+    async def request(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str],
+        json: dict[str, object] | None = None,
+        within: float = 40,
+    ) -> httpx.Response | None:
+        """The final answer, or None when the service never answered (the outcome is then unknown)."""
+        headers = {**headers, "Idempotency-Key": uuid.uuid4().hex}
+
+        async def attempt() -> httpx.Response | None:
+            try:
+                return await self.http.request(method, f"{self.url(service)}{path}", headers=headers, json=json)
+            except httpx.TransportError:
+                return None
+
+        def settled(response: httpx.Response | None) -> bool:
+            if response is None or response.status_code >= 500:
+                return False
+            return not (response.status_code == 409 and response.json().get("code") == "not_yet_known")
+
+        try:
+            return await eventually(attempt, until=settled, within=within, every=0.2)
+        except AssertionError:
+            return None
+
+    async def ok(
+        self, service: str, method: str, path: str, *, headers: dict[str, str], json: dict[str, object] | None = None
+    ) -> dict[str, object]:
+        response = await self.request(service, method, path, headers=headers, json=json)
+        assert response is not None, f"{method} {path}: no answer"
+        assert response.status_code in (200, 201), f"{method} {path}: {response.text}"
+        body: dict[str, object] = response.json()
+        return body
+
+
+async def open_tenant(client: Client, *, label: str) -> Tenant:
+    """An account set up the way a partner and its customer would: domain, active contract, gateway, phones."""
+    partner = client.replicas.platform.auth("partner")
+    account = await client.ok("wallet", "POST", "/v1/accounts", headers=partner, json={"name": label})
+    account_id = str(account["id"])
+    customer = client.replicas.platform.auth("customer", account_id=account_id)
+    domain = await client.ok(
+        "provisioning",
+        "POST",
+        "/v1/domains",
+        headers=partner,
+        json={"account_id": account_id, "name": f"{uuid.uuid4().hex[:10]}.example"},
+    )
+    contract = await client.ok("contracts", "POST", "/v1/contracts", headers=partner, json={"account_id": account_id})
+    contract_id = str(contract["id"])
+    await client.ok(
+        "contracts", "POST", f"/v1/contracts/{contract_id}/domains", headers=customer, json={"domain_id": domain["id"]}
+    )
+    await client.ok("contracts", "POST", f"/v1/contracts/{contract_id}/acceptance", headers=customer)
+    await client.ok("contracts", "POST", f"/v1/contracts/{contract_id}/approval", headers=client.operator)
+    gateway = GatewayState.generate(phones=PHONES_PER_GATEWAY, phone_product=PHONE)
+    await client.ok(
+        "provisioning",
+        "POST",
+        f"/v1/domains/{domain['id']}/gateways",
+        headers=partner,
+        json={"hwid": gateway.hwid, "product": gateway.product, "public_key": gateway.public_key},
+    )
+    tenant = Tenant(account_id, customer, str(domain["id"]), contract_id, gateway)
+    for phone in gateway.phones:
+        code = await client.ok(
+            "provisioning", "POST", f"/v1/domains/{tenant.domain_id}/provisioning-codes", headers=customer, json={}
+        )
+        device = await client.ok(
+            "provisioning",
+            "POST",
+            "/v1/provisioning",
+            headers={},
+            json={"code": code["code"], "hwid": phone.hwid, "product": PHONE, "type": "PHONE"},
+        )
+        tenant.device_ids[phone.hwid] = str(device["id"])
+    return tenant
+
+
+async def think(rng: random.Random, low: float, high: float) -> None:
+    """An actor's pause between two operations, drawn from its seed: pacing the workload, not awaiting a result."""
+    await asyncio.sleep(rng.uniform(low, high))
+
+
+@dataclass
+class Workload:
+    client: Client
+    seed: int
+    tenants: list[Tenant]
+    redemptions: list[Redemption] = field(default_factory=list)
+    gateways: dict[str, SimulatedGateway] = field(default_factory=dict)  # account id -> its gateway
+    operations: int = 0
+    done: Counter[str] = field(default_factory=Counter)
+    partners: list[dict[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Each partner is its own principal (its own token subject).
+        self.partners = [self.client.replicas.platform.auth("partner") for _ in range(PARTNERS)]
+
+    def rng(self, actor: str) -> random.Random:
+        return random.Random(f"workload:{self.seed}:{actor}")
+
+    # --- partners -------------------------------------------------------------------------------------------
+
+    async def sell_keys(self, partner: dict[str, str], tenant: Tenant, rng: random.Random) -> None:
+        """A partner issues a batch of keys and hands them to the tenant's customers."""
+        # The thrifty account gets single keys of 1 iSC: at these tariffs (1-3 iSC per phone and second) it runs
+        # out again and again during the run, and soon after it at the end.
+        amount, count = (1, 1) if tenant.thrifty else (rng.randrange(1000, 5000), rng.randrange(1, 3))
+        batch = await self.client.request(
+            "wallet",
+            "POST",
+            "/v1/activation-keys",
+            headers=partner,
+            json={"amount": str(amount), "count": count},
+        )
+        if batch is None or batch.status_code != 201:
+            return  # no codes in hand (the answer was lost): nothing to redeem, nothing recorded
+        tenant.keys.extend(SoldKey(k["id"], k["code"], amount * 1_000_000) for k in batch.json()["keys"])
+        self.done["sell keys"] += 1
+
+    # --- customers ------------------------------------------------------------------------------------------
+
+    async def redeem(self, tenant: Tenant, rng: random.Random) -> None:
+        if not tenant.keys:
+            return
+        key = tenant.keys.pop(rng.randrange(len(tenant.keys)))
+        answer = await self.client.request(
+            "wallet",
+            "POST",
+            f"/v1/accounts/{tenant.account_id}/redemptions",
+            headers=tenant.customer,
+            json={"code": key.code},
+        )
+        confirmed = answer is not None and answer.status_code in (200, 201)
+        self.done["redeem"] += 1
+        self.redemptions.append(Redemption(key.id, tenant.account_id, key.amount, confirmed))
+
+    async def activate(self, tenant: Tenant, rng: random.Random) -> None:
+        idle = tenant.idle()
+        if not idle:
+            return
+        device_id = rng.choice(idle)
+        answer = await self.client.request(
+            "contracts",
+            "POST",
+            f"/v1/contracts/{tenant.contract_id}/rentals",
+            headers=tenant.customer,
+            json={"device_id": device_id},
+        )
+        if answer is not None and answer.status_code == 201:
+            tenant.rentals[device_id] = str(answer.json()["id"])
+            self.done["activate"] += 1
+
+    async def deactivate(self, tenant: Tenant, rng: random.Random) -> None:
+        if not tenant.rentals:
+            return
+        device_id = rng.choice(sorted(tenant.rentals))
+        rental_id = tenant.rentals[device_id]
+        answer = await self.client.request(
+            "contracts",
+            "POST",
+            f"/v1/contracts/{tenant.contract_id}/rentals/{rental_id}/deactivation",
+            headers=tenant.customer,
+            json={},
+        )
+        if answer is not None and answer.status_code == 200:
+            # The other customer may have replaced it meanwhile: forget only the rental this one ended.
+            if tenant.rentals.get(device_id) == rental_id:
+                del tenant.rentals[device_id]
+            self.done["deactivate"] += 1
+
+    async def replace_device(self, tenant: Tenant, rng: random.Random) -> None:
+        """RMA: a rented device is replaced by an idle one; the rental carries on on the new device."""
+        idle = tenant.idle()
+        if not tenant.rentals or not idle:
+            return
+        old = rng.choice(sorted(tenant.rentals))
+        new = rng.choice(idle)
+        rental_id = tenant.rentals[old]
+        answer = await self.client.request(
+            "contracts",
+            "POST",
+            f"/v1/contracts/{tenant.contract_id}/rentals/{rental_id}/replacement",
+            headers=tenant.customer,
+            json={"device_id": new},
+        )
+        if answer is not None and answer.status_code == 201:
+            if tenant.rentals.get(old) == rental_id:
+                del tenant.rentals[old]
+            tenant.rentals[new] = str(answer.json()["id"])
+            tenant.replaced.add(old)
+            self.done["replace (RMA)"] += 1
+
+    # --- operator and gateways ------------------------------------------------------------------------------
+
+    async def change_tariff(self, rng: random.Random) -> None:
+        answer = await self.client.request(
+            "contracts",
+            "PUT",
+            f"/v1/tariffs/{PHONE}",
+            headers=self.client.operator,
+            json={"rate_per_day": rng.choice(TARIFF_RATES), "licences": [{"type": "PORT", "count": 1}]},
+        )
+        if answer is not None and answer.status_code in (200, 201):
+            self.done["change tariff"] += 1
+
+    async def drop_gateway(self, rng: random.Random) -> None:
+        gateway = self.gateways.get(rng.choice(self.tenants).account_id)
+        if gateway is not None:
+            await gateway.disconnect()  # its run loop reconnects after its back-off
+            self.done["drop gateway"] += 1
+
+    # --- the actors -----------------------------------------------------------------------------------------
+
+    async def _act(self, until: float, step: Callable[[], Awaitable[None]]) -> None:
+        loop = asyncio.get_running_loop()
+        while loop.time() < until:
+            await step()
+            self.operations += 1
+
+    def actors(self, *, until: float) -> list[Awaitable[None]]:
+        """Every actor of the run, as coroutines to be gathered: they all run at once until `until`."""
+        actors: list[Awaitable[None]] = []
+        for n, partner in enumerate(self.partners):
+            rng = self.rng(f"partner-{n}")
+
+            async def partner_step(partner: dict[str, str] = partner, rng: random.Random = rng) -> None:
+                await self.sell_keys(partner, rng.choice(self.tenants), rng)
+                await think(rng, 0.2, 0.8)
+
+            actors.append(self._act(until, partner_step))
+        for t, tenant in enumerate(self.tenants):
+            for c in range(CUSTOMERS_PER_ACCOUNT):
+                rng = self.rng(f"customer-{t}.{c}")
+                actions = [self.redeem, self.activate, self.deactivate, self.replace_device]
+
+                async def customer_step(
+                    tenant: Tenant = tenant,
+                    rng: random.Random = rng,
+                    actions: list[Callable[[Tenant, random.Random], Awaitable[None]]] = actions,
+                ) -> None:
+                    await rng.choices(actions, [3, 3, 2, 1])[0](tenant, rng)
+                    await think(rng, 0.05, 0.3)
+
+                actors.append(self._act(until, customer_step))
+        operator = self.rng("operator")
+
+        async def operator_step() -> None:
+            await think(operator, 0.5, 2.0)
+            await self.change_tariff(operator)
+
+        actors.append(self._act(until, operator_step))
+        dropper = self.rng("gateway-drops")
+
+        async def drop_step() -> None:
+            await think(dropper, 0.5, 2.0)
+            await self.drop_gateway(dropper)
+
+        actors.append(self._act(until, drop_step))
+        return actors
+
+    async def run(self, *, until: float) -> None:
+        await asyncio.gather(*self.actors(until=until))
+
+    async def fund(self) -> None:
+        """Before the run: a partner sells each account a key and a customer redeems it, so rentals can start."""
+        setup = self.rng("setup")
+        for tenant in self.tenants:
+            await self.sell_keys(self.partners[0], tenant, setup)
+            while tenant.keys:
+                await self.redeem(tenant, setup)
+
+    async def settle(self) -> None:
+        """After the faults: every account burns (so expiries are checked) and the thrifty ones run out."""
+        rng = self.rng("settle")
+        for tenant in self.tenants:
+            if tenant.thrifty:
+                for _ in tenant.idle():
+                    await self.activate(tenant, rng)
+            elif not tenant.rentals:
+                await self.activate(tenant, rng)
