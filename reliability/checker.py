@@ -1,10 +1,11 @@
 """The checker over what a fault run recorded, in the shape of Jepsen's queue checker.
 
-Every money movement has an id (the ledger entry, and the key it redeems) and every licence change a seq.
-The client records what it attempted and what it saw confirmed; the services' own stores say what happened.
-Matching the two gives, per effect: ok (confirmed and present once), recovered (outcome unknown to the
-client, e.g. the service died mid-request, and present once), lost (confirmed, absent), duplicated (present
-more than once) and unexpected (present, never attempted). Invariants over the final state are checked beside.
+Every money movement has an id (the ledger entry, and the key it redeems); every licence change has one too
+(the rental it starts or ends) and reaches the gateway as a bundle with a seq. The client records what it
+attempted and what it saw confirmed; the services' own stores and the gateways say what happened. Matching
+the two gives, per effect: ok (confirmed and present once), recovered (outcome unknown to the client, e.g.
+the service died mid-request, and present once), lost (confirmed, absent), duplicated (present more than
+once) and unexpected (present, never attempted). Invariants over the final state are checked beside.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,27 @@ class Redemption:
     account_id: str
     amount: int
     confirmed: bool
+
+
+@dataclass(frozen=True)
+class RentalChange:
+    """A licence change the workload attempted: a rental started (activation, or the new rental of an RMA) or
+    ended (deactivation, or the old rental of an RMA). `rental_id` is None for a start whose answer never came."""
+
+    kind: Literal["start", "end"]
+    account_id: str
+    rental_id: str | None
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class Rental:
+    """A rental as the contracts service holds it at the end."""
+
+    id: str
+    account_id: str
+    device_hwid: str
+    active: bool
 
 
 @dataclass(frozen=True)
@@ -49,7 +72,7 @@ class Gateway:
     hwid: str
     accepted_seqs: tuple[int, ...]
     held_seq: int
-    held_devices: frozenset[str]
+    held_devices: tuple[str, ...]  # as listed in the held bundle: a device twice is a duplicated licence
     expected_devices: frozenset[str]
     current_seq: int  # the distributor's latest bundle for it
     # The held bundle's `exp` (whole epoch seconds, None: no expiry) against its account's wallet at the end:
@@ -65,7 +88,9 @@ class Recorded:
     ledger: tuple[LedgerEntry, ...]
     accounts: tuple[Account, ...]
     gateways: tuple[Gateway, ...]
-    dead_letters: dict[str, int]  # dead-letter queue -> messages left in it
+    dead_letters: dict[str, int]
+    rental_changes: tuple[RentalChange, ...] = ()
+    rentals: tuple[Rental, ...] = ()  # dead-letter queue -> messages left in it
     explained_dead_letters: dict[str, str] = field(default_factory=dict)  # queue -> why that is expected
 
 
@@ -94,6 +119,7 @@ def check(recorded: Recorded) -> Report:
     report = Report()
     _check_redemptions(recorded, report)
     _check_ledger(recorded, report)
+    _check_rental_changes(recorded, report)
     _check_gateways(recorded, report)
     _check_dead_letters(recorded, report)
     return report
@@ -107,15 +133,53 @@ def _check_redemptions(recorded: Recorded, report: Report) -> None:
     for key_id, redemption in attempted.items():
         times = in_ledger.get(key_id, 0)
         if times > 1:
-            report.flag("duplicated", f"key {key_id} redeemed {times} times")
+            report.flag("redemptions duplicated", f"key {key_id} redeemed {times} times")
         elif times == 1:
-            report.counts["ok" if redemption.confirmed else "recovered"] += 1
+            report.counts["redemptions ok" if redemption.confirmed else "redemptions recovered"] += 1
         elif redemption.confirmed:
-            report.flag("lost", f"key {key_id} confirmed to the client but not in the ledger")
+            report.flag("redemptions lost", f"key {key_id} confirmed to the client but not in the ledger")
         else:
-            report.counts["not applied (unconfirmed)"] += 1
+            report.counts["redemptions not applied (unconfirmed)"] += 1
     for key_id in in_ledger.keys() - attempted.keys():
-        report.flag("unexpected", f"key {key_id} in the ledger but never redeemed by the workload")
+        report.flag("redemptions unexpected", f"key {key_id} in the ledger but never redeemed by the workload")
+
+
+def _check_rental_changes(recorded: Recorded, report: Report) -> None:
+    """Each rental the client saw started exists once; each it saw ended is no longer active; no other exists."""
+    rentals = {rental.id: rental for rental in recorded.rentals}
+    changes = recorded.rental_changes
+    report.counts["rental changes attempted"] = len(changes)
+    started = {c.rental_id for c in changes if c.kind == "start" and c.confirmed and c.rental_id is not None}
+    unanswered_starts = Counter(c.account_id for c in changes if c.kind == "start" and not c.confirmed)
+    for rental_id in sorted(started):
+        if rental_id in rentals:
+            report.counts["rental changes ok"] += 1
+        else:
+            report.flag("rental changes lost", f"rental {rental_id} started for the client but not held")
+    for rental in sorted(rentals.values(), key=lambda r: r.id):
+        if rental.id in started:
+            continue
+        if unanswered_starts[rental.account_id] > 0:  # a start whose answer was lost, applied once
+            unanswered_starts[rental.account_id] -= 1
+            report.counts["rental changes recovered"] += 1
+        else:
+            report.flag("rental changes unexpected", f"rental {rental.id} held but never started by the workload")
+    for change in changes:
+        if change.kind != "end" or change.rental_id is None:
+            continue
+        rental = rentals.get(change.rental_id)
+        if rental is None:
+            continue  # its start is already flagged as lost
+        if not rental.active:
+            report.counts["rental changes ok" if change.confirmed else "rental changes recovered"] += 1
+        elif change.confirmed:
+            report.flag("rental changes lost", f"rental {rental.id} ended for the client but still active")
+        else:
+            report.counts["rental changes not applied (unconfirmed)"] += 1
+    active_per_device = Counter(rental.device_hwid for rental in rentals.values() if rental.active)
+    for hwid, times in sorted(active_per_device.items()):
+        if times > 1:
+            report.flag("rental changes duplicated", f"device {hwid} has {times} active rentals")
 
 
 def _check_ledger(recorded: Recorded, report: Report) -> None:
@@ -157,11 +221,14 @@ def _check_gateways(recorded: Recorded, report: Report) -> None:
                 "gateways behind",
                 f"gateway {gateway.hwid} holds seq {gateway.held_seq}, the distributor's is {gateway.current_seq}",
             )
-        if gateway.held_devices != gateway.expected_devices:
+        held = Counter(gateway.held_devices)
+        for hwid, times in sorted(held.items()):
+            if times > 1:
+                report.flag("licences duplicated", f"gateway {gateway.hwid} holds device {hwid} {times} times")
+        if set(held) != gateway.expected_devices:
             report.flag(
                 "gateways wrong",
-                f"gateway {gateway.hwid} runs {sorted(gateway.held_devices)}, rentals say"
-                f" {sorted(gateway.expected_devices)}",
+                f"gateway {gateway.hwid} runs {sorted(held)}, rentals say {sorted(gateway.expected_devices)}",
             )
         _check_expiry(gateway, report)
 

@@ -21,17 +21,12 @@ HERE = Path(__file__).parent
 ALONE = pytest.StashKey[bool]()
 SUMMARIES = pytest.StashKey[list["SeedSummary"]]()
 # The checker's counts shown per seed in the closing table, in this order.
-COLUMNS = (
-    "redemptions attempted",
-    "ok",
-    "recovered",
-    "lost",
-    "duplicated",
-    "unexpected",
-    "ledger entries",
-    "bundles accepted",
-    "dead letters",
+EFFECTS = tuple(
+    f"{effect} {outcome}"
+    for effect in ("redemptions", "rental changes")
+    for outcome in ("attempted", "ok", "recovered", "lost", "duplicated", "unexpected")
 )
+COLUMNS = (*EFFECTS, "ledger entries", "bundles accepted", "licences duplicated", "dead letters", "anomalies")
 
 
 @dataclass(frozen=True)
@@ -48,7 +43,9 @@ class SeedSummary:
         cls, seed: int, report: Report, injected: list[str], operations: int, deliveries: Counter[str]
     ) -> SeedSummary:
         faults = Counter(kind.value for line in injected for kind in FaultKind if f" {kind.value} " in line)
-        return cls(seed, report.valid, operations, faults, Counter(deliveries), Counter(report.counts))
+        counts = Counter(report.counts)
+        counts["anomalies"] = len(report.anomalies)
+        return cls(seed, report.valid, operations, faults, Counter(deliveries), counts)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Redemption, check
+from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Redemption, Rental, RentalChange, check
 from reliability.schedule import FaultKind, draw_schedule
 
 ACCOUNT = "acc-1"
@@ -23,24 +23,40 @@ def clean() -> Recorded:
             LedgerEntry("e3", ACCOUNT, "redemption", 50, 120, "k2", 0),
         ),
         accounts=(Account(ACCOUNT, 120),),
-        gateways=(Gateway("gw1", (1, 2, 5), 5, frozenset({"p1"}), frozenset({"p1"}), 5),),
+        gateways=(Gateway("gw1", (1, 2, 5), 5, ("p1",), frozenset({"p1"}), 5),),
         dead_letters={"x.wallet.events.dead": 0},
+        rental_changes=(
+            RentalChange("start", ACCOUNT, "r1", confirmed=True),
+            RentalChange("start", ACCOUNT, "r2", confirmed=True),
+            RentalChange("end", ACCOUNT, "r2", confirmed=True),
+            RentalChange("start", ACCOUNT, None, confirmed=False),
+            RentalChange("end", ACCOUNT, "r1", confirmed=False),
+        ),
+        rentals=(
+            Rental("r1", ACCOUNT, "p1", active=True),
+            Rental("r2", ACCOUNT, "p2", active=False),
+            Rental("r3", ACCOUNT, "p3", active=False),
+        ),
     )
 
 
 def test_a_clean_history_is_valid_and_counts_ok_recovered_and_unapplied_effects() -> None:
     report = check(clean())
     assert report.valid, report.render()
-    assert report.counts["ok"] == 1
-    assert report.counts["recovered"] == 1
-    assert report.counts["not applied (unconfirmed)"] == 1
+    assert report.counts["redemptions ok"] == 1
+    assert report.counts["redemptions recovered"] == 1
+    assert report.counts["redemptions not applied (unconfirmed)"] == 1
     assert report.counts["bundles accepted"] == 3
+    # r1 and r2 started, r2 ended; r3 is the start whose answer was lost; r1's unanswered end never applied.
+    assert report.counts["rental changes ok"] == 3
+    assert report.counts["rental changes recovered"] == 1
+    assert report.counts["rental changes not applied (unconfirmed)"] == 1
 
 
 def test_a_confirmed_redemption_missing_from_the_ledger_is_lost() -> None:
     recorded = clean()
     recorded = replace(recorded, ledger=recorded.ledger[1:], accounts=(Account(ACCOUNT, 20),))
-    assert check(recorded).counts["lost"] == 1
+    assert check(recorded).counts["redemptions lost"] == 1
 
 
 def test_a_key_in_the_ledger_twice_is_duplicated_and_one_never_attempted_is_unexpected() -> None:
@@ -48,8 +64,8 @@ def test_a_key_in_the_ledger_twice_is_duplicated_and_one_never_attempted_is_unex
     twice = LedgerEntry("e4", ACCOUNT, "redemption", 100, 220, "k1", 0)
     stray = LedgerEntry("e5", ACCOUNT, "redemption", 5, 225, "k9", 0)
     report = check(replace(recorded, ledger=(*recorded.ledger, twice, stray), accounts=(Account(ACCOUNT, 225),)))
-    assert report.counts["duplicated"] == 1
-    assert report.counts["unexpected"] == 1
+    assert report.counts["redemptions duplicated"] == 1
+    assert report.counts["redemptions unexpected"] == 1
 
 
 def test_an_unbalanced_entry_a_negative_balance_and_a_balance_off_the_ledger_are_flagged() -> None:
@@ -62,11 +78,33 @@ def test_an_unbalanced_entry_a_negative_balance_and_a_balance_off_the_ledger_are
 
 
 def test_a_lower_seq_accepted_a_gateway_behind_or_running_the_wrong_devices_is_flagged() -> None:
-    stale = Gateway("gw1", (1, 3, 3, 2), 2, frozenset({"p1", "p2"}), frozenset({"p1"}), 4)
+    stale = Gateway("gw1", (1, 3, 3, 2), 2, ("p1", "p2"), frozenset({"p1"}), 4)
     report = check(replace(clean(), gateways=(stale,)))
     assert report.counts["stale seq accepted"] == 2
     assert report.counts["gateways behind"] == 1
     assert report.counts["gateways wrong"] == 1
+
+
+def test_a_started_rental_not_held_an_ended_one_still_active_and_a_stray_one_are_flagged() -> None:
+    recorded = clean()
+    lost_start = replace(recorded, rentals=recorded.rentals[1:])
+    assert check(lost_start).counts["rental changes lost"] == 1
+    still_active = replace(recorded, rentals=(recorded.rentals[0], replace(recorded.rentals[1], active=True)))
+    report = check(still_active)
+    assert report.counts["rental changes lost"] == 1
+    stray = replace(recorded, rentals=(*recorded.rentals, Rental("r9", ACCOUNT, "p9", active=True)))
+    assert check(stray).counts["rental changes unexpected"] == 1
+
+
+def test_a_device_with_two_active_rentals_or_listed_twice_in_a_bundle_is_duplicated() -> None:
+    recorded = clean()
+    twice = replace(recorded, rentals=(*recorded.rentals, Rental("r4", ACCOUNT, "p1", active=True)))
+    twice = replace(twice, rental_changes=(*recorded.rental_changes, RentalChange("start", ACCOUNT, "r4", True)))
+    assert check(twice).counts["rental changes duplicated"] == 1
+    listed_twice = replace(recorded.gateways[0], held_devices=("p1", "p1"))
+    report = check(replace(recorded, gateways=(listed_twice,)))
+    assert report.counts["licences duplicated"] == 1
+    assert report.counts["gateways wrong"] == 0
 
 
 def test_dead_letters_are_anomalies_unless_explained() -> None:
@@ -99,7 +137,7 @@ def test_a_running_gateway_must_expire_at_its_accounts_run_out_rounded_down_to_w
 
 def test_a_depleted_accounts_gateway_holding_devices_or_an_expiry_is_flagged() -> None:
     recorded = clean()
-    empty = replace(recorded.gateways[0], held_devices=frozenset(), expected_devices=frozenset(), depleted=True)
+    empty = replace(recorded.gateways[0], held_devices=(), expected_devices=frozenset(), depleted=True)
     report = check(replace(recorded, gateways=(empty,)))
     assert report.valid, report.render()
     assert report.counts["depleted bundles checked"] == 1

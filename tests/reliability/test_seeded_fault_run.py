@@ -24,7 +24,7 @@ import asyncpg
 import httpx
 import pytest
 from reliability.chaos import DeliveryChaos
-from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Report, check
+from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Rental, Report, check
 from reliability.infra import restart_postgres, restart_rabbitmq
 from reliability.schedule import Fault, FaultKind, draw_schedule
 
@@ -244,6 +244,14 @@ async def recorded(replicas: ReplicaSet, workload: Workload, gateways: list[Simu
         account_ids,
     )
     wallets = {r["id"]: r for r in account_rows}
+    rental_rows = await replicas.fetch(
+        """
+        SELECT r.id::text, c.account_id::text, r.hwid, r.status = 'active' AS active
+          FROM contracts.rental r JOIN contracts.contract c ON c.id = r.contract_id
+         WHERE c.account_id = ANY($1::uuid[])
+        """,
+        account_ids,
+    )
     observed = []
     for tenant, gateway in zip(workload.tenants, gateways, strict=True):
         expected = await replicas.fetch(
@@ -263,7 +271,7 @@ async def recorded(replicas: ReplicaSet, workload: Workload, gateways: list[Simu
                 hwid=gateway.hwid,
                 accepted_seqs=tuple(gateway.stats.accepted),
                 held_seq=gateway.state.highest_seq,
-                held_devices=frozenset(d.hwid for d in held.devices) if held is not None else frozenset(),
+                held_devices=tuple(d.hwid for d in held.devices) if held is not None else (),
                 expected_devices=frozenset(str(row["hwid"]) for row in expected),
                 current_seq=current,
                 held_exp=int(held.expires_at.timestamp()) if held is not None and held.expires_at else None,
@@ -282,6 +290,8 @@ async def recorded(replicas: ReplicaSet, workload: Workload, gateways: list[Simu
         accounts=tuple(Account(r["id"], r["balance"]) for r in account_rows),
         gateways=tuple(observed),
         dead_letters=dead_letter_counts(replicas.broker_prefix),
+        rental_changes=tuple(workload.rental_changes),
+        rentals=tuple(Rental(r["id"], r["account_id"], r["hwid"], r["active"]) for r in rental_rows),
     )
 
 
@@ -370,6 +380,7 @@ async def test_a_seeded_fault_run_loses_duplicates_and_wrongly_accepts_nothing(
     print(report.render())
     seed_summaries.append(SeedSummary.of(seed, report, injected, workload.operations, chaos.counts))
     assert report.counts["redemptions attempted"] > 0
+    assert report.counts["rental changes attempted"] > 0
     assert report.counts["depleted bundles checked"] > 0, "no account ran out: depleted bundles went unchecked"
     assert report.counts["expiries checked"] > 0, "no running gateway: bundle expiries went unchecked"
     assert chaos.counts["duplicated copies"] > 0, "no duplicate was injected: the dedupe went untested"

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
-from reliability.checker import Redemption
+from reliability.checker import Redemption, RentalChange
 
 from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import GatewayState
@@ -167,6 +167,7 @@ class Workload:
     seed: int
     tenants: list[Tenant]
     redemptions: list[Redemption] = field(default_factory=list)
+    rental_changes: list[RentalChange] = field(default_factory=list)
     gateways: dict[str, SimulatedGateway] = field(default_factory=dict)  # account id -> its gateway
     operations: int = 0
     done: Counter[str] = field(default_factory=Counter)
@@ -227,8 +228,11 @@ class Workload:
             headers=tenant.customer,
             json={"device_id": device_id},
         )
-        if answer is not None and answer.status_code == 201:
+        if answer is None:
+            self.rental_changes.append(RentalChange("start", tenant.account_id, None, confirmed=False))
+        elif answer.status_code == 201:
             tenant.rentals[device_id] = str(answer.json()["id"])
+            self.rental_changes.append(RentalChange("start", tenant.account_id, tenant.rentals[device_id], True))
             self.done["activate"] += 1
 
     async def deactivate(self, tenant: Tenant, rng: random.Random) -> None:
@@ -243,10 +247,13 @@ class Workload:
             headers=tenant.customer,
             json={},
         )
-        if answer is not None and answer.status_code == 200:
+        if answer is None:
+            self.rental_changes.append(RentalChange("end", tenant.account_id, rental_id, confirmed=False))
+        elif answer.status_code == 200:
             # The other customer may have replaced it meanwhile: forget only the rental this one ended.
             if tenant.rentals.get(device_id) == rental_id:
                 del tenant.rentals[device_id]
+            self.rental_changes.append(RentalChange("end", tenant.account_id, rental_id, confirmed=True))
             self.done["deactivate"] += 1
 
     async def replace_device(self, tenant: Tenant, rng: random.Random) -> None:
@@ -264,11 +271,16 @@ class Workload:
             headers=tenant.customer,
             json={"device_id": new},
         )
-        if answer is not None and answer.status_code == 201:
+        if answer is None:
+            self.rental_changes.append(RentalChange("end", tenant.account_id, rental_id, confirmed=False))
+            self.rental_changes.append(RentalChange("start", tenant.account_id, None, confirmed=False))
+        elif answer.status_code == 201:
             if tenant.rentals.get(old) == rental_id:
                 del tenant.rentals[old]
             tenant.rentals[new] = str(answer.json()["id"])
             tenant.replaced.add(old)
+            self.rental_changes.append(RentalChange("end", tenant.account_id, rental_id, confirmed=True))
+            self.rental_changes.append(RentalChange("start", tenant.account_id, tenant.rentals[new], confirmed=True))
             self.done["replace (RMA)"] += 1
 
     # --- operator and gateways ------------------------------------------------------------------------------
