@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -90,45 +91,58 @@ async def update_low_balance_state(
 # --- The scheduler's work lists: one due account at a time, skipping those another replica holds -------
 
 
-async def lock_next_due_depletion(conn: asyncpg.Connection, *, now: datetime) -> asyncpg.Record | None:
+async def lock_next_due_depletion(
+    conn: asyncpg.Connection, *, now: datetime, held_back: Collection[UUID]
+) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted, depletes_at,
                   low_warned_threshold_s, low_check_at, version
-           FROM account WHERE depletes_at <= $1
+           FROM account WHERE depletes_at <= $1 AND id <> ALL($2::uuid[])
             ORDER BY depletes_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
         now,
+        list(held_back),
     )
 
 
-async def lock_next_due_low_balance_check(conn: asyncpg.Connection, *, now: datetime) -> asyncpg.Record | None:
+async def lock_next_due_low_balance_check(
+    conn: asyncpg.Connection, *, now: datetime, held_back: Collection[UUID]
+) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted, depletes_at,
                   low_warned_threshold_s, low_check_at, version
-           FROM account WHERE low_check_at <= $1
+           FROM account WHERE low_check_at <= $1 AND id <> ALL($2::uuid[])
             ORDER BY low_check_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
         now,
+        list(held_back),
     )
 
 
-async def lock_next_unsettled_account(conn: asyncpg.Connection, *, settled_before: datetime) -> asyncpg.Record | None:
+async def lock_next_unsettled_account(
+    conn: asyncpg.Connection, *, settled_before: datetime, held_back: Collection[UUID]
+) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted, depletes_at,
                   low_warned_threshold_s, low_check_at, version
            FROM account
-            WHERE burn_rate_per_day > 0 AND balance > 0 AND settled_at < $1
+            WHERE burn_rate_per_day > 0 AND balance > 0 AND settled_at < $1 AND id <> ALL($2::uuid[])
             ORDER BY settled_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
         settled_before,
+        list(held_back),
     )
 
 
-async def next_scheduled_instant(conn: asyncpg.Connection | asyncpg.Pool, *, daily: timedelta) -> datetime | None:
+async def next_scheduled_instant(
+    conn: asyncpg.Connection | asyncpg.Pool, *, daily: timedelta, held_back: Collection[UUID]
+) -> datetime | None:
     """The earliest instant at which the scheduler has work: a run-out, a warning or a daily settlement."""
     value: datetime | None = await conn.fetchval(
         """SELECT least(
-               (SELECT min(depletes_at) FROM account WHERE depletes_at IS NOT NULL),
-               (SELECT min(low_check_at) FROM account WHERE low_check_at IS NOT NULL),
-               (SELECT min(settled_at) + $1::interval FROM account WHERE burn_rate_per_day > 0 AND balance > 0))""",
+               (SELECT min(depletes_at) FROM account WHERE depletes_at IS NOT NULL AND id <> ALL($2::uuid[])),
+               (SELECT min(low_check_at) FROM account WHERE low_check_at IS NOT NULL AND id <> ALL($2::uuid[])),
+               (SELECT min(settled_at) + $1::interval FROM account
+                 WHERE burn_rate_per_day > 0 AND balance > 0 AND id <> ALL($2::uuid[])))""",
         daily,
+        list(held_back),
     )
     return value
 

@@ -8,7 +8,8 @@ posts to the ledger, and publishes the new runway with the next version.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -417,62 +418,100 @@ async def apply_rental_change(
 # --- The scheduler's use cases: each handles one due account, in its own transaction --------------------
 
 
-async def deplete_next_due_account(pool: asyncpg.Pool, *, now: datetime) -> bool:
-    """Announce one run-out that is due, settling the balance to exactly zero. False when none is due."""
+class AccountWorkFailed(Exception):
+    """The scheduler's work on one account failed for a reason of that account's own (not the database being
+    away): the scheduler holds that account back for a while and goes on with the others."""
+
+    def __init__(self, account_id: uuid.UUID) -> None:
+        super().__init__(f"scheduled work on account {account_id} failed")
+        self.account_id = account_id
+
+
+# The database or the connection is away: every account would fail alike, so the whole round stops instead.
+_DATABASE_AWAY = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError)
+
+
+@asynccontextmanager
+async def _on_account(account_id: uuid.UUID) -> AsyncIterator[None]:
+    try:
+        yield
+    except _DATABASE_AWAY:
+        raise
+    except Exception as exc:
+        raise AccountWorkFailed(account_id) from exc
+
+
+async def deplete_next_due_account(
+    pool: asyncpg.Pool, *, now: datetime, held_back: Collection[uuid.UUID] = ()
+) -> uuid.UUID | None:
+    """Announce one run-out that is due, settling the balance to exactly zero. The account, or None when none
+    is due (accounts in `held_back` are passed over)."""
     async with transaction(pool) as conn:
-        row = await repository.lock_next_due_depletion(conn, now=now)
+        row = await repository.lock_next_due_depletion(conn, now=now, held_back=held_back)
         if row is None:
-            return False
-        await _catch_up_run_out(conn, _Account.of(row), now=now)
-    return True
+            return None
+        async with _on_account(row["id"]):
+            await _catch_up_run_out(conn, _Account.of(row), now=now)
+    return uuid.UUID(str(row["id"]))
 
 
-async def settle_next_unsettled_account(pool: asyncpg.Pool, *, now: datetime, every: timedelta) -> bool:
+async def settle_next_unsettled_account(
+    pool: asyncpg.Pool, *, now: datetime, every: timedelta, held_back: Collection[uuid.UUID] = ()
+) -> uuid.UUID | None:
     """Settle the usage of one account that burns and was last settled longer than `every` ago."""
     async with transaction(pool) as conn:
-        row = await repository.lock_next_unsettled_account(conn, settled_before=now - every)
+        row = await repository.lock_next_unsettled_account(conn, settled_before=now - every, held_back=held_back)
         if row is None:
-            return False
-        account = await _catch_up_run_out(conn, _Account.of(row), now=now)
-        burn, usage = account.burn.settle(now)
-        await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=now)
-        await _save(conn, account=account, burn=burn, version=account.version, low_check_at=account.low_check_at)
-    return True
+            return None
+        async with _on_account(row["id"]):
+            account = await _catch_up_run_out(conn, _Account.of(row), now=now)
+            burn, usage = account.burn.settle(now)
+            await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=now)
+            await _save(conn, account=account, burn=burn, version=account.version, low_check_at=account.low_check_at)
+    return uuid.UUID(str(row["id"]))
 
 
-async def warn_next_low_balance(pool: asyncpg.Pool, *, now: datetime, thresholds_s: Sequence[int]) -> bool:
+async def warn_next_low_balance(
+    pool: asyncpg.Pool, *, now: datetime, thresholds_s: Sequence[int], held_back: Collection[uuid.UUID] = ()
+) -> uuid.UUID | None:
     """Evaluate one account whose low-balance check is due; announce `BalanceLow` if a threshold was reached."""
     async with transaction(pool) as conn:
-        row = await repository.lock_next_due_low_balance_check(conn, now=now)
+        row = await repository.lock_next_due_low_balance_check(conn, now=now, held_back=held_back)
         if row is None:
-            return False
-        depletes_at = row["depletes_at"]
-        check = domain.check_low_balance(
-            thresholds_s=thresholds_s,
-            depletes_at=depletes_at,
-            now=now,
-            warned_threshold_s=row["low_warned_threshold_s"],
-        )
-        if check.warn_threshold_s is not None and depletes_at is not None:
-            time_left_s = max(0, int((depletes_at - now).total_seconds()))
-            await add_to_outbox(
-                conn,
-                BalanceLow(
-                    account_id=row["id"],
-                    time_left_s=time_left_s,
-                    threshold_s=check.warn_threshold_s,
-                    depletes_at=depletes_at,
-                ),
+            return None
+        async with _on_account(row["id"]):
+            depletes_at = row["depletes_at"]
+            check = domain.check_low_balance(
+                thresholds_s=thresholds_s,
+                depletes_at=depletes_at,
+                now=now,
+                warned_threshold_s=row["low_warned_threshold_s"],
             )
-            log.info("wallet.balance.low", account_id=str(row["id"]), threshold_s=check.warn_threshold_s)
-        await repository.update_low_balance_state(
-            conn, account_id=row["id"], warned_threshold_s=check.warned_threshold_s, low_check_at=check.next_check_at
-        )
-    return True
+            if check.warn_threshold_s is not None and depletes_at is not None:
+                time_left_s = max(0, int((depletes_at - now).total_seconds()))
+                await add_to_outbox(
+                    conn,
+                    BalanceLow(
+                        account_id=row["id"],
+                        time_left_s=time_left_s,
+                        threshold_s=check.warn_threshold_s,
+                        depletes_at=depletes_at,
+                    ),
+                )
+                log.info("wallet.balance.low", account_id=str(row["id"]), threshold_s=check.warn_threshold_s)
+            await repository.update_low_balance_state(
+                conn,
+                account_id=row["id"],
+                warned_threshold_s=check.warned_threshold_s,
+                low_check_at=check.next_check_at,
+            )
+    return uuid.UUID(str(row["id"]))
 
 
-async def next_scheduled_instant(pool: asyncpg.Pool, *, every: timedelta) -> datetime | None:
-    return await repository.next_scheduled_instant(pool, daily=every)
+async def next_scheduled_instant(
+    pool: asyncpg.Pool, *, every: timedelta, held_back: Collection[uuid.UUID] = ()
+) -> datetime | None:
+    return await repository.next_scheduled_instant(pool, daily=every, held_back=held_back)
 
 
 # --- Shared steps of the use cases above ------------------------------------------------------------------
