@@ -14,7 +14,6 @@ import asyncio
 import random
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -169,7 +168,7 @@ class Workload:
     redemptions: list[Redemption] = field(default_factory=list)
     rental_changes: list[RentalChange] = field(default_factory=list)
     gateways: dict[str, SimulatedGateway] = field(default_factory=dict)  # account id -> its gateway
-    operations: int = 0
+    operations: int = 0  # attempted, including those that found nothing to do (no key in hand, no idle phone)
     done: Counter[str] = field(default_factory=Counter)
     partners: list[dict[str, str]] = field(default_factory=list)
 
@@ -304,55 +303,47 @@ class Workload:
 
     # --- the actors -----------------------------------------------------------------------------------------
 
-    async def _act(self, until: float, step: Callable[[], Awaitable[None]]) -> None:
-        loop = asyncio.get_running_loop()
-        while loop.time() < until:
-            await step()
+    async def partner(self, n: int, *, until: float) -> None:
+        rng = self.rng(f"partner-{n}")
+        while self._running(until):
+            await self.sell_keys(self.partners[n], rng.choice(self.tenants), rng)
+            self.operations += 1
+            await think(rng, 0.2, 0.8)
+
+    async def customer(self, tenant: Tenant, n: int, *, until: float) -> None:
+        rng = self.rng(f"customer-{self.tenants.index(tenant)}.{n}")
+        actions = [self.redeem, self.activate, self.deactivate, self.replace_device]
+        while self._running(until):
+            await rng.choices(actions, [3, 3, 2, 1])[0](tenant, rng)
+            self.operations += 1
+            await think(rng, 0.05, 0.3)
+
+    async def operator(self, *, until: float) -> None:
+        rng = self.rng("operator")
+        while self._running(until):
+            await think(rng, 0.5, 2.0)
+            await self.change_tariff(rng)
             self.operations += 1
 
-    def actors(self, *, until: float) -> list[Awaitable[None]]:
-        """Every actor of the run, as coroutines to be gathered: they all run at once until `until`."""
-        actors: list[Awaitable[None]] = []
-        for n, partner in enumerate(self.partners):
-            rng = self.rng(f"partner-{n}")
+    async def gateway_drops(self, *, until: float) -> None:
+        rng = self.rng("gateway-drops")
+        while self._running(until):
+            await think(rng, 0.5, 2.0)
+            await self.drop_gateway(rng)
+            self.operations += 1
 
-            async def partner_step(partner: dict[str, str] = partner, rng: random.Random = rng) -> None:
-                await self.sell_keys(partner, rng.choice(self.tenants), rng)
-                await think(rng, 0.2, 0.8)
-
-            actors.append(self._act(until, partner_step))
-        for t, tenant in enumerate(self.tenants):
-            for c in range(CUSTOMERS_PER_ACCOUNT):
-                rng = self.rng(f"customer-{t}.{c}")
-                actions = [self.redeem, self.activate, self.deactivate, self.replace_device]
-
-                async def customer_step(
-                    tenant: Tenant = tenant,
-                    rng: random.Random = rng,
-                    actions: list[Callable[[Tenant, random.Random], Awaitable[None]]] = actions,
-                ) -> None:
-                    await rng.choices(actions, [3, 3, 2, 1])[0](tenant, rng)
-                    await think(rng, 0.05, 0.3)
-
-                actors.append(self._act(until, customer_step))
-        operator = self.rng("operator")
-
-        async def operator_step() -> None:
-            await think(operator, 0.5, 2.0)
-            await self.change_tariff(operator)
-
-        actors.append(self._act(until, operator_step))
-        dropper = self.rng("gateway-drops")
-
-        async def drop_step() -> None:
-            await think(dropper, 0.5, 2.0)
-            await self.drop_gateway(dropper)
-
-        actors.append(self._act(until, drop_step))
-        return actors
+    @staticmethod
+    def _running(until: float) -> bool:
+        return asyncio.get_running_loop().time() < until
 
     async def run(self, *, until: float) -> None:
-        await asyncio.gather(*self.actors(until=until))
+        """Every actor at once until `until`: partners, customers, the operator and the gateway drops."""
+        await asyncio.gather(
+            *(self.partner(n, until=until) for n in range(PARTNERS)),
+            *(self.customer(t, n, until=until) for t in self.tenants for n in range(CUSTOMERS_PER_ACCOUNT)),
+            self.operator(until=until),
+            self.gateway_drops(until=until),
+        )
 
     async def fund(self) -> None:
         """Before the run: a partner sells each account a key and a customer redeems it, so rentals can start."""
