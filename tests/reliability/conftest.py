@@ -20,13 +20,37 @@ from reliability.schedule import FaultKind
 HERE = Path(__file__).parent
 ALONE = pytest.StashKey[bool]()
 SUMMARIES = pytest.StashKey[list["SeedSummary"]]()
-# The checker's counts shown per seed in the closing table, in this order.
-EFFECTS = tuple(
-    f"{effect} {outcome}"
-    for effect in ("redemptions", "rental changes")
-    for outcome in ("attempted", "ok", "recovered", "lost", "duplicated", "unexpected")
+# The closing table's columns: a short header, and where the figure comes from (the checker's counts, the
+# faults injected, the delivery chaos). The legend is printed under the table.
+OUTCOMES = {
+    "attempted": "tried",
+    "ok": "ok",
+    "recovered": "recov",
+    "lost": "lost",
+    "duplicated": "dup",
+    "unexpected": "unexp",
+}
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("kill", "faults", "kill"),
+    ("close", "faults", "close_broker_connections"),
+    ("rmq", "faults", "restart_rabbitmq"),
+    ("pg", "faults", "restart_postgres"),
+    ("dup", "deliveries", "duplicated copies"),
+    ("late", "deliveries", "delayed copies"),
+    *((f"k.{label}", "counts", f"redemptions {outcome}") for outcome, label in OUTCOMES.items()),
+    *((f"r.{label}", "counts", f"rental changes {outcome}") for outcome, label in OUTCOMES.items()),
+    ("ledger", "counts", "ledger entries"),
+    ("bundles", "counts", "bundles accepted"),
+    ("lic.dup", "counts", "licences duplicated"),
+    ("dead", "counts", "dead letters"),
+    ("anomalies", "counts", "anomalies"),
 )
-COLUMNS = (*EFFECTS, "ledger entries", "bundles accepted", "licences duplicated", "dead letters", "anomalies")
+LEGEND = (
+    "kill/close/rmq/pg: faults injected (SIGKILL + restart, broker connections closed, RabbitMQ and Postgres"
+    " restarted); dup/late: deliveries duplicated and delayed; k.*: key redemptions, r.*: rental changes"
+    " (attempted, ok, recovered, lost, duplicated, unexpected); ledger entries; bundles accepted by the gateways;"
+    " lic.dup: a device twice in a bundle; dead: dead letters left"
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +70,9 @@ class SeedSummary:
         counts = Counter(report.counts)
         counts["anomalies"] = len(report.anomalies)
         return cls(seed, report.valid, operations, faults, Counter(deliveries), counts)
+
+    def figures(self) -> list[int]:
+        return [getattr(self, source)[key] for _, source, key in COLUMNS]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -70,33 +97,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     summaries = sorted(config.stash.get(SUMMARIES, []), key=lambda s: s.seed)
     if not summaries:
         return
-    kinds = [kind.value for kind in FaultKind]
-    header = ["seed", "verdict", "operations", *kinds, "duplicated copies", "delayed copies", *COLUMNS]
+    header = ["seed", "verdict", "ops", *(name for name, _, _ in COLUMNS)]
     rows = [
-        [
-            str(s.seed),
-            "valid" if s.valid else "INVALID",
-            str(s.operations),
-            *(str(s.faults[k]) for k in kinds),
-            str(s.deliveries["duplicated copies"]),
-            str(s.deliveries["delayed copies"]),
-            *(str(s.counts[c]) for c in COLUMNS),
-        ]
-        for s in summaries
+        [str(s.seed), "valid" if s.valid else "INVALID", str(s.operations), *map(str, s.figures())] for s in summaries
     ]
+    totals = [sum(figures) for figures in zip(*(s.figures() for s in summaries), strict=True)]
     valid = sum(s.valid for s in summaries)
-    rows.append(
-        [
-            "all",
-            f"{valid}/{len(summaries)} valid",
-            str(sum(s.operations for s in summaries)),
-            *(str(sum(s.faults[k] for s in summaries)) for k in kinds),
-            str(sum(s.deliveries["duplicated copies"] for s in summaries)),
-            str(sum(s.deliveries["delayed copies"] for s in summaries)),
-            *(str(sum(s.counts[c] for s in summaries)) for c in COLUMNS),
-        ]
-    )
-    terminalreporter.section("seeded fault run: the checker's counts per seed")
-    terminalreporter.write_line(" | ".join(header))
-    for row in rows:
-        terminalreporter.write_line(" | ".join(row))
+    rows.append(["all", f"{valid}/{len(summaries)}", str(sum(s.operations for s in summaries)), *map(str, totals)])
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    terminalreporter.section("seeded fault run: per seed")
+    for row in (header, *rows):
+        terminalreporter.write_line("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
+    terminalreporter.write_line(LEGEND)
