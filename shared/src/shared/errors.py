@@ -8,7 +8,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger()
@@ -67,6 +70,64 @@ class ServiceUnavailable(Problem):
     status, code, title = 503, "unavailable", "Service unavailable"
 
 
+class ProblemDocument(BaseModel):
+    """The RFC 9457 body of every refusal, as `application/problem+json`; `code` is what a client acts on.
+
+    Some refusals add members (`retry_after_s` with 429, `errors` with 422, `checks` with 503).
+    """
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+    type: str = Field(examples=["about:blank"])
+    title: str
+    status: int
+    detail: str
+    code: str = Field(examples=["not_found"])
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationProblemDocument(ProblemDocument):
+    """A 422: `validation_failed` (the request does not match the document, one issue per wrong field) or a
+    refusal of the content by the service itself."""
+
+    model_config = ConfigDict(extra="allow", title="ValidationProblem")
+    # Absent when the service itself refused the content (e.g. `invalid_hwid`, `idempotency_key_reused`).
+    errors: list[ValidationIssue] = Field(default_factory=list)
+
+
+# What each refusal status means on this platform, for the OpenAPI documents; a route may say more.
+PROBLEM_DESCRIPTIONS: dict[int, str] = {
+    400: "Bad request",
+    401: "No valid bearer token (`missing_token`, `invalid_token`)",
+    403: "The token's roles do not allow this (`role_required`, `no_role`, `no_account`)",
+    404: "Not found (or not yours)",
+    409: "Conflict with the current state",
+    410: "Gone",
+    413: "The request body is too large (`payload_too_large`)",
+    422: "The request does not match the document (`validation_failed`) or cannot be processed",
+    429: "Rate limited (`rate_limited`, with `retry_after_s`)",
+    503: "Service unavailable",
+}
+
+
+def problem_responses(*refusals: int | tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: the refusals it really gives, each a problem document.
+
+    `problem_responses(404, (409, "`key_revoked`"))`: a bare status takes the platform's description, a pair
+    names the codes this route answers with. The content (`application/problem+json`, the Problem schema) is
+    filled in by `shared.openapi.describe_problems` for every status of 400 and above.
+    """
+    responses: dict[int | str, dict[str, Any]] = {}
+    for refusal in refusals:
+        status, description = refusal if isinstance(refusal, tuple) else (refusal, None)
+        responses[status] = {"description": description or PROBLEM_DESCRIPTIONS.get(status, "Refused")}
+    return responses
+
+
 def problem_response(
     *, status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
@@ -85,6 +146,17 @@ _STATUS_CODES = {
     415: "unsupported_media_type",
     429: "rate_limited",
 }
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves at this request's path."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        route_methods = getattr(route.original_route, "methods", None)
+        # The context's path carries the include prefix (`/v1`); the route's own does not.
+        if route_methods and route.path and compile_path(route.path)[0].match(request.url.path):
+            methods |= set(route_methods)
+    return sorted(methods)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -111,12 +183,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route matching the path; a path may have several.
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         return problem_response(
             status=exc.status_code,
             code=_STATUS_CODES.get(exc.status_code, "http_error"),
             title=str(exc.detail) if exc.detail else "Error",
             detail=str(exc.detail),
-            headers=dict(exc.headers) if exc.headers else None,
+            headers=headers,
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -18,15 +18,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends, Header
+from fastapi import Depends, Request
 
 from shared.errors import BadRequest, Unprocessable
+from shared.openapi import document_dependency
 
+HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
+# Printable ASCII, no space at either end (HTTP would strip it): what survives every proxy unchanged.
+KEY_PATTERN = rf"^[!-~]([ -~]{{0,{MAX_KEY_LENGTH - 2}}}[!-~])?$"
+_KEY = re.compile(KEY_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -85,20 +91,45 @@ async def delete_expired_idempotency_records(pool: asyncpg.Pool, *, older_than_h
     return int(result.split()[-1])
 
 
-def optional_idempotency_key(idempotency_key: Annotated[str | None, Header()] = None) -> str | None:
-    if idempotency_key is not None and not (0 < len(idempotency_key) <= MAX_KEY_LENGTH):
-        raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters", code="invalid_idempotency_key")
+def optional_idempotency_key(request: Request) -> str | None:
+    idempotency_key = request.headers.get(HEADER)
+    if idempotency_key is not None and not _KEY.match(idempotency_key):
+        raise BadRequest(
+            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters", code="invalid_idempotency_key"
+        )
     return idempotency_key
 
 
-def required_idempotency_key(idempotency_key: Annotated[str | None, Header()] = None) -> str:
-    key = optional_idempotency_key(idempotency_key)
+def required_idempotency_key(request: Request) -> str:
+    key = optional_idempotency_key(request)
     if key is None:
-        raise BadRequest(
-            "this request moves money and needs an Idempotency-Key header", code="idempotency_key_required"
-        )
+        raise BadRequest(f"this request moves money and needs an {HEADER} header", code="idempotency_key_required")
     return key
 
+
+def _header(*, required: bool) -> dict[str, Any]:
+    return {
+        "name": HEADER,
+        "in": "header",
+        "required": required,
+        "description": "A retry with the same key returns the first answer; the same key with another body is "
+        "refused (422 `idempotency_key_reused`).",
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
+    }
+
+
+# The header is read from the request (to refuse it with the platform's own codes), so FastAPI does not see it:
+# the document declares it here.
+document_dependency(
+    optional_idempotency_key,
+    parameters=[_header(required=False)],
+    responses={400: "`invalid_idempotency_key`", 422: "`idempotency_key_reused`"},
+)
+document_dependency(
+    required_idempotency_key,
+    parameters=[_header(required=True)],
+    responses={400: "`idempotency_key_required`, `invalid_idempotency_key`", 422: "`idempotency_key_reused`"},
+)
 
 OptionalIdempotencyKey = Annotated[str | None, Depends(optional_idempotency_key)]
 RequiredIdempotencyKey = Annotated[str, Depends(required_idempotency_key)]

@@ -10,7 +10,7 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 MICRO_PER_ISC = 1_000_000
 SECONDS_PER_DAY = 86_400
-_DECIMAL = re.compile(r"^(0|[1-9]\d{0,11})(\.\d{1,6})?$")
+_DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,6})?$")
 
 
 def parse_isc(text: str) -> int:

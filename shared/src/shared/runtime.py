@@ -31,6 +31,7 @@ from shared.messaging.broker import Broker
 from shared.messaging.consumer import Handler, InboxConsumer
 from shared.messaging.outbox import OutboxRelay
 from shared.migrations import SHARED_MIGRATIONS, migrate
+from shared.openapi import install_problem_document
 
 log = structlog.get_logger()
 
@@ -149,6 +150,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         jwks_path=None if settings.auth_jwks_url else settings.auth_jwks_path,
     )
     install_problem_handlers(app)
+    install_problem_document(app)
     install_request_context(app, service=spec.name)
     app.add_middleware(BodySizeLimit, max_bytes=spec.max_body_bytes)
     app.include_router(probes)

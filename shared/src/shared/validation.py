@@ -2,5 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import BeforeValidator, Strict
+
 # Postgres refuses NUL in text: free text carrying one is refused at the edge (422), not by the database (500).
 NO_NUL = r"^[^\x00]*$"
+
+
+def _whole_number(value: object) -> object:
+    # JSON has one number type: `506.0` is the integer 506 (JSON Schema says so too), but `true` is no number
+    # and `"506"` no integer. Strict int validation after this refuses both.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number), Strict()]
+"""A request integer: any integral JSON number (`5`, `5.0`); never a boolean or a string."""

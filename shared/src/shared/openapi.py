@@ -1,0 +1,147 @@
+"""The OpenAPI document says what the services really answer: every refusal is a problem document.
+
+`create_app` builds each service's document with `describe_problems`, which adds, once for every operation:
+
+- the content of every refusal (status 400 and above) as `application/problem+json` with the Problem schema
+  (422 with the ValidationProblem schema, which adds `errors`), instead of FastAPI's `application/json`;
+- 401 and 403 where the operation needs a bearer token; 400 (not JSON) and 413 (too large) where it takes a body;
+- the headers and refusals of shared dependencies that read a header themselves (e.g. `Idempotency-Key`),
+  registered with `document_dependency`.
+
+The refusals particular to a route (404, 409, 410, 429, ...) are declared on the route itself with
+`shared.errors.problem_responses`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute
+
+from shared.auth import current_principal
+from shared.errors import PROBLEM_DESCRIPTIONS, PROBLEM_JSON, ProblemDocument, ValidationProblemDocument
+
+PROBLEM_REF = "#/components/schemas/Problem"
+VALIDATION_PROBLEM_REF = "#/components/schemas/ValidationProblem"
+# FastAPI's own answer to a body that does not parse as JSON.
+BODY_NOT_JSON = "`bad_request`: the body is not JSON"
+# FastAPI's own 422 schemas, replaced by ValidationProblem.
+_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+@dataclass(frozen=True)
+class DocumentedDependency:
+    """What a dependency that reads the request itself adds to each operation using it."""
+
+    parameters: Sequence[dict[str, Any]] = ()
+    responses: dict[int, str] = field(default_factory=dict)
+
+
+_DOCUMENTED: dict[Callable[..., Any], DocumentedDependency] = {}
+
+
+def document_dependency(
+    call: Callable[..., Any],
+    *,
+    parameters: Sequence[dict[str, Any]] = (),
+    responses: dict[int, str] | None = None,
+) -> None:
+    """Every operation depending on `call` declares these parameters (OpenAPI objects) and refusals."""
+    _DOCUMENTED[call] = DocumentedDependency(parameters=tuple(parameters), responses=dict(responses or {}))
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            yield dependency.call
+        yield from _calls(dependency)
+
+
+def _component_schemas() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for model in (ProblemDocument, ValidationProblemDocument):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[schema["title"]] = schema
+    return schemas
+
+
+def _add_response(responses: dict[str, Any], status: int, description: str) -> None:
+    existing = responses.get(str(status))
+    if existing is None:
+        responses[str(status)] = {"description": description}
+    elif description not in existing.get("description", ""):
+        existing["description"] = f"{existing['description']}; {description}"
+
+
+def describe_problems(document: dict[str, Any], routes: Sequence[BaseRoute]) -> dict[str, Any]:
+    """Adds the refusals every operation can give, as problem documents (see the module's docstring)."""
+    paths = document.get("paths", {})
+    # Included routers' routes are seen through their contexts (prefix applied), as FastAPI's own document does.
+    for route in iter_route_contexts(routes):
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        calls = set(_calls(route.dependant))
+        for method in route.methods or ():
+            operation = paths.get(route.path_format or "", {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            if current_principal in calls:
+                _add_response(responses, 401, PROBLEM_DESCRIPTIONS[401])
+                _add_response(responses, 403, PROBLEM_DESCRIPTIONS[403])
+            if route.body_field is not None:
+                _add_response(responses, 400, BODY_NOT_JSON)
+                _add_response(responses, 413, PROBLEM_DESCRIPTIONS[413])
+            if "422" in responses and responses["422"].get("description") == "Validation Error":
+                responses["422"]["description"] = PROBLEM_DESCRIPTIONS[422]
+            for call in calls:
+                documented = _DOCUMENTED.get(call)
+                if documented is None:
+                    continue
+                parameters = operation.setdefault("parameters", [])
+                names = {(p.get("in"), str(p.get("name", "")).lower()) for p in parameters}
+                for parameter in documented.parameters:
+                    if (parameter["in"], parameter["name"].lower()) not in names:
+                        parameters.append(dict(parameter))
+                for status, description in documented.responses.items():
+                    _add_response(responses, status, description)
+            for status, response in responses.items():
+                if status.isdigit() and int(status) >= 400:
+                    ref = VALIDATION_PROBLEM_REF if status == "422" else PROBLEM_REF
+                    response["content"] = {PROBLEM_JSON: {"schema": {"$ref": ref}}}
+            operation["responses"] = dict(sorted(responses.items()))
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(_component_schemas())
+    text = json.dumps(document)
+    for name in _FASTAPI_VALIDATION_SCHEMAS:
+        if f'"#/components/schemas/{name}"' not in text:
+            schemas.pop(name, None)
+            text = json.dumps(document)
+    document["components"]["schemas"] = dict(sorted(schemas.items()))
+    return document
+
+
+def install_problem_document(app: FastAPI) -> None:
+    """The app's `/openapi.json` is FastAPI's document with `describe_problems` applied."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                openapi_version=app.openapi_version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = describe_problems(document, app.routes)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
