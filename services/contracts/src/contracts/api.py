@@ -32,9 +32,9 @@ from contracts.schemas import (
     TerminationCreate,
 )
 from shared.auth import AnyRolePrincipal, OperatorPrincipal, PartnerPrincipal, Principal, Role, require_roles
-from shared.errors import Conflict
+from shared.errors import Conflict, problem_responses
 from shared.idempotency import OptionalIdempotencyKey
-from shared.pagination import Page
+from shared.pagination import Cursor, Page
 from shared.runtime import DbPool
 
 
@@ -64,39 +64,63 @@ Product = Annotated[str, Path(pattern=PRODUCT_PATTERN)]
 
 router = APIRouter(tags=["contracts"], route_class=_RulesAsProblems)
 
+# Each route declares the refusals its use case gives; 401, 403, 413, 422 and the Idempotency-Key's 400 are
+# declared for every operation by shared.openapi.
+_NO_CONTRACT = (404, "`contract_not_found` (or not yours)")
+_BAD_CURSOR = (400, "`invalid_cursor`")
 
-@router.post("/contracts", status_code=status.HTTP_201_CREATED, summary="Open a contract (draft) for an account")
+
+@router.post(
+    "/contracts",
+    status_code=status.HTTP_201_CREATED,
+    summary="Open a contract (draft) for an account",
+    responses=problem_responses((409, "`not_yet_known`: the account's event has not arrived yet, retry")),
+)
 async def open_contract(body: ContractCreate, principal: PartnerPrincipal, pool: DbPool, now: Now) -> ContractRead:
     return await service.open_contract(pool, account_id=body.account_id, now=now)
 
 
-@router.get("/contracts", summary="Contracts (a customer sees only their account's)")
+@router.get(
+    "/contracts", summary="Contracts (a customer sees only their account's)", responses=problem_responses(_BAD_CURSOR)
+)
 async def list_contracts(
     principal: AnyRolePrincipal,
     pool: DbPool,
     account_id: UUID | None = None,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ContractRead]:
     return await service.list_contracts(pool, principal=principal, account_id=account_id, cursor=cursor, limit=limit)
 
 
-@router.get("/contracts/{contract_id}", summary="A contract")
+@router.get("/contracts/{contract_id}", summary="A contract", responses=problem_responses(_NO_CONTRACT))
 async def get_contract(contract_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> ContractRead:
     return await service.get_contract(pool, principal=principal, contract_id=contract_id)
 
 
-@router.post("/contracts/{contract_id}/acceptance", summary="The customer accepts the draft")
+@router.post(
+    "/contracts/{contract_id}/acceptance",
+    summary="The customer accepts the draft",
+    responses=problem_responses(_NO_CONTRACT, (409, "`contract_not_draft`")),
+)
 async def accept_contract(contract_id: UUID, principal: CustomerOrOperator, pool: DbPool, now: Now) -> ContractRead:
     return await service.accept_contract(pool, principal=principal, contract_id=contract_id, now=now)
 
 
-@router.post("/contracts/{contract_id}/approval", summary="An operator approves: the contract is active")
+@router.post(
+    "/contracts/{contract_id}/approval",
+    summary="An operator approves: the contract is active",
+    responses=problem_responses(_NO_CONTRACT, (409, "`contract_not_pending_approval`")),
+)
 async def approve_contract(contract_id: UUID, principal: OperatorPrincipal, pool: DbPool, now: Now) -> ContractRead:
     return await service.approve_contract(pool, principal=principal, contract_id=contract_id, now=now)
 
 
-@router.post("/contracts/{contract_id}/termination", summary="Terminate: every rental ends")
+@router.post(
+    "/contracts/{contract_id}/termination",
+    summary="Terminate: every rental ends",
+    responses=problem_responses(_NO_CONTRACT, (409, "`contract_already_terminated`")),
+)
 async def terminate_contract(
     contract_id: UUID, principal: PartnerPrincipal, pool: DbPool, now: Now, body: TerminationCreate | None = None
 ) -> ContractRead:
@@ -105,7 +129,17 @@ async def terminate_contract(
 
 
 @router.post(
-    "/contracts/{contract_id}/domains", status_code=status.HTTP_201_CREATED, summary="Link a domain of the account"
+    "/contracts/{contract_id}/domains",
+    status_code=status.HTTP_201_CREATED,
+    summary="Link a domain of the account",
+    responses=problem_responses(
+        (404, "`contract_not_found`, `domain_not_found`"),
+        (
+            409,
+            "`contract_already_terminated`, `domain_of_another_account`, `domain_already_linked`, "
+            "`domain_linked_elsewhere`; `not_yet_known`: the domain's event has not arrived yet, retry",
+        ),
+    ),
 )
 async def link_domain(
     contract_id: UUID, body: DomainLinkCreate, principal: AnyRolePrincipal, pool: DbPool, now: Now
@@ -115,22 +149,40 @@ async def link_domain(
     )
 
 
-@router.delete("/contracts/{contract_id}/domains/{domain_id}", summary="Unlink a domain (nothing of it rented)")
+@router.delete(
+    "/contracts/{contract_id}/domains/{domain_id}",
+    summary="Unlink a domain (nothing of it rented)",
+    responses=problem_responses(_NO_CONTRACT, (409, "`domain_not_linked`, `domain_has_active_rentals`")),
+)
 async def unlink_domain(
     contract_id: UUID, domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now
 ) -> ContractRead:
     return await service.unlink_domain(pool, principal=principal, contract_id=contract_id, domain_id=domain_id, now=now)
 
 
-@router.get("/contracts/{contract_id}/hardware", summary="Provisioned devices of the linked domains")
+@router.get(
+    "/contracts/{contract_id}/hardware",
+    summary="Provisioned devices of the linked domains",
+    responses=problem_responses(_BAD_CURSOR, _NO_CONTRACT),
+)
 async def list_hardware(
-    contract_id: UUID, principal: AnyRolePrincipal, pool: DbPool, cursor: str | None = None, limit: Limit = 100
+    contract_id: UUID, principal: AnyRolePrincipal, pool: DbPool, cursor: Cursor = None, limit: Limit = 100
 ) -> Page[HardwareItem]:
     return await service.list_hardware(pool, principal=principal, contract_id=contract_id, cursor=cursor, limit=limit)
 
 
 @router.post(
-    "/contracts/{contract_id}/rentals", status_code=status.HTTP_201_CREATED, summary="Activate a device's rental"
+    "/contracts/{contract_id}/rentals",
+    status_code=status.HTTP_201_CREATED,
+    summary="Activate a device's rental",
+    responses=problem_responses(
+        (404, "`contract_not_found`, `device_not_found`"),
+        (
+            409,
+            "`contract_not_active`, `no_credit`, `device_removed`, `domain_not_linked`, `product_not_rentable`, "
+            "`device_already_rented`; `not_yet_known`: the device's event has not arrived yet, retry",
+        ),
+    ),
 )
 async def activate_rental(
     contract_id: UUID,
@@ -150,13 +202,17 @@ async def activate_rental(
     )
 
 
-@router.get("/contracts/{contract_id}/rentals", summary="Rentals of the contract, newest first")
+@router.get(
+    "/contracts/{contract_id}/rentals",
+    summary="Rentals of the contract, newest first",
+    responses=problem_responses(_BAD_CURSOR, _NO_CONTRACT),
+)
 async def list_rentals(
     contract_id: UUID,
     principal: AnyRolePrincipal,
     pool: DbPool,
     rental_status: Annotated[RentalStatus | None, Query(alias="status")] = None,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[RentalRead]:
     return await service.list_rentals(
@@ -164,7 +220,11 @@ async def list_rentals(
     )
 
 
-@router.get("/contracts/{contract_id}/rentals/{rental_id}", summary="A rental")
+@router.get(
+    "/contracts/{contract_id}/rentals/{rental_id}",
+    summary="A rental",
+    responses=problem_responses((404, "`contract_not_found`, `rental_not_found`")),
+)
 async def get_rental(contract_id: UUID, rental_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> RentalRead:
     return await service.get_rental(pool, principal=principal, contract_id=contract_id, rental_id=rental_id)
 
@@ -173,6 +233,14 @@ async def get_rental(contract_id: UUID, rental_id: UUID, principal: AnyRolePrinc
     "/contracts/{contract_id}/rentals/{rental_id}/replacement",
     status_code=status.HTTP_201_CREATED,
     summary="Replace the device (RMA): the rental carries on on the new device",
+    responses=problem_responses(
+        (404, "`contract_not_found`, `rental_not_found`, `device_not_found`"),
+        (
+            409,
+            "`contract_not_active`, `rental_not_active`, `replacement_is_same_device`, `device_already_rented` "
+            "and the other activation rules; `not_yet_known`: the device's event has not arrived yet, retry",
+        ),
+    ),
 )
 async def replace_device(
     contract_id: UUID,
@@ -194,7 +262,11 @@ async def replace_device(
     )
 
 
-@router.post("/contracts/{contract_id}/rentals/{rental_id}/deactivation", summary="End a rental")
+@router.post(
+    "/contracts/{contract_id}/rentals/{rental_id}/deactivation",
+    summary="End a rental",
+    responses=problem_responses((404, "`contract_not_found`, `rental_not_found`"), (409, "`rental_not_active`")),
+)
 async def deactivate_rental(
     contract_id: UUID,
     rental_id: UUID,
@@ -215,9 +287,13 @@ async def deactivate_rental(
     )
 
 
-@router.get("/contracts/{contract_id}/history", summary="Everything that happened, newest first")
+@router.get(
+    "/contracts/{contract_id}/history",
+    summary="Everything that happened, newest first",
+    responses=problem_responses(_BAD_CURSOR, _NO_CONTRACT),
+)
 async def history(
-    contract_id: UUID, principal: AnyRolePrincipal, pool: DbPool, cursor: str | None = None, limit: Limit = 50
+    contract_id: UUID, principal: AnyRolePrincipal, pool: DbPool, cursor: Cursor = None, limit: Limit = 50
 ) -> Page[HistoryEntryRead]:
     return await service.history(pool, principal=principal, contract_id=contract_id, cursor=cursor, limit=limit)
 
@@ -236,6 +312,8 @@ async def list_tariffs(principal: AnyRolePrincipal, pool: DbPool) -> Page[Tariff
     return await service.list_tariffs(pool)
 
 
-@router.get("/tariffs/{product}", summary="A product's tariff")
+@router.get(
+    "/tariffs/{product}", summary="A product's tariff", responses=problem_responses((404, "`tariff_not_found`"))
+)
 async def get_tariff(product: Product, principal: AnyRolePrincipal, pool: DbPool) -> TariffRead:
     return await service.get_tariff(pool, product=product)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.domain import ContractStatus, RentalStatus
 from shared.money import IscAmount, IscAmountText
-from shared.validation import NO_NUL
+from shared.validation import NO_NUL, WholeNumber
 
 PRODUCT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -45,8 +45,8 @@ class DomainLinkCreate(_Request):
 
 class LicenceSpec(_Request):
     type: str = Field(min_length=1, max_length=64, pattern=r"^[A-Z0-9_]+$")
-    # Strict: a JSON `true` is not a count of licences.
-    count: int = Field(ge=1, le=1_000_000, strict=True)
+    # A whole number: a JSON `true` is not a count of licences; 5.0 is 5.
+    count: WholeNumber = Field(ge=1, le=1_000_000)
 
 
 class TariffWrite(_Request):

@@ -27,6 +27,7 @@ from license_distributor.schemas import (
 )
 from license_distributor.signing import auth_message
 from shared.auth import AnyRolePrincipal, OperatorPrincipal
+from shared.errors import problem_responses
 from shared.runtime import DbPool, get_runtime
 
 
@@ -84,7 +85,10 @@ async def create_pull_challenge(hwid: str, request: Request, pool: DbPool) -> Pu
     "/gateways/{hwid}/bundle",
     response_model=BundleRead,
     summary="Pull the current bundle (204 when the gateway already holds it)",
-    responses={204: {"description": "The seq held is current"}, 401: {"description": "Refused"}},
+    responses={
+        204: {"description": "The seq held is current"},
+        **problem_responses((401, "`invalid_challenge`, `unknown_gateway`, `bad_signature`")),
+    },
 )
 async def pull_bundle(
     hwid: str,
@@ -112,6 +116,7 @@ async def pull_bundle(
     "/domains/{domain_id}/licences",
     response_model=DomainLicencesRead,
     summary="The domain's current bundle and, per gateway, online state and acknowledged seq",
+    responses=problem_responses((404, "`not_found`: no such domain (or not yours)")),
 )
 async def domain_licences(
     domain_id: UUID, request: Request, pool: DbPool, principal: AnyRolePrincipal

@@ -23,7 +23,8 @@ from provisioning.schemas import (
     ProvisioningCodeRead,
 )
 from shared.auth import AnyRolePrincipal
-from shared.pagination import Page
+from shared.errors import problem_responses
+from shared.pagination import Cursor, Page
 from shared.runtime import DbPool
 
 router = APIRouter()
@@ -52,18 +53,32 @@ def enrolment_limits(request: Request) -> service.EnrolmentLimits:
 Now = Annotated[datetime, Depends(utc_now)]
 ClientAddress = Annotated[str, Depends(client_address)]
 Limits = Annotated[service.EnrolmentLimits, Depends(enrolment_limits)]
-Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=200)]
+
+# Each route declares the refusals its use case gives; 401, 403, 413 and 422 are declared for every operation
+# by shared.openapi.
+_NO_DOMAIN = (404, "`not_found`: no such domain (or not yours)")
+_BAD_CURSOR = (400, "`invalid_cursor`")
 
 # --- domains ------------------------------------------------------------------------------------
 
 
-@router.post("/domains", status_code=status.HTTP_201_CREATED, tags=["domains"])
+@router.post(
+    "/domains",
+    status_code=status.HTTP_201_CREATED,
+    tags=["domains"],
+    responses=problem_responses(
+        (404, "`not_found`: no such account (or not yours)"),
+        (409, "`domain_name_taken`; `not_yet_known`: the account's event has not arrived yet, retry"),
+    ),
+)
 async def create_domain(body: DomainCreate, principal: AnyRolePrincipal, pool: DbPool) -> DomainRead:
     return await service.create_domain(pool, principal=principal, account_id=body.account_id, name=body.name)
 
 
-@router.get("/domains", tags=["domains"])
+@router.get(
+    "/domains", tags=["domains"], responses=problem_responses(_BAD_CURSOR, (404, "`not_found`: not your account"))
+)
 async def list_domains(
     principal: AnyRolePrincipal,
     pool: DbPool,
@@ -75,7 +90,7 @@ async def list_domains(
     return await service.list_domains(pool, principal=principal, account_id=account_id, cursor=cursor, limit=limit)
 
 
-@router.get("/domains/{domain_id}", tags=["domains"])
+@router.get("/domains/{domain_id}", tags=["domains"], responses=problem_responses(_NO_DOMAIN))
 async def read_domain(domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> DomainRead:
     return await service.read_domain(pool, principal=principal, domain_id=domain_id)
 
@@ -87,7 +102,14 @@ async def read_domain(domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool
     "/domains/{domain_id}/gateways",
     status_code=status.HTTP_201_CREATED,
     tags=["gateways"],
-    responses={200: {"description": "The same gateway was already registered; nothing changed"}},
+    responses={
+        200: {"model": GatewayRead, "description": "The same gateway was already registered; nothing changed"},
+        **problem_responses(
+            _NO_DOMAIN,
+            (409, "`gateway_hwid_taken`, `hwid_in_other_domain`"),
+            (422, "`validation_failed`, `invalid_hwid`, `invalid_product`, `invalid_public_key`"),
+        ),
+    },
 )
 async def register_gateway(
     domain_id: UUID, body: GatewayCreate, principal: AnyRolePrincipal, pool: DbPool, now: Now, response: Response
@@ -100,19 +122,28 @@ async def register_gateway(
     return gateway
 
 
-@router.get("/domains/{domain_id}/gateways", tags=["gateways"])
+@router.get("/domains/{domain_id}/gateways", tags=["gateways"], responses=problem_responses(_BAD_CURSOR, _NO_DOMAIN))
 async def list_gateways(
     domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool, cursor: Cursor = None, limit: Limit = 50
 ) -> Page[GatewayRead]:
     return await service.list_gateways(pool, principal=principal, domain_id=domain_id, cursor=cursor, limit=limit)
 
 
-@router.get("/domains/{domain_id}/gateways/{gateway_id}", tags=["gateways"])
+@router.get(
+    "/domains/{domain_id}/gateways/{gateway_id}",
+    tags=["gateways"],
+    responses=problem_responses((404, "`not_found`: no such domain or gateway")),
+)
 async def read_gateway(domain_id: UUID, gateway_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> GatewayRead:
     return await service.read_gateway(pool, principal=principal, domain_id=domain_id, gateway_id=gateway_id)
 
 
-@router.delete("/domains/{domain_id}/gateways/{gateway_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["gateways"])
+@router.delete(
+    "/domains/{domain_id}/gateways/{gateway_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["gateways"],
+    responses=problem_responses((404, "`not_found`: no such domain or gateway")),
+)
 async def remove_gateway(
     domain_id: UUID, gateway_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now
 ) -> None:
@@ -122,7 +153,12 @@ async def remove_gateway(
 # --- provisioning codes -------------------------------------------------------------------------
 
 
-@router.post("/domains/{domain_id}/provisioning-codes", status_code=status.HTTP_201_CREATED, tags=["provisioning"])
+@router.post(
+    "/domains/{domain_id}/provisioning-codes",
+    status_code=status.HTTP_201_CREATED,
+    tags=["provisioning"],
+    responses=problem_responses(_NO_DOMAIN, (422, "`validation_failed`, `invalid_code_validity`")),
+)
 async def issue_provisioning_code(
     domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now, body: ProvisioningCodeCreate | None = None
 ) -> ProvisioningCodeIssued:
@@ -137,7 +173,11 @@ async def issue_provisioning_code(
     )
 
 
-@router.get("/domains/{domain_id}/provisioning-codes", tags=["provisioning"])
+@router.get(
+    "/domains/{domain_id}/provisioning-codes",
+    tags=["provisioning"],
+    responses=problem_responses(_BAD_CURSOR, _NO_DOMAIN),
+)
 async def list_provisioning_codes(
     domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool, cursor: Cursor = None, limit: Limit = 50
 ) -> Page[ProvisioningCodeRead]:
@@ -146,7 +186,11 @@ async def list_provisioning_codes(
     )
 
 
-@router.post("/domains/{domain_id}/provisioning-codes/{code_id}/revocation", tags=["provisioning"])
+@router.post(
+    "/domains/{domain_id}/provisioning-codes/{code_id}/revocation",
+    tags=["provisioning"],
+    responses=problem_responses((404, "`not_found`: no such domain or code")),
+)
 async def revoke_provisioning_code(
     domain_id: UUID, code_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now
 ) -> ProvisioningCodeRead:
@@ -161,11 +205,17 @@ async def revoke_provisioning_code(
     tags=["provisioning"],
     summary="A device enrols itself with a provisioning code (no token; rate-limited per client address)",
     responses={
-        200: {"description": "This device had already enrolled into the code's domain; nothing changed"},
-        404: {"description": "`provisioning_code_unknown`"},
-        409: {"description": "`hwid_in_other_domain`, `device_details_differ`"},
-        410: {"description": "`provisioning_code_expired`, `provisioning_code_used_up`, `provisioning_code_revoked`"},
-        429: {"description": "`rate_limited`, with `retry_after_s`"},
+        200: {
+            "model": DeviceRead,
+            "description": "This device had already enrolled into the code's domain; nothing changed",
+        },
+        **problem_responses(
+            (404, "`provisioning_code_unknown`"),
+            (409, "`hwid_in_other_domain`, `device_details_differ`"),
+            (410, "`provisioning_code_expired`, `provisioning_code_used_up`, `provisioning_code_revoked`"),
+            (422, "`validation_failed`, `invalid_hwid`, `invalid_product`"),
+            (429, "`rate_limited`, with `retry_after_s`"),
+        ),
     },
 )
 async def enrol_device(
@@ -180,7 +230,7 @@ async def enrol_device(
 # --- devices ------------------------------------------------------------------------------------
 
 
-@router.get("/domains/{domain_id}/devices", tags=["devices"])
+@router.get("/domains/{domain_id}/devices", tags=["devices"], responses=problem_responses(_BAD_CURSOR, _NO_DOMAIN))
 async def list_devices(
     domain_id: UUID,
     principal: AnyRolePrincipal,
@@ -201,11 +251,20 @@ async def list_devices(
     )
 
 
-@router.get("/domains/{domain_id}/devices/{device_id}", tags=["devices"])
+@router.get(
+    "/domains/{domain_id}/devices/{device_id}",
+    tags=["devices"],
+    responses=problem_responses((404, "`not_found`: no such domain or device")),
+)
 async def read_device(domain_id: UUID, device_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> DeviceRead:
     return await service.read_device(pool, principal=principal, domain_id=domain_id, device_id=device_id)
 
 
-@router.delete("/domains/{domain_id}/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["devices"])
+@router.delete(
+    "/domains/{domain_id}/devices/{device_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["devices"],
+    responses=problem_responses((404, "`not_found`: no such domain or device")),
+)
 async def remove_device(domain_id: UUID, device_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> None:
     await service.remove_device(pool, principal=principal, domain_id=domain_id, device_id=device_id, now=now)

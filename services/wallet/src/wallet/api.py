@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from shared.auth import AnyRolePrincipal, OperatorPrincipal, PartnerPrincipal, Role, ensure_account_access
+from shared.errors import problem_responses
 from shared.idempotency import RequiredIdempotencyKey
-from shared.pagination import Page
+from shared.pagination import Cursor, Page
 from shared.runtime import DbPool
 from wallet import service
 from wallet.config import Settings
@@ -45,12 +46,9 @@ def wallet_settings(request: Request) -> Settings:
 Now = Annotated[datetime, Depends(current_time)]
 WalletSettings = Annotated[Settings, Depends(wallet_settings)]
 
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such account (or not yours)"},
-    409: {"description": "Conflict, e.g. key already redeemed"},
-    422: {"description": "Invalid input"},
-    429: {"description": "Too many wrong codes"},
-}
+# Each route declares the refusals its use case gives; 401, 403, 413, 422 and the Idempotency-Key's 400 are
+# declared for every operation by shared.openapi.
+_NO_ACCOUNT = (404, "`not_found`: no such account (or not yours)")
 
 
 @router.post("/accounts", status_code=status.HTTP_201_CREATED, tags=["accounts"])
@@ -58,7 +56,7 @@ async def open_account(body: AccountCreate, principal: PartnerPrincipal, pool: D
     return await service.open_account(pool, name=body.name, opened_by=principal.subject, now=now)
 
 
-@router.get("/accounts/{account_id}", tags=["accounts"], responses=_PROBLEMS)
+@router.get("/accounts/{account_id}", tags=["accounts"], responses=problem_responses(_NO_ACCOUNT))
 async def read_account(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> AccountRead:
     ensure_account_access(principal, account_id)
     return await service.read_account(pool, account_id=account_id, now=now)
@@ -68,7 +66,12 @@ async def read_account(account_id: UUID, principal: AnyRolePrincipal, pool: DbPo
     "/accounts/{account_id}/redemptions",
     status_code=status.HTTP_201_CREATED,
     tags=["accounts"],
-    responses=_PROBLEMS,
+    responses=problem_responses(
+        _NO_ACCOUNT,
+        (409, "`key_already_redeemed`, `key_revoked`"),
+        (422, "`code_malformed`, `code_mistyped`, `unknown_key`"),
+        (429, "`rate_limited`: too many wrong codes for the account or the client, with `retry_after_s`"),
+    ),
 )
 async def redeem_activation_key(
     account_id: UUID,
@@ -100,7 +103,7 @@ async def redeem_activation_key(
     "/accounts/{account_id}/adjustments",
     status_code=status.HTTP_201_CREATED,
     tags=["accounts"],
-    responses=_PROBLEMS,
+    responses=problem_responses(_NO_ACCOUNT, (409, "`insufficient_balance`")),
 )
 async def adjust_balance(
     account_id: UUID,
@@ -121,19 +124,28 @@ async def adjust_balance(
     )
 
 
-@router.get("/accounts/{account_id}/ledger", tags=["accounts"], responses=_PROBLEMS)
+@router.get(
+    "/accounts/{account_id}/ledger",
+    tags=["accounts"],
+    responses=problem_responses((400, "`invalid_cursor`"), _NO_ACCOUNT),
+)
 async def read_ledger(
     account_id: UUID,
     principal: AnyRolePrincipal,
     pool: DbPool,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[LedgerEntryRead]:
     ensure_account_access(principal, account_id)
     return await service.list_ledger(pool, account_id=account_id, cursor=cursor, limit=limit)
 
 
-@router.post("/activation-keys", status_code=status.HTTP_201_CREATED, tags=["activation keys"], responses=_PROBLEMS)
+@router.post(
+    "/activation-keys",
+    status_code=status.HTTP_201_CREATED,
+    tags=["activation keys"],
+    responses=problem_responses((409, "`codes_already_shown`: a retry of an issued batch (its codes are shown once)")),
+)
 async def issue_key_batch(
     body: KeyBatchCreate, principal: PartnerPrincipal, pool: DbPool, idempotency_key: RequiredIdempotencyKey, now: Now
 ) -> KeyBatchRead:
@@ -147,7 +159,11 @@ async def issue_key_batch(
     )
 
 
-@router.post("/activation-keys/{key_id}/revocation", tags=["activation keys"], responses=_PROBLEMS)
+@router.post(
+    "/activation-keys/{key_id}/revocation",
+    tags=["activation keys"],
+    responses=problem_responses((404, "`not_found`: no such key (or not yours)"), (409, "`key_already_redeemed`")),
+)
 async def revoke_activation_key(
     key_id: UUID, principal: PartnerPrincipal, pool: DbPool, idempotency_key: RequiredIdempotencyKey, now: Now
 ) -> ActivationKeyRead:

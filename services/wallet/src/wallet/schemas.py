@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shared.money import MICRO_PER_ISC, IscAmount, IscAmountText
-from shared.validation import NO_NUL
+from shared.validation import NO_NUL, WholeNumber
 
 MAX_KEY_AMOUNT = 1_000_000 * MICRO_PER_ISC
 MAX_BATCH_SIZE = 1000
@@ -21,7 +21,17 @@ def _positive_key_amount(value: int) -> int:
     return value
 
 
-KeyAmount = Annotated[IscAmountText, AfterValidator(_positive_key_amount)]
+# What _positive_key_amount allows, as the document's pattern: more than 0 and at most 1,000,000 iSC, with at
+# most 6 decimals.
+_KEY_AMOUNT_PATTERN = (
+    r"^(0\.([1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}|000[1-9][0-9]{0,2}|0000[1-9][0-9]?|00000[1-9])"
+    r"|[1-9][0-9]{0,5}(\.[0-9]{1,6})?|1000000(\.0{1,6})?)$"
+)
+KeyAmount = Annotated[
+    IscAmountText,
+    AfterValidator(_positive_key_amount),
+    WithJsonSchema({"type": "string", "pattern": _KEY_AMOUNT_PATTERN, "examples": ["12.5"]}),
+]
 
 
 class AccountCreate(BaseModel):
@@ -44,7 +54,8 @@ class AccountRead(BaseModel):
 class KeyBatchCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: KeyAmount
-    count: int = Field(ge=1, le=MAX_BATCH_SIZE, strict=True)
+    # A whole number: a JSON `true` is not a count of keys; 5.0 is 5.
+    count: WholeNumber = Field(ge=1, le=MAX_BATCH_SIZE)
 
 
 class IssuedKey(BaseModel):
