@@ -193,11 +193,6 @@ export interface components {
             /** Seq */
             seq: number;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /** KeyRotationRead */
         KeyRotationRead: {
             /** Bundles Reissued */
@@ -212,6 +207,32 @@ export interface components {
             /** Type */
             type: string;
         };
+        /**
+         * Problem
+         * @description The RFC 9457 body of every refusal, as `application/problem+json`; `code` is what a client acts on.
+         *
+         *     Some refusals add members (`retry_after_s` with 429, `errors` with 422, `checks` with 503).
+         */
+        Problem: {
+            /**
+             * Code
+             * @example not_found
+             */
+            code: string;
+            /** Detail */
+            detail: string;
+            /** Status */
+            status: number;
+            /** Title */
+            title: string;
+            /**
+             * Type
+             * @example about:blank
+             */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
         /** PullChallengeRead */
         PullChallengeRead: {
             /**
@@ -224,18 +245,41 @@ export interface components {
             /** Signs */
             signs: string;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
+        /** ValidationIssue */
+        ValidationIssue: {
+            /** Loc */
             loc: (string | number)[];
-            /** Message */
+            /** Msg */
             msg: string;
-            /** Error Type */
+            /** Type */
             type: string;
+        };
+        /**
+         * ValidationProblem
+         * @description A 422: `validation_failed` (the request does not match the document, one issue per wrong field) or a
+         *     refusal of the content by the service itself.
+         */
+        ValidationProblem: {
+            /**
+             * Code
+             * @example not_found
+             */
+            code: string;
+            /** Detail */
+            detail: string;
+            /** Errors */
+            errors?: components["schemas"]["ValidationIssue"][];
+            /** Status */
+            status: number;
+            /** Title */
+            title: string;
+            /**
+             * Type
+             * @example about:blank
+             */
+            type: string;
+        } & {
+            [key: string]: unknown;
         };
     };
     responses: never;
@@ -309,7 +353,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -333,13 +379,40 @@ export interface operations {
                     "application/json": components["schemas"]["DomainLicencesRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such domain (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -375,20 +448,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Refused */
+            /** @description `invalid_challenge`, `unknown_gateway`, `bad_signature` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -413,13 +488,13 @@ export interface operations {
                     "application/json": components["schemas"]["PullChallengeRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
         };
@@ -440,6 +515,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRotationRead"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
