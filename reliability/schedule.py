@@ -10,7 +10,8 @@ from enum import StrEnum
 class FaultKind(StrEnum):
     KILL = "kill"  # SIGKILL the service's process, start it again after `hold_s`
     CLOSE_BROKER_CONNECTIONS = "close_broker_connections"  # rabbitmqctl close_connection for its connections
-    # Opt-in only (RENTAL_FAULTS_INFRA=1): they restart the machine's servers (reliability/infra.py).
+    # Only when the fault run is a pytest session of its own: they restart the machine's servers
+    # (reliability/infra.py, tests/reliability/conftest.py).
     RESTART_RABBITMQ = "restart_rabbitmq"
     RESTART_POSTGRES = "restart_postgres"
 
@@ -35,26 +36,21 @@ class Fault:
 def draw_schedule(*, seed: int, duration_s: float, faults: int, infrastructure: bool = False) -> list[Fault]:
     """`faults` faults at offsets within `duration_s`, in time order, from `seed` alone.
 
-    With `infrastructure`, a restart of RabbitMQ and one of Postgres are added when the draw has none.
+    Every kind of fault is then added once more where the draw has none of it, so that each seed, even in a
+    short run of few seeds, kills a service, closes broker connections and (with `infrastructure`) restarts
+    RabbitMQ and Postgres.
     """
     rng = random.Random(f"fault-schedule:{seed}")
     kinds = SERVICE_FAULTS + (INFRA_FAULTS if infrastructure else ())
-    drawn = []
-    for _ in range(faults):
-        kind = rng.choice(kinds)
-        service = rng.choice(SERVICES) if kind in SERVICE_FAULTS else None
-        drawn.append(
-            Fault(
-                at_s=round(rng.uniform(0.5, duration_s), 1),
-                kind=kind,
-                service=service,
-                hold_s=round(rng.uniform(0.2, 2.0), 1),
-            )
+
+    def draw(kind: FaultKind) -> Fault:
+        return Fault(
+            at_s=round(rng.uniform(0.5, duration_s), 1),
+            kind=kind,
+            service=rng.choice(SERVICES) if kind in SERVICE_FAULTS else None,
+            hold_s=round(rng.uniform(0.2, 2.0), 1),
         )
-    if infrastructure:
-        # Each server is restarted at least once per seed, so a short run with few seeds covers both.
-        for kind in INFRA_FAULTS:
-            if all(fault.kind is not kind for fault in drawn):
-                at_s = round(rng.uniform(0.5, duration_s), 1)
-                drawn.append(Fault(at_s=at_s, kind=kind, service=None, hold_s=round(rng.uniform(0.2, 2.0), 1)))
+
+    drawn = [draw(rng.choice(kinds)) for _ in range(faults)]
+    drawn += [draw(kind) for kind in kinds if all(fault.kind is not kind for fault in drawn)]
     return sorted(drawn, key=lambda fault: fault.at_s)
