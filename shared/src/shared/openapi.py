@@ -4,7 +4,8 @@
 
 - the content of every refusal (status 400 and above) as `application/problem+json` with the Problem schema
   (422 with the ValidationProblem schema, which adds `errors`), instead of FastAPI's `application/json`;
-- 401 and 403 where the operation needs a bearer token; 400 (not JSON) and 413 (too large) where it takes a body;
+- 401, 403 and 503 (`issuer_unavailable`) where the operation needs a bearer token;
+- 400 (not JSON) and 413 (too large) where it takes a body;
 - the headers and refusals of shared dependencies that read a header themselves (e.g. `Idempotency-Key`),
   registered with `document_dependency`.
 
@@ -30,6 +31,8 @@ from shared.errors import PROBLEM_DESCRIPTIONS, PROBLEM_JSON, ProblemDocument, V
 
 PROBLEM_REF = "#/components/schemas/Problem"
 VALIDATION_PROBLEM_REF = "#/components/schemas/ValidationProblem"
+# A token cannot be checked while the issuer's keys cannot be loaded (shared.auth).
+ISSUER_UNAVAILABLE = "The token issuer's keys cannot be loaded (`issuer_unavailable`)"
 # FastAPI's own answer to a body that does not parse as JSON.
 BODY_NOT_JSON = "`bad_request`: the body is not JSON"
 # FastAPI's own 422 schemas, replaced by ValidationProblem.
@@ -97,6 +100,7 @@ def describe_problems(document: dict[str, Any], routes: Sequence[BaseRoute]) -> 
             if current_principal in calls:
                 _add_response(responses, 401, PROBLEM_DESCRIPTIONS[401])
                 _add_response(responses, 403, PROBLEM_DESCRIPTIONS[403])
+                _add_response(responses, 503, ISSUER_UNAVAILABLE)
             if route.body_field is not None:
                 _add_response(responses, 400, BODY_NOT_JSON)
                 _add_response(responses, 413, PROBLEM_DESCRIPTIONS[413])

@@ -69,7 +69,7 @@ def test_every_refusal_is_declared_as_a_problem_document(service: str, tmp_path:
 def test_a_route_declares_its_own_refusals_as_problems(tmp_path: Path) -> None:
     document = document_of("wallet", tmp_path)
     redeem = operation(document, "POST /v1/accounts/{account_id}/redemptions")["responses"]
-    assert set(redeem) == {"201", "400", "401", "403", "404", "409", "413", "422", "429"}
+    assert set(redeem) == {"201", "400", "401", "403", "404", "409", "413", "422", "429", "503"}
     assert "key_revoked" in redeem["409"]["description"]
     assert redeem["404"]["content"] == PROBLEM
     # A read answers no 409, 413 or 429: only what its handler can give is declared.
@@ -79,16 +79,18 @@ def test_a_route_declares_its_own_refusals_as_problems(tmp_path: Path) -> None:
         "403",
         "404",
         "422",
+        "503",
     }
 
 
-def test_401_and_403_only_where_a_token_is_needed(tmp_path: Path) -> None:
+def test_401_403_and_503_only_where_a_token_is_needed(tmp_path: Path) -> None:
     enrol = operation(document_of("provisioning", tmp_path), "POST /v1/provisioning")["responses"]
     assert "401" not in enrol
     assert "403" not in enrol
+    assert "503" not in enrol
     assert {"404", "409", "410", "429"} <= set(enrol)
     listing = operation(document_of("provisioning", tmp_path), "GET /v1/domains")["responses"]
-    assert {"401", "403"} <= set(listing)
+    assert {"401", "403", "503"} <= set(listing)
     assert "413" not in listing
 
 

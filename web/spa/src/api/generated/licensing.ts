@@ -415,6 +415,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     pull_bundle_v1_gateways__hwid__bundle_get: {
@@ -528,6 +537,15 @@ export interface operations {
             };
             /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
