@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +16,10 @@ from starlette.routing import compile_path
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger()
+# The database is away (restarting, shutting down, unreachable, the connection cut): the request may well
+# succeed a moment later, so the client is told to retry (503 with Retry-After), not that something broke.
+DATABASE_AWAY = (asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError, ConnectionError)
+DATABASE_RETRY_AFTER_S = 1
 
 
 class Problem(Exception):
@@ -73,7 +78,8 @@ class ServiceUnavailable(Problem):
 class ProblemDocument(BaseModel):
     """The RFC 9457 body of every refusal, as `application/problem+json`; `code` is what a client acts on.
 
-    Some refusals add members (`retry_after_s` with 429, `errors` with 422, `checks` with 503).
+    Some refusals add members (`retry_after_s` with 429 and 503, `errors` with 422, `checks` with the
+    readiness probe's 503).
     """
 
     model_config = ConfigDict(extra="allow", title="Problem")
@@ -110,7 +116,8 @@ PROBLEM_DESCRIPTIONS: dict[int, str] = {
     413: "The request body is too large (`payload_too_large`)",
     422: "The request does not match the document (`validation_failed`) or cannot be processed",
     429: "Rate limited (`rate_limited`, with `retry_after_s`)",
-    503: "Service unavailable",
+    503: "Service unavailable: the database cannot be reached just now (`database_unavailable`, with"
+    " `retry_after_s` and Retry-After)",
 }
 
 
@@ -201,7 +208,20 @@ def install_problem_handlers(app: FastAPI) -> None:
             status=500, code="internal_error", title="Internal error", detail="An unexpected error occurred."
         )
 
+    async def on_database_away(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("http.database_unavailable", path=request.url.path, error=repr(exc))
+        return problem_response(
+            status=503,
+            code="database_unavailable",
+            title="Service unavailable",
+            detail="The database cannot be reached just now; retry the request (with the same Idempotency-Key).",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+            retry_after_s=DATABASE_RETRY_AFTER_S,
+        )
+
     app.add_exception_handler(Problem, on_problem)
+    for away in DATABASE_AWAY:
+        app.add_exception_handler(away, on_database_away)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)

@@ -4,6 +4,7 @@
 
 - the content of every refusal (status 400 and above) as `application/problem+json` with the Problem schema
   (422 with the ValidationProblem schema, which adds `errors`), instead of FastAPI's `application/json`;
+- 503 (`database_unavailable`) on every API operation, since each uses the database;
 - 401, 403 and 503 (`issuer_unavailable`) where the operation needs a bearer token;
 - 400 (not JSON) and 413 (too large) where it takes a body;
 - the headers and refusals of shared dependencies that read a header themselves (e.g. `Idempotency-Key`),
@@ -31,6 +32,7 @@ from shared.errors import PROBLEM_DESCRIPTIONS, PROBLEM_JSON, ProblemDocument, V
 
 PROBLEM_REF = "#/components/schemas/Problem"
 VALIDATION_PROBLEM_REF = "#/components/schemas/ValidationProblem"
+API_PREFIX = "/v1/"
 # A token cannot be checked while the issuer's keys cannot be loaded (shared.auth).
 ISSUER_UNAVAILABLE = "The token issuer's keys cannot be loaded (`issuer_unavailable`)"
 # FastAPI's own answer to a body that does not parse as JSON.
@@ -97,6 +99,9 @@ def describe_problems(document: dict[str, Any], routes: Sequence[BaseRoute]) -> 
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
+            if (route.path_format or "").startswith(API_PREFIX):
+                # Every API operation reads or writes the service's database.
+                _add_response(responses, 503, PROBLEM_DESCRIPTIONS[503])
             if current_principal in calls:
                 _add_response(responses, 401, PROBLEM_DESCRIPTIONS[401])
                 _add_response(responses, 403, PROBLEM_DESCRIPTIONS[403])

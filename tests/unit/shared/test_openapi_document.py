@@ -83,14 +83,16 @@ def test_a_route_declares_its_own_refusals_as_problems(tmp_path: Path) -> None:
     }
 
 
-def test_401_403_and_503_only_where_a_token_is_needed(tmp_path: Path) -> None:
+def test_401_403_and_issuer_unavailable_only_where_a_token_is_needed(tmp_path: Path) -> None:
     enrol = operation(document_of("provisioning", tmp_path), "POST /v1/provisioning")["responses"]
     assert "401" not in enrol
     assert "403" not in enrol
-    assert "503" not in enrol
+    assert "issuer_unavailable" not in enrol["503"]["description"]
+    assert "database_unavailable" in enrol["503"]["description"]
     assert {"404", "409", "410", "429"} <= set(enrol)
     listing = operation(document_of("provisioning", tmp_path), "GET /v1/domains")["responses"]
     assert {"401", "403", "503"} <= set(listing)
+    assert "issuer_unavailable" in listing["503"]["description"]
     assert "413" not in listing
 
 

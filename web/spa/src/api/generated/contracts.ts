@@ -464,7 +464,8 @@ export interface components {
          * Problem
          * @description The RFC 9457 body of every refusal, as `application/problem+json`; `code` is what a client acts on.
          *
-         *     Some refusals add members (`retry_after_s` with 429, `errors` with 422, `checks` with 503).
+         *     Some refusals add members (`retry_after_s` with 429 and 503, `errors` with 422, `checks` with the
+         *     readiness probe's 503).
          */
         Problem: {
             /**
@@ -756,7 +757,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -843,7 +844,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -910,7 +911,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -986,7 +987,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1062,7 +1063,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1160,7 +1161,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1237,7 +1238,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1317,7 +1318,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1397,7 +1398,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1478,7 +1479,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1579,7 +1580,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1647,7 +1648,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1749,7 +1750,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1851,7 +1852,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1949,7 +1950,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1996,7 +1997,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2063,7 +2064,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2143,7 +2144,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -211,7 +211,8 @@ export interface components {
          * Problem
          * @description The RFC 9457 body of every refusal, as `application/problem+json`; `code` is what a client acts on.
          *
-         *     Some refusals add members (`retry_after_s` with 429, `errors` with 422, `checks` with 503).
+         *     Some refusals add members (`retry_after_s` with 429 and 503, `errors` with 422, `checks` with the
+         *     readiness probe's 503).
          */
         Problem: {
             /**
@@ -415,7 +416,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -475,6 +476,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     create_pull_challenge_v1_gateways__hwid__challenge_post: {
@@ -504,6 +514,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -544,7 +563,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -367,7 +367,8 @@ export interface components {
          * Problem
          * @description The RFC 9457 body of every refusal, as `application/problem+json`; `code` is what a client acts on.
          *
-         *     Some refusals add members (`retry_after_s` with 429, `errors` with 422, `checks` with 503).
+         *     Some refusals add members (`retry_after_s` with 429 and 503, `errors` with 422, `checks` with the
+         *     readiness probe's 503).
          */
         Problem: {
             /**
@@ -644,7 +645,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -740,7 +741,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -807,7 +808,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -889,7 +890,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -957,7 +958,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1023,7 +1024,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1103,7 +1104,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1210,7 +1211,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1278,7 +1279,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1344,7 +1345,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1424,7 +1425,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1513,7 +1514,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1581,7 +1582,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1679,6 +1680,15 @@ export interface operations {
             };
             /** @description `rate_limited`, with `retry_after_s` */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -348,7 +348,8 @@ export interface components {
          * Problem
          * @description The RFC 9457 body of every refusal, as `application/problem+json`; `code` is what a client acts on.
          *
-         *     Some refusals add members (`retry_after_s` with 429, `errors` with 422, `checks` with 503).
+         *     Some refusals add members (`retry_after_s` with 429 and 503, `errors` with 422, `checks` with the
+         *     readiness probe's 503).
          */
         Problem: {
             /**
@@ -576,7 +577,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -643,7 +644,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -744,7 +745,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -824,7 +825,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -934,7 +935,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1024,7 +1025,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1112,7 +1113,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
             503: {
                 headers: {
                     [name: string]: unknown;
