@@ -169,6 +169,10 @@ async def all_ready(replicas: ReplicaSet, http: httpx.AsyncClient) -> None:
     async def waiting() -> list[str]:
         not_ready = []
         for replica in replicas.replicas:
+            if replica.process is not None and replica.process.poll() is not None:
+                # Only the schedule kills, and it restarts at once: a process that exited did so by itself.
+                not_ready.append(f"{replica.label} exited with {replica.process.returncode} (see its log)")
+                continue
             try:
                 answer = await http.get(f"{replica.url}/readyz")
                 if answer.status_code != 200:

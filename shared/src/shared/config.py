@@ -51,6 +51,9 @@ class ServiceSettings(BaseSettings):
     # Redeliveries tolerated by the broker (crashes mid-handling) before it dead-letters.
     queue_delivery_limit: int = 20
     migrate_on_start: bool = True
+    # How long start-up waits for the database and the broker to answer (both may be restarting) before the
+    # process gives up and exits.
+    startup_wait_s: float = 120.0
 
     @classmethod
     def settings_customise_sources(

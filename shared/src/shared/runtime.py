@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import structlog
@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from shared.auth import TokenVerifier
 from shared.config import ServiceSettings
 from shared.db import connect, create_pool
-from shared.errors import install_problem_handlers
+from shared.errors import DATABASE_AWAY, install_problem_handlers
 from shared.events.base import Event
 from shared.housekeeping import run_housekeeping
 from shared.http import BodySizeLimit, install_request_context, probes
@@ -74,20 +74,72 @@ async def apply_migrations(spec: ServiceSpec, settings: ServiceSettings) -> list
         await conn.close()
 
 
+T = TypeVar("T")
+# What a dependency that is restarting or not yet up answers; anything else (a wrong password, a missing
+# database) is a configuration error and fails at once.
+# (aiormq's AMQPConnectionError, refused or closed while the broker boots, is a ConnectionError.)
+BROKER_AWAY = (OSError,)
+_FIRST_WAIT_S = 0.2
+_LONGEST_WAIT_S = 5.0
+
+
+async def until_reachable(
+    dependency: str,
+    step: Callable[[], Awaitable[T]],
+    *,
+    away: tuple[type[BaseException], ...],
+    within_s: float,
+) -> T:
+    """Run a start-up step that needs `dependency`, again and again while it is away, for up to `within_s`.
+
+    A service started while Postgres or RabbitMQ restarts comes up once they answer instead of exiting (the
+    fault run found a wallet, restarted during a RabbitMQ restart, exiting and staying down).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    wait_s = _FIRST_WAIT_S
+    attempt = 1
+    while True:
+        try:
+            return await step()
+        except away as exc:
+            if loop.time() + wait_s > deadline:
+                log.error("service.dependency_unreachable", dependency=dependency, attempts=attempt, error=repr(exc))
+                raise
+            log.warning(
+                "service.waiting_for", dependency=dependency, attempt=attempt, error=repr(exc), retry_in_s=wait_s
+            )
+        # The back-off between two attempts to reach the dependency.
+        await asyncio.sleep(wait_s)
+        wait_s = min(wait_s * 2, _LONGEST_WAIT_S)
+        attempt += 1
+
+
 @asynccontextmanager
 async def run_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIterator[Runtime]:
     """Start everything the service needs; stop it all in reverse order on exit."""
+    database_away = (*DATABASE_AWAY, OSError)
     if settings.migrate_on_start:
-        await apply_migrations(spec, settings)
-    pool = await create_pool(
-        dsn=settings.database_url,
-        schema=settings.database_schema,
-        min_size=settings.database_pool_min,
-        max_size=settings.database_pool_max,
+        await until_reachable(
+            "database",
+            lambda: apply_migrations(spec, settings),
+            away=database_away,
+            within_s=settings.startup_wait_s,
+        )
+    pool = await until_reachable(
+        "database",
+        lambda: create_pool(
+            dsn=settings.database_url,
+            schema=settings.database_schema,
+            min_size=settings.database_pool_min,
+            max_size=settings.database_pool_max,
+        ),
+        away=database_away,
+        within_s=settings.startup_wait_s,
     )
     broker = Broker(url=settings.amqp_url, prefix=settings.broker_prefix, service=spec.name)
     try:
-        await broker.connect()
+        await until_reachable("broker", broker.connect, away=BROKER_AWAY, within_s=settings.startup_wait_s)
         relay = OutboxRelay(
             pool=pool,
             broker=broker,
