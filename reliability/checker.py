@@ -19,7 +19,8 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class Redemption:
-    """A redemption the workload attempted: `confirmed` when it saw the service's success answer."""
+    """A redemption request the workload made: `confirmed` when it saw the service's success answer. One key
+    may be tried by several requests (a code shared by two customers); at most one may be confirmed."""
 
     key_id: str
     account_id: str
@@ -126,21 +127,28 @@ def check(recorded: Recorded) -> Report:
 
 
 def _check_redemptions(recorded: Recorded, report: Report) -> None:
+    """Per key: applied at most once, and confirmed to at most one of the requests that tried it."""
     in_ledger = Counter(e.key_id for e in recorded.ledger if e.kind == "redemption" and e.key_id is not None)
-    attempted = {r.key_id: r for r in recorded.redemptions}
-    report.counts["redemptions attempted"] = len(attempted)
-    report.counts["redemptions confirmed"] = sum(r.confirmed for r in attempted.values())
-    for key_id, redemption in attempted.items():
+    tries: dict[str, list[Redemption]] = {}
+    for redemption in recorded.redemptions:
+        tries.setdefault(redemption.key_id, []).append(redemption)
+    report.counts["redemptions attempted"] = len(tries)
+    report.counts["redemption requests"] = len(recorded.redemptions)
+    for key_id, attempts in tries.items():
+        confirmed = sum(r.confirmed for r in attempts)
+        report.counts["redemptions confirmed"] += min(confirmed, 1)
         times = in_ledger.get(key_id, 0)
         if times > 1:
             report.flag("redemptions duplicated", f"key {key_id} redeemed {times} times")
+        elif confirmed > 1:
+            report.flag("redemptions duplicated", f"key {key_id} confirmed to {confirmed} requests")
         elif times == 1:
-            report.counts["redemptions ok" if redemption.confirmed else "redemptions recovered"] += 1
-        elif redemption.confirmed:
+            report.counts["redemptions ok" if confirmed else "redemptions recovered"] += 1
+        elif confirmed:
             report.flag("redemptions lost", f"key {key_id} confirmed to the client but not in the ledger")
         else:
             report.counts["redemptions not applied (unconfirmed)"] += 1
-    for key_id in in_ledger.keys() - attempted.keys():
+    for key_id in in_ledger.keys() - tries.keys():
         report.flag("redemptions unexpected", f"key {key_id} in the ledger but never redeemed by the workload")
 
 

@@ -37,6 +37,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("pg", "faults", "restart_postgres"),
     ("dup", "deliveries", "duplicated copies"),
     ("late", "deliveries", "delayed copies"),
+    ("k.reqs", "counts", "redemption requests"),
     *((f"k.{label}", "counts", f"redemptions {outcome}") for outcome, label in OUTCOMES.items()),
     *((f"r.{label}", "counts", f"rental changes {outcome}") for outcome, label in OUTCOMES.items()),
     ("ledger", "counts", "ledger entries"),
@@ -47,8 +48,9 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 LEGEND = (
     "kill/close/rmq/pg: faults injected (SIGKILL + restart, broker connections closed, RabbitMQ and Postgres"
-    " restarted); dup/late: deliveries duplicated and delayed; k.*: key redemptions, r.*: rental changes"
-    " (attempted, ok, recovered, lost, duplicated, unexpected); ledger entries; bundles accepted by the gateways;"
+    " restarted); dup/late: deliveries duplicated and delayed; k.reqs: redemption requests (a code is"
+    " sometimes redeemed by two requests at once); k.*: keys redeemed, r.*: rental changes (attempted, ok,"
+    " recovered, lost, duplicated, unexpected); ledger entries; bundles accepted by the gateways;"
     " lic.dup: a device twice in a bundle; dead: dead letters left"
 )
 

@@ -68,6 +68,17 @@ def test_a_key_in_the_ledger_twice_is_duplicated_and_one_never_attempted_is_unex
     assert report.counts["redemptions unexpected"] == 1
 
 
+def test_a_key_tried_twice_is_ok_once_and_a_key_confirmed_to_two_requests_is_duplicated() -> None:
+    recorded = clean()
+    refused_second_try = Redemption(key_id="k1", account_id=ACCOUNT, amount=100, confirmed=False)
+    report = check(replace(recorded, redemptions=(*recorded.redemptions, refused_second_try)))
+    assert report.valid, report.render()
+    assert (report.counts["redemptions ok"], report.counts["redemption requests"]) == (1, 4)
+    confirmed_twice = Redemption(key_id="k1", account_id=ACCOUNT, amount=100, confirmed=True)
+    report = check(replace(recorded, redemptions=(*recorded.redemptions, confirmed_twice)))
+    assert report.counts["redemptions duplicated"] == 1
+
+
 def test_an_unbalanced_entry_a_negative_balance_and_a_balance_off_the_ledger_are_flagged() -> None:
     recorded = clean()
     broken = LedgerEntry("e6", ACCOUNT, "usage", -200, -80, None, 3)

@@ -201,19 +201,29 @@ class Workload:
     # --- customers ------------------------------------------------------------------------------------------
 
     async def redeem(self, tenant: Tenant, rng: random.Random) -> None:
+        """Redeem a key in hand; one time in five, the code was shared and two requests redeem it at once."""
         if not tenant.keys:
             return
         key = tenant.keys.pop(rng.randrange(len(tenant.keys)))
-        answer = await self.client.request(
-            "wallet",
-            "POST",
-            f"/v1/accounts/{tenant.account_id}/redemptions",
-            headers=tenant.customer,
-            json={"code": key.code},
+        racing = 2 if rng.random() < 0.2 else 1
+        answers = await asyncio.gather(
+            *(
+                self.client.request(
+                    "wallet",
+                    "POST",
+                    f"/v1/accounts/{tenant.account_id}/redemptions",
+                    headers=tenant.customer,
+                    json={"code": key.code},
+                )
+                for _ in range(racing)
+            )
         )
-        confirmed = answer is not None and answer.status_code in (200, 201)
+        for answer in answers:
+            confirmed = answer is not None and answer.status_code in (200, 201)
+            self.redemptions.append(Redemption(key.id, tenant.account_id, key.amount, confirmed))
         self.done["redeem"] += 1
-        self.redemptions.append(Redemption(key.id, tenant.account_id, key.amount, confirmed))
+        if racing > 1:
+            self.done["redeem one code twice at once"] += 1
 
     async def activate(self, tenant: Tenant, rng: random.Random) -> None:
         idle = tenant.idle()
