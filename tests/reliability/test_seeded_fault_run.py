@@ -31,6 +31,7 @@ from reliability.schedule import Fault, FaultKind, draw_schedule
 from gateway_simulator.fleet import Fleet
 from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import MemoryStore
+from shared.messaging.topology import UNROUTED_EXCHANGE
 from tests.harness import TestPlatform, eventually
 from tests.integration.scale.replicas import ROOT, Replica, ReplicaSet, replica_env, running_replicas
 from tests.reliability.conftest import SeedSummary
@@ -198,7 +199,8 @@ async def run_out(replicas: ReplicaSet, tenants: list[Tenant]) -> None:
 
 
 async def drained(replicas: ReplicaSet, tenants: list[Tenant], gateways: list[SimulatedGateway]) -> None:
-    """Outboxes empty, and every gateway holding the distributor's latest bundle for it."""
+    """Outboxes empty, every work and retry queue of the run empty (every event published was also handled),
+    and every gateway holding the distributor's latest bundle for it."""
 
     async def pending() -> list[str]:
         left = []
@@ -206,6 +208,10 @@ async def drained(replicas: ReplicaSet, tenants: list[Tenant], gateways: list[Si
             unsent = await replicas.count(f"SELECT count(*) FROM {schema}.outbox_message WHERE sent_at IS NULL")
             if unsent:
                 left.append(f"{schema} outbox {unsent}")
+        for queue, messages in (await asyncio.to_thread(queue_depths, replicas.broker_prefix)).items():
+            # Dead letters are the checker's to judge; the unrouted queue keeps events nobody subscribes to.
+            if messages and not queue.endswith((".dead", UNROUTED_EXCHANGE)):
+                left.append(f"queue {queue} {messages} (ready or unacknowledged)")
         for gateway in gateways:
             current = await replicas.count(
                 "SELECT current_seq FROM licensing.gateway WHERE hwid = $1 AND removed_at IS NULL", gateway.hwid
@@ -217,7 +223,8 @@ async def drained(replicas: ReplicaSet, tenants: list[Tenant], gateways: list[Si
     await eventually(pending, until=lambda left: not left, within=90, every=0.25)
 
 
-def dead_letter_counts(prefix: str) -> dict[str, int]:
+def queue_depths(prefix: str) -> dict[str, int]:
+    """Messages (ready and unacknowledged) in each of the run's queues."""
     listing = subprocess.run(
         ["rabbitmqctl", "list_queues", "-q", "--no-table-headers", "name", "messages"],  # noqa: S607
         capture_output=True,
@@ -225,12 +232,16 @@ def dead_letter_counts(prefix: str) -> dict[str, int]:
         check=True,
         timeout=60,
     ).stdout
-    counts = {}
+    depths = {}
     for line in listing.splitlines():
         name, _, messages = line.partition("\t")
-        if name.startswith(prefix) and name.endswith(".dead"):
-            counts[name] = int(messages.strip() or 0)
-    return counts
+        if name.startswith(prefix):
+            depths[name] = int(messages.strip() or 0)
+    return depths
+
+
+def dead_letter_counts(prefix: str) -> dict[str, int]:
+    return {name: n for name, n in queue_depths(prefix).items() if name.endswith(".dead")}
 
 
 async def recorded(replicas: ReplicaSet, workload: Workload, gateways: list[SimulatedGateway]) -> Recorded:

@@ -8,6 +8,29 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+# The database is away (restarting, shutting down, unreachable, the connection cut): what failed may well
+# succeed a moment later. Anything else (a constraint, a bug) is not the database being away.
+DATABASE_AWAY = (asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError, ConnectionError)
+
+
+def is_database_away(exc: BaseException) -> bool:
+    """Whether `exc` comes from the database being away rather than from the work itself.
+
+    When the connection is lost mid-transaction, asyncpg also fails the rollback, with an `InterfaceError`
+    ("the underlying connection is closed") or an `InternalClientError` ("another operation is in progress");
+    the loss is then that error's cause or context, so the chain is followed.
+    """
+    current: BaseException | None = exc
+    for _ in range(10):  # a chain is short; the bound only guards against a cycle
+        if current is None:
+            return False
+        if isinstance(current, DATABASE_AWAY):
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # jsonb columns come and go as Python objects, not strings.

@@ -14,11 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from shared.db import DATABASE_AWAY, is_database_away
+
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger()
-# The database is away (restarting, shutting down, unreachable, the connection cut): the request may well
-# succeed a moment later, so the client is told to retry (503 with Retry-After), not that something broke.
-DATABASE_AWAY = (asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError, ConnectionError)
+# A request that met the database away may well succeed a moment later, so the client is told to retry
+# (503 with Retry-After), not that something broke.
 DATABASE_RETRY_AFTER_S = 1
 
 
@@ -208,7 +209,9 @@ def install_problem_handlers(app: FastAPI) -> None:
             status=500, code="internal_error", title="Internal error", detail="An unexpected error occurred."
         )
 
-    async def on_database_away(request: Request, exc: Exception) -> JSONResponse:
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not is_database_away(exc):
+            return await on_unexpected(request, exc)
         log.warning("http.database_unavailable", path=request.url.path, error=repr(exc))
         return problem_response(
             status=503,
@@ -220,8 +223,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(Problem, on_problem)
-    for away in DATABASE_AWAY:
-        app.add_exception_handler(away, on_database_away)
+    # asyncpg's client-side errors are the database being away when a lost connection caused them.
+    for error in (*DATABASE_AWAY, asyncpg.InterfaceError, asyncpg.InternalClientError):
+        app.add_exception_handler(error, on_database_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)

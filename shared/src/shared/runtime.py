@@ -21,8 +21,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 
 from shared.auth import TokenVerifier
 from shared.config import ServiceSettings
-from shared.db import connect, create_pool
-from shared.errors import DATABASE_AWAY, install_problem_handlers
+from shared.db import DATABASE_AWAY, connect, create_pool
+from shared.errors import install_problem_handlers
 from shared.events.base import Event
 from shared.housekeeping import run_housekeeping
 from shared.http import BodySizeLimit, install_request_context, probes
@@ -79,6 +79,7 @@ T = TypeVar("T")
 # database) is a configuration error and fails at once.
 # (aiormq's AMQPConnectionError, refused or closed while the broker boots, is a ConnectionError.)
 BROKER_AWAY = (OSError,)
+DATABASE_AWAY_AT_START = (*DATABASE_AWAY, OSError)
 _FIRST_WAIT_S = 0.2
 _LONGEST_WAIT_S = 5.0
 
@@ -118,12 +119,11 @@ async def until_reachable(
 @asynccontextmanager
 async def run_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIterator[Runtime]:
     """Start everything the service needs; stop it all in reverse order on exit."""
-    database_away = (*DATABASE_AWAY, OSError)
     if settings.migrate_on_start:
         await until_reachable(
             "database",
             lambda: apply_migrations(spec, settings),
-            away=database_away,
+            away=DATABASE_AWAY_AT_START,
             within_s=settings.startup_wait_s,
         )
     pool = await until_reachable(
@@ -134,7 +134,7 @@ async def run_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIter
             min_size=settings.database_pool_min,
             max_size=settings.database_pool_max,
         ),
-        away=database_away,
+        away=DATABASE_AWAY_AT_START,
         within_s=settings.startup_wait_s,
     )
     broker = Broker(url=settings.amqp_url, prefix=settings.broker_prefix, service=spec.name)

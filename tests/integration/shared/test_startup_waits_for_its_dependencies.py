@@ -16,9 +16,19 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from license_distributor.config import Settings as DistributorSettings
+from license_distributor.main import SPEC as DISTRIBUTOR
+from shared.config import ServiceSettings
+from shared.runtime import ServiceSpec
 from tests.harness import TestPlatform, eventually, running_service
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
+
+SERVICES: dict[str, tuple[ServiceSpec, type[ServiceSettings]]] = {
+    "wallet": (WALLET, WalletSettings),
+    # Its gateway hub subscribes and announces the replica in a start-up step of its own.
+    "license-distributor": (DISTRIBUTOR, DistributorSettings),
+}
 
 
 @dataclass
@@ -74,27 +84,31 @@ async def gate_to(port: int) -> AsyncIterator[Gate]:
         await gate.stop()
 
 
-async def start_in_background(settings: WalletSettings, started: asyncio.Event, stop: asyncio.Event) -> None:
-    async with running_service(WALLET, settings) as wallet:
-        answer = await wallet.get("/readyz")
+async def start_in_background(
+    spec: ServiceSpec, settings: ServiceSettings, started: asyncio.Event, stop: asyncio.Event
+) -> None:
+    async with running_service(spec, settings) as service:
+        answer = await service.get("/readyz")
         assert answer.status_code == 200, answer.text
         started.set()
         await stop.wait()
 
 
 @pytest.mark.parametrize("dependency", ["database", "broker"])
+@pytest.mark.parametrize("service_name", list(SERVICES))
 async def test_start_up_waits_for_a_restarting_dependency_and_then_serves(
-    platform: TestPlatform, dependency: str
+    platform: TestPlatform, service_name: str, dependency: str
 ) -> None:
+    spec, settings_class = SERVICES[service_name]
     real_port = 5432 if dependency == "database" else 5672
     async with gate_to(real_port) as gate:
-        settings = platform.settings(WalletSettings, startup_wait_s=60)
+        settings = platform.settings(settings_class, startup_wait_s=60)
         if dependency == "database":
             settings.database_url = settings.database_url.replace(":5432/", f":{gate.port}/")
         else:
             settings.amqp_url = settings.amqp_url.replace(":5672/", f":{gate.port}/")
         started, stop = asyncio.Event(), asyncio.Event()
-        service = asyncio.create_task(start_in_background(settings, started, stop))
+        service = asyncio.create_task(start_in_background(spec, settings, started, stop))
         try:
             # It keeps trying while the server is away (each attempt meets a dropped connection) ...
             await eventually(lambda: asyncio.sleep(0, gate.dropped), until=lambda n: n >= 3, within=20)

@@ -42,7 +42,7 @@ async def gateway_hub_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs inside the service's lifespan (pool and broker are up): this replica's hub of gateway sessions."""
     runtime = app.state.runtime
     hub = GatewayHub(pool=runtime.pool, broker=runtime.broker, heartbeat_interval_s=_settings(app).heartbeat_interval_s)
-    await hub.start()
+    await hub.start(startup_wait_s=_settings(app).startup_wait_s)
     app.state.gateway_hub = hub
     if not any(getattr(r, "path", None) == "/.well-known/jwks.json" for r in app.routes):
         # The JWKS lives at the well-known path, outside the `/v1` prefix every service router gets.

@@ -29,6 +29,7 @@ from license_distributor.service import Delivery, GatewaySession
 from shared.events.licensing import BundleIssued, GatewayRebootOrdered
 from shared.messaging.broker import Broker
 from shared.messaging.envelope import Envelope
+from shared.runtime import BROKER_AWAY, DATABASE_AWAY_AT_START, until_reachable
 
 log = structlog.get_logger()
 NOTIFICATION_KEYS = (BundleIssued.routing_key(), GatewayRebootOrdered.routing_key())
@@ -108,17 +109,33 @@ class GatewayHub:
     def queue_name(self) -> str:
         return self.broker.topology.name(f"license-distributor.replica.{self.replica}")
 
-    async def start(self) -> None:
-        self._channel = await self.broker.channel(prefetch=64)
-        exchange = await self.broker.topology.declare_exchanges(self._channel)
-        # Exclusive and auto-deleted: it lives exactly as long as this replica's connection.
-        queue = await self._channel.declare_queue(self.queue_name, exclusive=True, auto_delete=True)
-        for key in NOTIFICATION_KEYS:
-            await queue.bind(exchange, routing_key=key)
-        await queue.consume(self._on_notification)
-        await repository.beat(self.pool, replica=self.replica, now=datetime.now(UTC))
+    async def start(self, *, startup_wait_s: float) -> None:
+        """Subscribe to the bundle notifications and announce this replica; either server may be restarting
+        just then, so each step waits for it (up to `startup_wait_s`), as the rest of the start-up does."""
+        await until_reachable("broker", self._subscribe, away=BROKER_AWAY, within_s=startup_wait_s)
+        await until_reachable(
+            "database",
+            lambda: repository.beat(self.pool, replica=self.replica, now=datetime.now(UTC)),
+            away=DATABASE_AWAY_AT_START,
+            within_s=startup_wait_s,
+        )
         self._heartbeat = asyncio.create_task(self._beat_forever(), name=f"hub-heartbeat-{self.replica}")
         log.info("licensing.hub.started", replica=self.replica, queue=self.queue_name)
+
+    async def _subscribe(self) -> None:
+        channel = await self.broker.channel(prefetch=64)
+        try:
+            exchange = await self.broker.topology.declare_exchanges(channel)
+            # Exclusive and auto-deleted: it lives exactly as long as this replica's connection.
+            queue = await channel.declare_queue(self.queue_name, exclusive=True, auto_delete=True)
+            for key in NOTIFICATION_KEYS:
+                await queue.bind(exchange, routing_key=key)
+            await queue.consume(self._on_notification)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await channel.close()
+            raise
+        self._channel = channel
 
     async def stop(self) -> None:
         if self._heartbeat is not None:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import structlog
 
+from shared.db import is_database_away
 from shared.runtime import Runtime
 from wallet import service
 from wallet.config import Settings
@@ -78,12 +79,12 @@ async def run_wallet_scheduler(runtime: Runtime) -> None:
                 next_at = retry_at if next_at is None else min(next_at, retry_at)
         except asyncio.CancelledError:
             raise
-        except (asyncpg.PostgresError, OSError) as exc:
-            # The database is away: the work stays due and is tried again next round.
-            log.warning("wallet.scheduler.database_failed", error=repr(exc))
         except Exception as exc:
-            # The scheduler outlives any fault; the work stays due and the error is logged each round.
-            log.error("wallet.scheduler.failed", exc_info=exc)
+            # The scheduler outlives any fault; the work stays due and is tried again next round.
+            if is_database_away(exc):
+                log.warning("wallet.scheduler.database_failed", error=repr(exc))
+            else:
+                log.error("wallet.scheduler.failed", exc_info=exc)
         sleep_s = settings.scheduler_max_sleep_s
         if next_at is not None:
             sleep_s = min(sleep_s, max(_MIN_SLEEP_S, (next_at - datetime.now(UTC)).total_seconds()))

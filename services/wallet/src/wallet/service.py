@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import structlog
 
-from shared.db import transaction
+from shared.db import is_database_away, transaction
 from shared.errors import BadRequest, Conflict, NotFound, Unprocessable
 from shared.events.wallet import (
     AccountOpened,
@@ -427,17 +427,14 @@ class AccountWorkFailed(Exception):
         self.account_id = account_id
 
 
-# The database or the connection is away: every account would fail alike, so the whole round stops instead.
-_DATABASE_AWAY = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError)
-
-
 @asynccontextmanager
 async def _on_account(account_id: uuid.UUID) -> AsyncIterator[None]:
     try:
         yield
-    except _DATABASE_AWAY:
-        raise
     except Exception as exc:
+        # The database or the connection is away: every account would fail alike, so the whole round stops.
+        if is_database_away(exc):
+            raise
         raise AccountWorkFailed(account_id) from exc
 
 
