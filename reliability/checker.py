@@ -89,9 +89,9 @@ class Recorded:
     ledger: tuple[LedgerEntry, ...]
     accounts: tuple[Account, ...]
     gateways: tuple[Gateway, ...]
-    dead_letters: dict[str, int]
+    dead_letters: dict[str, int]  # dead-letter queue -> messages left in it
     rental_changes: tuple[RentalChange, ...] = ()
-    rentals: tuple[Rental, ...] = ()  # dead-letter queue -> messages left in it
+    rentals: tuple[Rental, ...] = ()
     explained_dead_letters: dict[str, str] = field(default_factory=dict)  # queue -> why that is expected
 
 
@@ -158,12 +158,16 @@ def _check_rental_changes(recorded: Recorded, report: Report) -> None:
     changes = recorded.rental_changes
     report.counts["rental changes attempted"] = len(changes)
     started = {c.rental_id for c in changes if c.kind == "start" and c.confirmed and c.rental_id is not None}
+    asked_to_end = {c.rental_id for c in changes if c.kind == "end" and c.rental_id is not None}
     unanswered_starts = Counter(c.account_id for c in changes if c.kind == "start" and not c.confirmed)
     for rental_id in sorted(started):
-        if rental_id in rentals:
-            report.counts["rental changes ok"] += 1
-        else:
+        held = rentals.get(rental_id)
+        if held is None:
             report.flag("rental changes lost", f"rental {rental_id} started for the client but not held")
+        elif not held.active and rental_id not in asked_to_end:
+            report.flag("rental changes unexpected", f"rental {rental_id} ended, but nobody asked to end it")
+        else:
+            report.counts["rental changes ok"] += 1
     for rental in sorted(rentals.values(), key=lambda r: r.id):
         if rental.id in started:
             continue
@@ -175,13 +179,13 @@ def _check_rental_changes(recorded: Recorded, report: Report) -> None:
     for change in changes:
         if change.kind != "end" or change.rental_id is None:
             continue
-        rental = rentals.get(change.rental_id)
-        if rental is None:
+        ended = rentals.get(change.rental_id)
+        if ended is None:
             continue  # its start is already flagged as lost
-        if not rental.active:
+        if not ended.active:
             report.counts["rental changes ok" if change.confirmed else "rental changes recovered"] += 1
         elif change.confirmed:
-            report.flag("rental changes lost", f"rental {rental.id} ended for the client but still active")
+            report.flag("rental changes lost", f"rental {ended.id} ended for the client but still active")
         else:
             report.counts["rental changes not applied (unconfirmed)"] += 1
     active_per_device = Counter(rental.device_hwid for rental in rentals.values() if rental.active)

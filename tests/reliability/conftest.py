@@ -40,6 +40,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("k.reqs", "counts", "redemption requests"),
     *((f"k.{label}", "counts", f"redemptions {outcome}") for outcome, label in OUTCOMES.items()),
     *((f"r.{label}", "counts", f"rental changes {outcome}") for outcome, label in OUTCOMES.items()),
+    ("503s", "answers", "503"),
+    ("500s", "answers", "500"),
     ("ledger", "counts", "ledger entries"),
     ("bundles", "counts", "bundles accepted"),
     ("lic.dup", "counts", "licences duplicated"),
@@ -51,7 +53,7 @@ LEGEND = (
     " restarted); dup/late: deliveries duplicated and delayed; k.reqs: redemption requests (a code is"
     " sometimes redeemed by two requests at once); k.*: keys redeemed, r.*: rental changes (attempted, ok,"
     " recovered, lost, duplicated, unexpected); ledger entries; bundles accepted by the gateways;"
-    " lic.dup: a device twice in a bundle; dead: dead letters left"
+    " lic.dup: a device twice in a bundle; dead: dead letters left; 503s/500s: answers the client retried"
 )
 
 
@@ -63,15 +65,23 @@ class SeedSummary:
     faults: Counter[str]
     deliveries: Counter[str]
     counts: Counter[str]
+    answers: Counter[str]  # 5xx answers the workload's client saw, by status
 
     @classmethod
     def of(
-        cls, seed: int, report: Report, injected: list[str], operations: int, deliveries: Counter[str]
+        cls,
+        seed: int,
+        report: Report,
+        injected: list[str],
+        operations: int,
+        deliveries: Counter[str],
+        server_errors: Counter[int],
     ) -> SeedSummary:
         faults = Counter(kind.value for line in injected for kind in FaultKind if f" {kind.value} " in line)
         counts = Counter(report.counts)
         counts["anomalies"] = len(report.anomalies)
-        return cls(seed, report.valid, operations, faults, Counter(deliveries), counts)
+        answers = Counter({str(status): n for status, n in server_errors.items()})
+        return cls(seed, report.valid, operations, faults, Counter(deliveries), counts, answers)
 
     def figures(self) -> list[int]:
         return [getattr(self, source)[key] for _, source, key in COLUMNS]
@@ -96,7 +106,8 @@ def seed_summaries(pytestconfig: pytest.Config) -> list[SeedSummary]:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     """One line per seed that ran, and the totals: the long run's report at a glance."""
-    summaries = sorted(config.stash.get(SUMMARIES, []), key=lambda s: s.seed)
+    collected: list[SeedSummary] = config.stash.get(SUMMARIES, [])
+    summaries = sorted(collected, key=lambda s: s.seed)
     if not summaries:
         return
     header = ["seed", "verdict", "ops", *(name for name, _, _ in COLUMNS)]

@@ -105,6 +105,9 @@ def test_a_started_rental_not_held_an_ended_one_still_active_and_a_stray_one_are
     assert report.counts["rental changes lost"] == 1
     stray = replace(recorded, rentals=(*recorded.rentals, Rental("r9", ACCOUNT, "p9", active=True)))
     assert check(stray).counts["rental changes unexpected"] == 1
+    dropped = replace(recorded, rentals=(replace(recorded.rentals[0], active=False), *recorded.rentals[1:]))
+    dropped = replace(dropped, rental_changes=recorded.rental_changes[:-1])  # nobody asked to end r1
+    assert check(dropped).counts["rental changes unexpected"] == 1
 
 
 def test_a_device_with_two_active_rentals_or_listed_twice_in_a_bundle_is_duplicated() -> None:

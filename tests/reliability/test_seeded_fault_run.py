@@ -106,7 +106,7 @@ def close_broker_connections(replica: Replica) -> int:
 
 
 async def inject(fault: Fault, replicas: ReplicaSet) -> str:
-    if fault.kind is FaultKind.RESTART_POSTGRES:  # drawn only when RENTAL_FAULTS_INFRA=1
+    if fault.kind is FaultKind.RESTART_POSTGRES:  # drawn only when the fault run is a session of its own
         started = asyncio.get_running_loop().time()
         await asyncio.to_thread(restart_postgres)
         await answering_postgres(replicas.platform.admin_url)
@@ -171,9 +171,9 @@ async def all_ready(replicas: ReplicaSet, http: httpx.AsyncClient) -> None:
         not_ready = []
         for replica in replicas.replicas:
             if replica.process is not None and replica.process.poll() is not None:
-                # Only the schedule kills, and it restarts at once: a process that exited did so by itself.
-                not_ready.append(f"{replica.label} exited with {replica.process.returncode} (see its log)")
-                continue
+                # Only the schedule kills, and it restarts at once: a process that exited did so by itself, and
+                # will not come back, so there is nothing to wait for.
+                raise AssertionError(f"{replica.label} exited with {replica.process.returncode} (see its log)")
             try:
                 answer = await http.get(f"{replica.url}/readyz")
                 if answer.status_code != 200:
@@ -391,9 +391,13 @@ async def test_a_seeded_fault_run_loses_duplicates_and_wrongly_accepts_nothing(
     print(f"\n=== seed {seed}: {workload.operations} operations ({done}), {len(injected)} faults;")
     print(f"deliveries: {deliveries}")
     print(f"phases: {phases.render()}")
+    answers = ", ".join(f"{status} x {n}" for status, n in sorted(workload.client.server_errors.items()))
+    print(f"server errors answered (and retried): {answers or 'none'}")
     print("\n".join(injected))
     print(report.render())
-    seed_summaries.append(SeedSummary.of(seed, report, injected, workload.operations, chaos.counts))
+    seed_summaries.append(
+        SeedSummary.of(seed, report, injected, workload.operations, chaos.counts, workload.client.server_errors)
+    )
     assert report.counts["redemptions attempted"] > 0
     assert report.counts["rental changes attempted"] > 0
     assert report.counts["depleted bundles checked"] > 0, "no account ran out: depleted bundles went unchecked"

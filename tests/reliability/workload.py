@@ -47,7 +47,7 @@ class Tenant:
     """One account of the run: its domain, its active contract, its gateway and what its customers know."""
 
     account_id: str
-    customer: dict[str, str]
+    customers: list[dict[str, str]]  # the account's customers, each its own principal (token subject)
     domain_id: str
     contract_id: str
     gateway: GatewayState
@@ -68,6 +68,9 @@ class Client:
         self.replicas = replicas
         self.http = http
         self.operator = replicas.platform.auth("operator")
+        # Every 5xx answer seen (and retried), by status: 503 is a service telling the client to retry (its
+        # database away); a 500 is an error the service did not expect, shown in the report.
+        self.server_errors: Counter[int] = Counter()
 
     def url(self, service: str) -> str:
         return self.replicas.of(KIND_BY_NAME[service])[0].url
@@ -92,6 +95,8 @@ class Client:
                 return None
 
         def settled(response: httpx.Response | None) -> bool:
+            if response is not None and response.status_code >= 500:
+                self.server_errors[response.status_code] += 1
             if response is None or response.status_code >= 500:
                 return False
             return not (response.status_code == 409 and response.json().get("code") == "not_yet_known")
@@ -139,7 +144,11 @@ async def open_tenant(client: Client, *, label: str) -> Tenant:
         headers=partner,
         json={"hwid": gateway.hwid, "product": gateway.product, "public_key": gateway.public_key},
     )
-    tenant = Tenant(account_id, customer, str(domain["id"]), contract_id, gateway)
+    customers = [
+        customer,
+        *(client.replicas.platform.auth("customer", account_id=account_id) for _ in range(1, CUSTOMERS_PER_ACCOUNT)),
+    ]
+    tenant = Tenant(account_id, customers, str(domain["id"]), contract_id, gateway)
     for phone in gateway.phones:
         code = await client.ok(
             "provisioning", "POST", f"/v1/domains/{tenant.domain_id}/provisioning-codes", headers=customer, json={}
@@ -200,7 +209,7 @@ class Workload:
 
     # --- customers ------------------------------------------------------------------------------------------
 
-    async def redeem(self, tenant: Tenant, rng: random.Random) -> None:
+    async def redeem(self, tenant: Tenant, customer: dict[str, str], rng: random.Random) -> None:
         """Redeem a key in hand; one time in five, the code was shared and two requests redeem it at once."""
         if not tenant.keys:
             return
@@ -212,7 +221,7 @@ class Workload:
                     "wallet",
                     "POST",
                     f"/v1/accounts/{tenant.account_id}/redemptions",
-                    headers=tenant.customer,
+                    headers=customer,
                     json={"code": key.code},
                 )
                 for _ in range(racing)
@@ -225,7 +234,7 @@ class Workload:
         if racing > 1:
             self.done["redeem one code twice at once"] += 1
 
-    async def activate(self, tenant: Tenant, rng: random.Random) -> None:
+    async def activate(self, tenant: Tenant, customer: dict[str, str], rng: random.Random) -> None:
         idle = tenant.idle()
         if not idle:
             return
@@ -234,7 +243,7 @@ class Workload:
             "contracts",
             "POST",
             f"/v1/contracts/{tenant.contract_id}/rentals",
-            headers=tenant.customer,
+            headers=customer,
             json={"device_id": device_id},
         )
         if answer is None:
@@ -244,7 +253,7 @@ class Workload:
             self.rental_changes.append(RentalChange("start", tenant.account_id, tenant.rentals[device_id], True))
             self.done["activate"] += 1
 
-    async def deactivate(self, tenant: Tenant, rng: random.Random) -> None:
+    async def deactivate(self, tenant: Tenant, customer: dict[str, str], rng: random.Random) -> None:
         if not tenant.rentals:
             return
         device_id = rng.choice(sorted(tenant.rentals))
@@ -253,7 +262,7 @@ class Workload:
             "contracts",
             "POST",
             f"/v1/contracts/{tenant.contract_id}/rentals/{rental_id}/deactivation",
-            headers=tenant.customer,
+            headers=customer,
             json={},
         )
         if answer is None:
@@ -265,7 +274,7 @@ class Workload:
             self.rental_changes.append(RentalChange("end", tenant.account_id, rental_id, confirmed=True))
             self.done["deactivate"] += 1
 
-    async def replace_device(self, tenant: Tenant, rng: random.Random) -> None:
+    async def replace_device(self, tenant: Tenant, customer: dict[str, str], rng: random.Random) -> None:
         """RMA: a rented device is replaced by an idle one; the rental carries on on the new device."""
         idle = tenant.idle()
         if not tenant.rentals or not idle:
@@ -277,7 +286,7 @@ class Workload:
             "contracts",
             "POST",
             f"/v1/contracts/{tenant.contract_id}/rentals/{rental_id}/replacement",
-            headers=tenant.customer,
+            headers=customer,
             json={"device_id": new},
         )
         if answer is None:
@@ -324,7 +333,7 @@ class Workload:
         rng = self.rng(f"customer-{self.tenants.index(tenant)}.{n}")
         actions = [self.redeem, self.activate, self.deactivate, self.replace_device]
         while self._running(until):
-            await rng.choices(actions, [3, 3, 2, 1])[0](tenant, rng)
+            await rng.choices(actions, [3, 3, 2, 1])[0](tenant, tenant.customers[n], rng)
             self.operations += 1
             await think(rng, 0.05, 0.3)
 
@@ -361,7 +370,7 @@ class Workload:
         for tenant in self.tenants:
             await self.sell_keys(self.partners[0], tenant, setup)
             while tenant.keys:
-                await self.redeem(tenant, setup)
+                await self.redeem(tenant, tenant.customers[0], setup)
 
     async def settle(self) -> None:
         """After the faults: every account burns (so expiries are checked) and the thrifty ones run out."""
@@ -369,6 +378,6 @@ class Workload:
         for tenant in self.tenants:
             if tenant.thrifty:
                 for _ in tenant.idle():
-                    await self.activate(tenant, rng)
+                    await self.activate(tenant, tenant.customers[0], rng)
             elif not tenant.rentals:
-                await self.activate(tenant, rng)
+                await self.activate(tenant, tenant.customers[0], rng)

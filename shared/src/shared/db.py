@@ -10,15 +10,23 @@ import asyncpg
 
 # The database is away (restarting, shutting down, unreachable, the connection cut): what failed may well
 # succeed a moment later. Anything else (a constraint, a bug) is not the database being away.
-DATABASE_AWAY = (asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError, ConnectionError)
+# (Not all of OperatorInterventionError: a cancelled query or an idle-session timeout is not the server away.)
+DATABASE_AWAY = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    ConnectionError,
+)
 
 
 def is_database_away(exc: BaseException) -> bool:
     """Whether `exc` comes from the database being away rather than from the work itself.
 
-    When the connection is lost mid-transaction, asyncpg also fails the rollback, with an `InterfaceError`
-    ("the underlying connection is closed") or an `InternalClientError` ("another operation is in progress");
-    the loss is then that error's cause or context, so the chain is followed.
+    When the connection is lost mid-transaction, asyncpg also fails the rollback or the reset for the pool, with
+    an `InterfaceError` ("the underlying connection is closed") or an `InternalClientError` ("another operation
+    is in progress"); the loss is then that error's cause or context, when there is one, so the chain is
+    followed.
     """
     current: BaseException | None = exc
     for _ in range(10):  # a chain is short; the bound only guards against a cycle
@@ -27,6 +35,10 @@ def is_database_away(exc: BaseException) -> bool:
         if isinstance(current, DATABASE_AWAY):
             return True
         if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
+            return True
+        # Raised when a connection whose operation was cut short is reset for the pool (seen in the fault run
+        # during Postgres restarts, with no cause attached): the client's view of a lost connection.
+        if isinstance(current, asyncpg.InternalClientError) and "another operation" in str(current):
             return True
         current = current.__cause__ or current.__context__
     return False

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import asyncpg
 import structlog
 
+from shared.db import is_database_away
 from shared.idempotency import delete_expired_idempotency_records
 from shared.messaging.outbox import delete_sent
 from shared.rate_limit import delete_old_windows
@@ -47,6 +48,10 @@ async def run_housekeeping(pool: asyncpg.Pool, *, every_s: float = 3600.0, reten
             deleted = await sweep(pool, retention)
             if any(deleted.values()):
                 log.info("housekeeping.swept", **deleted)
-        except (asyncpg.PostgresError, OSError) as exc:
-            log.warning("housekeeping.failed", error=repr(exc))
+        except Exception as exc:
+            # Housekeeping outlives any failure; what it did not sweep is swept next time.
+            if is_database_away(exc):
+                log.warning("housekeeping.failed", error=repr(exc))
+            else:
+                log.error("housekeeping.failed", exc_info=exc)
         await asyncio.sleep(every_s)

@@ -93,7 +93,7 @@ async def delete_expired_idempotency_records(pool: asyncpg.Pool, *, older_than_h
 
 def optional_idempotency_key(request: Request) -> str | None:
     idempotency_key = request.headers.get(HEADER)
-    if idempotency_key is not None and not _KEY.match(idempotency_key):
+    if idempotency_key is not None and not _KEY.fullmatch(idempotency_key):
         raise BadRequest(
             f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters", code="invalid_idempotency_key"
         )

@@ -15,7 +15,7 @@ _DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,6})?$")
 
 def parse_isc(text: str) -> int:
     """`"12.5"` → 12_500_000. Refuses signs, exponents, more than 6 decimals and absurd sizes."""
-    if not isinstance(text, str) or not _DECIMAL.match(text):
+    if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
         raise ValueError('an amount is a decimal string in iSC with at most 6 decimals, e.g. "12.5"')
     return int(Decimal(text) * MICRO_PER_ISC)
 

@@ -93,7 +93,7 @@ def describe_problems(document: dict[str, Any], routes: Sequence[BaseRoute]) -> 
     for route in iter_route_contexts(routes):
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue
-        calls = set(_calls(route.dependant))
+        calls = dict.fromkeys(_calls(route.dependant))  # ordered: the document is the same on every run
         for method in route.methods or ():
             operation = paths.get(route.path_format or "", {}).get(method.lower())
             if operation is None:

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 
 from shared.auth import TokenVerifier
 from shared.config import ServiceSettings
-from shared.db import DATABASE_AWAY, connect, create_pool
+from shared.db import connect, create_pool, is_database_away
 from shared.errors import install_problem_handlers
 from shared.events.base import Event
 from shared.housekeeping import run_housekeeping
@@ -77,9 +77,18 @@ async def apply_migrations(spec: ServiceSpec, settings: ServiceSettings) -> list
 T = TypeVar("T")
 # What a dependency that is restarting or not yet up answers; anything else (a wrong password, a missing
 # database) is a configuration error and fails at once.
-# (aiormq's AMQPConnectionError, refused or closed while the broker boots, is a ConnectionError.)
-BROKER_AWAY = (OSError,)
-DATABASE_AWAY_AT_START = (*DATABASE_AWAY, OSError)
+
+
+def broker_away(exc: BaseException) -> bool:
+    # aiormq's AMQPConnectionError, refused or closed while the broker boots, is a ConnectionError.
+    return isinstance(exc, OSError)
+
+
+def database_away_at_start(exc: BaseException) -> bool:
+    # Before the pool exists the server may also just not listen yet, or time out.
+    return isinstance(exc, OSError) or is_database_away(exc)
+
+
 _FIRST_WAIT_S = 0.2
 _LONGEST_WAIT_S = 5.0
 
@@ -88,7 +97,7 @@ async def until_reachable(
     dependency: str,
     step: Callable[[], Awaitable[T]],
     *,
-    away: tuple[type[BaseException], ...],
+    away: Callable[[BaseException], bool],
     within_s: float,
 ) -> T:
     """Run a start-up step that needs `dependency`, again and again while it is away, for up to `within_s`.
@@ -103,7 +112,9 @@ async def until_reachable(
     while True:
         try:
             return await step()
-        except away as exc:
+        except Exception as exc:
+            if not away(exc):
+                raise
             if loop.time() + wait_s > deadline:
                 log.error("service.dependency_unreachable", dependency=dependency, attempts=attempt, error=repr(exc))
                 raise
@@ -123,7 +134,7 @@ async def run_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIter
         await until_reachable(
             "database",
             lambda: apply_migrations(spec, settings),
-            away=DATABASE_AWAY_AT_START,
+            away=database_away_at_start,
             within_s=settings.startup_wait_s,
         )
     pool = await until_reachable(
@@ -134,12 +145,12 @@ async def run_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIter
             min_size=settings.database_pool_min,
             max_size=settings.database_pool_max,
         ),
-        away=DATABASE_AWAY_AT_START,
+        away=database_away_at_start,
         within_s=settings.startup_wait_s,
     )
     broker = Broker(url=settings.amqp_url, prefix=settings.broker_prefix, service=spec.name)
     try:
-        await until_reachable("broker", broker.connect, away=BROKER_AWAY, within_s=settings.startup_wait_s)
+        await until_reachable("broker", broker.connect, away=broker_away, within_s=settings.startup_wait_s)
         relay = OutboxRelay(
             pool=pool,
             broker=broker,

@@ -1,7 +1,8 @@
 """One account whose run-out keeps failing does not hold up the run-outs of the accounts due after it.
 
-The fault is injected in Postgres itself: a trigger refuses every update of one account row, as a bug or bad
-data would. No other wallet runs while this test does, so the instance started here is the only scheduler.
+The fault is injected in Postgres itself: a trigger refuses to mark one account depleted, as a bug or bad data
+would. It is in place before the account starts burning, so its run-out can never slip through first. No other
+wallet runs while this test does, so the instance started here is the only scheduler.
 """
 
 from __future__ import annotations
@@ -25,17 +26,18 @@ from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
 
 
-async def refuse_updates_of(platform: TestPlatform, account_id: str) -> None:
+async def refuse_run_out_of(platform: TestPlatform, account_id: str) -> None:
     conn = await asyncpg.connect(platform.admin_database_url)
     try:
         await conn.execute(
             """CREATE FUNCTION wallet.injected_fault() RETURNS trigger LANGUAGE plpgsql AS $$
-               BEGIN RAISE EXCEPTION 'injected fault: account % refuses updates', OLD.id; END $$"""
+               BEGIN RAISE EXCEPTION 'injected fault: account % refuses to run out', OLD.id; END $$"""
         )
         # DDL takes no parameters: the id is a UUID parsed here, so it is safe to write into the statement.
         await conn.execute(
             f"""CREATE TRIGGER injected_fault BEFORE UPDATE ON wallet.account FOR EACH ROW
-                WHEN (OLD.id = '{uuid.UUID(account_id)}') EXECUTE FUNCTION wallet.injected_fault()"""
+                WHEN (OLD.id = '{uuid.UUID(account_id)}' AND NEW.depleted AND NOT OLD.depleted)
+                EXECUTE FUNCTION wallet.injected_fault()"""
         )
     finally:
         await conn.close()
@@ -58,25 +60,25 @@ async def test_a_failing_account_is_held_back_and_the_accounts_due_after_it_stil
         broken = await open_account(wallet, platform, "Broken")
         healthy = await open_account(wallet, platform, "Healthy")
         await fund(wallet, platform, broken, amount="1")
-        await fund(wallet, platform, healthy, amount="2")
-        depletes_at = {}
-        for account_id in (broken, healthy):
-            await publish_rental_changed(
-                platform,
-                account_id=account_id,
-                contract_id=uuid.uuid4(),
-                rate_per_day=ONE_ISC_PER_SECOND_PER_DAY,
-                version=1,
-            )
-
-            async def probe(account_id: str = account_id) -> dict[str, object]:
-                return await read_account(wallet, platform, account_id)
-
-            burning = await eventually(probe, until=lambda a: a["burn_rate_per_day"] == "86400")
-            depletes_at[account_id] = datetime.fromisoformat(str(burning["depletes_at"]))
-        assert depletes_at[broken] < depletes_at[healthy]
-        await refuse_updates_of(platform, broken)
+        await refuse_run_out_of(platform, broken)
         try:
+            await fund(wallet, platform, healthy, amount="2")
+            depletes_at = {}
+            for account_id in (broken, healthy):
+                await publish_rental_changed(
+                    platform,
+                    account_id=account_id,
+                    contract_id=uuid.uuid4(),
+                    rate_per_day=ONE_ISC_PER_SECOND_PER_DAY,
+                    version=1,
+                )
+
+                async def probe(account_id: str = account_id) -> dict[str, object]:
+                    return await read_account(wallet, platform, account_id)
+
+                burning = await eventually(probe, until=lambda a: a["burn_rate_per_day"] == "86400")
+                depletes_at[account_id] = datetime.fromisoformat(str(burning["depletes_at"]))
+            assert depletes_at[broken] < depletes_at[healthy]
             # The broken account falls due first and fails every time; the healthy one runs out on time anyway.
             [depleted] = await tap.wait_for(healthy, "wallet.balance_depleted", within=15)
             assert datetime.fromisoformat(depleted.envelope.data["at"]) == depletes_at[healthy]

@@ -72,3 +72,4 @@ def test_is_database_away_follows_the_chain_and_nothing_else() -> None:
     assert is_database_away(lost_mid_transaction(RuntimeError("rollback failed")))
     assert not is_database_away(asyncpg.UniqueViolationError("duplicate key"))
     assert not is_database_away(asyncpg.InternalClientError("cannot switch to state 15"))
+    assert is_database_away(asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is busy"))

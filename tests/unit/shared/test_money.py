@@ -23,7 +23,8 @@ def test_decimal_strings_parse_to_exact_micro_isc(text: str, micro: int) -> None
 
 
 @pytest.mark.parametrize(
-    "text", ["-1", "+1", "1e3", "1.0000001", "", " 1", "1,5", "NaN", "Infinity", "01", ".5", "1.", "9" * 13]
+    "text",
+    ["-1", "+1", "1e3", "1.0000001", "", " 1", "1,5", "NaN", "Infinity", "01", ".5", "1.", "9" * 13, "12\n"],
 )
 def test_ambiguous_or_negative_amounts_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="decimal string"):

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-import asyncpg
 import structlog
 
 from license_distributor import service
 from license_distributor.config import Settings
+from shared.db import is_database_away
 from shared.runtime import Runtime
 
 log = structlog.get_logger()
@@ -26,8 +26,12 @@ async def sweep_expired_bundles(runtime: Runtime) -> None:
     while True:
         try:
             reissued = await service.reissue_expired(runtime.pool, now=datetime.now(UTC), issuer=settings.bundle_issuer)
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("licensing.expiry_sweep.failed", error=repr(exc))
+        except Exception as exc:
+            # The sweep outlives any failure: the database away is expected now and then, anything else is a bug.
+            if is_database_away(exc):
+                log.warning("licensing.expiry_sweep.failed", error=repr(exc))
+            else:
+                log.error("licensing.expiry_sweep.failed", exc_info=exc)
             reissued = 0
         if reissued:
             log.info("licensing.expiry_sweep.reissued", count=reissued)

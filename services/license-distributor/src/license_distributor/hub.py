@@ -26,10 +26,11 @@ from starlette.websockets import WebSocketDisconnect
 
 from license_distributor import repository, service
 from license_distributor.service import Delivery, GatewaySession
+from shared.db import is_database_away
 from shared.events.licensing import BundleIssued, GatewayRebootOrdered
 from shared.messaging.broker import Broker
 from shared.messaging.envelope import Envelope
-from shared.runtime import BROKER_AWAY, DATABASE_AWAY_AT_START, until_reachable
+from shared.runtime import broker_away, database_away_at_start, until_reachable
 
 log = structlog.get_logger()
 NOTIFICATION_KEYS = (BundleIssued.routing_key(), GatewayRebootOrdered.routing_key())
@@ -112,11 +113,11 @@ class GatewayHub:
     async def start(self, *, startup_wait_s: float) -> None:
         """Subscribe to the bundle notifications and announce this replica; either server may be restarting
         just then, so each step waits for it (up to `startup_wait_s`), as the rest of the start-up does."""
-        await until_reachable("broker", self._subscribe, away=BROKER_AWAY, within_s=startup_wait_s)
+        await until_reachable("broker", self._subscribe, away=broker_away, within_s=startup_wait_s)
         await until_reachable(
             "database",
             lambda: repository.beat(self.pool, replica=self.replica, now=datetime.now(UTC)),
-            away=DATABASE_AWAY_AT_START,
+            away=database_away_at_start,
             within_s=startup_wait_s,
         )
         self._heartbeat = asyncio.create_task(self._beat_forever(), name=f"hub-heartbeat-{self.replica}")
@@ -176,8 +177,11 @@ class GatewayHub:
                     await self._on_reboot_ordered(GatewayRebootOrdered.model_validate(envelope.data))
             except ValidationError as exc:
                 log.error("licensing.hub.unreadable_notification", error=str(exc))
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("licensing.hub.notification_failed", error=repr(exc))
+            except Exception as exc:
+                if is_database_away(exc):
+                    log.warning("licensing.hub.notification_failed", error=repr(exc))
+                else:
+                    log.error("licensing.hub.notification_failed", exc_info=exc)
 
     async def _on_bundle_issued(self, event: BundleIssued) -> None:
         session = self.sessions.get(event.gateway_id)
@@ -206,8 +210,12 @@ class GatewayHub:
             try:
                 await repository.beat(self.pool, replica=self.replica, now=datetime.now(UTC))
                 await self._reconcile()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("licensing.hub.heartbeat_failed", error=repr(exc))
+            except Exception as exc:
+                # The heartbeat outlives any failure: a replica that stops beating looks gone to the others.
+                if is_database_away(exc):
+                    log.warning("licensing.hub.heartbeat_failed", error=repr(exc))
+                else:
+                    log.error("licensing.hub.heartbeat_failed", exc_info=exc)
 
     async def _reconcile(self) -> None:
         current = await repository.current_seqs(self.pool, gateway_ids=list(self.sessions))

@@ -427,15 +427,24 @@ class AccountWorkFailed(Exception):
         self.account_id = account_id
 
 
+@dataclass
+class _Claim:
+    account_id: uuid.UUID | None = None
+
+
 @asynccontextmanager
-async def _on_account(account_id: uuid.UUID) -> AsyncIterator[None]:
+async def _account_work(pool: asyncpg.Pool) -> AsyncIterator[tuple[asyncpg.Connection, _Claim]]:
+    """One transaction of scheduled work on the account it claims. A failure once an account is claimed, the
+    commit included (the ledger's balance check is a deferred constraint), is that account's AccountWorkFailed,
+    unless the database is away: every account would then fail alike, so the whole round stops."""
+    claim = _Claim()
     try:
-        yield
+        async with transaction(pool) as conn:
+            yield conn, claim
     except Exception as exc:
-        # The database or the connection is away: every account would fail alike, so the whole round stops.
-        if is_database_away(exc):
+        if claim.account_id is None or is_database_away(exc):
             raise
-        raise AccountWorkFailed(account_id) from exc
+        raise AccountWorkFailed(claim.account_id) from exc
 
 
 async def deplete_next_due_account(
@@ -443,12 +452,12 @@ async def deplete_next_due_account(
 ) -> uuid.UUID | None:
     """Announce one run-out that is due, settling the balance to exactly zero. The account, or None when none
     is due (accounts in `held_back` are passed over)."""
-    async with transaction(pool) as conn:
+    async with _account_work(pool) as (conn, claim):
         row = await repository.lock_next_due_depletion(conn, now=now, held_back=held_back)
         if row is None:
             return None
-        async with _on_account(row["id"]):
-            await _catch_up_run_out(conn, _Account.of(row), now=now)
+        claim.account_id = row["id"]
+        await _catch_up_run_out(conn, _Account.of(row), now=now)
     return uuid.UUID(str(row["id"]))
 
 
@@ -456,15 +465,15 @@ async def settle_next_unsettled_account(
     pool: asyncpg.Pool, *, now: datetime, every: timedelta, held_back: Collection[uuid.UUID] = ()
 ) -> uuid.UUID | None:
     """Settle the usage of one account that burns and was last settled longer than `every` ago."""
-    async with transaction(pool) as conn:
+    async with _account_work(pool) as (conn, claim):
         row = await repository.lock_next_unsettled_account(conn, settled_before=now - every, held_back=held_back)
         if row is None:
             return None
-        async with _on_account(row["id"]):
-            account = await _catch_up_run_out(conn, _Account.of(row), now=now)
-            burn, usage = account.burn.settle(now)
-            await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=now)
-            await _save(conn, account=account, burn=burn, version=account.version, low_check_at=account.low_check_at)
+        claim.account_id = row["id"]
+        account = await _catch_up_run_out(conn, _Account.of(row), now=now)
+        burn, usage = account.burn.settle(now)
+        await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=now)
+        await _save(conn, account=account, burn=burn, version=account.version, low_check_at=account.low_check_at)
     return uuid.UUID(str(row["id"]))
 
 
@@ -472,36 +481,36 @@ async def warn_next_low_balance(
     pool: asyncpg.Pool, *, now: datetime, thresholds_s: Sequence[int], held_back: Collection[uuid.UUID] = ()
 ) -> uuid.UUID | None:
     """Evaluate one account whose low-balance check is due; announce `BalanceLow` if a threshold was reached."""
-    async with transaction(pool) as conn:
+    async with _account_work(pool) as (conn, claim):
         row = await repository.lock_next_due_low_balance_check(conn, now=now, held_back=held_back)
         if row is None:
             return None
-        async with _on_account(row["id"]):
-            depletes_at = row["depletes_at"]
-            check = domain.check_low_balance(
-                thresholds_s=thresholds_s,
-                depletes_at=depletes_at,
-                now=now,
-                warned_threshold_s=row["low_warned_threshold_s"],
-            )
-            if check.warn_threshold_s is not None and depletes_at is not None:
-                time_left_s = max(0, int((depletes_at - now).total_seconds()))
-                await add_to_outbox(
-                    conn,
-                    BalanceLow(
-                        account_id=row["id"],
-                        time_left_s=time_left_s,
-                        threshold_s=check.warn_threshold_s,
-                        depletes_at=depletes_at,
-                    ),
-                )
-                log.info("wallet.balance.low", account_id=str(row["id"]), threshold_s=check.warn_threshold_s)
-            await repository.update_low_balance_state(
+        claim.account_id = row["id"]
+        depletes_at = row["depletes_at"]
+        check = domain.check_low_balance(
+            thresholds_s=thresholds_s,
+            depletes_at=depletes_at,
+            now=now,
+            warned_threshold_s=row["low_warned_threshold_s"],
+        )
+        if check.warn_threshold_s is not None and depletes_at is not None:
+            time_left_s = max(0, int((depletes_at - now).total_seconds()))
+            await add_to_outbox(
                 conn,
-                account_id=row["id"],
-                warned_threshold_s=check.warned_threshold_s,
-                low_check_at=check.next_check_at,
+                BalanceLow(
+                    account_id=row["id"],
+                    time_left_s=time_left_s,
+                    threshold_s=check.warn_threshold_s,
+                    depletes_at=depletes_at,
+                ),
             )
+            log.info("wallet.balance.low", account_id=str(row["id"]), threshold_s=check.warn_threshold_s)
+        await repository.update_low_balance_state(
+            conn,
+            account_id=row["id"],
+            warned_threshold_s=check.warned_threshold_s,
+            low_check_at=check.next_check_at,
+        )
     return uuid.UUID(str(row["id"]))
 
 
