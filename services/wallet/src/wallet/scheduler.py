@@ -43,6 +43,11 @@ class HeldBack:
     failures: dict[uuid.UUID, int] = field(default_factory=dict)
 
     def now_held(self, now: datetime) -> set[uuid.UUID]:
+        # An account not failing again within the longest back-off after its retry is forgotten: it stopped
+        # being due (or works now), and a later failure starts over from the first back-off.
+        forget_before = now - timedelta(seconds=_HOLD_BACK_MAX_S)
+        for account_id in [a for a, at in self.retry_at.items() if at < forget_before]:
+            self.succeeded(account_id)
         return {account_id for account_id, at in self.retry_at.items() if at > now}
 
     def failed(self, account_id: uuid.UUID, now: datetime) -> datetime:
