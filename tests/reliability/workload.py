@@ -69,7 +69,7 @@ class Client:
         self.http = http
         self.operator = replicas.platform.auth("operator")
         # Every 5xx answer seen (and retried), by status: 503 is a service telling the client to retry (its
-        # database away); a 500 is an error the service did not expect, shown in the report.
+        # database away); any other is an error the service did not expect, and fails the seed.
         self.server_errors: Counter[int] = Counter()
 
     def url(self, service: str) -> str:
