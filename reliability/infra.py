@@ -13,7 +13,8 @@ import subprocess
 ETC_POSTGRESQL = "/etc/postgresql"
 
 
-def _run(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_command(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """A command of the machine's own tools (pg_ctlcluster, rabbitmqctl, ss), its output captured as text."""
     return subprocess.run(args, capture_output=True, text=True, check=check, timeout=timeout)  # noqa: S603
 
 
@@ -25,7 +26,7 @@ def postgres_cluster() -> tuple[str, str]:
 
 def _pg_ctlcluster(action: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
     version, cluster = postgres_cluster()
-    return _run("pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, action, check=check)
+    return run_command("pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, action, check=check)
 
 
 def restart_postgres() -> None:
@@ -40,8 +41,8 @@ def restart_postgres() -> None:
 async def restart_rabbitmq(hold_s: float) -> None:
     """`rabbitmqctl stop_app`, down for `hold_s` (the drawn fault), then `start_app`, always."""
     try:
-        await asyncio.to_thread(_run, "rabbitmqctl", "stop_app")
+        await asyncio.to_thread(run_command, "rabbitmqctl", "stop_app")
         # The broker stays down for hold_s: that gap is the fault itself, drawn from the seed.
         await asyncio.sleep(hold_s)
     finally:
-        await asyncio.to_thread(_run, "rabbitmqctl", "start_app")
+        await asyncio.to_thread(run_command, "rabbitmqctl", "start_app")

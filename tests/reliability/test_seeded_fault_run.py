@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,7 +23,7 @@ import httpx
 import pytest
 from reliability.chaos import DeliveryChaos
 from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Rental, Report, check
-from reliability.infra import restart_postgres, restart_rabbitmq
+from reliability.infra import restart_postgres, restart_rabbitmq, run_command
 from reliability.schedule import Fault, FaultKind, draw_schedule
 
 from gateway_simulator.fleet import Fleet
@@ -33,7 +31,7 @@ from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import MemoryStore
 from shared.messaging.topology import UNROUTED_EXCHANGE
 from tests.harness import TestPlatform, eventually
-from tests.integration.scale.replicas import ROOT, Replica, ReplicaSet, replica_env, running_replicas
+from tests.integration.scale.replicas import Replica, ReplicaSet, running_replicas, spawn
 from tests.reliability.conftest import SeedSummary
 from tests.reliability.workload import (
     ACCOUNTS,
@@ -60,62 +58,36 @@ async def processes(platform: TestPlatform, tmp_path_factory: pytest.TempPathFac
         yield replica_set
 
 
-def restart(replica: Replica, replicas: ReplicaSet) -> None:
-    assert replica.log_file is not None
-    replica.process = subprocess.Popen(  # noqa: S603 - our interpreter, our module name
-        [sys.executable, "-m", replica.kind.package],
-        cwd=ROOT,
-        env=replica_env(replica, replicas),
-        stdout=replica.log_file,
-        stderr=subprocess.STDOUT,
-    )
-
-
 def close_broker_connections(replica: Replica) -> int:
     """Close this process's own broker connections: matched by its client ports, named by its service."""
     assert replica.process is not None
-    sockets = subprocess.run(
-        ["ss", "-tnpH", "state", "established", "dport", "= :5672"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
+    sockets = run_command("ss", "-tnpH", "state", "established", "dport", "= :5672", timeout=30).stdout
     ports = {
         line.split()[2].rsplit(":", 1)[1] for line in sockets.splitlines() if f"pid={replica.process.pid}," in line
     }
-    listing = subprocess.run(
-        ["rabbitmqctl", "list_connections", "-q", "--no-table-headers", "pid", "peer_port", "client_properties"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
+    listing = run_command(
+        "rabbitmqctl", "list_connections", "-q", "--no-table-headers", "pid", "peer_port", "client_properties"
     ).stdout
     closed = 0
     for line in listing.splitlines():
         pid, peer_port, properties = line.split("\t", 2)
         if peer_port in ports and f'{{"connection_name","{replica.kind.name}"}}' in properties:
-            subprocess.run(  # noqa: S603 - a connection pid rabbitmqctl itself listed
-                ["rabbitmqctl", "close_connection", pid, "fault run"],  # noqa: S607
-                capture_output=True,
-                check=True,
-                timeout=60,
-            )
+            run_command("rabbitmqctl", "close_connection", pid, "fault run")
             closed += 1
     return closed
 
 
 async def inject(fault: Fault, replicas: ReplicaSet) -> str:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     if fault.kind is FaultKind.RESTART_POSTGRES:  # drawn only when the fault run is a session of its own
-        started = asyncio.get_running_loop().time()
         await asyncio.to_thread(restart_postgres)
         await answering_postgres(replicas.platform.admin_url)
-        return f"{fault.describe()}: restarted, answering after {asyncio.get_running_loop().time() - started:.1f}s"
+        return f"{fault.describe()}: restarted, answering after {loop.time() - started:.1f}s"
     if fault.kind is FaultKind.RESTART_RABBITMQ:
-        started = asyncio.get_running_loop().time()
         await restart_rabbitmq(fault.hold_s)
         await answering_rabbitmq(replicas.platform.amqp_url)
-        return f"{fault.describe()}: restarted, answering after {asyncio.get_running_loop().time() - started:.1f}s"
+        return f"{fault.describe()}: restarted, answering after {loop.time() - started:.1f}s"
     assert fault.service is not None
     replica = replicas.of(KIND_BY_NAME[fault.service])[0]
     if fault.kind is FaultKind.KILL:
@@ -124,7 +96,7 @@ async def inject(fault: Fault, replicas: ReplicaSet) -> str:
         await asyncio.to_thread(replica.process.wait, 30)
         # The service stays down for hold_s: that gap is the fault itself, drawn from the seed.
         await asyncio.sleep(fault.hold_s)
-        restart(replica, replicas)
+        spawn(replica, replicas)
         return f"{fault.describe()}: killed and restarted"
     closed = await asyncio.to_thread(close_broker_connections, replica)
     return f"{fault.describe()}: closed {closed} connection(s)"
@@ -198,7 +170,7 @@ async def run_out(replicas: ReplicaSet, tenants: list[Tenant]) -> None:
     await eventually(funded, until=lambda left: not left, within=60, every=0.25)
 
 
-async def drained(replicas: ReplicaSet, tenants: list[Tenant], gateways: list[SimulatedGateway]) -> None:
+async def drained(replicas: ReplicaSet, gateways: list[SimulatedGateway]) -> None:
     """Outboxes empty, every work and retry queue of the run empty (every event published was also handled),
     and every gateway holding the distributor's latest bundle for it."""
 
@@ -225,13 +197,7 @@ async def drained(replicas: ReplicaSet, tenants: list[Tenant], gateways: list[Si
 
 def queue_depths(prefix: str) -> dict[str, int]:
     """Messages (ready and unacknowledged) in each of the run's queues."""
-    listing = subprocess.run(
-        ["rabbitmqctl", "list_queues", "-q", "--no-table-headers", "name", "messages"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    listing = run_command("rabbitmqctl", "list_queues", "-q", "--no-table-headers", "name", "messages").stdout
     depths = {}
     for line in listing.splitlines():
         name, _, messages = line.partition("\t")
@@ -372,7 +338,7 @@ async def fault_run(
             await workload.settle()
             await run_out(replicas, [t for t in tenants if t.thrifty])
             phases.mark("run-out")
-            await drained(replicas, tenants, fleet.gateways)
+            await drained(replicas, fleet.gateways)
             phases.mark("outboxes drained, gateways current")
             report = check(await recorded(replicas, workload, fleet.gateways))
         finally:

@@ -44,7 +44,7 @@ def encode_cursor(values: dict[str, Any]) -> str:
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if cursor is None:
         return None
-    if not _CURSOR.match(cursor):
+    if not _CURSOR.fullmatch(cursor):
         raise BadRequest("the cursor is not one this service issued", code="invalid_cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)

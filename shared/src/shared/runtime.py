@@ -75,10 +75,10 @@ async def apply_migrations(spec: ServiceSpec, settings: ServiceSettings) -> list
 
 
 T = TypeVar("T")
+
+
 # What a dependency that is restarting or not yet up answers; anything else (a wrong password, a missing
 # database) is a configuration error and fails at once.
-
-
 def broker_away(exc: BaseException) -> bool:
     # aiormq's AMQPConnectionError, refused or closed while the broker boots, is a ConnectionError.
     return isinstance(exc, OSError)

@@ -192,6 +192,12 @@ async def running_replicas(
 
 def _start(replica: Replica, replica_set: ReplicaSet) -> None:
     replica.log_file = replica.log_path.open("wb")
+    spawn(replica, replica_set)
+
+
+def spawn(replica: Replica, replica_set: ReplicaSet) -> None:
+    """Start (or start again, after a kill) the replica's process, writing to its open log file."""
+    assert replica.log_file is not None
     replica.process = subprocess.Popen(  # noqa: S603 - our interpreter, our module names
         [sys.executable, "-m", replica.kind.package],
         cwd=ROOT,

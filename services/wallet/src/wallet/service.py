@@ -458,7 +458,7 @@ async def deplete_next_due_account(
             return None
         claim.account_id = row["id"]
         await _catch_up_run_out(conn, _Account.of(row), now=now)
-    return uuid.UUID(str(row["id"]))
+    return claim.account_id
 
 
 async def settle_next_unsettled_account(
@@ -474,7 +474,7 @@ async def settle_next_unsettled_account(
         burn, usage = account.burn.settle(now)
         await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=now)
         await _save(conn, account=account, burn=burn, version=account.version, low_check_at=account.low_check_at)
-    return uuid.UUID(str(row["id"]))
+    return claim.account_id
 
 
 async def warn_next_low_balance(
@@ -511,7 +511,7 @@ async def warn_next_low_balance(
             warned_threshold_s=check.warned_threshold_s,
             low_check_at=check.next_check_at,
         )
-    return uuid.UUID(str(row["id"]))
+    return claim.account_id
 
 
 async def next_scheduled_instant(
