@@ -49,6 +49,8 @@ class ServiceSpec:
     # Long-running tasks started with the service (schedulers); each must be safe with replicas.
     background_jobs: Sequence[BackgroundJob] = ()
     max_body_bytes: int = 64 * 1024
+    # Extra keyword arguments for uvicorn (e.g. WebSocket limits) when the service runs as `python -m`.
+    server_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -249,4 +251,5 @@ def main(spec: ServiceSpec, settings: ServiceSettings) -> None:
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        **spec.server_options,
     )

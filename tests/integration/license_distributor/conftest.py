@@ -61,7 +61,15 @@ async def serving_distributor(platform: TestPlatform, **overrides: object) -> As
         **overrides,
     )
     app = create_app(SPEC, settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        **SPEC.server_options,  # type: ignore[arg-type]
+    )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     deadline = asyncio.get_running_loop().time() + 30
     while not server.started:

@@ -406,9 +406,18 @@ async def test_after_a_rotation_the_old_key_stays_published_until_every_gateway_
     refused = await http.post(f"{distributor.url}/v1/signing-keys/rotation", headers=platform.auth("partner"))
     assert refused.status_code == 403
     rotated = await http.post(f"{distributor.url}/v1/signing-keys/rotation", headers=platform.auth("operator"))
-    assert rotated.status_code == 201, rotated.text
+    assert rotated.status_code == 202, rotated.text
     new_kid = rotated.json()["kid"]
-    assert rotated.json()["bundles_reissued"] == 2
+    status_url = f"{distributor.url}{rotated.headers['Location']}"
+
+    async def rotation() -> dict[str, object]:
+        body: dict[str, object] = (await http.get(status_url, headers=platform.auth("operator"))).json()
+        return body
+
+    done = await eventually(rotation, until=lambda r: r["status"] == "completed")
+    assert done["bundles_reissued"] == 2
+    assert done["gateways_resigned"] == 2
+    assert done["gateways_acknowledged"] == 0
     # Both gateways are offline, holding bundles signed by the old key: both keys are published.
     assert await published() == old_kids | {new_kid}
 

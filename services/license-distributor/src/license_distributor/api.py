@@ -14,6 +14,8 @@ from license_distributor import service
 from license_distributor.config import Settings
 from license_distributor.gateway_session import serve_gateway
 from license_distributor.hub import GatewayHub
+from license_distributor.limits import raise_open_file_limit
+from license_distributor.rotation import KeyRotationWorker
 from license_distributor.schemas import (
     BundleContentRead,
     BundleRead,
@@ -27,7 +29,7 @@ from license_distributor.schemas import (
 )
 from license_distributor.signing import auth_message
 from shared.auth import AnyRolePrincipal, OperatorPrincipal
-from shared.errors import problem_responses
+from shared.errors import NotFound, problem_responses
 from shared.runtime import DbPool, get_runtime
 
 
@@ -39,17 +41,41 @@ def _settings(app: FastAPI) -> Settings:
 
 @asynccontextmanager
 async def gateway_hub_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Runs inside the service's lifespan (pool and broker are up): this replica's hub of gateway sessions."""
+    """Runs inside the service's lifespan (pool and broker are up): this replica's hub of gateway sessions
+    and its key-rotation worker."""
     runtime = app.state.runtime
-    hub = GatewayHub(pool=runtime.pool, broker=runtime.broker, heartbeat_interval_s=_settings(app).heartbeat_interval_s)
-    await hub.start(startup_wait_s=_settings(app).startup_wait_s)
+    settings = _settings(app)
+    # Every session is a socket: thousands of them need more than the usual 1,024 open files.
+    raise_open_file_limit()
+    hub = GatewayHub(
+        pool=runtime.pool,
+        broker=runtime.broker,
+        heartbeat_interval_s=settings.heartbeat_interval_s,
+        issuer=settings.bundle_issuer,
+        admission_batch=settings.admission_batch,
+        admission_concurrency=settings.admission_concurrency,
+        push_concurrency=settings.push_concurrency,
+        write_interval_s=settings.session_write_interval_s,
+        send_timeout_s=settings.send_timeout_s,
+    )
+    await hub.start(startup_wait_s=settings.startup_wait_s)
+    rotations = KeyRotationWorker(
+        pool=runtime.pool,
+        issuer=settings.bundle_issuer,
+        clock=lambda: datetime.now(UTC),
+        batch_domains=settings.rotation_batch_domains,
+        poll_interval_s=settings.rotation_poll_interval_s,
+    )
+    rotations.start()
     app.state.gateway_hub = hub
+    app.state.key_rotations = rotations
     if not any(getattr(r, "path", None) == "/.well-known/jwks.json" for r in app.routes):
         # The JWKS lives at the well-known path, outside the `/v1` prefix every service router gets.
         app.include_router(well_known)
     try:
         yield
     finally:
+        await rotations.stop()
         await hub.stop()
 
 
@@ -156,12 +182,43 @@ async def domain_licences(
 
 @router.post(
     "/signing-keys/rotation",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     response_model=KeyRotationRead,
-    summary="Operator: a new signing key; every gateway's bundle is re-signed with it",
+    summary="Operator: a new signing key; every gateway's bundle is re-signed with it in the background",
+    responses={202: {"description": "Accepted; follow the rotation at the `Location` given"}},
 )
-async def rotate_signing_key(request: Request, pool: DbPool, principal: OperatorPrincipal) -> KeyRotationRead:
-    kid, reissued = await service.rotate_signing_key(
-        pool, now=datetime.now(UTC), issuer=_settings(request.app).bundle_issuer
+async def rotate_signing_key(
+    request: Request, response: Response, pool: DbPool, principal: OperatorPrincipal
+) -> KeyRotationRead:
+    rotation = await service.request_key_rotation(pool, now=datetime.now(UTC))
+    request.app.state.key_rotations.wake()
+    response.headers["Location"] = f"/v1/signing-keys/rotations/{rotation.rotation_id}"
+    return _rotation_read(rotation)
+
+
+@router.get(
+    "/signing-keys/rotations/{rotation_id}",
+    response_model=KeyRotationRead,
+    summary="Operator: how far a signing-key rotation has got",
+    responses=problem_responses((404, "`not_found`: no such rotation")),
+)
+async def get_key_rotation(rotation_id: UUID, pool: DbPool, principal: OperatorPrincipal) -> KeyRotationRead:
+    rotation = await service.key_rotation(pool, rotation_id=rotation_id)
+    if rotation is None:
+        raise NotFound("rotation not found")
+    return _rotation_read(rotation)
+
+
+def _rotation_read(rotation: service.KeyRotation) -> KeyRotationRead:
+    return KeyRotationRead(
+        id=rotation.rotation_id,
+        kid=rotation.kid,
+        status=rotation.status,
+        requested_at=rotation.requested_at,
+        completed_at=rotation.completed_at,
+        gateways_total=rotation.gateways_total,
+        bundles_reissued=rotation.bundles_reissued,
+        gateways_live=rotation.gateways_live,
+        gateways_resigned=rotation.gateways_resigned,
+        gateways_acknowledged=rotation.gateways_acknowledged,
     )
-    return KeyRotationRead(kid=kid, bundles_reissued=reissued)

@@ -25,3 +25,16 @@ class Settings(ServiceSettings):
     identify_timeout_s: float = 10.0
     # How long a pull challenge (nonce) stays valid.
     pull_challenge_ttl_s: float = 60.0
+
+    # Sessions open in batches of at most this many identifies (one query and one transaction per batch),
+    # with this many batches in flight: a reconnect storm is admitted at the rate the database allows.
+    admission_batch: int = 200
+    admission_concurrency: int = 2
+    # Pushes in flight at once; each waits at most `send_timeout_s` for a slow gateway's socket.
+    push_concurrency: int = 256
+    send_timeout_s: float = 10.0
+    # Acks and disconnects are gathered this long and written in one statement each.
+    session_write_interval_s: float = 0.05
+    # A key rotation re-signs this many domains per transaction; replicas look for pending work this often.
+    rotation_batch_domains: int = 64
+    rotation_poll_interval_s: float = 1.0

@@ -1,10 +1,16 @@
 """This replica's gateway sessions, and its own broker queue of bundle notifications.
 
 Replicas share nothing in memory. Each declares an exclusive, auto-deleted queue bound to the events
-exchange for `licensing.bundle_issued` and `licensing.gateway_reboot_ordered` (the outbox publishes them
-after the bundle is stored), so every replica hears of every change and pushes to the gateways connected
-to it. A heartbeat marks the replica alive (a gateway is online while its replica beats) and reconciles
-its sessions against the database, so a lost notification delays a push by one beat at most.
+exchange for `licensing.bundles_changed` (one notification per change, written to the outbox in the
+transaction that stored the bundles), so every replica hears of every change and pushes to the gateways
+connected to it, concurrently and with bounded buffers. A heartbeat marks the replica alive (a gateway is
+online while its replica beats) and reconciles its sessions against the database, so a lost notification
+delays a push by one beat at most.
+
+Sessions open through an admission queue: identifies are taken in batches (one query, one transaction per
+batch), so a reconnect of every gateway at once is admitted at the rate the database allows, with each
+connection waiting its turn instead of timing out and coming back. Acks and disconnects are written in
+batches too.
 """
 
 from __future__ import annotations
@@ -15,25 +21,28 @@ import os
 import secrets
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
+from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 from license_distributor import repository, service
-from license_distributor.service import Delivery, GatewaySession
+from license_distributor.service import Admitted, Delivery, GatewaySession, Identify
 from shared.db import is_database_away
-from shared.events.licensing import BundleIssued, GatewayRebootOrdered
+from shared.errors import Unauthorized
+from shared.events.licensing import BundlesChanged
 from shared.messaging.broker import Broker
 from shared.messaging.envelope import Envelope
 from shared.runtime import broker_away, database_away_at_start, until_reachable
 
 log = structlog.get_logger()
-NOTIFICATION_KEYS = (BundleIssued.routing_key(), GatewayRebootOrdered.routing_key())
+NOTIFICATION_KEYS = (BundlesChanged.routing_key(),)
 # WebSocket close codes (4000-4999 are the application's): the reason string says which.
 CLOSE_PROTOCOL = 4400
 CLOSE_REFUSED = 4401
@@ -42,20 +51,53 @@ CLOSE_REPLACED = 4409
 CLOSE_REMOVED = 4410
 CLOSE_SHUTDOWN = 1012
 
+SESSIONS = Gauge("licensing_gateway_sessions", "Gateway WebSocket sessions held by this process (welcomed)")
+ADMISSION_WAITING = Gauge("licensing_admission_waiting", "Identified gateways waiting for their session to open")
+PUSHES = Counter("licensing_bundles_pushed_total", "Bundles sent to connected gateways", ["trigger"])
+
 SendJson = Callable[[dict[str, object]], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
 
 
 class Session:
-    """One gateway's WebSocket on this replica. Sends are serialised; a bundle goes out only if newer."""
+    """One gateway's WebSocket on this replica. Sends are serialised; a bundle goes out only if newer.
 
-    def __init__(self, *, gateway: GatewaySession, seq_held: int, send_json: SendJson, close: Close) -> None:
+    Until it is welcomed, a session only remembers the newest bundle meant for it (a bundle never precedes
+    the welcome); `welcome` sends it after the welcome.
+    """
+
+    def __init__(
+        self,
+        *,
+        gateway: GatewaySession,
+        seq_held: int,
+        send_json: SendJson,
+        close: Close,
+        welcomed: bool = True,
+        connected_at: datetime | None = None,
+        send_timeout_s: float = 10.0,
+    ) -> None:
         self.gateway = gateway
         self.sent_seq = seq_held
+        self.connected_at = connected_at
+        self.welcomed = welcomed
+        self.closed = False
+        self._pending: Delivery | None = None
         self._send_json = send_json
         self._close = close
+        self._send_timeout_s = send_timeout_s
         self._lock = asyncio.Lock()
-        self.closed = False
+
+    async def welcome(self, delivery: Delivery | None) -> bool:
+        """Send the welcome, then the newest bundle it lacks (the one read at identify, or a newer one since)."""
+        async with self._lock:
+            if self.closed or not await self._send({"type": "welcome"}):
+                return False
+            self.welcomed = True
+            newest = max((d for d in (delivery, self._pending) if d is not None), key=lambda d: d.seq, default=None)
+            self._pending = None
+        await self.push(newest)
+        return True
 
     async def push(self, delivery: Delivery | None) -> bool:
         """Send the bundle unless the gateway has it or was already sent it; True if it went out now."""
@@ -64,23 +106,29 @@ class Session:
         async with self._lock:
             if self.closed or delivery.seq <= self.sent_seq:
                 return False
+            if not self.welcomed:
+                if self._pending is None or delivery.seq > self._pending.seq:
+                    self._pending = delivery
+                return False
             if not await self._send({"type": "bundle", "seq": delivery.seq, "jws": delivery.jws}):
                 return False
             self.sent_seq = delivery.seq
-        log.info("licensing.bundle.sent", hwid=self.gateway.hwid, seq=delivery.seq)
+        log.debug("licensing.bundle.sent", hwid=self.gateway.hwid, seq=delivery.seq)
         return True
 
     async def reboot(self, reason: str) -> None:
         async with self._lock:
-            if self.closed or not await self._send({"type": "reboot", "reason": reason}):
+            if self.closed or not self.welcomed or not await self._send({"type": "reboot", "reason": reason}):
                 return
         log.info("licensing.gateway.reboot_sent", hwid=self.gateway.hwid, reason=reason)
 
     async def _send(self, message: dict[str, object]) -> bool:
-        """False if the socket went away meanwhile: the gateway gets the bundle when it reconnects."""
+        """False if the socket went away meanwhile (or would not take the frame in time): the gateway gets
+        the bundle when it reconnects. The wait is bounded: a gateway that stops reading cannot hold a push."""
         try:
-            await self._send_json(message)
-        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            async with asyncio.timeout(self._send_timeout_s):
+                await self._send_json(message)
+        except (WebSocketDisconnect, RuntimeError, OSError, TimeoutError) as exc:
             self.closed = True
             log.info("licensing.gateway.send_failed", hwid=self.gateway.hwid, error=repr(exc))
             return False
@@ -96,15 +144,50 @@ class Session:
             await self._close(code, reason)
 
 
+@dataclass
+class _Waiting:
+    """An identified connection waiting for its session to open."""
+
+    identify: Identify
+    send_json: SendJson
+    close: Close
+    admitted: asyncio.Future[tuple[Session, Delivery | None]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
 class GatewayHub:
-    def __init__(self, *, pool: asyncpg.Pool, broker: Broker, heartbeat_interval_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        broker: Broker,
+        heartbeat_interval_s: float,
+        issuer: str = "urn:rental:license-distributor",
+        admission_batch: int = 200,
+        admission_concurrency: int = 2,
+        push_concurrency: int = 256,
+        write_interval_s: float = 0.05,
+        send_timeout_s: float = 10.0,
+    ) -> None:
         self.pool = pool
         self.broker = broker
         self.heartbeat_interval_s = heartbeat_interval_s
+        self.issuer = issuer
         self.replica = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.sessions: dict[UUID, Session] = {}
+        self.admission_batch = admission_batch
+        self.send_timeout_s = send_timeout_s
+        self.write_interval_s = write_interval_s
         self._channel: AbstractRobustChannel | None = None
-        self._heartbeat: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._waiting: asyncio.Queue[_Waiting] = asyncio.Queue()
+        self._admission_concurrency = admission_concurrency
+        self._pushing = asyncio.Semaphore(push_concurrency)
+        # Written in batches: the highest ack per gateway, and ended sessions (gateway -> its mark, at).
+        self._acks: dict[UUID, tuple[int, datetime]] = {}
+        self._ended: dict[UUID, tuple[datetime, datetime]] = {}
+        self._written = asyncio.Event()
 
     @property
     def queue_name(self) -> str:
@@ -120,7 +203,10 @@ class GatewayHub:
             away=database_away_at_start,
             within_s=startup_wait_s,
         )
-        self._heartbeat = asyncio.create_task(self._beat_forever(), name=f"hub-heartbeat-{self.replica}")
+        self._tasks.append(asyncio.create_task(self._beat_forever(), name=f"hub-heartbeat-{self.replica}"))
+        self._tasks.append(asyncio.create_task(self._write_forever(), name=f"hub-writes-{self.replica}"))
+        for n in range(self._admission_concurrency):
+            self._tasks.append(asyncio.create_task(self._admit_forever(), name=f"hub-admission-{n}-{self.replica}"))
         log.info("licensing.hub.started", replica=self.replica, queue=self.queue_name)
 
     async def _subscribe(self) -> None:
@@ -139,42 +225,184 @@ class GatewayHub:
         self._channel = channel
 
     async def stop(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            await asyncio.gather(self._heartbeat, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        while not self._waiting.empty():
+            waiting = self._waiting.get_nowait()
+            if not waiting.admitted.done():
+                waiting.admitted.cancel()
         for session in list(self.sessions.values()):
             await session.close(CLOSE_SHUTDOWN, "distributor_restarting")
-        self.sessions.clear()
+            self.detach(session)
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
         with contextlib.suppress(OSError, asyncpg.PostgresError):
+            await self._write_pending()
             await repository.release_replica(self.pool, replica=self.replica, now=datetime.now(UTC))
+        ADMISSION_WAITING.set(0)
         log.info("licensing.hub.stopped", replica=self.replica)
+
+    # ---- sessions -------------------------------------------------------------------------------------
 
     async def attach(self, session: Session) -> None:
         """A gateway reconnecting to this replica replaces its older session here."""
         previous = self.sessions.get(session.gateway.gateway_id)
         self.sessions[session.gateway.gateway_id] = session
-        if previous is not None and previous is not session:
+        if previous is None:
+            SESSIONS.inc()
+        elif previous is not session:
             await previous.close(CLOSE_REPLACED, "replaced_by_new_session")
 
     def detach(self, session: Session) -> bool:
         """False when a newer session of the same gateway has taken its place."""
         if self.sessions.get(session.gateway.gateway_id) is session:
             del self.sessions[session.gateway.gateway_id]
+            SESSIONS.dec()
             return True
         return False
 
+    async def open_session(
+        self, identify: Identify, *, send_json: SendJson, close: Close
+    ) -> tuple[Session, Delivery | None]:
+        """Wait for this identify's turn; the session is attached (not yet welcomed) when this returns.
+
+        Raises the refusal (`Unauthorized`) when the gateway is unknown or its signature does not verify.
+        """
+        waiting = _Waiting(identify=identify, send_json=send_json, close=close)
+        self._waiting.put_nowait(waiting)
+        ADMISSION_WAITING.set(self._waiting.qsize())
+        return await waiting.admitted
+
+    def acknowledged(self, session: Session, seq: int) -> None:
+        held = self._acks.get(session.gateway.gateway_id)
+        if held is None or seq > held[0]:
+            self._acks[session.gateway.gateway_id] = (seq, datetime.now(UTC))
+        self._written.set()
+
+    def ended(self, session: Session) -> None:
+        """The session closed; recorded unless a newer session of the gateway took its place here."""
+        if self.detach(session) and session.connected_at is not None:
+            self._ended[session.gateway.gateway_id] = (session.connected_at, datetime.now(UTC))
+            self._written.set()
+
+    async def _admit_forever(self) -> None:
+        while True:
+            batch = [await self._waiting.get()]
+            while len(batch) < self.admission_batch and not self._waiting.empty():
+                batch.append(self._waiting.get_nowait())
+            ADMISSION_WAITING.set(self._waiting.qsize())
+            batch = [w for w in batch if not w.admitted.done()]  # the connection went away while waiting
+            if not batch:
+                continue
+            try:
+                await self._admit(batch)
+            except asyncio.CancelledError:
+                for waiting in batch:
+                    if not waiting.admitted.done():
+                        waiting.admitted.cancel()
+                raise
+            except Exception as exc:
+                # Each connection sees the failure and closes; the gateway reconnects after its back-off.
+                if is_database_away(exc):
+                    log.warning("licensing.hub.admission_failed", error=repr(exc), batch=len(batch))
+                else:
+                    log.error("licensing.hub.admission_failed", exc_info=exc, batch=len(batch))
+                for waiting in batch:
+                    if not waiting.admitted.done():
+                        waiting.admitted.set_exception(exc)
+
+    async def _admit(self, batch: list[_Waiting]) -> None:
+        results = await service.open_sessions(
+            self.pool,
+            identifies=[w.identify for w in batch],
+            replica=self.replica,
+            now=datetime.now(UTC),
+            issuer=self.issuer,
+        )
+        opened: list[tuple[_Waiting, Session, Delivery | None]] = []
+        for waiting, result in zip(batch, results, strict=True):
+            if isinstance(result, Unauthorized):
+                if not waiting.admitted.done():
+                    waiting.admitted.set_exception(result)
+                continue
+            session = self._session(waiting, result)
+            await self.attach(session)
+            opened.append((waiting, session, result.delivery))
+        if opened:
+            # A change stored after the batch was read was notified before its sessions were attached: one
+            # query over the batch catches up on it (it lands in the session before or after the welcome).
+            current = await service.current_deliveries(
+                self.pool, gateway_ids=[s.gateway.gateway_id for _, s, _ in opened]
+            )
+            for waiting, session, delivery in opened:
+                newer = current.get(session.gateway.gateway_id)
+                if newer is not None and newer.seq > max(session.sent_seq, delivery.seq if delivery else 0):
+                    delivery = newer
+                if not waiting.admitted.done():
+                    waiting.admitted.set_result((session, delivery))
+                else:
+                    self.ended(session)  # its connection gave up waiting
+
+    def _session(self, waiting: _Waiting, admitted: Admitted) -> Session:
+        return Session(
+            gateway=admitted.gateway,
+            seq_held=waiting.identify.seq_held,
+            send_json=waiting.send_json,
+            close=waiting.close,
+            welcomed=False,
+            connected_at=admitted.connected_at,
+            send_timeout_s=self.send_timeout_s,
+        )
+
+    async def _write_forever(self) -> None:
+        while True:
+            await self._written.wait()
+            # Gather what arrives meanwhile: one statement per kind for the whole batch.
+            await asyncio.sleep(self.write_interval_s)
+            self._written.clear()
+            try:
+                await self._write_pending()
+            except Exception as exc:
+                # Kept for the next round; the gateway re-reports its seq on its next identify anyway.
+                if is_database_away(exc):
+                    log.warning("licensing.hub.session_writes_failed", error=repr(exc))
+                else:
+                    log.error("licensing.hub.session_writes_failed", exc_info=exc)
+                self._written.set()
+                await asyncio.sleep(1.0)
+
+    async def _write_pending(self) -> None:
+        acks, self._acks = self._acks, {}
+        ended, self._ended = self._ended, {}
+        if not acks and not ended:
+            return
+        try:
+            await service.record_session_activity(
+                self.pool,
+                replica=self.replica,
+                acks=[(gateway_id, seq, at) for gateway_id, (seq, at) in acks.items()],
+                disconnects=[(gateway_id, mark, at) for gateway_id, (mark, at) in ended.items()],
+            )
+        except BaseException:
+            for gateway_id, ack in acks.items():
+                held = self._acks.get(gateway_id)
+                if held is None or ack[0] > held[0]:
+                    self._acks[gateway_id] = ack
+            for gateway_id, end in ended.items():
+                self._ended.setdefault(gateway_id, end)
+            raise
+
+    # ---- notifications and pushes --------------------------------------------------------------------------
+
     async def _on_notification(self, message: AbstractIncomingMessage) -> None:
-        # A notification is only a nudge: the bundle is in the database, and the heartbeat's reconciliation
-        # (or the gateway's next connect) delivers it if handling this one fails. So it is never requeued.
+        # A notification is only a nudge: the bundles are in the database, and the heartbeat's reconciliation
+        # (or the gateway's next connect) delivers them if handling this one fails. So it is never requeued.
         async with message.process(requeue=False, ignore_processed=True):
             try:
                 envelope = Envelope.from_bytes(message.body)
-                if envelope.type == BundleIssued.routing_key():
-                    await self._on_bundle_issued(BundleIssued.model_validate(envelope.data))
-                elif envelope.type == GatewayRebootOrdered.routing_key():
-                    await self._on_reboot_ordered(GatewayRebootOrdered.model_validate(envelope.data))
+                if envelope.type == BundlesChanged.routing_key():
+                    await self.on_bundles_changed(BundlesChanged.model_validate(envelope.data))
             except ValidationError as exc:
                 log.error("licensing.hub.unreadable_notification", error=str(exc))
             except Exception as exc:
@@ -183,26 +411,38 @@ class GatewayHub:
                 else:
                     log.error("licensing.hub.notification_failed", exc_info=exc)
 
-    async def _on_bundle_issued(self, event: BundleIssued) -> None:
-        session = self.sessions.get(event.gateway_id)
-        if session is None or event.seq <= session.sent_seq:
+    async def on_bundles_changed(self, event: BundlesChanged) -> None:
+        """Push each changed bundle to its session here (one query for all of them), then the reboots."""
+        stale = [
+            b.gateway_id
+            for b in event.bundles
+            if (s := self.sessions.get(b.gateway_id)) is not None and not s.closed and b.seq > s.sent_seq
+        ]
+        reboots = {r.gateway_id: r.reason for r in event.reboots if r.gateway_id in self.sessions}
+        if not stale and not reboots:
             return
-        if event.jws:
-            # Stored in the transaction that wrote this notification; out-of-order ones are skipped by seq.
-            await session.push(Delivery(seq=event.seq, jws=event.jws))
-            return
-        # An older distributor's notification without the bundle: read the newest stored one.
-        await session.push(
-            await service.latest_delivery(self.pool, gateway_id=event.gateway_id, above=session.sent_seq)
+        deliveries = await service.current_deliveries(self.pool, gateway_ids=stale) if stale else {}
+        await self._push_all(
+            [(gateway_id, deliveries.get(gateway_id), reboots.get(gateway_id)) for gateway_id in {*stale, *reboots}],
+            trigger="change",
         )
 
-    async def _on_reboot_ordered(self, event: GatewayRebootOrdered) -> None:
-        session = self.sessions.get(event.gateway_id)
-        if session is None:
-            return
-        await session.reboot(event.reason)
-        if event.reason == service.GATEWAY_REMOVED_REASON:
-            await session.close(CLOSE_REMOVED, service.GATEWAY_REMOVED_REASON)
+    async def _push_all(self, pushes: list[tuple[UUID, Delivery | None, str | None]], *, trigger: str) -> None:
+        async def one(gateway_id: UUID, delivery: Delivery | None, reboot: str | None) -> None:
+            session = self.sessions.get(gateway_id)
+            if session is None:
+                return
+            async with self._pushing:
+                if await session.push(delivery):
+                    PUSHES.labels(trigger).inc()
+                if reboot is not None:
+                    await session.reboot(reboot)
+                    if reboot == service.GATEWAY_REMOVED_REASON:
+                        await session.close(CLOSE_REMOVED, service.GATEWAY_REMOVED_REASON)
+
+        await asyncio.gather(*(one(*push) for push in pushes))
+
+    # ---- heartbeat -------------------------------------------------------------------------------------------
 
     async def _beat_forever(self) -> None:
         while True:
@@ -218,14 +458,13 @@ class GatewayHub:
                     log.error("licensing.hub.heartbeat_failed", exc_info=exc)
 
     async def _reconcile(self) -> None:
-        current = await repository.current_seqs(self.pool, gateway_ids=list(self.sessions))
-        for gateway_id, seq in current.items():
-            session = self.sessions.get(gateway_id)
-            if session is None or session.closed or seq <= session.sent_seq:
-                continue
-            delivery = await service.latest_delivery(
-                self.pool, gateway_id=session.gateway.gateway_id, above=session.sent_seq
-            )
-            # Usually a push already under way; logged only if this reconciliation was the one to send it.
-            if await session.push(delivery) and delivery is not None:
-                log.warning("licensing.hub.push_caught_up", hwid=session.gateway.hwid, seq=delivery.seq)
+        sessions = {gid: s for gid, s in self.sessions.items() if s.welcomed and not s.closed}
+        if not sessions:
+            return
+        current = await repository.current_seqs(self.pool, gateway_ids=list(sessions))
+        stale = [gid for gid, seq in current.items() if seq > sessions[gid].sent_seq]
+        if not stale:
+            return
+        deliveries = await service.current_deliveries(self.pool, gateway_ids=stale)
+        # Usually pushes already under way; counted apart, so a missed notification shows in /metrics.
+        await self._push_all([(gid, deliveries.get(gid), None) for gid in stale], trigger="reconcile")

@@ -10,6 +10,17 @@ from license_distributor.expiry import sweep_expired_bundles
 from license_distributor.handlers import SUBSCRIPTIONS
 from shared.runtime import ServiceSpec, create_app
 
+# Thousands of idle gateway sockets per process: no per-message compression (a zlib context per connection
+# for frames of a few hundred bytes), small frames and receive queues, a listen backlog for reconnect storms,
+# and a bound on connections beyond which uvicorn answers 503 rather than run out of memory or files.
+SERVER_OPTIONS: dict[str, object] = {
+    "ws_per_message_deflate": False,
+    "ws_max_size": 64 * 1024,
+    "ws_max_queue": 8,
+    "backlog": 4096,
+    "limit_concurrency": 25_000,
+}
+
 SPEC = ServiceSpec(
     name="license-distributor",
     title="Licence distributor",
@@ -18,6 +29,7 @@ SPEC = ServiceSpec(
     routers=[router],
     subscriptions=SUBSCRIPTIONS,
     background_jobs=[sweep_expired_bundles],
+    server_options=SERVER_OPTIONS,
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from uuid import UUID
 
@@ -123,11 +124,6 @@ async def apply_contract_rental(
     return bool(applied)
 
 
-async def delete_rental_domains(conn: asyncpg.Connection, *, contract_id: UUID) -> list[UUID]:
-    rows = await conn.fetch("DELETE FROM rental_domain WHERE contract_id = $1 RETURNING domain_id", contract_id)
-    return [r["domain_id"] for r in rows]
-
-
 async def insert_rental_domain(
     conn: asyncpg.Connection,
     *,
@@ -186,10 +182,12 @@ async def rented_domains_of_account(conn: asyncpg.Connection, *, account_id: UUI
     return [r["domain_id"] for r in rows]
 
 
-async def rentals_of_domain(conn: asyncpg.Connection | asyncpg.Pool, *, domain_id: UUID) -> list[asyncpg.Record]:
-    """Every contract's share of the domain with its account's runway (NULLs when not known yet)."""
+async def rentals_of_domains(
+    conn: asyncpg.Connection | asyncpg.Pool, *, domain_ids: list[UUID]
+) -> list[asyncpg.Record]:
+    """Every contract's share of these domains with its account's runway (NULLs when not known yet)."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT c.contract_id, c.active, c.ends_at, rd.devices, rd.licences,
+        """SELECT rd.domain_id, c.contract_id, c.active, c.ends_at, rd.devices, rd.licences,
                   r.depleted AS runway_depleted, r.depletes_at AS runway_depletes_at,
                   r.balance AS runway_balance, r.burn_rate_per_day AS runway_rate, r.at AS runway_at,
                   (SELECT COALESCE(sum(a.burn_rate_per_day), 0) FROM contract_rental a
@@ -197,43 +195,83 @@ async def rentals_of_domain(conn: asyncpg.Connection | asyncpg.Pool, *, domain_i
            FROM rental_domain rd
            JOIN contract_rental c ON c.contract_id = rd.contract_id
            LEFT JOIN account_runway r ON r.account_id = c.account_id
-           WHERE rd.domain_id = $1
-           ORDER BY c.contract_id""",
-        domain_id,
+           WHERE rd.domain_id = ANY($1::uuid[])
+           ORDER BY rd.domain_id, c.contract_id""",
+        domain_ids,
     )
     return rows
+
+
+async def contract_rental(conn: asyncpg.Connection, *, contract_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT account_id, active, ends_at, burn_rate_per_day FROM contract_rental WHERE contract_id = $1",
+        contract_id,
+    )
+
+
+async def rental_domains_of_contract(conn: asyncpg.Connection, *, contract_id: UUID) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT domain_id, devices, licences FROM rental_domain WHERE contract_id = $1", contract_id
+    )
+    return rows
+
+
+async def delete_rental_domains_of(conn: asyncpg.Connection, *, contract_id: UUID, domain_ids: list[UUID]) -> None:
+    await conn.execute(
+        "DELETE FROM rental_domain WHERE contract_id = $1 AND domain_id = ANY($2::uuid[])", contract_id, domain_ids
+    )
 
 
 # ---- gateways and their bundles -------------------------------------------------------------------------
 
 
-async def lock_gateways_of_domains(
-    conn: asyncpg.Connection, *, domain_ids: list[UUID], gateway_ids: list[UUID] | None = None
-) -> list[asyncpg.Record]:
-    """The live gateways (all, or only `gateway_ids`) with their current bundle's content, locked in hwid
-    order (so concurrent rebuilds never deadlock).
+async def lock_domains(conn: asyncpg.Connection, *, domain_ids: list[UUID]) -> dict[UUID, asyncpg.Record]:
+    """Lock the domains' rows (created on first use) in id order, so concurrent rebuilds never deadlock.
 
-    Two statements on purpose: lock first, then read the bundles. With the join inside the locking SELECT, a
-    rebuild that waited for the lock gets the new `current_seq` re-checked against the old bundle row, so the
-    content comes back NULL and an identical bundle would be issued again.
+    Every rebuild of a domain's bundles holds this lock and reads the rental inputs only after it, so of two
+    concurrent changes the later one always sees the earlier one's rows.
     """
-    locked = await conn.fetch(
-        """SELECT g.id FROM gateway g
-           WHERE g.domain_id = ANY($1::uuid[]) AND g.removed_at IS NULL
-             AND ($2::uuid[] IS NULL OR g.id = ANY($2::uuid[]))
-           ORDER BY g.hwid
-           FOR UPDATE OF g""",
+    await conn.execute(
+        """INSERT INTO domain_bundle (domain_id)
+           SELECT d FROM unnest($1::uuid[]) AS d ORDER BY d
+           ON CONFLICT (domain_id) DO NOTHING""",
         domain_ids,
-        gateway_ids,
     )
-    # Only the rows locked above (a gateway registered meanwhile gets its bundle from its own registration).
+    rows = await conn.fetch(
+        """SELECT domain_id, kid, content FROM domain_bundle
+           WHERE domain_id = ANY($1::uuid[]) ORDER BY domain_id FOR UPDATE""",
+        domain_ids,
+    )
+    return {r["domain_id"]: r for r in rows}
+
+
+async def store_domain_contents(conn: asyncpg.Connection, *, contents: list[tuple[UUID, str, object]]) -> None:
+    """Rows of (domain_id, kid, content document): what every live gateway of the domain now holds."""
+    await conn.execute(
+        """UPDATE domain_bundle d SET kid = v.kid, content = v.content::jsonb, updated_at = clock_timestamp()
+           FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(domain_id, kid, content)
+           WHERE d.domain_id = v.domain_id""",
+        [c[0] for c in contents],
+        [c[1] for c in contents],
+        [json.dumps(c[2]) for c in contents],
+    )
+
+
+async def gateways_to_issue(
+    conn: asyncpg.Connection, *, changed_domain_ids: list[UUID], gateway_ids: list[UUID], domain_ids: list[UUID]
+) -> list[asyncpg.Record]:
+    """The live gateways of the changed domains, and the named ones (of the locked domains), with the content
+    of their current bundle. The domains are locked by the caller, so no other rebuild moves their seqs."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT g.id, g.hwid, g.domain_id, g.current_seq, b.content
            FROM gateway g
            LEFT JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
-           WHERE g.id = ANY($1::uuid[])
+           WHERE g.removed_at IS NULL
+             AND (g.domain_id = ANY($1::uuid[]) OR (g.id = ANY($2::uuid[]) AND g.domain_id = ANY($3::uuid[])))
            ORDER BY g.hwid""",
-        [r["id"] for r in locked],
+        changed_domain_ids,
+        gateway_ids,
+        domain_ids,
     )
     return rows
 
@@ -256,7 +294,12 @@ async def insert_bundles(conn: asyncpg.Connection, *, bundles: list[tuple[object
 
 
 async def set_current_seqs(conn: asyncpg.Connection, *, seqs: list[tuple[UUID, int]]) -> None:
-    await conn.executemany("UPDATE gateway SET current_seq = $2 WHERE id = $1", seqs)
+    await conn.execute(
+        """UPDATE gateway g SET current_seq = v.seq
+           FROM unnest($1::uuid[], $2::bigint[]) AS v(id, seq) WHERE g.id = v.id""",
+        [gateway_id for gateway_id, _ in seqs],
+        [seq for _, seq in seqs],
+    )
 
 
 async def current_bundle(conn: asyncpg.Connection | asyncpg.Pool, *, gateway_id: UUID) -> asyncpg.Record | None:
@@ -266,6 +309,19 @@ async def current_bundle(conn: asyncpg.Connection | asyncpg.Pool, *, gateway_id:
            WHERE g.id = $1""",
         gateway_id,
     )
+
+
+async def current_bundles(
+    conn: asyncpg.Connection | asyncpg.Pool, *, gateway_ids: list[UUID]
+) -> dict[UUID, tuple[int, str]]:
+    """The current bundle (seq, jws) of each of these gateways, in one round trip."""
+    rows = await conn.fetch(
+        """SELECT g.id, b.seq, b.jws
+           FROM gateway g JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
+           WHERE g.id = ANY($1::uuid[])""",
+        gateway_ids,
+    )
+    return {r["id"]: (r["seq"], r["jws"]) for r in rows}
 
 
 async def current_seqs(conn: asyncpg.Connection | asyncpg.Pool, *, gateway_ids: list[UUID]) -> dict[UUID, int]:
@@ -331,21 +387,136 @@ async def published_public_keys(conn: asyncpg.Connection | asyncpg.Pool) -> list
     return [r["public_jwk"] for r in rows]
 
 
+async def count_live_gateways(conn: asyncpg.Connection | asyncpg.Pool) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM gateway WHERE removed_at IS NULL"))
+
+
+# ---- key rotations ----------------------------------------------------------------------------------------
+
+
+async def supersede_pending_rotations(conn: asyncpg.Connection, *, at: datetime) -> None:
+    """A newer rotation takes over what an unfinished one had left (every domain is re-signed with the newest)."""
+    await conn.execute(
+        "UPDATE key_rotation SET completed_at = $1, outcome = 'superseded' WHERE completed_at IS NULL", at
+    )
+
+
+async def insert_key_rotation(
+    conn: asyncpg.Connection, *, rotation_id: UUID, kid: str, requested_at: datetime, gateways_total: int
+) -> None:
+    await conn.execute(
+        "INSERT INTO key_rotation (id, kid, requested_at, gateways_total) VALUES ($1, $2, $3, $4)",
+        rotation_id,
+        kid,
+        requested_at,
+        gateways_total,
+    )
+
+
+async def pending_rotation(conn: asyncpg.Connection | asyncpg.Pool) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT id, kid FROM key_rotation WHERE completed_at IS NULL
+           ORDER BY requested_at DESC LIMIT 1"""
+    )
+
+
+async def claim_domains_signed_by_other_keys(conn: asyncpg.Connection, *, kid: str, limit: int) -> list[UUID]:
+    """A batch of domains not yet re-signed with `kid`; rows another replica is working on are skipped."""
+    rows = await conn.fetch(
+        """SELECT domain_id FROM domain_bundle WHERE kid IS DISTINCT FROM $1
+           ORDER BY domain_id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+        kid,
+        limit,
+    )
+    return [r["domain_id"] for r in rows]
+
+
+async def any_domain_signed_by_other_keys(conn: asyncpg.Connection, *, kid: str) -> bool:
+    """Including the rows other replicas hold locked right now (their batch may still roll back)."""
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM domain_bundle WHERE kid IS DISTINCT FROM $1)", kid))
+
+
+async def count_rotation_progress(conn: asyncpg.Connection, *, rotation_id: UUID, reissued: int) -> None:
+    await conn.execute(
+        "UPDATE key_rotation SET bundles_reissued = bundles_reissued + $2 WHERE id = $1", rotation_id, reissued
+    )
+
+
+async def complete_rotation(conn: asyncpg.Connection, *, rotation_id: UUID, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE key_rotation SET completed_at = $2, outcome = 'completed' WHERE id = $1 AND completed_at IS NULL",
+        rotation_id,
+        at,
+    )
+
+
+async def key_rotation(conn: asyncpg.Connection | asyncpg.Pool, *, rotation_id: UUID) -> asyncpg.Record | None:
+    """The rotation with, over the live gateways now, how many hold (and acknowledged) a bundle signed by it."""
+    return await conn.fetchrow(
+        """SELECT r.id, r.kid, r.requested_at, r.completed_at, r.outcome, r.gateways_total, r.bundles_reissued,
+                  (SELECT count(*) FROM gateway g WHERE g.removed_at IS NULL) AS gateways_live,
+                  (SELECT count(*) FROM gateway g JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
+                   WHERE g.removed_at IS NULL AND b.kid = r.kid) AS gateways_resigned,
+                  (SELECT count(*) FROM gateway g JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.acked_seq
+                   WHERE g.removed_at IS NULL AND b.kid = r.kid) AS gateways_acknowledged
+           FROM key_rotation r WHERE r.id = $1""",
+        rotation_id,
+    )
+
+
 # ---- sessions -----------------------------------------------------------------------------------------------
 
 
-async def record_connect(
-    conn: asyncpg.Connection, *, gateway_id: UUID, replica: str, seq_held: int, now: datetime
+async def live_gateways_by_hwids(conn: asyncpg.Connection | asyncpg.Pool, *, hwids: list[str]) -> list[asyncpg.Record]:
+    """Identify, for a batch: each live gateway's key and its current bundle, in one round trip."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT g.id, g.domain_id, g.hwid, g.public_key, b.seq, b.jws, b.expires_at
+           FROM gateway g LEFT JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
+           WHERE g.hwid = ANY($1::text[]) AND g.removed_at IS NULL""",
+        hwids,
+    )
+    return rows
+
+
+async def record_connects(
+    conn: asyncpg.Connection, *, replica: str, connects: list[tuple[UUID, int]], now: datetime
 ) -> None:
-    # The seq the gateway reports is the highest it verified and applied: as good as an ack.
+    """Sessions opened on this replica at `now` (the session's mark), with the seq each gateway holds."""
     await conn.execute(
-        """UPDATE gateway SET connected_replica = $2, connected_at = $4, last_seen_at = $4,
-                              acked_seq = GREATEST(acked_seq, LEAST($3, current_seq))
-           WHERE id = $1""",
-        gateway_id,
+        """UPDATE gateway g SET connected_replica = $3, connected_at = $4, last_seen_at = $4,
+                                acked_seq = GREATEST(g.acked_seq, LEAST(v.seq_held, g.current_seq))
+           FROM unnest($1::uuid[], $2::bigint[]) AS v(id, seq_held) WHERE g.id = v.id""",
+        [gateway_id for gateway_id, _ in connects],
+        [seq for _, seq in connects],
         replica,
-        seq_held,
         now,
+    )
+
+
+async def record_acks(conn: asyncpg.Connection | asyncpg.Pool, *, acks: list[tuple[UUID, int, datetime]]) -> None:
+    """Rows of (gateway_id, seq, at), one per gateway: the highest seq it confirmed."""
+    await conn.execute(
+        """UPDATE gateway g SET acked_seq = GREATEST(g.acked_seq, LEAST(v.seq, g.current_seq)),
+                                last_seen_at = GREATEST(g.last_seen_at, v.at)
+           FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[]) AS v(id, seq, at) WHERE g.id = v.id""",
+        [a[0] for a in acks],
+        [a[1] for a in acks],
+        [a[2] for a in acks],
+    )
+
+
+async def record_disconnects(
+    conn: asyncpg.Connection | asyncpg.Pool, *, replica: str, disconnects: list[tuple[UUID, datetime, datetime]]
+) -> None:
+    """Rows of (gateway_id, connected_at of the session that ended, at). A newer session (another mark) stays."""
+    await conn.execute(
+        """UPDATE gateway g SET connected_replica = NULL, last_seen_at = v.at
+           FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS v(id, connected_at, at)
+           WHERE g.id = v.id AND g.connected_replica = $4 AND g.connected_at = v.connected_at""",
+        [d[0] for d in disconnects],
+        [d[1] for d in disconnects],
+        [d[2] for d in disconnects],
+        replica,
     )
 
 
@@ -355,18 +526,6 @@ async def record_ack(conn: asyncpg.Connection | asyncpg.Pool, *, gateway_id: UUI
            WHERE id = $1""",
         gateway_id,
         seq,
-        now,
-    )
-
-
-async def record_disconnect(
-    conn: asyncpg.Connection | asyncpg.Pool, *, gateway_id: UUID, replica: str, now: datetime
-) -> None:
-    await conn.execute(
-        """UPDATE gateway SET connected_replica = NULL, last_seen_at = $3
-           WHERE id = $1 AND connected_replica = $2""",
-        gateway_id,
-        replica,
         now,
     )
 

@@ -76,8 +76,21 @@ class DomainLicencesRead(BaseModel):
 
 
 class KeyRotationRead(BaseModel):
+    """A signing-key rotation, carried out in the background; follow it until `status` is `completed`."""
+
+    id: UUID
     kid: str
+    # in_progress, completed, or superseded (a newer rotation took over the rest of its work).
+    status: Literal["in_progress", "completed", "superseded"]
+    requested_at: datetime
+    completed_at: datetime | None
+    # Live gateways when it was requested; bundles it has re-signed so far.
+    gateways_total: int
     bundles_reissued: int
+    # Over the live gateways now: how many hold a bundle signed with the new key, and acknowledged it.
+    gateways_live: int
+    gateways_resigned: int
+    gateways_acknowledged: int
 
 
 class JwksRead(BaseModel):

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import structlog
@@ -22,7 +22,14 @@ from shared.auth import Principal, ensure_account_access
 from shared.db import transaction
 from shared.errors import NotFound, Unauthorized
 from shared.events.base import Event
-from shared.events.licensing import BundleIssued, GatewayRebootOrdered, GatewayReconnected
+from shared.events.licensing import (
+    BundleIssued,
+    BundlesChanged,
+    ChangedBundle,
+    GatewayRebootOrdered,
+    GatewayReconnected,
+    OrderedReboot,
+)
 from shared.messaging.outbox import add_to_outbox
 
 log = structlog.get_logger()
@@ -78,29 +85,38 @@ async def current_signing_key(conn: asyncpg.Connection) -> SigningKey:
     return SigningKey(kid=row["kid"], private_jwk=row["private_jwk"], public_jwk=row["public_jwk"])
 
 
+def _rental(row: asyncpg.Record) -> ContractRental:
+    return ContractRental(
+        contract_id=row["contract_id"],
+        active=row["active"],
+        ends_at=row["ends_at"],
+        devices=domain.parse_devices(row["devices"]),
+        licences=domain.parse_licences(row["licences"]),
+        runway=None
+        if row["runway_depleted"] is None
+        else Runway(
+            depleted=row["runway_depleted"],
+            depletes_at=row["runway_depletes_at"],
+            balance=row["runway_balance"],
+            burn_rate_per_day=row["runway_rate"],
+            at=row["runway_at"],
+        ),
+        account_rate_per_day=int(row["account_rate"]),
+    )
+
+
+async def domain_contents(
+    conn: asyncpg.Connection | asyncpg.Pool, *, domain_ids: list[UUID], now: datetime
+) -> dict[UUID, BundleContent]:
+    """The bundle content of each domain at `now`, from one query over all of them."""
+    rentals: dict[UUID, list[ContractRental]] = {d: [] for d in domain_ids}
+    for row in await repository.rentals_of_domains(conn, domain_ids=domain_ids):
+        rentals[row["domain_id"]].append(_rental(row))
+    return {d: domain.bundle_content(domain_id=d, rentals=r, now=now) for d, r in rentals.items()}
+
+
 async def domain_content(conn: asyncpg.Connection | asyncpg.Pool, *, domain_id: UUID, now: datetime) -> BundleContent:
-    rows = await repository.rentals_of_domain(conn, domain_id=domain_id)
-    rentals = [
-        ContractRental(
-            contract_id=row["contract_id"],
-            active=row["active"],
-            ends_at=row["ends_at"],
-            devices=domain.parse_devices(row["devices"]),
-            licences=domain.parse_licences(row["licences"]),
-            runway=None
-            if row["runway_depleted"] is None
-            else Runway(
-                depleted=row["runway_depleted"],
-                depletes_at=row["runway_depletes_at"],
-                balance=row["runway_balance"],
-                burn_rate_per_day=row["runway_rate"],
-                at=row["runway_at"],
-            ),
-            account_rate_per_day=int(row["account_rate"]),
-        )
-        for row in rows
-    ]
-    return domain.bundle_content(domain_id=domain_id, rentals=rentals, now=now)
+    return (await domain_contents(conn, domain_ids=[domain_id], now=now))[domain_id]
 
 
 async def reissue_bundles(
@@ -111,24 +127,31 @@ async def reissue_bundles(
     issuer: str,
     gateway_ids: Iterable[UUID] | None = None,
 ) -> list[IssuedBundle]:
-    """Rebuild the bundle of every live gateway of these domains (or only of `gateway_ids`); sign and store
-    those whose content changed."""
+    """Rebuild these domains' bundles: sign and store them for the gateways whose content changed.
+
+    Work is proportional to what changed: the domains are locked (one row each) and their content computed in
+    one query; only a domain whose content differs from the one its gateways hold has its gateways re-signed,
+    in one batch. `gateway_ids` names gateways that need their bundle even when their domain is unchanged (a new
+    registration). One `BundlesChanged` tells every replica about the whole change.
+    """
     wanted = sorted(set(domain_ids))
     if not wanted:
         return []
-    only = sorted(set(gateway_ids)) if gateway_ids is not None else None
-    gateways = await repository.lock_gateways_of_domains(conn, domain_ids=wanted, gateway_ids=only)
-    if not gateways:
-        return []
+    only = sorted(set(gateway_ids)) if gateway_ids is not None else []
+    stored = await repository.lock_domains(conn, domain_ids=wanted)
+    # Read after the lock: everything a concurrent rebuild of these domains committed is visible now.
     key = await current_signing_key(conn)
-    contents: dict[UUID, BundleContent] = {}
+    contents = await domain_contents(conn, domain_ids=wanted, now=now)
+    changed = [d for d in wanted if domain.rebuild_changes(stored[d]["content"], contents[d], kid=key.kid)]
+    if not changed and not only:
+        return []
+    gateways = await repository.gateways_to_issue(conn, changed_domain_ids=changed, gateway_ids=only, domain_ids=wanted)
     issued: list[IssuedBundle] = []
     rows: list[tuple[object, ...]] = []
-    events: list[Event] = []
+    facts: list[Event] = []
+    reboots: list[OrderedReboot] = []
     for gateway in gateways:
         domain_id = gateway["domain_id"]
-        if domain_id not in contents:
-            contents[domain_id] = await domain_content(conn, domain_id=domain_id, now=now)
         content = contents[domain_id]
         previous = gateway["content"]
         if not domain.rebuild_changes(previous, content, kid=key.kid):
@@ -138,7 +161,8 @@ async def reissue_bundles(
         jws = sign_bundle(key, claims.as_dict())
         document = dict(content.document(kid=key.kid))
         rows.append((gateway["hwid"], seq, gateway["id"], domain_id, key.kid, document, content.expires_at, jws))
-        events.append(
+        # The public fact; replicas learn of it from the one BundlesChanged below (and read the bundle stored).
+        facts.append(
             BundleIssued(
                 gateway_id=gateway["id"],
                 domain_id=domain_id,
@@ -146,31 +170,44 @@ async def reissue_bundles(
                 expires_at=content.expires_at,
                 hwid=gateway["hwid"],
                 devices=[d.hwid for d in content.devices],
-                jws=jws,
             )
         )
         if domain.orders_reboot(previous, content):
-            events.append(
+            facts.append(
                 GatewayRebootOrdered(
                     gateway_id=gateway["id"], reason=domain.REBOOT_REASON, domain_id=domain_id, hwid=gateway["hwid"]
                 )
             )
+            reboots.append(OrderedReboot(gateway_id=gateway["id"], reason=domain.REBOOT_REASON))
         issued.append(IssuedBundle(gateway_id=gateway["id"], hwid=gateway["hwid"], seq=seq))
+    if changed:
+        await repository.store_domain_contents(
+            conn, contents=[(d, key.kid, dict(contents[d].document(kid=key.kid))) for d in changed]
+        )
     if rows:
-        # Stored first; the notifications that make replicas send them commit in the same transaction.
+        # Stored first; the notification that makes replicas send them commits in the same transaction.
         await repository.insert_bundles(conn, bundles=rows)
         await repository.set_current_seqs(conn, seqs=[(b.gateway_id, b.seq) for b in issued])
-    for event in events:
-        await add_to_outbox(conn, event)
-    if issued:
+        notification = BundlesChanged(
+            change_id=uuid4(),
+            bundles=[ChangedBundle(gateway_id=b.gateway_id, seq=b.seq) for b in issued],
+            reboots=reboots,
+        )
+        # The notification first: the relay publishes in order, so the pushes start before the facts are out.
+        await add_events(conn, [notification, *facts])
         log.info(
             "licensing.bundles.issued",
-            domains=[str(d) for d in wanted],
+            domains=len(changed),
             count=len(issued),
             kid=key.kid,
-            stop_reason=next(iter(contents.values())).stop_reason,
+            stop_reason=contents[changed[0]].stop_reason if changed else None,
         )
     return issued
+
+
+async def add_events(conn: asyncpg.Connection, events: list[Event]) -> None:
+    for event in events:
+        await add_to_outbox(conn, event)
 
 
 async def reissue_expired(pool: asyncpg.Pool, *, now: datetime, issuer: str, limit: int = 100) -> int:
@@ -181,16 +218,83 @@ async def reissue_expired(pool: asyncpg.Pool, *, now: datetime, issuer: str, lim
     return len(issued)
 
 
-async def rotate_signing_key(pool: asyncpg.Pool, *, now: datetime, issuer: str) -> tuple[str, int]:
-    """A new key signs from now on; every live gateway gets its bundle re-signed with it (seq + 1)."""
+# ---- signing-key rotation -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    rotation_id: UUID
+    kid: str
+    status: str
+    requested_at: datetime
+    completed_at: datetime | None
+    gateways_total: int
+    bundles_reissued: int
+    gateways_live: int
+    gateways_resigned: int
+    gateways_acknowledged: int
+
+
+async def request_key_rotation(pool: asyncpg.Pool, *, now: datetime) -> KeyRotation:
+    """A new key signs from now on; every gateway's bundle is re-signed with it in the background, in batches.
+
+    The new key is stored (and so published in the JWKS) before any bundle it signs exists. An unfinished
+    earlier rotation is superseded: the newer one re-signs every domain not yet signed with the newest key.
+    """
     key = generate_signing_key()
+    rotation_id = uuid4()
     async with transaction(pool) as conn:
         await repository.lock_signing_keys(conn)
         await repository.insert_signing_key(conn, kid=key.kid, private_jwk=key.private_jwk, public_jwk=key.public_jwk)
-        domain_ids = await repository.domains_with_live_gateways(conn)
+        await repository.supersede_pending_rotations(conn, at=now)
+        await repository.insert_key_rotation(
+            conn,
+            rotation_id=rotation_id,
+            kid=key.kid,
+            requested_at=now,
+            gateways_total=await repository.count_live_gateways(conn),
+        )
+    log.info("licensing.signing_key.rotation_requested", kid=key.kid, rotation_id=str(rotation_id))
+    rotation = await key_rotation(pool, rotation_id=rotation_id)
+    assert rotation is not None
+    return rotation
+
+
+async def resign_next_batch(pool: asyncpg.Pool, *, now: datetime, issuer: str, max_domains: int) -> int | None:
+    """Re-sign one batch of domains for the pending rotation; the number of bundles issued, None when no
+    rotation is pending. The batch's domains are claimed with SKIP LOCKED: replicas share the work, and a
+    crash mid-batch rolls it back for the next claim, so a rotation always finishes."""
+    async with transaction(pool) as conn:
+        rotation = await repository.pending_rotation(conn)
+        if rotation is None:
+            return None
+        domain_ids = await repository.claim_domains_signed_by_other_keys(conn, kid=rotation["kid"], limit=max_domains)
+        if not domain_ids:
+            if not await repository.any_domain_signed_by_other_keys(conn, kid=rotation["kid"]):
+                await repository.complete_rotation(conn, rotation_id=rotation["id"], at=now)
+                log.info("licensing.signing_key.rotated", kid=rotation["kid"], rotation_id=str(rotation["id"]))
+            return 0
         issued = await reissue_bundles(conn, domain_ids=domain_ids, now=now, issuer=issuer)
-    log.info("licensing.signing_key.rotated", kid=key.kid, reissued=len(issued))
-    return key.kid, len(issued)
+        await repository.count_rotation_progress(conn, rotation_id=rotation["id"], reissued=len(issued))
+    return len(issued)
+
+
+async def key_rotation(pool: asyncpg.Pool, *, rotation_id: UUID) -> KeyRotation | None:
+    row = await repository.key_rotation(pool, rotation_id=rotation_id)
+    if row is None:
+        return None
+    return KeyRotation(
+        rotation_id=row["id"],
+        kid=row["kid"],
+        status=row["outcome"] or "in_progress",
+        requested_at=row["requested_at"],
+        completed_at=row["completed_at"],
+        gateways_total=row["gateways_total"],
+        bundles_reissued=row["bundles_reissued"],
+        gateways_live=row["gateways_live"],
+        gateways_resigned=row["gateways_resigned"],
+        gateways_acknowledged=row["gateways_acknowledged"],
+    )
 
 
 async def published_jwks(pool: asyncpg.Pool) -> dict[str, list[dict[str, str]]]:
@@ -217,6 +321,8 @@ async def register_gateway(
     now: datetime,
     issuer: str,
 ) -> None:
+    # The domain's lock first (one lock order for every rebuild): no rebuild of it runs while we register.
+    await repository.lock_domains(conn, domain_ids=[domain_id])
     await repository.retire_other_live_gateways(conn, hwid=hwid, gateway_id=gateway_id, at=now)
     await repository.upsert_gateway(
         conn,
@@ -241,14 +347,22 @@ async def remove_gateway(
     product: str,
     now: datetime,
 ) -> None:
+    await repository.lock_domains(conn, domain_ids=[domain_id])
     was_live = await repository.remove_gateway(
         conn, gateway_id=gateway_id, domain_id=domain_id, account_id=account_id, hwid=hwid, product=product, at=now
     )
     if was_live:
         # Its session (on whichever replica) is told to reboot and closed: it is no longer ours to serve.
-        await add_to_outbox(
+        await add_events(
             conn,
-            GatewayRebootOrdered(gateway_id=gateway_id, reason=GATEWAY_REMOVED_REASON, domain_id=domain_id, hwid=hwid),
+            [
+                BundlesChanged(
+                    change_id=uuid4(), reboots=[OrderedReboot(gateway_id=gateway_id, reason=GATEWAY_REMOVED_REASON)]
+                ),
+                GatewayRebootOrdered(
+                    gateway_id=gateway_id, reason=GATEWAY_REMOVED_REASON, domain_id=domain_id, hwid=hwid
+                ),
+            ],
         )
 
 
@@ -265,6 +379,7 @@ async def apply_rental_snapshot(
     now: datetime,
     issuer: str,
 ) -> None:
+    previous = await repository.contract_rental(conn, contract_id=contract_id)
     applied = await repository.apply_contract_rental(
         conn,
         contract_id=contract_id,
@@ -277,12 +392,33 @@ async def apply_rental_snapshot(
     if not applied:
         log.info("licensing.rental.stale_version_ignored", contract_id=str(contract_id), version=version)
         return
-    affected = set(await repository.delete_rental_domains(conn, contract_id=contract_id))
-    for domain_id, devices, licences in domains:
+    held = {
+        r["domain_id"]: (r["devices"], r["licences"])
+        for r in await repository.rental_domains_of_contract(conn, contract_id=contract_id)
+    }
+    announced = {domain_id: (devices, licences) for domain_id, devices, licences in domains}
+    gone = sorted(set(held) - set(announced))
+    moved = sorted(d for d, share in announced.items() if held.get(d) != share)
+    if gone:
+        await repository.delete_rental_domains_of(conn, contract_id=contract_id, domain_ids=gone)
+    for domain_id in moved:
+        devices, licences = announced[domain_id]
         await repository.insert_rental_domain(
             conn, contract_id=contract_id, domain_id=domain_id, devices=devices, licences=licences
         )
-        affected.add(domain_id)
+    # Only the domains whose share changed, unless the contract itself changed (every domain of it) or its
+    # rate did: the account's rate moves the projected run-out of every domain the account rents.
+    affected = set(gone) | set(moved)
+    if previous is None or (previous["active"], previous["ends_at"], previous["account_id"]) != (
+        active,
+        ends_at,
+        account_id,
+    ):
+        affected |= set(held) | set(announced)
+    if previous is None or previous["burn_rate_per_day"] != burn_rate_per_day:
+        affected |= set(await repository.rented_domains_of_account(conn, account_id=account_id))
+        if previous is not None and previous["account_id"] != account_id:
+            affected |= set(await repository.rented_domains_of_account(conn, account_id=previous["account_id"]))
     await reissue_bundles(conn, domain_ids=affected, now=now, issuer=issuer)
 
 
@@ -338,35 +474,97 @@ def _authenticate(gateway: asyncpg.Record | None, *, hwid: str, nonce: str, sign
     return gateway
 
 
-async def open_session(
-    pool: asyncpg.Pool,
-    *,
-    hwid: str,
-    nonce: str,
-    signature: str,
-    seq_held: int,
-    replica: str,
-    now: datetime,
-    issuer: str,
-) -> tuple[GatewaySession, Delivery | None]:
-    """Identify: the gateway proves its key; we record the session and hand back what it lacks."""
-    async with transaction(pool) as conn:
-        gateway = _authenticate(
-            await repository.live_gateway_by_hwid(conn, hwid=hwid), hwid=hwid, nonce=nonce, signature=signature
+@dataclass(frozen=True)
+class Identify:
+    """An identify as the gateway sent it, with the nonce its session challenged it with."""
+
+    hwid: str
+    nonce: str
+    signature: str
+    seq_held: int
+
+
+@dataclass(frozen=True)
+class Admitted:
+    gateway: GatewaySession
+    # What it lacks (None: it holds the current bundle already, so nothing is sent).
+    delivery: Delivery | None
+    # The session's mark in the gateway row: a late disconnect of an older session leaves a newer one alone.
+    connected_at: datetime
+
+
+async def open_sessions(
+    pool: asyncpg.Pool, *, identifies: list[Identify], replica: str, now: datetime, issuer: str
+) -> list[Admitted | Unauthorized]:
+    """Identify a batch of gateways: each proves its key; we record the sessions and hand back what each lacks.
+
+    A reconnect storm is admitted batch by batch: one query reads the batch's keys and bundles, one
+    transaction records its sessions (and their `GatewayReconnected`), whatever the batch size.
+    """
+    rows = {r["hwid"]: r for r in await repository.live_gateways_by_hwids(pool, hwids=[i.hwid for i in identifies])}
+    results: list[Admitted | Unauthorized] = []
+    connects: dict[UUID, tuple[Identify, asyncpg.Record]] = {}
+    for identify in identifies:
+        try:
+            gateway = _authenticate(
+                rows.get(identify.hwid), hwid=identify.hwid, nonce=identify.nonce, signature=identify.signature
+            )
+        except Unauthorized as refused:
+            results.append(refused)
+            continue
+        connects[gateway["id"]] = (identify, gateway)
+        results.append(
+            Admitted(
+                gateway=GatewaySession(gateway_id=gateway["id"], domain_id=gateway["domain_id"], hwid=identify.hwid),
+                delivery=None,
+                connected_at=now,
+            )
         )
-        # Rebuild (locks the domain's gateways) before touching this gateway's row: one lock order.
-        bundle = await _fresh_bundle(
-            conn, gateway_id=gateway["id"], domain_id=gateway["domain_id"], now=now, issuer=issuer
-        )
-        await repository.record_connect(conn, gateway_id=gateway["id"], replica=replica, seq_held=seq_held, now=now)
-        await add_to_outbox(
-            conn,
-            GatewayReconnected(gateway_id=gateway["id"], domain_id=gateway["domain_id"], seq_held=seq_held, hwid=hwid),
-        )
-    session = GatewaySession(gateway_id=gateway["id"], domain_id=gateway["domain_id"], hwid=hwid)
-    if bundle is None or bundle["seq"] <= seq_held:
-        return session, None
-    return session, Delivery(seq=bundle["seq"], jws=bundle["jws"])
+    deliveries: dict[UUID, Delivery | None] = {}
+    for gateway_id, (_, gateway) in connects.items():
+        if gateway["seq"] is None or (gateway["expires_at"] is not None and gateway["expires_at"] <= now):
+            # Rare: no bundle yet, or it expired since (a gateway never receives an expired one).
+            async with transaction(pool) as conn:
+                bundle = await _fresh_bundle(
+                    conn, gateway_id=gateway_id, domain_id=gateway["domain_id"], now=now, issuer=issuer
+                )
+            deliveries[gateway_id] = None if bundle is None else Delivery(seq=bundle["seq"], jws=bundle["jws"])
+        else:
+            deliveries[gateway_id] = Delivery(seq=gateway["seq"], jws=gateway["jws"])
+    if connects:
+        async with transaction(pool) as conn:
+            await repository.record_connects(
+                conn,
+                replica=replica,
+                connects=[(gateway_id, identify.seq_held) for gateway_id, (identify, _) in connects.items()],
+                now=now,
+            )
+            await add_events(
+                conn,
+                [
+                    GatewayReconnected(
+                        gateway_id=gateway_id,
+                        domain_id=gateway["domain_id"],
+                        seq_held=identify.seq_held,
+                        hwid=identify.hwid,
+                    )
+                    for gateway_id, (identify, gateway) in connects.items()
+                ],
+            )
+    admitted: list[Admitted | Unauthorized] = []
+    for result, identify in zip(results, identifies, strict=True):
+        if isinstance(result, Admitted):
+            delivery = deliveries[result.gateway.gateway_id]
+            if delivery is not None and delivery.seq <= identify.seq_held:
+                delivery = None  # it holds the current bundle: nothing to send
+            result = Admitted(gateway=result.gateway, delivery=delivery, connected_at=now)
+        admitted.append(result)
+    return admitted
+
+
+async def current_deliveries(pool: asyncpg.Pool, *, gateway_ids: list[UUID]) -> dict[UUID, Delivery]:
+    bundles = await repository.current_bundles(pool, gateway_ids=gateway_ids)
+    return {gateway_id: Delivery(seq=seq, jws=jws) for gateway_id, (seq, jws) in bundles.items()}
 
 
 async def latest_delivery(pool: asyncpg.Pool, *, gateway_id: UUID, above: int) -> Delivery | None:
@@ -376,12 +574,19 @@ async def latest_delivery(pool: asyncpg.Pool, *, gateway_id: UUID, above: int) -
     return Delivery(seq=bundle["seq"], jws=bundle["jws"])
 
 
-async def acknowledge(pool: asyncpg.Pool, *, gateway_id: UUID, seq: int, now: datetime) -> None:
-    await repository.record_ack(pool, gateway_id=gateway_id, seq=seq, now=now)
-
-
-async def close_session(pool: asyncpg.Pool, *, gateway_id: UUID, replica: str, now: datetime) -> None:
-    await repository.record_disconnect(pool, gateway_id=gateway_id, replica=replica, now=now)
+async def record_session_activity(
+    pool: asyncpg.Pool,
+    *,
+    replica: str,
+    acks: list[tuple[UUID, int, datetime]],
+    disconnects: list[tuple[UUID, datetime, datetime]],
+) -> None:
+    """Acks and ended sessions, written in batches (a gateway re-reports its seq on its next identify)."""
+    async with pool.acquire() as conn:
+        if acks:
+            await repository.record_acks(conn, acks=acks)
+        if disconnects:
+            await repository.record_disconnects(conn, replica=replica, disconnects=disconnects)
 
 
 async def issue_pull_challenge(pool: asyncpg.Pool, *, hwid: str, now: datetime, ttl: timedelta) -> tuple[str, datetime]:

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
+
 from shared.events.base import Event
 
 
@@ -42,3 +44,32 @@ class GatewayRebootOrdered(LicensingEvent):
     reason: str
     domain_id: UUID | None = None
     hwid: str = ""
+
+
+class ChangedBundle(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    gateway_id: UUID
+    seq: int
+
+
+class OrderedReboot(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    gateway_id: UUID
+    reason: str
+
+
+class BundlesChanged(Event):
+    """One change's pushes, for the replicas: the bundles it stored and the reboots it ordered, by gateway.
+
+    One notification per change (a rental, a runway, a batch of a key rotation), however many gateways it
+    touches; each replica pushes to the sessions it holds. The per-gateway `BundleIssued` and
+    `GatewayRebootOrdered` facts are written beside it.
+    """
+
+    publisher: ClassVar[str] = "licensing"
+    subject_field: ClassVar[str | None] = "change_id"
+    change_id: UUID
+    bundles: list[ChangedBundle] = []
+    reboots: list[OrderedReboot] = []
