@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Header, Request, Response, WebSocket, st
 
 from license_distributor import service
 from license_distributor.config import Settings
-from license_distributor.gateway_session import serve_gateway
+from license_distributor.gateway_session import GatewaySockets, serve_gateway
 from license_distributor.hub import GatewayHub
 from license_distributor.limits import raise_open_file_limit
 from license_distributor.rotation import KeyRotationWorker
@@ -69,6 +69,10 @@ async def gateway_hub_lifespan(app: FastAPI) -> AsyncIterator[None]:
     rotations.start()
     app.state.gateway_hub = hub
     app.state.key_rotations = rotations
+    # The lifespan runs through the middleware stack Starlette has just built: from now on the gateway socket
+    # is served ahead of it (the route below stays for anything that calls the router directly).
+    if app.middleware_stack is not None and not isinstance(app.middleware_stack, GatewaySockets):
+        app.middleware_stack = GatewaySockets(app.middleware_stack, hub=hub, settings=settings)
     if not any(getattr(r, "path", None) == "/.well-known/jwks.json" for r in app.routes):
         # The JWKS lives at the well-known path, outside the `/v1` prefix every service router gets.
         app.include_router(well_known)

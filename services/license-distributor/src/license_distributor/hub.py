@@ -53,7 +53,11 @@ CLOSE_SHUTDOWN = 1012
 
 SESSIONS = Gauge("licensing_gateway_sessions", "Gateway WebSocket sessions held by this process (welcomed)")
 ADMISSION_WAITING = Gauge("licensing_admission_waiting", "Identified gateways waiting for their session to open")
-PUSHES = Counter("licensing_bundles_pushed_total", "Bundles sent to connected gateways", ["trigger"])
+PUSHES = Counter(
+    "licensing_bundles_pushed_total",
+    "Bundles sent to gateways: on connect, on a change, or by reconciliation",
+    ["trigger"],
+)
 
 SendJson = Callable[[dict[str, object]], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
@@ -63,8 +67,21 @@ class Session:
     """One gateway's WebSocket on this replica. Sends are serialised; a bundle goes out only if newer.
 
     Until it is welcomed, a session only remembers the newest bundle meant for it (a bundle never precedes
-    the welcome); `welcome` sends it after the welcome.
+    the welcome); `welcome` sends it after the welcome. Slotted: there are ten thousand of these.
     """
+
+    __slots__ = (
+        "_close",
+        "_lock",
+        "_pending",
+        "_send_json",
+        "_send_timeout_s",
+        "closed",
+        "connected_at",
+        "gateway",
+        "sent_seq",
+        "welcomed",
+    )
 
     def __init__(
         self,
@@ -96,10 +113,10 @@ class Session:
             self.welcomed = True
             newest = max((d for d in (delivery, self._pending) if d is not None), key=lambda d: d.seq, default=None)
             self._pending = None
-        await self.push(newest)
+        await self.push(newest, trigger="connect")
         return True
 
-    async def push(self, delivery: Delivery | None) -> bool:
+    async def push(self, delivery: Delivery | None, *, trigger: str = "change") -> bool:
         """Send the bundle unless the gateway has it or was already sent it; True if it went out now."""
         if delivery is None:
             return False
@@ -113,7 +130,8 @@ class Session:
             if not await self._send({"type": "bundle", "seq": delivery.seq, "jws": delivery.jws}):
                 return False
             self.sent_seq = delivery.seq
-        log.debug("licensing.bundle.sent", hwid=self.gateway.hwid, seq=delivery.seq)
+        PUSHES.labels(trigger).inc()
+        log.debug("licensing.bundle.sent", hwid=self.gateway.hwid, seq=delivery.seq, trigger=trigger)
         return True
 
     async def reboot(self, reason: str) -> None:
@@ -433,8 +451,7 @@ class GatewayHub:
             if session is None:
                 return
             async with self._pushing:
-                if await session.push(delivery):
-                    PUSHES.labels(trigger).inc()
+                await session.push(delivery, trigger=trigger)
                 if reboot is not None:
                     await session.reboot(reboot)
                     if reboot == service.GATEWAY_REMOVED_REASON:
