@@ -291,9 +291,17 @@ class Api:
         deadline = time.monotonic() + 120
         while True:
             self.calls += 1
-            response = await self.http.request(
-                method, f"{self.platform.urls[service]}{path}", json=json, headers=headers
-            )
+            try:
+                response = await self.http.request(
+                    method, f"{self.platform.urls[service]}{path}", json=json, headers=headers
+                )
+            except httpx.TransportError:
+                # A kept-alive connection the server closed just then (or one it dropped under load): retry,
+                # as any client would.
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+                continue
             if response.status_code in ok:
                 body: dict[str, Any] = response.json() if response.content else {}
                 return body

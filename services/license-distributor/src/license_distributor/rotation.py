@@ -51,17 +51,17 @@ class KeyRotationWorker:
 
     async def run(self) -> None:
         while True:
-            reissued = await self.step()
-            if reissued:
+            claimed = await self.step()
+            if claimed:
                 continue  # more batches waiting
             with contextlib.suppress(TimeoutError):
                 # Nothing pending, or what is left is held by another replica's batch: look again shortly.
-                wait_s = self.poll_interval_s if reissued is None else min(0.2, self.poll_interval_s)
+                wait_s = self.poll_interval_s if claimed is None else min(0.2, self.poll_interval_s)
                 await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
             self._wake.clear()
 
     async def step(self) -> int | None:
-        """One batch: bundles re-signed (0 when none was free), None when no rotation is pending."""
+        """One batch: the domains it re-signed (0 when none was free), None when no rotation is pending."""
         try:
             return await service.resign_next_batch(
                 self.pool, now=self.clock(), issuer=self.issuer, max_domains=self.batch_domains

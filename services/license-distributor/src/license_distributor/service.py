@@ -261,9 +261,12 @@ async def request_key_rotation(pool: asyncpg.Pool, *, now: datetime) -> KeyRotat
 
 
 async def resign_next_batch(pool: asyncpg.Pool, *, now: datetime, issuer: str, max_domains: int) -> int | None:
-    """Re-sign one batch of domains for the pending rotation; the number of bundles issued, None when no
-    rotation is pending. The batch's domains are claimed with SKIP LOCKED: replicas share the work, and a
-    crash mid-batch rolls it back for the next claim, so a rotation always finishes."""
+    """Re-sign one batch of domains for the pending rotation: the number of domains it claimed (0 when none was
+    free), None when no rotation is pending.
+
+    The batch's domains are claimed with SKIP LOCKED, so replicas share the work; a crash mid-batch rolls it
+    back for the next claim, so a rotation always finishes, and no gateway is re-signed twice for it.
+    """
     async with transaction(pool) as conn:
         rotation = await repository.pending_rotation(conn)
         if rotation is None:
@@ -276,7 +279,7 @@ async def resign_next_batch(pool: asyncpg.Pool, *, now: datetime, issuer: str, m
             return 0
         issued = await reissue_bundles(conn, domain_ids=domain_ids, now=now, issuer=issuer)
         await repository.count_rotation_progress(conn, rotation_id=rotation["id"], reissued=len(issued))
-    return len(issued)
+    return len(domain_ids)
 
 
 async def key_rotation(pool: asyncpg.Pool, *, rotation_id: UUID) -> KeyRotation | None:

@@ -1,0 +1,361 @@
+"""Fan-out proportional to what changed, reconnect storms, and key rotations in the background (issue 13).
+
+Real Postgres, RabbitMQ and WebSockets. These tests check behaviour (how many notifications, which gateways
+get a bundle, that a rotation resumes); how fast it goes is the fleet benchmark's business (`bench/fleet.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway_simulator.gateway import JwksCache, SimulatedGateway
+from gateway_simulator.identity import GatewayState, MemoryStore
+from license_distributor import repository, service
+from license_distributor.rotation import KeyRotationWorker
+from shared.db import create_pool
+from shared.events.contracts import DomainRental, Licence, RentalChanged, RentedDevice
+from tests.harness import TestPlatform, eventually
+from tests.integration.license_distributor.conftest import (
+    Distributor,
+    Publisher,
+    Tenant,
+    serving_distributor,
+    wait_registered,
+)
+
+PHONE = "00aa11bb22ee"
+OTHER_PHONE = "00aa11bb22ff"
+
+
+@pytest.fixture(scope="module")
+async def distributor(platform: TestPlatform) -> AsyncIterator[Distributor]:
+    # Small admission batches, so a storm of a few dozen gateways is admitted over several of them; and a
+    # rotation worker that only moves when told to (the rotation tests drive batches themselves).
+    async with serving_distributor(
+        platform, admission_batch=8, admission_concurrency=1, rotation_poll_interval_s=3600.0
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+async def pool(platform: TestPlatform) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(dsn=platform.database_url("licensing"), schema="licensing", max_size=4)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def _fetch(platform: TestPlatform, sql: str, *args: object) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(platform.admin_database_url)
+    try:
+        rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+        return rows
+    finally:
+        await conn.close()
+
+
+async def _seqs(platform: TestPlatform, hwids: list[str]) -> dict[str, int]:
+    rows = await _fetch(
+        platform, "SELECT hwid, current_seq FROM licensing.gateway WHERE hwid = ANY($1) AND removed_at IS NULL", hwids
+    )
+    return {r["hwid"]: r["current_seq"] for r in rows}
+
+
+@asynccontextmanager
+async def _fleet(
+    states: list[GatewayState], *, distributor: Distributor, http: httpx.AsyncClient
+) -> AsyncIterator[list[SimulatedGateway]]:
+    jwks = JwksCache(url=f"{distributor.url}/.well-known/jwks.json", client=http, min_refresh_s=0)
+    gateways = [
+        SimulatedGateway(
+            state=s,
+            store=MemoryStore(),
+            distributor_url=distributor.url,
+            jwks=jwks,
+            backoff_base_s=0.1,
+            backoff_cap_s=1,
+        )
+        for s in states
+    ]
+    tasks = [asyncio.create_task(g.run()) for g in gateways]
+    try:
+        yield gateways
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _metric(http: httpx.AsyncClient, distributor: Distributor, name: str, **labels: str) -> float:
+    text = (await http.get(f"{distributor.url}/metrics")).text
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+def _rental(tenant: Tenant, *, version: int, shares: dict[uuid.UUID, list[str]], rate: int) -> RentalChanged:
+    return RentalChanged(
+        contract_id=tenant.contract_id,
+        account_id=tenant.account_id,
+        burn_rate_per_day=rate,
+        domains=[
+            DomainRental(
+                domain_id=domain_id,
+                devices=[
+                    RentedDevice(device_id=uuid.uuid5(uuid.NAMESPACE_OID, p), hwid=p, product="PHONE-1") for p in phones
+                ],
+                licences=[Licence(type="PORT", count=len(phones))] if phones else [],
+            )
+            for domain_id, phones in shares.items()
+        ],
+        version=version,
+        active=True,
+    )
+
+
+async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_it_gets_the_bundle(
+    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    await tenant.create_domain()
+    await tenant.runway(depletes_in=None, balance=10**12)
+    states = [GatewayState.generate(phones=0) for _ in range(6)]
+    for state in states:
+        await tenant.register(state)
+    for state in states:
+        await wait_registered(platform, state.hwid)
+    async with _fleet(states, distributor=distributor, http=http) as gateways:
+        await eventually(lambda: _true(all(g.connected and g.current for g in gateways)), within=15)
+        await tenant.rent(PHONE)
+
+        def all_run_the_phone() -> bool:
+            return all(g.current is not None and [d.hwid for d in g.current.devices] == [PHONE] for g in gateways)
+
+        await eventually(lambda: _true(all_run_the_phone()), within=10)
+    gateway_ids = [
+        r["id"]
+        for r in await _fetch(
+            platform, "SELECT id FROM licensing.gateway WHERE hwid = ANY($1)", [s.hwid for s in states]
+        )
+    ]
+    # One notification for the replicas names all six; beside it, the six public facts.
+    notifications = await _fetch(
+        platform,
+        """SELECT payload FROM licensing.outbox_message WHERE event_type = 'BundlesChanged'
+           AND payload -> 'bundles' @> $1::jsonb""",
+        json.dumps([{"gateway_id": str(g)} for g in gateway_ids]),
+    )
+    assert len(notifications) == 1
+    assert len(json.loads(notifications[0]["payload"])["bundles"]) == 6
+    facts = await _fetch(
+        platform,
+        """SELECT subject FROM licensing.outbox_message WHERE event_type = 'BundleIssued'
+           AND subject = ANY($1) AND (payload ->> 'seq')::int = 2""",
+        [str(g) for g in gateway_ids],
+    )
+    assert len(facts) == 6
+
+
+async def test_a_contract_with_many_domains_rebuilds_only_the_domain_whose_share_changed(
+    distributor: Distributor,
+    publisher: Publisher,
+    tenant: Tenant,
+    platform: TestPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await tenant.runway(depletes_in=None, balance=10**12)
+    domains = [uuid.uuid4() for _ in range(3)]
+    states = {d: GatewayState.generate(phones=0) for d in domains}
+    for domain_id, state in states.items():
+        tenant.domain_id = domain_id
+        await tenant.create_domain()
+        await tenant.register(state)
+    hwids = [s.hwid for s in states.values()]
+    for hwid in hwids:
+        await wait_registered(platform, hwid)
+    first = {domains[0]: [PHONE], domains[1]: [OTHER_PHONE], domains[2]: []}
+    await publisher.publish(_rental(tenant, version=1, shares=first, rate=2_000_000))
+    await eventually(lambda: _seqs(platform, hwids), until=lambda s: s == {hwids[0]: 2, hwids[1]: 2, hwids[2]: 1})
+    # The distributor runs in this process: note which of these domains each rebuild is asked to look at.
+    rebuilt: list[set[uuid.UUID]] = []
+    real_reissue = service.reissue_bundles
+
+    async def noting(conn: asyncpg.Connection, **kwargs: Any) -> list[service.IssuedBundle]:
+        asked = set(kwargs["domain_ids"]) & set(domains)
+        if asked:
+            rebuilt.append(asked)
+        return await real_reissue(conn, **kwargs)
+
+    monkeypatch.setattr(service, "reissue_bundles", noting)
+    # The first domain's phone is swapped for another (an RMA: same rate): only that domain is rebuilt.
+    second = {**first, domains[0]: ["00aa11bb2200"]}
+    await publisher.publish(_rental(tenant, version=2, shares=second, rate=2_000_000))
+    await eventually(lambda: _seqs(platform, hwids), until=lambda s: s[hwids[0]] == 3)
+    await publisher.publish(_rental(tenant, version=3, shares=second, rate=2_000_000))  # nothing changed
+    await eventually(
+        lambda: _fetch(
+            platform, "SELECT version FROM licensing.contract_rental WHERE contract_id = $1", tenant.contract_id
+        ),
+        until=lambda rows: rows[0]["version"] == 3,
+    )
+    assert rebuilt == [{domains[0]}]
+    assert await _seqs(platform, hwids) == {hwids[0]: 3, hwids[1]: 2, hwids[2]: 1}
+
+
+async def test_a_reconnect_storm_is_admitted_in_batches_and_only_stale_gateways_get_a_bundle(
+    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    await tenant.create_domain()
+    states = [GatewayState.generate(phones=0) for _ in range(40)]
+    for state in states:
+        await tenant.register(state)
+    for state in states:
+        await wait_registered(platform, state.hwid)
+    sessions_before = await _metric(http, distributor, "licensing_gateway_sessions")
+    async with _fleet(states, distributor=distributor, http=http) as gateways:
+        # All forty at once, eight per admission batch: every one is welcomed, none refused or timed out.
+        await eventually(lambda: _true(all(g.connected and g.current for g in gateways)), within=20)
+        assert await _metric(http, distributor, "licensing_gateway_sessions") == sessions_before + 40
+        assert all(g.stats.connects == 1 and not g.stats.refusals for g in gateways)
+        pushed = await _metric(http, distributor, "licensing_bundles_pushed_total")
+
+        # Everyone drops at once; nothing changed meanwhile, so nobody is sent a bundle on the way back.
+        await asyncio.gather(*(g.disconnect() for g in gateways))
+        await eventually(lambda: _true(all(g.connected and g.stats.connects == 2 for g in gateways)), within=20)
+        assert await _metric(http, distributor, "licensing_bundles_pushed_total") == pushed
+        assert await _metric(http, distributor, "licensing_gateway_sessions") == sessions_before + 40
+        assert all(not g.stats.rejected and not g.stats.refusals for g in gateways)
+    await eventually(
+        lambda: _metric(http, distributor, "licensing_gateway_sessions"), until=lambda n: n == sessions_before
+    )
+    # Every session that ended was recorded as such (the batched writes caught up).
+    await eventually(
+        lambda: _fetch(
+            platform,
+            "SELECT count(*) AS n FROM licensing.gateway WHERE hwid = ANY($1) AND connected_replica IS NOT NULL",
+            [s.hwid for s in states],
+        ),
+        until=lambda rows: rows[0]["n"] == 0,
+    )
+
+
+class Crash(Exception):
+    pass
+
+
+@contextmanager
+def crashing_before_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process dies after re-signing a batch and before its commit (the transaction rolls back)."""
+
+    async def crash(*args: object, **kwargs: object) -> None:
+        raise Crash
+
+    with monkeypatch.context() as patch:
+        patch.setattr(repository, "count_rotation_progress", crash)
+        yield
+
+
+async def test_a_rotation_answers_at_once_and_resumes_after_a_crash_mid_batch_without_re_signing_twice(
+    distributor: Distributor,
+    tenant: Tenant,
+    http: httpx.AsyncClient,
+    platform: TestPlatform,
+    pool: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await tenant.create_domain()
+    states = [GatewayState.generate(phones=0) for _ in range(3)]
+    for state in states:
+        await tenant.register(state)
+    for state in states:
+        await wait_registered(platform, state.hwid)
+    hwids = [s.hwid for s in states]
+    before = await _seqs(platform, hwids)
+    rotation = await service.request_key_rotation(pool, now=_now())
+    assert rotation.status == "in_progress"
+    issuer = "urn:rental:license-distributor"
+    worker = KeyRotationWorker(pool=pool, issuer=issuer, clock=_now, batch_domains=1, poll_interval_s=0.1)
+
+    with crashing_before_commit(monkeypatch), pytest.raises(Crash):
+        await service.resign_next_batch(pool, now=_now(), issuer=issuer, max_domains=1)
+    assert await _seqs(platform, hwids) == before  # the crashed batch left nothing behind
+
+    # Another replica holds one batch while this one works: it skips that domain and cannot finish.
+    async with pool.acquire() as held, held.transaction():
+        claimed = await repository.claim_domains_signed_by_other_keys(held, kid=rotation.kid, limit=1)
+        assert claimed
+        while await worker.step():
+            pass
+        pending = await service.key_rotation(pool, rotation_id=rotation.rotation_id)
+        assert pending is not None
+        assert pending.status == "in_progress"
+    # Released (that replica crashed too): the next steps finish the rotation.
+    while (await worker.step()) is not None:
+        done = await service.key_rotation(pool, rotation_id=rotation.rotation_id)
+        assert done is not None
+        if done.status == "completed":
+            break
+    assert done.status == "completed"
+    assert done.gateways_resigned == done.gateways_live
+    # Each gateway was re-signed exactly once, with the new key.
+    assert await _seqs(platform, hwids) == {h: s + 1 for h, s in before.items()}
+    kids = await _fetch(
+        platform,
+        """SELECT DISTINCT b.kid FROM licensing.gateway g JOIN licensing.bundle b ON b.hwid = g.hwid
+           AND b.seq = g.current_seq WHERE g.hwid = ANY($1)""",
+        hwids,
+    )
+    assert [r["kid"] for r in kids] == [rotation.kid]
+    # The status resource tells the operator the same.
+    status_url = f"{distributor.url}/v1/signing-keys/rotations/{rotation.rotation_id}"
+    assert (await http.get(status_url, headers=platform.auth("partner"))).status_code == 403
+    body = (await http.get(status_url, headers=platform.auth("operator"))).json()
+    assert body["status"] == "completed"
+    assert body["kid"] == rotation.kid
+    missing = await http.get(
+        f"{distributor.url}/v1/signing-keys/rotations/{uuid.uuid4()}", headers=platform.auth("operator")
+    )
+    assert missing.status_code == 404
+
+
+async def test_a_newer_rotation_supersedes_an_unfinished_one(
+    distributor: Distributor, http: httpx.AsyncClient, platform: TestPlatform, pool: asyncpg.Pool
+) -> None:
+    first = await service.request_key_rotation(pool, now=_now())
+    answered = await http.post(f"{distributor.url}/v1/signing-keys/rotation", headers=platform.auth("operator"))
+    assert answered.status_code == 202, answered.text
+    assert answered.headers["Location"] == f"/v1/signing-keys/rotations/{answered.json()['id']}"
+    superseded = await service.key_rotation(pool, rotation_id=first.rotation_id)
+    assert superseded is not None
+    assert superseded.status == "superseded"
+
+    async def status() -> str:
+        body = (
+            await http.get(f"{distributor.url}{answered.headers['Location']}", headers=platform.auth("operator"))
+        ).json()
+        return str(body["status"])
+
+    # The POST woke the distributor's own worker: it finishes without being polled.
+    await eventually(status, until=lambda s: s == "completed", within=20)
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
