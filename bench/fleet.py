@@ -468,26 +468,9 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
     await bootstrap(admin_url=ADMIN_URL, database=platform.database)
     fleet: list[BenchGateway] = []
     tasks: list[asyncio.Task[None]] = []
-    profiler: asyncio.subprocess.Process | None = None
+    profilers: list[asyncio.subprocess.Process] = []
     try:
         await start_platform(platform)
-        if os.environ.get("BENCH_PY_SPY"):
-            # Profiling (issue 13: profile before optimising): collapsed stacks of the distributor for the run.
-            profiler = await asyncio.create_subprocess_exec(
-                os.environ["BENCH_PY_SPY"],
-                "record",
-                "--pid",
-                str(platform.distributor.pid),
-                "--rate",
-                "97",
-                "--format",
-                "raw",
-                "--output",
-                str(work / "distributor.pyspy.txt"),
-                "--nonblocking",
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
         per_domain = [gateways // domains + (1 if i < gateways % domains else 0) for i in range(domains)]
         sites = [
             Site(index=i, states=[GatewayState.generate(phones=0) for _ in range(n)]) for i, n in enumerate(per_domain)
@@ -539,6 +522,27 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
                         fleet.append(gateway)
                         by_hwid[state.hwid] = gateway
 
+                if os.environ.get("BENCH_PY_SPY"):
+                    # Profile before optimising (issue 13): collapsed stacks of the distributor and of this
+                    # process (the simulated gateways) from the connect on.
+                    for label, pid in (("distributor", platform.distributor.pid), ("gateways", os.getpid())):
+                        profilers.append(
+                            await asyncio.create_subprocess_exec(
+                                os.environ["BENCH_PY_SPY"],
+                                "record",
+                                "--pid",
+                                str(pid),
+                                "--rate",
+                                "97",
+                                "--format",
+                                "raw",
+                                "--output",
+                                str(work / f"{label}.pyspy.txt"),
+                                "--nonblocking",
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL,
+                            )
+                        )
                 # ---- connect: all at once
                 started = time.perf_counter()
                 tasks = [asyncio.create_task(g.run()) for g in fleet]
@@ -645,7 +649,7 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if profiler is not None:
+        for profiler in profilers:
             profiler.send_signal(2)
             await asyncio.wait_for(profiler.wait(), timeout=60)
         await stop_platform(platform)
