@@ -557,6 +557,9 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
                     "s": connect_s,
                     "failed_handshakes": sum(g.failed_sessions for g in fleet),
                     "sessions_gauge": await metric(http, distributor_url, "licensing_gateway_sessions"),
+                    "deferred_503": await metric(http, distributor_url, "licensing_handshakes_deferred_total"),
+                    "identify_timeouts": await metric(http, distributor_url, "licensing_identify_timeouts_total"),
+                    "gc_pause_s": await metric(http, distributor_url, "licensing_gc_pause_seconds_total"),
                 }
                 figures["memory"] = {
                     "rss_before": rss_before,
@@ -612,6 +615,9 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
 
                 # ---- storm: everyone drops at once while one more domain changes
                 pushed_before = await metric(http, distributor_url, "licensing_bundles_pushed_total")
+                deferred_before = await metric(http, distributor_url, "licensing_handshakes_deferred_total")
+                timeouts_before = await metric(http, distributor_url, "licensing_identify_timeouts_total")
+                gc_before = await metric(http, distributor_url, "licensing_gc_pause_seconds_total")
                 failed_before = sum(g.failed_sessions for g in fleet)
                 connects_before = {g.hwid: g.stats.connects for g in fleet}
                 storm_site, storm_k = sites[changes % domains], changes // domains
@@ -639,6 +645,11 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
                     "stale_gateways": len(storm_site.states),
                     "failed_handshakes": sum(g.failed_sessions for g in fleet) - failed_before,
                     "distributor_alive": platform.distributor.returncode is None,
+                    "deferred_503": await metric(http, distributor_url, "licensing_handshakes_deferred_total")
+                    - deferred_before,
+                    "identify_timeouts": await metric(http, distributor_url, "licensing_identify_timeouts_total")
+                    - timeouts_before,
+                    "gc_pause_s": await metric(http, distributor_url, "licensing_gc_pause_seconds_total") - gc_before,
                     "sessions_gauge": await metric(http, distributor_url, "licensing_gateway_sessions"),
                 }
                 print(f"storm: {figures['storm']}", flush=True)

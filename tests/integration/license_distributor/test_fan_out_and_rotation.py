@@ -18,6 +18,8 @@ import asyncpg
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from gateway_simulator.gateway import JwksCache, SimulatedGateway
 from gateway_simulator.identity import GatewayState, MemoryStore
@@ -359,3 +361,30 @@ async def _true(value: bool) -> bool:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+async def test_beyond_the_handshake_limit_a_connection_is_refused_at_once_with_503_and_let_in_once_a_slot_frees(
+    platform: TestPlatform,
+) -> None:
+    async with serving_distributor(platform, handshake_limit=2) as limited:
+        first = await connect(limited.ws_url)
+        second = await connect(limited.ws_url)
+        try:
+            # Both are between their upgrade and their welcome (they never identify): no slot is left.
+            with pytest.raises(InvalidStatus) as refused:
+                await connect(limited.ws_url)
+            assert refused.value.response.status_code == 503
+            assert refused.value.response.headers["Retry-After"] in {"1", "2", "3", "4", "5"}
+            await first.close()
+
+            async def admitted() -> bool:
+                try:
+                    third = await connect(limited.ws_url)
+                except InvalidStatus:
+                    return False
+                await third.close()
+                return True
+
+            assert await eventually(admitted, within=10)
+        finally:
+            await second.close()

@@ -14,7 +14,7 @@ from license_distributor import service
 from license_distributor.config import Settings
 from license_distributor.gateway_session import GatewaySockets, serve_gateway
 from license_distributor.hub import GatewayHub
-from license_distributor.limits import raise_open_file_limit
+from license_distributor.limits import raise_open_file_limit, watch_gc_pauses
 from license_distributor.rotation import KeyRotationWorker
 from license_distributor.schemas import (
     BundleContentRead,
@@ -47,6 +47,7 @@ async def gateway_hub_lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = _settings(app)
     # Every session is a socket: thousands of them need more than the usual 1,024 open files.
     raise_open_file_limit()
+    watch_gc_pauses()
     hub = GatewayHub(
         pool=runtime.pool,
         broker=runtime.broker,
@@ -57,6 +58,7 @@ async def gateway_hub_lifespan(app: FastAPI) -> AsyncIterator[None]:
         push_concurrency=settings.push_concurrency,
         write_interval_s=settings.session_write_interval_s,
         send_timeout_s=settings.send_timeout_s,
+        handshake_limit=settings.handshake_limit,
     )
     await hub.start(startup_wait_s=settings.startup_wait_s)
     rotations = KeyRotationWorker(

@@ -30,6 +30,9 @@ class Settings(ServiceSettings):
     # with this many batches in flight: a reconnect storm is admitted at the rate the database allows.
     admission_batch: int = 200
     admission_concurrency: int = 2
+    # Connections between their upgrade and their welcome at most; beyond, 503 at once (the gateway backs off),
+    # so the handshakes let in finish before the gateways' own timeouts even in a reconnect storm.
+    handshake_limit: int = 1000
     # Pushes in flight at once; each waits at most `send_timeout_s` for a slow gateway's socket.
     push_concurrency: int = 256
     send_timeout_s: float = 10.0

@@ -11,13 +11,18 @@ is held open until its session is recorded, rather than refused or timed out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
+from collections.abc import Callable
 
 import structlog
+from prometheus_client import Counter
 from pydantic import ValidationError
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from uvicorn.protocols.utils import ClientDisconnected
 
 from license_distributor.config import Settings
 from license_distributor.hub import CLOSE_PROTOCOL, CLOSE_REFUSED, CLOSE_TIMEOUT, Close, GatewayHub, Session
@@ -27,6 +32,11 @@ from shared.db import is_database_away
 from shared.errors import Unauthorized
 
 log = structlog.get_logger()
+IDENTIFY_TIMEOUTS = Counter("licensing_identify_timeouts_total", "Connections closed for sending no identify in time")
+# What a send or close to a gateway that has gone raises.
+GONE = (WebSocketDisconnect, ClientDisconnected, RuntimeError, OSError)
+# A refused handshake is told to come back after a few seconds (the gateway's own back-off decides).
+RETRY_AFTER_S = (1, 2, 3, 4, 5)
 # The database is away: the gateway comes back after its back-off (1013: try again later).
 CLOSE_TRY_LATER = 1013
 
@@ -56,14 +66,42 @@ class GatewaySockets:
 
 
 async def serve_gateway(websocket: WebSocket, *, hub: GatewayHub, settings: Settings) -> None:
+    """One connection, if a handshake slot is free: otherwise 503 at once, and the gateway backs off.
+
+    A reconnect of every gateway at once would otherwise start thousands of handshakes together, finish none of
+    them before the gateways' own timeouts, and have them all come back to start again. Refusing beyond
+    `handshake_limit` costs an HTTP response; the handshakes let in finish in time.
+    """
+    if not hub.begin_handshake():
+        with contextlib.suppress(*GONE):
+            await websocket.send_denial_response(
+                PlainTextResponse("busy", status_code=503, headers={"Retry-After": str(secrets.choice(RETRY_AFTER_S))})
+            )
+        return
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            hub.end_handshake()
+
+    try:
+        await _serve(websocket, hub=hub, settings=settings, welcomed=release)
+    finally:
+        release()
+
+
+async def _serve(websocket: WebSocket, *, hub: GatewayHub, settings: Settings, welcomed: Callable[[], None]) -> None:
     opened = await _open(websocket, hub=hub, settings=settings)
     if opened is None:
         return
     session, delivery = opened
     try:
-        welcomed = await session.welcome(delivery)
+        sent = await session.welcome(delivery)
+        welcomed()
         del delivery  # nothing of the handshake stays with the session
-        if welcomed:
+        if sent:
             while True:
                 _on_message(await websocket.receive_text(), session=session, hub=hub)
     except WebSocketDisconnect:
@@ -86,10 +124,11 @@ async def _open(websocket: WebSocket, *, hub: GatewayHub, settings: Settings) ->
         raw = await asyncio.wait_for(websocket.receive_text(), timeout=settings.identify_timeout_s)
         identify = IdentifyMessage.model_validate_json(raw)
     except TimeoutError:
-        await websocket.close(code=CLOSE_TIMEOUT, reason="identify_timeout")
+        IDENTIFY_TIMEOUTS.inc()
+        await _close(websocket, CLOSE_TIMEOUT, "identify_timeout")
         return None
     except ValidationError:
-        await websocket.close(code=CLOSE_PROTOCOL, reason="identify_expected")
+        await _close(websocket, CLOSE_PROTOCOL, "identify_expected")
         return None
     except (WebSocketDisconnect, RuntimeError, OSError):
         return None
@@ -101,12 +140,12 @@ async def _open(websocket: WebSocket, *, hub: GatewayHub, settings: Settings) ->
         )
     except Unauthorized as refused:
         log.warning("licensing.gateway.refused", hwid=identify.hwid, reason=refused.code)
-        await websocket.close(code=CLOSE_REFUSED, reason=refused.code)
+        await _close(websocket, CLOSE_REFUSED, refused.code)
         return None
     except Exception as exc:
         if not is_database_away(exc):
             raise
-        await websocket.close(code=CLOSE_TRY_LATER, reason="try_again_later")
+        await _close(websocket, CLOSE_TRY_LATER, "try_again_later")
         return None
     log.debug("licensing.gateway.connected", hwid=identify.hwid, seq_held=identify.seq, replica=hub.replica)
     return opened
@@ -129,6 +168,12 @@ def _on_message(raw: str, *, session: Session, hub: GatewayHub) -> None:
         return
     # Unknown frames are ignored, so newer gateways may say more than this server understands.
     log.info("licensing.gateway.frame_ignored", hwid=session.gateway.hwid)
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    # The gateway may have gone already (often why we close): nothing to tell it then.
+    with contextlib.suppress(*GONE):
+        await websocket.close(code=code, reason=reason)
 
 
 def _closer(websocket: WebSocket) -> Close:

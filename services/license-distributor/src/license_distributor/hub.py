@@ -53,6 +53,11 @@ CLOSE_SHUTDOWN = 1012
 
 SESSIONS = Gauge("licensing_gateway_sessions", "Gateway WebSocket sessions held by this process (welcomed)")
 ADMISSION_WAITING = Gauge("licensing_admission_waiting", "Identified gateways waiting for their session to open")
+HANDSHAKES = Gauge("licensing_handshakes_in_progress", "Connections between their upgrade and their welcome")
+HANDSHAKES_DEFERRED = Counter(
+    "licensing_handshakes_deferred_total",
+    "Connections refused with 503 while `handshake_limit` handshakes were in progress",
+)
 PUSHES = Counter(
     "licensing_bundles_pushed_total",
     "Bundles sent to gateways: on connect, on a change, or by reconciliation",
@@ -187,6 +192,7 @@ class GatewayHub:
         push_concurrency: int = 256,
         write_interval_s: float = 0.05,
         send_timeout_s: float = 10.0,
+        handshake_limit: int = 1000,
     ) -> None:
         self.pool = pool
         self.broker = broker
@@ -197,6 +203,8 @@ class GatewayHub:
         self.admission_batch = admission_batch
         self.send_timeout_s = send_timeout_s
         self.write_interval_s = write_interval_s
+        self.handshake_limit = handshake_limit
+        self.handshakes = 0
         self._channel: AbstractRobustChannel | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._waiting: asyncio.Queue[_Waiting] = asyncio.Queue()
@@ -279,6 +287,19 @@ class GatewayHub:
             SESSIONS.dec()
             return True
         return False
+
+    def begin_handshake(self) -> bool:
+        """A slot for a new connection's handshake, or False when `handshake_limit` are in progress."""
+        if self.handshakes >= self.handshake_limit:
+            HANDSHAKES_DEFERRED.inc()
+            return False
+        self.handshakes += 1
+        HANDSHAKES.inc()
+        return True
+
+    def end_handshake(self) -> None:
+        self.handshakes -= 1
+        HANDSHAKES.dec()
 
     async def open_session(
         self, identify: Identify, *, send_json: SendJson, close: Close

@@ -1,10 +1,13 @@
-"""Process limits for holding thousands of gateway sockets: the open-file soft limit, raised at start."""
+"""Process limits for holding thousands of gateway sockets: the open-file soft limit (raised at start), GC pauses."""
 
 from __future__ import annotations
 
+import gc
 import resource
+import time
 
 import structlog
+from prometheus_client import Counter
 
 log = structlog.get_logger()
 
@@ -27,3 +30,22 @@ def raise_open_file_limit() -> tuple[int, int]:
         return soft, soft
     log.info("licensing.open_files.limit", soft=target, hard=hard, raised=True, was=soft)
     return soft, target
+
+
+GC_PAUSES = Counter(
+    "licensing_gc_pause_seconds_total", "Time the process spent in the cyclic garbage collector", ["generation"]
+)
+_gc_started: list[float] = []
+
+
+def _on_gc(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _gc_started.append(time.perf_counter())
+    elif _gc_started:
+        GC_PAUSES.labels(str(info["generation"])).inc(time.perf_counter() - _gc_started.pop())
+
+
+def watch_gc_pauses() -> None:
+    """Ten thousand sessions are a million long-lived objects for the collector to walk: show what it costs."""
+    if _on_gc not in gc.callbacks:
+        gc.callbacks.append(_on_gc)
