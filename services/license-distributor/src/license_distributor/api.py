@@ -14,7 +14,7 @@ from license_distributor import service
 from license_distributor.config import Settings
 from license_distributor.gateway_session import GatewaySockets, serve_gateway
 from license_distributor.hub import GatewayHub
-from license_distributor.limits import raise_open_file_limit, watch_gc_pauses
+from license_distributor.limits import raise_open_file_limit, tune_garbage_collector
 from license_distributor.rotation import KeyRotationWorker
 from license_distributor.schemas import (
     BundleContentRead,
@@ -47,7 +47,6 @@ async def gateway_hub_lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = _settings(app)
     # Every session is a socket: thousands of them need more than the usual 1,024 open files.
     raise_open_file_limit()
-    watch_gc_pauses()
     hub = GatewayHub(
         pool=runtime.pool,
         broker=runtime.broker,
@@ -69,6 +68,7 @@ async def gateway_hub_lifespan(app: FastAPI) -> AsyncIterator[None]:
         poll_interval_s=settings.rotation_poll_interval_s,
     )
     rotations.start()
+    tune_garbage_collector(settings.gc_thresholds)
     app.state.gateway_hub = hub
     app.state.key_rotations = rotations
     # The lifespan runs through the middleware stack Starlette has just built: from now on the gateway socket

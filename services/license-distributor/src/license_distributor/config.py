@@ -41,3 +41,5 @@ class Settings(ServiceSettings):
     # A key rotation re-signs this many domains per transaction; replicas look for pending work this often.
     rotation_batch_domains: int = 64
     rotation_poll_interval_s: float = 1.0
+    # The cyclic collector's thresholds for this process (see limits.tune_garbage_collector).
+    gc_thresholds: tuple[int, int, int] = (50_000, 20, 100)

@@ -45,7 +45,14 @@ def _on_gc(phase: str, info: dict[str, int]) -> None:
         GC_PAUSES.labels(str(info["generation"])).inc(time.perf_counter() - _gc_started.pop())
 
 
-def watch_gc_pauses() -> None:
-    """Ten thousand sessions are a million long-lived objects for the collector to walk: show what it costs."""
+def tune_garbage_collector(thresholds: tuple[int, int, int]) -> None:
+    """Ten thousand sessions are a million long-lived objects for the cyclic collector to walk, and a reconnect
+    storm allocates them all again: with the default thresholds (700, 10, 10) a 3,000-gateway storm spent 12.5 s
+    of its 32.5 s in the collector. Collect young objects far less often (most garbage here is freed by reference
+    counting anyway), freeze what start-up made (modules, settings: never garbage), and count the pauses."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*thresholds)
     if _on_gc not in gc.callbacks:
         gc.callbacks.append(_on_gc)
+    log.info("licensing.gc.tuned", thresholds=list(thresholds), frozen=gc.get_freeze_count())
