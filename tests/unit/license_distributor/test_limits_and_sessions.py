@@ -80,3 +80,26 @@ async def test_a_welcomed_gateway_that_holds_the_current_bundle_gets_only_the_we
     session = Session(gateway=gateway, seq_held=4, send_json=socket.send_json, close=socket.close, welcomed=False)
     assert await session.welcome(None)
     assert socket.sent == [{"type": "welcome"}]
+
+
+def test_a_bundle_signed_here_is_byte_for_byte_the_jws_joserfc_makes_and_the_gateway_accepts() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gateway_simulator.verifier import verify_bundle
+    from license_distributor.domain import BundleContent, Claims, Device, Licence
+    from license_distributor.signing import generate_signing_key, sign_bundle, sign_bundle_with_joserfc
+
+    key = generate_signing_key()
+    now = datetime.now(UTC)
+    content = BundleContent(
+        domain_id=uuid.uuid4(),
+        devices=(Device(hwid="00aa11bb22cc", product="PHONE-1"),),
+        licences=(Licence(type="PORT", count=1),),
+        expires_at=now + timedelta(days=3),
+    )
+    claims = Claims(issuer="urn:test", hwid="a1b2c3d4e5f6", seq=7, issued_at=now, content=content).as_dict()
+    jws = sign_bundle(key, claims)
+    assert jws == sign_bundle_with_joserfc(key, claims)
+    accepted = verify_bundle(jws, jwks={"keys": [key.public_jwk]}, hwid="a1b2c3d4e5f6", highest_seq=6, now=now)
+    assert accepted.seq == 7
+    assert accepted.kid == key.kid

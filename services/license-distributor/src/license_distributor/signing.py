@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from joserfc import jws
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import OKPKey
@@ -20,6 +20,7 @@ from joserfc.jwk import OKPKey
 # RFC 9864 deprecates the polymorphic "EdDSA" in favour of "Ed25519"; joserfc warns on every use.
 # We keep "EdDSA" deliberately (the gateway contract) and silence only that warning, only here.
 BUNDLE_ALG = "EdDSA"
+BUNDLE_TYP = "licence-bundle+jwt"
 AUTH_PREFIX = "rental-gateway-auth:"
 
 
@@ -44,11 +45,32 @@ def _import_private(kid: str, private_json: str) -> OKPKey:
     return OKPKey.import_key(json.loads(private_json))
 
 
+@lru_cache(maxsize=8)
+def _signer(kid: str, private_d: str) -> tuple[Ed25519PrivateKey, bytes]:
+    """The raw Ed25519 key and the encoded protected header of a kid (both fixed for as long as the kid is)."""
+    header = json.dumps({"alg": BUNDLE_ALG, "kid": kid, "typ": BUNDLE_TYP}, separators=(",", ":")).encode()
+    return Ed25519PrivateKey.from_private_bytes(b64url_decode(private_d)), b64url_encode(header)
+
+
 def sign_bundle(key: SigningKey, claims: dict[str, object]) -> str:
-    """Compact JWS over the JSON claims, header exactly `{"alg": "EdDSA", "kid": ..., "typ": ...}`."""
+    """Compact JWS over the JSON claims, header exactly `{"alg": "EdDSA", "kid": ..., "typ": ...}`.
+
+    Built here rather than by joserfc: a rotation signs every gateway's bundle, and the library's generic path
+    (header validation, key lookup) cost more than the signature itself (135 against ~50 microseconds a bundle).
+    RFC 7515 compact serialisation: BASE64URL(header) '.' BASE64URL(payload) '.' BASE64URL(Ed25519(signing input)),
+    no padding; `sign_bundle_with_joserfc` is the reference the unit tests compare it with.
+    """
+    private, header = _signer(key.kid, key.private_jwk["d"])
+    payload = b64url_encode(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
+    signing_input = header + b"." + payload
+    return (signing_input + b"." + b64url_encode(private.sign(signing_input))).decode()
+
+
+def sign_bundle_with_joserfc(key: SigningKey, claims: dict[str, object]) -> str:
+    """The same JWS through joserfc (the reference for `sign_bundle`)."""
     private = _import_private(key.kid, json.dumps(key.private_jwk, sort_keys=True))
     payload = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()
-    header = {"alg": BUNDLE_ALG, "kid": key.kid, "typ": "licence-bundle+jwt"}
+    header = {"alg": BUNDLE_ALG, "kid": key.kid, "typ": BUNDLE_TYP}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SecurityWarning)
         return jws.serialize_compact(header, payload, private, algorithms=[BUNDLE_ALG])
@@ -56,6 +78,10 @@ def sign_bundle(key: SigningKey, claims: dict[str, object]) -> str:
 
 def auth_message(*, nonce: str, hwid: str) -> bytes:
     return f"{AUTH_PREFIX}{nonce}:{hwid}".encode()
+
+
+def b64url_encode(raw: bytes) -> bytes:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=")
 
 
 def b64url_decode(value: str) -> bytes:
