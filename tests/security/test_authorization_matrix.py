@@ -86,7 +86,9 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "license-distributor POST /v1/gateways/{hwid}/challenge": (201, 201, 201, 201, 201),
     "license-distributor GET /v1/gateways/{hwid}/bundle": (401, 401, 401, 401, 401),
     "license-distributor GET /v1/domains/{domain_id}/licences": (401, 200, 404, 200, 200),
-    "license-distributor POST /v1/signing-keys/rotation": (401, 403, 403, 403, 201),
+    "license-distributor POST /v1/signing-keys/rotation": (401, 403, 403, 403, 202),
+    # A rotation nobody asked for: the operator learns it does not exist, everybody else that they may not ask.
+    "license-distributor GET /v1/signing-keys/rotations/{rotation_id}": (401, 403, 403, 403, 404),
     # Added by the distributor's lifespan, so only in the served document: the keys every gateway trusts.
     "license-distributor GET /.well-known/jwks.json": (200, 200, 200, 200, 200),
 }
@@ -283,6 +285,9 @@ CASES: dict[str, Build] = {
     "license-distributor GET /v1/gateways/{hwid}/bundle": _pull,
     "license-distributor GET /v1/domains/{domain_id}/licences": fixed("GET", "/v1/domains/{domain_id}/licences"),
     "license-distributor POST /v1/signing-keys/rotation": fixed("POST", "/v1/signing-keys/rotation"),
+    "license-distributor GET /v1/signing-keys/rotations/{rotation_id}": fixed(
+        "GET", f"/v1/signing-keys/rotations/{uuid.uuid4()}"
+    ),
     "license-distributor GET /.well-known/jwks.json": fixed("GET", "/.well-known/jwks.json"),
 }
 
