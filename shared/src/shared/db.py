@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 import asyncpg
 
@@ -69,8 +70,36 @@ async def connect(*, dsn: str, schema: str) -> asyncpg.Connection:
     return conn
 
 
+# What to do once the innermost `transaction()` block of this task has committed (and only then).
+_after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar("after_commit", default=None)
+
+
+def after_commit(callback: Callable[[], None]) -> bool:
+    """Run `callback` once the current `transaction()` commits; never if it rolls back.
+
+    False when no `transaction()` block is open in this task: the caller then relies on its fallback (the
+    outbox relay's poll).
+    """
+    callbacks = _after_commit.get()
+    if callbacks is None:
+        return False
+    if callback not in callbacks:
+        callbacks.append(callback)
+    return True
+
+
 @asynccontextmanager
 async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """One use case, one transaction: commits when the block ends, rolls back on any error."""
-    async with pool.acquire() as conn, conn.transaction():
-        yield conn
+    """One use case, one transaction: commits when the block ends, rolls back on any error.
+
+    Callbacks registered with `after_commit` inside the block run right after the commit.
+    """
+    callbacks: list[Callable[[], None]] = []
+    token = _after_commit.set(callbacks)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            yield conn
+    finally:
+        _after_commit.reset(token)
+    for callback in callbacks:
+        callback()
