@@ -227,7 +227,8 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def get_pool(request: Request) -> asyncpg.Pool:
+async def get_pool(request: Request) -> asyncpg.Pool:
+    # Dependencies are coroutines: FastAPI runs a plain function in a worker thread, a round trip per request.
     return get_runtime(request).pool
 
 
