@@ -49,6 +49,7 @@ import structlog
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.results import Row, limit_row, save
 from gateway_simulator.gateway import JwksCache, SimulatedGateway
 from gateway_simulator.identity import GatewayState, MemoryStore
 from gateway_simulator.verifier import AcceptedBundle
@@ -59,7 +60,6 @@ from tests.harness import delete_prefixed_broker_objects
 ADMIN_URL = os.environ.get("RENTAL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("RENTAL_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "results"
 PHONE_PRODUCT = "PHONE-FLEET"
 TARGETS = {
     "connect_s": 60.0,
@@ -780,18 +780,45 @@ def report(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def rows_of(figures: dict[str, Any]) -> list[Row]:
+    """The figures as rows of `bench.report`'s table, each beside its baseline or target."""
+    f = figures
+    memory_kib, bare_kib = f["memory"]["per_connection"] / 1024, f["bare"]["per_connection"] / 1024
+    storm = f["storm"]
+    return [
+        Row(f"set-up through the APIs ({f['setup']['api_calls']} calls)", f["setup"]["s"], "s"),
+        limit_row(f"{f['gateways']} gateways welcomed, holding a bundle", f["connect"]["s"], "s", at_most=60),
+        Row(
+            "memory per connection (raw: bare websockets server)",
+            memory_kib,
+            "KiB",
+            bare_kib,
+            "<= 2.00 x raw",
+            memory_kib / bare_kib <= TARGETS["memory_ratio"],
+        ),
+        Row("one-domain change -> acked, p50", f["change"]["p50_ms"], "ms"),
+        limit_row("one-domain change -> acked, p99 (all connected)", f["change"]["p99_ms"], "ms", at_most=250),
+        limit_row("key rotation -> all acked", f["rotation"]["all_acked_s"], "s", at_most=60),
+        Row(
+            "storm: all dropped -> all current",
+            storm["s"],
+            "s",
+            None,
+            "<= 60 s, alive",
+            storm["s"] <= TARGETS["storm_s"] and storm["distributor_alive"],
+        ),
+        Row("storm: bundles sent (raw: stale gateways)", storm["bundles_pushed"], "", storm["stale_gateways"]),
+    ]
+
+
 def write_result(name: str, figures: dict[str, Any], command: str) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}.json"
-    document = {
-        "name": name,
-        "command": command,
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "targets": TARGETS,
-        "met": verdict(figures),
-        "figures": figures,
-    }
-    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    """`bench/results/<name>.json` in `bench.results`' format, with every figure of the run beside the rows."""
+    parameters = {k: figures[k] for k in ("gateways", "domains")} | {"changes": figures["change"]["changes"]}
+    path = save(name, rows_of(figures), parameters=parameters)
+    document = json.loads(path.read_text())
+    document["command"] = command
+    document["figures"] = figures
+    path.write_text(json.dumps(document, indent=2) + "\n")
     return path
 
 
@@ -809,6 +836,8 @@ def main() -> None:
     )
     print(report(figures))
     command = f"python -m bench.fleet --gateways {args.gateways} --domains {args.domains} --changes {args.changes}"
+    if args.name != "fleet":
+        command += f" --name {args.name}"
     print(f"written: {write_result(args.name, figures, command)} (service logs in {figures['logs']})")
 
 

@@ -391,18 +391,6 @@ async def count_live_gateways(conn: asyncpg.Connection | asyncpg.Pool) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM gateway WHERE removed_at IS NULL"))
 
 
-async def insert_outbox_messages(conn: asyncpg.Connection, *, rows: list[tuple[object, ...]]) -> None:
-    """Rows of (id, routing_key, event_type, subject, payload, traceparent) into this schema's outbox, pipelined.
-
-    The columns `shared.messaging.outbox.add_to_outbox` writes; to be replaced by its batched form.
-    """
-    await conn.executemany(
-        """INSERT INTO outbox_message (id, routing_key, event_type, subject, payload, traceparent)
-           VALUES ($1, $2, $3, $4, $5, $6)""",
-        rows,
-    )
-
-
 # ---- key rotations ----------------------------------------------------------------------------------------
 
 

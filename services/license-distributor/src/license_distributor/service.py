@@ -30,8 +30,7 @@ from shared.events.licensing import (
     GatewayReconnected,
     OrderedReboot,
 )
-from shared.messaging.outbox import add_to_outbox
-from shared.tracing import current_traceparent
+from shared.messaging.outbox import add_all_to_outbox
 
 log = structlog.get_logger()
 GATEWAY_REMOVED_REASON = "gateway_removed"
@@ -208,23 +207,7 @@ async def reissue_bundles(
 
 async def add_events(conn: asyncpg.Connection, events: list[Event]) -> None:
     """A change's events into the outbox in one round trip (a domain of 500 gateways writes 501 rows)."""
-    if len(events) == 1:
-        await add_to_outbox(conn, events[0])
-    elif events:
-        await repository.insert_outbox_messages(
-            conn,
-            rows=[
-                (
-                    uuid4(),
-                    e.routing_key(),
-                    type(e).__name__,
-                    e.subject(),
-                    e.model_dump(mode="json"),
-                    current_traceparent.get(),
-                )
-                for e in events
-            ],
-        )
+    await add_all_to_outbox(conn, events)
 
 
 async def reissue_expired(pool: asyncpg.Pool, *, now: datetime, issuer: str, limit: int = 100) -> int:
