@@ -486,7 +486,8 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
         limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
         async with httpx.AsyncClient(timeout=60, limits=limits) as http:
             api = Api(platform, http)
-            db = await asyncpg.connect(platform.database_admin_url)
+            # A pool: a connection lost while Postgres restarts (the machine is shared) is replaced on the next query.
+            db = await asyncpg.create_pool(platform.database_admin_url, min_size=1, max_size=2)
             try:
                 started = time.perf_counter()
                 keys = await issue_keys(api, sum(1 for s in sites if s.phones))
@@ -712,7 +713,7 @@ async def activate(
     return [(g.first_with(hwid, after=started) or 0.0) - started for g in gateways], asked_at
 
 
-async def timeline(db: asyncpg.Connection, site: Site, *, since: datetime) -> dict[str, float]:
+async def timeline(db: asyncpg.Pool, site: Site, *, since: datetime) -> dict[str, float]:
     """Where the time of a change went, from the rows each step left (ms after the activation was asked for)."""
     rental = await db.fetchrow(
         """SELECT id, created_at, sent_at FROM contracts.outbox_message
