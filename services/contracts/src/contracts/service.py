@@ -451,6 +451,11 @@ async def list_hardware(
 async def _publish_device_deactivated(
     conn: asyncpg.Connection, *, contract: asyncpg.Record, rental: asyncpg.Record, reason: str, now: datetime
 ) -> None:
+    event, summary = _device_deactivated(contract=contract, rental=rental, reason=reason)
+    await _publish(conn, contract=contract, event=event, summary=summary, now=now)
+
+
+def _device_deactivated(*, contract: asyncpg.Record, rental: asyncpg.Record, reason: str) -> tuple[Event, str]:
     event = DeviceDeactivated(
         contract_id=contract["id"],
         account_id=contract["account_id"],
@@ -460,9 +465,7 @@ async def _publish_device_deactivated(
         rate_per_day=rental["rate_per_day"],
         reason=reason,
     )
-    await _publish(
-        conn, contract=contract, event=event, summary=f"rental of {rental['hwid']} ended ({reason})", now=now
-    )
+    return event, f"rental of {rental['hwid']} ended ({reason})"
 
 
 async def activate_rental(
@@ -550,13 +553,15 @@ async def deactivate_rental(
         if rental is None:
             raise NotFound("rental not found", code="rental_not_found")
         domain.check_rental_is_active(RentalStatus(rental["status"]))
-        if not await repository.end_rental(
+        ended = await repository.end_rental(
             conn, rental_id=rental_id, status=RentalStatus.DEACTIVATED, reason=reason, now=now
-        ):
+        )
+        if ended is None:
             raise RuleBroken("the rental has already ended", code="rental_not_active")
-        await _publish_device_deactivated(conn, contract=contract, rental=rental, reason=reason, now=now)
-        await _publish_rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]), now=now)
-        result = _rental_read(await repository.get_rental(conn, contract_id=contract_id, rental_id=rental_id))
+        changed = await _rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]))
+        facts = [_device_deactivated(contract=contract, rental=rental, reason=reason), changed]
+        await _publish_all(conn, contract=contract, facts=facts, now=now)
+        result = _rental_read(ended)
         if idempotency_key is not None:
             await store_idempotent_response(
                 conn, scope=scope, key=idempotency_key, status_code=200, response=result.model_dump(mode="json")
@@ -614,8 +619,11 @@ async def replace_device(
         )
         if new is None:
             raise RuleBroken("the new device is already rented", code="device_already_rented")
-        if not await repository.end_rental(
-            conn, rental_id=rental_id, status=RentalStatus.REPLACED, reason="replaced", now=now, replaced_by=new_id
+        if (
+            await repository.end_rental(
+                conn, rental_id=rental_id, status=RentalStatus.REPLACED, reason="replaced", now=now, replaced_by=new_id
+            )
+            is None
         ):
             raise RuleBroken("the rental has already ended", code="rental_not_active")
         event = DeviceReplaced(
@@ -812,8 +820,11 @@ async def end_rental_of_removed_device(conn: asyncpg.Connection, *, device_id: U
         return
     contract = await repository.lock_contract(conn, rental["contract_id"])
     assert contract is not None
-    if not await repository.end_rental(
-        conn, rental_id=rental["id"], status=RentalStatus.DEACTIVATED, reason="device_removed", now=now
+    if (
+        await repository.end_rental(
+            conn, rental_id=rental["id"], status=RentalStatus.DEACTIVATED, reason="device_removed", now=now
+        )
+        is None
     ):
         return
     await _publish_device_deactivated(conn, contract=contract, rental=rental, reason="device_removed", now=now)
