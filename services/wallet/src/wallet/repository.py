@@ -59,10 +59,13 @@ async def update_account_burn(
     depletes_at: datetime | None,
     version: int,
     low_check_at: datetime | None,
+    clear_warning: bool = False,
 ) -> None:
+    """`clear_warning`: forget the last threshold warned (a run-down ended or nothing burns any more)."""
     await conn.execute(
         """UPDATE account SET balance = $2, burn_rate_per_day = $3, settled_at = $4, segment_start = $5,
-                  segment_used = $6, depleted = $7, depletes_at = $8, version = $9, low_check_at = $10
+                  segment_used = $6, depleted = $7, depletes_at = $8, version = $9, low_check_at = $10,
+                  low_warned_threshold_s = CASE WHEN $11 THEN NULL ELSE low_warned_threshold_s END
            WHERE id = $1""",
         account_id,
         balance,
@@ -74,6 +77,7 @@ async def update_account_burn(
         depletes_at,
         version,
         low_check_at,
+        clear_warning,
     )
 
 

@@ -545,9 +545,8 @@ async def _catch_up_run_out(conn: asyncpg.Connection, account: _Account, *, now:
     burn, usage = account.burn.deplete()
     await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=due)
     version = account.version + 1
-    await _save(conn, account=account, burn=burn, version=version, low_check_at=None)
     # The run-down is over: the next one warns at every threshold again.
-    await repository.update_low_balance_state(conn, account_id=account.id, warned_threshold_s=None, low_check_at=None)
+    await _save(conn, account=account, burn=burn, version=version, low_check_at=None, clear_warning=True)
     await add_to_outbox(conn, BalanceDepleted(account_id=account.id, at=due, version=version))
     await add_to_outbox(conn, _runway_event(account.id, burn, version=version, at=due))
     log.info("wallet.balance.depleted", account_id=str(account.id), at=due.isoformat())
@@ -562,10 +561,17 @@ async def _publish_runway(conn: asyncpg.Connection, *, account: _Account, burn: 
 
 
 async def _save_runway(conn: asyncpg.Connection, *, account: _Account, burn: domain.Burn, at: datetime) -> _Account:
-    """Store the new burn state with the next version; the caller announces it (`_runway_event`)."""
+    """Store the new burn state with the next version; the caller announces it (`_runway_event`).
+
+    Warnings are re-checked at once by the scheduler while the account burns. When nothing burns no warning
+    can be due, and the check's whole outcome is known here (no threshold warned, nothing to check until it
+    burns again): it is stored with the change instead of costing the scheduler a transaction.
+    """
     version = account.version + 1
-    await _save(conn, account=account, burn=burn, version=version, low_check_at=at)
-    return _Account(id=account.id, burn=burn, version=version, low_check_at=at)
+    burns = burn.depletes_at() is not None
+    low_check_at = at if burns else None
+    await _save(conn, account=account, burn=burn, version=version, low_check_at=low_check_at, clear_warning=not burns)
+    return _Account(id=account.id, burn=burn, version=version, low_check_at=low_check_at)
 
 
 def _runway_event(account_id: uuid.UUID, burn: domain.Burn, *, version: int, at: datetime) -> RunwayChanged:
@@ -580,7 +586,13 @@ def _runway_event(account_id: uuid.UUID, burn: domain.Burn, *, version: int, at:
 
 
 async def _save(
-    conn: asyncpg.Connection, *, account: _Account, burn: domain.Burn, version: int, low_check_at: datetime | None
+    conn: asyncpg.Connection,
+    *,
+    account: _Account,
+    burn: domain.Burn,
+    version: int,
+    low_check_at: datetime | None,
+    clear_warning: bool = False,
 ) -> None:
     await repository.update_account_burn(
         conn,
@@ -594,6 +606,7 @@ async def _save(
         depletes_at=burn.depletes_at(),
         version=version,
         low_check_at=low_check_at,
+        clear_warning=clear_warning,
     )
 
 
