@@ -468,6 +468,27 @@ def _device_deactivated(*, contract: asyncpg.Record, rental: asyncpg.Record, rea
     return event, f"rental of {rental['hwid']} ended ({reason})"
 
 
+async def _start_rental(
+    conn: asyncpg.Connection, *, contract_id: UUID, device: asyncpg.Record, tariff: asyncpg.Record, now: datetime
+) -> asyncpg.Record:
+    """A new active rental of the device at its tariff, burning from `now`; the partial unique index is the last
+    word on whether the device is already rented (a racing activation loses here)."""
+    rental = await repository.insert_rental(
+        conn,
+        rental_id=uuid.uuid4(),
+        contract_id=contract_id,
+        domain_id=device["domain_id"],
+        device_id=device["id"],
+        hwid=device["hwid"],
+        product=device["product"],
+        rate_per_day=tariff["rate_per_day"],
+        now=now,
+    )
+    if rental is None:
+        raise RuleBroken("the device is already rented", code="device_already_rented")
+    return rental
+
+
 async def activate_rental(
     pool: asyncpg.Pool,
     *,
@@ -497,21 +518,8 @@ async def activate_rental(
             contract_status=ContractStatus(contract["status"]), funding=funding, device=facts, now=now
         )
         assert tariff is not None  # checked above, and held by FOR SHARE
-        rental_id = uuid.uuid4()
-        # The unique index is the last word on "already rented".
-        rental = await repository.insert_rental(
-            conn,
-            rental_id=rental_id,
-            contract_id=contract_id,
-            domain_id=device["domain_id"],
-            device_id=device_id,
-            hwid=device["hwid"],
-            product=device["product"],
-            rate_per_day=tariff["rate_per_day"],
-            now=now,
-        )
-        if rental is None:
-            raise RuleBroken("the device is already rented", code="device_already_rented")
+        rental = await _start_rental(conn, contract_id=contract_id, device=device, tariff=tariff, now=now)
+        rental_id = rental["id"]
         event = DeviceActivated(
             contract_id=contract_id,
             account_id=contract["account_id"],
@@ -605,20 +613,8 @@ async def replace_device(
             new_device=facts,
         )
         assert tariff is not None  # checked above, and held by FOR SHARE
-        new_id = uuid.uuid4()
-        new = await repository.insert_rental(
-            conn,
-            rental_id=new_id,
-            contract_id=contract_id,
-            domain_id=device["domain_id"],
-            device_id=device_id,
-            hwid=device["hwid"],
-            product=device["product"],
-            rate_per_day=tariff["rate_per_day"],
-            now=now,
-        )
-        if new is None:
-            raise RuleBroken("the new device is already rented", code="device_already_rented")
+        new = await _start_rental(conn, contract_id=contract_id, device=device, tariff=tariff, now=now)
+        new_id = new["id"]
         if (
             await repository.end_rental(
                 conn, rental_id=rental_id, status=RentalStatus.REPLACED, reason="replaced", now=now, replaced_by=new_id
