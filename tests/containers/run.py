@@ -120,7 +120,8 @@ def ensure_bases(engine: Engine) -> dict[str, str]:
         stand_ins.append("rabbitmq")
     if stand_ins:
         say(f"no registry has {', '.join(stand_ins)}: stand-ins from Debian's packages (deploy/base-images)")
-        install_packages(["debootstrap"])
+        if newly := install_packages(["debootstrap"]):
+            say(f"installed: {', '.join(newly)}")
         subprocess.run(  # noqa: S603 - our own script
             ["bash", str(ROOT / "deploy/base-images/build.sh"), *stand_ins],  # noqa: S607
             env=engine.env,
@@ -151,8 +152,8 @@ def build_images(engine: Engine, report: Report) -> None:
 def compose_command(engine: Engine) -> list[str]:
     if engine.docker("compose", "version", check=False, timeout=60).returncode == 0:
         return ["docker", "compose"]
-    if shutil.which("docker-compose") is None:
-        install_packages(["docker-compose"])
+    if shutil.which("docker-compose") is None and (newly := install_packages(["docker-compose"])):
+        say(f"installed: {', '.join(newly)} (Compose v1; no v2 plugin answers)")
     return ["docker-compose"]
 
 
