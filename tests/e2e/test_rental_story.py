@@ -162,10 +162,20 @@ class Platform:
 
 
 @pytest.fixture(scope="module")
-async def running(request: pytest.FixtureRequest) -> AsyncIterator[Platform]:
+def in_process(request: pytest.FixtureRequest) -> TestPlatform | None:
+    """The test platform the services run on in this process; None (and no platform) against running services."""
+    if external_services() is not None:
+        return None
+    platform: TestPlatform = request.getfixturevalue("platform")
+    return platform
+
+
+@pytest.fixture(scope="module")
+async def running(in_process: TestPlatform | None) -> AsyncIterator[Platform]:
     external = external_services()
     async with AsyncExitStack() as stack:
-        if external is not None:
+        if in_process is None:
+            assert external is not None
             urls, dev_dir = external
             clients = {
                 name: await stack.enter_async_context(httpx.AsyncClient(base_url=urls[name], timeout=10))
@@ -173,7 +183,7 @@ async def running(request: pytest.FixtureRequest) -> AsyncIterator[Platform]:
             }
             yield Platform(DevIssuer(dev_dir), clients, urls["licensing"].rstrip("/"))
             return
-        platform: TestPlatform = request.getfixturevalue("platform")
+        platform = in_process
         clients = {
             "wallet": await stack.enter_async_context(running_service(WALLET, platform.settings(WalletSettings))),
             "contracts": await stack.enter_async_context(
