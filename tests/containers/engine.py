@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Sequence
@@ -124,13 +125,15 @@ class Engine:
 
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
+    # A private daemon that an earlier, killed run left running: this run's to stop too (nobody else uses it).
+    adopted_pid: int | None = None
     installed: list[str] = field(default_factory=list)
     firewall_before: list[str] = field(default_factory=list)
     interfaces_before: set[str] = field(default_factory=set)
 
     @property
     def started_here(self) -> bool:
-        return self.process is not None
+        return self.process is not None or self.adopted_pid is not None
 
     def docker(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
         return run(["docker", *args], env=self.env, timeout=timeout, check=check)
@@ -145,8 +148,9 @@ def find_or_start(log_path: Path, *, within_s: float = 90) -> Engine:
     if answers(found):
         return Engine(env=found)
     private = {**os.environ, "DOCKER_HOST": f"unix://{SOCKET}"}
-    if answers(private):  # one that an earlier run started and could not stop: used, and left, as found
-        return Engine(env=private)
+    if answers(private):  # one that an earlier run started and could not stop
+        pid = int((STATE_DIR / "docker.pid").read_text())
+        return Engine(env=private, adopted_pid=pid, firewall_before=firewall_rules(), interfaces_before=interfaces())
     newly = install_packages(["docker.io"])
     if os.geteuid() != 0:
         raise EngineError("no Docker engine answers, and starting one needs root")
@@ -186,18 +190,28 @@ def find_or_start(log_path: Path, *, within_s: float = 90) -> Engine:
 
 def stop(engine: Engine, *, within_s: float = 60) -> list[str]:
     """Stop an engine this run started; what it left behind (an empty list when nothing)."""
-    process = engine.process
-    if process is None:
+    process, adopted = engine.process, engine.adopted_pid
+    if process is None and adopted is None:
         return []
     problems = []
-    process.terminate()
-    try:
-        process.wait(timeout=within_s)
-    except subprocess.TimeoutExpired:
-        problems.append(f"dockerd did not stop within {within_s:.0f} s: killed")
-        process.kill()
-        process.wait(timeout=30)
-    engine.process = None
+    if process is not None:
+        process.terminate()
+        try:
+            process.wait(timeout=within_s)
+        except subprocess.TimeoutExpired:
+            problems.append(f"dockerd did not stop within {within_s:.0f} s: killed")
+            process.kill()
+            process.wait(timeout=30)
+    elif adopted is not None:
+        os.kill(adopted, signal.SIGTERM)
+        deadline = time.monotonic() + within_s
+        while Path(f"/proc/{adopted}").exists():
+            if time.monotonic() > deadline:
+                problems.append(f"dockerd {adopted} did not stop within {within_s:.0f} s: killed")
+                os.kill(adopted, signal.SIGKILL)
+                break
+            time.sleep(0.2)
+    engine.process = engine.adopted_pid = None
     # dockerd keeps a bind mount of the host's network namespace under its exec root after it exits: ours to undo.
     for mount_point in sorted(mounts_under(STATE_DIR), reverse=True):
         run(["umount", mount_point], check=False, timeout=30)

@@ -24,6 +24,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -386,6 +387,8 @@ def through_testcontainers(engine: Engine, images: dict[str, str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    # A CI time-out or `kill` still tears everything down (the finally below), as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.chdir(ROOT)
     report = Report()
     engine: Engine | None = None
@@ -395,7 +398,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with report.step("Docker engine"):
             engine = find_or_start(ARTIFACTS / "dockerd.log")
-            how = "started for this run (no bridge, no iptables)" if engine.started_here else "found running"
+            how = "found running"
+            if engine.process is not None:
+                how = "started for this run (no bridge, no iptables)"
+            elif engine.adopted_pid is not None:
+                how = "left running by an earlier run of this: stopped at the end"
             say(f"engine {engine.docker('version', '--format', '{{.Server.Version}}').stdout.strip()}: {how}")
             if engine.installed:
                 say(f"installed: {', '.join(engine.installed)}")
