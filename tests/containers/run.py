@@ -234,7 +234,9 @@ def wait_until_healthy(platform: Platform, within_s: float = 240) -> list[dict[s
                     waiting.append(f"{name} {state['Status']}")
             else:
                 health = state.get("Health", {}).get("Status", "no health check")
-                if state["Status"] != "running":
+                if state["Status"] == "restarting":  # its restart policy at work: the deadline decides
+                    waiting.append(f"{name} restarting (restarts: {c.get('RestartCount', 0)})")
+                elif state["Status"] != "running":
                     broken.append(f"{name} {state['Status']}")
                 elif health != "healthy":
                     waiting.append(f"{name} {health}")

@@ -61,6 +61,13 @@ def test_an_unhealthy_or_missing_container_fails_at_the_deadline() -> None:
         wait_until_healthy(platform, within_s=0.5)
 
 
+def test_a_restarting_service_is_waited_for_until_the_deadline() -> None:
+    listed = [container(name) for name in EXPECTED if name != "wallet"]
+    platform = cast(Platform, Listed(*listed, container("wallet", Status="restarting")))
+    with pytest.raises(Failed, match=r"not healthy within .*wallet restarting"):
+        wait_until_healthy(platform, within_s=0.5)
+
+
 @pytest.mark.parametrize(
     ("changed", "problem"),
     [

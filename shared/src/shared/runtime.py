@@ -85,8 +85,9 @@ def broker_away(exc: BaseException) -> bool:
 
 
 def database_away_at_start(exc: BaseException) -> bool:
-    # Before the pool exists the server may also just not listen yet, or time out.
-    return isinstance(exc, OSError) or is_database_away(exc)
+    # Before the pool exists the server may also just not listen yet, or time out, or have no connection slot
+    # left for a moment (a container's migration step met a server that other clients had filled).
+    return isinstance(exc, OSError | asyncpg.TooManyConnectionsError) or is_database_away(exc)
 
 
 _FIRST_WAIT_S = 0.2
