@@ -8,7 +8,7 @@ REPLICAS ?= 1
 ROLE ?=
 ACCOUNT ?=
 
-.PHONY: install run test lint typecheck unit integration token asyncapi bench clean-dev web web-test chromium browser-test reliability
+.PHONY: install run test lint typecheck unit integration token asyncapi bench clean-dev web web-test chromium browser-test reliability test-containers
 
 install: ## uv (pinned) and the locked workspace into .venv
 	@$(PYTHON) -m uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -66,3 +66,6 @@ chromium: ## Debian's Chromium for the browser tests (apt-get, as root)
 
 browser-test: install web chromium ## only the browser tests (screenshots in artifacts/web/)
 	@$(RUN) pytest tests/e2e_web
+
+test-containers: install ## every image built, the platform in containers, the e2e story against it, testcontainers (README, "Containers")
+	@$(RUN) python -m tests.containers.run
