@@ -282,13 +282,7 @@ async def _redeem(
         replay = await claim_idempotency_key(conn, scope=scope, key=idempotency_key, request={"code": canonical})
         if replay is not None:
             return RedemptionRead.model_validate(replay.response)
-        key = await repository.lock_activation_key_by_hash(conn, domain.code_hash(canonical))
-        if key is None:
-            raise UnknownActivationKey("no activation key has this code")
-        if key["status"] == "redeemed":
-            raise Conflict("this key was already redeemed", code="key_already_redeemed")
-        if key["status"] == "revoked":
-            raise Conflict("this key was revoked", code="key_revoked")
+        key = await _claim_key(conn, code_hash=domain.code_hash(canonical), account_id=account_id, at=now)
         account = await _catch_up_run_out(conn, _Account.of(row), now=now)
         was_depleted = account.burn.depleted
         burn, usage = account.burn.load(amount=key["amount"], at=now)
@@ -301,8 +295,6 @@ async def _redeem(
             at=now,
             key_id=key["id"],
         )
-        if not await repository.mark_key_redeemed(conn, key_id=key["id"], account_id=account_id, at=now):
-            raise Conflict("this key was already redeemed", code="key_already_redeemed")
         account = await _save_runway(conn, account=account, burn=burn, at=now)
         events: list[Event] = [
             _runway_event(account_id, burn, version=account.version, at=now),
@@ -323,6 +315,22 @@ async def _redeem(
         )
     log.info("wallet.key.redeemed", account_id=str(account_id), key_id=str(key["id"]), amount=key["amount"])
     return result
+
+
+async def _claim_key(
+    conn: asyncpg.Connection, *, code_hash: bytes, account_id: uuid.UUID, at: datetime
+) -> asyncpg.Record:
+    """Mark the key redeemed into the account if it is still issued: that one statement is the claim, so a key
+    redeems once however many requests race for it (the loser waits on the row lock, then finds it spent)."""
+    key = await repository.redeem_issued_key(conn, code_hash=code_hash, account_id=account_id, at=at)
+    if key is not None:
+        return key
+    status = await repository.activation_key_status(conn, code_hash)
+    if status is None:
+        raise UnknownActivationKey("no activation key has this code")
+    if status == "revoked":
+        raise Conflict("this key was revoked", code="key_revoked")
+    raise Conflict("this key was already redeemed", code="key_already_redeemed")
 
 
 # --- Adjustments -------------------------------------------------------------------------------------------
