@@ -180,6 +180,11 @@ async def running_service(spec: ServiceSpec, settings: ServiceSettings) -> Async
 T = TypeVar("T")
 
 
+async def ready(value: T) -> T:
+    """`value` as an awaitable, for `eventually` over something the test reads without waiting."""
+    return value
+
+
 async def eventually(
     probe: Callable[[], Awaitable[T]],
     *,
