@@ -8,7 +8,10 @@ REPLICAS ?= 1
 ROLE ?=
 ACCOUNT ?=
 
-.PHONY: install run test lint typecheck unit integration token asyncapi bench clean-dev web web-test chromium browser-test reliability
+.PHONY: help install run test check lint typecheck unit integration token asyncapi bench clean-dev web web-test chromium browser-test reliability test-containers
+
+help: ## this list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-16s %s\n", $$1, $$2 }'
 
 install: ## uv (pinned) and the locked workspace into .venv
 	@$(PYTHON) -m uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -23,17 +26,20 @@ test: install lint typecheck web chromium ## the whole suite against real Postgr
 	@# The seeded fault run in a session of its own: it restarts this machine's Postgres and RabbitMQ.
 	@$(RUN) pytest tests/reliability
 
-lint: install
+check: lint typecheck ## lint, types and the unit tests: the quick check before a commit (no servers needed)
+	@$(RUN) pytest tests/unit -q
+
+lint: install ## ruff: lint and format check
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
 
-typecheck: install
+typecheck: install ## strict mypy over the workspace
 	@$(RUN) mypy
 
-unit: install
+unit: install ## the unit tests (pure logic, fakes only there)
 	@$(RUN) pytest tests/unit
 
-integration: install
+integration: install ## the integration tests against the real Postgres and RabbitMQ
 	@$(RUN) pytest tests/integration
 
 token: install ## make token ROLE=<customer|partner|operator> [ACCOUNT=<id>]
@@ -66,3 +72,6 @@ chromium: ## Debian's Chromium for the browser tests (apt-get, as root)
 
 browser-test: install web chromium ## only the browser tests (screenshots in artifacts/web/)
 	@$(RUN) pytest tests/e2e_web
+
+test-containers: install ## every image built, the platform in containers, the e2e story against it, testcontainers (README, "Containers")
+	@$(RUN) python -m tests.containers.run

@@ -1,4 +1,5 @@
-"""Events per second through outbox → relay → broker → inbox, next to raw aio-pika publish-with-confirms.
+"""Events per second through outbox → relay → broker → inbox, next to raw aio-pika publish (confirmed) +
+consume (acked) of the same number of persistent messages through a quorum queue.
 
 Run: `make bench` (or `uv run python -m bench.outbox_throughput --events 5000`). Uses a scratch database
 and a broker name prefix of its own on the local Postgres and RabbitMQ, and removes both afterwards.
@@ -15,7 +16,9 @@ import uuid
 import aio_pika
 import asyncpg
 
+from bench.results import Row, print_rows, ratio_row, save
 from scripts.bootstrap_db import bootstrap
+from shared.config import ServiceSettings
 from shared.db import connect, create_pool, transaction
 from shared.events.wallet import AccountOpened
 from shared.logging import configure_logging
@@ -30,14 +33,28 @@ AMQP_URL = os.environ.get("RENTAL_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/
 BATCH = 200  # the relay's default batch: the raw baseline publishes with the same concurrency
 
 
-async def raw_publish_with_confirms(prefix: str, events: int) -> float:
-    """The baseline: aio-pika alone, persistent messages to a quorum queue, confirms awaited per batch."""
+async def raw_publish_and_consume(prefix: str, events: int) -> float:
+    """The baseline: aio-pika alone, persistent messages to a quorum queue, confirms awaited per batch, and a
+    consumer acking each one; the rate at which they are consumed."""
     connection = await aio_pika.connect(AMQP_URL)
     try:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.declare_exchange(f"{prefix}raw", aio_pika.ExchangeType.TOPIC, durable=True)
         queue = await channel.declare_queue(f"{prefix}raw", durable=True, arguments={"x-queue-type": "quorum"})
         await queue.bind(exchange, routing_key="#")
+        consuming = await connection.channel()
+        await consuming.set_qos(prefetch_count=BATCH)
+        consumed = 0
+        all_consumed = asyncio.Event()
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            nonlocal consumed
+            await message.ack()
+            consumed += 1
+            if consumed == events:
+                all_consumed.set()
+
+        await (await consuming.get_queue(queue.name)).consume(on_message)
         body = b'{"specversion":"1.0","data":{"name":"raw"}}' * 3
         started = time.perf_counter()
         for offset in range(0, events, BATCH):
@@ -49,7 +66,9 @@ async def raw_publish_with_confirms(prefix: str, events: int) -> float:
                     for _ in range(min(BATCH, events - offset))
                 )
             )
+        await asyncio.wait_for(all_consumed.wait(), timeout=120)
         elapsed = time.perf_counter() - started
+        await consuming.close()
         await queue.delete(if_unused=False, if_empty=False)
         await exchange.delete()
         return events / elapsed
@@ -77,8 +96,14 @@ async def pipeline(database: str, prefix: str, events: int, writers: int) -> tup
     async def record(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
         await conn.execute("INSERT INTO effect (name) VALUES ($1)", event.name)
 
+    defaults = ServiceSettings()  # the consumer as every service runs it
     consumer = InboxConsumer(
-        pool=subscriber, broker=broker, queue="bench.events", subscriptions={AccountOpened: record}, prefetch=200
+        pool=subscriber,
+        broker=broker,
+        queue="bench.events",
+        subscriptions={AccountOpened: record},
+        prefetch=defaults.consumer_prefetch,
+        batch_size=defaults.consumer_batch_size,
     )
     # Declare the consumer's queue now (so nothing is unroutable) but consume only after the relay phase.
     setup_channel = await broker.channel()
@@ -150,17 +175,22 @@ async def main() -> None:
     database, prefix = f"rental_bench_{run}", f"bench-{run}."
     await bootstrap(admin_url=ADMIN_URL, database=database)
     try:
-        raw = await raw_publish_with_confirms(prefix, args.events)
+        raw = await raw_publish_and_consume(prefix, args.events)
         relay, drain, e2e = await pipeline(database, prefix, args.events, args.writers)
     finally:
         admin = await asyncpg.connect(ADMIN_URL)
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
-    print(f"events: {args.events}, writers: {args.writers}, batch: {BATCH}")
-    print(f"raw aio-pika publish with confirms      : {raw:9.0f} msg/s  (baseline)")
-    print(f"outbox relay → broker (confirmed)      : {relay:9.0f} ev/s   ({relay / raw:.2f} x raw)")
-    print(f"outbox drain → broker → inbox (handled) : {drain:9.0f} ev/s   ({drain / raw:.2f} x raw)")
-    print(f"write + outbox → broker → inbox (e2e)   : {e2e:9.0f} ev/s   ({e2e / raw:.2f} x raw)")
+    rows = [
+        Row("raw aio-pika publish (confirmed) + consume (acked) (baseline)", raw, "ev/s"),
+        Row("outbox relay -> broker (confirmed)", relay, "ev/s", raw),
+        Row("outbox drain -> broker -> inbox (handled)", drain, "ev/s", raw),
+        ratio_row(
+            f"{args.writers} writers + outbox -> broker -> inbox (handled)", e2e, "ev/s", baseline=raw, at_least=0.5
+        ),
+    ]
+    save("outbox_throughput", rows, parameters={"events": args.events, "writers": args.writers, "batch": BATCH})
+    print_rows("outbox_throughput", rows)
 
 
 if __name__ == "__main__":

@@ -393,7 +393,13 @@ async def measure(database: str, operations: int, clients: int, dev_dir: Path) -
             codes = await issue_codes(pool, clients * per_client)
             accounts = await open_accounts(pool, clients)
 
-            async def redeem_one(client: int, i: int, redeem=redeem, codes=codes, accounts=accounts) -> None:
+            async def redeem_one(
+                client: int,
+                i: int,
+                redeem: Callable[[asyncpg.Pool, uuid.UUID, str], Awaitable[None]] = redeem,
+                codes: list[str] = codes,
+                accounts: list[uuid.UUID] = accounts,
+            ) -> None:
                 await redeem(pool, accounts[client], codes[client * per_client + i])
 
             results[label] = await run_clients(clients, per_client, redeem_one)
@@ -416,7 +422,13 @@ async def measure(database: str, operations: int, clients: int, dev_dir: Path) -
                 await redeem_with_service(pool, account_id, code)
             contracts = [uuid.uuid4() for _ in range(clients)]
 
-            async def change_one(client: int, i: int, change=change, accounts=accounts, contracts=contracts) -> None:
+            async def change_one(
+                client: int,
+                i: int,
+                change: Callable[[asyncpg.Pool, uuid.UUID, uuid.UUID, int], Awaitable[None]] = change,
+                accounts: list[uuid.UUID] = accounts,
+                contracts: list[uuid.UUID] = contracts,
+            ) -> None:
                 await change(pool, accounts[client], contracts[client], i)
 
             results[label] = await run_clients(clients, per_client, change_one)

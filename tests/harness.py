@@ -13,7 +13,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import ExitStack, asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,18 +47,11 @@ def infrastructure_urls() -> Iterator[tuple[str, str]]:
     if admin_url or amqp_url or not _docker_available():
         yield admin_url or DEFAULT_ADMIN_URL, amqp_url or DEFAULT_AMQP_URL
         return
-    from testcontainers.postgres import PostgresContainer
-    from testcontainers.rabbitmq import RabbitMqContainer
+    # Images, and host networking for an engine without a bridge: tests/containers/infrastructure.py.
+    from tests.containers.infrastructure import testcontainers_infrastructure
 
-    with ExitStack() as stack:
-        pg = stack.enter_context(PostgresContainer("postgres:15", username="postgres", password="postgres"))
-        mq = stack.enter_context(RabbitMqContainer("rabbitmq:3.13-management"))
-        host, port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
-        mq_host, mq_port = mq.get_container_host_ip(), mq.get_exposed_port(5672)
-        yield (
-            f"postgresql://postgres:postgres@{host}:{port}/postgres",
-            f"amqp://guest:guest@{mq_host}:{mq_port}/",
-        )
+    with testcontainers_infrastructure() as urls:
+        yield urls
 
 
 @dataclass
@@ -185,6 +178,11 @@ async def running_service(spec: ServiceSpec, settings: ServiceSettings) -> Async
 
 
 T = TypeVar("T")
+
+
+async def ready(value: T) -> T:
+    """`value` as an awaitable, for `eventually` over something the test reads without waiting."""
+    return value
 
 
 async def eventually(

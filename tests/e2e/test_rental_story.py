@@ -6,16 +6,26 @@ gateway holds a bundle with that phone and an expiry about 5 s ahead; at expiry 
 the phone stops, the balance reads 0 and the contract is suspended; a new key brings a new bundle with a
 higher seq and the phone runs again; an RMA swaps the phone in the next bundle; a deactivation removes
 it; the history tells all of it.
+
+By default the services run in this process against the test platform (tests/harness.py). With
+`RENTAL_E2E_URLS` (JSON: the base URLs of `wallet`, `contracts`, `provisioning` and `licensing`) and
+`RENTAL_E2E_DEV_DIR` (the development issuer's key directory those services trust), the same story runs
+against services already running elsewhere, e.g. in containers (`make test-containers`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Protocol
 
 import httpx
 import pytest
@@ -28,6 +38,7 @@ from gateway_simulator.identity import GatewayState, MemoryStore
 from gateway_simulator.verifier import AcceptedBundle
 from provisioning.config import Settings as ProvisioningSettings
 from provisioning.main import SPEC as PROVISIONING
+from shared.dev_issuer import issue_token, load_or_create_key
 from tests.harness import TestPlatform, eventually, running_service
 from tests.integration.license_distributor.conftest import serving_distributor
 from wallet.config import Settings as WalletSettings
@@ -37,10 +48,44 @@ PHONE_PRODUCT = "PHONE-E2E"
 pytestmark = pytest.mark.slow
 
 
-class Platform:
-    """The four services: wallet, contracts and provisioning in-process, the distributor on a real port."""
+class Issuer(Protocol):
+    def token(self, role: str, *, account_id: uuid.UUID | str | None = None) -> str: ...
 
-    def __init__(self, platform: TestPlatform, clients: dict[str, httpx.AsyncClient], distributor_url: str) -> None:
+    def auth(self, role: str, *, account_id: uuid.UUID | str | None = None) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class DevIssuer:
+    """Tokens signed with the development issuer's key in `dev_dir`, which the running services trust."""
+
+    dev_dir: Path
+
+    def token(self, role: str, *, account_id: uuid.UUID | str | None = None) -> str:
+        key = load_or_create_key(self.dev_dir)
+        return issue_token(key, roles=[role], account_id=str(account_id) if account_id else None)
+
+    def auth(self, role: str, *, account_id: uuid.UUID | str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, account_id=account_id)}"}
+
+
+def external_services() -> tuple[dict[str, str], Path] | None:
+    """The running services' base URLs and the issuer key directory, when the story runs against them."""
+    urls = os.environ.get("RENTAL_E2E_URLS")
+    if not urls:
+        return None
+    parsed: dict[str, str] = json.loads(urls)
+    missing = {"wallet", "contracts", "provisioning", "licensing"} - parsed.keys()
+    assert not missing, f"RENTAL_E2E_URLS lacks {sorted(missing)}"
+    dev_dir = os.environ.get("RENTAL_E2E_DEV_DIR")
+    assert dev_dir, "RENTAL_E2E_DEV_DIR must name the issuer key directory the services trust"
+    return parsed, Path(dev_dir)
+
+
+class Platform:
+    """The four services: wallet, contracts and provisioning in-process, the distributor on a real port; or all
+    four running elsewhere, reached at their URLs."""
+
+    def __init__(self, platform: Issuer, clients: dict[str, httpx.AsyncClient], distributor_url: str) -> None:
         self.platform = platform
         self.wallet = clients["wallet"]
         self.contracts = clients["contracts"]
@@ -117,8 +162,28 @@ class Platform:
 
 
 @pytest.fixture(scope="module")
-async def running(platform: TestPlatform) -> AsyncIterator[Platform]:
+def in_process(request: pytest.FixtureRequest) -> TestPlatform | None:
+    """The test platform the services run on in this process; None (and no platform) against running services."""
+    if external_services() is not None:
+        return None
+    platform: TestPlatform = request.getfixturevalue("platform")
+    return platform
+
+
+@pytest.fixture(scope="module")
+async def running(in_process: TestPlatform | None) -> AsyncIterator[Platform]:
+    external = external_services()
     async with AsyncExitStack() as stack:
+        if in_process is None:
+            assert external is not None
+            urls, dev_dir = external
+            clients = {
+                name: await stack.enter_async_context(httpx.AsyncClient(base_url=urls[name], timeout=10))
+                for name in ("wallet", "contracts", "provisioning")
+            }
+            yield Platform(DevIssuer(dev_dir), clients, urls["licensing"].rstrip("/"))
+            return
+        platform = in_process
         clients = {
             "wallet": await stack.enter_async_context(running_service(WALLET, platform.settings(WalletSettings))),
             "contracts": await stack.enter_async_context(

@@ -87,8 +87,9 @@ def broker_away(exc: BaseException) -> bool:
 
 
 def database_away_at_start(exc: BaseException) -> bool:
-    # Before the pool exists the server may also just not listen yet, or time out.
-    return isinstance(exc, OSError) or is_database_away(exc)
+    # Before the pool exists the server may also just not listen yet, or time out, or have no connection slot
+    # left for a moment (a container's migration step met a server that other clients had filled).
+    return isinstance(exc, OSError | asyncpg.TooManyConnectionsError) or is_database_away(exc)
 
 
 _FIRST_WAIT_S = 0.2
@@ -241,7 +242,15 @@ def main(spec: ServiceSpec, settings: ServiceSettings) -> None:
     """`python -m <service>` serves; `python -m <service> migrate` only applies migrations and exits."""
     if sys.argv[1:] == ["migrate"]:
         configure_logging(service=spec.name, level=settings.log_level, json=settings.log_json)
-        applied = asyncio.run(apply_migrations(spec, settings))
+        # An init step may start before its database answers: wait for it as a serving start-up does.
+        applied = asyncio.run(
+            until_reachable(
+                "database",
+                lambda: apply_migrations(spec, settings),
+                away=database_away_at_start,
+                within_s=settings.startup_wait_s,
+            )
+        )
         print(f"{spec.name}: {len(applied)} migration(s) applied")
         return
     if sys.argv[1:]:

@@ -20,7 +20,7 @@ from shared.events.wallet import (
     CreditsLoaded,
     RunwayChanged,
 )
-from tests.harness import eventually
+from tests.harness import eventually, ready
 from tests.integration.contracts.conftest import ISC, ContractsRig, product_name
 from tests.integration.contracts.test_life_cycle_and_links import assert_problem
 
@@ -44,7 +44,7 @@ async def test_depletion_suspends_and_refuses_activations_restoration_resumes_an
     suspended = await rig.latest_rental(contract_id, version=4)  # approval, link, activation, suspension
     assert (suspended.active, suspended.burn_rate_per_day) == (False, 0)
     assert [d.device_id for d in suspended.domains[0].devices] == [rented]  # the rental is kept, not running
-    await eventually(lambda: _list(rig.events("contract_suspended", contract_id=contract_id)))
+    await eventually(lambda: ready(rig.events("contract_suspended", contract_id=contract_id)))
 
     # A late, older runway update (sent before the depletion) changes nothing.
     stale = RunwayChanged(
@@ -284,8 +284,4 @@ def _duplicates() -> float:
 
 
 async def _value(value: float) -> float:
-    return value
-
-
-async def _list(value: list[object]) -> list[object]:
     return value

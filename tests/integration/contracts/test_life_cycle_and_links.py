@@ -8,7 +8,7 @@ import httpx
 
 from shared.events.provisioning import DomainCreated
 from shared.events.wallet import AccountOpened
-from tests.harness import eventually
+from tests.harness import eventually, ready
 from tests.integration.contracts.conftest import ContractsRig, product_name
 
 
@@ -47,7 +47,7 @@ async def test_a_contract_becomes_active_only_after_the_customer_accepts_and_an_
     approved = await rig.client.post(f"/v1/contracts/{contract_id}/approval", headers=rig.auth("operator"))
     assert approved.json()["status"] == "active"
 
-    await eventually(lambda: _as_async(rig.events("contract_activated", contract_id=contract_id)))
+    await eventually(lambda: ready(rig.events("contract_activated", contract_id=contract_id)))
     first = await rig.latest_rental(contract_id, version=1)
     assert (first.version, first.active, first.burn_rate_per_day, first.domains) == (1, True, 0, [])
 
@@ -173,7 +173,3 @@ async def test_a_domain_with_rented_devices_cannot_be_unlinked_until_they_are_de
     # The unlinked domain disappears from the next rental snapshot.
     last = await rig.latest_rental(contract_id, version=5)
     assert last.domains == []
-
-
-async def _as_async(value: list[object]) -> list[object]:
-    return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from datetime import datetime
 
@@ -10,7 +11,7 @@ import asyncpg
 import pytest
 
 from shared.events.provisioning import DeviceProvisioned, DeviceRemoved
-from tests.harness import eventually
+from tests.harness import eventually, ready
 from tests.integration.contracts.conftest import ISC, ContractsRig, product_name
 from tests.integration.contracts.test_life_cycle_and_links import assert_problem
 
@@ -69,7 +70,7 @@ async def test_an_activation_publishes_the_fact_and_a_rental_change_with_burn_ra
 
     contract = (await rig.client.get(f"/v1/contracts/{contract_id}", headers=rig.auth("operator"))).json()
     assert contract["burn_rate_per_day"] == "5"
-    activated = await eventually(lambda: _now(rig.events("device_activated", contract_id=contract_id)))
+    activated = await eventually(lambda: ready(rig.events("device_activated", contract_id=contract_id)))
     assert activated[0].data["rate_per_day"] == int(2.5 * ISC)
     last = await rig.latest_rental(contract_id, version=4)  # approval, link, two activations
     assert last.burn_rate_per_day == 5 * ISC
@@ -176,7 +177,7 @@ async def test_deactivation_ends_the_rental_lowers_the_burn_rate_and_cannot_happ
     assert contract["burn_rate_per_day"] == "2"
     last = await rig.latest_rental(contract_id, version=5)
     assert [d.device_id for d in last.domains[0].devices] == [devices[1]]
-    deactivated = await eventually(lambda: _now(rig.events("device_deactivated", contract_id=contract_id)))
+    deactivated = await eventually(lambda: ready(rig.events("device_deactivated", contract_id=contract_id)))
     assert deactivated[0].data["rental_id"] == rentals[0]["id"]
     active_only = await rig.client.get(
         f"/v1/contracts/{contract_id}/rentals", params={"status": "active"}, headers=customer
@@ -211,7 +212,7 @@ async def test_an_rma_carries_the_rental_over_to_the_new_device_without_gap_or_d
     last = await rig.latest_rental(contract_id, version=4)
     assert [d.device_id for d in last.domains[0].devices] == [spare]
     assert last.burn_rate_per_day == 2 * ISC
-    fact = await eventually(lambda: _now(rig.events("device_replaced", contract_id=contract_id)))
+    fact = await eventually(lambda: ready(rig.events("device_replaced", contract_id=contract_id)))
     assert (fact[0].data["old_rental_id"], fact[0].data["new_rental_id"]) == (old["id"], new["id"])
 
     # The refusals of an RMA.
@@ -335,10 +336,6 @@ async def test_an_activation_retried_with_its_idempotency_key_returns_the_first_
     assert_problem(other_body, 422, "idempotency_key_reused")
 
 
-async def _now(value: list[object]) -> list[object]:
-    return value
-
-
 async def test_a_device_removed_while_it_is_being_activated_ends_up_without_a_running_rental(
     rig: ContractsRig,
 ) -> None:
@@ -356,7 +353,7 @@ async def test_a_device_removed_while_it_is_being_activated_ends_up_without_a_ru
         activation, removal_ids = await asyncio.gather(
             rig.activate(contract_id, device_id, account_id), rig.feed(removal)
         )
-        await eventually(lambda ids=removal_ids: rig.consumed(ids))
+        await eventually(functools.partial(rig.consumed, removal_ids))
         # Whichever came first, the removed device does not stay rented.
         if activation.status_code == 201:
             rental = await rig.client.get(

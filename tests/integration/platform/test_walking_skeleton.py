@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
@@ -76,11 +77,8 @@ async def test_an_account_opened_in_the_wallet_becomes_known_to_provisioning_and
     assert read.json() == {"id": domain_id, "account_id": account_id, "name": "acme.example"}
     # The domain reaches the read models of contracts and the distributor.
     for schema in ("contracts", "licensing"):
-        await eventually(
-            lambda schema=schema: _count(
-                platform, f"SELECT count(*) FROM {schema}.known_domain WHERE id = $1", domain_id
-            )
-        )
+        query = f"SELECT count(*) FROM {schema}.known_domain WHERE id = $1"
+        await eventually(functools.partial(_count, platform, query, domain_id))
     other = platform.auth("customer", account_id="00000000-0000-4000-8000-000000000001")
     hidden = await services["provisioning"].get(f"/v1/domains/{domain_id}", headers=other)
     assert hidden.status_code == 404

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aio_pika
 import asyncpg
@@ -27,7 +27,7 @@ from shared.events.base import Event
 from shared.events.wallet import AccountOpened
 from shared.messaging.envelope import CONTENT_TYPE, Envelope
 from shared.messaging.topology import Topology
-from tests.harness import TestPlatform, eventually, running_service
+from tests.harness import TestPlatform, eventually, ready, running_service
 
 FAILED_ENROLMENTS_ALLOWED = 5
 
@@ -39,33 +39,32 @@ async def provisioning(platform: TestPlatform) -> AsyncIterator[httpx.AsyncClien
         yield client
 
 
+E = TypeVar("E", bound=Event)
+
+
 @dataclass
-class Received:
+class Received(Generic[E]):
     envelope: Envelope
-    event: Event
+    event: E
 
 
 @dataclass
 class EventTap:
     """Every provisioning event, read the way a consuming service reads it: envelope, then catalogue model."""
 
-    received: list[Received] = field(default_factory=list)
+    received: list[Received[Event]] = field(default_factory=list)
 
-    def of(self, event_type: type[Event], **fields: Any) -> list[Received]:
-        return [
-            r
-            for r in self.received
-            if isinstance(r.event, event_type) and all(getattr(r.event, k) == v for k, v in fields.items())
-        ]
+    def of(self, event_type: type[E], **fields: Any) -> list[Received[E]]:
+        found: list[Received[E]] = []
+        for r in self.received:
+            if isinstance(r.event, event_type) and all(getattr(r.event, k) == v for k, v in fields.items()):
+                found.append(Received(envelope=r.envelope, event=r.event))
+        return found
 
-    async def one(self, event_type: type[Event], **fields: Any) -> Received:
-        found = await eventually(lambda: _ready(self.of(event_type, **fields)), until=lambda r: len(r) >= 1)
+    async def one(self, event_type: type[E], **fields: Any) -> Received[E]:
+        found = await eventually(lambda: ready(self.of(event_type, **fields)), until=lambda r: len(r) >= 1)
         assert len(found) == 1, found
         return found[0]
-
-
-async def _ready(value: list[Received]) -> list[Received]:
-    return value
 
 
 @pytest.fixture(scope="package")

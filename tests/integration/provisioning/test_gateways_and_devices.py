@@ -117,11 +117,11 @@ async def test_devices_are_listed_page_by_page_and_filtered_by_type_and_product(
             assert response.status_code == 201, response.text
             enrolled.append(response.json())
 
-    async def all_pages(**params: object) -> list[dict[str, object]]:
+    async def all_pages(**params: str) -> list[dict[str, object]]:
         items: list[dict[str, object]] = []
         cursor = None
         while True:
-            query = {**params, "limit": 2, **({"cursor": cursor} if cursor else {})}
+            query: dict[str, str | int] = {**params, "limit": 2, **({"cursor": cursor} if cursor else {})}
             page = (await world.client.get(f"/v1/domains/{domain_id}/devices", params=query, headers=customer)).json()
             assert len(page["items"]) <= 2
             items += page["items"]

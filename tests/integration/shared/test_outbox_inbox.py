@@ -17,7 +17,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from shared.events.wallet import AccountOpened
-from shared.messaging.consumer import HANDLED, InboxConsumer
+from shared.messaging.consumer import HANDLED, Handler, InboxConsumer
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import OutboxRelay
 from tests.harness import TestPlatform, eventually
@@ -105,7 +105,9 @@ async def _drop_connection(rig: Rig) -> None:
     else:  # no broker CLI here (e.g. testcontainers): cut the TCP connection under the client instead
         transport = rig.broker.connection.transport
         assert transport is not None
-        transport.connection.writer.transport.abort()  # type: ignore[union-attr]
+        writer = getattr(transport.connection, "writer", None)  # aiormq's connection: not in its abstract type
+        assert writer is not None
+        writer.transport.abort()
 
 
 async def test_a_dropped_broker_connection_recovers_by_itself_and_nothing_is_lost(
@@ -221,6 +223,15 @@ class Gate:
             self.entered.set()
             await self.released.wait()
 
+    def recording(self) -> Handler:
+        """A handler that records the effect, once the gate lets it."""
+
+        async def gated(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
+            await self.hold(event)
+            await record_effect(conn, event, envelope)
+
+        return gated
+
     @asynccontextmanager
     async def opened_at_exit(self) -> AsyncIterator[None]:
         """Release the held handler when the block ends, failed or not (else it holds its connection forever)."""
@@ -246,10 +257,7 @@ def batches_observed(queue: str) -> tuple[float, float]:
 
 async def test_deliveries_that_pile_up_are_handled_in_one_transaction_per_batch(platform: TestPlatform) -> None:
     gate = Gate()
-
-    async def gated(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
-        await gate.hold(event)
-        await record_effect(conn, event, envelope)
+    gated = gate.recording()
 
     async with messaging_rig(platform) as rig:
         consumer = rig.consumer(gated, prefetch=32, batch_size=8)
@@ -307,10 +315,7 @@ async def test_a_failing_message_in_a_batch_leaves_the_others_handled_once_and_i
 
 async def test_the_same_message_twice_in_one_batch_has_one_effect(platform: TestPlatform) -> None:
     gate = Gate()
-
-    async def gated(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
-        await gate.hold(event)
-        await record_effect(conn, event, envelope)
+    gated = gate.recording()
 
     async with messaging_rig(platform) as rig:
         consumer = rig.consumer(gated)

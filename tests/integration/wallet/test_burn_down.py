@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -122,7 +123,7 @@ async def test_a_duplicated_or_out_of_order_rental_change_changes_nothing(
         platform, account_id=account_id, contract_id=contract, rate_per_day=50 * ISC_PER_DAY, version=1
     )
     for handled in (same_version, older):
-        await eventually(lambda handled=handled: handled_by_wallet(platform, handled))
+        await eventually(functools.partial(handled_by_wallet, platform, handled))
 
     async def duplicates() -> float:
         return float(HANDLED.labels("wallet.events", "duplicate")._value.get())

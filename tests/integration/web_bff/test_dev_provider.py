@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 from tests.harness import TestPlatform
 from tests.integration.web_bff.web_stack import WebStack, running_web_stack
@@ -157,7 +157,7 @@ async def test_a_customer_login_carries_the_account_id_in_the_access_token(stack
     assert claims["iss"] == stack.issuer
 
 
-async def _jwks(stack: WebStack) -> dict[str, object]:
+async def _jwks(stack: WebStack) -> KeySetSerialization:
     async with httpx.AsyncClient() as client:
-        data: dict[str, object] = (await client.get(f"{stack.issuer}/jwks.json")).json()
+        data: KeySetSerialization = (await client.get(f"{stack.issuer}/jwks.json")).json()
         return data

@@ -99,12 +99,9 @@ async def running_web_stack(
             redirect_uris=[f"{bff_url}/auth/callback"],
         )
         await stack.enter_async_context(serving(create_provider_app(provider), port=provider_port))
-        bff = BffSettings(
-            public_url=bff_url,
-            oidc_issuer=issuer,
-            services=service_urls,
-            **({"spa_dist": spa_dist} if spa_dist is not None else {}),
-        )
+        bff = BffSettings(public_url=bff_url, oidc_issuer=issuer, services=service_urls)
+        if spa_dist is not None:
+            bff = bff.model_copy(update={"spa_dist": spa_dist})
         await stack.enter_async_context(serving(create_bff_app(bff), port=bff_port))
         yield WebStack(bff_url=bff_url, issuer=issuer, service_urls=service_urls)
 

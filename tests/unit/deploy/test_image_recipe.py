@@ -38,9 +38,22 @@ def test_the_image_build_copies_every_workspace_member_before_installing(recipe:
             )
 
 
-def test_the_image_runs_as_the_user_the_pod_security_context_expects() -> None:
+@pytest.mark.parametrize("recipe", ["deploy/Dockerfile", "web/Dockerfile"])
+def test_the_image_runs_as_the_user_the_pod_security_context_expects(recipe: str) -> None:
+    text = (ROOT / recipe).read_text()
+    final_stage = re.split(r"^FROM ", text, flags=re.MULTILINE)[-1]
+    assert re.search(r"useradd --uid 10001 --gid 10001\b", final_stage)
+    # Numeric, so that a runtime can tell it is not root without reading the image's /etc/passwd.
+    assert "\nUSER 10001:10001\n" in final_stage
+    # No build tool in the final image: uv, npm and the workspace sources stay in the build stages.
+    assert "uv" not in re.findall(r"\w+", final_stage)
+    assert "pip install" not in final_stage
+    assert "npm" not in final_stage
+
+
+def test_the_service_image_holds_only_its_own_service() -> None:
     recipe = (ROOT / "deploy" / "Dockerfile").read_text()
-    assert re.search(r"useradd --uid 10001\b", recipe)
-    assert "\nUSER app\n" in recipe
+    assert 'cp -a "services/${SERVICE}" /out/services/' in recipe
+    assert "COPY --from=build /out /app" in recipe
     # The Kubernetes manifests override the command per service; the image's default serves the chosen one.
     assert 'exec python -m $(echo \\"$SERVICE_MODULE\\" | tr - _)' in recipe

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from provisioning import domain
+from shared.errors import Unprocessable
 
 HEX = "0123456789abcdefABCDEF"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -268,6 +269,6 @@ def test_codes_expire_after_24_hours_unless_asked_otherwise() -> None:
 
 @pytest.mark.parametrize("valid_for", [timedelta(0), timedelta(seconds=59), timedelta(days=31), timedelta(hours=-1)])
 def test_code_lifetimes_outside_a_minute_to_thirty_days_are_refused(valid_for: timedelta) -> None:
-    with pytest.raises(domain.Unprocessable) as refused:
+    with pytest.raises(Unprocessable) as refused:
         domain.code_expiry(now=NOW, valid_for=valid_for)
     assert refused.value.code == "invalid_code_validity"

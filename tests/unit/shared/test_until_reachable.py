@@ -29,6 +29,12 @@ async def test_a_step_is_retried_while_its_dependency_is_away_and_then_succeeds(
     assert step.calls == 3
 
 
+async def test_a_server_with_no_connection_slot_left_is_waited_for_at_start() -> None:
+    step = Flaky(2, asyncpg.TooManyConnectionsError("remaining connection slots are reserved"))
+    assert await until_reachable("database", step, away=database_away_at_start, within_s=10) == "up"
+    assert step.calls == 3
+
+
 async def test_an_error_that_is_not_the_dependency_away_fails_at_once() -> None:
     step = Flaky(5, asyncpg.InvalidPasswordError("password authentication failed"))
     with pytest.raises(asyncpg.InvalidPasswordError):

@@ -401,18 +401,18 @@ async def end_rental(
     reason: str,
     now: datetime,
     replaced_by: UUID | None = None,
-) -> bool:
-    """End an active rental; False if it had already ended (the loser of a race)."""
-    ended = await conn.fetchval(
-        """UPDATE rental SET status = $2, end_reason = $3, ended_at = $4, replaced_by = $5
-           WHERE id = $1 AND status = 'active' RETURNING true""",
+) -> asyncpg.Record | None:
+    """End an active rental; the ended rental, or None if it had already ended (the loser of a race)."""
+    ended: asyncpg.Record | None = await conn.fetchrow(
+        f"""UPDATE rental AS r SET status = $2, end_reason = $3, ended_at = $4, replaced_by = $5
+            WHERE r.id = $1 AND r.status = 'active' RETURNING {_RENTAL_COLUMNS}""",  # noqa: S608 - fixed column list
         rental_id,
         status,
         reason,
         now,
         replaced_by,
     )
-    return bool(ended)
+    return ended
 
 
 async def active_rentals_of_contract(conn: asyncpg.Connection, contract_id: UUID) -> list[asyncpg.Record]:

@@ -451,6 +451,11 @@ async def list_hardware(
 async def _publish_device_deactivated(
     conn: asyncpg.Connection, *, contract: asyncpg.Record, rental: asyncpg.Record, reason: str, now: datetime
 ) -> None:
+    event, summary = _device_deactivated(contract=contract, rental=rental, reason=reason)
+    await _publish(conn, contract=contract, event=event, summary=summary, now=now)
+
+
+def _device_deactivated(*, contract: asyncpg.Record, rental: asyncpg.Record, reason: str) -> tuple[Event, str]:
     event = DeviceDeactivated(
         contract_id=contract["id"],
         account_id=contract["account_id"],
@@ -460,9 +465,28 @@ async def _publish_device_deactivated(
         rate_per_day=rental["rate_per_day"],
         reason=reason,
     )
-    await _publish(
-        conn, contract=contract, event=event, summary=f"rental of {rental['hwid']} ended ({reason})", now=now
+    return event, f"rental of {rental['hwid']} ended ({reason})"
+
+
+async def _start_rental(
+    conn: asyncpg.Connection, *, contract_id: UUID, device: asyncpg.Record, tariff: asyncpg.Record, now: datetime
+) -> asyncpg.Record:
+    """A new active rental of the device at its tariff, burning from `now`; the partial unique index is the last
+    word on whether the device is already rented (a racing activation loses here)."""
+    rental = await repository.insert_rental(
+        conn,
+        rental_id=uuid.uuid4(),
+        contract_id=contract_id,
+        domain_id=device["domain_id"],
+        device_id=device["id"],
+        hwid=device["hwid"],
+        product=device["product"],
+        rate_per_day=tariff["rate_per_day"],
+        now=now,
     )
+    if rental is None:
+        raise RuleBroken("the device is already rented", code="device_already_rented")
+    return rental
 
 
 async def activate_rental(
@@ -494,21 +518,8 @@ async def activate_rental(
             contract_status=ContractStatus(contract["status"]), funding=funding, device=facts, now=now
         )
         assert tariff is not None  # checked above, and held by FOR SHARE
-        rental_id = uuid.uuid4()
-        # The unique index is the last word on "already rented".
-        rental = await repository.insert_rental(
-            conn,
-            rental_id=rental_id,
-            contract_id=contract_id,
-            domain_id=device["domain_id"],
-            device_id=device_id,
-            hwid=device["hwid"],
-            product=device["product"],
-            rate_per_day=tariff["rate_per_day"],
-            now=now,
-        )
-        if rental is None:
-            raise RuleBroken("the device is already rented", code="device_already_rented")
+        rental = await _start_rental(conn, contract_id=contract_id, device=device, tariff=tariff, now=now)
+        rental_id = rental["id"]
         event = DeviceActivated(
             contract_id=contract_id,
             account_id=contract["account_id"],
@@ -550,13 +561,15 @@ async def deactivate_rental(
         if rental is None:
             raise NotFound("rental not found", code="rental_not_found")
         domain.check_rental_is_active(RentalStatus(rental["status"]))
-        if not await repository.end_rental(
+        ended = await repository.end_rental(
             conn, rental_id=rental_id, status=RentalStatus.DEACTIVATED, reason=reason, now=now
-        ):
+        )
+        if ended is None:
             raise RuleBroken("the rental has already ended", code="rental_not_active")
-        await _publish_device_deactivated(conn, contract=contract, rental=rental, reason=reason, now=now)
-        await _publish_rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]), now=now)
-        result = _rental_read(await repository.get_rental(conn, contract_id=contract_id, rental_id=rental_id))
+        changed = await _rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]))
+        facts = [_device_deactivated(contract=contract, rental=rental, reason=reason), changed]
+        await _publish_all(conn, contract=contract, facts=facts, now=now)
+        result = _rental_read(ended)
         if idempotency_key is not None:
             await store_idempotent_response(
                 conn, scope=scope, key=idempotency_key, status_code=200, response=result.model_dump(mode="json")
@@ -600,22 +613,13 @@ async def replace_device(
             new_device=facts,
         )
         assert tariff is not None  # checked above, and held by FOR SHARE
-        new_id = uuid.uuid4()
-        new = await repository.insert_rental(
-            conn,
-            rental_id=new_id,
-            contract_id=contract_id,
-            domain_id=device["domain_id"],
-            device_id=device_id,
-            hwid=device["hwid"],
-            product=device["product"],
-            rate_per_day=tariff["rate_per_day"],
-            now=now,
-        )
-        if new is None:
-            raise RuleBroken("the new device is already rented", code="device_already_rented")
-        if not await repository.end_rental(
-            conn, rental_id=rental_id, status=RentalStatus.REPLACED, reason="replaced", now=now, replaced_by=new_id
+        new = await _start_rental(conn, contract_id=contract_id, device=device, tariff=tariff, now=now)
+        new_id = new["id"]
+        if (
+            await repository.end_rental(
+                conn, rental_id=rental_id, status=RentalStatus.REPLACED, reason="replaced", now=now, replaced_by=new_id
+            )
+            is None
         ):
             raise RuleBroken("the rental has already ended", code="rental_not_active")
         event = DeviceReplaced(
@@ -812,8 +816,11 @@ async def end_rental_of_removed_device(conn: asyncpg.Connection, *, device_id: U
         return
     contract = await repository.lock_contract(conn, rental["contract_id"])
     assert contract is not None
-    if not await repository.end_rental(
-        conn, rental_id=rental["id"], status=RentalStatus.DEACTIVATED, reason="device_removed", now=now
+    if (
+        await repository.end_rental(
+            conn, rental_id=rental["id"], status=RentalStatus.DEACTIVATED, reason="device_removed", now=now
+        )
+        is None
     ):
         return
     await _publish_device_deactivated(conn, contract=contract, rental=rental, reason="device_removed", now=now)

@@ -1,4 +1,4 @@
-"""The gateway WebSocket protocol (DESIGN.md section 6), one connection from challenge to close.
+"""The gateway WebSocket protocol (docs/design.md section 6), one connection from challenge to close.
 
 challenge -> identify (Ed25519 over 'rental-gateway-auth:<nonce>:<hwid>') -> welcome, or a close whose
 reason is the refusal's code (`unknown_gateway`, `bad_signature`); then a bundle whenever the gateway

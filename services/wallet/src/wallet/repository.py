@@ -59,10 +59,13 @@ async def update_account_burn(
     depletes_at: datetime | None,
     version: int,
     low_check_at: datetime | None,
+    clear_warning: bool = False,
 ) -> None:
+    """`clear_warning`: forget the last threshold warned (a run-down ended or nothing burns any more)."""
     await conn.execute(
         """UPDATE account SET balance = $2, burn_rate_per_day = $3, settled_at = $4, segment_start = $5,
-                  segment_used = $6, depleted = $7, depletes_at = $8, version = $9, low_check_at = $10
+                  segment_used = $6, depleted = $7, depletes_at = $8, version = $9, low_check_at = $10,
+                  low_warned_threshold_s = CASE WHEN $11 THEN NULL ELSE low_warned_threshold_s END
            WHERE id = $1""",
         account_id,
         balance,
@@ -74,6 +77,7 @@ async def update_account_burn(
         depletes_at,
         version,
         low_check_at,
+        clear_warning,
     )
 
 
@@ -235,10 +239,23 @@ async def insert_activation_keys(
     )
 
 
-async def lock_activation_key_by_hash(conn: asyncpg.Connection, code_hash: bytes) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT id, amount, status FROM activation_key WHERE code_hash = $1 FOR UPDATE", code_hash
+async def redeem_issued_key(
+    conn: asyncpg.Connection, *, code_hash: bytes, account_id: UUID, at: datetime
+) -> asyncpg.Record | None:
+    """The key, now redeemed into the account; None if no issued key has this code (unknown, spent, revoked)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        """UPDATE activation_key SET status = 'redeemed', redeemed_into = $2, redeemed_at = $3
+           WHERE code_hash = $1 AND status = 'issued' RETURNING id, amount""",
+        code_hash,
+        account_id,
+        at,
     )
+    return row
+
+
+async def activation_key_status(conn: asyncpg.Connection, code_hash: bytes) -> str | None:
+    status: str | None = await conn.fetchval("SELECT status FROM activation_key WHERE code_hash = $1", code_hash)
+    return status
 
 
 async def lock_activation_key(conn: asyncpg.Connection, key_id: UUID) -> asyncpg.Record | None:
@@ -248,18 +265,6 @@ async def lock_activation_key(conn: asyncpg.Connection, key_id: UUID) -> asyncpg
            WHERE k.id = $1 FOR UPDATE OF k""",
         key_id,
     )
-
-
-async def mark_key_redeemed(conn: asyncpg.Connection, *, key_id: UUID, account_id: UUID, at: datetime) -> bool:
-    """Only an issued key turns redeemed: the status guard backs up the row lock taken before."""
-    result = await conn.execute(
-        """UPDATE activation_key SET status = 'redeemed', redeemed_into = $2, redeemed_at = $3
-           WHERE id = $1 AND status = 'issued'""",
-        key_id,
-        account_id,
-        at,
-    )
-    return bool(result == "UPDATE 1")
 
 
 async def mark_key_revoked(conn: asyncpg.Connection, *, key_id: UUID, revoked_by: str, at: datetime) -> bool:

@@ -282,13 +282,7 @@ async def _redeem(
         replay = await claim_idempotency_key(conn, scope=scope, key=idempotency_key, request={"code": canonical})
         if replay is not None:
             return RedemptionRead.model_validate(replay.response)
-        key = await repository.lock_activation_key_by_hash(conn, domain.code_hash(canonical))
-        if key is None:
-            raise UnknownActivationKey("no activation key has this code")
-        if key["status"] == "redeemed":
-            raise Conflict("this key was already redeemed", code="key_already_redeemed")
-        if key["status"] == "revoked":
-            raise Conflict("this key was revoked", code="key_revoked")
+        key = await _claim_key(conn, code_hash=domain.code_hash(canonical), account_id=account_id, at=now)
         account = await _catch_up_run_out(conn, _Account.of(row), now=now)
         was_depleted = account.burn.depleted
         burn, usage = account.burn.load(amount=key["amount"], at=now)
@@ -301,8 +295,6 @@ async def _redeem(
             at=now,
             key_id=key["id"],
         )
-        if not await repository.mark_key_redeemed(conn, key_id=key["id"], account_id=account_id, at=now):
-            raise Conflict("this key was already redeemed", code="key_already_redeemed")
         account = await _save_runway(conn, account=account, burn=burn, at=now)
         events: list[Event] = [
             _runway_event(account_id, burn, version=account.version, at=now),
@@ -323,6 +315,22 @@ async def _redeem(
         )
     log.info("wallet.key.redeemed", account_id=str(account_id), key_id=str(key["id"]), amount=key["amount"])
     return result
+
+
+async def _claim_key(
+    conn: asyncpg.Connection, *, code_hash: bytes, account_id: uuid.UUID, at: datetime
+) -> asyncpg.Record:
+    """Mark the key redeemed into the account if it is still issued: that one statement is the claim, so a key
+    redeems once however many requests race for it (the loser waits on the row lock, then finds it spent)."""
+    key = await repository.redeem_issued_key(conn, code_hash=code_hash, account_id=account_id, at=at)
+    if key is not None:
+        return key
+    status = await repository.activation_key_status(conn, code_hash)
+    if status is None:
+        raise UnknownActivationKey("no activation key has this code")
+    if status == "revoked":
+        raise Conflict("this key was revoked", code="key_revoked")
+    raise Conflict("this key was already redeemed", code="key_already_redeemed")
 
 
 # --- Adjustments -------------------------------------------------------------------------------------------
@@ -545,9 +553,8 @@ async def _catch_up_run_out(conn: asyncpg.Connection, account: _Account, *, now:
     burn, usage = account.burn.deplete()
     await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=due)
     version = account.version + 1
-    await _save(conn, account=account, burn=burn, version=version, low_check_at=None)
     # The run-down is over: the next one warns at every threshold again.
-    await repository.update_low_balance_state(conn, account_id=account.id, warned_threshold_s=None, low_check_at=None)
+    await _save(conn, account=account, burn=burn, version=version, low_check_at=None, clear_warning=True)
     await add_to_outbox(conn, BalanceDepleted(account_id=account.id, at=due, version=version))
     await add_to_outbox(conn, _runway_event(account.id, burn, version=version, at=due))
     log.info("wallet.balance.depleted", account_id=str(account.id), at=due.isoformat())
@@ -562,10 +569,17 @@ async def _publish_runway(conn: asyncpg.Connection, *, account: _Account, burn: 
 
 
 async def _save_runway(conn: asyncpg.Connection, *, account: _Account, burn: domain.Burn, at: datetime) -> _Account:
-    """Store the new burn state with the next version; the caller announces it (`_runway_event`)."""
+    """Store the new burn state with the next version; the caller announces it (`_runway_event`).
+
+    Warnings are re-checked at once by the scheduler while the account burns. When nothing burns no warning
+    can be due, and the check's whole outcome is known here (no threshold warned, nothing to check until it
+    burns again): it is stored with the change instead of costing the scheduler a transaction.
+    """
     version = account.version + 1
-    await _save(conn, account=account, burn=burn, version=version, low_check_at=at)
-    return _Account(id=account.id, burn=burn, version=version, low_check_at=at)
+    burns = burn.depletes_at() is not None
+    low_check_at = at if burns else None
+    await _save(conn, account=account, burn=burn, version=version, low_check_at=low_check_at, clear_warning=not burns)
+    return _Account(id=account.id, burn=burn, version=version, low_check_at=low_check_at)
 
 
 def _runway_event(account_id: uuid.UUID, burn: domain.Burn, *, version: int, at: datetime) -> RunwayChanged:
@@ -580,7 +594,13 @@ def _runway_event(account_id: uuid.UUID, burn: domain.Burn, *, version: int, at:
 
 
 async def _save(
-    conn: asyncpg.Connection, *, account: _Account, burn: domain.Burn, version: int, low_check_at: datetime | None
+    conn: asyncpg.Connection,
+    *,
+    account: _Account,
+    burn: domain.Burn,
+    version: int,
+    low_check_at: datetime | None,
+    clear_warning: bool = False,
 ) -> None:
     await repository.update_account_burn(
         conn,
@@ -594,6 +614,7 @@ async def _save(
         depletes_at=burn.depletes_at(),
         version=version,
         low_check_at=low_check_at,
+        clear_warning=clear_warning,
     )
 
 

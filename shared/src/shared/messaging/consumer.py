@@ -107,13 +107,14 @@ class InboxConsumer:
         log.info("consumer.started", queue=self.queue, routing_keys=sorted(self.handlers), batch_size=self.batch_size)
 
     async def stop(self) -> None:
-        if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
-        self._channel = None
+        # The worker first: a batch cut short rolls back and its messages, unacked, come back to another consumer.
         if self._worker is not None:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+        self._channel = None
 
     def waiting(self) -> int:
         """Deliveries received from the broker and not yet taken into a batch."""

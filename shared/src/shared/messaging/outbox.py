@@ -40,6 +40,12 @@ PUBLISH_FAILED = Counter("outbox_publish_failed_total", "Publish attempts that f
 
 _INSERT = """INSERT INTO outbox_message (id, routing_key, event_type, subject, payload, traceparent)
              VALUES ($1, $2, $3, $4, $5, $6)"""
+# WITH ORDINALITY keeps the events' order in `created_at` (clock_timestamp() per row, in insertion order).
+_INSERT_MANY = """INSERT INTO outbox_message (id, routing_key, event_type, subject, payload, traceparent)
+                  SELECT m.id, m.routing_key, m.event_type, m.subject, m.payload, $6
+                  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+                       WITH ORDINALITY AS m (id, routing_key, event_type, subject, payload, position)
+                  ORDER BY m.position"""
 
 # The relays running in this process: a committed outbox row wakes them (each publishes only its own
 # service's table, so waking a relay of another service in the same process only costs it one query).
@@ -69,7 +75,9 @@ async def add_all_to_outbox(conn: asyncpg.Connection, events: Sequence[Event]) -
     if len(rows) == 1:
         await conn.execute(_INSERT, *rows[0], traceparent)
     elif rows:
-        await conn.executemany(_INSERT, [(*row, traceparent) for row in rows])
+        # One statement over arrays: cheaper for asyncpg than executemany's pipeline of binds.
+        ids, keys, types, subjects, payloads = (list(column) for column in zip(*rows, strict=True))
+        await conn.execute(_INSERT_MANY, ids, keys, types, subjects, payloads, traceparent)
     after_commit(wake_local_relays)
     return [row[0] for row in rows]
 

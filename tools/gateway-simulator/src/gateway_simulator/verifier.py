@@ -1,4 +1,4 @@
-"""Bundle verification exactly as a gateway must do it (DESIGN.md section 5). Pure: takes `now`, no I/O.
+"""Bundle verification exactly as a gateway must do it (docs/design.md section 5). Pure: takes `now`, no I/O.
 
 A bundle is accepted only if it is a well-formed compact JWS whose header says `alg: EdDSA` (nothing else,
 no `crit`), whose signature verifies with the JWKS key named by `kid`, whose `aud` is this gateway, whose
