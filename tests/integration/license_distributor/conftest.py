@@ -67,7 +67,7 @@ async def serving_distributor(platform: TestPlatform, **overrides: object) -> As
         port=port,
         log_level="warning",
         lifespan="on",
-        **SPEC.server_options,  # type: ignore[arg-type]
+        **SPEC.server_options,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
