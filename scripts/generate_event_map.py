@@ -1,7 +1,8 @@
 """Write docs/events.md: every event, who publishes it and who consumes it (a test fails when it drifts).
 
 Publishers come from the event catalogue (each event names its publisher); consumers from each service's
-`ServiceSpec.subscriptions`, the same table its inbox consumer binds its queue with.
+`ServiceSpec.subscriptions`, the same table its inbox consumer binds its queue with, and from the distributor's
+gateway hub, whose every replica binds a queue of its own to the notifications it pushes from.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts.main import SPEC as CONTRACTS
+from license_distributor.hub import NOTIFICATION_KEYS
 from license_distributor.main import SPEC as LICENSE_DISTRIBUTOR
 from provisioning.main import SPEC as PROVISIONING
 from shared.events import CATALOGUE
@@ -24,6 +26,8 @@ def render() -> str:
     for spec in SERVICES:
         for event in spec.subscriptions:
             consumers[event.routing_key()].append(spec.name)
+    for key in NOTIFICATION_KEYS:
+        consumers[key].append(f"{LICENSE_DISTRIBUTOR.name} (every replica's gateway hub)")
     lines = [
         "# Events: who publishes, who consumes",
         "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -13,8 +14,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import GatewayState, MemoryStore
-from gateway_simulator.verifier import verify_bundle
+from gateway_simulator.verifier import AcceptedBundle, verify_bundle
 from tests.harness import TestPlatform, eventually
 from tests.integration.license_distributor.conftest import (
     Distributor,
@@ -263,11 +265,11 @@ async def test_two_replicas_each_push_a_change_to_the_gateways_connected_to_them
         running_gateway(second, distributor_url=other_replica.url, client=http) as on_second,
     ):
         for gateway in (on_first, on_second):
-            await eventually(lambda gateway=gateway: _true(gateway.connected and gateway.state.highest_seq >= 1))
+            await eventually(functools.partial(_connected_with_a_bundle, gateway))
         await tenant.rent(PHONE)
         for gateway in (on_first, on_second):
             bundle = await eventually(
-                lambda gateway=gateway: _value(gateway.current), until=lambda b: b is not None and bool(b.devices)
+                functools.partial(_current_bundle, gateway), until=lambda b: b is not None and bool(b.devices)
             )
             assert bundle is not None
             assert [d.hwid for d in bundle.devices] == [PHONE]
@@ -330,6 +332,22 @@ async def _true(value: bool) -> bool:
     return value
 
 
+async def _connected_with_a_bundle(gateway: SimulatedGateway) -> bool:
+    return gateway.connected and gateway.state.highest_seq >= 1
+
+
+async def _current_bundle(gateway: SimulatedGateway) -> AcceptedBundle | None:
+    return gateway.current
+
+
+def _signed_by(bundle: AcceptedBundle | None, *, kid: str) -> bool:
+    return bundle is not None and bundle.kid == kid
+
+
+def _acked(row: asyncpg.Record | None, *, seq: int) -> bool:
+    return row is not None and bool(row["acked_seq"] == seq)
+
+
 async def _value(value: T) -> T:
     return value
 
@@ -358,7 +376,7 @@ async def test_the_licences_view_shows_the_bundle_and_each_gateway_online_with_i
         body = await eventually(
             view,
             until=lambda b: any(
-                g["online"] and g["acknowledged_seq"] == g["seq"]  # type: ignore[index]
+                g["online"] and g["acknowledged_seq"] == g["seq"]
                 for g in b["gateways"]  # type: ignore[attr-defined]
             ),
         )
@@ -393,7 +411,7 @@ async def test_after_a_rotation_the_old_key_stays_published_until_every_gateway_
         await wait_registered(platform, state.hwid)
         async with running_gateway(state, distributor_url=distributor.url, client=http, store=stores[state.hwid]):
             await eventually(
-                lambda state=state: gateway_row(platform, state.hwid),
+                functools.partial(gateway_row, platform, state.hwid),
                 until=lambda r: r is not None and r["acked_seq"] >= 1,
             )
 
@@ -427,12 +445,13 @@ async def test_after_a_rotation_the_old_key_stays_published_until_every_gateway_
             store.states[state.hwid], distributor_url=distributor.url, client=http, store=store
         ) as gateway:
             bundle = await eventually(
-                lambda gateway=gateway: _value(gateway.current), until=lambda b: b is not None and b.kid == new_kid
+                functools.partial(_current_bundle, gateway),
+                until=functools.partial(_signed_by, kid=new_kid),
             )
             assert bundle is not None
             await eventually(
-                lambda state=state: gateway_row(platform, state.hwid),
-                until=lambda r, seq=bundle.seq: r is not None and r["acked_seq"] == seq,
+                functools.partial(gateway_row, platform, state.hwid),
+                until=functools.partial(_acked, seq=bundle.seq),
             )
         expected = {new_kid} if index == 1 else old_kids | {new_kid}
         assert await published() == expected

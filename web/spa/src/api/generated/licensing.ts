@@ -115,8 +115,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator: a new signing key; every gateway's bundle is re-signed with it */
+        /** Operator: a new signing key; every gateway's bundle is re-signed with it in the background */
         post: operations["rotate_signing_key_v1_signing_keys_rotation_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signing-keys/rotations/{rotation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operator: how far a signing-key rotation has got */
+        get: operations["get_key_rotation_v1_signing_keys_rotations__rotation_id__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -193,12 +210,40 @@ export interface components {
             /** Seq */
             seq: number;
         };
-        /** KeyRotationRead */
+        /**
+         * KeyRotationRead
+         * @description A signing-key rotation, carried out in the background; follow it until `status` is `completed`.
+         */
         KeyRotationRead: {
             /** Bundles Reissued */
             bundles_reissued: number;
+            /** Completed At */
+            completed_at: string | null;
+            /** Gateways Acknowledged */
+            gateways_acknowledged: number;
+            /** Gateways Live */
+            gateways_live: number;
+            /** Gateways Resigned */
+            gateways_resigned: number;
+            /** Gateways Total */
+            gateways_total: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
             /** Kid */
             kid: string;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "in_progress" | "completed" | "superseded";
         };
         /** LicenceRead */
         LicenceRead: {
@@ -536,8 +581,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
-            201: {
+            /** @description Accepted; follow the rotation at the `Location` given */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -561,6 +606,73 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_key_rotation_v1_signing_keys_rotations__rotation_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rotation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyRotationRead"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such rotation */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
             /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
