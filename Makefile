@@ -5,6 +5,9 @@ UV_VERSION := 0.13.9
 UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen --no-sync
 REPLICAS ?= 1
+# The fleet benchmark's size (make bench BENCH_GATEWAYS=2000 BENCH_DOMAINS=1000 for a shorter run).
+BENCH_GATEWAYS ?= 10000
+BENCH_DOMAINS ?= 5000
 ROLE ?=
 ACCOUNT ?=
 
@@ -52,9 +55,12 @@ reliability: install ## the long forms of issue 8: 50 seeded fault runs (report 
 	@RENTAL_FAULT_SEEDS=50 $(RUN) pytest tests/reliability -s
 	@RENTAL_FUZZ_MAX_EXAMPLES=200 $(RUN) pytest tests/security
 
-bench: install ## benchmarks with their raw baselines (see bench/README.md; the 2,000-gateway one runs alone)
+bench: install ## every benchmark next to its raw baseline, one table at the end, figures kept in bench/results/ (~20 min)
 	@$(RUN) python -m bench.outbox_throughput
 	@$(RUN) python -m bench.wallet_throughput
+	@$(RUN) python -m bench.fleet --gateways 500 --domains 1 --changes 10 --name fleet_one_domain
+	@$(RUN) python -m bench.fleet --gateways $(BENCH_GATEWAYS) --domains $(BENCH_DOMAINS)
+	@$(RUN) python -m bench.report
 
 SPA := web/spa
 $(SPA)/node_modules/.installed: $(SPA)/package.json $(SPA)/package-lock.json

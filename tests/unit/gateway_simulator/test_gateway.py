@@ -11,8 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidStatus
+from websockets.http11 import Response
 
-from gateway_simulator.gateway import JwksCache, SimulatedGateway
+from gateway_simulator.gateway import JwksCache, SimulatedGateway, _retry_after_s
 from gateway_simulator.identity import FileStore, GatewayState
 from gateway_simulator.verifier import BundleRejected, Rejection
 from license_distributor.domain import Claims, ContractRental, Device, Runway, bundle_content
@@ -156,3 +159,21 @@ async def _until(condition: Callable[[], bool], within: float = 5.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "expected"),
+    [
+        (503, "3", 3.0),
+        (503, "0.5", 0.5),
+        (503, "0", None),  # no wait asked: the usual back-off
+        (503, "soon", None),  # unreadable (an HTTP date is not sent by our distributor)
+        (503, "100000", None),  # beyond reason: the usual back-off, never hours of silence
+        (502, "3", None),  # only a busy distributor's 503 says when to come back
+    ],
+)
+def test_a_busy_distributor_s_retry_after_is_how_long_the_gateway_waits(
+    status: int, retry_after: str, expected: float | None
+) -> None:
+    refused = InvalidStatus(Response(status, "refused", Headers([("Retry-After", retry_after)])))
+    assert _retry_after_s(refused) == expected

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import httpx
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from gateway_simulator.identity import GatewayState, StateStore
 from gateway_simulator.verifier import AcceptedBundle, BundleRejected, JsonObject, Rejection, verify_bundle
@@ -100,6 +100,8 @@ class SimulatedGateway:
         self.stats = GatewayStats()
         self._ws: ClientConnection | None = None
         self._expiry: asyncio.Task[None] | None = None
+        # Seconds a distributor that refused the handshake as busy asked us to wait, until the next attempt.
+        self._retry_after_s: float | None = None
 
     @property
     def hwid(self) -> str:
@@ -202,6 +204,12 @@ class SimulatedGateway:
         failures = 0
         while True:
             welcomed = await self.session_once()
+            told_to_wait, self._retry_after_s = self._retry_after_s, None
+            if told_to_wait is not None:
+                # A busy distributor said when to come back (503 with Retry-After): then, jittered around it so
+                # the herd spreads, and no growing back-off, since nothing failed on our side.
+                await asyncio.sleep(random.uniform(told_to_wait / 2, told_to_wait * 1.5))
+                continue
             failures = 0 if welcomed else failures + 1
             delay = min(self.backoff_cap_s, self.backoff_base_s * 2 ** min(failures, 10))
             # Full jitter in the upper half: thousands of gateways never come back in lock-step.
@@ -242,6 +250,9 @@ class SimulatedGateway:
             if reason and not welcomed:
                 self.stats.refusals.append(reason)
                 log.warning("gateway.refused", hwid=self.hwid, reason=reason)
+        except InvalidStatus as refused:
+            self._retry_after_s = _retry_after_s(refused)
+            log.info("gateway.connect_deferred", hwid=self.hwid, status=refused.response.status_code)
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ValueError) as exc:
             log.info("gateway.connect_failed", hwid=self.hwid, error=repr(exc))
         finally:
@@ -279,3 +290,19 @@ class SimulatedGateway:
         if self._ws is not None:
             with contextlib.suppress(ConnectionClosed, OSError):
                 await self._ws.close()
+
+
+# The longest wait a Retry-After may ask for; a larger or unreadable one falls back to the usual back-off.
+_LONGEST_RETRY_AFTER_S = 300.0
+
+
+def _retry_after_s(refused: InvalidStatus) -> float | None:
+    """Seconds to wait that a 503 asked for (Retry-After in seconds), or None."""
+    if refused.response.status_code != 503:
+        return None
+    value = refused.response.headers.get("Retry-After", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 < seconds <= _LONGEST_RETRY_AFTER_S else None
