@@ -10,46 +10,69 @@ from enum import StrEnum
 class FaultKind(StrEnum):
     KILL = "kill"  # SIGKILL the service's process, start it again after `hold_s`
     CLOSE_BROKER_CONNECTIONS = "close_broker_connections"  # rabbitmqctl close_connection for its connections
-    # Only when the fault run is a pytest session of its own: they restart the machine's servers
-    # (reliability/infra.py, tests/reliability/conftest.py).
+    # Of the run's own single servers (reliability/cluster.py), never the machine's.
     RESTART_RABBITMQ = "restart_rabbitmq"
     RESTART_POSTGRES = "restart_postgres"
+    # Of the run's own three-node RabbitMQ cluster and Postgres primary with a standby (the cluster fault run).
+    KILL_RABBITMQ_NODE = "kill_rabbitmq_node"  # kill -9 of one node (the drawn one), restarted after `hold_s`
+    KILL_QUEUE_LEADER = "kill_queue_leader"  # kill -9 of the node leading most of the services' quorum queues
+    PAUSE_RABBITMQ_NODE = "pause_rabbitmq_node"  # SIGSTOP: cut off from its peers and clients for `hold_s`
+    FAIL_OVER_POSTGRES = "fail_over_postgres"  # stop the primary, promote the standby, rebuild the old primary
 
 
 SERVICE_FAULTS = (FaultKind.KILL, FaultKind.CLOSE_BROKER_CONNECTIONS)
 INFRA_FAULTS = (FaultKind.RESTART_RABBITMQ, FaultKind.RESTART_POSTGRES)
+CLUSTER_FAULTS = (
+    FaultKind.KILL_RABBITMQ_NODE,
+    FaultKind.KILL_QUEUE_LEADER,
+    FaultKind.PAUSE_RABBITMQ_NODE,
+    FaultKind.FAIL_OVER_POSTGRES,
+)
 SERVICES = ("wallet", "contracts", "provisioning", "license-distributor")
+RABBITMQ_NODES = 3
+# A paused node must stay away longer than its peers take to declare it down (net_ticktime 10 s in the
+# cluster run: 7.5-12.5 s), or it is a hiccup, not a node cut off.
+PAUSE_HOLD_S = (14.0, 20.0)
 
 
 @dataclass(frozen=True)
 class Fault:
     at_s: float
     kind: FaultKind
-    service: str | None  # None for a fault of the shared servers
+    service: str | None  # None for a fault of the servers
     hold_s: float
+    node: int | None = None  # which RabbitMQ node (0-based), for node faults that name one
 
     def describe(self) -> str:
-        target = self.service or "infrastructure"
+        target = self.service or (f"node {self.node + 1}" if self.node is not None else "infrastructure")
         return f"+{self.at_s:5.1f}s {self.kind} {target} (hold {self.hold_s:.1f}s)"
 
 
-def draw_schedule(*, seed: int, duration_s: float, faults: int, infrastructure: bool = False) -> list[Fault]:
+def draw_schedule(
+    *, seed: int, duration_s: float, faults: int, infrastructure: bool = False, cluster: bool = False
+) -> list[Fault]:
     """`faults` faults at offsets within `duration_s`, in time order, from `seed` alone.
 
     Every kind of fault is then added once more where the draw has none of it, so that each seed, even in a
     short run of few seeds, kills a service, closes broker connections and (with `infrastructure`) restarts
-    RabbitMQ and Postgres.
+    RabbitMQ and Postgres, or (with `cluster`) kills a RabbitMQ node and the queues' leader, cuts a node off and
+    fails Postgres over.
     """
-    rng = random.Random(f"fault-schedule:{seed}")
-    kinds = SERVICE_FAULTS + (INFRA_FAULTS if infrastructure else ())
+    rng = random.Random(f"fault-schedule:{seed}" + (":cluster" if cluster else ""))
+    kinds = SERVICE_FAULTS + (INFRA_FAULTS if infrastructure else ()) + (CLUSTER_FAULTS if cluster else ())
 
     def draw(kind: FaultKind) -> Fault:
-        return Fault(
-            at_s=round(rng.uniform(0.5, duration_s), 1),
-            kind=kind,
-            service=rng.choice(SERVICES) if kind in SERVICE_FAULTS else None,
-            hold_s=round(rng.uniform(0.2, 2.0), 1),
+        at_s = round(rng.uniform(0.5, duration_s), 1)
+        service = rng.choice(SERVICES) if kind in SERVICE_FAULTS else None
+        hold_s = round(
+            rng.uniform(*PAUSE_HOLD_S) if kind is FaultKind.PAUSE_RABBITMQ_NODE else rng.uniform(0.2, 2.0), 1
         )
+        node = (
+            rng.randrange(RABBITMQ_NODES)
+            if kind in (FaultKind.KILL_RABBITMQ_NODE, FaultKind.PAUSE_RABBITMQ_NODE)
+            else None
+        )
+        return Fault(at_s=at_s, kind=kind, service=service, hold_s=hold_s, node=node)
 
     drawn = [draw(rng.choice(kinds)) for _ in range(faults)]
     drawn += [draw(kind) for kind in kinds if all(fault.kind is not kind for fault in drawn)]
