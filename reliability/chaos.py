@@ -23,7 +23,7 @@ from aio_pika.abc import (
     AbstractQueue,
 )
 
-from shared.messaging.broker import ClusterConnection, split_urls
+from shared.messaging.broker import CONNECT_TIMEOUT_S, ClusterConnection, split_urls
 
 COPY_HEADER = "x-fault-copy"
 
@@ -51,7 +51,7 @@ class DeliveryChaos:
     async def start(self) -> None:
         # Several nodes (the cluster run) are tried in turn, on every reconnect too, as the services do.
         connection = ClusterConnection(split_urls(self.amqp_url), client_properties={"connection_name": "chaos"})
-        await connection.connect()
+        await connection.connect(timeout=CONNECT_TIMEOUT_S)
         self._connection = connection
         self._channel = await self._connection.channel()
         self._exchange = await self._channel.get_exchange(self.exchange_name, ensure=True)

@@ -16,7 +16,7 @@ class FaultKind(StrEnum):
     # Of the run's own three-node RabbitMQ cluster and Postgres primary with a standby (the cluster fault run).
     KILL_RABBITMQ_NODE = "kill_rabbitmq_node"  # kill -9 of one node (the drawn one), restarted after `hold_s`
     KILL_QUEUE_LEADER = "kill_queue_leader"  # kill -9 of the node leading most of the services' quorum queues
-    PAUSE_RABBITMQ_NODE = "pause_rabbitmq_node"  # SIGSTOP: cut off from its peers and clients for `hold_s`
+    CUT_OFF_RABBITMQ_NODE = "cut_off_rabbitmq_node"  # partitioned from its peers (not its clients) for `hold_s`
     FAIL_OVER_POSTGRES = "fail_over_postgres"  # stop the primary, promote the standby, rebuild the old primary
 
 
@@ -25,14 +25,17 @@ INFRA_FAULTS = (FaultKind.RESTART_RABBITMQ, FaultKind.RESTART_POSTGRES)
 CLUSTER_FAULTS = (
     FaultKind.KILL_RABBITMQ_NODE,
     FaultKind.KILL_QUEUE_LEADER,
-    FaultKind.PAUSE_RABBITMQ_NODE,
+    FaultKind.CUT_OFF_RABBITMQ_NODE,
     FaultKind.FAIL_OVER_POSTGRES,
 )
 SERVICES = ("wallet", "contracts", "provisioning", "license-distributor")
 RABBITMQ_NODES = 3
-# A paused node must stay away longer than its peers take to declare it down (net_ticktime 10 s in the
-# cluster run: 7.5-12.5 s), or it is a hiccup, not a node cut off.
-PAUSE_HOLD_S = (14.0, 20.0)
+# How long a node stays cut off: long enough for it to pause itself (pause_minority) and for its clients to
+# move to another node, and for the workload to go on meanwhile.
+CUT_OFF_HOLD_S = (5.0, 12.0)
+
+
+TARGETS = {FaultKind.KILL_QUEUE_LEADER: "the queues' leader", FaultKind.FAIL_OVER_POSTGRES: "the primary"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,9 @@ class Fault:
     node: int | None = None  # which RabbitMQ node (0-based), for node faults that name one
 
     def describe(self) -> str:
-        target = self.service or (f"node {self.node + 1}" if self.node is not None else "infrastructure")
+        target = self.service or (
+            f"node {self.node + 1}" if self.node is not None else TARGETS.get(self.kind, "infrastructure")
+        )
         return f"+{self.at_s:5.1f}s {self.kind} {target} (hold {self.hold_s:.1f}s)"
 
 
@@ -65,11 +70,11 @@ def draw_schedule(
         at_s = round(rng.uniform(0.5, duration_s), 1)
         service = rng.choice(SERVICES) if kind in SERVICE_FAULTS else None
         hold_s = round(
-            rng.uniform(*PAUSE_HOLD_S) if kind is FaultKind.PAUSE_RABBITMQ_NODE else rng.uniform(0.2, 2.0), 1
+            rng.uniform(*CUT_OFF_HOLD_S) if kind is FaultKind.CUT_OFF_RABBITMQ_NODE else rng.uniform(0.2, 2.0), 1
         )
         node = (
             rng.randrange(RABBITMQ_NODES)
-            if kind in (FaultKind.KILL_RABBITMQ_NODE, FaultKind.PAUSE_RABBITMQ_NODE)
+            if kind in (FaultKind.KILL_RABBITMQ_NODE, FaultKind.CUT_OFF_RABBITMQ_NODE)
             else None
         )
         return Fault(at_s=at_s, kind=kind, service=service, hold_s=hold_s, node=node)

@@ -37,7 +37,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("pg", "faults", "restart_postgres"),
     ("node", "faults", "kill_rabbitmq_node"),
     ("leader", "faults", "kill_queue_leader"),
-    ("pause", "faults", "pause_rabbitmq_node"),
+    ("cutoff", "faults", "cut_off_rabbitmq_node"),
     ("failover", "faults", "fail_over_postgres"),
     ("dup", "deliveries", "duplicated copies"),
     ("late", "deliveries", "delayed copies"),
@@ -54,8 +54,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 LEGEND = (
     "kill/close/rmq/pg: faults injected (SIGKILL + restart, broker connections closed, RabbitMQ and Postgres"
-    " restarted); node/leader/pause/failover: a RabbitMQ node killed -9, the queues' leader killed -9, a node"
-    " cut off (SIGSTOP), Postgres failed over to its standby; dup/late: deliveries duplicated and delayed;"
+    " restarted); node/leader/cutoff/failover: a RabbitMQ node killed -9, the queues' leader killed -9, a node"
+    " cut off from its peers, Postgres failed over to its standby; dup/late: deliveries duplicated and delayed;"
     " k.reqs: redemption requests (a code is"
     " sometimes redeemed by two requests at once); k.*: keys redeemed, r.*: rental changes (attempted, ok,"
     " recovered, lost, duplicated, unexpected); ledger entries; bundles accepted by the gateways;"

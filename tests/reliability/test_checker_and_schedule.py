@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Redemption, Rental, RentalChange, check
-from reliability.schedule import CLUSTER_FAULTS, INFRA_FAULTS, PAUSE_HOLD_S, SERVICE_FAULTS, FaultKind, draw_schedule
+from reliability.schedule import CLUSTER_FAULTS, CUT_OFF_HOLD_S, INFRA_FAULTS, SERVICE_FAULTS, FaultKind, draw_schedule
 
 ACCOUNT = "acc-1"
 
@@ -174,10 +174,10 @@ def test_every_cluster_seed_kills_a_node_and_the_leader_cuts_a_node_off_and_fail
         schedule = draw_schedule(seed=seed, duration_s=12, faults=4, cluster=True)
         assert {fault.kind for fault in schedule} == set(SERVICE_FAULTS + CLUSTER_FAULTS), seed
         for fault in schedule:
-            named = fault.kind in (FaultKind.KILL_RABBITMQ_NODE, FaultKind.PAUSE_RABBITMQ_NODE)
+            named = fault.kind in (FaultKind.KILL_RABBITMQ_NODE, FaultKind.CUT_OFF_RABBITMQ_NODE)
             assert (fault.node is not None) == named, fault
-            if fault.kind is FaultKind.PAUSE_RABBITMQ_NODE:
-                assert PAUSE_HOLD_S[0] <= fault.hold_s <= PAUSE_HOLD_S[1], fault
+            if fault.kind is FaultKind.CUT_OFF_RABBITMQ_NODE:
+                assert CUT_OFF_HOLD_S[0] <= fault.hold_s <= CUT_OFF_HOLD_S[1], fault
     assert draw_schedule(seed=3, duration_s=12, faults=4, cluster=True) != draw_schedule(
         seed=3, duration_s=12, faults=4
     )

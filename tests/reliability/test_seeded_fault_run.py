@@ -342,9 +342,15 @@ async def fault_run(
         workload.gateways = {t.account_id: g for t, g in zip(tenants, fleet.gateways, strict=True)}
         try:
             started = phases.mark("setup")
-            injected, _ = await asyncio.gather(
-                run_schedule(schedule, replicas, inject, started=started), workload.run(until=started + WORKLOAD_S)
-            )
+            workload.faults_pending = True
+
+            async def faults() -> list[str]:
+                try:
+                    return await run_schedule(schedule, replicas, inject, started=started)
+                finally:
+                    workload.faults_pending = False
+
+            injected, _ = await asyncio.gather(faults(), workload.run(until=started + WORKLOAD_S))
             phases.mark("workload and faults")
             await chaos.stop()  # the delayed copies still due are published before the drain is awaited
             await all_ready(replicas, http)

@@ -19,6 +19,7 @@ from yarl import URL
 from shared.messaging.topology import Topology
 
 log = structlog.get_logger()
+CONNECT_TIMEOUT_S = 5.0
 
 
 def split_urls(url: str) -> list[str]:
@@ -43,6 +44,8 @@ class ClusterConnection(aio_pika.RobustConnection):
         self._next = (start - 1) % len(self._urls)
         self._transport: Any = None
         self._moving = False  # not while the base class initialises
+        # aio-pika waits 5 s before a reconnect by default; with another node to go to, 1 s is plenty.
+        kwargs.setdefault("reconnect_interval", 1.0)
         super().__init__(self._urls[start], **kwargs)
         self._moving = True
 
@@ -76,8 +79,10 @@ class Broker:
                 client_properties={"connection_name": self.service},
             )
             try:
-                await connection.connect()
-            except OSError as exc:  # refused, reset, unreachable: try the next node
+                # The timeout holds for every later reconnect too: a node that accepts TCP but never answers
+                # (its process stopped) is given up after it, and the next node tried.
+                await connection.connect(timeout=CONNECT_TIMEOUT_S)
+            except OSError as exc:  # refused, reset, unreachable, timed out: try the next node
                 last = exc
                 await connection.close()
                 continue
