@@ -3,10 +3,10 @@ services' own connection code, and a writer through the services' own kind of mu
 
 - `PublishProbe`: a `ClusterConnection` (shared.messaging.broker) whose first node is the one about to be lost,
   publishing a persistent message with publisher confirms every 50 ms to a quorum queue of the run;
-  `publishing_again(after=t)` is how long after `t` the first confirm came (on another node).
+  `publishing_again(after=t)` is how long after `t` the first publish begun at or after `t` was confirmed.
 - `WriteProbe`: an asyncpg pool on the multi-host URL (`target_session_attrs=read-write`), committing one row
-  every 50 ms; `writing_again(after=t)` is how long after `t` the first commit after it came (on the promoted
-  standby). Each commit is acknowledged only once it is on the standby too, while there is one.
+  every 50 ms; `writing_again(after=t)` is how long after `t` the first commit begun at or after `t` succeeded
+  (on the promoted standby). Each commit is acknowledged only once it is on the standby too, while there is one.
 """
 
 from __future__ import annotations
@@ -25,13 +25,16 @@ EVERY_S = 0.05
 
 class _Probe:
     def __init__(self) -> None:
-        self.successes: list[float] = []
+        self.successes: list[tuple[float, float]] = []  # (attempt began, succeeded)
         self.failures = 0
+        self._attempt_started = 0.0
         self._task: asyncio.Task[None] | None = None
         self._new_success = asyncio.Event()
 
     def _succeeded(self) -> None:
-        self.successes.append(asyncio.get_running_loop().time())
+        # A success counts from when its attempt began: a confirm that arrives after a fault for a message sent
+        # before it says nothing about publishing after the fault.
+        self.successes.append((self._attempt_started, asyncio.get_running_loop().time()))
         self._new_success.set()
 
     async def _attempt(self) -> None:
@@ -39,6 +42,7 @@ class _Probe:
 
     async def _loop(self) -> None:
         while True:
+            self._attempt_started = asyncio.get_running_loop().time()
             try:
                 await self._attempt()
             except asyncio.CancelledError:
@@ -63,7 +67,7 @@ class _Probe:
 
     async def _wait_after(self, after: float) -> float:
         while True:
-            later = [t for t in self.successes if t > after]
+            later = [done for began, done in self.successes if began >= after]
             if later:
                 return later[0]
             self._new_success.clear()
@@ -116,7 +120,11 @@ class PublishProbe(_Probe):
     async def __aexit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
         await self.stop()
         if self.connection is not None:
-            await self.connection.close()
+            try:  # the run's queues must be empty at its end: the probe's own goes with it
+                channel = await asyncio.wait_for(self.connection.channel(), timeout=10)
+                await asyncio.wait_for(channel.queue_delete(self.queue), timeout=10)
+            finally:
+                await self.connection.close()
 
 
 class WriteProbe(_Probe):
