@@ -14,8 +14,8 @@ and third nodes join the first with `rabbitmqctl join_cluster`.
 
 Postgres (`/usr/lib/postgresql/15/bin`) runs as the `postgres` user (initdb refuses root), with trust
 authentication on loopback only. The standby is a `pg_basebackup -R` of the primary streaming over a
-replication slot; the primary's `synchronous_standby_names` names it, so a commit is acknowledged only once it
-is flushed on both. A fail-over stops the primary (`immediate`: no shutdown checkpoint, as a lost machine),
+replication slot; the primary's `synchronous_standby_names` names it and `synchronous_commit = remote_apply`, so
+a commit is acknowledged only once it is on both (applied on the standby). A fail-over stops the primary (`immediate`: no shutdown checkpoint, as a lost machine),
 promotes the standby, lets it commit alone until a new standby streams (there is none to wait for), and
 `rebuild_standby()` makes the old primary the new standby (a fresh base backup and slot from the new primary),
 after which commits are synchronous again.
@@ -474,7 +474,10 @@ wal_level = replica
 max_wal_senders = 10
 max_replication_slots = 10
 hot_standby = on
-synchronous_commit = on
+# Acknowledged only once the standby has applied it (not merely flushed it, `on`): what was acknowledged is
+# visible on both nodes, so a connection of a multi-host URL that meets the standby first never misses a
+# database or row just committed (asyncpg gives up on a host that lacks the database, it does not try the next).
+synchronous_commit = remote_apply
 wal_log_hints = on
 """
 
