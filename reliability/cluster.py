@@ -14,11 +14,11 @@ and third nodes join the first with `rabbitmqctl join_cluster`.
 
 Postgres (`/usr/lib/postgresql/15/bin`) runs as the `postgres` user (initdb refuses root), with trust
 authentication on loopback only. The standby is a `pg_basebackup -R` of the primary streaming over a
-replication slot; the primary's `synchronous_standby_names` names it and `synchronous_commit = remote_apply`, so
-a commit is acknowledged only once it is on both (applied on the standby). A fail-over stops the primary (`immediate`: no shutdown checkpoint, as a lost machine),
-promotes the standby, lets it commit alone until a new standby streams (there is none to wait for), and
-`rebuild_standby()` makes the old primary the new standby (a fresh base backup and slot from the new primary),
-after which commits are synchronous again.
+replication slot; the primary's `synchronous_standby_names` names it and `synchronous_commit = remote_apply`,
+so a commit is acknowledged only once it is on both (applied on the standby). A fail-over stops the primary
+(`immediate`: no shutdown checkpoint, as a lost machine), promotes the standby, lets it commit alone until a
+new standby streams (there is none to wait for), and `rebuild_standby()` makes the old primary the new standby
+(a fresh base backup and slot from the new primary), after which commits are synchronous again.
 """
 
 from __future__ import annotations
