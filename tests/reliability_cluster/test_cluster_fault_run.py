@@ -16,6 +16,7 @@ fail-over how long until a commit succeeded again (reliability/failover.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
 from collections import Counter
@@ -23,6 +24,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 from reliability.cluster import RabbitNode, Servers
 from reliability.failover import PublishProbe, WriteProbe
@@ -97,6 +99,31 @@ async def leaders_elsewhere(servers: Servers, prefix: str, lost: RabbitNode) -> 
         await asyncio.sleep(0.2)
 
 
+# What a fail-over looks like in the services' metrics: each node fault and fail-over prints these, summed over
+# the replicas, as they moved from before the fault to after the recovery.
+WATCHED = {
+    "503 answers": ("http_requests_total", {"status": "503"}),
+    "publishes failed": ("outbox_publish_failed_total", {}),
+    "published": ("outbox_published_total", {}),
+    "duplicates dropped": ("consumer_messages_total", {"outcome": "duplicate"}),
+    "retried": ("consumer_messages_total", {"outcome": "retried"}),
+}
+
+
+async def metrics(replicas: ReplicaSet) -> dict[str, float]:
+    totals = dict.fromkeys(WATCHED, 0.0)
+    for replica in replicas.replicas:
+        for what, (name, labels) in WATCHED.items():
+            # A replica that does not answer now adds nothing.
+            with contextlib.suppress(OSError, ValueError, httpx.HTTPError):
+                totals[what] += await replicas.metric(replica, name, **labels)
+    return totals
+
+
+def moved(before: dict[str, float], after: dict[str, float]) -> str:
+    return ", ".join(f"{what} +{after[what] - before[what]:.0f}" for what in WATCHED)
+
+
 async def node_fault(fault: Fault, replicas: ReplicaSet, servers: Servers) -> str:
     """kill -9 of one node (started again after the hold), or one node cut off from its peers (for the hold)."""
     loop = asyncio.get_running_loop()
@@ -107,6 +134,7 @@ async def node_fault(fault: Fault, replicas: ReplicaSet, servers: Servers) -> st
         assert fault.node is not None
         node = servers.rabbit.nodes[fault.node]
     index = servers.rabbit.nodes.index(node)
+    before = await metrics(replicas)
     # The services' own URLs (heartbeat included): the probe lives what their connections live.
     urls = split_urls(replicas.platform.amqp_url)
     async with PublishProbe(urls, first_node=index, queue=f"{prefix}failover-probe") as probe:
@@ -134,11 +162,13 @@ async def node_fault(fault: Fault, replicas: ReplicaSet, servers: Servers) -> st
             await node.wait_booted()
         await servers.rabbit.wait_all_running()
         back = loop.time() - started
+    after = await metrics(replicas)
     what = "cut off from its peers" if fault.kind is FaultKind.CUT_OFF_RABBITMQ_NODE else "killed -9"
     TIMINGS.add(f"publishing again after a node {what}", publishing)
     return (
         f"{fault.describe()}: {node.short} {what}; a publisher on it publishing again (on another node) after"
-        f" {publishing:.1f}s{elected}; away {away:.1f}s, all three running and clustered again after {back:.1f}s"
+        f" {publishing:.1f}s{elected}; away {away:.1f}s, all three running and clustered again after {back:.1f}s;"
+        f" metrics: {moved(before, after)}"
     )
 
 
@@ -146,6 +176,7 @@ async def fail_over(fault: Fault, replicas: ReplicaSet, servers: Servers) -> str
     loop = asyncio.get_running_loop()
     old = servers.postgres.primary
     dsn = servers.postgres.dsn(database=replicas.database)
+    before = await metrics(replicas)
     async with WriteProbe(dsn) as probe:
         started = loop.time()
         await servers.postgres.fail_over()
@@ -155,11 +186,13 @@ async def fail_over(fault: Fault, replicas: ReplicaSet, servers: Servers) -> str
     # The old primary's machine stays lost for the drawn hold; then it comes back as the new standby.
     await asyncio.sleep(fault.hold_s)
     rebuilt = await servers.postgres.rebuild_standby()
+    after = await metrics(replicas)
     TIMINGS.add("Postgres writes again after the primary's loss", writing)
     TIMINGS.add("Postgres standby rebuilt and synchronous", rebuilt)
     return (
         f"{fault.describe()}: {old.name} stopped (immediate), {new.name} promoted after {promoted:.2f}s;"
-        f" commits again after {writing:.2f}s; {old.name} rebuilt as the synchronous standby in {rebuilt:.1f}s"
+        f" commits again after {writing:.2f}s; {old.name} rebuilt as the synchronous standby in {rebuilt:.1f}s;"
+        f" metrics: {moved(before, after)}"
     )
 
 
