@@ -607,9 +607,18 @@ class PostgresServers:
         """Stop the primary as if its machine died, promote the standby; it then commits alone (no standby yet).
 
         The caller rebuilds the old primary as the new standby with `rebuild_standby()`."""
+        await self.lose_primary()
+        await self.promote_standby()
+
+    async def lose_primary(self) -> None:
+        """The primary stops as if its machine died (`immediate`: no shutdown checkpoint)."""
+        await asyncio.to_thread(self.primary.stop, "immediate")
+
+    async def promote_standby(self) -> None:
+        """Promote the standby of a lost primary; it commits alone until `rebuild_standby()`."""
         old, new = self.primary, self.replica
         assert new is not None, "no standby to fail over to"
-        await asyncio.to_thread(old.stop, "immediate")
+        assert not old.is_running(), f"{old.name} still runs: two primaries"
         await asyncio.to_thread(new.promote)
         # The promoted node inherited synchronous_standby_names naming itself: with no standby left to confirm,
         # every commit would wait forever. Until the old primary streams again, commits are on this node alone.

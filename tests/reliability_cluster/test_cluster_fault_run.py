@@ -138,10 +138,12 @@ async def node_fault(fault: Fault, replicas: ReplicaSet, servers: Servers) -> st
     # The services' own URLs (heartbeat included): the probe lives what their connections live.
     urls = split_urls(replicas.platform.amqp_url)
     async with PublishProbe(urls, first_node=index, queue=f"{prefix}failover-probe") as probe:
-        started = loop.time()
+        # Timed from the moment the node is gone (the cut takes a CLI call, itself about a second).
         if fault.kind is FaultKind.CUT_OFF_RABBITMQ_NODE:
             await asyncio.to_thread(servers.rabbit.cut_off, node)
+            started = loop.time()
         else:
+            started = loop.time()
             await asyncio.to_thread(node.kill)
         try:
             publishing = await probe.publishing_again(after=started)
@@ -178,8 +180,9 @@ async def fail_over(fault: Fault, replicas: ReplicaSet, servers: Servers) -> str
     dsn = servers.postgres.dsn(database=replicas.database)
     before = await metrics(replicas)
     async with WriteProbe(dsn) as probe:
-        started = loop.time()
-        await servers.postgres.fail_over()
+        await servers.postgres.lose_primary()
+        started = loop.time()  # from the moment the primary is gone
+        await servers.postgres.promote_standby()
         promoted = loop.time() - started
         writing = await probe.writing_again(after=started)
     new = servers.postgres.primary
@@ -190,8 +193,9 @@ async def fail_over(fault: Fault, replicas: ReplicaSet, servers: Servers) -> str
     TIMINGS.add("Postgres writes again after the primary's loss", writing)
     TIMINGS.add("Postgres standby rebuilt and synchronous", rebuilt)
     return (
-        f"{fault.describe()}: {old.name} stopped (immediate), {new.name} promoted after {promoted:.2f}s;"
-        f" commits again after {writing:.2f}s; {old.name} rebuilt as the synchronous standby in {rebuilt:.1f}s;"
+        f"{fault.describe()}: {old.name} stopped (immediate), {new.name} promoted {promoted:.2f}s later;"
+        f" commits again {writing:.2f}s after the stop;"
+        f" {old.name} rebuilt as the synchronous standby in {rebuilt:.1f}s;"
         f" metrics: {moved(before, after)}"
     )
 
