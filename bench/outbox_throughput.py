@@ -104,7 +104,7 @@ async def pipeline(database: str, prefix: str, events: int, writers: int) -> tup
         # 1. Relay alone, then the consumer drains: events already in the outbox when the clock starts.
         await asyncio.gather(*(write(events // writers, "drain") for _ in range(writers)))
         written = (events // writers) * writers
-        relay = OutboxRelay(pool=publisher, broker=broker, listen_dsn=dsn, schema="bench_pub", source="bench")
+        relay = OutboxRelay(pool=publisher, broker=broker, schema="bench_pub", source="bench")
         started = time.perf_counter()
         relay_task = asyncio.create_task(relay.run())
         while await publisher.fetchval("SELECT count(*) FROM outbox_message WHERE sent_at IS NULL") > 0:

@@ -1,43 +1,47 @@
-"""Wallet use cases per second at N concurrent clients, next to a raw asyncpg loop doing the same SQL.
+"""Wallet redemptions per second, next to a raw asyncpg transaction doing the same durable work.
 
-- redemptions: `service.redeem_activation_key` (rate-limit checks, Idempotency-Key, key and account locked,
-  ledger entry with its lines, runway and CreditsLoaded in the outbox), one key per call, each client into
-  its own account;
-- redemptions over HTTP: the same through the real app in-process (ASGI, JWT check, validation, problem
-  mapping), with its full lifespan (outbox relay, consumer, scheduler) running against the local RabbitMQ;
-- rate changes: `service.apply_rental_change` inside an inbox transaction, as the consumer runs it (settles
-  usage into the ledger, publishes RunwayChanged), each client alternating the rate of its own contract.
+- raw: one hand-written asyncpg transaction per redemption: the Idempotency-Key row, key and account locked,
+  the key marked, the balance moved, the ledger entry with its two legs, one outbox row;
+- raw + NOTIFY after commit: the same, then a notification sent on its own (the other way to wake relays of
+  other replicas; the winner, a short poll, costs nothing per commit);
+- wallet service layer: `service.redeem_activation_key` in this process;
+- wallet over HTTP: a real wallet process (uvicorn, its relay, consumer and scheduler running) and an
+  aiohttp client in this one: JWT check, validation, the use case, the answer; at 1 client and at N;
+- rate changes: `service.apply_rental_change` inside an inbox transaction, as the consumer runs it, next to
+  the same SQL sent raw.
 
-The raw loops send the same statements in the same transactions with the values computed inline, so the
-ratio is the cost of our layers (pydantic models, the domain, the repository functions), not of the SQL.
-
-Run: `uv run python -m bench.wallet_throughput --operations 1600 --clients 16`. Uses a scratch database on
-the local Postgres and a broker name prefix of its own, and removes the database afterwards.
+Each client redeems into an account of its own. Run: `uv run python -m bench.wallet_throughput --operations
+1600 --clients 16` (`make bench` runs it). Uses a scratch database on the local Postgres and a broker name
+prefix of its own, removes both afterwards, and writes `bench/results/wallet_throughput.json`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import socket
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
+import aiohttp
 import asyncpg
-import httpx
 
+from bench.results import Row, print_rows, ratio_row, save
 from scripts.bootstrap_db import bootstrap
 from shared.db import create_pool, transaction
 from shared.dev_issuer import issue_token, load_or_create_key
 from shared.logging import configure_logging
 from shared.messaging.topology import DEAD_EXCHANGE, EVENTS_EXCHANGE, UNROUTED_EXCHANGE, Topology
-from shared.runtime import apply_migrations, create_app
+from shared.runtime import apply_migrations
 from wallet import domain, service
 from wallet.config import Settings
 from wallet.main import SPEC
@@ -107,90 +111,56 @@ async def redeem_with_service(pool: asyncpg.Pool, account_id: uuid.UUID, code: s
 
 
 async def redeem_raw(pool: asyncpg.Pool, account_id: uuid.UUID, code: str) -> None:
-    """The statements `redeem_activation_key` sends, for an account that does not burn."""
+    """The durable work of a redemption, hand-written: what the wallet's own transaction is measured against."""
     now = datetime.now(UTC)
-    canonical = code.replace("-", "")
-    digest = domain.code_hash(canonical)
-    window = datetime.fromtimestamp(int(now.timestamp()) // 900 * 900, tz=UTC)
-    await pool.fetchval("SELECT EXISTS (SELECT 1 FROM account WHERE id = $1)", account_id)
-    for bucket in (f"redeem-failures:account:{account_id}", "redeem-failures:client:bench"):
-        await pool.fetchval(
-            "SELECT hits FROM rate_limit_counter WHERE bucket = $1 AND window_start = $2", bucket, window
-        )
-    scope, idem_key = f"redemption:{account_id}", uuid.uuid4().hex
+    digest = domain.code_hash(code.replace("-", ""))
     async with pool.acquire() as conn, conn.transaction():
-        await conn.fetchval(
-            """INSERT INTO idempotency_record (scope, key, request_hash) VALUES ($1, $2, $3)
-               ON CONFLICT (scope, key) DO NOTHING RETURNING true""",
-            scope,
-            idem_key,
+        await conn.execute(
+            "INSERT INTO idempotency_record (scope, key, request_hash, status_code) VALUES ($1, $2, $3, 201)",
+            f"redemption:{account_id}",
+            uuid.uuid4().hex,
             digest.hex(),
         )
-        key = await conn.fetchrow(
-            "SELECT id, amount, status FROM activation_key WHERE code_hash = $1 FOR UPDATE", digest
-        )
-        account = await conn.fetchrow(
-            """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted,
-                      depletes_at, low_warned_threshold_s, low_check_at, version
-               FROM account WHERE id = $1 FOR UPDATE""",
+        key = await conn.fetchrow("SELECT id, amount FROM activation_key WHERE code_hash = $1 FOR UPDATE", digest)
+        balance = await conn.fetchval("SELECT balance FROM account WHERE id = $1 FOR UPDATE", account_id)
+        await conn.execute(
+            "UPDATE activation_key SET status = 'redeemed', redeemed_into = $2, redeemed_at = $3 WHERE id = $1",
+            key["id"],
             account_id,
+            now,
         )
-        balance, version = account["balance"] + key["amount"], account["version"] + 1
+        balance += key["amount"]
+        await conn.execute(
+            "UPDATE account SET balance = $2, settled_at = $3, version = version + 1 WHERE id = $1",
+            account_id,
+            balance,
+            now,
+        )
         seq = await conn.fetchval(
-            """INSERT INTO ledger_entry (id, account_id, kind, amount, balance_after, at, key_id, period_start,
-                                         period_end, note)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq""",
+            """INSERT INTO ledger_entry (id, account_id, kind, amount, balance_after, at, key_id)
+               VALUES ($1, $2, 'redemption', $3, $4, $5, $6) RETURNING seq""",
             uuid.uuid4(),
             account_id,
-            "redemption",
             key["amount"],
             balance,
             now,
             key["id"],
-            None,
-            None,
-            None,
         )
         await conn.execute(
             """INSERT INTO ledger_line (entry_seq, book, amount)
-               SELECT $1, book, amount FROM unnest($2::text[], $3::bigint[]) AS line (book, amount)""",
+               VALUES ($1, 'customer_wallet', $2), ($1, 'keys_issued', $3)""",
             seq,
-            ["customer_wallet", "keys_issued"],
-            [key["amount"], -key["amount"]],
+            key["amount"],
+            -key["amount"],
         )
-        await conn.execute(
-            """UPDATE activation_key SET status = 'redeemed', redeemed_into = $2, redeemed_at = $3
-               WHERE id = $1 AND status = 'issued'""",
-            key["id"],
-            account_id,
-            now,
-        )
-        await conn.execute(
-            """UPDATE account SET balance = $2, burn_rate_per_day = $3, settled_at = $4, segment_start = $5,
-                      segment_used = $6, depleted = $7, depletes_at = $8, version = $9, low_check_at = $10
-               WHERE id = $1""",
-            account_id,
-            balance,
-            0,
-            now,
-            now,
-            0,
-            False,
-            None,
-            version,
-            now,
-        )
-        runway = {"account_id": str(account_id), "balance": balance, "burn_rate_per_day": 0, "depletes_at": None}
-        await _outbox(conn, "wallet.runway_changed", "RunwayChanged", account_id, {**runway, "version": version})
         loaded = {"account_id": str(account_id), "amount": key["amount"], "key_id": str(key["id"])}
         await _outbox(conn, "wallet.credits_loaded", "CreditsLoaded", account_id, {**loaded, "balance_after": balance})
-        await conn.execute(
-            "UPDATE idempotency_record SET status_code = $3, response = $4 WHERE scope = $1 AND key = $2",
-            scope,
-            idem_key,
-            201,
-            {"key_id": str(key["id"]), "amount": "10", "balance": str(balance), "depletes_at": None},
-        )
+
+
+async def redeem_raw_then_notify(pool: asyncpg.Pool, account_id: uuid.UUID, code: str) -> None:
+    """The rejected alternative for waking other replicas: a notification of its own after the commit."""
+    await redeem_raw(pool, account_id, code)
+    await pool.execute("SELECT pg_notify('wallet_outbox', '')")
 
 
 async def _outbox(
@@ -315,27 +285,63 @@ async def _inbox(conn: asyncpg.Connection) -> None:
 # --- The run ----------------------------------------------------------------------------------------------
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def wallet_process(settings: Settings) -> AsyncIterator[str]:
+    """A real wallet (`python -m wallet`) on a free port, as an operator runs it; yields its base URL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "WALLET_DATABASE_URL": settings.database_url,
+        "WALLET_AMQP_URL": settings.amqp_url,
+        "WALLET_BROKER_PREFIX": settings.broker_prefix,
+        "WALLET_AUTH_JWKS_PATH": str(settings.auth_jwks_path),
+        "WALLET_HTTP_PORT": str(port),
+        "WALLET_DATABASE_POOL_MAX": str(settings.database_pool_max),
+        "WALLET_LOG_LEVEL": "WARNING",
+    }
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "wallet", env=env)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"{base_url}/readyz") as response:
+                        if response.status == 200:
+                            break
+                if process.returncode is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the wallet process did not become ready")
+                await asyncio.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        await process.wait()
+
+
 async def redemptions_over_http(
-    settings: Settings, pool: asyncpg.Pool, clients: int, per_client: int, dev_dir: Path
+    base_url: str, pool: asyncpg.Pool, clients: int, per_client: int, dev_dir: Path
 ) -> float:
     codes = await issue_codes(pool, clients * per_client)
     accounts = await open_accounts(pool, clients)
     key = load_or_create_key(dev_dir)
     tokens = [issue_token(key, roles=["customer"], account_id=str(a)) for a in accounts]
-    app = create_app(SPEC, settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wallet") as http,
-    ):
+    # One connection per client, kept alive, as a client library would.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as http:
 
         async def redeem_one(client: int, i: int) -> None:
-            response = await http.post(
-                f"/v1/accounts/{accounts[client]}/redemptions",
+            async with http.post(
+                f"{base_url}/v1/accounts/{accounts[client]}/redemptions",
                 json={"code": codes[client * per_client + i]},
                 headers={"Authorization": f"Bearer {tokens[client]}", "Idempotency-Key": uuid.uuid4().hex},
-            )
-            if response.status_code != 201:
-                raise RuntimeError(f"redemption refused: {response.text}")
+            ) as response:
+                if response.status != 201:
+                    raise RuntimeError(f"redemption refused: {await response.text()}")
 
         return await run_clients(clients, per_client, redeem_one)
 
@@ -369,7 +375,7 @@ async def measure(database: str, operations: int, clients: int, dev_dir: Path) -
         broker_prefix=f"{database}.",
         auth_jwks_path=dev_dir / "jwks.json",
         auth_jwks_url=None,
-        database_pool_max=clients + 2,
+        database_pool_max=clients + 4,
         log_level="WARNING",
     )
     await apply_migrations(SPEC, settings)
@@ -378,7 +384,12 @@ async def measure(database: str, operations: int, clients: int, dev_dir: Path) -
     try:
         results: dict[str, float] = {}
         # Redemptions: fresh keys and accounts for each side, so neither sees the other's rows locked.
-        for label, redeem in (("redemptions raw", redeem_raw), ("redemptions wallet", redeem_with_service)):
+        sides: tuple[tuple[str, Callable[[asyncpg.Pool, uuid.UUID, str], Awaitable[None]]], ...] = (
+            ("redemptions raw", redeem_raw),
+            ("redemptions raw + NOTIFY after commit", redeem_raw_then_notify),
+            ("redemptions wallet", redeem_with_service),
+        )
+        for label, redeem in sides:
             codes = await issue_codes(pool, clients * per_client)
             accounts = await open_accounts(pool, clients)
 
@@ -387,9 +398,13 @@ async def measure(database: str, operations: int, clients: int, dev_dir: Path) -
 
             results[label] = await run_clients(clients, per_client, redeem_one)
         try:
-            results["redemptions wallet HTTP"] = await redemptions_over_http(
-                settings, pool, clients, per_client, dev_dir
-            )
+            async with wallet_process(settings) as base_url:
+                results["redemptions wallet HTTP, 1 client"] = await redemptions_over_http(
+                    base_url, pool, 1, max(50, per_client * 2), dev_dir
+                )
+                results["redemptions wallet HTTP"] = await redemptions_over_http(
+                    base_url, pool, clients, per_client, dev_dir
+                )
         finally:
             await delete_broker_objects(settings)
 
@@ -410,9 +425,34 @@ async def measure(database: str, operations: int, clients: int, dev_dir: Path) -
         await pool.close()
 
 
+def result_rows(results: dict[str, float], clients: int) -> list[Row]:
+    raw = results["redemptions raw"]
+    http, alone = results["redemptions wallet HTTP"], results["redemptions wallet HTTP, 1 client"]
+    return [
+        Row(f"redemptions raw asyncpg, {clients} clients (baseline)", raw, "/s"),
+        Row(
+            f"redemptions raw + NOTIFY after commit, {clients} clients",
+            results["redemptions raw + NOTIFY after commit"],
+            "/s",
+            raw,
+        ),
+        Row(f"redemptions wallet service layer, {clients} clients", results["redemptions wallet"], "/s", raw),
+        ratio_row(f"redemptions wallet over HTTP, {clients} clients", http, "/s", baseline=raw, at_least=0.40),
+        Row("redemptions wallet over HTTP, 1 client", alone, "/s"),
+        ratio_row(f"redemptions over HTTP, {clients} clients vs 1 client", http, "/s", baseline=alone, at_least=3.0),
+        Row(f"rate changes raw asyncpg, {clients} clients (baseline)", results["rate changes raw"], "/s"),
+        Row(
+            f"rate changes wallet inbox transaction, {clients} clients",
+            results["rate changes wallet"],
+            "/s",
+            results["rate changes raw"],
+        ),
+    ]
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--operations", type=int, default=2000, help="per measurement, spread over the clients")
+    parser.add_argument("--operations", type=int, default=1600, help="per measurement, spread over the clients")
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args()
     configure_logging(service="bench", level="WARNING", json=True)
@@ -426,14 +466,9 @@ async def main() -> None:
         admin = await asyncpg.connect(ADMIN_URL)
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
-    print(f"operations per measurement: {args.operations}, concurrent clients: {args.clients}")
-    for kind in ("redemptions", "rate changes"):
-        raw, ours = results[f"{kind} raw"], results[f"{kind} wallet"]
-        print(f"{kind:<13} raw asyncpg, same SQL : {raw:8.0f} /s  (baseline)")
-        print(f"{kind:<13} wallet service layer  : {ours:8.0f} /s  ({ours / raw:.2f} x raw)")
-        if f"{kind} wallet HTTP" in results:
-            http = results[f"{kind} wallet HTTP"]
-            print(f"{kind:<13} wallet HTTP API       : {http:8.0f} /s  ({http / raw:.2f} x raw)")
+    rows = result_rows(results, args.clients)
+    save("wallet_throughput", rows, parameters={"operations": args.operations, "clients": args.clients})
+    print_rows("wallet_throughput", rows)
 
 
 if __name__ == "__main__":

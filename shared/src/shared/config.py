@@ -47,9 +47,13 @@ class ServiceSettings(BaseSettings):
     auth_jwks_url: str | None = None
     auth_jwks_path: Path | None = DEV_DIR / "jwks.json"
 
+    # The relay is woken in-process after each commit that wrote outbox rows; the poll only finds rows a
+    # crashed replica left behind.
     outbox_poll_interval_s: float = 1.0
     outbox_batch_size: int = 200
-    consumer_prefetch: int = 32
+    consumer_prefetch: int = 64
+    # Deliveries handled in one inbox transaction (at most the prefetch).
+    consumer_batch_size: int = 32
     # Attempts by our retry queues before a message goes to the dead-letter queue.
     consumer_max_attempts: int = 5
     # Back-off steps (seconds) between attempts; the last one repeats.

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 import asyncpg
 
@@ -50,12 +51,19 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What a connection needs before it goes back to the pool: nothing beyond asyncpg's own rollback of an open
+    transaction. The services change no session state on pooled connections (no LISTEN, no session advisory
+    lock, no SET), so asyncpg's default reset query would cost a round trip per use for nothing."""
+
+
 async def create_pool(*, dsn: str, schema: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_keep_session,
         # The role may touch only its schema; naming it here keeps every query unqualified.
         server_settings={"search_path": schema, "application_name": schema},
     )
@@ -69,8 +77,36 @@ async def connect(*, dsn: str, schema: str) -> asyncpg.Connection:
     return conn
 
 
+# What to do once the innermost `transaction()` block of this task has committed (and only then).
+_after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar("after_commit", default=None)
+
+
+def after_commit(callback: Callable[[], None]) -> bool:
+    """Run `callback` once the current `transaction()` commits; never if it rolls back.
+
+    False when no `transaction()` block is open in this task: the caller then relies on its fallback (the
+    outbox relay's poll).
+    """
+    callbacks = _after_commit.get()
+    if callbacks is None:
+        return False
+    if callback not in callbacks:
+        callbacks.append(callback)
+    return True
+
+
 @asynccontextmanager
 async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """One use case, one transaction: commits when the block ends, rolls back on any error."""
-    async with pool.acquire() as conn, conn.transaction():
-        yield conn
+    """One use case, one transaction: commits when the block ends, rolls back on any error.
+
+    Callbacks registered with `after_commit` inside the block run right after the commit.
+    """
+    callbacks: list[Callable[[], None]] = []
+    token = _after_commit.set(callbacks)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            yield conn
+    finally:
+        _after_commit.reset(token)
+    for callback in callbacks:
+        callback()

@@ -91,7 +91,7 @@ async def delete_expired_idempotency_records(pool: asyncpg.Pool, *, older_than_h
     return int(result.split()[-1])
 
 
-def optional_idempotency_key(request: Request) -> str | None:
+async def optional_idempotency_key(request: Request) -> str | None:
     idempotency_key = request.headers.get(HEADER)
     if idempotency_key is not None and not _KEY.fullmatch(idempotency_key):
         raise BadRequest(
@@ -100,8 +100,8 @@ def optional_idempotency_key(request: Request) -> str | None:
     return idempotency_key
 
 
-def required_idempotency_key(request: Request) -> str:
-    key = optional_idempotency_key(request)
+async def required_idempotency_key(request: Request) -> str:
+    key = await optional_idempotency_key(request)
     if key is None:
         raise BadRequest(f"this request moves money and needs an {HEADER} header", code="idempotency_key_required")
     return key

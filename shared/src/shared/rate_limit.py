@@ -34,13 +34,29 @@ async def ensure_below_limit(
     conn: asyncpg.Connection | asyncpg.Pool, *, bucket: str, limit: int, window_s: int, now: datetime, what: str
 ) -> None:
     """429 `rate_limited` with the seconds to wait, when the window already holds `limit` hits."""
+    await ensure_all_below_limits(conn, limits={bucket: (limit, what)}, window_s=window_s, now=now)
+
+
+async def ensure_all_below_limits(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    limits: dict[str, tuple[int, str]],
+    window_s: int,
+    now: datetime,
+) -> None:
+    """`ensure_below_limit` for several buckets (`{bucket: (limit, what)}`) in one query; the first in the
+    mapping's order that is full decides the answer."""
     start = _window_start(now, window_s)
-    hits = await conn.fetchval(
-        "SELECT hits FROM rate_limit_counter WHERE bucket = $1 AND window_start = $2", bucket, start
+    rows = await conn.fetch(
+        "SELECT bucket, hits FROM rate_limit_counter WHERE bucket = ANY($1::text[]) AND window_start = $2",
+        list(limits),
+        start,
     )
-    if hits is not None and hits >= limit:
-        retry_after = max(1, int((start + timedelta(seconds=window_s) - now).total_seconds()))
-        raise TooManyRequests(f"too many {what}; try again in {retry_after} s", retry_after_s=retry_after)
+    hits = {row["bucket"]: row["hits"] for row in rows}
+    for bucket, (limit, what) in limits.items():
+        if hits.get(bucket, 0) >= limit:
+            retry_after = max(1, int((start + timedelta(seconds=window_s) - now).total_seconds()))
+            raise TooManyRequests(f"too many {what}; try again in {retry_after} s", retry_after_s=retry_after)
 
 
 async def delete_old_windows(pool: asyncpg.Pool, *, older_than: timedelta = timedelta(days=1)) -> int:

@@ -154,7 +154,6 @@ async def run_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIter
         relay = OutboxRelay(
             pool=pool,
             broker=broker,
-            listen_dsn=settings.database_url,
             schema=settings.database_schema,
             source=spec.name,
             batch_size=settings.outbox_batch_size,
@@ -168,6 +167,7 @@ async def run_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIter
                 queue=f"{spec.name}.events",
                 subscriptions=spec.subscriptions,
                 prefetch=settings.consumer_prefetch,
+                batch_size=settings.consumer_batch_size,
                 max_attempts=settings.consumer_max_attempts,
                 retry_delays_s=settings.consumer_retry_delays_s,
                 delivery_limit=settings.queue_delivery_limit,
@@ -227,7 +227,8 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def get_pool(request: Request) -> asyncpg.Pool:
+async def get_pool(request: Request) -> asyncpg.Pool:
+    # Dependencies are coroutines: FastAPI runs a plain function in a worker thread, a round trip per request.
     return get_runtime(request).pool
 
 

@@ -203,7 +203,6 @@ async def rig(platform: TestPlatform) -> AsyncIterator[ContractsRig]:
     relay = OutboxRelay(
         pool=feed_pool,
         broker=feed_broker,
-        listen_dsn=platform.admin_database_url,
         schema=feed_schema,
         source="test-feed",
         poll_interval_s=0.2,

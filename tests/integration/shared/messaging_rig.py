@@ -41,14 +41,15 @@ class Rig:
     async def unsent(self) -> int:
         return int(await self.publisher_pool.fetchval("SELECT count(*) FROM outbox_message WHERE sent_at IS NULL"))
 
-    def relay(self, relay_cls: type[OutboxRelay] = OutboxRelay, **kwargs: object) -> OutboxRelay:
+    def relay(
+        self, relay_cls: type[OutboxRelay] = OutboxRelay, *, poll_interval_s: float = 0.2, **kwargs: object
+    ) -> OutboxRelay:
         return relay_cls(
             pool=self.publisher_pool,
             broker=self.broker,
-            listen_dsn=self.dsn,
             schema=self.publisher_schema,
             source="rig",
-            poll_interval_s=0.2,
+            poll_interval_s=poll_interval_s,
             **kwargs,  # type: ignore[arg-type]
         )
 

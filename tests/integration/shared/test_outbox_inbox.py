@@ -7,13 +7,17 @@ import shutil
 import subprocess
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import aio_pika
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from shared.events.wallet import AccountOpened
-from shared.messaging.consumer import HANDLED
+from shared.messaging.consumer import HANDLED, InboxConsumer
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import OutboxRelay
 from tests.harness import TestPlatform, eventually
@@ -173,7 +177,9 @@ async def test_a_message_whose_handler_always_fails_is_dead_lettered_and_the_res
         assert Envelope.from_bytes(dead.body).data["name"] == "poison"
         assert dead.headers["x-dead-reason"] == "attempts_exhausted"
         assert "never be handled" in str(dead.headers["x-last-error"])
-        assert attempts["poison"] == 3  # max_attempts of the rig
+        assert dead.headers["x-attempt"] == 3  # max_attempts of the rig
+        # Three attempts of its own, plus at most one in a batch with the others, which rolled back.
+        assert 3 <= attempts["poison"] <= 4
         # The failed attempts left nothing behind: no effect and no inbox row for the poison message.
         assert await rig.subscriber_pool.fetchval("SELECT count(*) FROM inbox_message") == 3
         await channel.close()
@@ -201,3 +207,150 @@ async def test_an_unreadable_message_goes_straight_to_the_dead_letter_queue(plat
         assert dead.headers["x-dead-reason"] == "poison"
         await channel.close()
         await consumer.stop()
+
+
+class Gate:
+    """Holds the handler of the message named `first` until released, so that deliveries pile up behind it."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.released = asyncio.Event()
+
+    async def hold(self, event: AccountOpened) -> None:
+        if event.name == "first":
+            self.entered.set()
+            await self.released.wait()
+
+    @asynccontextmanager
+    async def opened_at_exit(self) -> AsyncIterator[None]:
+        """Release the held handler when the block ends, failed or not (else it holds its connection forever)."""
+        try:
+            yield
+        finally:
+            self.released.set()
+
+
+def waiting_in(consumer: InboxConsumer) -> Callable[[], Awaitable[int]]:
+    async def waiting() -> int:
+        return consumer.waiting()
+
+    return waiting
+
+
+def batches_observed(queue: str) -> tuple[float, float]:
+    """(transactions, messages in them) the consumers of `queue` have handled in batches so far."""
+    count = REGISTRY.get_sample_value("consumer_batch_size_count", {"queue": queue}) or 0.0
+    total = REGISTRY.get_sample_value("consumer_batch_size_sum", {"queue": queue}) or 0.0
+    return count, total
+
+
+async def test_deliveries_that_pile_up_are_handled_in_one_transaction_per_batch(platform: TestPlatform) -> None:
+    gate = Gate()
+
+    async def gated(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
+        await gate.hold(event)
+        await record_effect(conn, event, envelope)
+
+    async with messaging_rig(platform) as rig:
+        consumer = rig.consumer(gated, prefetch=32, batch_size=8)
+        await consumer.start()
+        before = batches_observed(rig.queue)
+        names = [f"piled-{i}" for i in range(20)]
+        async with gate.opened_at_exit():
+            await rig.publish("first")
+            await rig.relay().publish_pending()
+            await asyncio.wait_for(gate.entered.wait(), timeout=10)
+            await rig.publish(*names)
+            await rig.relay().publish_pending()
+            await eventually(waiting_in(consumer), until=lambda n: n == 20)
+        effects = await eventually(rig.effects, until=lambda e: len(e) == 21)
+        assert sorted(effects) == sorted(["first", *names])
+        count, total = batches_observed(rig.queue)
+        # "first" alone, then the 20 behind it in batches of at most 8: four transactions in all.
+        assert (count - before[0], total - before[1]) == (4, 21)
+        await consumer.stop()
+
+
+async def test_a_failing_message_in_a_batch_leaves_the_others_handled_once_and_is_dead_lettered(
+    platform: TestPlatform,
+) -> None:
+    gate = Gate()
+
+    async def gated_poison(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
+        await gate.hold(event)
+        await record_effect(conn, event, envelope)  # written, then rolled back with the batch
+        if event.name == "poison":
+            raise RuntimeError("this message can never be handled")
+
+    async with messaging_rig(platform) as rig:
+        consumer = rig.consumer(gated_poison)
+        await consumer.start()
+        async with gate.opened_at_exit():
+            await rig.publish("first")
+            await rig.relay().publish_pending()
+            await asyncio.wait_for(gate.entered.wait(), timeout=10)
+            await rig.publish("ok-1", "poison", "ok-2")
+            await rig.relay().publish_pending()
+            await eventually(waiting_in(consumer), until=lambda n: n == 3)
+        channel = await rig.broker.channel()
+        dead_queue = await channel.declare_queue(
+            rig.broker.topology.dead_queue_name(rig.queue), durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        dead = await eventually(lambda: dead_queue.get(fail=False, no_ack=True), within=15)
+        assert dead is not None
+        assert Envelope.from_bytes(dead.body).data["name"] == "poison"
+        # The batch of three rolled back and its messages ran alone: the good ones once, the poison not at all.
+        assert sorted(await rig.effects()) == ["first", "ok-1", "ok-2"]
+        await channel.close()
+        await consumer.stop()
+
+
+async def test_the_same_message_twice_in_one_batch_has_one_effect(platform: TestPlatform) -> None:
+    gate = Gate()
+
+    async def gated(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
+        await gate.hold(event)
+        await record_effect(conn, event, envelope)
+
+    async with messaging_rig(platform) as rig:
+        consumer = rig.consumer(gated)
+        await consumer.start()
+        channel = await rig.broker.channel()
+        exchange = await rig.broker.topology.declare_exchanges(channel)
+        copy = Envelope.of(
+            id=uuid.uuid4(),
+            source="/test",
+            type=AccountOpened.routing_key(),
+            time=datetime.now(UTC),
+            subject=None,
+            data=AccountOpened(account_id=uuid.uuid4(), name="twice").model_dump(mode="json"),
+            traceparent=None,
+        ).to_bytes()
+        async with gate.opened_at_exit():
+            await rig.publish("first")
+            await rig.relay().publish_pending()
+            await asyncio.wait_for(gate.entered.wait(), timeout=10)
+            for _ in range(2):
+                await exchange.publish(aio_pika.Message(copy), routing_key=AccountOpened.routing_key())
+            await eventually(waiting_in(consumer), until=lambda n: n == 2)
+        await eventually(rig.effects, until=lambda e: len(e) == 2)
+        assert sorted(await rig.effects()) == ["first", "twice"]
+        await channel.close()
+        await consumer.stop()
+
+
+async def test_a_commit_that_wrote_outbox_rows_wakes_the_relay_of_its_process_at_once(platform: TestPlatform) -> None:
+    async with messaging_rig(platform) as rig:
+        consumer = rig.consumer()
+        await consumer.start()
+        # A poll this long never fires within the test: only the wake after the commit can publish.
+        relay = rig.relay(poll_interval_s=600)
+        relay_task = asyncio.create_task(relay.run())
+        try:
+            await eventually(rig.unsent, until=lambda n: n == 0)  # the relay's first round has run
+            await rig.publish("woken")
+            assert await eventually(rig.effects, within=5) == ["woken"]
+        finally:
+            relay.stop()
+            await relay_task
+            await consumer.stop()

@@ -53,7 +53,7 @@ class _RulesAsProblems(APIRoute):
         return handle
 
 
-def utc_now() -> datetime:
+async def utc_now() -> datetime:
     return datetime.now(UTC)
 
 

@@ -365,12 +365,14 @@ async def insert_rental(
     product: str,
     rate_per_day: int,
     now: datetime,
-) -> None:
-    """Raises asyncpg.UniqueViolationError if the device is already rented (the partial unique index)."""
-    await conn.execute(
-        """INSERT INTO rental (id, contract_id, domain_id, device_id, hwid, product, status, rate_per_day,
-                               activated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8)""",
+) -> asyncpg.Record | None:
+    """The new active rental, or None if the device is already rented (the partial unique index decides)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"""INSERT INTO rental AS r (id, contract_id, domain_id, device_id, hwid, product, status, rate_per_day,
+                                     activated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8)
+            ON CONFLICT (device_id) WHERE status = 'active' DO NOTHING
+            RETURNING {_RENTAL_COLUMNS}""",  # noqa: S608 - fixed column list
         rental_id,
         contract_id,
         domain_id,
@@ -380,6 +382,7 @@ async def insert_rental(
         rate_per_day,
         now,
     )
+    return row
 
 
 async def get_rental(conn: asyncpg.Connection, *, contract_id: UUID, rental_id: UUID) -> asyncpg.Record | None:
@@ -488,6 +491,22 @@ async def insert_history(
         summary,
         data,
         source_key,
+    )
+
+
+async def insert_history_entries(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    contract_id: UUID,
+    at: datetime,
+    entries: list[tuple[str, str, dict[str, object]]],
+) -> None:
+    """Several entries (type, summary, data) of one contract at one instant, in one round trip."""
+    await conn.executemany(
+        """INSERT INTO history_entry (account_id, contract_id, at, type, summary, data)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        [(account_id, contract_id, at, type_, summary, data) for type_, summary, data in entries],
     )
 
 

@@ -9,6 +9,7 @@ follow commit order and the snapshot of version N is exactly the state version N
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -43,7 +44,7 @@ from shared.events.contracts import (
     RentedDevice,
 )
 from shared.idempotency import claim_idempotency_key, store_idempotent_response
-from shared.messaging.outbox import add_to_outbox
+from shared.messaging.outbox import add_all_to_outbox
 from shared.money import format_isc
 from shared.pagination import Page, decode_cursor, encode_cursor
 
@@ -121,17 +122,21 @@ async def _owned_device(conn: asyncpg.Connection, *, device_id: UUID, account_id
     return device
 
 
-async def _device_facts(conn: asyncpg.Connection, *, device: asyncpg.Record, contract_id: UUID) -> domain.DeviceFacts:
+async def _device_facts(
+    conn: asyncpg.Connection, *, device: asyncpg.Record, contract_id: UUID
+) -> tuple[domain.DeviceFacts, asyncpg.Record | None]:
+    """What the rules need to know of the device, and its tariff (None: not rentable)."""
     linked = device["domain_id"] in await repository.linked_domain_ids(conn, contract_id)
     rented = await repository.active_rental_of_device(conn, device["id"]) is not None
     tariff = await repository.get_tariff(conn, device["product"])
-    return domain.DeviceFacts(
+    facts = domain.DeviceFacts(
         device_id=device["id"],
         removed=device["removed"],
         domain_linked=linked,
         rentable=tariff is not None,
         rented=rented,
     )
+    return facts, tariff
 
 
 def _keyset(cursor: str | None, *keys: str) -> list[str] | None:
@@ -192,9 +197,20 @@ async def _publish(
     conn: asyncpg.Connection, *, contract: asyncpg.Record, event: Event, summary: str, now: datetime
 ) -> None:
     """The fact goes to the outbox and into the contract's history, in the caller's transaction."""
-    await add_to_outbox(conn, event)
-    await _record(
-        conn, contract=contract, now=now, type=type(event).__name__, summary=summary, data=event.model_dump(mode="json")
+    await _publish_all(conn, contract=contract, facts=[(event, summary)], now=now)
+
+
+async def _publish_all(
+    conn: asyncpg.Connection, *, contract: asyncpg.Record, facts: Sequence[tuple[Event, str]], now: datetime
+) -> None:
+    """Several facts, in order: one round trip to the outbox, one to the history."""
+    await add_all_to_outbox(conn, [event for event, _ in facts])
+    await repository.insert_history_entries(
+        conn,
+        account_id=contract["account_id"],
+        contract_id=contract["id"],
+        at=now,
+        entries=[(type(event).__name__, summary, event.model_dump(mode="json")) for event, summary in facts],
     )
 
 
@@ -202,6 +218,16 @@ async def _publish_rental_changed(
     conn: asyncpg.Connection, *, contract: asyncpg.Record, status: ContractStatus, now: datetime
 ) -> RentalChanged:
     """The next version of the contract's whole rental. The caller holds the contract row lock."""
+    event, summary = await _rental_changed(conn, contract=contract, status=status)
+    await _publish(conn, contract=contract, event=event, summary=summary, now=now)
+    return event
+
+
+async def _rental_changed(
+    conn: asyncpg.Connection, *, contract: asyncpg.Record, status: ContractStatus
+) -> tuple[RentalChanged, str]:
+    """The next version of the contract's whole rental and its history line, to publish with the change that
+    caused it. The caller holds the contract row lock."""
     version = await repository.next_rental_version(conn, contract["id"])
     linked = await repository.linked_domain_ids(conn, contract["id"])
     units = [
@@ -235,8 +261,7 @@ async def _publish_rental_changed(
     summary = f"rental v{version}: {devices} device(s), burning {_per_day(snapshot.burn_rate_per_day)}" + (
         "" if snapshot.active else " (not running)"
     )
-    await _publish(conn, contract=contract, event=event, summary=summary, now=now)
-    return event
+    return event, summary
 
 
 async def _change_status(
@@ -463,30 +488,27 @@ async def activate_rental(
         await repository.share_lock_tariff(conn, device["product"])  # lock order: device, tariff, contract
         contract = await _visible_contract(conn, principal=principal, contract_id=contract_id, lock=True)
         # Read under the contract lock: a rental committed while we waited counts.
-        facts = await _device_facts(conn, device=device, contract_id=contract_id)
+        facts, tariff = await _device_facts(conn, device=device, contract_id=contract_id)
         funding = _funding(await repository.get_funding(conn, contract["account_id"]))
         domain.check_activation(
             contract_status=ContractStatus(contract["status"]), funding=funding, device=facts, now=now
         )
-        tariff = await repository.get_tariff(conn, device["product"])
         assert tariff is not None  # checked above, and held by FOR SHARE
         rental_id = uuid.uuid4()
-        try:
-            async with conn.transaction():  # savepoint: the unique index is the last word on "already rented"
-                await repository.insert_rental(
-                    conn,
-                    rental_id=rental_id,
-                    contract_id=contract_id,
-                    domain_id=device["domain_id"],
-                    device_id=device_id,
-                    hwid=device["hwid"],
-                    product=device["product"],
-                    rate_per_day=tariff["rate_per_day"],
-                    now=now,
-                )
-        except asyncpg.UniqueViolationError as exc:
-            raise RuleBroken("the device is already rented", code="device_already_rented") from exc
-        rental = await repository.get_rental(conn, contract_id=contract_id, rental_id=rental_id)
+        # The unique index is the last word on "already rented".
+        rental = await repository.insert_rental(
+            conn,
+            rental_id=rental_id,
+            contract_id=contract_id,
+            domain_id=device["domain_id"],
+            device_id=device_id,
+            hwid=device["hwid"],
+            product=device["product"],
+            rate_per_day=tariff["rate_per_day"],
+            now=now,
+        )
+        if rental is None:
+            raise RuleBroken("the device is already rented", code="device_already_rented")
         event = DeviceActivated(
             contract_id=contract_id,
             account_id=contract["account_id"],
@@ -496,8 +518,8 @@ async def activate_rental(
             rate_per_day=tariff["rate_per_day"],
         )
         summary = f"{device['hwid']} ({device['product']}) rented at {_per_day(tariff['rate_per_day'])}"
-        await _publish(conn, contract=contract, event=event, summary=summary, now=now)
-        await _publish_rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]), now=now)
+        changed = await _rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]))
+        await _publish_all(conn, contract=contract, facts=[(event, summary), changed], now=now)
         result = _rental_read(rental)
         if idempotency_key is not None:
             await store_idempotent_response(
@@ -570,36 +592,32 @@ async def replace_device(
         old = await repository.get_rental(conn, contract_id=contract_id, rental_id=rental_id)
         if old is None:
             raise NotFound("rental not found", code="rental_not_found")
-        facts = await _device_facts(conn, device=device, contract_id=contract_id)
+        facts, tariff = await _device_facts(conn, device=device, contract_id=contract_id)
         domain.check_replacement(
             contract_status=ContractStatus(contract["status"]),
             rental_status=RentalStatus(old["status"]),
             old_device_id=old["device_id"],
             new_device=facts,
         )
-        tariff = await repository.get_tariff(conn, device["product"])
         assert tariff is not None  # checked above, and held by FOR SHARE
         new_id = uuid.uuid4()
-        try:
-            async with conn.transaction():
-                await repository.insert_rental(
-                    conn,
-                    rental_id=new_id,
-                    contract_id=contract_id,
-                    domain_id=device["domain_id"],
-                    device_id=device_id,
-                    hwid=device["hwid"],
-                    product=device["product"],
-                    rate_per_day=tariff["rate_per_day"],
-                    now=now,
-                )
-        except asyncpg.UniqueViolationError as exc:
-            raise RuleBroken("the new device is already rented", code="device_already_rented") from exc
+        new = await repository.insert_rental(
+            conn,
+            rental_id=new_id,
+            contract_id=contract_id,
+            domain_id=device["domain_id"],
+            device_id=device_id,
+            hwid=device["hwid"],
+            product=device["product"],
+            rate_per_day=tariff["rate_per_day"],
+            now=now,
+        )
+        if new is None:
+            raise RuleBroken("the new device is already rented", code="device_already_rented")
         if not await repository.end_rental(
             conn, rental_id=rental_id, status=RentalStatus.REPLACED, reason="replaced", now=now, replaced_by=new_id
         ):
             raise RuleBroken("the rental has already ended", code="rental_not_active")
-        new = await repository.get_rental(conn, contract_id=contract_id, rental_id=new_id)
         event = DeviceReplaced(
             contract_id=contract_id,
             account_id=contract["account_id"],
@@ -611,9 +629,10 @@ async def replace_device(
             rate_per_day=tariff["rate_per_day"],
         )
         summary = f"{old['hwid']} replaced by {device['hwid']} (RMA), rental carries on"
-        await _publish(conn, contract=contract, event=event, summary=summary, now=now)
-        await _publish_rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]), now=now)
-        result = _rental_read(new)
+        changed = await _rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]))
+        await _publish_all(conn, contract=contract, facts=[(event, summary), changed], now=now)
+        # Inserted before the old rental pointed at it: the row read back could not name what it replaces yet.
+        result = _rental_read(new).model_copy(update={"replaces": rental_id})
         if idempotency_key is not None:
             await store_idempotent_response(
                 conn, scope=scope, key=idempotency_key, status_code=201, response=result.model_dump(mode="json")

@@ -30,17 +30,17 @@ from shared.runtime import DbPool
 router = APIRouter()
 
 
-def utc_now() -> datetime:
+async def utc_now() -> datetime:
     """The clock, as a dependency: tests move it instead of sleeping."""
     return datetime.now(UTC)
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     # Behind a proxy, uvicorn's --forwarded-allow-ips decides whether X-Forwarded-For may set this.
     return request.client.host if request.client else "unknown"
 
 
-def enrolment_limits(request: Request) -> service.EnrolmentLimits:
+async def enrolment_limits(request: Request) -> service.EnrolmentLimits:
     settings = request.app.state.settings
     assert isinstance(settings, Settings)
     return service.EnrolmentLimits(

@@ -31,12 +31,12 @@ from wallet.schemas import (
 router = APIRouter()
 
 
-def current_time() -> datetime:
+async def current_time() -> datetime:
     """The clock of every request; tests replace it through `app.dependency_overrides`."""
     return datetime.now(UTC)
 
 
-def wallet_settings(request: Request) -> Settings:
+async def wallet_settings(request: Request) -> Settings:
     settings = request.app.state.settings
     if not isinstance(settings, Settings):
         raise TypeError("the wallet runs with the wallet's settings")

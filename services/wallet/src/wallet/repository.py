@@ -159,15 +159,23 @@ async def insert_ledger_entry(
     amount: int,
     balance_after: int,
     at: datetime,
+    books: list[str],
+    line_amounts: list[int],
     key_id: UUID | None = None,
     period_start: datetime | None = None,
     period_end: datetime | None = None,
     note: str | None = None,
-) -> int:
-    seq: int = await conn.fetchval(
-        """INSERT INTO ledger_entry (id, account_id, kind, amount, balance_after, at, key_id, period_start, period_end,
-                                     note)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq""",
+) -> None:
+    """The entry and its lines (one per book, summing to zero) in one statement."""
+    await conn.execute(
+        """WITH entry AS (
+               INSERT INTO ledger_entry (id, account_id, kind, amount, balance_after, at, key_id, period_start,
+                                         period_end, note)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq
+           )
+           INSERT INTO ledger_line (entry_seq, book, amount)
+           SELECT entry.seq, line.book, line.amount
+           FROM entry, unnest($11::text[], $12::bigint[]) AS line (book, amount)""",
         entry_id,
         account_id,
         kind,
@@ -178,19 +186,8 @@ async def insert_ledger_entry(
         period_start,
         period_end,
         note,
-    )
-    return seq
-
-
-async def insert_ledger_lines(
-    conn: asyncpg.Connection, *, entry_seq: int, books: list[str], amounts: list[int]
-) -> None:
-    await conn.execute(
-        """INSERT INTO ledger_line (entry_seq, book, amount)
-           SELECT $1, book, amount FROM unnest($2::text[], $3::bigint[]) AS line (book, amount)""",
-        entry_seq,
         books,
-        amounts,
+        line_amounts,
     )
 
 

@@ -18,6 +18,7 @@ import structlog
 
 from shared.db import is_database_away, transaction
 from shared.errors import BadRequest, Conflict, NotFound, Unprocessable
+from shared.events.base import Event
 from shared.events.wallet import (
     AccountOpened,
     BalanceDepleted,
@@ -27,10 +28,10 @@ from shared.events.wallet import (
     RunwayChanged,
 )
 from shared.idempotency import claim_idempotency_key, store_idempotent_response
-from shared.messaging.outbox import add_to_outbox
+from shared.messaging.outbox import add_all_to_outbox, add_to_outbox
 from shared.money import format_isc
 from shared.pagination import Page, decode_cursor, encode_cursor
-from shared.rate_limit import ensure_below_limit, record_hit
+from shared.rate_limit import ensure_all_below_limits, record_hit
 from wallet import domain, repository
 from wallet.schemas import (
     AccountRead,
@@ -235,33 +236,49 @@ async def redeem_activation_key(
 ) -> RedemptionRead:
     """Load a key's credit into the account. A key redeems once: its row is locked, then its status checked.
 
-    Wrong codes are counted per account and per client in their own transaction (the failing one rolls
-    back); past the limit every attempt gets 429 until the window ends. A mistyped code (check symbol) is
-    not counted: it tells nothing about which keys exist.
+    One transaction does it all, the rate-limit check and the Idempotency-Key included. Wrong codes are
+    counted per account and per client in a transaction of their own (the failing one rolls back); past
+    the limit every attempt gets 429 until the window ends. A mistyped code (check symbol) is not counted:
+    it tells nothing about which keys exist.
     """
-    if not await repository.account_exists(pool, account_id):
-        raise NotFound("account not found")
-    buckets = {
+    failure_limits = {
         f"redeem-failures:account:{account_id}": (limits.failures_per_account, "wrong activation codes for account"),
         f"redeem-failures:client:{client}": (limits.failures_per_client, "wrong activation codes from this client"),
     }
-    for bucket, (limit, what) in buckets.items():
-        await ensure_below_limit(pool, bucket=bucket, limit=limit, window_s=limits.window_s, now=now, what=what)
-    canonical = _canonical_code(code)
     try:
-        return await _redeem(pool, account_id=account_id, canonical=canonical, idempotency_key=idempotency_key, now=now)
+        return await _redeem(
+            pool,
+            account_id=account_id,
+            code=code,
+            idempotency_key=idempotency_key,
+            failure_limits=failure_limits,
+            window_s=limits.window_s,
+            now=now,
+        )
     except UnknownActivationKey:
-        for bucket in buckets:
+        for bucket in failure_limits:
             await record_hit(pool, bucket=bucket, window_s=limits.window_s, now=now)
         log.warning("wallet.key.redeem.unknown", account_id=str(account_id), client=client)
         raise
 
 
 async def _redeem(
-    pool: asyncpg.Pool, *, account_id: uuid.UUID, canonical: str, idempotency_key: str, now: datetime
+    pool: asyncpg.Pool,
+    *,
+    account_id: uuid.UUID,
+    code: str,
+    idempotency_key: str,
+    failure_limits: dict[str, tuple[int, str]],
+    window_s: int,
+    now: datetime,
 ) -> RedemptionRead:
     scope = f"redemption:{account_id}"
     async with transaction(pool) as conn:
+        row = await repository.lock_account(conn, account_id)
+        if row is None:
+            raise NotFound("account not found")
+        await ensure_all_below_limits(conn, limits=failure_limits, window_s=window_s, now=now)
+        canonical = _canonical_code(code)
         replay = await claim_idempotency_key(conn, scope=scope, key=idempotency_key, request={"code": canonical})
         if replay is not None:
             return RedemptionRead.model_validate(replay.response)
@@ -272,9 +289,6 @@ async def _redeem(
             raise Conflict("this key was already redeemed", code="key_already_redeemed")
         if key["status"] == "revoked":
             raise Conflict("this key was revoked", code="key_revoked")
-        row = await repository.lock_account(conn, account_id)
-        if row is None:
-            raise NotFound("account not found")
         account = await _catch_up_run_out(conn, _Account.of(row), now=now)
         was_depleted = account.burn.depleted
         burn, usage = account.burn.load(amount=key["amount"], at=now)
@@ -289,18 +303,18 @@ async def _redeem(
         )
         if not await repository.mark_key_redeemed(conn, key_id=key["id"], account_id=account_id, at=now):
             raise Conflict("this key was already redeemed", code="key_already_redeemed")
-        account = await _publish_runway(conn, account=account, burn=burn, at=now)
-        await add_to_outbox(
-            conn,
+        account = await _save_runway(conn, account=account, burn=burn, at=now)
+        events: list[Event] = [
+            _runway_event(account_id, burn, version=account.version, at=now),
             CreditsLoaded(account_id=account_id, amount=key["amount"], key_id=key["id"], balance_after=burn.balance),
-        )
+        ]
         if was_depleted:
-            await add_to_outbox(
-                conn,
+            events.append(
                 BalanceRestored(
                     account_id=account_id, balance=burn.balance, depletes_at=burn.depletes_at(), version=account.version
-                ),
+                )
             )
+        await add_all_to_outbox(conn, events)
         result = RedemptionRead(
             key_id=key["id"], amount=key["amount"], balance=burn.balance, depletes_at=burn.depletes_at()
         )
@@ -542,9 +556,15 @@ async def _catch_up_run_out(conn: asyncpg.Connection, account: _Account, *, now:
 
 async def _publish_runway(conn: asyncpg.Connection, *, account: _Account, burn: domain.Burn, at: datetime) -> _Account:
     """Store the new burn state with the next version and announce it; warnings are re-checked at once."""
+    account = await _save_runway(conn, account=account, burn=burn, at=at)
+    await add_to_outbox(conn, _runway_event(account.id, burn, version=account.version, at=at))
+    return account
+
+
+async def _save_runway(conn: asyncpg.Connection, *, account: _Account, burn: domain.Burn, at: datetime) -> _Account:
+    """Store the new burn state with the next version; the caller announces it (`_runway_event`)."""
     version = account.version + 1
     await _save(conn, account=account, burn=burn, version=version, low_check_at=at)
-    await add_to_outbox(conn, _runway_event(account.id, burn, version=version, at=at))
     return _Account(id=account.id, burn=burn, version=version, low_check_at=at)
 
 
@@ -604,7 +624,7 @@ async def _post(
     note: str | None = None,
 ) -> uuid.UUID:
     entry_id = uuid.uuid4()
-    seq = await repository.insert_ledger_entry(
+    await repository.insert_ledger_entry(
         conn,
         entry_id=entry_id,
         account_id=account_id,
@@ -616,11 +636,7 @@ async def _post(
         period_start=period[0] if period else None,
         period_end=period[1] if period else None,
         note=note,
-    )
-    await repository.insert_ledger_lines(
-        conn,
-        entry_seq=seq,
         books=[book.value for book, _ in posting.lines],
-        amounts=[amount for _, amount in posting.lines],
+        line_amounts=[amount for _, amount in posting.lines],
     )
     return entry_id

@@ -1,18 +1,26 @@
 """Inbox consumer: each message is handled once, in one transaction with its inbox row, acked after commit.
 
-Failures: a handler error is retried through the retry queues with back-off (the attempt count travels in
-the `x-attempt` header); after `max_attempts` the message goes to the dead-letter queue with the error.
-A message that cannot even be read (bad envelope, unknown type, invalid payload) is dead-lettered at once.
-Either way it is acked only after the broker confirmed the copy, so nothing is dropped and the messages
-behind it keep flowing. A crash mid-handling leaves the message unacked: the broker redelivers it and
-dead-letters it itself past the queue's delivery limit.
+Batches: the deliveries that have arrived while the previous batch was being handled (up to `batch_size`)
+are handled together in one transaction: one statement records their inbox rows, the handlers run one
+after the other in delivery order, one commit makes them durable, and every message is acked after it.
+A duplicate (its inbox row already there) is skipped and acked. If anything in the batch fails (a
+handler, or the commit itself: a deferred constraint, a deadlock with another replica), the whole batch
+rolls back and each of its messages is handled again alone, so a failing message never holds back or
+changes the outcome of the others.
+
+Failures of a message alone: a handler error is retried through the retry queues with back-off (the
+attempt count travels in the `x-attempt` header); after `max_attempts` the message goes to the
+dead-letter queue with the error. A message that cannot even be read (bad envelope, unknown type,
+invalid payload) is dead-lettered at once. Either way it is acked only after the broker confirmed the
+copy, so nothing is dropped and the messages behind it keep flowing. A crash mid-handling leaves the
+messages unacked: the broker redelivers them and dead-letters one itself past the queue's delivery limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +28,10 @@ import aio_pika
 import asyncpg
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
+from shared.db import transaction
 from shared.events.base import Event
 from shared.messaging.broker import Broker
 from shared.messaging.envelope import Envelope
@@ -30,19 +39,27 @@ from shared.tracing import child_traceparent, current_traceparent
 
 log = structlog.get_logger()
 HANDLED = Counter("consumer_messages_total", "Messages by outcome", ["queue", "outcome"])
+BATCH_SIZE = Histogram(
+    "consumer_batch_size", "Deliveries handled in one transaction", ["queue"], buckets=(1, 2, 4, 8, 16, 32, 64, 128)
+)
 
 Handler = Callable[[asyncpg.Connection, Any, Envelope], Awaitable[None]]
 """`async def on_x(conn, event, envelope)`: runs inside the inbox transaction; must not commit."""
 
 
-@dataclass(frozen=True)
-class Subscription:
-    event: type[Event]
-    handler: Handler
-
-
 class PoisonMessage(Exception):
     """The message can never be handled; it goes straight to the dead-letter queue."""
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """A delivery that could be read: what the handler needs, and the message to ack or forward."""
+
+    message: AbstractIncomingMessage
+    envelope: Envelope
+    event: Event
+    handler: Handler
+    attempt: int
 
 
 class InboxConsumer:
@@ -54,6 +71,7 @@ class InboxConsumer:
         queue: str,
         subscriptions: Mapping[type[Event], Handler],
         prefetch: int = 32,
+        batch_size: int = 32,
         max_attempts: int = 5,
         retry_delays_s: list[float] | None = None,
         delivery_limit: int = 20,
@@ -63,12 +81,16 @@ class InboxConsumer:
         self.queue = queue
         self.handlers = {event.routing_key(): (event, handler) for event, handler in subscriptions.items()}
         self.prefetch = prefetch
+        self.batch_size = max(1, min(batch_size, prefetch))
         self.max_attempts = max_attempts
         self.retry_delays_s = retry_delays_s or [0.2, 1.0, 5.0, 30.0]
         self.delivery_limit = delivery_limit
         self._channel: aio_pika.abc.AbstractRobustChannel | None = None
         self._retry_queues: list[str] = []
         self._consumer_tag: str | None = None
+        # Bounded by the prefetch: the broker never has more unacked deliveries out to this consumer.
+        self._arrived: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._channel = await self.broker.channel(prefetch=self.prefetch)
@@ -80,42 +102,99 @@ class InboxConsumer:
             retry_delays_s=self.retry_delays_s,
         )
         self._retry_queues = declared.retry_queue_names
-        self._consumer_tag = await declared.work.consume(self._on_message)
-        log.info("consumer.started", queue=self.queue, routing_keys=sorted(self.handlers))
+        self._worker = asyncio.create_task(self._handle_forever(), name=f"{self.queue}-inbox")
+        self._consumer_tag = await declared.work.consume(self._arrived.put)
+        log.info("consumer.started", queue=self.queue, routing_keys=sorted(self.handlers), batch_size=self.batch_size)
 
     async def stop(self) -> None:
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
         self._channel = None
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+            self._worker = None
 
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        raw_attempt = message.headers.get("x-attempt", 1)
-        attempt = raw_attempt if isinstance(raw_attempt, int) and raw_attempt > 0 else 1
-        try:
-            envelope, event, handler = self._decode(message)
-        except PoisonMessage as exc:
-            await self._dead_letter(message, reason="poison", error=str(exc), attempt=attempt)
+    def waiting(self) -> int:
+        """Deliveries received from the broker and not yet taken into a batch."""
+        return self._arrived.qsize()
+
+    async def _handle_forever(self) -> None:
+        while True:
+            batch = [await self._arrived.get()]
+            while len(batch) < self.batch_size and not self._arrived.empty():
+                batch.append(self._arrived.get_nowait())
+            try:
+                await self._handle_batch(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # The worker outlives any fault; the unacked messages of the batch come back from the broker.
+                log.error("consumer.batch.failed", error=repr(exc), exc_info=exc)
+
+    async def _handle_batch(self, messages: Sequence[AbstractIncomingMessage]) -> None:
+        readable: list[_Delivery] = []
+        for message in messages:
+            attempt = _attempt_of(message)
+            try:
+                readable.append(self._decode(message, attempt=attempt))
+            except PoisonMessage as exc:
+                await self._dead_letter(message, reason="poison", error=str(exc), attempt=attempt)
+        if not readable:
             return
-        token = current_traceparent.set(child_traceparent(envelope.traceparent))
-        bound = structlog.contextvars.bound_contextvars(
-            message_id=envelope.id, event_type=envelope.type, attempt=attempt
-        )
-        try:
-            with bound:
-                try:
-                    handled = await self._handle_once(envelope, event, handler)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
-                    await self._retry_or_dead_letter(message, exc=exc, attempt=attempt)
-                    return
-                await message.ack()
-                HANDLED.labels(self.queue, "handled" if handled else "duplicate").inc()
-                log.debug("consumer.message.handled" if handled else "consumer.message.duplicate")
-        finally:
-            current_traceparent.reset(token)
+        BATCH_SIZE.labels(self.queue).observe(len(readable))
+        if len(readable) > 1:
+            try:
+                handled = await self._handle_together(readable)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the batch rolled back: each message is handled alone
+                log.info("consumer.batch.split", size=len(readable), error=repr(exc))
+            else:
+                for delivery, was_handled in zip(readable, handled, strict=True):
+                    await self._acked(delivery, handled=was_handled)
+                return
+        for delivery in readable:
+            await self._handle_alone(delivery)
 
-    def _decode(self, message: AbstractIncomingMessage) -> tuple[Envelope, Event, Handler]:
+    async def _handle_together(self, deliveries: Sequence[_Delivery]) -> list[bool]:
+        """All of them in one transaction; whether each was handled now (False: a duplicate)."""
+        handled = [False] * len(deliveries)
+        async with transaction(self.pool) as conn:
+            first_time = await _record_in_inbox(conn, self.queue, deliveries)
+            for index, delivery in enumerate(deliveries):
+                if delivery.envelope.id not in first_time:
+                    continue
+                first_time.discard(delivery.envelope.id)  # the same message twice in one batch: once
+                with _context_of(delivery):
+                    await delivery.handler(conn, delivery.event, delivery.envelope)
+                handled[index] = True
+        return handled
+
+    async def _handle_alone(self, delivery: _Delivery) -> None:
+        with _context_of(delivery):
+            try:
+                async with transaction(self.pool) as conn:
+                    handled = bool(await _record_in_inbox(conn, self.queue, [delivery]))
+                    if handled:
+                        await delivery.handler(conn, delivery.event, delivery.envelope)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
+                await self._retry_or_dead_letter(delivery.message, exc=exc, attempt=delivery.attempt)
+                return
+            await self._acked(delivery, handled=handled)
+
+    async def _acked(self, delivery: _Delivery, *, handled: bool) -> None:
+        # After the commit. If the channel went away meanwhile the broker redelivers, and the inbox row
+        # makes the copy a duplicate.
+        with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError):
+            await delivery.message.ack()
+        HANDLED.labels(self.queue, "handled" if handled else "duplicate").inc()
+        outcome = "consumer.message.handled" if handled else "consumer.message.duplicate"
+        log.debug(outcome, message_id=delivery.envelope.id)
+
+    def _decode(self, message: AbstractIncomingMessage, *, attempt: int) -> _Delivery:
         try:
             envelope = Envelope.from_bytes(message.body)
         except ValidationError as exc:
@@ -128,21 +207,7 @@ class InboxConsumer:
             event = model.model_validate(envelope.data)
         except ValidationError as exc:
             raise PoisonMessage(f"invalid {envelope.type} payload: {exc}") from exc
-        return envelope, event, handler
-
-    async def _handle_once(self, envelope: Envelope, event: Event, handler: Handler) -> bool:
-        async with self.pool.acquire() as conn, conn.transaction():
-            first_time = await conn.fetchval(
-                """INSERT INTO inbox_message (consumer, message_id, event_type) VALUES ($1, $2, $3)
-                   ON CONFLICT DO NOTHING RETURNING true""",
-                self.queue,
-                envelope.id,
-                envelope.type,
-            )
-            if not first_time:
-                return False
-            await handler(conn, event, envelope)
-            return True
+        return _Delivery(message=message, envelope=envelope, event=event, handler=handler, attempt=attempt)
 
     async def _retry_or_dead_letter(self, message: AbstractIncomingMessage, *, exc: Exception, attempt: int) -> None:
         if attempt >= self.max_attempts:
@@ -195,7 +260,40 @@ class InboxConsumer:
         except (TimeoutError, aio_pika.exceptions.AMQPError, OSError) as exc:
             log.warning("consumer.forward.failed", error=repr(exc))
             # If the channel is gone, the broker redelivers the unacked message by itself.
-            with contextlib.suppress(aio_pika.exceptions.AMQPError):
+            with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError):
                 await message.nack(requeue=True)
             return
-        await message.ack()
+        # If the channel went away since, the broker redelivers the original too: the inbox makes it harmless.
+        with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError):
+            await message.ack()
+
+
+def _attempt_of(message: AbstractIncomingMessage) -> int:
+    raw_attempt = message.headers.get("x-attempt", 1)
+    return raw_attempt if isinstance(raw_attempt, int) and raw_attempt > 0 else 1
+
+
+@contextlib.contextmanager
+def _context_of(delivery: _Delivery) -> Iterator[None]:
+    """The message's trace and log context while its handler runs."""
+    token = current_traceparent.set(child_traceparent(delivery.envelope.traceparent))
+    try:
+        with structlog.contextvars.bound_contextvars(
+            message_id=delivery.envelope.id, event_type=delivery.envelope.type, attempt=delivery.attempt
+        ):
+            yield
+    finally:
+        current_traceparent.reset(token)
+
+
+async def _record_in_inbox(conn: asyncpg.Connection, consumer: str, deliveries: Sequence[_Delivery]) -> set[str]:
+    """Insert the inbox rows of these messages; the ids seen for the first time."""
+    rows = await conn.fetch(
+        """INSERT INTO inbox_message (consumer, message_id, event_type)
+           SELECT $1, message_id, event_type FROM unnest($2::text[], $3::text[]) AS m (message_id, event_type)
+           ON CONFLICT DO NOTHING RETURNING message_id""",
+        consumer,
+        [d.envelope.id for d in deliveries],
+        [d.envelope.type for d in deliveries],
+    )
+    return {row["message_id"] for row in rows}

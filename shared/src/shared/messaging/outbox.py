@@ -2,8 +2,14 @@
 
 The relay claims unsent rows with `FOR UPDATE SKIP LOCKED` (so replicas share the work), publishes them
 with publisher confirms, and marks them sent only after the broker confirmed. A crash in between means
-the event is published again; consumers' inboxes make that harmless. It wakes on LISTEN/NOTIFY and
-polls as a fallback.
+the event is published again; consumers' inboxes make that harmless.
+
+Waking: the transaction that wrote outbox rows wakes this process's relays right after its commit
+(`shared.db.after_commit`), so the writer's own replica publishes at once. Nothing notifies through
+Postgres: a transaction that queued a NOTIFY takes an instance-wide lock at commit and holds it through
+the WAL flush, so every outbox-writing commit of every service would wait for the others. Other replicas
+find rows left behind (their writer crashed before publishing, or wrote them outside `transaction()`) by
+a short poll, which costs one indexed query per interval.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+import weakref
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +27,7 @@ import asyncpg
 import structlog
 from prometheus_client import Counter
 
+from shared.db import after_commit
 from shared.events.base import Event
 from shared.messaging.broker import Broker
 from shared.messaging.envelope import CONTENT_TYPE, Envelope
@@ -29,22 +38,40 @@ PUBLISHED = Counter("outbox_published_total", "Events published and confirmed by
 PUBLISH_FAILED = Counter("outbox_publish_failed_total", "Publish attempts that failed", ["service"])
 
 
+_INSERT = """INSERT INTO outbox_message (id, routing_key, event_type, subject, payload, traceparent)
+             VALUES ($1, $2, $3, $4, $5, $6)"""
+
+# The relays running in this process: a committed outbox row wakes them (each publishes only its own
+# service's table, so waking a relay of another service in the same process only costs it one query).
+_local_relays: weakref.WeakSet[OutboxRelay] = weakref.WeakSet()
+
+
+def wake_local_relays() -> None:
+    for relay in list(_local_relays):
+        relay.wake()
+
+
 async def add_to_outbox(conn: asyncpg.Connection, event: Event) -> uuid.UUID:
     """Record `event` for publication. Call inside the transaction that makes the change it reports."""
+    (message_id,) = await add_all_to_outbox(conn, [event])
+    return message_id
+
+
+async def add_all_to_outbox(conn: asyncpg.Connection, events: Sequence[Event]) -> list[uuid.UUID]:
+    """Record several events in one round trip, in order; the relay wakes once the transaction commits."""
     if not conn.is_in_transaction():
         raise RuntimeError("add_to_outbox must run inside the business transaction")
-    message_id = uuid.uuid4()
-    await conn.execute(
-        """INSERT INTO outbox_message (id, routing_key, event_type, subject, payload, traceparent)
-           VALUES ($1, $2, $3, $4, $5, $6)""",
-        message_id,
-        event.routing_key(),
-        type(event).__name__,
-        event.subject(),
-        event.model_dump(mode="json"),
-        current_traceparent.get(),
-    )
-    return message_id
+    traceparent = current_traceparent.get()
+    rows = [
+        (uuid.uuid4(), event.routing_key(), type(event).__name__, event.subject(), event.model_dump(mode="json"))
+        for event in events
+    ]
+    if len(rows) == 1:
+        await conn.execute(_INSERT, *rows[0], traceparent)
+    elif rows:
+        await conn.executemany(_INSERT, [(*row, traceparent) for row in rows])
+    after_commit(wake_local_relays)
+    return [row[0] for row in rows]
 
 
 class OutboxRelay:
@@ -53,7 +80,6 @@ class OutboxRelay:
         *,
         pool: asyncpg.Pool,
         broker: Broker,
-        listen_dsn: str,
         schema: str,
         source: str,
         batch_size: int = 200,
@@ -61,7 +87,6 @@ class OutboxRelay:
     ) -> None:
         self.pool = pool
         self.broker = broker
-        self.listen_dsn = listen_dsn
         self.schema = schema
         self.source = source
         self.batch_size = batch_size
@@ -72,7 +97,7 @@ class OutboxRelay:
         self._exchange: aio_pika.abc.AbstractExchange | None = None
 
     async def run(self) -> None:
-        listener = asyncio.create_task(self._listen(), name=f"{self.schema}-outbox-listen")
+        _local_relays.add(self)
         try:
             while not self._stopping.is_set():
                 try:
@@ -82,15 +107,17 @@ class OutboxRelay:
                 except Exception as exc:  # noqa: BLE001 - the relay outlives any fault; unsent rows are retried
                     log.warning("outbox.relay.failed", error=repr(exc))
                     self._exchange = None
-                    published = 0
                     await self._sleep(self.poll_interval_s)
                     continue
                 if published >= self.batch_size:
                     continue  # more waiting: no sleep
                 await self._sleep(self.poll_interval_s)
         finally:
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            _local_relays.discard(self)
+
+    def wake(self) -> None:
+        """Publish now rather than at the next poll (called after a commit that wrote outbox rows)."""
+        self._wake.set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -100,26 +127,6 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
         self._wake.clear()
-
-    async def _listen(self) -> None:
-        """Keep a LISTEN connection; reconnect when it drops. Notifications only wake the loop."""
-        channel = f"{self.schema}_outbox"
-        while not self._stopping.is_set():
-            try:
-                conn = await asyncpg.connect(self.listen_dsn)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("outbox.listen.connect_failed", error=repr(exc))
-                await asyncio.sleep(1.0)
-                continue
-            lost = asyncio.Event()
-            conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-            try:
-                await conn.add_listener(channel, lambda *_args: self._wake.set())
-                self._wake.set()  # catch up on anything committed while we were not listening
-                await lost.wait()
-            finally:
-                if not conn.is_closed():
-                    await conn.close()
 
     async def _exchange_for_publish(self) -> aio_pika.abc.AbstractExchange:
         if self._exchange is None or self._channel is None or self._channel.is_closed:
