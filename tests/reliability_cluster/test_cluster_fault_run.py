@@ -149,9 +149,9 @@ async def node_fault(fault: Fault, replicas: ReplicaSet, servers: Servers) -> st
             publishing = await probe.publishing_again(after=started)
             elected = ""
             if fault.kind is FaultKind.KILL_QUEUE_LEADER:
-                moved = await leaders_elsewhere(servers, prefix, node)
-                TIMINGS.add("queue leaders elected elsewhere", moved)
-                elected = f", its queues led elsewhere after {moved:.1f}s"
+                election_s = await leaders_elsewhere(servers, prefix, node)
+                TIMINGS.add("queue leaders elected elsewhere", election_s)
+                elected = f", its queues led elsewhere after {election_s:.1f}s"
             # The node stays away for the drawn hold from the fault on: that gap is the fault itself.
             await asyncio.sleep(max(0.0, started + fault.hold_s - loop.time()))
         finally:
