@@ -25,8 +25,9 @@ run: install web ## the whole platform on this machine, against the local Postgr
 
 test: install lint typecheck web chromium ## the whole suite against real Postgres and RabbitMQ, browser tests included
 	@cd web/spa && npm test --silent
-	@$(RUN) pytest --ignore=tests/reliability
-	@# The seeded fault run in a session of its own: it restarts this machine's Postgres and RabbitMQ.
+	@$(RUN) pytest --ignore=tests/reliability --ignore=tests/reliability_cluster
+	@# The seeded fault run in a session of its own, on a Postgres and a RabbitMQ it starts and removes itself
+	@# (the machine's own servers are never touched). The cluster fault run's short form is a step of .ci/run.
 	@$(RUN) pytest tests/reliability
 
 check: lint typecheck ## lint, types and the unit tests: the quick check before a commit (no servers needed)
@@ -51,8 +52,9 @@ token: install ## make token ROLE=<customer|partner|operator> [ACCOUNT=<id>]
 asyncapi: install ## regenerate docs/asyncapi.json from the event models
 	@$(RUN) python -m scripts.generate_asyncapi
 
-reliability: install ## the long forms of issue 8: 50 seeded fault runs (report per seed), longer fuzzing (docs/reliability.md)
+reliability: install ## the long forms: 50 seeded fault runs, 20 cluster fault runs (report per seed), longer fuzzing (docs/reliability.md)
 	@RENTAL_FAULT_SEEDS=50 $(RUN) pytest tests/reliability -s
+	@RENTAL_CLUSTER_FAULT_SEEDS=20 $(RUN) pytest tests/reliability_cluster -s
 	@RENTAL_FUZZ_MAX_EXAMPLES=200 $(RUN) pytest tests/security
 
 bench: install ## every benchmark next to its raw baseline, one table at the end, figures kept in bench/results/ (~20 min)

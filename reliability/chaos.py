@@ -23,6 +23,8 @@ from aio_pika.abc import (
     AbstractQueue,
 )
 
+from shared.messaging.broker import CONNECT_TIMEOUT_S, ClusterConnection, split_urls
+
 COPY_HEADER = "x-fault-copy"
 
 
@@ -47,7 +49,10 @@ class DeliveryChaos:
         self._rng = random.Random(f"delivery-chaos:{self.seed}")
 
     async def start(self) -> None:
-        self._connection = await aio_pika.connect_robust(self.amqp_url, client_properties={"connection_name": "chaos"})
+        # Several nodes (the cluster run) are tried in turn, on every reconnect too, as the services do.
+        connection = ClusterConnection(split_urls(self.amqp_url), client_properties={"connection_name": "chaos"})
+        await connection.connect(timeout=CONNECT_TIMEOUT_S)
+        self._connection = connection
         self._channel = await self._connection.channel()
         self._exchange = await self._channel.get_exchange(self.exchange_name, ensure=True)
         queue = await self._channel.declare_queue("", exclusive=True, auto_delete=True)

@@ -1,24 +1,24 @@
-"""The fault run's session: whether it may restart the machine's servers, and its summary over all seeds.
+"""The fault run's session: its own Postgres and RabbitMQ, and its summary over all seeds.
 
-A restart of Postgres or RabbitMQ breaks every open connection on the machine, so it is only done when the
-fault run is the whole pytest session (`make test` runs `pytest tests/reliability` as a step of its own,
-after the rest of the suite): in a session with other tests, their live pools would see the restarts as
-failures of their own. `RENTAL_FAULTS_INFRA=1` or `=0` overrides the choice.
+The run starts a Postgres and a RabbitMQ node of its own (reliability/cluster.py: own ports, data directories,
+node name and Erlang cookie, removed at the end) and restarts only those: the machine's own servers are never
+touched, so the restarts are on in any session. `RENTAL_FAULTS_INFRA=0` leaves them out.
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from reliability.checker import Report
+from reliability.cluster import Servers
 from reliability.schedule import FaultKind
 
-HERE = Path(__file__).parent
-ALONE = pytest.StashKey[bool]()
+from tests.harness import TestPlatform, create_platform
+
 SUMMARIES = pytest.StashKey[list["SeedSummary"]]()
 # The closing table's columns: a short header, and where the figure comes from (the checker's counts, the
 # faults injected, the delivery chaos). The legend is printed under the table.
@@ -35,6 +35,10 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("close", "faults", "close_broker_connections"),
     ("rmq", "faults", "restart_rabbitmq"),
     ("pg", "faults", "restart_postgres"),
+    ("node", "faults", "kill_rabbitmq_node"),
+    ("leader", "faults", "kill_queue_leader"),
+    ("cutoff", "faults", "cut_off_rabbitmq_node"),
+    ("failover", "faults", "fail_over_postgres"),
     ("dup", "deliveries", "duplicated copies"),
     ("late", "deliveries", "delayed copies"),
     ("k.reqs", "counts", "redemption requests"),
@@ -50,7 +54,9 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 LEGEND = (
     "kill/close/rmq/pg: faults injected (SIGKILL + restart, broker connections closed, RabbitMQ and Postgres"
-    " restarted); dup/late: deliveries duplicated and delayed; k.reqs: redemption requests (a code is"
+    " restarted); node/leader/cutoff/failover: a RabbitMQ node killed -9, the queues' leader killed -9, a node"
+    " cut off from its peers, Postgres failed over to its standby; dup/late: deliveries duplicated and delayed;"
+    " k.reqs: redemption requests (a code is"
     " sometimes redeemed by two requests at once); k.*: keys redeemed, r.*: rental changes (attempted, ok,"
     " recovered, lost, duplicated, unexpected); ledger entries; bundles accepted by the gateways;"
     " lic.dup: a device twice in a bundle; dead: dead letters left; 503s/500s: answers the client retried"
@@ -87,16 +93,32 @@ class SeedSummary:
         return [getattr(self, source)[key] for _, source, key in COLUMNS]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    config.stash[ALONE] = all(item.path.is_relative_to(HERE) for item in items)
+@pytest.fixture(scope="session")
+async def servers() -> AsyncIterator[Servers]:
+    """A Postgres and a RabbitMQ node of the run's own, beside the machine's (never touched)."""
+    own = Servers.create(rabbit_nodes=1, standby=False)
+    await own.start()
+    try:
+        yield own
+    finally:
+        await own.stop()
 
 
 @pytest.fixture(scope="session")
-def infrastructure_faults(pytestconfig: pytest.Config) -> bool:
-    override = os.environ.get("RENTAL_FAULTS_INFRA")
-    if override in ("0", "1"):
-        return override == "1"
-    return pytestconfig.stash.get(ALONE, False)
+def infrastructure(servers: Servers) -> tuple[str, str]:
+    return servers.admin_url, servers.amqp_url
+
+
+@pytest.fixture(scope="session")
+async def platform(infrastructure: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> TestPlatform:
+    # Nothing to drop at the end: the servers themselves are removed.
+    admin_url, amqp_url = infrastructure
+    return await create_platform(admin_url, amqp_url, tmp_path_factory.mktemp("dev-issuer"))
+
+
+@pytest.fixture(scope="session")
+def infrastructure_faults() -> bool:
+    return os.environ.get("RENTAL_FAULTS_INFRA", "1") != "0"
 
 
 @pytest.fixture(scope="session")
@@ -105,8 +127,11 @@ def seed_summaries(pytestconfig: pytest.Config) -> list[SeedSummary]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    render_summaries(terminalreporter, config.stash.get(SUMMARIES, []), title="seeded fault run: per seed")
+
+
+def render_summaries(terminalreporter: pytest.TerminalReporter, collected: list[SeedSummary], *, title: str) -> None:
     """One line per seed that ran, and the totals: the long run's report at a glance."""
-    collected: list[SeedSummary] = config.stash.get(SUMMARIES, [])
     summaries = sorted(collected, key=lambda s: s.seed)
     if not summaries:
         return
@@ -118,7 +143,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     valid = sum(s.valid for s in summaries)
     rows.append(["all", f"{valid}/{len(summaries)}", str(sum(s.operations for s in summaries)), *map(str, totals)])
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    terminalreporter.section("seeded fault run: per seed")
+    terminalreporter.section(title)
     for row in (header, *rows):
         terminalreporter.write_line("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
     terminalreporter.write_line(LEGEND)

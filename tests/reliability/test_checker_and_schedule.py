@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Redemption, Rental, RentalChange, check
-from reliability.schedule import FaultKind, draw_schedule
+from reliability.schedule import CLUSTER_FAULTS, CUT_OFF_HOLD_S, INFRA_FAULTS, SERVICE_FAULTS, FaultKind, draw_schedule
 
 ACCOUNT = "acc-1"
 
@@ -164,6 +164,20 @@ def test_a_depleted_accounts_gateway_holding_devices_or_an_expiry_is_flagged() -
 def test_every_seed_has_every_kind_of_fault_and_server_restarts_only_when_asked() -> None:
     for seed in range(1, 51):
         kinds = {fault.kind for fault in draw_schedule(seed=seed, duration_s=12, faults=4, infrastructure=True)}
-        assert kinds == set(FaultKind), seed
+        assert kinds == set(SERVICE_FAULTS + INFRA_FAULTS), seed
         plain = {fault.kind for fault in draw_schedule(seed=seed, duration_s=12, faults=4)}
         assert plain == {FaultKind.KILL, FaultKind.CLOSE_BROKER_CONNECTIONS}, seed
+
+
+def test_every_cluster_seed_kills_a_node_and_the_leader_cuts_a_node_off_and_fails_postgres_over() -> None:
+    for seed in range(1, 21):
+        schedule = draw_schedule(seed=seed, duration_s=12, faults=4, cluster=True)
+        assert {fault.kind for fault in schedule} == set(SERVICE_FAULTS + CLUSTER_FAULTS), seed
+        for fault in schedule:
+            named = fault.kind in (FaultKind.KILL_RABBITMQ_NODE, FaultKind.CUT_OFF_RABBITMQ_NODE)
+            assert (fault.node is not None) == named, fault
+            if fault.kind is FaultKind.CUT_OFF_RABBITMQ_NODE:
+                assert CUT_OFF_HOLD_S[0] <= fault.hold_s <= CUT_OFF_HOLD_S[1], fault
+    assert draw_schedule(seed=3, duration_s=12, faults=4, cluster=True) != draw_schedule(
+        seed=3, duration_s=12, faults=4
+    )

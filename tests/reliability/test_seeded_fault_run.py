@@ -1,11 +1,12 @@
 """The seeded fault run: concurrent partners, customers, an operator and gateways (tests/reliability/workload.py)
 on the four services as real processes, while a schedule from the seed SIGKILLs and restarts them, closes
-their broker connections and restarts the machine's RabbitMQ and Postgres, and a chaos consumer duplicates and
-delays deliveries; then the checker over what was recorded.
+their broker connections and restarts the run's own RabbitMQ and Postgres (started for the run, never the
+machine's: tests/reliability/conftest.py), and a chaos consumer duplicates and delays deliveries; then the
+checker over what was recorded.
 
 `make test` runs seeds 1-3 as a pytest session of its own. `make reliability` (RENTAL_FAULT_SEEDS=50) runs
-seeds 1..50 and prints the checker's report per seed. The server restarts happen only when the fault run is
-the whole session (tests/reliability/conftest.py).
+seeds 1..50 and prints the checker's report per seed. The cluster fault run (tests/reliability_cluster) runs
+the same workload and checker with faults of a RabbitMQ cluster and a failing-over Postgres.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import os
 import signal
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aio_pika
@@ -23,8 +24,9 @@ import httpx
 import pytest
 from reliability.chaos import DeliveryChaos
 from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Rental, Report, check
+from reliability.cluster import Servers
 from reliability.infra import restart_postgres, restart_rabbitmq, run_command
-from reliability.schedule import Fault, FaultKind, draw_schedule
+from reliability.schedule import INFRA_FAULTS, SERVICE_FAULTS, Fault, FaultKind, draw_schedule
 
 from gateway_simulator.fleet import Fleet
 from gateway_simulator.gateway import SimulatedGateway
@@ -58,36 +60,53 @@ async def processes(platform: TestPlatform, tmp_path_factory: pytest.TempPathFac
         yield replica_set
 
 
-def close_broker_connections(replica: Replica) -> int:
+def close_broker_connections(replica: Replica, servers: Servers) -> int:
     """Close this process's own broker connections: matched by its client ports, named by its service."""
     assert replica.process is not None
-    sockets = run_command("ss", "-tnpH", "state", "established", "dport", "= :5672", timeout=30).stdout
-    ports = {
-        line.split()[2].rsplit(":", 1)[1] for line in sockets.splitlines() if f"pid={replica.process.pid}," in line
-    }
-    listing = run_command(
-        "rabbitmqctl", "list_connections", "-q", "--no-table-headers", "pid", "peer_port", "client_properties"
+    ports: set[str] = set()
+    for node in servers.rabbit.live_nodes():
+        sockets = run_command("ss", "-tnpH", "state", "established", "dport", f"= :{node.amqp_port}", timeout=30)
+        ports |= {
+            line.split()[2].rsplit(":", 1)[1]
+            for line in sockets.stdout.splitlines()
+            if f"pid={replica.process.pid}," in line
+        }
+    listing = servers.rabbit.ctl(
+        "list_connections", "-q", "--no-table-headers", "pid", "peer_port", "client_properties"
     ).stdout
     closed = 0
     for line in listing.splitlines():
         pid, peer_port, properties = line.split("\t", 2)
         if peer_port in ports and f'{{"connection_name","{replica.kind.name}"}}' in properties:
-            run_command("rabbitmqctl", "close_connection", pid, "fault run")
+            servers.rabbit.ctl("close_connection", pid, "fault run")
             closed += 1
     return closed
 
 
-async def inject(fault: Fault, replicas: ReplicaSet) -> str:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    if fault.kind is FaultKind.RESTART_POSTGRES:  # drawn only when the fault run is a session of its own
-        await asyncio.to_thread(restart_postgres)
-        await answering_postgres(replicas.platform.admin_url)
-        return f"{fault.describe()}: restarted, answering after {loop.time() - started:.1f}s"
-    if fault.kind is FaultKind.RESTART_RABBITMQ:
-        await restart_rabbitmq(fault.hold_s)
-        await answering_rabbitmq(replicas.platform.amqp_url)
-        return f"{fault.describe()}: restarted, answering after {loop.time() - started:.1f}s"
+Injector = Callable[[Fault, ReplicaSet], Awaitable[str]]
+
+
+def single_server_faults(servers: Servers) -> Injector:
+    """The faults of the single-server run: a service's process, its broker connections, a server restart."""
+
+    async def inject(fault: Fault, replicas: ReplicaSet) -> str:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if fault.kind is FaultKind.RESTART_POSTGRES:
+            await asyncio.to_thread(restart_postgres, servers.postgres.primary)
+            await answering_postgres(replicas.platform.admin_url)
+            return f"{fault.describe()}: restarted, answering after {loop.time() - started:.1f}s"
+        if fault.kind is FaultKind.RESTART_RABBITMQ:
+            await restart_rabbitmq(servers.rabbit.nodes[0], fault.hold_s)
+            await answering_rabbitmq(servers.amqp_url)
+            return f"{fault.describe()}: restarted, answering after {loop.time() - started:.1f}s"
+        return await service_fault(fault, replicas, servers)
+
+    return inject
+
+
+async def service_fault(fault: Fault, replicas: ReplicaSet, servers: Servers) -> str:
+    """SIGKILL and restart of a service's process, or a close of its broker connections."""
     assert fault.service is not None
     replica = replicas.of(KIND_BY_NAME[fault.service])[0]
     if fault.kind is FaultKind.KILL:
@@ -98,7 +117,7 @@ async def inject(fault: Fault, replicas: ReplicaSet) -> str:
         await asyncio.sleep(fault.hold_s)
         spawn(replica, replicas)
         return f"{fault.describe()}: killed and restarted"
-    closed = await asyncio.to_thread(close_broker_connections, replica)
+    closed = await asyncio.to_thread(close_broker_connections, replica, servers)
     return f"{fault.describe()}: closed {closed} connection(s)"
 
 
@@ -128,7 +147,7 @@ async def answering_rabbitmq(amqp_url: str) -> None:
     await eventually(attempt, until=bool, within=120, every=0.25)
 
 
-async def run_schedule(schedule: list[Fault], replicas: ReplicaSet, *, started: float) -> list[str]:
+async def run_schedule(schedule: list[Fault], replicas: ReplicaSet, inject: Injector, *, started: float) -> list[str]:
     loop = asyncio.get_running_loop()
     done = []
     for fault in schedule:
@@ -170,7 +189,7 @@ async def run_out(replicas: ReplicaSet, tenants: list[Tenant]) -> None:
     await eventually(funded, until=lambda left: not left, within=60, every=0.25)
 
 
-async def drained(replicas: ReplicaSet, gateways: list[SimulatedGateway]) -> None:
+async def drained(replicas: ReplicaSet, gateways: list[SimulatedGateway], servers: Servers) -> None:
     """Outboxes empty, every work and retry queue of the run empty (every event published was also handled),
     and every gateway holding the distributor's latest bundle for it."""
 
@@ -180,7 +199,7 @@ async def drained(replicas: ReplicaSet, gateways: list[SimulatedGateway]) -> Non
             unsent = await replicas.count(f"SELECT count(*) FROM {schema}.outbox_message WHERE sent_at IS NULL")
             if unsent:
                 left.append(f"{schema} outbox {unsent}")
-        for queue, messages in (await asyncio.to_thread(queue_depths, replicas.broker_prefix)).items():
+        for queue, messages in (await asyncio.to_thread(queue_depths, servers, replicas.broker_prefix)).items():
             # Dead letters are the checker's to judge; the unrouted queue keeps events nobody subscribes to.
             if messages and not queue.endswith((".dead", UNROUTED_EXCHANGE)):
                 left.append(f"queue {queue} {messages} (ready or unacknowledged)")
@@ -195,22 +214,18 @@ async def drained(replicas: ReplicaSet, gateways: list[SimulatedGateway]) -> Non
     await eventually(pending, until=lambda left: not left, within=90, every=0.25)
 
 
-def queue_depths(prefix: str) -> dict[str, int]:
+def queue_depths(servers: Servers, prefix: str) -> dict[str, int]:
     """Messages (ready and unacknowledged) in each of the run's queues."""
-    listing = run_command("rabbitmqctl", "list_queues", "-q", "--no-table-headers", "name", "messages").stdout
-    depths = {}
-    for line in listing.splitlines():
-        name, _, messages = line.partition("\t")
-        if name.startswith(prefix):
-            depths[name] = int(messages.strip() or 0)
-    return depths
+    return {row[0]: int(row[1].strip() or 0) for row in servers.rabbit.queue_rows(prefix, "messages")}
 
 
-def dead_letter_counts(prefix: str) -> dict[str, int]:
-    return {name: n for name, n in queue_depths(prefix).items() if name.endswith(".dead")}
+def dead_letter_counts(servers: Servers, prefix: str) -> dict[str, int]:
+    return {name: n for name, n in queue_depths(servers, prefix).items() if name.endswith(".dead")}
 
 
-async def recorded(replicas: ReplicaSet, workload: Workload, gateways: list[SimulatedGateway]) -> Recorded:
+async def recorded(
+    replicas: ReplicaSet, workload: Workload, gateways: list[SimulatedGateway], servers: Servers
+) -> Recorded:
     account_ids = [t.account_id for t in workload.tenants]
     ledger_rows = await replicas.fetch(
         """
@@ -270,7 +285,7 @@ async def recorded(replicas: ReplicaSet, workload: Workload, gateways: list[Simu
         ),
         accounts=tuple(Account(r["id"], r["balance"]) for r in account_rows),
         gateways=tuple(observed),
-        dead_letters=dead_letter_counts(replicas.broker_prefix),
+        dead_letters=dead_letter_counts(servers, replicas.broker_prefix),
         rental_changes=tuple(workload.rental_changes),
         rentals=tuple(Rental(r["id"], r["account_id"], r["hwid"], r["active"]) for r in rental_rows),
     )
@@ -295,10 +310,9 @@ class Phases:
 
 
 async def fault_run(
-    seed: int, replicas: ReplicaSet, *, infrastructure: bool
+    seed: int, replicas: ReplicaSet, servers: Servers, *, schedule: list[Fault], inject: Injector
 ) -> tuple[Report, list[str], Workload, DeliveryChaos, Phases]:
     phases = Phases()
-    schedule = draw_schedule(seed=seed, duration_s=WORKLOAD_S, faults=FAULTS_PER_SEED, infrastructure=infrastructure)
     chaos = DeliveryChaos(
         amqp_url=replicas.platform.amqp_url, exchange_name=f"{replicas.broker_prefix}rental.events", seed=seed
     )
@@ -328,9 +342,15 @@ async def fault_run(
         workload.gateways = {t.account_id: g for t, g in zip(tenants, fleet.gateways, strict=True)}
         try:
             started = phases.mark("setup")
-            injected, _ = await asyncio.gather(
-                run_schedule(schedule, replicas, started=started), workload.run(until=started + WORKLOAD_S)
-            )
+            workload.faults_pending = True
+
+            async def faults() -> list[str]:
+                try:
+                    return await run_schedule(schedule, replicas, inject, started=started)
+                finally:
+                    workload.faults_pending = False
+
+            injected, _ = await asyncio.gather(faults(), workload.run(until=started + WORKLOAD_S))
             phases.mark("workload and faults")
             await chaos.stop()  # the delayed copies still due are published before the drain is awaited
             await all_ready(replicas, http)
@@ -338,9 +358,9 @@ async def fault_run(
             await workload.settle()
             await run_out(replicas, [t for t in tenants if t.thrifty])
             phases.mark("run-out")
-            await drained(replicas, fleet.gateways)
+            await drained(replicas, fleet.gateways, servers)
             phases.mark("outboxes drained, gateways current")
-            report = check(await recorded(replicas, workload, fleet.gateways))
+            report = check(await recorded(replicas, workload, fleet.gateways, servers))
         finally:
             await fleet.stop()
             await chaos.stop()
@@ -349,9 +369,30 @@ async def fault_run(
 
 @pytest.mark.parametrize("seed", range(1, SEEDS + 1))
 async def test_a_seeded_fault_run_loses_duplicates_and_wrongly_accepts_nothing(
-    processes: ReplicaSet, seed: int, infrastructure_faults: bool, seed_summaries: list[SeedSummary]
+    processes: ReplicaSet, servers: Servers, seed: int, infrastructure_faults: bool, seed_summaries: list[SeedSummary]
 ) -> None:
-    report, injected, workload, chaos, phases = await fault_run(seed, processes, infrastructure=infrastructure_faults)
+    schedule = draw_schedule(
+        seed=seed, duration_s=WORKLOAD_S, faults=FAULTS_PER_SEED, infrastructure=infrastructure_faults
+    )
+    report, injected, workload, chaos, phases = await fault_run(
+        seed, processes, servers, schedule=schedule, inject=single_server_faults(servers)
+    )
+    kinds = set(SERVICE_FAULTS + INFRA_FAULTS) if infrastructure_faults else set(SERVICE_FAULTS)
+    report_seed(seed, report, injected, workload, chaos, phases, seed_summaries, kinds=kinds)
+
+
+def report_seed(
+    seed: int,
+    report: Report,
+    injected: list[str],
+    workload: Workload,
+    chaos: DeliveryChaos,
+    phases: Phases,
+    seed_summaries: list[SeedSummary],
+    *,
+    kinds: set[FaultKind],
+) -> None:
+    """Print the seed's report, add it to the session's table, and fail the seed on any finding."""
     deliveries = ", ".join(f"{name} {n}" for name, n in sorted(chaos.counts.items()))
     done = ", ".join(f"{name} {n}" for name, n in sorted(workload.done.items()))
     print(f"\n=== seed {seed}: {workload.operations} operations ({done}), {len(injected)} faults;")
@@ -370,7 +411,6 @@ async def test_a_seeded_fault_run_loses_duplicates_and_wrongly_accepts_nothing(
     assert report.counts["expiries checked"] > 0, "no running gateway: bundle expiries went unchecked"
     assert chaos.counts["duplicated copies"] > 0, "no duplicate was injected: the dedupe went untested"
     assert chaos.counts["delayed copies"] > 0, "no delayed copy was injected: out-of-order went untested"
-    kinds = set(FaultKind) if infrastructure_faults else {FaultKind.KILL, FaultKind.CLOSE_BROKER_CONNECTIONS}
     for kind in kinds:
         assert any(f" {kind} " in line for line in injected), f"no {kind} was injected: {injected}"
     # 503 is a service asking for a retry while its database is away; any other 5xx is an error it did not

@@ -22,11 +22,17 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     service_name: str = "service"
-    # The service's own login role; it owns only its schema.
+    # The service's own login role; it owns only its schema. Several hosts of one primary/standby set may be
+    # named, with `target_session_attrs=read-write` so that every connection goes to whichever is the primary
+    # now: `postgresql://wallet:pw@db1:5432,db2:5432/rental?target_session_attrs=read-write` (a connection
+    # lost in a fail-over is replaced by one to the promoted standby; docs/operations.md).
     database_url: str = "postgresql://postgres@127.0.0.1:5432/rental"
     database_schema: str = "public"
     database_pool_min: int = 1
     database_pool_max: int = 10
+    # One URL, or the nodes of one RabbitMQ cluster comma-separated (`amqp://u:p@mq1:5672/,amqp://u:p@mq2:5672/`):
+    # the process connects to any live node and, when its node is lost, reconnects to the next
+    # (shared.messaging.broker). `?heartbeat=<s>` bounds how long a node that stopped answering goes unnoticed.
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     # Prefixes every exchange and queue name, so test runs never see each other's messages.
     broker_prefix: str = ""

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -75,7 +76,9 @@ class ReplicaSet:
 
     @property
     def admin_database_url(self) -> str:
-        return self.platform.admin_database_url.rsplit("/", 1)[0] + f"/{self.database}"
+        # The query is kept: a multi-host URL's target_session_attrs (the cluster fault run) must reach the primary.
+        parts = urlsplit(self.platform.admin_database_url)
+        return urlunsplit((parts.scheme, parts.netloc, f"/{self.database}", parts.query, ""))
 
     async def fetchval(self, sql: str, *args: object) -> object:
         conn = await asyncpg.connect(self.admin_database_url)
