@@ -27,7 +27,7 @@ test: install lint typecheck web chromium ## the whole suite against real Postgr
 	@cd web/spa && npm test --silent
 	@$(RUN) pytest --ignore=tests/reliability --ignore=tests/reliability_cluster
 	@# The seeded fault run in a session of its own, on a Postgres and a RabbitMQ it starts and removes itself
-	@# (the machine's own servers are never touched). The cluster fault run's short form is a step of .ci/run.
+	@# (the machine's own servers are never touched). The cluster fault run: make reliability.
 	@$(RUN) pytest tests/reliability
 
 check: lint typecheck ## lint, types and the unit tests: the quick check before a commit (no servers needed)

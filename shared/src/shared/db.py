@@ -17,6 +17,8 @@ DATABASE_AWAY = (
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
+    # A multi-host URL (`target_session_attrs=read-write`) found only standbys: a fail-over is under way.
+    asyncpg.TargetServerAttributeNotMatched,
     ConnectionError,
 )
 

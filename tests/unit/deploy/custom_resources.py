@@ -96,6 +96,9 @@ POSTGRES_CLUSTER = _resource(
         "additionalProperties": False,
         "properties": {
             "instances": {"type": "integer", "minimum": 1},
+            # Synchronous replicas (CloudNativePG's quorum-based replication); both below `instances`.
+            "minSyncReplicas": {"type": "integer", "minimum": 0},
+            "maxSyncReplicas": {"type": "integer", "minimum": 0},
             "imageName": {"type": "string"},
             "primaryUpdateStrategy": {"enum": ["unsupervised", "supervised"]},
             "storage": {

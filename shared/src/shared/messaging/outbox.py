@@ -111,7 +111,15 @@ class OutboxRelay:
                 try:
                     published = await self.publish_pending()
                 except asyncio.CancelledError:
-                    raise
+                    # aiormq fails what is in flight on a lost broker connection with CancelledError too: only a
+                    # cancellation of this task itself ends the relay.
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise
+                    log.warning("outbox.relay.failed", error="in-flight work cancelled by a lost connection")
+                    self._exchange = None
+                    await self._sleep(self.poll_interval_s)
+                    continue
                 except Exception as exc:  # noqa: BLE001 - the relay outlives any fault; unsent rows are retried
                     log.warning("outbox.relay.failed", error=repr(exc))
                     self._exchange = None
