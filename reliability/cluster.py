@@ -24,6 +24,7 @@ new standby streams (there is none to wait for), and `rebuild_standby()` makes t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -33,7 +34,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TypeVar
@@ -653,6 +654,17 @@ class Servers:
             postgres=PostgresServers(base=base / "postgres", standby=standby),
             base=base,
         )
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def started(cls, *, rabbit_nodes: int, standby: bool) -> AsyncIterator[Servers]:
+        """Created, started, and stopped and removed when the block ends."""
+        own = cls.create(rabbit_nodes=rabbit_nodes, standby=standby)
+        await own.start()
+        try:
+            yield own
+        finally:
+            await own.stop()
 
     @property
     def admin_url(self) -> str:

@@ -180,6 +180,23 @@ async def running_service(spec: ServiceSpec, settings: ServiceSettings) -> Async
 T = TypeVar("T")
 
 
+async def admin_fetchval(platform: TestPlatform, sql: str, *args: object) -> object:
+    conn = await asyncpg.connect(platform.admin_database_url)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def admin_fetch(platform: TestPlatform, sql: str, *args: object) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(platform.admin_database_url)
+    try:
+        rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+        return rows
+    finally:
+        await conn.close()
+
+
 async def ready(value: T) -> T:
     """`value` as an awaitable, for `eventually` over something the test reads without waiting."""
     return value

@@ -96,12 +96,8 @@ class SeedSummary:
 @pytest.fixture(scope="session")
 async def servers() -> AsyncIterator[Servers]:
     """A Postgres and a RabbitMQ node of the run's own, beside the machine's (never touched)."""
-    own = Servers.create(rabbit_nodes=1, standby=False)
-    await own.start()
-    try:
+    async with Servers.started(rabbit_nodes=1, standby=False) as own:
         yield own
-    finally:
-        await own.stop()
 
 
 @pytest.fixture(scope="session")

@@ -43,12 +43,8 @@ class ClusterPlatform(TestPlatform):
 
 @pytest.fixture(scope="session")
 async def servers() -> AsyncIterator[Servers]:
-    own = Servers.create(rabbit_nodes=3, standby=True)
-    await own.start()
-    try:
+    async with Servers.started(rabbit_nodes=3, standby=True) as own:
         yield own
-    finally:
-        await own.stop()
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ from license_distributor import repository, service
 from license_distributor.rotation import KeyRotationWorker
 from shared.db import create_pool
 from shared.events.contracts import DomainRental, Licence, RentalChanged, RentedDevice
-from tests.harness import TestPlatform, eventually
+from tests.harness import TestPlatform, admin_fetch, eventually
 from tests.integration.license_distributor.conftest import (
     Distributor,
     Publisher,
@@ -59,17 +59,8 @@ async def pool(platform: TestPlatform) -> AsyncIterator[asyncpg.Pool]:
         await pool.close()
 
 
-async def _fetch(platform: TestPlatform, sql: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(platform.admin_database_url)
-    try:
-        rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
-        return rows
-    finally:
-        await conn.close()
-
-
 async def _seqs(platform: TestPlatform, hwids: list[str]) -> dict[str, int]:
-    rows = await _fetch(
+    rows = await admin_fetch(
         platform, "SELECT hwid, current_seq FROM licensing.gateway WHERE hwid = ANY($1) AND removed_at IS NULL", hwids
     )
     return {r["hwid"]: r["current_seq"] for r in rows}
@@ -150,12 +141,12 @@ async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_i
         await eventually(lambda: _true(all_run_the_phone()), within=10)
     gateway_ids = [
         r["id"]
-        for r in await _fetch(
+        for r in await admin_fetch(
             platform, "SELECT id FROM licensing.gateway WHERE hwid = ANY($1)", [s.hwid for s in states]
         )
     ]
     # One notification for the replicas names all six; beside it, the six public facts.
-    notifications = await _fetch(
+    notifications = await admin_fetch(
         platform,
         """SELECT payload FROM licensing.outbox_message WHERE event_type = 'BundlesChanged'
            AND payload -> 'bundles' @> $1::jsonb""",
@@ -163,7 +154,7 @@ async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_i
     )
     assert len(notifications) == 1
     assert len(json.loads(notifications[0]["payload"])["bundles"]) == 6
-    facts = await _fetch(
+    facts = await admin_fetch(
         platform,
         """SELECT subject FROM licensing.outbox_message WHERE event_type = 'BundleIssued'
            AND subject = ANY($1) AND (payload ->> 'seq')::int = 2""",
@@ -209,7 +200,7 @@ async def test_a_contract_with_many_domains_rebuilds_only_the_domain_whose_share
     await eventually(lambda: _seqs(platform, hwids), until=lambda s: s[hwids[0]] == 3)
     await publisher.publish(_rental(tenant, version=3, shares=second, rate=2_000_000))  # nothing changed
     await eventually(
-        lambda: _fetch(
+        lambda: admin_fetch(
             platform, "SELECT version FROM licensing.contract_rental WHERE contract_id = $1", tenant.contract_id
         ),
         until=lambda rows: rows[0]["version"] == 3,
@@ -246,7 +237,7 @@ async def test_a_reconnect_storm_is_admitted_in_batches_and_only_stale_gateways_
     )
     # Every session that ended was recorded as such (the batched writes caught up).
     await eventually(
-        lambda: _fetch(
+        lambda: admin_fetch(
             platform,
             "SELECT count(*) AS n FROM licensing.gateway WHERE hwid = ANY($1) AND connected_replica IS NOT NULL",
             [s.hwid for s in states],
@@ -313,7 +304,7 @@ async def test_a_rotation_answers_at_once_and_resumes_after_a_crash_mid_batch_wi
     assert done.gateways_resigned == done.gateways_live
     # Each gateway was re-signed exactly once, with the new key.
     assert await _seqs(platform, hwids) == {h: s + 1 for h, s in before.items()}
-    kids = await _fetch(
+    kids = await admin_fetch(
         platform,
         """SELECT DISTINCT b.kid FROM licensing.gateway g JOIN licensing.bundle b ON b.hwid = g.hwid
            AND b.seq = g.current_seq WHERE g.hwid = ANY($1)""",

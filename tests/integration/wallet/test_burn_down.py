@@ -12,11 +12,10 @@ import pytest
 
 from shared.messaging.consumer import HANDLED
 from shared.money import MICRO_PER_ISC, parse_isc
-from tests.harness import TestPlatform, eventually, running_service
+from tests.harness import TestPlatform, admin_fetch, eventually, running_service
 from tests.integration.wallet.wallet_rig import (
     ONE_ISC_PER_SECOND_PER_DAY,
     EventTap,
-    admin_fetch,
     event_tap,
     fund,
     handled_by_wallet,

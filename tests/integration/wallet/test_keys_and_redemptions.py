@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from shared.dev_issuer import issue_token, load_or_create_key
-from tests.harness import TestPlatform, running_service
-from tests.integration.wallet.wallet_rig import admin_fetch, admin_fetchval, fund, idem, issue_codes, open_account
+from tests.harness import TestPlatform, admin_fetch, admin_fetchval, running_service
+from tests.integration.wallet.wallet_rig import fund, idem, issue_codes, open_account
 from wallet import domain
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET

@@ -10,10 +10,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from shared.money import MICRO_PER_ISC
-from tests.harness import TestPlatform, eventually, running_service
+from tests.harness import TestPlatform, admin_fetch, eventually, running_service
 from tests.integration.wallet.wallet_rig import (
     ONE_ISC_PER_SECOND_PER_DAY,
-    admin_fetch,
     event_tap,
     fund,
     open_account,

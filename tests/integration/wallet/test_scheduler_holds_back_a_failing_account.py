@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from tests.harness import TestPlatform, eventually, running_service
+from tests.harness import TestPlatform, admin_fetchval, eventually, running_service
 from tests.integration.wallet.wallet_rig import (
     ONE_ISC_PER_SECOND_PER_DAY,
-    admin_fetchval,
     event_tap,
     fund,
     open_account,

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aio_pika
-import asyncpg
 import httpx
 from aio_pika.abc import AbstractIncomingMessage
 
 from shared.events.contracts import RentalChanged
 from shared.messaging.envelope import CONTENT_TYPE, Envelope
 from shared.messaging.topology import Topology
-from tests.harness import TestPlatform, eventually
+from tests.harness import TestPlatform, admin_fetchval, eventually
 
 ONE_ISC_PER_SECOND_PER_DAY = 86_400 * 1_000_000  # micro-iSC per day
 
@@ -114,23 +113,6 @@ async def handled_by_wallet(platform: TestPlatform, message_id: str) -> bool:
         platform, "SELECT EXISTS (SELECT 1 FROM wallet.inbox_message WHERE message_id = $1)", message_id
     )
     return bool(found)
-
-
-async def admin_fetchval(platform: TestPlatform, sql: str, *args: object) -> object:
-    conn = await asyncpg.connect(platform.admin_database_url)
-    try:
-        return await conn.fetchval(sql, *args)
-    finally:
-        await conn.close()
-
-
-async def admin_fetch(platform: TestPlatform, sql: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(platform.admin_database_url)
-    try:
-        rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
-        return rows
-    finally:
-        await conn.close()
 
 
 @dataclass(frozen=True)
