@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -13,6 +15,7 @@ from scripts.generate_asyncapi import TARGET, render
 from shared.errors import BadRequest
 from shared.events import CATALOGUE
 from shared.events.wallet import BalanceDepleted
+from shared.messaging.broker import this_task_is_cancelled
 from shared.messaging.envelope import Envelope
 from shared.pagination import decode_cursor, encode_cursor
 from shared.tracing import child_traceparent
@@ -58,3 +61,27 @@ def test_the_asyncapi_document_in_docs_matches_the_event_models() -> None:
     assert Path(TARGET).read_text() == render(), "run `make asyncapi` and commit docs/asyncapi.json"
     document = json.loads(render())
     assert set(document["channels"]) == set(CATALOGUE)
+
+
+async def test_a_cancelled_error_from_a_lost_connection_is_told_apart_from_the_task_s_own_cancellation() -> None:
+    seen: list[bool] = []
+    started = asyncio.Event()
+
+    async def loop_that_outlives_the_broker() -> None:
+        try:
+            raise asyncio.CancelledError  # what aiormq raises for work in flight on a lost connection
+        except asyncio.CancelledError:
+            seen.append(this_task_is_cancelled())
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            seen.append(this_task_is_cancelled())
+            raise
+
+    task = asyncio.create_task(loop_that_outlives_the_broker())
+    await started.wait()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert seen == [False, True]

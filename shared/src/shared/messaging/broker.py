@@ -8,6 +8,7 @@ node died or was cut off continues on a live one. A single URL behaves exactly a
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any
 
@@ -123,3 +124,10 @@ class Broker:
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
+
+
+def this_task_is_cancelled() -> bool:
+    """Whether a CancelledError means this task is being cancelled. aiormq also fails what is in flight on a lost
+    connection with CancelledError; a loop that must outlive the broker's faults goes on after that one."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from shared.db import transaction
 from shared.events.base import Event
-from shared.messaging.broker import Broker
+from shared.messaging.broker import Broker, this_task_is_cancelled
 from shared.messaging.envelope import Envelope
 from shared.tracing import child_traceparent, current_traceparent
 
@@ -128,7 +128,11 @@ class InboxConsumer:
             try:
                 await self._handle_batch(batch)
             except asyncio.CancelledError:
-                raise
+                if this_task_is_cancelled():
+                    raise
+                # aiormq cancelled a publish or ack in flight on a lost connection: the broker redelivers what
+                # was not acked, and the worker goes on.
+                log.warning("consumer.batch.interrupted", size=len(batch))
             except Exception as exc:
                 # The worker outlives any fault; the unacked messages of the batch come back from the broker.
                 log.error("consumer.batch.failed", error=repr(exc), exc_info=exc)

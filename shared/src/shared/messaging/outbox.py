@@ -29,7 +29,7 @@ from prometheus_client import Counter
 
 from shared.db import after_commit
 from shared.events.base import Event
-from shared.messaging.broker import Broker
+from shared.messaging.broker import Broker, this_task_is_cancelled
 from shared.messaging.envelope import CONTENT_TYPE, Envelope
 from shared.tracing import current_traceparent
 
@@ -111,10 +111,7 @@ class OutboxRelay:
                 try:
                     published = await self.publish_pending()
                 except asyncio.CancelledError:
-                    # aiormq fails what is in flight on a lost broker connection with CancelledError too: only a
-                    # cancellation of this task itself ends the relay.
-                    current = asyncio.current_task()
-                    if current is not None and current.cancelling():
+                    if this_task_is_cancelled():
                         raise
                     log.warning("outbox.relay.failed", error="in-flight work cancelled by a lost connection")
                     self._exchange = None
