@@ -358,9 +358,20 @@ async def _story(p: Platform, gateway: SimulatedGateway, *, account_id: str, dom
     )
     assert gateway.stats.rejected == []
 
-    # The distributor's view agrees: online, everything acknowledged, nothing rented.
+    # The distributor's view agrees: online, everything acknowledged, nothing rented. (Acks are written in
+    # batches, every 50 ms: the last one may still be on its way when the gateway already holds the bundle.)
     async with httpx.AsyncClient(timeout=10) as http:
-        view = await http.get(f"{p.distributor_url}/v1/domains/{domain_id}/licences", headers=customer)
+
+        async def licences() -> httpx.Response:
+            return await http.get(f"{p.distributor_url}/v1/domains/{domain_id}/licences", headers=customer)
+
+        view = await eventually(
+            licences,
+            until=lambda r: (
+                r.status_code != 200 or r.json()["gateways"][0]["acknowledged_seq"] == gateway.state.highest_seq
+            ),
+            within=5,
+        )
     assert view.status_code == 200, view.text
     assert view.json()["bundle"]["devices"] == []
     (gw,) = view.json()["gateways"]

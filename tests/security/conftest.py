@@ -72,9 +72,17 @@ async def serving(name: str, platform: TestPlatform) -> AsyncIterator[Served]:
         # same address) out of enrolling devices for the next tenants; the limit has its own integration tests.
         overrides = {"enrolment_failures_per_window": 1_000_000, "enrolment_attempts_per_window": 1_000_000}
     settings = platform.settings(settings_cls, http_port=port, **overrides)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(spec, settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # The server keeps idle connections longer than the client's pool does (httpx: 5 s): with both at 5 s, a
+    # request sent on a connection the server is just closing fails with a ReadError (seen in CI).
+    config = uvicorn.Config(
+        create_app(spec, settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_keep_alive=30,
     )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
         await eventually(_started(server, task), within=30)
