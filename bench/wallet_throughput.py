@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ import aio_pika
 import aiohttp
 import asyncpg
 
+from bench.fleet import free_port
 from bench.results import Row, print_rows, ratio_row, save
 from scripts.bootstrap_db import bootstrap
 from shared.db import create_pool, transaction
@@ -285,16 +285,10 @@ async def _inbox(conn: asyncpg.Connection) -> None:
 # --- The run ----------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def wallet_process(settings: Settings) -> AsyncIterator[str]:
     """A real wallet (`python -m wallet`) on a free port, as an operator runs it; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "WALLET_DATABASE_URL": settings.database_url,

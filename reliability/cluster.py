@@ -400,46 +400,23 @@ class PostgresNode:
     def options(self) -> str:
         return f"-c port={self.port} -c cluster_name={self.name} -c unix_socket_directories={self.base}"
 
+    def pg_ctl(self, *options: str, action: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`pg_ctl -D <data> <options> -w -t 120 <action>` as the postgres user, waiting for it to finish."""
+        pg_ctl = str(PG_BIN / "pg_ctl")
+        return self.as_postgres(pg_ctl, "-D", str(self.data), *options, "-w", "-t", "120", action, check=check)
+
     def start(self) -> None:
-        self.as_postgres(
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.logfile),
-            "-o",
-            self.options(),
-            "-w",
-            "-t",
-            "120",
-            "start",
-        )
+        self.pg_ctl("-l", str(self.logfile), "-o", self.options(), action="start")
 
     def stop(self, mode: str = "fast") -> None:
         if self.is_running():
-            self.as_postgres(
-                str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "120", "stop", check=False
-            )
+            self.pg_ctl("-m", mode, action="stop", check=False)
 
     def restart(self) -> None:
-        self.as_postgres(
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.logfile),
-            "-o",
-            self.options(),
-            "-m",
-            "fast",
-            "-w",
-            "-t",
-            "120",
-            "restart",
-        )
+        self.pg_ctl("-l", str(self.logfile), "-o", self.options(), "-m", "fast", action="restart")
 
     def promote(self) -> None:
-        self.as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-t", "120", "promote")
+        self.pg_ctl(action="promote")
 
     def is_running(self) -> bool:
         if not (self.data / "PG_VERSION").exists():
