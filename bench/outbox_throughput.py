@@ -12,19 +12,21 @@ import asyncio
 import os
 import time
 import uuid
+from typing import Any
 
 import aio_pika
 import asyncpg
 
 from bench.results import Row, print_rows, ratio_row, save
 from scripts.bootstrap_db import bootstrap
+from shared.clock import SystemClock
 from shared.config import ServiceSettings
+from shared.context import HandlerContext, ServiceContext
 from shared.db import connect, create_pool, transaction
 from shared.events.wallet import AccountOpened
 from shared.logging import configure_logging
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import InboxConsumer
-from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import OutboxRelay, add_to_outbox
 from shared.migrations import SHARED_MIGRATIONS, migrate
 
@@ -93,13 +95,12 @@ async def pipeline(database: str, prefix: str, events: int, writers: int) -> tup
     broker = Broker(url=AMQP_URL, prefix=prefix, service="bench")
     await broker.connect()
 
-    async def record(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
-        await conn.execute("INSERT INTO effect (name) VALUES ($1)", event.name)
+    async def record(ctx: HandlerContext[Any], event: AccountOpened) -> None:
+        await ctx.conn.execute("INSERT INTO effect (name) VALUES ($1)", event.name)
 
     defaults = ServiceSettings()  # the consumer as every service runs it
     consumer = InboxConsumer(
-        pool=subscriber,
-        broker=broker,
+        context=ServiceContext(settings=defaults, clock=SystemClock(), pool=subscriber, broker=broker),
         queue="bench.events",
         subscriptions={AccountOpened: record},
         prefetch=defaults.consumer_prefetch,

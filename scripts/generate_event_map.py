@@ -8,6 +8,7 @@ gateway hub, whose every replica binds a queue of its own to the notifications i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from contracts.main import SPEC as CONTRACTS
 from license_distributor.hub import NOTIFICATION_KEYS
@@ -18,7 +19,7 @@ from shared.runtime import ServiceSpec
 from wallet.main import SPEC as WALLET
 
 TARGET = Path(__file__).resolve().parents[1] / "docs" / "events.md"
-SERVICES: tuple[ServiceSpec, ...] = (WALLET, CONTRACTS, PROVISIONING, LICENSE_DISTRIBUTOR)
+SERVICES: tuple[ServiceSpec[Any], ...] = (WALLET, CONTRACTS, PROVISIONING, LICENSE_DISTRIBUTOR)
 
 
 def render() -> str:

@@ -25,6 +25,7 @@ import httpx
 from fastapi import FastAPI
 
 from scripts.bootstrap_db import bootstrap
+from shared.clock import MovableClock
 from shared.config import ServiceSettings
 from shared.dev_issuer import issue_token, load_or_create_key
 from shared.runtime import ServiceSpec, create_app
@@ -167,14 +168,26 @@ def _list_queues_with_prefix(prefix: str) -> list[str]:
 
 
 @asynccontextmanager
-async def running_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
-    """The service's real app with its full lifespan (migrations, broker, relay, consumer), in this process."""
-    app: FastAPI = create_app(spec, settings)
+async def running_service(
+    spec: ServiceSpec[Any], settings: ServiceSettings, *, clock: MovableClock | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The service's real app with its full lifespan (migrations, broker, relay, consumer), in this process.
+
+    It runs on a `MovableClock` (`clock_of(client)`): a test moves time instead of waiting for it.
+    """
+    app: FastAPI = create_app(spec, settings, clock=clock if clock is not None else MovableClock())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{spec.name}") as client:
             client.app = app  # type: ignore[attr-defined]
             yield client
+
+
+def clock_of(client: httpx.AsyncClient) -> MovableClock:
+    """The clock of a service started by `running_service`: its routes, handlers and jobs all read it."""
+    clock = client.app.state.clock  # type: ignore[attr-defined]
+    assert isinstance(clock, MovableClock)
+    return clock
 
 
 T = TypeVar("T")

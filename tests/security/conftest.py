@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -36,7 +37,7 @@ from wallet.main import SPEC as WALLET
 
 PRODUCT = "PHONE-SEC"
 JsonBody = Mapping[str, object]
-SERVICES: dict[str, tuple[ServiceSpec, type[ServiceSettings]]] = {
+SERVICES: dict[str, tuple[ServiceSpec[Any], type[ServiceSettings]]] = {
     "wallet": (WALLET, WalletSettings),
     "contracts": (CONTRACTS, ContractsSettings),
     "provisioning": (PROVISIONING, ProvisioningSettings),

@@ -22,7 +22,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from shared.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from shared.refusals import Forbidden, NotFound, ServiceUnavailable, Unauthorized
 
 ALLOWED_ALGORITHMS = ["EdDSA", "Ed25519", "RS256", "ES256"]
 VERIFIED_TOKENS_KEPT = 10_000

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from joserfc import jwt
 from joserfc.jwk import OKPKey
 
+from shared.clock import Clock, SystemClock
 from shared.config import DEFAULT_AUDIENCE, DEV_DIR, DEV_ISSUER
 
 
@@ -46,8 +46,9 @@ def issue_token(
     issuer: str = DEV_ISSUER,
     audience: str = DEFAULT_AUDIENCE,
     ttl_s: int = 12 * 3600,
+    clock: Clock | None = None,
 ) -> str:
-    now = int(time.time())
+    now = int((clock or SystemClock()).now().timestamp())
     claims: dict[str, Any] = {
         "iss": issuer,
         "aud": audience,

@@ -1,4 +1,8 @@
-"""Errors as `application/problem+json` (RFC 9457) with a machine-readable `code`, mapped in one place."""
+"""Refusals and failures as `application/problem+json` (RFC 9457) with a machine-readable `code`, mapped here.
+
+Use cases and domain modules raise a `shared.refusals.Refusal` (no HTTP in them); this module is the one place
+that turns it, FastAPI's validation errors, Starlette's HTTP errors and a database that is away into a problem.
+"""
 
 from __future__ import annotations
 
@@ -15,65 +19,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from shared.db import DATABASE_AWAY, is_database_away
+from shared.refusals import Refusal
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger()
 # A request that met the database away may well succeed a moment later, so the client is told to retry
 # (503 with Retry-After), not that something broke.
 DATABASE_RETRY_AFTER_S = 1
-
-
-class Problem(Exception):
-    """A refusal the client can act on. Subclasses fix status and code; `detail` says what happened."""
-
-    status: int = 400
-    code: str = "bad_request"
-    title: str = "Bad request"
-
-    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        if code is not None:
-            self.code = code
-        self.extra = extra
-
-
-class BadRequest(Problem):
-    pass
-
-
-class Unauthorized(Problem):
-    status, code, title = 401, "unauthorized", "Authentication required"
-
-
-class Forbidden(Problem):
-    status, code, title = 403, "forbidden", "Not allowed"
-
-
-class NotFound(Problem):
-    status, code, title = 404, "not_found", "Not found"
-
-
-class Conflict(Problem):
-    status, code, title = 409, "conflict", "Conflict"
-
-
-class NotYetKnown(Conflict):
-    """A reference to another service's object whose introducing event has not arrived yet: retry later."""
-
-    code, title = "not_yet_known", "Not yet known"
-
-
-class Unprocessable(Problem):
-    status, code, title = 422, "unprocessable", "Cannot be processed"
-
-
-class TooManyRequests(Problem):
-    status, code, title = 429, "rate_limited", "Too many requests"
-
-
-class ServiceUnavailable(Problem):
-    status, code, title = 503, "unavailable", "Service unavailable"
 
 
 class ProblemDocument(BaseModel):
@@ -169,7 +121,7 @@ def allowed_methods(request: Request) -> list[str]:
 
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, Problem)
+        assert isinstance(exc, Refusal)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return problem_response(
             status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, headers=headers, **exc.extra
@@ -222,7 +174,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             retry_after_s=DATABASE_RETRY_AFTER_S,
         )
 
-    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(Refusal, on_problem)
     # asyncpg's client-side errors are the database being away when a lost connection caused them.
     for error in (*DATABASE_AWAY, asyncpg.InterfaceError, asyncpg.InternalClientError):
         app.add_exception_handler(error, on_database_error)

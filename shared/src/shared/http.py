@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -33,7 +33,7 @@ async def healthz() -> dict[str, str]:
 
 @probes.get("/readyz", summary="Database and broker reachable", responses={503: {"description": "Not ready"}})
 async def readyz(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
+    runtime: Runtime[Any] = request.app.state.runtime
     checks = {"database": False, "broker": runtime.broker.is_connected()}
     try:
         async with asyncio.timeout(2):

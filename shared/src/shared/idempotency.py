@@ -1,17 +1,20 @@
-"""`Idempotency-Key` for money-moving requests: a retry returns the first answer; the same key with another
-body is refused.
+"""`Idempotency-Key`: a retry returns the first answer; the same key with another body is refused.
 
-Used inside the use case's own transaction, so the stored answer commits with the effect or not at all:
+Required on every request that moves money, accepted on every request that creates something. One rule for
+the scope a key is unique in, everywhere: the operation and the account it acts for (or, for what is created
+outside any account, the caller), so two tenants' keys never meet. Used inside the use case's own transaction,
+so the stored answer commits with the effect or not at all:
 
     async with transaction(pool) as conn:
-        replay = await claim_idempotency_key(conn, scope=..., key=key, request=body)
-        if replay is not None:
-            return replay.response
+        once = await claim(conn, operation="redemption", owner=account_id, key=key, request=body)
+        if (replay := once.replayed(RedemptionRead)) is not None:
+            return replay
         ...the work...
-        await store_idempotent_response(conn, scope=..., key=key, status_code=201, response=result)
+        return await once.answer(result, status_code=201)
 
 A concurrent request with the same key waits on the row lock until the first commits, then replays it;
-if the first failed (rolled back), the second runs as if it were first.
+if the first failed (rolled back), the second runs as if it were first. A refusal is not stored under its key:
+it rolls back with the transaction, so the same request may be sent again once the cause is gone.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from fastapi import Depends, Request
+from pydantic import BaseModel
 
-from shared.errors import BadRequest, Unprocessable
 from shared.openapi import document_dependency
+from shared.refusals import BadRequest, Unprocessable
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
@@ -82,6 +86,42 @@ async def store_idempotent_response(
         status_code,
         response,
     )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A request's Idempotency-Key, claimed in the use case's transaction; without a key it does nothing."""
+
+    conn: asyncpg.Connection
+    scope: str
+    key: str | None
+    replay: Replay | None
+
+    def replayed(self, model: type[M]) -> M | None:
+        """The first answer, if this is a retry of an answered request."""
+        return None if self.replay is None else model.model_validate(self.replay.response)
+
+    async def answer(self, result: M, *, status_code: int) -> M:
+        """Keep `result` as the answer to every retry with this key; returns it."""
+        if self.key is not None:
+            await store_idempotent_response(
+                self.conn,
+                scope=self.scope,
+                key=self.key,
+                status_code=status_code,
+                response=result.model_dump(mode="json"),
+            )
+        return result
+
+
+async def claim(conn: asyncpg.Connection, *, operation: str, owner: object, key: str | None, request: Any) -> Claim:
+    """Claim `key` for `operation` on behalf of `owner` (the account acted for, or the creating caller)."""
+    scope = f"{operation}:{owner}"
+    replay = None if key is None else await claim_idempotency_key(conn, scope=scope, key=key, request=request)
+    return Claim(conn=conn, scope=scope, key=key, replay=replay)
 
 
 async def delete_expired_idempotency_records(pool: asyncpg.Pool, *, older_than_hours: int = 72) -> int:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from shared.errors import TooManyRequests
+from shared.refusals import TooManyRequests
 
 
 def _window_start(now: datetime, window_s: int) -> datetime:

@@ -1,7 +1,8 @@
-"""The process around a service: pool, migrations, broker, outbox relay, inbox consumer, background jobs.
+"""The process around a service: pool, migrations, broker, outbox relay, inbox consumer, jobs, components.
 
-Each service's `main.py` describes itself as a `ServiceSpec` and calls `create_app`; nothing connects
-at import time, everything starts in the app's lifespan and stops on shutdown.
+Each service's `main.py` is its composition root: it describes the service as a `ServiceSpec` and calls
+`create_app` (or `main`) with its settings and a clock. Nothing connects at import time; everything starts in the
+app's lifespan and stops on shutdown, and every part gets the one `ServiceContext` built here.
 """
 
 from __future__ import annotations
@@ -9,18 +10,22 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import asyncpg
 import structlog
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request
+from starlette.types import ASGIApp
 
 from shared.auth import TokenVerifier
+from shared.clock import Clock, SystemClock
 from shared.config import ServiceSettings
+from shared.context import ServiceContext
 from shared.db import connect, create_pool, is_database_away
 from shared.errors import install_problem_handlers
 from shared.events.base import Event
@@ -35,36 +40,69 @@ from shared.openapi import install_problem_document
 
 log = structlog.get_logger()
 
-BackgroundJob = Callable[["Runtime"], Coroutine[Any, Any, None]]
+S = TypeVar("S", bound=ServiceSettings)
+C = TypeVar("C")
+
+BackgroundJob = Callable[["Runtime[S]"], Coroutine[Any, Any, None]]
+# A long-lived part of the service (the distributor's hub of gateway sessions): entered after the broker and the
+# inbox are up, left before they stop; what it yields is kept in `Runtime.components` under its name.
+Component = Callable[["Runtime[S]"], AbstractAsyncContextManager[object]]
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class ServiceSpec(Generic[S]):
     name: str
     title: str
     description: str
     migrations_dir: Path
     routers: Sequence[APIRouter] = ()
+    # Routers served outside the `/v1` prefix (the distributor's `/.well-known/jwks.json`).
+    root_routers: Sequence[APIRouter] = ()
     subscriptions: Mapping[type[Event], Handler] = field(default_factory=dict)
     # Long-running tasks started with the service (schedulers); each must be safe with replicas.
-    background_jobs: Sequence[BackgroundJob] = ()
+    background_jobs: Sequence[BackgroundJob[S]] = ()
+    components: Mapping[str, Component[S]] = field(default_factory=dict)
+    # Pure ASGI middleware put in front of everything else (the distributor serves its gateway socket there,
+    # ahead of FastAPI's routing); each is called with the app it wraps.
+    front: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
     max_body_bytes: int = 64 * 1024
     # Extra keyword arguments for uvicorn (e.g. WebSocket limits) when the service runs as `python -m`.
     server_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
-class Runtime:
-    spec: ServiceSpec
-    settings: ServiceSettings
-    pool: asyncpg.Pool
-    broker: Broker
+class Runtime(Generic[S]):
+    spec: ServiceSpec[S]
+    context: ServiceContext[S]
     relay: OutboxRelay
     consumer: InboxConsumer | None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    components: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> S:
+        return self.context.settings
+
+    @property
+    def clock(self) -> Clock:
+        return self.context.clock
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.context.pool
+
+    @property
+    def broker(self) -> Broker:
+        return self.context.broker
+
+    def component(self, name: str, kind: type[C]) -> C:
+        value = self.components[name]
+        if not isinstance(value, kind):
+            raise TypeError(f"component {name!r} is a {type(value).__name__}, not a {kind.__name__}")
+        return value
 
 
-async def apply_migrations(spec: ServiceSpec, settings: ServiceSettings) -> list[str]:
+async def apply_migrations(spec: ServiceSpec[Any], settings: ServiceSettings) -> list[str]:
     conn = await connect(dsn=settings.database_url, schema=settings.database_schema)
     try:
         return await migrate(
@@ -131,7 +169,7 @@ async def until_reachable(
 
 
 @asynccontextmanager
-async def run_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIterator[Runtime]:
+async def run_service(spec: ServiceSpec[S], settings: S, clock: Clock) -> AsyncIterator[Runtime[S]]:
     """Start everything the service needs; stop it all in reverse order on exit."""
     if settings.migrate_on_start:
         await until_reachable(
@@ -162,11 +200,11 @@ async def run_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIter
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
         )
+        context = ServiceContext(settings=settings, clock=clock, pool=pool, broker=broker)
         consumer = None
         if spec.subscriptions:
             consumer = InboxConsumer(
-                pool=pool,
-                broker=broker,
+                context=context,
                 queue=f"{spec.name}.events",
                 subscriptions=spec.subscriptions,
                 prefetch=settings.consumer_prefetch,
@@ -175,16 +213,19 @@ async def run_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIter
                 retry_delays_s=settings.consumer_retry_delays_s,
                 delivery_limit=settings.queue_delivery_limit,
             )
-        runtime = Runtime(spec=spec, settings=settings, pool=pool, broker=broker, relay=relay, consumer=consumer)
+        runtime = Runtime(spec=spec, context=context, relay=relay, consumer=consumer)
         runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{spec.name}-outbox-relay"))
         runtime.tasks.append(asyncio.create_task(run_housekeeping(pool), name=f"{spec.name}-housekeeping"))
         if consumer is not None:
             await consumer.start()
-        for job in spec.background_jobs:
-            runtime.tasks.append(asyncio.create_task(job(runtime), name=f"{spec.name}-{job.__name__}"))
-        log.info("service.started", service=spec.name)
         try:
-            yield runtime
+            async with AsyncExitStack() as components:
+                for name, component in spec.components.items():
+                    runtime.components[name] = await components.enter_async_context(component(runtime))
+                for job in spec.background_jobs:
+                    runtime.tasks.append(asyncio.create_task(job(runtime), name=f"{spec.name}-{job.__name__}"))
+                log.info("service.started", service=spec.name)
+                yield runtime
         finally:
             relay.stop()
             if consumer is not None:
@@ -198,17 +239,20 @@ async def run_service(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIter
         log.info("service.stopped", service=spec.name)
 
 
-def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+def create_app(spec: ServiceSpec[S], settings: S, *, clock: Clock | None = None) -> FastAPI:
+    """The service as an ASGI app; `clock` defaults to the machine's (tests pass one they move)."""
     configure_logging(service=spec.name, level=settings.log_level, json=settings.log_json)
+    service_clock = clock if clock is not None else SystemClock()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with run_service(spec, settings) as runtime:
+        async with run_service(spec, settings, service_clock) as runtime:
             app.state.runtime = runtime
             yield
 
     app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.clock = service_clock
     app.state.token_verifier = TokenVerifier(
         issuer=settings.auth_issuer,
         audience=settings.auth_audience,
@@ -222,12 +266,26 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.include_router(probes)
     for router in spec.routers:
         app.include_router(router, prefix="/v1")
+    for router in spec.root_routers:
+        app.include_router(router)
+    # Added last, so outermost: ahead of the request context, the body limit and the routing.
+    for front in spec.front:
+        app.add_middleware(front)
     return app
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+def get_runtime(request: Request) -> Runtime[Any]:
+    runtime: Runtime[Any] = request.app.state.runtime
     return runtime
+
+
+async def request_now(request: Request) -> datetime:
+    """The service's clock, read once per request."""
+    clock: Clock = request.app.state.clock
+    return clock.now()
+
+
+Now = Annotated[datetime, Depends(request_now)]
 
 
 async def get_pool(request: Request) -> asyncpg.Pool:
@@ -238,7 +296,7 @@ async def get_pool(request: Request) -> asyncpg.Pool:
 DbPool = Annotated[asyncpg.Pool, Depends(get_pool)]
 
 
-def main(spec: ServiceSpec, settings: ServiceSettings) -> None:
+def main(spec: ServiceSpec[S], settings: S) -> None:
     """`python -m <service>` serves; `python -m <service> migrate` only applies migrations and exits."""
     if sys.argv[1:] == ["migrate"]:
         configure_logging(service=spec.name, level=settings.log_level, json=settings.log_json)
@@ -256,7 +314,7 @@ def main(spec: ServiceSpec, settings: ServiceSettings) -> None:
     if sys.argv[1:]:
         raise SystemExit(f"usage: python -m {spec.name} [migrate]")
     uvicorn.run(
-        create_app(spec, settings),
+        create_app(spec, settings, clock=SystemClock()),
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),

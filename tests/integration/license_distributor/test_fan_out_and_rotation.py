@@ -25,6 +25,7 @@ from gateway_simulator.gateway import JwksCache, SimulatedGateway
 from gateway_simulator.identity import GatewayState, MemoryStore
 from license_distributor import repository, service
 from license_distributor.rotation import KeyRotationWorker
+from shared.clock import SystemClock
 from shared.db import create_pool
 from shared.events.contracts import DomainRental, Licence, RentalChanged, RentedDevice
 from tests.harness import TestPlatform, admin_fetch, eventually
@@ -281,7 +282,7 @@ async def test_a_rotation_answers_at_once_and_resumes_after_a_crash_mid_batch_wi
     rotation = await service.request_key_rotation(pool, now=_now())
     assert rotation.status == "in_progress"
     issuer = "urn:rental:license-distributor"
-    worker = KeyRotationWorker(pool=pool, issuer=issuer, clock=_now, batch_domains=1, poll_interval_s=0.1)
+    worker = KeyRotationWorker(pool=pool, issuer=issuer, clock=SystemClock(), batch_domains=1, poll_interval_s=0.1)
 
     with crashing_before_commit(monkeypatch), pytest.raises(Crash):
         await service.resign_next_batch(pool, now=_now(), issuer=issuer, max_domains=1)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from provisioning.api import utc_now
 from provisioning.config import Settings
 from provisioning.main import SPEC
 from shared.events.provisioning import (
@@ -18,7 +17,7 @@ from shared.events.provisioning import (
     GatewayRegistered,
     GatewayRemoved,
 )
-from tests.harness import TestPlatform, running_service
+from tests.harness import TestPlatform, clock_of, running_service
 from tests.integration.provisioning.conftest import (
     FAILED_ENROLMENTS_ALLOWED,
     EventTap,
@@ -291,12 +290,9 @@ async def test_refused_codes_say_whether_they_are_unknown_expired_used_up_or_rev
         not_a_code = await phone.post("/v1/provisioning", json=enrolment("hello"))
         revoked_refused = await phone.post("/v1/provisioning", json=enrolment(revoked.json()["code"]))
         # Move the service's clock past the expiry instead of waiting for it.
-        app = world.client.app  # type: ignore[attr-defined]
-        app.dependency_overrides[utc_now] = lambda: datetime.now(UTC) + timedelta(seconds=61)
-        try:
+        clock = clock_of(world.client)
+        with clock.held_at(clock.now() + timedelta(seconds=61)):
             expired = await phone.post("/v1/provisioning", json=enrolment(expiring))
-        finally:
-            app.dependency_overrides.pop(utc_now)
     assert (used_up.status_code, used_up.json()["code"]) == (410, "provisioning_code_used_up")
     assert (unknown.status_code, unknown.json()["code"]) == (404, "provisioning_code_unknown")
     assert (not_a_code.status_code, not_a_code.json()["code"]) == (404, "provisioning_code_unknown")
@@ -313,13 +309,12 @@ async def test_refused_codes_from_one_address_are_rate_limited_while_other_addre
     # Pin the service's clock mid-window, so the attempts cannot straddle a window boundary.
     epoch = int(datetime.now(UTC).timestamp())
     mid_window = datetime.fromtimestamp(epoch - epoch % window_s + window_s // 2, tz=UTC)
-    app = world.client.app  # type: ignore[attr-defined]
+    clock = clock_of(world.client)
 
     def enrolment(code: str) -> dict[str, str]:
         return {"code": code, "hwid": random_hwid(), "product": "D717", "type": "PHONE"}
 
-    try:
-        app.dependency_overrides[utc_now] = lambda: mid_window
+    with clock.held_at(mid_window):
         async with world.device_client() as guesser, world.device_client() as neighbour:
             guesses = [
                 await guesser.post("/v1/provisioning", json=enrolment(f"AAAA-BBBB-{i:04d}"))
@@ -329,10 +324,8 @@ async def test_refused_codes_from_one_address_are_rate_limited_while_other_addre
             # Even the right code is refused from this address until the window passes.
             limited_valid = await guesser.post("/v1/provisioning", json=enrolment(valid))
             unaffected = await neighbour.post("/v1/provisioning", json=enrolment(valid))
-            app.dependency_overrides[utc_now] = lambda: mid_window + timedelta(seconds=window_s)
-            next_window = await guesser.post("/v1/provisioning", json=enrolment(valid))
-    finally:
-        app.dependency_overrides.pop(utc_now)
+            with clock.held_at(mid_window + timedelta(seconds=window_s)):
+                next_window = await guesser.post("/v1/provisioning", json=enrolment(valid))
     assert [g.json()["code"] for g in guesses] == ["provisioning_code_unknown"] * FAILED_ENROLMENTS_ALLOWED
     assert limited.status_code == 429, limited.text
     assert limited.json()["code"] == "rate_limited"
@@ -379,13 +372,14 @@ async def test_every_attempt_from_one_address_counts_against_a_larger_budget(
         # Mid-window on the replica's clock, so the four attempts share one window.
         epoch = int(datetime.now(UTC).timestamp())
         mid_window = datetime.fromtimestamp(epoch - epoch % 3600 + 1800, tz=UTC)
-        replica.app.dependency_overrides[utc_now] = lambda: mid_window  # type: ignore[attr-defined]
         transport = httpx.ASGITransport(app=replica.app, client=(random_address(), 5060))  # type: ignore[attr-defined]
-        async with httpx.AsyncClient(transport=transport, base_url="http://provisioning") as site:
-            responses = [
-                await site.post(
-                    "/v1/provisioning", json={"code": code, "hwid": random_hwid(), "product": "D717", "type": "PHONE"}
-                )
-                for _ in range(4)
-            ]
+        with clock_of(replica).held_at(mid_window):
+            async with httpx.AsyncClient(transport=transport, base_url="http://provisioning") as site:
+                responses = [
+                    await site.post(
+                        "/v1/provisioning",
+                        json={"code": code, "hwid": random_hwid(), "product": "D717", "type": "PHONE"},
+                    )
+                    for _ in range(4)
+                ]
     assert [r.status_code for r in responses] == [201, 201, 201, 429], [r.text for r in responses]

@@ -6,14 +6,17 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
+from shared.clock import SystemClock
+from shared.config import ServiceSettings
+from shared.context import HandlerContext, ServiceContext
 from shared.db import connect, create_pool, transaction
 from shared.events.wallet import AccountOpened
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import Handler, InboxConsumer
-from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import OutboxRelay, add_to_outbox
 from shared.migrations import SHARED_MIGRATIONS, migrate
 from tests.harness import TestPlatform
@@ -54,9 +57,11 @@ class Rig:
         )
 
     def consumer(self, handler: Handler | None = None, **kwargs: object) -> InboxConsumer:
+        context = ServiceContext(
+            settings=ServiceSettings(), clock=SystemClock(), pool=self.subscriber_pool, broker=self.broker
+        )
         return InboxConsumer(
-            pool=self.subscriber_pool,
-            broker=self.broker,
+            context=context,
             queue=self.queue,
             subscriptions={AccountOpened: handler or record_effect},
             retry_delays_s=[0.05, 0.1],
@@ -65,8 +70,8 @@ class Rig:
         )
 
 
-async def record_effect(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
-    await conn.execute("INSERT INTO effect (name, message_id) VALUES ($1, $2)", event.name, envelope.id)
+async def record_effect(ctx: HandlerContext[Any], event: AccountOpened) -> None:
+    await ctx.conn.execute("INSERT INTO effect (name, message_id) VALUES ($1, $2)", event.name, ctx.envelope.id)
 
 
 @asynccontextmanager

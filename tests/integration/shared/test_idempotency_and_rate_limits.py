@@ -11,11 +11,11 @@ import asyncpg
 import pytest
 
 from shared.db import connect, create_pool, transaction
-from shared.errors import TooManyRequests, Unprocessable
 from shared.housekeeping import Retention, sweep
 from shared.idempotency import claim_idempotency_key, store_idempotent_response
 from shared.migrations import SHARED_MIGRATIONS, migrate
 from shared.rate_limit import ensure_below_limit, record_hit
+from shared.refusals import TooManyRequests, Unprocessable
 from tests.harness import TestPlatform
 
 

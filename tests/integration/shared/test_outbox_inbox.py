@@ -10,12 +10,14 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import aio_pika
 import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
+from shared.context import HandlerContext
 from shared.events.wallet import AccountOpened
 from shared.messaging.consumer import HANDLED, Handler, InboxConsumer
 from shared.messaging.envelope import Envelope
@@ -152,11 +154,11 @@ async def test_a_message_whose_handler_always_fails_is_dead_lettered_and_the_res
 ) -> None:
     attempts: Counter[str] = Counter()
 
-    async def fails_on_poison(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
+    async def fails_on_poison(ctx: HandlerContext[Any], event: AccountOpened) -> None:
         attempts[event.name] += 1
         if event.name == "poison":
             raise RuntimeError("this message can never be handled")
-        await record_effect(conn, event, envelope)
+        await record_effect(ctx, event)
 
     async with messaging_rig(platform) as rig:
         consumer = rig.consumer(fails_on_poison)
@@ -226,9 +228,9 @@ class Gate:
     def recording(self) -> Handler:
         """A handler that records the effect, once the gate lets it."""
 
-        async def gated(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
+        async def gated(ctx: HandlerContext[Any], event: AccountOpened) -> None:
             await self.hold(event)
-            await record_effect(conn, event, envelope)
+            await record_effect(ctx, event)
 
         return gated
 
@@ -284,9 +286,9 @@ async def test_a_failing_message_in_a_batch_leaves_the_others_handled_once_and_i
 ) -> None:
     gate = Gate()
 
-    async def gated_poison(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
+    async def gated_poison(ctx: HandlerContext[Any], event: AccountOpened) -> None:
         await gate.hold(event)
-        await record_effect(conn, event, envelope)  # written, then rolled back with the batch
+        await record_effect(ctx, event)  # written, then rolled back with the batch
         if event.name == "poison":
             raise RuntimeError("this message can never be handled")
 

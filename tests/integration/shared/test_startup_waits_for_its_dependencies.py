@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ from tests.harness import TestPlatform, eventually, running_service
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
 
-SERVICES: dict[str, tuple[ServiceSpec, type[ServiceSettings]]] = {
+SERVICES: dict[str, tuple[ServiceSpec[Any], type[ServiceSettings]]] = {
     "wallet": (WALLET, WalletSettings),
     # Its gateway hub subscribes and announces the replica in a start-up step of its own.
     "license-distributor": (DISTRIBUTOR, DistributorSettings),
@@ -85,7 +86,7 @@ async def gate_to(port: int) -> AsyncIterator[Gate]:
 
 
 async def start_in_background(
-    spec: ServiceSpec, settings: ServiceSettings, started: asyncio.Event, stop: asyncio.Event
+    spec: ServiceSpec[Any], settings: ServiceSettings, started: asyncio.Event, stop: asyncio.Event
 ) -> None:
     async with running_service(spec, settings) as service:
         answer = await service.get("/readyz")

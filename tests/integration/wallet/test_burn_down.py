@@ -12,7 +12,7 @@ import pytest
 
 from shared.messaging.consumer import HANDLED
 from shared.money import MICRO_PER_ISC, parse_isc
-from tests.harness import TestPlatform, admin_fetch, eventually, running_service
+from tests.harness import TestPlatform, admin_fetch, clock_of, eventually, running_service
 from tests.integration.wallet.wallet_rig import (
     ONE_ISC_PER_SECOND_PER_DAY,
     EventTap,
@@ -23,7 +23,6 @@ from tests.integration.wallet.wallet_rig import (
     publish_rental_changed,
     read_account,
 )
-from wallet.api import current_time
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
 
@@ -187,14 +186,11 @@ async def test_the_balance_read_is_exact_at_any_instant_of_the_run_down(
     )
     burning = await _account_where(wallet, platform, account_id, burn_rate_per_day="1")
     depletes_at = datetime.fromisoformat(str(burning["depletes_at"]))
-    overrides = wallet.app.dependency_overrides  # type: ignore[attr-defined]
+    clock = clock_of(wallet)
 
     async def read_at(instant: datetime) -> dict[str, object]:
-        overrides[current_time] = lambda: instant
-        try:
+        with clock.held_at(instant):
             return await read_account(wallet, platform, account_id)
-        finally:
-            overrides.pop(current_time)
 
     half_a_day_before = await read_at(depletes_at - timedelta(hours=12))
     a_microsecond_before = await read_at(depletes_at - timedelta(microseconds=1))

@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -39,9 +40,9 @@ SERVICE_PACKAGES = {
 }
 
 
-def service_spec_and_settings(name: str) -> tuple[ServiceSpec, type[ServiceSettings]]:
+def service_spec_and_settings(name: str) -> tuple[ServiceSpec[Any], type[ServiceSettings]]:
     package = SERVICE_PACKAGES[name]
-    spec: ServiceSpec = importlib.import_module(f"{package}.main").SPEC
+    spec: ServiceSpec[Any] = importlib.import_module(f"{package}.main").SPEC
     settings_cls: type[ServiceSettings] = importlib.import_module(f"{package}.config").Settings
     return spec, settings_cls
 

@@ -17,7 +17,6 @@ from contracts.domain import (
     LicenceGrant,
     RentalStatus,
     RentedUnit,
-    RuleBroken,
     Transition,
     WalletFact,
     check_activation,
@@ -29,6 +28,7 @@ from contracts.domain import (
     supersedes,
     transition,
 )
+from shared.refusals import Conflict
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 FUNDED = Funding(balance=5_000_000, depletes_at=NOW + timedelta(days=3), version=3, rank=WalletFact.RUNWAY_CHANGED)
@@ -76,7 +76,7 @@ def test_the_happy_life_cycle_runs_draft_accepted_approved_suspended_resumed_ter
 def test_a_transition_the_life_cycle_does_not_allow_is_refused_with_its_own_code(
     status: ContractStatus, action: Transition, code: str
 ) -> None:
-    with pytest.raises(RuleBroken) as refused:
+    with pytest.raises(Conflict) as refused:
         transition(status, action)
     assert refused.value.code == code
 
@@ -90,14 +90,14 @@ def test_any_sequence_of_requests_only_ever_follows_the_table_and_terminated_is_
         before = status
         try:
             status = transition(status, action)
-        except RuleBroken:
+        except Conflict:
             assert (before, action) not in TRANSITIONS
             continue
         assert TRANSITIONS[(before, action)] is status
         assert before is not ContractStatus.TERMINATED
     if status is ContractStatus.TERMINATED:
         for action in Transition:
-            with pytest.raises(RuleBroken):
+            with pytest.raises(Conflict):
                 transition(status, action)
 
 
@@ -107,7 +107,7 @@ def test_a_contract_is_only_ever_active_after_an_approval(actions: list[Transiti
     for action in actions:
         try:
             status = transition(status, action)
-        except RuleBroken:
+        except Conflict:
             continue
         approved = approved or action is Transition.APPROVE
         if status in (ContractStatus.ACTIVE, ContractStatus.SUSPENDED):
@@ -197,7 +197,7 @@ def test_an_active_funded_contract_may_rent_a_rentable_free_device_of_a_linked_d
 def test_each_activation_refusal_has_its_own_code(
     status: ContractStatus, funding: Funding | None, device: DeviceFacts, code: str
 ) -> None:
-    with pytest.raises(RuleBroken) as refused:
+    with pytest.raises(Conflict) as refused:
         check_activation(contract_status=status, funding=funding, device=device, now=NOW)
     assert refused.value.code == code
 
@@ -214,7 +214,7 @@ def test_a_replacement_is_allowed_while_suspended_but_not_onto_the_same_or_a_ren
         (rentable(device_id=old_device), "replacement_is_same_device"),
         (rentable(rented=True), "device_already_rented"),
     ]:
-        with pytest.raises(RuleBroken) as refused:
+        with pytest.raises(Conflict) as refused:
             check_replacement(
                 contract_status=ContractStatus.ACTIVE,
                 rental_status=RentalStatus.ACTIVE,
@@ -226,10 +226,10 @@ def test_a_replacement_is_allowed_while_suspended_but_not_onto_the_same_or_a_ren
 
 @pytest.mark.parametrize("status", [RentalStatus.DEACTIVATED, RentalStatus.REPLACED])
 def test_an_ended_rental_can_be_neither_deactivated_nor_replaced(status: RentalStatus) -> None:
-    with pytest.raises(RuleBroken) as refused:
+    with pytest.raises(Conflict) as refused:
         check_rental_is_active(status)
     assert refused.value.code == "rental_not_active"
-    with pytest.raises(RuleBroken):
+    with pytest.raises(Conflict):
         check_replacement(
             contract_status=ContractStatus.ACTIVE,
             rental_status=status,

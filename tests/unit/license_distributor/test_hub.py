@@ -8,6 +8,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from license_distributor.hub import CLOSE_REPLACED, GatewayHub, Session
 from license_distributor.service import Delivery, GatewaySession
+from shared.clock import SystemClock
 
 GATEWAY = GatewaySession(gateway_id=uuid.uuid4(), domain_id=uuid.uuid4(), hwid="a1b2c3d4e5f6")
 
@@ -34,7 +35,7 @@ def session(socket: Socket, *, seq_held: int = 0) -> Session:
 
 
 def hub() -> GatewayHub:
-    return GatewayHub(pool=None, broker=None, heartbeat_interval_s=10)  # type: ignore[arg-type]
+    return GatewayHub(pool=None, broker=None, clock=SystemClock(), heartbeat_interval_s=10)  # type: ignore[arg-type]
 
 
 async def test_a_reconnecting_gateway_replaces_its_old_session_even_when_the_old_socket_is_already_dead() -> None:

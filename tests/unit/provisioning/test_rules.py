@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from provisioning import domain
-from shared.errors import Unprocessable
+from shared.refusals import Unprocessable
 
 HEX = "0123456789abcdefABCDEF"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from shared.auth import Principal, Role, principal_from_claims
-from shared.errors import Forbidden, Unauthorized
+from shared.refusals import Forbidden, Unauthorized
 
 ACCOUNT = uuid.uuid4()
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from scripts.generate_asyncapi import TARGET, render
-from shared.errors import BadRequest
 from shared.events import CATALOGUE
 from shared.events.wallet import BalanceDepleted
 from shared.messaging.broker import this_task_is_cancelled
 from shared.messaging.envelope import Envelope
 from shared.pagination import decode_cursor, encode_cursor
+from shared.refusals import BadRequest
 from shared.tracing import child_traceparent
 
 

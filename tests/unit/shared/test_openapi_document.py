@@ -25,7 +25,7 @@ from shared.runtime import ServiceSpec, create_app
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
 
-SERVICES: dict[str, tuple[ServiceSpec, type[ServiceSettings]]] = {
+SERVICES: dict[str, tuple[ServiceSpec[Any], type[ServiceSettings]]] = {
     "wallet": (WALLET, WalletSettings),
     "contracts": (CONTRACTS, ContractsSettings),
     "provisioning": (PROVISIONING, ProvisioningSettings),

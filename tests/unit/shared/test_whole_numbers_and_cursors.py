@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from shared.errors import BadRequest
 from shared.pagination import decode_cursor, encode_cursor
+from shared.refusals import BadRequest
 from shared.validation import WholeNumber
 
 

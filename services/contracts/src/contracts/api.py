@@ -6,16 +6,13 @@ approve and set tariffs; the customer (or staff) links domains and rents. Anothe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from contracts import service
-from contracts.domain import RentalStatus, RuleBroken
+from contracts.domain import RentalStatus
 from contracts.schemas import (
     PRODUCT_PATTERN,
     ContractCreate,
@@ -32,37 +29,16 @@ from contracts.schemas import (
     TerminationCreate,
 )
 from shared.auth import AnyRolePrincipal, OperatorPrincipal, PartnerPrincipal, Principal, Role, require_roles
-from shared.errors import Conflict, problem_responses
+from shared.errors import problem_responses
 from shared.idempotency import OptionalIdempotencyKey
 from shared.pagination import Cursor, Page
-from shared.runtime import DbPool
+from shared.runtime import DbPool, Now
 
-
-class _RulesAsProblems(APIRoute):
-    """Maps the domain's RuleBroken to a 409 problem with its code, once for every route."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RuleBroken as exc:
-                raise Conflict(exc.detail, code=exc.code) from exc
-
-        return handle
-
-
-async def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-Now = Annotated[datetime, Depends(utc_now)]
 CustomerOrOperator = Annotated[Principal, Depends(require_roles(Role.CUSTOMER, Role.OPERATOR))]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Product = Annotated[str, Path(pattern=PRODUCT_PATTERN)]
 
-router = APIRouter(tags=["contracts"], route_class=_RulesAsProblems)
+router = APIRouter(tags=["contracts"])
 
 # Each route declares the refusals its use case gives; 401, 403, 413, 422 and the Idempotency-Key's 400 are
 # declared for every operation by shared.openapi.

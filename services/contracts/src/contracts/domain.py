@@ -1,7 +1,7 @@
 """Contract rules, free of I/O: the life cycle, what may be rented, the rental snapshot, the account's funding.
 
 Every function here is pure and takes `now` where time matters; the service layer loads the facts, asks
-these rules, and writes the outcome. A refusal is a `RuleBroken` with its own machine-readable code.
+these rules, and writes the outcome. A refusal is a `Conflict` (`shared.refusals`) with its own machine-readable code.
 """
 
 from __future__ import annotations
@@ -12,14 +12,7 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from uuid import UUID
 
-
-class RuleBroken(Exception):
-    """A business rule refuses the request; the HTTP layer answers 409 problem+json with `code`."""
-
-    def __init__(self, detail: str, *, code: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code
+from shared.refusals import Conflict
 
 
 class ContractStatus(StrEnum):
@@ -60,10 +53,10 @@ _REFUSAL_CODES: dict[Transition, str] = {
 
 
 def transition(status: ContractStatus, action: Transition) -> ContractStatus:
-    """The status after `action`, or RuleBroken if the life cycle does not allow it from `status`."""
+    """The status after `action`, or a `Conflict` if the life cycle does not allow it from `status`."""
     target = TRANSITIONS.get((status, action))
     if target is None:
-        raise RuleBroken(f"a {status} contract cannot {action}", code=_REFUSAL_CODES[action])
+        raise Conflict(f"a {status} contract cannot {action}", code=_REFUSAL_CODES[action])
     return target
 
 
@@ -127,13 +120,13 @@ class DeviceFacts:
 
 def check_rentable_device(device: DeviceFacts) -> None:
     if device.removed:
-        raise RuleBroken("the device was removed from its domain", code="device_removed")
+        raise Conflict("the device was removed from its domain", code="device_removed")
     if not device.domain_linked:
-        raise RuleBroken("the device's domain is not linked to this contract", code="domain_not_linked")
+        raise Conflict("the device's domain is not linked to this contract", code="domain_not_linked")
     if not device.rentable:
-        raise RuleBroken("the device's product has no tariff and cannot be rented", code="product_not_rentable")
+        raise Conflict("the device's product has no tariff and cannot be rented", code="product_not_rentable")
     if device.rented:
-        raise RuleBroken("the device is already rented", code="device_already_rented")
+        raise Conflict("the device is already rented", code="device_already_rented")
 
 
 def check_activation(
@@ -141,11 +134,11 @@ def check_activation(
 ) -> None:
     """Activate only on an active contract whose account has credit, for a rentable device nobody rents."""
     if contract_status is not ContractStatus.ACTIVE:
-        raise RuleBroken(
+        raise Conflict(
             f"rentals start only on an active contract; this one is {contract_status}", code="contract_not_active"
         )
     if not has_credit(funding, now=now):
-        raise RuleBroken("the account has no credit; load an activation key first", code="no_credit")
+        raise Conflict("the account has no credit; load an activation key first", code="no_credit")
     check_rentable_device(device)
 
 
@@ -154,10 +147,10 @@ def check_replacement(
 ) -> None:
     """RMA: the rental carries over to a new device. No new charge starts, so it is allowed while suspended."""
     if contract_status not in (ContractStatus.ACTIVE, ContractStatus.SUSPENDED):
-        raise RuleBroken(f"a {contract_status} contract has no rentals to replace", code="contract_not_active")
+        raise Conflict(f"a {contract_status} contract has no rentals to replace", code="contract_not_active")
     check_rental_is_active(rental_status)
     if new_device.device_id == old_device_id:
-        raise RuleBroken("a device cannot replace itself", code="replacement_is_same_device")
+        raise Conflict("a device cannot replace itself", code="replacement_is_same_device")
     check_rentable_device(new_device)
 
 
@@ -169,7 +162,7 @@ class RentalStatus(StrEnum):
 
 def check_rental_is_active(status: RentalStatus) -> None:
     if status is not RentalStatus.ACTIVE:
-        raise RuleBroken(f"the rental is already {status}", code="rental_not_active")
+        raise Conflict(f"the rental is already {status}", code="rental_not_active")
 
 
 # --- the rental snapshot (RentalChanged) -----------------------------------------------------------------

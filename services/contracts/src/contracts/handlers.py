@@ -8,12 +8,11 @@ key. So the same fact delivered again under another message id changes nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-
-import asyncpg
 
 from contracts import repository, service
+from contracts.config import Settings
 from contracts.domain import Funding, WalletFact
+from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.provisioning import DeviceProvisioned, DeviceRemoved, DomainCreated
 from shared.events.wallet import (
@@ -25,21 +24,22 @@ from shared.events.wallet import (
     RunwayChanged,
 )
 from shared.messaging.consumer import Handler
-from shared.messaging.envelope import Envelope
 from shared.money import format_isc
 
 
-async def on_account_opened(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
-    await repository.upsert_known_account(conn, account_id=event.account_id, name=event.name)
+async def on_account_opened(ctx: HandlerContext[Settings], event: AccountOpened) -> None:
+    await repository.upsert_known_account(ctx.conn, account_id=event.account_id, name=event.name)
 
 
-async def on_domain_created(conn: asyncpg.Connection, event: DomainCreated, envelope: Envelope) -> None:
-    await repository.upsert_known_domain(conn, domain_id=event.domain_id, account_id=event.account_id, name=event.name)
+async def on_domain_created(ctx: HandlerContext[Settings], event: DomainCreated) -> None:
+    await repository.upsert_known_domain(
+        ctx.conn, domain_id=event.domain_id, account_id=event.account_id, name=event.name
+    )
 
 
-async def on_device_provisioned(conn: asyncpg.Connection, event: DeviceProvisioned, envelope: Envelope) -> None:
+async def on_device_provisioned(ctx: HandlerContext[Settings], event: DeviceProvisioned) -> None:
     await repository.upsert_provisioned_device(
-        conn,
+        ctx.conn,
         device_id=event.device_id,
         domain_id=event.domain_id,
         account_id=event.account_id,
@@ -49,10 +49,10 @@ async def on_device_provisioned(conn: asyncpg.Connection, event: DeviceProvision
     )
 
 
-async def on_device_removed(conn: asyncpg.Connection, event: DeviceRemoved, envelope: Envelope) -> None:
-    now = datetime.now(UTC)
+async def on_device_removed(ctx: HandlerContext[Settings], event: DeviceRemoved) -> None:
+    now = ctx.now()
     await repository.mark_device_removed(
-        conn,
+        ctx.conn,
         device_id=event.device_id,
         domain_id=event.domain_id,
         account_id=event.account_id,
@@ -61,19 +61,19 @@ async def on_device_removed(conn: asyncpg.Connection, event: DeviceRemoved, enve
         type=event.type,
         now=now,
     )
-    await service.end_rental_of_removed_device(conn, device_id=event.device_id, now=now)
+    await service.end_rental_of_removed_device(ctx.conn, device_id=event.device_id, now=now)
 
 
-async def on_runway_changed(conn: asyncpg.Connection, event: RunwayChanged, envelope: Envelope) -> None:
+async def on_runway_changed(ctx: HandlerContext[Settings], event: RunwayChanged) -> None:
     funding = Funding(
         balance=event.balance, depletes_at=event.depletes_at, version=event.version, rank=WalletFact.RUNWAY_CHANGED
     )
-    await service.apply_funding(conn, account_id=event.account_id, funding=funding, now=datetime.now(UTC))
+    await service.apply_funding(ctx.conn, account_id=event.account_id, funding=funding, now=ctx.now())
 
 
-async def on_balance_depleted(conn: asyncpg.Connection, event: BalanceDepleted, envelope: Envelope) -> None:
+async def on_balance_depleted(ctx: HandlerContext[Settings], event: BalanceDepleted) -> None:
     await service.record_account_event(
-        conn,
+        ctx.conn,
         account_id=event.account_id,
         at=event.at,
         type="BalanceDepleted",
@@ -82,14 +82,14 @@ async def on_balance_depleted(conn: asyncpg.Connection, event: BalanceDepleted, 
         source_key=f"balance_depleted:{event.account_id}:{event.version}",
     )
     funding = Funding(balance=0, depletes_at=event.at, version=event.version, rank=WalletFact.BALANCE_DEPLETED)
-    await service.apply_funding(conn, account_id=event.account_id, funding=funding, now=datetime.now(UTC))
+    await service.apply_funding(ctx.conn, account_id=event.account_id, funding=funding, now=ctx.now())
 
 
-async def on_balance_restored(conn: asyncpg.Connection, event: BalanceRestored, envelope: Envelope) -> None:
+async def on_balance_restored(ctx: HandlerContext[Settings], event: BalanceRestored) -> None:
     await service.record_account_event(
-        conn,
+        ctx.conn,
         account_id=event.account_id,
-        at=envelope.time,
+        at=ctx.envelope.time,
         type="BalanceRestored",
         summary=f"the balance is restored to {format_isc(event.balance)} iSC",
         data=event.model_dump(mode="json"),
@@ -98,14 +98,14 @@ async def on_balance_restored(conn: asyncpg.Connection, event: BalanceRestored, 
     funding = Funding(
         balance=event.balance, depletes_at=event.depletes_at, version=event.version, rank=WalletFact.BALANCE_RESTORED
     )
-    await service.apply_funding(conn, account_id=event.account_id, funding=funding, now=datetime.now(UTC))
+    await service.apply_funding(ctx.conn, account_id=event.account_id, funding=funding, now=ctx.now())
 
 
-async def on_credits_loaded(conn: asyncpg.Connection, event: CreditsLoaded, envelope: Envelope) -> None:
+async def on_credits_loaded(ctx: HandlerContext[Settings], event: CreditsLoaded) -> None:
     await service.record_account_event(
-        conn,
+        ctx.conn,
         account_id=event.account_id,
-        at=envelope.time,
+        at=ctx.envelope.time,
         type="CreditsLoaded",
         summary=f"{format_isc(event.amount)} iSC loaded; balance {format_isc(event.balance_after)} iSC",
         data=event.model_dump(mode="json"),
@@ -113,12 +113,12 @@ async def on_credits_loaded(conn: asyncpg.Connection, event: CreditsLoaded, enve
     )
 
 
-async def on_balance_low(conn: asyncpg.Connection, event: BalanceLow, envelope: Envelope) -> None:
+async def on_balance_low(ctx: HandlerContext[Settings], event: BalanceLow) -> None:
     days_left = event.time_left_s // 86_400
     await service.record_account_event(
-        conn,
+        ctx.conn,
         account_id=event.account_id,
-        at=envelope.time,
+        at=ctx.envelope.time,
         type="BalanceLow",
         summary=f"the balance runs out in about {days_left} day(s), at {event.depletes_at.isoformat()}",
         data=event.model_dump(mode="json"),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from contracts.api import router
 from contracts.config import Settings
 from contracts.handlers import SUBSCRIPTIONS
 from shared.runtime import ServiceSpec, create_app
 
-SPEC = ServiceSpec(
+SPEC = ServiceSpec[Settings](
     name="contracts",
     title="Contracts",
     description="Rental contracts and their life cycle, tariffs, domain links, rentals and history.",
@@ -19,6 +21,6 @@ SPEC = ServiceSpec(
 )
 
 
-def app_factory() -> object:
+def app_factory() -> FastAPI:
     """For `uvicorn --factory contracts.main:app_factory`."""
     return create_app(SPEC, Settings())

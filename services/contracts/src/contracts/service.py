@@ -17,7 +17,7 @@ import asyncpg
 import structlog
 
 from contracts import domain, repository
-from contracts.domain import ContractStatus, Funding, LicenceGrant, RentalStatus, RentedUnit, RuleBroken, Transition
+from contracts.domain import ContractStatus, Funding, LicenceGrant, RentalStatus, RentedUnit, Transition
 from contracts.schemas import (
     ContractRead,
     HardwareItem,
@@ -28,7 +28,6 @@ from contracts.schemas import (
 )
 from shared.auth import Principal, Role
 from shared.db import transaction
-from shared.errors import BadRequest, NotFound, NotYetKnown
 from shared.events.base import Event
 from shared.events.contracts import (
     ContractActivated,
@@ -47,6 +46,7 @@ from shared.idempotency import claim_idempotency_key, store_idempotent_response
 from shared.messaging.outbox import add_all_to_outbox
 from shared.money import format_isc
 from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.refusals import BadRequest, Conflict, NotFound, NotYetKnown
 
 log = structlog.get_logger()
 
@@ -372,24 +372,24 @@ async def link_domain(
         contract = await _visible_contract(conn, principal=principal, contract_id=contract_id, lock=True)
         status = ContractStatus(contract["status"])
         if not domain.allows_domain_changes(status):
-            raise RuleBroken("a terminated contract takes no domains", code="contract_already_terminated")
+            raise Conflict("a terminated contract takes no domains", code="contract_already_terminated")
         known = await repository.get_known_domain(conn, domain_id)
         if known is None:
             raise NotYetKnown(f"domain {domain_id} is not known yet; retry shortly", code="not_yet_known")
         if known["account_id"] != contract["account_id"]:
             if not principal.has_any(Role.OPERATOR, Role.PARTNER):
                 raise NotFound("domain not found", code="domain_not_found")
-            raise RuleBroken("the domain belongs to another account", code="domain_of_another_account")
+            raise Conflict("the domain belongs to another account", code="domain_of_another_account")
         holder = await repository.live_link_of_domain(conn, domain_id)
         if holder == contract_id:
-            raise RuleBroken("the domain is already linked to this contract", code="domain_already_linked")
+            raise Conflict("the domain is already linked to this contract", code="domain_already_linked")
         if holder is not None:
-            raise RuleBroken("the domain is linked to another contract", code="domain_linked_elsewhere")
+            raise Conflict("the domain is linked to another contract", code="domain_linked_elsewhere")
         try:
             async with conn.transaction():  # a savepoint: a racing link of the same domain loses cleanly
                 await repository.insert_link(conn, contract_id=contract_id, domain_id=domain_id, now=now)
         except asyncpg.UniqueViolationError as exc:
-            raise RuleBroken("the domain is linked to another contract", code="domain_linked_elsewhere") from exc
+            raise Conflict("the domain is linked to another contract", code="domain_linked_elsewhere") from exc
         await _record(
             conn,
             contract=contract,
@@ -411,11 +411,9 @@ async def unlink_domain(
         contract = await _visible_contract(conn, principal=principal, contract_id=contract_id, lock=True)
         status = ContractStatus(contract["status"])
         if await repository.count_active_rentals_in_domain(conn, contract_id=contract_id, domain_id=domain_id):
-            raise RuleBroken(
-                "devices of this domain are rented; deactivate them first", code="domain_has_active_rentals"
-            )
+            raise Conflict("devices of this domain are rented; deactivate them first", code="domain_has_active_rentals")
         if not await repository.end_link(conn, contract_id=contract_id, domain_id=domain_id, now=now):
-            raise RuleBroken("the domain is not linked to this contract", code="domain_not_linked")
+            raise Conflict("the domain is not linked to this contract", code="domain_not_linked")
         await _record(
             conn,
             contract=contract,
@@ -485,7 +483,7 @@ async def _start_rental(
         now=now,
     )
     if rental is None:
-        raise RuleBroken("the device is already rented", code="device_already_rented")
+        raise Conflict("the device is already rented", code="device_already_rented")
     return rental
 
 
@@ -565,7 +563,7 @@ async def deactivate_rental(
             conn, rental_id=rental_id, status=RentalStatus.DEACTIVATED, reason=reason, now=now
         )
         if ended is None:
-            raise RuleBroken("the rental has already ended", code="rental_not_active")
+            raise Conflict("the rental has already ended", code="rental_not_active")
         changed = await _rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]))
         facts = [_device_deactivated(contract=contract, rental=rental, reason=reason), changed]
         await _publish_all(conn, contract=contract, facts=facts, now=now)
@@ -621,7 +619,7 @@ async def replace_device(
             )
             is None
         ):
-            raise RuleBroken("the rental has already ended", code="rental_not_active")
+            raise Conflict("the rental has already ended", code="rental_not_active")
         event = DeviceReplaced(
             contract_id=contract_id,
             account_id=contract["account_id"],

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -12,10 +10,9 @@ from fastapi import APIRouter, FastAPI, Header, Request, Response, WebSocket, st
 
 from license_distributor import service
 from license_distributor.config import Settings
-from license_distributor.gateway_session import GatewaySockets, serve_gateway
+from license_distributor.gateway_session import HUB, serve_gateway
 from license_distributor.hub import GatewayHub
-from license_distributor.limits import raise_open_file_limit, tune_garbage_collector
-from license_distributor.rotation import KeyRotationWorker
+from license_distributor.rotation import KEY_ROTATIONS, KeyRotationWorker
 from license_distributor.schemas import (
     BundleContentRead,
     BundleRead,
@@ -29,8 +26,9 @@ from license_distributor.schemas import (
 )
 from license_distributor.signing import auth_message
 from shared.auth import AnyRolePrincipal, OperatorPrincipal
-from shared.errors import NotFound, problem_responses
-from shared.runtime import DbPool, get_runtime
+from shared.errors import problem_responses
+from shared.refusals import NotFound
+from shared.runtime import DbPool, Now, Runtime, get_runtime
 
 
 def _settings(app: FastAPI) -> Settings:
@@ -39,53 +37,8 @@ def _settings(app: FastAPI) -> Settings:
     return settings
 
 
-@asynccontextmanager
-async def gateway_hub_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Runs inside the service's lifespan (pool and broker are up): this replica's hub of gateway sessions
-    and its key-rotation worker."""
-    runtime = app.state.runtime
-    settings = _settings(app)
-    # Every session is a socket: thousands of them need more than the usual 1,024 open files.
-    raise_open_file_limit()
-    hub = GatewayHub(
-        pool=runtime.pool,
-        broker=runtime.broker,
-        heartbeat_interval_s=settings.heartbeat_interval_s,
-        issuer=settings.bundle_issuer,
-        admission_batch=settings.admission_batch,
-        admission_concurrency=settings.admission_concurrency,
-        push_concurrency=settings.push_concurrency,
-        write_interval_s=settings.session_write_interval_s,
-        send_timeout_s=settings.send_timeout_s,
-        handshake_limit=settings.handshake_limit,
-    )
-    await hub.start(startup_wait_s=settings.startup_wait_s)
-    rotations = KeyRotationWorker(
-        pool=runtime.pool,
-        issuer=settings.bundle_issuer,
-        clock=lambda: datetime.now(UTC),
-        batch_domains=settings.rotation_batch_domains,
-        poll_interval_s=settings.rotation_poll_interval_s,
-    )
-    rotations.start()
-    tune_garbage_collector(settings.gc_thresholds)
-    app.state.gateway_hub = hub
-    app.state.key_rotations = rotations
-    # The lifespan runs through the middleware stack Starlette has just built: from now on the gateway socket
-    # is served ahead of it (the route below stays for anything that calls the router directly).
-    if app.middleware_stack is not None and not isinstance(app.middleware_stack, GatewaySockets):
-        app.middleware_stack = GatewaySockets(app.middleware_stack, hub=hub, settings=settings)
-    if not any(getattr(r, "path", None) == "/.well-known/jwks.json" for r in app.routes):
-        # The JWKS lives at the well-known path, outside the `/v1` prefix every service router gets.
-        app.include_router(well_known)
-    try:
-        yield
-    finally:
-        await rotations.stop()
-        await hub.stop()
-
-
-router = APIRouter(tags=["licences"], lifespan=gateway_hub_lifespan)
+router = APIRouter(tags=["licences"])
+# The JWKS lives at the well-known path, outside the `/v1` prefix every service router gets.
 well_known = APIRouter(tags=["licences"])
 
 
@@ -98,7 +51,9 @@ async def jwks(request: Request, response: Response) -> JwksRead:
 
 @router.websocket("/gateways/connect")
 async def gateway_connect(websocket: WebSocket) -> None:
-    await serve_gateway(websocket, hub=websocket.app.state.gateway_hub, settings=_settings(websocket.app))
+    # Served by `GatewaySockets` ahead of the app; this route is for anything that calls the router directly.
+    runtime: Runtime[Settings] = websocket.app.state.runtime
+    await serve_gateway(websocket, hub=runtime.component(HUB, GatewayHub), settings=runtime.settings)
 
 
 @router.post(
@@ -107,9 +62,9 @@ async def gateway_connect(websocket: WebSocket) -> None:
     response_model=PullChallengeRead,
     summary="A one-time nonce for pulling a bundle over HTTP",
 )
-async def create_pull_challenge(hwid: str, request: Request, pool: DbPool) -> PullChallengeRead:
+async def create_pull_challenge(hwid: str, request: Request, pool: DbPool, now: Now) -> PullChallengeRead:
     ttl = timedelta(seconds=_settings(request.app).pull_challenge_ttl_s)
-    nonce, expires_at = await service.issue_pull_challenge(pool, hwid=hwid, now=datetime.now(UTC), ttl=ttl)
+    nonce, expires_at = await service.issue_pull_challenge(pool, hwid=hwid, now=now, ttl=ttl)
     return PullChallengeRead(nonce=nonce, expires_at=expires_at, signs=auth_message(nonce=nonce, hwid=hwid).decode())
 
 
@@ -128,6 +83,7 @@ async def pull_bundle(
     pool: DbPool,
     nonce: Annotated[str, Header(alias="X-Gateway-Nonce")],
     signature: Annotated[str, Header(alias="X-Gateway-Signature")],
+    now: Now,
     seq_held: Annotated[int, Header(alias="X-Gateway-Seq", ge=0)] = 0,
 ) -> Response | BundleRead:
     delivery = await service.pull_bundle(
@@ -136,7 +92,7 @@ async def pull_bundle(
         nonce=nonce,
         signature=signature,
         seq_held=seq_held,
-        now=datetime.now(UTC),
+        now=now,
         issuer=_settings(request.app).bundle_issuer,
     )
     if delivery is None:
@@ -151,13 +107,13 @@ async def pull_bundle(
     responses=problem_responses((404, "`not_found`: no such domain (or not yours)")),
 )
 async def domain_licences(
-    domain_id: UUID, request: Request, pool: DbPool, principal: AnyRolePrincipal
+    domain_id: UUID, request: Request, pool: DbPool, principal: AnyRolePrincipal, now: Now
 ) -> DomainLicencesRead:
     view = await service.domain_licences(
         pool,
         principal=principal,
         domain_id=domain_id,
-        now=datetime.now(UTC),
+        now=now,
         heartbeat_interval_s=_settings(request.app).heartbeat_interval_s,
     )
     content = view.content
@@ -194,10 +150,10 @@ async def domain_licences(
     responses={202: {"description": "Accepted; follow the rotation at the `Location` given"}},
 )
 async def rotate_signing_key(
-    request: Request, response: Response, pool: DbPool, principal: OperatorPrincipal
+    request: Request, response: Response, pool: DbPool, principal: OperatorPrincipal, now: Now
 ) -> KeyRotationRead:
-    rotation = await service.request_key_rotation(pool, now=datetime.now(UTC))
-    request.app.state.key_rotations.wake()
+    rotation = await service.request_key_rotation(pool, now=now)
+    get_runtime(request).component(KEY_ROTATIONS, KeyRotationWorker).wake()
     response.headers["Location"] = f"/v1/signing-keys/rotations/{rotation.rotation_id}"
     return _rotation_read(rotation)
 

@@ -8,7 +8,6 @@ are claimed with `FOR UPDATE SKIP LOCKED`.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import structlog
 
@@ -20,12 +19,13 @@ from shared.runtime import Runtime
 log = structlog.get_logger()
 
 
-async def sweep_expired_bundles(runtime: Runtime) -> None:
+async def sweep_expired_bundles(runtime: Runtime[Settings]) -> None:
     settings = runtime.settings
-    assert isinstance(settings, Settings)
     while True:
         try:
-            reissued = await service.reissue_expired(runtime.pool, now=datetime.now(UTC), issuer=settings.bundle_issuer)
+            reissued = await service.reissue_expired(
+                runtime.pool, now=runtime.clock.now(), issuer=settings.bundle_issuer
+            )
         except Exception as exc:
             # The sweep outlives any failure: the database away is expected now and then, anything else is a bug.
             if is_database_away(exc):

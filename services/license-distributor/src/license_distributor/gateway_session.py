@@ -29,7 +29,8 @@ from license_distributor.hub import CLOSE_PROTOCOL, CLOSE_REFUSED, CLOSE_TIMEOUT
 from license_distributor.schemas import AckMessage, IdentifyMessage
 from license_distributor.service import Delivery, Identify
 from shared.db import is_database_away
-from shared.errors import Unauthorized
+from shared.refusals import Unauthorized
+from shared.runtime import Runtime
 
 log = structlog.get_logger()
 IDENTIFY_TIMEOUTS = Counter("licensing_identify_timeouts_total", "Connections closed for sending no identify in time")
@@ -42,6 +43,8 @@ CLOSE_TRY_LATER = 1013
 
 
 GATEWAY_PATH = "/v1/gateways/connect"
+# The name of the hub among the runtime's components.
+HUB = "gateway_hub"
 
 
 class GatewaySockets:
@@ -50,17 +53,18 @@ class GatewaySockets:
     Ten thousand sessions each keep their coroutine stack for as long as they live: through FastAPI's
     middleware, router and dependency machinery that is about 10 KiB per connection more than the socket
     itself (measured: 20 KiB per idle connection under uvicorn with a plain ASGI app, 30 KiB with a FastAPI
-    route). Everything else still goes to the app. Installed by the hub's lifespan (`api.py`).
+    route). Everything else still goes to the app. Declared as the service's `front` (`main.py`); the hub is
+    the runtime's component, started before the first connection is served.
     """
 
-    def __init__(self, app: ASGIApp, *, hub: GatewayHub, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.hub = hub
-        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == GATEWAY_PATH:
-            await serve_gateway(WebSocket(scope, receive, send), hub=self.hub, settings=self.settings)
+            runtime: Runtime[Settings] = scope["app"].state.runtime
+            hub = runtime.component(HUB, GatewayHub)
+            await serve_gateway(WebSocket(scope, receive, send), hub=hub, settings=runtime.settings)
             return
         await self.app(scope, receive, send)
 

@@ -7,64 +7,52 @@ rebuild issues a new seq only where the content changed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from functools import cache
-
-import asyncpg
 
 from license_distributor import repository, service
 from license_distributor.config import Settings
+from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
 from shared.events.provisioning import DomainCreated, GatewayRegistered, GatewayRemoved
 from shared.events.wallet import BalanceDepleted, BalanceRestored, RunwayChanged
 from shared.messaging.consumer import Handler
-from shared.messaging.envelope import Envelope
 
 
-@cache
-def _issuer() -> str:
-    # Handlers get no settings; the issuer is read from the environment once, on the first event.
-    return Settings().bundle_issuer
+async def on_domain_created(ctx: HandlerContext[Settings], event: DomainCreated) -> None:
+    await repository.upsert_known_domain(
+        ctx.conn, domain_id=event.domain_id, account_id=event.account_id, name=event.name
+    )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def on_domain_created(conn: asyncpg.Connection, event: DomainCreated, envelope: Envelope) -> None:
-    await repository.upsert_known_domain(conn, domain_id=event.domain_id, account_id=event.account_id, name=event.name)
-
-
-async def on_gateway_registered(conn: asyncpg.Connection, event: GatewayRegistered, envelope: Envelope) -> None:
+async def on_gateway_registered(ctx: HandlerContext[Settings], event: GatewayRegistered) -> None:
     await service.register_gateway(
-        conn,
+        ctx.conn,
         gateway_id=event.gateway_id,
         domain_id=event.domain_id,
         account_id=event.account_id,
         hwid=event.hwid,
         product=event.product,
         public_key=event.public_key,
-        now=_now(),
-        issuer=_issuer(),
+        now=ctx.now(),
+        issuer=ctx.settings.bundle_issuer,
     )
 
 
-async def on_gateway_removed(conn: asyncpg.Connection, event: GatewayRemoved, envelope: Envelope) -> None:
+async def on_gateway_removed(ctx: HandlerContext[Settings], event: GatewayRemoved) -> None:
     await service.remove_gateway(
-        conn,
+        ctx.conn,
         gateway_id=event.gateway_id,
         domain_id=event.domain_id,
         account_id=event.account_id,
         hwid=event.hwid,
         product=event.product,
-        now=_now(),
+        now=ctx.now(),
     )
 
 
-async def on_rental_changed(conn: asyncpg.Connection, event: RentalChanged, envelope: Envelope) -> None:
+async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged) -> None:
     await service.apply_rental_snapshot(
-        conn,
+        ctx.conn,
         contract_id=event.contract_id,
         account_id=event.account_id,
         version=event.version,
@@ -79,14 +67,14 @@ async def on_rental_changed(conn: asyncpg.Connection, event: RentalChanged, enve
             )
             for d in event.domains
         ],
-        now=_now(),
-        issuer=_issuer(),
+        now=ctx.now(),
+        issuer=ctx.settings.bundle_issuer,
     )
 
 
-async def on_runway_changed(conn: asyncpg.Connection, event: RunwayChanged, envelope: Envelope) -> None:
+async def on_runway_changed(ctx: HandlerContext[Settings], event: RunwayChanged) -> None:
     await service.apply_runway(
-        conn,
+        ctx.conn,
         account_id=event.account_id,
         version=event.version,
         depleted=event.balance <= 0,
@@ -94,14 +82,14 @@ async def on_runway_changed(conn: asyncpg.Connection, event: RunwayChanged, enve
         balance=event.balance,
         burn_rate_per_day=event.burn_rate_per_day,
         at=event.at,
-        now=_now(),
-        issuer=_issuer(),
+        now=ctx.now(),
+        issuer=ctx.settings.bundle_issuer,
     )
 
 
-async def on_balance_depleted(conn: asyncpg.Connection, event: BalanceDepleted, envelope: Envelope) -> None:
+async def on_balance_depleted(ctx: HandlerContext[Settings], event: BalanceDepleted) -> None:
     await service.apply_runway(
-        conn,
+        ctx.conn,
         account_id=event.account_id,
         version=event.version,
         depleted=True,
@@ -109,14 +97,14 @@ async def on_balance_depleted(conn: asyncpg.Connection, event: BalanceDepleted, 
         balance=0,
         burn_rate_per_day=None,
         at=event.at,
-        now=_now(),
-        issuer=_issuer(),
+        now=ctx.now(),
+        issuer=ctx.settings.bundle_issuer,
     )
 
 
-async def on_balance_restored(conn: asyncpg.Connection, event: BalanceRestored, envelope: Envelope) -> None:
+async def on_balance_restored(ctx: HandlerContext[Settings], event: BalanceRestored) -> None:
     await service.apply_runway(
-        conn,
+        ctx.conn,
         account_id=event.account_id,
         version=event.version,
         depleted=event.balance <= 0,
@@ -124,9 +112,9 @@ async def on_balance_restored(conn: asyncpg.Connection, event: BalanceRestored, 
         balance=event.balance,
         # The restoration does not say the rate; the one held stays, the time is the event's.
         burn_rate_per_day=None,
-        at=envelope.time,
-        now=_now(),
-        issuer=_issuer(),
+        at=ctx.envelope.time,
+        now=ctx.now(),
+        issuer=ctx.settings.bundle_issuer,
     )
 
 

@@ -22,7 +22,7 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -34,11 +34,12 @@ from starlette.websockets import WebSocketDisconnect
 
 from license_distributor import repository, service
 from license_distributor.service import Admitted, Delivery, GatewaySession, Identify
+from shared.clock import Clock
 from shared.db import is_database_away
-from shared.errors import Unauthorized
 from shared.events.licensing import BundlesChanged
 from shared.messaging.broker import Broker
 from shared.messaging.envelope import Envelope
+from shared.refusals import Unauthorized
 from shared.runtime import broker_away, database_away_at_start, until_reachable
 
 log = structlog.get_logger()
@@ -185,6 +186,7 @@ class GatewayHub:
         *,
         pool: asyncpg.Pool,
         broker: Broker,
+        clock: Clock,
         heartbeat_interval_s: float,
         issuer: str = "urn:rental:license-distributor",
         admission_batch: int = 200,
@@ -196,6 +198,7 @@ class GatewayHub:
     ) -> None:
         self.pool = pool
         self.broker = broker
+        self.clock = clock
         self.heartbeat_interval_s = heartbeat_interval_s
         self.issuer = issuer
         self.replica = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -225,7 +228,7 @@ class GatewayHub:
         await until_reachable("broker", self._subscribe, away=broker_away, within_s=startup_wait_s)
         await until_reachable(
             "database",
-            lambda: repository.beat(self.pool, replica=self.replica, now=datetime.now(UTC)),
+            lambda: repository.beat(self.pool, replica=self.replica, now=self.clock.now()),
             away=database_away_at_start,
             within_s=startup_wait_s,
         )
@@ -265,7 +268,7 @@ class GatewayHub:
             await self._channel.close()
         with contextlib.suppress(OSError, asyncpg.PostgresError):
             await self._write_pending()
-            await repository.release_replica(self.pool, replica=self.replica, now=datetime.now(UTC))
+            await repository.release_replica(self.pool, replica=self.replica, now=self.clock.now())
         ADMISSION_WAITING.set(0)
         log.info("licensing.hub.stopped", replica=self.replica)
 
@@ -316,13 +319,13 @@ class GatewayHub:
     def acknowledged(self, session: Session, seq: int) -> None:
         held = self._acks.get(session.gateway.gateway_id)
         if held is None or seq > held[0]:
-            self._acks[session.gateway.gateway_id] = (seq, datetime.now(UTC))
+            self._acks[session.gateway.gateway_id] = (seq, self.clock.now())
         self._written.set()
 
     def ended(self, session: Session) -> None:
         """The session closed; recorded unless a newer session of the gateway took its place here."""
         if self.detach(session) and session.connected_at is not None:
-            self._ended[session.gateway.gateway_id] = (session.connected_at, datetime.now(UTC))
+            self._ended[session.gateway.gateway_id] = (session.connected_at, self.clock.now())
             self._written.set()
 
     async def _admit_forever(self) -> None:
@@ -356,7 +359,7 @@ class GatewayHub:
             self.pool,
             identifies=[w.identify for w in batch],
             replica=self.replica,
-            now=datetime.now(UTC),
+            now=self.clock.now(),
             issuer=self.issuer,
         )
         opened: list[tuple[_Waiting, Session, Delivery | None]] = []
@@ -486,7 +489,7 @@ class GatewayHub:
         while True:
             await asyncio.sleep(self.heartbeat_interval_s)
             try:
-                await repository.beat(self.pool, replica=self.replica, now=datetime.now(UTC))
+                await repository.beat(self.pool, replica=self.replica, now=self.clock.now())
                 await self._reconcile()
             except Exception as exc:
                 # The heartbeat outlives any failure: a replica that stops beating looks gone to the others.

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
-from datetime import datetime
 
 import asyncpg
 import structlog
 
 from license_distributor import service
+from shared.clock import Clock
 from shared.db import is_database_away
 
 log = structlog.get_logger()
-Clock = Callable[[], datetime]
+# The name of the worker among the runtime's components.
+KEY_ROTATIONS = "key_rotations"
 
 
 class KeyRotationWorker:
@@ -64,7 +64,7 @@ class KeyRotationWorker:
         """One batch: the domains it re-signed (0 when none was free), None when no rotation is pending."""
         try:
             return await service.resign_next_batch(
-                self.pool, now=self.clock(), issuer=self.issuer, max_domains=self.batch_domains
+                self.pool, now=self.clock.now(), issuer=self.issuer, max_domains=self.batch_domains
             )
         except asyncpg.DeadlockDetectedError as exc:
             # A change's rebuild held some of the batch's domains in another order: its batch goes on, ours

@@ -20,7 +20,6 @@ from license_distributor.domain import BundleContent, Claims, ContractRental, Ru
 from license_distributor.signing import SigningKey, gateway_signature_valid, generate_signing_key, sign_bundle
 from shared.auth import Principal, ensure_account_access
 from shared.db import transaction
-from shared.errors import NotFound, Unauthorized
 from shared.events.base import Event
 from shared.events.licensing import (
     BundleIssued,
@@ -31,6 +30,7 @@ from shared.events.licensing import (
     OrderedReboot,
 )
 from shared.messaging.outbox import add_all_to_outbox
+from shared.refusals import NotFound, Unauthorized
 
 log = structlog.get_logger()
 GATEWAY_REMOVED_REASON = "gateway_removed"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -25,14 +25,9 @@ from provisioning.schemas import (
 from shared.auth import AnyRolePrincipal
 from shared.errors import problem_responses
 from shared.pagination import Cursor, Page
-from shared.runtime import DbPool
+from shared.runtime import DbPool, Now
 
 router = APIRouter()
-
-
-async def utc_now() -> datetime:
-    """The clock, as a dependency: tests move it instead of sleeping."""
-    return datetime.now(UTC)
 
 
 async def client_address(request: Request) -> str:
@@ -50,7 +45,6 @@ async def enrolment_limits(request: Request) -> service.EnrolmentLimits:
     )
 
 
-Now = Annotated[datetime, Depends(utc_now)]
 ClientAddress = Annotated[str, Depends(client_address)]
 Limits = Annotated[service.EnrolmentLimits, Depends(enrolment_limits)]
 Limit = Annotated[int, Query(ge=1, le=200)]

@@ -1,6 +1,6 @@
 """Provisioning rules, free of I/O: hardware ids, products, device types, gateway keys, provisioning codes.
 
-Every refusal here is a Problem with its own `code`, so the HTTP layer only has to let it through.
+Every refusal here is a `Refusal` with its own `code`, so the HTTP layer only has to let it through.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from shared.errors import NotFound, Problem, Unprocessable
+from shared.refusals import NotFound, Refusal, Unprocessable
 
 # --- hardware ids -------------------------------------------------------------------------------
 
@@ -187,7 +187,7 @@ def code_hint(symbols: str) -> str:
     return symbols[-CODE_GROUP:]
 
 
-class CodeRefused(Problem):
+class CodeRefused(Refusal):
     """Any refusal of a presented code; these count as failed attempts for the per-address rate limit."""
 
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import asyncpg
-
 from provisioning import repository
+from provisioning.config import Settings
+from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.wallet import AccountOpened
 from shared.messaging.consumer import Handler
-from shared.messaging.envelope import Envelope
 
 
-async def on_account_opened(conn: asyncpg.Connection, event: AccountOpened, envelope: Envelope) -> None:
-    await repository.upsert_known_account(conn, account_id=event.account_id, name=event.name)
+async def on_account_opened(ctx: HandlerContext[Settings], event: AccountOpened) -> None:
+    await repository.upsert_known_account(ctx.conn, account_id=event.account_id, name=event.name)
 
 
 SUBSCRIPTIONS: Mapping[type[Event], Handler] = {

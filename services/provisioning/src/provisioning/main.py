@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from provisioning.api import router
 from provisioning.config import Settings
 from provisioning.handlers import SUBSCRIPTIONS
 from shared.runtime import ServiceSpec, create_app
 
-SPEC = ServiceSpec(
+SPEC = ServiceSpec[Settings](
     name="provisioning",
     title="Provisioning",
     description="Domains, gateways and their public keys, provisioning codes and provisioned devices.",
@@ -19,6 +21,6 @@ SPEC = ServiceSpec(
 )
 
 
-def app_factory() -> object:
+def app_factory() -> FastAPI:
     """For `uvicorn --factory provisioning.main:app_factory`."""
     return create_app(SPEC, Settings())

@@ -27,7 +27,6 @@ from provisioning.schemas import (
 )
 from shared.auth import Principal, Role, ensure_account_access
 from shared.db import transaction
-from shared.errors import BadRequest, Conflict, NotFound, NotYetKnown
 from shared.events.provisioning import (
     DeviceProvisioned,
     DeviceRemoved,
@@ -38,6 +37,7 @@ from shared.events.provisioning import (
 from shared.messaging.outbox import add_to_outbox
 from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.rate_limit import ensure_below_limit, record_hit
+from shared.refusals import BadRequest, Conflict, NotFound, NotYetKnown
 
 log = structlog.get_logger()
 T = TypeVar("T")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -12,7 +11,7 @@ from shared.auth import AnyRolePrincipal, OperatorPrincipal, PartnerPrincipal, R
 from shared.errors import problem_responses
 from shared.idempotency import RequiredIdempotencyKey
 from shared.pagination import Cursor, Page
-from shared.runtime import DbPool
+from shared.runtime import DbPool, Now
 from wallet import service
 from wallet.config import Settings
 from wallet.schemas import (
@@ -31,11 +30,6 @@ from wallet.schemas import (
 router = APIRouter()
 
 
-async def current_time() -> datetime:
-    """The clock of every request; tests replace it through `app.dependency_overrides`."""
-    return datetime.now(UTC)
-
-
 async def wallet_settings(request: Request) -> Settings:
     settings = request.app.state.settings
     if not isinstance(settings, Settings):
@@ -43,7 +37,6 @@ async def wallet_settings(request: Request) -> Settings:
     return settings
 
 
-Now = Annotated[datetime, Depends(current_time)]
 WalletSettings = Annotated[Settings, Depends(wallet_settings)]
 
 # Each route declares the refusals its use case gives; 401, 403, 413, 422 and the Idempotency-Key's 400 are

@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
-import asyncpg
-
+from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
 from shared.messaging.consumer import Handler
-from shared.messaging.envelope import Envelope
 from wallet import service
+from wallet.config import Settings
 
 
-async def on_rental_changed(conn: asyncpg.Connection, event: RentalChanged, envelope: Envelope) -> None:
+async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged) -> None:
     # A contract that is not active draws nothing, whatever devices it lists.
     await service.apply_rental_change(
-        conn,
+        ctx.conn,
         account_id=event.account_id,
         contract_id=event.contract_id,
         burn_rate_per_day=event.burn_rate_per_day if event.active else 0,
         version=event.version,
-        changed_at=envelope.time,
-        now=datetime.now(UTC),
+        changed_at=ctx.envelope.time,
+        now=ctx.now(),
     )
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from shared.runtime import ServiceSpec, create_app
 from wallet.api import router
 from wallet.config import Settings
 from wallet.handlers import SUBSCRIPTIONS
 from wallet.scheduler import run_wallet_scheduler
 
-SPEC = ServiceSpec(
+SPEC = ServiceSpec[Settings](
     name="wallet",
     title="Wallet",
     description="Accounts, activation keys, the ledger, burn-down and run-out of prepaid service credits (iSC).",
@@ -21,6 +23,6 @@ SPEC = ServiceSpec(
 )
 
 
-def app_factory() -> object:
+def app_factory() -> FastAPI:
     """For `uvicorn --factory wallet.main:app_factory`."""
     return create_app(SPEC, Settings())

@@ -15,7 +15,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import structlog
@@ -65,19 +65,16 @@ class HeldBack:
         return min((at for at in self.retry_at.values() if at > now), default=None)
 
 
-async def run_wallet_scheduler(runtime: Runtime) -> None:
-    settings = runtime.settings
-    if not isinstance(settings, Settings):
-        raise TypeError("the wallet scheduler needs the wallet's settings")
-    pool = runtime.pool
+async def run_wallet_scheduler(runtime: Runtime[Settings]) -> None:
+    settings, pool, clock = runtime.settings, runtime.pool, runtime.clock
     every = timedelta(seconds=settings.settle_every_s)
     held_back = HeldBack()
     log.info("wallet.scheduler.started")
     while True:
         next_at: datetime | None = None
         try:
-            await _work_through_due(pool, settings=settings, every=every, held_back=held_back)
-            now = datetime.now(UTC)
+            await _work_through_due(pool, settings=settings, now=clock.now(), every=every, held_back=held_back)
+            now = clock.now()
             next_at = await service.next_scheduled_instant(pool, every=every, held_back=held_back.now_held(now))
             retry_at = held_back.next_retry(now)
             if retry_at is not None:
@@ -90,14 +87,18 @@ async def run_wallet_scheduler(runtime: Runtime) -> None:
                 log.warning("wallet.scheduler.database_failed", error=repr(exc))
             else:
                 log.error("wallet.scheduler.failed", exc_info=exc)
-        sleep_s = settings.scheduler_max_sleep_s
-        if next_at is not None:
-            sleep_s = min(sleep_s, max(_MIN_SLEEP_S, (next_at - datetime.now(UTC)).total_seconds()))
-        await asyncio.sleep(sleep_s)
+        # Until the next due instant on the service's clock (woken early if that clock is moved), at least a
+        # moment (no busy loop on work that stays due), at most `scheduler_max_sleep_s`.
+        now = clock.now()
+        wake_at = now + timedelta(seconds=settings.scheduler_max_sleep_s) if next_at is None else next_at
+        await clock.sleep_until(
+            max(wake_at, now + timedelta(seconds=_MIN_SLEEP_S)), at_most_s=settings.scheduler_max_sleep_s
+        )
 
 
-async def _work_through_due(pool: asyncpg.Pool, *, settings: Settings, every: timedelta, held_back: HeldBack) -> None:
-    now = datetime.now(UTC)
+async def _work_through_due(
+    pool: asyncpg.Pool, *, settings: Settings, now: datetime, every: timedelta, held_back: HeldBack
+) -> None:
 
     async def deplete(held: set[uuid.UUID]) -> uuid.UUID | None:
         return await service.deplete_next_due_account(pool, now=now, held_back=held)

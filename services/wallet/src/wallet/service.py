@@ -17,7 +17,6 @@ import asyncpg
 import structlog
 
 from shared.db import is_database_away, transaction
-from shared.errors import BadRequest, Conflict, NotFound, Unprocessable
 from shared.events.base import Event
 from shared.events.wallet import (
     AccountOpened,
@@ -32,6 +31,7 @@ from shared.messaging.outbox import add_all_to_outbox, add_to_outbox
 from shared.money import format_isc
 from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.rate_limit import ensure_all_below_limits, record_hit
+from shared.refusals import BadRequest, Conflict, NotFound, Unprocessable
 from wallet import domain, repository
 from wallet.schemas import (
     AccountRead,

@@ -31,9 +31,10 @@ from aio_pika.abc import AbstractIncomingMessage
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
+from shared.context import HandlerContext, ServiceContext
 from shared.db import transaction
 from shared.events.base import Event
-from shared.messaging.broker import Broker, this_task_is_cancelled
+from shared.messaging.broker import this_task_is_cancelled
 from shared.messaging.envelope import Envelope
 from shared.tracing import child_traceparent, current_traceparent
 
@@ -43,8 +44,8 @@ BATCH_SIZE = Histogram(
     "consumer_batch_size", "Deliveries handled in one transaction", ["queue"], buckets=(1, 2, 4, 8, 16, 32, 64, 128)
 )
 
-Handler = Callable[[asyncpg.Connection, Any, Envelope], Awaitable[None]]
-"""`async def on_x(conn, event, envelope)`: runs inside the inbox transaction; must not commit."""
+Handler = Callable[[HandlerContext[Any], Any], Awaitable[None]]
+"""`async def on_x(ctx, event)`: runs inside the inbox transaction (`ctx.conn`); must not commit."""
 
 
 class PoisonMessage(Exception):
@@ -66,8 +67,7 @@ class InboxConsumer:
     def __init__(
         self,
         *,
-        pool: asyncpg.Pool,
-        broker: Broker,
+        context: ServiceContext[Any],
         queue: str,
         subscriptions: Mapping[type[Event], Handler],
         prefetch: int = 32,
@@ -76,8 +76,9 @@ class InboxConsumer:
         retry_delays_s: list[float] | None = None,
         delivery_limit: int = 20,
     ) -> None:
-        self.pool = pool
-        self.broker = broker
+        self.context = context
+        self.pool = context.pool
+        self.broker = context.broker
         self.queue = queue
         self.handlers = {event.routing_key(): (event, handler) for event, handler in subscriptions.items()}
         self.prefetch = prefetch
@@ -172,7 +173,7 @@ class InboxConsumer:
                     continue
                 first_time.discard(delivery.envelope.id)  # the same message twice in one batch: once
                 with _context_of(delivery):
-                    await delivery.handler(conn, delivery.event, delivery.envelope)
+                    await delivery.handler(self._handler_context(conn, delivery), delivery.event)
                 handled[index] = True
         return handled
 
@@ -182,13 +183,16 @@ class InboxConsumer:
                 async with transaction(self.pool) as conn:
                     handled = bool(await _record_in_inbox(conn, self.queue, [delivery]))
                     if handled:
-                        await delivery.handler(conn, delivery.event, delivery.envelope)
+                        await delivery.handler(self._handler_context(conn, delivery), delivery.event)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
                 await self._retry_or_dead_letter(delivery.message, exc=exc, attempt=delivery.attempt)
                 return
             await self._acked(delivery, handled=handled)
+
+    def _handler_context(self, conn: asyncpg.Connection, delivery: _Delivery) -> HandlerContext[Any]:
+        return HandlerContext(conn=conn, envelope=delivery.envelope, service=self.context)
 
     async def _acked(self, delivery: _Delivery, *, handled: bool) -> None:
         # After the commit. If the channel went away meanwhile the broker redelivers, and the inbox row

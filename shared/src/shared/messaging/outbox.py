@@ -19,7 +19,6 @@ import contextlib
 import uuid
 import weakref
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
@@ -200,7 +199,8 @@ class OutboxRelay:
                 content_type=CONTENT_TYPE,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 message_id=str(row["id"]),
-                timestamp=datetime.now(UTC),
+                # When the event happened (the row's commit-time instant), not when it was relayed.
+                timestamp=row["created_at"],
                 type=row["routing_key"],
                 headers=_headers(row["traceparent"]),
             ),

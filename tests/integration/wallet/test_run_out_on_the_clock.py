@@ -1,0 +1,81 @@
+"""A month of burn-down rehearsed by moving the wallet's clock: warnings and the run-out at their instants.
+
+The wallet's routes, handlers and scheduler all read the clock the composition root gave them
+(`shared.clock`), so a test moves it days ahead instead of waiting; the scheduler, asleep until the next due
+instant, wakes when its clock moves.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import pytest
+
+from shared.money import MICRO_PER_ISC
+from tests.harness import TestPlatform, admin_fetch, clock_of, eventually, running_service
+from tests.integration.wallet.wallet_rig import (
+    EventTap,
+    event_tap,
+    fund,
+    open_account,
+    publish_rental_changed,
+    read_account,
+)
+from wallet.config import Settings as WalletSettings
+from wallet.main import SPEC as WALLET
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+async def tap(platform: TestPlatform) -> AsyncIterator[EventTap]:
+    async with event_tap(platform) as watching:
+        yield watching
+
+
+async def test_thirty_days_of_credit_warn_at_each_threshold_and_run_out_at_their_instant(
+    platform: TestPlatform, tap: EventTap
+) -> None:
+    # Settlement once a day, as in production; the warning ladder is the default one (7 weeks down to 1 day).
+    settings = platform.settings(WalletSettings, scheduler_max_sleep_s=60)
+    async with running_service(WALLET, settings) as wallet:
+        clock = clock_of(wallet)
+        account_id = await open_account(wallet, platform)
+        await fund(wallet, platform, account_id, amount="30")
+        await publish_rental_changed(
+            platform, account_id=account_id, contract_id=uuid.uuid4(), rate_per_day=MICRO_PER_ISC, version=1
+        )
+
+        async def burning() -> dict[str, object]:
+            return await read_account(wallet, platform, account_id)
+
+        account = await eventually(burning, until=lambda a: a["burn_rate_per_day"] == "1")
+        depletes_at = datetime.fromisoformat(str(account["depletes_at"]))
+        # 30 days left: every threshold of the ladder from 4 weeks down is crossed on the way, each once.
+        crossed = [days * DAY for days in (28, 21, 14, 7, 3, 1)]
+        for count, threshold in enumerate(crossed, start=1):
+            clock.advance(depletes_at - threshold - timedelta(seconds=1) - clock.now())
+            assert len(tap.of(account_id, "wallet.balance_low")) == count - 1
+            clock.advance(timedelta(seconds=2))
+            warnings = await tap.wait_for(account_id, "wallet.balance_low", count=count)
+            assert warnings[-1].envelope.data["threshold_s"] == threshold.total_seconds()
+            assert (await read_account(wallet, platform, account_id))["status"] == "funded"
+        assert not tap.of(account_id, "wallet.balance_depleted")
+
+        clock.advance(depletes_at - clock.now() + timedelta(seconds=1))
+        [depleted] = await tap.wait_for(account_id, "wallet.balance_depleted")
+        assert datetime.fromisoformat(depleted.envelope.data["at"]) == depletes_at
+        assert len(tap.of(account_id, "wallet.balance_low")) == len(crossed)
+
+        account = await read_account(wallet, platform, account_id)
+        assert (account["balance"], account["status"], account["depletes_at"]) == ("0", "depleted", None)
+        usage = await admin_fetch(
+            platform,
+            "SELECT amount FROM wallet.ledger_entry WHERE account_id = $1 AND kind = 'usage'",
+            uuid.UUID(account_id),
+        )
+        # Settled day by day as the clock passed (the daily settlement), to exactly the 30 iSC loaded.
+        assert sum(r["amount"] for r in usage) == -30 * MICRO_PER_ISC
+        assert len(usage) >= 2
