@@ -178,6 +178,17 @@ async def run_service(spec: ServiceSpec[S], settings: S, clock: Clock) -> AsyncI
             away=database_away_at_start,
             within_s=settings.startup_wait_s,
         )
+    async with _pool(settings) as pool, _broker(spec, settings) as broker:
+        context = ServiceContext(settings=settings, clock=clock, pool=pool, broker=broker)
+        runtime = Runtime(spec=spec, context=context, relay=_relay(spec, context), consumer=_consumer(spec, context))
+        async with _running(runtime):
+            log.info("service.started", service=spec.name)
+            yield runtime
+    log.info("service.stopped", service=spec.name)
+
+
+@asynccontextmanager
+async def _pool(settings: ServiceSettings) -> AsyncIterator[asyncpg.Pool]:
     pool = await until_reachable(
         "database",
         lambda: create_pool(
@@ -189,54 +200,72 @@ async def run_service(spec: ServiceSpec[S], settings: S, clock: Clock) -> AsyncI
         away=database_away_at_start,
         within_s=settings.startup_wait_s,
     )
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def _broker(spec: ServiceSpec[Any], settings: ServiceSettings) -> AsyncIterator[Broker]:
     broker = Broker(url=settings.amqp_url, prefix=settings.broker_prefix, service=spec.name)
     try:
         await until_reachable("broker", broker.connect, away=broker_away, within_s=settings.startup_wait_s)
-        relay = OutboxRelay(
-            pool=pool,
-            broker=broker,
-            schema=settings.database_schema,
-            source=spec.name,
-            batch_size=settings.outbox_batch_size,
-            poll_interval_s=settings.outbox_poll_interval_s,
-        )
-        context = ServiceContext(settings=settings, clock=clock, pool=pool, broker=broker)
-        consumer = None
-        if spec.subscriptions:
-            consumer = InboxConsumer(
-                context=context,
-                queue=f"{spec.name}.events",
-                subscriptions=spec.subscriptions,
-                prefetch=settings.consumer_prefetch,
-                batch_size=settings.consumer_batch_size,
-                max_attempts=settings.consumer_max_attempts,
-                retry_delays_s=settings.consumer_retry_delays_s,
-                delivery_limit=settings.queue_delivery_limit,
-            )
-        runtime = Runtime(spec=spec, context=context, relay=relay, consumer=consumer)
-        runtime.tasks.append(asyncio.create_task(relay.run(), name=f"{spec.name}-outbox-relay"))
-        runtime.tasks.append(asyncio.create_task(run_housekeeping(pool), name=f"{spec.name}-housekeeping"))
-        if consumer is not None:
-            await consumer.start()
-        try:
-            async with AsyncExitStack() as components:
-                for name, component in spec.components.items():
-                    runtime.components[name] = await components.enter_async_context(component(runtime))
-                for job in spec.background_jobs:
-                    runtime.tasks.append(asyncio.create_task(job(runtime), name=f"{spec.name}-{job.__name__}"))
-                log.info("service.started", service=spec.name)
-                yield runtime
-        finally:
-            relay.stop()
-            if consumer is not None:
-                await consumer.stop()
-            for task in runtime.tasks:
-                task.cancel()
-            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+        yield broker
     finally:
         await broker.close()
-        await pool.close()
-        log.info("service.stopped", service=spec.name)
+
+
+def _relay(spec: ServiceSpec[Any], context: ServiceContext[ServiceSettings]) -> OutboxRelay:
+    settings = context.settings
+    return OutboxRelay(
+        pool=context.pool,
+        broker=context.broker,
+        schema=settings.database_schema,
+        source=spec.name,
+        batch_size=settings.outbox_batch_size,
+        poll_interval_s=settings.outbox_poll_interval_s,
+    )
+
+
+def _consumer(spec: ServiceSpec[Any], context: ServiceContext[ServiceSettings]) -> InboxConsumer | None:
+    if not spec.subscriptions:
+        return None
+    settings = context.settings
+    return InboxConsumer(
+        context=context,
+        queue=f"{spec.name}.events",
+        subscriptions=spec.subscriptions,
+        prefetch=settings.consumer_prefetch,
+        batch_size=settings.consumer_batch_size,
+        max_attempts=settings.consumer_max_attempts,
+        retry_delays_s=settings.consumer_retry_delays_s,
+        delivery_limit=settings.queue_delivery_limit,
+    )
+
+
+@asynccontextmanager
+async def _running(runtime: Runtime[S]) -> AsyncIterator[None]:
+    """The relay, housekeeping, the inbox, then the components and jobs; stopped in reverse on exit."""
+    name = runtime.spec.name
+    runtime.tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{name}-outbox-relay"))
+    runtime.tasks.append(asyncio.create_task(run_housekeeping(runtime.pool), name=f"{name}-housekeeping"))
+    try:
+        if runtime.consumer is not None:
+            await runtime.consumer.start()
+        async with AsyncExitStack() as components:
+            for component_name, component in runtime.spec.components.items():
+                runtime.components[component_name] = await components.enter_async_context(component(runtime))
+            for job in runtime.spec.background_jobs:
+                runtime.tasks.append(asyncio.create_task(job(runtime), name=f"{name}-{job.__name__}"))
+            yield
+    finally:
+        runtime.relay.stop()
+        if runtime.consumer is not None:
+            await runtime.consumer.stop()
+        for task in runtime.tasks:
+            task.cancel()
+        await asyncio.gather(*runtime.tasks, return_exceptions=True)
 
 
 def create_app(spec: ServiceSpec[S], settings: S, *, clock: Clock | None = None) -> FastAPI:
