@@ -215,15 +215,6 @@ async def revoke_activation_key(
     return result
 
 
-def _canonical_code(code: str) -> str:
-    try:
-        return domain.canonical_code(code)
-    except domain.MistypedCode as exc:
-        raise Unprocessable(str(exc), code="code_mistyped") from exc
-    except domain.MalformedCode as exc:
-        raise Unprocessable(str(exc), code="code_malformed") from exc
-
-
 async def redeem_activation_key(
     pool: asyncpg.Pool,
     *,
@@ -278,7 +269,7 @@ async def _redeem(
         if row is None:
             raise NotFound("account not found")
         await ensure_all_below_limits(conn, limits=failure_limits, window_s=window_s, now=now)
-        canonical = _canonical_code(code)
+        canonical = domain.canonical_code(code)
         replay = await claim_idempotency_key(conn, scope=scope, key=idempotency_key, request={"code": canonical})
         if replay is not None:
             return RedemptionRead.model_validate(replay.response)
@@ -359,10 +350,7 @@ async def adjust_balance(
             raise NotFound("account not found")
         account = await _catch_up_run_out(conn, _Account.of(row), now=now)
         was_depleted = account.burn.depleted
-        try:
-            burn, usage = account.burn.adjust(amount=amount, at=now)
-        except domain.InsufficientBalance as exc:
-            raise Conflict(str(exc), code="insufficient_balance") from exc
+        burn, usage = account.burn.adjust(amount=amount, at=now)
         await _post_usage(conn, account_id=account_id, before=account.burn, usage=usage, at=burn.settled_at)
         entry_id = await _post(
             conn,
