@@ -93,7 +93,9 @@ async def issue_codes(pool: asyncpg.Pool, count: int) -> list[str]:
 async def open_accounts(pool: asyncpg.Pool, count: int) -> list[uuid.UUID]:
     accounts = []
     for i in range(count):
-        account = await service.open_account(pool, principal=CLIENT, name=f"bench {i}", now=datetime.now(UTC))
+        account = await service.open_account(
+            pool, principal=CLIENT, name=f"bench {i}", idempotency_key=None, now=datetime.now(UTC)
+        )
         accounts.append(account.id)
     return accounts
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from shared.auth import AnyRolePrincipal, OperatorPrincipal, PartnerPrincipal
 from shared.errors import problem_responses
-from shared.idempotency import RequiredIdempotencyKey
+from shared.idempotency import OptionalIdempotencyKey, RequiredIdempotencyKey
 from shared.pagination import Cursor, Page
 from shared.runtime import DbPool, Now
 from wallet import service
@@ -45,8 +45,12 @@ _NO_ACCOUNT = (404, "`not_found`: no such account (or not yours)")
 
 
 @router.post("/accounts", status_code=status.HTTP_201_CREATED, tags=["accounts"])
-async def open_account(body: AccountCreate, principal: PartnerPrincipal, pool: DbPool, now: Now) -> AccountRead:
-    return await service.open_account(pool, principal=principal, name=body.name, now=now)
+async def open_account(
+    body: AccountCreate, principal: PartnerPrincipal, pool: DbPool, idempotency_key: OptionalIdempotencyKey, now: Now
+) -> AccountRead:
+    return await service.open_account(
+        pool, principal=principal, name=body.name, idempotency_key=idempotency_key, now=now
+    )
 
 
 @router.get("/accounts/{account_id}", tags=["accounts"], responses=problem_responses(_NO_ACCOUNT))

@@ -92,15 +92,24 @@ def _existing(account: Account | None) -> Account:
 # --- Accounts -----------------------------------------------------------------------------------------
 
 
-async def open_account(pool: asyncpg.Pool, *, principal: Principal, name: str, now: datetime) -> AccountRead:
-    account = Account(id=uuid.uuid4(), name=name, burn=domain.Burn.opened(now), version=0, low_check_at=None)
+async def open_account(
+    pool: asyncpg.Pool, *, principal: Principal, name: str, idempotency_key: str | None, now: datetime
+) -> AccountRead:
+    """A partner opens an account. A retry with the same Idempotency-Key gets the first answer, not a second
+    account; the key is the opener's own (the account does not exist yet)."""
+    opened_by = principal.subject
     async with transaction(pool) as conn:
-        await repository.insert_account(
-            conn, account_id=account.id, name=name, opened_by=principal.subject, opened_at=now
+        once = await claim(
+            conn, operation="account-opening", owner=opened_by, key=idempotency_key, request={"name": name}
         )
+        if (replay := once.replayed(AccountRead)) is not None:
+            return replay
+        account = Account(id=uuid.uuid4(), name=name, burn=domain.Burn.opened(now), version=0, low_check_at=None)
+        await repository.insert_account(conn, account_id=account.id, name=name, opened_by=opened_by, opened_at=now)
         await add_to_outbox(conn, AccountOpened(account_id=account.id, name=name))
+        result = await once.answer(_account_read(account, now=now), status_code=201)
     log.info("wallet.account.opened", account_id=str(account.id))
-    return _account_read(account, now=now)
+    return result
 
 
 async def read_account(
