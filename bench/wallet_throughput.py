@@ -37,6 +37,7 @@ import asyncpg
 from bench.fleet import free_port
 from bench.results import Row, print_rows, ratio_row, save
 from scripts.bootstrap_db import bootstrap
+from shared.auth import Principal, Role
 from shared.db import create_pool, transaction
 from shared.dev_issuer import issue_token, load_or_create_key
 from shared.logging import configure_logging
@@ -49,6 +50,8 @@ from wallet.main import SPEC
 ADMIN_URL = os.environ.get("RENTAL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("RENTAL_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 LIMITS = service.RedemptionLimits(failures_per_account=10, failures_per_client=20, window_s=900)
+# Who calls the wallet's use cases in the service-layer runs: an operator may act on any account.
+CLIENT = Principal(subject="bench", roles=frozenset({Role.OPERATOR}), account_id=None)
 KEY_AMOUNT = 10_000_000
 RATES = (86_400_000_000, 43_200_000_000)  # 1 and 0.5 iSC per second, in micro-iSC per day
 MICROSECONDS_PER_DAY = 86_400 * 1_000_000
@@ -79,7 +82,7 @@ async def issue_codes(pool: asyncpg.Pool, count: int) -> list[str]:
             pool,
             amount=KEY_AMOUNT,
             count=min(1000, count - len(codes)),
-            issued_by="bench",
+            principal=CLIENT,
             idempotency_key=uuid.uuid4().hex,
             now=datetime.now(UTC),
         )
@@ -90,7 +93,9 @@ async def issue_codes(pool: asyncpg.Pool, count: int) -> list[str]:
 async def open_accounts(pool: asyncpg.Pool, count: int) -> list[uuid.UUID]:
     accounts = []
     for i in range(count):
-        account = await service.open_account(pool, name=f"bench {i}", opened_by="bench", now=datetime.now(UTC))
+        account = await service.open_account(
+            pool, principal=CLIENT, name=f"bench {i}", idempotency_key=None, now=datetime.now(UTC)
+        )
         accounts.append(account.id)
     return accounts
 
@@ -101,9 +106,9 @@ async def open_accounts(pool: asyncpg.Pool, count: int) -> list[uuid.UUID]:
 async def redeem_with_service(pool: asyncpg.Pool, account_id: uuid.UUID, code: str) -> None:
     await service.redeem_activation_key(
         pool,
+        principal=CLIENT,
         account_id=account_id,
         code=code,
-        client="bench",
         idempotency_key=uuid.uuid4().hex,
         limits=LIMITS,
         now=datetime.now(UTC),

@@ -1,4 +1,5 @@
-"""Activation keys and redemptions on the real wallet: once only, hashed, idempotent, rate-limited, private."""
+"""Accounts, activation keys and redemptions on the real wallet: once only, hashed, idempotent, rate-limited,
+private."""
 
 from __future__ import annotations
 
@@ -70,6 +71,47 @@ async def test_a_partner_issues_keys_and_a_customer_redeems_one_into_the_balance
     assert [(e["kind"], e["amount"], e["balance_after"], e["key_id"]) for e in ledger["items"]] == [
         ("redemption", "12.5", "12.5", keys[0]["id"])
     ]
+
+
+async def test_a_retried_account_opening_answers_as_first_and_opens_no_second_account(
+    wallet: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    opener = f"opener-{uuid.uuid4().hex[:6]}"
+    partner = _partner(platform, subject=opener)
+
+    async def open_with(key: str, name: str, headers: dict[str, str] = partner) -> httpx.Response:
+        return await wallet.post("/v1/accounts", json={"name": name}, headers={**headers, "Idempotency-Key": key})
+
+    first = await open_with("open-1", "Acme")
+    retry = await open_with("open-1", "Acme")
+    other_body = await open_with("open-1", "Acme Two")
+    # The key is the opener's own: another partner's same key opens an account of its own.
+    other_opener = await open_with("open-1", "Acme", headers=_partner(platform))
+
+    assert first.status_code == 201, first.text
+    assert (retry.status_code, retry.json()) == (201, first.json())
+    assert (other_body.status_code, other_body.json()["code"]) == (422, "idempotency_key_reused")
+    assert other_opener.status_code == 201, other_opener.text
+    assert other_opener.json()["id"] != first.json()["id"]
+    opened = await admin_fetchval(platform, "SELECT count(*) FROM wallet.account WHERE opened_by = $1", opener)
+    announced = await admin_fetchval(
+        platform,
+        "SELECT count(*) FROM wallet.outbox_message WHERE event_type = 'AccountOpened' AND subject = $1",
+        first.json()["id"],
+    )
+    assert (opened, announced) == (1, 1)
+
+
+async def test_an_account_opens_without_an_idempotency_key_too(
+    wallet: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    opener = f"opener-{uuid.uuid4().hex[:6]}"
+    partner = _partner(platform, subject=opener)
+
+    answers = [await wallet.post("/v1/accounts", json={"name": "Acme"}, headers=partner) for _ in range(2)]
+
+    assert [a.status_code for a in answers] == [201, 201]
+    assert await admin_fetchval(platform, "SELECT count(*) FROM wallet.account WHERE opened_by = $1", opener) == 2
 
 
 async def test_codes_are_stored_only_as_hashes(wallet: httpx.AsyncClient, platform: TestPlatform) -> None:

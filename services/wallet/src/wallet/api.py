@@ -7,9 +7,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from shared.auth import AnyRolePrincipal, OperatorPrincipal, PartnerPrincipal, Role, ensure_account_access
+from shared.auth import AnyRolePrincipal, OperatorPrincipal, PartnerPrincipal
 from shared.errors import problem_responses
-from shared.idempotency import RequiredIdempotencyKey
+from shared.idempotency import OptionalIdempotencyKey, RequiredIdempotencyKey
 from shared.pagination import Cursor, Page
 from shared.runtime import DbPool, Now
 from wallet import service
@@ -45,14 +45,17 @@ _NO_ACCOUNT = (404, "`not_found`: no such account (or not yours)")
 
 
 @router.post("/accounts", status_code=status.HTTP_201_CREATED, tags=["accounts"])
-async def open_account(body: AccountCreate, principal: PartnerPrincipal, pool: DbPool, now: Now) -> AccountRead:
-    return await service.open_account(pool, name=body.name, opened_by=principal.subject, now=now)
+async def open_account(
+    body: AccountCreate, principal: PartnerPrincipal, pool: DbPool, idempotency_key: OptionalIdempotencyKey, now: Now
+) -> AccountRead:
+    return await service.open_account(
+        pool, principal=principal, name=body.name, idempotency_key=idempotency_key, now=now
+    )
 
 
 @router.get("/accounts/{account_id}", tags=["accounts"], responses=problem_responses(_NO_ACCOUNT))
 async def read_account(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> AccountRead:
-    ensure_account_access(principal, account_id)
-    return await service.read_account(pool, account_id=account_id, now=now)
+    return await service.read_account(pool, principal=principal, account_id=account_id, now=now)
 
 
 @router.post(
@@ -75,19 +78,13 @@ async def redeem_activation_key(
     settings: WalletSettings,
     now: Now,
 ) -> RedemptionRead:
-    ensure_account_access(principal, account_id)
-    limits = service.RedemptionLimits(
-        failures_per_account=settings.redeem_failures_per_account,
-        failures_per_client=settings.redeem_failures_per_client,
-        window_s=settings.redeem_failure_window_s,
-    )
     return await service.redeem_activation_key(
         pool,
+        principal=principal,
         account_id=account_id,
         code=body.code,
-        client=principal.subject,
         idempotency_key=idempotency_key,
-        limits=limits,
+        limits=service.RedemptionLimits.of(settings),
         now=now,
     )
 
@@ -107,13 +104,7 @@ async def adjust_balance(
     now: Now,
 ) -> AdjustmentRead:
     return await service.adjust_balance(
-        pool,
-        account_id=account_id,
-        amount=body.amount if body.direction == "credit" else -body.amount,
-        reason=body.reason,
-        adjusted_by=principal.subject,
-        idempotency_key=idempotency_key,
-        now=now,
+        pool, principal=principal, account_id=account_id, adjustment=body, idempotency_key=idempotency_key, now=now
     )
 
 
@@ -129,8 +120,7 @@ async def read_ledger(
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[LedgerEntryRead]:
-    ensure_account_access(principal, account_id)
-    return await service.list_ledger(pool, account_id=account_id, cursor=cursor, limit=limit)
+    return await service.list_ledger(pool, principal=principal, account_id=account_id, cursor=cursor, limit=limit)
 
 
 @router.post(
@@ -143,12 +133,7 @@ async def issue_key_batch(
     body: KeyBatchCreate, principal: PartnerPrincipal, pool: DbPool, idempotency_key: RequiredIdempotencyKey, now: Now
 ) -> KeyBatchRead:
     return await service.issue_key_batch(
-        pool,
-        amount=body.amount,
-        count=body.count,
-        issued_by=principal.subject,
-        idempotency_key=idempotency_key,
-        now=now,
+        pool, principal=principal, amount=body.amount, count=body.count, idempotency_key=idempotency_key, now=now
     )
 
 
@@ -161,10 +146,5 @@ async def revoke_activation_key(
     key_id: UUID, principal: PartnerPrincipal, pool: DbPool, idempotency_key: RequiredIdempotencyKey, now: Now
 ) -> ActivationKeyRead:
     return await service.revoke_activation_key(
-        pool,
-        key_id=key_id,
-        revoked_by=principal.subject,
-        may_revoke_any=principal.has_any(Role.OPERATOR),
-        idempotency_key=idempotency_key,
-        now=now,
+        pool, principal=principal, key_id=key_id, idempotency_key=idempotency_key, now=now
     )

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from shared.money import SECONDS_PER_DAY
+from shared.refusals import Conflict, Unprocessable
 
 MICROSECONDS_PER_DAY = SECONDS_PER_DAY * 1_000_000
 _ONE_MICROSECOND = timedelta(microseconds=1)
@@ -34,11 +35,14 @@ def usage_for(*, rate_per_day: int, elapsed_us: int) -> int:
 
 
 class BurnError(ValueError):
-    """A burn-down operation that the rules do not allow (a bug in the caller, never a client error)."""
+    """A burn-down operation that the rules do not allow (a bug in the caller, never a client error): not a
+    refusal, so it surfaces as the defect it is."""
 
 
-class InsufficientBalance(ValueError):
+class InsufficientBalance(Conflict):
     """A debit larger than the balance at that instant."""
+
+    code = "insufficient_balance"
 
 
 @dataclass(frozen=True)
@@ -91,9 +95,6 @@ class Burn:
         except OverflowError:
             return FAR_FUTURE
         return min(instant, FAR_FUTURE)
-
-    def status(self, at: datetime) -> str:
-        return "funded" if self.balance_at(at) > 0 else "depleted"
 
     def settle(self, at: datetime) -> tuple[Burn, int]:
         """Move the settlement to `at` (never backwards); returns the new state and the usage to post."""
@@ -201,12 +202,16 @@ CODE_LENGTH = CODE_BODY_LENGTH + 1
 CODE_GROUP = 5
 
 
-class MalformedCode(ValueError):
+class MalformedCode(Unprocessable):
     """Not an activation code at all: wrong length or symbols."""
 
+    code = "code_malformed"
 
-class MistypedCode(ValueError):
+
+class MistypedCode(Unprocessable):
     """The right shape but the check character does not match: almost surely a typo."""
+
+    code = "code_mistyped"
 
 
 def _luhn_mod_n_sum(symbols: str, *, start_factor: int) -> int:

@@ -1,12 +1,87 @@
-"""SQL of the wallet, one function per query. Never commits: the caller's transaction decides."""
+"""SQL of the wallet, one function per query. Never commits: the caller's transaction decides.
+
+Reads return frozen dataclasses (defined here), never asyncpg records: the rows' column names stay in this file.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
+
+from wallet.domain import Burn
+
+KeyStatus = Literal["issued", "redeemed", "revoked"]
+EntryKind = Literal["redemption", "usage", "adjustment"]
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as the burn-down sees it, with the version of its last published runway."""
+
+    id: UUID
+    name: str
+    burn: Burn
+    version: int
+    # When the scheduler next looks for a low-balance warning to announce; None while none can be due.
+    low_check_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LowBalanceCheckDue:
+    """An account (`id`) whose low-balance check is due, as the warning ladder needs it."""
+
+    id: UUID
+    depletes_at: datetime | None
+    # The smallest threshold already announced in this run-down.
+    warned_threshold_s: int | None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One entry of an account's ledger; `seq` orders the ledger."""
+
+    seq: int
+    id: UUID
+    kind: EntryKind
+    # Signed change of the customer's wallet, in micro-iSC.
+    amount: int
+    balance_after: int
+    at: datetime
+    key_id: UUID | None
+    period_start: datetime | None
+    period_end: datetime | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ActivationKey:
+    """A key with its batch's issuer, as its revocation needs it."""
+
+    id: UUID
+    batch_id: UUID
+    amount: int
+    status: KeyStatus
+    redeemed_at: datetime | None
+    revoked_at: datetime | None
+    # The partner whose batch it is.
+    issued_by: str
+
+
+# The columns that carry Burn's fields under the same names; the rate is `burn_rate_per_day` in the table.
+_BURN_COLUMNS = ("balance", "settled_at", "segment_start", "segment_used", "depleted")
+
+
+def _account(row: asyncpg.Record | None) -> Account | None:
+    if row is None:
+        return None
+    burn = Burn(**{column: row[column] for column in _BURN_COLUMNS}, rate_per_day=row["burn_rate_per_day"])
+    return Account(id=row["id"], name=row["name"], burn=burn, version=row["version"], low_check_at=row["low_check_at"])
+
 
 # --- Accounts -----------------------------------------------------------------------------------------
 
@@ -24,22 +99,24 @@ async def insert_account(
     )
 
 
-async def get_account(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def get_account(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> Account | None:
+    row = await conn.fetchrow(
         """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted, depletes_at,
                   low_warned_threshold_s, low_check_at, version
            FROM account WHERE id = $1""",
         account_id,
     )
+    return _account(row)
 
 
-async def lock_account(conn: asyncpg.Connection, account_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def lock_account(conn: asyncpg.Connection, account_id: UUID) -> Account | None:
+    row = await conn.fetchrow(
         """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted, depletes_at,
                   low_warned_threshold_s, low_check_at, version
            FROM account WHERE id = $1 FOR UPDATE""",
         account_id,
     )
+    return _account(row)
 
 
 async def account_exists(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> bool:
@@ -97,8 +174,8 @@ async def update_low_balance_state(
 
 async def lock_next_due_depletion(
     conn: asyncpg.Connection, *, now: datetime, held_back: Collection[UUID]
-) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+) -> Account | None:
+    row = await conn.fetchrow(
         """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted, depletes_at,
                   low_warned_threshold_s, low_check_at, version
            FROM account WHERE depletes_at <= $1 AND id <> ALL($2::uuid[])
@@ -106,25 +183,31 @@ async def lock_next_due_depletion(
         now,
         list(held_back),
     )
+    return _account(row)
 
 
 async def lock_next_due_low_balance_check(
     conn: asyncpg.Connection, *, now: datetime, held_back: Collection[UUID]
-) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted, depletes_at,
-                  low_warned_threshold_s, low_check_at, version
+) -> LowBalanceCheckDue | None:
+    # Only what the warning ladder reads: the row lock is what claims the account.
+    row = await conn.fetchrow(
+        """SELECT id, depletes_at, low_warned_threshold_s
            FROM account WHERE low_check_at <= $1 AND id <> ALL($2::uuid[])
             ORDER BY low_check_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
         now,
         list(held_back),
     )
+    if row is None:
+        return None
+    return LowBalanceCheckDue(
+        id=row["id"], depletes_at=row["depletes_at"], warned_threshold_s=row["low_warned_threshold_s"]
+    )
 
 
 async def lock_next_unsettled_account(
     conn: asyncpg.Connection, *, settled_before: datetime, held_back: Collection[UUID]
-) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+) -> Account | None:
+    row = await conn.fetchrow(
         """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted, depletes_at,
                   low_warned_threshold_s, low_check_at, version
            FROM account
@@ -133,6 +216,7 @@ async def lock_next_unsettled_account(
         settled_before,
         list(held_back),
     )
+    return _account(row)
 
 
 async def next_scheduled_instant(
@@ -197,9 +281,9 @@ async def insert_ledger_entry(
 
 async def list_ledger_entries(
     conn: asyncpg.Connection | asyncpg.Pool, *, account_id: UUID, before_seq: int | None, limit: int
-) -> list[asyncpg.Record]:
+) -> list[LedgerEntry]:
     """Newest first."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         """SELECT seq, id, kind, amount, balance_after, at, key_id, period_start, period_end, note
            FROM ledger_entry WHERE account_id = $1 AND ($2::bigint IS NULL OR seq < $2)
            ORDER BY seq DESC LIMIT $3""",
@@ -207,7 +291,7 @@ async def list_ledger_entries(
         before_seq,
         limit,
     )
-    return rows
+    return [LedgerEntry(**row) for row in rows]
 
 
 # --- Activation keys ----------------------------------------------------------------------------------
@@ -239,32 +323,41 @@ async def insert_activation_keys(
     )
 
 
+@dataclass(frozen=True)
+class RedeemedKey:
+    """A key just redeemed, with the credit it loads."""
+
+    id: UUID
+    amount: int
+
+
 async def redeem_issued_key(
     conn: asyncpg.Connection, *, code_hash: bytes, account_id: UUID, at: datetime
-) -> asyncpg.Record | None:
+) -> RedeemedKey | None:
     """The key, now redeemed into the account; None if no issued key has this code (unknown, spent, revoked)."""
-    row: asyncpg.Record | None = await conn.fetchrow(
+    row = await conn.fetchrow(
         """UPDATE activation_key SET status = 'redeemed', redeemed_into = $2, redeemed_at = $3
            WHERE code_hash = $1 AND status = 'issued' RETURNING id, amount""",
         code_hash,
         account_id,
         at,
     )
-    return row
+    return None if row is None else RedeemedKey(**row)
 
 
-async def activation_key_status(conn: asyncpg.Connection, code_hash: bytes) -> str | None:
-    status: str | None = await conn.fetchval("SELECT status FROM activation_key WHERE code_hash = $1", code_hash)
+async def activation_key_status(conn: asyncpg.Connection, code_hash: bytes) -> KeyStatus | None:
+    status: KeyStatus | None = await conn.fetchval("SELECT status FROM activation_key WHERE code_hash = $1", code_hash)
     return status
 
 
-async def lock_activation_key(conn: asyncpg.Connection, key_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def lock_activation_key(conn: asyncpg.Connection, key_id: UUID) -> ActivationKey | None:
+    row = await conn.fetchrow(
         """SELECT k.id, k.batch_id, k.amount, k.status, k.redeemed_at, k.revoked_at, b.issued_by
            FROM activation_key k JOIN key_batch b ON b.id = k.batch_id
            WHERE k.id = $1 FOR UPDATE OF k""",
         key_id,
     )
+    return None if row is None else ActivationKey(**row)
 
 
 async def mark_key_revoked(conn: asyncpg.Connection, *, key_id: UUID, revoked_by: str, at: datetime) -> bool:

@@ -70,6 +70,14 @@ class KeyBatchRead(BaseModel):
     keys: list[IssuedKey]
 
 
+class KeyBatchReceipt(BaseModel):
+    """What is kept as the answer to a retried batch (never its codes): told in the 409 `codes_already_shown`,
+    so the partner can revoke keys whose codes were lost."""
+
+    batch_id: UUID
+    key_ids: list[UUID]
+
+
 class ActivationKeyRead(BaseModel):
     id: UUID
     batch_id: UUID
@@ -83,6 +91,11 @@ class AdjustmentCreate(BaseModel):
     direction: Literal["credit", "debit"]
     amount: KeyAmount
     reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
+
+    @property
+    def signed_amount(self) -> int:
+        """The change of the balance: positive for a credit, negative for a debit."""
+        return self.amount if self.direction == "credit" else -self.amount
 
 
 class AdjustmentRead(BaseModel):

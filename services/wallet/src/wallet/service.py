@@ -3,19 +3,23 @@
 Every use case that changes an account's money locks its row (`FOR UPDATE`), first catches up a run-out
 that is already due (so `BalanceDepleted` always carries the exact instant), then applies its change,
 posts to the ledger, and publishes the new runway with the next version.
+
+Who may act on an account is checked here (`ensure_account_access`: its customer, a partner or an operator;
+anyone else gets 404); which roles may call at all, by the routes.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 import asyncpg
 import structlog
 
+from shared.auth import Principal, Role, ensure_account_access
 from shared.db import is_database_away, transaction
 from shared.events.base import Event
 from shared.events.wallet import (
@@ -26,24 +30,31 @@ from shared.events.wallet import (
     CreditsLoaded,
     RunwayChanged,
 )
-from shared.idempotency import claim_idempotency_key, store_idempotent_response
+from shared.idempotency import claim
 from shared.messaging.outbox import add_all_to_outbox, add_to_outbox
 from shared.money import format_isc
-from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pagination import Keyset, Page
 from shared.rate_limit import ensure_all_below_limits, record_hit
-from shared.refusals import BadRequest, Conflict, NotFound, Unprocessable
+from shared.refusals import Conflict, NotFound, Unprocessable
 from wallet import domain, repository
+from wallet.config import Settings
+from wallet.repository import Account
 from wallet.schemas import (
     AccountRead,
     ActivationKeyRead,
+    AdjustmentCreate,
     AdjustmentRead,
     IssuedKey,
     KeyBatchRead,
+    KeyBatchReceipt,
     LedgerEntryRead,
     RedemptionRead,
 )
 
 log = structlog.get_logger()
+# Newest first by the ledger's sequence; the cursor's field keeps its name from before (`before`), so cursors
+# handed out earlier still read.
+LEDGER_PAGES = Keyset(("before", int))
 
 
 @dataclass(frozen=True)
@@ -52,57 +63,68 @@ class RedemptionLimits:
     failures_per_client: int
     window_s: int
 
+    @classmethod
+    def of(cls, settings: Settings) -> RedemptionLimits:
+        return cls(
+            failures_per_account=settings.redeem_failures_per_account,
+            failures_per_client=settings.redeem_failures_per_client,
+            window_s=settings.redeem_failure_window_s,
+        )
+
+    def failure_buckets(self, *, account_id: uuid.UUID, client: str) -> dict[str, tuple[int, str]]:
+        """Where wrong codes are counted, each with its limit and what the 429 says."""
+        return {
+            f"redeem-failures:account:{account_id}": (self.failures_per_account, "wrong activation codes for account"),
+            f"redeem-failures:client:{client}": (self.failures_per_client, "wrong activation codes from this client"),
+        }
+
 
 class UnknownActivationKey(Unprocessable):
     code, title = "unknown_key", "Unknown activation key"
 
 
-@dataclass(frozen=True)
-class _Account:
-    """An account row as the burn-down sees it, with the version of its last published runway."""
-
-    id: uuid.UUID
-    burn: domain.Burn
-    version: int
-    low_check_at: datetime | None
-
-    @classmethod
-    def of(cls, row: asyncpg.Record) -> _Account:
-        burn = domain.Burn(
-            balance=row["balance"],
-            settled_at=row["settled_at"],
-            rate_per_day=row["burn_rate_per_day"],
-            segment_start=row["segment_start"],
-            segment_used=row["segment_used"],
-            depleted=row["depleted"],
-        )
-        return cls(id=row["id"], burn=burn, version=row["version"], low_check_at=row["low_check_at"])
+def _existing(account: Account | None) -> Account:
+    if account is None:
+        raise NotFound("account not found")
+    return account
 
 
 # --- Accounts -----------------------------------------------------------------------------------------
 
 
-async def open_account(pool: asyncpg.Pool, *, name: str, opened_by: str, now: datetime) -> AccountRead:
-    account_id = uuid.uuid4()
+async def open_account(
+    pool: asyncpg.Pool, *, principal: Principal, name: str, idempotency_key: str | None, now: datetime
+) -> AccountRead:
+    """A partner opens an account. A retry with the same Idempotency-Key gets the first answer, not a second
+    account; the key is the opener's own (the account does not exist yet)."""
+    opened_by = principal.subject
     async with transaction(pool) as conn:
-        await repository.insert_account(conn, account_id=account_id, name=name, opened_by=opened_by, opened_at=now)
-        await add_to_outbox(conn, AccountOpened(account_id=account_id, name=name))
-    log.info("wallet.account.opened", account_id=str(account_id))
-    return _account_read(name=name, account=_Account(account_id, domain.Burn.opened(now), 0, None), now=now)
+        once = await claim(
+            conn, operation="account-opening", owner=opened_by, key=idempotency_key, request={"name": name}
+        )
+        if (replay := once.replayed(AccountRead)) is not None:
+            return replay
+        account = Account(id=uuid.uuid4(), name=name, burn=domain.Burn.opened(now), version=0, low_check_at=None)
+        await repository.insert_account(conn, account_id=account.id, name=name, opened_by=opened_by, opened_at=now)
+        await add_to_outbox(conn, AccountOpened(account_id=account.id, name=name))
+        result = await once.answer(_account_read(account, now=now), status_code=201)
+    log.info("wallet.account.opened", account_id=str(account.id))
+    return result
 
 
-async def read_account(pool: asyncpg.Pool, *, account_id: uuid.UUID, now: datetime) -> AccountRead:
-    row = await repository.get_account(pool, account_id)
-    if row is None:
-        raise NotFound("account not found")
-    return _account_read(name=row["name"], account=_Account.of(row), now=now)
+async def read_account(
+    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, now: datetime
+) -> AccountRead:
+    ensure_account_access(principal, account_id)
+    account = _existing(await repository.get_account(pool, account_id))
+    return _account_read(account, now=now)
 
 
-def _account_read(*, name: str, account: _Account, now: datetime) -> AccountRead:
+def _account_read(account: Account, *, now: datetime) -> AccountRead:
     burn = account.burn
     return AccountRead(
         id=account.id,
-        name=name,
+        name=account.name,
         balance=burn.balance_at(now),
         burn_rate_per_day=burn.rate_per_day,
         depletes_at=burn.depletes_at(),
@@ -112,124 +134,113 @@ def _account_read(*, name: str, account: _Account, now: datetime) -> AccountRead
 
 
 async def list_ledger(
-    pool: asyncpg.Pool, *, account_id: uuid.UUID, cursor: str | None, limit: int
+    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, cursor: str | None, limit: int
 ) -> Page[LedgerEntryRead]:
+    ensure_account_access(principal, account_id)
     if not await repository.account_exists(pool, account_id):
         raise NotFound("account not found")
-    position = decode_cursor(cursor)
-    before = position.get("before") if position else None
-    if before is not None and not isinstance(before, int):
-        raise BadRequest("the cursor is not one this service issued", code="invalid_cursor")
-    rows = await repository.list_ledger_entries(pool, account_id=account_id, before_seq=before, limit=limit + 1)
-    items = [
-        LedgerEntryRead(
-            id=row["id"],
-            at=row["at"],
-            kind=row["kind"],
-            amount=format_isc(row["amount"]),
-            balance_after=row["balance_after"],
-            key_id=row["key_id"],
-            period_start=row["period_start"],
-            period_end=row["period_end"],
-            note=row["note"],
-        )
-        for row in rows[:limit]
-    ]
-    next_cursor = encode_cursor({"before": rows[limit - 1]["seq"]}) if len(rows) > limit else None
-    return Page[LedgerEntryRead](items=items, next_cursor=next_cursor)
+    request = LEDGER_PAGES.request(cursor, limit)
+    (before_seq,) = request.after or (None,)
+    entries = await repository.list_ledger_entries(
+        pool, account_id=account_id, before_seq=before_seq, limit=request.fetch
+    )
+    page = LEDGER_PAGES.page(entries, request, key=lambda entry: (entry.seq,))
+    return Page[LedgerEntryRead](items=[_ledger_entry_read(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+def _ledger_entry_read(entry: repository.LedgerEntry) -> LedgerEntryRead:
+    return LedgerEntryRead(
+        id=entry.id,
+        at=entry.at,
+        kind=entry.kind,
+        amount=format_isc(entry.amount),
+        balance_after=entry.balance_after,
+        key_id=entry.key_id,
+        period_start=entry.period_start,
+        period_end=entry.period_end,
+        note=entry.note,
+    )
 
 
 # --- Activation keys ----------------------------------------------------------------------------------
 
 
 async def issue_key_batch(
-    pool: asyncpg.Pool, *, amount: int, count: int, issued_by: str, idempotency_key: str, now: datetime
+    pool: asyncpg.Pool, *, principal: Principal, amount: int, count: int, idempotency_key: str, now: datetime
 ) -> KeyBatchRead:
     """The codes exist in this answer only. A retry with the same Idempotency-Key does not show them again
     (that would mean keeping them): it is told the batch's id and key ids, so the partner can revoke them."""
-    batch_id = uuid.uuid4()
     keys = [IssuedKey(id=uuid.uuid4(), code=domain.new_activation_code()) for _ in range(count)]
-    scope = f"key-batch:{issued_by}"
+    batch = KeyBatchRead(batch_id=uuid.uuid4(), amount=amount, keys=keys)
+    issued_by = principal.subject
     async with transaction(pool) as conn:
-        replay = await claim_idempotency_key(
-            conn, scope=scope, key=idempotency_key, request={"amount": amount, "count": count}
-        )
-        if replay is not None:
+        request = {"amount": amount, "count": count}
+        once = await claim(conn, operation="key-batch", owner=issued_by, key=idempotency_key, request=request)
+        if (receipt := once.replayed(KeyBatchReceipt)) is not None:
             raise Conflict(
                 "this batch was already issued and its codes are shown only once; revoke its keys if they were lost",
                 code="codes_already_shown",
-                **replay.response,
+                **receipt.model_dump(mode="json"),
             )
-        await repository.insert_key_batch(
-            conn, batch_id=batch_id, amount=amount, key_count=count, issued_by=issued_by, issued_at=now
-        )
-        await repository.insert_activation_keys(
-            conn,
-            batch_id=batch_id,
-            amount=amount,
-            key_ids=[key.id for key in keys],
-            code_hashes=[domain.code_hash(domain.canonical_code(key.code)) for key in keys],
-        )
-        await store_idempotent_response(
-            conn,
-            scope=scope,
-            key=idempotency_key,
-            status_code=201,
-            response={"batch_id": str(batch_id), "key_ids": [str(key.id) for key in keys]},
-        )
-    log.info("wallet.key_batch.issued", batch_id=str(batch_id), count=count, amount=amount, issued_by=issued_by)
-    return KeyBatchRead(batch_id=batch_id, amount=amount, keys=keys)
+        await _store_key_batch(conn, batch, issued_by=issued_by, at=now)
+        await once.answer(KeyBatchReceipt(batch_id=batch.batch_id, key_ids=[k.id for k in keys]), status_code=201)
+    log.info("wallet.key_batch.issued", batch_id=str(batch.batch_id), count=count, amount=amount, issued_by=issued_by)
+    return batch
+
+
+async def _store_key_batch(conn: asyncpg.Connection, batch: KeyBatchRead, *, issued_by: str, at: datetime) -> None:
+    """The batch and its keys, each key as the hash of its code only."""
+    await repository.insert_key_batch(
+        conn, batch_id=batch.batch_id, amount=batch.amount, key_count=len(batch.keys), issued_by=issued_by, issued_at=at
+    )
+    await repository.insert_activation_keys(
+        conn,
+        batch_id=batch.batch_id,
+        amount=batch.amount,
+        key_ids=[key.id for key in batch.keys],
+        code_hashes=[domain.code_hash(domain.canonical_code(key.code)) for key in batch.keys],
+    )
 
 
 async def revoke_activation_key(
-    pool: asyncpg.Pool,
-    *,
-    key_id: uuid.UUID,
-    revoked_by: str,
-    may_revoke_any: bool,
-    idempotency_key: str,
-    now: datetime,
+    pool: asyncpg.Pool, *, principal: Principal, key_id: uuid.UUID, idempotency_key: str, now: datetime
 ) -> ActivationKeyRead:
     """A partner revokes keys of its own batches, an operator any; a redeemed key stays redeemed."""
-    scope = f"revocation:{revoked_by}:{key_id}"
     async with transaction(pool) as conn:
-        replay = await claim_idempotency_key(conn, scope=scope, key=idempotency_key, request={})
-        if replay is not None:
-            return ActivationKeyRead.model_validate(replay.response)
-        key = await repository.lock_activation_key(conn, key_id)
-        if key is None or not (may_revoke_any or key["issued_by"] == revoked_by):
-            raise NotFound("activation key not found")
-        if key["status"] == "redeemed":
-            raise Conflict("this key was already redeemed and cannot be revoked", code="key_already_redeemed")
-        revoked_at = key["revoked_at"]
-        if key["status"] == "issued":
-            await repository.mark_key_revoked(conn, key_id=key_id, revoked_by=revoked_by, at=now)
+        # The body is empty and the path names the key, so the key is part of the scope: one Idempotency-Key
+        # may serve the revocations of several keys.
+        owner = f"{principal.subject}:{key_id}"
+        once = await claim(conn, operation="revocation", owner=owner, key=idempotency_key, request={})
+        if (replay := once.replayed(ActivationKeyRead)) is not None:
+            return replay
+        key = _revocable(await repository.lock_activation_key(conn, key_id), by=principal)
+        revoked_at = key.revoked_at
+        if key.status == "issued":
+            await repository.mark_key_revoked(conn, key_id=key_id, revoked_by=principal.subject, at=now)
             revoked_at = now
-        result = ActivationKeyRead(
-            id=key_id, batch_id=key["batch_id"], amount=key["amount"], status="revoked", revoked_at=revoked_at
+        revoked = ActivationKeyRead(
+            id=key_id, batch_id=key.batch_id, amount=key.amount, status="revoked", revoked_at=revoked_at
         )
-        await store_idempotent_response(
-            conn, scope=scope, key=idempotency_key, status_code=200, response=result.model_dump(mode="json")
-        )
-    log.info("wallet.key.revoked", key_id=str(key_id), revoked_by=revoked_by)
+        result = await once.answer(revoked, status_code=200)
+    log.info("wallet.key.revoked", key_id=str(key_id), revoked_by=principal.subject)
     return result
 
 
-def _canonical_code(code: str) -> str:
-    try:
-        return domain.canonical_code(code)
-    except domain.MistypedCode as exc:
-        raise Unprocessable(str(exc), code="code_mistyped") from exc
-    except domain.MalformedCode as exc:
-        raise Unprocessable(str(exc), code="code_malformed") from exc
+def _revocable(key: repository.ActivationKey | None, *, by: Principal) -> repository.ActivationKey:
+    """The key, if `by` may revoke it: another partner's key is not found, a redeemed one cannot be revoked."""
+    if key is None or not (by.has_any(Role.OPERATOR) or key.issued_by == by.subject):
+        raise NotFound("activation key not found")
+    if key.status == "redeemed":
+        raise Conflict("this key was already redeemed and cannot be revoked", code="key_already_redeemed")
+    return key
 
 
 async def redeem_activation_key(
     pool: asyncpg.Pool,
     *,
+    principal: Principal,
     account_id: uuid.UUID,
     code: str,
-    client: str,
     idempotency_key: str,
     limits: RedemptionLimits,
     now: datetime,
@@ -241,10 +252,8 @@ async def redeem_activation_key(
     the limit every attempt gets 429 until the window ends. A mistyped code (check symbol) is not counted:
     it tells nothing about which keys exist.
     """
-    failure_limits = {
-        f"redeem-failures:account:{account_id}": (limits.failures_per_account, "wrong activation codes for account"),
-        f"redeem-failures:client:{client}": (limits.failures_per_client, "wrong activation codes from this client"),
-    }
+    ensure_account_access(principal, account_id)
+    failure_limits = limits.failure_buckets(account_id=account_id, client=principal.subject)
     try:
         return await _redeem(
             pool,
@@ -258,7 +267,7 @@ async def redeem_activation_key(
     except UnknownActivationKey:
         for bucket in failure_limits:
             await record_hit(pool, bucket=bucket, window_s=limits.window_s, now=now)
-        log.warning("wallet.key.redeem.unknown", account_id=str(account_id), client=client)
+        log.warning("wallet.key.redeem.unknown", account_id=str(account_id), client=principal.subject)
         raise
 
 
@@ -272,54 +281,24 @@ async def _redeem(
     window_s: int,
     now: datetime,
 ) -> RedemptionRead:
-    scope = f"redemption:{account_id}"
     async with transaction(pool) as conn:
-        row = await repository.lock_account(conn, account_id)
-        if row is None:
-            raise NotFound("account not found")
+        account = _existing(await repository.lock_account(conn, account_id))
         await ensure_all_below_limits(conn, limits=failure_limits, window_s=window_s, now=now)
-        canonical = _canonical_code(code)
-        replay = await claim_idempotency_key(conn, scope=scope, key=idempotency_key, request={"code": canonical})
-        if replay is not None:
-            return RedemptionRead.model_validate(replay.response)
+        canonical = domain.canonical_code(code)
+        once = await claim(
+            conn, operation="redemption", owner=account_id, key=idempotency_key, request={"code": canonical}
+        )
+        if (replay := once.replayed(RedemptionRead)) is not None:
+            return replay
         key = await _claim_key(conn, code_hash=domain.code_hash(canonical), account_id=account_id, at=now)
-        account = await _catch_up_run_out(conn, _Account.of(row), now=now)
-        was_depleted = account.burn.depleted
-        burn, usage = account.burn.load(amount=key["amount"], at=now)
-        await _post_usage(conn, account_id=account_id, before=account.burn, usage=usage, at=burn.settled_at)
-        await _post(
-            conn,
-            account_id=account_id,
-            posting=domain.redemption_posting(key["amount"]),
-            balance_after=burn.balance,
-            at=now,
-            key_id=key["id"],
-        )
-        account = await _save_runway(conn, account=account, burn=burn, at=now)
-        events: list[Event] = [
-            _runway_event(account_id, burn, version=account.version, at=now),
-            CreditsLoaded(account_id=account_id, amount=key["amount"], key_id=key["id"], balance_after=burn.balance),
-        ]
-        if was_depleted:
-            events.append(
-                BalanceRestored(
-                    account_id=account_id, balance=burn.balance, depletes_at=burn.depletes_at(), version=account.version
-                )
-            )
-        await add_all_to_outbox(conn, events)
-        result = RedemptionRead(
-            key_id=key["id"], amount=key["amount"], balance=burn.balance, depletes_at=burn.depletes_at()
-        )
-        await store_idempotent_response(
-            conn, scope=scope, key=idempotency_key, status_code=201, response=result.model_dump(mode="json")
-        )
-    log.info("wallet.key.redeemed", account_id=str(account_id), key_id=str(key["id"]), amount=key["amount"])
+        result = await once.answer(await _load_credit(conn, account, key=key, at=now), status_code=201)
+    log.info("wallet.key.redeemed", account_id=str(account_id), key_id=str(key.id), amount=key.amount)
     return result
 
 
 async def _claim_key(
     conn: asyncpg.Connection, *, code_hash: bytes, account_id: uuid.UUID, at: datetime
-) -> asyncpg.Record:
+) -> repository.RedeemedKey:
     """Mark the key redeemed into the account if it is still issued: that one statement is the claim, so a key
     redeems once however many requests race for it (the loser waits on the row lock, then finds it spent)."""
     key = await repository.redeem_issued_key(conn, code_hash=code_hash, account_id=account_id, at=at)
@@ -333,61 +312,57 @@ async def _claim_key(
     raise Conflict("this key was already redeemed", code="key_already_redeemed")
 
 
+async def _load_credit(
+    conn: asyncpg.Connection, account: Account, *, key: repository.RedeemedKey, at: datetime
+) -> RedemptionRead:
+    """The key's credit onto the balance, in the ledger, and announced."""
+    before = await _catch_up_run_out(conn, account, now=at)
+    burn, usage = before.burn.load(amount=key.amount, at=at)
+    posting = domain.redemption_posting(key.amount)
+    after, _ = await _book(conn, before, burn=burn, usage=usage, posting=posting, at=at, key_id=key.id)
+    loaded = CreditsLoaded(account_id=after.id, amount=key.amount, key_id=key.id, balance_after=burn.balance)
+    await add_all_to_outbox(conn, [_runway_event(after, at=at), loaded, *_restored(before, after)])
+    return RedemptionRead(key_id=key.id, amount=key.amount, balance=burn.balance, depletes_at=burn.depletes_at())
+
+
 # --- Adjustments -------------------------------------------------------------------------------------------
 
 
 async def adjust_balance(
     pool: asyncpg.Pool,
     *,
+    principal: Principal,
     account_id: uuid.UUID,
-    amount: int,
-    reason: str,
-    adjusted_by: str,
+    adjustment: AdjustmentCreate,
     idempotency_key: str,
     now: datetime,
 ) -> AdjustmentRead:
-    """An operator's correction as a new ledger entry (`amount` > 0 credits, < 0 debits); never an edit."""
-    scope = f"adjustment:{account_id}"
+    """An operator's correction as a new ledger entry (a credit or a debit); never an edit."""
+    amount, reason = adjustment.signed_amount, adjustment.reason
     async with transaction(pool) as conn:
-        replay = await claim_idempotency_key(
-            conn, scope=scope, key=idempotency_key, request={"amount": amount, "reason": reason}
-        )
-        if replay is not None:
-            return AdjustmentRead.model_validate(replay.response)
-        row = await repository.lock_account(conn, account_id)
-        if row is None:
-            raise NotFound("account not found")
-        account = await _catch_up_run_out(conn, _Account.of(row), now=now)
-        was_depleted = account.burn.depleted
-        try:
-            burn, usage = account.burn.adjust(amount=amount, at=now)
-        except domain.InsufficientBalance as exc:
-            raise Conflict(str(exc), code="insufficient_balance") from exc
-        await _post_usage(conn, account_id=account_id, before=account.burn, usage=usage, at=burn.settled_at)
-        entry_id = await _post(
-            conn,
-            account_id=account_id,
-            posting=domain.adjustment_posting(amount),
-            balance_after=burn.balance,
-            at=now,
-            note=f"{reason} (by {adjusted_by})",
-        )
-        account = await _publish_runway(conn, account=account, burn=burn, at=now)
-        if was_depleted and not burn.depleted:
-            await add_to_outbox(
-                conn,
-                BalanceRestored(
-                    account_id=account_id, balance=burn.balance, depletes_at=burn.depletes_at(), version=account.version
-                ),
-            )
-        result = AdjustmentRead(
-            entry_id=entry_id, amount=format_isc(amount), balance=burn.balance, depletes_at=burn.depletes_at()
-        )
-        await store_idempotent_response(
-            conn, scope=scope, key=idempotency_key, status_code=201, response=result.model_dump(mode="json")
-        )
-    log.info("wallet.balance.adjusted", account_id=str(account_id), amount=amount, adjusted_by=adjusted_by)
+        request = {"amount": amount, "reason": reason}
+        once = await claim(conn, operation="adjustment", owner=account_id, key=idempotency_key, request=request)
+        if (replay := once.replayed(AdjustmentRead)) is not None:
+            return replay
+        account = _existing(await repository.lock_account(conn, account_id))
+        note = f"{reason} (by {principal.subject})"
+        result = await once.answer(await _correct(conn, account, amount=amount, note=note, at=now), status_code=201)
+    log.info("wallet.balance.adjusted", account_id=str(account_id), amount=amount, adjusted_by=principal.subject)
     return result
+
+
+async def _correct(
+    conn: asyncpg.Connection, account: Account, *, amount: int, note: str, at: datetime
+) -> AdjustmentRead:
+    """The correction onto the balance (a debit never below zero), in the ledger, and announced."""
+    before = await _catch_up_run_out(conn, account, now=at)
+    burn, usage = before.burn.adjust(amount=amount, at=at)
+    posting = domain.adjustment_posting(amount)
+    after, entry_id = await _book(conn, before, burn=burn, usage=usage, posting=posting, at=at, note=note)
+    await add_all_to_outbox(conn, [_runway_event(after, at=at), *_restored(before, after)])
+    return AdjustmentRead(
+        entry_id=entry_id, amount=format_isc(amount), balance=burn.balance, depletes_at=burn.depletes_at()
+    )
 
 
 # --- Burn rates -----------------------------------------------------------------------------------------
@@ -408,11 +383,12 @@ async def apply_rental_change(
     Runs inside the inbox transaction. The new rate counts from when the contract changed (the event's
     time), but never before the account's last settlement nor after now.
     """
+    # A negative rate or an unknown account is a defect upstream, not a refusal: the message fails (and ends in
+    # the dead-letter queue) rather than being applied.
     if burn_rate_per_day < 0:
         raise ValueError(f"contract {contract_id} reports a negative burn rate")
-    row = await repository.lock_account(conn, account_id)
-    if row is None:
-        # The account is the wallet's own: a contract naming an unknown one is a defect upstream.
+    account = await repository.lock_account(conn, account_id)
+    if account is None:
         raise LookupError(f"RentalChanged names account {account_id}, which the wallet does not know")
     applied = await repository.upsert_contract_rate_if_newer(
         conn,
@@ -426,15 +402,19 @@ async def apply_rental_change(
         log.info("wallet.rate.stale_ignored", contract_id=str(contract_id), version=version)
         return
     total = await repository.total_contract_rate(conn, account_id)
-    account = _Account.of(row)
-    if total == account.burn.rate_per_day:
-        return
-    at = min(now, max(changed_at, account.burn.settled_at))
+    if total != account.burn.rate_per_day:
+        await _change_rate(conn, account, rate_per_day=total, at=min(now, max(changed_at, account.burn.settled_at)))
+        log.info(
+            "wallet.rate.changed", account_id=str(account_id), burn_rate_per_day=total, contract_id=str(contract_id)
+        )
+
+
+async def _change_rate(conn: asyncpg.Connection, account: Account, *, rate_per_day: int, at: datetime) -> None:
+    """Settle at the old rate up to `at`, burn at the new one from there, and announce the new runway."""
     account = await _catch_up_run_out(conn, account, now=at)
-    burn, usage = account.burn.change_rate(rate_per_day=total, at=at)
-    await _post_usage(conn, account_id=account_id, before=account.burn, usage=usage, at=burn.settled_at)
+    burn, usage = account.burn.change_rate(rate_per_day=rate_per_day, at=at)
+    await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=burn.settled_at)
     await _publish_runway(conn, account=account, burn=burn, at=at)
-    log.info("wallet.rate.changed", account_id=str(account_id), burn_rate_per_day=total, contract_id=str(contract_id))
 
 
 # --- The scheduler's use cases: each handles one due account, in its own transaction --------------------
@@ -449,24 +429,34 @@ class AccountWorkFailed(Exception):
         self.account_id = account_id
 
 
-@dataclass
-class _Claim:
-    account_id: uuid.UUID | None = None
+class _DueAccount(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
 
 
-@asynccontextmanager
-async def _account_work(pool: asyncpg.Pool) -> AsyncIterator[tuple[asyncpg.Connection, _Claim]]:
-    """One transaction of scheduled work on the account it claims. A failure once an account is claimed, the
-    commit included (the ledger's balance check is a deferred constraint), is that account's AccountWorkFailed,
-    unless the database is away: every account would then fail alike, so the whole round stops."""
-    claim = _Claim()
+DueT = TypeVar("DueT", bound=_DueAccount)
+
+
+async def _work_on_next_due(
+    pool: asyncpg.Pool,
+    lock_next: Callable[[asyncpg.Connection], Awaitable[DueT | None]],
+    work: Callable[[asyncpg.Connection, DueT], Awaitable[object]],
+) -> uuid.UUID | None:
+    """One transaction of scheduled work on the next due account `lock_next` claims: its id, or None when none is
+    due. A failure once an account is claimed, the commit included (the ledger's balance check is a deferred
+    constraint), is that account's AccountWorkFailed, unless the database is away: every account would then fail
+    alike, so the whole round stops."""
+    due: DueT | None = None
     try:
         async with transaction(pool) as conn:
-            yield conn, claim
+            due = await lock_next(conn)
+            if due is not None:
+                await work(conn, due)
     except Exception as exc:
-        if claim.account_id is None or is_database_away(exc):
+        if due is None or is_database_away(exc):
             raise
-        raise AccountWorkFailed(claim.account_id) from exc
+        raise AccountWorkFailed(due.id) from exc
+    return None if due is None else due.id
 
 
 async def deplete_next_due_account(
@@ -474,66 +464,64 @@ async def deplete_next_due_account(
 ) -> uuid.UUID | None:
     """Announce one run-out that is due, settling the balance to exactly zero. The account, or None when none
     is due (accounts in `held_back` are passed over)."""
-    async with _account_work(pool) as (conn, claim):
-        row = await repository.lock_next_due_depletion(conn, now=now, held_back=held_back)
-        if row is None:
-            return None
-        claim.account_id = row["id"]
-        await _catch_up_run_out(conn, _Account.of(row), now=now)
-    return claim.account_id
+
+    async def deplete(conn: asyncpg.Connection, account: Account) -> None:
+        await _catch_up_run_out(conn, account, now=now)
+
+    return await _work_on_next_due(
+        pool, lambda conn: repository.lock_next_due_depletion(conn, now=now, held_back=held_back), deplete
+    )
 
 
 async def settle_next_unsettled_account(
     pool: asyncpg.Pool, *, now: datetime, every: timedelta, held_back: Collection[uuid.UUID] = ()
 ) -> uuid.UUID | None:
     """Settle the usage of one account that burns and was last settled longer than `every` ago."""
-    async with _account_work(pool) as (conn, claim):
-        row = await repository.lock_next_unsettled_account(conn, settled_before=now - every, held_back=held_back)
-        if row is None:
-            return None
-        claim.account_id = row["id"]
-        account = await _catch_up_run_out(conn, _Account.of(row), now=now)
+
+    async def settle(conn: asyncpg.Connection, account: Account) -> None:
+        account = await _catch_up_run_out(conn, account, now=now)
         burn, usage = account.burn.settle(now)
         await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=now)
-        await _save(conn, account=account, burn=burn, version=account.version, low_check_at=account.low_check_at)
-    return claim.account_id
+        await _store(conn, replace(account, burn=burn))
+
+    return await _work_on_next_due(
+        pool,
+        lambda conn: repository.lock_next_unsettled_account(conn, settled_before=now - every, held_back=held_back),
+        settle,
+    )
 
 
 async def warn_next_low_balance(
     pool: asyncpg.Pool, *, now: datetime, thresholds_s: Sequence[int], held_back: Collection[uuid.UUID] = ()
 ) -> uuid.UUID | None:
     """Evaluate one account whose low-balance check is due; announce `BalanceLow` if a threshold was reached."""
-    async with _account_work(pool) as (conn, claim):
-        row = await repository.lock_next_due_low_balance_check(conn, now=now, held_back=held_back)
-        if row is None:
-            return None
-        claim.account_id = row["id"]
-        depletes_at = row["depletes_at"]
+
+    async def warn(conn: asyncpg.Connection, due: repository.LowBalanceCheckDue) -> None:
         check = domain.check_low_balance(
-            thresholds_s=thresholds_s,
-            depletes_at=depletes_at,
-            now=now,
-            warned_threshold_s=row["low_warned_threshold_s"],
+            thresholds_s=thresholds_s, depletes_at=due.depletes_at, now=now, warned_threshold_s=due.warned_threshold_s
         )
-        if check.warn_threshold_s is not None and depletes_at is not None:
-            time_left_s = max(0, int((depletes_at - now).total_seconds()))
-            await add_to_outbox(
-                conn,
-                BalanceLow(
-                    account_id=row["id"],
-                    time_left_s=time_left_s,
-                    threshold_s=check.warn_threshold_s,
-                    depletes_at=depletes_at,
-                ),
+        if check.warn_threshold_s is not None and due.depletes_at is not None:
+            await _announce_low_balance(
+                conn, due.id, depletes_at=due.depletes_at, threshold_s=check.warn_threshold_s, now=now
             )
-            log.info("wallet.balance.low", account_id=str(row["id"]), threshold_s=check.warn_threshold_s)
         await repository.update_low_balance_state(
-            conn,
-            account_id=row["id"],
-            warned_threshold_s=check.warned_threshold_s,
-            low_check_at=check.next_check_at,
+            conn, account_id=due.id, warned_threshold_s=check.warned_threshold_s, low_check_at=check.next_check_at
         )
-    return claim.account_id
+
+    return await _work_on_next_due(
+        pool, lambda conn: repository.lock_next_due_low_balance_check(conn, now=now, held_back=held_back), warn
+    )
+
+
+async def _announce_low_balance(
+    conn: asyncpg.Connection, account_id: uuid.UUID, *, depletes_at: datetime, threshold_s: int, now: datetime
+) -> None:
+    time_left_s = max(0, int((depletes_at - now).total_seconds()))
+    await add_to_outbox(
+        conn,
+        BalanceLow(account_id=account_id, time_left_s=time_left_s, threshold_s=threshold_s, depletes_at=depletes_at),
+    )
+    log.info("wallet.balance.low", account_id=str(account_id), threshold_s=threshold_s)
 
 
 async def next_scheduled_instant(
@@ -545,63 +533,90 @@ async def next_scheduled_instant(
 # --- Shared steps of the use cases above ------------------------------------------------------------------
 
 
-async def _catch_up_run_out(conn: asyncpg.Connection, account: _Account, *, now: datetime) -> _Account:
+async def _catch_up_run_out(conn: asyncpg.Connection, account: Account, *, now: datetime) -> Account:
     """If the run-out instant has passed, settle to zero at that instant and announce it (once)."""
     due = account.burn.depletes_at()
     if due is None or due > now:
         return account
     burn, usage = account.burn.deplete()
     await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=due)
-    version = account.version + 1
+    depleted = replace(account, burn=burn, version=account.version + 1, low_check_at=None)
     # The run-down is over: the next one warns at every threshold again.
-    await _save(conn, account=account, burn=burn, version=version, low_check_at=None, clear_warning=True)
-    await add_to_outbox(conn, BalanceDepleted(account_id=account.id, at=due, version=version))
-    await add_to_outbox(conn, _runway_event(account.id, burn, version=version, at=due))
+    await _store(conn, depleted, clear_warning=True)
+    await add_to_outbox(conn, BalanceDepleted(account_id=account.id, at=due, version=depleted.version))
+    await add_to_outbox(conn, _runway_event(depleted, at=due))
     log.info("wallet.balance.depleted", account_id=str(account.id), at=due.isoformat())
-    return _Account(id=account.id, burn=burn, version=version, low_check_at=None)
+    return depleted
 
 
-async def _publish_runway(conn: asyncpg.Connection, *, account: _Account, burn: domain.Burn, at: datetime) -> _Account:
+async def _book(
+    conn: asyncpg.Connection,
+    account: Account,
+    *,
+    burn: domain.Burn,
+    usage: int,
+    posting: domain.Posting,
+    at: datetime,
+    key_id: uuid.UUID | None = None,
+    note: str | None = None,
+) -> tuple[Account, uuid.UUID]:
+    """A money movement into the ledger (after the usage settled on the way) and the new runway stored; the
+    account as it is now and the entry's id. The caller announces the runway (`_runway_event`)."""
+    await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=burn.settled_at)
+    entry_id = await _post(
+        conn, account_id=account.id, posting=posting, balance_after=burn.balance, at=at, key_id=key_id, note=note
+    )
+    return await _save_runway(conn, account=account, burn=burn, at=at), entry_id
+
+
+def _restored(before: Account, after: Account) -> list[Event]:
+    """`BalanceRestored` when credit came back to a depleted account."""
+    if not before.burn.depleted or after.burn.depleted:
+        return []
+    burn = after.burn
+    return [
+        BalanceRestored(
+            account_id=after.id, balance=burn.balance, depletes_at=burn.depletes_at(), version=after.version
+        )
+    ]
+
+
+async def _publish_runway(conn: asyncpg.Connection, *, account: Account, burn: domain.Burn, at: datetime) -> Account:
     """Store the new burn state with the next version and announce it; warnings are re-checked at once."""
     account = await _save_runway(conn, account=account, burn=burn, at=at)
-    await add_to_outbox(conn, _runway_event(account.id, burn, version=account.version, at=at))
+    await add_to_outbox(conn, _runway_event(account, at=at))
     return account
 
 
-async def _save_runway(conn: asyncpg.Connection, *, account: _Account, burn: domain.Burn, at: datetime) -> _Account:
+async def _save_runway(conn: asyncpg.Connection, *, account: Account, burn: domain.Burn, at: datetime) -> Account:
     """Store the new burn state with the next version; the caller announces it (`_runway_event`).
 
     Warnings are re-checked at once by the scheduler while the account burns. When nothing burns no warning
     can be due, and the check's whole outcome is known here (no threshold warned, nothing to check until it
     burns again): it is stored with the change instead of costing the scheduler a transaction.
     """
-    version = account.version + 1
     burns = burn.depletes_at() is not None
-    low_check_at = at if burns else None
-    await _save(conn, account=account, burn=burn, version=version, low_check_at=low_check_at, clear_warning=not burns)
-    return _Account(id=account.id, burn=burn, version=version, low_check_at=low_check_at)
+    changed = replace(account, burn=burn, version=account.version + 1, low_check_at=at if burns else None)
+    await _store(conn, changed, clear_warning=not burns)
+    return changed
 
 
-def _runway_event(account_id: uuid.UUID, burn: domain.Burn, *, version: int, at: datetime) -> RunwayChanged:
+def _runway_event(account: Account, *, at: datetime) -> RunwayChanged:
+    burn = account.burn
     return RunwayChanged(
-        account_id=account_id,
+        account_id=account.id,
         balance=burn.balance,
         burn_rate_per_day=burn.rate_per_day,
         depletes_at=burn.depletes_at(),
-        version=version,
+        version=account.version,
         at=at,
     )
 
 
-async def _save(
-    conn: asyncpg.Connection,
-    *,
-    account: _Account,
-    burn: domain.Burn,
-    version: int,
-    low_check_at: datetime | None,
-    clear_warning: bool = False,
-) -> None:
+async def _store(conn: asyncpg.Connection, account: Account, *, clear_warning: bool = False) -> None:
+    """The account's burn state, version and next low-balance check as they are now; `clear_warning` forgets
+    the last threshold warned."""
+    burn = account.burn
     await repository.update_account_burn(
         conn,
         account_id=account.id,
@@ -612,8 +627,8 @@ async def _save(
         segment_used=burn.segment_used,
         depleted=burn.depleted,
         depletes_at=burn.depletes_at(),
-        version=version,
-        low_check_at=low_check_at,
+        version=account.version,
+        low_check_at=account.low_check_at,
         clear_warning=clear_warning,
     )
 
