@@ -219,22 +219,22 @@ async def test_a_reconnect_storm_is_admitted_in_batches_and_only_stale_gateways_
         await tenant.register(state)
     for state in states:
         await wait_registered(platform, state.hwid)
-    sessions_before = await _metric(http, distributor, "licensing_gateway_sessions")
+    sessions_before = await _metric(http, distributor, "license_distributor_gateway_sessions")
     async with _fleet(states, distributor=distributor, http=http) as gateways:
         # All forty at once, eight per admission batch: every one is welcomed, none refused or timed out.
         await eventually(lambda: _true(all(g.connected and g.current for g in gateways)), within=20)
-        assert await _metric(http, distributor, "licensing_gateway_sessions") == sessions_before + 40
+        assert await _metric(http, distributor, "license_distributor_gateway_sessions") == sessions_before + 40
         assert all(g.stats.connects == 1 and not g.stats.refusals for g in gateways)
-        pushed = await _metric(http, distributor, "licensing_bundles_pushed_total")
+        pushed = await _metric(http, distributor, "license_distributor_bundles_pushed_total")
 
         # Everyone drops at once; nothing changed meanwhile, so nobody is sent a bundle on the way back.
         await asyncio.gather(*(g.disconnect() for g in gateways))
         await eventually(lambda: _true(all(g.connected and g.stats.connects == 2 for g in gateways)), within=20)
-        assert await _metric(http, distributor, "licensing_bundles_pushed_total") == pushed
-        assert await _metric(http, distributor, "licensing_gateway_sessions") == sessions_before + 40
+        assert await _metric(http, distributor, "license_distributor_bundles_pushed_total") == pushed
+        assert await _metric(http, distributor, "license_distributor_gateway_sessions") == sessions_before + 40
         assert all(not g.stats.rejected and not g.stats.refusals for g in gateways)
     await eventually(
-        lambda: _metric(http, distributor, "licensing_gateway_sessions"), until=lambda n: n == sessions_before
+        lambda: _metric(http, distributor, "license_distributor_gateway_sessions"), until=lambda n: n == sessions_before
     )
     # Every session that ended was recorded as such (the batched writes caught up).
     await eventually(

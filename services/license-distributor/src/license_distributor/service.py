@@ -80,7 +80,7 @@ async def current_signing_key(conn: asyncpg.Connection) -> SigningKey:
     if row is None:
         key = generate_signing_key()
         await repository.insert_signing_key(conn, kid=key.kid, private_jwk=key.private_jwk, public_jwk=key.public_jwk)
-        log.info("licensing.signing_key.created", kid=key.kid)
+        log.info("license_distributor.signing_key.created", kid=key.kid)
         return key
     return SigningKey(kid=row["kid"], private_jwk=row["private_jwk"], public_jwk=row["public_jwk"])
 
@@ -196,7 +196,7 @@ async def reissue_bundles(
         # The notification first: the relay publishes in order, so the pushes start before the facts are out.
         await add_events(conn, [notification, *facts])
         log.info(
-            "licensing.bundles.issued",
+            "license_distributor.bundles.issued",
             domains=len(changed),
             count=len(issued),
             kid=key.kid,
@@ -254,7 +254,7 @@ async def request_key_rotation(pool: asyncpg.Pool, *, now: datetime) -> KeyRotat
             requested_at=now,
             gateways_total=await repository.count_live_gateways(conn),
         )
-    log.info("licensing.signing_key.rotation_requested", kid=key.kid, rotation_id=str(rotation_id))
+    log.info("license_distributor.signing_key.rotation_requested", kid=key.kid, rotation_id=str(rotation_id))
     rotation = await key_rotation(pool, rotation_id=rotation_id)
     assert rotation is not None
     return rotation
@@ -275,7 +275,9 @@ async def resign_next_batch(pool: asyncpg.Pool, *, now: datetime, issuer: str, m
         if not domain_ids:
             if not await repository.any_domain_signed_by_other_keys(conn, kid=rotation["kid"]):
                 await repository.complete_rotation(conn, rotation_id=rotation["id"], at=now)
-                log.info("licensing.signing_key.rotated", kid=rotation["kid"], rotation_id=str(rotation["id"]))
+                log.info(
+                    "license_distributor.signing_key.rotated", kid=rotation["kid"], rotation_id=str(rotation["id"])
+                )
             return 0
         issued = await reissue_bundles(conn, domain_ids=domain_ids, now=now, issuer=issuer)
         await repository.count_rotation_progress(conn, rotation_id=rotation["id"], reissued=len(issued))
@@ -393,7 +395,7 @@ async def apply_rental_snapshot(
         burn_rate_per_day=burn_rate_per_day,
     )
     if not applied:
-        log.info("licensing.rental.stale_version_ignored", contract_id=str(contract_id), version=version)
+        log.info("license_distributor.rental.stale_version_ignored", contract_id=str(contract_id), version=version)
         return
     held = {
         r["domain_id"]: (r["devices"], r["licences"])
@@ -449,7 +451,7 @@ async def apply_runway(
         at=at,
     )
     if not applied:
-        log.info("licensing.runway.stale_version_ignored", account_id=str(account_id), version=version)
+        log.info("license_distributor.runway.stale_version_ignored", account_id=str(account_id), version=version)
         return
     domain_ids = await repository.rented_domains_of_account(conn, account_id=account_id)
     await reissue_bundles(conn, domain_ids=domain_ids, now=now, issuer=issuer)
