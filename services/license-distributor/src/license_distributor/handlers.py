@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from license_distributor import repository, service
+from license_distributor import service
 from license_distributor.config import Settings
+from license_distributor.repository import ContractTerms, RentalShare
 from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
@@ -19,9 +20,7 @@ from shared.messaging.consumer import Handler
 
 
 async def on_domain_created(ctx: HandlerContext[Settings], event: DomainCreated) -> None:
-    await repository.upsert_known_domain(
-        ctx.conn, domain_id=event.domain_id, account_id=event.account_id, name=event.name
-    )
+    await service.record_known_domain(ctx.conn, domain_id=event.domain_id, account_id=event.account_id, name=event.name)
 
 
 async def on_gateway_registered(ctx: HandlerContext[Settings], event: GatewayRegistered) -> None:
@@ -54,16 +53,18 @@ async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged)
     await service.apply_rental_snapshot(
         ctx.conn,
         contract_id=event.contract_id,
-        account_id=event.account_id,
         version=event.version,
-        active=event.active,
-        ends_at=event.ends_at,
-        burn_rate_per_day=event.burn_rate_per_day,
-        domains=[
-            (
-                d.domain_id,
-                [{"hwid": dev.hwid, "product": dev.product} for dev in d.devices],
-                [{"type": lic.type, "count": lic.count} for lic in d.licences],
+        terms=ContractTerms(
+            account_id=event.account_id,
+            active=event.active,
+            ends_at=event.ends_at,
+            burn_rate_per_day=event.burn_rate_per_day,
+        ),
+        shares=[
+            RentalShare(
+                domain_id=d.domain_id,
+                devices=[{"hwid": dev.hwid, "product": dev.product} for dev in d.devices],
+                licences=[{"type": lic.type, "count": lic.count} for lic in d.licences],
             )
             for d in event.domains
         ],
