@@ -241,3 +241,13 @@ async def wait_registered(platform: TestPlatform, hwid: str) -> asyncpg.Record:
     row = await eventually(lambda: gateway_row(platform, hwid), until=lambda r: r is not None and r["current_seq"] > 0)
     assert row is not None
     return row
+
+
+async def registered_gateways(tenant: Tenant, platform: TestPlatform, count: int) -> list[GatewayState]:
+    """`count` gateways without phones, registered in the tenant's domain, each holding its first bundle."""
+    states = [GatewayState.generate(phones=0) for _ in range(count)]
+    for state in states:
+        await tenant.register(state)
+    for state in states:
+        await wait_registered(platform, state.hwid)
+    return states

@@ -34,6 +34,7 @@ from tests.integration.license_distributor.conftest import (
     Distributor,
     Publisher,
     Tenant,
+    registered_gateways,
     serving_distributor,
     wait_registered,
 )
@@ -129,11 +130,7 @@ async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_i
 ) -> None:
     await tenant.create_domain()
     await tenant.runway(depletes_in=None, balance=10**12)
-    states = [GatewayState.generate(phones=0) for _ in range(6)]
-    for state in states:
-        await tenant.register(state)
-    for state in states:
-        await wait_registered(platform, state.hwid)
+    states = await registered_gateways(tenant, platform, 6)
     async with _fleet(states, distributor=distributor, http=http) as gateways:
         await eventually(lambda: _true(all(g.connected and g.current for g in gateways)), within=15)
         await tenant.rent(PHONE)
@@ -216,11 +213,7 @@ async def test_a_reconnect_storm_is_admitted_in_batches_and_only_stale_gateways_
     distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     await tenant.create_domain()
-    states = [GatewayState.generate(phones=0) for _ in range(40)]
-    for state in states:
-        await tenant.register(state)
-    for state in states:
-        await wait_registered(platform, state.hwid)
+    states = await registered_gateways(tenant, platform, 40)
     sessions_before = await _metric(http, distributor, "license_distributor_gateway_sessions")
     async with _fleet(states, distributor=distributor, http=http) as gateways:
         # All forty at once, eight per admission batch: every one is welcomed, none refused or timed out.
@@ -274,11 +267,7 @@ async def test_a_rotation_answers_at_once_and_resumes_after_a_crash_mid_batch_wi
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await tenant.create_domain()
-    states = [GatewayState.generate(phones=0) for _ in range(3)]
-    for state in states:
-        await tenant.register(state)
-    for state in states:
-        await wait_registered(platform, state.hwid)
+    states = await registered_gateways(tenant, platform, 3)
     hwids = [s.hwid for s in states]
     before = await _seqs(platform, hwids)
     rotation = await service.request_key_rotation(pool, principal=OPERATOR, idempotency_key=None, now=_now())

@@ -87,15 +87,8 @@ async def pull_bundle(
     now: Now,
     seq_held: Annotated[int, Header(alias="X-Gateway-Seq", ge=0)] = 0,
 ) -> Response | BundleRead:
-    delivery = await service.pull_bundle(
-        pool,
-        hwid=hwid,
-        nonce=nonce,
-        signature=signature,
-        seq_held=seq_held,
-        now=now,
-        issuer=_settings(request.app).bundle_issuer,
-    )
+    pull = service.Identify(hwid=hwid, nonce=nonce, signature=signature, seq_held=seq_held)
+    delivery = await service.pull_bundle(pool, pull=pull, now=now, issuer=_settings(request.app).bundle_issuer)
     if delivery is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return BundleRead(seq=delivery.seq, jws=delivery.jws)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -21,6 +21,17 @@ class KnownDomain:
     id: UUID
     account_id: UUID
     name: str
+
+
+@dataclass(frozen=True)
+class GatewayRecord:
+    """A gateway as provisioning announced it (the order of its fields is the order of the SQL's parameters)."""
+
+    gateway_id: UUID
+    domain_id: UUID
+    account_id: UUID
+    hwid: str
+    product: str
 
 
 @dataclass(frozen=True)
@@ -101,17 +112,25 @@ class PendingRotation:
 
 
 @dataclass(frozen=True)
-class KeyRotation:
-    rotation_id: UUID
-    kid: str
-    status: Literal["in_progress", "completed", "superseded"]
-    requested_at: datetime
-    completed_at: datetime | None
+class RotationProgress:
+    """Live gateways when it was requested, bundles re-signed so far; over the live gateways now, how many hold
+    a bundle signed with its key, and acknowledged it."""
+
     gateways_total: int
     bundles_reissued: int
     gateways_live: int
     gateways_resigned: int
     gateways_acknowledged: int
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    id: UUID
+    kid: str
+    status: Literal["in_progress", "completed", "superseded"]
+    requested_at: datetime
+    completed_at: datetime | None
+    progress: RotationProgress
 
 
 @dataclass(frozen=True)
@@ -157,16 +176,7 @@ async def retire_other_live_gateways(
     return [r["id"] for r in rows]
 
 
-async def upsert_gateway(
-    conn: asyncpg.Connection,
-    *,
-    gateway_id: UUID,
-    domain_id: UUID,
-    account_id: UUID,
-    hwid: str,
-    product: str,
-    public_key: str,
-) -> None:
+async def upsert_gateway(conn: asyncpg.Connection, *, gateway: GatewayRecord, public_key: str) -> None:
     # A new registration continues the hardware's seq, which the gateway keeps across its restarts.
     # A registration arriving after its own removal (events may overtake each other) stays removed.
     await conn.execute(
@@ -177,25 +187,12 @@ async def upsert_gateway(
            ON CONFLICT (id) DO UPDATE
            SET domain_id = $2, account_id = $3, product = $5, public_key = $6
            WHERE gateway.removed_at IS NULL""",
-        gateway_id,
-        domain_id,
-        account_id,
-        hwid,
-        product,
+        *astuple(gateway),
         public_key,
     )
 
 
-async def remove_gateway(
-    conn: asyncpg.Connection,
-    *,
-    gateway_id: UUID,
-    domain_id: UUID,
-    account_id: UUID,
-    hwid: str,
-    product: str,
-    at: datetime,
-) -> bool:
+async def remove_gateway(conn: asyncpg.Connection, *, gateway: GatewayRecord, at: datetime) -> bool:
     """Mark it removed; True if it was live. A removal that overtakes its registration leaves a tombstone."""
     was_live = await conn.fetchval(
         """WITH before AS (SELECT removed_at FROM gateway WHERE id = $1)
@@ -204,11 +201,7 @@ async def remove_gateway(
            ON CONFLICT (id) DO UPDATE
            SET removed_at = COALESCE(gateway.removed_at, $6), connected_replica = NULL
            RETURNING (SELECT removed_at IS NULL FROM before)""",
-        gateway_id,
-        domain_id,
-        account_id,
-        hwid,
-        product,
+        *astuple(gateway),
         at,
     )
     return bool(was_live)
@@ -618,16 +611,12 @@ async def key_rotation(conn: asyncpg.Connection | asyncpg.Pool, *, rotation_id: 
     if row is None:
         return None
     return KeyRotation(
-        rotation_id=row["id"],
+        id=row["id"],
         kid=row["kid"],
         status=row["outcome"] or "in_progress",
         requested_at=row["requested_at"],
         completed_at=row["completed_at"],
-        gateways_total=row["gateways_total"],
-        bundles_reissued=row["bundles_reissued"],
-        gateways_live=row["gateways_live"],
-        gateways_resigned=row["gateways_resigned"],
-        gateways_acknowledged=row["gateways_acknowledged"],
+        progress=RotationProgress(**{f.name: row[f.name] for f in fields(RotationProgress)}),
     )
 
 

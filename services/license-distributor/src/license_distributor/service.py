@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 from uuid import UUID, uuid4
@@ -20,6 +20,7 @@ from license_distributor import domain, repository
 from license_distributor.domain import BundleContent, Claims, ContractRental
 from license_distributor.repository import (
     ContractTerms,
+    GatewayRecord,
     GatewayState,
     GatewayToIssue,
     IdentifyingGateway,
@@ -113,13 +114,19 @@ class _Rebuild:
     key: SigningKey
     issuer: str
     now: datetime
+    # Each domain's content now, and the domains whose content differs from what their gateways hold.
+    contents: dict[UUID, BundleContent]
+    changed: list[UUID]
     rows: list[tuple[object, ...]] = field(default_factory=list)
     issued: list[IssuedBundle] = field(default_factory=list)
     facts: list[Event] = field(default_factory=list)
     reboots: list[OrderedReboot] = field(default_factory=list)
 
-    def sign(self, gateway: GatewayToIssue, content: BundleContent) -> None:
-        """The gateway's next bundle (seq + 1), its `BundleIssued`, and a reboot if its rental just stopped."""
+    def sign_if_changed(self, gateway: GatewayToIssue) -> None:
+        """The gateway's next bundle (seq + 1), if what it holds differs from its domain's content now."""
+        content = self.contents[gateway.domain_id]
+        if not domain.rebuild_changes(gateway.content, content, kid=self.key.kid):
+            return
         seq = gateway.current_seq + 1
         claims = Claims(issuer=self.issuer, hwid=gateway.hwid, seq=seq, issued_at=self.now, content=content)
         jws = sign_bundle(self.key, claims.as_dict())
@@ -127,6 +134,11 @@ class _Rebuild:
         self.rows.append(
             (gateway.hwid, seq, gateway.id, gateway.domain_id, self.key.kid, document, content.expires_at, jws)
         )
+        self.issued.append(IssuedBundle(gateway_id=gateway.id, hwid=gateway.hwid, seq=seq))
+        self._announce(gateway, content, seq=seq)
+
+    def _announce(self, gateway: GatewayToIssue, content: BundleContent, *, seq: int) -> None:
+        """Its `BundleIssued`, and a reboot if its rental just stopped."""
         # The public fact; replicas learn of it from the one BundlesChanged (and read the bundle stored).
         self.facts.append(
             BundleIssued(
@@ -139,13 +151,16 @@ class _Rebuild:
             )
         )
         if domain.orders_reboot(gateway.content, content):
+            reason = domain.REBOOT_REASON
             self.facts.append(
                 GatewayRebootOrdered(
-                    gateway_id=gateway.id, reason=domain.REBOOT_REASON, domain_id=gateway.domain_id, hwid=gateway.hwid
+                    gateway_id=gateway.id, reason=reason, domain_id=gateway.domain_id, hwid=gateway.hwid
                 )
             )
-            self.reboots.append(OrderedReboot(gateway_id=gateway.id, reason=domain.REBOOT_REASON))
-        self.issued.append(IssuedBundle(gateway_id=gateway.id, hwid=gateway.hwid, seq=seq))
+            self.reboots.append(OrderedReboot(gateway_id=gateway.id, reason=reason))
+
+    def domain_documents(self) -> list[tuple[UUID, str, object]]:
+        return [(d, self.key.kid, dict(self.contents[d].document(kid=self.key.kid))) for d in self.changed]
 
     def notification(self) -> BundlesChanged:
         return BundlesChanged(
@@ -181,34 +196,33 @@ async def reissue_bundles(
     changed = [d for d in wanted if domain.rebuild_changes(held[d], contents[d], kid=key.kid)]
     if not changed and not only:
         return []
-    rebuild = _Rebuild(key=key, issuer=issuer, now=now)
+    rebuild = _Rebuild(key=key, issuer=issuer, now=now, contents=contents, changed=changed)
     for gateway in await repository.gateways_to_issue(
         conn, changed_domain_ids=changed, gateway_ids=only, domain_ids=wanted
     ):
-        if domain.rebuild_changes(gateway.content, contents[gateway.domain_id], kid=key.kid):
-            rebuild.sign(gateway, contents[gateway.domain_id])
-    if changed:
-        await repository.store_domain_contents(
-            conn, contents=[(d, key.kid, dict(contents[d].document(kid=key.kid))) for d in changed]
-        )
-    if rebuild.issued:
-        await _store_and_announce(conn, rebuild)
-        log.info(
-            "license_distributor.bundles.issued",
-            domains=len(changed),
-            count=len(rebuild.issued),
-            kid=key.kid,
-            stop_reason=contents[changed[0]].stop_reason if changed else None,
-        )
+        rebuild.sign_if_changed(gateway)
+    await _store_and_announce(conn, rebuild)
     return rebuild.issued
 
 
 async def _store_and_announce(conn: asyncpg.Connection, rebuild: _Rebuild) -> None:
+    if rebuild.changed:
+        await repository.store_domain_contents(conn, contents=rebuild.domain_documents())
+    if not rebuild.issued:
+        return
     # Stored first; the notification that makes replicas send them commits in the same transaction.
     await repository.insert_bundles(conn, bundles=rebuild.rows)
     await repository.set_current_seqs(conn, seqs=[(b.gateway_id, b.seq) for b in rebuild.issued])
     # The notification first: the relay publishes in order, so the pushes start before the facts are out.
     await add_events(conn, [rebuild.notification(), *rebuild.facts])
+    first = rebuild.contents[rebuild.changed[0]] if rebuild.changed else None
+    log.info(
+        "license_distributor.bundles.issued",
+        domains=len(rebuild.changed),
+        count=len(rebuild.issued),
+        kid=rebuild.key.kid,
+        stop_reason=first.stop_reason if first is not None else None,
+    )
 
 
 async def add_events(conn: asyncpg.Connection, events: list[Event]) -> None:
@@ -297,16 +311,12 @@ async def key_rotation(pool: asyncpg.Pool, *, rotation_id: UUID) -> KeyRotationR
 
 def _rotation_read(rotation: KeyRotation) -> KeyRotationRead:
     return KeyRotationRead(
-        id=rotation.rotation_id,
+        id=rotation.id,
         kid=rotation.kid,
         status=rotation.status,
         requested_at=rotation.requested_at,
         completed_at=rotation.completed_at,
-        gateways_total=rotation.gateways_total,
-        bundles_reissued=rotation.bundles_reissued,
-        gateways_live=rotation.gateways_live,
-        gateways_resigned=rotation.gateways_resigned,
-        gateways_acknowledged=rotation.gateways_acknowledged,
+        **asdict(rotation.progress),
     )
 
 
@@ -328,49 +338,24 @@ async def record_known_domain(conn: asyncpg.Connection, *, domain_id: UUID, acco
 
 
 async def register_gateway(
-    conn: asyncpg.Connection,
-    *,
-    gateway_id: UUID,
-    domain_id: UUID,
-    account_id: UUID,
-    hwid: str,
-    product: str,
-    public_key: str,
-    now: datetime,
-    issuer: str,
+    conn: asyncpg.Connection, *, gateway: GatewayRecord, public_key: str, now: datetime, issuer: str
 ) -> None:
     # The domain's lock first (one lock order for every rebuild): no rebuild of it runs while we register.
-    await repository.lock_domains(conn, domain_ids=[domain_id])
-    await repository.retire_other_live_gateways(conn, hwid=hwid, gateway_id=gateway_id, at=now)
-    await repository.upsert_gateway(
-        conn,
-        gateway_id=gateway_id,
-        domain_id=domain_id,
-        account_id=account_id,
-        hwid=hwid,
-        product=product,
-        public_key=public_key,
-    )
+    await repository.lock_domains(conn, domain_ids=[gateway.domain_id])
+    await repository.retire_other_live_gateways(conn, hwid=gateway.hwid, gateway_id=gateway.gateway_id, at=now)
+    await repository.upsert_gateway(conn, gateway=gateway, public_key=public_key)
     # Only the new gateway needs a bundle; its domain's others are unchanged.
-    await reissue_bundles(conn, domain_ids=[domain_id], gateway_ids=[gateway_id], now=now, issuer=issuer)
-
-
-async def remove_gateway(
-    conn: asyncpg.Connection,
-    *,
-    gateway_id: UUID,
-    domain_id: UUID,
-    account_id: UUID,
-    hwid: str,
-    product: str,
-    now: datetime,
-) -> None:
-    await repository.lock_domains(conn, domain_ids=[domain_id])
-    was_live = await repository.remove_gateway(
-        conn, gateway_id=gateway_id, domain_id=domain_id, account_id=account_id, hwid=hwid, product=product, at=now
+    await reissue_bundles(
+        conn, domain_ids=[gateway.domain_id], gateway_ids=[gateway.gateway_id], now=now, issuer=issuer
     )
-    if was_live:
-        await _order_removed_gateway_off(conn, gateway_id=gateway_id, domain_id=domain_id, hwid=hwid)
+
+
+async def remove_gateway(conn: asyncpg.Connection, *, gateway: GatewayRecord, now: datetime) -> None:
+    await repository.lock_domains(conn, domain_ids=[gateway.domain_id])
+    if await repository.remove_gateway(conn, gateway=gateway, at=now):
+        await _order_removed_gateway_off(
+            conn, gateway_id=gateway.gateway_id, domain_id=gateway.domain_id, hwid=gateway.hwid
+        )
 
 
 async def _order_removed_gateway_off(conn: asyncpg.Connection, *, gateway_id: UUID, domain_id: UUID, hwid: str) -> None:
@@ -638,19 +623,20 @@ async def issue_pull_challenge(pool: asyncpg.Pool, *, hwid: str, now: datetime, 
     return nonce, expires_at
 
 
-async def pull_bundle(
-    pool: asyncpg.Pool, *, hwid: str, nonce: str, signature: str, seq_held: int, now: datetime, issuer: str
-) -> Delivery | None:
+async def pull_bundle(pool: asyncpg.Pool, *, pull: Identify, now: datetime, issuer: str) -> Delivery | None:
     """The HTTP fallback: same proof as the WebSocket over a one-time nonce; the seq held counts as an ack."""
     async with transaction(pool) as conn:
-        if not await repository.consume_pull_challenge(conn, nonce=nonce, hwid=hwid, now=now):
+        if not await repository.consume_pull_challenge(conn, nonce=pull.nonce, hwid=pull.hwid, now=now):
             raise InvalidChallenge("the nonce is unknown, used or expired; ask for a new challenge")
         gateway = _authenticate(
-            await repository.live_gateway_by_hwid(conn, hwid=hwid), hwid=hwid, nonce=nonce, signature=signature
+            await repository.live_gateway_by_hwid(conn, hwid=pull.hwid),
+            hwid=pull.hwid,
+            nonce=pull.nonce,
+            signature=pull.signature,
         )
         bundle = await _fresh_bundle(conn, gateway_id=gateway.id, domain_id=gateway.domain_id, now=now, issuer=issuer)
-        await repository.record_ack(conn, gateway_id=gateway.id, seq=seq_held, now=now)
-    if bundle is None or bundle.seq <= seq_held:
+        await repository.record_ack(conn, gateway_id=gateway.id, seq=pull.seq_held, now=now)
+    if bundle is None or bundle.seq <= pull.seq_held:
         return None
     return Delivery(seq=bundle.seq, jws=bundle.jws)
 
