@@ -125,18 +125,7 @@ def _domain_licences_read(view: service.DomainLicences) -> DomainLicencesRead:
             stop_reason=content.stop_reason,
             warnings_at=list(content.warnings),
         ),
-        gateways=[
-            GatewayLicenceRead(
-                gateway_id=g.gateway_id,
-                hwid=g.hwid,
-                product=g.product,
-                online=g.online,
-                seq=g.current_seq,
-                acknowledged_seq=g.acknowledged_seq,
-                last_seen_at=g.last_seen_at,
-            )
-            for g in view.gateways
-        ],
+        gateways=[GatewayLicenceRead.model_validate(g, from_attributes=True) for g in view.gateways],
     )
 
 

@@ -139,7 +139,8 @@ class GatewayState:
     hwid: str
     product: str
     online: bool
-    current_seq: int
+    # The seq of its current bundle, and the highest it acknowledged.
+    seq: int
     acknowledged_seq: int
     last_seen_at: datetime | None
 
@@ -723,7 +724,7 @@ async def gateway_states(
             hwid=r["hwid"],
             product=r["product"],
             online=bool(r["online"]),
-            current_seq=r["current_seq"],
+            seq=r["current_seq"],
             acknowledged_seq=r["acked_seq"],
             last_seen_at=r["last_seen_at"],
         )
