@@ -128,7 +128,6 @@ def _rental(tenant: Tenant, *, version: int, shares: dict[uuid.UUID, list[str]],
 async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_it_gets_the_bundle(
     distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
-    await tenant.create_domain()
     await tenant.runway(depletes_in=None, balance=10**12)
     states = await registered_gateways(tenant, platform, 6)
     async with _fleet(states, distributor=distributor, http=http) as gateways:
@@ -212,7 +211,6 @@ async def test_a_contract_with_many_domains_rebuilds_only_the_domain_whose_share
 async def test_a_reconnect_storm_is_admitted_in_batches_and_only_stale_gateways_get_a_bundle(
     distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
-    await tenant.create_domain()
     states = await registered_gateways(tenant, platform, 40)
     sessions_before = await _metric(http, distributor, "license_distributor_gateway_sessions")
     async with _fleet(states, distributor=distributor, http=http) as gateways:
@@ -266,7 +264,6 @@ async def test_a_rotation_answers_at_once_and_resumes_after_a_crash_mid_batch_wi
     pool: asyncpg.Pool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await tenant.create_domain()
     states = await registered_gateways(tenant, platform, 3)
     hwids = [s.hwid for s in states]
     before = await _seqs(platform, hwids)
