@@ -11,7 +11,7 @@ from datetime import datetime
 
 from license_distributor import service
 from license_distributor.config import Settings
-from license_distributor.repository import ContractTerms, GatewayRecord, RentalShare
+from license_distributor.repository import AccountRunway, ContractTerms, GatewayRecord, RentalShare
 from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
@@ -95,8 +95,7 @@ async def _apply_runway(
     at: datetime,
 ) -> None:
     """The wallet's news of an account, whichever event brought it: depleted means no balance left."""
-    await service.apply_runway(
-        ctx.conn,
+    runway = AccountRunway(
         account_id=event.account_id,
         version=event.version,
         depleted=balance <= 0,
@@ -104,9 +103,8 @@ async def _apply_runway(
         balance=balance,
         burn_rate_per_day=rate,
         at=at,
-        now=ctx.now(),
-        issuer=ctx.settings.bundle_issuer,
     )
+    await service.apply_runway(ctx.conn, runway=runway, now=ctx.now(), issuer=ctx.settings.bundle_issuer)
 
 
 SUBSCRIPTIONS: Mapping[type[Event], Handler] = {

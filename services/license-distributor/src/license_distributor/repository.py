@@ -35,6 +35,23 @@ class GatewayRecord:
 
 
 @dataclass(frozen=True)
+class AccountRunway:
+    """The wallet's news of an account (the order of its fields is the order of the SQL's parameters).
+
+    `balance` (micro-iSC) at `at`, burning at `burn_rate_per_day` (None: the event did not say; the rate held
+    stays); `depletes_at` is None when nothing burns.
+    """
+
+    account_id: UUID
+    version: int
+    depleted: bool
+    depletes_at: datetime | None
+    balance: int | None
+    burn_rate_per_day: int | None
+    at: datetime
+
+
+@dataclass(frozen=True)
 class DomainRental:
     """One contract's share of a domain, as the bundle rules read it."""
 
@@ -254,17 +271,7 @@ async def insert_rental_domain(
     )
 
 
-async def apply_runway(
-    conn: asyncpg.Connection,
-    *,
-    account_id: UUID,
-    version: int,
-    depleted: bool,
-    depletes_at: datetime | None,
-    balance: int | None,
-    burn_rate_per_day: int | None,
-    at: datetime,
-) -> bool:
+async def apply_runway(conn: asyncpg.Connection, *, runway: AccountRunway) -> bool:
     """Newest version wins. An event that does not carry the rate keeps the one held."""
     applied = await conn.fetchval(
         """INSERT INTO account_runway (account_id, version, depleted, depletes_at, balance, burn_rate_per_day, at)
@@ -274,13 +281,7 @@ async def apply_runway(
                burn_rate_per_day = COALESCE($6::bigint, account_runway.burn_rate_per_day), at = $7
            WHERE account_runway.version < $2
            RETURNING true""",
-        account_id,
-        version,
-        depleted,
-        depletes_at,
-        balance,
-        burn_rate_per_day,
-        at,
+        *astuple(runway),
     )
     return bool(applied)
 

@@ -19,6 +19,7 @@ import structlog
 from license_distributor import domain, repository
 from license_distributor.domain import BundleContent, Claims, ContractRental
 from license_distributor.repository import (
+    AccountRunway,
     ContractTerms,
     GatewayRecord,
     GatewayState,
@@ -426,33 +427,16 @@ async def _replace_shares(
     return set(gone) | set(moved), set(held) | set(wanted)
 
 
-async def apply_runway(
-    conn: asyncpg.Connection,
-    *,
-    account_id: UUID,
-    version: int,
-    depleted: bool,
-    depletes_at: datetime | None,
-    balance: int | None,
-    burn_rate_per_day: int | None,
-    at: datetime,
-    now: datetime,
-    issuer: str,
-) -> None:
-    applied = await repository.apply_runway(
-        conn,
-        account_id=account_id,
-        version=version,
-        depleted=depleted,
-        depletes_at=depletes_at,
-        balance=balance,
-        burn_rate_per_day=burn_rate_per_day,
-        at=at,
-    )
-    if not applied:
-        log.info("license_distributor.runway.stale_version_ignored", account_id=str(account_id), version=version)
+async def apply_runway(conn: asyncpg.Connection, *, runway: AccountRunway, now: datetime, issuer: str) -> None:
+    """The wallet's news of an account: every domain the account rents is rebuilt, unless the news is stale."""
+    if not await repository.apply_runway(conn, runway=runway):
+        log.info(
+            "license_distributor.runway.stale_version_ignored",
+            account_id=str(runway.account_id),
+            version=runway.version,
+        )
         return
-    domain_ids = await repository.rented_domains_of_account(conn, account_id=account_id)
+    domain_ids = await repository.rented_domains_of_account(conn, account_id=runway.account_id)
     await reissue_bundles(conn, domain_ids=domain_ids, now=now, issuer=issuer)
 
 
