@@ -82,7 +82,7 @@ SERVICES = (
     Service("wallet", "wallet", "WALLET_", "wallet"),
     Service("contracts", "contracts", "CONTRACTS_", "contracts"),
     Service("provisioning", "provisioning", "PROVISIONING_", "provisioning"),
-    Service("license-distributor", "license_distributor", "LICENSING_", "licensing"),
+    Service("license-distributor", "license_distributor", "LICENSE_DISTRIBUTOR_", "licensing"),
 )
 
 
@@ -562,10 +562,14 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
                 figures["connect"] = {
                     "s": connect_s,
                     "failed_handshakes": sum(g.failed_sessions for g in fleet),
-                    "sessions_gauge": await metric(http, distributor_url, "licensing_gateway_sessions"),
-                    "deferred_503": await metric(http, distributor_url, "licensing_handshakes_deferred_total"),
-                    "identify_timeouts": await metric(http, distributor_url, "licensing_identify_timeouts_total"),
-                    "gc_pause_s": await metric(http, distributor_url, "licensing_gc_pause_seconds_total"),
+                    "sessions_gauge": await metric(http, distributor_url, "license_distributor_gateway_sessions"),
+                    "deferred_503": await metric(
+                        http, distributor_url, "license_distributor_handshakes_deferred_total"
+                    ),
+                    "identify_timeouts": await metric(
+                        http, distributor_url, "license_distributor_identify_timeouts_total"
+                    ),
+                    "gc_pause_s": await metric(http, distributor_url, "license_distributor_gc_pause_seconds_total"),
                 }
                 figures["memory"] = {
                     "rss_before": rss_before,
@@ -620,10 +624,10 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
                 print(f"rotation: {figures['rotation']}", flush=True)
 
                 # ---- storm: everyone drops at once while one more domain changes
-                pushed_before = await metric(http, distributor_url, "licensing_bundles_pushed_total")
-                deferred_before = await metric(http, distributor_url, "licensing_handshakes_deferred_total")
-                timeouts_before = await metric(http, distributor_url, "licensing_identify_timeouts_total")
-                gc_before = await metric(http, distributor_url, "licensing_gc_pause_seconds_total")
+                pushed_before = await metric(http, distributor_url, "license_distributor_bundles_pushed_total")
+                deferred_before = await metric(http, distributor_url, "license_distributor_handshakes_deferred_total")
+                timeouts_before = await metric(http, distributor_url, "license_distributor_identify_timeouts_total")
+                gc_before = await metric(http, distributor_url, "license_distributor_gc_pause_seconds_total")
                 failed_before = sum(g.failed_sessions for g in fleet)
                 connects_before = {g.hwid: g.stats.connects for g in fleet}
                 storm_site, storm_k = sites[changes % domains], changes // domains
@@ -646,17 +650,20 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
                 await wait_until(all_current, within=600, what="all current", every=0.2)
                 figures["storm"] = {
                     "s": time.perf_counter() - started,
-                    "bundles_pushed": await metric(http, distributor_url, "licensing_bundles_pushed_total")
+                    "bundles_pushed": await metric(http, distributor_url, "license_distributor_bundles_pushed_total")
                     - pushed_before,
                     "stale_gateways": len(storm_site.states),
                     "failed_handshakes": sum(g.failed_sessions for g in fleet) - failed_before,
                     "distributor_alive": platform.distributor.returncode is None,
-                    "deferred_503": await metric(http, distributor_url, "licensing_handshakes_deferred_total")
+                    "deferred_503": await metric(http, distributor_url, "license_distributor_handshakes_deferred_total")
                     - deferred_before,
-                    "identify_timeouts": await metric(http, distributor_url, "licensing_identify_timeouts_total")
+                    "identify_timeouts": await metric(
+                        http, distributor_url, "license_distributor_identify_timeouts_total"
+                    )
                     - timeouts_before,
-                    "gc_pause_s": await metric(http, distributor_url, "licensing_gc_pause_seconds_total") - gc_before,
-                    "sessions_gauge": await metric(http, distributor_url, "licensing_gateway_sessions"),
+                    "gc_pause_s": await metric(http, distributor_url, "license_distributor_gc_pause_seconds_total")
+                    - gc_before,
+                    "sessions_gauge": await metric(http, distributor_url, "license_distributor_gateway_sessions"),
                 }
                 print(f"storm: {figures['storm']}", flush=True)
                 figures["rejected_bundles"] = sum(len(g.stats.rejected) for g in fleet)

@@ -55,7 +55,7 @@ def procfile(replicas: int, database: str, host: str, port: int) -> str:
             service_port = first_port + REPLICA_PORT_STEP * replica
             # Procfile names allow only letters, digits, "_" and "-": honcho skips any other line silently.
             label = name if replicas == 1 else f"{name}-{replica + 1}"
-            prefix = package.upper() if package != "license_distributor" else "LICENSING"
+            prefix = package.upper()
             env = (
                 f"{prefix}_HTTP_PORT={service_port} "
                 f"{prefix}_DATABASE_URL=postgresql://{schema}:{schema}@{host}:{port}/{database}"

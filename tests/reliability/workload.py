@@ -22,7 +22,7 @@ from reliability.checker import Redemption, RentalChange
 from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import GatewayState
 from tests.harness import eventually
-from tests.integration.scale.replicas import CONTRACTS, LICENSING, PROVISIONING, WALLET, ReplicaSet
+from tests.integration.scale.replicas import CONTRACTS, LICENSE_DISTRIBUTOR, PROVISIONING, WALLET, ReplicaSet
 
 PHONE = "PHONE-FAULT"
 PHONES_PER_GATEWAY = 5  # spares, so that an RMA has a device to replace onto
@@ -32,7 +32,7 @@ CUSTOMERS_PER_ACCOUNT = 2
 # Tariffs the operator switches between (iSC per device and day): high, so that the thrifty account, which
 # is sold keys of 1 iSC only, runs out within seconds, while the others are sold keys of 1,000-5,000 iSC.
 TARIFF_RATES = ("86400", "172800", "259200")
-KIND_BY_NAME = {kind.name: kind for kind in (WALLET, CONTRACTS, PROVISIONING, LICENSING)}
+KIND_BY_NAME = {kind.name: kind for kind in (WALLET, CONTRACTS, PROVISIONING, LICENSE_DISTRIBUTOR)}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aio_pika
 import asyncpg
@@ -22,7 +23,7 @@ from license_distributor.config import Settings
 from license_distributor.main import SPEC
 from shared.events.base import Event
 from shared.events.contracts import DomainRental, Licence, RentalChanged, RentedDevice
-from shared.events.provisioning import DomainCreated, GatewayRegistered
+from shared.events.provisioning import DomainCreated, GatewayRegistered, GatewayRemoved
 from shared.events.wallet import RunwayChanged
 from shared.messaging.envelope import CONTENT_TYPE, Envelope
 from shared.messaging.topology import Topology
@@ -131,17 +132,20 @@ class Tenant:
 
     async def register(self, state: GatewayState) -> uuid.UUID:
         gateway_id = uuid.uuid4()
-        await self.publisher.publish(
-            GatewayRegistered(
-                gateway_id=gateway_id,
-                domain_id=self.domain_id,
-                account_id=self.account_id,
-                hwid=state.hwid,
-                product=state.product,
-                public_key=state.public_key,
-            )
-        )
+        await self.publisher.publish(GatewayRegistered(public_key=state.public_key, **self._gateway(gateway_id, state)))
         return gateway_id
+
+    async def remove(self, gateway_id: uuid.UUID, state: GatewayState) -> None:
+        await self.publisher.publish(GatewayRemoved(**self._gateway(gateway_id, state)))
+
+    def _gateway(self, gateway_id: uuid.UUID, state: GatewayState) -> dict[str, Any]:
+        return {
+            "gateway_id": gateway_id,
+            "domain_id": self.domain_id,
+            "account_id": self.account_id,
+            "hwid": state.hwid,
+            "product": state.product,
+        }
 
     async def rent(self, *phones: str, active: bool = True, version: int | None = None) -> None:
         if version is None:
@@ -241,3 +245,23 @@ async def wait_registered(platform: TestPlatform, hwid: str) -> asyncpg.Record:
     row = await eventually(lambda: gateway_row(platform, hwid), until=lambda r: r is not None and r["current_seq"] > 0)
     assert row is not None
     return row
+
+
+async def registered_gateways(tenant: Tenant, platform: TestPlatform, count: int) -> list[GatewayState]:
+    """The tenant's domain announced and `count` gateways without phones registered in it, each holding its first
+    bundle."""
+    await tenant.create_domain()
+    states = [GatewayState.generate(phones=0) for _ in range(count)]
+    for state in states:
+        await tenant.register(state)
+    for state in states:
+        await wait_registered(platform, state.hwid)
+    return states
+
+
+async def enrolled(tenant: Tenant, platform: TestPlatform, state: GatewayState) -> uuid.UUID:
+    """The tenant's domain announced and this gateway registered in it, holding its first bundle: its id."""
+    await tenant.create_domain()
+    gateway_id = await tenant.register(state)
+    await wait_registered(platform, state.hwid)
+    return gateway_id

@@ -25,6 +25,7 @@ from gateway_simulator.gateway import JwksCache, SimulatedGateway
 from gateway_simulator.identity import GatewayState, MemoryStore
 from license_distributor import repository, service
 from license_distributor.rotation import KeyRotationWorker
+from shared.auth import Principal, Role
 from shared.clock import SystemClock
 from shared.db import create_pool
 from shared.events.contracts import DomainRental, Licence, RentalChanged, RentedDevice
@@ -33,10 +34,12 @@ from tests.integration.license_distributor.conftest import (
     Distributor,
     Publisher,
     Tenant,
+    registered_gateways,
     serving_distributor,
     wait_registered,
 )
 
+OPERATOR = Principal(subject="operator-of-the-test", roles=frozenset({Role.OPERATOR}), account_id=None)
 PHONE = "00aa11bb22ee"
 OTHER_PHONE = "00aa11bb22ff"
 
@@ -125,13 +128,8 @@ def _rental(tenant: Tenant, *, version: int, shares: dict[uuid.UUID, list[str]],
 async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_it_gets_the_bundle(
     distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
-    await tenant.create_domain()
     await tenant.runway(depletes_in=None, balance=10**12)
-    states = [GatewayState.generate(phones=0) for _ in range(6)]
-    for state in states:
-        await tenant.register(state)
-    for state in states:
-        await wait_registered(platform, state.hwid)
+    states = await registered_gateways(tenant, platform, 6)
     async with _fleet(states, distributor=distributor, http=http) as gateways:
         await eventually(lambda: _true(all(g.connected and g.current for g in gateways)), within=15)
         await tenant.rent(PHONE)
@@ -213,28 +211,23 @@ async def test_a_contract_with_many_domains_rebuilds_only_the_domain_whose_share
 async def test_a_reconnect_storm_is_admitted_in_batches_and_only_stale_gateways_get_a_bundle(
     distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
-    await tenant.create_domain()
-    states = [GatewayState.generate(phones=0) for _ in range(40)]
-    for state in states:
-        await tenant.register(state)
-    for state in states:
-        await wait_registered(platform, state.hwid)
-    sessions_before = await _metric(http, distributor, "licensing_gateway_sessions")
+    states = await registered_gateways(tenant, platform, 40)
+    sessions_before = await _metric(http, distributor, "license_distributor_gateway_sessions")
     async with _fleet(states, distributor=distributor, http=http) as gateways:
         # All forty at once, eight per admission batch: every one is welcomed, none refused or timed out.
         await eventually(lambda: _true(all(g.connected and g.current for g in gateways)), within=20)
-        assert await _metric(http, distributor, "licensing_gateway_sessions") == sessions_before + 40
+        assert await _metric(http, distributor, "license_distributor_gateway_sessions") == sessions_before + 40
         assert all(g.stats.connects == 1 and not g.stats.refusals for g in gateways)
-        pushed = await _metric(http, distributor, "licensing_bundles_pushed_total")
+        pushed = await _metric(http, distributor, "license_distributor_bundles_pushed_total")
 
         # Everyone drops at once; nothing changed meanwhile, so nobody is sent a bundle on the way back.
         await asyncio.gather(*(g.disconnect() for g in gateways))
         await eventually(lambda: _true(all(g.connected and g.stats.connects == 2 for g in gateways)), within=20)
-        assert await _metric(http, distributor, "licensing_bundles_pushed_total") == pushed
-        assert await _metric(http, distributor, "licensing_gateway_sessions") == sessions_before + 40
+        assert await _metric(http, distributor, "license_distributor_bundles_pushed_total") == pushed
+        assert await _metric(http, distributor, "license_distributor_gateway_sessions") == sessions_before + 40
         assert all(not g.stats.rejected and not g.stats.refusals for g in gateways)
     await eventually(
-        lambda: _metric(http, distributor, "licensing_gateway_sessions"), until=lambda n: n == sessions_before
+        lambda: _metric(http, distributor, "license_distributor_gateway_sessions"), until=lambda n: n == sessions_before
     )
     # Every session that ended was recorded as such (the batched writes caught up).
     await eventually(
@@ -271,15 +264,10 @@ async def test_a_rotation_answers_at_once_and_resumes_after_a_crash_mid_batch_wi
     pool: asyncpg.Pool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await tenant.create_domain()
-    states = [GatewayState.generate(phones=0) for _ in range(3)]
-    for state in states:
-        await tenant.register(state)
-    for state in states:
-        await wait_registered(platform, state.hwid)
+    states = await registered_gateways(tenant, platform, 3)
     hwids = [s.hwid for s in states]
     before = await _seqs(platform, hwids)
-    rotation = await service.request_key_rotation(pool, now=_now())
+    rotation = await service.request_key_rotation(pool, principal=OPERATOR, idempotency_key=None, now=_now())
     assert rotation.status == "in_progress"
     issuer = "urn:rental:license-distributor"
     worker = KeyRotationWorker(pool=pool, issuer=issuer, clock=SystemClock(), batch_domains=1, poll_interval_s=0.1)
@@ -294,13 +282,11 @@ async def test_a_rotation_answers_at_once_and_resumes_after_a_crash_mid_batch_wi
         assert claimed
         while await worker.step():
             pass
-        pending = await service.key_rotation(pool, rotation_id=rotation.rotation_id)
-        assert pending is not None
+        pending = await service.key_rotation(pool, rotation_id=rotation.id)
         assert pending.status == "in_progress"
     # Released (that replica crashed too): the next steps finish the rotation.
     await eventually(worker.step, until=lambda claimed: claimed is None, within=30)
-    done = await service.key_rotation(pool, rotation_id=rotation.rotation_id)
-    assert done is not None
+    done = await service.key_rotation(pool, rotation_id=rotation.id)
     assert done.status == "completed"
     assert done.gateways_resigned == done.gateways_live
     # Each gateway was re-signed exactly once, with the new key.
@@ -313,7 +299,7 @@ async def test_a_rotation_answers_at_once_and_resumes_after_a_crash_mid_batch_wi
     )
     assert [r["kid"] for r in kids] == [rotation.kid]
     # The status resource tells the operator the same.
-    status_url = f"{distributor.url}/v1/signing-keys/rotations/{rotation.rotation_id}"
+    status_url = f"{distributor.url}/v1/signing-keys/rotations/{rotation.id}"
     assert (await http.get(status_url, headers=platform.auth("partner"))).status_code == 403
     body = (await http.get(status_url, headers=platform.auth("operator"))).json()
     assert body["status"] == "completed"
@@ -327,12 +313,11 @@ async def test_a_rotation_answers_at_once_and_resumes_after_a_crash_mid_batch_wi
 async def test_a_newer_rotation_supersedes_an_unfinished_one(
     distributor: Distributor, http: httpx.AsyncClient, platform: TestPlatform, pool: asyncpg.Pool
 ) -> None:
-    first = await service.request_key_rotation(pool, now=_now())
+    first = await service.request_key_rotation(pool, principal=OPERATOR, idempotency_key=None, now=_now())
     answered = await http.post(f"{distributor.url}/v1/signing-keys/rotation", headers=platform.auth("operator"))
     assert answered.status_code == 202, answered.text
     assert answered.headers["Location"] == f"/v1/signing-keys/rotations/{answered.json()['id']}"
-    superseded = await service.key_rotation(pool, rotation_id=first.rotation_id)
-    assert superseded is not None
+    superseded = await service.key_rotation(pool, rotation_id=first.id)
     assert superseded.status == "superseded"
 
     async def status() -> str:
@@ -343,6 +328,38 @@ async def test_a_newer_rotation_supersedes_an_unfinished_one(
 
     # The POST woke the distributor's own worker: it finishes without being polled.
     await eventually(status, until=lambda s: s == "completed", within=20)
+
+
+async def test_a_rotation_retried_with_its_idempotency_key_answers_the_first_and_starts_no_other(
+    distributor: Distributor, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    url = f"{distributor.url}/v1/signing-keys/rotation"
+    headers = {**platform.auth("operator"), "Idempotency-Key": f"rotate-{uuid.uuid4()}"}
+    first = await http.post(url, headers=headers)
+    assert first.status_code == 202, first.text
+    rotations_after_first = await _count_rows(platform, "key_rotation")
+    keys_after_first = await _count_rows(platform, "signing_key")
+
+    retried = await http.post(url, headers=headers)
+    assert retried.status_code == 202, retried.text
+    assert retried.json() == first.json()
+    assert retried.headers["Location"] == first.headers["Location"]
+    # No second rotation: no new key, no new rotation, and the first one is not superseded by its own retry.
+    assert await _count_rows(platform, "key_rotation") == rotations_after_first
+    assert await _count_rows(platform, "signing_key") == keys_after_first
+    status = await http.get(f"{distributor.url}{first.headers['Location']}", headers=platform.auth("operator"))
+    assert status.json()["status"] != "superseded"
+
+    # Another key is another request: it starts a rotation of its own.
+    other = await http.post(url, headers={**headers, "Idempotency-Key": f"rotate-{uuid.uuid4()}"})
+    assert other.status_code == 202, other.text
+    assert other.json()["id"] != first.json()["id"]
+    assert await _count_rows(platform, "key_rotation") == rotations_after_first + 1
+
+
+async def _count_rows(platform: TestPlatform, table: str) -> int:
+    rows = await admin_fetch(platform, f"SELECT count(*) AS n FROM licensing.{table}")
+    return int(rows[0]["n"])
 
 
 async def _true(value: bool) -> bool:

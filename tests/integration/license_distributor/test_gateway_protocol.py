@@ -21,7 +21,9 @@ from tests.harness import TestPlatform, eventually
 from tests.integration.license_distributor.conftest import (
     Distributor,
     Tenant,
+    enrolled,
     gateway_row,
+    registered_gateways,
     running_gateway,
     serving_distributor,
     wait_registered,
@@ -44,9 +46,7 @@ async def test_a_connected_gateway_gets_a_bundle_with_the_phone_and_the_run_out_
     distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     state = GatewayState.generate(phones=0)
-    await tenant.create_domain()
-    await tenant.register(state)
-    await wait_registered(platform, state.hwid)
+    await enrolled(tenant, platform, state)
     async with running_gateway(state, distributor_url=distributor.url, client=http) as gateway:
         await eventually(lambda: _true(gateway.connected))
         first = await eventually(lambda: _value(gateway.current), until=lambda b: b is not None)
@@ -78,9 +78,7 @@ async def test_every_connect_is_announced_as_gateway_reconnected_with_the_seq_he
     distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     state = GatewayState.generate(phones=0)
-    await tenant.create_domain()
-    gateway_id = await tenant.register(state)
-    await wait_registered(platform, state.hwid)
+    gateway_id = await enrolled(tenant, platform, state)
     store = MemoryStore()
     for _ in range(2):
         async with running_gateway(state, distributor_url=distributor.url, client=http, store=store) as gateway:
@@ -102,9 +100,7 @@ async def test_a_gateway_offline_during_three_changes_gets_only_the_latest_bundl
     distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     state = GatewayState.generate(phones=0)
-    await tenant.create_domain()
-    await tenant.register(state)
-    await wait_registered(platform, state.hwid)
+    await enrolled(tenant, platform, state)
     await tenant.runway(depletes_in=timedelta(hours=1))
     store = MemoryStore()
     async with running_gateway(state, distributor_url=distributor.url, client=http, store=store) as gateway:
@@ -141,16 +137,8 @@ async def test_a_gateway_offline_during_three_changes_gets_only_the_latest_bundl
 async def test_a_rebuild_that_changes_nothing_issues_no_new_seq_and_an_old_version_is_ignored(
     distributor: Distributor, tenant: Tenant, platform: TestPlatform
 ) -> None:
-    state = GatewayState.generate(phones=0)
-    await tenant.create_domain()
-    await tenant.register(state)
-    await wait_registered(platform, state.hwid)
-    await tenant.runway(depletes_in=timedelta(hours=2))
-    await tenant.rent(PHONE)
-    row = await eventually(
-        lambda: gateway_row(platform, state.hwid), until=lambda r: r is not None and r["current_seq"] == 2
-    )
-    assert row is not None
+    state, _ = await _renting_gateway(tenant, platform, depletes_in=timedelta(hours=2))
+    row = await _second_bundle(platform, state)
     # The same rental again under a newer version, and an older version with something else: no new bundle.
     await tenant.rent(PHONE)
     await tenant.rent(OTHER_PHONE, version=1)
@@ -170,9 +158,7 @@ async def test_an_identify_with_a_bad_signature_or_an_unknown_hardware_id_is_ref
     state = GatewayState.generate(phones=0)
     impostor = GatewayState.generate(phones=0)
     if case == "bad_signature":
-        await tenant.create_domain()
-        await tenant.register(state)
-        await wait_registered(platform, state.hwid)
+        await enrolled(tenant, platform, state)
     async with connect(distributor.ws_url) as ws:
         challenge = json.loads(await ws.recv())
         assert challenge["type"] == "challenge"
@@ -201,13 +187,7 @@ async def test_an_identify_with_a_bad_signature_or_an_unknown_hardware_id_is_ref
 async def test_depletion_orders_a_reboot_and_leaves_a_bundle_without_devices_or_expiry(
     distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
-    state = GatewayState.generate(phones=1)
-    phone = state.phones[0].hwid
-    await tenant.create_domain()
-    await tenant.register(state)
-    await wait_registered(platform, state.hwid)
-    await tenant.runway(depletes_in=timedelta(seconds=2))
-    await tenant.rent(phone)
+    state, phone = await _renting_gateway(tenant, platform, depletes_in=timedelta(seconds=2), phones=1)
     async with running_gateway(state, distributor_url=distributor.url, client=http) as gateway:
         await eventually(lambda: _value(gateway.phones_running()), until=lambda p: p == [phone], within=5)
         # At the run-out: the gateway reboots (by itself and/or told by the distributor), the phone stops.
@@ -223,13 +203,7 @@ async def test_depletion_orders_a_reboot_and_leaves_a_bundle_without_devices_or_
 async def test_a_gateway_reboots_at_expiry_even_while_disconnected(
     platform: TestPlatform, tenant: Tenant, http: httpx.AsyncClient
 ) -> None:
-    state = GatewayState.generate(phones=1)
-    phone = state.phones[0].hwid
-    await tenant.create_domain()
-    await tenant.register(state)
-    await wait_registered(platform, state.hwid)
-    await tenant.runway(depletes_in=timedelta(seconds=4))
-    await tenant.rent(phone)
+    state, phone = await _renting_gateway(tenant, platform, depletes_in=timedelta(seconds=4), phones=1)
     own = serving_distributor(platform)
     running = await own.__aenter__()
     stopped = False
@@ -253,11 +227,7 @@ async def test_a_gateway_reboots_at_expiry_even_while_disconnected(
 async def test_two_replicas_each_push_a_change_to_the_gateways_connected_to_them(
     distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
-    first, second = GatewayState.generate(phones=0), GatewayState.generate(phones=0)
-    await tenant.create_domain()
-    for state in (first, second):
-        await tenant.register(state)
-        await wait_registered(platform, state.hwid)
+    first, second = await registered_gateways(tenant, platform, 2)
     await tenant.runway(depletes_in=timedelta(hours=1))
     async with (
         serving_distributor(platform) as other_replica,
@@ -348,6 +318,26 @@ def _acked(row: asyncpg.Record | None, *, seq: int) -> bool:
     return row is not None and bool(row["acked_seq"] == seq)
 
 
+async def _renting_gateway(
+    tenant: Tenant, platform: TestPlatform, *, depletes_in: timedelta, phones: int = 0
+) -> tuple[GatewayState, str]:
+    """A gateway enrolled in a domain that rents one phone (its own, else PHONE): the gateway and the phone."""
+    state = GatewayState.generate(phones=phones)
+    phone = state.phones[0].hwid if phones else PHONE
+    await enrolled(tenant, platform, state)
+    await tenant.runway(depletes_in=depletes_in)
+    await tenant.rent(phone)
+    return state, phone
+
+
+async def _second_bundle(platform: TestPlatform, state: GatewayState) -> asyncpg.Record:
+    row = await eventually(
+        lambda: gateway_row(platform, state.hwid), until=lambda r: r is not None and r["current_seq"] == 2
+    )
+    assert row is not None
+    return row
+
+
 async def _value(value: T) -> T:
     return value
 
@@ -355,11 +345,7 @@ async def _value(value: T) -> T:
 async def test_the_licences_view_shows_the_bundle_and_each_gateway_online_with_its_acknowledged_seq(
     distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
-    online, offline = GatewayState.generate(phones=0), GatewayState.generate(phones=0)
-    await tenant.create_domain()
-    for state in (online, offline):
-        await tenant.register(state)
-        await wait_registered(platform, state.hwid)
+    online, offline = await registered_gateways(tenant, platform, 2)
     await tenant.runway(depletes_in=timedelta(hours=1))
     await tenant.rent(PHONE)
     url = f"{distributor.url}/v1/domains/{tenant.domain_id}/licences"
@@ -486,23 +472,12 @@ async def _remove_every_live_gateway(platform: TestPlatform, tenant: Tenant) -> 
 async def test_a_removed_gateway_is_told_to_reboot_its_session_closed_and_it_cannot_identify_again(
     distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
-    from shared.events.provisioning import GatewayRemoved
 
     state = GatewayState.generate(phones=0)
-    await tenant.create_domain()
-    gateway_id = await tenant.register(state)
-    await wait_registered(platform, state.hwid)
+    gateway_id = await enrolled(tenant, platform, state)
     async with running_gateway(state, distributor_url=distributor.url, client=http) as gateway:
         await eventually(lambda: _true(gateway.connected))
-        await tenant.publisher.publish(
-            GatewayRemoved(
-                gateway_id=gateway_id,
-                domain_id=tenant.domain_id,
-                account_id=tenant.account_id,
-                hwid=state.hwid,
-                product=state.product,
-            )
-        )
+        await tenant.remove(gateway_id, state)
         await eventually(lambda: _value(gateway.stats.reboot_reasons), until=lambda r: "gateway_removed" in r)
         await eventually(lambda: _value(gateway.stats.refusals), until=lambda r: "unknown_gateway" in r)
 
@@ -513,13 +488,8 @@ async def test_two_rebuilds_racing_for_the_same_gateways_issue_one_bundle_not_tw
     from license_distributor.service import reissue_bundles
     from shared.db import connect
 
-    state = GatewayState.generate(phones=0)
-    await tenant.create_domain()
-    await tenant.register(state)
-    await wait_registered(platform, state.hwid)
-    await tenant.runway(depletes_in=timedelta(hours=1))
-    await tenant.rent(PHONE)
-    await eventually(lambda: gateway_row(platform, state.hwid), until=lambda r: r is not None and r["current_seq"] == 2)
+    state, _ = await _renting_gateway(tenant, platform, depletes_in=timedelta(hours=1))
+    await _second_bundle(platform, state)
     dsn = platform.database_url("licensing")
     first, second = await connect(dsn=dsn, schema="licensing"), await connect(dsn=dsn, schema="licensing")
     try:

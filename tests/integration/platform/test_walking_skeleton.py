@@ -12,8 +12,8 @@ import pytest
 
 from contracts.config import Settings as ContractsSettings
 from contracts.main import SPEC as CONTRACTS
-from license_distributor.config import Settings as LicensingSettings
-from license_distributor.main import SPEC as LICENSING
+from license_distributor.config import Settings as LicenseDistributorSettings
+from license_distributor.main import SPEC as LICENSE_DISTRIBUTOR
 from provisioning.config import Settings as ProvisioningSettings
 from provisioning.main import SPEC as PROVISIONING
 from tests.harness import TestPlatform, eventually, running_service
@@ -33,7 +33,7 @@ async def services(platform: TestPlatform) -> AsyncIterator[dict[str, httpx.Asyn
                 running_service(PROVISIONING, platform.settings(ProvisioningSettings))
             ),
             "licensing": await stack.enter_async_context(
-                running_service(LICENSING, platform.settings(LicensingSettings))
+                running_service(LICENSE_DISTRIBUTOR, platform.settings(LicenseDistributorSettings))
             ),
         }
         yield clients

@@ -42,8 +42,8 @@ class ServiceKind:
 WALLET = ServiceKind("wallet", "wallet", "WALLET_", "wallet")
 CONTRACTS = ServiceKind("contracts", "contracts", "CONTRACTS_", "contracts")
 PROVISIONING = ServiceKind("provisioning", "provisioning", "PROVISIONING_", "provisioning")
-LICENSING = ServiceKind("license-distributor", "license_distributor", "LICENSING_", "licensing")
-ALL_SERVICES = (WALLET, CONTRACTS, PROVISIONING, LICENSING)
+LICENSE_DISTRIBUTOR = ServiceKind("license-distributor", "license_distributor", "LICENSE_DISTRIBUTOR_", "licensing")
+ALL_SERVICES = (WALLET, CONTRACTS, PROVISIONING, LICENSE_DISTRIBUTOR)
 
 
 @dataclass

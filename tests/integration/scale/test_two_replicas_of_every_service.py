@@ -28,7 +28,7 @@ from tests.harness import TestPlatform, eventually
 from tests.integration.scale.replicas import (
     ALL_SERVICES,
     CONTRACTS,
-    LICENSING,
+    LICENSE_DISTRIBUTOR,
     PROVISIONING,
     ROOT,
     WALLET,
@@ -143,7 +143,7 @@ async def test_accounts_and_domains_made_through_either_replica_are_published_co
         assert sum(published) == sent_all, (kind.name, published, sent_all)
 
     # Consumed once: one inbox row per message, every message handled by exactly one replica, none twice.
-    consumed = {PROVISIONING: accounts, CONTRACTS: accounts + domains, LICENSING: domains}
+    consumed = {PROVISIONING: accounts, CONTRACTS: accounts + domains, LICENSE_DISTRIBUTOR: domains}
     for kind, messages in consumed.items():
         inbox = await replicas.count(f"SELECT count(*) FROM {kind.schema}.inbox_message")
         handled = await replicas.metric_per_replica(
@@ -188,7 +188,7 @@ async def run_story(replicas: ReplicaSet, http: httpx.AsyncClient, platform: Tes
     w1, w2 = (r.url for r in replicas.of(WALLET))
     c1, c2 = (r.url for r in replicas.of(CONTRACTS))
     p1, p2 = (r.url for r in replicas.of(PROVISIONING))
-    l1, l2 = (r.url for r in replicas.of(LICENSING))
+    l1, l2 = (r.url for r in replicas.of(LICENSE_DISTRIBUTOR))
     operator, partner = platform.auth("operator"), platform.auth("partner")
 
     async def call(

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from contracts.config import Settings as ContractsSettings
-from license_distributor.config import Settings as LicensingSettings
+from license_distributor.config import Settings as LicenseDistributorSettings
 from provisioning.config import Settings as ProvisioningSettings
 from shared.config import ServiceSettings
 from wallet.config import Settings as WalletSettings
@@ -26,7 +26,7 @@ SERVICES: list[tuple[str, type[ServiceSettings]]] = [
     ("wallet", WalletSettings),
     ("contracts", ContractsSettings),
     ("provisioning", ProvisioningSettings),
-    ("license-distributor", LicensingSettings),
+    ("license-distributor", LicenseDistributorSettings),
 ]
 
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from contracts.config import Settings as ContractsSettings
-from license_distributor.config import Settings as LicensingSettings
+from license_distributor.config import Settings as LicenseDistributorSettings
 from provisioning.config import Settings as ProvisioningSettings
 from shared.config import ServiceSettings
 from tests.unit.deploy.custom_resources import CUSTOM_RESOURCE_SCHEMAS
@@ -35,7 +35,7 @@ SERVICES: list[tuple[str, str, type[ServiceSettings]]] = [
     ("wallet", "wallet", WalletSettings),
     ("contracts", "contracts", ContractsSettings),
     ("provisioning", "provisioning", ProvisioningSettings),
-    ("license-distributor", "license_distributor", LicensingSettings),
+    ("license-distributor", "license_distributor", LicenseDistributorSettings),
 ]
 POSTGRES_PORT, RABBITMQ_PORT = 5432, 5672
 

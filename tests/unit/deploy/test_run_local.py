@@ -8,7 +8,7 @@ import pytest
 from honcho.environ import parse_procfile
 
 from contracts.config import Settings as ContractsSettings
-from license_distributor.config import Settings as LicensingSettings
+from license_distributor.config import Settings as LicenseDistributorSettings
 from provisioning.config import Settings as ProvisioningSettings
 from scripts.run_local import REPLICA_PORT_STEP, procfile
 from shared.config import ServiceSettings
@@ -18,7 +18,7 @@ SERVICES: list[tuple[str, str, type[ServiceSettings]]] = [
     ("wallet", "wallet", WalletSettings),
     ("contracts", "contracts", ContractsSettings),
     ("provisioning", "provisioning", ProvisioningSettings),
-    ("license-distributor", "license_distributor", LicensingSettings),
+    ("license-distributor", "license_distributor", LicenseDistributorSettings),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -167,15 +168,7 @@ ISC_PER_SECOND = 86_400_000_000  # micro-iSC per day
 def test_a_rental_the_wallet_has_not_priced_yet_expires_when_the_balance_would_run_out_at_the_contracts_rate() -> None:
     # The contract burns 1 iSC/s but the wallet still says nothing burns (its RunwayChanged is on its way).
     lagging = Runway(depleted=False, depletes_at=None, balance=5_000_000, burn_rate_per_day=0, at=NOW)
-    rental_ = ContractRental(
-        contract_id=uuid.uuid4(),
-        active=True,
-        ends_at=None,
-        devices=(PHONE,),
-        licences=(),
-        runway=lagging,
-        account_rate_per_day=ISC_PER_SECOND,
-    )
+    rental_ = replace(rental(licences=()), runway=lagging, account_rate_per_day=ISC_PER_SECOND)
     content = bundle_content(domain_id=DOMAIN, rentals=[rental_], now=NOW + timedelta(seconds=1))
     assert content.devices == (PHONE,)
     assert content.expires_at == NOW + timedelta(seconds=6)
@@ -186,15 +179,7 @@ def test_the_wallets_run_out_stands_when_the_contracts_burn_no_faster_than_it_kn
     priced = Runway(
         depleted=False, depletes_at=depletes_at, balance=5_000_000, burn_rate_per_day=ISC_PER_SECOND, at=NOW
     )
-    rental_ = ContractRental(
-        contract_id=uuid.uuid4(),
-        active=True,
-        ends_at=None,
-        devices=(PHONE,),
-        licences=(),
-        runway=priced,
-        account_rate_per_day=ISC_PER_SECOND,
-    )
+    rental_ = replace(rental(licences=()), runway=priced, account_rate_per_day=ISC_PER_SECOND)
     assert bundle_content(domain_id=DOMAIN, rentals=[rental_], now=NOW).expires_at == depletes_at
 
 

@@ -33,7 +33,7 @@ def test_the_open_file_soft_limit_is_raised_to_the_hard_limit_and_logged(lowered
     assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
     assert logs == [
         {
-            "event": "licensing.open_files.limit",
+            "event": "license_distributor.open_files.limit",
             "soft": hard,
             "hard": hard,
             "raised": True,

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, Header, Request, Response, WebSocket, status
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response, WebSocket, status
 
 from license_distributor import service
 from license_distributor.config import Settings
@@ -25,9 +25,9 @@ from license_distributor.schemas import (
     PullChallengeRead,
 )
 from license_distributor.signing import auth_message
-from shared.auth import AnyRolePrincipal, OperatorPrincipal
+from shared.auth import AnyRolePrincipal, OperatorPrincipal, Role, require_roles
 from shared.errors import problem_responses
-from shared.refusals import NotFound
+from shared.idempotency import OptionalIdempotencyKey
 from shared.runtime import DbPool, Now, Runtime, get_runtime
 
 
@@ -61,6 +61,7 @@ async def gateway_connect(websocket: WebSocket) -> None:
     status_code=status.HTTP_201_CREATED,
     response_model=PullChallengeRead,
     summary="A one-time nonce for pulling a bundle over HTTP",
+    description="Not idempotent, by nature: each call issues a new nonce, which answers one pull only.",
 )
 async def create_pull_challenge(hwid: str, request: Request, pool: DbPool, now: Now) -> PullChallengeRead:
     ttl = timedelta(seconds=_settings(request.app).pull_challenge_ttl_s)
@@ -86,15 +87,8 @@ async def pull_bundle(
     now: Now,
     seq_held: Annotated[int, Header(alias="X-Gateway-Seq", ge=0)] = 0,
 ) -> Response | BundleRead:
-    delivery = await service.pull_bundle(
-        pool,
-        hwid=hwid,
-        nonce=nonce,
-        signature=signature,
-        seq_held=seq_held,
-        now=now,
-        issuer=_settings(request.app).bundle_issuer,
-    )
+    pull = service.Identify(hwid=hwid, nonce=nonce, signature=signature, seq_held=seq_held)
+    delivery = await service.pull_bundle(pool, pull=pull, now=now, issuer=_settings(request.app).bundle_issuer)
     if delivery is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return BundleRead(seq=delivery.seq, jws=delivery.jws)
@@ -116,6 +110,10 @@ async def domain_licences(
         now=now,
         heartbeat_interval_s=_settings(request.app).heartbeat_interval_s,
     )
+    return _domain_licences_read(view)
+
+
+def _domain_licences_read(view: service.DomainLicences) -> DomainLicencesRead:
     content = view.content
     return DomainLicencesRead(
         domain_id=view.domain_id,
@@ -127,18 +125,7 @@ async def domain_licences(
             stop_reason=content.stop_reason,
             warnings_at=list(content.warnings),
         ),
-        gateways=[
-            GatewayLicenceRead(
-                gateway_id=g.gateway_id,
-                hwid=g.hwid,
-                product=g.product,
-                online=g.online,
-                seq=g.current_seq,
-                acknowledged_seq=g.acknowledged_seq,
-                last_seen_at=g.last_seen_at,
-            )
-            for g in view.gateways
-        ],
+        gateways=[GatewayLicenceRead.model_validate(g, from_attributes=True) for g in view.gateways],
     )
 
 
@@ -150,12 +137,17 @@ async def domain_licences(
     responses={202: {"description": "Accepted; follow the rotation at the `Location` given"}},
 )
 async def rotate_signing_key(
-    request: Request, response: Response, pool: DbPool, principal: OperatorPrincipal, now: Now
+    request: Request,
+    response: Response,
+    pool: DbPool,
+    principal: OperatorPrincipal,
+    idempotency_key: OptionalIdempotencyKey,
+    now: Now,
 ) -> KeyRotationRead:
-    rotation = await service.request_key_rotation(pool, now=now)
+    rotation = await service.request_key_rotation(pool, principal=principal, idempotency_key=idempotency_key, now=now)
     get_runtime(request).component(KEY_ROTATIONS, KeyRotationWorker).wake()
-    response.headers["Location"] = f"/v1/signing-keys/rotations/{rotation.rotation_id}"
-    return _rotation_read(rotation)
+    response.headers["Location"] = f"/v1/signing-keys/rotations/{rotation.id}"
+    return rotation
 
 
 @router.get(
@@ -163,24 +155,7 @@ async def rotate_signing_key(
     response_model=KeyRotationRead,
     summary="Operator: how far a signing-key rotation has got",
     responses=problem_responses((404, "`not_found`: no such rotation")),
+    dependencies=[Depends(require_roles(Role.OPERATOR))],
 )
-async def get_key_rotation(rotation_id: UUID, pool: DbPool, principal: OperatorPrincipal) -> KeyRotationRead:
-    rotation = await service.key_rotation(pool, rotation_id=rotation_id)
-    if rotation is None:
-        raise NotFound("rotation not found")
-    return _rotation_read(rotation)
-
-
-def _rotation_read(rotation: service.KeyRotation) -> KeyRotationRead:
-    return KeyRotationRead(
-        id=rotation.rotation_id,
-        kid=rotation.kid,
-        status=rotation.status,
-        requested_at=rotation.requested_at,
-        completed_at=rotation.completed_at,
-        gateways_total=rotation.gateways_total,
-        bundles_reissued=rotation.bundles_reissued,
-        gateways_live=rotation.gateways_live,
-        gateways_resigned=rotation.gateways_resigned,
-        gateways_acknowledged=rotation.gateways_acknowledged,
-    )
+async def get_key_rotation(rotation_id: UUID, pool: DbPool) -> KeyRotationRead:
+    return await service.key_rotation(pool, rotation_id=rotation_id)

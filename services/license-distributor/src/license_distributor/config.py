@@ -1,4 +1,4 @@
-"""Settings of the license-distributor service (environment prefix `LICENSING_`, shared values under `RENTAL_`)."""
+"""Settings of the license-distributor (environment prefix `LICENSE_DISTRIBUTOR_`, shared values under `RENTAL_`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from shared.config import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="LICENSING_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="LICENSE_DISTRIBUTOR_", extra="ignore")
 
     service_name: str = "license-distributor"
     database_url: str = "postgresql://licensing:licensing@127.0.0.1:5432/rental"

@@ -29,11 +29,11 @@ async def sweep_expired_bundles(runtime: Runtime[Settings]) -> None:
         except Exception as exc:
             # The sweep outlives any failure: the database away is expected now and then, anything else is a bug.
             if is_database_away(exc):
-                log.warning("licensing.expiry_sweep.failed", error=repr(exc))
+                log.warning("license_distributor.expiry_sweep.failed", error=repr(exc))
             else:
-                log.error("licensing.expiry_sweep.failed", exc_info=exc)
+                log.error("license_distributor.expiry_sweep.failed", exc_info=exc)
             reissued = 0
         if reissued:
-            log.info("licensing.expiry_sweep.reissued", count=reissued)
+            log.info("license_distributor.expiry_sweep.reissued", count=reissued)
             continue
         await asyncio.sleep(settings.expiry_sweep_interval_s)

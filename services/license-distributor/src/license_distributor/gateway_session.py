@@ -33,7 +33,9 @@ from shared.refusals import Unauthorized
 from shared.runtime import Runtime
 
 log = structlog.get_logger()
-IDENTIFY_TIMEOUTS = Counter("licensing_identify_timeouts_total", "Connections closed for sending no identify in time")
+IDENTIFY_TIMEOUTS = Counter(
+    "license_distributor_identify_timeouts_total", "Connections closed for sending no identify in time"
+)
 # What a send or close to a gateway that has gone raises.
 GONE = (WebSocketDisconnect, ClientDisconnected, RuntimeError, OSError)
 # A refused handshake is told to come back after a few seconds (the gateway's own back-off decides).
@@ -112,11 +114,11 @@ async def _serve(websocket: WebSocket, *, hub: GatewayHub, settings: Settings, w
         pass
     except (RuntimeError, OSError) as exc:
         # A send racing a close (the socket went away under us): the session is over either way.
-        log.info("licensing.gateway.session_broken", hwid=session.gateway.hwid, error=repr(exc))
+        log.info("license_distributor.gateway.session_broken", hwid=session.gateway.hwid, error=repr(exc))
     finally:
         session.closed = True
         hub.ended(session)
-        log.debug("licensing.gateway.disconnected", hwid=session.gateway.hwid)
+        log.debug("license_distributor.gateway.disconnected", hwid=session.gateway.hwid)
 
 
 async def _open(websocket: WebSocket, *, hub: GatewayHub, settings: Settings) -> tuple[Session, Delivery | None] | None:
@@ -143,7 +145,7 @@ async def _open(websocket: WebSocket, *, hub: GatewayHub, settings: Settings) ->
             close=_closer(websocket),
         )
     except Unauthorized as refused:
-        log.warning("licensing.gateway.refused", hwid=identify.hwid, reason=refused.code)
+        log.warning("license_distributor.gateway.refused", hwid=identify.hwid, reason=refused.code)
         await _close(websocket, CLOSE_REFUSED, refused.code)
         return None
     except Exception as exc:
@@ -151,7 +153,7 @@ async def _open(websocket: WebSocket, *, hub: GatewayHub, settings: Settings) ->
             raise
         await _close(websocket, CLOSE_TRY_LATER, "try_again_later")
         return None
-    log.debug("licensing.gateway.connected", hwid=identify.hwid, seq_held=identify.seq, replica=hub.replica)
+    log.debug("license_distributor.gateway.connected", hwid=identify.hwid, seq_held=identify.seq, replica=hub.replica)
     return opened
 
 
@@ -159,19 +161,19 @@ def _on_message(raw: str, *, session: Session, hub: GatewayHub) -> None:
     try:
         message = json.loads(raw)
     except ValueError:
-        log.warning("licensing.gateway.unreadable_frame", hwid=session.gateway.hwid)
+        log.warning("license_distributor.gateway.unreadable_frame", hwid=session.gateway.hwid)
         return
     if isinstance(message, dict) and message.get("type") == "ack":
         try:
             ack = AckMessage.model_validate(message)
         except ValidationError:
-            log.warning("licensing.gateway.bad_ack", hwid=session.gateway.hwid)
+            log.warning("license_distributor.gateway.bad_ack", hwid=session.gateway.hwid)
             return
         hub.acknowledged(session, ack.seq)
-        log.debug("licensing.bundle.acknowledged", hwid=session.gateway.hwid, seq=ack.seq)
+        log.debug("license_distributor.bundle.acknowledged", hwid=session.gateway.hwid, seq=ack.seq)
         return
     # Unknown frames are ignored, so newer gateways may say more than this server understands.
-    log.info("licensing.gateway.frame_ignored", hwid=session.gateway.hwid)
+    log.info("license_distributor.gateway.frame_ignored", hwid=session.gateway.hwid)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

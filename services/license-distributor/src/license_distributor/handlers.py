@@ -7,46 +7,40 @@ rebuild issues a new seq only where the content changed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
-from license_distributor import repository, service
+from license_distributor import service
 from license_distributor.config import Settings
+from license_distributor.repository import AccountRunway, ContractTerms, GatewayRecord, RentalShare
 from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
-from shared.events.provisioning import DomainCreated, GatewayRegistered, GatewayRemoved
+from shared.events.provisioning import DomainCreated, GatewayEvent, GatewayRegistered, GatewayRemoved
 from shared.events.wallet import BalanceDepleted, BalanceRestored, RunwayChanged
 from shared.messaging.consumer import Handler
 
 
 async def on_domain_created(ctx: HandlerContext[Settings], event: DomainCreated) -> None:
-    await repository.upsert_known_domain(
-        ctx.conn, domain_id=event.domain_id, account_id=event.account_id, name=event.name
-    )
+    await service.record_known_domain(ctx.conn, domain_id=event.domain_id, account_id=event.account_id, name=event.name)
 
 
 async def on_gateway_registered(ctx: HandlerContext[Settings], event: GatewayRegistered) -> None:
     await service.register_gateway(
-        ctx.conn,
-        gateway_id=event.gateway_id,
-        domain_id=event.domain_id,
-        account_id=event.account_id,
-        hwid=event.hwid,
-        product=event.product,
-        public_key=event.public_key,
-        now=ctx.now(),
-        issuer=ctx.settings.bundle_issuer,
+        ctx.conn, gateway=_gateway(event), public_key=event.public_key, now=ctx.now(), issuer=ctx.settings.bundle_issuer
     )
 
 
 async def on_gateway_removed(ctx: HandlerContext[Settings], event: GatewayRemoved) -> None:
-    await service.remove_gateway(
-        ctx.conn,
+    await service.remove_gateway(ctx.conn, gateway=_gateway(event), now=ctx.now())
+
+
+def _gateway(event: GatewayEvent) -> GatewayRecord:
+    return GatewayRecord(
         gateway_id=event.gateway_id,
         domain_id=event.domain_id,
         account_id=event.account_id,
         hwid=event.hwid,
         product=event.product,
-        now=ctx.now(),
     )
 
 
@@ -54,16 +48,18 @@ async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged)
     await service.apply_rental_snapshot(
         ctx.conn,
         contract_id=event.contract_id,
-        account_id=event.account_id,
         version=event.version,
-        active=event.active,
-        ends_at=event.ends_at,
-        burn_rate_per_day=event.burn_rate_per_day,
-        domains=[
-            (
-                d.domain_id,
-                [{"hwid": dev.hwid, "product": dev.product} for dev in d.devices],
-                [{"type": lic.type, "count": lic.count} for lic in d.licences],
+        terms=ContractTerms(
+            account_id=event.account_id,
+            active=event.active,
+            ends_at=event.ends_at,
+            burn_rate_per_day=event.burn_rate_per_day,
+        ),
+        shares=[
+            RentalShare(
+                domain_id=d.domain_id,
+                devices=[{"hwid": dev.hwid, "product": dev.product} for dev in d.devices],
+                licences=[{"type": lic.type, "count": lic.count} for lic in d.licences],
             )
             for d in event.domains
         ],
@@ -73,49 +69,42 @@ async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged)
 
 
 async def on_runway_changed(ctx: HandlerContext[Settings], event: RunwayChanged) -> None:
-    await service.apply_runway(
-        ctx.conn,
-        account_id=event.account_id,
-        version=event.version,
-        depleted=event.balance <= 0,
-        depletes_at=event.depletes_at,
-        balance=event.balance,
-        burn_rate_per_day=event.burn_rate_per_day,
-        at=event.at,
-        now=ctx.now(),
-        issuer=ctx.settings.bundle_issuer,
+    await _apply_runway(
+        ctx, event, balance=event.balance, depletes_at=event.depletes_at, rate=event.burn_rate_per_day, at=event.at
     )
 
 
 async def on_balance_depleted(ctx: HandlerContext[Settings], event: BalanceDepleted) -> None:
-    await service.apply_runway(
-        ctx.conn,
-        account_id=event.account_id,
-        version=event.version,
-        depleted=True,
-        depletes_at=event.at,
-        balance=0,
-        burn_rate_per_day=None,
-        at=event.at,
-        now=ctx.now(),
-        issuer=ctx.settings.bundle_issuer,
-    )
+    await _apply_runway(ctx, event, balance=0, depletes_at=event.at, rate=None, at=event.at)
 
 
 async def on_balance_restored(ctx: HandlerContext[Settings], event: BalanceRestored) -> None:
-    await service.apply_runway(
-        ctx.conn,
+    # The restoration does not say the rate; the one held stays, the time is the event's.
+    await _apply_runway(
+        ctx, event, balance=event.balance, depletes_at=event.depletes_at, rate=None, at=ctx.envelope.time
+    )
+
+
+async def _apply_runway(
+    ctx: HandlerContext[Settings],
+    event: RunwayChanged | BalanceDepleted | BalanceRestored,
+    *,
+    balance: int,
+    depletes_at: datetime | None,
+    rate: int | None,
+    at: datetime,
+) -> None:
+    """The wallet's news of an account, whichever event brought it: depleted means no balance left."""
+    runway = AccountRunway(
         account_id=event.account_id,
         version=event.version,
-        depleted=event.balance <= 0,
-        depletes_at=event.depletes_at,
-        balance=event.balance,
-        # The restoration does not say the rate; the one held stays, the time is the event's.
-        burn_rate_per_day=None,
-        at=ctx.envelope.time,
-        now=ctx.now(),
-        issuer=ctx.settings.bundle_issuer,
+        depleted=balance <= 0,
+        depletes_at=depletes_at,
+        balance=balance,
+        burn_rate_per_day=rate,
+        at=at,
     )
+    await service.apply_runway(ctx.conn, runway=runway, now=ctx.now(), issuer=ctx.settings.bundle_issuer)
 
 
 SUBSCRIPTIONS: Mapping[type[Event], Handler] = {

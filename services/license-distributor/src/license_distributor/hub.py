@@ -52,15 +52,17 @@ CLOSE_REPLACED = 4409
 CLOSE_REMOVED = 4410
 CLOSE_SHUTDOWN = 1012
 
-SESSIONS = Gauge("licensing_gateway_sessions", "Gateway WebSocket sessions held by this process (welcomed)")
-ADMISSION_WAITING = Gauge("licensing_admission_waiting", "Identified gateways waiting for their session to open")
-HANDSHAKES = Gauge("licensing_handshakes_in_progress", "Connections between their upgrade and their welcome")
+SESSIONS = Gauge("license_distributor_gateway_sessions", "Gateway WebSocket sessions held by this process (welcomed)")
+ADMISSION_WAITING = Gauge(
+    "license_distributor_admission_waiting", "Identified gateways waiting for their session to open"
+)
+HANDSHAKES = Gauge("license_distributor_handshakes_in_progress", "Connections between their upgrade and their welcome")
 HANDSHAKES_DEFERRED = Counter(
-    "licensing_handshakes_deferred_total",
+    "license_distributor_handshakes_deferred_total",
     "Connections refused with 503 while `handshake_limit` handshakes were in progress",
 )
 PUSHES = Counter(
-    "licensing_bundles_pushed_total",
+    "license_distributor_bundles_pushed_total",
     "Bundles sent to gateways: on connect, on a change, or by reconciliation",
     ["trigger"],
 )
@@ -137,14 +139,14 @@ class Session:
                 return False
             self.sent_seq = delivery.seq
         PUSHES.labels(trigger).inc()
-        log.debug("licensing.bundle.sent", hwid=self.gateway.hwid, seq=delivery.seq, trigger=trigger)
+        log.debug("license_distributor.bundle.sent", hwid=self.gateway.hwid, seq=delivery.seq, trigger=trigger)
         return True
 
     async def reboot(self, reason: str) -> None:
         async with self._lock:
             if self.closed or not self.welcomed or not await self._send({"type": "reboot", "reason": reason}):
                 return
-        log.info("licensing.gateway.reboot_sent", hwid=self.gateway.hwid, reason=reason)
+        log.info("license_distributor.gateway.reboot_sent", hwid=self.gateway.hwid, reason=reason)
 
     async def _send(self, message: dict[str, object]) -> bool:
         """False if the socket went away meanwhile (or would not take the frame in time): the gateway gets
@@ -154,7 +156,7 @@ class Session:
                 await self._send_json(message)
         except (WebSocketDisconnect, RuntimeError, OSError, TimeoutError) as exc:
             self.closed = True
-            log.info("licensing.gateway.send_failed", hwid=self.gateway.hwid, error=repr(exc))
+            log.info("license_distributor.gateway.send_failed", hwid=self.gateway.hwid, error=repr(exc))
             return False
         return True
 
@@ -236,7 +238,7 @@ class GatewayHub:
         self._tasks.append(asyncio.create_task(self._write_forever(), name=f"hub-writes-{self.replica}"))
         for n in range(self._admission_concurrency):
             self._tasks.append(asyncio.create_task(self._admit_forever(), name=f"hub-admission-{n}-{self.replica}"))
-        log.info("licensing.hub.started", replica=self.replica, queue=self.queue_name)
+        log.info("license_distributor.hub.started", replica=self.replica, queue=self.queue_name)
 
     async def _subscribe(self) -> None:
         channel = await self.broker.channel(prefetch=64)
@@ -270,7 +272,7 @@ class GatewayHub:
             await self._write_pending()
             await repository.release_replica(self.pool, replica=self.replica, now=self.clock.now())
         ADMISSION_WAITING.set(0)
-        log.info("licensing.hub.stopped", replica=self.replica)
+        log.info("license_distributor.hub.stopped", replica=self.replica)
 
     # ---- sessions -------------------------------------------------------------------------------------
 
@@ -347,9 +349,9 @@ class GatewayHub:
             except Exception as exc:
                 # Each connection sees the failure and closes; the gateway reconnects after its back-off.
                 if is_database_away(exc):
-                    log.warning("licensing.hub.admission_failed", error=repr(exc), batch=len(batch))
+                    log.warning("license_distributor.hub.admission_failed", error=repr(exc), batch=len(batch))
                 else:
-                    log.error("licensing.hub.admission_failed", exc_info=exc, batch=len(batch))
+                    log.error("license_distributor.hub.admission_failed", exc_info=exc, batch=len(batch))
                 for waiting in batch:
                     if not waiting.admitted.done():
                         waiting.admitted.set_exception(exc)
@@ -408,9 +410,9 @@ class GatewayHub:
             except Exception as exc:
                 # Kept for the next round; the gateway re-reports its seq on its next identify anyway.
                 if is_database_away(exc):
-                    log.warning("licensing.hub.session_writes_failed", error=repr(exc))
+                    log.warning("license_distributor.hub.session_writes_failed", error=repr(exc))
                 else:
-                    log.error("licensing.hub.session_writes_failed", exc_info=exc)
+                    log.error("license_distributor.hub.session_writes_failed", exc_info=exc)
                 self._written.set()
                 await asyncio.sleep(1.0)
 
@@ -446,12 +448,12 @@ class GatewayHub:
                 if envelope.type == BundlesChanged.routing_key():
                     await self.on_bundles_changed(BundlesChanged.model_validate(envelope.data))
             except ValidationError as exc:
-                log.error("licensing.hub.unreadable_notification", error=str(exc))
+                log.error("license_distributor.hub.unreadable_notification", error=str(exc))
             except Exception as exc:
                 if is_database_away(exc):
-                    log.warning("licensing.hub.notification_failed", error=repr(exc))
+                    log.warning("license_distributor.hub.notification_failed", error=repr(exc))
                 else:
-                    log.error("licensing.hub.notification_failed", exc_info=exc)
+                    log.error("license_distributor.hub.notification_failed", exc_info=exc)
 
     async def on_bundles_changed(self, event: BundlesChanged) -> None:
         """Push each changed bundle to its session here (one query for all of them), then the reboots."""
@@ -494,9 +496,9 @@ class GatewayHub:
             except Exception as exc:
                 # The heartbeat outlives any failure: a replica that stops beating looks gone to the others.
                 if is_database_away(exc):
-                    log.warning("licensing.hub.heartbeat_failed", error=repr(exc))
+                    log.warning("license_distributor.hub.heartbeat_failed", error=repr(exc))
                 else:
-                    log.error("licensing.hub.heartbeat_failed", exc_info=exc)
+                    log.error("license_distributor.hub.heartbeat_failed", exc_info=exc)
 
     async def _reconcile(self) -> None:
         sessions = {gid: s for gid, s in self.sessions.items() if s.welcomed and not s.closed}

@@ -21,19 +21,21 @@ def raise_open_file_limit() -> tuple[int, int]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
     if soft == resource.RLIM_INFINITY or soft >= target:
-        log.info("licensing.open_files.limit", soft=soft, hard=hard, raised=False)
+        log.info("license_distributor.open_files.limit", soft=soft, hard=hard, raised=False)
         return soft, soft
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     except (ValueError, OSError) as exc:
-        log.warning("licensing.open_files.limit_not_raised", soft=soft, hard=hard, error=repr(exc))
+        log.warning("license_distributor.open_files.limit_not_raised", soft=soft, hard=hard, error=repr(exc))
         return soft, soft
-    log.info("licensing.open_files.limit", soft=target, hard=hard, raised=True, was=soft)
+    log.info("license_distributor.open_files.limit", soft=target, hard=hard, raised=True, was=soft)
     return soft, target
 
 
 GC_PAUSES = Counter(
-    "licensing_gc_pause_seconds_total", "Time the process spent in the cyclic garbage collector", ["generation"]
+    "license_distributor_gc_pause_seconds_total",
+    "Time the process spent in the cyclic garbage collector",
+    ["generation"],
 )
 _gc_started: list[float] = []
 
@@ -55,4 +57,4 @@ def tune_garbage_collector(thresholds: tuple[int, int, int]) -> None:
     gc.set_threshold(*thresholds)
     if _on_gc not in gc.callbacks:
         gc.callbacks.append(_on_gc)
-    log.info("licensing.gc.tuned", thresholds=list(thresholds), frozen=gc.get_freeze_count())
+    log.info("license_distributor.gc.tuned", thresholds=list(thresholds), frozen=gc.get_freeze_count())

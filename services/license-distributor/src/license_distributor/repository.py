@@ -3,10 +3,164 @@
 from __future__ import annotations
 
 import json
+from dataclasses import astuple, dataclass, fields
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
+
+from license_distributor.domain import ContentDocument, ContractRental, Runway, parse_devices, parse_licences
+from license_distributor.signing import SigningKey
+
+# ---- what the queries return --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnownDomain:
+    id: UUID
+    account_id: UUID
+    name: str
+
+
+@dataclass(frozen=True)
+class GatewayRecord:
+    """A gateway as provisioning announced it (the order of its fields is the order of the SQL's parameters)."""
+
+    gateway_id: UUID
+    domain_id: UUID
+    account_id: UUID
+    hwid: str
+    product: str
+
+
+@dataclass(frozen=True)
+class AccountRunway:
+    """The wallet's news of an account (the order of its fields is the order of the SQL's parameters).
+
+    `balance` (micro-iSC) at `at`, burning at `burn_rate_per_day` (None: the event did not say; the rate held
+    stays); `depletes_at` is None when nothing burns.
+    """
+
+    account_id: UUID
+    version: int
+    depleted: bool
+    depletes_at: datetime | None
+    balance: int | None
+    burn_rate_per_day: int | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DomainRental:
+    """One contract's share of a domain, as the bundle rules read it."""
+
+    domain_id: UUID
+    rental: ContractRental
+
+
+@dataclass(frozen=True)
+class ContractTerms:
+    """What a contract's snapshot last said, apart from its domains."""
+
+    account_id: UUID
+    active: bool
+    ends_at: datetime | None
+    burn_rate_per_day: int
+
+
+@dataclass(frozen=True)
+class RentalShare:
+    """A contract's devices and licences in one domain, as announced (JSON as stored)."""
+
+    domain_id: UUID
+    devices: list[dict[str, str]]
+    licences: list[dict[str, object]]
+
+
+@dataclass(frozen=True)
+class GatewayToIssue:
+    id: UUID
+    hwid: str
+    domain_id: UUID
+    current_seq: int
+    # What its current bundle says (None: it has none yet).
+    content: ContentDocument | None
+
+
+@dataclass(frozen=True)
+class LiveGateway:
+    id: UUID
+    domain_id: UUID
+    account_id: UUID
+    hwid: str
+    product: str
+    public_key: str
+    current_seq: int
+    acked_seq: int
+
+
+@dataclass(frozen=True)
+class IdentifyingGateway:
+    """A live gateway's key and its current bundle (None where it has none yet)."""
+
+    id: UUID
+    domain_id: UUID
+    hwid: str
+    public_key: str
+    seq: int | None
+    jws: str | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredBundle:
+    seq: int
+    jws: str
+    expires_at: datetime | None
+    content: ContentDocument
+    kid: str
+
+
+@dataclass(frozen=True)
+class PendingRotation:
+    id: UUID
+    kid: str
+
+
+@dataclass(frozen=True)
+class RotationProgress:
+    """Live gateways when it was requested, bundles re-signed so far; over the live gateways now, how many hold
+    a bundle signed with its key, and acknowledged it."""
+
+    gateways_total: int
+    bundles_reissued: int
+    gateways_live: int
+    gateways_resigned: int
+    gateways_acknowledged: int
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    id: UUID
+    kid: str
+    status: Literal["in_progress", "completed", "superseded"]
+    requested_at: datetime
+    completed_at: datetime | None
+    progress: RotationProgress
+
+
+@dataclass(frozen=True)
+class GatewayState:
+    gateway_id: UUID
+    hwid: str
+    product: str
+    online: bool
+    # The seq of its current bundle, and the highest it acknowledged.
+    seq: int
+    acknowledged_seq: int
+    last_seen_at: datetime | None
+
 
 # ---- read models: domains, gateways, rentals, runways -------------------------------------------------
 
@@ -21,8 +175,9 @@ async def upsert_known_domain(conn: asyncpg.Connection, *, domain_id: UUID, acco
     )
 
 
-async def known_domain(conn: asyncpg.Connection | asyncpg.Pool, *, domain_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT id, account_id, name FROM known_domain WHERE id = $1", domain_id)
+async def known_domain(conn: asyncpg.Connection | asyncpg.Pool, *, domain_id: UUID) -> KnownDomain | None:
+    row = await conn.fetchrow("SELECT id, account_id, name FROM known_domain WHERE id = $1", domain_id)
+    return None if row is None else KnownDomain(id=row["id"], account_id=row["account_id"], name=row["name"])
 
 
 async def retire_other_live_gateways(
@@ -39,16 +194,7 @@ async def retire_other_live_gateways(
     return [r["id"] for r in rows]
 
 
-async def upsert_gateway(
-    conn: asyncpg.Connection,
-    *,
-    gateway_id: UUID,
-    domain_id: UUID,
-    account_id: UUID,
-    hwid: str,
-    product: str,
-    public_key: str,
-) -> None:
+async def upsert_gateway(conn: asyncpg.Connection, *, gateway: GatewayRecord, public_key: str) -> None:
     # A new registration continues the hardware's seq, which the gateway keeps across its restarts.
     # A registration arriving after its own removal (events may overtake each other) stays removed.
     await conn.execute(
@@ -59,25 +205,12 @@ async def upsert_gateway(
            ON CONFLICT (id) DO UPDATE
            SET domain_id = $2, account_id = $3, product = $5, public_key = $6
            WHERE gateway.removed_at IS NULL""",
-        gateway_id,
-        domain_id,
-        account_id,
-        hwid,
-        product,
+        *astuple(gateway),
         public_key,
     )
 
 
-async def remove_gateway(
-    conn: asyncpg.Connection,
-    *,
-    gateway_id: UUID,
-    domain_id: UUID,
-    account_id: UUID,
-    hwid: str,
-    product: str,
-    at: datetime,
-) -> bool:
+async def remove_gateway(conn: asyncpg.Connection, *, gateway: GatewayRecord, at: datetime) -> bool:
     """Mark it removed; True if it was live. A removal that overtakes its registration leaves a tombstone."""
     was_live = await conn.fetchval(
         """WITH before AS (SELECT removed_at FROM gateway WHERE id = $1)
@@ -86,11 +219,7 @@ async def remove_gateway(
            ON CONFLICT (id) DO UPDATE
            SET removed_at = COALESCE(gateway.removed_at, $6), connected_replica = NULL
            RETURNING (SELECT removed_at IS NULL FROM before)""",
-        gateway_id,
-        domain_id,
-        account_id,
-        hwid,
-        product,
+        *astuple(gateway),
         at,
     )
     return bool(was_live)
@@ -142,17 +271,7 @@ async def insert_rental_domain(
     )
 
 
-async def apply_runway(
-    conn: asyncpg.Connection,
-    *,
-    account_id: UUID,
-    version: int,
-    depleted: bool,
-    depletes_at: datetime | None,
-    balance: int | None,
-    burn_rate_per_day: int | None,
-    at: datetime,
-) -> bool:
+async def apply_runway(conn: asyncpg.Connection, *, runway: AccountRunway) -> bool:
     """Newest version wins. An event that does not carry the rate keeps the one held."""
     applied = await conn.fetchval(
         """INSERT INTO account_runway (account_id, version, depleted, depletes_at, balance, burn_rate_per_day, at)
@@ -162,13 +281,7 @@ async def apply_runway(
                burn_rate_per_day = COALESCE($6::bigint, account_runway.burn_rate_per_day), at = $7
            WHERE account_runway.version < $2
            RETURNING true""",
-        account_id,
-        version,
-        depleted,
-        depletes_at,
-        balance,
-        burn_rate_per_day,
-        at,
+        *astuple(runway),
     )
     return bool(applied)
 
@@ -182,11 +295,9 @@ async def rented_domains_of_account(conn: asyncpg.Connection, *, account_id: UUI
     return [r["domain_id"] for r in rows]
 
 
-async def rentals_of_domains(
-    conn: asyncpg.Connection | asyncpg.Pool, *, domain_ids: list[UUID]
-) -> list[asyncpg.Record]:
-    """Every contract's share of these domains with its account's runway (NULLs when not known yet)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def rentals_of_domains(conn: asyncpg.Connection | asyncpg.Pool, *, domain_ids: list[UUID]) -> list[DomainRental]:
+    """Every contract's share of these domains with its account's runway (None when not known yet)."""
+    rows = await conn.fetch(
         """SELECT rd.domain_id, c.contract_id, c.active, c.ends_at, rd.devices, rd.licences,
                   r.depleted AS runway_depleted, r.depletes_at AS runway_depletes_at,
                   r.balance AS runway_balance, r.burn_rate_per_day AS runway_rate, r.at AS runway_at,
@@ -199,21 +310,49 @@ async def rentals_of_domains(
            ORDER BY rd.domain_id, c.contract_id""",
         domain_ids,
     )
-    return rows
+    return [DomainRental(domain_id=r["domain_id"], rental=_contract_rental(r)) for r in rows]
 
 
-async def contract_rental(conn: asyncpg.Connection, *, contract_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+def _contract_rental(row: asyncpg.Record) -> ContractRental:
+    return ContractRental(
+        contract_id=row["contract_id"],
+        active=row["active"],
+        ends_at=row["ends_at"],
+        devices=parse_devices(row["devices"]),
+        licences=parse_licences(row["licences"]),
+        runway=None
+        if row["runway_depleted"] is None
+        else Runway(
+            depleted=row["runway_depleted"],
+            depletes_at=row["runway_depletes_at"],
+            balance=row["runway_balance"],
+            burn_rate_per_day=row["runway_rate"],
+            at=row["runway_at"],
+        ),
+        account_rate_per_day=int(row["account_rate"]),
+    )
+
+
+async def contract_rental(conn: asyncpg.Connection, *, contract_id: UUID) -> ContractTerms | None:
+    row = await conn.fetchrow(
         "SELECT account_id, active, ends_at, burn_rate_per_day FROM contract_rental WHERE contract_id = $1",
         contract_id,
     )
+    if row is None:
+        return None
+    return ContractTerms(
+        account_id=row["account_id"],
+        active=row["active"],
+        ends_at=row["ends_at"],
+        burn_rate_per_day=row["burn_rate_per_day"],
+    )
 
 
-async def rental_domains_of_contract(conn: asyncpg.Connection, *, contract_id: UUID) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def rental_domains_of_contract(conn: asyncpg.Connection, *, contract_id: UUID) -> list[RentalShare]:
+    rows = await conn.fetch(
         "SELECT domain_id, devices, licences FROM rental_domain WHERE contract_id = $1", contract_id
     )
-    return rows
+    return [RentalShare(domain_id=r["domain_id"], devices=r["devices"], licences=r["licences"]) for r in rows]
 
 
 async def delete_rental_domains_of(conn: asyncpg.Connection, *, contract_id: UUID, domain_ids: list[UUID]) -> None:
@@ -225,8 +364,9 @@ async def delete_rental_domains_of(conn: asyncpg.Connection, *, contract_id: UUI
 # ---- gateways and their bundles -------------------------------------------------------------------------
 
 
-async def lock_domains(conn: asyncpg.Connection, *, domain_ids: list[UUID]) -> dict[UUID, asyncpg.Record]:
-    """Lock the domains' rows (created on first use) in id order, so concurrent rebuilds never deadlock.
+async def lock_domains(conn: asyncpg.Connection, *, domain_ids: list[UUID]) -> dict[UUID, ContentDocument | None]:
+    """Lock the domains' rows (created on first use) in id order, so concurrent rebuilds never deadlock; what
+    each domain's live gateways hold (None: nothing built yet).
 
     Every rebuild of a domain's bundles holds this lock and reads the rental inputs only after it, so of two
     concurrent changes the later one always sees the earlier one's rows.
@@ -242,7 +382,7 @@ async def lock_domains(conn: asyncpg.Connection, *, domain_ids: list[UUID]) -> d
            WHERE domain_id = ANY($1::uuid[]) ORDER BY domain_id FOR UPDATE""",
         domain_ids,
     )
-    return {r["domain_id"]: r for r in rows}
+    return {r["domain_id"]: r["content"] for r in rows}
 
 
 async def store_domain_contents(conn: asyncpg.Connection, *, contents: list[tuple[UUID, str, object]]) -> None:
@@ -259,10 +399,10 @@ async def store_domain_contents(conn: asyncpg.Connection, *, contents: list[tupl
 
 async def gateways_to_issue(
     conn: asyncpg.Connection, *, changed_domain_ids: list[UUID], gateway_ids: list[UUID], domain_ids: list[UUID]
-) -> list[asyncpg.Record]:
+) -> list[GatewayToIssue]:
     """The live gateways of the changed domains, and the named ones (of the locked domains), with the content
     of their current bundle. The domains are locked by the caller, so no other rebuild moves their seqs."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         """SELECT g.id, g.hwid, g.domain_id, g.current_seq, b.content
            FROM gateway g
            LEFT JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
@@ -273,15 +413,21 @@ async def gateways_to_issue(
         gateway_ids,
         domain_ids,
     )
-    return rows
+    return [
+        GatewayToIssue(
+            id=r["id"], hwid=r["hwid"], domain_id=r["domain_id"], current_seq=r["current_seq"], content=r["content"]
+        )
+        for r in rows
+    ]
 
 
-async def live_gateway_by_hwid(conn: asyncpg.Connection | asyncpg.Pool, *, hwid: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def live_gateway_by_hwid(conn: asyncpg.Connection | asyncpg.Pool, *, hwid: str) -> LiveGateway | None:
+    row = await conn.fetchrow(
         """SELECT id, domain_id, account_id, hwid, product, public_key, current_seq, acked_seq
            FROM gateway WHERE hwid = $1 AND removed_at IS NULL""",
         hwid,
     )
+    return None if row is None else LiveGateway(**dict(row))
 
 
 async def insert_bundles(conn: asyncpg.Connection, *, bundles: list[tuple[object, ...]]) -> None:
@@ -302,13 +448,14 @@ async def set_current_seqs(conn: asyncpg.Connection, *, seqs: list[tuple[UUID, i
     )
 
 
-async def current_bundle(conn: asyncpg.Connection | asyncpg.Pool, *, gateway_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def current_bundle(conn: asyncpg.Connection | asyncpg.Pool, *, gateway_id: UUID) -> StoredBundle | None:
+    row = await conn.fetchrow(
         """SELECT b.seq, b.jws, b.expires_at, b.content, b.kid
            FROM gateway g JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
            WHERE g.id = $1""",
         gateway_id,
     )
+    return None if row is None else StoredBundle(**dict(row))
 
 
 async def current_bundles(
@@ -343,11 +490,6 @@ async def domains_with_expired_running_bundles(conn: asyncpg.Connection, *, now:
     return sorted({r["domain_id"] for r in rows})
 
 
-async def domains_with_live_gateways(conn: asyncpg.Connection) -> list[UUID]:
-    rows = await conn.fetch("SELECT DISTINCT domain_id FROM gateway WHERE removed_at IS NULL ORDER BY domain_id")
-    return [r["domain_id"] for r in rows]
-
-
 # ---- signing keys -----------------------------------------------------------------------------------------
 
 
@@ -356,9 +498,14 @@ async def lock_signing_keys(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('licensing.signing_key'))")
 
 
-async def newest_signing_key(conn: asyncpg.Connection) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def newest_signing_key(conn: asyncpg.Connection) -> SigningKey | None:
+    row = await conn.fetchrow(
         "SELECT kid, private_jwk, public_jwk FROM signing_key ORDER BY created_at DESC, kid DESC LIMIT 1"
+    )
+    return (
+        None
+        if row is None
+        else SigningKey(kid=row["kid"], private_jwk=row["private_jwk"], public_jwk=row["public_jwk"])
     )
 
 
@@ -413,11 +560,12 @@ async def insert_key_rotation(
     )
 
 
-async def pending_rotation(conn: asyncpg.Connection | asyncpg.Pool) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def pending_rotation(conn: asyncpg.Connection | asyncpg.Pool) -> PendingRotation | None:
+    row = await conn.fetchrow(
         """SELECT id, kid FROM key_rotation WHERE completed_at IS NULL
            ORDER BY requested_at DESC LIMIT 1"""
     )
+    return None if row is None else PendingRotation(id=row["id"], kid=row["kid"])
 
 
 async def claim_domains_signed_by_other_keys(conn: asyncpg.Connection, *, kid: str, limit: int) -> list[UUID]:
@@ -450,9 +598,9 @@ async def complete_rotation(conn: asyncpg.Connection, *, rotation_id: UUID, at: 
     )
 
 
-async def key_rotation(conn: asyncpg.Connection | asyncpg.Pool, *, rotation_id: UUID) -> asyncpg.Record | None:
+async def key_rotation(conn: asyncpg.Connection | asyncpg.Pool, *, rotation_id: UUID) -> KeyRotation | None:
     """The rotation with, over the live gateways now, how many hold (and acknowledged) a bundle signed by it."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         """SELECT r.id, r.kid, r.requested_at, r.completed_at, r.outcome, r.gateways_total, r.bundles_reissued,
                   (SELECT count(*) FROM gateway g WHERE g.removed_at IS NULL) AS gateways_live,
                   (SELECT count(*) FROM gateway g JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
@@ -462,20 +610,32 @@ async def key_rotation(conn: asyncpg.Connection | asyncpg.Pool, *, rotation_id: 
            FROM key_rotation r WHERE r.id = $1""",
         rotation_id,
     )
+    if row is None:
+        return None
+    return KeyRotation(
+        id=row["id"],
+        kid=row["kid"],
+        status=row["outcome"] or "in_progress",
+        requested_at=row["requested_at"],
+        completed_at=row["completed_at"],
+        progress=RotationProgress(**{f.name: row[f.name] for f in fields(RotationProgress)}),
+    )
 
 
 # ---- sessions -----------------------------------------------------------------------------------------------
 
 
-async def live_gateways_by_hwids(conn: asyncpg.Connection | asyncpg.Pool, *, hwids: list[str]) -> list[asyncpg.Record]:
+async def live_gateways_by_hwids(
+    conn: asyncpg.Connection | asyncpg.Pool, *, hwids: list[str]
+) -> list[IdentifyingGateway]:
     """Identify, for a batch: each live gateway's key and its current bundle, in one round trip."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         """SELECT g.id, g.domain_id, g.hwid, g.public_key, b.seq, b.jws, b.expires_at
            FROM gateway g LEFT JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
            WHERE g.hwid = ANY($1::text[]) AND g.removed_at IS NULL""",
         hwids,
     )
-    return rows
+    return [IdentifyingGateway(**dict(r)) for r in rows]
 
 
 async def record_connects(
@@ -548,9 +708,9 @@ async def beat(conn: asyncpg.Connection | asyncpg.Pool, *, replica: str, now: da
 
 async def gateway_states(
     conn: asyncpg.Connection | asyncpg.Pool, *, domain_id: UUID, alive_after: datetime
-) -> list[asyncpg.Record]:
+) -> list[GatewayState]:
     """Per live gateway of the domain: online (its replica's heartbeat is fresh), seqs and last seen."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         """SELECT g.id, g.hwid, g.product, g.current_seq, g.acked_seq, g.last_seen_at, g.connected_at,
                   (g.connected_replica IS NOT NULL AND h.beat_at > $2) AS online
            FROM gateway g LEFT JOIN replica_heartbeat h ON h.replica = g.connected_replica
@@ -559,7 +719,18 @@ async def gateway_states(
         domain_id,
         alive_after,
     )
-    return rows
+    return [
+        GatewayState(
+            gateway_id=r["id"],
+            hwid=r["hwid"],
+            product=r["product"],
+            online=bool(r["online"]),
+            seq=r["current_seq"],
+            acknowledged_seq=r["acked_seq"],
+            last_seen_at=r["last_seen_at"],
+        )
+        for r in rows
+    ]
 
 
 async def insert_pull_challenge(

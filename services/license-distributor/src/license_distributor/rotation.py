@@ -38,7 +38,7 @@ class KeyRotationWorker:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="licensing-key-rotation")
+        self._task = asyncio.create_task(self.run(), name="license-distributor-key-rotation")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -69,12 +69,12 @@ class KeyRotationWorker:
         except asyncpg.DeadlockDetectedError as exc:
             # A change's rebuild held some of the batch's domains in another order: its batch goes on, ours
             # was rolled back and is claimed again.
-            log.info("licensing.key_rotation.batch_retried", error=repr(exc))
+            log.info("license_distributor.key_rotation.batch_retried", error=repr(exc))
             return 0
         except Exception as exc:
             # The worker outlives any failure; the rotation's state is in the database.
             if is_database_away(exc):
-                log.warning("licensing.key_rotation.batch_failed", error=repr(exc))
+                log.warning("license_distributor.key_rotation.batch_failed", error=repr(exc))
             else:
-                log.error("licensing.key_rotation.batch_failed", exc_info=exc)
+                log.error("license_distributor.key_rotation.batch_failed", exc_info=exc)
             return 0

@@ -8,15 +8,28 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 from uuid import UUID, uuid4
 
 import asyncpg
 import structlog
 
 from license_distributor import domain, repository
-from license_distributor.domain import BundleContent, Claims, ContractRental, Runway
+from license_distributor.domain import BundleContent, Claims, ContractRental
+from license_distributor.repository import (
+    AccountRunway,
+    ContractTerms,
+    GatewayRecord,
+    GatewayState,
+    GatewayToIssue,
+    IdentifyingGateway,
+    KeyRotation,
+    RentalShare,
+    StoredBundle,
+)
+from license_distributor.schemas import KeyRotationRead
 from license_distributor.signing import SigningKey, gateway_signature_valid, generate_signing_key, sign_bundle
 from shared.auth import Principal, ensure_account_access
 from shared.db import transaction
@@ -29,6 +42,7 @@ from shared.events.licensing import (
     GatewayReconnected,
     OrderedReboot,
 )
+from shared.idempotency import claim
 from shared.messaging.outbox import add_all_to_outbox
 from shared.refusals import NotFound, Unauthorized
 
@@ -73,36 +87,15 @@ class GatewaySession:
 
 async def current_signing_key(conn: asyncpg.Connection) -> SigningKey:
     """The newest key; the first one is created on first use (under a lock, so replicas agree on it)."""
-    row = await repository.newest_signing_key(conn)
-    if row is None:
+    key = await repository.newest_signing_key(conn)
+    if key is None:
         await repository.lock_signing_keys(conn)
-        row = await repository.newest_signing_key(conn)
-    if row is None:
+        key = await repository.newest_signing_key(conn)
+    if key is None:
         key = generate_signing_key()
         await repository.insert_signing_key(conn, kid=key.kid, private_jwk=key.private_jwk, public_jwk=key.public_jwk)
-        log.info("licensing.signing_key.created", kid=key.kid)
-        return key
-    return SigningKey(kid=row["kid"], private_jwk=row["private_jwk"], public_jwk=row["public_jwk"])
-
-
-def _rental(row: asyncpg.Record) -> ContractRental:
-    return ContractRental(
-        contract_id=row["contract_id"],
-        active=row["active"],
-        ends_at=row["ends_at"],
-        devices=domain.parse_devices(row["devices"]),
-        licences=domain.parse_licences(row["licences"]),
-        runway=None
-        if row["runway_depleted"] is None
-        else Runway(
-            depleted=row["runway_depleted"],
-            depletes_at=row["runway_depletes_at"],
-            balance=row["runway_balance"],
-            burn_rate_per_day=row["runway_rate"],
-            at=row["runway_at"],
-        ),
-        account_rate_per_day=int(row["account_rate"]),
-    )
+        log.info("license_distributor.signing_key.created", kid=key.kid)
+    return key
 
 
 async def domain_contents(
@@ -110,13 +103,72 @@ async def domain_contents(
 ) -> dict[UUID, BundleContent]:
     """The bundle content of each domain at `now`, from one query over all of them."""
     rentals: dict[UUID, list[ContractRental]] = {d: [] for d in domain_ids}
-    for row in await repository.rentals_of_domains(conn, domain_ids=domain_ids):
-        rentals[row["domain_id"]].append(_rental(row))
+    for share in await repository.rentals_of_domains(conn, domain_ids=domain_ids):
+        rentals[share.domain_id].append(share.rental)
     return {d: domain.bundle_content(domain_id=d, rentals=r, now=now) for d, r in rentals.items()}
 
 
-async def domain_content(conn: asyncpg.Connection | asyncpg.Pool, *, domain_id: UUID, now: datetime) -> BundleContent:
-    return (await domain_contents(conn, domain_ids=[domain_id], now=now))[domain_id]
+@dataclass
+class _Rebuild:
+    """The bundles one rebuild signed, not stored yet, with the events that announce them."""
+
+    key: SigningKey
+    issuer: str
+    now: datetime
+    # Each domain's content now, and the domains whose content differs from what their gateways hold.
+    contents: dict[UUID, BundleContent]
+    changed: list[UUID]
+    rows: list[tuple[object, ...]] = field(default_factory=list)
+    issued: list[IssuedBundle] = field(default_factory=list)
+    facts: list[Event] = field(default_factory=list)
+    reboots: list[OrderedReboot] = field(default_factory=list)
+
+    def sign_if_changed(self, gateway: GatewayToIssue) -> None:
+        """The gateway's next bundle (seq + 1), if what it holds differs from its domain's content now."""
+        content = self.contents[gateway.domain_id]
+        if not domain.rebuild_changes(gateway.content, content, kid=self.key.kid):
+            return
+        seq = gateway.current_seq + 1
+        claims = Claims(issuer=self.issuer, hwid=gateway.hwid, seq=seq, issued_at=self.now, content=content)
+        jws = sign_bundle(self.key, claims.as_dict())
+        document = dict(content.document(kid=self.key.kid))
+        self.rows.append(
+            (gateway.hwid, seq, gateway.id, gateway.domain_id, self.key.kid, document, content.expires_at, jws)
+        )
+        self.issued.append(IssuedBundle(gateway_id=gateway.id, hwid=gateway.hwid, seq=seq))
+        self._announce(gateway, content, seq=seq)
+
+    def _announce(self, gateway: GatewayToIssue, content: BundleContent, *, seq: int) -> None:
+        """Its `BundleIssued`, and a reboot if its rental just stopped."""
+        # The public fact; replicas learn of it from the one BundlesChanged (and read the bundle stored).
+        self.facts.append(
+            BundleIssued(
+                gateway_id=gateway.id,
+                domain_id=gateway.domain_id,
+                seq=seq,
+                expires_at=content.expires_at,
+                hwid=gateway.hwid,
+                devices=[d.hwid for d in content.devices],
+            )
+        )
+        if domain.orders_reboot(gateway.content, content):
+            reason = domain.REBOOT_REASON
+            self.facts.append(
+                GatewayRebootOrdered(
+                    gateway_id=gateway.id, reason=reason, domain_id=gateway.domain_id, hwid=gateway.hwid
+                )
+            )
+            self.reboots.append(OrderedReboot(gateway_id=gateway.id, reason=reason))
+
+    def domain_documents(self) -> list[tuple[UUID, str, object]]:
+        return [(d, self.key.kid, dict(self.contents[d].document(kid=self.key.kid))) for d in self.changed]
+
+    def notification(self) -> BundlesChanged:
+        return BundlesChanged(
+            change_id=uuid4(),
+            bundles=[ChangedBundle(gateway_id=b.gateway_id, seq=b.seq) for b in self.issued],
+            reboots=self.reboots,
+        )
 
 
 async def reissue_bundles(
@@ -138,71 +190,40 @@ async def reissue_bundles(
     if not wanted:
         return []
     only = sorted(set(gateway_ids)) if gateway_ids is not None else []
-    stored = await repository.lock_domains(conn, domain_ids=wanted)
+    held = await repository.lock_domains(conn, domain_ids=wanted)
     # Read after the lock: everything a concurrent rebuild of these domains committed is visible now.
     key = await current_signing_key(conn)
     contents = await domain_contents(conn, domain_ids=wanted, now=now)
-    changed = [d for d in wanted if domain.rebuild_changes(stored[d]["content"], contents[d], kid=key.kid)]
+    changed = [d for d in wanted if domain.rebuild_changes(held[d], contents[d], kid=key.kid)]
     if not changed and not only:
         return []
-    gateways = await repository.gateways_to_issue(conn, changed_domain_ids=changed, gateway_ids=only, domain_ids=wanted)
-    issued: list[IssuedBundle] = []
-    rows: list[tuple[object, ...]] = []
-    facts: list[Event] = []
-    reboots: list[OrderedReboot] = []
-    for gateway in gateways:
-        domain_id = gateway["domain_id"]
-        content = contents[domain_id]
-        previous = gateway["content"]
-        if not domain.rebuild_changes(previous, content, kid=key.kid):
-            continue
-        seq = gateway["current_seq"] + 1
-        claims = Claims(issuer=issuer, hwid=gateway["hwid"], seq=seq, issued_at=now, content=content)
-        jws = sign_bundle(key, claims.as_dict())
-        document = dict(content.document(kid=key.kid))
-        rows.append((gateway["hwid"], seq, gateway["id"], domain_id, key.kid, document, content.expires_at, jws))
-        # The public fact; replicas learn of it from the one BundlesChanged below (and read the bundle stored).
-        facts.append(
-            BundleIssued(
-                gateway_id=gateway["id"],
-                domain_id=domain_id,
-                seq=seq,
-                expires_at=content.expires_at,
-                hwid=gateway["hwid"],
-                devices=[d.hwid for d in content.devices],
-            )
-        )
-        if domain.orders_reboot(previous, content):
-            facts.append(
-                GatewayRebootOrdered(
-                    gateway_id=gateway["id"], reason=domain.REBOOT_REASON, domain_id=domain_id, hwid=gateway["hwid"]
-                )
-            )
-            reboots.append(OrderedReboot(gateway_id=gateway["id"], reason=domain.REBOOT_REASON))
-        issued.append(IssuedBundle(gateway_id=gateway["id"], hwid=gateway["hwid"], seq=seq))
-    if changed:
-        await repository.store_domain_contents(
-            conn, contents=[(d, key.kid, dict(contents[d].document(kid=key.kid))) for d in changed]
-        )
-    if rows:
-        # Stored first; the notification that makes replicas send them commits in the same transaction.
-        await repository.insert_bundles(conn, bundles=rows)
-        await repository.set_current_seqs(conn, seqs=[(b.gateway_id, b.seq) for b in issued])
-        notification = BundlesChanged(
-            change_id=uuid4(),
-            bundles=[ChangedBundle(gateway_id=b.gateway_id, seq=b.seq) for b in issued],
-            reboots=reboots,
-        )
-        # The notification first: the relay publishes in order, so the pushes start before the facts are out.
-        await add_events(conn, [notification, *facts])
-        log.info(
-            "licensing.bundles.issued",
-            domains=len(changed),
-            count=len(issued),
-            kid=key.kid,
-            stop_reason=contents[changed[0]].stop_reason if changed else None,
-        )
-    return issued
+    rebuild = _Rebuild(key=key, issuer=issuer, now=now, contents=contents, changed=changed)
+    for gateway in await repository.gateways_to_issue(
+        conn, changed_domain_ids=changed, gateway_ids=only, domain_ids=wanted
+    ):
+        rebuild.sign_if_changed(gateway)
+    await _store_and_announce(conn, rebuild)
+    return rebuild.issued
+
+
+async def _store_and_announce(conn: asyncpg.Connection, rebuild: _Rebuild) -> None:
+    if rebuild.changed:
+        await repository.store_domain_contents(conn, contents=rebuild.domain_documents())
+    if not rebuild.issued:
+        return
+    # Stored first; the notification that makes replicas send them commits in the same transaction.
+    await repository.insert_bundles(conn, bundles=rebuild.rows)
+    await repository.set_current_seqs(conn, seqs=[(b.gateway_id, b.seq) for b in rebuild.issued])
+    # The notification first: the relay publishes in order, so the pushes start before the facts are out.
+    await add_events(conn, [rebuild.notification(), *rebuild.facts])
+    first = rebuild.contents[rebuild.changed[0]] if rebuild.changed else None
+    log.info(
+        "license_distributor.bundles.issued",
+        domains=len(rebuild.changed),
+        count=len(rebuild.issued),
+        kid=rebuild.key.kid,
+        stop_reason=first.stop_reason if first is not None else None,
+    )
 
 
 async def add_events(conn: asyncpg.Connection, events: list[Event]) -> None:
@@ -221,43 +242,43 @@ async def reissue_expired(pool: asyncpg.Pool, *, now: datetime, issuer: str, lim
 # ---- signing-key rotation -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class KeyRotation:
-    rotation_id: UUID
-    kid: str
-    status: str
-    requested_at: datetime
-    completed_at: datetime | None
-    gateways_total: int
-    bundles_reissued: int
-    gateways_live: int
-    gateways_resigned: int
-    gateways_acknowledged: int
-
-
-async def request_key_rotation(pool: asyncpg.Pool, *, now: datetime) -> KeyRotation:
+async def request_key_rotation(
+    pool: asyncpg.Pool, *, principal: Principal, idempotency_key: str | None, now: datetime
+) -> KeyRotationRead:
     """A new key signs from now on; every gateway's bundle is re-signed with it in the background, in batches.
 
     The new key is stored (and so published in the JWKS) before any bundle it signs exists. An unfinished
     earlier rotation is superseded: the newer one re-signs every domain not yet signed with the newest key.
+    A retry with the same Idempotency-Key answers the rotation it started, and starts none.
     """
+    async with transaction(pool) as conn:
+        # Under the keys' lock, so a concurrent retry waits for the first and replays it.
+        await repository.lock_signing_keys(conn)
+        once = await claim(
+            conn, operation="signing_key_rotation", owner=principal.subject, key=idempotency_key, request={}
+        )
+        if (replay := once.replayed(KeyRotationRead)) is not None:
+            return replay
+        rotation_id = await _start_rotation(conn, now=now)
+        rotation = await repository.key_rotation(conn, rotation_id=rotation_id)
+        assert rotation is not None  # inserted just now, in this transaction
+        return await once.answer(_rotation_read(rotation), status_code=202)
+
+
+async def _start_rotation(conn: asyncpg.Connection, *, now: datetime) -> UUID:
     key = generate_signing_key()
     rotation_id = uuid4()
-    async with transaction(pool) as conn:
-        await repository.lock_signing_keys(conn)
-        await repository.insert_signing_key(conn, kid=key.kid, private_jwk=key.private_jwk, public_jwk=key.public_jwk)
-        await repository.supersede_pending_rotations(conn, at=now)
-        await repository.insert_key_rotation(
-            conn,
-            rotation_id=rotation_id,
-            kid=key.kid,
-            requested_at=now,
-            gateways_total=await repository.count_live_gateways(conn),
-        )
-    log.info("licensing.signing_key.rotation_requested", kid=key.kid, rotation_id=str(rotation_id))
-    rotation = await key_rotation(pool, rotation_id=rotation_id)
-    assert rotation is not None
-    return rotation
+    await repository.insert_signing_key(conn, kid=key.kid, private_jwk=key.private_jwk, public_jwk=key.public_jwk)
+    await repository.supersede_pending_rotations(conn, at=now)
+    await repository.insert_key_rotation(
+        conn,
+        rotation_id=rotation_id,
+        kid=key.kid,
+        requested_at=now,
+        gateways_total=await repository.count_live_gateways(conn),
+    )
+    log.info("license_distributor.signing_key.rotation_requested", kid=key.kid, rotation_id=str(rotation_id))
+    return rotation_id
 
 
 async def resign_next_batch(pool: asyncpg.Pool, *, now: datetime, issuer: str, max_domains: int) -> int | None:
@@ -271,32 +292,32 @@ async def resign_next_batch(pool: asyncpg.Pool, *, now: datetime, issuer: str, m
         rotation = await repository.pending_rotation(conn)
         if rotation is None:
             return None
-        domain_ids = await repository.claim_domains_signed_by_other_keys(conn, kid=rotation["kid"], limit=max_domains)
+        domain_ids = await repository.claim_domains_signed_by_other_keys(conn, kid=rotation.kid, limit=max_domains)
         if not domain_ids:
-            if not await repository.any_domain_signed_by_other_keys(conn, kid=rotation["kid"]):
-                await repository.complete_rotation(conn, rotation_id=rotation["id"], at=now)
-                log.info("licensing.signing_key.rotated", kid=rotation["kid"], rotation_id=str(rotation["id"]))
+            if not await repository.any_domain_signed_by_other_keys(conn, kid=rotation.kid):
+                await repository.complete_rotation(conn, rotation_id=rotation.id, at=now)
+                log.info("license_distributor.signing_key.rotated", kid=rotation.kid, rotation_id=str(rotation.id))
             return 0
         issued = await reissue_bundles(conn, domain_ids=domain_ids, now=now, issuer=issuer)
-        await repository.count_rotation_progress(conn, rotation_id=rotation["id"], reissued=len(issued))
+        await repository.count_rotation_progress(conn, rotation_id=rotation.id, reissued=len(issued))
     return len(domain_ids)
 
 
-async def key_rotation(pool: asyncpg.Pool, *, rotation_id: UUID) -> KeyRotation | None:
-    row = await repository.key_rotation(pool, rotation_id=rotation_id)
-    if row is None:
-        return None
-    return KeyRotation(
-        rotation_id=row["id"],
-        kid=row["kid"],
-        status=row["outcome"] or "in_progress",
-        requested_at=row["requested_at"],
-        completed_at=row["completed_at"],
-        gateways_total=row["gateways_total"],
-        bundles_reissued=row["bundles_reissued"],
-        gateways_live=row["gateways_live"],
-        gateways_resigned=row["gateways_resigned"],
-        gateways_acknowledged=row["gateways_acknowledged"],
+async def key_rotation(pool: asyncpg.Pool, *, rotation_id: UUID) -> KeyRotationRead:
+    rotation = await repository.key_rotation(pool, rotation_id=rotation_id)
+    if rotation is None:
+        raise NotFound("rotation not found")
+    return _rotation_read(rotation)
+
+
+def _rotation_read(rotation: KeyRotation) -> KeyRotationRead:
+    return KeyRotationRead(
+        id=rotation.id,
+        kid=rotation.kid,
+        status=rotation.status,
+        requested_at=rotation.requested_at,
+        completed_at=rotation.completed_at,
+        **asdict(rotation.progress),
     )
 
 
@@ -312,146 +333,110 @@ async def published_jwks(pool: asyncpg.Pool) -> dict[str, list[dict[str, str]]]:
 # ---- read-model changes (called by the handlers, inside the inbox transaction) -------------------------
 
 
+async def record_known_domain(conn: asyncpg.Connection, *, domain_id: UUID, account_id: UUID, name: str) -> None:
+    """A domain and its account, so a customer's view of its licences can be checked against its owner."""
+    await repository.upsert_known_domain(conn, domain_id=domain_id, account_id=account_id, name=name)
+
+
 async def register_gateway(
-    conn: asyncpg.Connection,
-    *,
-    gateway_id: UUID,
-    domain_id: UUID,
-    account_id: UUID,
-    hwid: str,
-    product: str,
-    public_key: str,
-    now: datetime,
-    issuer: str,
+    conn: asyncpg.Connection, *, gateway: GatewayRecord, public_key: str, now: datetime, issuer: str
 ) -> None:
     # The domain's lock first (one lock order for every rebuild): no rebuild of it runs while we register.
-    await repository.lock_domains(conn, domain_ids=[domain_id])
-    await repository.retire_other_live_gateways(conn, hwid=hwid, gateway_id=gateway_id, at=now)
-    await repository.upsert_gateway(
-        conn,
-        gateway_id=gateway_id,
-        domain_id=domain_id,
-        account_id=account_id,
-        hwid=hwid,
-        product=product,
-        public_key=public_key,
-    )
+    await repository.lock_domains(conn, domain_ids=[gateway.domain_id])
+    await repository.retire_other_live_gateways(conn, hwid=gateway.hwid, gateway_id=gateway.gateway_id, at=now)
+    await repository.upsert_gateway(conn, gateway=gateway, public_key=public_key)
     # Only the new gateway needs a bundle; its domain's others are unchanged.
-    await reissue_bundles(conn, domain_ids=[domain_id], gateway_ids=[gateway_id], now=now, issuer=issuer)
-
-
-async def remove_gateway(
-    conn: asyncpg.Connection,
-    *,
-    gateway_id: UUID,
-    domain_id: UUID,
-    account_id: UUID,
-    hwid: str,
-    product: str,
-    now: datetime,
-) -> None:
-    await repository.lock_domains(conn, domain_ids=[domain_id])
-    was_live = await repository.remove_gateway(
-        conn, gateway_id=gateway_id, domain_id=domain_id, account_id=account_id, hwid=hwid, product=product, at=now
+    await reissue_bundles(
+        conn, domain_ids=[gateway.domain_id], gateway_ids=[gateway.gateway_id], now=now, issuer=issuer
     )
-    if was_live:
-        # Its session (on whichever replica) is told to reboot and closed: it is no longer ours to serve.
-        await add_events(
-            conn,
-            [
-                BundlesChanged(
-                    change_id=uuid4(), reboots=[OrderedReboot(gateway_id=gateway_id, reason=GATEWAY_REMOVED_REASON)]
-                ),
-                GatewayRebootOrdered(
-                    gateway_id=gateway_id, reason=GATEWAY_REMOVED_REASON, domain_id=domain_id, hwid=hwid
-                ),
-            ],
+
+
+async def remove_gateway(conn: asyncpg.Connection, *, gateway: GatewayRecord, now: datetime) -> None:
+    await repository.lock_domains(conn, domain_ids=[gateway.domain_id])
+    if await repository.remove_gateway(conn, gateway=gateway, at=now):
+        await _order_removed_gateway_off(
+            conn, gateway_id=gateway.gateway_id, domain_id=gateway.domain_id, hwid=gateway.hwid
         )
+
+
+async def _order_removed_gateway_off(conn: asyncpg.Connection, *, gateway_id: UUID, domain_id: UUID, hwid: str) -> None:
+    # Its session (on whichever replica) is told to reboot and closed: it is no longer ours to serve.
+    reboot = OrderedReboot(gateway_id=gateway_id, reason=GATEWAY_REMOVED_REASON)
+    ordered = GatewayRebootOrdered(gateway_id=gateway_id, reason=GATEWAY_REMOVED_REASON, domain_id=domain_id, hwid=hwid)
+    await add_events(conn, [BundlesChanged(change_id=uuid4(), reboots=[reboot]), ordered])
 
 
 async def apply_rental_snapshot(
     conn: asyncpg.Connection,
     *,
     contract_id: UUID,
-    account_id: UUID,
     version: int,
-    active: bool,
-    ends_at: datetime | None,
-    burn_rate_per_day: int,
-    domains: list[tuple[UUID, list[dict[str, str]], list[dict[str, object]]]],
+    terms: ContractTerms,
+    shares: list[RentalShare],
     now: datetime,
     issuer: str,
 ) -> None:
+    """A contract's rental as announced (its terms, its share of each domain): the domains it touches rebuilt."""
     previous = await repository.contract_rental(conn, contract_id=contract_id)
-    applied = await repository.apply_contract_rental(
-        conn,
-        contract_id=contract_id,
-        account_id=account_id,
-        version=version,
-        active=active,
-        ends_at=ends_at,
-        burn_rate_per_day=burn_rate_per_day,
-    )
-    if not applied:
-        log.info("licensing.rental.stale_version_ignored", contract_id=str(contract_id), version=version)
+    if not await _store_terms(conn, contract_id=contract_id, version=version, terms=terms):
+        log.info("license_distributor.rental.stale_version_ignored", contract_id=str(contract_id), version=version)
         return
-    held = {
-        r["domain_id"]: (r["devices"], r["licences"])
-        for r in await repository.rental_domains_of_contract(conn, contract_id=contract_id)
-    }
-    announced = {domain_id: (devices, licences) for domain_id, devices, licences in domains}
-    gone = sorted(set(held) - set(announced))
-    moved = sorted(d for d, share in announced.items() if held.get(d) != share)
-    if gone:
-        await repository.delete_rental_domains_of(conn, contract_id=contract_id, domain_ids=gone)
-    for domain_id in moved:
-        devices, licences = announced[domain_id]
-        await repository.insert_rental_domain(
-            conn, contract_id=contract_id, domain_id=domain_id, devices=devices, licences=licences
-        )
-    # Only the domains whose share changed, unless the contract itself changed (every domain of it) or its
-    # rate did: the account's rate moves the projected run-out of every domain the account rents.
-    affected = set(gone) | set(moved)
-    if previous is None or (previous["active"], previous["ends_at"], previous["account_id"]) != (
-        active,
-        ends_at,
-        account_id,
-    ):
-        affected |= set(held) | set(announced)
-    if previous is None or previous["burn_rate_per_day"] != burn_rate_per_day:
-        affected |= set(await repository.rented_domains_of_account(conn, account_id=account_id))
-        if previous is not None and previous["account_id"] != account_id:
-            affected |= set(await repository.rented_domains_of_account(conn, account_id=previous["account_id"]))
+    affected, linked = await _replace_shares(conn, contract_id=contract_id, announced=shares)
+    if previous is None or _contract_of(previous) != _contract_of(terms):
+        affected |= linked  # the contract itself changed: every domain it was or is in
+    if previous is None or previous.burn_rate_per_day != terms.burn_rate_per_day:
+        # The account's rate moves the projected run-out of every domain the account rents (and the old account's).
+        accounts = {terms.account_id} if previous is None else {terms.account_id, previous.account_id}
+        for account_id in sorted(accounts):
+            affected |= set(await repository.rented_domains_of_account(conn, account_id=account_id))
     await reissue_bundles(conn, domain_ids=affected, now=now, issuer=issuer)
 
 
-async def apply_runway(
-    conn: asyncpg.Connection,
-    *,
-    account_id: UUID,
-    version: int,
-    depleted: bool,
-    depletes_at: datetime | None,
-    balance: int | None,
-    burn_rate_per_day: int | None,
-    at: datetime,
-    now: datetime,
-    issuer: str,
-) -> None:
-    applied = await repository.apply_runway(
+async def _store_terms(conn: asyncpg.Connection, *, contract_id: UUID, version: int, terms: ContractTerms) -> bool:
+    return await repository.apply_contract_rental(
         conn,
-        account_id=account_id,
+        contract_id=contract_id,
+        account_id=terms.account_id,
         version=version,
-        depleted=depleted,
-        depletes_at=depletes_at,
-        balance=balance,
-        burn_rate_per_day=burn_rate_per_day,
-        at=at,
+        active=terms.active,
+        ends_at=terms.ends_at,
+        burn_rate_per_day=terms.burn_rate_per_day,
     )
-    if not applied:
-        log.info("licensing.runway.stale_version_ignored", account_id=str(account_id), version=version)
+
+
+def _contract_of(terms: ContractTerms) -> tuple[bool, datetime | None, UUID]:
+    """What decides whether the contract's devices may run, apart from the rate."""
+    return terms.active, terms.ends_at, terms.account_id
+
+
+async def _replace_shares(
+    conn: asyncpg.Connection, *, contract_id: UUID, announced: list[RentalShare]
+) -> tuple[set[UUID], set[UUID]]:
+    """Store the contract's shares as announced: (the domains whose share changed, every domain it was or is in)."""
+    held = {s.domain_id: s for s in await repository.rental_domains_of_contract(conn, contract_id=contract_id)}
+    wanted = {s.domain_id: s for s in announced}
+    gone = sorted(set(held) - set(wanted))
+    moved = sorted(d for d, share in wanted.items() if held.get(d) != share)
+    if gone:
+        await repository.delete_rental_domains_of(conn, contract_id=contract_id, domain_ids=gone)
+    for domain_id in moved:
+        share = wanted[domain_id]
+        await repository.insert_rental_domain(
+            conn, contract_id=contract_id, domain_id=domain_id, devices=share.devices, licences=share.licences
+        )
+    return set(gone) | set(moved), set(held) | set(wanted)
+
+
+async def apply_runway(conn: asyncpg.Connection, *, runway: AccountRunway, now: datetime, issuer: str) -> None:
+    """The wallet's news of an account: every domain the account rents is rebuilt, unless the news is stale."""
+    if not await repository.apply_runway(conn, runway=runway):
+        log.info(
+            "license_distributor.runway.stale_version_ignored",
+            account_id=str(runway.account_id),
+            version=runway.version,
+        )
         return
-    domain_ids = await repository.rented_domains_of_account(conn, account_id=account_id)
+    domain_ids = await repository.rented_domains_of_account(conn, account_id=runway.account_id)
     await reissue_bundles(conn, domain_ids=domain_ids, now=now, issuer=issuer)
 
 
@@ -460,19 +445,31 @@ async def apply_runway(
 
 async def _fresh_bundle(
     conn: asyncpg.Connection, *, gateway_id: UUID, domain_id: UUID, now: datetime, issuer: str
-) -> asyncpg.Record | None:
+) -> StoredBundle | None:
     """The current bundle, rebuilt first if it has expired since (a gateway never receives an expired one)."""
     bundle = await repository.current_bundle(conn, gateway_id=gateway_id)
-    if bundle is None or (bundle["expires_at"] is not None and bundle["expires_at"] <= now):
+    if bundle is None or _expired(bundle.expires_at, now=now):
         await reissue_bundles(conn, domain_ids=[domain_id], gateway_ids=[gateway_id], now=now, issuer=issuer)
         bundle = await repository.current_bundle(conn, gateway_id=gateway_id)
     return bundle
 
 
-def _authenticate(gateway: asyncpg.Record | None, *, hwid: str, nonce: str, signature: str) -> asyncpg.Record:
+def _expired(expires_at: datetime | None, *, now: datetime) -> bool:
+    return expires_at is not None and expires_at <= now
+
+
+class _Keyed(Protocol):
+    @property
+    def public_key(self) -> str: ...
+
+
+K = TypeVar("K", bound=_Keyed)
+
+
+def _authenticate(gateway: K | None, *, hwid: str, nonce: str, signature: str) -> K:
     if gateway is None:
         raise UnknownGateway(f"no gateway with hardware id {hwid!r} is registered")
-    if not gateway_signature_valid(public_key=gateway["public_key"], nonce=nonce, hwid=hwid, signature=signature):
+    if not gateway_signature_valid(public_key=gateway.public_key, nonce=nonce, hwid=hwid, signature=signature):
         raise BadSignature("the signature does not verify with the gateway's registered key")
     return gateway
 
@@ -504,77 +501,82 @@ async def open_sessions(
     A reconnect storm is admitted batch by batch: one query reads the batch's keys and bundles, one
     transaction records its sessions (and their `GatewayReconnected`), whatever the batch size.
     """
-    rows = {r["hwid"]: r for r in await repository.live_gateways_by_hwids(pool, hwids=[i.hwid for i in identifies])}
-    results: list[Admitted | Unauthorized] = []
-    connects: dict[UUID, tuple[Identify, asyncpg.Record]] = {}
-    for identify in identifies:
-        try:
-            gateway = _authenticate(
-                rows.get(identify.hwid), hwid=identify.hwid, nonce=identify.nonce, signature=identify.signature
-            )
-        except Unauthorized as refused:
-            results.append(refused)
-            continue
-        connects[gateway["id"]] = (identify, gateway)
-        results.append(
-            Admitted(
-                gateway=GatewaySession(gateway_id=gateway["id"], domain_id=gateway["domain_id"], hwid=identify.hwid),
-                delivery=None,
-                connected_at=now,
-            )
-        )
-    deliveries: dict[UUID, Delivery | None] = {}
-    for gateway_id, (_, gateway) in connects.items():
-        if gateway["seq"] is None or (gateway["expires_at"] is not None and gateway["expires_at"] <= now):
-            # Rare: no bundle yet, or it expired since (a gateway never receives an expired one).
-            async with transaction(pool) as conn:
-                bundle = await _fresh_bundle(
-                    conn, gateway_id=gateway_id, domain_id=gateway["domain_id"], now=now, issuer=issuer
-                )
-            deliveries[gateway_id] = None if bundle is None else Delivery(seq=bundle["seq"], jws=bundle["jws"])
-        else:
-            deliveries[gateway_id] = Delivery(seq=gateway["seq"], jws=gateway["jws"])
+    known = {g.hwid: g for g in await repository.live_gateways_by_hwids(pool, hwids=[i.hwid for i in identifies])}
+    verdicts = [_verify(known.get(identify.hwid), identify) for identify in identifies]
+    # One session per gateway: of two identifies of one gateway in a batch, the later one's seq is recorded.
+    connects = {
+        gateway.id: (identify, gateway)
+        for identify, gateway in zip(identifies, verdicts, strict=True)
+        if not isinstance(gateway, Unauthorized)
+    }
+    deliveries = {
+        gateway_id: await _delivery_on_connect(pool, gateway, now=now, issuer=issuer)
+        for gateway_id, (_, gateway) in connects.items()
+    }
     if connects:
-        async with transaction(pool) as conn:
-            await repository.record_connects(
-                conn,
-                replica=replica,
-                connects=[(gateway_id, identify.seq_held) for gateway_id, (identify, _) in connects.items()],
-                now=now,
-            )
-            await add_events(
-                conn,
-                [
-                    GatewayReconnected(
-                        gateway_id=gateway_id,
-                        domain_id=gateway["domain_id"],
-                        seq_held=identify.seq_held,
-                        hwid=identify.hwid,
-                    )
-                    for gateway_id, (identify, gateway) in connects.items()
-                ],
-            )
-    admitted: list[Admitted | Unauthorized] = []
-    for result, identify in zip(results, identifies, strict=True):
-        if isinstance(result, Admitted):
-            delivery = deliveries[result.gateway.gateway_id]
-            if delivery is not None and delivery.seq <= identify.seq_held:
-                delivery = None  # it holds the current bundle: nothing to send
-            result = Admitted(gateway=result.gateway, delivery=delivery, connected_at=now)
-        admitted.append(result)
-    return admitted
+        await _record_connects(pool, connects=list(connects.values()), replica=replica, now=now)
+    return [
+        _admission(verdict, identify, deliveries, now=now)
+        for verdict, identify in zip(verdicts, identifies, strict=True)
+    ]
+
+
+def _verify(gateway: IdentifyingGateway | None, identify: Identify) -> IdentifyingGateway | Unauthorized:
+    try:
+        return _authenticate(gateway, hwid=identify.hwid, nonce=identify.nonce, signature=identify.signature)
+    except Unauthorized as refused:
+        return refused
+
+
+async def _delivery_on_connect(
+    pool: asyncpg.Pool, gateway: IdentifyingGateway, *, now: datetime, issuer: str
+) -> Delivery | None:
+    """The bundle the gateway should hold: the one read with its key, unless it has none or that one expired."""
+    if gateway.seq is not None and gateway.jws is not None and not _expired(gateway.expires_at, now=now):
+        return Delivery(seq=gateway.seq, jws=gateway.jws)
+    # Rare: no bundle yet, or it expired since (a gateway never receives an expired one).
+    async with transaction(pool) as conn:
+        bundle = await _fresh_bundle(conn, gateway_id=gateway.id, domain_id=gateway.domain_id, now=now, issuer=issuer)
+    return None if bundle is None else Delivery(seq=bundle.seq, jws=bundle.jws)
+
+
+async def _record_connects(
+    pool: asyncpg.Pool, *, connects: list[tuple[Identify, IdentifyingGateway]], replica: str, now: datetime
+) -> None:
+    async with transaction(pool) as conn:
+        await repository.record_connects(
+            conn, replica=replica, connects=[(gateway.id, identify.seq_held) for identify, gateway in connects], now=now
+        )
+        await add_events(
+            conn,
+            [
+                GatewayReconnected(
+                    gateway_id=gateway.id, domain_id=gateway.domain_id, seq_held=identify.seq_held, hwid=identify.hwid
+                )
+                for identify, gateway in connects
+            ],
+        )
+
+
+def _admission(
+    verdict: IdentifyingGateway | Unauthorized,
+    identify: Identify,
+    deliveries: dict[UUID, Delivery | None],
+    *,
+    now: datetime,
+) -> Admitted | Unauthorized:
+    if isinstance(verdict, Unauthorized):
+        return verdict
+    delivery = deliveries[verdict.id]
+    if delivery is not None and delivery.seq <= identify.seq_held:
+        delivery = None  # it holds the current bundle: nothing to send
+    session = GatewaySession(gateway_id=verdict.id, domain_id=verdict.domain_id, hwid=identify.hwid)
+    return Admitted(gateway=session, delivery=delivery, connected_at=now)
 
 
 async def current_deliveries(pool: asyncpg.Pool, *, gateway_ids: list[UUID]) -> dict[UUID, Delivery]:
     bundles = await repository.current_bundles(pool, gateway_ids=gateway_ids)
     return {gateway_id: Delivery(seq=seq, jws=jws) for gateway_id, (seq, jws) in bundles.items()}
-
-
-async def latest_delivery(pool: asyncpg.Pool, *, gateway_id: UUID, above: int) -> Delivery | None:
-    bundle = await repository.current_bundle(pool, gateway_id=gateway_id)
-    if bundle is None or bundle["seq"] <= above:
-        return None
-    return Delivery(seq=bundle["seq"], jws=bundle["jws"])
 
 
 async def record_session_activity(
@@ -593,7 +595,11 @@ async def record_session_activity(
 
 
 async def issue_pull_challenge(pool: asyncpg.Pool, *, hwid: str, now: datetime, ttl: timedelta) -> tuple[str, datetime]:
-    """A one-time nonce for a pull. Issued for any hwid, so it says nothing about which ones exist."""
+    """A one-time nonce for a pull. Issued for any hwid, so it says nothing about which ones exist.
+
+    Not idempotent, by nature: a nonce answers one pull only, so a retried request gets a new one (and the
+    unused one expires).
+    """
     nonce = secrets.token_urlsafe(24)
     expires_at = now + ttl
     await repository.delete_expired_pull_challenges(pool, before=now - ttl)
@@ -601,37 +607,25 @@ async def issue_pull_challenge(pool: asyncpg.Pool, *, hwid: str, now: datetime, 
     return nonce, expires_at
 
 
-async def pull_bundle(
-    pool: asyncpg.Pool, *, hwid: str, nonce: str, signature: str, seq_held: int, now: datetime, issuer: str
-) -> Delivery | None:
+async def pull_bundle(pool: asyncpg.Pool, *, pull: Identify, now: datetime, issuer: str) -> Delivery | None:
     """The HTTP fallback: same proof as the WebSocket over a one-time nonce; the seq held counts as an ack."""
     async with transaction(pool) as conn:
-        if not await repository.consume_pull_challenge(conn, nonce=nonce, hwid=hwid, now=now):
+        if not await repository.consume_pull_challenge(conn, nonce=pull.nonce, hwid=pull.hwid, now=now):
             raise InvalidChallenge("the nonce is unknown, used or expired; ask for a new challenge")
         gateway = _authenticate(
-            await repository.live_gateway_by_hwid(conn, hwid=hwid), hwid=hwid, nonce=nonce, signature=signature
+            await repository.live_gateway_by_hwid(conn, hwid=pull.hwid),
+            hwid=pull.hwid,
+            nonce=pull.nonce,
+            signature=pull.signature,
         )
-        bundle = await _fresh_bundle(
-            conn, gateway_id=gateway["id"], domain_id=gateway["domain_id"], now=now, issuer=issuer
-        )
-        await repository.record_ack(conn, gateway_id=gateway["id"], seq=seq_held, now=now)
-    if bundle is None or bundle["seq"] <= seq_held:
+        bundle = await _fresh_bundle(conn, gateway_id=gateway.id, domain_id=gateway.domain_id, now=now, issuer=issuer)
+        await repository.record_ack(conn, gateway_id=gateway.id, seq=pull.seq_held, now=now)
+    if bundle is None or bundle.seq <= pull.seq_held:
         return None
-    return Delivery(seq=bundle["seq"], jws=bundle["jws"])
+    return Delivery(seq=bundle.seq, jws=bundle.jws)
 
 
 # ---- the customer's view -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GatewayState:
-    gateway_id: UUID
-    hwid: str
-    product: str
-    online: bool
-    current_seq: int
-    acknowledged_seq: int
-    last_seen_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -648,21 +642,13 @@ async def domain_licences(
     known = await repository.known_domain(pool, domain_id=domain_id)
     if known is None:
         raise NotFound("domain not found")
-    ensure_account_access(principal, known["account_id"], what="domain")
-    content = await domain_content(pool, domain_id=domain_id, now=now)
+    ensure_account_access(principal, known.account_id, what="domain")
+    content = (await domain_contents(pool, domain_ids=[domain_id], now=now))[domain_id]
     # A replica that missed three heartbeats is presumed gone, with its sessions.
     alive_after = now - timedelta(seconds=3 * heartbeat_interval_s)
-    rows = await repository.gateway_states(pool, domain_id=domain_id, alive_after=alive_after)
     gateways = [
-        GatewayState(
-            gateway_id=r["id"],
-            hwid=r["hwid"],
-            product=r["product"],
-            online=bool(r["online"]),
-            current_seq=r["current_seq"],
-            acknowledged_seq=r["acked_seq"],
-            last_seen_at=now if r["online"] else r["last_seen_at"],
-        )
-        for r in rows
+        # A gateway online now was last seen now.
+        replace(g, last_seen_at=now) if g.online else g
+        for g in await repository.gateway_states(pool, domain_id=domain_id, alive_after=alive_after)
     ]
-    return DomainLicences(domain_id=domain_id, account_id=known["account_id"], content=content, gateways=gateways)
+    return DomainLicences(domain_id=domain_id, account_id=known.account_id, content=content, gateways=gateways)

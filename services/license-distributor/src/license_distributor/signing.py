@@ -40,8 +40,8 @@ def generate_signing_key() -> SigningKey:
 
 
 @lru_cache(maxsize=8)
-def _import_private(kid: str, private_json: str) -> OKPKey:
-    # Parsing a JWK per bundle would dominate re-signing thousands of them; keys never change under a kid.
+def _import_private(private_json: str) -> OKPKey:
+    # Parsing a JWK per bundle would dominate re-signing thousands of them; a key's JWK never changes.
     return OKPKey.import_key(json.loads(private_json))
 
 
@@ -68,7 +68,7 @@ def sign_bundle(key: SigningKey, claims: dict[str, object]) -> str:
 
 def sign_bundle_with_joserfc(key: SigningKey, claims: dict[str, object]) -> str:
     """The same JWS through joserfc (the reference for `sign_bundle`)."""
-    private = _import_private(key.kid, json.dumps(key.private_jwk, sort_keys=True))
+    private = _import_private(json.dumps(key.private_jwk, sort_keys=True))
     payload = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()
     header = {"alg": BUNDLE_ALG, "kid": key.kid, "typ": BUNDLE_TYP}
     with warnings.catch_warnings():
