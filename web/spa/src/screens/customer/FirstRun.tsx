@@ -131,7 +131,8 @@ export function FirstRun(props: {
     );
   }
   const next = steps.find((s) => !s.done && s.ready) ?? steps.find((s) => !s.done);
-  const open = chosen && steps.some((s) => s.id === chosen && !s.done) ? chosen : next?.id ?? null;
+  // The next step is open, unless the person opened another one (done ones too, to look at them again).
+  const open = chosen ?? next?.id ?? null;
   const stepProps = (id: StepId) => {
     const index = steps.findIndex((s) => s.id === id);
     return {
