@@ -452,11 +452,12 @@ def summary(tenants: list[SeededTenant], *, web_url: str = "http://127.0.0.1:808
         f'  - pick "{tenants[0].plan.name}": the balance burns; the Licences tab shows the gateways online',
         "    and the bundle current;",
         f'  - pick "{tenants[-1].plan.name}": the run-out warning, then the rental stopping within minutes;',
-        "  - as Paul Partner: open an account and a contract for a new customer, and sell it a key;",
-        "    as Olivia Operator: approve that contract; as its customer: the guided first run (domain, gateway,",
-        "    provisioning code, rent). New simulated gateways: python -m gateway_simulator init --gateways 1",
-        "    (its output pastes as it is into Add a gateway); `make run` keeps running them.",
-        "  - gateways' view: python -m gateway_simulator status (which phones each gateway lets run)",
+        "  - as Paul Partner: open an account and its contract for a new customer, and sell it a key;",
+        "    as Olivia Operator: approve that contract; as its customer (Account id in the picker): Get started",
+        "    takes you through domain, gateway, provisioning code and rent. A new simulated gateway to paste:",
+        "    .venv/bin/python -m gateway_simulator init --add 1   (make run's simulator picks it up)",
+        "    and its phones enrol with: .venv/bin/python -m gateway_simulator enrol --code <code> --gateway <hwid>",
+        "  - what each gateway lets run: .venv/bin/python -m gateway_simulator status",
         "  - make run DEMO=0 starts without seeding.",
     ]
     return "\n".join(lines)

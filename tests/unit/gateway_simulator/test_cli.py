@@ -50,6 +50,11 @@ def test_init_prints_what_the_web_app_s_add_a_gateway_accepts_and_the_kept_keys_
     (status,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert status["hwid"] == printed["hwid"]
     assert status["phones_stopped"] == printed["phones"]
+    # One more gateway beside those there: only the new one is printed, ready to paste.
+    main(["--state-dir", str(tmp_path), "init", "--add", "1", "--phones", "1"])
+    (added,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert added["hwid"] != printed["hwid"]
+    assert len(added["phones"]) == 1
 
 
 def test_enrol_takes_every_gateway_s_phones_or_one_gateway_s_first_few(tmp_path: Path) -> None:

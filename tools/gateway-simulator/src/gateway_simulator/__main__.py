@@ -162,7 +162,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     init = commands.add_parser("init", help="create gateway identities")
-    init.add_argument("--gateways", type=int, default=3)
+    init.add_argument("--gateways", type=int, default=3, help="at least this many in --state-dir (prints them)")
+    init.add_argument("--add", type=int, default=None, help="create this many more, and print only those")
     init.add_argument("--phones", type=int, default=2, help="phones per gateway")
     init.add_argument("--product", default=GATEWAY_PRODUCT)
     init.add_argument("--phone-product", default=PHONE_PRODUCT)
@@ -204,13 +205,23 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
     if args.command == "init":
-        states = ensure_gateways(
-            FileStore(args.state_dir),
-            count=args.gateways,
-            phones=args.phones,
-            product=args.product,
-            phone_product=args.phone_product,
-        )
+        store = FileStore(args.state_dir)
+        if args.add is not None:
+            # New identities only, e.g. one more gateway to add in the web app beside those already running.
+            states = [
+                GatewayState.generate(phones=args.phones, product=args.product, phone_product=args.phone_product)
+                for _ in range(args.add)
+            ]
+            for state in states:
+                store.save(state)
+        else:
+            states = ensure_gateways(
+                store,
+                count=args.gateways,
+                phones=args.phones,
+                product=args.product,
+                phone_product=args.phone_product,
+            )
         for state in states:
             print(
                 json.dumps(
