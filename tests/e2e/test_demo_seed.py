@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -83,17 +84,21 @@ async def settled_counts(platform: TestPlatform) -> dict[str, int]:
     return last
 
 
-async def run(command: list[str], *, env: dict[str, str] | None = None) -> tuple[int, str]:
-    """A command's exit code and output (stdout and stderr), without blocking the services in this loop."""
+async def run(
+    command: list[str], *, extra: list[str] | None = None, env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """A command's exit code and output (stdout; stderr too on failure), without blocking the services here."""
     process = await asyncio.create_subprocess_exec(
         *command,
+        *(extra or []),
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        stderr=asyncio.subprocess.PIPE,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    return process.returncode or 0, output.decode()
+    output, errors = await asyncio.wait_for(process.communicate(), timeout=60)
+    code = process.returncode or 0
+    return code, output.decode() + (errors.decode() if code else "")
 
 
 async def seed(stack: WebStack, platform: TestPlatform, state_dir: Path) -> list[demo_seed.SeededTenant]:
@@ -161,3 +166,52 @@ async def _hardware(stack: WebStack, platform: TestPlatform, tenant: demo_seed.S
     response.raise_for_status()
     items: list[dict[str, object]] = response.json()["items"]
     return items
+
+
+async def test_the_simulator_registers_with_a_domain_named_as_created_in_the_web_app(
+    stack: WebStack, platform: TestPlatform, tmp_path: Path
+) -> None:
+    import httpx
+
+    from shared.dev_issuer import issue_token, load_or_create_key
+    from tests.integration.web_bff.web_stack import bearer
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        opened = await client.post(
+            f"{stack.service_urls['wallet']}/v1/accounts",
+            json={"name": "Register By Name AG"},
+            headers=bearer(platform, stack, role="partner"),
+        )
+        account_id = opened.json()["id"]
+        customer = bearer(platform, stack, role="customer", account_id=uuid.UUID(account_id))
+        # As the web app's "Create domain" does, as the account's customer.
+        created = await eventually(
+            lambda: client.post(
+                f"{stack.service_urls['provisioning']}/v1/domains",
+                json={"account_id": account_id, "name": "pbx.by-name.example"},
+                headers=customer,
+            ),
+            until=lambda r: r.status_code != 409,
+            within=30,
+        )
+    assert created.status_code == 201, created.text
+    state_dir = tmp_path / "gateways"
+    code, added = await run(simulator(state_dir, "init", "--add", "1"))
+    assert code == 0, added
+    token = issue_token(
+        load_or_create_key(platform.dev_dir), roles=["customer"], account_id=account_id, issuer=stack.issuer
+    )
+
+    code, output = await run(
+        simulator(state_dir, "register", "--provisioning", stack.service_urls["provisioning"]),
+        extra=["--domain", "pbx.by-name.example"],
+        env={"RENTAL_TOKEN": token},
+    )
+
+    assert code == 0, output
+    registered = json.loads(output.splitlines()[-1])
+    assert registered == {"domain_id": created.json()["id"], "registered": [json.loads(added)["hwid"]]}
+
+
+def simulator(state_dir: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "gateway_simulator", "--state-dir", str(state_dir), *args]

@@ -13,16 +13,13 @@ import type {
   ProvisioningCodeIssued,
   ProvisioningCodeRead,
 } from "../../api/types";
+import { Explain } from "../../components/Explain";
 import { Empty, ErrorNote, Loading, Success } from "../../components/Status";
 import { useAction } from "../../components/useAction";
 import { useLoad, usePolling } from "../../components/useLoad";
 import { formatInstant, timeLeft } from "../../money";
 import { identityProblem, parseGatewayIdentities, type GatewayIdentity } from "../../onboarding/gatewayIdentity";
 
-/** One line under a step's heading: what the step is for. */
-export function Explain({ children }: { children: string }) {
-  return <p className="explain">{children}</p>;
-}
 
 export function CreateDomainForm(props: { accountId: string; onCreated: (domain: Domain) => void }) {
   const [name, setName] = useState("");

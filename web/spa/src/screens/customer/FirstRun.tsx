@@ -9,7 +9,8 @@ import { ErrorNote, Success } from "../../components/Status";
 import { useAction } from "../../components/useAction";
 import { useLoad, usePolling } from "../../components/useLoad";
 import { toMicro } from "../../money";
-import { CreateDomainForm, Explain, GatewaysPanel, PhonesPanel } from "./DomainSetup";
+import { Explain } from "../../components/Explain";
+import { CreateDomainForm, GatewaysPanel, PhonesPanel } from "./DomainSetup";
 
 interface Progress {
   contract: Contract | null;

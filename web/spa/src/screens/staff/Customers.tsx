@@ -7,7 +7,7 @@ import { Empty, ErrorNote, Loading, Success } from "../../components/Status";
 import { useAction } from "../../components/useAction";
 import { useLoad, usePolling } from "../../components/useLoad";
 import { formatIsc, toMicro } from "../../money";
-import { Explain } from "../customer/DomainSetup";
+import { Explain } from "../../components/Explain";
 
 const OPENED_HERE = "staff.opened-accounts";
 

@@ -8,7 +8,7 @@ import { ErrorNote, Success } from "../../components/Status";
 import { useAction } from "../../components/useAction";
 import { useLoad } from "../../components/useLoad";
 import type { Page } from "../../api/types";
-import { Explain } from "../customer/DomainSetup";
+import { Explain } from "../../components/Explain";
 import { CustomerList, PendingApprovals } from "./Customers";
 import { IssueKeys, LookUpAccount, OpenAccount, OpenContract, CreateDomain } from "./PartnerTools";
 

@@ -7,7 +7,7 @@ import type { Account, Contract, Domain, KeyBatch } from "../../api/types";
 import { ErrorNote, Success } from "../../components/Status";
 import { useAction } from "../../components/useAction";
 import { formatIsc, toMicro } from "../../money";
-import { Explain } from "../customer/DomainSetup";
+import { Explain } from "../../components/Explain";
 import { CustomerList, rememberOpened } from "./Customers";
 
 function csvOf(batch: KeyBatch, amount: string): string {
