@@ -439,13 +439,21 @@ async def seed(
     return tenants
 
 
+def _count(items: Sequence[object], noun: str) -> str:
+    return f"{len(items)} {noun}" + ("" if len(items) == 1 else "s")
+
+
 def summary(tenants: list[SeededTenant], *, web_url: str = "http://127.0.0.1:8080") -> str:
     changed = [c for t in tenants for c in t.created]
     lines = [
         "Demo tenant " + (f"seeded ({len(changed)} things created)" if changed else "already there (nothing changed)"),
     ]
     for tenant in tenants:
-        lines.append(f"  {tenant.plan.name:<16} account {tenant.account_id}: {tenant.plan.blurb}")
+        lines.append(
+            f"  {tenant.plan.name:<16} account {tenant.account_id}: {_count(tenant.gateways, 'gateway')},"
+            f" {_count(tenant.phones, 'phone')} enrolled, {len(tenant.rented)} rented"
+            f" ({tenant.plan.blurb.split(':')[0]})"
+        )
     lines += [
         "",
         f"What to try: open {web_url}, Sign in, then",
