@@ -19,7 +19,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,11 +175,19 @@ def _code(response: httpx.Response) -> str | None:
     return body.get("code") if isinstance(body, dict) else None
 
 
-async def wait_until_ready(client: httpx.AsyncClient, urls: dict[str, str], *, within_s: float = 120.0) -> None:
+async def wait_until_ready(
+    client: httpx.AsyncClient,
+    urls: dict[str, str],
+    *,
+    within_s: float = 120.0,
+    alive: Callable[[], bool] = lambda: True,
+) -> None:
     """Every service answers /readyz (database and broker) before anything is asked of it."""
     deadline = time.monotonic() + within_s
     for name, url in urls.items():
         while True:
+            if not alive():
+                raise SeedError("the platform stopped before its services were ready")
             try:
                 if (await client.get(f"{url}/readyz")).status_code == 200:
                     break
@@ -420,11 +428,12 @@ async def seed(
     dev_dir: Path = DEV_DIR,
     issuer: str = DEV_ISSUER,
     state_dir: Path = DEV_DIR / "gateways",
+    alive: Callable[[], bool] = lambda: True,
 ) -> list[SeededTenant]:
     key = load_or_create_key(dev_dir)
     gateways = prepare_gateways(state_dir)
     async with httpx.AsyncClient(timeout=20) as client:
-        await wait_until_ready(client, urls)
+        await wait_until_ready(client, urls, alive=alive)
         api = Api(client, urls, key, issuer)
         tariffs = await ensure_tariffs(api)
         existing = await find_accounts(api, {plan.name for plan in PLANS})

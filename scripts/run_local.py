@@ -128,7 +128,9 @@ def main() -> None:
 def seed_demo(supervisor: subprocess.Popen[bytes]) -> None:
     """The demo tenant through the public APIs; a failure is reported, and the platform keeps running."""
     try:
-        tenants = asyncio.run(demo_seed.seed(demo_seed.DEFAULT_URLS, state_dir=GATEWAY_STATE_DIR))
+        tenants = asyncio.run(
+            demo_seed.seed(demo_seed.DEFAULT_URLS, state_dir=GATEWAY_STATE_DIR, alive=lambda: supervisor.poll() is None)
+        )
     except (demo_seed.SeedError, OSError) as failed:
         if supervisor.poll() is None:
             print(f"\nThe demo tenant could not be seeded: {failed}\n", file=sys.stderr, flush=True)
