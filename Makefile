@@ -10,6 +10,8 @@ BENCH_GATEWAYS ?= 10000
 BENCH_DOMAINS ?= 5000
 ROLE ?=
 ACCOUNT ?=
+# make run DEMO=0: start the platform without seeding the demo tenant.
+DEMO ?= 1
 
 .PHONY: help install run test check lint typecheck unit integration token asyncapi bench clean-dev web web-test chromium browser-test reliability test-containers
 
@@ -20,8 +22,8 @@ install: ## uv (pinned) and the locked workspace into .venv
 	@$(PYTHON) -m uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	@$(UV) sync --frozen --quiet
 
-run: install web ## the whole platform on this machine, against the local Postgres and RabbitMQ
-	@$(RUN) python -m scripts.run_local --replicas $(REPLICAS)
+run: install web ## the whole platform on this machine with a demo tenant seeded (make run DEMO=0: none)
+	@RENTAL_DEMO=$(DEMO) $(RUN) python -m scripts.run_local --replicas $(REPLICAS)
 
 test: install lint typecheck web chromium ## the whole suite against real Postgres and RabbitMQ, browser tests included
 	@cd web/spa && npm test --silent

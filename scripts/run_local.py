@@ -1,16 +1,20 @@
-"""`make run`: check Postgres and RabbitMQ, prepare the database, migrate, start every service under honcho."""
+"""`make run`: check Postgres and RabbitMQ, prepare the database, migrate, start every service under honcho,
+then seed the demo tenant through the public APIs (`scripts/demo_seed.py`; `make run DEMO=0` seeds nothing)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import aio_pika
 import asyncpg
 
+from scripts import demo_seed
 from scripts.bootstrap_db import bootstrap
 from shared.dev_issuer import load_or_create_key
 
@@ -22,6 +26,7 @@ SERVICES = [
     ("provisioning", "provisioning", "provisioning", 8003),
     ("license-distributor", "license_distributor", "licensing", 8004),
 ]
+GATEWAY_STATE_DIR = ROOT / ".dev" / "gateways"
 REPLICA_PORT_STEP = 100  # replica r of a service listens on its port + 100 * r
 
 
@@ -101,19 +106,36 @@ def main() -> None:
     print("  tokens:              make token ROLE=operator | partner | customer ACCOUNT=<id>\n")
     env = {**os.environ, "RENTAL_LOG_JSON": "false", "PYTHONUNBUFFERED": "1"}
     os.chdir(ROOT)
-    # Replace this process with the supervisor; every argument is ours.
-    os.execvpe(  # noqa: S606
-        sys.executable,
-        [
-            sys.executable,
-            "-m",
-            "honcho",
-            "-f",
-            str(procfile_path),
-            "start",
-        ],
-        env,
-    )
+    seeding = demo_seed.demo_enabled()
+    if seeding:
+        # The demo's gateway identities exist before the simulator starts, so it runs exactly those.
+        demo_seed.prepare_gateways(GATEWAY_STATE_DIR)
+    # The supervisor as a child (every argument is ours), so the demo can be seeded once the services answer.
+    supervisor = subprocess.Popen([sys.executable, "-m", "honcho", "-f", str(procfile_path), "start"], env=env)  # noqa: S603
+    try:
+        if seeding:
+            seed_demo(supervisor)
+        else:
+            print("DEMO=0: no demo tenant seeded", flush=True)
+        supervisor.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C reached honcho too (same process group); it stops the services. Wait for it to finish.
+        supervisor.send_signal(signal.SIGINT)
+        supervisor.wait()
+    raise SystemExit(supervisor.returncode or 0)
+
+
+def seed_demo(supervisor: subprocess.Popen[bytes]) -> None:
+    """The demo tenant through the public APIs; a failure is reported, and the platform keeps running."""
+    try:
+        tenants = asyncio.run(
+            demo_seed.seed(demo_seed.DEFAULT_URLS, state_dir=GATEWAY_STATE_DIR, alive=lambda: supervisor.poll() is None)
+        )
+    except (demo_seed.SeedError, OSError) as failed:
+        if supervisor.poll() is None:
+            print(f"\nThe demo tenant could not be seeded: {failed}\n", file=sys.stderr, flush=True)
+        return
+    print("\n" + demo_seed.summary(tenants) + "\n", flush=True)
 
 
 if __name__ == "__main__":

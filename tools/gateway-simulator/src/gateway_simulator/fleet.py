@@ -6,12 +6,14 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from uuid import UUID
 
 import httpx
 import structlog
 
 from gateway_simulator.gateway import Clock, JwksCache, SimulatedGateway, utc_now
-from gateway_simulator.identity import GatewayState, StateStore
+from gateway_simulator.identity import GatewayState, Phone, StateStore
 
 log = structlog.get_logger()
 
@@ -50,23 +52,38 @@ class Fleet:
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 30.0,
         handshake_timeout_s: float = 10.0,
+        jwks_file: Path | None = None,
     ) -> None:
-        self.jwks = JwksCache(url=f"{distributor_url.rstrip('/')}/.well-known/jwks.json", client=client)
+        self.jwks = JwksCache(
+            url=f"{distributor_url.rstrip('/')}/.well-known/jwks.json", client=client, keep_at=jwks_file
+        )
         self.clock = clock
-        self.gateways = [
-            SimulatedGateway(
-                state=state,
-                store=store,
-                distributor_url=distributor_url,
-                jwks=self.jwks,
-                clock=clock,
-                backoff_base_s=backoff_base_s,
-                backoff_cap_s=backoff_cap_s,
-                handshake_timeout_s=handshake_timeout_s,
-            )
-            for state in states
-        ]
+        self._store = store
+        self._distributor_url = distributor_url
+        self._backoff = (backoff_base_s, backoff_cap_s)
+        self._handshake_timeout_s = handshake_timeout_s
+        self.gateways = [self._gateway(state) for state in states]
         self._tasks: list[asyncio.Task[None]] = []
+
+    def _gateway(self, state: GatewayState) -> SimulatedGateway:
+        return SimulatedGateway(
+            state=state,
+            store=self._store,
+            distributor_url=self._distributor_url,
+            jwks=self.jwks,
+            clock=self.clock,
+            backoff_base_s=self._backoff[0],
+            backoff_cap_s=self._backoff[1],
+            handshake_timeout_s=self._handshake_timeout_s,
+        )
+
+    def add(self, states: Sequence[GatewayState]) -> list[SimulatedGateway]:
+        """Start gateways created while the fleet runs (`init` in another shell); known hwids are skipped."""
+        known = {g.hwid for g in self.gateways}
+        added = [self._gateway(state) for state in states if state.hwid not in known]
+        self.gateways.extend(added)
+        self.start(added)
+        return added
 
     def by_hwid(self, hwid: str) -> SimulatedGateway:
         return next(g for g in self.gateways if g.hwid == hwid)
@@ -122,3 +139,52 @@ async def register_gateways(
         registered.append(state.hwid)
         log.info("simulator.gateway.registered", hwid=state.hwid, domain_id=domain_id)
     return registered
+
+
+async def resolve_domain(domain: str, *, provisioning_url: str, token: str, client: httpx.AsyncClient) -> str:
+    """A domain id as it is, or the id of the domain of that name (as created in the web app)."""
+    try:
+        return str(UUID(domain))
+    except ValueError:
+        pass
+    cursor: str | None = None
+    while True:
+        params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
+        response = await client.get(
+            f"{provisioning_url.rstrip('/')}/v1/domains", params=params, headers={"Authorization": f"Bearer {token}"}
+        )
+        response.raise_for_status()
+        page = response.json()
+        for item in page["items"]:
+            if item["name"] == domain:
+                return str(item["id"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            raise LookupError(f"no domain named {domain!r} is visible with this token")
+
+
+def phones_of(states: Sequence[GatewayState], *, gateway: str | None = None, count: int | None = None) -> list[Phone]:
+    """The phones to enrol: every gateway's, or one gateway's; the first `count` of them."""
+    chosen = [s for s in states if gateway is None or s.hwid == gateway]
+    if gateway is not None and not chosen:
+        raise LookupError(f"no gateway {gateway} in the state directory")
+    phones = [p for s in chosen for p in s.phones]
+    return phones[:count] if count is not None else phones
+
+
+async def enrol_phones(
+    phones: Sequence[Phone], *, code: str, provisioning_url: str, client: httpx.AsyncClient
+) -> list[dict[str, object]]:
+    """Each phone enrols itself with the provisioning code (POST /v1/provisioning, no token), as a phone would."""
+    enrolled = []
+    for phone in phones:
+        response = await client.post(
+            f"{provisioning_url.rstrip('/')}/v1/provisioning",
+            json={"code": code, "hwid": phone.hwid, "product": phone.product, "type": "PHONE"},
+        )
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"phone {phone.hwid} was refused: {response.status_code} {response.text[:300]}")
+        device = response.json()
+        enrolled.append({"hwid": phone.hwid, "product": phone.product, "device_id": device["id"]})
+        log.info("simulator.phone.enrolled", hwid=phone.hwid, domain_id=device["domain_id"])
+    return enrolled

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import structlog
@@ -39,10 +40,14 @@ def utc_now() -> datetime:
 class JwksCache:
     """The distributor's JWKS, fetched on first use and again when a bundle names a key it lacks."""
 
-    def __init__(self, *, url: str, client: httpx.AsyncClient, min_refresh_s: float = 2.0) -> None:
+    def __init__(
+        self, *, url: str, client: httpx.AsyncClient, min_refresh_s: float = 2.0, keep_at: Path | None = None
+    ) -> None:
         self.url = url
         self.client = client
         self.min_refresh_s = min_refresh_s
+        # Where the keys last fetched are kept beside the bundles (so `status` can verify them offline).
+        self.keep_at = keep_at
         self._jwks: JsonObject | None = None
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
@@ -58,7 +63,20 @@ class JwksCache:
                     raise ValueError("the JWKS is not a JSON object")
                 self._jwks = data
                 self._fetched_at = time.monotonic()
+                if self.keep_at is not None:
+                    _write_atomically(self.keep_at, json.dumps(data))
             return self._jwks
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+# A gateway that provisioning does not know yet retries at most this often, so one registered meanwhile (in the
+# web app, or by `register`) connects within seconds, with no restart.
+UNKNOWN_GATEWAY_RETRY_S = 3.0
 
 
 @dataclass
@@ -84,6 +102,7 @@ class SimulatedGateway:
         backoff_cap_s: float = 30.0,
         issuer: str | None = None,
         handshake_timeout_s: float = 10.0,
+        unknown_retry_s: float = UNKNOWN_GATEWAY_RETRY_S,
     ) -> None:
         self.state = state
         self.store = store
@@ -95,6 +114,7 @@ class SimulatedGateway:
         self.backoff_cap_s = backoff_cap_s
         self.issuer = issuer
         self.handshake_timeout_s = handshake_timeout_s
+        self.unknown_retry_s = unknown_retry_s
         self.current: AcceptedBundle | None = None
         self.connected = False
         self.stats = GatewayStats()
@@ -102,6 +122,8 @@ class SimulatedGateway:
         self._expiry: asyncio.Task[None] | None = None
         # Seconds a distributor that refused the handshake as busy asked us to wait, until the next attempt.
         self._retry_after_s: float | None = None
+        # Why the distributor refused the last session's handshake, if it did.
+        self._refused_as: str | None = None
 
     @property
     def hwid(self) -> str:
@@ -212,12 +234,16 @@ class SimulatedGateway:
                 continue
             failures = 0 if welcomed else failures + 1
             delay = min(self.backoff_cap_s, self.backoff_base_s * 2 ** min(failures, 10))
+            if not welcomed and self._refused_as == "unknown_gateway":
+                # Not registered yet: nothing is overloaded, someone is about to register us; ask again soon.
+                delay = min(delay, self.unknown_retry_s)
             # Full jitter in the upper half: thousands of gateways never come back in lock-step.
             await asyncio.sleep(random.uniform(delay / 2, delay))
 
     async def session_once(self) -> bool:
         """One connection until it closes; True if the distributor welcomed us."""
         welcomed = False
+        self._refused_as = None
         try:
             async with connect(
                 self.ws_url,
@@ -249,6 +275,7 @@ class SimulatedGateway:
             reason = closed.rcvd.reason if closed.rcvd is not None else ""
             if reason and not welcomed:
                 self.stats.refusals.append(reason)
+                self._refused_as = reason
                 log.warning("gateway.refused", hwid=self.hwid, reason=reason)
         except InvalidStatus as refused:
             self._retry_after_s = _retry_after_s(refused)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 AUTH_PREFIX = "rental-gateway-auth:"
+_HWID_FILE = re.compile(r"[0-9a-f]{12}")
 GATEWAY_PRODUCT = "GW-SIM-1"
 PHONE_PRODUCT = "PHONE-SIM-1"
 
@@ -128,7 +130,9 @@ class FileStore:
         return GatewayState.from_json(json.loads(path.read_text()))
 
     def load_all(self) -> list[GatewayState]:
-        return [GatewayState.from_json(json.loads(p.read_text())) for p in sorted(self.directory.glob("*.json"))]
+        # Only `<hwid>.json`: the directory also keeps the distributor's keys (jwks.json).
+        paths = sorted(p for p in self.directory.glob("*.json") if _HWID_FILE.fullmatch(p.stem))
+        return [GatewayState.from_json(json.loads(p.read_text())) for p in paths]
 
     def save(self, state: GatewayState) -> None:
         path = self.path(state.hwid)

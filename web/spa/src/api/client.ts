@@ -30,6 +30,8 @@ async function problemOf(response: Response): Promise<Problem> {
   return { status: response.status };
 }
 
+const NOT_YET_KNOWN_RETRIES = 8;
+
 let onSignedOut: () => void = () => undefined;
 
 /** What the app does when the BFF says the session is over (it sends the person to sign in). */
@@ -48,15 +50,23 @@ export async function call<T>(
   // Money-moving and creating requests carry an Idempotency-Key, so a retry never does the thing twice.
   if (method !== "GET" && init.idempotent !== false) headers["Idempotency-Key"] = crypto.randomUUID();
   let response: Response;
-  try {
-    response = await fetch(`/api/${service}/v1${path}`, {
-      method,
-      headers,
-      credentials: "same-origin",
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
-  } catch {
-    throw new ApiError({ status: 0, code: "service_unavailable" });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await fetch(`/api/${service}/v1${path}`, {
+        method,
+        headers,
+        credentials: "same-origin",
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      });
+    } catch {
+      throw new ApiError({ status: 0, code: "service_unavailable" });
+    }
+    // One service has not yet heard of an object another just created (its event is on the way): the same
+    // request, a moment later, is what the API asks for (409 not_yet_known). A few tries over ~5 s.
+    if (response.status !== 409 || attempt >= NOT_YET_KNOWN_RETRIES) break;
+    const problem = await problemOf(response.clone());
+    if (problem.code !== "not_yet_known") break;
+    await new Promise((resolve) => setTimeout(resolve, 250 * Math.min(attempt + 1, 4)));
   }
   if (!response.ok) {
     const problem = await problemOf(response);

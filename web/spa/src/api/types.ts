@@ -125,3 +125,9 @@ export type DomainLicences = FromSpec<
     gateways: GatewayLicence[];
   }
 >;
+
+// Onboarding (domain, gateways, provisioning codes, devices): the generated shapes as they are.
+export type Gateway = Provisioning["schemas"]["GatewayRead"];
+export type Device = Provisioning["schemas"]["DeviceRead"];
+export type ProvisioningCodeIssued = Provisioning["schemas"]["ProvisioningCodeIssued"];
+export type ProvisioningCodeRead = Provisioning["schemas"]["ProvisioningCodeRead"];

@@ -18,7 +18,7 @@ from shared.dev_issuer import issue_token, load_or_create_key
 from shared.logging import configure_logging
 from web_bff.dev_oidc.authorization_codes import AuthorizationCodes, verifier_matches
 from web_bff.dev_oidc.config import DevProviderSettings
-from web_bff.dev_oidc.demo_users import STAFF, DemoUser, customer_of
+from web_bff.dev_oidc.demo_users import STAFF, DemoUser, customer_of, demo_accounts
 from web_bff.dev_oidc.picker_page import error_page, picker_page
 
 log = structlog.get_logger()
@@ -92,7 +92,13 @@ def create_app(settings: DevProviderSettings) -> FastAPI:
         if problem:
             log.info("dev_oidc.authorize.refused", reason=problem)
             return HTMLResponse(error_page(message=problem), status_code=400)
-        return HTMLResponse(picker_page(action=f"{base_path}/authorize", params=params, client_id=params["client_id"]))
+        page = picker_page(
+            action=f"{base_path}/authorize",
+            params=params,
+            client_id=params["client_id"],
+            demo=demo_accounts(settings.demo_accounts_path),
+        )
+        return HTMLResponse(page)
 
     @router.post("/authorize", response_model=None)
     async def authorize_decision(request: Request) -> HTMLResponse | RedirectResponse:
@@ -105,6 +111,13 @@ def create_app(settings: DevProviderSettings) -> FastAPI:
         user: DemoUser
         if choice in STAFF:
             user = STAFF[choice]
+        elif choice.startswith("customer:"):
+            # A demo customer by name: the account as the seeding recorded it.
+            names = {str(a.account_id): a.name for a in demo_accounts(settings.demo_accounts_path)}
+            picked = choice.removeprefix("customer:")
+            if picked not in names:
+                return HTMLResponse(error_page(message="that demo customer is not there any more"), status_code=400)
+            user = customer_of(UUID(picked), names[picked])
         elif choice == "customer":
             try:
                 user = customer_of(UUID(str(form.get("account_id", "")).strip()))

@@ -26,5 +26,11 @@ class DevProviderSettings(BaseSettings):
     )
     access_token_ttl_s: int = 8 * 3600
     code_ttl_s: int = 60
+    # The demo customers the picker offers by name (written by `make run`'s seeding); default: key_dir's.
+    demo_accounts_file: Path | None = None
     log_level: str = "INFO"
     log_json: bool = True
+
+    @property
+    def demo_accounts_path(self) -> Path:
+        return self.demo_accounts_file or self.key_dir / "demo-accounts.json"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 
-from web_bff.dev_oidc.demo_users import STAFF
+from web_bff.dev_oidc.demo_users import STAFF, DemoAccount
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#1d2433}
@@ -22,8 +22,19 @@ def _hidden_fields(params: Mapping[str, str]) -> str:
     )
 
 
-def picker_page(*, action: str, params: Mapping[str, str], client_id: str) -> str:
+def picker_page(*, action: str, params: Mapping[str, str], client_id: str, demo: Sequence[DemoAccount] = ()) -> str:
     hidden = _hidden_fields(params)
+    demo_buttons = "".join(
+        f'<button type="submit" name="user" value="customer:{escape(str(a.account_id))}">{escape(a.name)}</button>'
+        + (f'<p class="note">{escape(a.blurb)}</p>' if a.blurb else "")
+        for a in demo
+    )
+    demo_form = (
+        f'<form method="post" action="{escape(action)}">{hidden}'
+        f"<fieldset><legend>Demo customers</legend>{demo_buttons}</fieldset></form>"
+        if demo
+        else ""
+    )
     staff_buttons = "".join(
         f'<button type="submit" name="user" value="{escape(key)}">Sign in as {escape(user.name)} '
         f"({escape(', '.join(user.roles))})</button>"
@@ -38,8 +49,9 @@ def picker_page(*, action: str, params: Mapping[str, str], client_id: str) -> st
 <form method="post" action="{escape(action)}">{hidden}
 <fieldset><legend>Staff</legend>{staff_buttons}</fieldset>
 </form>
+{demo_form}
 <form method="post" action="{escape(action)}">{hidden}
-<fieldset><legend>Customer</legend>
+<fieldset><legend>Customer of an account id</legend>
 <label for="account_id">Account id</label>
 <input id="account_id" name="account_id" required pattern="[0-9a-fA-F-]{{36}}" placeholder="the customer's account id">
 <button type="submit" name="user" value="customer">Sign in as this account's customer</button>

@@ -7,6 +7,7 @@ import type { Contract } from "../../api/types";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorNote, Success } from "../../components/Status";
 import { useAction } from "../../components/useAction";
+import { Explain } from "../../components/Explain";
 
 const STATUS_TEXT: Record<string, string> = {
   draft: "Draft: read it and accept it to go on.",
@@ -25,6 +26,7 @@ export function AccessRights(props: { contract: Contract; domainId: string | nul
   return (
     <section aria-labelledby="access-title">
       <h2 id="access-title">Access rights</h2>
+      <Explain>Linking your domain to the contract lets its phones be rented under it.</Explain>
       <p>
         Contract <code>{contract.id.slice(0, 8)}</code>: <strong data-testid="contract-status">{STATUS_TEXT[contract.status] ?? contract.status}</strong>
       </p>

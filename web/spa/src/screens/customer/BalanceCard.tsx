@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 
 import type { Account } from "../../api/types";
 import { balanceAt, formatInstant, formatIsc, runwayLevel, timeLeft, toMicro } from "../../money";
+import { Explain } from "../../components/Explain";
 
 const WARNINGS = {
   weeks: "Your credits will run out within seven weeks. Load more to keep your devices running.",
@@ -23,6 +24,7 @@ export function BalanceCard({ account, readAtMs }: { account: Account; readAtMs:
   return (
     <section className="card balance" aria-labelledby="balance-title">
       <h2 id="balance-title">Service credits</h2>
+      <Explain>Your prepaid iSC, burning down live while devices are rented.</Explain>
       <p className="big">
         <span data-testid="balance" aria-label={`Balance ${formatIsc(balance, 6)} iSC`}>
           {formatIsc(balance, 6)}

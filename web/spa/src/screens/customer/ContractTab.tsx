@@ -9,6 +9,7 @@ import { Empty, ErrorNote, Loading, Success } from "../../components/Status";
 import { useAction } from "../../components/useAction";
 import { useLoad } from "../../components/useLoad";
 import { formatInstant, formatIsc, toMicro } from "../../money";
+import { Explain } from "../../components/Explain";
 
 type Pending = { kind: "deactivate"; rental: Rental } | { kind: "replace"; rental: Rental; deviceId: string };
 
@@ -44,6 +45,7 @@ export function ContractTab(props: { contract: Contract; onChanged: () => void }
   return (
     <section aria-labelledby="contract-title">
       <h2 id="contract-title">Contract</h2>
+      <Explain>What you rent now and at which rate: replace a broken phone (RMA) or end a rental.</Explain>
       <dl className="facts">
         <div>
           <dt>Status</dt>

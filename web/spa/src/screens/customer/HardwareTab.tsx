@@ -5,6 +5,7 @@ import type { HardwareItem, Page, Rental } from "../../api/types";
 import { Empty, ErrorNote, Loading, Success } from "../../components/Status";
 import { useAction } from "../../components/useAction";
 import { useLoad } from "../../components/useLoad";
+import { Explain } from "../../components/Explain";
 
 export function HardwareTab(props: { contractId: string; domainId: string | null; onChanged: () => void }) {
   const hardware = useLoad(
@@ -21,6 +22,7 @@ export function HardwareTab(props: { contractId: string; domainId: string | null
   return (
     <section aria-labelledby="hardware-title">
       <h2 id="hardware-title">Hardware</h2>
+      <Explain>Your domains' enrolled devices: activate a rental to let a phone run.</Explain>
       {hardware.state === "loading" && !hardware.data && <Loading what="devices" />}
       {hardware.state === "error" && <ErrorNote error={hardware.error} onRetry={hardware.reload} />}
       {hardware.state === "ready" && items.length === 0 && (

@@ -8,6 +8,7 @@ import { Empty, ErrorNote, Loading } from "../../components/Status";
 import { useAction } from "../../components/useAction";
 import { useLoad } from "../../components/useLoad";
 import { formatInstant } from "../../money";
+import { Explain } from "../../components/Explain";
 
 const PAGE_SIZE = 10;
 
@@ -34,6 +35,7 @@ export function HistoryTab({ contractId }: { contractId: string }) {
   return (
     <section aria-labelledby="history-title">
       <h2 id="history-title">History</h2>
+      <Explain>Everything that happened to your account and contract, newest first.</Explain>
       {first.state === "loading" && !first.data && <Loading what="history" />}
       {first.state === "error" && <ErrorNote error={first.error} onRetry={first.reload} />}
       {first.state === "ready" && entries.length === 0 && <Empty>Nothing has happened yet.</Empty>}

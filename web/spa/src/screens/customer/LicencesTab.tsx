@@ -5,6 +5,7 @@ import type { DomainLicences } from "../../api/types";
 import { Empty, ErrorNote, Loading } from "../../components/Status";
 import { useLoad, usePolling } from "../../components/useLoad";
 import { formatInstant } from "../../money";
+import { Explain } from "../../components/Explain";
 
 function DomainGateways({ domainId }: { domainId: string }) {
   const licences = useLoad(() => api.get<DomainLicences>("licensing", `/domains/${domainId}/licences`), [domainId]);
@@ -64,6 +65,7 @@ export function LicencesTab({ domainIds }: { domainIds: string[] }) {
   return (
     <section aria-labelledby="licences-title">
       <h2 id="licences-title">Licences</h2>
+      <Explain>The signed bundle your gateways enforce, and whether each holds the current one.</Explain>
       {domainIds.length === 0 && <Empty>Link a domain to the contract to see its gateways' licences.</Empty>}
       {domainIds.map((id) => (
         <DomainGateways key={id} domainId={id} />

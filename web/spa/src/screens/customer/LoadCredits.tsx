@@ -7,6 +7,7 @@ import type { Redemption } from "../../api/types";
 import { ErrorNote, Success } from "../../components/Status";
 import { useAction } from "../../components/useAction";
 import { formatIsc, toMicro } from "../../money";
+import { Explain } from "../../components/Explain";
 
 export function LoadCredits({ accountId, onLoaded }: { accountId: string; onLoaded: () => void }) {
   const [code, setCode] = useState("");
@@ -32,6 +33,7 @@ export function LoadCredits({ accountId, onLoaded }: { accountId: string; onLoad
   return (
     <section className="card" aria-labelledby="load-title">
       <h2 id="load-title">Load credits</h2>
+      <Explain>Redeem an activation key from your partner: its iSC pay for your rentals.</Explain>
       <form onSubmit={submit} className="inline">
         <label htmlFor="activation-key">Activation key</label>
         <input

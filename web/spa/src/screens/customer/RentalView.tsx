@@ -10,6 +10,8 @@ import { AccessRights } from "./AccessRights";
 import { BalanceCard } from "./BalanceCard";
 import { ContractPicker, DomainPicker } from "./ContractAndDomainPicker";
 import { ContractTab } from "./ContractTab";
+import { DomainTab } from "./DomainSetup";
+import { FirstRun } from "./FirstRun";
 import { HardwareTab } from "./HardwareTab";
 import { HistoryTab } from "./HistoryTab";
 import { LicencesTab } from "./LicencesTab";
@@ -17,6 +19,7 @@ import { LoadCredits } from "./LoadCredits";
 
 const TABS = [
   ["access", "Access rights"],
+  ["domain", "Gateways & phones"],
   ["hardware", "Hardware"],
   ["contract", "Contract"],
   ["history", "History"],
@@ -48,6 +51,7 @@ export function RentalView({ accountId }: { accountId: string }) {
     [contractId],
   );
   const [tab, setTab] = useState<Tab>("access");
+  const [pickerTick, setPickerTick] = useState(0); // a domain or contract created here: list them again
 
   function changed() {
     account.reload();
@@ -73,7 +77,22 @@ export function RentalView({ accountId }: { accountId: string }) {
           <LoadCredits accountId={accountId} onLoaded={changed} />
         </div>
       )}
-      <section className="card" aria-labelledby="choose-title">
+      <FirstRun
+        accountId={accountId}
+        account={account.data?.data ?? null}
+        contractId={contractId}
+        domainId={domainId}
+        onContract={(id) => {
+          setContractId(id);
+          setPickerTick((t) => t + 1);
+        }}
+        onDomain={(id) => {
+          setDomainId(id);
+          setPickerTick((t) => t + 1);
+        }}
+        onChanged={changed}
+      />
+      <section className="card" aria-labelledby="choose-title" key={pickerTick}>
         <h2 id="choose-title">Contract and domain</h2>
         <ContractPicker accountId={accountId} selected={contractId} onSelect={setContractId} />
         <DomainPicker
@@ -120,6 +139,7 @@ export function RentalView({ accountId }: { accountId: string }) {
           </div>
           <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
             {tab === "access" && <AccessRights contract={contract.data} domainId={domainId} onChanged={changed} />}
+            {tab === "domain" && <DomainTab domainId={domainId} onChanged={changed} />}
             {tab === "hardware" && (
               <HardwareTab contractId={contract.data.id} domainId={domainId} onChanged={changed} />
             )}

@@ -6,6 +6,10 @@ import { api } from "../../api/client";
 import type { Contract, Tariff } from "../../api/types";
 import { ErrorNote, Success } from "../../components/Status";
 import { useAction } from "../../components/useAction";
+import { useLoad } from "../../components/useLoad";
+import type { Page } from "../../api/types";
+import { Explain } from "../../components/Explain";
+import { CustomerList, PendingApprovals } from "./Customers";
 import { IssueKeys, LookUpAccount, OpenAccount, OpenContract, CreateDomain } from "./PartnerTools";
 
 function ApproveContract() {
@@ -13,7 +17,8 @@ function ApproveContract() {
   const approve = useAction((contractId: string) => api.post<Contract>("contracts", `/contracts/${contractId}/approval`, {}));
   return (
     <section className="card" aria-labelledby="approve-title">
-      <h2 id="approve-title">Approve a contract</h2>
+      <h2 id="approve-title">Approve a contract by id</h2>
+      <Explain>For a contract not in the list: approve it by its id.</Explain>
       <form
         className="inline"
         onSubmit={(e) => {
@@ -33,7 +38,7 @@ function ApproveContract() {
   );
 }
 
-function SetTariff() {
+function SetTariff({ onSaved }: { onSaved: () => void }) {
   const [product, setProduct] = useState("");
   const [rate, setRate] = useState("2");
   const [licenceType, setLicenceType] = useState("PORT");
@@ -47,11 +52,12 @@ function SetTariff() {
   return (
     <section className="card" aria-labelledby="tariff-title">
       <h2 id="tariff-title">Set a tariff</h2>
+      <Explain>What a device model costs per day and which licences it brings; a model without one cannot be rented.</Explain>
       <form
         className="stack"
-        onSubmit={(e) => {
+        onSubmit={async (e) => {
           e.preventDefault();
-          save.run();
+          if (await save.run()) onSaved();
         }}
       >
         <label htmlFor="tariff-product">Device model</label>
@@ -76,19 +82,57 @@ function SetTariff() {
   );
 }
 
+function TariffList({ refresh }: { refresh: number }) {
+  const tariffs = useLoad(() => api.get<Page<Tariff>>("contracts", "/tariffs"), [refresh]);
+  const items = tariffs.data?.items ?? [];
+  return (
+    <section className="card" aria-labelledby="tariffs-title">
+      <h2 id="tariffs-title">Tariffs</h2>
+      <Explain>The price list: every model that can be rented, per day.</Explain>
+      {tariffs.state === "error" && <ErrorNote error={tariffs.error} onRetry={tariffs.reload} />}
+      {tariffs.data && items.length === 0 && <p className="status empty">No tariff yet: set the first one.</p>}
+      {items.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Model</th>
+              <th scope="col">iSC per day</th>
+              <th scope="col">Licences</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((t) => (
+              <tr key={t.product} data-testid={`tariff-${t.product}`}>
+                <td>{t.product}</td>
+                <td>{t.rate_per_day}</td>
+                <td>{t.licences.map((l) => `${l.count} ${l.type}`).join(", ") || "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
 export function OperatorScreen() {
+  const [refresh, setRefresh] = useState(0);
+  const changed = () => setRefresh((n) => n + 1);
   return (
     <div>
       <h1>Operator</h1>
       <div className="grid">
+        <PendingApprovals onApproved={changed} />
+        <TariffList refresh={refresh} />
+        <SetTariff onSaved={changed} />
         <ApproveContract />
-        <SetTariff />
         <OpenAccount />
         <OpenContract />
         <CreateDomain />
         <IssueKeys />
         <LookUpAccount />
       </div>
+      <CustomerList refresh={refresh} />
     </div>
   );
 }

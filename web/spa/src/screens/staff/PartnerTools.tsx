@@ -7,22 +7,32 @@ import type { Account, Contract, Domain, KeyBatch } from "../../api/types";
 import { ErrorNote, Success } from "../../components/Status";
 import { useAction } from "../../components/useAction";
 import { formatIsc, toMicro } from "../../money";
+import { Explain } from "../../components/Explain";
+import { CustomerList, rememberOpened } from "./Customers";
 
 function csvOf(batch: KeyBatch, amount: string): string {
   const lines = ["batch_id,key_id,code,amount_isc", ...batch.keys.map((k) => `${batch.batch_id},${k.id},${k.code},${amount}`)];
   return lines.join("\r\n") + "\r\n";
 }
 
-export function OpenAccount() {
+export function OpenAccount({ onChanged }: { onChanged?: () => void }) {
   const [name, setName] = useState("");
   const open = useAction((accountName: string) => api.post<Account>("wallet", "/accounts", { name: accountName }));
+  const contract = useAction((accountId: string) => api.post<Contract>("contracts", "/contracts", { account_id: accountId }));
   async function submit(event: FormEvent) {
     event.preventDefault();
-    if (await open.run(name.trim())) setName("");
+    contract.clear();
+    const opened = await open.run(name.trim());
+    if (opened) {
+      setName("");
+      rememberOpened(opened.id);
+      onChanged?.();
+    }
   }
   return (
     <section className="card" aria-labelledby="open-account-title">
       <h2 id="open-account-title">Open a customer account</h2>
+      <Explain>The account holds the customer's prepaid credits; the customer signs in to it.</Explain>
       <form onSubmit={submit} className="inline">
         <label htmlFor="account-name">Customer name</label>
         <input id="account-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
@@ -36,6 +46,24 @@ export function OpenAccount() {
           Account for {open.result.name} opened. Account id: <code data-testid="new-account-id">{open.result.id}</code>
         </Success>
       )}
+      {open.result && !contract.result && (
+        <button
+          type="button"
+          disabled={contract.busy}
+          onClick={async () => {
+            if (open.result && (await contract.run(open.result.id))) onChanged?.();
+          }}
+        >
+          Open a rental contract for {open.result.name}
+        </button>
+      )}
+      {contract.error && <ErrorNote error={contract.error} />}
+      {contract.result && (
+        <Success>
+          Contract opened in draft; {open.result?.name} accepts it, the vendor approves it. Contract id:{" "}
+          <code data-testid="new-contract-id">{contract.result.id}</code>
+        </Success>
+      )}
     </section>
   );
 }
@@ -47,6 +75,7 @@ export function CreateDomain() {
   return (
     <section className="card" aria-labelledby="domain-title">
       <h2 id="domain-title">Register a PBX domain</h2>
+      <Explain>For a customer who wants it done for them: the domain where their gateways and phones live.</Explain>
       <form
         className="stack"
         onSubmit={(e) => {
@@ -72,16 +101,17 @@ export function CreateDomain() {
   );
 }
 
-export function OpenContract() {
+export function OpenContract({ onChanged }: { onChanged?: () => void }) {
   const [accountId, setAccountId] = useState("");
   const open = useAction((id: string) => api.post<Contract>("contracts", "/contracts", { account_id: id }));
   return (
     <section className="card" aria-labelledby="contract-open-title">
       <h2 id="contract-open-title">Open a rental contract</h2>
+      <Explain>The contract lets the customer rent devices; it is active once accepted and approved.</Explain>
       <form
-        onSubmit={(e) => {
+        onSubmit={async (e) => {
           e.preventDefault();
-          open.run(accountId.trim());
+          if (await open.run(accountId.trim())) onChanged?.();
         }}
         className="inline"
       >
@@ -118,6 +148,7 @@ export function IssueKeys() {
   return (
     <section className="card" aria-labelledby="keys-title">
       <h2 id="keys-title">Issue activation keys</h2>
+      <Explain>Sell credits: each key is a one-time code worth its iSC, redeemed by the customer.</Explain>
       <form
         className="stack"
         onSubmit={(e) => {
@@ -182,6 +213,7 @@ export function LookUpAccount() {
   return (
     <section className="card" aria-labelledby="lookup-title">
       <h2 id="lookup-title">Look up an account</h2>
+      <Explain>One account's balance and state, by its id.</Explain>
       <form
         className="inline"
         onSubmit={(e) => {
@@ -217,16 +249,19 @@ export function LookUpAccount() {
 }
 
 export function PartnerScreen() {
+  const [refresh, setRefresh] = useState(0);
+  const changed = () => setRefresh((n) => n + 1);
   return (
     <div>
       <h1>Partner</h1>
       <div className="grid">
-        <OpenAccount />
+        <OpenAccount onChanged={changed} />
         <IssueKeys />
+        <OpenContract onChanged={changed} />
         <CreateDomain />
-        <OpenContract />
         <LookUpAccount />
       </div>
+      <CustomerList refresh={refresh} />
     </div>
   );
 }
