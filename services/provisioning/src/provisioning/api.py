@@ -24,6 +24,7 @@ from provisioning.schemas import (
 )
 from shared.auth import AnyRolePrincipal
 from shared.errors import problem_responses
+from shared.idempotency import OptionalIdempotencyKey
 from shared.pagination import Cursor, Page
 from shared.runtime import DbPool, Now
 
@@ -66,8 +67,12 @@ _BAD_CURSOR = (400, "`invalid_cursor`")
         (409, "`domain_name_taken`; `not_yet_known`: the account's event has not arrived yet, retry"),
     ),
 )
-async def create_domain(body: DomainCreate, principal: AnyRolePrincipal, pool: DbPool) -> DomainRead:
-    return await service.create_domain(pool, principal=principal, account_id=body.account_id, name=body.name)
+async def create_domain(
+    body: DomainCreate, principal: AnyRolePrincipal, pool: DbPool, idempotency_key: OptionalIdempotencyKey
+) -> DomainRead:
+    return await service.create_domain(
+        pool, principal=principal, account_id=body.account_id, name=body.name, idempotency_key=idempotency_key
+    )
 
 
 @router.get(
@@ -106,10 +111,16 @@ async def read_domain(domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool
     },
 )
 async def register_gateway(
-    domain_id: UUID, body: GatewayCreate, principal: AnyRolePrincipal, pool: DbPool, now: Now, response: Response
+    domain_id: UUID,
+    body: GatewayCreate,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    idempotency_key: OptionalIdempotencyKey,
+    now: Now,
+    response: Response,
 ) -> GatewayRead:
     gateway, created = await service.register_gateway(
-        pool, principal=principal, domain_id=domain_id, gateway=body, now=now
+        pool, principal=principal, domain_id=domain_id, gateway=body, idempotency_key=idempotency_key, now=now
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -151,10 +162,22 @@ async def remove_gateway(
     "/domains/{domain_id}/provisioning-codes",
     status_code=status.HTTP_201_CREATED,
     tags=["provisioning"],
-    responses=problem_responses(_NO_DOMAIN, (422, "`validation_failed`, `invalid_code_validity`")),
+    description="The code is shown in this answer only. A retry with the same `Idempotency-Key` is told which "
+    "code was issued (409 `provisioning_code_already_shown`, with `code_id`), never the code itself: revoke it if "
+    "its answer was lost.",
+    responses=problem_responses(
+        _NO_DOMAIN,
+        (409, "`provisioning_code_already_shown`, with `code_id`, `domain_id` and `expires_at`"),
+        (422, "`validation_failed`, `invalid_code_validity`"),
+    ),
 )
 async def issue_provisioning_code(
-    domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now, body: ProvisioningCodeCreate | None = None
+    domain_id: UUID,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    idempotency_key: OptionalIdempotencyKey,
+    now: Now,
+    body: ProvisioningCodeCreate | None = None,
 ) -> ProvisioningCodeIssued:
     request = body or ProvisioningCodeCreate()
     return await service.issue_provisioning_code(
@@ -163,6 +186,7 @@ async def issue_provisioning_code(
         domain_id=domain_id,
         max_uses=request.max_uses,
         valid_for=None if request.valid_for_s is None else timedelta(seconds=request.valid_for_s),
+        idempotency_key=idempotency_key,
         now=now,
     )
 
@@ -198,6 +222,9 @@ async def revoke_provisioning_code(
     status_code=status.HTTP_201_CREATED,
     tags=["provisioning"],
     summary="A device enrols itself with a provisioning code (no token; rate-limited per client address)",
+    description="Idempotent by hardware id, so it takes no `Idempotency-Key`: the same device enrolling again "
+    "into the code's domain gets its device back (200), whatever the code's state now, with no second event; "
+    "nothing new is granted. With another product or type it is 409 `device_details_differ`.",
     responses={
         200: {
             "model": DeviceRead,
