@@ -54,6 +54,10 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 # by shared.openapi.
 _NO_DOMAIN = (404, "`not_found`: no such domain (or not yours)")
 _BAD_CURSOR = (400, "`invalid_cursor`")
+_GATEWAY = "/domains/{domain_id}/gateways/{gateway_id}"
+_NO_GATEWAY = problem_responses((404, "`not_found`: no such domain or gateway"))
+_DEVICE = "/domains/{domain_id}/devices/{device_id}"
+_NO_DEVICE = problem_responses((404, "`not_found`: no such domain or device"))
 
 # --- domains ------------------------------------------------------------------------------------
 
@@ -134,21 +138,12 @@ async def list_gateways(
     return await service.list_gateways(pool, principal=principal, domain_id=domain_id, cursor=cursor, limit=limit)
 
 
-@router.get(
-    "/domains/{domain_id}/gateways/{gateway_id}",
-    tags=["gateways"],
-    responses=problem_responses((404, "`not_found`: no such domain or gateway")),
-)
+@router.get(_GATEWAY, tags=["gateways"], responses=_NO_GATEWAY)
 async def read_gateway(domain_id: UUID, gateway_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> GatewayRead:
     return await service.read_gateway(pool, principal=principal, domain_id=domain_id, gateway_id=gateway_id)
 
 
-@router.delete(
-    "/domains/{domain_id}/gateways/{gateway_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    tags=["gateways"],
-    responses=problem_responses((404, "`not_found`: no such domain or gateway")),
-)
+@router.delete(_GATEWAY, status_code=status.HTTP_204_NO_CONTENT, tags=["gateways"], responses=_NO_GATEWAY)
 async def remove_gateway(
     domain_id: UUID, gateway_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now
 ) -> None:
@@ -272,20 +267,11 @@ async def list_devices(
     )
 
 
-@router.get(
-    "/domains/{domain_id}/devices/{device_id}",
-    tags=["devices"],
-    responses=problem_responses((404, "`not_found`: no such domain or device")),
-)
+@router.get(_DEVICE, tags=["devices"], responses=_NO_DEVICE)
 async def read_device(domain_id: UUID, device_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> DeviceRead:
     return await service.read_device(pool, principal=principal, domain_id=domain_id, device_id=device_id)
 
 
-@router.delete(
-    "/domains/{domain_id}/devices/{device_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    tags=["devices"],
-    responses=problem_responses((404, "`not_found`: no such domain or device")),
-)
+@router.delete(_DEVICE, status_code=status.HTTP_204_NO_CONTENT, tags=["devices"], responses=_NO_DEVICE)
 async def remove_device(domain_id: UUID, device_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> None:
     await service.remove_device(pool, principal=principal, domain_id=domain_id, device_id=device_id, now=now)

@@ -73,6 +73,25 @@ class DeviceType(StrEnum):
     CONFERENCE = "CONFERENCE"  # a conference phone
 
 
+@dataclass(frozen=True)
+class Hardware:
+    """A unit as it names itself, in canonical form: its hardware id and its product."""
+
+    hwid: str
+    product: str
+
+
+@dataclass(frozen=True)
+class DeviceDetails(Hardware):
+    """What a device says it is when it enrols: the same details again are the same device."""
+
+    type: DeviceType
+
+
+def parse_device(*, hwid: str, product: str, device_type: DeviceType) -> DeviceDetails:
+    return DeviceDetails(hwid=parse_hwid(hwid), product=parse_product(product), type=device_type)
+
+
 # --- gateway public keys ------------------------------------------------------------------------
 
 _P = 2**255 - 19
@@ -155,11 +174,9 @@ def encode_public_key(raw: bytes) -> str:
 
 
 @dataclass(frozen=True)
-class GatewayDetails:
-    """What identifies a gateway registration, in canonical form: the same details again are the same gateway."""
+class GatewayDetails(Hardware):
+    """What identifies a gateway registration: the same details again are the same gateway."""
 
-    hwid: str
-    product: str
     public_key: str
 
 

@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from provisioning.domain import CodeState
+from provisioning.domain import CodeState, DeviceDetails, GatewayDetails
 
 # Reads may run on the pool or inside a use case's transaction.
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
@@ -28,11 +28,17 @@ class Domain:
 
 
 @dataclass(frozen=True)
-class Gateway:
+class Unit:
+    """A piece of hardware present in a domain, as a gateway or as a device."""
+
     id: UUID
     domain_id: UUID
     hwid: str
     product: str
+
+
+@dataclass(frozen=True)
+class Gateway(Unit):
     public_key: str
     registered_at: datetime
 
@@ -48,11 +54,7 @@ class ProvisioningCode(CodeState):
 
 
 @dataclass(frozen=True)
-class Device:
-    id: UUID
-    domain_id: UUID
-    hwid: str
-    product: str
+class Device(Unit):
     type: str
     provisioned_at: datetime
 
@@ -154,9 +156,7 @@ async def insert_gateway(
     *,
     gateway_id: UUID,
     domain_id: UUID,
-    hwid: str,
-    product: str,
-    public_key: str,
+    details: GatewayDetails,
     now: datetime,
 ) -> Gateway:
     row = await conn.fetchrow(
@@ -164,9 +164,9 @@ async def insert_gateway(
             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_GATEWAY_COLUMNS}""",  # noqa: S608 - constant columns
         gateway_id,
         domain_id,
-        hwid,
-        product,
-        public_key,
+        details.hwid,
+        details.product,
+        details.public_key,
         now,
     )
     return _found(Gateway, row)
@@ -300,9 +300,7 @@ async def insert_device(
     *,
     device_id: UUID,
     domain_id: UUID,
-    hwid: str,
-    product: str,
-    device_type: str,
+    details: DeviceDetails,
     code_id: UUID,
     now: datetime,
 ) -> Device:
@@ -311,9 +309,9 @@ async def insert_device(
             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_DEVICE_COLUMNS}""",  # noqa: S608 - constant columns
         device_id,
         domain_id,
-        hwid,
-        product,
-        device_type,
+        details.hwid,
+        details.product,
+        details.type.value,
         code_id,
         now,
     )

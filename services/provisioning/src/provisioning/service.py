@@ -10,17 +10,19 @@ scope a key to, and enrolling the same hardware id again already gives its devic
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
 
 import asyncpg
 import structlog
 from pydantic import BaseModel
 
 from provisioning import domain, repository
-from provisioning.repository import Device, Domain, Gateway, ProvisioningCode
+from provisioning.repository import Device, Domain, Gateway, ProvisioningCode, Unit
 from provisioning.schemas import (
     DeviceRead,
     DomainRead,
@@ -50,14 +52,14 @@ log = structlog.get_logger()
 M = TypeVar("M", bound=BaseModel)
 
 CREATED, UNCHANGED = 201, 200
-DOMAINS_BY_NAME = Keyset(("name", str), ("id", uuid.UUID))
+DOMAINS_BY_NAME = Keyset(("name", str), ("id", UUID))
 # Gateways, codes and devices are listed in the order they arrived: (that instant, id).
-BY_ARRIVAL = Keyset(("at", datetime), ("id", uuid.UUID))
+BY_ARRIVAL = Keyset(("at", datetime), ("id", UUID))
 
 # --- accounts -----------------------------------------------------------------------------------
 
 
-async def note_account_opened(conn: asyncpg.Connection, *, account_id: uuid.UUID, name: str) -> None:
+async def note_account_opened(conn: asyncpg.Connection, *, account_id: UUID, name: str) -> None:
     """The wallet's account, kept as the read model new domains are checked against."""
     await repository.upsert_known_account(conn, account_id=account_id, name=name)
 
@@ -66,10 +68,10 @@ async def note_account_opened(conn: asyncpg.Connection, *, account_id: uuid.UUID
 
 
 async def create_domain(
-    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, name: str, idempotency_key: str | None
+    pool: asyncpg.Pool, *, principal: Principal, account_id: UUID, name: str, idempotency_key: str | None
 ) -> DomainRead:
     ensure_account_access(principal, account_id)
-    created = DomainRead(id=uuid.uuid4(), account_id=account_id, name=name)
+    created = DomainRead(id=uuid4(), account_id=account_id, name=name)
     async with transaction(pool) as conn:
         once = await claim(
             conn,
@@ -90,12 +92,12 @@ async def create_domain(
     return created
 
 
-async def read_domain(pool: asyncpg.Pool, *, principal: Principal, domain_id: uuid.UUID) -> DomainRead:
+async def read_domain(pool: asyncpg.Pool, *, principal: Principal, domain_id: UUID) -> DomainRead:
     return _shown(DomainRead, await _accessible_domain(pool, principal=principal, domain_id=domain_id))
 
 
 async def list_domains(
-    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID | None, cursor: str | None, limit: int
+    pool: asyncpg.Pool, *, principal: Principal, account_id: UUID | None, cursor: str | None, limit: int
 ) -> Page[DomainRead]:
     """A customer sees their own account's domains; partners and operators one account's, or all."""
     if account_id is None and not principal.has_any(Role.PARTNER, Role.OPERATOR):
@@ -108,12 +110,21 @@ async def list_domains(
 
 
 async def _accessible_domain(
-    conn: asyncpg.Connection | asyncpg.Pool, *, principal: Principal, domain_id: uuid.UUID
+    conn: asyncpg.Connection | asyncpg.Pool, *, principal: Principal, domain_id: UUID
 ) -> Domain:
     found = await repository.get_domain(conn, domain_id)
     if found is None or not principal.can_access_account(found.account_id):
         raise NotFound("domain not found")
     return found
+
+
+@asynccontextmanager
+async def _in_domain(
+    pool: asyncpg.Pool, *, principal: Principal, domain_id: UUID
+) -> AsyncIterator[tuple[asyncpg.Connection, Domain]]:
+    """One transaction of work on a domain the caller may see (else 404), with the domain it belongs to."""
+    async with transaction(pool) as conn:
+        yield conn, await _accessible_domain(conn, principal=principal, domain_id=domain_id)
 
 
 # --- gateways -----------------------------------------------------------------------------------
@@ -123,14 +134,13 @@ async def register_gateway(
     pool: asyncpg.Pool,
     *,
     principal: Principal,
-    domain_id: uuid.UUID,
+    domain_id: UUID,
     gateway: GatewayCreate,
     idempotency_key: str | None,
     now: datetime,
 ) -> tuple[GatewayRead, bool]:
     """The gateway and whether it is new. Registering the very same gateway again changes nothing."""
-    async with transaction(pool) as conn:
-        owner = await _accessible_domain(conn, principal=principal, domain_id=domain_id)
+    async with _in_domain(pool, principal=principal, domain_id=domain_id) as (conn, owner):
         request = {"domain_id": domain_id, **gateway.model_dump()}
         once = await claim(
             conn, operation="gateway_registration", owner=owner.account_id, key=idempotency_key, request=request
@@ -139,7 +149,8 @@ async def register_gateway(
             return first
         details = domain.parse_gateway(hwid=gateway.hwid, product=gateway.product, public_key=gateway.public_key)
         await repository.lock_hwid(conn, details.hwid)
-        if (existing := await _registered_before(conn, domain_id=domain_id, details=details)) is not None:
+        if (existing := await repository.find_present_gateway_by_hwid(conn, details.hwid)) is not None:
+            _ensure_registered_alike(existing, domain_id=domain_id, details=details)
             return await _answer(once, _shown(GatewayRead, existing), created=False)
         registered = await _register(conn, owner=owner, details=details, now=now)
         answer = await _answer(once, _shown(GatewayRead, registered), created=True)
@@ -149,19 +160,13 @@ async def register_gateway(
     return answer
 
 
-async def _registered_before(
-    conn: asyncpg.Connection, *, domain_id: uuid.UUID, details: domain.GatewayDetails
-) -> Gateway | None:
-    """The present gateway of this hardware id if it is this very registration; any other one is refused."""
-    existing = await repository.find_present_gateway_by_hwid(conn, details.hwid)
-    if existing is None:
-        return None
+def _ensure_registered_alike(existing: Gateway, *, domain_id: UUID, details: domain.GatewayDetails) -> None:
+    """Registering a present gateway again changes nothing only if it is this very registration."""
     if (existing.domain_id, existing.product, existing.public_key) != (domain_id, details.product, details.public_key):
         raise Conflict(
             f"a gateway with hardware id {details.hwid} is already registered; remove it first to register it anew",
             code="gateway_hwid_taken",
         )
-    return existing
 
 
 async def _register(
@@ -169,41 +174,20 @@ async def _register(
 ) -> Gateway:
     device = await repository.find_present_device_by_hwid(conn, details.hwid)
     domain.ensure_not_in_other_domain(details.hwid, here=owner.id, found_in=_domain_of(device))
-    gateway = await repository.insert_gateway(
-        conn,
-        gateway_id=uuid.uuid4(),
-        domain_id=owner.id,
-        hwid=details.hwid,
-        product=details.product,
-        public_key=details.public_key,
-        now=now,
-    )
-    await add_to_outbox(
-        conn,
-        GatewayRegistered(
-            gateway_id=gateway.id,
-            domain_id=owner.id,
-            account_id=owner.account_id,
-            hwid=gateway.hwid,
-            product=gateway.product,
-            public_key=gateway.public_key,
-        ),
-    )
+    gateway = await repository.insert_gateway(conn, gateway_id=uuid4(), domain_id=owner.id, details=details, now=now)
+    registered = GatewayRegistered(gateway_id=gateway.id, public_key=gateway.public_key, **_unit_facts(owner, gateway))
+    await add_to_outbox(conn, registered)
     return gateway
 
 
-async def read_gateway(
-    pool: asyncpg.Pool, *, principal: Principal, domain_id: uuid.UUID, gateway_id: uuid.UUID
-) -> GatewayRead:
+async def read_gateway(pool: asyncpg.Pool, *, principal: Principal, domain_id: UUID, gateway_id: UUID) -> GatewayRead:
     await _accessible_domain(pool, principal=principal, domain_id=domain_id)
     gateway = await repository.get_present_gateway(pool, domain_id=domain_id, gateway_id=gateway_id)
-    if gateway is None:
-        raise NotFound("gateway not found")
-    return _shown(GatewayRead, gateway)
+    return _shown(GatewayRead, _present("gateway", gateway))
 
 
 async def list_gateways(
-    pool: asyncpg.Pool, *, principal: Principal, domain_id: uuid.UUID, cursor: str | None, limit: int
+    pool: asyncpg.Pool, *, principal: Principal, domain_id: UUID, cursor: str | None, limit: int
 ) -> Page[GatewayRead]:
     await _accessible_domain(pool, principal=principal, domain_id=domain_id)
     page = BY_ARRIVAL.request(cursor, limit)
@@ -212,24 +196,13 @@ async def list_gateways(
 
 
 async def remove_gateway(
-    pool: asyncpg.Pool, *, principal: Principal, domain_id: uuid.UUID, gateway_id: uuid.UUID, now: datetime
+    pool: asyncpg.Pool, *, principal: Principal, domain_id: UUID, gateway_id: UUID, now: datetime
 ) -> None:
     """The distributor ends the gateway's sessions when `GatewayRemoved` reaches it."""
-    async with transaction(pool) as conn:
-        owner = await _accessible_domain(conn, principal=principal, domain_id=domain_id)
+    async with _in_domain(pool, principal=principal, domain_id=domain_id) as (conn, owner):
         removed = await repository.mark_gateway_removed(conn, domain_id=domain_id, gateway_id=gateway_id, now=now)
-        if removed is None:
-            raise NotFound("gateway not found")
-        await add_to_outbox(
-            conn,
-            GatewayRemoved(
-                gateway_id=gateway_id,
-                domain_id=domain_id,
-                account_id=owner.account_id,
-                hwid=removed.hwid,
-                product=removed.product,
-            ),
-        )
+        gateway = _present("gateway", removed)
+        await add_to_outbox(conn, GatewayRemoved(gateway_id=gateway.id, **_unit_facts(owner, gateway)))
     log.info("provisioning.gateway.removed", gateway_id=str(gateway_id), domain_id=str(domain_id))
 
 
@@ -240,7 +213,7 @@ async def issue_provisioning_code(
     pool: asyncpg.Pool,
     *,
     principal: Principal,
-    domain_id: uuid.UUID,
+    domain_id: UUID,
     max_uses: int,
     valid_for: timedelta | None,
     idempotency_key: str | None,
@@ -249,10 +222,9 @@ async def issue_provisioning_code(
     """The code exists in this answer only: it is stored as a hash, and not kept for a retry either."""
     expires_at = domain.code_expiry(now=now, valid_for=valid_for)
     issued = ProvisioningCodeIssued(
-        id=uuid.uuid4(), domain_id=domain_id, code=domain.generate_code(), expires_at=expires_at, max_uses=max_uses
+        id=uuid4(), domain_id=domain_id, code=domain.generate_code(), expires_at=expires_at, max_uses=max_uses
     )
-    async with transaction(pool) as conn:
-        owner = await _accessible_domain(conn, principal=principal, domain_id=domain_id)
+    async with _in_domain(pool, principal=principal, domain_id=domain_id) as (conn, owner):
         request = {"domain_id": domain_id, "max_uses": max_uses, "valid_for": valid_for and valid_for.total_seconds()}
         once = await claim(
             conn, operation="provisioning_code_issue", owner=owner.account_id, key=idempotency_key, request=request
@@ -293,7 +265,7 @@ async def _store_code(conn: asyncpg.Connection, issued: ProvisioningCodeIssued, 
 
 
 async def list_provisioning_codes(
-    pool: asyncpg.Pool, *, principal: Principal, domain_id: uuid.UUID, cursor: str | None, limit: int
+    pool: asyncpg.Pool, *, principal: Principal, domain_id: UUID, cursor: str | None, limit: int
 ) -> Page[ProvisioningCodeRead]:
     await _accessible_domain(pool, principal=principal, domain_id=domain_id)
     page = BY_ARRIVAL.request(cursor, limit)
@@ -302,15 +274,13 @@ async def list_provisioning_codes(
 
 
 async def revoke_provisioning_code(
-    pool: asyncpg.Pool, *, principal: Principal, domain_id: uuid.UUID, code_id: uuid.UUID, now: datetime
+    pool: asyncpg.Pool, *, principal: Principal, domain_id: UUID, code_id: UUID, now: datetime
 ) -> ProvisioningCodeRead:
-    async with transaction(pool) as conn:
-        await _accessible_domain(conn, principal=principal, domain_id=domain_id)
+    async with _in_domain(pool, principal=principal, domain_id=domain_id) as (conn, _):
         revoked = await repository.revoke_provisioning_code(conn, domain_id=domain_id, code_id=code_id, now=now)
-        if revoked is None:
-            raise NotFound("provisioning code not found")
+        code = _present("provisioning code", revoked)
     log.info("provisioning.code.revoked", code_id=str(code_id), domain_id=str(domain_id))
-    return _code_read(revoked)
+    return _code_read(code)
 
 
 def _code_read(code: ProvisioningCode) -> ProvisioningCodeRead:
@@ -351,37 +321,36 @@ async def enrol_device(
     await ensure_below_limit(pool, bucket=failures, limit=limits.failures, window_s=limits.window_s, now=now, what=what)
     await ensure_below_limit(pool, bucket=attempts, limit=limits.attempts, window_s=limits.window_s, now=now, what=what)
     await record_hit(pool, bucket=attempts, window_s=limits.window_s, now=now)
-    hwid = domain.parse_hwid(enrolment.hwid)
-    product = domain.parse_product(enrolment.product)
+    details = domain.parse_device(hwid=enrolment.hwid, product=enrolment.product, device_type=enrolment.type)
     try:
-        return await _enrol(pool, code=enrolment.code, hwid=hwid, product=product, device_type=enrolment.type, now=now)
+        return await _enrol(pool, code=enrolment.code, details=details, now=now)
     except domain.CodeRefused as refused:
         await record_hit(pool, bucket=failures, window_s=limits.window_s, now=now)
-        log.info("provisioning.enrolment.refused", reason=refused.code, client=client, hwid=hwid)
+        log.info("provisioning.enrolment.refused", reason=refused.code, client=client, hwid=details.hwid)
         raise
 
 
 async def _enrol(
-    pool: asyncpg.Pool, *, code: str, hwid: str, product: str, device_type: domain.DeviceType, now: datetime
+    pool: asyncpg.Pool, *, code: str, details: domain.DeviceDetails, now: datetime
 ) -> tuple[DeviceRead, bool]:
     code_hash = _hash_of_presented(code)
     async with transaction(pool) as conn:
         # Lock order everywhere: hardware id first, then the code row.
-        await repository.lock_hwid(conn, hwid)
+        await repository.lock_hwid(conn, details.hwid)
         presented = await repository.lock_provisioning_code_by_hash(conn, code_hash)
         if presented is None:
             raise domain.CodeUnknown("no such provisioning code")
-        enrolled = await _enrolled_before(
-            conn, domain_id=presented.domain_id, hwid=hwid, product=product, device_type=device_type
-        )
-        if enrolled is not None:
+        if (enrolled := await repository.find_present_device_by_hwid(conn, details.hwid)) is not None:
+            _ensure_enrolled_alike(enrolled, domain_id=presented.domain_id, details=details)
             # A retry (or a phone reset): the code's state no longer matters, nothing new is granted.
             return _shown(DeviceRead, enrolled), False
-        gateway = await repository.find_present_gateway_by_hwid(conn, hwid)
-        domain.ensure_not_in_other_domain(hwid, here=presented.domain_id, found_in=_domain_of(gateway))
+        gateway = await repository.find_present_gateway_by_hwid(conn, details.hwid)
+        domain.ensure_not_in_other_domain(details.hwid, here=presented.domain_id, found_in=_domain_of(gateway))
         domain.ensure_code_usable(presented, now=now)
-        device = await _admit(conn, presented, hwid=hwid, product=product, device_type=device_type, now=now)
-    log.info("provisioning.device.provisioned", device_id=str(device.id), domain_id=str(device.domain_id), hwid=hwid)
+        device = await _admit(conn, presented, details=details, now=now)
+    log.info(
+        "provisioning.device.provisioned", device_id=str(device.id), domain_id=str(device.domain_id), hwid=device.hwid
+    )
     return _shown(DeviceRead, device), True
 
 
@@ -392,55 +361,27 @@ def _hash_of_presented(code: str) -> bytes:
     return domain.hash_code(symbols)
 
 
-async def _enrolled_before(
-    conn: asyncpg.Connection, *, domain_id: uuid.UUID, hwid: str, product: str, device_type: domain.DeviceType
-) -> Device | None:
-    """The device this hardware id already is in the code's domain, if it enrols again as the same hardware."""
-    existing = await repository.find_present_device_by_hwid(conn, hwid)
-    if existing is None:
-        return None
-    domain.ensure_not_in_other_domain(hwid, here=domain_id, found_in=existing.domain_id)
-    if (existing.product, existing.type) != (product, device_type.value):
+def _ensure_enrolled_alike(existing: Device, *, domain_id: UUID, details: domain.DeviceDetails) -> None:
+    """Enrolling a present device again gives it back only in its own domain, as the same hardware."""
+    domain.ensure_not_in_other_domain(details.hwid, here=domain_id, found_in=existing.domain_id)
+    if (existing.product, existing.type) != (details.product, details.type.value):
         raise Conflict(
-            f"hardware id {hwid} is enrolled here as {existing.type} {existing.product}", code="device_details_differ"
+            f"hardware id {details.hwid} is enrolled here as {existing.type} {existing.product}",
+            code="device_details_differ",
         )
-    return existing
 
 
 async def _admit(
-    conn: asyncpg.Connection,
-    code: ProvisioningCode,
-    *,
-    hwid: str,
-    product: str,
-    device_type: domain.DeviceType,
-    now: datetime,
+    conn: asyncpg.Connection, code: ProvisioningCode, *, details: domain.DeviceDetails, now: datetime
 ) -> Device:
-    """The device joins the code's domain and uses up one of the code's uses."""
+    """The device joins the code's domain and takes one of the code's uses."""
     owner = await repository.get_domain(conn, code.domain_id)
     assert owner is not None  # the code references it
     device = await repository.insert_device(
-        conn,
-        device_id=uuid.uuid4(),
-        domain_id=owner.id,
-        hwid=hwid,
-        product=product,
-        device_type=device_type.value,
-        code_id=code.id,
-        now=now,
+        conn, device_id=uuid4(), domain_id=owner.id, details=details, code_id=code.id, now=now
     )
     await repository.count_code_use(conn, code.id)
-    await add_to_outbox(
-        conn,
-        DeviceProvisioned(
-            device_id=device.id,
-            domain_id=owner.id,
-            account_id=owner.account_id,
-            hwid=hwid,
-            product=product,
-            type=device_type.value,
-        ),
-    )
+    await add_to_outbox(conn, DeviceProvisioned(device_id=device.id, type=device.type, **_unit_facts(owner, device)))
     return device
 
 
@@ -451,7 +392,7 @@ async def list_devices(
     pool: asyncpg.Pool,
     *,
     principal: Principal,
-    domain_id: uuid.UUID,
+    domain_id: UUID,
     device_type: domain.DeviceType | None,
     product: str | None,
     cursor: str | None,
@@ -470,48 +411,46 @@ async def list_devices(
     return BY_ARRIVAL.page([_shown(DeviceRead, d) for d in devices], page, key=lambda d: (d.provisioned_at, d.id))
 
 
-async def read_device(
-    pool: asyncpg.Pool, *, principal: Principal, domain_id: uuid.UUID, device_id: uuid.UUID
-) -> DeviceRead:
+async def read_device(pool: asyncpg.Pool, *, principal: Principal, domain_id: UUID, device_id: UUID) -> DeviceRead:
     await _accessible_domain(pool, principal=principal, domain_id=domain_id)
     device = await repository.get_present_device(pool, domain_id=domain_id, device_id=device_id)
-    if device is None:
-        raise NotFound("device not found")
-    return _shown(DeviceRead, device)
+    return _shown(DeviceRead, _present("device", device))
 
 
 async def remove_device(
-    pool: asyncpg.Pool, *, principal: Principal, domain_id: uuid.UUID, device_id: uuid.UUID, now: datetime
+    pool: asyncpg.Pool, *, principal: Principal, domain_id: UUID, device_id: UUID, now: datetime
 ) -> None:
-    async with transaction(pool) as conn:
-        owner = await _accessible_domain(conn, principal=principal, domain_id=domain_id)
+    async with _in_domain(pool, principal=principal, domain_id=domain_id) as (conn, owner):
         removed = await repository.mark_device_removed(conn, domain_id=domain_id, device_id=device_id, now=now)
-        if removed is None:
-            raise NotFound("device not found")
-        await add_to_outbox(
-            conn,
-            DeviceRemoved(
-                device_id=device_id,
-                domain_id=domain_id,
-                account_id=owner.account_id,
-                hwid=removed.hwid,
-                product=removed.product,
-                type=removed.type,
-            ),
-        )
+        device = _present("device", removed)
+        await add_to_outbox(conn, DeviceRemoved(device_id=device.id, type=device.type, **_unit_facts(owner, device)))
     log.info("provisioning.device.removed", device_id=str(device_id), domain_id=str(domain_id))
 
 
 # --- answers ------------------------------------------------------------------------------------
 
+P = TypeVar("P")
 
-def _shown(model: type[M], stored: Domain | Gateway | Device) -> M:
+
+def _present(what: str, found: P | None) -> P:
+    """What was asked for, or 404 `not_found`: absent, removed, or under another domain are all the same."""
+    if found is None:
+        raise NotFound(f"{what} not found")
+    return found
+
+
+def _shown(model: type[M], stored: Domain | Unit) -> M:
     """A stored object as the API shows it: the read models carry the stored fields under the same names."""
     return model.model_validate(stored, from_attributes=True)
 
 
-def _domain_of(present: Gateway | Device | None) -> uuid.UUID | None:
+def _domain_of(present: Unit | None) -> UUID | None:
     return None if present is None else present.domain_id
+
+
+def _unit_facts(owner: Domain, unit: Unit) -> dict[str, Any]:
+    """What every event about a gateway or a device carries: where the unit is, and which unit it is."""
+    return {"domain_id": owner.id, "account_id": owner.account_id, "hwid": unit.hwid, "product": unit.product}
 
 
 def _first_answer(once: Claim, model: type[M]) -> tuple[M, bool] | None:
