@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from provisioning import domain
-from shared.refusals import Unprocessable
+from shared.refusals import Conflict, Unprocessable
 
 HEX = "0123456789abcdefABCDEF"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -54,6 +55,23 @@ def test_anything_that_is_not_twelve_hex_digits_is_refused(raw: str) -> None:
     else:
         with pytest.raises(domain.InvalidHardwareId):
             domain.parse_hwid(raw)
+
+
+def test_a_unit_may_be_present_in_one_domain_only() -> None:
+    here, elsewhere = uuid.uuid4(), uuid.uuid4()
+    domain.ensure_not_in_other_domain("0004f2a1b2c3", here=here, found_in=None)
+    domain.ensure_not_in_other_domain("0004f2a1b2c3", here=here, found_in=here)
+    with pytest.raises(Conflict) as refused:
+        domain.ensure_not_in_other_domain("0004f2a1b2c3", here=here, found_in=elsewhere)
+    assert (refused.value.status, refused.value.code) == (409, "hwid_in_other_domain")
+
+
+def test_a_gateway_and_a_device_are_named_in_canonical_form() -> None:
+    key = b64url(raw_ed25519_public_key())
+    gateway = domain.parse_gateway(hwid="00:04:F2:A1:B2:C3", product="GW4", public_key=key + "=")
+    assert gateway == domain.GatewayDetails(hwid="0004f2a1b2c3", product="GW4", public_key=key)
+    device = domain.parse_device(hwid="00-04-F2-A1-B2-C4", product="D717", device_type=domain.DeviceType.PHONE)
+    assert device == domain.DeviceDetails(hwid="0004f2a1b2c4", product="D717", type=domain.DeviceType.PHONE)
 
 
 @pytest.mark.parametrize(

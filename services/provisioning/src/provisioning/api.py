@@ -24,6 +24,7 @@ from provisioning.schemas import (
 )
 from shared.auth import AnyRolePrincipal
 from shared.errors import problem_responses
+from shared.idempotency import OptionalIdempotencyKey
 from shared.pagination import Cursor, Page
 from shared.runtime import DbPool, Now
 
@@ -53,6 +54,10 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 # by shared.openapi.
 _NO_DOMAIN = (404, "`not_found`: no such domain (or not yours)")
 _BAD_CURSOR = (400, "`invalid_cursor`")
+_GATEWAY = "/domains/{domain_id}/gateways/{gateway_id}"
+_NO_GATEWAY = problem_responses((404, "`not_found`: no such domain or gateway"))
+_DEVICE = "/domains/{domain_id}/devices/{device_id}"
+_NO_DEVICE = problem_responses((404, "`not_found`: no such domain or device"))
 
 # --- domains ------------------------------------------------------------------------------------
 
@@ -66,8 +71,12 @@ _BAD_CURSOR = (400, "`invalid_cursor`")
         (409, "`domain_name_taken`; `not_yet_known`: the account's event has not arrived yet, retry"),
     ),
 )
-async def create_domain(body: DomainCreate, principal: AnyRolePrincipal, pool: DbPool) -> DomainRead:
-    return await service.create_domain(pool, principal=principal, account_id=body.account_id, name=body.name)
+async def create_domain(
+    body: DomainCreate, principal: AnyRolePrincipal, pool: DbPool, idempotency_key: OptionalIdempotencyKey
+) -> DomainRead:
+    return await service.create_domain(
+        pool, principal=principal, account_id=body.account_id, name=body.name, idempotency_key=idempotency_key
+    )
 
 
 @router.get(
@@ -106,10 +115,16 @@ async def read_domain(domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool
     },
 )
 async def register_gateway(
-    domain_id: UUID, body: GatewayCreate, principal: AnyRolePrincipal, pool: DbPool, now: Now, response: Response
+    domain_id: UUID,
+    body: GatewayCreate,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    idempotency_key: OptionalIdempotencyKey,
+    now: Now,
+    response: Response,
 ) -> GatewayRead:
     gateway, created = await service.register_gateway(
-        pool, principal=principal, domain_id=domain_id, gateway=body, now=now
+        pool, principal=principal, domain_id=domain_id, gateway=body, idempotency_key=idempotency_key, now=now
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -123,21 +138,12 @@ async def list_gateways(
     return await service.list_gateways(pool, principal=principal, domain_id=domain_id, cursor=cursor, limit=limit)
 
 
-@router.get(
-    "/domains/{domain_id}/gateways/{gateway_id}",
-    tags=["gateways"],
-    responses=problem_responses((404, "`not_found`: no such domain or gateway")),
-)
+@router.get(_GATEWAY, tags=["gateways"], responses=_NO_GATEWAY)
 async def read_gateway(domain_id: UUID, gateway_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> GatewayRead:
     return await service.read_gateway(pool, principal=principal, domain_id=domain_id, gateway_id=gateway_id)
 
 
-@router.delete(
-    "/domains/{domain_id}/gateways/{gateway_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    tags=["gateways"],
-    responses=problem_responses((404, "`not_found`: no such domain or gateway")),
-)
+@router.delete(_GATEWAY, status_code=status.HTTP_204_NO_CONTENT, tags=["gateways"], responses=_NO_GATEWAY)
 async def remove_gateway(
     domain_id: UUID, gateway_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now
 ) -> None:
@@ -151,10 +157,22 @@ async def remove_gateway(
     "/domains/{domain_id}/provisioning-codes",
     status_code=status.HTTP_201_CREATED,
     tags=["provisioning"],
-    responses=problem_responses(_NO_DOMAIN, (422, "`validation_failed`, `invalid_code_validity`")),
+    description="The code is shown in this answer only. A retry with the same `Idempotency-Key` is told which "
+    "code was issued (409 `provisioning_code_already_shown`, with `code_id`), never the code itself: revoke it if "
+    "its answer was lost.",
+    responses=problem_responses(
+        _NO_DOMAIN,
+        (409, "`provisioning_code_already_shown`, with `code_id`, `domain_id` and `expires_at`"),
+        (422, "`validation_failed`, `invalid_code_validity`"),
+    ),
 )
 async def issue_provisioning_code(
-    domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now, body: ProvisioningCodeCreate | None = None
+    domain_id: UUID,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    idempotency_key: OptionalIdempotencyKey,
+    now: Now,
+    body: ProvisioningCodeCreate | None = None,
 ) -> ProvisioningCodeIssued:
     request = body or ProvisioningCodeCreate()
     return await service.issue_provisioning_code(
@@ -163,6 +181,7 @@ async def issue_provisioning_code(
         domain_id=domain_id,
         max_uses=request.max_uses,
         valid_for=None if request.valid_for_s is None else timedelta(seconds=request.valid_for_s),
+        idempotency_key=idempotency_key,
         now=now,
     )
 
@@ -198,6 +217,9 @@ async def revoke_provisioning_code(
     status_code=status.HTTP_201_CREATED,
     tags=["provisioning"],
     summary="A device enrols itself with a provisioning code (no token; rate-limited per client address)",
+    description="Idempotent by hardware id, so it takes no `Idempotency-Key`: the same device enrolling again "
+    "into the code's domain gets its device back (200), whatever the code's state now, with no second event; "
+    "nothing new is granted. With another product or type it is 409 `device_details_differ`.",
     responses={
         200: {
             "model": DeviceRead,
@@ -245,20 +267,11 @@ async def list_devices(
     )
 
 
-@router.get(
-    "/domains/{domain_id}/devices/{device_id}",
-    tags=["devices"],
-    responses=problem_responses((404, "`not_found`: no such domain or device")),
-)
+@router.get(_DEVICE, tags=["devices"], responses=_NO_DEVICE)
 async def read_device(domain_id: UUID, device_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> DeviceRead:
     return await service.read_device(pool, principal=principal, domain_id=domain_id, device_id=device_id)
 
 
-@router.delete(
-    "/domains/{domain_id}/devices/{device_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    tags=["devices"],
-    responses=problem_responses((404, "`not_found`: no such domain or device")),
-)
+@router.delete(_DEVICE, status_code=status.HTTP_204_NO_CONTENT, tags=["devices"], responses=_NO_DEVICE)
 async def remove_device(domain_id: UUID, device_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> None:
     await service.remove_device(pool, principal=principal, domain_id=domain_id, device_id=device_id, now=now)

@@ -13,10 +13,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from shared.refusals import NotFound, Refusal, Unprocessable
+from shared.refusals import Conflict, NotFound, Refusal, Unprocessable
 
 # --- hardware ids -------------------------------------------------------------------------------
 
@@ -36,6 +37,14 @@ def parse_hwid(raw: str) -> str:
     if _HWID_MAC.fullmatch(raw):
         return raw.replace(raw[2], "").lower()
     raise InvalidHardwareId(f"a hardware id is 12 hexadecimal digits (e.g. 0004f2a1b2c3), not {raw[:40]!r}")
+
+
+def ensure_not_in_other_domain(hwid: str, *, here: UUID, found_in: UUID | None) -> None:
+    """A unit sits in one domain at most, as a gateway, a device or both: `found_in` is where it is present."""
+    if found_in is not None and found_in != here:
+        raise Conflict(
+            f"hardware id {hwid} belongs to another domain; remove it there first", code="hwid_in_other_domain"
+        )
 
 
 # --- products and device types ------------------------------------------------------------------
@@ -62,6 +71,25 @@ class DeviceType(StrEnum):
     GW = "GW"  # a gateway enrolled as rentable hardware
     ATA = "ATA"  # an analogue telephone adapter
     CONFERENCE = "CONFERENCE"  # a conference phone
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """A unit as it names itself, in canonical form: its hardware id and its product."""
+
+    hwid: str
+    product: str
+
+
+@dataclass(frozen=True)
+class DeviceDetails(Hardware):
+    """What a device says it is when it enrols: the same details again are the same device."""
+
+    type: DeviceType
+
+
+def parse_device(*, hwid: str, product: str, device_type: DeviceType) -> DeviceDetails:
+    return DeviceDetails(hwid=parse_hwid(hwid), product=parse_product(product), type=device_type)
 
 
 # --- gateway public keys ------------------------------------------------------------------------
@@ -143,6 +171,19 @@ def parse_gateway_public_key(encoded: str) -> str:
 
 def encode_public_key(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class GatewayDetails(Hardware):
+    """What identifies a gateway registration: the same details again are the same gateway."""
+
+    public_key: str
+
+
+def parse_gateway(*, hwid: str, product: str, public_key: str) -> GatewayDetails:
+    return GatewayDetails(
+        hwid=parse_hwid(hwid), product=parse_product(product), public_key=parse_gateway_public_key(public_key)
+    )
 
 
 # --- provisioning codes -------------------------------------------------------------------------

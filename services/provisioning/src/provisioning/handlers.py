@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from provisioning import repository
+from provisioning import service
 from provisioning.config import Settings
 from shared.context import HandlerContext
 from shared.events.base import Event
@@ -13,7 +13,7 @@ from shared.messaging.consumer import Handler
 
 
 async def on_account_opened(ctx: HandlerContext[Settings], event: AccountOpened) -> None:
-    await repository.upsert_known_account(ctx.conn, account_id=event.account_id, name=event.name)
+    await service.note_account_opened(ctx.conn, account_id=event.account_id, name=event.name)
 
 
 SUBSCRIPTIONS: Mapping[type[Event], Handler] = {

@@ -77,6 +77,18 @@ class ProvisioningCodeIssued(BaseModel):
     max_uses: int
 
 
+class ProvisioningCodeAlreadyShown(BaseModel):
+    """What a retry of an issue with the same Idempotency-Key is told (409 `provisioning_code_already_shown`).
+
+    The code itself is not kept for the retry (it exists only as a hash): the caller learns which code was
+    issued, so they can revoke it if its answer was lost, and issue another with a new key.
+    """
+
+    code_id: UUID
+    domain_id: UUID
+    expires_at: datetime
+
+
 class ProvisioningCodeRead(BaseModel):
     id: UUID
     domain_id: UUID
