@@ -7,18 +7,16 @@ real, so a refusal is the services' decision and never a missing object.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -29,9 +27,8 @@ from license_distributor.main import SPEC as DISTRIBUTOR
 from provisioning.config import Settings as ProvisioningSettings
 from provisioning.main import SPEC as PROVISIONING
 from shared.config import ServiceSettings
-from shared.runtime import ServiceSpec, create_app
-from tests.harness import TestPlatform, eventually
-from tests.integration.license_distributor.conftest import free_port
+from shared.runtime import ServiceSpec
+from tests.harness import TestPlatform, eventually, free_port, serving_service
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
 
@@ -66,42 +63,14 @@ class Served:
 async def serving(name: str, platform: TestPlatform) -> AsyncIterator[Served]:
     """One service's real app on a uvicorn server on a free port (the fuzzer needs a real socket)."""
     spec, settings_cls = SERVICES[name]
-    port = free_port()
     overrides: dict[str, object] = {}
     if name == "provisioning":
         # The fuzzer's enrolments with unknown codes would use up the address's failures and lock the seeder (the
         # same address) out of enrolling devices for the next tenants; the limit has its own integration tests.
         overrides = {"enrolment_failures_per_window": 1_000_000, "enrolment_attempts_per_window": 1_000_000}
-    settings = platform.settings(settings_cls, http_port=port, **overrides)
-    # The server keeps idle connections longer than the client's pool does (httpx: 5 s): with both at 5 s, a
-    # request sent on a connection the server is just closing fails with a ReadError (seen in CI).
-    config = uvicorn.Config(
-        create_app(spec, settings),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        timeout_keep_alive=30,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        await eventually(_started(server, task), within=30)
-        url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-            yield Served(name=name, url=url, client=client)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
-
-
-def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> Callable[[], Awaitable[bool]]:
-    async def probe() -> bool:
-        if task.done():
-            task.result()  # a failed start shows its own error
-        return bool(server.started)
-
-    return probe
+    settings = platform.settings(settings_cls, http_port=free_port(), **overrides)
+    async with serving_service(spec, settings) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        yield Served(name=name, url=url, client=client)
 
 
 @dataclass

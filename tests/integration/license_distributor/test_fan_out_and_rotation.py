@@ -28,10 +28,9 @@ from license_distributor.rotation import KeyRotationWorker
 from shared.clock import SystemClock
 from shared.db import create_pool
 from shared.events.contracts import DomainRental, Licence, RentalChanged, RentedDevice
-from tests.harness import TestPlatform, admin_fetch, eventually
+from tests.harness import EventPublisher, TestPlatform, admin_fetch, eventually
 from tests.integration.license_distributor.conftest import (
     Distributor,
-    Publisher,
     Tenant,
     serving_distributor,
     wait_registered,
@@ -166,7 +165,7 @@ async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_i
 
 async def test_a_contract_with_many_domains_rebuilds_only_the_domain_whose_share_changed(
     distributor: Distributor,
-    publisher: Publisher,
+    publisher: EventPublisher,
     tenant: Tenant,
     platform: TestPlatform,
     monkeypatch: pytest.MonkeyPatch,
