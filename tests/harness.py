@@ -36,6 +36,8 @@ import uvicorn
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 from fastapi import FastAPI
 
+from gateway_simulator.gateway import JwksCache, SimulatedGateway
+from gateway_simulator.identity import GatewayState, MemoryStore
 from scripts.bootstrap_db import bootstrap
 from shared.clock import Clock, MovableClock
 from shared.config import ServiceSettings
@@ -263,6 +265,34 @@ async def serving_service(
         yield url
 
 
+@asynccontextmanager
+async def running_gateway(
+    state: GatewayState,
+    *,
+    distributor_url: str,
+    client: httpx.AsyncClient,
+    store: MemoryStore | None = None,
+    backoff_base_s: float = 0.1,
+    backoff_cap_s: float = 0.5,
+) -> AsyncIterator[SimulatedGateway]:
+    """The project's gateway simulator holding its session with the distributor, as hardware would, until the
+    block ends. JWKS fetched as often as asked (tests rotate keys), reconnects within a second."""
+    gateway = SimulatedGateway(
+        state=state,
+        store=store or MemoryStore(),
+        distributor_url=distributor_url,
+        jwks=JwksCache(url=f"{distributor_url}/.well-known/jwks.json", client=client, min_refresh_s=0),
+        backoff_base_s=backoff_base_s,
+        backoff_cap_s=backoff_cap_s,
+    )
+    task = asyncio.create_task(gateway.run())
+    try:
+        yield gateway
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 # --- events on the real broker ---------------------------------------------------------------------------------
 
 
@@ -391,26 +421,58 @@ async def event_tap(
         await connection.close()
 
 
+# --- tenants --------------------------------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class Tenant:
+    """One account of a test and what it owns, ids as they travel in JSON ("" until made).
+
+    Rigs extend it with what their stories add (the security suite's seeded objects, the fault run's phones, the
+    distributor's event feed); every tenant of every suite has these fields with these meanings.
+    """
+
+    account_id: str
+    name: str = ""
+    customer: dict[str, str] = field(default_factory=dict)  # the auth headers of the account's customer
+    domain_id: str = ""
+    contract_id: str = ""
+
+
 # --- database look-ups and waiting -----------------------------------------------------------------------------
 
 T = TypeVar("T")
 
 
-async def admin_fetchval(platform: TestPlatform, sql: str, *args: object) -> object:
-    conn = await asyncpg.connect(platform.admin_database_url)
+async def fetchval_at(database_url: str, sql: str, *args: object) -> object:
+    """One value, on a connection of its own (so a test reads what is committed, as another client would)."""
+    conn = await asyncpg.connect(database_url)
     try:
         return await conn.fetchval(sql, *args)
     finally:
         await conn.close()
 
 
-async def admin_fetch(platform: TestPlatform, sql: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(platform.admin_database_url)
+async def fetch_at(database_url: str, sql: str, *args: object) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(database_url)
     try:
         rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
         return rows
     finally:
         await conn.close()
+
+
+async def admin_fetchval(platform: TestPlatform, sql: str, *args: object) -> object:
+    return await fetchval_at(platform.admin_database_url, sql, *args)
+
+
+async def admin_count(platform: TestPlatform, sql: str, *args: object) -> int:
+    """A `SELECT count(*) ...` on the run's database."""
+    return int(str(await admin_fetchval(platform, sql, *args)))
+
+
+async def admin_fetch(platform: TestPlatform, sql: str, *args: object) -> list[asyncpg.Record]:
+    return await fetch_at(platform.admin_database_url, sql, *args)
 
 
 async def ready(value: T) -> T:

@@ -28,7 +28,7 @@ from provisioning.config import Settings as ProvisioningSettings
 from provisioning.main import SPEC as PROVISIONING
 from shared.config import ServiceSettings
 from shared.runtime import ServiceSpec
-from tests.harness import TestPlatform, eventually, free_port, serving_service
+from tests.harness import Tenant, TestPlatform, eventually, free_port, serving_service
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
 
@@ -73,14 +73,10 @@ async def serving(name: str, platform: TestPlatform) -> AsyncIterator[Served]:
         yield Served(name=name, url=url, client=client)
 
 
-@dataclass
-class Tenant:
+@dataclass(kw_only=True)
+class SeededTenant(Tenant):
     """One account and everything it owns; `values()` is what must never leak to anyone else."""
 
-    account_id: str
-    name: str
-    customer: dict[str, str]
-    domain_id: str = ""
     domain_name: str = ""
     gateway_id: str = ""
     gateway_hwid: str = ""
@@ -167,11 +163,11 @@ class Seeder:
         assert isinstance(keys, list)
         return {"id": str(keys[0]["id"]), "code": str(keys[0]["code"])}
 
-    async def tenant(self, label: str) -> Tenant:
+    async def tenant(self, label: str) -> SeededTenant:
         name = f"{label} {uuid.uuid4().hex[:8]}"
         account = await self.ok("wallet", "POST", "/v1/accounts", headers=self.partner, json={"name": name})
         account_id = str(account["id"])
-        tenant = Tenant(
+        tenant = SeededTenant(
             account_id=account_id, name=name, customer=self.platform.auth("customer", account_id=account_id)
         )
         key = await self.key("1000")
@@ -194,7 +190,7 @@ class Seeder:
         tenant.rental_id = await self.rental(tenant, device_id=tenant.device_id)
         return tenant
 
-    async def domain(self, tenant: Tenant) -> tuple[str, str]:
+    async def domain(self, tenant: SeededTenant) -> tuple[str, str]:
         name = f"d{uuid.uuid4().hex[:10]}.example"
         body = await self.ok(
             "provisioning",
@@ -205,7 +201,7 @@ class Seeder:
         )
         return str(body["id"]), name
 
-    async def gateway(self, tenant: Tenant) -> dict[str, object]:
+    async def gateway(self, tenant: SeededTenant) -> dict[str, object]:
         return await self.ok(
             "provisioning",
             "POST",
@@ -214,7 +210,7 @@ class Seeder:
             json={"hwid": hwid(), "product": "GW-SEC", "public_key": public_key()},
         )
 
-    async def contract(self, tenant: Tenant, *, status: str) -> str:
+    async def contract(self, tenant: SeededTenant, *, status: str) -> str:
         """A contract of the tenant's account in `status`: draft, pending_approval or active."""
         body = await self.ok(
             "contracts", "POST", "/v1/contracts", headers=self.partner, json={"account_id": tenant.account_id}
@@ -226,7 +222,7 @@ class Seeder:
             await self.ok("contracts", "POST", f"/v1/contracts/{contract_id}/approval", headers=self.operator)
         return contract_id
 
-    async def link(self, tenant: Tenant, *, contract_id: str, domain_id: str) -> None:
+    async def link(self, tenant: SeededTenant, *, contract_id: str, domain_id: str) -> None:
         await self.ok(
             "contracts",
             "POST",
@@ -235,7 +231,7 @@ class Seeder:
             json={"domain_id": domain_id},
         )
 
-    async def provisioning_code(self, tenant: Tenant) -> dict[str, object]:
+    async def provisioning_code(self, tenant: SeededTenant) -> dict[str, object]:
         return await self.ok(
             "provisioning",
             "POST",
@@ -244,7 +240,7 @@ class Seeder:
             json={},
         )
 
-    async def device(self, tenant: Tenant, *, rentable: bool) -> dict[str, object]:
+    async def device(self, tenant: SeededTenant, *, rentable: bool) -> dict[str, object]:
         """A phone enrolled by code in the tenant's domain; `rentable` waits until contracts lists it."""
         code = await self.provisioning_code(tenant)
         device = await self.ok(
@@ -271,7 +267,7 @@ class Seeder:
             )
         return device
 
-    async def rental(self, tenant: Tenant, *, device_id: str) -> str:
+    async def rental(self, tenant: SeededTenant, *, device_id: str) -> str:
         async def activate() -> httpx.Response:
             return await self.call(
                 "contracts",
@@ -294,8 +290,8 @@ class SeededPlatform:
     platform: TestPlatform
     served: dict[str, Served]
     seeder: Seeder
-    owner: Tenant
-    other: Tenant
+    owner: SeededTenant
+    other: SeededTenant
 
 
 @pytest.fixture(scope="package")

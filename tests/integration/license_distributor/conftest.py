@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,14 +12,21 @@ import asyncpg
 import httpx
 import pytest
 
-from gateway_simulator.gateway import JwksCache, SimulatedGateway
-from gateway_simulator.identity import GatewayState, MemoryStore
+from gateway_simulator.identity import GatewayState
 from license_distributor.config import Settings
 from license_distributor.main import SPEC
 from shared.events.contracts import DomainRental, Licence, RentalChanged, RentedDevice
 from shared.events.provisioning import DomainCreated, GatewayRegistered
 from shared.events.wallet import RunwayChanged
-from tests.harness import EventPublisher, TestPlatform, event_publisher, eventually, free_port, serving_service
+from tests.harness import (
+    EventPublisher,
+    Tenant,
+    TestPlatform,
+    event_publisher,
+    eventually,
+    free_port,
+    serving_service,
+)
 
 
 @dataclass(frozen=True)
@@ -47,20 +53,24 @@ async def serving_distributor(platform: TestPlatform, **overrides: object) -> As
         yield Distributor(url=url)
 
 
-@dataclass
-class Tenant:
-    """An account with a domain, its contract and gateways, driven by the events we publish for it."""
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(kw_only=True)
+class TenantFeed(Tenant):
+    """A tenant the distributor learns of by events only: we publish them for it, as the other services would."""
 
     publisher: EventPublisher
-    account_id: uuid.UUID = field(default_factory=uuid.uuid4)
-    domain_id: uuid.UUID = field(default_factory=uuid.uuid4)
-    contract_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    account_id: str = field(default_factory=_new_id)
+    domain_id: str = field(default_factory=_new_id)
+    contract_id: str = field(default_factory=_new_id)
     rental_version: int = 0
     runway_version: int = 0
 
     async def create_domain(self) -> None:
         await self.publisher.publish(
-            DomainCreated(domain_id=self.domain_id, account_id=self.account_id, name=f"d-{self.domain_id.hex[:6]}")
+            DomainCreated(domain_id=self.domain_id, account_id=self.account_id, name=f"d-{self.domain_id[:6]}")
         )
 
     async def register(self, state: GatewayState) -> uuid.UUID:
@@ -134,28 +144,8 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def tenant(publisher: EventPublisher) -> Tenant:
-    return Tenant(publisher=publisher)
-
-
-@asynccontextmanager
-async def running_gateway(
-    state: GatewayState, *, distributor_url: str, client: httpx.AsyncClient, store: MemoryStore | None = None
-) -> AsyncIterator[SimulatedGateway]:
-    gateway = SimulatedGateway(
-        state=state,
-        store=store or MemoryStore(),
-        distributor_url=distributor_url,
-        jwks=JwksCache(url=f"{distributor_url}/.well-known/jwks.json", client=client, min_refresh_s=0),
-        backoff_base_s=0.1,
-        backoff_cap_s=0.5,
-    )
-    task = asyncio.create_task(gateway.run())
-    try:
-        yield gateway
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+def tenant(publisher: EventPublisher) -> TenantFeed:
+    return TenantFeed(publisher=publisher)
 
 
 async def gateway_row(platform: TestPlatform, hwid: str) -> asyncpg.Record | None:

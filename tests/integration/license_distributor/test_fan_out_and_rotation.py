@@ -31,7 +31,7 @@ from shared.events.contracts import DomainRental, Licence, RentalChanged, Rented
 from tests.harness import EventPublisher, TestPlatform, admin_fetch, eventually
 from tests.integration.license_distributor.conftest import (
     Distributor,
-    Tenant,
+    TenantFeed,
     serving_distributor,
     wait_registered,
 )
@@ -101,7 +101,7 @@ async def _metric(http: httpx.AsyncClient, distributor: Distributor, name: str, 
     )
 
 
-def _rental(tenant: Tenant, *, version: int, shares: dict[uuid.UUID, list[str]], rate: int) -> RentalChanged:
+def _rental(tenant: TenantFeed, *, version: int, shares: dict[uuid.UUID, list[str]], rate: int) -> RentalChanged:
     return RentalChanged(
         contract_id=tenant.contract_id,
         account_id=tenant.account_id,
@@ -122,7 +122,7 @@ def _rental(tenant: Tenant, *, version: int, shares: dict[uuid.UUID, list[str]],
 
 
 async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_it_gets_the_bundle(
-    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+    distributor: Distributor, tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     await tenant.create_domain()
     await tenant.runway(depletes_in=None, balance=10**12)
@@ -163,10 +163,10 @@ async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_i
     assert len(facts) == 6
 
 
+@pytest.mark.usefixtures("distributor")
 async def test_a_contract_with_many_domains_rebuilds_only_the_domain_whose_share_changed(
-    distributor: Distributor,
     publisher: EventPublisher,
-    tenant: Tenant,
+    tenant: TenantFeed,
     platform: TestPlatform,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -174,7 +174,7 @@ async def test_a_contract_with_many_domains_rebuilds_only_the_domain_whose_share
     domains = [uuid.uuid4() for _ in range(3)]
     states = {d: GatewayState.generate(phones=0) for d in domains}
     for domain_id, state in states.items():
-        tenant.domain_id = domain_id
+        tenant.domain_id = str(domain_id)
         await tenant.create_domain()
         await tenant.register(state)
     hwids = [s.hwid for s in states.values()]
@@ -210,7 +210,7 @@ async def test_a_contract_with_many_domains_rebuilds_only_the_domain_whose_share
 
 
 async def test_a_reconnect_storm_is_admitted_in_batches_and_only_stale_gateways_get_a_bundle(
-    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+    distributor: Distributor, tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     await tenant.create_domain()
     states = [GatewayState.generate(phones=0) for _ in range(40)]
@@ -254,7 +254,7 @@ class Crash(Exception):
 def crashing_before_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The process dies after re-signing a batch and before its commit (the transaction rolls back)."""
 
-    async def crash(*args: object, **kwargs: object) -> None:
+    async def crash(*_args: object, **_kwargs: object) -> None:
         raise Crash
 
     with monkeypatch.context() as patch:
@@ -264,7 +264,7 @@ def crashing_before_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 async def test_a_rotation_answers_at_once_and_resumes_after_a_crash_mid_batch_without_re_signing_twice(
     distributor: Distributor,
-    tenant: Tenant,
+    tenant: TenantFeed,
     http: httpx.AsyncClient,
     platform: TestPlatform,
     pool: asyncpg.Pool,

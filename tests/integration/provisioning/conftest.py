@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from provisioning.config import Settings
 from provisioning.main import SPEC
 from shared.events.wallet import AccountOpened
-from tests.harness import EventTap, TestPlatform, event_tap, eventually, publish_event, running_service
+from tests.harness import EventTap, TestPlatform, admin_fetchval, event_tap, eventually, publish_event, running_service
 
 FAILED_ENROLMENTS_ALLOWED = 5
 
@@ -86,11 +85,7 @@ class Steps:
         return httpx.AsyncClient(transport=transport, base_url="http://provisioning")
 
     async def scalar(self, sql: str, *args: object) -> Any:
-        conn = await asyncpg.connect(self.test_platform.admin_database_url)
-        try:
-            return await conn.fetchval(sql, *args)
-        finally:
-            await conn.close()
+        return await admin_fetchval(self.test_platform, sql, *args)
 
 
 @pytest.fixture

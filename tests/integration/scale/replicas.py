@@ -25,7 +25,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from scripts.bootstrap_db import bootstrap
-from tests.harness import TestPlatform, delete_prefixed_broker_objects, eventually, free_port
+from tests.harness import TestPlatform, delete_prefixed_broker_objects, eventually, fetch_at, fetchval_at, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -80,19 +80,10 @@ class ReplicaSet:
         return urlunsplit((parts.scheme, parts.netloc, f"/{self.database}", parts.query, ""))
 
     async def fetchval(self, sql: str, *args: object) -> object:
-        conn = await asyncpg.connect(self.admin_database_url)
-        try:
-            return await conn.fetchval(sql, *args)
-        finally:
-            await conn.close()
+        return await fetchval_at(self.admin_database_url, sql, *args)
 
     async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(self.admin_database_url)
-        try:
-            rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
-            return rows
-        finally:
-            await conn.close()
+        return await fetch_at(self.admin_database_url, sql, *args)
 
     async def count(self, sql: str, *args: object) -> int:
         return int(str(await self.fetchval(sql, *args)))
