@@ -31,13 +31,11 @@ import logging
 import math
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,7 +53,7 @@ from gateway_simulator.identity import GatewayState, MemoryStore
 from gateway_simulator.verifier import AcceptedBundle
 from scripts.bootstrap_db import bootstrap
 from shared.dev_issuer import issue_token, load_or_create_key
-from tests.harness import delete_prefixed_broker_objects
+from tests.harness import delete_prefixed_broker_objects, eventually, free_port
 
 ADMIN_URL = os.environ.get("RENTAL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("RENTAL_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -86,13 +84,6 @@ SERVICES = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -111,18 +102,6 @@ def raise_own_file_limit() -> int:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)] if ordered else float("nan")
-
-
-async def wait_until(
-    condition: Callable[[], Awaitable[bool]], *, within: float, what: str, every: float = 0.02
-) -> float:
-    """Poll an async predicate; returns the seconds it took."""
-    started = time.perf_counter()
-    while not await condition():
-        if time.perf_counter() - started > within:
-            raise TimeoutError(f"{what}: not within {within}s")
-        await asyncio.sleep(every)
-    return time.perf_counter() - started
 
 
 # ---- the baseline: a bare websockets server ---------------------------------------------------------------
@@ -236,7 +215,7 @@ async def start_platform(platform: Platform) -> None:
                 except httpx.HTTPError:
                     return False
 
-            await wait_until(ready, within=180, what=f"{name} ready", every=0.2)
+            await eventually(ready, within=180, what=f"{name} ready", every=0.2)
 
 
 async def stop_platform(platform: Platform) -> None:
@@ -451,6 +430,30 @@ async def metric(http: httpx.AsyncClient, url: str, name: str, **labels: str) ->
 # ---- the run ----------------------------------------------------------------------------------------------------
 
 
+@dataclass
+class Fleet:
+    """What the measuring steps of one run share: the platform, its clients, the sites and their gateways."""
+
+    platform: Platform
+    api: Api
+    db: asyncpg.Pool
+    sites: list[Site]
+    figures: dict[str, Any]
+    gateways: list[BenchGateway] = field(default_factory=list)
+    by_hwid: dict[str, BenchGateway] = field(default_factory=dict)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self.api.http
+
+    @property
+    def distributor_url(self) -> str:
+        return self.platform.urls["license-distributor"]
+
+    async def metric(self, name: str) -> float:
+        return await metric(self.http, self.distributor_url, name)
+
+
 async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: int = 32) -> dict[str, Any]:
     """The whole benchmark; returns the figures (also what `main` writes to bench/results/<name>.json)."""
     open_files = raise_own_file_limit()
@@ -471,220 +474,254 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
     }
     figures["bare"] = await bare_baseline(gateways)
     await bootstrap(admin_url=ADMIN_URL, database=platform.database)
-    fleet: list[BenchGateway] = []
     tasks: list[asyncio.Task[None]] = []
     profilers: list[asyncio.subprocess.Process] = []
     try:
         await start_platform(platform)
-        per_domain = [gateways // domains + (1 if i < gateways % domains else 0) for i in range(domains)]
-        sites = [
-            Site(index=i, states=[GatewayState.generate(phones=0) for _ in range(n)]) for i, n in enumerate(per_domain)
-        ]
-        # Change j activates a phone of site j mod domains (one more for the storm).
-        for j in range(changes + 1):
-            sites[j % domains].phones.append((uuid.uuid4().hex[:12], ""))
+        sites = plan_sites(gateways=gateways, domains=domains, changes=changes)
         limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
         async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-            api = Api(platform, http)
             # A pool: a connection lost while Postgres restarts (the machine is shared) is replaced on the next query.
             db = await asyncpg.create_pool(platform.database_admin_url, min_size=1, max_size=2)
             try:
-                started = time.perf_counter()
-                keys = await issue_keys(api, sum(1 for s in sites if s.phones))
-                await set_up(api, sites, concurrency=concurrency, keys=keys)
-                api_s = time.perf_counter() - started
-
-                async def registered() -> bool:
-                    n = await db.fetchval(
-                        "SELECT count(*) FROM licensing.gateway WHERE removed_at IS NULL AND current_seq >= 1"
-                    )
-                    return bool(n == gateways)
-
-                await wait_until(registered, within=1800, what="gateways known to the distributor", every=0.5)
-                figures["setup"] = {
-                    "s": time.perf_counter() - started,
-                    "api_s": api_s,
-                    "api_calls": api.calls,
-                    "calls_per_s": api.calls / api_s,
-                    "concurrency": concurrency,
-                }
-                print(f"set-up: {figures['setup']}", flush=True)
+                fleet = Fleet(platform=platform, api=Api(platform, http), db=db, sites=sites, figures=figures)
+                await measure_set_up(fleet, concurrency=concurrency)
                 await asyncio.sleep(2.0)
-                distributor_url = platform.urls["license-distributor"]
                 rss_before = rss_bytes(platform.distributor.pid)
-
-                jwks = JwksCache(url=f"{distributor_url}/.well-known/jwks.json", client=http)
-                by_hwid: dict[str, BenchGateway] = {}
-                for site in sites:
-                    for state in site.states:
-                        gateway = BenchGateway(
-                            state=state,
-                            store=MemoryStore(),
-                            distributor_url=distributor_url,
-                            jwks=jwks,
-                            backoff_base_s=0.5,
-                            backoff_cap_s=30.0,
-                        )
-                        fleet.append(gateway)
-                        by_hwid[state.hwid] = gateway
-
+                build_gateways(fleet)
                 if os.environ.get("BENCH_PY_SPY"):
-                    # Profile before optimising (issue 13): collapsed stacks of the distributor and of this
-                    # process (the simulated gateways) from the connect on.
-                    for label, pid in (("distributor", platform.distributor.pid), ("gateways", os.getpid())):
-                        profilers.append(
-                            await asyncio.create_subprocess_exec(
-                                os.environ["BENCH_PY_SPY"],
-                                "record",
-                                "--pid",
-                                str(pid),
-                                "--rate",
-                                "97",
-                                "--format",
-                                "raw",
-                                "--output",
-                                str(work / f"{label}.pyspy.txt"),
-                                "--nonblocking",
-                                stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL,
-                            )
-                        )
-                # ---- connect: all at once
-                started = time.perf_counter()
-                tasks = [asyncio.create_task(g.run()) for g in fleet]
-
-                async def all_hold_a_bundle() -> bool:
-                    return all(g.connected and g.state.highest_seq >= 1 for g in fleet)
-
-                connect_s = await wait_until(all_hold_a_bundle, within=600, what="all connected", every=0.1)
-                await asyncio.sleep(3.0)
-                rss_after = rss_bytes(platform.distributor.pid)
-                figures["connect"] = {
-                    "s": connect_s,
-                    "failed_handshakes": sum(g.failed_sessions for g in fleet),
-                    "sessions_gauge": await metric(http, distributor_url, "license_distributor_gateway_sessions"),
-                    "deferred_503": await metric(
-                        http, distributor_url, "license_distributor_handshakes_deferred_total"
-                    ),
-                    "identify_timeouts": await metric(
-                        http, distributor_url, "license_distributor_identify_timeouts_total"
-                    ),
-                    "gc_pause_s": await metric(http, distributor_url, "license_distributor_gc_pause_seconds_total"),
-                }
-                figures["memory"] = {
-                    "rss_before": rss_before,
-                    "rss_after": rss_after,
-                    "per_connection": (rss_after - rss_before) / gateways,
-                }
-                figures["memory"]["ratio"] = figures["memory"]["per_connection"] / figures["bare"]["per_connection"]
-                print(f"connect: {figures['connect']} memory: {figures['memory']}", flush=True)
-
-                # ---- one-domain changes while all stay connected
-                latencies: list[float] = []
-                plan = [(sites[j % domains], j // domains) for j in range(changes)]
-                for site, k in plan:
-                    took, change_started_at = await activate(api, site, k, [by_hwid[s.hwid] for s in site.states])
-                    latencies += took
-                figures["change"] = {
-                    "timeline_ms": await timeline(db, plan[-1][0], since=change_started_at),
-                    "changes": changes,
-                    "samples": len(latencies),
-                    "p50_ms": percentile(latencies, 0.50) * 1000,
-                    "p99_ms": percentile(latencies, 0.99) * 1000,
-                    "max_ms": max(latencies) * 1000,
-                    "all_connected": sum(g.connected for g in fleet),
-                }
-                print(f"changes: {figures['change']}", flush=True)
-
-                # ---- key rotation
-                started = time.perf_counter()
-                rotated = await http.post(f"{distributor_url}/v1/signing-keys/rotation", headers=api.operator)
-                answered_s = time.perf_counter() - started
-                assert rotated.status_code == 202, rotated.text
-                new_kid = rotated.json()["kid"]
-
-                async def all_on_the_new_key() -> bool:
-                    return all(g.current is not None and g.current.kid == new_kid for g in fleet)
-
-                await wait_until(all_on_the_new_key, within=600, what="all hold the new key's bundle", every=0.1)
-                held_s = time.perf_counter() - started
-
-                async def all_acked_the_new_key() -> bool:
-                    body = (
-                        await http.get(f"{distributor_url}{rotated.headers['Location']}", headers=api.operator)
-                    ).json()
-                    return bool(body["status"] == "completed" and body["gateways_acknowledged"] == gateways)
-
-                await wait_until(all_acked_the_new_key, within=600, what="all acks of the new key recorded", every=0.2)
-                figures["rotation"] = {
-                    "answered_ms": answered_s * 1000,
-                    "all_hold_s": held_s,
-                    "all_acked_s": time.perf_counter() - started,
-                }
-                print(f"rotation: {figures['rotation']}", flush=True)
-
-                # ---- storm: everyone drops at once while one more domain changes
-                pushed_before = await metric(http, distributor_url, "license_distributor_bundles_pushed_total")
-                deferred_before = await metric(http, distributor_url, "license_distributor_handshakes_deferred_total")
-                timeouts_before = await metric(http, distributor_url, "license_distributor_identify_timeouts_total")
-                gc_before = await metric(http, distributor_url, "license_distributor_gc_pause_seconds_total")
-                failed_before = sum(g.failed_sessions for g in fleet)
-                connects_before = {g.hwid: g.stats.connects for g in fleet}
-                storm_site, storm_k = sites[changes % domains], changes // domains
-                started = time.perf_counter()
-                await asyncio.gather(*(g.disconnect() for g in fleet))
-                change = asyncio.create_task(
-                    activate(api, storm_site, storm_k, [by_hwid[s.hwid] for s in storm_site.states], within=600)
-                )
-
-                async def all_back() -> bool:
-                    return all(g.connected and g.stats.connects > connects_before[g.hwid] for g in fleet)
-
-                await wait_until(all_back, within=600, what="all reconnected", every=0.1)
-                await change
-
-                async def all_current() -> bool:
-                    rows = await db.fetch("SELECT hwid, current_seq FROM licensing.gateway WHERE removed_at IS NULL")
-                    return all(by_hwid[r["hwid"]].state.highest_seq == r["current_seq"] for r in rows)
-
-                await wait_until(all_current, within=600, what="all current", every=0.2)
-                figures["storm"] = {
-                    "s": time.perf_counter() - started,
-                    "bundles_pushed": await metric(http, distributor_url, "license_distributor_bundles_pushed_total")
-                    - pushed_before,
-                    "stale_gateways": len(storm_site.states),
-                    "failed_handshakes": sum(g.failed_sessions for g in fleet) - failed_before,
-                    "distributor_alive": platform.distributor.returncode is None,
-                    "deferred_503": await metric(http, distributor_url, "license_distributor_handshakes_deferred_total")
-                    - deferred_before,
-                    "identify_timeouts": await metric(
-                        http, distributor_url, "license_distributor_identify_timeouts_total"
-                    )
-                    - timeouts_before,
-                    "gc_pause_s": await metric(http, distributor_url, "license_distributor_gc_pause_seconds_total")
-                    - gc_before,
-                    "sessions_gauge": await metric(http, distributor_url, "license_distributor_gateway_sessions"),
-                }
-                print(f"storm: {figures['storm']}", flush=True)
-                figures["rejected_bundles"] = sum(len(g.stats.rejected) for g in fleet)
+                    profilers = await start_profilers(os.environ["BENCH_PY_SPY"], platform, work)
+                tasks = await measure_connect(fleet, rss_before=rss_before)
+                await measure_changes(fleet, changes=changes)
+                await measure_rotation(fleet)
+                await measure_storm(fleet, changes=changes)
+                figures["rejected_bundles"] = sum(len(g.stats.rejected) for g in fleet.gateways)
             finally:
                 await db.close()
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for profiler in profilers:
-            profiler.send_signal(2)
-            await asyncio.wait_for(profiler.wait(), timeout=60)
-        await stop_platform(platform)
-        admin = await asyncpg.connect(ADMIN_URL)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{platform.database}" WITH (FORCE)')
-        finally:
-            await admin.close()
-        await delete_prefixed_broker_objects(AMQP_URL, platform.prefix)
+        await tear_down(platform, tasks, profilers)
         figures["logs"] = str(work)
     return figures
+
+
+def plan_sites(*, gateways: int, domains: int, changes: int) -> list[Site]:
+    """The gateways spread over the domains; change j activates a phone of site j mod domains (one more for
+    the storm)."""
+    per_domain = [gateways // domains + (1 if i < gateways % domains else 0) for i in range(domains)]
+    sites = [
+        Site(index=i, states=[GatewayState.generate(phones=0) for _ in range(n)]) for i, n in enumerate(per_domain)
+    ]
+    for j in range(changes + 1):
+        sites[j % domains].phones.append((uuid.uuid4().hex[:12], ""))
+    return sites
+
+
+async def measure_set_up(fleet: Fleet, *, concurrency: int) -> None:
+    """Every site made through the public APIs, until the distributor knows every gateway."""
+    api, expected = fleet.api, sum(len(s.states) for s in fleet.sites)
+    started = time.perf_counter()
+    keys = await issue_keys(api, sum(1 for s in fleet.sites if s.phones))
+    await set_up(api, fleet.sites, concurrency=concurrency, keys=keys)
+    api_s = time.perf_counter() - started
+
+    async def registered() -> bool:
+        n = await fleet.db.fetchval(
+            "SELECT count(*) FROM licensing.gateway WHERE removed_at IS NULL AND current_seq >= 1"
+        )
+        return bool(n == expected)
+
+    await eventually(registered, within=1800, what="gateways known to the distributor", every=0.5)
+    fleet.figures["setup"] = {
+        "s": time.perf_counter() - started,
+        "api_s": api_s,
+        "api_calls": api.calls,
+        "calls_per_s": api.calls / api_s,
+        "concurrency": concurrency,
+    }
+    print(f"set-up: {fleet.figures['setup']}", flush=True)
+
+
+def build_gateways(fleet: Fleet) -> None:
+    jwks = JwksCache(url=f"{fleet.distributor_url}/.well-known/jwks.json", client=fleet.http)
+    for site in fleet.sites:
+        for state in site.states:
+            gateway = BenchGateway(
+                state=state,
+                store=MemoryStore(),
+                distributor_url=fleet.distributor_url,
+                jwks=jwks,
+                backoff_base_s=0.5,
+                backoff_cap_s=30.0,
+            )
+            fleet.gateways.append(gateway)
+            fleet.by_hwid[state.hwid] = gateway
+
+
+async def start_profilers(py_spy: str, platform: Platform, work: Path) -> list[asyncio.subprocess.Process]:
+    """Profile before optimising (issue 13): collapsed stacks of the distributor and of this process (the
+    simulated gateways) from the connect on."""
+    profilers = []
+    for label, pid in (("distributor", platform.distributor.pid), ("gateways", os.getpid())):
+        profilers.append(
+            await asyncio.create_subprocess_exec(
+                py_spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "97",
+                "--format",
+                "raw",
+                "--output",
+                str(work / f"{label}.pyspy.txt"),
+                "--nonblocking",
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    return profilers
+
+
+async def measure_connect(fleet: Fleet, *, rss_before: int) -> list[asyncio.Task[None]]:
+    """All gateways connect at once; returns their tasks (they run until the end of the run)."""
+    started = time.perf_counter()
+    tasks = [asyncio.create_task(g.run()) for g in fleet.gateways]
+
+    async def all_hold_a_bundle() -> bool:
+        return all(g.connected and g.state.highest_seq >= 1 for g in fleet.gateways)
+
+    await eventually(all_hold_a_bundle, within=600, what="all connected", every=0.1)
+    connect_s = time.perf_counter() - started
+    await asyncio.sleep(3.0)
+    rss_after = rss_bytes(fleet.platform.distributor.pid)
+    figures = fleet.figures
+    figures["connect"] = {
+        "s": connect_s,
+        "failed_handshakes": sum(g.failed_sessions for g in fleet.gateways),
+        "sessions_gauge": await fleet.metric("licensing_gateway_sessions"),
+        "deferred_503": await fleet.metric("licensing_handshakes_deferred_total"),
+        "identify_timeouts": await fleet.metric("licensing_identify_timeouts_total"),
+        "gc_pause_s": await fleet.metric("licensing_gc_pause_seconds_total"),
+    }
+    figures["memory"] = {
+        "rss_before": rss_before,
+        "rss_after": rss_after,
+        "per_connection": (rss_after - rss_before) / len(fleet.gateways),
+    }
+    figures["memory"]["ratio"] = figures["memory"]["per_connection"] / figures["bare"]["per_connection"]
+    print(f"connect: {figures['connect']} memory: {figures['memory']}", flush=True)
+    return tasks
+
+
+async def measure_changes(fleet: Fleet, *, changes: int) -> None:
+    """One-domain changes, one after the other, while all gateways stay connected."""
+    domains = len(fleet.sites)
+    latencies: list[float] = []
+    plan = [(fleet.sites[j % domains], j // domains) for j in range(changes)]
+    for site, k in plan:
+        took, change_started_at = await activate(fleet.api, site, k, [fleet.by_hwid[s.hwid] for s in site.states])
+        latencies += took
+    fleet.figures["change"] = {
+        "timeline_ms": await timeline(fleet.db, plan[-1][0], since=change_started_at),
+        "changes": changes,
+        "samples": len(latencies),
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "max_ms": max(latencies) * 1000,
+        "all_connected": sum(g.connected for g in fleet.gateways),
+    }
+    print(f"changes: {fleet.figures['change']}", flush=True)
+
+
+async def measure_rotation(fleet: Fleet) -> None:
+    """A key rotation, until every gateway holds and has acknowledged a bundle signed with the new key."""
+    operator = fleet.api.operator
+    started = time.perf_counter()
+    rotated = await fleet.http.post(f"{fleet.distributor_url}/v1/signing-keys/rotation", headers=operator)
+    answered_s = time.perf_counter() - started
+    assert rotated.status_code == 202, rotated.text
+    new_kid = rotated.json()["kid"]
+
+    async def all_on_the_new_key() -> bool:
+        return all(g.current is not None and g.current.kid == new_kid for g in fleet.gateways)
+
+    await eventually(all_on_the_new_key, within=600, what="all hold the new key's bundle", every=0.1)
+    held_s = time.perf_counter() - started
+
+    async def all_acked_the_new_key() -> bool:
+        status = await fleet.http.get(f"{fleet.distributor_url}{rotated.headers['Location']}", headers=operator)
+        body = status.json()
+        return bool(body["status"] == "completed" and body["gateways_acknowledged"] == len(fleet.gateways))
+
+    await eventually(all_acked_the_new_key, within=600, what="all acks of the new key recorded", every=0.2)
+    fleet.figures["rotation"] = {
+        "answered_ms": answered_s * 1000,
+        "all_hold_s": held_s,
+        "all_acked_s": time.perf_counter() - started,
+    }
+    print(f"rotation: {fleet.figures['rotation']}", flush=True)
+
+
+async def measure_storm(fleet: Fleet, *, changes: int) -> None:
+    """Everyone drops at once while one more domain changes, until all are back and current."""
+    counters = (
+        "licensing_bundles_pushed_total",
+        "licensing_handshakes_deferred_total",
+        "licensing_identify_timeouts_total",
+        "licensing_gc_pause_seconds_total",
+    )
+    before = {name: await fleet.metric(name) for name in counters}
+    failed_before = sum(g.failed_sessions for g in fleet.gateways)
+    connects_before = {g.hwid: g.stats.connects for g in fleet.gateways}
+    storm_site, storm_k = fleet.sites[changes % len(fleet.sites)], changes // len(fleet.sites)
+    started = time.perf_counter()
+    await asyncio.gather(*(g.disconnect() for g in fleet.gateways))
+    stale = [fleet.by_hwid[s.hwid] for s in storm_site.states]
+    change = asyncio.create_task(activate(fleet.api, storm_site, storm_k, stale, within=600))
+
+    async def all_back() -> bool:
+        return all(g.connected and g.stats.connects > connects_before[g.hwid] for g in fleet.gateways)
+
+    await eventually(all_back, within=600, what="all reconnected", every=0.1)
+    await change
+
+    async def all_current() -> bool:
+        rows = await fleet.db.fetch("SELECT hwid, current_seq FROM licensing.gateway WHERE removed_at IS NULL")
+        return all(fleet.by_hwid[r["hwid"]].state.highest_seq == r["current_seq"] for r in rows)
+
+    await eventually(all_current, within=600, what="all current", every=0.2)
+    elapsed_s = time.perf_counter() - started
+    since = {name: await fleet.metric(name) - before[name] for name in counters}
+    fleet.figures["storm"] = {
+        "s": elapsed_s,
+        "bundles_pushed": since["licensing_bundles_pushed_total"],
+        "stale_gateways": len(storm_site.states),
+        "failed_handshakes": sum(g.failed_sessions for g in fleet.gateways) - failed_before,
+        "distributor_alive": fleet.platform.distributor.returncode is None,
+        "deferred_503": since["licensing_handshakes_deferred_total"],
+        "identify_timeouts": since["licensing_identify_timeouts_total"],
+        "gc_pause_s": since["licensing_gc_pause_seconds_total"],
+        "sessions_gauge": await fleet.metric("licensing_gateway_sessions"),
+    }
+    print(f"storm: {fleet.figures['storm']}", flush=True)
+
+
+async def tear_down(
+    platform: Platform, tasks: list[asyncio.Task[None]], profilers: list[asyncio.subprocess.Process]
+) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for profiler in profilers:
+        profiler.send_signal(2)
+        await asyncio.wait_for(profiler.wait(), timeout=60)
+    await stop_platform(platform)
+    admin = await asyncpg.connect(ADMIN_URL)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{platform.database}" WITH (FORCE)')
+    finally:
+        await admin.close()
+    await delete_prefixed_broker_objects(AMQP_URL, platform.prefix)
 
 
 async def activate(
@@ -701,7 +738,7 @@ async def activate(
         )
         return any(i["device_id"] == device_id and i["rentable"] for i in response.json()["items"])
 
-    await wait_until(rentable, within=60, what="phone rentable", every=0.05)
+    await eventually(rentable, within=60, what="phone rentable", every=0.05)
     asked_at = datetime.now(UTC)
     started = time.monotonic()
     await api.call(
@@ -716,7 +753,7 @@ async def activate(
     async def all_have_it() -> bool:
         return all(g.first_with(hwid, after=started) is not None for g in gateways)
 
-    await wait_until(all_have_it, within=within, what=f"phone {hwid} in every bundle of its domain", every=0.005)
+    await eventually(all_have_it, within=within, what=f"phone {hwid} in every bundle of its domain", every=0.005)
     return [(g.first_with(hwid, after=started) or 0.0) - started for g in gateways], asked_at
 
 

@@ -78,17 +78,36 @@ async def raw_publish_and_consume(prefix: str, events: int) -> float:
         await connection.close()
 
 
-async def pipeline(database: str, prefix: str, events: int, writers: int) -> tuple[float, float, float]:
-    """Rates: the relay alone, draining pre-written events, and end to end with `writers` writing."""
-    dsn = ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+async def migrate_scratch_schemas(dsn: str, *schemas: str) -> None:
+    """Each schema with the shared messaging tables (outbox, inbox), as a service's own schema has them."""
     setup = await asyncpg.connect(dsn)
-    for schema in ("bench_pub", "bench_sub"):
+    for schema in schemas:
         await setup.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     await setup.close()
-    for schema in ("bench_pub", "bench_sub"):
+    for schema in schemas:
         conn = await connect(dsn=dsn, schema=schema)
         await migrate(conn, schema=schema, sources=[("shared", SHARED_MIGRATIONS)])
         await conn.close()
+
+
+async def delete_bench_queues(broker: Broker, prefix: str) -> None:
+    channel = await broker.channel()
+    for name in (
+        "bench.events",
+        "bench.events.dead",
+        "bench.events.retry.200ms",
+        "bench.events.retry.1000ms",
+        "bench.events.retry.5000ms",
+        "bench.events.retry.30000ms",
+        "rental.unrouted",
+    ):
+        await channel.queue_delete(prefix + name)
+
+
+async def pipeline(database: str, prefix: str, events: int, writers: int) -> tuple[float, float, float]:
+    """Rates: the relay alone, draining pre-written events, and end to end with `writers` writing."""
+    dsn = ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+    await migrate_scratch_schemas(dsn, "bench_pub", "bench_sub")
     publisher = await create_pool(dsn=dsn, schema="bench_pub", max_size=writers + 2)
     subscriber = await create_pool(dsn=dsn, schema="bench_sub", max_size=10)
     await subscriber.execute("CREATE TABLE IF NOT EXISTS effect (id bigserial PRIMARY KEY, name text)")
@@ -150,17 +169,7 @@ async def pipeline(database: str, prefix: str, events: int, writers: int) -> tup
         return relay_rate, drain_rate, e2e_rate
     finally:
         await consumer.stop()
-        channel = await broker.channel()
-        for name in (
-            "bench.events",
-            "bench.events.dead",
-            "bench.events.retry.200ms",
-            "bench.events.retry.1000ms",
-            "bench.events.retry.5000ms",
-            "bench.events.retry.30000ms",
-            "rental.unrouted",
-        ):
-            await channel.queue_delete(prefix + name)
+        await delete_bench_queues(broker, prefix)
         await broker.close()
         await publisher.close()
         await subscriber.close()

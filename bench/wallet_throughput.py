@@ -34,7 +34,6 @@ import aio_pika
 import aiohttp
 import asyncpg
 
-from bench.fleet import free_port
 from bench.results import Row, print_rows, ratio_row, save
 from scripts.bootstrap_db import bootstrap
 from shared.auth import Principal, Role
@@ -43,6 +42,7 @@ from shared.dev_issuer import issue_token, load_or_create_key
 from shared.logging import configure_logging
 from shared.messaging.topology import DEAD_EXCHANGE, EVENTS_EXCHANGE, UNROUTED_EXCHANGE, Topology
 from shared.runtime import apply_migrations
+from tests.harness import free_port
 from wallet import domain, service
 from wallet.config import Settings
 from wallet.main import SPEC

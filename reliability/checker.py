@@ -158,8 +158,20 @@ def _check_rental_changes(recorded: Recorded, report: Report) -> None:
     changes = recorded.rental_changes
     report.counts["rental changes attempted"] = len(changes)
     started = {c.rental_id for c in changes if c.kind == "start" and c.confirmed and c.rental_id is not None}
+    _check_starts(rentals, changes, started, report)
+    _check_rentals_nobody_started(rentals, changes, started, report)
+    _check_ends(rentals, changes, report)
+    active_per_device = Counter(rental.device_hwid for rental in rentals.values() if rental.active)
+    for hwid, times in sorted(active_per_device.items()):
+        if times > 1:
+            report.flag("rental changes duplicated", f"device {hwid} has {times} active rentals")
+
+
+def _check_starts(
+    rentals: dict[str, Rental], changes: tuple[RentalChange, ...], started: set[str], report: Report
+) -> None:
+    """Each start confirmed to the client is held, and ended only if somebody asked to end it."""
     asked_to_end = {c.rental_id for c in changes if c.kind == "end" and c.rental_id is not None}
-    unanswered_starts = Counter(c.account_id for c in changes if c.kind == "start" and not c.confirmed)
     for rental_id in sorted(started):
         held = rentals.get(rental_id)
         if held is None:
@@ -168,14 +180,25 @@ def _check_rental_changes(recorded: Recorded, report: Report) -> None:
             report.flag("rental changes unexpected", f"rental {rental_id} ended, but nobody asked to end it")
         else:
             report.counts["rental changes ok"] += 1
+
+
+def _check_rentals_nobody_started(
+    rentals: dict[str, Rental], changes: tuple[RentalChange, ...], started: set[str], report: Report
+) -> None:
+    """A held rental not confirmed to anyone is one start whose answer was lost, applied once, or unexpected."""
+    unanswered_starts = Counter(c.account_id for c in changes if c.kind == "start" and not c.confirmed)
     for rental in sorted(rentals.values(), key=lambda r: r.id):
         if rental.id in started:
             continue
-        if unanswered_starts[rental.account_id] > 0:  # a start whose answer was lost, applied once
+        if unanswered_starts[rental.account_id] > 0:
             unanswered_starts[rental.account_id] -= 1
             report.counts["rental changes recovered"] += 1
         else:
             report.flag("rental changes unexpected", f"rental {rental.id} held but never started by the workload")
+
+
+def _check_ends(rentals: dict[str, Rental], changes: tuple[RentalChange, ...], report: Report) -> None:
+    """Each end confirmed to the client left its rental inactive."""
     for change in changes:
         if change.kind != "end" or change.rental_id is None:
             continue
@@ -188,10 +211,6 @@ def _check_rental_changes(recorded: Recorded, report: Report) -> None:
             report.flag("rental changes lost", f"rental {ended.id} ended for the client but still active")
         else:
             report.counts["rental changes not applied (unconfirmed)"] += 1
-    active_per_device = Counter(rental.device_hwid for rental in rentals.values() if rental.active)
-    for hwid, times in sorted(active_per_device.items()):
-        if times > 1:
-            report.flag("rental changes duplicated", f"device {hwid} has {times} active rentals")
 
 
 def _check_ledger(recorded: Recorded, report: Report) -> None:

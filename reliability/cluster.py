@@ -29,31 +29,23 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO
 
 import asyncpg
+
+from tests.harness import eventually, free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 PG_USER = "postgres"
 NET_TICKTIME_S = 10
-T = TypeVar("T")
-
-
-def free_port() -> int:
-    """A port of loopback nobody listens on now (the kernel's choice of an ephemeral port)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def run(
@@ -63,20 +55,6 @@ def run(
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
-
-
-async def until(
-    probe: Callable[[], Awaitable[T]], *, what: str, within: float, every: float = 0.2, ok: Callable[[T], bool] = bool
-) -> T:
-    """Poll `probe` until `ok(result)`; fail naming `what` and the last result after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = await probe()
-        if ok(result):
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {within:.0f}s (last: {result!r})")
-        await asyncio.sleep(every)
 
 
 # --------------------------------------------------------------------------------------------------- RabbitMQ
@@ -187,7 +165,7 @@ class RabbitNode:
             result = await asyncio.to_thread(self.ctl, "await_startup", "--timeout", "5", "-q", timeout=30, check=False)
             return result.returncode == 0 and self.beam_pid() is not None
 
-        await until(booted, what=f"{self.name} booted", within=within, every=0.5)
+        await eventually(booted, what=f"{self.name} booted", within=within, every=0.5)
 
     def kill(self) -> None:
         """kill -9 of the Erlang VM (no goodbye to its peers or clients); reaps the script that started it."""
@@ -319,12 +297,12 @@ class RabbitCluster:
         async def views() -> list[list[str]]:
             return [await asyncio.to_thread(self.running_nodes, node) for node in self.nodes]
 
-        await until(
+        await eventually(
             views,
             what="every RabbitMQ node running and clustered",
             within=within,
             every=0.5,
-            ok=lambda seen: all(view == names for view in seen),
+            until=lambda seen: all(view == names for view in seen),
         )
 
     def ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -564,11 +542,12 @@ class PostgresServers:
                 f"SELECT state FROM pg_stat_replication WHERE application_name = '{standby.name}'"  # noqa: S608
             )
 
-        await until(
+        await eventually(
             streaming,
             what=f"{standby.name} streaming from {primary.name}",
             within=60,
-            ok=lambda state: state == "streaming",
+            every=0.2,
+            until=lambda state: state == "streaming",
         )
         await primary.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{standby.name}'")
         await primary.execute("SELECT pg_reload_conf()")
@@ -578,7 +557,9 @@ class PostgresServers:
                 f"SELECT sync_state FROM pg_stat_replication WHERE application_name = '{standby.name}'"  # noqa: S608
             )
 
-        await until(synchronous, what=f"{standby.name} synchronous", within=30, ok=lambda state: state == "sync")
+        await eventually(
+            synchronous, what=f"{standby.name} synchronous", within=30, every=0.2, until=lambda state: state == "sync"
+        )
         return time.monotonic() - started
 
     async def fail_over(self) -> None:

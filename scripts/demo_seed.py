@@ -235,8 +235,32 @@ async def find_accounts(api: Api, names: set[str]) -> dict[str, tuple[str, dict[
 async def seed_tenant(
     api: Api, plan: TenantPlan, existing: tuple[str, dict[str, Any]] | None, gateways: list[GatewayState]
 ) -> SeededTenant:
+    """Every step of the tenant that is not there yet, in the order a customer takes them."""
     created: list[str] = []
-    # Account and contract, opened by the partner (the contract at once: the contract is how it is found again).
+    account_id, contract_id = await _approved_contract(api, plan, existing, created)
+    await _credits_loaded(api, plan, account_id, created)
+    domain_id = await _linked_domain(api, plan, account_id, contract_id, created)
+    ours = await _registered_gateways(api, plan, domain_id, gateways, created)
+    wanted = _phones_to_enrol(ours, plan.phones)
+    await _phones_enrolled(api, account_id, domain_id, wanted, created)
+    rented = await _phones_rented(api, plan, account_id, contract_id, wanted, created)
+    return SeededTenant(
+        plan=plan,
+        account_id=account_id,
+        contract_id=contract_id,
+        domain_id=domain_id,
+        gateways=[s.hwid for s in ours],
+        phones=[p.hwid for p in wanted],
+        rented=[str(h["hwid"]) for h in rented],
+        created=created,
+    )
+
+
+async def _approved_contract(
+    api: Api, plan: TenantPlan, existing: tuple[str, dict[str, Any]] | None, created: list[str]
+) -> tuple[str, str]:
+    """Account and contract, opened by the partner (the contract at once: it is how the tenant is found again),
+    accepted by the customer and approved by the operator."""
     if existing is None:
         account_id = str(
             (await api.call("POST", "wallet", "/accounts", role="partner", body={"name": plan.name})).json()["id"]
@@ -257,33 +281,39 @@ async def seed_tenant(
         ).json()
         created.append("acceptance")
     if contract["status"] == "pending_approval":
-        contract = (await api.call("POST", "contracts", f"/contracts/{contract_id}/approval")).json()
+        await api.call("POST", "contracts", f"/contracts/{contract_id}/approval")
         created.append("approval")
+    return account_id, contract_id
 
-    # Credits: one key sold by the partner and redeemed by the customer, unless a key was redeemed before.
+
+async def _credits_loaded(api: Api, plan: TenantPlan, account_id: str, created: list[str]) -> None:
+    """One key sold by the partner and redeemed by the customer, unless a key was redeemed before."""
     ledger = await api.items("wallet", f"/accounts/{account_id}/ledger")
-    if not any(entry["kind"] == "redemption" for entry in ledger):
-        batch = await api.call(
-            "POST",
-            "wallet",
-            "/activation-keys",
-            role="partner",
-            body={"amount": plan.credits, "count": 1},
-            idempotency_key=str(uuid.uuid4()),
-        )
-        code = batch.json()["keys"][0]["code"]
-        await api.call(
-            "POST",
-            "wallet",
-            f"/accounts/{account_id}/redemptions",
-            role="customer",
-            account_id=account_id,
-            body={"code": code},
-            idempotency_key=str(uuid.uuid4()),
-        )
-        created.append(f"{plan.credits} iSC redeemed")
+    if any(entry["kind"] == "redemption" for entry in ledger):
+        return
+    batch = await api.call(
+        "POST",
+        "wallet",
+        "/activation-keys",
+        role="partner",
+        body={"amount": plan.credits, "count": 1},
+        idempotency_key=str(uuid.uuid4()),
+    )
+    code = batch.json()["keys"][0]["code"]
+    await api.call(
+        "POST",
+        "wallet",
+        f"/accounts/{account_id}/redemptions",
+        role="customer",
+        account_id=account_id,
+        body={"code": code},
+        idempotency_key=str(uuid.uuid4()),
+    )
+    created.append(f"{plan.credits} iSC redeemed")
 
-    # The PBX domain, linked to the contract.
+
+async def _linked_domain(api: Api, plan: TenantPlan, account_id: str, contract_id: str, created: list[str]) -> str:
+    """The PBX domain, linked to the contract."""
     domains = await api.items("provisioning", "/domains", params={"account_id": account_id})
     domain = next((d for d in domains if d["name"] == plan.domain), None)
     if domain is None:
@@ -303,8 +333,13 @@ async def seed_tenant(
     if domain_id not in [str(d) for d in contract["domain_ids"]]:
         await api.call("POST", "contracts", f"/contracts/{contract_id}/domains", body={"domain_id": domain_id})
         created.append("domain link")
+    return domain_id
 
-    # Gateways: the simulator's identities, registered with their public keys.
+
+async def _registered_gateways(
+    api: Api, plan: TenantPlan, domain_id: str, gateways: list[GatewayState], created: list[str]
+) -> list[GatewayState]:
+    """The simulator's identities, registered with their public keys, up to the plan's number."""
     registered = {g["hwid"] for g in await api.items("provisioning", f"/domains/{domain_id}/gateways")}
     for state in _models_first(gateways):
         if len(registered) >= plan.gateways:
@@ -321,27 +356,33 @@ async def seed_tenant(
         if response.status_code == 201:
             registered.add(state.hwid)
             created.append(f"gateway {state.hwid}")
-    ours = _models_first([s for s in gateways if s.hwid in registered])
+    return _models_first([s for s in gateways if s.hwid in registered])
 
-    # Phones: the registered gateways' phones enrol themselves with a provisioning code, as phones do.
-    wanted: list[Phone] = _phones_to_enrol(ours, plan.phones)
+
+async def _phones_enrolled(api: Api, account_id: str, domain_id: str, wanted: list[Phone], created: list[str]) -> None:
+    """The registered gateways' phones enrol themselves with a provisioning code, as phones do."""
     enrolled = {d["hwid"] for d in await api.items("provisioning", f"/domains/{domain_id}/devices")}
     missing = [p for p in wanted if p.hwid not in enrolled]
-    if missing:
-        issued = await api.call(
-            "POST",
-            "provisioning",
-            f"/domains/{domain_id}/provisioning-codes",
-            role="customer",
-            account_id=account_id,
-            body={"max_uses": len(missing)},
-        )
-        await enrol_phones(
-            missing, code=issued.json()["code"], provisioning_url=api.urls["provisioning"], client=api.client
-        )
-        created.extend(f"phone {p.hwid}" for p in missing)
+    if not missing:
+        return
+    issued = await api.call(
+        "POST",
+        "provisioning",
+        f"/domains/{domain_id}/provisioning-codes",
+        role="customer",
+        account_id=account_id,
+        body={"max_uses": len(missing)},
+    )
+    await enrol_phones(
+        missing, code=issued.json()["code"], provisioning_url=api.urls["provisioning"], client=api.client
+    )
+    created.extend(f"phone {p.hwid}" for p in missing)
 
-    # Rentals: the first phones of different models, once the contracts service lists them.
+
+async def _phones_rented(
+    api: Api, plan: TenantPlan, account_id: str, contract_id: str, wanted: list[Phone], created: list[str]
+) -> list[dict[str, Any]]:
+    """The first phones of different models, once the contracts service lists them."""
     hardware = await _hardware_listing(api, contract_id, {p.hwid for p in wanted})
     rented = [h for h in hardware if h["rental_id"]]
     for item in _rent_next(hardware, plan.rented - len(rented)):
@@ -356,16 +397,7 @@ async def seed_tenant(
         )
         rented.append(item)
         created.append(f"rental {item['hwid']}")
-    return SeededTenant(
-        plan=plan,
-        account_id=account_id,
-        contract_id=contract_id,
-        domain_id=domain_id,
-        gateways=[s.hwid for s in ours],
-        phones=[p.hwid for p in wanted],
-        rented=[str(h["hwid"]) for h in rented],
-        created=created,
-    )
+    return rented
 
 
 def _phones_to_enrol(gateways: list[GatewayState], count: int) -> list[Phone]:

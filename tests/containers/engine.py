@@ -195,33 +195,11 @@ def stop(engine: Engine, *, within_s: float = 60) -> list[str]:
         return []
     problems = []
     if process is not None:
-        process.terminate()
-        try:
-            process.wait(timeout=within_s)
-        except subprocess.TimeoutExpired:
-            problems.append(f"dockerd did not stop within {within_s:.0f} s: killed")
-            process.kill()
-            process.wait(timeout=30)
+        problems += _stop_own_process(process, within_s=within_s)
     elif adopted is not None:
-        os.kill(adopted, signal.SIGTERM)
-        deadline = time.monotonic() + within_s
-        while Path(f"/proc/{adopted}").exists():
-            if time.monotonic() > deadline:
-                problems.append(f"dockerd {adopted} did not stop within {within_s:.0f} s: killed")
-                os.kill(adopted, signal.SIGKILL)
-                break
-            time.sleep(0.2)
+        problems += _stop_adopted(adopted, within_s=within_s)
     engine.process = engine.adopted_pid = None
-    # dockerd keeps a bind mount of the host's network namespace under its exec root after it exits: ours to undo.
-    for mount_point in sorted(mounts_under(STATE_DIR), reverse=True):
-        run(["umount", mount_point], check=False, timeout=30)
-    left = mounts_under(STATE_DIR, DATA_ROOT)
-    if left:
-        problems.append(f"mounts left behind: {left}")
-    else:
-        shutil.rmtree(STATE_DIR, ignore_errors=True)
-        if STATE_DIR.exists():
-            problems.append(f"{STATE_DIR} could not be removed")
+    problems += _undo_mounts_and_state()
     firewall_now = firewall_rules()
     if firewall_now != engine.firewall_before:
         added = sorted(set(firewall_now) - set(engine.firewall_before))
@@ -231,3 +209,37 @@ def stop(engine: Engine, *, within_s: float = 60) -> list[str]:
     if new_links:
         problems.append(f"network interfaces left behind: {sorted(new_links)}")
     return problems
+
+
+def _stop_own_process(process: subprocess.Popen[bytes], *, within_s: float) -> list[str]:
+    process.terminate()
+    try:
+        process.wait(timeout=within_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+        return [f"dockerd did not stop within {within_s:.0f} s: killed"]
+    return []
+
+
+def _stop_adopted(pid: int, *, within_s: float) -> list[str]:
+    """An engine an earlier run left running: not our child, so it is watched through /proc."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + within_s
+    while Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            return [f"dockerd {pid} did not stop within {within_s:.0f} s: killed"]
+        time.sleep(0.2)
+    return []
+
+
+def _undo_mounts_and_state() -> list[str]:
+    # dockerd keeps a bind mount of the host's network namespace under its exec root after it exits: ours to undo.
+    for mount_point in sorted(mounts_under(STATE_DIR), reverse=True):
+        run(["umount", mount_point], check=False, timeout=30)
+    left = mounts_under(STATE_DIR, DATA_ROOT)
+    if left:
+        return [f"mounts left behind: {left}"]
+    shutil.rmtree(STATE_DIR, ignore_errors=True)
+    return [f"{STATE_DIR} could not be removed"] if STATE_DIR.exists() else []

@@ -14,7 +14,6 @@ itself. `RENTAL_TEST_DOCKER_NETWORK=host|bridge` chooses without asking the engi
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -23,6 +22,8 @@ import docker  # type: ignore[import-untyped]
 from testcontainers.community.postgres import PostgresContainer
 from testcontainers.community.rabbitmq import RabbitMqContainer
 from testcontainers.core.container import DockerContainer
+
+from tests.harness import free_ports
 
 DEFAULT_POSTGRES_IMAGE = "postgres:15"
 DEFAULT_RABBITMQ_IMAGE = "rabbitmq:3.13-management"
@@ -47,15 +48,6 @@ def engine_has_a_bridge() -> bool:
         return bool(client.networks.list(names=["bridge"]))
     finally:
         client.close()
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports free on 127.0.0.1 now, all different (held open together while chosen)."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 class _OnTheHostNetwork(DockerContainer):

@@ -222,65 +222,82 @@ def service_of(container: dict[str, Any]) -> str:
 def wait_until_healthy(platform: Platform, within_s: float = 240) -> list[dict[str, Any]]:
     """Every migration step exited 0 and every other container healthy, or a clear failure."""
     deadline = time.monotonic() + within_s
+    expected = {*SERVICES, *[f"{s}-migrate" for s in SERVICES], "postgres", "rabbitmq", "dev-oidc", "web"}
     while True:
         containers = platform.containers()
         waiting, broken = [], []
         for c in containers:
-            name, state = service_of(c), c["State"]
-            if name.endswith("-migrate"):
-                if state["Status"] == "exited" and state["ExitCode"] != 0:
-                    broken.append(f"{name} exited {state['ExitCode']}")
-                elif state["Status"] != "exited":
-                    waiting.append(f"{name} {state['Status']}")
-            else:
-                health = state.get("Health", {}).get("Status", "no health check")
-                if state["Status"] == "restarting":  # its restart policy at work: the deadline decides
-                    waiting.append(f"{name} restarting (restarts: {c.get('RestartCount', 0)})")
-                elif state["Status"] != "running":
-                    broken.append(f"{name} {state['Status']}")
-                elif health != "healthy":
-                    waiting.append(f"{name} {health}")
-        expected = {*SERVICES, *[f"{s}-migrate" for s in SERVICES], "postgres", "rabbitmq", "dev-oidc", "web"}
+            state = container_state(c)
+            if state.startswith("broken: "):
+                broken.append(state.removeprefix("broken: "))
+            elif state != "ready":
+                waiting.append(state)
         missing = expected - {service_of(c) for c in containers}
-        if broken or (not waiting and not missing):
-            if broken:
-                raise Failed(f"containers failed: {', '.join(broken)}")
+        if broken:
+            raise Failed(f"containers failed: {', '.join(broken)}")
+        if not waiting and not missing:
             return containers
         if time.monotonic() > deadline:
             raise Failed(f"not healthy within {within_s:.0f} s: {', '.join(waiting + sorted(missing))}")
         time.sleep(1)
 
 
+def container_state(container: dict[str, Any]) -> str:
+    """`ready`, `broken: <why>`, or what it is waiting for: a migration step must exit 0, the rest be healthy."""
+    name, state = service_of(container), container["State"]
+    if name.endswith("-migrate"):
+        if state["Status"] == "exited":
+            return "ready" if state["ExitCode"] == 0 else f"broken: {name} exited {state['ExitCode']}"
+        return f"{name} {state['Status']}"
+    health = state.get("Health", {}).get("Status", "no health check")
+    if state["Status"] == "restarting":  # its restart policy at work: the deadline decides
+        return f"{name} restarting (restarts: {container.get('RestartCount', 0)})"
+    if state["Status"] != "running":
+        return f"broken: {name} {state['Status']}"
+    return "ready" if health == "healthy" else f"{name} {health}"
+
+
 def check_hardening(platform: Platform, containers: Sequence[dict[str, Any]]) -> None:
     """What the issue asks of every container: non-root, read-only root, writable /tmp, health checks passing."""
     problems = []
     for c in containers:
-        name = service_of(c)
-        user = c["Config"]["User"].split(":")[0]
-        if user in ("", "0", "root"):
-            problems.append(f"{name} runs as root")
-        if not c["HostConfig"]["ReadonlyRootfs"]:
-            problems.append(f"{name} has a writable root filesystem")
-        if "/tmp" not in (c["HostConfig"].get("Tmpfs") or {}):  # noqa: S108 - the path inside the container
-            problems.append(f"{name} has no tmpfs /tmp")
-        if name.endswith("-migrate"):
-            continue
-        log = c["State"]["Health"]["Log"]
-        if not log or log[-1]["ExitCode"] != 0:
-            problems.append(f"{name}: last health check did not pass: {log[-1:] or 'none'}")
-        # Inside the running container, as its processes see it.
-        cid = c["Id"]
-        uid = platform.engine.docker("exec", cid, "id", "-u").stdout.strip()
-        if uid == "0":
-            problems.append(f"{name}: processes run as uid 0")
-        if platform.engine.docker("exec", cid, "touch", "/probe", check=False).returncode == 0:
-            problems.append(f"{name}: could write to /")
-        tmp_probe = "/tmp/probe"  # noqa: S108 - inside the container
-        if platform.engine.docker("exec", cid, "touch", tmp_probe, check=False).returncode != 0:
-            problems.append(f"{name}: could not write to /tmp")
+        problems += configuration_problems(c)
+        if not service_of(c).endswith("-migrate"):
+            problems += running_problems(platform, c)
     if problems:
         raise Failed("; ".join(problems))
     say(f"{len(containers)} containers: non-root (uid {IMAGE_USER}), read-only root, writable /tmp, health passing")
+
+
+def configuration_problems(container: dict[str, Any]) -> list[str]:
+    """What the container's configuration gets wrong: its user, its root filesystem, its /tmp."""
+    name, problems = service_of(container), []
+    user = container["Config"]["User"].split(":")[0]
+    if user in ("", "0", "root"):
+        problems.append(f"{name} runs as root")
+    if not container["HostConfig"]["ReadonlyRootfs"]:
+        problems.append(f"{name} has a writable root filesystem")
+    if "/tmp" not in (container["HostConfig"].get("Tmpfs") or {}):  # noqa: S108 - the path inside the container
+        problems.append(f"{name} has no tmpfs /tmp")
+    return problems
+
+
+def running_problems(platform: Platform, container: dict[str, Any]) -> list[str]:
+    """Inside the running container, as its processes see it: health, uid, what they can write."""
+    name, problems = service_of(container), []
+    log = container["State"]["Health"]["Log"]
+    if not log or log[-1]["ExitCode"] != 0:
+        problems.append(f"{name}: last health check did not pass: {log[-1:] or 'none'}")
+    cid = container["Id"]
+    uid = platform.engine.docker("exec", cid, "id", "-u").stdout.strip()
+    if uid == "0":
+        problems.append(f"{name}: processes run as uid 0")
+    if platform.engine.docker("exec", cid, "touch", "/probe", check=False).returncode == 0:
+        problems.append(f"{name}: could write to /")
+    tmp_probe = "/tmp/probe"  # noqa: S108 - inside the container
+    if platform.engine.docker("exec", cid, "touch", tmp_probe, check=False).returncode != 0:
+        problems.append(f"{name}: could not write to /tmp")
+    return problems
 
 
 def pytest(args: Sequence[str], env: dict[str, str]) -> None:
@@ -387,6 +404,34 @@ def through_testcontainers(engine: Engine, images: dict[str, str]) -> None:
     say("the testcontainers fixtures started and removed their containers")
 
 
+def say_how_found(engine: Engine) -> None:
+    how = "found running"
+    if engine.process is not None:
+        how = "started for this run (no bridge, no iptables)"
+    elif engine.adopted_pid is not None:
+        how = "left running by an earlier run of this: stopped at the end"
+    say(f"engine {engine.docker('version', '--format', '{{.Server.Version}}').stdout.strip()}: {how}")
+    if engine.installed:
+        say(f"installed: {', '.join(engine.installed)}")
+
+
+def leave_nothing_behind(
+    engine: Engine, report: Report, *, containers_before: set[str], volumes_before: set[str]
+) -> None:
+    """Remove what this run made (stopping an engine it started); report whatever is left."""
+    containers_after = set(engine.docker("ps", "-aq", check=False).stdout.split())
+    volumes_after = set(engine.docker("volume", "ls", "-q", check=False).stdout.split())
+    if extra := containers_after - containers_before:
+        report.problems.append(f"containers left: {sorted(extra)}")
+    if extra := volumes_after - volumes_before:
+        report.problems.append(f"volumes left: {sorted(extra)}")
+    started_here = engine.started_here
+    report.problems.extend(stop(engine))
+    if not report.problems:
+        left = "engine stopped; no" if started_here else "engine left running as found; no"
+        say(f"{left} container, volume, mount, interface or firewall rule left behind")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     # A CI time-out or `kill` still tears everything down (the finally below), as Ctrl-C does.
@@ -400,14 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with report.step("Docker engine"):
             engine = find_or_start(ARTIFACTS / "dockerd.log")
-            how = "found running"
-            if engine.process is not None:
-                how = "started for this run (no bridge, no iptables)"
-            elif engine.adopted_pid is not None:
-                how = "left running by an earlier run of this: stopped at the end"
-            say(f"engine {engine.docker('version', '--format', '{{.Server.Version}}').stdout.strip()}: {how}")
-            if engine.installed:
-                say(f"installed: {', '.join(engine.installed)}")
+            say_how_found(engine)
             containers_before = set(engine.docker("ps", "-aq").stdout.split())
             volumes_before = set(engine.docker("volume", "ls", "-q").stdout.split())
         with report.step("base images"):
@@ -426,17 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if engine is not None:
             with report.step("nothing left behind"):
-                containers_after = set(engine.docker("ps", "-aq", check=False).stdout.split())
-                volumes_after = set(engine.docker("volume", "ls", "-q", check=False).stdout.split())
-                if extra := containers_after - containers_before:
-                    report.problems.append(f"containers left: {sorted(extra)}")
-                if extra := volumes_after - volumes_before:
-                    report.problems.append(f"volumes left: {sorted(extra)}")
-                started_here = engine.started_here
-                report.problems.extend(stop(engine))
-                if not report.problems:
-                    left = "engine stopped; no" if started_here else "engine left running as found; no"
-                    say(f"{left} container, volume, mount, interface or firewall rule left behind")
+                leave_nothing_behind(engine, report, containers_before=containers_before, volumes_before=volumes_before)
         report.print()
     return 1 if failure is not None or report.problems else 0
 

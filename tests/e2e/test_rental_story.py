@@ -275,12 +275,28 @@ async def test_the_seeds_whole_story_in_real_time(running: Platform) -> None:
 
 
 async def _story(p: Platform, gateway: SimulatedGateway, *, account_id: str, domain_id: str, contract_id: str) -> None:
-    customer = p.auth("customer", account_id)
-    phone, spare = gateway.state.phones[0].hwid, gateway.state.phones[1].hwid
     # Connected, holding its first bundle (nothing rented yet).
     await eventually(lambda: _now(gateway), until=lambda g: g.connected and g.current is not None, within=15)
     assert gateway.phones_running() == []
+    rental_id, first_seq = await _rent_and_run(
+        p, gateway, account_id=account_id, domain_id=domain_id, contract_id=contract_id
+    )
+    await _run_out_and_top_up(p, gateway, account_id=account_id, contract_id=contract_id, first_seq=first_seq)
+    await _replace_and_deactivate(
+        p, gateway, account_id=account_id, domain_id=domain_id, contract_id=contract_id, rental_id=rental_id
+    )
+    await _the_distributor_and_the_history_agree(
+        p, gateway, account_id=account_id, domain_id=domain_id, contract_id=contract_id
+    )
 
+
+async def _rent_and_run(
+    p: Platform, gateway: SimulatedGateway, *, account_id: str, domain_id: str, contract_id: str
+) -> tuple[str, int]:
+    """5 iSC, one phone rented: within a second it runs, on a bundle expiring about 5 s ahead. The rental's id
+    and the bundle's seq."""
+    customer = p.auth("customer", account_id)
+    phone = gateway.state.phones[0].hwid
     device_id = await p.enrol(account_id=account_id, domain_id=domain_id, hwid=phone)
     redeemed = await p.redeem(account_id, await p.key("5"))
     assert Decimal(redeemed.json()["balance"]) == Decimal(5)
@@ -308,8 +324,14 @@ async def _story(p: Platform, gateway: SimulatedGateway, *, account_id: str, dom
     assert bundle is not None
     assert bundle.expires_at is not None
     assert abs((bundle.expires_at - (activated_at + timedelta(seconds=5))).total_seconds()) < 1.5
-    first_seq = bundle.seq
+    return rental_id, bundle.seq
 
+
+async def _run_out_and_top_up(
+    p: Platform, gateway: SimulatedGateway, *, account_id: str, contract_id: str, first_seq: int
+) -> None:
+    customer = p.auth("customer", account_id)
+    phone = gateway.state.phones[0].hwid
     # At expiry: the gateway reboots and the phone stops; the balance is 0 and the contract suspended.
     await eventually(lambda: _now(gateway), until=lambda g: "rental_expired" in g.stats.reboot_reasons, within=10)
     assert gateway.phones_running() == []
@@ -336,6 +358,12 @@ async def _story(p: Platform, gateway: SimulatedGateway, *, account_id: str, dom
     assert gateway.current.seq > first_seq
     await eventually(contract_status, until=lambda s: s == "active", within=10)
 
+
+async def _replace_and_deactivate(
+    p: Platform, gateway: SimulatedGateway, *, account_id: str, domain_id: str, contract_id: str, rental_id: str
+) -> None:
+    customer = p.auth("customer", account_id)
+    spare = gateway.state.phones[1].hwid
     # RMA: the spare replaces the phone in the next bundle.
     spare_id = await p.enrol(account_id=account_id, domain_id=domain_id, hwid=spare)
     await p.rentable(contract_id=contract_id, account_id=account_id, device_id=spare_id)
@@ -358,6 +386,11 @@ async def _story(p: Platform, gateway: SimulatedGateway, *, account_id: str, dom
     )
     assert gateway.stats.rejected == []
 
+
+async def _the_distributor_and_the_history_agree(
+    p: Platform, gateway: SimulatedGateway, *, account_id: str, domain_id: str, contract_id: str
+) -> None:
+    customer = p.auth("customer", account_id)
     # The distributor's view agrees: online, everything acknowledged, nothing rented. (Acks are written in
     # batches, every 50 ms: the last one may still be on its way when the gateway already holds the bundle.)
     async with httpx.AsyncClient(timeout=10) as http:

@@ -175,8 +175,10 @@ async def test_the_seeded_demo_customer_s_rental_view_burns_with_gateways_online
         assert (ARTIFACTS / f"demo-{screen}.png").is_file()
 
 
+# Beside the seeded demo tenant, as on a platform `make run` started: the new customer must not disturb it.
+@pytest.mark.usefixtures("demo")
 async def test_a_second_customer_goes_from_an_empty_account_to_a_rented_phone_by_clicks_only(
-    stack: WebStack, demo: Demo, tmp_path: Path
+    stack: WebStack, tmp_path: Path
 ) -> None:
     new_site = tmp_path / "new-site"
     new_site.mkdir()

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway_simulator.gateway import JwksCache, SimulatedGateway
-from gateway_simulator.identity import GatewayState, MemoryStore
-from tests.harness import TestPlatform, eventually
+from gateway_simulator.gateway import SimulatedGateway
+from gateway_simulator.identity import GatewayState
+from tests.harness import TestPlatform, eventually, running_gateway
 from tests.integration.web_bff.web_stack import WebStack, bearer, running_web_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,22 +167,13 @@ async def test_a_customer_cannot_reach_another_accounts_screens_or_data(
 @contextlib.asynccontextmanager
 async def connected_gateway(stack: WebStack, state: GatewayState) -> AsyncIterator[SimulatedGateway]:
     """The project's gateway simulator holding its session with the distributor, as hardware would."""
-    distributor = stack.service_urls["licensing"]
-    async with httpx.AsyncClient(timeout=10) as client:
-        gateway = SimulatedGateway(
-            state=state,
-            store=MemoryStore(),
-            distributor_url=distributor,
-            jwks=JwksCache(url=f"{distributor}/.well-known/jwks.json", client=client, min_refresh_s=0),
-            backoff_base_s=0.2,
-            backoff_cap_s=1.0,
-        )
-        task = asyncio.create_task(gateway.run())
-        try:
-            yield gateway
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    async with (
+        httpx.AsyncClient(timeout=10) as client,
+        running_gateway(
+            state, distributor_url=stack.service_urls["licensing"], client=client, backoff_base_s=0.2, backoff_cap_s=1.0
+        ) as gateway,
+    ):
+        yield gateway
 
 
 async def test_a_customer_loads_a_key_rents_a_phone_replaces_and_deactivates_it_and_reads_the_history(

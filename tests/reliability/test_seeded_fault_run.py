@@ -41,7 +41,7 @@ from tests.reliability.workload import (
     PHONE,
     TARIFF_RATES,
     Client,
-    Tenant,
+    FaultRunTenant,
     Workload,
     open_tenant,
 )
@@ -176,7 +176,7 @@ async def all_ready(replicas: ReplicaSet, http: httpx.AsyncClient) -> None:
     await eventually(waiting, until=lambda names: not names, within=120, every=0.25)
 
 
-async def run_out(replicas: ReplicaSet, tenants: list[Tenant]) -> None:
+async def run_out(replicas: ReplicaSet, tenants: list[FaultRunTenant]) -> None:
     """The thrifty accounts burn their last tiny keys: wait until the wallet has depleted them."""
 
     async def funded() -> list[str]:

@@ -21,7 +21,7 @@ from reliability.checker import Redemption, RentalChange
 
 from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import GatewayState
-from tests.harness import eventually
+from tests.harness import Tenant, eventually
 from tests.integration.scale.replicas import CONTRACTS, LICENSE_DISTRIBUTOR, PROVISIONING, WALLET, ReplicaSet
 
 PHONE = "PHONE-FAULT"
@@ -42,14 +42,11 @@ class SoldKey:
     amount: int  # micro-iSC
 
 
-@dataclass
-class Tenant:
+@dataclass(kw_only=True)
+class FaultRunTenant(Tenant):
     """One account of the run: its domain, its active contract, its gateway and what its customers know."""
 
-    account_id: str
-    customers: list[dict[str, str]]  # the account's customers, each its own principal (token subject)
-    domain_id: str
-    contract_id: str
+    customers: list[dict[str, str]]  # the account's customers (`customer` the first), each its own principal
     gateway: GatewayState
     device_ids: dict[str, str] = field(default_factory=dict)  # phone hwid -> device id
     rentals: dict[str, str] = field(default_factory=dict)  # device id -> active rental id, as the customers know
@@ -116,7 +113,7 @@ class Client:
         return body
 
 
-async def open_tenant(client: Client, *, label: str) -> Tenant:
+async def open_tenant(client: Client, *, label: str) -> FaultRunTenant:
     """An account set up the way a partner and its customer would: domain, active contract, gateway, phones."""
     partner = client.replicas.platform.auth("partner")
     account = await client.ok("wallet", "POST", "/v1/accounts", headers=partner, json={"name": label})
@@ -148,7 +145,15 @@ async def open_tenant(client: Client, *, label: str) -> Tenant:
         customer,
         *(client.replicas.platform.auth("customer", account_id=account_id) for _ in range(1, CUSTOMERS_PER_ACCOUNT)),
     ]
-    tenant = Tenant(account_id, customers, str(domain["id"]), contract_id, gateway)
+    tenant = FaultRunTenant(
+        account_id=account_id,
+        name=label,
+        customer=customer,
+        customers=customers,
+        domain_id=str(domain["id"]),
+        contract_id=contract_id,
+        gateway=gateway,
+    )
     for phone in gateway.phones:
         code = await client.ok(
             "provisioning", "POST", f"/v1/domains/{tenant.domain_id}/provisioning-codes", headers=customer, json={}
@@ -173,7 +178,7 @@ async def think(rng: random.Random, low: float, high: float) -> None:
 class Workload:
     client: Client
     seed: int
-    tenants: list[Tenant]
+    tenants: list[FaultRunTenant]
     redemptions: list[Redemption] = field(default_factory=list)
     rental_changes: list[RentalChange] = field(default_factory=list)
     gateways: dict[str, SimulatedGateway] = field(default_factory=dict)  # account id -> its gateway
@@ -193,7 +198,7 @@ class Workload:
 
     # --- partners -------------------------------------------------------------------------------------------
 
-    async def sell_keys(self, partner: dict[str, str], tenant: Tenant, rng: random.Random) -> None:
+    async def sell_keys(self, partner: dict[str, str], tenant: FaultRunTenant, rng: random.Random) -> None:
         """A partner issues a batch of keys and hands them to the tenant's customers."""
         # The thrifty account gets single keys of 1 iSC: at these tariffs (1-3 iSC per phone and second) it runs
         # out again and again during the run, and soon after it at the end.
@@ -212,7 +217,7 @@ class Workload:
 
     # --- customers ------------------------------------------------------------------------------------------
 
-    async def redeem(self, tenant: Tenant, customer: dict[str, str], rng: random.Random) -> None:
+    async def redeem(self, tenant: FaultRunTenant, customer: dict[str, str], rng: random.Random) -> None:
         """Redeem a key in hand; one time in five, the code was shared and two requests redeem it at once."""
         if not tenant.keys:
             return
@@ -237,7 +242,7 @@ class Workload:
         if racing > 1:
             self.done["redeem one code twice at once"] += 1
 
-    async def activate(self, tenant: Tenant, customer: dict[str, str], rng: random.Random) -> None:
+    async def activate(self, tenant: FaultRunTenant, customer: dict[str, str], rng: random.Random) -> None:
         idle = tenant.idle()
         if not idle:
             return
@@ -256,7 +261,7 @@ class Workload:
             self.rental_changes.append(RentalChange("start", tenant.account_id, tenant.rentals[device_id], True))
             self.done["activate"] += 1
 
-    async def deactivate(self, tenant: Tenant, customer: dict[str, str], rng: random.Random) -> None:
+    async def deactivate(self, tenant: FaultRunTenant, customer: dict[str, str], rng: random.Random) -> None:
         if not tenant.rentals:
             return
         device_id = rng.choice(sorted(tenant.rentals))
@@ -277,7 +282,7 @@ class Workload:
             self.rental_changes.append(RentalChange("end", tenant.account_id, rental_id, confirmed=True))
             self.done["deactivate"] += 1
 
-    async def replace_device(self, tenant: Tenant, customer: dict[str, str], rng: random.Random) -> None:
+    async def replace_device(self, tenant: FaultRunTenant, customer: dict[str, str], rng: random.Random) -> None:
         """RMA: a rented device is replaced by an idle one; the rental carries on on the new device."""
         idle = tenant.idle()
         if not tenant.rentals or not idle:
@@ -332,7 +337,7 @@ class Workload:
             self.operations += 1
             await think(rng, 0.2, 0.8)
 
-    async def customer(self, tenant: Tenant, n: int, *, until: float) -> None:
+    async def customer(self, tenant: FaultRunTenant, n: int, *, until: float) -> None:
         rng = self.rng(f"customer-{self.tenants.index(tenant)}.{n}")
         actions = [self.redeem, self.activate, self.deactivate, self.replace_device]
         while self._running(until):

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 
 import aio_pika
-from reliability.cluster import Servers, free_port
+from reliability.cluster import Servers
 
 from shared.messaging.broker import Broker, ClusterConnection
-from tests.harness import eventually
+from tests.harness import eventually, free_port
 
 
 async def test_the_broker_connects_to_a_live_node_when_the_others_refuse(servers: Servers) -> None:

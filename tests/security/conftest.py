@@ -7,18 +7,16 @@ real, so a refusal is the services' decision and never a missing object.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -29,9 +27,8 @@ from license_distributor.main import SPEC as DISTRIBUTOR
 from provisioning.config import Settings as ProvisioningSettings
 from provisioning.main import SPEC as PROVISIONING
 from shared.config import ServiceSettings
-from shared.runtime import ServiceSpec, create_app
-from tests.harness import TestPlatform, eventually
-from tests.integration.license_distributor.conftest import free_port
+from shared.runtime import ServiceSpec
+from tests.harness import Tenant, TestPlatform, eventually, free_port, serving_service
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
 
@@ -66,52 +63,20 @@ class Served:
 async def serving(name: str, platform: TestPlatform) -> AsyncIterator[Served]:
     """One service's real app on a uvicorn server on a free port (the fuzzer needs a real socket)."""
     spec, settings_cls = SERVICES[name]
-    port = free_port()
     overrides: dict[str, object] = {}
     if name == "provisioning":
         # The fuzzer's enrolments with unknown codes would use up the address's failures and lock the seeder (the
         # same address) out of enrolling devices for the next tenants; the limit has its own integration tests.
         overrides = {"enrolment_failures_per_window": 1_000_000, "enrolment_attempts_per_window": 1_000_000}
-    settings = platform.settings(settings_cls, http_port=port, **overrides)
-    # The server keeps idle connections longer than the client's pool does (httpx: 5 s): with both at 5 s, a
-    # request sent on a connection the server is just closing fails with a ReadError (seen in CI).
-    config = uvicorn.Config(
-        create_app(spec, settings),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        timeout_keep_alive=30,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        await eventually(_started(server, task), within=30)
-        url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-            yield Served(name=name, url=url, client=client)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
+    settings = platform.settings(settings_cls, http_port=free_port(), **overrides)
+    async with serving_service(spec, settings) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        yield Served(name=name, url=url, client=client)
 
 
-def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> Callable[[], Awaitable[bool]]:
-    async def probe() -> bool:
-        if task.done():
-            task.result()  # a failed start shows its own error
-        return bool(server.started)
-
-    return probe
-
-
-@dataclass
-class Tenant:
+@dataclass(kw_only=True)
+class SeededTenant(Tenant):
     """One account and everything it owns; `values()` is what must never leak to anyone else."""
 
-    account_id: str
-    name: str
-    customer: dict[str, str]
-    domain_id: str = ""
     domain_name: str = ""
     gateway_id: str = ""
     gateway_hwid: str = ""
@@ -198,11 +163,11 @@ class Seeder:
         assert isinstance(keys, list)
         return {"id": str(keys[0]["id"]), "code": str(keys[0]["code"])}
 
-    async def tenant(self, label: str) -> Tenant:
+    async def tenant(self, label: str) -> SeededTenant:
         name = f"{label} {uuid.uuid4().hex[:8]}"
         account = await self.ok("wallet", "POST", "/v1/accounts", headers=self.partner, json={"name": name})
         account_id = str(account["id"])
-        tenant = Tenant(
+        tenant = SeededTenant(
             account_id=account_id, name=name, customer=self.platform.auth("customer", account_id=account_id)
         )
         key = await self.key("1000")
@@ -225,7 +190,7 @@ class Seeder:
         tenant.rental_id = await self.rental(tenant, device_id=tenant.device_id)
         return tenant
 
-    async def domain(self, tenant: Tenant) -> tuple[str, str]:
+    async def domain(self, tenant: SeededTenant) -> tuple[str, str]:
         name = f"d{uuid.uuid4().hex[:10]}.example"
         body = await self.ok(
             "provisioning",
@@ -236,7 +201,7 @@ class Seeder:
         )
         return str(body["id"]), name
 
-    async def gateway(self, tenant: Tenant) -> dict[str, object]:
+    async def gateway(self, tenant: SeededTenant) -> dict[str, object]:
         return await self.ok(
             "provisioning",
             "POST",
@@ -245,7 +210,7 @@ class Seeder:
             json={"hwid": hwid(), "product": "GW-SEC", "public_key": public_key()},
         )
 
-    async def contract(self, tenant: Tenant, *, status: str) -> str:
+    async def contract(self, tenant: SeededTenant, *, status: str) -> str:
         """A contract of the tenant's account in `status`: draft, pending_approval or active."""
         body = await self.ok(
             "contracts", "POST", "/v1/contracts", headers=self.partner, json={"account_id": tenant.account_id}
@@ -257,7 +222,7 @@ class Seeder:
             await self.ok("contracts", "POST", f"/v1/contracts/{contract_id}/approval", headers=self.operator)
         return contract_id
 
-    async def link(self, tenant: Tenant, *, contract_id: str, domain_id: str) -> None:
+    async def link(self, tenant: SeededTenant, *, contract_id: str, domain_id: str) -> None:
         await self.ok(
             "contracts",
             "POST",
@@ -266,7 +231,7 @@ class Seeder:
             json={"domain_id": domain_id},
         )
 
-    async def provisioning_code(self, tenant: Tenant) -> dict[str, object]:
+    async def provisioning_code(self, tenant: SeededTenant) -> dict[str, object]:
         return await self.ok(
             "provisioning",
             "POST",
@@ -275,7 +240,7 @@ class Seeder:
             json={},
         )
 
-    async def device(self, tenant: Tenant, *, rentable: bool) -> dict[str, object]:
+    async def device(self, tenant: SeededTenant, *, rentable: bool) -> dict[str, object]:
         """A phone enrolled by code in the tenant's domain; `rentable` waits until contracts lists it."""
         code = await self.provisioning_code(tenant)
         device = await self.ok(
@@ -302,7 +267,7 @@ class Seeder:
             )
         return device
 
-    async def rental(self, tenant: Tenant, *, device_id: str) -> str:
+    async def rental(self, tenant: SeededTenant, *, device_id: str) -> str:
         async def activate() -> httpx.Response:
             return await self.call(
                 "contracts",
@@ -325,8 +290,8 @@ class SeededPlatform:
     platform: TestPlatform
     served: dict[str, Served]
     seeder: Seeder
-    owner: Tenant
-    other: Tenant
+    owner: SeededTenant
+    other: SeededTenant
 
 
 @pytest.fixture(scope="package")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from shared.runtime import create_app
-from tests.security.conftest import PRODUCT, SERVICES, JsonBody, SeededPlatform, Seeder, Tenant, hwid, public_key
+from tests.security.conftest import PRODUCT, SERVICES, JsonBody, SeededPlatform, SeededTenant, Seeder, hwid, public_key
 
 CALLERS = ("anonymous", "owner", "other_customer", "partner", "operator")
 
@@ -111,13 +111,15 @@ class Call:
         return self.url + json.dumps(self.json or {}) + json.dumps(self.headers)
 
 
-Build = Callable[[Seeder, Tenant], Awaitable[Call]]
+# How a row of the matrix makes its request: every builder takes both, a builder that needs only one names the
+# other with a leading underscore.
+Build = Callable[[Seeder, SeededTenant], Awaitable[Call]]
 
 
 def fixed(method: str, url: str, json_body: JsonBody | None = None, *, money: bool = False) -> Build:
     """A request on tenant A's shared objects (`{...}` filled from the tenant): nothing is consumed."""
 
-    async def build(seeder: Seeder, a: Tenant) -> Call:
+    async def build(_seeder: Seeder, a: SeededTenant) -> Call:
         headers = {"Idempotency-Key": uuid.uuid4().hex} if money else {}
         names = {**vars(a), "product": PRODUCT}
         body = {k: v.format(**names) if isinstance(v, str) else v for k, v in json_body.items()} if json_body else None
@@ -126,7 +128,7 @@ def fixed(method: str, url: str, json_body: JsonBody | None = None, *, money: bo
     return build
 
 
-async def _redemption(seeder: Seeder, a: Tenant) -> Call:
+async def _redemption(seeder: Seeder, a: SeededTenant) -> Call:
     key = await seeder.key("1")
     return Call(
         "POST",
@@ -136,78 +138,78 @@ async def _redemption(seeder: Seeder, a: Tenant) -> Call:
     )
 
 
-async def _revocation(seeder: Seeder, a: Tenant) -> Call:
+async def _revocation(seeder: Seeder, _a: SeededTenant) -> Call:
     key = await seeder.key("1")
     return Call("POST", f"/v1/activation-keys/{key['id']}/revocation", None, {"Idempotency-Key": uuid.uuid4().hex})
 
 
 def _contract_in(status: str, action: str, json_body: JsonBody | None = None) -> Build:
-    async def build(seeder: Seeder, a: Tenant) -> Call:
+    async def build(seeder: Seeder, a: SeededTenant) -> Call:
         contract_id = await seeder.contract(a, status=status)
         return Call("POST", f"/v1/contracts/{contract_id}/{action}", json_body)
 
     return build
 
 
-async def _link(seeder: Seeder, a: Tenant) -> Call:
+async def _link(seeder: Seeder, a: SeededTenant) -> Call:
     domain_id, _ = await seeder.domain(a)
     return Call("POST", f"/v1/contracts/{a.contract_id}/domains", {"domain_id": domain_id})
 
 
-async def _unlink(seeder: Seeder, a: Tenant) -> Call:
+async def _unlink(seeder: Seeder, a: SeededTenant) -> Call:
     domain_id, _ = await seeder.domain(a)
     await seeder.link(a, contract_id=a.contract_id, domain_id=domain_id)
     return Call("DELETE", f"/v1/contracts/{a.contract_id}/domains/{domain_id}")
 
 
-async def _activation(seeder: Seeder, a: Tenant) -> Call:
+async def _activation(seeder: Seeder, a: SeededTenant) -> Call:
     device = await seeder.device(a, rentable=True)
     return Call("POST", f"/v1/contracts/{a.contract_id}/rentals", {"device_id": device["id"]})
 
 
-async def _replacement(seeder: Seeder, a: Tenant) -> Call:
+async def _replacement(seeder: Seeder, a: SeededTenant) -> Call:
     rented = await seeder.device(a, rentable=True)
     rental_id = await seeder.rental(a, device_id=str(rented["id"]))
     spare = await seeder.device(a, rentable=True)
     return Call("POST", f"/v1/contracts/{a.contract_id}/rentals/{rental_id}/replacement", {"device_id": spare["id"]})
 
 
-async def _deactivation(seeder: Seeder, a: Tenant) -> Call:
+async def _deactivation(seeder: Seeder, a: SeededTenant) -> Call:
     rented = await seeder.device(a, rentable=True)
     rental_id = await seeder.rental(a, device_id=str(rented["id"]))
     return Call("POST", f"/v1/contracts/{a.contract_id}/rentals/{rental_id}/deactivation", {})
 
 
-async def _create_domain(seeder: Seeder, a: Tenant) -> Call:
+async def _create_domain(_seeder: Seeder, a: SeededTenant) -> Call:
     return Call("POST", "/v1/domains", {"account_id": a.account_id, "name": f"n{uuid.uuid4().hex[:10]}.example"})
 
 
-async def _register_gateway(seeder: Seeder, a: Tenant) -> Call:
+async def _register_gateway(_seeder: Seeder, a: SeededTenant) -> Call:
     body = {"hwid": hwid(), "product": "GW-SEC", "public_key": public_key()}
     return Call("POST", f"/v1/domains/{a.domain_id}/gateways", body)
 
 
-async def _remove_gateway(seeder: Seeder, a: Tenant) -> Call:
+async def _remove_gateway(seeder: Seeder, a: SeededTenant) -> Call:
     gateway = await seeder.gateway(a)
     return Call("DELETE", f"/v1/domains/{a.domain_id}/gateways/{gateway['id']}")
 
 
-async def _revoke_code(seeder: Seeder, a: Tenant) -> Call:
+async def _revoke_code(seeder: Seeder, a: SeededTenant) -> Call:
     code = await seeder.provisioning_code(a)
     return Call("POST", f"/v1/domains/{a.domain_id}/provisioning-codes/{code['id']}/revocation")
 
 
-async def _enrol(seeder: Seeder, a: Tenant) -> Call:
+async def _enrol(seeder: Seeder, a: SeededTenant) -> Call:
     code = await seeder.provisioning_code(a)
     return Call("POST", "/v1/provisioning", {"code": code["code"], "hwid": hwid(), "product": PRODUCT, "type": "PHONE"})
 
 
-async def _remove_device(seeder: Seeder, a: Tenant) -> Call:
+async def _remove_device(seeder: Seeder, a: SeededTenant) -> Call:
     device = await seeder.device(a, rentable=False)
     return Call("DELETE", f"/v1/domains/{a.domain_id}/devices/{device['id']}")
 
 
-async def _pull(seeder: Seeder, a: Tenant) -> Call:
+async def _pull(seeder: Seeder, a: SeededTenant) -> Call:
     challenge = await seeder.ok("license-distributor", "POST", f"/v1/gateways/{a.gateway_hwid}/challenge", headers={})
     # A real challenge and a signature by no gateway key: only the gateway's own key may pull.
     forged = "A" * 86

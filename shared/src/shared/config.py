@@ -71,7 +71,8 @@ class ServiceSettings(BaseSettings):
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
+        # pydantic-settings passes every source by keyword: the name stays although no .env file is read.
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The service's own prefix wins; `RENTAL_<NAME>` sets a value for every service at once.

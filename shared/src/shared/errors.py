@@ -120,14 +120,14 @@ def allowed_methods(request: Request) -> list[str]:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+    async def on_problem(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Refusal)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return problem_response(
             status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, headers=headers, **exc.extra
         )
 
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+    async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = [
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}

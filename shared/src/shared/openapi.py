@@ -24,7 +24,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from starlette.routing import BaseRoute
 
 from shared.auth import current_principal
@@ -96,37 +96,51 @@ def describe_problems(document: dict[str, Any], routes: Sequence[BaseRoute]) -> 
         calls = dict.fromkeys(_calls(route.dependant))  # ordered: the document is the same on every run
         for method in route.methods or ():
             operation = paths.get(route.path_format or "", {}).get(method.lower())
-            if operation is None:
-                continue
-            responses = operation.setdefault("responses", {})
-            if (route.path_format or "").startswith(API_PREFIX):
-                # Every API operation reads or writes the service's database.
-                _add_response(responses, 503, PROBLEM_DESCRIPTIONS[503])
-            if current_principal in calls:
-                _add_response(responses, 401, PROBLEM_DESCRIPTIONS[401])
-                _add_response(responses, 403, PROBLEM_DESCRIPTIONS[403])
-                _add_response(responses, 503, ISSUER_UNAVAILABLE)
-            if route.body_field is not None:
-                _add_response(responses, 400, BODY_NOT_JSON)
-                _add_response(responses, 413, PROBLEM_DESCRIPTIONS[413])
-            if "422" in responses and responses["422"].get("description") == "Validation Error":
-                responses["422"]["description"] = PROBLEM_DESCRIPTIONS[422]
-            for call in calls:
-                documented = _DOCUMENTED.get(call)
-                if documented is None:
-                    continue
-                parameters = operation.setdefault("parameters", [])
-                names = {(p.get("in"), str(p.get("name", "")).lower()) for p in parameters}
-                for parameter in documented.parameters:
-                    if (parameter["in"], parameter["name"].lower()) not in names:
-                        parameters.append(dict(parameter))
-                for status, description in documented.responses.items():
-                    _add_response(responses, status, description)
-            for status, response in responses.items():
-                if status.isdigit() and int(status) >= 400:
-                    ref = VALIDATION_PROBLEM_REF if status == "422" else PROBLEM_REF
-                    response["content"] = {PROBLEM_JSON: {"schema": {"$ref": ref}}}
-            operation["responses"] = dict(sorted(responses.items()))
+            if operation is not None:
+                _describe_operation(operation, route, calls)
+    _add_component_schemas(document)
+    return document
+
+
+def _describe_operation(operation: dict[str, Any], route: RouteContext, calls: dict[Any, None]) -> None:
+    """The refusals of one operation: from its path, its principal, its body and its dependencies."""
+    responses = operation.setdefault("responses", {})
+    if (route.path_format or "").startswith(API_PREFIX):
+        # Every API operation reads or writes the service's database.
+        _add_response(responses, 503, PROBLEM_DESCRIPTIONS[503])
+    if current_principal in calls:
+        _add_response(responses, 401, PROBLEM_DESCRIPTIONS[401])
+        _add_response(responses, 403, PROBLEM_DESCRIPTIONS[403])
+        _add_response(responses, 503, ISSUER_UNAVAILABLE)
+    if route.body_field is not None:
+        _add_response(responses, 400, BODY_NOT_JSON)
+        _add_response(responses, 413, PROBLEM_DESCRIPTIONS[413])
+    if "422" in responses and responses["422"].get("description") == "Validation Error":
+        responses["422"]["description"] = PROBLEM_DESCRIPTIONS[422]
+    for call in calls:
+        documented = _DOCUMENTED.get(call)
+        if documented is not None:
+            _add_documented(operation, responses, documented)
+    for status, response in responses.items():
+        if status.isdigit() and int(status) >= 400:
+            ref = VALIDATION_PROBLEM_REF if status == "422" else PROBLEM_REF
+            response["content"] = {PROBLEM_JSON: {"schema": {"$ref": ref}}}
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _add_documented(operation: dict[str, Any], responses: dict[str, Any], documented: DocumentedDependency) -> None:
+    """A dependency's own parameters (unless the operation names them already) and refusals."""
+    parameters = operation.setdefault("parameters", [])
+    names = {(p.get("in"), str(p.get("name", "")).lower()) for p in parameters}
+    for parameter in documented.parameters:
+        if (parameter["in"], parameter["name"].lower()) not in names:
+            parameters.append(dict(parameter))
+    for status, description in documented.responses.items():
+        _add_response(responses, status, description)
+
+
+def _add_component_schemas(document: dict[str, Any]) -> None:
+    """The problem schemas; FastAPI's validation schemas only where something still refers to them."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(_component_schemas())
     text = json.dumps(document)
@@ -135,7 +149,6 @@ def describe_problems(document: dict[str, Any], routes: Sequence[BaseRoute]) -> 
             schemas.pop(name, None)
             text = json.dumps(document)
     document["components"]["schemas"] = dict(sorted(schemas.items()))
-    return document
 
 
 def install_problem_document(app: FastAPI) -> None:

@@ -8,17 +8,15 @@ contracts publishes. The rig uses its own broker prefix, so other suites' servic
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import aio_pika
 import asyncpg
 import httpx
 import pytest
-from aio_pika.abc import AbstractIncomingMessage
 
 from contracts.config import Settings
 from contracts.main import SPEC
@@ -31,7 +29,7 @@ from shared.messaging.broker import Broker
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import OutboxRelay, add_to_outbox
 from shared.migrations import SHARED_MIGRATIONS, migrate
-from tests.harness import TestPlatform, delete_prefixed_broker_objects, eventually, running_service
+from tests.harness import EventTap, TestPlatform, delete_prefixed_broker_objects, event_tap, eventually, running_service
 
 ISC = 1_000_000
 
@@ -42,7 +40,7 @@ class ContractsRig:
     client: httpx.AsyncClient
     feed_pool: asyncpg.Pool
     db: asyncpg.Pool
-    published: list[Envelope] = field(default_factory=list)
+    published: EventTap  # what contracts publishes
 
     # --- feeding other services' events ---------------------------------------------------------------------
 
@@ -69,9 +67,9 @@ class ContractsRig:
 
     def events(self, event_type: str, *, contract_id: uuid.UUID | str) -> list[Envelope]:
         return [
-            e
-            for e in self.published
-            if e.type == f"contracts.{event_type}" and e.data.get("contract_id") == str(contract_id)
+            r.envelope
+            for r in self.published.received
+            if r.envelope.type == f"contracts.{event_type}" and r.envelope.data.get("contract_id") == str(contract_id)
         ]
 
     def rental_changes(self, contract_id: uuid.UUID | str) -> list[RentalChanged]:
@@ -181,54 +179,56 @@ def product_name() -> str:
     return f"phone-{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture(scope="module")
-async def rig(platform: TestPlatform) -> AsyncIterator[ContractsRig]:
-    suffix = uuid.uuid4().hex[:8]
-    prefix = f"{platform.broker_prefix}contracts-{suffix}."
-    feed_schema = f"feed_{suffix}"
+@asynccontextmanager
+async def feeding_outbox(platform: TestPlatform, *, schema: str, broker_prefix: str) -> AsyncIterator[asyncpg.Pool]:
+    """A scratch schema with the shared outbox and a real relay publishing it: other services' events arrive
+    exactly as those services would send them. Yields the pool to write the outbox with."""
     admin = await asyncpg.connect(platform.admin_database_url)
     try:
-        await admin.execute(f"CREATE SCHEMA {feed_schema}")
+        await admin.execute(f"CREATE SCHEMA {schema}")
     finally:
         await admin.close()
-    conn = await connect(dsn=platform.admin_database_url, schema=feed_schema)
+    conn = await connect(dsn=platform.admin_database_url, schema=schema)
     try:
-        await migrate(conn, schema=feed_schema, sources=[("shared", SHARED_MIGRATIONS)])
+        await migrate(conn, schema=schema, sources=[("shared", SHARED_MIGRATIONS)])
     finally:
         await conn.close()
-    feed_pool = await create_pool(dsn=platform.admin_database_url, schema=feed_schema)
-    db = await create_pool(dsn=platform.admin_database_url, schema="contracts", max_size=4)
-    feed_broker = Broker(url=platform.amqp_url, prefix=prefix, service=f"feed-{suffix}")
+    feed_pool = await create_pool(dsn=platform.admin_database_url, schema=schema)
+    feed_broker = Broker(url=platform.amqp_url, prefix=broker_prefix, service=f"feed-{schema}")
     await feed_broker.connect()
-    relay = OutboxRelay(
-        pool=feed_pool,
-        broker=feed_broker,
-        schema=feed_schema,
-        source="test-feed",
-        poll_interval_s=0.2,
-    )
+    relay = OutboxRelay(pool=feed_pool, broker=feed_broker, schema=schema, source="test-feed", poll_interval_s=0.2)
     relay_task = asyncio.create_task(relay.run())
-    settings = platform.settings(Settings, broker_prefix=prefix, database_pool_max=20)
-    observer = await aio_pika.connect(platform.amqp_url)
     try:
-        async with running_service(SPEC, settings) as client:
-            contracts_rig = ContractsRig(platform=platform, client=client, feed_pool=feed_pool, db=db)
-            channel = await observer.channel()
-            exchange = await channel.get_exchange(f"{prefix}rental.events")
-            queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-            await queue.bind(exchange, routing_key="contracts.#")
-
-            async def observe(message: AbstractIncomingMessage) -> None:
-                async with message.process():
-                    contracts_rig.published.append(Envelope.model_validate(json.loads(message.body)))
-
-            await queue.consume(observe)
-            yield contracts_rig
+        yield feed_pool
     finally:
-        await observer.close()
         relay.stop()
         await asyncio.gather(relay_task, return_exceptions=True)
         await feed_broker.close()
         await feed_pool.close()
-        await db.close()
+
+
+@asynccontextmanager
+async def contracts_rig(platform: TestPlatform) -> AsyncIterator[ContractsRig]:
+    """Contracts for real on its own broker prefix, fed through an outbox, with a tap on what it publishes."""
+    suffix = uuid.uuid4().hex[:8]
+    prefix = f"{platform.broker_prefix}contracts-{suffix}."
+    settings = platform.settings(Settings, broker_prefix=prefix, database_pool_max=20)
+    try:
+        async with (
+            feeding_outbox(platform, schema=f"feed_{suffix}", broker_prefix=prefix) as feed_pool,
+            running_service(SPEC, settings) as client,
+            event_tap(platform, "contracts.#", broker_prefix=prefix) as published,
+        ):
+            db = await create_pool(dsn=platform.admin_database_url, schema="contracts", max_size=4)
+            try:
+                yield ContractsRig(platform=platform, client=client, feed_pool=feed_pool, db=db, published=published)
+            finally:
+                await db.close()
+    finally:
         await delete_prefixed_broker_objects(platform.amqp_url, prefix)
+
+
+@pytest.fixture(scope="module")
+async def rig(platform: TestPlatform) -> AsyncIterator[ContractsRig]:
+    async with contracts_rig(platform) as running:
+        yield running

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,38 +9,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aio_pika
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 
-from gateway_simulator.gateway import JwksCache, SimulatedGateway
-from gateway_simulator.identity import GatewayState, MemoryStore
+from gateway_simulator.identity import GatewayState
 from license_distributor.config import Settings
 from license_distributor.main import SPEC
-from shared.events.base import Event
 from shared.events.contracts import DomainRental, Licence, RentalChanged, RentedDevice
 from shared.events.provisioning import DomainCreated, GatewayRegistered, GatewayRemoved
 from shared.events.wallet import RunwayChanged
-from shared.messaging.envelope import CONTENT_TYPE, Envelope
-from shared.messaging.topology import Topology
-from shared.runtime import create_app
-from tests.harness import TestPlatform, eventually
+from tests.harness import (
+    EventPublisher,
+    Tenant,
+    TestPlatform,
+    event_publisher,
+    eventually,
+    free_port,
+    serving_service,
+)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
+@dataclass(frozen=True)
 class Distributor:
     url: str
-    server: uvicorn.Server
-    task: asyncio.Task[None]
 
     @property
     def ws_url(self) -> str:
@@ -52,82 +42,36 @@ class Distributor:
 @asynccontextmanager
 async def serving_distributor(platform: TestPlatform, **overrides: object) -> AsyncIterator[Distributor]:
     """The distributor's real app on a real port: WebSockets need a real server, not ASGI transport."""
-    port = free_port()
     settings = platform.settings(
         Settings,
-        http_port=port,
+        http_port=free_port(),
         expiry_sweep_interval_s=0.2,
         heartbeat_interval_s=1.0,
         identify_timeout_s=3.0,
         **overrides,
     )
-    app = create_app(SPEC, settings)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        **SPEC.server_options,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    deadline = asyncio.get_running_loop().time() + 30
-    while not server.started:
-        if task.done():
-            task.result()
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the distributor did not start")
-        await asyncio.sleep(0.05)
-    try:
-        yield Distributor(url=f"http://127.0.0.1:{port}", server=server, task=task)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
+    async with serving_service(SPEC, settings) as url:
+        yield Distributor(url=url)
 
 
-class Publisher:
-    """Publishes other services' events straight onto the platform's exchange, as their relays would."""
-
-    def __init__(self, connection: aio_pika.abc.AbstractConnection, topology: Topology) -> None:
-        self.connection = connection
-        self.topology = topology
-
-    async def publish(self, event: Event) -> None:
-        channel = await self.connection.channel(publisher_confirms=True)
-        try:
-            exchange = await self.topology.declare_exchanges(channel)
-            envelope = Envelope.of(
-                id=uuid.uuid4(),
-                source=f"/{event.publisher}",
-                type=event.routing_key(),
-                time=datetime.now(UTC),
-                subject=event.subject(),
-                data=event.model_dump(mode="json"),
-                traceparent=None,
-            )
-            await exchange.publish(
-                aio_pika.Message(envelope.to_bytes(), content_type=CONTENT_TYPE, message_id=envelope.id),
-                routing_key=event.routing_key(),
-            )
-        finally:
-            await channel.close()
+def _new_id() -> str:
+    return str(uuid.uuid4())
 
 
-@dataclass
-class Tenant:
-    """An account with a domain, its contract and gateways, driven by the events we publish for it."""
+@dataclass(kw_only=True)
+class TenantFeed(Tenant):
+    """A tenant the distributor learns of by events only: we publish them for it, as the other services would."""
 
-    publisher: Publisher
-    account_id: uuid.UUID = field(default_factory=uuid.uuid4)
-    domain_id: uuid.UUID = field(default_factory=uuid.uuid4)
-    contract_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    publisher: EventPublisher
+    account_id: str = field(default_factory=_new_id)
+    domain_id: str = field(default_factory=_new_id)
+    contract_id: str = field(default_factory=_new_id)
     rental_version: int = 0
     runway_version: int = 0
 
     async def create_domain(self) -> None:
         await self.publisher.publish(
-            DomainCreated(domain_id=self.domain_id, account_id=self.account_id, name=f"d-{self.domain_id.hex[:6]}")
+            DomainCreated(domain_id=self.domain_id, account_id=self.account_id, name=f"d-{self.domain_id[:6]}")
         )
 
     async def register(self, state: GatewayState) -> uuid.UUID:
@@ -192,12 +136,9 @@ async def distributor(platform: TestPlatform) -> AsyncIterator[Distributor]:
 
 
 @pytest.fixture(scope="module")
-async def publisher(platform: TestPlatform) -> AsyncIterator[Publisher]:
-    connection = await aio_pika.connect_robust(platform.amqp_url)
-    try:
-        yield Publisher(connection, Topology(prefix=platform.broker_prefix))
-    finally:
-        await connection.close()
+async def publisher(platform: TestPlatform) -> AsyncIterator[EventPublisher]:
+    async with event_publisher(platform) as running:
+        yield running
 
 
 @pytest.fixture
@@ -207,28 +148,8 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def tenant(publisher: Publisher) -> Tenant:
-    return Tenant(publisher=publisher)
-
-
-@asynccontextmanager
-async def running_gateway(
-    state: GatewayState, *, distributor_url: str, client: httpx.AsyncClient, store: MemoryStore | None = None
-) -> AsyncIterator[SimulatedGateway]:
-    gateway = SimulatedGateway(
-        state=state,
-        store=store or MemoryStore(),
-        distributor_url=distributor_url,
-        jwks=JwksCache(url=f"{distributor_url}/.well-known/jwks.json", client=client, min_refresh_s=0),
-        backoff_base_s=0.1,
-        backoff_cap_s=0.5,
-    )
-    task = asyncio.create_task(gateway.run())
-    try:
-        yield gateway
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+def tenant(publisher: EventPublisher) -> TenantFeed:
+    return TenantFeed(publisher=publisher)
 
 
 async def gateway_row(platform: TestPlatform, hwid: str) -> asyncpg.Record | None:
@@ -247,7 +168,7 @@ async def wait_registered(platform: TestPlatform, hwid: str) -> asyncpg.Record:
     return row
 
 
-async def registered_gateways(tenant: Tenant, platform: TestPlatform, count: int) -> list[GatewayState]:
+async def registered_gateways(tenant: TenantFeed, platform: TestPlatform, count: int) -> list[GatewayState]:
     """The tenant's domain announced and `count` gateways without phones registered in it, each holding its first
     bundle."""
     await tenant.create_domain()
@@ -259,7 +180,7 @@ async def registered_gateways(tenant: Tenant, platform: TestPlatform, count: int
     return states
 
 
-async def enrolled(tenant: Tenant, platform: TestPlatform, state: GatewayState) -> uuid.UUID:
+async def enrolled(tenant: TenantFeed, platform: TestPlatform, state: GatewayState) -> uuid.UUID:
     """The tenant's domain announced and this gateway registered in it, holding its first bundle: its id."""
     await tenant.create_domain()
     gateway_id = await tenant.register(state)

@@ -29,11 +29,10 @@ from shared.auth import Principal, Role
 from shared.clock import SystemClock
 from shared.db import create_pool
 from shared.events.contracts import DomainRental, Licence, RentalChanged, RentedDevice
-from tests.harness import TestPlatform, admin_fetch, eventually
+from tests.harness import EventPublisher, TestPlatform, admin_fetch, eventually
 from tests.integration.license_distributor.conftest import (
     Distributor,
-    Publisher,
-    Tenant,
+    TenantFeed,
     registered_gateways,
     serving_distributor,
     wait_registered,
@@ -105,7 +104,7 @@ async def _metric(http: httpx.AsyncClient, distributor: Distributor, name: str, 
     )
 
 
-def _rental(tenant: Tenant, *, version: int, shares: dict[uuid.UUID, list[str]], rate: int) -> RentalChanged:
+def _rental(tenant: TenantFeed, *, version: int, shares: dict[uuid.UUID, list[str]], rate: int) -> RentalChanged:
     return RentalChanged(
         contract_id=tenant.contract_id,
         account_id=tenant.account_id,
@@ -126,7 +125,7 @@ def _rental(tenant: Tenant, *, version: int, shares: dict[uuid.UUID, list[str]],
 
 
 async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_it_gets_the_bundle(
-    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+    distributor: Distributor, tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     await tenant.runway(depletes_in=None, balance=10**12)
     states = await registered_gateways(tenant, platform, 6)
@@ -162,10 +161,10 @@ async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_i
     assert len(facts) == 6
 
 
+@pytest.mark.usefixtures("distributor")
 async def test_a_contract_with_many_domains_rebuilds_only_the_domain_whose_share_changed(
-    distributor: Distributor,
-    publisher: Publisher,
-    tenant: Tenant,
+    publisher: EventPublisher,
+    tenant: TenantFeed,
     platform: TestPlatform,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -173,7 +172,7 @@ async def test_a_contract_with_many_domains_rebuilds_only_the_domain_whose_share
     domains = [uuid.uuid4() for _ in range(3)]
     states = {d: GatewayState.generate(phones=0) for d in domains}
     for domain_id, state in states.items():
-        tenant.domain_id = domain_id
+        tenant.domain_id = str(domain_id)
         await tenant.create_domain()
         await tenant.register(state)
     hwids = [s.hwid for s in states.values()]
@@ -209,7 +208,7 @@ async def test_a_contract_with_many_domains_rebuilds_only_the_domain_whose_share
 
 
 async def test_a_reconnect_storm_is_admitted_in_batches_and_only_stale_gateways_get_a_bundle(
-    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+    distributor: Distributor, tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     states = await registered_gateways(tenant, platform, 40)
     sessions_before = await _metric(http, distributor, "license_distributor_gateway_sessions")
@@ -248,7 +247,7 @@ class Crash(Exception):
 def crashing_before_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The process dies after re-signing a batch and before its commit (the transaction rolls back)."""
 
-    async def crash(*args: object, **kwargs: object) -> None:
+    async def crash(*_args: object, **_kwargs: object) -> None:
         raise Crash
 
     with monkeypatch.context() as patch:
@@ -258,7 +257,7 @@ def crashing_before_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 async def test_a_rotation_answers_at_once_and_resumes_after_a_crash_mid_batch_without_re_signing_twice(
     distributor: Distributor,
-    tenant: Tenant,
+    tenant: TenantFeed,
     http: httpx.AsyncClient,
     platform: TestPlatform,
     pool: asyncpg.Pool,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -17,14 +18,13 @@ from websockets.exceptions import ConnectionClosed
 from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import GatewayState, MemoryStore
 from gateway_simulator.verifier import AcceptedBundle, verify_bundle
-from tests.harness import TestPlatform, eventually
+from tests.harness import TestPlatform, admin_count, eventually, running_gateway
 from tests.integration.license_distributor.conftest import (
     Distributor,
-    Tenant,
+    TenantFeed,
     enrolled,
     gateway_row,
     registered_gateways,
-    running_gateway,
     serving_distributor,
     wait_registered,
 )
@@ -34,16 +34,8 @@ PHONE = "00aa11bb22cc"
 OTHER_PHONE = "00aa11bb22dd"
 
 
-async def _count(platform: TestPlatform, sql: str, *args: object) -> int:
-    conn = await asyncpg.connect(platform.admin_database_url)
-    try:
-        return int(await conn.fetchval(sql, *args))
-    finally:
-        await conn.close()
-
-
 async def test_a_connected_gateway_gets_a_bundle_with_the_phone_and_the_run_out_within_a_second_of_an_activation(
-    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+    distributor: Distributor, tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     state = GatewayState.generate(phones=0)
     await enrolled(tenant, platform, state)
@@ -75,7 +67,7 @@ async def test_a_connected_gateway_gets_a_bundle_with_the_phone_and_the_run_out_
 
 
 async def test_every_connect_is_announced_as_gateway_reconnected_with_the_seq_held(
-    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+    distributor: Distributor, tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     state = GatewayState.generate(phones=0)
     gateway_id = await enrolled(tenant, platform, state)
@@ -85,7 +77,7 @@ async def test_every_connect_is_announced_as_gateway_reconnected_with_the_seq_he
             await eventually(lambda: _true(gateway.stats.connects >= 1 and gateway.state.highest_seq >= 1))
         state = store.states[state.hwid]
     reconnects = await eventually(
-        lambda: _count(
+        lambda: admin_count(
             platform,
             """SELECT count(*) FROM licensing.outbox_message
                WHERE event_type = 'GatewayReconnected' AND subject = $1""",
@@ -97,7 +89,7 @@ async def test_every_connect_is_announced_as_gateway_reconnected_with_the_seq_he
 
 
 async def test_a_gateway_offline_during_three_changes_gets_only_the_latest_bundle_and_a_current_one_gets_none(
-    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+    distributor: Distributor, tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     state = GatewayState.generate(phones=0)
     await enrolled(tenant, platform, state)
@@ -134,8 +126,9 @@ async def test_a_gateway_offline_during_three_changes_gets_only_the_latest_bundl
         assert gateway.stats.accepted == []
 
 
+@pytest.mark.usefixtures("distributor")
 async def test_a_rebuild_that_changes_nothing_issues_no_new_seq_and_an_old_version_is_ignored(
-    distributor: Distributor, tenant: Tenant, platform: TestPlatform
+    tenant: TenantFeed, platform: TestPlatform
 ) -> None:
     state, _ = await _renting_gateway(tenant, platform, depletes_in=timedelta(hours=2))
     row = await _second_bundle(platform, state)
@@ -153,7 +146,7 @@ async def test_a_rebuild_that_changes_nothing_issues_no_new_seq_and_an_old_versi
 
 @pytest.mark.parametrize("case", ["bad_signature", "unknown_gateway"])
 async def test_an_identify_with_a_bad_signature_or_an_unknown_hardware_id_is_refused_and_the_socket_closed(
-    distributor: Distributor, tenant: Tenant, platform: TestPlatform, case: str
+    distributor: Distributor, tenant: TenantFeed, platform: TestPlatform, case: str
 ) -> None:
     state = GatewayState.generate(phones=0)
     impostor = GatewayState.generate(phones=0)
@@ -185,7 +178,7 @@ async def test_an_identify_with_a_bad_signature_or_an_unknown_hardware_id_is_ref
 
 
 async def test_depletion_orders_a_reboot_and_leaves_a_bundle_without_devices_or_expiry(
-    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+    distributor: Distributor, tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     state, phone = await _renting_gateway(tenant, platform, depletes_in=timedelta(seconds=2), phones=1)
     async with running_gateway(state, distributor_url=distributor.url, client=http) as gateway:
@@ -201,7 +194,7 @@ async def test_depletion_orders_a_reboot_and_leaves_a_bundle_without_devices_or_
 
 
 async def test_a_gateway_reboots_at_expiry_even_while_disconnected(
-    platform: TestPlatform, tenant: Tenant, http: httpx.AsyncClient
+    platform: TestPlatform, tenant: TenantFeed, http: httpx.AsyncClient
 ) -> None:
     state, phone = await _renting_gateway(tenant, platform, depletes_in=timedelta(seconds=4), phones=1)
     own = serving_distributor(platform)
@@ -225,7 +218,7 @@ async def test_a_gateway_reboots_at_expiry_even_while_disconnected(
 
 
 async def test_two_replicas_each_push_a_change_to_the_gateways_connected_to_them(
-    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+    distributor: Distributor, tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     first, second = await registered_gateways(tenant, platform, 2)
     await tenant.runway(depletes_in=timedelta(hours=1))
@@ -245,7 +238,7 @@ async def test_two_replicas_each_push_a_change_to_the_gateways_connected_to_them
             assert [d.hwid for d in bundle.devices] == [PHONE]
         # Each replica has its own notification queue: neither relayed through the other.
         queues = await eventually(
-            lambda: _count(
+            lambda: admin_count(
                 platform,
                 "SELECT count(DISTINCT connected_replica) FROM licensing.gateway WHERE hwid = ANY($1::text[])",
                 [first.hwid, second.hwid],
@@ -256,7 +249,7 @@ async def test_two_replicas_each_push_a_change_to_the_gateways_connected_to_them
 
 
 async def test_the_http_pull_needs_a_one_time_challenge_signed_by_the_gateway(
-    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+    distributor: Distributor, tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     state = GatewayState.generate(phones=0)
     await tenant.create_domain()
@@ -319,7 +312,7 @@ def _acked(row: asyncpg.Record | None, *, seq: int) -> bool:
 
 
 async def _renting_gateway(
-    tenant: Tenant, platform: TestPlatform, *, depletes_in: timedelta, phones: int = 0
+    tenant: TenantFeed, platform: TestPlatform, *, depletes_in: timedelta, phones: int = 0
 ) -> tuple[GatewayState, str]:
     """A gateway enrolled in a domain that rents one phone (its own, else PHONE): the gateway and the phone."""
     state = GatewayState.generate(phones=phones)
@@ -343,7 +336,7 @@ async def _value(value: T) -> T:
 
 
 async def test_the_licences_view_shows_the_bundle_and_each_gateway_online_with_its_acknowledged_seq(
-    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+    distributor: Distributor, tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     online, offline = await registered_gateways(tenant, platform, 2)
     await tenant.runway(depletes_in=timedelta(hours=1))
@@ -385,7 +378,7 @@ async def test_the_licences_view_shows_the_bundle_and_each_gateway_online_with_i
 
 
 async def test_after_a_rotation_the_old_key_stays_published_until_every_gateway_holds_a_bundle_signed_by_the_new(
-    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+    distributor: Distributor, tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     # "Every gateway" is every live one in this database: retire the other tests' gateways first.
     await _remove_every_live_gateway(platform, tenant)
@@ -443,7 +436,7 @@ async def test_after_a_rotation_the_old_key_stays_published_until_every_gateway_
         assert await published() == expected
 
 
-async def _remove_every_live_gateway(platform: TestPlatform, tenant: Tenant) -> None:
+async def _remove_every_live_gateway(platform: TestPlatform, tenant: TenantFeed) -> None:
     from shared.events.provisioning import GatewayRemoved
 
     conn = await asyncpg.connect(platform.admin_database_url)
@@ -464,13 +457,13 @@ async def _remove_every_live_gateway(platform: TestPlatform, tenant: Tenant) -> 
             )
         )
     await eventually(
-        lambda: _count(platform, "SELECT count(*) FROM licensing.gateway WHERE removed_at IS NULL"),
+        lambda: admin_count(platform, "SELECT count(*) FROM licensing.gateway WHERE removed_at IS NULL"),
         until=lambda n: n == 0,
     )
 
 
 async def test_a_removed_gateway_is_told_to_reboot_its_session_closed_and_it_cannot_identify_again(
-    distributor: Distributor, tenant: Tenant, http: httpx.AsyncClient, platform: TestPlatform
+    distributor: Distributor, tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
 
     state = GatewayState.generate(phones=0)
@@ -482,8 +475,9 @@ async def test_a_removed_gateway_is_told_to_reboot_its_session_closed_and_it_can
         await eventually(lambda: _value(gateway.stats.refusals), until=lambda r: "unknown_gateway" in r)
 
 
+@pytest.mark.usefixtures("distributor")
 async def test_two_rebuilds_racing_for_the_same_gateways_issue_one_bundle_not_two(
-    distributor: Distributor, tenant: Tenant, platform: TestPlatform
+    tenant: TenantFeed, platform: TestPlatform
 ) -> None:
     from license_distributor.service import reissue_bundles
     from shared.db import connect
@@ -497,15 +491,17 @@ async def test_two_rebuilds_racing_for_the_same_gateways_issue_one_bundle_not_tw
         await first.execute("UPDATE contract_rental SET active = false WHERE contract_id = $1", tenant.contract_id)
         first_tx, second_tx = first.transaction(), second.transaction()
         await first_tx.start()
-        issued_first = await reissue_bundles(first, domain_ids=[tenant.domain_id], now=datetime.now(UTC), issuer="t")
+        issued_first = await reissue_bundles(
+            first, domain_ids=[uuid.UUID(tenant.domain_id)], now=datetime.now(UTC), issuer="t"
+        )
         await second_tx.start()
         racing = asyncio.create_task(
-            reissue_bundles(second, domain_ids=[tenant.domain_id], now=datetime.now(UTC), issuer="t")
+            reissue_bundles(second, domain_ids=[uuid.UUID(tenant.domain_id)], now=datetime.now(UTC), issuer="t")
         )
         # The second rebuild must be blocked on the gateway rows' lock before the first commits.
         second_pid = second.get_server_pid()
         await eventually(
-            lambda: _count(
+            lambda: admin_count(
                 platform,
                 "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
                 second_pid,
@@ -521,4 +517,4 @@ async def test_two_rebuilds_racing_for_the_same_gateways_issue_one_bundle_not_tw
         await second.close()
     assert [b.seq for b in issued_first] == [3]
     assert issued_second == []
-    assert await _count(platform, "SELECT count(*) FROM licensing.bundle WHERE hwid = $1", state.hwid) == 3
+    assert await admin_count(platform, "SELECT count(*) FROM licensing.bundle WHERE hwid = $1", state.hwid) == 3

@@ -6,7 +6,6 @@ import functools
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
-import asyncpg
 import httpx
 import pytest
 
@@ -16,7 +15,7 @@ from license_distributor.config import Settings as LicenseDistributorSettings
 from license_distributor.main import SPEC as LICENSE_DISTRIBUTOR
 from provisioning.config import Settings as ProvisioningSettings
 from provisioning.main import SPEC as PROVISIONING
-from tests.harness import TestPlatform, eventually, running_service
+from tests.harness import TestPlatform, admin_count, eventually, running_service
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
 
@@ -78,16 +77,8 @@ async def test_an_account_opened_in_the_wallet_becomes_known_to_provisioning_and
     # The domain reaches the read models of contracts and the distributor.
     for schema in ("contracts", "licensing"):
         query = f"SELECT count(*) FROM {schema}.known_domain WHERE id = $1"
-        await eventually(functools.partial(_count, platform, query, domain_id))
+        await eventually(functools.partial(admin_count, platform, query, domain_id))
     other = platform.auth("customer", account_id="00000000-0000-4000-8000-000000000001")
     hidden = await services["provisioning"].get(f"/v1/domains/{domain_id}", headers=other)
     assert hidden.status_code == 404
     assert hidden.headers["content-type"] == "application/problem+json"
-
-
-async def _count(platform: TestPlatform, sql: str, *args: object) -> int:
-    conn = await asyncpg.connect(platform.admin_database_url)
-    try:
-        return int(await conn.fetchval(sql, *args))
-    finally:
-        await conn.close()

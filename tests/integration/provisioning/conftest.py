@@ -9,12 +9,9 @@ import base64
 import random
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
-import aio_pika
-import asyncpg
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -22,12 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provisioning.config import Settings
 from provisioning.main import SPEC
-from shared.events import CATALOGUE
-from shared.events.base import Event
 from shared.events.wallet import AccountOpened
-from shared.messaging.envelope import CONTENT_TYPE, Envelope
-from shared.messaging.topology import Topology
-from tests.harness import TestPlatform, eventually, ready, running_service
+from tests.harness import EventTap, TestPlatform, admin_fetchval, event_tap, eventually, publish_event, running_service
 
 FAILED_ENROLMENTS_ALLOWED = 5
 
@@ -39,54 +32,11 @@ async def provisioning(platform: TestPlatform) -> AsyncIterator[httpx.AsyncClien
         yield client
 
 
-E = TypeVar("E", bound=Event)
-
-
-@dataclass
-class Received(Generic[E]):
-    envelope: Envelope
-    event: E
-
-
-@dataclass
-class EventTap:
-    """Every provisioning event, read the way a consuming service reads it: envelope, then catalogue model."""
-
-    received: list[Received[Event]] = field(default_factory=list)
-
-    def of(self, event_type: type[E], **fields: Any) -> list[Received[E]]:
-        found: list[Received[E]] = []
-        for r in self.received:
-            if isinstance(r.event, event_type) and all(getattr(r.event, k) == v for k, v in fields.items()):
-                found.append(Received(envelope=r.envelope, event=r.event))
-        return found
-
-    async def one(self, event_type: type[E], **fields: Any) -> Received[E]:
-        found = await eventually(lambda: ready(self.of(event_type, **fields)), until=lambda r: len(r) >= 1)
-        assert len(found) == 1, found
-        return found[0]
-
-
 @pytest.fixture(scope="package")
 async def events(platform: TestPlatform) -> AsyncIterator[EventTap]:
-    tap = EventTap()
-    connection = await aio_pika.connect(platform.amqp_url)
-    try:
-        channel = await connection.channel()
-        exchange = await Topology(prefix=platform.broker_prefix).declare_exchanges(channel)
-        queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
-        await queue.bind(exchange, routing_key="provisioning.#")
-
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            async with message.process():
-                envelope = Envelope.from_bytes(message.body)
-                event = CATALOGUE[envelope.type].model_validate(envelope.data)
-                tap.received.append(Received(envelope=envelope, event=event))
-
-        await queue.consume(on_message)
+    """Every provisioning event, read the way a consuming service reads it: envelope, then catalogue model."""
+    async with event_tap(platform, "provisioning.#") as tap:
         yield tap
-    finally:
-        await connection.close()
 
 
 @dataclass
@@ -102,26 +52,7 @@ class Steps:
     async def open_account(self, name: str = "Acme") -> uuid.UUID:
         """What the wallet does: publish AccountOpened. Provisioning learns of it through its own queue."""
         account_id = uuid.uuid4()
-        event = AccountOpened(account_id=account_id, name=name)
-        envelope = Envelope.of(
-            id=uuid.uuid4(),
-            source="/wallet",
-            type=event.routing_key(),
-            time=datetime.now(UTC),
-            subject=event.subject(),
-            data=event.model_dump(mode="json"),
-            traceparent=None,
-        )
-        connection = await aio_pika.connect(self.test_platform.amqp_url)
-        try:
-            channel = await connection.channel(publisher_confirms=True)
-            exchange = await Topology(prefix=self.test_platform.broker_prefix).declare_exchanges(channel)
-            await exchange.publish(
-                aio_pika.Message(envelope.to_bytes(), content_type=CONTENT_TYPE, message_id=envelope.id),
-                routing_key=event.routing_key(),
-            )
-        finally:
-            await connection.close()
+        await publish_event(self.test_platform, AccountOpened(account_id=account_id, name=name))
         await eventually(
             lambda: self.scalar("SELECT count(*) FROM provisioning.known_account WHERE id = $1", account_id)
         )
@@ -154,11 +85,7 @@ class Steps:
         return httpx.AsyncClient(transport=transport, base_url="http://provisioning")
 
     async def scalar(self, sql: str, *args: object) -> Any:
-        conn = await asyncpg.connect(self.test_platform.admin_database_url)
-        try:
-            return await conn.fetchval(sql, *args)
-        finally:
-            await conn.close()
+        return await admin_fetchval(self.test_platform, sql, *args)
 
 
 @pytest.fixture

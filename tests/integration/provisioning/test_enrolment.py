@@ -17,10 +17,9 @@ from shared.events.provisioning import (
     GatewayRegistered,
     GatewayRemoved,
 )
-from tests.harness import TestPlatform, clock_of, running_service
+from tests.harness import EventTap, TestPlatform, clock_of, running_service
 from tests.integration.provisioning.conftest import (
     FAILED_ENROLMENTS_ALLOWED,
-    EventTap,
     Steps,
     public_key,
     random_address,

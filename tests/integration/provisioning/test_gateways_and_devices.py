@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 
 from shared.events.provisioning import GatewayRegistered, GatewayRemoved
-from tests.integration.provisioning.conftest import EventTap, Steps, public_key, random_hwid
+from tests.harness import EventTap
+from tests.integration.provisioning.conftest import Steps, public_key, random_hwid
 
 
 async def test_a_gateway_hwid_is_unique_across_the_platform_until_the_gateway_is_removed(

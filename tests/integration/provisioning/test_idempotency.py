@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 
 from shared.events.provisioning import DomainCreated, GatewayRegistered
-from tests.integration.provisioning.conftest import EventTap, Steps, public_key, random_hwid
+from tests.harness import EventTap
+from tests.integration.provisioning.conftest import Steps, public_key, random_hwid
 
 
 @dataclass

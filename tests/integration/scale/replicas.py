@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from scripts.bootstrap_db import bootstrap
-from tests.harness import TestPlatform, delete_prefixed_broker_objects, eventually
+from tests.harness import TestPlatform, delete_prefixed_broker_objects, eventually, fetch_at, fetchval_at, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -81,19 +80,10 @@ class ReplicaSet:
         return urlunsplit((parts.scheme, parts.netloc, f"/{self.database}", parts.query, ""))
 
     async def fetchval(self, sql: str, *args: object) -> object:
-        conn = await asyncpg.connect(self.admin_database_url)
-        try:
-            return await conn.fetchval(sql, *args)
-        finally:
-            await conn.close()
+        return await fetchval_at(self.admin_database_url, sql, *args)
 
     async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(self.admin_database_url)
-        try:
-            rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
-            return rows
-        finally:
-            await conn.close()
+        return await fetch_at(self.admin_database_url, sql, *args)
 
     async def count(self, sql: str, *args: object) -> int:
         return int(str(await self.fetchval(sql, *args)))
@@ -124,13 +114,6 @@ def _label_matches(actual: str | None, expected: str) -> bool:
     if actual is None:
         return False
     return actual.endswith(expected[1:]) if expected.startswith("*") else actual == expected
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def replica_env(replica: Replica, replica_set: ReplicaSet) -> dict[str, str]:

@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -33,6 +33,7 @@ from tests.integration.scale.replicas import (
     ROOT,
     WALLET,
     ReplicaSet,
+    ServiceKind,
     running_replicas,
 )
 
@@ -183,16 +184,20 @@ async def story(replicas: ReplicaSet, http: httpx.AsyncClient, platform: TestPla
         return await run_story(replicas, http, platform)
 
 
-async def run_story(replicas: ReplicaSet, http: httpx.AsyncClient, platform: TestPlatform) -> Story:
-    """The rental story through both replicas of every service, up to the run-down and the empty bundles."""
-    w1, w2 = (r.url for r in replicas.of(WALLET))
-    c1, c2 = (r.url for r in replicas.of(CONTRACTS))
-    p1, p2 = (r.url for r in replicas.of(PROVISIONING))
-    l1, l2 = (r.url for r in replicas.of(LICENSE_DISTRIBUTOR))
-    operator, partner = platform.auth("operator"), platform.auth("partner")
+@dataclass
+class Storyteller:
+    """The story's requests: each through the replica the story names, as the role it names."""
+
+    replicas: ReplicaSet
+    http: httpx.AsyncClient
+    platform: TestPlatform
+
+    def urls(self, kind: ServiceKind) -> tuple[str, str]:
+        first, second = (r.url for r in self.replicas.of(kind))
+        return first, second
 
     async def call(
-        method: str, url: str, *, role: dict[str, str], json: object = None, also_retry: tuple[str, ...] = ()
+        self, method: str, url: str, *, role: dict[str, str], json: object = None, also_retry: tuple[str, ...] = ()
     ) -> dict[str, Any]:
         """One request, retried while another service's event has not arrived yet (409 not_yet_known, or the
         `also_retry` codes that mean the same at that step)."""
@@ -200,7 +205,7 @@ async def run_story(replicas: ReplicaSet, http: httpx.AsyncClient, platform: Tes
 
         async def attempt() -> httpx.Response:
             headers = {**role, "Idempotency-Key": str(uuid.uuid4())}
-            return await http.request(method, url, json=json, headers=headers)
+            return await self.http.request(method, url, json=json, headers=headers)
 
         response = await eventually(
             attempt, until=lambda r: not (r.status_code == 409 and r.json().get("code") in retry_codes), within=20
@@ -209,102 +214,46 @@ async def run_story(replicas: ReplicaSet, http: httpx.AsyncClient, platform: Tes
         body: dict[str, Any] = response.json()
         return body
 
-    # 1 iSC per second per phone; every step goes through the replica the comment names.
-    await call("PUT", f"{c1}/v1/tariffs/{PHONE_PRODUCT}", role=operator, json={"rate_per_day": "86400", "licences": []})
-    account_id = (await call("POST", f"{w2}/v1/accounts", role=partner, json={"name": "Two Replicas Ltd"}))["id"]
-    customer = platform.auth("customer", account_id=account_id)
-    domain_id = (
-        await call("POST", f"{p1}/v1/domains", role=partner, json={"account_id": account_id, "name": "two.example"})
-    )["id"]
-    contract_id = (await call("POST", f"{c2}/v1/contracts", role=partner, json={"account_id": account_id}))["id"]
-    await call("POST", f"{c1}/v1/contracts/{contract_id}/domains", role=customer, json={"domain_id": domain_id})
-    await call("POST", f"{c2}/v1/contracts/{contract_id}/acceptance", role=customer)
-    assert (await call("POST", f"{c1}/v1/contracts/{contract_id}/approval", role=operator))["status"] == "active"
 
+async def run_story(replicas: ReplicaSet, http: httpx.AsyncClient, platform: TestPlatform) -> Story:
+    """The rental story through both replicas of every service, up to the run-down and the empty bundles."""
+    teller = Storyteller(replicas, http, platform)
+    account_id, domain_id, contract_id = await _an_active_contract(teller)
+    customer = platform.auth("customer", account_id=account_id)
     # Two gateways of the domain, each with a phone, registered through provisioning replica 2; gateway A holds
     # its WebSocket on distributor replica 1, gateway B on replica 2.
     states = [GatewayState.generate(phones=1, phone_product=PHONE_PRODUCT) for _ in range(2)]
     registered = await register_gateways(
-        states, provisioning_url=p2, domain_id=domain_id, token=platform.token("partner"), client=http
+        states,
+        provisioning_url=teller.urls(PROVISIONING)[1],
+        domain_id=domain_id,
+        token=platform.token("partner"),
+        client=http,
     )
     assert registered == [s.hwid for s in states]
     fleets = [
         Fleet(
             states=[state], store=MemoryStore(), distributor_url=url, client=http, backoff_base_s=0.1, backoff_cap_s=0.5
         )
-        for state, url in zip(states, (l1, l2), strict=True)
+        for state, url in zip(states, teller.urls(LICENSE_DISTRIBUTOR), strict=True)
     ]
-    gateway_a, gateway_b = (fleet.gateways[0] for fleet in fleets)
-    phone_a, phone_b = states[0].phones[0].hwid, states[1].phones[0].hwid
+    gateways = [fleet.gateways[0] for fleet in fleets]
     for fleet in fleets:
         fleet.start()
     try:
-        for gateway in (gateway_a, gateway_b):
+        for gateway in gateways:
             await eventually(partial(_same, gateway), until=lambda g: g.connected and g.current is not None, within=20)
-
-        # Each phone enrolled with a code from one provisioning replica, through the other.
-        device_ids = []
-        for phone, code_from, enrol_at in ((phone_a, p1, p2), (phone_b, p2, p1)):
-            code = await call("POST", f"{code_from}/v1/domains/{domain_id}/provisioning-codes", role=customer, json={})
-            enrolment = {"code": code["code"], "hwid": phone, "product": PHONE_PRODUCT, "type": "PHONE"}
-            device_ids.append((await call("POST", f"{enrol_at}/v1/provisioning", role={}, json=enrolment))["id"])
-
-        # 8 iSC at 2 iSC per second: four seconds of rental once both phones run.
-        key = await call("POST", f"{w1}/v1/activation-keys", role=partner, json={"amount": "8", "count": 1})
-        await call(
-            "POST", f"{w2}/v1/accounts/{account_id}/redemptions", role=customer, json={"code": key["keys"][0]["code"]}
-        )
-
-        async def rentable() -> set[str]:
-            response = await http.get(f"{c2}/v1/contracts/{contract_id}/hardware", headers=customer)
-            return {item["device_id"] for item in response.json()["items"] if item["rentable"]}
-
-        await eventually(rentable, until=lambda ids: set(device_ids) <= ids, within=20)
-        for device_id, contracts_url in zip(device_ids, (c1, c2), strict=True):
-            # The wallet's news of the redemption reaches contracts by event: until then it answers no_credit.
-            await call(
-                "POST",
-                f"{contracts_url}/v1/contracts/{contract_id}/rentals",
-                role=customer,
-                json={"device_id": device_id},
-                also_retry=("no_credit",),
-            )
-
+        device_ids = await _enrol_the_phones(teller, states, domain_id=domain_id, customer=customer)
+        await _fund_and_rent(teller, device_ids, account_id=account_id, contract_id=contract_id)
         # Each gateway runs its phone, pushed by whichever distributor replica holds its session.
-        await eventually(partial(_same, gateway_a), until=lambda g: g.phones_running() == [phone_a], within=10)
-        await eventually(partial(_same, gateway_b), until=lambda g: g.phones_running() == [phone_b], within=10)
+        for gateway, state in zip(gateways, states, strict=True):
+            phone = state.phones[0].hwid
+            await eventually(partial(_same, gateway), until=_running_only(phone), within=10)
         sessions = [
             await replicas.fetchval("SELECT connected_replica FROM licensing.gateway WHERE hwid = $1", s.hwid)
             for s in states
         ]
-        # The run-down: both reboot at expiry, the account is depleted, the contract suspended.
-        for gateway in (gateway_a, gateway_b):
-            await eventually(
-                partial(_same, gateway), until=lambda g: "rental_expired" in g.stats.reboot_reasons, within=20
-            )
-
-        async def account_status() -> str:
-            return str((await http.get(f"{w1}/v1/accounts/{account_id}", headers=customer)).json()["status"])
-
-        async def contract_status() -> str:
-            return str((await http.get(f"{c1}/v1/contracts/{contract_id}", headers=customer)).json()["status"])
-
-        await eventually(account_status, until=lambda s: s == "depleted", within=10)
-        await eventually(contract_status, until=lambda s: s == "suspended", within=10)
-
-        async def final_bundles() -> list[int]:
-            return [
-                await replicas.count(
-                    "SELECT count(*) FROM licensing.bundle b JOIN licensing.gateway g ON g.hwid = b.hwid"
-                    " WHERE b.hwid = $1 AND b.seq = g.current_seq AND b.content->'devices' = '[]'::jsonb",
-                    state.hwid,
-                )
-                for state in states
-            ]
-
-        await eventually(final_bundles, until=lambda found: found == [1, 1], within=10)
-        assert gateway_a.stats.rejected == []
-        assert gateway_b.stats.rejected == []
+        await _the_run_down(teller, gateways, states, account_id=account_id, contract_id=contract_id)
     finally:
         async with asyncio.timeout(30):
             for fleet in fleets:
@@ -315,6 +264,102 @@ async def run_story(replicas: ReplicaSet, http: httpx.AsyncClient, platform: Tes
         hwids=[s.hwid for s in states],
         sessions=[str(s) if s is not None else None for s in sessions],
     )
+
+
+async def _an_active_contract(teller: Storyteller) -> tuple[str, str, str]:
+    """A tariff of 1 iSC per second per phone; an account, its domain and its active contract, linked."""
+    (_, w2), (c1, c2), (p1, _) = teller.urls(WALLET), teller.urls(CONTRACTS), teller.urls(PROVISIONING)
+    operator, partner = teller.platform.auth("operator"), teller.platform.auth("partner")
+    call = teller.call
+    await call("PUT", f"{c1}/v1/tariffs/{PHONE_PRODUCT}", role=operator, json={"rate_per_day": "86400", "licences": []})
+    account_id = (await call("POST", f"{w2}/v1/accounts", role=partner, json={"name": "Two Replicas Ltd"}))["id"]
+    customer = teller.platform.auth("customer", account_id=account_id)
+    domain_id = (
+        await call("POST", f"{p1}/v1/domains", role=partner, json={"account_id": account_id, "name": "two.example"})
+    )["id"]
+    contract_id = (await call("POST", f"{c2}/v1/contracts", role=partner, json={"account_id": account_id}))["id"]
+    await call("POST", f"{c1}/v1/contracts/{contract_id}/domains", role=customer, json={"domain_id": domain_id})
+    await call("POST", f"{c2}/v1/contracts/{contract_id}/acceptance", role=customer)
+    assert (await call("POST", f"{c1}/v1/contracts/{contract_id}/approval", role=operator))["status"] == "active"
+    return account_id, domain_id, contract_id
+
+
+async def _enrol_the_phones(
+    teller: Storyteller, states: list[GatewayState], *, domain_id: str, customer: dict[str, str]
+) -> list[str]:
+    """Each phone enrolled with a code from one provisioning replica, through the other."""
+    p1, p2 = teller.urls(PROVISIONING)
+    device_ids = []
+    for state, code_from, enrol_at in zip(states, (p1, p2), (p2, p1), strict=True):
+        code = await teller.call(
+            "POST", f"{code_from}/v1/domains/{domain_id}/provisioning-codes", role=customer, json={}
+        )
+        enrolment = {"code": code["code"], "hwid": state.phones[0].hwid, "product": PHONE_PRODUCT, "type": "PHONE"}
+        device_ids.append((await teller.call("POST", f"{enrol_at}/v1/provisioning", role={}, json=enrolment))["id"])
+    return device_ids
+
+
+async def _fund_and_rent(teller: Storyteller, device_ids: list[str], *, account_id: str, contract_id: str) -> None:
+    """8 iSC at 2 iSC per second: four seconds of rental once both phones run; each rented through a replica."""
+    (w1, w2), (c1, c2) = teller.urls(WALLET), teller.urls(CONTRACTS)
+    partner, customer = teller.platform.auth("partner"), teller.platform.auth("customer", account_id=account_id)
+    key = await teller.call("POST", f"{w1}/v1/activation-keys", role=partner, json={"amount": "8", "count": 1})
+    await teller.call(
+        "POST", f"{w2}/v1/accounts/{account_id}/redemptions", role=customer, json={"code": key["keys"][0]["code"]}
+    )
+
+    async def rentable() -> set[str]:
+        response = await teller.http.get(f"{c2}/v1/contracts/{contract_id}/hardware", headers=customer)
+        return {item["device_id"] for item in response.json()["items"] if item["rentable"]}
+
+    await eventually(rentable, until=lambda ids: set(device_ids) <= ids, within=20)
+    for device_id, contracts_url in zip(device_ids, (c1, c2), strict=True):
+        # The wallet's news of the redemption reaches contracts by event: until then it answers no_credit.
+        await teller.call(
+            "POST",
+            f"{contracts_url}/v1/contracts/{contract_id}/rentals",
+            role=customer,
+            json={"device_id": device_id},
+            also_retry=("no_credit",),
+        )
+
+
+async def _the_run_down(
+    teller: Storyteller,
+    gateways: list[SimulatedGateway],
+    states: list[GatewayState],
+    *,
+    account_id: str,
+    contract_id: str,
+) -> None:
+    """Both gateways reboot at expiry, the account is depleted, the contract suspended, the bundles empty."""
+    (w1, _), (c1, _) = teller.urls(WALLET), teller.urls(CONTRACTS)
+    customer = teller.platform.auth("customer", account_id=account_id)
+    for gateway in gateways:
+        await eventually(partial(_same, gateway), until=lambda g: "rental_expired" in g.stats.reboot_reasons, within=20)
+
+    async def account_status() -> str:
+        return str((await teller.http.get(f"{w1}/v1/accounts/{account_id}", headers=customer)).json()["status"])
+
+    async def contract_status() -> str:
+        return str((await teller.http.get(f"{c1}/v1/contracts/{contract_id}", headers=customer)).json()["status"])
+
+    await eventually(account_status, until=lambda s: s == "depleted", within=10)
+    await eventually(contract_status, until=lambda s: s == "suspended", within=10)
+
+    async def final_bundles() -> list[int]:
+        return [
+            await teller.replicas.count(
+                "SELECT count(*) FROM licensing.bundle b JOIN licensing.gateway g ON g.hwid = b.hwid"
+                " WHERE b.hwid = $1 AND b.seq = g.current_seq AND b.content->'devices' = '[]'::jsonb",
+                state.hwid,
+            )
+            for state in states
+        ]
+
+    await eventually(final_bundles, until=lambda found: found == [1, 1], within=10)
+    for gateway in gateways:
+        assert gateway.stats.rejected == []
 
 
 async def test_each_gateway_is_served_by_the_distributor_replica_it_reached(story: Story) -> None:
@@ -365,6 +410,10 @@ async def _bundles(replicas: ReplicaSet, hwid: str) -> list[asyncpg.Record]:
     return await replicas.fetch(
         "SELECT seq, content, gateway_id, issued_at FROM licensing.bundle WHERE hwid = $1 ORDER BY seq", hwid
     )
+
+
+def _running_only(phone: str) -> Callable[[SimulatedGateway], bool]:
+    return lambda gateway: gateway.phones_running() == [phone]
 
 
 async def _same(gateway: SimulatedGateway) -> SimulatedGateway:

@@ -16,6 +16,7 @@ import aio_pika
 import asyncpg
 import pytest
 from prometheus_client import REGISTRY
+from typing_extensions import override
 
 from shared.context import HandlerContext
 from shared.events.wallet import AccountOpened
@@ -52,6 +53,7 @@ async def test_an_event_written_to_the_outbox_is_handled_exactly_once(platform: 
 class RelayDyingAfterPublish(OutboxRelay):
     """Publishes (confirmed by the broker) and dies before marking the rows sent."""
 
+    @override
     async def mark_sent(self, conn: asyncpg.Connection, ids: list[uuid.UUID]) -> None:
         raise ConnectionResetError("relay killed between publish and mark-sent")
 

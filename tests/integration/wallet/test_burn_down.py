@@ -10,13 +10,12 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored, RunwayChanged
 from shared.messaging.consumer import HANDLED
 from shared.money import MICRO_PER_ISC, parse_isc
-from tests.harness import TestPlatform, admin_fetch, clock_of, eventually, running_service
+from tests.harness import EventTap, TestPlatform, admin_fetch, clock_of, event_tap, eventually, running_service
 from tests.integration.wallet.wallet_rig import (
     ONE_ISC_PER_SECOND_PER_DAY,
-    EventTap,
-    event_tap,
     fund,
     handled_by_wallet,
     open_account,
@@ -39,7 +38,7 @@ async def wallet(platform: TestPlatform) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def tap(platform: TestPlatform) -> AsyncIterator[EventTap]:
-    async with event_tap(platform) as watching:
+    async with event_tap(platform, "wallet.#") as watching:
         yield watching
 
 
@@ -68,7 +67,7 @@ async def test_an_account_burns_at_the_sum_of_its_active_contracts(
     burning = await _account_where(wallet, platform, account_id, burn_rate_per_day="30")
     assert burning["status"] == "funded"
     assert isinstance(burning["depletes_at"], str)
-    runways = await tap.wait_for(account_id, "wallet.runway_changed", count=3)
+    runways = await tap.wait_for(RunwayChanged, account_id=account_id, count=3)
     assert [r.envelope.data["version"] for r in runways] == sorted(r.envelope.data["version"] for r in runways)
     assert runways[-1].envelope.data["burn_rate_per_day"] == 30 * ISC_PER_DAY
 
@@ -150,8 +149,8 @@ async def test_at_one_isc_per_second_the_run_out_is_announced_on_time_and_credit
     burning = await _account_where(wallet, platform, account_id, burn_rate_per_day="86400")
     depletes_at = datetime.fromisoformat(str(burning["depletes_at"]))
 
-    [low] = await tap.wait_for(account_id, "wallet.balance_low")
-    [depleted] = await tap.wait_for(account_id, "wallet.balance_depleted")
+    [low] = await tap.wait_for(BalanceLow, account_id=account_id)
+    [depleted] = await tap.wait_for(BalanceDepleted, account_id=account_id)
 
     assert low.envelope.data["threshold_s"] == 1
     assert datetime.fromisoformat(depleted.envelope.data["at"]) == depletes_at
@@ -166,13 +165,13 @@ async def test_at_one_isc_per_second_the_run_out_is_announced_on_time_and_credit
     assert sum(r["amount"] for r in usage) == -2 * MICRO_PER_ISC
 
     restored_by = await fund(wallet, platform, account_id, amount="1")
-    [restored] = await tap.wait_for(account_id, "wallet.balance_restored")
+    [restored] = await tap.wait_for(BalanceRestored, account_id=account_id)
     assert restored.envelope.data["balance"] == MICRO_PER_ISC
     assert restored.envelope.data["depletes_at"] is not None
     assert restored_by.json()["depletes_at"] is not None
     # The new run-down is announced again, warning included.
-    await tap.wait_for(account_id, "wallet.balance_depleted", count=2)
-    assert len(tap.of(account_id, "wallet.balance_low")) == 2
+    await tap.wait_for(BalanceDepleted, account_id=account_id, count=2)
+    assert len(tap.of(BalanceLow, account_id=account_id)) == 2
 
 
 async def test_the_balance_read_is_exact_at_any_instant_of_the_run_down(

@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from shared.events.wallet import BalanceDepleted
 from shared.money import MICRO_PER_ISC
-from tests.harness import TestPlatform, admin_fetch, eventually, running_service
+from tests.harness import TestPlatform, admin_fetch, event_tap, eventually, running_service
 from tests.integration.wallet.wallet_rig import (
     ONE_ISC_PER_SECOND_PER_DAY,
-    event_tap,
     fund,
     open_account,
     publish_rental_changed,
@@ -28,7 +28,7 @@ async def test_five_isc_at_one_isc_per_second_run_out_on_time_across_a_restart_w
     platform: TestPlatform,
 ) -> None:
     settings = platform.settings(WalletSettings)
-    async with event_tap(platform) as tap:
+    async with event_tap(platform, "wallet.#") as tap:
         async with running_service(WALLET, settings) as wallet:
             account_id = await open_account(wallet, platform)
             await fund(wallet, platform, account_id, amount="5")
@@ -50,7 +50,7 @@ async def test_five_isc_at_one_isc_per_second_run_out_on_time_across_a_restart_w
         # The wallet is down for a while in the middle of the run-down, then comes back as two replicas.
         await wait_seconds_of_wall_clock(1.0)
         async with running_service(WALLET, settings) as wallet, running_service(WALLET, settings):
-            [depleted] = await tap.wait_for(account_id, "wallet.balance_depleted", within=15)
+            [depleted] = await tap.wait_for(BalanceDepleted, account_id=account_id, within=15)
 
             assert datetime.fromisoformat(depleted.envelope.data["at"]) == depletes_at
             late = depleted.received_at - depletes_at
@@ -79,7 +79,7 @@ async def test_a_run_out_that_falls_due_while_no_wallet_runs_is_announced_at_sta
     platform: TestPlatform,
 ) -> None:
     settings = platform.settings(WalletSettings)
-    async with event_tap(platform) as tap:
+    async with event_tap(platform, "wallet.#") as tap:
         async with running_service(WALLET, settings) as wallet:
             account_id = await open_account(wallet, platform)
             await fund(wallet, platform, account_id, amount="1")
@@ -98,9 +98,9 @@ async def test_a_run_out_that_falls_due_while_no_wallet_runs_is_announced_at_sta
             depletes_at = datetime.fromisoformat(str(burning["depletes_at"]))
         # Down across the run-out.
         await wait_seconds_of_wall_clock(max(0.0, (depletes_at - datetime.now(UTC)).total_seconds()) + 1.0)
-        assert tap.of(account_id, "wallet.balance_depleted") == []
+        assert tap.of(BalanceDepleted, account_id=account_id) == []
         async with running_service(WALLET, settings) as wallet:
-            [depleted] = await tap.wait_for(account_id, "wallet.balance_depleted")
+            [depleted] = await tap.wait_for(BalanceDepleted, account_id=account_id)
 
             assert datetime.fromisoformat(depleted.envelope.data["at"]) == depletes_at
             account = await read_account(wallet, platform, account_id)

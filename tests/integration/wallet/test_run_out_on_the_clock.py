@@ -13,11 +13,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from shared.events.wallet import BalanceDepleted, BalanceLow
 from shared.money import MICRO_PER_ISC
-from tests.harness import TestPlatform, admin_fetch, clock_of, eventually, running_service
+from tests.harness import EventTap, TestPlatform, admin_fetch, clock_of, event_tap, eventually, running_service
 from tests.integration.wallet.wallet_rig import (
-    EventTap,
-    event_tap,
     fund,
     open_account,
     publish_rental_changed,
@@ -31,7 +30,7 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 async def tap(platform: TestPlatform) -> AsyncIterator[EventTap]:
-    async with event_tap(platform) as watching:
+    async with event_tap(platform, "wallet.#") as watching:
         yield watching
 
 
@@ -57,17 +56,17 @@ async def test_thirty_days_of_credit_warn_at_each_threshold_and_run_out_at_their
         crossed = [days * DAY for days in (28, 21, 14, 7, 3, 1)]
         for count, threshold in enumerate(crossed, start=1):
             clock.advance(depletes_at - threshold - timedelta(seconds=1) - clock.now())
-            assert len(tap.of(account_id, "wallet.balance_low")) == count - 1
+            assert len(tap.of(BalanceLow, account_id=account_id)) == count - 1
             clock.advance(timedelta(seconds=2))
-            warnings = await tap.wait_for(account_id, "wallet.balance_low", count=count)
+            warnings = await tap.wait_for(BalanceLow, account_id=account_id, count=count)
             assert warnings[-1].envelope.data["threshold_s"] == threshold.total_seconds()
             assert (await read_account(wallet, platform, account_id))["status"] == "funded"
-        assert not tap.of(account_id, "wallet.balance_depleted")
+        assert not tap.of(BalanceDepleted, account_id=account_id)
 
         clock.advance(depletes_at - clock.now() + timedelta(seconds=1))
-        [depleted] = await tap.wait_for(account_id, "wallet.balance_depleted")
+        [depleted] = await tap.wait_for(BalanceDepleted, account_id=account_id)
         assert datetime.fromisoformat(depleted.envelope.data["at"]) == depletes_at
-        assert len(tap.of(account_id, "wallet.balance_low")) == len(crossed)
+        assert len(tap.of(BalanceLow, account_id=account_id)) == len(crossed)
 
         account = await read_account(wallet, platform, account_id)
         assert (account["balance"], account["status"], account["depletes_at"]) == ("0", "depleted", None)

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from tests.harness import TestPlatform, admin_fetchval, eventually, running_service
+from shared.events.wallet import BalanceDepleted
+from tests.harness import TestPlatform, admin_fetchval, event_tap, eventually, running_service
 from tests.integration.wallet.wallet_rig import (
     ONE_ISC_PER_SECOND_PER_DAY,
-    event_tap,
     fund,
     open_account,
     publish_rental_changed,
@@ -55,7 +55,7 @@ async def test_a_failing_account_is_held_back_and_the_accounts_due_after_it_stil
     platform: TestPlatform,
 ) -> None:
     settings = platform.settings(WalletSettings)
-    async with event_tap(platform) as tap, running_service(WALLET, settings) as wallet:
+    async with event_tap(platform, "wallet.#") as tap, running_service(WALLET, settings) as wallet:
         broken = await open_account(wallet, platform, "Broken")
         healthy = await open_account(wallet, platform, "Healthy")
         await fund(wallet, platform, broken, amount="1")
@@ -79,18 +79,18 @@ async def test_a_failing_account_is_held_back_and_the_accounts_due_after_it_stil
                 depletes_at[account_id] = datetime.fromisoformat(str(burning["depletes_at"]))
             assert depletes_at[broken] < depletes_at[healthy]
             # The broken account falls due first and fails every time; the healthy one runs out on time anyway.
-            [depleted] = await tap.wait_for(healthy, "wallet.balance_depleted", within=15)
+            [depleted] = await tap.wait_for(BalanceDepleted, account_id=healthy, within=15)
             assert datetime.fromisoformat(depleted.envelope.data["at"]) == depletes_at[healthy]
             assert depleted.received_at - depletes_at[healthy] < (depletes_at[healthy] - depletes_at[broken]) * 5
             assert datetime.now(UTC) > depletes_at[broken]
-            assert tap.of(broken, "wallet.balance_depleted") == []
+            assert tap.of(BalanceDepleted, account_id=broken) == []
             # (The API projects the balance to now and shows it as depleted; the stored run-out has not happened.)
             stored = await admin_fetchval(platform, "SELECT depleted FROM wallet.account WHERE id = $1", broken)
             assert stored is False
         finally:
             await heal(platform)
         # Healed, the held-back account is retried after its back-off and runs out at its own instant.
-        [late] = await tap.wait_for(broken, "wallet.balance_depleted", within=20)
+        [late] = await tap.wait_for(BalanceDepleted, account_id=broken, within=20)
         assert datetime.fromisoformat(late.envelope.data["at"]) == depletes_at[broken]
         account = await read_account(wallet, platform, broken)
         assert (account["balance"], account["status"]) == ("0", "depleted")

@@ -5,10 +5,8 @@ Shared by the BFF's integration tests and the browser tests; every server is sto
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import re
-import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,13 +16,11 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
 
 from shared.config import ServiceSettings
 from shared.dev_issuer import issue_token, load_or_create_key
-from shared.runtime import ServiceSpec, create_app
-from tests.harness import TestPlatform, eventually
+from shared.runtime import ServiceSpec
+from tests.harness import TestPlatform, free_port, serving, serving_service
 from web_bff.config import BffSettings
 from web_bff.dev_oidc.app import create_app as create_provider_app
 from web_bff.dev_oidc.config import DevProviderSettings
@@ -47,32 +43,6 @@ def service_spec_and_settings(name: str) -> tuple[ServiceSpec[Any], type[Service
     return spec, settings_cls
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@asynccontextmanager
-async def serving(app: FastAPI, *, port: int) -> AsyncIterator[str]:
-    """`app` under a real uvicorn on 127.0.0.1:`port`, in this event loop, until the block ends."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    try:
-
-        async def started() -> bool:
-            if task.done():
-                raise AssertionError(f"the server on port {port} stopped while starting: {task.exception()!r}")
-            return server.started
-
-        await eventually(started, within=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
 @dataclass
 class WebStack:
     bff_url: str
@@ -92,8 +62,8 @@ async def running_web_stack(
         for name in services:
             spec, settings_cls = service_spec_and_settings(name)
             # The services trust the provider's issuer name; its key is the run's development key.
-            settings = platform.settings(settings_cls, auth_issuer=issuer)
-            service_urls[name] = await stack.enter_async_context(serving(create_app(spec, settings), port=free_port()))
+            settings = platform.settings(settings_cls, auth_issuer=issuer, http_port=free_port())
+            service_urls[name] = await stack.enter_async_context(serving_service(spec, settings))
         provider = DevProviderSettings(
             issuer=issuer,
             key_dir=platform.dev_dir,

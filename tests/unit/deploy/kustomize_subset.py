@@ -42,13 +42,7 @@ def render(directory: Path) -> list[Manifest]:
     unknown = set(kustomization) - SUPPORTED_FIELDS
     if unknown:
         raise UnsupportedKustomization(f"{directory}: unsupported kustomization fields {sorted(unknown)}")
-    manifests: list[Manifest] = []
-    for entry in kustomization.get("resources", []):
-        path = (directory / entry).resolve()
-        if path.is_dir():
-            manifests.extend(render(path))
-        else:
-            manifests.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
+    manifests = _resources(kustomization, directory)
     for patch in kustomization.get("patches", []):
         _apply_patch(manifests, patch, directory)
     if "namespace" in kustomization:
@@ -60,6 +54,18 @@ def render(directory: Path) -> list[Manifest]:
     for image in kustomization.get("images", []):
         for manifest in manifests:
             _set_images(manifest, image)
+    return manifests
+
+
+def _resources(kustomization: dict[str, Any], directory: Path) -> list[Manifest]:
+    """The manifests the kustomization lists: files as they are, directories rendered first."""
+    manifests: list[Manifest] = []
+    for entry in kustomization.get("resources", []):
+        path = (directory / entry).resolve()
+        if path.is_dir():
+            manifests.extend(render(path))
+        else:
+            manifests.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
     return manifests
 
 

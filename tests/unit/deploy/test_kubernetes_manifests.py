@@ -37,6 +37,7 @@ SERVICES: list[tuple[str, str, type[ServiceSettings]]] = [
     ("provisioning", "provisioning", ProvisioningSettings),
     ("license-distributor", "license_distributor", LicenseDistributorSettings),
 ]
+NAMES_AND_SETTINGS = [(name, settings_cls) for name, _package, settings_cls in SERVICES]
 POSTGRES_PORT, RABBITMQ_PORT = 5432, 5672
 
 
@@ -121,9 +122,9 @@ def test_every_service_migrates_first_then_serves_with_readiness_and_liveness_pr
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
 
 
-@pytest.mark.parametrize(("name", "package", "settings_cls"), SERVICES)
+@pytest.mark.parametrize(("name", "settings_cls"), NAMES_AND_SETTINGS)
 def test_every_service_has_a_disruption_budget_an_autoscaler_and_a_service(
-    name: str, package: str, settings_cls: type[ServiceSettings]
+    name: str, settings_cls: type[ServiceSettings]
 ) -> None:
     for layer in LAYERS:
         manifests = rendered(layer)
@@ -154,9 +155,9 @@ def test_production_runs_several_replicas_of_every_service_and_a_three_node_brok
     assert all(re.fullmatch(r"registry\.example\.com/rental-platform/[a-z-]+:\d+\.\d+\.\d+", i) for i in images), images
 
 
-@pytest.mark.parametrize(("name", "package", "settings_cls"), SERVICES)
+@pytest.mark.parametrize(("name", "settings_cls"), NAMES_AND_SETTINGS)
 def test_each_service_reaches_only_postgres_rabbitmq_and_dns_and_accepts_only_its_own_port(
-    name: str, package: str, settings_cls: type[ServiceSettings]
+    name: str, settings_cls: type[ServiceSettings]
 ) -> None:
     manifests = rendered("production")
     policy = find(manifests, "NetworkPolicy", name)["spec"]

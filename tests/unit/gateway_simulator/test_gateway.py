@@ -54,7 +54,7 @@ def jwks_keys() -> tuple[list[dict[str, str]], list[int]]:
 def gateway_with(
     state: GatewayState, store: FileStore, clock: Clock, keys: list[dict[str, str]], fetches: list[int]
 ) -> SimulatedGateway:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(_request: httpx.Request) -> httpx.Response:  # httpx.MockTransport's handler signature
         fetches[0] += 1
         return httpx.Response(200, json={"keys": list(keys)})
 

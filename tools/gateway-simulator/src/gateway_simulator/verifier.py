@@ -119,16 +119,8 @@ def _instant(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
 
 
-def verify_bundle(
-    jws: str,
-    *,
-    jwks: JsonObject,
-    hwid: str,
-    highest_seq: int,
-    now: datetime,
-    issuer: str | None = None,
-) -> AcceptedBundle:
-    """Accept `jws` for gateway `hwid` or raise `BundleRejected` saying why."""
+def _verified_claims(jws: str, *, jwks: JsonObject) -> tuple[str, JsonObject]:
+    """The key id and the claims of a compact JWS whose header we accept and whose signature verifies."""
     parts = jws.split(".")
     if len(parts) != 3:
         raise BundleRejected(Rejection.MALFORMED, "a compact JWS has three parts")
@@ -148,7 +140,20 @@ def verify_bundle(
         key.verify(signature, f"{header_b64}.{payload_b64}".encode("ascii"))
     except InvalidSignature as exc:
         raise BundleRejected(Rejection.BAD_SIGNATURE, "the signature does not verify") from exc
-    claims = _json_object(payload, what="payload")
+    return kid, _json_object(payload, what="payload")
+
+
+def verify_bundle(
+    jws: str,
+    *,
+    jwks: JsonObject,
+    hwid: str,
+    highest_seq: int,
+    now: datetime,
+    issuer: str | None = None,
+) -> AcceptedBundle:
+    """Accept `jws` for gateway `hwid` or raise `BundleRejected` saying why."""
+    kid, claims = _verified_claims(jws, jwks=jwks)
     if issuer is not None and claims.get("iss") != issuer:
         raise BundleRejected(Rejection.WRONG_ISSUER, f"iss {claims.get('iss')!r}")
     if claims.get("aud") != hwid:
