@@ -598,10 +598,10 @@ async def measure_connect(fleet: Fleet, *, rss_before: int) -> list[asyncio.Task
     figures["connect"] = {
         "s": connect_s,
         "failed_handshakes": sum(g.failed_sessions for g in fleet.gateways),
-        "sessions_gauge": await fleet.metric("licensing_gateway_sessions"),
-        "deferred_503": await fleet.metric("licensing_handshakes_deferred_total"),
-        "identify_timeouts": await fleet.metric("licensing_identify_timeouts_total"),
-        "gc_pause_s": await fleet.metric("licensing_gc_pause_seconds_total"),
+        "sessions_gauge": await fleet.metric("license_distributor_gateway_sessions"),
+        "deferred_503": await fleet.metric("license_distributor_handshakes_deferred_total"),
+        "identify_timeouts": await fleet.metric("license_distributor_identify_timeouts_total"),
+        "gc_pause_s": await fleet.metric("license_distributor_gc_pause_seconds_total"),
     }
     figures["memory"] = {
         "rss_before": rss_before,
@@ -665,10 +665,10 @@ async def measure_rotation(fleet: Fleet) -> None:
 async def measure_storm(fleet: Fleet, *, changes: int) -> None:
     """Everyone drops at once while one more domain changes, until all are back and current."""
     counters = (
-        "licensing_bundles_pushed_total",
-        "licensing_handshakes_deferred_total",
-        "licensing_identify_timeouts_total",
-        "licensing_gc_pause_seconds_total",
+        "license_distributor_bundles_pushed_total",
+        "license_distributor_handshakes_deferred_total",
+        "license_distributor_identify_timeouts_total",
+        "license_distributor_gc_pause_seconds_total",
     )
     before = {name: await fleet.metric(name) for name in counters}
     failed_before = sum(g.failed_sessions for g in fleet.gateways)
@@ -694,14 +694,14 @@ async def measure_storm(fleet: Fleet, *, changes: int) -> None:
     since = {name: await fleet.metric(name) - before[name] for name in counters}
     fleet.figures["storm"] = {
         "s": elapsed_s,
-        "bundles_pushed": since["licensing_bundles_pushed_total"],
+        "bundles_pushed": since["license_distributor_bundles_pushed_total"],
         "stale_gateways": len(storm_site.states),
         "failed_handshakes": sum(g.failed_sessions for g in fleet.gateways) - failed_before,
         "distributor_alive": fleet.platform.distributor.returncode is None,
-        "deferred_503": since["licensing_handshakes_deferred_total"],
-        "identify_timeouts": since["licensing_identify_timeouts_total"],
-        "gc_pause_s": since["licensing_gc_pause_seconds_total"],
-        "sessions_gauge": await fleet.metric("licensing_gateway_sessions"),
+        "deferred_503": since["license_distributor_handshakes_deferred_total"],
+        "identify_timeouts": since["license_distributor_identify_timeouts_total"],
+        "gc_pause_s": since["license_distributor_gc_pause_seconds_total"],
+        "sessions_gauge": await fleet.metric("license_distributor_gateway_sessions"),
     }
     print(f"storm: {fleet.figures['storm']}", flush=True)
 
