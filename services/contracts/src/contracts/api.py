@@ -35,6 +35,10 @@ from shared.pagination import Cursor, Page
 from shared.runtime import DbPool, Now
 
 CustomerOrOperator = Annotated[Principal, Depends(require_roles(Role.CUSTOMER, Role.OPERATOR))]
+# For routes that only ask who may call: the use case needs no principal.
+ANY_ROLE = [Depends(require_roles(Role.CUSTOMER, Role.PARTNER, Role.OPERATOR))]
+PARTNERS = [Depends(require_roles(Role.PARTNER, Role.OPERATOR))]
+OPERATORS = [Depends(require_roles(Role.OPERATOR))]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Product = Annotated[str, Path(pattern=PRODUCT_PATTERN)]
 
@@ -51,9 +55,12 @@ _BAD_CURSOR = (400, "`invalid_cursor`")
     status_code=status.HTTP_201_CREATED,
     summary="Open a contract (draft) for an account",
     responses=problem_responses((409, "`not_yet_known`: the account's event has not arrived yet, retry")),
+    dependencies=PARTNERS,
 )
-async def open_contract(body: ContractCreate, principal: PartnerPrincipal, pool: DbPool, now: Now) -> ContractRead:
-    return await service.open_contract(pool, account_id=body.account_id, now=now)
+async def open_contract(
+    body: ContractCreate, pool: DbPool, now: Now, idempotency_key: OptionalIdempotencyKey
+) -> ContractRead:
+    return await service.open_contract(pool, account_id=body.account_id, idempotency_key=idempotency_key, now=now)
 
 
 @router.get(
@@ -118,10 +125,20 @@ async def terminate_contract(
     ),
 )
 async def link_domain(
-    contract_id: UUID, body: DomainLinkCreate, principal: AnyRolePrincipal, pool: DbPool, now: Now
+    contract_id: UUID,
+    body: DomainLinkCreate,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    now: Now,
+    idempotency_key: OptionalIdempotencyKey,
 ) -> ContractRead:
     return await service.link_domain(
-        pool, principal=principal, contract_id=contract_id, domain_id=body.domain_id, now=now
+        pool,
+        principal=principal,
+        contract_id=contract_id,
+        domain_id=body.domain_id,
+        idempotency_key=idempotency_key,
+        now=now,
     )
 
 
@@ -274,22 +291,25 @@ async def history(
     return await service.history(pool, principal=principal, contract_id=contract_id, cursor=cursor, limit=limit)
 
 
-@router.put("/tariffs/{product}", summary="Set a product's tariff; active rentals follow from now on")
-async def set_tariff(
-    product: Product, body: TariffWrite, principal: OperatorPrincipal, pool: DbPool, now: Now
-) -> TariffRead:
+@router.put(
+    "/tariffs/{product}", summary="Set a product's tariff; active rentals follow from now on", dependencies=OPERATORS
+)
+async def set_tariff(product: Product, body: TariffWrite, pool: DbPool, now: Now) -> TariffRead:
     return await service.set_tariff(
         pool, product=product, rate_per_day=body.rate_per_day, licences=body.licences, now=now
     )
 
 
-@router.get("/tariffs", summary="Every tariff (a product without one is not rentable)")
-async def list_tariffs(principal: AnyRolePrincipal, pool: DbPool) -> Page[TariffRead]:
+@router.get("/tariffs", summary="Every tariff (a product without one is not rentable)", dependencies=ANY_ROLE)
+async def list_tariffs(pool: DbPool) -> Page[TariffRead]:
     return await service.list_tariffs(pool)
 
 
 @router.get(
-    "/tariffs/{product}", summary="A product's tariff", responses=problem_responses((404, "`tariff_not_found`"))
+    "/tariffs/{product}",
+    summary="A product's tariff",
+    responses=problem_responses((404, "`tariff_not_found`")),
+    dependencies=ANY_ROLE,
 )
-async def get_tariff(product: Product, principal: AnyRolePrincipal, pool: DbPool) -> TariffRead:
+async def get_tariff(product: Product, pool: DbPool) -> TariffRead:
     return await service.get_tariff(pool, product=product)
