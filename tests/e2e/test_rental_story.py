@@ -292,7 +292,7 @@ async def _story(p: Platform, gateway: SimulatedGateway, *, account_id: str, dom
         method="POST",
         url=f"/v1/contracts/{contract_id}/rentals",
         json={"device_id": device_id},
-        headers=customer,
+        headers={**customer, "Idempotency-Key": uuid.uuid4().hex},
     )
     activated_at = datetime.now(UTC)
     loop = asyncio.get_running_loop()
@@ -340,7 +340,9 @@ async def _story(p: Platform, gateway: SimulatedGateway, *, account_id: str, dom
     spare_id = await p.enrol(account_id=account_id, domain_id=domain_id, hwid=spare)
     await p.rentable(contract_id=contract_id, account_id=account_id, device_id=spare_id)
     replaced = await p.contracts.post(
-        f"/v1/contracts/{contract_id}/rentals/{rental_id}/replacement", json={"device_id": spare_id}, headers=customer
+        f"/v1/contracts/{contract_id}/rentals/{rental_id}/replacement",
+        json={"device_id": spare_id},
+        headers={**customer, "Idempotency-Key": uuid.uuid4().hex},
     )
     assert replaced.status_code == 201, replaced.text
     await eventually(lambda: _now(gateway), until=lambda g: g.phones_running() == [spare], within=10)
@@ -348,7 +350,9 @@ async def _story(p: Platform, gateway: SimulatedGateway, *, account_id: str, dom
 
     # Deactivation: nothing of it runs any more.
     ended = await p.contracts.post(
-        f"/v1/contracts/{contract_id}/rentals/{new_rental_id}/deactivation", json={}, headers=customer
+        f"/v1/contracts/{contract_id}/rentals/{new_rental_id}/deactivation",
+        json={},
+        headers={**customer, "Idempotency-Key": uuid.uuid4().hex},
     )
     assert ended.status_code in (200, 201), ended.text
     await eventually(

@@ -30,7 +30,7 @@ from contracts.schemas import (
 )
 from shared.auth import AnyRolePrincipal, OperatorPrincipal, PartnerPrincipal, Principal, Role, require_roles
 from shared.errors import problem_responses
-from shared.idempotency import OptionalIdempotencyKey
+from shared.idempotency import OptionalIdempotencyKey, RequiredIdempotencyKey
 from shared.pagination import Cursor, Page
 from shared.runtime import DbPool, Now
 
@@ -183,7 +183,7 @@ async def activate_rental(
     principal: AnyRolePrincipal,
     pool: DbPool,
     now: Now,
-    idempotency_key: OptionalIdempotencyKey,
+    idempotency_key: RequiredIdempotencyKey,
 ) -> RentalRead:
     return await service.activate_rental(
         pool,
@@ -242,7 +242,7 @@ async def replace_device(
     principal: AnyRolePrincipal,
     pool: DbPool,
     now: Now,
-    idempotency_key: OptionalIdempotencyKey,
+    idempotency_key: RequiredIdempotencyKey,
 ) -> RentalRead:
     return await service.replace_device(
         pool,
@@ -266,7 +266,7 @@ async def deactivate_rental(
     principal: AnyRolePrincipal,
     pool: DbPool,
     now: Now,
-    idempotency_key: OptionalIdempotencyKey,
+    idempotency_key: RequiredIdempotencyKey,
     body: DeactivationCreate | None = None,
 ) -> RentalRead:
     return await service.deactivate_rental(

@@ -551,13 +551,7 @@ def _device_replaced(start: RentalStart, *, old: Rental, new: Rental) -> Fact:
 
 
 async def activate_rental(
-    pool: asyncpg.Pool,
-    *,
-    principal: Principal,
-    contract_id: UUID,
-    device_id: UUID,
-    idempotency_key: str | None,
-    now: datetime,
+    pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, device_id: UUID, idempotency_key: str, now: datetime
 ) -> RentalRead:
     """Start renting a device: it burns from this second on."""
     async with transaction(pool) as conn:
@@ -588,7 +582,7 @@ async def deactivate_rental(
     contract_id: UUID,
     rental_id: UUID,
     reason: str,
-    idempotency_key: str | None,
+    idempotency_key: str,
     now: datetime,
 ) -> RentalRead:
     async with transaction(pool) as conn:
@@ -619,7 +613,7 @@ async def replace_device(
     contract_id: UUID,
     rental_id: UUID,
     device_id: UUID,
-    idempotency_key: str | None,
+    idempotency_key: str,
     now: datetime,
 ) -> RentalRead:
     """RMA in one transaction: the old rental ends as `replaced` at the very instant the new one starts, so
