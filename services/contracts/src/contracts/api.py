@@ -57,10 +57,8 @@ _BAD_CURSOR = (400, "`invalid_cursor`")
     responses=problem_responses((409, "`not_yet_known`: the account's event has not arrived yet, retry")),
     dependencies=PARTNERS,
 )
-async def open_contract(
-    body: ContractCreate, pool: DbPool, now: Now, idempotency_key: OptionalIdempotencyKey
-) -> ContractRead:
-    return await service.open_contract(pool, account_id=body.account_id, idempotency_key=idempotency_key, now=now)
+async def open_contract(body: ContractCreate, pool: DbPool, now: Now, key: OptionalIdempotencyKey) -> ContractRead:
+    return await service.open_contract(pool, account_id=body.account_id, idempotency_key=key, now=now)
 
 
 @router.get(
@@ -130,15 +128,10 @@ async def link_domain(
     principal: AnyRolePrincipal,
     pool: DbPool,
     now: Now,
-    idempotency_key: OptionalIdempotencyKey,
+    key: OptionalIdempotencyKey,
 ) -> ContractRead:
     return await service.link_domain(
-        pool,
-        principal=principal,
-        contract_id=contract_id,
-        domain_id=body.domain_id,
-        idempotency_key=idempotency_key,
-        now=now,
+        pool, principal=principal, contract_id=contract_id, domain_id=body.domain_id, idempotency_key=key, now=now
     )
 
 
@@ -183,15 +176,10 @@ async def activate_rental(
     principal: AnyRolePrincipal,
     pool: DbPool,
     now: Now,
-    idempotency_key: RequiredIdempotencyKey,
+    key: RequiredIdempotencyKey,
 ) -> RentalRead:
     return await service.activate_rental(
-        pool,
-        principal=principal,
-        contract_id=contract_id,
-        device_id=body.device_id,
-        idempotency_key=idempotency_key,
-        now=now,
+        pool, principal=principal, contract_id=contract_id, device_id=body.device_id, idempotency_key=key, now=now
     )
 
 
@@ -242,7 +230,7 @@ async def replace_device(
     principal: AnyRolePrincipal,
     pool: DbPool,
     now: Now,
-    idempotency_key: RequiredIdempotencyKey,
+    key: RequiredIdempotencyKey,
 ) -> RentalRead:
     return await service.replace_device(
         pool,
@@ -250,7 +238,7 @@ async def replace_device(
         contract_id=contract_id,
         rental_id=rental_id,
         device_id=body.device_id,
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
         now=now,
     )
 
@@ -266,7 +254,7 @@ async def deactivate_rental(
     principal: AnyRolePrincipal,
     pool: DbPool,
     now: Now,
-    idempotency_key: RequiredIdempotencyKey,
+    key: RequiredIdempotencyKey,
     body: DeactivationCreate | None = None,
 ) -> RentalRead:
     return await service.deactivate_rental(
@@ -275,7 +263,7 @@ async def deactivate_rental(
         contract_id=contract_id,
         rental_id=rental_id,
         reason=(body or DeactivationCreate()).reason,
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
         now=now,
     )
 

@@ -116,6 +116,20 @@ class DeviceFacts:
     rented: bool
 
 
+# A provisioned device of a domain linked to the contract, as the Hardware tab lists it. (A comment, not a
+# docstring: the HTTP document shows this type, and a docstring would become its description.)
+@dataclass(frozen=True)
+class HardwareItem:
+    device_id: UUID
+    hwid: str
+    product: str
+    type: str
+    domain_id: UUID
+    # The product has a tariff; rented or not.
+    rentable: bool
+    rental_id: UUID | None
+
+
 def check_rentable_device(device: DeviceFacts) -> None:
     if device.removed:
         raise Conflict("the device was removed from its domain", code="device_removed")

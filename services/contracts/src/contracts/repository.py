@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-from contracts.domain import ContractStatus, Funding, LicenceGrant, RentalStatus, WalletFact
+from contracts.domain import ContractStatus, Funding, HardwareItem, LicenceGrant, RentalStatus, WalletFact
 
 
 @dataclass(frozen=True)
@@ -101,17 +101,6 @@ class ActiveRental(Rental):
     @classmethod
     def of(cls, row: asyncpg.Record) -> Self:
         return cls(**{**dict(row), "status": RentalStatus(row["status"]), "licences": _grants(row["licences"])})
-
-
-@dataclass(frozen=True)
-class Hardware:
-    device_id: UUID
-    hwid: str
-    product: str
-    type: str
-    domain_id: UUID
-    rentable: bool
-    rental_id: UUID | None
 
 
 @dataclass(frozen=True)
@@ -565,7 +554,7 @@ async def list_rentals(
 
 async def list_hardware(
     conn: asyncpg.Connection, *, contract_id: UUID, after: tuple[Any, ...] | None, limit: int
-) -> list[Hardware]:
+) -> list[HardwareItem]:
     """The provisioned devices of the contract's linked domains, whether their product has a tariff, their rental."""
     rows = await conn.fetch(
         """SELECT d.id AS device_id, d.hwid, d.product, d.type, d.domain_id,
@@ -580,7 +569,7 @@ async def list_hardware(
         after[0] if after else None,
         limit,
     )
-    return [Hardware(**dict(row)) for row in rows]
+    return [HardwareItem(**dict(row)) for row in rows]
 
 
 # --- history -------------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ follow commit order and the snapshot of version N is exactly the state version N
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
@@ -125,24 +125,13 @@ async def _contract_now(conn: asyncpg.Connection, contract_id: UUID) -> Contract
 
 
 async def _claim_on_contract(
-    conn: asyncpg.Connection,
-    *,
-    principal: Principal,
-    contract_id: UUID,
-    operation: str,
-    key: str | None,
-    request: Mapping[str, str],
+    conn: asyncpg.Connection, principal: Principal, contract_id: UUID, operation: str, key: str | None, **request: str
 ) -> tuple[Contract, Claim]:
-    """The request's Idempotency-Key, claimed for the contract's account once the caller may see the contract,
-    so a stranger learns nothing from a replay."""
+    """The request's Idempotency-Key for `operation`, claimed for the contract's account once the caller may see
+    the contract (so a stranger learns nothing from a replay); `request` is what else the request says."""
     contract = await _visible_contract(conn, principal=principal, contract_id=contract_id)
-    once = await claim(
-        conn,
-        operation=operation,
-        owner=contract.account_id,
-        key=key,
-        request={"contract_id": str(contract_id), **request},
-    )
+    request["contract"] = str(contract_id)
+    once = await claim(conn, operation=operation, owner=contract.account_id, key=key, request=request)
     return contract, once
 
 
@@ -370,14 +359,8 @@ async def link_domain(
     now: datetime,
 ) -> ContractRead:
     async with transaction(pool) as conn:
-        request = {"domain_id": str(domain_id)}
         _, once = await _claim_on_contract(
-            conn,
-            principal=principal,
-            contract_id=contract_id,
-            operation="domain_link",
-            key=idempotency_key,
-            request=request,
+            conn, principal, contract_id, "domain_link", idempotency_key, domain=str(domain_id)
         )
         if (replay := once.replayed(ContractRead)) is not None:
             return replay
@@ -445,8 +428,7 @@ async def list_hardware(
     async with pool.acquire() as conn:
         await _visible_contract(conn, principal=principal, contract_id=contract_id)
         devices = await repository.list_hardware(conn, contract_id=contract_id, after=page.after, limit=page.fetch)
-    items = [HardwareItem.model_validate(device, from_attributes=True) for device in devices]
-    return BY_DEVICE.page(items, page, key=lambda item: (item.device_id,))
+    return BY_DEVICE.page(devices, page, key=lambda device: (device.device_id,))
 
 
 # --- rentals ---------------------------------------------------------------------------------------------
@@ -511,6 +493,16 @@ async def _end_rental(
     return ended
 
 
+async def _carry_over(conn: asyncpg.Connection, start: RentalStart, *, old: Rental, now: datetime) -> Rental:
+    """RMA: the new rental starts at the very instant the old one ends as `replaced` by it."""
+    new = await _start_rental(conn, start, now=now)
+    await _end_rental(
+        conn, rental_id=old.id, status=RentalStatus.REPLACED, reason="replaced", now=now, replaced_by=new.id
+    )
+    # Inserted before the old rental pointed at it: the row read back could not name what it replaces yet.
+    return replace(new, replaces=old.id)
+
+
 def _device_activated(start: RentalStart, rental: Rental) -> Fact:
     event = DeviceActivated(
         contract_id=start.contract.id,
@@ -556,12 +548,7 @@ async def activate_rental(
     """Start renting a device: it burns from this second on."""
     async with transaction(pool) as conn:
         visible, once = await _claim_on_contract(
-            conn,
-            principal=principal,
-            contract_id=contract_id,
-            operation="rental_activation",
-            key=idempotency_key,
-            request={"device_id": str(device_id)},
+            conn, principal, contract_id, "rental_activation", idempotency_key, device=str(device_id)
         )
         if (replay := once.replayed(RentalRead)) is not None:
             return replay
@@ -587,12 +574,7 @@ async def deactivate_rental(
 ) -> RentalRead:
     async with transaction(pool) as conn:
         _, once = await _claim_on_contract(
-            conn,
-            principal=principal,
-            contract_id=contract_id,
-            operation="rental_deactivation",
-            key=idempotency_key,
-            request={"rental_id": str(rental_id), "reason": reason},
+            conn, principal, contract_id, "rental_deactivation", idempotency_key, rental=str(rental_id), reason=reason
         )
         if (replay := once.replayed(RentalRead)) is not None:
             return replay
@@ -621,11 +603,12 @@ async def replace_device(
     async with transaction(pool) as conn:
         visible, once = await _claim_on_contract(
             conn,
-            principal=principal,
-            contract_id=contract_id,
-            operation="rental_replacement",
-            key=idempotency_key,
-            request={"rental_id": str(rental_id), "device_id": str(device_id)},
+            principal,
+            contract_id,
+            "rental_replacement",
+            idempotency_key,
+            rental=str(rental_id),
+            device=str(device_id),
         )
         if (replay := once.replayed(RentalRead)) is not None:
             return replay
@@ -637,15 +620,11 @@ async def replace_device(
             old_device_id=old.device_id,
             new_device=start.facts,
         )
-        new = await _start_rental(conn, start, now=now)
-        await _end_rental(
-            conn, rental_id=rental_id, status=RentalStatus.REPLACED, reason="replaced", now=now, replaced_by=new.id
-        )
+        new = await _carry_over(conn, start, old=old, now=now)
         fact = _device_replaced(start, old=old, new=new)
         await _publish(conn, contract=start.contract, facts=[fact], status=start.contract.status, now=now)
         log.info("contracts.rental.replaced", contract_id=str(contract_id), old=str(rental_id), new=str(new.id))
-        # Inserted before the old rental pointed at it: the row read back could not name what it replaces yet.
-        return await once.answer(_rental_read(new).model_copy(update={"replaces": rental_id}), status_code=201)
+        return await once.answer(_rental_read(new), status_code=201)
 
 
 async def get_rental(pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, rental_id: UUID) -> RentalRead:
