@@ -45,6 +45,7 @@ from shared.events.contracts import (
     RentalChanged,
     RentedDevice,
 )
+from shared.events.provisioning import DeviceRemoved
 from shared.idempotency import Claim, claim
 from shared.messaging.outbox import add_all_to_outbox
 from shared.money import format_isc
@@ -717,10 +718,31 @@ _FUNDING_FACTS: dict[Transition, tuple[type[ContractSuspended | ContractResumed]
 }
 
 
-async def apply_funding(conn: asyncpg.Connection, *, account_id: UUID, funding: Funding, now: datetime) -> None:
+@dataclass(frozen=True)
+class AccountEntry:
+    """A wallet event's line in the history of every contract of the account; `source_key` names the fact."""
+
+    at: datetime
+    type: str
+    summary: str
+    data: dict[str, object]
+    source_key: str
+
+
+async def apply_funding(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    funding: Funding,
+    entry: AccountEntry | None = None,
+    now: datetime,
+) -> None:
     """Hold the account's newest funding; suspend its active contracts at zero, resume suspended ones above.
+    The wallet event that told it goes into the account's history (`entry`, if it has a line there).
 
     Older or repeated wallet events change nothing, so any order and any replay end in the same state."""
+    if entry is not None:
+        await record_account_event(conn, account_id=account_id, entry=entry)
     applied = await repository.apply_funding(
         conn,
         account_id=account_id,
@@ -749,31 +771,37 @@ async def _follow_funding(
     await _publish(conn, contract=contract, facts=[(event, summary)], status=status, now=now)
 
 
-async def record_account_event(
-    conn: asyncpg.Connection,
-    *,
-    account_id: UUID,
-    at: datetime,
-    type: str,
-    summary: str,
-    data: dict[str, object],
-    source_key: str,
-) -> None:
+async def record_account_event(conn: asyncpg.Connection, *, account_id: UUID, entry: AccountEntry) -> None:
     """A wallet event in the history of every contract of the account; a replay of it adds nothing."""
     await repository.insert_history(
         conn,
         account_id=account_id,
         contract_id=None,
-        at=at,
-        type=type,
-        summary=summary,
-        data=data,
-        source_key=source_key,
+        at=entry.at,
+        type=entry.type,
+        summary=entry.summary,
+        data=entry.data,
+        source_key=entry.source_key,
     )
 
 
-async def end_rental_of_removed_device(conn: asyncpg.Connection, *, device_id: UUID, now: datetime) -> None:
-    """A device removed from its domain can no longer run: its rental ends. The caller locked the device."""
+async def remove_device(conn: asyncpg.Connection, *, removed: DeviceRemoved, now: datetime) -> None:
+    """Removal is final (a late DeviceProvisioned never brings the device back), and a removed device can no
+    longer run: its rental ends. Marking it locks the device row first, as an activation does."""
+    await repository.mark_device_removed(
+        conn,
+        device_id=removed.device_id,
+        domain_id=removed.domain_id,
+        account_id=removed.account_id,
+        hwid=removed.hwid,
+        product=removed.product,
+        type=removed.type,
+        now=now,
+    )
+    await _end_rental_of_removed_device(conn, device_id=removed.device_id, now=now)
+
+
+async def _end_rental_of_removed_device(conn: asyncpg.Connection, *, device_id: UUID, now: datetime) -> None:
     rental = await repository.active_rental_of_device(conn, device_id)
     if rental is None:
         return
