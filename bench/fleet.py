@@ -746,7 +746,7 @@ async def activate(
         "POST",
         f"/v1/contracts/{site.contract_id}/rentals",
         json={"device_id": device_id},
-        headers=customer,
+        headers={**customer, "Idempotency-Key": uuid.uuid4().hex},
         retry=("not_yet_known", "no_credit"),
     )
 

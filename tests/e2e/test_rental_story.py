@@ -308,7 +308,7 @@ async def _rent_and_run(
         method="POST",
         url=f"/v1/contracts/{contract_id}/rentals",
         json={"device_id": device_id},
-        headers=customer,
+        headers={**customer, "Idempotency-Key": uuid.uuid4().hex},
     )
     activated_at = datetime.now(UTC)
     loop = asyncio.get_running_loop()
@@ -368,7 +368,9 @@ async def _replace_and_deactivate(
     spare_id = await p.enrol(account_id=account_id, domain_id=domain_id, hwid=spare)
     await p.rentable(contract_id=contract_id, account_id=account_id, device_id=spare_id)
     replaced = await p.contracts.post(
-        f"/v1/contracts/{contract_id}/rentals/{rental_id}/replacement", json={"device_id": spare_id}, headers=customer
+        f"/v1/contracts/{contract_id}/rentals/{rental_id}/replacement",
+        json={"device_id": spare_id},
+        headers={**customer, "Idempotency-Key": uuid.uuid4().hex},
     )
     assert replaced.status_code == 201, replaced.text
     await eventually(lambda: _now(gateway), until=lambda g: g.phones_running() == [spare], within=10)
@@ -376,7 +378,9 @@ async def _replace_and_deactivate(
 
     # Deactivation: nothing of it runs any more.
     ended = await p.contracts.post(
-        f"/v1/contracts/{contract_id}/rentals/{new_rental_id}/deactivation", json={}, headers=customer
+        f"/v1/contracts/{contract_id}/rentals/{new_rental_id}/deactivation",
+        json={},
+        headers={**customer, "Idempotency-Key": uuid.uuid4().hex},
     )
     assert ended.status_code in (200, 201), ended.text
     await eventually(

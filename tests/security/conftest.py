@@ -268,12 +268,15 @@ class Seeder:
         return device
 
     async def rental(self, tenant: SeededTenant, *, device_id: str) -> str:
+        # One key for every attempt: a refused attempt is not kept under it, the one that succeeds is.
+        headers = self.money(tenant.customer)
+
         async def activate() -> httpx.Response:
             return await self.call(
                 "contracts",
                 "POST",
                 f"/v1/contracts/{tenant.contract_id}/rentals",
-                headers=tenant.customer,
+                headers=headers,
                 json={"device_id": device_id},
             )
 

@@ -164,20 +164,25 @@ async def _unlink(seeder: Seeder, a: SeededTenant) -> Call:
 
 async def _activation(seeder: Seeder, a: SeededTenant) -> Call:
     device = await seeder.device(a, rentable=True)
-    return Call("POST", f"/v1/contracts/{a.contract_id}/rentals", {"device_id": device["id"]})
+    return Call("POST", f"/v1/contracts/{a.contract_id}/rentals", {"device_id": device["id"]}, seeder.money({}))
 
 
 async def _replacement(seeder: Seeder, a: SeededTenant) -> Call:
     rented = await seeder.device(a, rentable=True)
     rental_id = await seeder.rental(a, device_id=str(rented["id"]))
     spare = await seeder.device(a, rentable=True)
-    return Call("POST", f"/v1/contracts/{a.contract_id}/rentals/{rental_id}/replacement", {"device_id": spare["id"]})
+    return Call(
+        "POST",
+        f"/v1/contracts/{a.contract_id}/rentals/{rental_id}/replacement",
+        {"device_id": spare["id"]},
+        seeder.money({}),
+    )
 
 
 async def _deactivation(seeder: Seeder, a: SeededTenant) -> Call:
     rented = await seeder.device(a, rentable=True)
     rental_id = await seeder.rental(a, device_id=str(rented["id"]))
-    return Call("POST", f"/v1/contracts/{a.contract_id}/rentals/{rental_id}/deactivation", {})
+    return Call("POST", f"/v1/contracts/{a.contract_id}/rentals/{rental_id}/deactivation", {}, seeder.money({}))
 
 
 async def _create_domain(_seeder: Seeder, a: SeededTenant) -> Call:

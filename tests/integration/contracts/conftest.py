@@ -91,6 +91,11 @@ class ContractsRig:
     def auth(self, role: str, account_id: uuid.UUID | None = None) -> dict[str, str]:
         return self.platform.auth(role, account_id=account_id)
 
+    @staticmethod
+    def keyed(headers: dict[str, str]) -> dict[str, str]:
+        """The headers with a fresh Idempotency-Key, which every request changing what is burnt needs."""
+        return {**headers, "Idempotency-Key": uuid.uuid4().hex}
+
     async def funded_account(self, *, balance: int = 100 * ISC, version: int = 1) -> uuid.UUID:
         account_id = uuid.uuid4()
         await self.feed_and_wait(
@@ -159,7 +164,7 @@ class ContractsRig:
         return await self.client.post(
             f"/v1/contracts/{contract_id}/rentals",
             json={"device_id": str(device_id)},
-            headers=self.auth("customer", account_id),
+            headers=self.keyed(self.auth("customer", account_id)),
         )
 
     async def renting_story(

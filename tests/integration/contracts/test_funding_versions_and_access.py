@@ -204,7 +204,7 @@ async def test_another_accounts_customer_gets_404_everywhere(rig: ContractsRig) 
         ("GET", f"{base}/history", None),
     ]
     for method, url, body in calls:
-        response = await rig.client.request(method, url, json=body, headers=stranger)
+        response = await rig.client.request(method, url, json=body, headers=rig.keyed(stranger))
         assert_problem(response, 404, "contract_not_found")
     listed = await rig.client.get("/v1/contracts", params={"account_id": str(account_id)}, headers=stranger)
     assert listed.json()["items"] == []
@@ -227,7 +227,8 @@ async def test_the_history_shows_transitions_rental_and_tariff_changes_and_walle
         CreditsLoaded(account_id=account_id, amount=20 * ISC, key_id=key_id, balance_after=120 * ISC)
     )
     await rig.client.post(
-        f"/v1/contracts/{contract_id}/rentals/{rental['id']}/deactivation", headers=rig.auth("customer", account_id)
+        f"/v1/contracts/{contract_id}/rentals/{rental['id']}/deactivation",
+        headers=rig.keyed(rig.auth("customer", account_id)),
     )
     customer = rig.auth("customer", account_id)
     entries: list[dict[str, object]] = []

@@ -163,7 +163,7 @@ async def test_a_domain_with_rented_devices_cannot_be_unlinked_until_they_are_de
     url = f"/v1/contracts/{contract_id}/domains/{domain_id}"
     assert_problem(await rig.client.delete(url, headers=customer), 409, "domain_has_active_rentals")
     deactivated = await rig.client.post(
-        f"/v1/contracts/{contract_id}/rentals/{rental['id']}/deactivation", headers=customer
+        f"/v1/contracts/{contract_id}/rentals/{rental['id']}/deactivation", headers=rig.keyed(customer)
     )
     assert deactivated.status_code == 200, deactivated.text
     unlinked = await rig.client.delete(url, headers=customer)

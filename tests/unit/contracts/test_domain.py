@@ -25,7 +25,6 @@ from contracts.domain import (
     has_credit,
     reconcile,
     rental_snapshot,
-    supersedes,
     transition,
 )
 from shared.refusals import Conflict
@@ -114,45 +113,7 @@ def test_a_contract_is_only_ever_active_after_an_approval(actions: list[Transiti
             assert approved
 
 
-# --- funding from the wallet's events ----------------------------------------------------------------------
-
-funding_events = st.builds(
-    Funding,
-    balance=st.integers(min_value=0, max_value=10**9),
-    depletes_at=st.none() | st.just(NOW + timedelta(days=1)),
-    version=st.integers(min_value=1, max_value=20),
-    rank=st.sampled_from(list(WalletFact)),
-)
-
-
-def fold(events: list[Funding]) -> Funding | None:
-    held: Funding | None = None
-    for event in events:
-        if supersedes(event, held):
-            held = event
-    return held
-
-
-@given(st.lists(funding_events, min_size=1, max_size=12).flatmap(lambda es: st.permutations(es + es)))
-def test_wallet_events_in_any_order_and_each_twice_end_in_the_newest_funding(events: list[Funding]) -> None:
-    newest = max(events, key=lambda e: (e.version, e.rank))
-    held = fold(events)
-    assert held is not None
-    assert (held.version, held.rank) == (newest.version, newest.rank)
-    # Whatever order they came in, the contract's status ends the same.
-    assert reconcile(ContractStatus.ACTIVE, held) == reconcile(ContractStatus.ACTIVE, newest)
-
-
-def test_a_late_depletion_never_overrides_a_newer_restoration() -> None:
-    restored = Funding(balance=2_000_000, depletes_at=None, version=8, rank=WalletFact.BALANCE_RESTORED)
-    depleted = Funding(balance=0, depletes_at=NOW, version=7, rank=WalletFact.BALANCE_DEPLETED)
-    assert fold([restored, depleted]) == restored
-
-
-def test_at_one_version_a_depletion_outranks_the_runway_it_ends() -> None:
-    runway = Funding(balance=1, depletes_at=NOW, version=5, rank=WalletFact.RUNWAY_CHANGED)
-    depleted = Funding(balance=0, depletes_at=NOW, version=5, rank=WalletFact.BALANCE_DEPLETED)
-    assert fold([depleted, runway]) == depleted
+# --- funding from the wallet's events (which event wins is SQL: tests/integration/contracts) ------------
 
 
 def test_an_active_contract_is_suspended_at_zero_and_a_suspended_one_resumed_above() -> None:

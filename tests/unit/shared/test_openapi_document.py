@@ -108,11 +108,19 @@ def test_the_wallet_declares_its_idempotency_key_header(tmp_path: Path) -> None:
         assert [(h["name"], h["required"]) for h in headers] == [("Idempotency-Key", True)], name
         assert headers[0]["schema"]["pattern"] == KEY_PATTERN
         assert "idempotency_key_required" in operation(document, name)["responses"]["400"]["description"]
-    # Where it is optional (contracts' rentals), it is declared as optional.
-    rentals = operation(document_of("contracts", tmp_path), "POST /v1/contracts/{contract_id}/rentals")
-    assert [(p["name"], p["required"]) for p in rentals["parameters"] if p["in"] == "header"] == [
-        ("Idempotency-Key", False)
-    ]
+    # Where it is optional (contracts' creating requests), it is declared as optional.
+    contracts = document_of("contracts", tmp_path)
+    for name, required in (
+        ("POST /v1/contracts", False),
+        ("POST /v1/contracts/{contract_id}/domains", False),
+        ("POST /v1/contracts/{contract_id}/rentals", True),
+        ("POST /v1/contracts/{contract_id}/rentals/{rental_id}/deactivation", True),
+        ("POST /v1/contracts/{contract_id}/rentals/{rental_id}/replacement", True),
+    ):
+        parameters = operation(contracts, name)["parameters"]
+        assert [(p["name"], p["required"]) for p in parameters if p["in"] == "header"] == [
+            ("Idempotency-Key", required)
+        ], name
 
 
 def test_a_cursor_is_documented_with_its_format(tmp_path: Path) -> None:

@@ -30,11 +30,15 @@ from contracts.schemas import (
 )
 from shared.auth import AnyRolePrincipal, OperatorPrincipal, PartnerPrincipal, Principal, Role, require_roles
 from shared.errors import problem_responses
-from shared.idempotency import OptionalIdempotencyKey
+from shared.idempotency import OptionalIdempotencyKey, RequiredIdempotencyKey
 from shared.pagination import Cursor, Page
 from shared.runtime import DbPool, Now
 
 CustomerOrOperator = Annotated[Principal, Depends(require_roles(Role.CUSTOMER, Role.OPERATOR))]
+# For routes that only ask who may call: the use case needs no principal.
+ANY_ROLE = [Depends(require_roles(Role.CUSTOMER, Role.PARTNER, Role.OPERATOR))]
+PARTNERS = [Depends(require_roles(Role.PARTNER, Role.OPERATOR))]
+OPERATORS = [Depends(require_roles(Role.OPERATOR))]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Product = Annotated[str, Path(pattern=PRODUCT_PATTERN)]
 
@@ -51,9 +55,10 @@ _BAD_CURSOR = (400, "`invalid_cursor`")
     status_code=status.HTTP_201_CREATED,
     summary="Open a contract (draft) for an account",
     responses=problem_responses((409, "`not_yet_known`: the account's event has not arrived yet, retry")),
+    dependencies=PARTNERS,
 )
-async def open_contract(body: ContractCreate, principal: PartnerPrincipal, pool: DbPool, now: Now) -> ContractRead:
-    return await service.open_contract(pool, account_id=body.account_id, now=now)
+async def open_contract(body: ContractCreate, pool: DbPool, now: Now, key: OptionalIdempotencyKey) -> ContractRead:
+    return await service.open_contract(pool, account_id=body.account_id, idempotency_key=key, now=now)
 
 
 @router.get(
@@ -118,10 +123,15 @@ async def terminate_contract(
     ),
 )
 async def link_domain(
-    contract_id: UUID, body: DomainLinkCreate, principal: AnyRolePrincipal, pool: DbPool, now: Now
+    contract_id: UUID,
+    body: DomainLinkCreate,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    now: Now,
+    key: OptionalIdempotencyKey,
 ) -> ContractRead:
     return await service.link_domain(
-        pool, principal=principal, contract_id=contract_id, domain_id=body.domain_id, now=now
+        pool, principal=principal, contract_id=contract_id, domain_id=body.domain_id, idempotency_key=key, now=now
     )
 
 
@@ -166,15 +176,10 @@ async def activate_rental(
     principal: AnyRolePrincipal,
     pool: DbPool,
     now: Now,
-    idempotency_key: OptionalIdempotencyKey,
+    key: RequiredIdempotencyKey,
 ) -> RentalRead:
     return await service.activate_rental(
-        pool,
-        principal=principal,
-        contract_id=contract_id,
-        device_id=body.device_id,
-        idempotency_key=idempotency_key,
-        now=now,
+        pool, principal=principal, contract_id=contract_id, device_id=body.device_id, idempotency_key=key, now=now
     )
 
 
@@ -225,7 +230,7 @@ async def replace_device(
     principal: AnyRolePrincipal,
     pool: DbPool,
     now: Now,
-    idempotency_key: OptionalIdempotencyKey,
+    key: RequiredIdempotencyKey,
 ) -> RentalRead:
     return await service.replace_device(
         pool,
@@ -233,7 +238,7 @@ async def replace_device(
         contract_id=contract_id,
         rental_id=rental_id,
         device_id=body.device_id,
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
         now=now,
     )
 
@@ -249,7 +254,7 @@ async def deactivate_rental(
     principal: AnyRolePrincipal,
     pool: DbPool,
     now: Now,
-    idempotency_key: OptionalIdempotencyKey,
+    key: RequiredIdempotencyKey,
     body: DeactivationCreate | None = None,
 ) -> RentalRead:
     return await service.deactivate_rental(
@@ -258,7 +263,7 @@ async def deactivate_rental(
         contract_id=contract_id,
         rental_id=rental_id,
         reason=(body or DeactivationCreate()).reason,
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
         now=now,
     )
 
@@ -274,22 +279,25 @@ async def history(
     return await service.history(pool, principal=principal, contract_id=contract_id, cursor=cursor, limit=limit)
 
 
-@router.put("/tariffs/{product}", summary="Set a product's tariff; active rentals follow from now on")
-async def set_tariff(
-    product: Product, body: TariffWrite, principal: OperatorPrincipal, pool: DbPool, now: Now
-) -> TariffRead:
+@router.put(
+    "/tariffs/{product}", summary="Set a product's tariff; active rentals follow from now on", dependencies=OPERATORS
+)
+async def set_tariff(product: Product, body: TariffWrite, pool: DbPool, now: Now) -> TariffRead:
     return await service.set_tariff(
         pool, product=product, rate_per_day=body.rate_per_day, licences=body.licences, now=now
     )
 
 
-@router.get("/tariffs", summary="Every tariff (a product without one is not rentable)")
-async def list_tariffs(principal: AnyRolePrincipal, pool: DbPool) -> Page[TariffRead]:
+@router.get("/tariffs", summary="Every tariff (a product without one is not rentable)", dependencies=ANY_ROLE)
+async def list_tariffs(pool: DbPool) -> Page[TariffRead]:
     return await service.list_tariffs(pool)
 
 
 @router.get(
-    "/tariffs/{product}", summary="A product's tariff", responses=problem_responses((404, "`tariff_not_found`"))
+    "/tariffs/{product}",
+    summary="A product's tariff",
+    responses=problem_responses((404, "`tariff_not_found`")),
+    dependencies=ANY_ROLE,
 )
-async def get_tariff(product: Product, principal: AnyRolePrincipal, pool: DbPool) -> TariffRead:
+async def get_tariff(product: Product, pool: DbPool) -> TariffRead:
     return await service.get_tariff(pool, product=product)

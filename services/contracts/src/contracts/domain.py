@@ -68,7 +68,10 @@ def allows_domain_changes(status: ContractStatus) -> bool:
 
 
 class WalletFact(IntEnum):
-    """At one account version, a depletion outranks a restoration, which outranks a plain runway update."""
+    """At one account version, a depletion outranks a restoration, which outranks a plain runway update.
+
+    Events arrive in any order and possibly twice: only a newer (version, rank) replaces the funding held. That
+    rule is one SQL statement (`repository.apply_funding`), so two events handled at once cannot both win."""
 
     RUNWAY_CHANGED = 0
     BALANCE_RESTORED = 1
@@ -81,11 +84,6 @@ class Funding:
     depletes_at: datetime | None
     version: int
     rank: WalletFact
-
-
-def supersedes(new: Funding, old: Funding | None) -> bool:
-    """Events arrive in any order and possibly twice: only a newer (version, rank) replaces what we hold."""
-    return old is None or (new.version, new.rank) > (old.version, old.rank)
 
 
 def has_credit(funding: Funding | None, *, now: datetime) -> bool:
@@ -116,6 +114,20 @@ class DeviceFacts:
     domain_linked: bool
     rentable: bool
     rented: bool
+
+
+# A provisioned device of a domain linked to the contract, as the Hardware tab lists it. (A comment, not a
+# docstring: the HTTP document shows this type, and a docstring would become its description.)
+@dataclass(frozen=True)
+class HardwareItem:
+    device_id: UUID
+    hwid: str
+    product: str
+    type: str
+    domain_id: UUID
+    # The product has a tariff; rented or not.
+    rentable: bool
+    rental_id: UUID | None
 
 
 def check_rentable_device(device: DeviceFacts) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from contracts import repository, service
 from contracts.config import Settings
 from contracts.domain import Funding, WalletFact
+from contracts.service import AccountEntry
 from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.provisioning import DeviceProvisioned, DeviceRemoved, DomainCreated
@@ -50,18 +51,7 @@ async def on_device_provisioned(ctx: HandlerContext[Settings], event: DeviceProv
 
 
 async def on_device_removed(ctx: HandlerContext[Settings], event: DeviceRemoved) -> None:
-    now = ctx.now()
-    await repository.mark_device_removed(
-        ctx.conn,
-        device_id=event.device_id,
-        domain_id=event.domain_id,
-        account_id=event.account_id,
-        hwid=event.hwid,
-        product=event.product,
-        type=event.type,
-        now=now,
-    )
-    await service.end_rental_of_removed_device(ctx.conn, device_id=event.device_id, now=now)
+    await service.remove_device(ctx.conn, removed=event, now=ctx.now())
 
 
 async def on_runway_changed(ctx: HandlerContext[Settings], event: RunwayChanged) -> None:
@@ -72,9 +62,7 @@ async def on_runway_changed(ctx: HandlerContext[Settings], event: RunwayChanged)
 
 
 async def on_balance_depleted(ctx: HandlerContext[Settings], event: BalanceDepleted) -> None:
-    await service.record_account_event(
-        ctx.conn,
-        account_id=event.account_id,
+    entry = AccountEntry(
         at=event.at,
         type="BalanceDepleted",
         summary="the balance is depleted: rentals stop",
@@ -82,13 +70,11 @@ async def on_balance_depleted(ctx: HandlerContext[Settings], event: BalanceDeple
         source_key=f"balance_depleted:{event.account_id}:{event.version}",
     )
     funding = Funding(balance=0, depletes_at=event.at, version=event.version, rank=WalletFact.BALANCE_DEPLETED)
-    await service.apply_funding(ctx.conn, account_id=event.account_id, funding=funding, now=ctx.now())
+    await service.apply_funding(ctx.conn, account_id=event.account_id, funding=funding, entry=entry, now=ctx.now())
 
 
 async def on_balance_restored(ctx: HandlerContext[Settings], event: BalanceRestored) -> None:
-    await service.record_account_event(
-        ctx.conn,
-        account_id=event.account_id,
+    entry = AccountEntry(
         at=ctx.envelope.time,
         type="BalanceRestored",
         summary=f"the balance is restored to {format_isc(event.balance)} iSC",
@@ -98,32 +84,30 @@ async def on_balance_restored(ctx: HandlerContext[Settings], event: BalanceResto
     funding = Funding(
         balance=event.balance, depletes_at=event.depletes_at, version=event.version, rank=WalletFact.BALANCE_RESTORED
     )
-    await service.apply_funding(ctx.conn, account_id=event.account_id, funding=funding, now=ctx.now())
+    await service.apply_funding(ctx.conn, account_id=event.account_id, funding=funding, entry=entry, now=ctx.now())
 
 
 async def on_credits_loaded(ctx: HandlerContext[Settings], event: CreditsLoaded) -> None:
-    await service.record_account_event(
-        ctx.conn,
-        account_id=event.account_id,
+    entry = AccountEntry(
         at=ctx.envelope.time,
         type="CreditsLoaded",
         summary=f"{format_isc(event.amount)} iSC loaded; balance {format_isc(event.balance_after)} iSC",
         data=event.model_dump(mode="json"),
         source_key=f"credits_loaded:{event.key_id}",
     )
+    await service.record_account_event(ctx.conn, account_id=event.account_id, entry=entry)
 
 
 async def on_balance_low(ctx: HandlerContext[Settings], event: BalanceLow) -> None:
     days_left = event.time_left_s // 86_400
-    await service.record_account_event(
-        ctx.conn,
-        account_id=event.account_id,
+    entry = AccountEntry(
         at=ctx.envelope.time,
         type="BalanceLow",
         summary=f"the balance runs out in about {days_left} day(s), at {event.depletes_at.isoformat()}",
         data=event.model_dump(mode="json"),
         source_key=f"balance_low:{event.account_id}:{event.threshold_s}:{event.depletes_at.isoformat()}",
     )
+    await service.record_account_event(ctx.conn, account_id=event.account_id, entry=entry)
 
 
 SUBSCRIPTIONS: Mapping[type[Event], Handler] = {

@@ -1,14 +1,120 @@
 """SQL of contracts, one function per query. Never commits.
 
 Lock order, so concurrent use cases never deadlock: device row, tariff row, contract rows (by id), rentals.
+Reads return frozen dataclasses (their fields named as the columns), never rows.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Self
 from uuid import UUID
 
 import asyncpg
+
+from contracts.domain import ContractStatus, Funding, HardwareItem, LicenceGrant, RentalStatus, WalletFact
+
+
+@dataclass(frozen=True)
+class KnownDomain:
+    id: UUID
+    account_id: UUID
+    name: str
+
+
+@dataclass(frozen=True)
+class KnownDevice:
+    id: UUID
+    domain_id: UUID
+    account_id: UUID
+    hwid: str
+    product: str
+    type: str
+    removed: bool
+
+
+@dataclass(frozen=True)
+class LockedContract:
+    """The contract row as a change of it holds it (FOR UPDATE)."""
+
+    id: UUID
+    account_id: UUID
+    status: ContractStatus
+    rental_version: int
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> Self:
+        return cls(**{**dict(row), "status": ContractStatus(row["status"])})
+
+
+@dataclass(frozen=True)
+class Contract(LockedContract):
+    """The contract as it is read: its live domain links and what its active rentals add up to."""
+
+    created_at: datetime
+    updated_at: datetime
+    domain_ids: list[UUID]
+    rented_rate_per_day: int
+
+
+@dataclass(frozen=True)
+class Tariff:
+    product: str
+    rate_per_day: int
+    licences: tuple[LicenceGrant, ...]
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> Self:
+        return cls(**{**dict(row), "licences": _grants(row["licences"])})
+
+
+@dataclass(frozen=True)
+class Rental:
+    id: UUID
+    contract_id: UUID
+    domain_id: UUID
+    device_id: UUID
+    hwid: str
+    product: str
+    status: RentalStatus
+    rate_per_day: int
+    activated_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+    replaced_by: UUID | None
+    # The rental this one carries on after an RMA.
+    replaces: UUID | None
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> Self:
+        return cls(**{**dict(row), "status": RentalStatus(row["status"])})
+
+
+@dataclass(frozen=True)
+class ActiveRental(Rental):
+    """An active rental with the licences its product's tariff grants (none if the tariff is gone)."""
+
+    licences: tuple[LicenceGrant, ...]
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> Self:
+        return cls(**{**dict(row), "status": RentalStatus(row["status"]), "licences": _grants(row["licences"])})
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: int
+    at: datetime
+    type: str
+    summary: str
+    data: dict[str, object]
+
+
+def _grants(licences: list[dict[str, Any]]) -> tuple[LicenceGrant, ...]:
+    return tuple(LicenceGrant(type=grant["type"], count=grant["count"]) for grant in licences)
+
 
 # --- read models of other services' objects ----------------------------------------------------------------
 
@@ -35,8 +141,9 @@ async def account_is_known(conn: asyncpg.Connection, account_id: UUID) -> bool:
     return bool(await conn.fetchval("SELECT true FROM known_account WHERE id = $1", account_id))
 
 
-async def get_known_domain(conn: asyncpg.Connection, domain_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT id, account_id, name FROM known_domain WHERE id = $1", domain_id)
+async def get_known_domain(conn: asyncpg.Connection, domain_id: UUID) -> KnownDomain | None:
+    row = await conn.fetchrow("SELECT id, account_id, name FROM known_domain WHERE id = $1", domain_id)
+    return None if row is None else KnownDomain(**dict(row))
 
 
 async def upsert_provisioned_device(
@@ -88,21 +195,14 @@ async def mark_device_removed(
     )
 
 
-async def get_known_device(conn: asyncpg.Connection, device_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        """SELECT id, domain_id, account_id, hwid, product, type, removed_at IS NOT NULL AS removed
-           FROM known_device WHERE id = $1""",
-        device_id,
-    )
-
-
-async def share_lock_device(conn: asyncpg.Connection, device_id: UUID) -> asyncpg.Record | None:
+async def share_lock_device(conn: asyncpg.Connection, device_id: UUID) -> KnownDevice | None:
     """Held by an activation, so a concurrent DeviceRemoved waits and then ends the new rental."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         """SELECT id, domain_id, account_id, hwid, product, type, removed_at IS NOT NULL AS removed
            FROM known_device WHERE id = $1 FOR SHARE""",
         device_id,
     )
+    return None if row is None else KnownDevice(**dict(row))
 
 
 # --- account funding (from the wallet) ---------------------------------------------------------------------
@@ -138,10 +238,11 @@ async def apply_funding(
     return bool(applied)
 
 
-async def get_funding(conn: asyncpg.Connection, account_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def get_funding(conn: asyncpg.Connection, account_id: UUID) -> Funding | None:
+    row = await conn.fetchrow(
         "SELECT balance, depletes_at, version, rank FROM account_funding WHERE account_id = $1", account_id
     )
+    return None if row is None else Funding(**{**dict(row), "rank": WalletFact(row["rank"])})
 
 
 # --- contracts -----------------------------------------------------------------------------------------------
@@ -167,33 +268,35 @@ async def insert_contract(
     )
 
 
-async def get_contract(conn: asyncpg.Connection, contract_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"SELECT {_CONTRACT_COLUMNS} FROM contract c WHERE c.id = $1", contract_id)  # noqa: S608 - fixed column list
+async def get_contract(conn: asyncpg.Connection, contract_id: UUID) -> Contract | None:
+    row = await conn.fetchrow(f"SELECT {_CONTRACT_COLUMNS} FROM contract c WHERE c.id = $1", contract_id)  # noqa: S608 - fixed column list
+    return None if row is None else Contract.of(row)
 
 
-async def lock_contract(conn: asyncpg.Connection, contract_id: UUID) -> asyncpg.Record | None:
+async def lock_contract(conn: asyncpg.Connection, contract_id: UUID) -> LockedContract | None:
     """Every change of a contract's rental holds this lock, so snapshots and versions follow commit order."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         "SELECT id, account_id, status, rental_version FROM contract WHERE id = $1 FOR UPDATE", contract_id
     )
+    return None if row is None else LockedContract.of(row)
 
 
-async def lock_contracts_of_account(conn: asyncpg.Connection, account_id: UUID) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def lock_contracts_of_account(conn: asyncpg.Connection, account_id: UUID) -> list[LockedContract]:
+    rows = await conn.fetch(
         """SELECT id, account_id, status, rental_version FROM contract
            WHERE account_id = $1 ORDER BY id FOR UPDATE""",
         account_id,
     )
-    return rows
+    return [LockedContract.of(row) for row in rows]
 
 
-async def lock_contracts(conn: asyncpg.Connection, contract_ids: list[UUID]) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def lock_contracts(conn: asyncpg.Connection, contract_ids: list[UUID]) -> list[LockedContract]:
+    rows = await conn.fetch(
         """SELECT id, account_id, status, rental_version FROM contract
            WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE""",
         contract_ids,
     )
-    return rows
+    return [LockedContract.of(row) for row in rows]
 
 
 async def set_contract_status(conn: asyncpg.Connection, *, contract_id: UUID, status: str, now: datetime) -> None:
@@ -212,10 +315,10 @@ async def list_contracts(
     conn: asyncpg.Connection,
     *,
     account_id: UUID | None,
-    after: tuple[datetime, UUID] | None,
+    after: tuple[Any, ...] | None,
     limit: int,
-) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+) -> list[Contract]:
+    rows = await conn.fetch(
         f"""SELECT {_CONTRACT_COLUMNS} FROM contract c
             WHERE ($1::uuid IS NULL OR c.account_id = $1)
               AND ($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2, $3::uuid))
@@ -225,7 +328,7 @@ async def list_contracts(
         after[1] if after else None,
         limit,
     )
-    return rows
+    return [Contract.of(row) for row in rows]
 
 
 # --- domain links ------------------------------------------------------------------------------------------
@@ -285,8 +388,8 @@ async def count_active_rentals_in_domain(conn: asyncpg.Connection, *, contract_i
 
 async def upsert_tariff(
     conn: asyncpg.Connection, *, product: str, rate_per_day: int, licences: list[dict[str, object]], now: datetime
-) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow(
+) -> Tariff:
+    row = await conn.fetchrow(
         """INSERT INTO tariff (product, rate_per_day, licences, updated_at) VALUES ($1, $2, $3, $4)
            ON CONFLICT (product) DO UPDATE SET rate_per_day = $2, licences = $3, updated_at = $4
            RETURNING product, rate_per_day, licences, updated_at""",
@@ -295,27 +398,27 @@ async def upsert_tariff(
         licences,
         now,
     )
-    return row
+    return Tariff.of(row)
 
 
-async def get_tariff(conn: asyncpg.Connection, product: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def get_tariff(conn: asyncpg.Connection, product: str) -> Tariff | None:
+    row = await conn.fetchrow(
         "SELECT product, rate_per_day, licences, updated_at FROM tariff WHERE product = $1", product
     )
+    return None if row is None else Tariff.of(row)
 
 
-async def share_lock_tariff(conn: asyncpg.Connection, product: str) -> asyncpg.Record | None:
+async def share_lock_tariff(conn: asyncpg.Connection, product: str) -> Tariff | None:
     """An activation holds the tariff steady: a concurrent tariff change waits, then reprices the new rental."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         "SELECT product, rate_per_day, licences, updated_at FROM tariff WHERE product = $1 FOR SHARE", product
     )
+    return None if row is None else Tariff.of(row)
 
 
-async def list_tariffs(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT product, rate_per_day, licences, updated_at FROM tariff ORDER BY product"
-    )
-    return rows
+async def list_tariffs(conn: asyncpg.Connection) -> list[Tariff]:
+    rows = await conn.fetch("SELECT product, rate_per_day, licences, updated_at FROM tariff ORDER BY product")
+    return [Tariff.of(row) for row in rows]
 
 
 async def contracts_renting_product(conn: asyncpg.Connection, product: str) -> list[UUID]:
@@ -347,11 +450,12 @@ _RENTAL_COLUMNS = """
 """
 
 
-async def active_rental_of_device(conn: asyncpg.Connection, device_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def active_rental_of_device(conn: asyncpg.Connection, device_id: UUID) -> Rental | None:
+    row = await conn.fetchrow(
         f"SELECT {_RENTAL_COLUMNS} FROM rental r WHERE r.device_id = $1 AND r.status = 'active'",  # noqa: S608 - fixed column list
         device_id,
     )
+    return None if row is None else Rental.of(row)
 
 
 async def insert_rental(
@@ -365,9 +469,9 @@ async def insert_rental(
     product: str,
     rate_per_day: int,
     now: datetime,
-) -> asyncpg.Record | None:
+) -> Rental | None:
     """The new active rental, or None if the device is already rented (the partial unique index decides)."""
-    row: asyncpg.Record | None = await conn.fetchrow(
+    row = await conn.fetchrow(
         f"""INSERT INTO rental AS r (id, contract_id, domain_id, device_id, hwid, product, status, rate_per_day,
                                      activated_at)
             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8)
@@ -382,15 +486,16 @@ async def insert_rental(
         rate_per_day,
         now,
     )
-    return row
+    return None if row is None else Rental.of(row)
 
 
-async def get_rental(conn: asyncpg.Connection, *, contract_id: UUID, rental_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def get_rental(conn: asyncpg.Connection, *, contract_id: UUID, rental_id: UUID) -> Rental | None:
+    row = await conn.fetchrow(
         f"SELECT {_RENTAL_COLUMNS} FROM rental r WHERE r.id = $1 AND r.contract_id = $2",  # noqa: S608 - fixed column list
         rental_id,
         contract_id,
     )
+    return None if row is None else Rental.of(row)
 
 
 async def end_rental(
@@ -401,9 +506,9 @@ async def end_rental(
     reason: str,
     now: datetime,
     replaced_by: UUID | None = None,
-) -> asyncpg.Record | None:
+) -> Rental | None:
     """End an active rental; the ended rental, or None if it had already ended (the loser of a race)."""
-    ended: asyncpg.Record | None = await conn.fetchrow(
+    ended = await conn.fetchrow(
         f"""UPDATE rental AS r SET status = $2, end_reason = $3, ended_at = $4, replaced_by = $5
             WHERE r.id = $1 AND r.status = 'active' RETURNING {_RENTAL_COLUMNS}""",  # noqa: S608 - fixed column list
         rental_id,
@@ -412,17 +517,17 @@ async def end_rental(
         now,
         replaced_by,
     )
-    return ended
+    return None if ended is None else Rental.of(ended)
 
 
-async def active_rentals_of_contract(conn: asyncpg.Connection, contract_id: UUID) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def active_rentals_of_contract(conn: asyncpg.Connection, contract_id: UUID) -> list[ActiveRental]:
+    rows = await conn.fetch(
         f"""SELECT {_RENTAL_COLUMNS}, coalesce(t.licences, '[]'::jsonb) AS licences
             FROM rental r LEFT JOIN tariff t ON t.product = r.product
             WHERE r.contract_id = $1 AND r.status = 'active'""",  # noqa: S608 - fixed column list
         contract_id,
     )
-    return rows
+    return [ActiveRental.of(row) for row in rows]
 
 
 async def list_rentals(
@@ -430,10 +535,10 @@ async def list_rentals(
     *,
     contract_id: UUID,
     status: str | None,
-    after: tuple[datetime, UUID] | None,
+    after: tuple[Any, ...] | None,
     limit: int,
-) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+) -> list[Rental]:
+    rows = await conn.fetch(
         f"""SELECT {_RENTAL_COLUMNS} FROM rental r
             WHERE r.contract_id = $1 AND ($2::text IS NULL OR r.status = $2)
               AND ($3::timestamptz IS NULL OR (r.activated_at, r.id) < ($3, $4::uuid))
@@ -444,14 +549,14 @@ async def list_rentals(
         after[1] if after else None,
         limit,
     )
-    return rows
+    return [Rental.of(row) for row in rows]
 
 
 async def list_hardware(
-    conn: asyncpg.Connection, *, contract_id: UUID, after: UUID | None, limit: int
-) -> list[asyncpg.Record]:
+    conn: asyncpg.Connection, *, contract_id: UUID, after: tuple[Any, ...] | None, limit: int
+) -> list[HardwareItem]:
     """The provisioned devices of the contract's linked domains, whether their product has a tariff, their rental."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         """SELECT d.id AS device_id, d.hwid, d.product, d.type, d.domain_id,
                   t.product IS NOT NULL AS rentable, r.id AS rental_id
            FROM known_device d
@@ -461,10 +566,10 @@ async def list_hardware(
            WHERE d.removed_at IS NULL AND ($2::uuid IS NULL OR d.id > $2)
            ORDER BY d.id LIMIT $3""",
         contract_id,
-        after,
+        after[0] if after else None,
         limit,
     )
-    return rows
+    return [HardwareItem(**dict(row)) for row in rows]
 
 
 # --- history -------------------------------------------------------------------------------------------------
@@ -515,11 +620,11 @@ async def list_history(
     *,
     account_id: UUID,
     contract_id: UUID,
-    after: tuple[datetime, int] | None,
+    after: tuple[Any, ...] | None,
     limit: int,
-) -> list[asyncpg.Record]:
+) -> list[HistoryEntry]:
     """The contract's own entries and the account's wallet entries (contract_id null), newest first."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         """SELECT id, at, type, summary, data FROM history_entry
            WHERE account_id = $1 AND (contract_id = $2 OR contract_id IS NULL)
              AND ($3::timestamptz IS NULL OR (at, id) < ($3, $4::bigint))
@@ -530,4 +635,4 @@ async def list_history(
         after[1] if after else None,
         limit,
     )
-    return rows
+    return [HistoryEntry(**dict(row)) for row in rows]

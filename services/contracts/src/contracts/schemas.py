@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.domain import ContractStatus, RentalStatus
+from contracts.domain import HardwareItem as HardwareItem  # the Hardware tab's item is the domain's own
 from shared.money import IscAmount, IscAmountText
 from shared.validation import NO_NUL, WholeNumber
 
@@ -59,17 +60,6 @@ class TariffRead(BaseModel):
     rate_per_day: IscAmount
     licences: list[LicenceSpec]
     updated_at: datetime
-
-
-class HardwareItem(BaseModel):
-    device_id: UUID
-    hwid: str
-    product: str
-    type: str
-    domain_id: UUID
-    # The product has a tariff; rented or not.
-    rentable: bool
-    rental_id: UUID | None
 
 
 class RentalCreate(_Request):

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
 import structlog
 
 from contracts import domain, repository
-from contracts.domain import ContractStatus, Funding, LicenceGrant, RentalStatus, RentedUnit, Transition
+from contracts.domain import ContractStatus, DeviceFacts, DomainSnapshot, Funding, RentalStatus, RentedUnit, Transition
+from contracts.repository import ActiveRental, Contract, KnownDevice, KnownDomain, LockedContract, Rental, Tariff
 from contracts.schemas import (
     ContractRead,
     HardwareItem,
@@ -42,132 +45,125 @@ from shared.events.contracts import (
     RentalChanged,
     RentedDevice,
 )
-from shared.idempotency import claim_idempotency_key, store_idempotent_response
+from shared.events.provisioning import DeviceRemoved
+from shared.idempotency import Claim, claim
 from shared.messaging.outbox import add_all_to_outbox
 from shared.money import format_isc
-from shared.pagination import Page, decode_cursor, encode_cursor
-from shared.refusals import BadRequest, Conflict, NotFound, NotYetKnown
+from shared.pagination import Keyset, Page
+from shared.refusals import Conflict, NotFound, NotYetKnown
 
 log = structlog.get_logger()
+
+# The keys the lists are paged by, newest first (the device list in id order).
+BY_INSTANT = Keyset(("at", datetime), ("id", UUID))
+BY_DEVICE = Keyset(("id", UUID))
+BY_HISTORY_ENTRY = Keyset(("at", datetime), ("id", int))
+
+Fact = tuple[Event, str]
+"""An event and its line in the contract's history."""
+
+AnyContract = TypeVar("AnyContract", bound=LockedContract)
 
 
 # --- reading ---------------------------------------------------------------------------------------------
 
 
-def _contract_read(row: asyncpg.Record) -> ContractRead:
-    status = ContractStatus(row["status"])
+def _contract_read(contract: Contract) -> ContractRead:
     return ContractRead(
-        id=row["id"],
-        account_id=row["account_id"],
-        status=status,
-        domain_ids=list(row["domain_ids"]),
-        burn_rate_per_day=row["rented_rate_per_day"] if status is ContractStatus.ACTIVE else 0,
-        rental_version=row["rental_version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        id=contract.id,
+        account_id=contract.account_id,
+        status=contract.status,
+        domain_ids=list(contract.domain_ids),
+        burn_rate_per_day=contract.rented_rate_per_day if contract.status is ContractStatus.ACTIVE else 0,
+        rental_version=contract.rental_version,
+        created_at=contract.created_at,
+        updated_at=contract.updated_at,
     )
 
 
-def _rental_read(row: asyncpg.Record) -> RentalRead:
-    return RentalRead(
-        id=row["id"],
-        device_id=row["device_id"],
-        hwid=row["hwid"],
-        product=row["product"],
-        domain_id=row["domain_id"],
-        status=RentalStatus(row["status"]),
-        rate_per_day=row["rate_per_day"],
-        activated_at=row["activated_at"],
-        ended_at=row["ended_at"],
-        end_reason=row["end_reason"],
-        replaced_by=row["replaced_by"],
-        replaces=row["replaces"],
-    )
+def _rental_read(rental: Rental) -> RentalRead:
+    return RentalRead.model_validate(rental, from_attributes=True)
 
 
-def _tariff_read(row: asyncpg.Record) -> TariffRead:
+def _tariff_read(tariff: Tariff) -> TariffRead:
     return TariffRead(
-        product=row["product"],
-        rate_per_day=row["rate_per_day"],
-        licences=[LicenceSpec(**grant) for grant in row["licences"]],
-        updated_at=row["updated_at"],
+        product=tariff.product,
+        rate_per_day=tariff.rate_per_day,
+        licences=[LicenceSpec(type=grant.type, count=grant.count) for grant in tariff.licences],
+        updated_at=tariff.updated_at,
     )
 
 
-def _rented_device(row: asyncpg.Record) -> RentedDevice:
-    return RentedDevice(device_id=row["device_id"], hwid=row["hwid"], product=row["product"])
+def _rented_device(rental: Rental) -> RentedDevice:
+    return RentedDevice(device_id=rental.device_id, hwid=rental.hwid, product=rental.product)
 
 
 def _per_day(micro: int) -> str:
     return f"{format_isc(micro)} iSC/day"
 
 
-async def _visible_contract(
-    conn: asyncpg.Connection, *, principal: Principal, contract_id: UUID, lock: bool = False
-) -> asyncpg.Record:
+def _visible(principal: Principal, contract: AnyContract | None) -> AnyContract:
     """The contract if the caller may see it; another account's contract is as absent as a missing one."""
-    row = await (repository.lock_contract if lock else repository.get_contract)(conn, contract_id)
-    if row is None or not principal.can_access_account(row["account_id"]):
+    if contract is None or not principal.can_access_account(contract.account_id):
         raise NotFound("contract not found", code="contract_not_found")
-    return row
+    return contract
 
 
-async def _owned_device(conn: asyncpg.Connection, *, device_id: UUID, account_id: UUID) -> asyncpg.Record:
+async def _visible_contract(conn: asyncpg.Connection, *, principal: Principal, contract_id: UUID) -> Contract:
+    return _visible(principal, await repository.get_contract(conn, contract_id))
+
+
+async def _locked_contract(conn: asyncpg.Connection, *, principal: Principal, contract_id: UUID) -> LockedContract:
+    """The visible contract, locked for a change of it."""
+    return _visible(principal, await repository.lock_contract(conn, contract_id))
+
+
+async def _contract_now(conn: asyncpg.Connection, contract_id: UUID) -> ContractRead:
+    """The contract as the caller's change left it."""
+    contract = await repository.get_contract(conn, contract_id)
+    assert contract is not None  # contracts are never deleted
+    return _contract_read(contract)
+
+
+async def _claim_on_contract(
+    conn: asyncpg.Connection, principal: Principal, contract_id: UUID, operation: str, key: str | None, **request: str
+) -> tuple[Contract, Claim]:
+    """The request's Idempotency-Key for `operation`, claimed for the contract's account once the caller may see
+    the contract (so a stranger learns nothing from a replay); `request` is what else the request says."""
+    contract = await _visible_contract(conn, principal=principal, contract_id=contract_id)
+    request["contract"] = str(contract_id)
+    once = await claim(conn, operation=operation, owner=contract.account_id, key=key, request=request)
+    return contract, once
+
+
+async def _rental_of(conn: asyncpg.Connection, *, contract_id: UUID, rental_id: UUID) -> Rental:
+    rental = await repository.get_rental(conn, contract_id=contract_id, rental_id=rental_id)
+    if rental is None:
+        raise NotFound("rental not found", code="rental_not_found")
+    return rental
+
+
+async def _owned_device(conn: asyncpg.Connection, *, device_id: UUID, account_id: UUID) -> KnownDevice:
     """The device, share-locked; unknown yet is a retryable 409, another account's device a 404."""
     device = await repository.share_lock_device(conn, device_id)
     if device is None:
         raise NotYetKnown(f"device {device_id} is not known yet; retry shortly", code="not_yet_known")
-    if device["account_id"] != account_id:
+    if device.account_id != account_id:
         raise NotFound("device not found", code="device_not_found")
     return device
 
 
 async def _device_facts(
-    conn: asyncpg.Connection, *, device: asyncpg.Record, contract_id: UUID
-) -> tuple[domain.DeviceFacts, asyncpg.Record | None]:
+    conn: asyncpg.Connection, *, device: KnownDevice, contract_id: UUID
+) -> tuple[DeviceFacts, Tariff | None]:
     """What the rules need to know of the device, and its tariff (None: not rentable)."""
-    linked = device["domain_id"] in await repository.linked_domain_ids(conn, contract_id)
-    rented = await repository.active_rental_of_device(conn, device["id"]) is not None
-    tariff = await repository.get_tariff(conn, device["product"])
-    facts = domain.DeviceFacts(
-        device_id=device["id"],
-        removed=device["removed"],
-        domain_linked=linked,
-        rentable=tariff is not None,
-        rented=rented,
+    linked = device.domain_id in await repository.linked_domain_ids(conn, contract_id)
+    rented = await repository.active_rental_of_device(conn, device.id) is not None
+    tariff = await repository.get_tariff(conn, device.product)
+    facts = DeviceFacts(
+        device_id=device.id, removed=device.removed, domain_linked=linked, rentable=tariff is not None, rented=rented
     )
     return facts, tariff
-
-
-def _keyset(cursor: str | None, *keys: str) -> list[str] | None:
-    """The values a cursor of ours carries, in `keys` order; anything else is a 400, never a 500."""
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    if not all(isinstance(position.get(k), str | int) for k in keys):
-        raise BadRequest("the cursor is not one this service issued", code="invalid_cursor")
-    return [str(position[k]) for k in keys]
-
-
-def _after_instant(cursor: str | None) -> tuple[datetime, UUID] | None:
-    values = _keyset(cursor, "at", "id")
-    if values is None:
-        return None
-    try:
-        return datetime.fromisoformat(values[0]), UUID(values[1])
-    except ValueError as exc:
-        raise BadRequest("the cursor is not one this service issued", code="invalid_cursor") from exc
-
-
-def _funding(row: asyncpg.Record | None) -> Funding | None:
-    if row is None:
-        return None
-    return Funding(
-        balance=row["balance"],
-        depletes_at=row["depletes_at"],
-        version=row["version"],
-        rank=domain.WalletFact(row["rank"]),
-    )
 
 
 # --- publishing --------------------------------------------------------------------------------------------
@@ -176,84 +172,70 @@ def _funding(row: asyncpg.Record | None) -> Funding | None:
 async def _record(
     conn: asyncpg.Connection,
     *,
-    contract: asyncpg.Record,
+    contract: LockedContract,
     now: datetime,
     type: str,
     summary: str,
     data: dict[str, object],
 ) -> None:
+    """A history line of the contract that is no event."""
     await repository.insert_history(
-        conn,
-        account_id=contract["account_id"],
-        contract_id=contract["id"],
-        at=now,
-        type=type,
-        summary=summary,
-        data=data,
+        conn, account_id=contract.account_id, contract_id=contract.id, at=now, type=type, summary=summary, data=data
     )
 
 
 async def _publish(
-    conn: asyncpg.Connection, *, contract: asyncpg.Record, event: Event, summary: str, now: datetime
+    conn: asyncpg.Connection, *, contract: LockedContract, facts: Sequence[Fact], status: ContractStatus, now: datetime
 ) -> None:
-    """The fact goes to the outbox and into the contract's history, in the caller's transaction."""
-    await _publish_all(conn, contract=contract, facts=[(event, summary)], now=now)
-
-
-async def _publish_all(
-    conn: asyncpg.Connection, *, contract: asyncpg.Record, facts: Sequence[tuple[Event, str]], now: datetime
-) -> None:
-    """Several facts, in order: one round trip to the outbox, one to the history."""
-    await add_all_to_outbox(conn, [event for event, _ in facts])
+    """The facts of a change, then the next version of the rental it leaves (`status`): into the outbox and the
+    contract's history, in order, in the caller's transaction. The caller holds the contract row lock."""
+    everything = [*facts, await _rental_changed(conn, contract=contract, status=status)]
+    await add_all_to_outbox(conn, [event for event, _ in everything])
     await repository.insert_history_entries(
         conn,
-        account_id=contract["account_id"],
-        contract_id=contract["id"],
+        account_id=contract.account_id,
+        contract_id=contract.id,
         at=now,
-        entries=[(type(event).__name__, summary, event.model_dump(mode="json")) for event, summary in facts],
+        entries=[(type(event).__name__, summary, event.model_dump(mode="json")) for event, summary in everything],
     )
 
 
-async def _publish_rental_changed(
-    conn: asyncpg.Connection, *, contract: asyncpg.Record, status: ContractStatus, now: datetime
-) -> RentalChanged:
-    """The next version of the contract's whole rental. The caller holds the contract row lock."""
-    event, summary = await _rental_changed(conn, contract=contract, status=status)
-    await _publish(conn, contract=contract, event=event, summary=summary, now=now)
-    return event
+async def _republish_if_running(conn: asyncpg.Connection, *, contract: LockedContract, now: datetime) -> None:
+    """A new snapshot after a change of the linked domains, for a contract whose rental is (or may run) again."""
+    if contract.status in (ContractStatus.ACTIVE, ContractStatus.SUSPENDED):
+        await _publish(conn, contract=contract, facts=(), status=contract.status, now=now)
 
 
-async def _rental_changed(
-    conn: asyncpg.Connection, *, contract: asyncpg.Record, status: ContractStatus
-) -> tuple[RentalChanged, str]:
-    """The next version of the contract's whole rental and its history line, to publish with the change that
-    caused it. The caller holds the contract row lock."""
-    version = await repository.next_rental_version(conn, contract["id"])
-    linked = await repository.linked_domain_ids(conn, contract["id"])
-    units = [
-        RentedUnit(
-            domain_id=row["domain_id"],
-            device_id=row["device_id"],
-            hwid=row["hwid"],
-            product=row["product"],
-            rate_per_day=row["rate_per_day"],
-            licences=tuple(LicenceGrant(type=g["type"], count=g["count"]) for g in row["licences"]),
-        )
-        for row in await repository.active_rentals_of_contract(conn, contract["id"])
-    ]
+def _rented_unit(rental: ActiveRental) -> RentedUnit:
+    return RentedUnit(
+        domain_id=rental.domain_id,
+        device_id=rental.device_id,
+        hwid=rental.hwid,
+        product=rental.product,
+        rate_per_day=rental.rate_per_day,
+        licences=rental.licences,
+    )
+
+
+def _domain_rental(snapshot: DomainSnapshot) -> DomainRental:
+    return DomainRental(
+        domain_id=snapshot.domain_id,
+        devices=[RentedDevice(device_id=u.device_id, hwid=u.hwid, product=u.product) for u in snapshot.units],
+        licences=[Licence(type=grant.type, count=grant.count) for grant in snapshot.licences],
+    )
+
+
+async def _rental_changed(conn: asyncpg.Connection, *, contract: LockedContract, status: ContractStatus) -> Fact:
+    """The next version of the contract's whole rental and its history line."""
+    version = await repository.next_rental_version(conn, contract.id)
+    linked = await repository.linked_domain_ids(conn, contract.id)
+    units = [_rented_unit(rental) for rental in await repository.active_rentals_of_contract(conn, contract.id)]
     snapshot = domain.rental_snapshot(status=status, linked_domain_ids=linked, units=units)
     event = RentalChanged(
-        contract_id=contract["id"],
-        account_id=contract["account_id"],
+        contract_id=contract.id,
+        account_id=contract.account_id,
         burn_rate_per_day=snapshot.burn_rate_per_day,
-        domains=[
-            DomainRental(
-                domain_id=d.domain_id,
-                devices=[RentedDevice(device_id=u.device_id, hwid=u.hwid, product=u.product) for u in d.units],
-                licences=[Licence(type=g.type, count=g.count) for g in d.licences],
-            )
-            for d in snapshot.domains
-        ],
+        domains=[_domain_rental(d) for d in snapshot.domains],
         version=version,
         active=snapshot.active,
     )
@@ -265,29 +247,37 @@ async def _rental_changed(
 
 
 async def _change_status(
-    conn: asyncpg.Connection, *, contract: asyncpg.Record, action: Transition, now: datetime
+    conn: asyncpg.Connection, *, contract: LockedContract, action: Transition, now: datetime
 ) -> ContractStatus:
-    status = domain.transition(ContractStatus(contract["status"]), action)
-    await repository.set_contract_status(conn, contract_id=contract["id"], status=status, now=now)
-    log.info("contracts.contract.transition", contract_id=str(contract["id"]), action=str(action), status=str(status))
+    status = domain.transition(contract.status, action)
+    await repository.set_contract_status(conn, contract_id=contract.id, status=status, now=now)
+    log.info("contracts.contract.transition", contract_id=str(contract.id), action=str(action), status=str(status))
     return status
 
 
 # --- contracts and their life cycle -----------------------------------------------------------------------
 
 
-async def open_contract(pool: asyncpg.Pool, *, account_id: UUID, now: datetime) -> ContractRead:
+async def open_contract(
+    pool: asyncpg.Pool, *, account_id: UUID, idempotency_key: str | None, now: datetime
+) -> ContractRead:
     async with transaction(pool) as conn:
+        request = {"account_id": str(account_id)}
+        once = await claim(conn, operation="contract_opening", owner=account_id, key=idempotency_key, request=request)
+        if (replay := once.replayed(ContractRead)) is not None:
+            return replay
         if not await repository.account_is_known(conn, account_id):
             raise NotYetKnown(f"account {account_id} is not known yet; retry shortly", code="not_yet_known")
         contract_id = uuid.uuid4()
         await repository.insert_contract(
             conn, contract_id=contract_id, account_id=account_id, status=ContractStatus.DRAFT, now=now
         )
-        row = await repository.get_contract(conn, contract_id)
-        assert row is not None
-        await _record(conn, contract=row, now=now, type="ContractOpened", summary="contract opened (draft)", data={})
-        return _contract_read(row)
+        contract = await repository.get_contract(conn, contract_id)
+        assert contract is not None
+        await _record(
+            conn, contract=contract, now=now, type="ContractOpened", summary="contract opened (draft)", data={}
+        )
+        return await once.answer(_contract_read(contract), status_code=201)
 
 
 async def get_contract(pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID) -> ContractRead:
@@ -300,38 +290,35 @@ async def list_contracts(
 ) -> Page[ContractRead]:
     if not principal.has_any(Role.OPERATOR, Role.PARTNER):
         account_id = principal.account_id  # a customer lists only their own account's contracts
-    after = _after_instant(cursor)
+    page = BY_INSTANT.request(cursor, limit)
     async with pool.acquire() as conn:
-        rows = await repository.list_contracts(conn, account_id=account_id, after=after, limit=limit + 1)
-    items = [_contract_read(r) for r in rows[:limit]]
-    next_cursor = (
-        encode_cursor({"at": items[-1].created_at.isoformat(), "id": str(items[-1].id)}) if len(rows) > limit else None
-    )
-    return Page[ContractRead](items=items, next_cursor=next_cursor)
+        contracts = await repository.list_contracts(conn, account_id=account_id, after=page.after, limit=page.fetch)
+    return BY_INSTANT.page([_contract_read(c) for c in contracts], page, key=lambda c: (c.created_at, c.id))
 
 
 async def accept_contract(
     pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, now: datetime
 ) -> ContractRead:
     async with transaction(pool) as conn:
-        contract = await _visible_contract(conn, principal=principal, contract_id=contract_id, lock=True)
+        contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
         await _change_status(conn, contract=contract, action=Transition.ACCEPT, now=now)
         await _record(
             conn, contract=contract, now=now, type="ContractAccepted", summary="accepted by the customer", data={}
         )
-        return _contract_read(await repository.get_contract(conn, contract_id))
+        return await _contract_now(conn, contract_id)
 
 
 async def approve_contract(
     pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, now: datetime
 ) -> ContractRead:
     async with transaction(pool) as conn:
-        contract = await _visible_contract(conn, principal=principal, contract_id=contract_id, lock=True)
+        contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
         status = await _change_status(conn, contract=contract, action=Transition.APPROVE, now=now)
-        event = ContractActivated(contract_id=contract_id, account_id=contract["account_id"], reason="approved")
-        await _publish(conn, contract=contract, event=event, summary="approved by an operator: active", now=now)
-        await _publish_rental_changed(conn, contract=contract, status=status, now=now)
-        return _contract_read(await repository.get_contract(conn, contract_id))
+        event = ContractActivated(contract_id=contract_id, account_id=contract.account_id, reason="approved")
+        await _publish(
+            conn, contract=contract, facts=[(event, "approved by an operator: active")], status=status, now=now
+        )
+        return await _contract_now(conn, contract_id)
 
 
 async def terminate_contract(
@@ -339,68 +326,84 @@ async def terminate_contract(
 ) -> ContractRead:
     """Terminated is final: every rental ends and every domain link is released."""
     async with transaction(pool) as conn:
-        contract = await _visible_contract(conn, principal=principal, contract_id=contract_id, lock=True)
+        contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
         status = await _change_status(conn, contract=contract, action=Transition.TERMINATE, now=now)
-        ended = await repository.active_rentals_of_contract(conn, contract_id)
-        for rental in ended:
-            await repository.end_rental(
-                conn, rental_id=rental["id"], status=RentalStatus.DEACTIVATED, reason="contract_terminated", now=now
-            )
-            await _publish_device_deactivated(
-                conn, contract=contract, rental=rental, reason="contract_terminated", now=now
-            )
+        ended = await _end_every_rental(conn, contract=contract, reason="contract_terminated", now=now)
         await repository.end_all_links(conn, contract_id=contract_id, now=now)
-        event = ContractTerminated(contract_id=contract_id, account_id=contract["account_id"], reason=reason)
-        await _publish(
-            conn,
-            contract=contract,
-            event=event,
-            summary=f"terminated ({reason}); {len(ended)} rental(s) ended",
-            now=now,
-        )
-        await _publish_rental_changed(conn, contract=contract, status=status, now=now)
-        return _contract_read(await repository.get_contract(conn, contract_id))
+        terminated = ContractTerminated(contract_id=contract_id, account_id=contract.account_id, reason=reason)
+        summary = f"terminated ({reason}); {len(ended)} rental(s) ended"
+        await _publish(conn, contract=contract, facts=[*ended, (terminated, summary)], status=status, now=now)
+        return await _contract_now(conn, contract_id)
+
+
+async def _end_every_rental(
+    conn: asyncpg.Connection, *, contract: LockedContract, reason: str, now: datetime
+) -> list[Fact]:
+    """End the contract's active rentals; the DeviceDeactivated of each. The caller holds the contract lock."""
+    ended = []
+    for rental in await repository.active_rentals_of_contract(conn, contract.id):
+        await repository.end_rental(conn, rental_id=rental.id, status=RentalStatus.DEACTIVATED, reason=reason, now=now)
+        ended.append(_device_deactivated(contract=contract, rental=rental, reason=reason))
+    return ended
 
 
 # --- domain links (access rights) -------------------------------------------------------------------------
 
 
 async def link_domain(
-    pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, domain_id: UUID, now: datetime
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    contract_id: UUID,
+    domain_id: UUID,
+    idempotency_key: str | None,
+    now: datetime,
 ) -> ContractRead:
     async with transaction(pool) as conn:
-        contract = await _visible_contract(conn, principal=principal, contract_id=contract_id, lock=True)
-        status = ContractStatus(contract["status"])
-        if not domain.allows_domain_changes(status):
-            raise Conflict("a terminated contract takes no domains", code="contract_already_terminated")
-        known = await repository.get_known_domain(conn, domain_id)
-        if known is None:
-            raise NotYetKnown(f"domain {domain_id} is not known yet; retry shortly", code="not_yet_known")
-        if known["account_id"] != contract["account_id"]:
-            if not principal.has_any(Role.OPERATOR, Role.PARTNER):
-                raise NotFound("domain not found", code="domain_not_found")
-            raise Conflict("the domain belongs to another account", code="domain_of_another_account")
-        holder = await repository.live_link_of_domain(conn, domain_id)
-        if holder == contract_id:
-            raise Conflict("the domain is already linked to this contract", code="domain_already_linked")
-        if holder is not None:
-            raise Conflict("the domain is linked to another contract", code="domain_linked_elsewhere")
-        try:
-            async with conn.transaction():  # a savepoint: a racing link of the same domain loses cleanly
-                await repository.insert_link(conn, contract_id=contract_id, domain_id=domain_id, now=now)
-        except asyncpg.UniqueViolationError as exc:
-            raise Conflict("the domain is linked to another contract", code="domain_linked_elsewhere") from exc
-        await _record(
-            conn,
-            contract=contract,
-            now=now,
-            type="DomainLinked",
-            summary=f"domain {known['name']} linked",
-            data={"domain_id": str(domain_id), "name": known["name"]},
+        _, once = await _claim_on_contract(
+            conn, principal, contract_id, "domain_link", idempotency_key, domain=str(domain_id)
         )
-        if status in (ContractStatus.ACTIVE, ContractStatus.SUSPENDED):
-            await _publish_rental_changed(conn, contract=contract, status=status, now=now)
-        return _contract_read(await repository.get_contract(conn, contract_id))
+        if (replay := once.replayed(ContractRead)) is not None:
+            return replay
+        contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
+        if not domain.allows_domain_changes(contract.status):
+            raise Conflict("a terminated contract takes no domains", code="contract_already_terminated")
+        known = await _linkable_domain(conn, principal=principal, contract=contract, domain_id=domain_id)
+        await _insert_link(conn, contract_id=contract_id, domain_id=domain_id, now=now)
+        data: dict[str, object] = {"domain_id": str(domain_id), "name": known.name}
+        await _record(
+            conn, contract=contract, now=now, type="DomainLinked", summary=f"domain {known.name} linked", data=data
+        )
+        await _republish_if_running(conn, contract=contract, now=now)
+        return await once.answer(await _contract_now(conn, contract_id), status_code=201)
+
+
+async def _linkable_domain(
+    conn: asyncpg.Connection, *, principal: Principal, contract: LockedContract, domain_id: UUID
+) -> KnownDomain:
+    """A domain of the contract's account that no contract holds. Staff learn why another is refused; a customer
+    learns nothing of another account's domain."""
+    known = await repository.get_known_domain(conn, domain_id)
+    if known is None:
+        raise NotYetKnown(f"domain {domain_id} is not known yet; retry shortly", code="not_yet_known")
+    if known.account_id != contract.account_id:
+        if not principal.has_any(Role.OPERATOR, Role.PARTNER):
+            raise NotFound("domain not found", code="domain_not_found")
+        raise Conflict("the domain belongs to another account", code="domain_of_another_account")
+    holder = await repository.live_link_of_domain(conn, domain_id)
+    if holder == contract.id:
+        raise Conflict("the domain is already linked to this contract", code="domain_already_linked")
+    if holder is not None:
+        raise Conflict("the domain is linked to another contract", code="domain_linked_elsewhere")
+    return known
+
+
+async def _insert_link(conn: asyncpg.Connection, *, contract_id: UUID, domain_id: UUID, now: datetime) -> None:
+    try:
+        async with conn.transaction():  # a savepoint: a racing link of the same domain loses cleanly
+            await repository.insert_link(conn, contract_id=contract_id, domain_id=domain_id, now=now)
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict("the domain is linked to another contract", code="domain_linked_elsewhere") from exc
 
 
 async def unlink_domain(
@@ -408,78 +411,64 @@ async def unlink_domain(
 ) -> ContractRead:
     """Refused while devices of the domain are rented: ending rentals is the customer's explicit choice."""
     async with transaction(pool) as conn:
-        contract = await _visible_contract(conn, principal=principal, contract_id=contract_id, lock=True)
-        status = ContractStatus(contract["status"])
+        contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
         if await repository.count_active_rentals_in_domain(conn, contract_id=contract_id, domain_id=domain_id):
             raise Conflict("devices of this domain are rented; deactivate them first", code="domain_has_active_rentals")
         if not await repository.end_link(conn, contract_id=contract_id, domain_id=domain_id, now=now):
             raise Conflict("the domain is not linked to this contract", code="domain_not_linked")
-        await _record(
-            conn,
-            contract=contract,
-            now=now,
-            type="DomainUnlinked",
-            summary="domain unlinked",
-            data={"domain_id": str(domain_id)},
-        )
-        if status in (ContractStatus.ACTIVE, ContractStatus.SUSPENDED):
-            await _publish_rental_changed(conn, contract=contract, status=status, now=now)
-        return _contract_read(await repository.get_contract(conn, contract_id))
+        data: dict[str, object] = {"domain_id": str(domain_id)}
+        await _record(conn, contract=contract, now=now, type="DomainUnlinked", summary="domain unlinked", data=data)
+        await _republish_if_running(conn, contract=contract, now=now)
+        return await _contract_now(conn, contract_id)
 
 
 async def list_hardware(
     pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, cursor: str | None, limit: int
 ) -> Page[HardwareItem]:
-    values = _keyset(cursor, "id")
-    try:
-        after = UUID(values[0]) if values else None
-    except ValueError as exc:
-        raise BadRequest("the cursor is not one this service issued", code="invalid_cursor") from exc
+    page = BY_DEVICE.request(cursor, limit)
     async with pool.acquire() as conn:
         await _visible_contract(conn, principal=principal, contract_id=contract_id)
-        rows = await repository.list_hardware(conn, contract_id=contract_id, after=after, limit=limit + 1)
-    items = [HardwareItem(**dict(r)) for r in rows[:limit]]
-    next_cursor = encode_cursor({"id": str(items[-1].device_id)}) if len(rows) > limit else None
-    return Page[HardwareItem](items=items, next_cursor=next_cursor)
+        devices = await repository.list_hardware(conn, contract_id=contract_id, after=page.after, limit=page.fetch)
+    return BY_DEVICE.page(devices, page, key=lambda device: (device.device_id,))
 
 
 # --- rentals ---------------------------------------------------------------------------------------------
 
 
-async def _publish_device_deactivated(
-    conn: asyncpg.Connection, *, contract: asyncpg.Record, rental: asyncpg.Record, reason: str, now: datetime
-) -> None:
-    event, summary = _device_deactivated(contract=contract, rental=rental, reason=reason)
-    await _publish(conn, contract=contract, event=event, summary=summary, now=now)
+@dataclass(frozen=True)
+class RentalStart:
+    """What a new rental of a device starts from, read under the locks: device, tariff, contract, in that order."""
+
+    contract: LockedContract
+    device: KnownDevice
+    facts: DeviceFacts
+    tariff: Tariff | None
 
 
-def _device_deactivated(*, contract: asyncpg.Record, rental: asyncpg.Record, reason: str) -> tuple[Event, str]:
-    event = DeviceDeactivated(
-        contract_id=contract["id"],
-        account_id=contract["account_id"],
-        domain_id=rental["domain_id"],
-        rental_id=rental["id"],
-        device=_rented_device(rental),
-        rate_per_day=rental["rate_per_day"],
-        reason=reason,
-    )
-    return event, f"rental of {rental['hwid']} ended ({reason})"
+async def _lock_rental_start(conn: asyncpg.Connection, *, contract: Contract, device_id: UUID) -> RentalStart:
+    device = await _owned_device(conn, device_id=device_id, account_id=contract.account_id)
+    await repository.share_lock_tariff(conn, device.product)  # lock order: device, tariff, contract
+    locked = await repository.lock_contract(conn, contract.id)
+    assert locked is not None  # contracts are never deleted
+    # Read under the contract lock: a rental committed while we waited counts.
+    facts, tariff = await _device_facts(conn, device=device, contract_id=contract.id)
+    return RentalStart(contract=locked, device=device, facts=facts, tariff=tariff)
 
 
-async def _start_rental(
-    conn: asyncpg.Connection, *, contract_id: UUID, device: asyncpg.Record, tariff: asyncpg.Record, now: datetime
-) -> asyncpg.Record:
-    """A new active rental of the device at its tariff, burning from `now`; the partial unique index is the last
-    word on whether the device is already rented (a racing activation loses here)."""
+async def _start_rental(conn: asyncpg.Connection, start: RentalStart, *, now: datetime) -> Rental:
+    """A new active rental of the device at its tariff, burning from `now`, once the rules allowed it. The partial
+    unique index is the last word on whether the device is already rented (a racing activation loses here)."""
+    assert start.tariff is not None  # the rules refuse a device without a tariff, and FOR SHARE holds it
+    device = start.device
     rental = await repository.insert_rental(
         conn,
         rental_id=uuid.uuid4(),
-        contract_id=contract_id,
-        domain_id=device["domain_id"],
-        device_id=device["id"],
-        hwid=device["hwid"],
-        product=device["product"],
-        rate_per_day=tariff["rate_per_day"],
+        contract_id=start.contract.id,
+        domain_id=device.domain_id,
+        device_id=device.id,
+        hwid=device.hwid,
+        product=device.product,
+        rate_per_day=start.tariff.rate_per_day,
         now=now,
     )
     if rental is None:
@@ -487,55 +476,91 @@ async def _start_rental(
     return rental
 
 
-async def activate_rental(
-    pool: asyncpg.Pool,
+async def _end_rental(
+    conn: asyncpg.Connection,
     *,
-    principal: Principal,
-    contract_id: UUID,
-    device_id: UUID,
-    idempotency_key: str | None,
+    rental_id: UUID,
+    status: RentalStatus,
+    reason: str,
     now: datetime,
+    replaced_by: UUID | None = None,
+) -> Rental:
+    """End the active rental; a rental that ended meanwhile (the loser of a race) is refused."""
+    ended = await repository.end_rental(
+        conn, rental_id=rental_id, status=status, reason=reason, now=now, replaced_by=replaced_by
+    )
+    if ended is None:
+        raise Conflict("the rental has already ended", code="rental_not_active")
+    return ended
+
+
+async def _carry_over(conn: asyncpg.Connection, start: RentalStart, *, old: Rental, now: datetime) -> Rental:
+    """RMA: the new rental starts at the very instant the old one ends as `replaced` by it."""
+    new = await _start_rental(conn, start, now=now)
+    await _end_rental(
+        conn, rental_id=old.id, status=RentalStatus.REPLACED, reason="replaced", now=now, replaced_by=new.id
+    )
+    # Inserted before the old rental pointed at it: the row read back could not name what it replaces yet.
+    return replace(new, replaces=old.id)
+
+
+def _device_activated(start: RentalStart, rental: Rental) -> Fact:
+    event = DeviceActivated(
+        contract_id=start.contract.id,
+        account_id=start.contract.account_id,
+        domain_id=rental.domain_id,
+        rental_id=rental.id,
+        device=_rented_device(rental),
+        rate_per_day=rental.rate_per_day,
+    )
+    return event, f"{rental.hwid} ({rental.product}) rented at {_per_day(rental.rate_per_day)}"
+
+
+def _device_deactivated(*, contract: LockedContract, rental: Rental, reason: str) -> Fact:
+    event = DeviceDeactivated(
+        contract_id=contract.id,
+        account_id=contract.account_id,
+        domain_id=rental.domain_id,
+        rental_id=rental.id,
+        device=_rented_device(rental),
+        rate_per_day=rental.rate_per_day,
+        reason=reason,
+    )
+    return event, f"rental of {rental.hwid} ended ({reason})"
+
+
+def _device_replaced(start: RentalStart, *, old: Rental, new: Rental) -> Fact:
+    event = DeviceReplaced(
+        contract_id=start.contract.id,
+        account_id=start.contract.account_id,
+        domain_id=new.domain_id,
+        old_rental_id=old.id,
+        new_rental_id=new.id,
+        old_device=_rented_device(old),
+        new_device=_rented_device(new),
+        rate_per_day=new.rate_per_day,
+    )
+    return event, f"{old.hwid} replaced by {new.hwid} (RMA), rental carries on"
+
+
+async def activate_rental(
+    pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, device_id: UUID, idempotency_key: str, now: datetime
 ) -> RentalRead:
     """Start renting a device: it burns from this second on."""
     async with transaction(pool) as conn:
-        scope = f"contracts:{contract_id}:rental_activation"
-        if idempotency_key is not None:
-            replay = await claim_idempotency_key(
-                conn, scope=scope, key=idempotency_key, request={"device_id": str(device_id)}
-            )
-            if replay is not None:
-                return RentalRead.model_validate(replay.response)
-        visible = await _visible_contract(conn, principal=principal, contract_id=contract_id)
-        device = await _owned_device(conn, device_id=device_id, account_id=visible["account_id"])
-        await repository.share_lock_tariff(conn, device["product"])  # lock order: device, tariff, contract
-        contract = await _visible_contract(conn, principal=principal, contract_id=contract_id, lock=True)
-        # Read under the contract lock: a rental committed while we waited counts.
-        facts, tariff = await _device_facts(conn, device=device, contract_id=contract_id)
-        funding = _funding(await repository.get_funding(conn, contract["account_id"]))
-        domain.check_activation(
-            contract_status=ContractStatus(contract["status"]), funding=funding, device=facts, now=now
+        visible, once = await _claim_on_contract(
+            conn, principal, contract_id, "rental_activation", idempotency_key, device=str(device_id)
         )
-        assert tariff is not None  # checked above, and held by FOR SHARE
-        rental = await _start_rental(conn, contract_id=contract_id, device=device, tariff=tariff, now=now)
-        rental_id = rental["id"]
-        event = DeviceActivated(
-            contract_id=contract_id,
-            account_id=contract["account_id"],
-            domain_id=device["domain_id"],
-            rental_id=rental_id,
-            device=_rented_device(rental),
-            rate_per_day=tariff["rate_per_day"],
-        )
-        summary = f"{device['hwid']} ({device['product']}) rented at {_per_day(tariff['rate_per_day'])}"
-        changed = await _rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]))
-        await _publish_all(conn, contract=contract, facts=[(event, summary), changed], now=now)
-        result = _rental_read(rental)
-        if idempotency_key is not None:
-            await store_idempotent_response(
-                conn, scope=scope, key=idempotency_key, status_code=201, response=result.model_dump(mode="json")
-            )
-        log.info("contracts.rental.activated", contract_id=str(contract_id), rental_id=str(rental_id))
-        return result
+        if (replay := once.replayed(RentalRead)) is not None:
+            return replay
+        start = await _lock_rental_start(conn, contract=visible, device_id=device_id)
+        funding = await repository.get_funding(conn, visible.account_id)
+        domain.check_activation(contract_status=start.contract.status, funding=funding, device=start.facts, now=now)
+        rental = await _start_rental(conn, start, now=now)
+        fact = _device_activated(start, rental)
+        await _publish(conn, contract=start.contract, facts=[fact], status=start.contract.status, now=now)
+        log.info("contracts.rental.activated", contract_id=str(contract_id), rental_id=str(rental.id))
+        return await once.answer(_rental_read(rental), status_code=201)
 
 
 async def deactivate_rental(
@@ -545,35 +570,23 @@ async def deactivate_rental(
     contract_id: UUID,
     rental_id: UUID,
     reason: str,
-    idempotency_key: str | None,
+    idempotency_key: str,
     now: datetime,
 ) -> RentalRead:
     async with transaction(pool) as conn:
-        scope = f"contracts:{rental_id}:deactivation"
-        if idempotency_key is not None:
-            replay = await claim_idempotency_key(conn, scope=scope, key=idempotency_key, request={"reason": reason})
-            if replay is not None:
-                return RentalRead.model_validate(replay.response)
-        contract = await _visible_contract(conn, principal=principal, contract_id=contract_id, lock=True)
-        rental = await repository.get_rental(conn, contract_id=contract_id, rental_id=rental_id)
-        if rental is None:
-            raise NotFound("rental not found", code="rental_not_found")
-        domain.check_rental_is_active(RentalStatus(rental["status"]))
-        ended = await repository.end_rental(
-            conn, rental_id=rental_id, status=RentalStatus.DEACTIVATED, reason=reason, now=now
+        _, once = await _claim_on_contract(
+            conn, principal, contract_id, "rental_deactivation", idempotency_key, rental=str(rental_id), reason=reason
         )
-        if ended is None:
-            raise Conflict("the rental has already ended", code="rental_not_active")
-        changed = await _rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]))
-        facts = [_device_deactivated(contract=contract, rental=rental, reason=reason), changed]
-        await _publish_all(conn, contract=contract, facts=facts, now=now)
-        result = _rental_read(ended)
-        if idempotency_key is not None:
-            await store_idempotent_response(
-                conn, scope=scope, key=idempotency_key, status_code=200, response=result.model_dump(mode="json")
-            )
+        if (replay := once.replayed(RentalRead)) is not None:
+            return replay
+        contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
+        rental = await _rental_of(conn, contract_id=contract_id, rental_id=rental_id)
+        domain.check_rental_is_active(rental.status)
+        ended = await _end_rental(conn, rental_id=rental_id, status=RentalStatus.DEACTIVATED, reason=reason, now=now)
+        fact = _device_deactivated(contract=contract, rental=rental, reason=reason)
+        await _publish(conn, contract=contract, facts=[fact], status=contract.status, now=now)
         log.info("contracts.rental.deactivated", contract_id=str(contract_id), rental_id=str(rental_id))
-        return result
+        return await once.answer(_rental_read(ended), status_code=200)
 
 
 async def replace_device(
@@ -583,73 +596,42 @@ async def replace_device(
     contract_id: UUID,
     rental_id: UUID,
     device_id: UUID,
-    idempotency_key: str | None,
+    idempotency_key: str,
     now: datetime,
 ) -> RentalRead:
     """RMA in one transaction: the old rental ends as `replaced` at the very instant the new one starts, so
     the burn rate never counts both (no double charge) and never neither (no gap)."""
     async with transaction(pool) as conn:
-        scope = f"contracts:{rental_id}:replacement"
-        if idempotency_key is not None:
-            replay = await claim_idempotency_key(
-                conn, scope=scope, key=idempotency_key, request={"device_id": str(device_id)}
-            )
-            if replay is not None:
-                return RentalRead.model_validate(replay.response)
-        visible = await _visible_contract(conn, principal=principal, contract_id=contract_id)
-        device = await _owned_device(conn, device_id=device_id, account_id=visible["account_id"])
-        await repository.share_lock_tariff(conn, device["product"])
-        contract = await _visible_contract(conn, principal=principal, contract_id=contract_id, lock=True)
-        old = await repository.get_rental(conn, contract_id=contract_id, rental_id=rental_id)
-        if old is None:
-            raise NotFound("rental not found", code="rental_not_found")
-        facts, tariff = await _device_facts(conn, device=device, contract_id=contract_id)
+        visible, once = await _claim_on_contract(
+            conn,
+            principal,
+            contract_id,
+            "rental_replacement",
+            idempotency_key,
+            rental=str(rental_id),
+            device=str(device_id),
+        )
+        if (replay := once.replayed(RentalRead)) is not None:
+            return replay
+        start = await _lock_rental_start(conn, contract=visible, device_id=device_id)
+        old = await _rental_of(conn, contract_id=contract_id, rental_id=rental_id)
         domain.check_replacement(
-            contract_status=ContractStatus(contract["status"]),
-            rental_status=RentalStatus(old["status"]),
-            old_device_id=old["device_id"],
-            new_device=facts,
+            contract_status=start.contract.status,
+            rental_status=old.status,
+            old_device_id=old.device_id,
+            new_device=start.facts,
         )
-        assert tariff is not None  # checked above, and held by FOR SHARE
-        new = await _start_rental(conn, contract_id=contract_id, device=device, tariff=tariff, now=now)
-        new_id = new["id"]
-        if (
-            await repository.end_rental(
-                conn, rental_id=rental_id, status=RentalStatus.REPLACED, reason="replaced", now=now, replaced_by=new_id
-            )
-            is None
-        ):
-            raise Conflict("the rental has already ended", code="rental_not_active")
-        event = DeviceReplaced(
-            contract_id=contract_id,
-            account_id=contract["account_id"],
-            domain_id=device["domain_id"],
-            old_rental_id=rental_id,
-            new_rental_id=new_id,
-            old_device=_rented_device(old),
-            new_device=_rented_device(new),
-            rate_per_day=tariff["rate_per_day"],
-        )
-        summary = f"{old['hwid']} replaced by {device['hwid']} (RMA), rental carries on"
-        changed = await _rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]))
-        await _publish_all(conn, contract=contract, facts=[(event, summary), changed], now=now)
-        # Inserted before the old rental pointed at it: the row read back could not name what it replaces yet.
-        result = _rental_read(new).model_copy(update={"replaces": rental_id})
-        if idempotency_key is not None:
-            await store_idempotent_response(
-                conn, scope=scope, key=idempotency_key, status_code=201, response=result.model_dump(mode="json")
-            )
-        log.info("contracts.rental.replaced", contract_id=str(contract_id), old=str(rental_id), new=str(new_id))
-        return result
+        new = await _carry_over(conn, start, old=old, now=now)
+        fact = _device_replaced(start, old=old, new=new)
+        await _publish(conn, contract=start.contract, facts=[fact], status=start.contract.status, now=now)
+        log.info("contracts.rental.replaced", contract_id=str(contract_id), old=str(rental_id), new=str(new.id))
+        return await once.answer(_rental_read(new), status_code=201)
 
 
 async def get_rental(pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, rental_id: UUID) -> RentalRead:
     async with pool.acquire() as conn:
         await _visible_contract(conn, principal=principal, contract_id=contract_id)
-        row = await repository.get_rental(conn, contract_id=contract_id, rental_id=rental_id)
-    if row is None:
-        raise NotFound("rental not found", code="rental_not_found")
-    return _rental_read(row)
+        return _rental_read(await _rental_of(conn, contract_id=contract_id, rental_id=rental_id))
 
 
 async def list_rentals(
@@ -661,17 +643,13 @@ async def list_rentals(
     cursor: str | None,
     limit: int,
 ) -> Page[RentalRead]:
-    after = _after_instant(cursor)
+    page = BY_INSTANT.request(cursor, limit)
     async with pool.acquire() as conn:
         await _visible_contract(conn, principal=principal, contract_id=contract_id)
-        rows = await repository.list_rentals(conn, contract_id=contract_id, status=status, after=after, limit=limit + 1)
-    items = [_rental_read(r) for r in rows[:limit]]
-    next_cursor = (
-        encode_cursor({"at": items[-1].activated_at.isoformat(), "id": str(items[-1].id)})
-        if len(rows) > limit
-        else None
-    )
-    return Page[RentalRead](items=items, next_cursor=next_cursor)
+        rentals = await repository.list_rentals(
+            conn, contract_id=contract_id, status=status, after=page.after, limit=page.fetch
+        )
+    return BY_INSTANT.page([_rental_read(r) for r in rentals], page, key=lambda r: (r.activated_at, r.id))
 
 
 # --- tariffs -------------------------------------------------------------------------------------------------
@@ -683,45 +661,35 @@ async def set_tariff(
     """A tariff change applies to the active rentals from now on: each contract renting the product gets a new
     RentalChanged. The tariff row lock makes a concurrent activation either wait for the new rate or be seen."""
     async with transaction(pool) as conn:
-        row = await repository.upsert_tariff(
-            conn,
-            product=product,
-            rate_per_day=rate_per_day,
-            licences=[grant.model_dump() for grant in licences],
-            now=now,
+        grants: list[dict[str, object]] = [grant.model_dump() for grant in licences]
+        tariff = _tariff_read(
+            await repository.upsert_tariff(conn, product=product, rate_per_day=rate_per_day, licences=grants, now=now)
         )
-        affected = await repository.contracts_renting_product(conn, product)
-        contracts = await repository.lock_contracts(conn, affected)
+        contracts = await repository.lock_contracts(conn, await repository.contracts_renting_product(conn, product))
         await repository.reprice_active_rentals(
-            conn, product=product, rate_per_day=rate_per_day, contract_ids=[c["id"] for c in contracts]
+            conn, product=product, rate_per_day=rate_per_day, contract_ids=[c.id for c in contracts]
         )
-        tariff = _tariff_read(row)
+        summary = f"tariff of {product} now {_per_day(rate_per_day)}"
         for contract in contracts:
-            await _record(
-                conn,
-                contract=contract,
-                now=now,
-                type="TariffChanged",
-                summary=f"tariff of {product} now {_per_day(rate_per_day)}",
-                data=tariff.model_dump(mode="json"),
-            )
-            await _publish_rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]), now=now)
+            data = tariff.model_dump(mode="json")
+            await _record(conn, contract=contract, now=now, type="TariffChanged", summary=summary, data=data)
+            await _publish(conn, contract=contract, facts=(), status=contract.status, now=now)
         log.info("contracts.tariff.set", product=product, rate_per_day=rate_per_day, contracts=len(contracts))
         return tariff
 
 
 async def get_tariff(pool: asyncpg.Pool, *, product: str) -> TariffRead:
     async with pool.acquire() as conn:
-        row = await repository.get_tariff(conn, product)
-    if row is None:
+        tariff = await repository.get_tariff(conn, product)
+    if tariff is None:
         raise NotFound(f"no tariff for {product}: it is not rentable", code="tariff_not_found")
-    return _tariff_read(row)
+    return _tariff_read(tariff)
 
 
 async def list_tariffs(pool: asyncpg.Pool) -> Page[TariffRead]:
     async with pool.acquire() as conn:
-        rows = await repository.list_tariffs(conn)
-    return Page[TariffRead](items=[_tariff_read(r) for r in rows], next_cursor=None)
+        tariffs = await repository.list_tariffs(conn)
+    return Page[TariffRead](items=[_tariff_read(t) for t in tariffs], next_cursor=None)
 
 
 # --- history ------------------------------------------------------------------------------------------------
@@ -730,32 +698,51 @@ async def list_tariffs(pool: asyncpg.Pool) -> Page[TariffRead]:
 async def history(
     pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, cursor: str | None, limit: int
 ) -> Page[HistoryEntryRead]:
-    values = _keyset(cursor, "at", "id")
-    try:
-        after = (datetime.fromisoformat(values[0]), int(values[1])) if values else None
-    except ValueError as exc:
-        raise BadRequest("the cursor is not one this service issued", code="invalid_cursor") from exc
+    page = BY_HISTORY_ENTRY.request(cursor, limit)
     async with pool.acquire() as conn:
         contract = await _visible_contract(conn, principal=principal, contract_id=contract_id)
-        rows = await repository.list_history(
-            conn, account_id=contract["account_id"], contract_id=contract_id, after=after, limit=limit + 1
+        entries = await repository.list_history(
+            conn, account_id=contract.account_id, contract_id=contract_id, after=page.after, limit=page.fetch
         )
-    items = [HistoryEntryRead(at=r["at"], type=r["type"], summary=r["summary"], data=r["data"]) for r in rows[:limit]]
-    next_cursor = (
-        encode_cursor({"at": rows[limit - 1]["at"].isoformat(), "id": rows[limit - 1]["id"]})
-        if len(rows) > limit
-        else None
-    )
-    return Page[HistoryEntryRead](items=items, next_cursor=next_cursor)
+    shown = BY_HISTORY_ENTRY.page(entries, page, key=lambda entry: (entry.at, entry.id))
+    items = [HistoryEntryRead.model_validate(entry, from_attributes=True) for entry in shown.items]
+    return Page[HistoryEntryRead](items=items, next_cursor=shown.next_cursor)
 
 
 # --- driven by other services' events (inside the inbox transaction) ----------------------------------------
 
+# What the account's funding does to a contract: the event it publishes, its reason and its history line.
+_FUNDING_FACTS: dict[Transition, tuple[type[ContractSuspended | ContractResumed], str, str]] = {
+    Transition.SUSPEND: (ContractSuspended, "balance_depleted", "suspended: the balance is depleted; rentals are kept"),
+    Transition.RESUME: (ContractResumed, "balance_restored", "resumed: the balance is positive again"),
+}
 
-async def apply_funding(conn: asyncpg.Connection, *, account_id: UUID, funding: Funding, now: datetime) -> None:
+
+@dataclass(frozen=True)
+class AccountEntry:
+    """A wallet event's line in the history of every contract of the account; `source_key` names the fact."""
+
+    at: datetime
+    type: str
+    summary: str
+    data: dict[str, object]
+    source_key: str
+
+
+async def apply_funding(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    funding: Funding,
+    entry: AccountEntry | None = None,
+    now: datetime,
+) -> None:
     """Hold the account's newest funding; suspend its active contracts at zero, resume suspended ones above.
+    The wallet event that told it goes into the account's history (`entry`, if it has a line there).
 
     Older or repeated wallet events change nothing, so any order and any replay end in the same state."""
+    if entry is not None:
+        await record_account_event(conn, account_id=account_id, entry=entry)
     applied = await repository.apply_funding(
         conn,
         account_id=account_id,
@@ -769,58 +756,59 @@ async def apply_funding(conn: asyncpg.Connection, *, account_id: UUID, funding: 
         log.info("contracts.funding.stale_ignored", account_id=str(account_id), version=funding.version)
         return
     for contract in await repository.lock_contracts_of_account(conn, account_id):
-        action = domain.reconcile(ContractStatus(contract["status"]), funding)
-        if action is None:
-            continue
-        status = await _change_status(conn, contract=contract, action=action, now=now)
-        event: Event
-        if action is Transition.SUSPEND:
-            event = ContractSuspended(contract_id=contract["id"], account_id=account_id, reason="balance_depleted")
-            summary = "suspended: the balance is depleted; rentals are kept"
-        else:
-            event = ContractResumed(contract_id=contract["id"], account_id=account_id, reason="balance_restored")
-            summary = "resumed: the balance is positive again"
-        await _publish(conn, contract=contract, event=event, summary=summary, now=now)
-        await _publish_rental_changed(conn, contract=contract, status=status, now=now)
+        action = domain.reconcile(contract.status, funding)
+        if action is not None:
+            await _follow_funding(conn, contract=contract, action=action, now=now)
 
 
-async def record_account_event(
-    conn: asyncpg.Connection,
-    *,
-    account_id: UUID,
-    at: datetime,
-    type: str,
-    summary: str,
-    data: dict[str, object],
-    source_key: str,
+async def _follow_funding(
+    conn: asyncpg.Connection, *, contract: LockedContract, action: Transition, now: datetime
 ) -> None:
+    """Suspend or resume the contract, as the account's funding asks."""
+    status = await _change_status(conn, contract=contract, action=action, now=now)
+    event_type, reason, summary = _FUNDING_FACTS[action]
+    event = event_type(contract_id=contract.id, account_id=contract.account_id, reason=reason)
+    await _publish(conn, contract=contract, facts=[(event, summary)], status=status, now=now)
+
+
+async def record_account_event(conn: asyncpg.Connection, *, account_id: UUID, entry: AccountEntry) -> None:
     """A wallet event in the history of every contract of the account; a replay of it adds nothing."""
     await repository.insert_history(
         conn,
         account_id=account_id,
         contract_id=None,
-        at=at,
-        type=type,
-        summary=summary,
-        data=data,
-        source_key=source_key,
+        at=entry.at,
+        type=entry.type,
+        summary=entry.summary,
+        data=entry.data,
+        source_key=entry.source_key,
     )
 
 
-async def end_rental_of_removed_device(conn: asyncpg.Connection, *, device_id: UUID, now: datetime) -> None:
-    """A device removed from its domain can no longer run: its rental ends. The caller locked the device."""
+async def remove_device(conn: asyncpg.Connection, *, removed: DeviceRemoved, now: datetime) -> None:
+    """Removal is final (a late DeviceProvisioned never brings the device back), and a removed device can no
+    longer run: its rental ends. Marking it locks the device row first, as an activation does."""
+    await repository.mark_device_removed(
+        conn,
+        device_id=removed.device_id,
+        domain_id=removed.domain_id,
+        account_id=removed.account_id,
+        hwid=removed.hwid,
+        product=removed.product,
+        type=removed.type,
+        now=now,
+    )
+    await _end_rental_of_removed_device(conn, device_id=removed.device_id, now=now)
+
+
+async def _end_rental_of_removed_device(conn: asyncpg.Connection, *, device_id: UUID, now: datetime) -> None:
     rental = await repository.active_rental_of_device(conn, device_id)
     if rental is None:
         return
-    contract = await repository.lock_contract(conn, rental["contract_id"])
+    contract = await repository.lock_contract(conn, rental.contract_id)
     assert contract is not None
-    if (
-        await repository.end_rental(
-            conn, rental_id=rental["id"], status=RentalStatus.DEACTIVATED, reason="device_removed", now=now
-        )
-        is None
-    ):
-        return
-    await _publish_device_deactivated(conn, contract=contract, rental=rental, reason="device_removed", now=now)
-    await _publish_rental_changed(conn, contract=contract, status=ContractStatus(contract["status"]), now=now)
-    log.info("contracts.rental.ended_by_device_removal", rental_id=str(rental["id"]), device_id=str(device_id))
+    reason = "device_removed"
+    if await repository.end_rental(conn, rental_id=rental.id, status=RentalStatus.DEACTIVATED, reason=reason, now=now):
+        fact = _device_deactivated(contract=contract, rental=rental, reason=reason)
+        await _publish(conn, contract=contract, facts=[fact], status=contract.status, now=now)
+        log.info("contracts.rental.ended_by_device_removal", rental_id=str(rental.id), device_id=str(device_id))

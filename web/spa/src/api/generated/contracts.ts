@@ -771,7 +771,10 @@ export interface operations {
     open_contract_v1_contracts_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -790,7 +793,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContractRead"];
                 };
             };
-            /** @description `bad_request`: the body is not JSON */
+            /** @description `bad_request`: the body is not JSON; `invalid_idempotency_key` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -835,7 +838,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed; `idempotency_key_reused` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1077,7 +1080,10 @@ export interface operations {
     link_domain_v1_contracts__contract_id__domains_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 contract_id: string;
             };
@@ -1098,7 +1104,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContractRead"];
                 };
             };
-            /** @description `bad_request`: the body is not JSON */
+            /** @description `bad_request`: the body is not JSON; `invalid_idempotency_key` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1152,7 +1158,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed; `idempotency_key_reused` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1493,9 +1499,9 @@ export interface operations {
     activate_rental_v1_contracts__contract_id__rentals_post: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
-                "Idempotency-Key"?: string;
+                "Idempotency-Key": string;
             };
             path: {
                 contract_id: string;
@@ -1517,7 +1523,7 @@ export interface operations {
                     "application/json": components["schemas"]["RentalRead"];
                 };
             };
-            /** @description `bad_request`: the body is not JSON; `invalid_idempotency_key` */
+            /** @description `bad_request`: the body is not JSON; `idempotency_key_required`, `invalid_idempotency_key` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1662,9 +1668,9 @@ export interface operations {
     deactivate_rental_v1_contracts__contract_id__rentals__rental_id__deactivation_post: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
-                "Idempotency-Key"?: string;
+                "Idempotency-Key": string;
             };
             path: {
                 contract_id: string;
@@ -1687,7 +1693,7 @@ export interface operations {
                     "application/json": components["schemas"]["RentalRead"];
                 };
             };
-            /** @description `bad_request`: the body is not JSON; `invalid_idempotency_key` */
+            /** @description `bad_request`: the body is not JSON; `idempotency_key_required`, `invalid_idempotency_key` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1764,9 +1770,9 @@ export interface operations {
     replace_device_v1_contracts__contract_id__rentals__rental_id__replacement_post: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
-                "Idempotency-Key"?: string;
+                "Idempotency-Key": string;
             };
             path: {
                 contract_id: string;
@@ -1789,7 +1795,7 @@ export interface operations {
                     "application/json": components["schemas"]["RentalRead"];
                 };
             };
-            /** @description `bad_request`: the body is not JSON; `invalid_idempotency_key` */
+            /** @description `bad_request`: the body is not JSON; `idempotency_key_required`, `invalid_idempotency_key` */
             400: {
                 headers: {
                     [name: string]: unknown;
