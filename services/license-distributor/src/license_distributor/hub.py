@@ -332,11 +332,7 @@ class GatewayHub:
 
     async def _admit_forever(self) -> None:
         while True:
-            batch = [await self._waiting.get()]
-            while len(batch) < self.admission_batch and not self._waiting.empty():
-                batch.append(self._waiting.get_nowait())
-            ADMISSION_WAITING.set(self._waiting.qsize())
-            batch = [w for w in batch if not w.admitted.done()]  # the connection went away while waiting
+            batch = await self._next_batch()
             if not batch:
                 continue
             try:
@@ -355,6 +351,14 @@ class GatewayHub:
                 for waiting in batch:
                     if not waiting.admitted.done():
                         waiting.admitted.set_exception(exc)
+
+    async def _next_batch(self) -> list[_Waiting]:
+        """The identifies waiting now (at least one, at most `admission_batch`) whose connection is still there."""
+        batch = [await self._waiting.get()]
+        while len(batch) < self.admission_batch and not self._waiting.empty():
+            batch.append(self._waiting.get_nowait())
+        ADMISSION_WAITING.set(self._waiting.qsize())
+        return [w for w in batch if not w.admitted.done()]  # the connection went away while waiting
 
     async def _admit(self, batch: list[_Waiting]) -> None:
         results = await service.open_sessions(
