@@ -143,10 +143,10 @@ async def _revocation(seeder: Seeder, _a: SeededTenant) -> Call:
     return Call("POST", f"/v1/activation-keys/{key['id']}/revocation", None, {"Idempotency-Key": uuid.uuid4().hex})
 
 
-def _contract_in(status: str, action: str, json_body: JsonBody | None = None) -> Build:
+def _contract_in(status: str, action: str, json_body: JsonBody | None = None, *, money: bool = False) -> Build:
     async def build(seeder: Seeder, a: SeededTenant) -> Call:
         contract_id = await seeder.contract(a, status=status)
-        return Call("POST", f"/v1/contracts/{contract_id}/{action}", json_body)
+        return Call("POST", f"/v1/contracts/{contract_id}/{action}", json_body, seeder.money({}) if money else {})
 
     return build
 
@@ -249,7 +249,7 @@ CASES: dict[str, Build] = {
     "contracts GET /v1/contracts/{contract_id}": fixed("GET", "/v1/contracts/{contract_id}"),
     "contracts POST /v1/contracts/{contract_id}/acceptance": _contract_in("draft", "acceptance"),
     "contracts POST /v1/contracts/{contract_id}/approval": _contract_in("pending_approval", "approval"),
-    "contracts POST /v1/contracts/{contract_id}/termination": _contract_in("active", "termination", {}),
+    "contracts POST /v1/contracts/{contract_id}/termination": _contract_in("active", "termination", {}, money=True),
     "contracts POST /v1/contracts/{contract_id}/domains": _link,
     "contracts DELETE /v1/contracts/{contract_id}/domains/{domain_id}": _unlink,
     "contracts GET /v1/contracts/{contract_id}/hardware": fixed("GET", "/v1/contracts/{contract_id}/hardware"),

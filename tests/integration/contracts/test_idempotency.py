@@ -28,8 +28,10 @@ async def test_a_request_that_changes_what_is_burnt_needs_an_idempotency_key(rig
         (base, {"device_id": str(spare)}),
         (f"{base}/{rental['id']}/deactivation", {}),
         (f"{base}/{rental['id']}/replacement", {"device_id": str(spare)}),
+        (f"/v1/contracts/{contract_id}/termination", {"reason": "leaving"}),
     ):
-        assert_problem(await rig.client.post(url, json=body, headers=customer), 400, "idempotency_key_required")
+        headers = rig.auth("partner") if url.endswith("/termination") else customer
+        assert_problem(await rig.client.post(url, json=body, headers=headers), 400, "idempotency_key_required")
     rentals = await rig.db.fetch("SELECT id, status FROM rental WHERE contract_id = $1", contract_id)
     assert [(str(r["id"]), r["status"]) for r in rentals] == [(rental["id"], "active")]
 
@@ -67,6 +69,34 @@ async def test_a_deactivation_or_rma_retried_with_its_key_returns_the_first_answ
     )
     other = {"device_id": str(device_id)} if change == "replacement" else {"reason": "changed my mind"}
     assert_problem(await rig.client.post(url, json=other, headers=headers), 422, "idempotency_key_reused")
+
+
+async def test_a_termination_retried_with_its_key_returns_the_first_answer_and_ends_the_rentals_once(
+    rig: ContractsRig,
+) -> None:
+    product = product_name()
+    account_id, contract_id, _, (device_id,) = await rig.renting_story(products=[product])
+    assert (await rig.activate(contract_id, device_id, account_id)).status_code == 201
+    headers = rig.keyed(rig.auth("partner"))
+    url = f"/v1/contracts/{contract_id}/termination"
+    twice(
+        await rig.client.post(url, json={"reason": "moved"}, headers=headers),
+        await rig.client.post(url, json={"reason": "moved"}, headers=headers),
+        200,
+    )
+    assert (
+        await rig.db.fetchval(
+            "SELECT count(*) FROM history_entry WHERE contract_id = $1 AND type = 'ContractTerminated'", contract_id
+        )
+        == 1
+    )
+    assert_problem(await rig.client.post(url, json={"reason": "other"}, headers=headers), 422, "idempotency_key_reused")
+    # Without the key, a second termination is what it always was: refused, the contract being final.
+    assert_problem(
+        await rig.client.post(url, json={"reason": "again"}, headers=rig.keyed(rig.auth("partner"))),
+        409,
+        "contract_already_terminated",
+    )
 
 
 async def test_opening_a_contract_retried_with_its_key_returns_the_first_contract_and_opens_no_other(

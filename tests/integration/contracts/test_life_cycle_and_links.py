@@ -62,7 +62,9 @@ async def test_termination_ends_every_rental_releases_the_domains_and_is_final(r
         await rig.client.post(f"/v1/contracts/{contract_id}/termination", headers=customer), 403, "role_required"
     )
     terminated = await rig.client.post(
-        f"/v1/contracts/{contract_id}/termination", json={"reason": "customer left"}, headers=rig.auth("partner")
+        f"/v1/contracts/{contract_id}/termination",
+        json={"reason": "customer left"},
+        headers=rig.keyed(rig.auth("partner")),
     )
     assert terminated.status_code == 200, terminated.text
     assert terminated.json()["status"] == "terminated"
@@ -72,7 +74,7 @@ async def test_termination_ends_every_rental_releases_the_domains_and_is_final(r
     last = await rig.latest_rental(contract_id, version=5)  # approval, link, two activations, termination
     assert (last.active, last.burn_rate_per_day, last.domains) == (False, 0, [])
     assert_problem(
-        await rig.client.post(f"/v1/contracts/{contract_id}/termination", headers=rig.auth("operator")),
+        await rig.client.post(f"/v1/contracts/{contract_id}/termination", headers=rig.keyed(rig.auth("operator"))),
         409,
         "contract_already_terminated",
     )

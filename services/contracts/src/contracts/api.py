@@ -103,10 +103,18 @@ async def approve_contract(contract_id: UUID, principal: OperatorPrincipal, pool
     responses=problem_responses(_NO_CONTRACT, (409, "`contract_already_terminated`")),
 )
 async def terminate_contract(
-    contract_id: UUID, principal: PartnerPrincipal, pool: DbPool, now: Now, body: TerminationCreate | None = None
+    contract_id: UUID,
+    principal: PartnerPrincipal,
+    pool: DbPool,
+    now: Now,
+    key: RequiredIdempotencyKey,
+    body: TerminationCreate | None = None,
 ) -> ContractRead:
+    # It ends every rental, so it moves money: a retry must return the first answer, as activations do.
     reason = (body or TerminationCreate()).reason
-    return await service.terminate_contract(pool, principal=principal, contract_id=contract_id, reason=reason, now=now)
+    return await service.terminate_contract(
+        pool, principal=principal, contract_id=contract_id, reason=reason, idempotency_key=key, now=now
+    )
 
 
 @router.post(

@@ -322,10 +322,13 @@ async def approve_contract(
 
 
 async def terminate_contract(
-    pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, reason: str, now: datetime
+    pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, reason: str, idempotency_key: str, now: datetime
 ) -> ContractRead:
     """Terminated is final: every rental ends and every domain link is released."""
     async with transaction(pool) as conn:
+        _, once = await _claim_on_contract(conn, principal, contract_id, "termination", idempotency_key, reason=reason)
+        if (replay := once.replayed(ContractRead)) is not None:
+            return replay
         contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
         status = await _change_status(conn, contract=contract, action=Transition.TERMINATE, now=now)
         ended = await _end_every_rental(conn, contract=contract, reason="contract_terminated", now=now)
@@ -333,7 +336,7 @@ async def terminate_contract(
         terminated = ContractTerminated(contract_id=contract_id, account_id=contract.account_id, reason=reason)
         summary = f"terminated ({reason}); {len(ended)} rental(s) ended"
         await _publish(conn, contract=contract, facts=[*ended, (terminated, summary)], status=status, now=now)
-        return await _contract_now(conn, contract_id)
+        return await once.answer(await _contract_now(conn, contract_id), status_code=200)
 
 
 async def _end_every_rental(

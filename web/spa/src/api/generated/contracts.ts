@@ -1872,7 +1872,10 @@ export interface operations {
     terminate_contract_v1_contracts__contract_id__termination_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
+                "Idempotency-Key": string;
+            };
             path: {
                 contract_id: string;
             };
@@ -1893,7 +1896,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContractRead"];
                 };
             };
-            /** @description `bad_request`: the body is not JSON */
+            /** @description `bad_request`: the body is not JSON; `idempotency_key_required`, `invalid_idempotency_key` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1947,7 +1950,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed; `idempotency_key_reused` */
             422: {
                 headers: {
                     [name: string]: unknown;

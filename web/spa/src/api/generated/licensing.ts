@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Public keys that sign bundles */
+        get: operations["jwks__well_known_jwks_json_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -98,7 +115,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A one-time nonce for pulling a bundle over HTTP */
+        /**
+         * A one-time nonce for pulling a bundle over HTTP
+         * @description Not idempotent, by nature: each call issues a new nonce, which answers one pull only.
+         */
         post: operations["create_pull_challenge_v1_gateways__hwid__challenge_post"];
         delete?: never;
         options?: never;
@@ -209,6 +229,13 @@ export interface components {
             product: string;
             /** Seq */
             seq: number;
+        };
+        /** JwksRead */
+        JwksRead: {
+            /** Keys */
+            keys: {
+                [key: string]: string;
+            }[];
         };
         /**
          * KeyRotationRead
@@ -336,6 +363,26 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    jwks__well_known_jwks_json_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JwksRead"];
+                };
+            };
+        };
+    };
     healthz_healthz_get: {
         parameters: {
             query?: never;
@@ -575,7 +622,10 @@ export interface operations {
     rotate_signing_key_v1_signing_keys_rotation_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -588,6 +638,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["KeyRotationRead"];
+                };
+            };
+            /** @description `invalid_idempotency_key` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid bearer token (`missing_token`, `invalid_token`) */
@@ -606,6 +665,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_key_reused` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
             /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */

@@ -174,7 +174,10 @@ export interface paths {
         /** List Provisioning Codes */
         get: operations["list_provisioning_codes_v1_domains__domain_id__provisioning_codes_get"];
         put?: never;
-        /** Issue Provisioning Code */
+        /**
+         * Issue Provisioning Code
+         * @description The code is shown in this answer only. A retry with the same `Idempotency-Key` is told which code was issued (409 `provisioning_code_already_shown`, with `code_id`), never the code itself: revoke it if its answer was lost.
+         */
         post: operations["issue_provisioning_code_v1_domains__domain_id__provisioning_codes_post"];
         delete?: never;
         options?: never;
@@ -208,7 +211,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A device enrols itself with a provisioning code (no token; rate-limited per client address) */
+        /**
+         * A device enrols itself with a provisioning code (no token; rate-limited per client address)
+         * @description Idempotent by hardware id, so it takes no `Idempotency-Key`: the same device enrolling again into the code's domain gets its device back (200), whatever the code's state now, with no second event; nothing new is granted. With another product or type it is 409 `device_details_differ`.
+         */
         post: operations["enrol_device_v1_provisioning_post"];
         delete?: never;
         options?: never;
@@ -659,7 +665,10 @@ export interface operations {
     create_domain_v1_domains_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -678,7 +687,7 @@ export interface operations {
                     "application/json": components["schemas"]["DomainRead"];
                 };
             };
-            /** @description `bad_request`: the body is not JSON */
+            /** @description `bad_request`: the body is not JSON; `invalid_idempotency_key` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -732,7 +741,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed; `idempotency_key_reused` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1118,7 +1127,10 @@ export interface operations {
     register_gateway_v1_domains__domain_id__gateways_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 domain_id: string;
             };
@@ -1148,7 +1160,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayRead"];
                 };
             };
-            /** @description `bad_request`: the body is not JSON */
+            /** @description `bad_request`: the body is not JSON; `invalid_idempotency_key` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1202,7 +1214,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed`, `invalid_hwid`, `invalid_product`, `invalid_public_key` */
+            /** @description `validation_failed`, `invalid_hwid`, `invalid_product`, `invalid_public_key`; `idempotency_key_reused` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1439,7 +1451,10 @@ export interface operations {
     issue_provisioning_code_v1_domains__domain_id__provisioning_codes_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 domain_id: string;
             };
@@ -1460,7 +1475,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProvisioningCodeIssued"];
                 };
             };
-            /** @description `bad_request`: the body is not JSON */
+            /** @description `bad_request`: the body is not JSON; `invalid_idempotency_key` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1496,6 +1511,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `provisioning_code_already_shown`, with `code_id`, `domain_id` and `expires_at` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is too large (`payload_too_large`) */
             413: {
                 headers: {
@@ -1505,7 +1529,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed`, `invalid_code_validity` */
+            /** @description `validation_failed`, `invalid_code_validity`; `idempotency_key_reused` */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -513,7 +513,10 @@ export interface operations {
     open_account_v1_accounts_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -532,7 +535,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccountRead"];
                 };
             };
-            /** @description `bad_request`: the body is not JSON */
+            /** @description `bad_request`: the body is not JSON; `invalid_idempotency_key` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -568,7 +571,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed; `idempotency_key_reused` */
             422: {
                 headers: {
                     [name: string]: unknown;
