@@ -119,65 +119,71 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+async def _on_problem(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Refusal)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(
+        status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, headers=headers, **exc.extra
+    )
+
+
+async def _on_validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in exc.errors()
+    ]
+    return problem_response(
+        status=422,
+        code="validation_failed",
+        title="Invalid request",
+        detail="; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors),
+        errors=errors,
+    )
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route matching the path; a path may have several.
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+    return problem_response(
+        status=exc.status_code,
+        code=_STATUS_CODES.get(exc.status_code, "http_error"),
+        title=str(exc.detail) if exc.detail else "Error",
+        detail=str(exc.detail),
+        headers=headers,
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("http.unhandled_error", path=request.url.path, exc_info=exc)
+    return problem_response(
+        status=500, code="internal_error", title="Internal error", detail="An unexpected error occurred."
+    )
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not is_database_away(exc):
+        return await _on_unexpected(request, exc)
+    log.warning("http.database_unavailable", path=request.url.path, error=repr(exc))
+    return problem_response(
+        status=503,
+        code="database_unavailable",
+        title="Service unavailable",
+        detail="The database cannot be reached just now; retry the request (with the same Idempotency-Key).",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        retry_after_s=DATABASE_RETRY_AFTER_S,
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    async def on_problem(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, Refusal)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return problem_response(
-            status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, headers=headers, **exc.extra
-        )
-
-    async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-            for e in exc.errors()
-        ]
-        return problem_response(
-            status=422,
-            code="validation_failed",
-            title="Invalid request",
-            detail="; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors),
-            errors=errors,
-        )
-
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        headers = dict(exc.headers) if exc.headers else None
-        if exc.status_code == 405:
-            # Starlette names only the methods of the first route matching the path; a path may have several.
-            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
-        return problem_response(
-            status=exc.status_code,
-            code=_STATUS_CODES.get(exc.status_code, "http_error"),
-            title=str(exc.detail) if exc.detail else "Error",
-            detail=str(exc.detail),
-            headers=headers,
-        )
-
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("http.unhandled_error", path=request.url.path, exc_info=exc)
-        return problem_response(
-            status=500, code="internal_error", title="Internal error", detail="An unexpected error occurred."
-        )
-
-    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
-        if not is_database_away(exc):
-            return await on_unexpected(request, exc)
-        log.warning("http.database_unavailable", path=request.url.path, error=repr(exc))
-        return problem_response(
-            status=503,
-            code="database_unavailable",
-            title="Service unavailable",
-            detail="The database cannot be reached just now; retry the request (with the same Idempotency-Key).",
-            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
-            retry_after_s=DATABASE_RETRY_AFTER_S,
-        )
-
-    app.add_exception_handler(Refusal, on_problem)
+    """Every refusal, validation error, HTTP error and database outage answered as a problem, in one place."""
+    app.add_exception_handler(Refusal, _on_problem)
     # asyncpg's client-side errors are the database being away when a lost connection caused them.
     for error in (*DATABASE_AWAY, asyncpg.InterfaceError, asyncpg.InternalClientError):
-        app.add_exception_handler(error, on_database_error)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_unexpected)
+        app.add_exception_handler(error, _on_database_error)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)
