@@ -11,12 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 from shared.events.wallet import BalanceDepleted
 from shared.money import MICRO_PER_ISC
-from tests.harness import TestPlatform, admin_fetch, event_tap, eventually, running_service
+from tests.harness import TestPlatform, admin_fetch, event_tap, running_service
 from tests.integration.wallet.wallet_rig import (
     ONE_ISC_PER_SECOND_PER_DAY,
-    fund,
-    open_account,
-    publish_rental_changed,
+    burning_account,
     read_account,
     wait_seconds_of_wall_clock,
 )
@@ -30,21 +28,9 @@ async def test_five_isc_at_one_isc_per_second_run_out_on_time_across_a_restart_w
     settings = platform.settings(WalletSettings)
     async with event_tap(platform, "wallet.#") as tap:
         async with running_service(WALLET, settings) as wallet:
-            account_id = await open_account(wallet, platform)
-            await fund(wallet, platform, account_id, amount="5")
-            await publish_rental_changed(
-                platform,
-                account_id=account_id,
-                contract_id=uuid.uuid4(),
-                rate_per_day=ONE_ISC_PER_SECOND_PER_DAY,
-                version=1,
+            account_id, depletes_at = await burning_account(
+                wallet, platform, amount="5", rate_per_day=ONE_ISC_PER_SECOND_PER_DAY
             )
-
-            async def probe() -> dict[str, object]:
-                return await read_account(wallet, platform, account_id)
-
-            burning = await eventually(probe, until=lambda a: a["burn_rate_per_day"] == "86400")
-            depletes_at = datetime.fromisoformat(str(burning["depletes_at"]))
             assert timedelta(seconds=4) < depletes_at - datetime.now(UTC) <= timedelta(seconds=5)
             await wait_seconds_of_wall_clock(1.5)
         # The wallet is down for a while in the middle of the run-down, then comes back as two replicas.
@@ -81,21 +67,9 @@ async def test_a_run_out_that_falls_due_while_no_wallet_runs_is_announced_at_sta
     settings = platform.settings(WalletSettings)
     async with event_tap(platform, "wallet.#") as tap:
         async with running_service(WALLET, settings) as wallet:
-            account_id = await open_account(wallet, platform)
-            await fund(wallet, platform, account_id, amount="1")
-            await publish_rental_changed(
-                platform,
-                account_id=account_id,
-                contract_id=uuid.uuid4(),
-                rate_per_day=ONE_ISC_PER_SECOND_PER_DAY,
-                version=1,
+            account_id, depletes_at = await burning_account(
+                wallet, platform, amount="1", rate_per_day=ONE_ISC_PER_SECOND_PER_DAY
             )
-
-            async def probe() -> dict[str, object]:
-                return await read_account(wallet, platform, account_id)
-
-            burning = await eventually(probe, until=lambda a: a["burn_rate_per_day"] == "86400")
-            depletes_at = datetime.fromisoformat(str(burning["depletes_at"]))
         # Down across the run-out.
         await wait_seconds_of_wall_clock(max(0.0, (depletes_at - datetime.now(UTC)).total_seconds()) + 1.0)
         assert tap.of(BalanceDepleted, account_id=account_id) == []
