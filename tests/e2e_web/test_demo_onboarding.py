@@ -25,7 +25,7 @@ import pytest
 
 from scripts import demo_seed
 from tests.e2e_web.test_web_app_in_a_browser import ARTIFACTS, CHROMIUM, SPA_DIR, _missing_prerequisites
-from tests.harness import TestPlatform, create_platform, drop_platform, eventually
+from tests.harness import TestPlatform, eventually, fresh_platform
 from tests.integration.web_bff.web_stack import WebStack, running_web_stack
 
 STORY = Path(__file__).with_name("demo_story.mjs")
@@ -39,11 +39,8 @@ async def platform(
     infrastructure: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[TestPlatform]:
     """A fresh database of this module's own, as `make run` on a new machine has."""
-    fresh = await create_platform(*infrastructure, tmp_path_factory.mktemp("demo-web-dev"))
-    try:
+    async with fresh_platform(*infrastructure, tmp_path_factory.mktemp("demo-web-dev")) as fresh:
         yield fresh
-    finally:
-        await drop_platform(fresh)
 
 
 @pytest.fixture(scope="module")
