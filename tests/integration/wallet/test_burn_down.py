@@ -13,7 +13,7 @@ import pytest
 from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored, RunwayChanged
 from shared.messaging.consumer import HANDLED
 from shared.money import MICRO_PER_ISC, parse_isc
-from tests.harness import EventTap, TestPlatform, admin_fetch, clock_of, event_tap, eventually, running_service
+from tests.harness import EventTap, TestPlatform, admin_fetch, clock_of, eventually, running_service
 from tests.integration.wallet.wallet_rig import (
     ONE_ISC_PER_SECOND_PER_DAY,
     account_where,
@@ -37,12 +37,6 @@ async def wallet(platform: TestPlatform) -> AsyncIterator[httpx.AsyncClient]:
     settings = platform.settings(WalletSettings, low_balance_thresholds_s=[1], settle_every_s=1)
     async with running_service(WALLET, settings) as client:
         yield client
-
-
-@pytest.fixture
-async def tap(platform: TestPlatform) -> AsyncIterator[EventTap]:
-    async with event_tap(platform, "wallet.#") as watching:
-        yield watching
 
 
 async def test_an_account_burns_at_the_sum_of_its_active_contracts(

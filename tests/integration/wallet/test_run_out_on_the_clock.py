@@ -7,25 +7,16 @@ instant, wakes when its clock moves.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-
-import pytest
 
 from shared.events.wallet import BalanceDepleted, BalanceLow
 from shared.money import MICRO_PER_ISC
-from tests.harness import EventTap, TestPlatform, clock_of, event_tap, running_service
+from tests.harness import EventTap, TestPlatform, clock_of, running_service
 from tests.integration.wallet.wallet_rig import burning_account, read_account, usage_amounts
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-async def tap(platform: TestPlatform) -> AsyncIterator[EventTap]:
-    async with event_tap(platform, "wallet.#") as watching:
-        yield watching
 
 
 async def test_thirty_days_of_credit_warn_at_each_threshold_and_run_out_at_their_instant(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from shared.events.wallet import BalanceDepleted
-from tests.harness import TestPlatform, admin_fetchval, event_tap, running_service
+from tests.harness import EventTap, TestPlatform, admin_fetchval, running_service
 from tests.integration.wallet.wallet_rig import (
     ONE_ISC_PER_SECOND_PER_DAY,
     fund,
@@ -52,10 +52,10 @@ async def heal(platform: TestPlatform) -> None:
 
 
 async def test_a_failing_account_is_held_back_and_the_accounts_due_after_it_still_run_out(
-    platform: TestPlatform,
+    platform: TestPlatform, tap: EventTap
 ) -> None:
     settings = platform.settings(WalletSettings)
-    async with event_tap(platform, "wallet.#") as tap, running_service(WALLET, settings) as wallet:
+    async with running_service(WALLET, settings) as wallet:
         broken = await open_account(wallet, platform, "Broken")
         healthy = await open_account(wallet, platform, "Healthy")
         await fund(wallet, platform, broken, amount="1")
