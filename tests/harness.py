@@ -21,8 +21,8 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import ExitStack, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,6 +143,16 @@ async def drop_platform(platform: TestPlatform) -> None:
     await delete_prefixed_broker_objects(platform.amqp_url, platform.broker_prefix)
 
 
+@asynccontextmanager
+async def fresh_platform(admin_url: str, amqp_url: str, dev_dir: Path) -> AsyncIterator[TestPlatform]:
+    """A platform of its own (database, broker prefix, issuer in `dev_dir`) until the block ends, then dropped."""
+    platform = await create_platform(admin_url, amqp_url, dev_dir)
+    try:
+        yield platform
+    finally:
+        await drop_platform(platform)
+
+
 async def delete_prefixed_broker_objects(amqp_url: str, prefix: str) -> None:
     """Quorum queues cost the broker memory: remove what this run declared (names known by prefix)."""
     names = _list_queues_with_prefix(prefix)
@@ -199,6 +209,19 @@ async def running_service(
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{spec.name}") as client:
             client.app = app  # type: ignore[attr-defined]
             yield client
+
+
+@asynccontextmanager
+async def running_services(
+    platform: TestPlatform, services: Mapping[str, tuple[ServiceSpec[Any], type[ServiceSettings]]]
+) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """Each service (spec, settings class) by `running_service` on the run's settings, started in order; yields
+    their clients by name."""
+    async with AsyncExitStack() as stack:
+        yield {
+            name: await stack.enter_async_context(running_service(spec, platform.settings(settings_cls)))
+            for name, (spec, settings_cls) in services.items()
+        }
 
 
 def clock_of(client: httpx.AsyncClient) -> MovableClock:

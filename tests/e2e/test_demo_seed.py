@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from scripts import demo_seed
-from tests.harness import TestPlatform, admin_fetch, create_platform, drop_platform, eventually
+from tests.harness import TestPlatform, admin_fetch, eventually, fresh_platform
 from tests.integration.web_bff.web_stack import WebStack, running_web_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,11 +31,8 @@ async def platform(
     infrastructure: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[TestPlatform]:
     """A database of this module's own: the demo is seeded from a fresh database, whatever else ran before."""
-    fresh = await create_platform(*infrastructure, tmp_path_factory.mktemp("demo-dev"))
-    try:
+    async with fresh_platform(*infrastructure, tmp_path_factory.mktemp("demo-dev")) as fresh:
         yield fresh
-    finally:
-        await drop_platform(fresh)
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ from gateway_simulator.verifier import AcceptedBundle
 from provisioning.config import Settings as ProvisioningSettings
 from provisioning.main import SPEC as PROVISIONING
 from shared.dev_issuer import issue_token, load_or_create_key
-from tests.harness import TestPlatform, eventually, running_service
+from tests.harness import TestPlatform, eventually, running_services
 from tests.integration.license_distributor.conftest import serving_distributor
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
@@ -184,15 +184,16 @@ async def running(in_process: TestPlatform | None) -> AsyncIterator[Platform]:
             yield Platform(DevIssuer(dev_dir), clients, urls["licensing"].rstrip("/"))
             return
         platform = in_process
-        clients = {
-            "wallet": await stack.enter_async_context(running_service(WALLET, platform.settings(WalletSettings))),
-            "contracts": await stack.enter_async_context(
-                running_service(CONTRACTS, platform.settings(ContractsSettings))
-            ),
-            "provisioning": await stack.enter_async_context(
-                running_service(PROVISIONING, platform.settings(ProvisioningSettings))
-            ),
-        }
+        clients = await stack.enter_async_context(
+            running_services(
+                platform,
+                {
+                    "wallet": (WALLET, WalletSettings),
+                    "contracts": (CONTRACTS, ContractsSettings),
+                    "provisioning": (PROVISIONING, ProvisioningSettings),
+                },
+            )
+        )
         distributor = await stack.enter_async_context(serving_distributor(platform))
         yield Platform(platform, clients, distributor.url)
 

@@ -3,82 +3,14 @@
 // Prints one line per step ("STEP ok <name>"), saves a screenshot of every main screen under ARTIFACTS,
 // and exits non-zero with a screenshot of the failing page when a step fails.
 
-import { mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
-import { join } from "node:path";
+import { BFF, DESKTOP, PHONE, balanceOf, check, env, eventually, openTab, playScenario, screenshots, signIn, step } from "./common.mjs";
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
-const require = createRequire(join(env("SPA_DIR"), "package.json"));
-const { chromium } = require("playwright-core");
-
-const BFF = env("BFF_URL");
-const ARTIFACTS = env("ARTIFACTS");
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 900 };
-mkdirSync(ARTIFACTS, { recursive: true });
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
-
-async function step(name, body) {
-  await body();
-  console.log(`STEP ok ${name}`);
-}
-
-/** Through the real OIDC flow: the app's Sign in → the provider's picker → back, signed in. */
-async function signIn(page, { user, accountId }) {
-  await page.goto(BFF);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(/\/authorize\?/);
-  if (user === "customer") {
-    await page.getByLabel("Account id").fill(accountId);
-    await page.getByRole("button", { name: "Sign in as this account's customer" }).click();
-  } else {
-    await page.getByRole("button", { name: new RegExp(`\\(${user}\\)`) }).click();
-  }
-  await page.waitForURL((url) => url.toString().startsWith(BFF));
-  await page.getByTestId("signed-in-as").waitFor();
-}
-
-
-/** Polls `probe` until it returns a truthy value; fails with `what` after `within` ms (a deadline, no fixed sleep). */
-async function eventually(what, probe, { within = 30000, every = 300 } = {}) {
-  const deadline = Date.now() + within;
-  let last;
-  for (;;) {
-    try {
-      last = await probe();
-      if (last) return last;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${within} ms (last: ${last})`);
-    await new Promise((resolve) => setTimeout(resolve, every));
-  }
-}
-
-async function openTab(page, name) {
-  await page.getByRole("tab", { name }).click();
-  await page.getByRole("heading", { level: 2, name, exact: true }).waitFor();
-}
+const shot = screenshots("");
 
 async function freshTab(page, name) {
   // Another tab and back: the tab loads its data again from the services.
   await page.getByRole("tab", { name: name === "History" ? "Contract" : "History" }).click();
   await openTab(page, name);
-}
-
-function balanceOf(text) {
-  return Number(text.replaceAll(",", ""));
 }
 
 async function gatewaySeq(page, gateway) {
@@ -91,7 +23,7 @@ const scenarios = {
     const context = await browser.newContext({ viewport: DESKTOP });
     const page = await context.newPage();
     await step("partner signs in through the provider", async () => {
-      await signIn(page, { user: "partner" });
+      await signIn(page, { staff: "partner" });
       await page.getByRole("heading", { name: "Partner" }).waitFor();
       await shot(page, "partner-home");
     });
@@ -133,7 +65,7 @@ const scenarios = {
     const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
     const page = await context.newPage();
     await step("customer signs in and sees their own account", async () => {
-      await signIn(page, { user: "customer", accountId });
+      await signIn(page, { accountId });
       await page.getByRole("heading", { name: "Rental" }).waitFor();
       const name = await page.getByTestId("account-name").textContent();
       check(name === env("OWN_ACCOUNT_NAME"), `account name shown: ${name}`);
@@ -169,7 +101,7 @@ const scenarios = {
     const page = await context.newPage();
 
     await step("operator sets the phone's tariff", async () => {
-      await signIn(operator, { user: "operator" });
+      await signIn(operator, { staff: "operator" });
       await operator.getByLabel("Device model").fill(product);
       await operator.getByLabel("Rate (iSC per day)").fill("864");
       await operator.getByRole("button", { name: "Save tariff" }).click();
@@ -178,7 +110,7 @@ const scenarios = {
     });
 
     await step("customer signs in and loads a key", async () => {
-      await signIn(page, { user: "customer", accountId: env("OWN_ACCOUNT_ID") });
+      await signIn(page, { accountId: env("OWN_ACCOUNT_ID") });
       await page.getByLabel("Activation key").fill(env("KEY_CODE"));
       await page.getByRole("button", { name: "Load credits" }).click();
       await page.getByText("1,000.00 iSC loaded").waitFor();
@@ -348,7 +280,7 @@ const scenarios = {
   async customer_cannot_reach_another_account(browser) {
     const context = await browser.newContext({ viewport: DESKTOP });
     const page = await context.newPage();
-    await signIn(page, { user: "customer", accountId: env("OWN_ACCOUNT_ID") });
+    await signIn(page, { accountId: env("OWN_ACCOUNT_ID") });
     await step("another account's data answers 404 through the app's own API", async () => {
       const answer = await page.evaluate(async (other) => {
         const response = await fetch(`/api/wallet/v1/accounts/${other}`);
@@ -379,34 +311,4 @@ const scenarios = {
   },
 };
 
-const name = process.argv[2];
-if (!scenarios[name]) {
-  console.error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(", ")}`);
-  process.exit(2);
-}
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
-try {
-  await scenarios[name](browser);
-  console.log(`SCENARIO passed ${name}`);
-} catch (error) {
-  console.error(`SCENARIO failed ${name}: ${error.stack ?? error}`);
-  for (const context of browser.contexts()) {
-    for (const [index, page] of context.pages().entries()) {
-      await page.screenshot({ path: join(ARTIFACTS, `FAILED-${name}-${index}.png`), fullPage: true }).catch(() => {});
-    }
-  }
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+await playScenario(scenarios);

@@ -7,78 +7,11 @@
 // non-zero with a screenshot of the failing page when a step fails. Waits are for conditions, with deadlines.
 
 import { execFile } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
-import { join } from "node:path";
 import { promisify } from "node:util";
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
-const require = createRequire(join(env("SPA_DIR"), "package.json"));
-const { chromium } = require("playwright-core");
+import { BFF, DESKTOP, balanceOf, check, env, eventually, openTab, playScenario, screenshots, signIn, step } from "./common.mjs";
 
-const BFF = env("BFF_URL");
-const ARTIFACTS = env("ARTIFACTS");
-const DESKTOP = { width: 1280, height: 900 };
-mkdirSync(ARTIFACTS, { recursive: true });
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(ARTIFACTS, `demo-${name}.png`), fullPage: true });
-}
-
-async function step(name, body) {
-  await body();
-  console.log(`STEP ok ${name}`);
-}
-
-/** Polls `probe` until it returns a truthy value; fails with `what` after `within` ms. */
-async function eventually(what, probe, { within = 30000, every = 300 } = {}) {
-  const deadline = Date.now() + within;
-  let last;
-  for (;;) {
-    try {
-      last = await probe();
-      if (last) return last;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${within} ms (last: ${last})`);
-    await new Promise((resolve) => setTimeout(resolve, every));
-  }
-}
-
-/** Through the real OIDC flow: Sign in → the provider's picker → a demo user by name, or an account id typed. */
-async function signIn(page, { staff, demoName, accountId }) {
-  await page.goto(BFF);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(/\/authorize\?/);
-  if (demoName) {
-    await page.getByRole("group", { name: "Demo customers" }).getByRole("button", { name: demoName, exact: true }).click();
-  } else if (accountId) {
-    await page.getByLabel("Account id").fill(accountId);
-    await page.getByRole("button", { name: "Sign in as this account's customer" }).click();
-  } else {
-    await page.getByRole("button", { name: new RegExp(`\\(${staff}\\)`) }).click();
-  }
-  await page.waitForURL((url) => url.toString().startsWith(BFF));
-  await page.getByTestId("signed-in-as").waitFor();
-}
-
-function balanceOf(text) {
-  return Number.parseFloat(text.replaceAll(",", ""));
-}
-
-async function openTab(page, name) {
-  await page.getByRole("tab", { name }).click();
-  await page.getByRole("heading", { level: 2, name, exact: true }).waitFor();
-}
+const shot = screenshots("demo-");
 
 /** Every gateway of the Licences tab online, each holding (acknowledged) the current seq. */
 async function gatewaysOnlineAndCurrent(page, hwids) {
@@ -286,27 +219,4 @@ const scenarios = {
   },
 };
 
-const name = process.argv[2];
-if (!scenarios[name]) {
-  console.error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(", ")}`);
-  process.exit(2);
-}
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-try {
-  await scenarios[name](browser);
-  console.log(`SCENARIO passed ${name}`);
-} catch (error) {
-  console.error(`SCENARIO failed ${name}: ${error.stack ?? error}`);
-  for (const context of browser.contexts()) {
-    for (const [index, page] of context.pages().entries()) {
-      await page.screenshot({ path: join(ARTIFACTS, `FAILED-demo-${name}-${index}.png`), fullPage: true }).catch(() => {});
-    }
-  }
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+await playScenario(scenarios, { failedPrefix: "demo-" });

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -24,12 +23,12 @@ from pathlib import Path
 import pytest
 
 from scripts import demo_seed
-from tests.e2e_web.test_web_app_in_a_browser import ARTIFACTS, CHROMIUM, SPA_DIR, _missing_prerequisites
-from tests.harness import TestPlatform, create_platform, drop_platform, eventually
-from tests.integration.web_bff.web_stack import WebStack, running_web_stack
+from tests.e2e_web import browser
+from tests.e2e_web.browser import ARTIFACTS, ROOT, browser_stack
+from tests.harness import TestPlatform, eventually, fresh_platform
+from tests.integration.web_bff.web_stack import WebStack
 
 STORY = Path(__file__).with_name("demo_story.mjs")
-ROOT = Path(__file__).resolve().parents[2]
 NEW_PHONE_PRODUCT = "PHONE-NEW-1"
 pytestmark = pytest.mark.timeout(420)
 
@@ -39,21 +38,13 @@ async def platform(
     infrastructure: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[TestPlatform]:
     """A fresh database of this module's own, as `make run` on a new machine has."""
-    fresh = await create_platform(*infrastructure, tmp_path_factory.mktemp("demo-web-dev"))
-    try:
+    async with fresh_platform(*infrastructure, tmp_path_factory.mktemp("demo-web-dev")) as fresh:
         yield fresh
-    finally:
-        await drop_platform(fresh)
 
 
 @pytest.fixture(scope="module")
 async def stack(platform: TestPlatform) -> AsyncIterator[WebStack]:
-    missing = _missing_prerequisites()
-    assert not missing, "browser tests need: " + "; ".join(missing)
-    for stale in ARTIFACTS.glob("FAILED-demo-*.png"):
-        stale.unlink()
-    services = ("wallet", "contracts", "provisioning", "licensing")
-    async with running_web_stack(platform, services=services, spa_dist=SPA_DIR / "dist") as web:
+    async with browser_stack(platform, stale_failures="FAILED-demo-*.png") as web:
         yield web
 
 
@@ -100,33 +91,7 @@ async def phones_running(state_dir: Path) -> set[str]:
 
 
 async def play(stack: WebStack, scenario: str, **extra: str) -> str:
-    env = {
-        **os.environ,
-        "BFF_URL": stack.bff_url,
-        "SPA_DIR": str(SPA_DIR),
-        "ARTIFACTS": str(ARTIFACTS),
-        "CHROMIUM": CHROMIUM,
-        **extra,
-    }
-    node = await asyncio.create_subprocess_exec(
-        "node",
-        str(STORY),
-        scenario,
-        env=env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        output_bytes, _ = await asyncio.wait_for(node.communicate(), timeout=300)
-    finally:
-        if node.returncode is None:
-            node.kill()
-            await node.wait()
-    output = output_bytes.decode(errors="replace")
-    assert node.returncode == 0, output
-    assert f"SCENARIO passed {scenario}" in output, output
-    return output
+    return await browser.play(stack, STORY, scenario, within=300, **extra)
 
 
 @dataclass

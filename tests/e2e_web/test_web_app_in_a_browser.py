@@ -7,10 +7,7 @@ screen under artifacts/web/.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,14 +18,12 @@ import pytest
 
 from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import GatewayState
+from tests.e2e_web import browser
+from tests.e2e_web.browser import ARTIFACTS, browser_stack
 from tests.harness import TestPlatform, eventually, running_gateway
-from tests.integration.web_bff.web_stack import WebStack, bearer, running_web_stack
+from tests.integration.web_bff.web_stack import WebStack, bearer, open_account
 
-ROOT = Path(__file__).resolve().parents[2]
-SPA_DIR = ROOT / "web" / "spa"
 STORY = Path(__file__).with_name("browser_story.mjs")
-ARTIFACTS = ROOT / "artifacts" / "web"
-CHROMIUM = os.environ.get("RENTAL_TEST_CHROMIUM", "/usr/bin/chromium")
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -39,41 +34,14 @@ class Account:
     name: str
 
 
-def _missing_prerequisites() -> list[str]:
-    missing = []
-    if not (SPA_DIR / "dist" / "index.html").is_file():
-        missing.append("the SPA is not built (make web)")
-    if not (SPA_DIR / "node_modules" / "playwright-core").is_dir():
-        missing.append("web/spa/node_modules lacks playwright-core (make web)")
-    if shutil.which("node") is None:
-        missing.append("node is not installed")
-    if not Path(CHROMIUM).exists():
-        missing.append(f"{CHROMIUM} is missing (make chromium)")
-    return missing
-
-
 @pytest.fixture(scope="module")
 async def stack(platform: TestPlatform) -> AsyncIterator[WebStack]:
-    missing = _missing_prerequisites()
-    # A browser test that quietly skips would pass on a machine that never ran it: fail and say why.
-    assert not missing, "browser tests need: " + "; ".join(missing)
-    # Screenshots of failures from an earlier run would mislead whoever looks at artifacts/web/.
-    for stale in ARTIFACTS.glob("FAILED-*.png"):
-        stale.unlink()
-    services = ("wallet", "contracts", "provisioning", "licensing")
-    async with running_web_stack(platform, services=services, spa_dist=SPA_DIR / "dist") as web:
+    async with browser_stack(platform, stale_failures="FAILED-*.png") as web:
         yield web
 
 
-async def open_account(stack: WebStack, platform: TestPlatform, name: str) -> Account:
-    async with httpx.AsyncClient(timeout=20) as client:
-        response = await client.post(
-            f"{stack.service_urls['wallet']}/v1/accounts",
-            json={"name": name},
-            headers=bearer(platform, stack, role="partner"),
-        )
-    assert response.status_code == 201, response.text
-    return Account(id=uuid.UUID(response.json()["id"]), name=name)
+async def open_named_account(stack: WebStack, platform: TestPlatform, name: str) -> Account:
+    return Account(id=await open_account(stack, platform, name), name=name)
 
 
 async def open_contract(stack: WebStack, platform: TestPlatform, account: Account) -> str:
@@ -94,32 +62,7 @@ async def open_contract(stack: WebStack, platform: TestPlatform, account: Accoun
 
 async def play(stack: WebStack, scenario: str, **extra: str) -> str:
     """Run one scenario of the story in Chromium; its output, after asserting it passed."""
-    env = {
-        **os.environ,
-        "BFF_URL": stack.bff_url,
-        "SPA_DIR": str(SPA_DIR),
-        "ARTIFACTS": str(ARTIFACTS),
-        "CHROMIUM": CHROMIUM,
-        **extra,
-    }
-    node = await asyncio.create_subprocess_exec(
-        "node",
-        str(STORY),
-        scenario,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        output_bytes, _ = await asyncio.wait_for(node.communicate(), timeout=240)
-    finally:
-        if node.returncode is None:
-            node.kill()
-            await node.wait()
-    output = output_bytes.decode(errors="replace")
-    assert node.returncode == 0, output
-    assert f"SCENARIO passed {scenario}" in output, output
-    return output
+    return await browser.play(stack, STORY, scenario, within=240, **extra)
 
 
 async def test_a_partner_signs_in_opens_an_account_and_issues_keys_shown_once(stack: WebStack) -> None:
@@ -133,7 +76,7 @@ async def test_a_partner_signs_in_opens_an_account_and_issues_keys_shown_once(st
 async def test_a_customer_signs_in_and_sees_their_own_account_at_phone_width(
     stack: WebStack, platform: TestPlatform
 ) -> None:
-    own = await open_account(stack, platform, f"Phone Width {uuid.uuid4().hex[:6]} AG")
+    own = await open_named_account(stack, platform, f"Phone Width {uuid.uuid4().hex[:6]} AG")
 
     output = await play(stack, "customer_sees_own_account", OWN_ACCOUNT_ID=str(own.id), OWN_ACCOUNT_NAME=own.name)
 
@@ -146,8 +89,8 @@ async def test_a_customer_signs_in_and_sees_their_own_account_at_phone_width(
 async def test_a_customer_cannot_reach_another_accounts_screens_or_data(
     stack: WebStack, platform: TestPlatform
 ) -> None:
-    own = await open_account(stack, platform, f"Own {uuid.uuid4().hex[:6]} Ltd")
-    other = await open_account(stack, platform, f"Other {uuid.uuid4().hex[:6]} Ltd")
+    own = await open_named_account(stack, platform, f"Own {uuid.uuid4().hex[:6]} Ltd")
+    other = await open_named_account(stack, platform, f"Other {uuid.uuid4().hex[:6]} Ltd")
     other_contract = await open_contract(stack, platform, other)
 
     output = await play(
@@ -180,7 +123,7 @@ async def test_a_customer_loads_a_key_rents_a_phone_replaces_and_deactivates_it_
     stack: WebStack, platform: TestPlatform
 ) -> None:
     partner = bearer(platform, stack, role="partner")
-    own = await open_account(stack, platform, f"Story {uuid.uuid4().hex[:6]} GmbH")
+    own = await open_named_account(stack, platform, f"Story {uuid.uuid4().hex[:6]} GmbH")
     state = GatewayState.generate(phones=2, phone_product="PHONE-WEB-1")
     async with httpx.AsyncClient(timeout=20) as http:
 

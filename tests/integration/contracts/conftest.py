@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import asyncpg
 import httpx
@@ -23,7 +24,7 @@ from contracts.main import SPEC
 from shared.db import connect, create_pool, transaction
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
-from shared.events.provisioning import DeviceProvisioned, DomainCreated
+from shared.events.provisioning import DeviceProvisioned, DeviceRemoved, DomainCreated
 from shared.events.wallet import AccountOpened, RunwayChanged
 from shared.messaging.broker import Broker
 from shared.messaging.envelope import Envelope
@@ -32,6 +33,21 @@ from shared.migrations import SHARED_MIGRATIONS, migrate
 from tests.harness import EventTap, TestPlatform, delete_prefixed_broker_objects, event_tap, eventually, running_service
 
 ISC = 1_000_000
+DeviceEvent = TypeVar("DeviceEvent", DeviceProvisioned, DeviceRemoved)
+
+
+def device_event(
+    event_type: type[DeviceEvent], device_id: uuid.UUID, *, domain_id: uuid.UUID, account_id: uuid.UUID, product: str
+) -> DeviceEvent:
+    """A phone's event as provisioning publishes it (the hardware id this rig gives a device: from its id)."""
+    return event_type(
+        device_id=device_id,
+        domain_id=domain_id,
+        account_id=account_id,
+        hwid=device_id.hex[:12],
+        product=product,
+        type="phone",
+    )
 
 
 @dataclass
@@ -119,14 +135,7 @@ class ContractsRig:
         await self.feed_and_wait(
             DomainCreated(domain_id=domain_id, account_id=account_id, name=f"pbx-{domain_id.hex[:6]}"),
             *(
-                DeviceProvisioned(
-                    device_id=device_id,
-                    domain_id=domain_id,
-                    account_id=account_id,
-                    hwid=device_id.hex[:12],
-                    product=product,
-                    type="phone",
-                )
+                device_event(DeviceProvisioned, device_id, domain_id=domain_id, account_id=account_id, product=product)
                 for device_id, product in zip(devices, products, strict=True)
             ),
         )

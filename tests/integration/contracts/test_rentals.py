@@ -12,7 +12,7 @@ import pytest
 
 from shared.events.provisioning import DeviceProvisioned, DeviceRemoved
 from tests.harness import eventually, ready
-from tests.integration.contracts.conftest import ISC, ContractsRig, product_name
+from tests.integration.contracts.conftest import ISC, ContractsRig, device_event, product_name
 from tests.integration.contracts.test_life_cycle_and_links import assert_problem
 
 
@@ -310,14 +310,7 @@ async def test_a_device_removed_from_its_domain_ends_its_rental(rig: ContractsRi
     account_id, contract_id, domain_id, (device_id, kept) = await rig.renting_story(products=[product, product])
     rental = (await rig.activate(contract_id, device_id, account_id)).json()
     await rig.activate(contract_id, kept, account_id)
-    removal = DeviceRemoved(
-        device_id=device_id,
-        domain_id=domain_id,
-        account_id=account_id,
-        hwid=device_id.hex[:12],
-        product=product,
-        type="phone",
-    )
+    removal = device_event(DeviceRemoved, device_id, domain_id=domain_id, account_id=account_id, product=product)
     # A late DeviceProvisioned (delivery order is not guaranteed) must not bring the device back.
     late = DeviceProvisioned(**removal.model_dump())
     await rig.feed_and_wait(removal, late)
@@ -337,14 +330,7 @@ async def test_a_device_removed_while_it_is_being_activated_ends_up_without_a_ru
     product = product_name()
     for _ in range(3):
         account_id, contract_id, domain_id, (device_id,) = await rig.renting_story(products=[product])
-        removal = DeviceRemoved(
-            device_id=device_id,
-            domain_id=domain_id,
-            account_id=account_id,
-            hwid=device_id.hex[:12],
-            product=product,
-            type="phone",
-        )
+        removal = device_event(DeviceRemoved, device_id, domain_id=domain_id, account_id=account_id, product=product)
         activation, removal_ids = await asyncio.gather(
             rig.activate(contract_id, device_id, account_id), rig.feed(removal)
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 
 import httpx
 import pytest
@@ -15,26 +14,22 @@ from license_distributor.config import Settings as LicenseDistributorSettings
 from license_distributor.main import SPEC as LICENSE_DISTRIBUTOR
 from provisioning.config import Settings as ProvisioningSettings
 from provisioning.main import SPEC as PROVISIONING
-from tests.harness import TestPlatform, admin_count, eventually, running_service
+from tests.harness import TestPlatform, admin_count, eventually, running_services
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
 
 
 @pytest.fixture(scope="module")
 async def services(platform: TestPlatform) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
-    async with AsyncExitStack() as stack:
-        clients = {
-            "wallet": await stack.enter_async_context(running_service(WALLET, platform.settings(WalletSettings))),
-            "contracts": await stack.enter_async_context(
-                running_service(CONTRACTS, platform.settings(ContractsSettings))
-            ),
-            "provisioning": await stack.enter_async_context(
-                running_service(PROVISIONING, platform.settings(ProvisioningSettings))
-            ),
-            "licensing": await stack.enter_async_context(
-                running_service(LICENSE_DISTRIBUTOR, platform.settings(LicenseDistributorSettings))
-            ),
-        }
+    async with running_services(
+        platform,
+        {
+            "wallet": (WALLET, WalletSettings),
+            "contracts": (CONTRACTS, ContractsSettings),
+            "provisioning": (PROVISIONING, ProvisioningSettings),
+            "licensing": (LICENSE_DISTRIBUTOR, LicenseDistributorSettings),
+        },
+    ) as clients:
         yield clients
 
 

@@ -84,6 +84,19 @@ class Steps:
         transport = httpx.ASGITransport(app=self.client.app, client=(address, 5060))  # type: ignore[attr-defined]
         return httpx.AsyncClient(transport=transport, base_url="http://provisioning")
 
+    async def enrol_at_once(self, code: str, *, phones: int) -> list[httpx.Response]:
+        """`phones` phones of one site enrolling with `code` all at once, each with its own hardware id."""
+        async with self.device_client() as site:
+            return await gather_responses(
+                *(
+                    site.post(
+                        "/v1/provisioning",
+                        json={"code": code, "hwid": random_hwid(), "product": "D717", "type": "PHONE"},
+                    )
+                    for _ in range(phones)
+                )
+            )
+
     async def scalar(self, sql: str, *args: object) -> Any:
         return await admin_fetchval(self.test_platform, sql, *args)
 

@@ -143,15 +143,7 @@ async def test_a_device_enrolling_again_with_another_product_or_type_is_refused(
 async def test_a_single_use_code_lets_exactly_one_of_many_concurrent_enrolments_join(world: Steps) -> None:
     account_id, domain_id = await world.account_with_domain()
     code = await world.issue_code(account_id, domain_id)
-    async with world.device_client() as site:
-        responses = await asyncio.gather(
-            *(
-                site.post(
-                    "/v1/provisioning", json={"code": code, "hwid": random_hwid(), "product": "D717", "type": "PHONE"}
-                )
-                for _ in range(12)
-            )
-        )
+    responses = await world.enrol_at_once(code, phones=12)
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [410] * 11, [r.text for r in responses]
     assert {r.json()["code"] for r in responses if r.status_code == 410} == {"provisioning_code_used_up"}
@@ -162,15 +154,7 @@ async def test_a_single_use_code_lets_exactly_one_of_many_concurrent_enrolments_
 async def test_a_code_for_three_devices_admits_exactly_three_of_many_concurrent_enrolments(world: Steps) -> None:
     account_id, domain_id = await world.account_with_domain()
     code = await world.issue_code(account_id, domain_id, max_uses=3)
-    async with world.device_client() as site:
-        responses = await asyncio.gather(
-            *(
-                site.post(
-                    "/v1/provisioning", json={"code": code, "hwid": random_hwid(), "product": "D717", "type": "PHONE"}
-                )
-                for _ in range(10)
-            )
-        )
+    responses = await world.enrol_at_once(code, phones=10)
     assert sorted(r.status_code for r in responses) == [201] * 3 + [410] * 7
     codes = await world.client.get(f"/v1/domains/{domain_id}/provisioning-codes", headers=world.auth("operator"))
     (listed,) = codes.json()["items"]

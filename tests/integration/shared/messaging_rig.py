@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -68,6 +69,20 @@ class Rig:
             max_attempts=3,
             **kwargs,  # type: ignore[arg-type]
         )
+
+    @asynccontextmanager
+    async def flowing(self, *, poll_interval_s: float = 0.2) -> AsyncIterator[None]:
+        """The consumer (recording effects) and a relay running until the block ends: events flow by themselves."""
+        consumer = self.consumer()
+        await consumer.start()
+        relay = self.relay(poll_interval_s=poll_interval_s)
+        relay_task = asyncio.create_task(relay.run())
+        try:
+            yield
+        finally:
+            relay.stop()
+            await relay_task
+            await consumer.stop()
 
 
 async def record_effect(ctx: HandlerContext[Any], event: AccountOpened) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -24,6 +26,16 @@ async def _fresh_schema(platform: TestPlatform) -> str:
     return schema
 
 
+@asynccontextmanager
+async def _connected(platform: TestPlatform, schema: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of the run's database with `schema` as its search path, until the block ends."""
+    conn = await connect(dsn=platform.admin_database_url, schema=schema)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
 def _write(folder: Path, name: str, sql: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text(sql)
@@ -38,11 +50,8 @@ async def test_migrations_apply_from_empty_once_even_when_replicas_start_togethe
     sources = [("shared", SHARED_MIGRATIONS), ("svc", tmp_path)]
 
     async def replica() -> list[str]:
-        conn = await connect(dsn=platform.admin_database_url, schema=schema)
-        try:
+        async with _connected(platform, schema) as conn:
             return await migrate(conn, schema=schema, sources=sources)
-        finally:
-            await conn.close()
 
     results = await asyncio.gather(*(replica() for _ in range(4)))
     applied = sorted(name for result in results for name in result)
@@ -50,38 +59,29 @@ async def test_migrations_apply_from_empty_once_even_when_replicas_start_togethe
     assert applied == [*shared, "svc/0001_create_thing", "svc/0002_add_thing_name"]
     assert await replica() == []  # nothing left to do
 
-    conn = await connect(dsn=platform.admin_database_url, schema=schema)
-    try:
+    async with _connected(platform, schema) as conn:
         columns = await conn.fetch(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'thing'",
             schema,
         )
-        assert {c["column_name"] for c in columns} == {"id", "name"}
-    finally:
-        await conn.close()
+    assert {c["column_name"] for c in columns} == {"id", "name"}
 
 
 async def test_an_applied_migration_that_was_edited_is_refused(platform: TestPlatform, tmp_path: Path) -> None:
     schema = await _fresh_schema(platform)
     _write(tmp_path, "0001_create_thing.sql", "CREATE TABLE thing (id int);")
-    conn = await connect(dsn=platform.admin_database_url, schema=schema)
-    try:
+    async with _connected(platform, schema) as conn:
         await migrate(conn, schema=schema, sources=[("svc", tmp_path)])
         _write(tmp_path, "0001_create_thing.sql", "CREATE TABLE thing (id bigint);")
         with pytest.raises(MigrationError, match="changed after it was applied"):
             await migrate(conn, schema=schema, sources=[("svc", tmp_path)])
-    finally:
-        await conn.close()
 
 
 async def test_a_failing_migration_leaves_nothing_half_applied(platform: TestPlatform, tmp_path: Path) -> None:
     schema = await _fresh_schema(platform)
     _write(tmp_path, "0001_create_thing.sql", "CREATE TABLE thing (id int); SELECT 1/0;")
-    conn = await connect(dsn=platform.admin_database_url, schema=schema)
-    try:
+    async with _connected(platform, schema) as conn:
         with pytest.raises(asyncpg.DivisionByZeroError):
             await migrate(conn, schema=schema, sources=[("svc", tmp_path)])
         assert await conn.fetchval("SELECT to_regclass('thing')") is None
         assert await conn.fetchval("SELECT count(*) FROM schema_migration") == 0
-    finally:
-        await conn.close()

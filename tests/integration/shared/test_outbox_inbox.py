@@ -28,26 +28,17 @@ from tests.integration.shared.messaging_rig import Rig, messaging_rig, record_ef
 
 
 async def test_an_event_written_to_the_outbox_is_handled_exactly_once(platform: TestPlatform) -> None:
-    async with messaging_rig(platform) as rig:
-        consumer = rig.consumer()
-        await consumer.start()
-        relay = rig.relay()
-        relay_task = asyncio.create_task(relay.run())
-        try:
-            names = [f"acct-{i}" for i in range(50)]
-            await rig.publish(*names)
-            effects = await eventually(rig.effects, until=lambda e: len(e) >= 50)
-            await eventually(rig.unsent, until=lambda n: n == 0)
-            # Give stray duplicates a chance to show up before judging "exactly once".
-            await asyncio.sleep(0.5)
-            effects = await rig.effects()
-            assert sorted(effects) == sorted(names)
-            inbox = await rig.subscriber_pool.fetchval("SELECT count(*) FROM inbox_message")
-            assert inbox == 50
-        finally:
-            relay.stop()
-            await relay_task
-            await consumer.stop()
+    async with messaging_rig(platform) as rig, rig.flowing():
+        names = [f"acct-{i}" for i in range(50)]
+        await rig.publish(*names)
+        effects = await eventually(rig.effects, until=lambda e: len(e) >= 50)
+        await eventually(rig.unsent, until=lambda n: n == 0)
+        # Give stray duplicates a chance to show up before judging "exactly once".
+        await asyncio.sleep(0.5)
+        effects = await rig.effects()
+        assert sorted(effects) == sorted(names)
+        inbox = await rig.subscriber_pool.fetchval("SELECT count(*) FROM inbox_message")
+        assert inbox == 50
 
 
 class RelayDyingAfterPublish(OutboxRelay):
@@ -117,38 +108,29 @@ async def _drop_connection(rig: Rig) -> None:
 async def test_a_dropped_broker_connection_recovers_by_itself_and_nothing_is_lost(
     platform: TestPlatform,
 ) -> None:
-    async with messaging_rig(platform) as rig:
-        consumer = rig.consumer()
-        await consumer.start()
-        relay = rig.relay()
-        relay_task = asyncio.create_task(relay.run())
-        try:
-            names = [f"before-{i}" for i in range(20)]
-            await rig.publish(*names)
+    async with messaging_rig(platform) as rig, rig.flowing():
+        names = [f"before-{i}" for i in range(20)]
+        await rig.publish(*names)
 
-            async def keep_publishing() -> None:
-                for i in range(40):
-                    await rig.publish(f"during-{i}")
-                    await asyncio.sleep(0.02)
+        async def keep_publishing() -> None:
+            for i in range(40):
+                await rig.publish(f"during-{i}")
+                await asyncio.sleep(0.02)
 
-            writer = asyncio.create_task(keep_publishing())
-            # Drop the connection while events flow: once the first of the new ones has been handled.
-            await eventually(rig.effects, until=lambda e: any(name.startswith("during-") for name in e))
-            await _drop_connection(rig)
-            await writer
-            names += [f"during-{i}" for i in range(40)]
-            await rig.publish("after")
-            names.append("after")
+        writer = asyncio.create_task(keep_publishing())
+        # Drop the connection while events flow: once the first of the new ones has been handled.
+        await eventually(rig.effects, until=lambda e: any(name.startswith("during-") for name in e))
+        await _drop_connection(rig)
+        await writer
+        names += [f"during-{i}" for i in range(40)]
+        await rig.publish("after")
+        names.append("after")
 
-            effects = await eventually(rig.effects, until=lambda e: set(e) >= set(names), within=30)
-            await eventually(rig.unsent, until=lambda n: n == 0, within=30)
-            counts = Counter(effects)
-            assert set(counts) == set(names)
-            assert max(counts.values()) == 1
-        finally:
-            relay.stop()
-            await relay_task
-            await consumer.stop()
+        effects = await eventually(rig.effects, until=lambda e: set(e) >= set(names), within=30)
+        await eventually(rig.unsent, until=lambda n: n == 0, within=30)
+        counts = Counter(effects)
+        assert set(counts) == set(names)
+        assert max(counts.values()) == 1
 
 
 async def test_a_message_whose_handler_always_fails_is_dead_lettered_and_the_rest_still_flow(
@@ -349,17 +331,8 @@ async def test_the_same_message_twice_in_one_batch_has_one_effect(platform: Test
 
 
 async def test_a_commit_that_wrote_outbox_rows_wakes_the_relay_of_its_process_at_once(platform: TestPlatform) -> None:
-    async with messaging_rig(platform) as rig:
-        consumer = rig.consumer()
-        await consumer.start()
-        # A poll this long never fires within the test: only the wake after the commit can publish.
-        relay = rig.relay(poll_interval_s=600)
-        relay_task = asyncio.create_task(relay.run())
-        try:
-            await eventually(rig.unsent, until=lambda n: n == 0)  # the relay's first round has run
-            await rig.publish("woken")
-            assert await eventually(rig.effects, within=5) == ["woken"]
-        finally:
-            relay.stop()
-            await relay_task
-            await consumer.stop()
+    # A poll this long never fires within the test: only the wake after the commit can publish.
+    async with messaging_rig(platform) as rig, rig.flowing(poll_interval_s=600):
+        await eventually(rig.unsent, until=lambda n: n == 0)  # the relay's first round has run
+        await rig.publish("woken")
+        assert await eventually(rig.effects, within=5) == ["woken"]

@@ -13,14 +13,17 @@ import pytest
 from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored, RunwayChanged
 from shared.messaging.consumer import HANDLED
 from shared.money import MICRO_PER_ISC, parse_isc
-from tests.harness import EventTap, TestPlatform, admin_fetch, clock_of, event_tap, eventually, running_service
+from tests.harness import EventTap, TestPlatform, admin_fetch, clock_of, eventually, running_service
 from tests.integration.wallet.wallet_rig import (
     ONE_ISC_PER_SECOND_PER_DAY,
+    account_where,
+    burning_account,
     fund,
     handled_by_wallet,
     open_account,
     publish_rental_changed,
     read_account,
+    usage_amounts,
 )
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
@@ -36,21 +39,6 @@ async def wallet(platform: TestPlatform) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture
-async def tap(platform: TestPlatform) -> AsyncIterator[EventTap]:
-    async with event_tap(platform, "wallet.#") as watching:
-        yield watching
-
-
-async def _account_where(
-    wallet: httpx.AsyncClient, platform: TestPlatform, account_id: str, **expected: object
-) -> dict[str, object]:
-    async def probe() -> dict[str, object]:
-        return await read_account(wallet, platform, account_id)
-
-    return await eventually(probe, until=lambda a: all(a[k] == v for k, v in expected.items()))
-
-
 async def test_an_account_burns_at_the_sum_of_its_active_contracts(
     wallet: httpx.AsyncClient, platform: TestPlatform, tap: EventTap
 ) -> None:
@@ -64,7 +52,7 @@ async def test_an_account_burns_at_the_sum_of_its_active_contracts(
     await publish_rental_changed(
         platform, account_id=account_id, contract_id=second, rate_per_day=20 * ISC_PER_DAY, version=1
     )
-    burning = await _account_where(wallet, platform, account_id, burn_rate_per_day="30")
+    burning = await account_where(wallet, platform, account_id, burn_rate_per_day="30")
     assert burning["status"] == "funded"
     assert isinstance(burning["depletes_at"], str)
     runways = await tap.wait_for(RunwayChanged, account_id=account_id, count=3)
@@ -75,9 +63,9 @@ async def test_an_account_burns_at_the_sum_of_its_active_contracts(
     await publish_rental_changed(
         platform, account_id=account_id, contract_id=second, rate_per_day=20 * ISC_PER_DAY, version=2, active=False
     )
-    await _account_where(wallet, platform, account_id, burn_rate_per_day="10")
+    await account_where(wallet, platform, account_id, burn_rate_per_day="10")
     await publish_rental_changed(platform, account_id=account_id, contract_id=first, rate_per_day=0, version=2)
-    idle = await _account_where(wallet, platform, account_id, burn_rate_per_day="0")
+    idle = await account_where(wallet, platform, account_id, burn_rate_per_day="0")
     assert idle["depletes_at"] is None
 
 
@@ -100,7 +88,7 @@ async def test_a_duplicated_or_out_of_order_rental_change_changes_nothing(
     message_id = await publish_rental_changed(
         platform, account_id=account_id, contract_id=contract, rate_per_day=5 * ISC_PER_DAY, version=2
     )
-    before = await _account_where(wallet, platform, account_id, burn_rate_per_day="5")
+    before = await account_where(wallet, platform, account_id, burn_rate_per_day="5")
     runways_before = await _outbox_count(platform, account_id, "wallet.runway_changed")
     duplicates_before = HANDLED.labels("wallet.events", "duplicate")._value.get()
 
@@ -141,13 +129,9 @@ async def test_a_duplicated_or_out_of_order_rental_change_changes_nothing(
 async def test_at_one_isc_per_second_the_run_out_is_announced_on_time_and_credit_restores_the_account(
     wallet: httpx.AsyncClient, platform: TestPlatform, tap: EventTap
 ) -> None:
-    account_id = await open_account(wallet, platform)
-    await fund(wallet, platform, account_id, amount="2")
-    await publish_rental_changed(
-        platform, account_id=account_id, contract_id=uuid.uuid4(), rate_per_day=ONE_ISC_PER_SECOND_PER_DAY, version=1
+    account_id, depletes_at = await burning_account(
+        wallet, platform, amount="2", rate_per_day=ONE_ISC_PER_SECOND_PER_DAY
     )
-    burning = await _account_where(wallet, platform, account_id, burn_rate_per_day="86400")
-    depletes_at = datetime.fromisoformat(str(burning["depletes_at"]))
 
     [low] = await tap.wait_for(BalanceLow, account_id=account_id)
     [depleted] = await tap.wait_for(BalanceDepleted, account_id=account_id)
@@ -157,12 +141,7 @@ async def test_at_one_isc_per_second_the_run_out_is_announced_on_time_and_credit
     assert timedelta(0) <= depleted.received_at - depletes_at < timedelta(seconds=1)
     account = await read_account(wallet, platform, account_id)
     assert (account["balance"], account["status"], account["depletes_at"]) == ("0", "depleted", None)
-    usage = await admin_fetch(
-        platform,
-        "SELECT amount FROM wallet.ledger_entry WHERE account_id = $1 AND kind = 'usage'",
-        uuid.UUID(account_id),
-    )
-    assert sum(r["amount"] for r in usage) == -2 * MICRO_PER_ISC
+    assert sum(await usage_amounts(platform, account_id)) == -2 * MICRO_PER_ISC
 
     restored_by = await fund(wallet, platform, account_id, amount="1")
     [restored] = await tap.wait_for(BalanceRestored, account_id=account_id)
@@ -177,14 +156,8 @@ async def test_at_one_isc_per_second_the_run_out_is_announced_on_time_and_credit
 async def test_the_balance_read_is_exact_at_any_instant_of_the_run_down(
     wallet: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
-    account_id = await open_account(wallet, platform)
-    await fund(wallet, platform, account_id, amount="5")
     # A slow rate (1 iSC per day), so that nothing runs out while the clock is moved for the reads below.
-    await publish_rental_changed(
-        platform, account_id=account_id, contract_id=uuid.uuid4(), rate_per_day=ISC_PER_DAY, version=1
-    )
-    burning = await _account_where(wallet, platform, account_id, burn_rate_per_day="1")
-    depletes_at = datetime.fromisoformat(str(burning["depletes_at"]))
+    account_id, depletes_at = await burning_account(wallet, platform, amount="5", rate_per_day=ISC_PER_DAY)
     clock = clock_of(wallet)
 
     async def read_at(instant: datetime) -> dict[str, object]:

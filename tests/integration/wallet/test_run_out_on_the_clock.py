@@ -7,31 +7,16 @@ instant, wakes when its clock moves.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-
-import pytest
 
 from shared.events.wallet import BalanceDepleted, BalanceLow
 from shared.money import MICRO_PER_ISC
-from tests.harness import EventTap, TestPlatform, admin_fetch, clock_of, event_tap, eventually, running_service
-from tests.integration.wallet.wallet_rig import (
-    fund,
-    open_account,
-    publish_rental_changed,
-    read_account,
-)
+from tests.harness import EventTap, TestPlatform, clock_of, running_service
+from tests.integration.wallet.wallet_rig import burning_account, read_account, usage_amounts
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-async def tap(platform: TestPlatform) -> AsyncIterator[EventTap]:
-    async with event_tap(platform, "wallet.#") as watching:
-        yield watching
 
 
 async def test_thirty_days_of_credit_warn_at_each_threshold_and_run_out_at_their_instant(
@@ -41,17 +26,7 @@ async def test_thirty_days_of_credit_warn_at_each_threshold_and_run_out_at_their
     settings = platform.settings(WalletSettings, scheduler_max_sleep_s=60)
     async with running_service(WALLET, settings) as wallet:
         clock = clock_of(wallet)
-        account_id = await open_account(wallet, platform)
-        await fund(wallet, platform, account_id, amount="30")
-        await publish_rental_changed(
-            platform, account_id=account_id, contract_id=uuid.uuid4(), rate_per_day=MICRO_PER_ISC, version=1
-        )
-
-        async def burning() -> dict[str, object]:
-            return await read_account(wallet, platform, account_id)
-
-        account = await eventually(burning, until=lambda a: a["burn_rate_per_day"] == "1")
-        depletes_at = datetime.fromisoformat(str(account["depletes_at"]))
+        account_id, depletes_at = await burning_account(wallet, platform, amount="30", rate_per_day=MICRO_PER_ISC)
         # 30 days left: every threshold of the ladder from 4 weeks down is crossed on the way, each once.
         crossed = [days * DAY for days in (28, 21, 14, 7, 3, 1)]
         for count, threshold in enumerate(crossed, start=1):
@@ -70,11 +45,7 @@ async def test_thirty_days_of_credit_warn_at_each_threshold_and_run_out_at_their
 
         account = await read_account(wallet, platform, account_id)
         assert (account["balance"], account["status"], account["depletes_at"]) == ("0", "depleted", None)
-        usage = await admin_fetch(
-            platform,
-            "SELECT amount FROM wallet.ledger_entry WHERE account_id = $1 AND kind = 'usage'",
-            uuid.UUID(account_id),
-        )
+        usage = await usage_amounts(platform, account_id)
         # Settled day by day as the clock passed (the daily settlement), to exactly the 30 iSC loaded.
-        assert sum(r["amount"] for r in usage) == -30 * MICRO_PER_ISC
+        assert sum(usage) == -30 * MICRO_PER_ISC
         assert len(usage) >= 2

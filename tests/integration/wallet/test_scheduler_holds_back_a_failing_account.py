@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 import asyncpg
 
 from shared.events.wallet import BalanceDepleted
-from tests.harness import TestPlatform, admin_fetchval, event_tap, eventually, running_service
+from tests.harness import EventTap, TestPlatform, admin_fetchval, running_service
 from tests.integration.wallet.wallet_rig import (
     ONE_ISC_PER_SECOND_PER_DAY,
     fund,
     open_account,
-    publish_rental_changed,
     read_account,
+    start_burning,
 )
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
@@ -52,10 +52,10 @@ async def heal(platform: TestPlatform) -> None:
 
 
 async def test_a_failing_account_is_held_back_and_the_accounts_due_after_it_still_run_out(
-    platform: TestPlatform,
+    platform: TestPlatform, tap: EventTap
 ) -> None:
     settings = platform.settings(WalletSettings)
-    async with event_tap(platform, "wallet.#") as tap, running_service(WALLET, settings) as wallet:
+    async with running_service(WALLET, settings) as wallet:
         broken = await open_account(wallet, platform, "Broken")
         healthy = await open_account(wallet, platform, "Healthy")
         await fund(wallet, platform, broken, amount="1")
@@ -64,19 +64,9 @@ async def test_a_failing_account_is_held_back_and_the_accounts_due_after_it_stil
             await fund(wallet, platform, healthy, amount="2")
             depletes_at = {}
             for account_id in (broken, healthy):
-                await publish_rental_changed(
-                    platform,
-                    account_id=account_id,
-                    contract_id=uuid.uuid4(),
-                    rate_per_day=ONE_ISC_PER_SECOND_PER_DAY,
-                    version=1,
+                depletes_at[account_id] = await start_burning(
+                    wallet, platform, account_id, rate_per_day=ONE_ISC_PER_SECOND_PER_DAY
                 )
-
-                async def probe(account_id: str = account_id) -> dict[str, object]:
-                    return await read_account(wallet, platform, account_id)
-
-                burning = await eventually(probe, until=lambda a: a["burn_rate_per_day"] == "86400")
-                depletes_at[account_id] = datetime.fromisoformat(str(burning["depletes_at"]))
             assert depletes_at[broken] < depletes_at[healthy]
             # The broken account falls due first and fails every time; the healthy one runs out on time anyway.
             [depleted] = await tap.wait_for(BalanceDepleted, account_id=healthy, within=15)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import datetime
 
 import httpx
 
 from shared.events.contracts import RentalChanged
-from tests.harness import TestPlatform, admin_fetchval, publish_event
+from shared.money import format_isc
+from tests.harness import TestPlatform, admin_fetch, admin_fetchval, eventually, publish_event
 
 ONE_ISC_PER_SECOND_PER_DAY = 86_400 * 1_000_000  # micro-iSC per day
 
@@ -53,6 +55,27 @@ async def read_account(wallet: httpx.AsyncClient, platform: TestPlatform, accoun
     return body
 
 
+async def account_where(
+    wallet: httpx.AsyncClient, platform: TestPlatform, account_id: str, **expected: object
+) -> dict[str, object]:
+    """The account as read once every field of `expected` has its value."""
+
+    async def probe() -> dict[str, object]:
+        return await read_account(wallet, platform, account_id)
+
+    return await eventually(probe, until=lambda a: all(a[k] == v for k, v in expected.items()))
+
+
+async def usage_amounts(platform: TestPlatform, account_id: str) -> list[int]:
+    """The usage entries settled into the account's ledger so far (micro-iSC, each negative)."""
+    rows = await admin_fetch(
+        platform,
+        "SELECT amount FROM wallet.ledger_entry WHERE account_id = $1 AND kind = 'usage'",
+        uuid.UUID(account_id),
+    )
+    return [int(r["amount"]) for r in rows]
+
+
 async def publish_rental_changed(
     platform: TestPlatform,
     *,
@@ -73,6 +96,27 @@ async def publish_rental_changed(
         active=active,
     )
     return await publish_event(platform, event, message_id=message_id)
+
+
+async def start_burning(
+    wallet: httpx.AsyncClient, platform: TestPlatform, account_id: str, *, rate_per_day: int
+) -> datetime:
+    """A first contract of the account rents at `rate_per_day` (micro-iSC); once the wallet burns at that rate,
+    the instant it says the balance runs out."""
+    await publish_rental_changed(
+        platform, account_id=account_id, contract_id=uuid.uuid4(), rate_per_day=rate_per_day, version=1
+    )
+    burning = await account_where(wallet, platform, account_id, burn_rate_per_day=format_isc(rate_per_day))
+    return datetime.fromisoformat(str(burning["depletes_at"]))
+
+
+async def burning_account(
+    wallet: httpx.AsyncClient, platform: TestPlatform, *, amount: str, rate_per_day: int
+) -> tuple[str, datetime]:
+    """A new account funded with `amount` iSC and burning at `rate_per_day`: its id and its run-out instant."""
+    account_id = await open_account(wallet, platform)
+    await fund(wallet, platform, account_id, amount=amount)
+    return account_id, await start_burning(wallet, platform, account_id, rate_per_day=rate_per_day)
 
 
 async def handled_by_wallet(platform: TestPlatform, message_id: str) -> bool:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.harness import TestPlatform
-from tests.integration.web_bff.web_stack import WebStack, bearer, running_web_stack, sign_in
+from tests.integration.web_bff.web_stack import WebStack, open_account, running_web_stack, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -28,17 +28,6 @@ async def browser() -> AsyncIterator[httpx.AsyncClient]:
     # A cookie jar and no automatic redirects: the tests follow each hop the way a browser would.
     async with httpx.AsyncClient(follow_redirects=False, timeout=20) as client:
         yield client
-
-
-async def open_account(stack: WebStack, platform: TestPlatform, name: str) -> uuid.UUID:
-    async with httpx.AsyncClient(timeout=20) as client:
-        response = await client.post(
-            f"{stack.service_urls['wallet']}/v1/accounts",
-            json={"name": name},
-            headers=bearer(platform, stack, role="partner"),
-        )
-    assert response.status_code == 201, response.text
-    return uuid.UUID(response.json()["id"])
 
 
 async def test_a_customer_signs_in_with_pkce_and_gets_an_httponly_same_site_session_cookie(

@@ -106,3 +106,15 @@ def bearer(platform: TestPlatform, stack: WebStack, *, role: str, account_id: UU
         issuer=stack.issuer,
     )
     return {"Authorization": f"Bearer {token}"}
+
+
+async def open_account(stack: WebStack, platform: TestPlatform, name: str) -> UUID:
+    """An account opened by a partner straight at the stack's wallet (what a test starts from, not what it tests)."""
+    async with httpx.AsyncClient(timeout=20) as client:
+        response = await client.post(
+            f"{stack.service_urls['wallet']}/v1/accounts",
+            json={"name": name},
+            headers=bearer(platform, stack, role="partner"),
+        )
+    assert response.status_code == 201, response.text
+    return UUID(response.json()["id"])

@@ -63,6 +63,17 @@ def gateway_with(
     return SimulatedGateway(state=state, store=store, distributor_url="http://distributor", jwks=jwks, clock=clock)
 
 
+async def restarted_from(
+    store: FileStore, hwid: str, clock: Clock, jwks_keys: tuple[list[dict[str, str]], list[int]]
+) -> SimulatedGateway:
+    """The gateway as it comes back after a restart: what it stored, loaded and restored."""
+    stored = store.load(hwid)
+    assert stored is not None
+    gateway = gateway_with(stored, store, clock, *jwks_keys)
+    await gateway.restore()
+    return gateway
+
+
 async def test_the_highest_seq_reaches_disk_and_a_restarted_gateway_refuses_that_seq_or_older(
     tmp_path: Path, jwks_keys: tuple[list[dict[str, str]], list[int]]
 ) -> None:
@@ -73,10 +84,7 @@ async def test_the_highest_seq_reaches_disk_and_a_restarted_gateway_refuses_that
     on_disk = json.loads(store.path(state.hwid).read_text())
     assert on_disk["highest_seq"] == 5
 
-    stored = store.load(state.hwid)
-    assert stored is not None
-    restarted = gateway_with(stored, store, clock, *jwks_keys)
-    await restarted.restore()
+    restarted = await restarted_from(store, state.hwid, clock, jwks_keys)
     assert restarted.phones_running() == [state.phones[0].hwid]
     for seq in (5, 4):
         with pytest.raises(BundleRejected) as caught:
@@ -94,10 +102,7 @@ async def test_a_stored_bundle_that_expired_while_the_gateway_was_off_is_dropped
     gateway = gateway_with(state, store, clock, *jwks_keys)
     await gateway.offer(signed(state, seq=1, now=clock.now, expires_in=timedelta(seconds=5)))
     clock.now += timedelta(seconds=6)
-    stored = store.load(state.hwid)
-    assert stored is not None
-    restarted = gateway_with(stored, store, clock, *jwks_keys)
-    await restarted.restore()
+    restarted = await restarted_from(store, state.hwid, clock, jwks_keys)
     assert restarted.current is None
     assert restarted.phones_running() == []
     assert restarted.state.highest_seq == 1
