@@ -43,6 +43,8 @@ async def browser_stack(platform: TestPlatform, *, stale_failures: str) -> Async
     missing = missing_prerequisites()
     # A browser test that quietly skips would pass on a machine that never ran it: fail and say why.
     assert not missing, "browser tests need: " + "; ".join(missing)
+    # A fresh checkout has no artifacts/web/ yet; fixtures write logs there before the first screenshot does.
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # Screenshots of failures from an earlier run would mislead whoever looks at artifacts/web/.
     for stale in ARTIFACTS.glob(stale_failures):
         stale.unlink()
