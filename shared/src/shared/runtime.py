@@ -62,7 +62,7 @@ class ServiceSpec(Generic[S]):
     # Long-running tasks started with the service (schedulers); each must be safe with replicas.
     background_jobs: Sequence[BackgroundJob[S]] = ()
     components: Mapping[str, Component[S]] = field(default_factory=dict)
-    # Pure ASGI middleware put in front of everything else (the distributor serves its gateway socket there,
+    # Pure ASGI apps put in front of the whole middleware stack (the distributor serves its gateway socket there,
     # ahead of FastAPI's routing); each is called with the app it wraps.
     front: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
     max_body_bytes: int = 64 * 1024
@@ -297,10 +297,25 @@ def create_app(spec: ServiceSpec[S], settings: S, *, clock: Clock | None = None)
         app.include_router(router, prefix="/v1")
     for router in spec.root_routers:
         app.include_router(router)
-    # Added last, so outermost: ahead of the request context, the body limit and the routing.
-    for front in spec.front:
-        app.add_middleware(front)
+    if spec.front:
+        _put_in_front(app, spec.front)
     return app
+
+
+def _put_in_front(app: FastAPI, fronts: Sequence[Callable[[ASGIApp], ASGIApp]]) -> None:
+    """Wrap the whole middleware stack Starlette builds, its error middleware included, in `fronts` (the first
+    outermost). What a front serves itself (the distributor's ten thousand gateway sockets) then keeps no frame of
+    the HTTP stack for as long as it lives; everything else goes through the stack as before. Starlette sets
+    `scope["app"]` before it calls the stack, so a front finds the runtime there."""
+    build = app.build_middleware_stack
+
+    def build_with_fronts() -> ASGIApp:
+        stack = build()
+        for front in reversed(fronts):
+            stack = front(stack)
+        return stack
+
+    app.build_middleware_stack = build_with_fronts  # type: ignore[method-assign]
 
 
 def get_runtime(request: Request) -> Runtime[Any]:
