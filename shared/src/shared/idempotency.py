@@ -59,6 +59,13 @@ async def claim_idempotency_key(conn: asyncpg.Connection, *, scope: str, key: st
     )
     if claimed:
         return None
+    return await replay_of_claimed(conn, scope=scope, key=key, fingerprint=fingerprint)
+
+
+async def replay_of_claimed(conn: asyncpg.Connection, *, scope: str, key: str, fingerprint: str) -> Replay:
+    """The first answer to `key`, which an earlier request claimed (for a use case that tried the claim, the
+    `INSERT ... ON CONFLICT DO NOTHING` of `claim_idempotency_key`, inside a query of its own); refused if that
+    request had another body (`fingerprint`, from `request_fingerprint`)."""
     row = await conn.fetchrow(
         "SELECT request_hash, status_code, response FROM idempotency_record WHERE scope = $1 AND key = $2",
         scope,

@@ -6,6 +6,7 @@ rollback: record them with `record_hit` in a transaction of their own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -46,15 +47,27 @@ async def ensure_all_below_limits(
 ) -> None:
     """`ensure_below_limit` for several buckets (`{bucket: (limit, what)}`) in one query; the first in the
     mapping's order that is full decides the answer."""
-    start = _window_start(now, window_s)
     rows = await conn.fetch(
         "SELECT bucket, hits FROM rate_limit_counter WHERE bucket = ANY($1::text[]) AND window_start = $2",
         list(limits),
-        start,
+        window_start(now, window_s),
     )
-    hits = {row["bucket"]: row["hits"] for row in rows}
+    ensure_hits_below_limits({row["bucket"]: row["hits"] for row in rows}, limits=limits, window_s=window_s, now=now)
+
+
+def window_start(now: datetime, window_s: int) -> datetime:
+    """The start of the window `now` falls in: the `window_start` of its `rate_limit_counter` rows."""
+    return _window_start(now, window_s)
+
+
+def ensure_hits_below_limits(
+    hits: Mapping[str, int], *, limits: dict[str, tuple[int, str]], window_s: int, now: datetime
+) -> None:
+    """`ensure_all_below_limits` on hits already read (`{bucket: hits}` of the current window, absent = 0), for a
+    use case that reads them with another query of its own."""
     for bucket, (limit, what) in limits.items():
         if hits.get(bucket, 0) >= limit:
+            start = _window_start(now, window_s)
             retry_after = max(1, int((start + timedelta(seconds=window_s) - now).total_seconds()))
             raise TooManyRequests(f"too many {what}; try again in {retry_after} s", retry_after_s=retry_after)
 

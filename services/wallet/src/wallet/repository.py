@@ -253,6 +253,59 @@ async def redeem_issued_key(
     return row
 
 
+async def begin_redemption(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    failure_buckets: list[str],
+    window_start: datetime,
+    scope: str,
+    idempotency_key: str,
+    request_hash: str,
+    code_hash: bytes,
+    at: datetime,
+) -> asyncpg.Record:
+    """A redemption's reads and claims in one round trip (the claim only if the account exists, the key only
+    if the claim is new):
+
+    the account locked (its columns are NULL if there is none); the failure counts of `failure_buckets` in the
+    window (`failure_hits`, `{bucket: hits}`); the Idempotency-Key claimed as `claim_idempotency_key` does
+    (`claimed` false: an earlier request holds it); and then the key redeemed into the account as
+    `redeem_issued_key` does (`key_id`, `key_amount`; NULL if no issued key has this code). The caller refuses
+    what the counts or the claim call for, and its transaction's rollback undoes the claim and the key with it.
+    """
+    row: asyncpg.Record = await conn.fetchrow(
+        """WITH locked AS (
+               SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted,
+                      depletes_at, low_warned_threshold_s, low_check_at, version
+               FROM account WHERE id = $1 FOR UPDATE
+           ), failures AS (
+               SELECT coalesce(jsonb_object_agg(bucket, hits), '{}'::jsonb) AS failure_hits
+               FROM rate_limit_counter WHERE bucket = ANY($2::text[]) AND window_start = $3
+           ), claim AS (
+               INSERT INTO idempotency_record (scope, key, request_hash)
+               SELECT $4, $5, $6 WHERE EXISTS (SELECT FROM locked)
+               ON CONFLICT (scope, key) DO NOTHING RETURNING true
+           ), redeemed AS (
+               UPDATE activation_key SET status = 'redeemed', redeemed_into = $1, redeemed_at = $8
+               WHERE code_hash = $7 AND status = 'issued' AND EXISTS (SELECT FROM claim)
+               RETURNING id, amount
+           )
+           SELECT locked.*, failures.failure_hits, EXISTS (SELECT FROM claim) AS claimed,
+                  redeemed.id AS key_id, redeemed.amount AS key_amount
+           FROM failures LEFT JOIN locked ON true LEFT JOIN redeemed ON true""",
+        account_id,
+        failure_buckets,
+        window_start,
+        scope,
+        idempotency_key,
+        request_hash,
+        code_hash,
+        at,
+    )
+    return row
+
+
 async def activation_key_status(conn: asyncpg.Connection, code_hash: bytes) -> str | None:
     status: str | None = await conn.fetchval("SELECT status FROM activation_key WHERE code_hash = $1", code_hash)
     return status

@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 import asyncpg
 import structlog
 
-from shared.db import is_database_away, transaction
+from shared.db import is_database_away, transaction, writes_together
 from shared.errors import BadRequest, Conflict, NotFound, Unprocessable
 from shared.events.base import Event
 from shared.events.wallet import (
@@ -27,11 +28,16 @@ from shared.events.wallet import (
     CreditsLoaded,
     RunwayChanged,
 )
-from shared.idempotency import claim_idempotency_key, store_idempotent_response
+from shared.idempotency import (
+    claim_idempotency_key,
+    replay_of_claimed,
+    request_fingerprint,
+    store_idempotent_response,
+)
 from shared.messaging.outbox import add_all_to_outbox, add_to_outbox
 from shared.money import format_isc
 from shared.pagination import Page, decode_cursor, encode_cursor
-from shared.rate_limit import ensure_all_below_limits, record_hit
+from shared.rate_limit import ensure_all_below_limits, ensure_hits_below_limits, record_hit, window_start
 from wallet import domain, repository
 from wallet.schemas import (
     AccountRead,
@@ -273,58 +279,83 @@ async def _redeem(
     now: datetime,
 ) -> RedemptionRead:
     scope = f"redemption:{account_id}"
-    async with transaction(pool) as conn:
-        row = await repository.lock_account(conn, account_id)
-        if row is None:
-            raise NotFound("account not found")
-        await ensure_all_below_limits(conn, limits=failure_limits, window_s=window_s, now=now)
+    try:
         canonical = _canonical_code(code)
-        replay = await claim_idempotency_key(conn, scope=scope, key=idempotency_key, request={"code": canonical})
-        if replay is not None:
+    except Unprocessable:
+        # Refused as the code is, but in the order of the other refusals: no account, then too many failures.
+        async with transaction(pool) as conn:
+            if await repository.lock_account(conn, account_id) is None:
+                raise NotFound("account not found") from None
+            await ensure_all_below_limits(conn, limits=failure_limits, window_s=window_s, now=now)
+        raise
+    fingerprint = request_fingerprint({"code": canonical})
+    code_hash = domain.code_hash(canonical)
+    async with transaction(pool) as conn:
+        row = await repository.begin_redemption(
+            conn,
+            account_id=account_id,
+            failure_buckets=list(failure_limits),
+            window_start=window_start(now, window_s),
+            scope=scope,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+            code_hash=code_hash,
+            at=now,
+        )
+        if row["id"] is None:
+            raise NotFound("account not found")
+        ensure_hits_below_limits(row["failure_hits"], limits=failure_limits, window_s=window_s, now=now)
+        if not row["claimed"]:
+            replay = await replay_of_claimed(conn, scope=scope, key=idempotency_key, fingerprint=fingerprint)
             return RedemptionRead.model_validate(replay.response)
-        key = await _claim_key(conn, code_hash=domain.code_hash(canonical), account_id=account_id, at=now)
+        if row["key_id"] is None:
+            await _refuse_key(conn, code_hash)
+        key = {"id": row["key_id"], "amount": row["key_amount"]}
         account = await _catch_up_run_out(conn, _Account.of(row), now=now)
         was_depleted = account.burn.depleted
         burn, usage = account.burn.load(amount=key["amount"], at=now)
-        await _post_usage(conn, account_id=account_id, before=account.burn, usage=usage, at=burn.settled_at)
-        await _post(
-            conn,
-            account_id=account_id,
-            posting=domain.redemption_posting(key["amount"]),
-            balance_after=burn.balance,
-            at=now,
-            key_id=key["id"],
-        )
-        account = await _save_runway(conn, account=account, burn=burn, at=now)
-        events: list[Event] = [
-            _runway_event(account_id, burn, version=account.version, at=now),
-            CreditsLoaded(account_id=account_id, amount=key["amount"], key_id=key["id"], balance_after=burn.balance),
-        ]
-        if was_depleted:
-            events.append(
-                BalanceRestored(
-                    account_id=account_id, balance=burn.balance, depletes_at=burn.depletes_at(), version=account.version
-                )
+        # The writes from here on read nothing back: one round trip (their errors surface at the block's end).
+        async with writes_together(conn):
+            await _post_usage(conn, account_id=account_id, before=account.burn, usage=usage, at=burn.settled_at)
+            await _post(
+                conn,
+                account_id=account_id,
+                posting=domain.redemption_posting(key["amount"]),
+                balance_after=burn.balance,
+                at=now,
+                key_id=key["id"],
             )
-        await add_all_to_outbox(conn, events)
-        result = RedemptionRead(
-            key_id=key["id"], amount=key["amount"], balance=burn.balance, depletes_at=burn.depletes_at()
-        )
-        await store_idempotent_response(
-            conn, scope=scope, key=idempotency_key, status_code=201, response=result.model_dump(mode="json")
-        )
+            account = await _save_runway(conn, account=account, burn=burn, at=now)
+            events: list[Event] = [
+                _runway_event(account_id, burn, version=account.version, at=now),
+                CreditsLoaded(
+                    account_id=account_id, amount=key["amount"], key_id=key["id"], balance_after=burn.balance
+                ),
+            ]
+            if was_depleted:
+                events.append(
+                    BalanceRestored(
+                        account_id=account_id,
+                        balance=burn.balance,
+                        depletes_at=burn.depletes_at(),
+                        version=account.version,
+                    )
+                )
+            await add_all_to_outbox(conn, events)
+            result = RedemptionRead(
+                key_id=key["id"], amount=key["amount"], balance=burn.balance, depletes_at=burn.depletes_at()
+            )
+            await store_idempotent_response(
+                conn, scope=scope, key=idempotency_key, status_code=201, response=result.model_dump(mode="json")
+            )
     log.info("wallet.key.redeemed", account_id=str(account_id), key_id=str(key["id"]), amount=key["amount"])
     return result
 
 
-async def _claim_key(
-    conn: asyncpg.Connection, *, code_hash: bytes, account_id: uuid.UUID, at: datetime
-) -> asyncpg.Record:
-    """Mark the key redeemed into the account if it is still issued: that one statement is the claim, so a key
-    redeems once however many requests race for it (the loser waits on the row lock, then finds it spent)."""
-    key = await repository.redeem_issued_key(conn, code_hash=code_hash, account_id=account_id, at=at)
-    if key is not None:
-        return key
+async def _refuse_key(conn: asyncpg.Connection, code_hash: bytes) -> NoReturn:
+    """No issued key has this code: say why. The claim is the key's one `UPDATE ... WHERE status = 'issued'`
+    (`repository.begin_redemption`), so a key redeems once however many requests race for it (the loser waits on
+    the row lock, then finds it spent)."""
     status = await repository.activation_key_status(conn, code_hash)
     if status is None:
         raise UnknownActivationKey("no activation key has this code")
