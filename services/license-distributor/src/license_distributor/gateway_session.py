@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable
 
 import structlog
 from prometheus_client import Counter
@@ -58,19 +58,24 @@ class GatewaySockets:
         self.hub = hub
         self.settings = settings
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: it hands over the one to await, one frame less kept by every session.
         if scope["type"] == "websocket" and scope["path"] == GATEWAY_PATH:
-            await serve_gateway(WebSocket(scope, receive, send), hub=self.hub, settings=self.settings)
-            return
-        await self.app(scope, receive, send)
+            return serve_gateway(WebSocket(scope, receive, send), hub=self.hub, settings=self.settings, receive=receive)
+        return self.app(scope, receive, send)
 
 
-async def serve_gateway(websocket: WebSocket, *, hub: GatewayHub, settings: Settings) -> None:
+async def serve_gateway(
+    websocket: WebSocket, *, hub: GatewayHub, settings: Settings, receive: Receive | None = None
+) -> None:
     """One connection, if a handshake slot is free: otherwise 503 at once, and the gateway backs off.
 
     A reconnect of every gateway at once would otherwise start thousands of handshakes together, finish none of
     them before the gateways' own timeouts, and have them all come back to start again. Refusing beyond
     `handshake_limit` costs an HTTP response; the handshakes let in finish in time.
+
+    `receive`, the connection's own ASGI receive, is what a welcomed session waits on: read straight from it,
+    without the two coroutines of Starlette's `receive_text` suspended on top of every idle session.
     """
     if not hub.begin_handshake():
         with contextlib.suppress(*GONE):
@@ -78,32 +83,33 @@ async def serve_gateway(websocket: WebSocket, *, hub: GatewayHub, settings: Sett
                 PlainTextResponse("busy", status_code=503, headers={"Retry-After": str(secrets.choice(RETRY_AFTER_S))})
             )
         return
-    released = False
-
-    def release() -> None:
-        nonlocal released
-        if not released:
-            released = True
-            hub.end_handshake()
-
     try:
-        await _serve(websocket, hub=hub, settings=settings, welcomed=release)
-    finally:
-        release()
-
-
-async def _serve(websocket: WebSocket, *, hub: GatewayHub, settings: Settings, welcomed: Callable[[], None]) -> None:
-    opened = await _open(websocket, hub=hub, settings=settings)
+        opened = await _open(websocket, hub=hub, settings=settings)
+    except BaseException:
+        hub.end_handshake()
+        raise
     if opened is None:
+        hub.end_handshake()
         return
     session, delivery = opened
     try:
-        sent = await session.welcome(delivery)
-        welcomed()
-        del delivery  # nothing of the handshake stays with the session
-        if sent:
+        try:
+            sent = await session.welcome(delivery)
+        finally:
+            hub.end_handshake()
+        del delivery, opened  # nothing of the handshake stays with the session
+        if sent and receive is None:
             while True:
                 _on_message(await websocket.receive_text(), session=session, hub=hub)
+        while sent and receive is not None:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:  # a binary frame: not part of the protocol
+                log.warning("licensing.gateway.unreadable_frame", hwid=session.gateway.hwid)
+                continue
+            _on_message(text, session=session, hub=hub)
     except WebSocketDisconnect:
         pass
     except (RuntimeError, OSError) as exc:
