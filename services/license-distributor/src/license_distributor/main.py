@@ -7,13 +7,16 @@ from pathlib import Path
 from license_distributor.api import router
 from license_distributor.config import Settings
 from license_distributor.expiry import sweep_expired_bundles
+from license_distributor.gateway_session import GatewayWebSocketProtocol
 from license_distributor.handlers import SUBSCRIPTIONS
 from shared.runtime import ServiceSpec, create_app
 
 # Thousands of idle gateway sockets per process: no per-message compression (a zlib context per connection
 # for frames of a few hundred bytes), small frames and receive queues, a listen backlog for reconnect storms,
-# and a bound on connections beyond which uvicorn answers 503 rather than run out of memory or files.
+# and a bound on connections beyond which uvicorn answers 503 rather than run out of memory or files; uvicorn's
+# WebSocket protocol with a lighter receive queue (`gateway_session.GatewayWebSocketProtocol`).
 SERVER_OPTIONS: dict[str, object] = {
+    "ws": GatewayWebSocketProtocol,
     "ws_per_message_deflate": False,
     "ws_max_size": 64 * 1024,
     "ws_max_queue": 8,
