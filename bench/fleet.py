@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,9 +49,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.results import Row, limit_row, save
-from gateway_simulator.gateway import JwksCache, SimulatedGateway
+from gateway_simulator.gateway import GatewayStats, JwksCache, SimulatedGateway
 from gateway_simulator.identity import GatewayState, MemoryStore
-from gateway_simulator.verifier import AcceptedBundle
+from gateway_simulator.verifier import AcceptedBundle, BundleRejected
 from scripts.bootstrap_db import bootstrap
 from shared.dev_issuer import issue_token, load_or_create_key
 from tests.harness import delete_prefixed_broker_objects, eventually, free_port
@@ -148,7 +149,8 @@ async def bare_baseline(count: int) -> dict[str, float]:
 
 
 async def _wait_for_port(port: int) -> None:
-    for _ in range(600):
+    # Up to 3 minutes: on a busy machine the bare server's start-up (its imports) alone has taken 35 s.
+    for _ in range(3600):
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
@@ -398,10 +400,18 @@ class BenchGateway(SimulatedGateway):
         super().__init__(**kwargs)
         self.accepted_log: list[tuple[float, AcceptedBundle]] = []
         self.failed_sessions = 0
+        # (phone, after, callback): told once a bundle listing the phone was accepted at or after `after`.
+        self.watch: tuple[str, float, Callable[[BenchGateway], None]] | None = None
 
     async def offer(self, jws: str) -> AcceptedBundle:
         bundle = await super().offer(jws)
-        self.accepted_log.append((time.monotonic(), bundle))
+        at = time.monotonic()
+        self.accepted_log.append((at, bundle))
+        if self.watch is not None:
+            phone, after, callback = self.watch
+            if at >= after and any(d.hwid == phone for d in bundle.devices):
+                self.watch = None
+                callback(self)
         return bundle
 
     async def session_once(self) -> bool:
@@ -415,6 +425,209 @@ class BenchGateway(SimulatedGateway):
             if at >= after and any(d.hwid == phone for d in bundle.devices):
                 return at
         return None
+
+
+# ---- the gateways in processes of their own (`--gateway-processes`) ------------------------------------------
+#
+# A real fleet verifies its bundles on as many devices as it has; one process simulating them all verifies them one
+# after the other. With `--gateway-processes N` the gateways run in N worker processes (`--gateway-worker`), each
+# the same simulator, reporting to this one over a pipe what the run reads of them: welcomed, dropped, a failed
+# handshake, each bundle accepted (when, by the shared monotonic clock, and what it lists) or rejected.
+
+
+@dataclass(frozen=True)
+class _Listed:
+    hwid: str
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    """What the run reads of a bundle a worker's gateway accepted."""
+
+    kid: str
+    seq: int
+    devices: tuple[_Listed, ...]
+
+
+class RemoteGateway:
+    """A gateway simulated in a worker process, as the run sees it (the part of BenchGateway it reads)."""
+
+    def __init__(self, state: GatewayState, worker: GatewayWorker) -> None:
+        self.state = state
+        self.worker = worker
+        self.connected = False
+        self.current: _Accepted | None = None
+        self.stats = GatewayStats()
+        self.failed_sessions = 0
+        self.accepted_log: list[tuple[float, _Accepted]] = []
+        self.watch: tuple[str, float, Callable[[Any], None]] | None = None
+
+    @property
+    def hwid(self) -> str:
+        return self.state.hwid
+
+    async def run(self) -> None:
+        await asyncio.Future()  # the worker runs it; this waits to be cancelled with the other tasks
+
+    async def disconnect(self) -> None:
+        self.worker.command("drop", self.hwid)
+
+    def first_with(self, phone: str, *, after: float) -> float | None:
+        for at, bundle in self.accepted_log:
+            if at >= after and any(d.hwid == phone for d in bundle.devices):
+                return at
+        return None
+
+    def report(self, event: dict[str, Any]) -> None:
+        kind = event["e"]
+        if kind == "up":
+            self.connected = True
+            self.stats.connects += 1
+        elif kind == "down":
+            self.connected = False
+        elif kind == "failed":
+            self.failed_sessions += 1
+        elif kind == "rejected":
+            self.stats.rejected.append(event["reason"])
+        elif kind == "accepted":
+            bundle = _Accepted(kid=event["kid"], seq=event["seq"], devices=tuple(_Listed(h) for h in event["devices"]))
+            self.state = self.state.accepted(seq=bundle.seq, jws=None)
+            self.current = bundle
+            at = float(event["at"])
+            self.accepted_log.append((at, bundle))
+            if self.watch is not None:
+                phone, after, callback = self.watch
+                if at >= after and phone in event["devices"]:
+                    self.watch = None
+                    callback(self)
+
+
+class GatewayWorker:
+    """One worker process and its gateways, started once it is ready; `go` sets them all going."""
+
+    def __init__(self, process: asyncio.subprocess.Process, states: list[GatewayState]) -> None:
+        self.process = process
+        self.gateways = {state.hwid: RemoteGateway(state, self) for state in states}
+        self.ready = asyncio.Event()
+        self.reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def start(cls, states: list[GatewayState], *, distributor_url: str, work: Path, n: int) -> GatewayWorker:
+        path = work / f"gateways-{n}.json"
+        path.write_text(json.dumps([state.to_json() for state in states]))
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.fleet",
+            "--gateway-worker",
+            str(path),
+            distributor_url,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            limit=2**20,
+        )
+        worker = cls(process, states)
+        # Its start-up (imports, the gateways' keys) is not part of any figure: wait for it to say so.
+        await asyncio.wait_for(worker.ready.wait(), timeout=600)
+        return worker
+
+    def command(self, *words: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write((" ".join(words) + "\n").encode())
+
+    async def _read(self) -> None:
+        assert self.process.stdout is not None
+        async for line in self.process.stdout:
+            event = json.loads(line)
+            if event["e"] == "ready":
+                self.ready.set()
+            else:
+                self.gateways[event["h"]].report(event)
+
+    async def stop(self) -> None:
+        self.reader.cancel()
+        if self.process.returncode is None:
+            self.process.terminate()
+        await self.process.wait()
+
+
+class WorkerGateway(SimulatedGateway):
+    """The simulator's gateway in a worker process, reporting what the run reads of it on stdout."""
+
+    _connected = False
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    @connected.setter
+    def connected(self, value: bool) -> None:
+        if value != self._connected:
+            _emit({"e": "up" if value else "down", "h": self.hwid})
+        self._connected = value
+
+    async def offer(self, jws: str) -> AcceptedBundle:
+        try:
+            bundle = await super().offer(jws)
+        except BundleRejected as rejected:
+            _emit({"e": "rejected", "h": self.hwid, "reason": str(rejected.reason)})
+            raise
+        devices = [d.hwid for d in bundle.devices]
+        _emit(
+            {
+                "e": "accepted",
+                "h": self.hwid,
+                "at": time.monotonic(),
+                "seq": bundle.seq,
+                "kid": bundle.kid,
+                "devices": devices,
+            }
+        )
+        return bundle
+
+    async def session_once(self) -> bool:
+        welcomed = await super().session_once()
+        if not welcomed:
+            _emit({"e": "failed", "h": self.hwid})
+        return welcomed
+
+
+def _emit(event: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()
+
+
+def serve_gateways(path: str, distributor_url: str) -> None:
+    """The worker process: its gateways, started on `go`, each dropped on `drop <hwid>` (the storm)."""
+    raise_own_file_limit()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    states = [GatewayState.from_json(item) for item in json.loads(Path(path).read_text())]
+
+    async def main() -> None:
+        async with httpx.AsyncClient(timeout=30) as http:
+            jwks = JwksCache(url=f"{distributor_url}/.well-known/jwks.json", client=http)
+            gateways = {
+                state.hwid: WorkerGateway(
+                    state=state, store=MemoryStore(), distributor_url=distributor_url, jwks=jwks, backoff_cap_s=30.0
+                )
+                for state in states
+            }
+            loop = asyncio.get_running_loop()
+            commands = asyncio.StreamReader()
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
+            tasks: list[asyncio.Task[None]] = []
+            _emit({"e": "ready"})
+            async for line in commands:
+                words = line.decode().split()
+                if words == ["go"]:
+                    tasks = [asyncio.create_task(g.run()) for g in gateways.values()]
+                elif words[:1] == ["drop"]:
+                    asyncio.create_task(gateways[words[1]].disconnect())  # noqa: RUF006 - it finishes on its own
+            for task in tasks:
+                task.cancel()
+
+    asyncio.run(main())
 
 
 async def metric(http: httpx.AsyncClient, url: str, name: str, **labels: str) -> float:
@@ -439,8 +652,10 @@ class Fleet:
     db: asyncpg.Pool
     sites: list[Site]
     figures: dict[str, Any]
-    gateways: list[BenchGateway] = field(default_factory=list)
-    by_hwid: dict[str, BenchGateway] = field(default_factory=dict)
+    # BenchGateway in this process, or RemoteGateway with --gateway-processes (the part of it the run reads).
+    gateways: list[Any] = field(default_factory=list)
+    by_hwid: dict[str, Any] = field(default_factory=dict)
+    workers: list[GatewayWorker] = field(default_factory=list)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -454,7 +669,9 @@ class Fleet:
         return await metric(self.http, self.distributor_url, name)
 
 
-async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: int = 32) -> dict[str, Any]:
+async def run(
+    *, gateways: int, domains: int, changes: int = 50, concurrency: int = 32, gateway_processes: int = 1
+) -> dict[str, Any]:
     """The whole benchmark; returns the figures (also what `main` writes to bench/results/<name>.json)."""
     open_files = raise_own_file_limit()
     # Thousands of simulated gateways: their info lines (each refused or failed connect) would cost this process
@@ -471,9 +688,11 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
         "domains": domains,
         "cpus": os.cpu_count(),
         "open_files": open_files,
+        "gateway_processes": gateway_processes,
     }
     figures["bare"] = await bare_baseline(gateways)
     await bootstrap(admin_url=ADMIN_URL, database=platform.database)
+    fleet: Fleet | None = None
     tasks: list[asyncio.Task[None]] = []
     profilers: list[asyncio.subprocess.Process] = []
     try:
@@ -488,7 +707,7 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
                 await measure_set_up(fleet, concurrency=concurrency)
                 await asyncio.sleep(2.0)
                 rss_before = rss_bytes(platform.distributor.pid)
-                build_gateways(fleet)
+                await build_gateways(fleet, processes=gateway_processes, work=work)
                 if os.environ.get("BENCH_PY_SPY"):
                     profilers = await start_profilers(os.environ["BENCH_PY_SPY"], platform, work)
                 tasks = await measure_connect(fleet, rss_before=rss_before)
@@ -499,7 +718,7 @@ async def run(*, gateways: int, domains: int, changes: int = 50, concurrency: in
             finally:
                 await db.close()
     finally:
-        await tear_down(platform, tasks, profilers)
+        await tear_down(platform, tasks, profilers, workers=fleet.workers if fleet is not None else [])
         figures["logs"] = str(work)
     return figures
 
@@ -541,7 +760,18 @@ async def measure_set_up(fleet: Fleet, *, concurrency: int) -> None:
     print(f"set-up: {fleet.figures['setup']}", flush=True)
 
 
-def build_gateways(fleet: Fleet) -> None:
+async def build_gateways(fleet: Fleet, *, processes: int, work: Path) -> None:
+    """The simulated gateways: in this process, or spread over `processes` worker processes."""
+    if processes > 1:
+        states = [state for site in fleet.sites for state in site.states]
+        for n in range(processes):
+            worker = await GatewayWorker.start(
+                states[n::processes], distributor_url=fleet.distributor_url, work=work, n=n
+            )
+            fleet.workers.append(worker)
+            fleet.gateways.extend(worker.gateways.values())
+        fleet.by_hwid = {g.hwid: g for g in fleet.gateways}
+        return
     jwks = JwksCache(url=f"{fleet.distributor_url}/.well-known/jwks.json", client=fleet.http)
     for site in fleet.sites:
         for state in site.states:
@@ -558,7 +788,7 @@ def build_gateways(fleet: Fleet) -> None:
 
 
 async def start_profilers(py_spy: str, platform: Platform, work: Path) -> list[asyncio.subprocess.Process]:
-    """Profile before optimising (issue 13): collapsed stacks of the distributor and of this process (the
+    """Profile before optimising: collapsed stacks of the distributor and of this process (the
     simulated gateways) from the connect on."""
     profilers = []
     for label, pid in (("distributor", platform.distributor.pid), ("gateways", os.getpid())):
@@ -586,6 +816,8 @@ async def measure_connect(fleet: Fleet, *, rss_before: int) -> list[asyncio.Task
     """All gateways connect at once; returns their tasks (they run until the end of the run)."""
     started = time.perf_counter()
     tasks = [asyncio.create_task(g.run()) for g in fleet.gateways]
+    for worker in fleet.workers:
+        worker.command("go")
 
     async def all_hold_a_bundle() -> bool:
         return all(g.connected and g.state.highest_seq >= 1 for g in fleet.gateways)
@@ -707,11 +939,17 @@ async def measure_storm(fleet: Fleet, *, changes: int) -> None:
 
 
 async def tear_down(
-    platform: Platform, tasks: list[asyncio.Task[None]], profilers: list[asyncio.subprocess.Process]
+    platform: Platform,
+    tasks: list[asyncio.Task[None]],
+    profilers: list[asyncio.subprocess.Process],
+    *,
+    workers: list[GatewayWorker],
 ) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    for worker in workers:
+        await worker.stop()
     for profiler in profilers:
         profiler.send_signal(2)
         await asyncio.wait_for(profiler.wait(), timeout=60)
@@ -739,8 +977,20 @@ async def activate(
         return any(i["device_id"] == device_id and i["rentable"] for i in response.json()["items"])
 
     await eventually(rentable, within=60, what="phone rentable", every=0.05)
+    # Each gateway says when it accepted the bundle with the phone, rather than this process polling all of
+    # them every few milliseconds (which took CPU from the very gateways whose verification is measured).
+    waiting = set(gateways)
+    everyone = asyncio.Event()
+
+    def arrived(gateway: BenchGateway) -> None:
+        waiting.discard(gateway)
+        if not waiting:
+            everyone.set()
+
     asked_at = datetime.now(UTC)
     started = time.monotonic()
+    for gateway in gateways:
+        gateway.watch = (hwid, started, arrived)
     await api.call(
         "contracts",
         "POST",
@@ -750,10 +1000,13 @@ async def activate(
         retry=("not_yet_known", "no_credit"),
     )
 
-    async def all_have_it() -> bool:
-        return all(g.first_with(hwid, after=started) is not None for g in gateways)
-
-    await eventually(all_have_it, within=within, what=f"phone {hwid} in every bundle of its domain", every=0.005)
+    try:
+        await asyncio.wait_for(everyone.wait(), timeout=within)
+    except TimeoutError:
+        raise TimeoutError(f"phone {hwid} in every bundle of its domain: not within {within}s") from None
+    finally:
+        for gateway in gateways:
+            gateway.watch = None
     return [(g.first_with(hwid, after=started) or 0.0) - started for g in gateways], asked_at
 
 
@@ -874,13 +1127,24 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=50, help="one-domain changes measured, one after the other")
     parser.add_argument("--concurrency", type=int, default=32, help="API requests in flight during set-up")
     parser.add_argument("--name", default="fleet", help="results go to bench/results/<name>.json")
+    parser.add_argument(
+        "--gateway-processes", type=int, default=1, help="worker processes the simulated gateways run in"
+    )
     parser.add_argument("--bare-server", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     figures = asyncio.run(
-        run(gateways=args.gateways, domains=args.domains, changes=args.changes, concurrency=args.concurrency)
+        run(
+            gateways=args.gateways,
+            domains=args.domains,
+            changes=args.changes,
+            concurrency=args.concurrency,
+            gateway_processes=args.gateway_processes,
+        )
     )
     print(report(figures))
     command = f"python -m bench.fleet --gateways {args.gateways} --domains {args.domains} --changes {args.changes}"
+    if args.gateway_processes > 1:
+        command += f" --gateway-processes {args.gateway_processes}"
     if args.name != "fleet":
         command += f" --name {args.name}"
     print(f"written: {write_result(args.name, figures, command)} (service logs in {figures['logs']})")
@@ -889,5 +1153,8 @@ def main() -> None:
 if __name__ == "__main__":
     if "--bare-server" in sys.argv:
         serve_bare(int(sys.argv[sys.argv.index("--bare-server") + 1]))
+    elif "--gateway-worker" in sys.argv:
+        at = sys.argv.index("--gateway-worker")
+        serve_gateways(sys.argv[at + 1], sys.argv[at + 2])
     else:
         main()

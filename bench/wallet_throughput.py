@@ -21,11 +21,14 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -290,9 +293,15 @@ async def _inbox(conn: asyncpg.Connection) -> None:
 # --- The run ----------------------------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux `/proc/<pid>/stat`)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.asynccontextmanager
-async def wallet_process(settings: Settings) -> AsyncIterator[str]:
-    """A real wallet (`python -m wallet`) on a free port, as an operator runs it; yields its base URL."""
+async def wallet_process(settings: Settings) -> AsyncIterator[tuple[str, int]]:
+    """A real wallet (`python -m wallet`) on a free port, as an operator runs it; yields its base URL and pid."""
     port = free_port()
     env = {
         **os.environ,
@@ -317,15 +326,23 @@ async def wallet_process(settings: Settings) -> AsyncIterator[str]:
                 if process.returncode is not None or time.monotonic() > deadline:
                     raise RuntimeError("the wallet process did not become ready")
                 await asyncio.sleep(0.1)
-        yield base_url
+        yield base_url, process.pid
     finally:
         process.terminate()
         await process.wait()
 
 
+@dataclass(frozen=True)
+class HttpRun:
+    per_s: float
+    # CPU time per redemption, in ms: of the wallet process, and of this one (the load generator).
+    wallet_cpu_ms: float
+    client_cpu_ms: float
+
+
 async def redemptions_over_http(
-    base_url: str, pool: asyncpg.Pool, clients: int, per_client: int, dev_dir: Path
-) -> float:
+    base_url: str, wallet_pid: int, pool: asyncpg.Pool, clients: int, per_client: int, dev_dir: Path
+) -> HttpRun:
     codes = await issue_codes(pool, clients * per_client)
     accounts = await open_accounts(pool, clients)
     key = load_or_create_key(dev_dir)
@@ -342,7 +359,47 @@ async def redemptions_over_http(
                 if response.status != 201:
                     raise RuntimeError(f"redemption refused: {await response.text()}")
 
-        return await run_clients(clients, per_client, redeem_one)
+        async with profiled(wallet_pid, f"wallet-{clients}-clients"):
+            wallet_cpu, client_cpu = cpu_seconds(wallet_pid), time.process_time()
+            per_s = await run_clients(clients, per_client, redeem_one)
+            wallet_cpu, client_cpu = cpu_seconds(wallet_pid) - wallet_cpu, time.process_time() - client_cpu
+    count = clients * per_client
+    return HttpRun(per_s, 1000 * wallet_cpu / count, 1000 * client_cpu / count)
+
+
+@contextlib.asynccontextmanager
+async def profiled(pid: int, label: str) -> AsyncIterator[None]:
+    """With `BENCH_PY_SPY=<path to py-spy>`: collapsed stacks of process `pid` while the block runs, written to
+    `$BENCH_PY_SPY_DIR` (default the temporary directory) as `<label>.pyspy.txt`."""
+    py_spy = os.environ.get("BENCH_PY_SPY")
+    if not py_spy:
+        yield
+        return
+    output = Path(os.environ.get("BENCH_PY_SPY_DIR", tempfile.gettempdir())) / f"{label}.pyspy.txt"
+    # --gil: only samples holding the GIL, i.e. on CPU (uvloop releases it while it polls). More flags (e.g.
+    # `--native`) with BENCH_PY_SPY_ARGS.
+    flags = os.environ.get("BENCH_PY_SPY_ARGS", "--gil --nonblocking").split()
+    profiler = await asyncio.create_subprocess_exec(
+        py_spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--rate",
+        "250",
+        "--format",
+        "raw",
+        "--output",
+        str(output),
+        *flags,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        profiler.send_signal(signal.SIGINT)
+        await profiler.wait()
+        print(f"py-spy: {output}", file=sys.stderr)
 
 
 async def delete_broker_objects(settings: Settings) -> None:
@@ -403,13 +460,13 @@ async def measure(database: str, operations: int, clients: int, dev_dir: Path) -
 
             results[label] = await run_clients(clients, per_client, redeem_one)
         try:
-            async with wallet_process(settings) as base_url:
-                results["redemptions wallet HTTP, 1 client"] = await redemptions_over_http(
-                    base_url, pool, 1, max(50, per_client * 2), dev_dir
-                )
-                results["redemptions wallet HTTP"] = await redemptions_over_http(
-                    base_url, pool, clients, per_client, dev_dir
-                )
+            async with wallet_process(settings) as (base_url, pid):
+                alone = await redemptions_over_http(base_url, pid, pool, 1, max(50, per_client * 2), dev_dir)
+                results["redemptions wallet HTTP, 1 client"] = alone.per_s
+                many = await redemptions_over_http(base_url, pid, pool, clients, per_client, dev_dir)
+                results["redemptions wallet HTTP"] = many.per_s
+                results["wallet CPU per redemption"] = many.wallet_cpu_ms
+                results["client CPU per redemption"] = many.client_cpu_ms
         finally:
             await delete_broker_objects(settings)
 
@@ -451,6 +508,8 @@ def result_rows(results: dict[str, float], clients: int) -> list[Row]:
         ratio_row(f"redemptions wallet over HTTP, {clients} clients", http, "/s", baseline=raw, at_least=0.40),
         Row("redemptions wallet over HTTP, 1 client", alone, "/s"),
         ratio_row(f"redemptions over HTTP, {clients} clients vs 1 client", http, "/s", baseline=alone, at_least=3.0),
+        Row(f"wallet process CPU per redemption, {clients} clients", results["wallet CPU per redemption"], "ms"),
+        Row(f"load generator CPU per redemption, {clients} clients", results["client CPU per redemption"], "ms"),
         Row(f"rate changes raw asyncpg, {clients} clients (baseline)", results["rate changes raw"], "/s"),
         Row(
             f"rate changes wallet inbox transaction, {clients} clients",

@@ -1,4 +1,4 @@
-"""The demo tenant `make run` seeds, through the public HTTP APIs only, as a client would (issue 21).
+"""The demo tenant `make run` seeds, through the public HTTP APIs only, as a client would.
 
 - tariffs for two phone models and a gateway;
 - "Demo GmbH": credits from a redeemed key, an approved contract, a domain linked to it, three simulated

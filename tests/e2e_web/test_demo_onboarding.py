@@ -1,4 +1,4 @@
-"""The first five minutes (issue 21), in a real browser against the real platform on a fresh database.
+"""The first five minutes, in a real browser against the real platform on a fresh database.
 
 `make run`'s seeding (scripts/demo_seed.py, through the public APIs) and the gateway simulator as `make run`
 starts it (a real process, `python -m gateway_simulator run`) leave Demo GmbH's rental view burning with its

@@ -1,4 +1,4 @@
-"""Fan-out proportional to what changed, reconnect storms, and key rotations in the background (issue 13).
+"""Fan-out proportional to what changed, reconnect storms, and key rotations in the background.
 
 Real Postgres, RabbitMQ and WebSockets. These tests check behaviour (how many notifications, which gateways
 get a bundle, that a rotation resumes); how fast it goes is the fleet benchmark's business (`bench/fleet.py`).

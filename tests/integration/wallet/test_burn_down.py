@@ -199,3 +199,28 @@ async def test_usage_is_settled_into_the_ledger_while_the_balance_burns(
 
 def _micro(text: str) -> int:
     return -parse_isc(text[1:]) if text.startswith("-") else parse_isc(text)
+
+
+async def test_a_redemption_while_it_burns_settles_the_usage_first_then_loads_the_key(
+    wallet: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    account_id = await open_account(wallet, platform)
+    await fund(wallet, platform, account_id, amount="1000")
+    await publish_rental_changed(
+        platform, account_id=account_id, contract_id=uuid.uuid4(), rate_per_day=ONE_ISC_PER_SECOND_PER_DAY, version=1
+    )
+    await account_where(wallet, platform, account_id, burn_rate_per_day="86400")
+    loaded = (await fund(wallet, platform, account_id, amount="50")).json()
+
+    customer = platform.auth("customer", account_id=account_id)
+    entries = (await wallet.get(f"/v1/accounts/{account_id}/ledger", headers=customer)).json()["items"]
+    newest = next(i for i, e in enumerate(entries) if e["kind"] == "redemption")
+    # The redemption's own settlement of the usage due comes just before it (newest first), at the same instant.
+    assert entries[newest + 1]["kind"] == "usage"
+    assert entries[newest + 1]["at"] == entries[newest]["at"]
+    assert entries[newest]["balance_after"] == loaded["balance"]
+    amounts = [_micro(e["amount"]) for e in entries]
+    balances = [_micro(e["balance_after"]) for e in entries]
+    for i in range(len(entries) - 1):
+        assert balances[i] == balances[i + 1] + amounts[i]
+    assert sum(amounts) == balances[0]

@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable
+from typing import Any
 
 import structlog
 from prometheus_client import Counter
@@ -23,6 +24,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from uvicorn.protocols.utils import ClientDisconnected
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from license_distributor.config import Settings
 from license_distributor.hub import CLOSE_PROTOCOL, CLOSE_REFUSED, CLOSE_TIMEOUT, Close, GatewayHub, Session
@@ -49,6 +51,53 @@ GATEWAY_PATH = "/v1/gateways/connect"
 HUB = "gateway_hub"
 
 
+class _Inbox:
+    """What uvicorn's WebSocket protocol needs of its receive queue (`put_nowait`, `get`, `empty`), for its one
+    receiver (the app's `receive`), without `asyncio.Queue`'s four deques: about 3 KiB per connection for as long as
+    it lives, more than any other object of an idle gateway session (tracemalloc). A message is kept until it is
+    taken, so a `get` cancelled while waiting (an identify timeout) loses nothing."""
+
+    __slots__ = ("_messages", "_waiter")
+
+    def __init__(self) -> None:
+        self._messages: list[Any] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, message: Any) -> None:
+        if self._messages is None:
+            self._messages = [message]
+        else:
+            self._messages.append(message)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._messages
+
+    async def get(self) -> Any:
+        while not self._messages:
+            if self._waiter is not None:
+                raise RuntimeError("a WebSocket connection has one receiver at a time")
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        message = self._messages.pop(0)
+        if not self._messages:
+            self._messages = None
+        return message
+
+
+class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O WebSocket protocol (its default) with the lighter receive queue above: the distributor
+    holds one per gateway, ten thousand at a time (`main.SERVER_OPTIONS`, uvicorn's `ws` option)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = _Inbox()  # type: ignore[assignment]
+
+
 class GatewaySockets:
     """The gateway WebSocket served straight from the ASGI server, ahead of the HTTP middleware and routing.
 
@@ -62,21 +111,34 @@ class GatewaySockets:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: it hands over the one to await, one frame less kept by every session.
         if scope["type"] == "websocket" and scope["path"] == GATEWAY_PATH:
             runtime: Runtime[Settings] = scope["app"].state.runtime
             hub = runtime.component(HUB, GatewayHub)
-            await serve_gateway(WebSocket(scope, receive, send), hub=hub, settings=runtime.settings)
-            return
-        await self.app(scope, receive, send)
+            return serve_gateway(
+                WebSocket(scope, receive, send), hub=hub, settings=runtime.settings, receive=receive, send=send
+            )
+        return self.app(scope, receive, send)
 
 
-async def serve_gateway(websocket: WebSocket, *, hub: GatewayHub, settings: Settings) -> None:
+async def serve_gateway(
+    websocket: WebSocket,
+    *,
+    hub: GatewayHub,
+    settings: Settings,
+    receive: Receive | None = None,
+    send: Send | None = None,
+) -> None:
     """One connection, if a handshake slot is free: otherwise 503 at once, and the gateway backs off.
 
     A reconnect of every gateway at once would otherwise start thousands of handshakes together, finish none of
     them before the gateways' own timeouts, and have them all come back to start again. Refusing beyond
     `handshake_limit` costs an HTTP response; the handshakes let in finish in time.
+
+    `receive` and `send`, the connection's own ASGI callables, are what a welcomed session keeps: it waits on
+    `receive` straight, without the two coroutines of Starlette's `receive_text` suspended on top of every idle
+    session, and sends through a slotted `_SessionSocket` rather than keep Starlette's WebSocket for its life.
     """
     if not hub.begin_handshake():
         with contextlib.suppress(*GONE):
@@ -84,32 +146,29 @@ async def serve_gateway(websocket: WebSocket, *, hub: GatewayHub, settings: Sett
                 PlainTextResponse("busy", status_code=503, headers={"Retry-After": str(secrets.choice(RETRY_AFTER_S))})
             )
         return
-    released = False
-
-    def release() -> None:
-        nonlocal released
-        if not released:
-            released = True
-            hub.end_handshake()
-
-    try:
-        await _serve(websocket, hub=hub, settings=settings, welcomed=release)
-    finally:
-        release()
-
-
-async def _serve(websocket: WebSocket, *, hub: GatewayHub, settings: Settings, welcomed: Callable[[], None]) -> None:
-    opened = await _open(websocket, hub=hub, settings=settings)
+    opened = await _handshake(websocket, hub=hub, settings=settings, send=send)
     if opened is None:
         return
     session, delivery = opened
     try:
-        sent = await session.welcome(delivery)
-        welcomed()
-        del delivery  # nothing of the handshake stays with the session
-        if sent:
+        try:
+            sent = await session.welcome(delivery)
+        finally:
+            hub.end_handshake()
+        del delivery, opened  # nothing of the handshake stays with the session
+        if sent and receive is None:
             while True:
                 _on_message(await websocket.receive_text(), session=session, hub=hub)
+        del websocket  # the handshake's: the session sends through its _SessionSocket
+        while sent and receive is not None:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:  # a binary frame: not part of the protocol
+                log.warning("license_distributor.gateway.unreadable_frame", hwid=session.gateway.hwid)
+                continue
+            _on_message(text, session=session, hub=hub)
     except WebSocketDisconnect:
         pass
     except (RuntimeError, OSError) as exc:
@@ -121,7 +180,24 @@ async def _serve(websocket: WebSocket, *, hub: GatewayHub, settings: Settings, w
         log.debug("license_distributor.gateway.disconnected", hwid=session.gateway.hwid)
 
 
-async def _open(websocket: WebSocket, *, hub: GatewayHub, settings: Settings) -> tuple[Session, Delivery | None] | None:
+async def _handshake(
+    websocket: WebSocket, *, hub: GatewayHub, settings: Settings, send: Send | None
+) -> tuple[Session, Delivery | None] | None:
+    """`_open` holding a handshake slot: given back here if it fails or is refused, by the welcome otherwise.
+    A step of its own, finished before the session's life begins, so no idle session keeps its frame."""
+    try:
+        opened = await _open(websocket, hub=hub, settings=settings, send=send)
+    except BaseException:
+        hub.end_handshake()
+        raise
+    if opened is None:
+        hub.end_handshake()
+    return opened
+
+
+async def _open(
+    websocket: WebSocket, *, hub: GatewayHub, settings: Settings, send: Send | None = None
+) -> tuple[Session, Delivery | None] | None:
     """challenge -> identify -> admission; the session and what it lacks, or None once refused and closed."""
     await websocket.accept()
     nonce = secrets.token_urlsafe(24)
@@ -139,10 +215,11 @@ async def _open(websocket: WebSocket, *, hub: GatewayHub, settings: Settings) ->
     except (WebSocketDisconnect, RuntimeError, OSError):
         return None
     try:
+        socket = _SessionSocket(send) if send is not None else None
         opened = await hub.open_session(
             Identify(hwid=identify.hwid, nonce=nonce, signature=identify.signature, seq_held=identify.seq),
-            send_json=websocket.send_json,
-            close=_closer(websocket),
+            send_json=websocket.send_json if socket is None else socket.send_json,
+            close=_closer(websocket) if socket is None else socket.close,
         )
     except Unauthorized as refused:
         log.warning("license_distributor.gateway.refused", hwid=identify.hwid, reason=refused.code)
@@ -180,6 +257,29 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
     # The gateway may have gone already (often why we close): nothing to tell it then.
     with contextlib.suppress(*GONE):
         await websocket.close(code=code, reason=reason)
+
+
+class _SessionSocket:
+    """What a welcomed session keeps of its connection: the ASGI `send`, and whether it sent the close. Sends as
+    Starlette's WebSocket does (compact JSON text frames; nothing after the close), at a fraction of its size."""
+
+    __slots__ = ("_closed", "_send")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._closed = False
+
+    async def send_json(self, message: dict[str, object]) -> None:
+        if self._closed:
+            raise RuntimeError('Cannot call "send" once a close message has been sent.')
+        text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+        await self._send({"type": "websocket.send", "text": text})
+
+    async def close(self, code: int, reason: str) -> None:
+        if self._closed:
+            raise RuntimeError('Cannot call "send" once a close message has been sent.')
+        self._closed = True
+        await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
 
 def _closer(websocket: WebSocket) -> Close:

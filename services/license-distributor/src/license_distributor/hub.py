@@ -20,7 +20,7 @@ import contextlib
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -75,12 +75,14 @@ class Session:
     """One gateway's WebSocket on this replica. Sends are serialised; a bundle goes out only if newer.
 
     Until it is welcomed, a session only remembers the newest bundle meant for it (a bundle never precedes
-    the welcome); `welcome` sends it after the welcome. Slotted: there are ten thousand of these.
+    the welcome); `welcome` sends it after the welcome. Slotted, and the lock that serialises the sends exists
+    only while one is under way: there are ten thousand of these, nearly all idle.
     """
 
     __slots__ = (
         "_close",
         "_lock",
+        "_lock_users",
         "_pending",
         "_send_json",
         "_send_timeout_s",
@@ -111,11 +113,27 @@ class Session:
         self._send_json = send_json
         self._close = close
         self._send_timeout_s = send_timeout_s
-        self._lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None
+        self._lock_users = 0
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """This session's sends one at a time (an `asyncio.Lock`, made for the first user, dropped by the last)."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        lock = self._lock
+        self._lock_users += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users -= 1
+            if not self._lock_users:
+                self._lock = None
 
     async def welcome(self, delivery: Delivery | None) -> bool:
         """Send the welcome, then the newest bundle it lacks (the one read at identify, or a newer one since)."""
-        async with self._lock:
+        async with self._turn():
             if self.closed or not await self._send({"type": "welcome"}):
                 return False
             self.welcomed = True
@@ -128,7 +146,7 @@ class Session:
         """Send the bundle unless the gateway has it or was already sent it; True if it went out now."""
         if delivery is None:
             return False
-        async with self._lock:
+        async with self._turn():
             if self.closed or delivery.seq <= self.sent_seq:
                 return False
             if not self.welcomed:
@@ -143,7 +161,7 @@ class Session:
         return True
 
     async def reboot(self, reason: str) -> None:
-        async with self._lock:
+        async with self._turn():
             if self.closed or not self.welcomed or not await self._send({"type": "reboot", "reason": reason}):
                 return
         log.info("license_distributor.gateway.reboot_sent", hwid=self.gateway.hwid, reason=reason)
@@ -161,7 +179,7 @@ class Session:
         return True
 
     async def close(self, code: int, reason: str) -> None:
-        async with self._lock:
+        async with self._turn():
             if self.closed:
                 return
             self.closed = True

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from license_distributor.api import router, well_known
 from license_distributor.config import Settings
 from license_distributor.expiry import sweep_expired_bundles
-from license_distributor.gateway_session import HUB, GatewaySockets
+from license_distributor.gateway_session import HUB, GatewaySockets, GatewayWebSocketProtocol
 from license_distributor.handlers import SUBSCRIPTIONS
 from license_distributor.hub import GatewayHub
 from license_distributor.limits import raise_open_file_limit, tune_garbage_collector
@@ -20,8 +20,10 @@ from shared.runtime import Runtime, ServiceSpec, create_app
 
 # Thousands of idle gateway sockets per process: no per-message compression (a zlib context per connection
 # for frames of a few hundred bytes), small frames and receive queues, a listen backlog for reconnect storms,
-# and a bound on connections beyond which uvicorn answers 503 rather than run out of memory or files.
+# and a bound on connections beyond which uvicorn answers 503 rather than run out of memory or files; uvicorn's
+# WebSocket protocol with a lighter receive queue (`gateway_session.GatewayWebSocketProtocol`).
 SERVER_OPTIONS: dict[str, object] = {
+    "ws": GatewayWebSocketProtocol,
     "ws_per_message_deflate": False,
     "ws_max_size": 64 * 1024,
     "ws_max_queue": 8,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -100,11 +101,18 @@ def _find_key(jwks: JsonObject, kid: str) -> Ed25519PublicKey:
             continue
         if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519" or not isinstance(jwk.get("x"), str):
             raise BundleRejected(Rejection.UNKNOWN_KEY, f"key {kid!r} is not an Ed25519 key")
-        raw = b64url_decode(str(jwk["x"]))
-        if len(raw) != 32:
-            raise BundleRejected(Rejection.UNKNOWN_KEY, f"key {kid!r} has the wrong length")
-        return Ed25519PublicKey.from_public_bytes(raw)
+        return _public_key(kid, str(jwk["x"]))
     raise BundleRejected(Rejection.UNKNOWN_KEY, f"no key {kid!r} in the JWKS")
+
+
+@functools.lru_cache(maxsize=64)
+def _public_key(kid: str, x: str) -> Ed25519PublicKey:
+    """A published key, parsed once: a gateway keeps the keys it trusts (the JWKS it fetched) ready to use, and
+    thousands of simulated gateways in one process share them. Only the same `x` gives the same key."""
+    raw = b64url_decode(x)
+    if len(raw) != 32:
+        raise BundleRejected(Rejection.UNKNOWN_KEY, f"key {kid!r} has the wrong length")
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def _int_claim(claims: Mapping[str, object], name: str) -> int:

@@ -1,6 +1,6 @@
 // The resources the SPA reads. Each comes from the service's generated OpenAPI types (src/api/generated,
-// `npm run gen:api`) once the service serves a schema with every field DESIGN.md section 7 promises; until
-// then it is the DESIGN.md shape written out below, so the screens build against the agreed contract.
+// `npm run gen:api`) once the service serves a schema with every field docs/design.md section 7 promises; until
+// then it is the docs/design.md shape written out below, so the screens build against the agreed contract.
 
 import type { components as Contracts } from "./generated/contracts";
 import type { components as Licensing } from "./generated/licensing";
