@@ -13,7 +13,7 @@ import pytest
 from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored, RunwayChanged
 from shared.messaging.consumer import HANDLED
 from shared.money import MICRO_PER_ISC, parse_isc
-from tests.harness import EventTap, TestPlatform, admin_fetch, clock_of, eventually, running_service
+from tests.harness import EventTap, TestPlatform, admin_fetch, eventually, running_service
 from tests.integration.wallet.wallet_rig import (
     ONE_ISC_PER_SECOND_PER_DAY,
     account_where,
@@ -151,26 +151,6 @@ async def test_at_one_isc_per_second_the_run_out_is_announced_on_time_and_credit
     # The new run-down is announced again, warning included.
     await tap.wait_for(BalanceDepleted, account_id=account_id, count=2)
     assert len(tap.of(BalanceLow, account_id=account_id)) == 2
-
-
-async def test_the_balance_read_is_exact_at_any_instant_of_the_run_down(
-    wallet: httpx.AsyncClient, platform: TestPlatform
-) -> None:
-    # A slow rate (1 iSC per day), so that nothing runs out while the clock is moved for the reads below.
-    account_id, depletes_at = await burning_account(wallet, platform, amount="5", rate_per_day=ISC_PER_DAY)
-    clock = clock_of(wallet)
-
-    async def read_at(instant: datetime) -> dict[str, object]:
-        with clock.held_at(instant):
-            return await read_account(wallet, platform, account_id)
-
-    half_a_day_before = await read_at(depletes_at - timedelta(hours=12))
-    a_microsecond_before = await read_at(depletes_at - timedelta(microseconds=1))
-    at_run_out = await read_at(depletes_at)
-
-    assert (half_a_day_before["balance"], half_a_day_before["status"]) == ("0.5", "funded")
-    assert (a_microsecond_before["balance"], a_microsecond_before["status"]) == ("0.000001", "funded")
-    assert (at_run_out["balance"], at_run_out["status"]) == ("0", "depleted")
 
 
 async def test_usage_is_settled_into_the_ledger_while_the_balance_burns(

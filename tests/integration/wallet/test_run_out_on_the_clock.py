@@ -3,20 +3,36 @@
 The wallet's routes, handlers and scheduler all read the clock the composition root gave them
 (`shared.clock`), so a test moves it days ahead instead of waiting; the scheduler, asleep until the next due
 instant, wakes when its clock moves.
+
+A wallet's scheduler settles and runs out every account of its database at the moved instant, so these tests
+get a platform (database, broker prefix) of their own: moving the clock must not reach other tests' accounts.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from shared.events.wallet import BalanceDepleted, BalanceLow
 from shared.money import MICRO_PER_ISC
-from tests.harness import EventTap, TestPlatform, clock_of, running_service
+from tests.harness import EventTap, TestPlatform, clock_of, fresh_platform, running_service
 from tests.integration.wallet.wallet_rig import burning_account, read_account, usage_amounts
 from wallet.config import Settings as WalletSettings
 from wallet.main import SPEC as WALLET
 
 DAY = timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+async def platform(
+    infrastructure: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[TestPlatform]:
+    dev_dir: Path = tmp_path_factory.mktemp("clocked-wallet")
+    async with fresh_platform(*infrastructure, dev_dir) as own:
+        yield own
 
 
 async def test_thirty_days_of_credit_warn_at_each_threshold_and_run_out_at_their_instant(
@@ -49,3 +65,22 @@ async def test_thirty_days_of_credit_warn_at_each_threshold_and_run_out_at_their
         # Settled day by day as the clock passed (the daily settlement), to exactly the 30 iSC loaded.
         assert sum(usage) == -30 * MICRO_PER_ISC
         assert len(usage) >= 2
+
+
+async def test_the_balance_read_is_exact_at_any_instant_of_the_run_down(platform: TestPlatform) -> None:
+    async with running_service(WALLET, platform.settings(WalletSettings)) as wallet:
+        # A slow rate (1 iSC per day), so that nothing runs out while the clock is held for the reads below.
+        account_id, depletes_at = await burning_account(wallet, platform, amount="5", rate_per_day=MICRO_PER_ISC)
+        clock = clock_of(wallet)
+
+        async def read_at(instant: datetime) -> dict[str, object]:
+            with clock.held_at(instant):
+                return await read_account(wallet, platform, account_id)
+
+        half_a_day_before = await read_at(depletes_at - timedelta(hours=12))
+        a_microsecond_before = await read_at(depletes_at - timedelta(microseconds=1))
+        at_run_out = await read_at(depletes_at)
+
+    assert (half_a_day_before["balance"], half_a_day_before["status"]) == ("0.5", "funded")
+    assert (a_microsecond_before["balance"], a_microsecond_before["status"]) == ("0.000001", "funded")
+    assert (at_run_out["balance"], at_run_out["status"]) == ("0", "depleted")
