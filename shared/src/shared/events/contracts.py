@@ -75,6 +75,13 @@ class DomainRental(BaseModel):
     licences: list[Licence]
 
 
+class ScheduledRate(BaseModel):
+    """The contract's whole burn rate from `effective_at` on (a tariff change announced ahead)."""
+
+    effective_at: datetime
+    burn_rate_per_day: int
+
+
 class RentalChanged(ContractEvent):
     """The whole current rental of a contract: consumers replace what they hold if `version` is newer."""
 
@@ -86,3 +93,9 @@ class RentalChanged(ContractEvent):
     active: bool
     # The contract's own end, if it has one; a bundle's expiry is the earlier of this and the run-out.
     ends_at: datetime | None = None
+    # The instant of the change itself (an activation burns from this second on); None from older publishers,
+    # which the wallet charges from when it handles the event.
+    changed_at: datetime | None = None
+    # Tariff changes already scheduled for this contract's rental, ascending by `effective_at`: the wallet's
+    # run-out is piecewise over them, so a bundle signed before a price rise already carries the right expiry.
+    scheduled_rates: list[ScheduledRate] = []

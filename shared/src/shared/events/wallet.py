@@ -32,6 +32,9 @@ class RunwayChanged(WalletEvent):
     # Monotonic per account: a consumer ignores a version older than what it has applied.
     version: int
     at: datetime
+    # The account's warning ladder as instants (depletes_at minus each threshold), ascending; empty when
+    # nothing burns. The wallet's thresholds are the only ladder: bundles sign these in, gateways raise them.
+    warnings_at: list[datetime] = []
 
 
 class BalanceLow(WalletEvent):
