@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.idempotency import Claim, claim_with
 from wallet.domain import Burn
 
 KeyStatus = Literal["issued", "redeemed", "revoked"]
@@ -117,6 +118,26 @@ async def lock_account(conn: asyncpg.Connection, account_id: UUID) -> Account | 
         account_id,
     )
     return _account(row)
+
+
+async def lock_account_counting(
+    conn: asyncpg.Connection, account_id: UUID, *, buckets: list[str], window_start: datetime
+) -> tuple[Account | None, dict[str, int]]:
+    """`lock_account`, with the hits of the rate-limit `buckets` in the window: one round trip for both."""
+    row = await conn.fetchrow(
+        """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted, depletes_at,
+                  low_warned_threshold_s, low_check_at, version,
+                  ARRAY(SELECT coalesce(c.hits, 0)
+                        FROM unnest($2::text[]) WITH ORDINALITY AS b (bucket, position)
+                        LEFT JOIN rate_limit_counter c ON c.bucket = b.bucket AND c.window_start = $3
+                        ORDER BY b.position) AS hits
+           FROM account WHERE id = $1 FOR UPDATE""",
+        account_id,
+        buckets,
+        window_start,
+    )
+    hits = {} if row is None else dict(zip(buckets, row["hits"], strict=True))
+    return _account(row), hits
 
 
 async def account_exists(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> bool:
@@ -343,6 +364,31 @@ async def redeem_issued_key(
         at,
     )
     return None if row is None else RedeemedKey(**row)
+
+
+async def claim_and_redeem_key(
+    conn: asyncpg.Connection,
+    *,
+    idempotency_key: str,
+    request: dict[str, str],
+    code_hash: bytes,
+    account_id: UUID,
+    at: datetime,
+) -> tuple[Claim, RedeemedKey | None]:
+    """The redemption's Idempotency-Key claimed and its key marked redeemed into the account, in one statement;
+    the key only if it was still issued and this is the first request with the key (see `claim_with`)."""
+    once, row = await claim_with(
+        conn,
+        operation="redemption",
+        owner=account_id,
+        key=idempotency_key,
+        request=request,
+        statement="""UPDATE activation_key SET status = 'redeemed', redeemed_into = $5, redeemed_at = $6
+                     WHERE code_hash = $4 AND status = 'issued' AND EXISTS (SELECT FROM claimed)
+                     RETURNING id, amount""",
+        args=[code_hash, account_id, at],
+    )
+    return once, None if row is None else RedeemedKey(id=row["id"], amount=row["amount"])
 
 
 async def activation_key_status(conn: asyncpg.Connection, code_hash: bytes) -> KeyStatus | None:

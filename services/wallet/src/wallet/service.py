@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import NoReturn, Protocol, TypeVar
 
 import asyncpg
 import structlog
@@ -34,7 +34,7 @@ from shared.idempotency import claim
 from shared.messaging.outbox import add_all_to_outbox, add_to_outbox
 from shared.money import format_isc
 from shared.pagination import Keyset, Page
-from shared.rate_limit import ensure_all_below_limits, record_hit
+from shared.rate_limit import record_hit, refuse_if_any_full, window_start
 from shared.refusals import Conflict, NotFound, Unprocessable
 from wallet import domain, repository
 from wallet.config import Settings
@@ -281,29 +281,36 @@ async def _redeem(
     window_s: int,
     now: datetime,
 ) -> RedemptionRead:
+    # Four round trips besides BEGIN and COMMIT on the happy path: the account locked with its failure counts,
+    # the Idempotency-Key claimed with the key marked, the ledger and balance, the answer with its events.
     async with transaction(pool) as conn:
-        account = _existing(await repository.lock_account(conn, account_id))
-        await ensure_all_below_limits(conn, limits=failure_limits, window_s=window_s, now=now)
+        account, hits = await repository.lock_account_counting(
+            conn, account_id, buckets=list(failure_limits), window_start=window_start(now, window_s)
+        )
+        account = _existing(account)
+        refuse_if_any_full(hits, limits=failure_limits, window_s=window_s, now=now)
         canonical = domain.canonical_code(code)
-        once = await claim(
-            conn, operation="redemption", owner=account_id, key=idempotency_key, request={"code": canonical}
+        once, key = await repository.claim_and_redeem_key(
+            conn,
+            idempotency_key=idempotency_key,
+            request={"code": canonical},
+            code_hash=domain.code_hash(canonical),
+            account_id=account_id,
+            at=now,
         )
         if (replay := once.replayed(RedemptionRead)) is not None:
             return replay
-        key = await _claim_key(conn, code_hash=domain.code_hash(canonical), account_id=account_id, at=now)
-        result = await once.answer(await _load_credit(conn, account, key=key, at=now), status_code=201)
+        if key is None:
+            await _refuse_unredeemable(conn, code_hash=domain.code_hash(canonical))
+        result, events = await _load_credit(conn, account, key=key, at=now)
+        await once.answer(result, status_code=201, announcing=events)
     log.info("wallet.key.redeemed", account_id=str(account_id), key_id=str(key.id), amount=key.amount)
     return result
 
 
-async def _claim_key(
-    conn: asyncpg.Connection, *, code_hash: bytes, account_id: uuid.UUID, at: datetime
-) -> repository.RedeemedKey:
-    """Mark the key redeemed into the account if it is still issued: that one statement is the claim, so a key
-    redeems once however many requests race for it (the loser waits on the row lock, then finds it spent)."""
-    key = await repository.redeem_issued_key(conn, code_hash=code_hash, account_id=account_id, at=at)
-    if key is not None:
-        return key
+async def _refuse_unredeemable(conn: asyncpg.Connection, *, code_hash: bytes) -> NoReturn:
+    """Why no issued key has this code (the redemption's claim matched none): unknown, revoked or spent. A key
+    redeems once however many requests race for it: the loser waited on the row lock, then found it spent."""
     status = await repository.activation_key_status(conn, code_hash)
     if status is None:
         raise UnknownActivationKey("no activation key has this code")
@@ -314,15 +321,15 @@ async def _claim_key(
 
 async def _load_credit(
     conn: asyncpg.Connection, account: Account, *, key: repository.RedeemedKey, at: datetime
-) -> RedemptionRead:
-    """The key's credit onto the balance, in the ledger, and announced."""
+) -> tuple[RedemptionRead, list[Event]]:
+    """The key's credit onto the balance and in the ledger; the answer and the events announcing it."""
     before = await _catch_up_run_out(conn, account, now=at)
     burn, usage = before.burn.load(amount=key.amount, at=at)
     posting = domain.redemption_posting(key.amount)
     after, _ = await _book(conn, before, burn=burn, usage=usage, posting=posting, at=at, key_id=key.id)
     loaded = CreditsLoaded(account_id=after.id, amount=key.amount, key_id=key.id, balance_after=burn.balance)
-    await add_all_to_outbox(conn, [_runway_event(after, at=at), loaded, *_restored(before, after)])
-    return RedemptionRead(key_id=key.id, amount=key.amount, balance=burn.balance, depletes_at=burn.depletes_at())
+    result = RedemptionRead(key_id=key.id, amount=key.amount, balance=burn.balance, depletes_at=burn.depletes_at())
+    return result, [_runway_event(after, at=at), loaded, *_restored(before, after)]
 
 
 # --- Adjustments -------------------------------------------------------------------------------------------
