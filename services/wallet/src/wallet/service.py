@@ -281,8 +281,8 @@ async def _redeem(
     window_s: int,
     now: datetime,
 ) -> RedemptionRead:
-    # Four round trips besides BEGIN and COMMIT on the happy path: the account locked with its failure counts,
-    # the Idempotency-Key claimed with the key marked, the ledger and balance, the answer with its events.
+    # Few round trips on the happy path: the account locked with its failure counts read, the Idempotency-Key
+    # claimed with the key marked, the ledger entries and the balance, the answer stored with its events.
     async with transaction(pool) as conn:
         account, hits = await repository.lock_account_counting(
             conn, account_id, buckets=list(failure_limits), window_start=window_start(now, window_s)
