@@ -6,7 +6,9 @@ replicas push it to connected gateways only when that event reaches them, so not
 
 from __future__ import annotations
 
+import functools
 import secrets
+import weakref
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
@@ -32,7 +34,7 @@ from license_distributor.repository import (
 from license_distributor.schemas import KeyRotationRead
 from license_distributor.signing import SigningKey, gateway_signature_valid, generate_signing_key, sign_bundle
 from shared.auth import Principal, ensure_account_access
-from shared.db import transaction
+from shared.db import after_commit, transaction
 from shared.events.base import Event
 from shared.events.licensing import (
     BundleIssued,
@@ -206,6 +208,27 @@ async def reissue_bundles(
     return rebuild.issued
 
 
+class ChangeListener(Protocol):
+    def heard_locally(self, change: BundlesChanged) -> None:
+        """A change this process committed; called right after the commit, so it must not block."""
+        ...
+
+
+# The hubs of this process (`GatewayHub.start`): told of a change as soon as it commits, so the gateways
+# connected here get their bundles without waiting for the broker's copy of the notification. That copy still
+# reaches every replica, this one included, which then finds nothing left to send.
+_local_listeners: weakref.WeakSet[ChangeListener] = weakref.WeakSet()
+
+
+def listen_to_local_changes(listener: ChangeListener) -> None:
+    _local_listeners.add(listener)
+
+
+def _tell_local_listeners(change: BundlesChanged) -> None:
+    for listener in list(_local_listeners):
+        listener.heard_locally(change)
+
+
 async def _store_and_announce(conn: asyncpg.Connection, rebuild: _Rebuild) -> None:
     if rebuild.changed:
         await repository.store_domain_contents(conn, contents=rebuild.domain_documents())
@@ -215,7 +238,9 @@ async def _store_and_announce(conn: asyncpg.Connection, rebuild: _Rebuild) -> No
     await repository.insert_bundles(conn, bundles=rebuild.rows)
     await repository.set_current_seqs(conn, seqs=[(b.gateway_id, b.seq) for b in rebuild.issued])
     # The notification first: the relay publishes in order, so the pushes start before the facts are out.
-    await add_events(conn, [rebuild.notification(), *rebuild.facts])
+    notification = rebuild.notification()
+    await add_events(conn, [notification, *rebuild.facts])
+    after_commit(functools.partial(_tell_local_listeners, notification))
     first = rebuild.contents[rebuild.changed[0]] if rebuild.changed else None
     log.info(
         "license_distributor.bundles.issued",
