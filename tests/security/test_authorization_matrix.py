@@ -35,6 +35,7 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "wallet POST /v1/accounts/{account_id}/redemptions": (401, 201, 404, 201, 201),
     "wallet POST /v1/accounts/{account_id}/adjustments": (401, 403, 403, 403, 201),
     "wallet GET /v1/accounts/{account_id}/ledger": (401, 200, 404, 200, 200),
+    "wallet PUT /v1/accounts/{account_id}/warning-thresholds": (401, 200, 404, 200, 200),
     "wallet POST /v1/activation-keys": (401, 403, 403, 201, 201),
     "wallet POST /v1/activation-keys/{key_id}/revocation": (401, 403, 403, 200, 200),
     # contracts
@@ -242,6 +243,9 @@ CASES: dict[str, Build] = {
         money=True,
     ),
     "wallet GET /v1/accounts/{account_id}/ledger": fixed("GET", "/v1/accounts/{account_id}/ledger"),
+    "wallet PUT /v1/accounts/{account_id}/warning-thresholds": fixed(
+        "PUT", "/v1/accounts/{account_id}/warning-thresholds", {"thresholds_s": None}
+    ),
     "wallet POST /v1/activation-keys": fixed("POST", "/v1/activation-keys", {"amount": "1", "count": 1}, money=True),
     "wallet POST /v1/activation-keys/{key_id}/revocation": _revocation,
     "contracts POST /v1/contracts": fixed("POST", "/v1/contracts", {"account_id": "{account_id}"}),
