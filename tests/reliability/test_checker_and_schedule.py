@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 from reliability.checker import (
     Account,
     DeviceRun,
@@ -16,7 +20,14 @@ from reliability.checker import (
     SignedBundle,
     check,
 )
+from reliability.enforcement import enforcement_history
 from reliability.schedule import CLUSTER_FAULTS, CUT_OFF_HOLD_S, INFRA_FAULTS, SERVICE_FAULTS, FaultKind, draw_schedule
+
+from gateway_simulator.gateway import JwksCache, SimulatedGateway
+from gateway_simulator.identity import FileStore, GatewayState
+from license_distributor.domain import Claims, ContractRental, Runway, bundle_content
+from license_distributor.domain import Device as DistributorDevice
+from license_distributor.signing import SigningKey, generate_signing_key, sign_bundle
 
 ACCOUNT = "acc-1"
 
@@ -268,3 +279,72 @@ def test_every_cluster_seed_kills_a_node_and_the_leader_cuts_a_node_off_and_fail
     assert draw_schedule(seed=3, duration_s=12, faults=4, cluster=True) != draw_schedule(
         seed=3, duration_s=12, faults=4
     )
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _simulated_gateway(tmp_path: Path, clock: _Clock) -> tuple[SimulatedGateway, SigningKey]:
+    key = generate_signing_key()
+
+    def jwks(_request: httpx.Request) -> httpx.Response:  # httpx.MockTransport's handler signature
+        return httpx.Response(200, json={"keys": [key.public_jwk]})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(jwks))
+    gateway = SimulatedGateway(
+        state=GatewayState.generate(phones=1),
+        store=FileStore(tmp_path),
+        distributor_url="http://distributor",
+        jwks=JwksCache(url="http://distributor/.well-known/jwks.json", client=client, min_refresh_s=0),
+        clock=clock,
+    )
+    return gateway, key
+
+
+def _bundle_for(gateway: SimulatedGateway, key: SigningKey, *, seq: int, now: datetime, paid_for: timedelta) -> str:
+    phones = tuple(DistributorDevice(hwid=p.hwid, product=p.product) for p in gateway.state.phones)
+    rental = ContractRental(
+        contract_id=uuid.uuid4(),
+        active=True,
+        ends_at=None,
+        devices=phones,
+        licences=(),
+        runway=Runway(depleted=False, depletes_at=now + paid_for),
+    )
+    content = bundle_content(domain_id=uuid.uuid4(), rentals=[rental], now=now)
+    claims = Claims(issuer="urn:t", hwid=gateway.hwid, seq=seq, issued_at=now, content=content)
+    return sign_bundle(key, claims.as_dict())
+
+
+async def test_a_simulated_gateway_s_history_passes_the_enforcement_checks_and_a_dropped_bundle_is_dark(
+    tmp_path: Path,
+) -> None:
+    clock = _Clock()
+    start = clock.now
+    gateway, key = _simulated_gateway(tmp_path, clock)
+    await gateway.offer(_bundle_for(gateway, key, seq=1, now=start, paid_for=timedelta(seconds=100)))
+    paid = {1: (start + timedelta(seconds=100)).timestamp()}
+    clock.now = start + timedelta(seconds=30)
+    history = enforcement_history(gateway, paid_until=paid, until=clock.now)
+    recorded = clean()
+    ran = history.of(recorded.gateways[0])
+    report = check(replace(recorded, gateways=(ran,)))
+    assert report.valid, report.render()
+
+    # The bundle dropped with paid time left (as a gateway that lost it at a restart would): dark from then on.
+    gateway.reboot("power_cut")
+    clock.now = start + timedelta(seconds=60)
+    history = enforcement_history(gateway, paid_until=paid, until=clock.now)
+    dark = history.of(recorded.gateways[0])
+    assert check(replace(recorded, gateways=(dark,))).counts["gateways dark with paid time"] == 1
+
+    # Paid time known at signing shorter than what the gateway ran: flagged.
+    gateway.shut_down()
+    short = enforcement_history(gateway, paid_until={1: (start + timedelta(seconds=10)).timestamp()}, until=clock.now)
+    overran = short.of(recorded.gateways[0])
+    assert check(replace(recorded, gateways=(overran,))).counts["devices run past paid time"] == 1

@@ -159,3 +159,28 @@ async def test_an_empty_ladder_signs_no_warnings(
         # Ten weeks of credit, no ladder announced: none of the seven weekly warnings of old.
         assert bundle.warnings == ()
         assert uuid.UUID(bundle.domain) == uuid.UUID(tenant.domain_id)
+
+
+async def test_the_http_pull_says_seq_and_floor_as_the_websocket_does(
+    distributor: Distributor, platform: TestPlatform, tenant: TenantFeed, http: httpx.AsyncClient
+) -> None:
+    state = await renting(tenant, platform)
+    current = await eventually(lambda: current_seq(platform, state.hwid), until=lambda seq: seq >= 2)
+
+    async def pull(**headers: int) -> httpx.Response:
+        nonce = (await http.post(f"{distributor.url}/v1/gateways/{state.hwid}/challenge")).json()["nonce"]
+        sent = {"X-Gateway-Nonce": nonce, "X-Gateway-Signature": state.sign_challenge(nonce)}
+        return await http.get(
+            f"{distributor.url}/v1/gateways/{state.hwid}/bundle",
+            headers={**sent, **{f"X-Gateway-{name.title()}": str(value) for name, value in headers.items()}},
+        )
+
+    assert (await pull(seq=current)).status_code == 204
+    assert (await pull(seq=current, floor=current)).status_code == 204
+    # It dropped the current bundle after accepting it: the same content under the next seq.
+    pulled = await pull(seq=0, floor=current)
+    assert pulled.status_code == 200, pulled.text
+    assert pulled.json()["seq"] == current + 1
+    jwks = (await http.get(f"{distributor.url}/.well-known/jwks.json")).json()
+    bundle = verify_bundle(pulled.json()["jws"], jwks=jwks, hwid=state.hwid, highest_seq=current, now=datetime.now(UTC))
+    assert [d.hwid for d in bundle.devices] == [state.phones[0].hwid]

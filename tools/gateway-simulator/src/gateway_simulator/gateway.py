@@ -116,8 +116,20 @@ class GatewayStats:
     # Warnings raised on the phones, in order; bundles dropped because their key left the JWKS (their kid).
     warnings: list[RaisedWarning] = field(default_factory=list)
     distrusted: list[str] = field(default_factory=list)
-    # Every stretch its phones ran, under which bundle (the enforcement history a fault-run checker reads).
+    # Every stretch its phones ran, under which bundle, and every bundle accepted (the enforcement history a
+    # fault-run checker reads).
     runs: list[PhoneRun] = field(default_factory=list)
+    bundles: list[AcceptedRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AcceptedRecord:
+    """A bundle accepted at `accepted_at` (the gateway's clock): its end (`exp`, or the lease's if earlier)."""
+
+    seq: int
+    expires_at: datetime | None
+    lists_devices: bool
+    accepted_at: datetime
 
 
 @dataclass
@@ -386,6 +398,14 @@ class SimulatedGateway:
         self._apply(bundle)
         self.stats.accepted.append(bundle.seq)
         self.stats.accepted_at[bundle.seq] = time.monotonic()
+        self.stats.bundles.append(
+            AcceptedRecord(
+                seq=bundle.seq,
+                expires_at=bundle.expires_at,
+                lists_devices=bool(bundle.devices),
+                accepted_at=self.clock(),
+            )
+        )
         return bundle
 
     def _verify(self, jws: str, jwks: JsonObject) -> AcceptedBundle:
