@@ -212,8 +212,11 @@ class SimulatedGateway:
 
     @property
     def held_seq(self) -> int:
-        """The seq of the bundle it enforces (0: none), as `identify` reports it."""
-        return self.current.seq if self.current is not None else 0
+        """The seq of the bundle it enforces (0: none, or one past its end), as `identify` reports it."""
+        held = self.current
+        if held is None or (held.expires_at is not None and self.clock() >= held.expires_at):
+            return 0
+        return held.seq
 
     def warning_shown(self, now: datetime | None = None) -> RaisedWarning | None:
         """The latest warning raised for the current bundle, as the phones show it now."""
