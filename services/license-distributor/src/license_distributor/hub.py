@@ -23,7 +23,7 @@ import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 from license_distributor import repository, service
+from license_distributor.domain import DEFAULT_LEASE
 from license_distributor.service import Admitted, Delivery, GatewaySession, Identify
 from shared.clock import Clock
 from shared.db import is_database_away
@@ -225,8 +226,10 @@ class GatewayHub:
         write_interval_s: float = 0.05,
         send_timeout_s: float = 10.0,
         handshake_limit: int = 1000,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self.pool = pool
+        self.lease = lease
         self.broker = broker
         self.clock = clock
         self.heartbeat_interval_s = heartbeat_interval_s
@@ -400,6 +403,7 @@ class GatewayHub:
             replica=self.replica,
             now=self.clock.now(),
             issuer=self.issuer,
+            lease=self.lease,
         )
         opened: list[tuple[_Waiting, Session, Delivery | None]] = []
         for waiting, result in zip(batch, results, strict=True):
