@@ -16,6 +16,7 @@ import os
 import signal
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aio_pika
@@ -25,6 +26,7 @@ import pytest
 from reliability.chaos import DeliveryChaos
 from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Rental, Report, check
 from reliability.cluster import Servers
+from reliability.enforcement import enforcement_history
 from reliability.infra import restart_postgres, restart_rabbitmq, run_command
 from reliability.schedule import INFRA_FAULTS, SERVICE_FAULTS, Fault, FaultKind, draw_schedule
 
@@ -262,18 +264,29 @@ async def recorded(
         )
         held = gateway.current
         wallet = wallets[tenant.account_id]
+        # The paid expiry the distributor knew when it signed each of the gateway's bundles (the stored content's
+        # `exp`, which the lease does not bound): what its phones may never run past.
+        paid_until = {
+            int(row["seq"]): None if row["exp"] is None else float(row["exp"])
+            for row in await replicas.fetch(
+                "SELECT seq, (content ->> 'exp')::bigint AS exp FROM licensing.bundle WHERE hwid = $1", gateway.hwid
+            )
+        }
+        history = enforcement_history(gateway, paid_until=paid_until, until=datetime.now(UTC))
         observed.append(
-            Gateway(
-                hwid=gateway.hwid,
-                accepted_seqs=tuple(gateway.stats.accepted),
-                held_seq=gateway.state.highest_seq,
-                held_devices=tuple(d.hwid for d in held.devices) if held is not None else (),
-                expected_devices=frozenset(str(row["hwid"]) for row in expected),
-                current_seq=current,
-                held_exp=int(held.expires_at.timestamp()) if held is not None and held.expires_at else None,
-                held_lease=int(held.lease_ends_at.timestamp()) if held is not None and held.lease_ends_at else None,
-                run_out=wallet["depletes_at"].timestamp() if wallet["depletes_at"] is not None else None,
-                depleted=wallet["depleted"],
+            history.of(
+                Gateway(
+                    hwid=gateway.hwid,
+                    accepted_seqs=tuple(gateway.stats.accepted),
+                    held_seq=gateway.state.highest_seq,
+                    held_devices=tuple(d.hwid for d in held.devices) if held is not None else (),
+                    expected_devices=frozenset(str(row["hwid"]) for row in expected),
+                    current_seq=current,
+                    held_exp=int(held.expires_at.timestamp()) if held is not None and held.expires_at else None,
+                    held_lease=int(held.lease_ends_at.timestamp()) if held is not None and held.lease_ends_at else None,
+                    run_out=wallet["depletes_at"].timestamp() if wallet["depletes_at"] is not None else None,
+                    depleted=wallet["depleted"],
+                )
             )
         )
     return Recorded(
