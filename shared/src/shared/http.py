@@ -26,12 +26,17 @@ LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["s
 probes = APIRouter(tags=["operations"])
 
 
-@probes.get("/healthz", summary="Alive")
+@probes.get("/healthz", operation_id="getHealth", summary="Alive")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@probes.get("/readyz", summary="Database and broker reachable", responses={503: {"description": "Not ready"}})
+@probes.get(
+    "/readyz",
+    operation_id="getReadiness",
+    summary="Database and broker reachable",
+    responses={503: {"description": "Not ready"}},
+)
 async def readyz(request: Request) -> Response:
     runtime: Runtime[Any] = request.app.state.runtime
     checks = {"database": False, "broker": runtime.broker.is_connected()}
@@ -50,7 +55,7 @@ async def readyz(request: Request) -> Response:
     )
 
 
-@probes.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@probes.get("/metrics", operation_id="getMetrics", summary="Prometheus metrics", response_class=Response)
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -14,6 +14,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts.domain import ContractStatus, Funding, HardwareItem, LicenceGrant, RentalStatus, WalletFact
+from shared.events.provisioning import DeviceType
 
 
 @dataclass(frozen=True)
@@ -569,7 +570,7 @@ async def list_hardware(
         after[0] if after else None,
         limit,
     )
-    return [HardwareItem(**dict(row)) for row in rows]
+    return [HardwareItem(**{**dict(row), "type": DeviceType(row["type"])}) for row in rows]
 
 
 # --- history -------------------------------------------------------------------------------------------------
