@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Alive */
-        get: operations["healthz_healthz_get"];
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Prometheus metrics */
-        get: operations["metrics_metrics_get"];
+        get: operations["getMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -46,7 +46,7 @@ export interface paths {
             cookie?: never;
         };
         /** Database and broker reachable */
-        get: operations["readyz_readyz_get"];
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -64,8 +64,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Open Account */
-        post: operations["open_account_v1_accounts_post"];
+        /**
+         * Open Account
+         * @description **Roles:** `partner`, `operator`.
+         */
+        post: operations["openAccount"];
         delete?: never;
         options?: never;
         head?: never;
@@ -79,8 +82,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Account */
-        get: operations["read_account_v1_accounts__account_id__get"];
+        /**
+         * Read Account
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["getAccount"];
         put?: never;
         post?: never;
         delete?: never;
@@ -98,8 +104,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Adjust Balance */
-        post: operations["adjust_balance_v1_accounts__account_id__adjustments_post"];
+        /**
+         * Adjust Balance
+         * @description **Roles:** `operator`.
+         */
+        post: operations["adjustBalance"];
         delete?: never;
         options?: never;
         head?: never;
@@ -113,8 +122,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Ledger */
-        get: operations["read_ledger_v1_accounts__account_id__ledger_get"];
+        /**
+         * Read Ledger
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["listLedgerEntries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -132,8 +144,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeem Activation Key */
-        post: operations["redeem_activation_key_v1_accounts__account_id__redemptions_post"];
+        /**
+         * Redeem Activation Key
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        post: operations["redeemActivationKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -149,8 +164,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Issue Key Batch */
-        post: operations["issue_key_batch_v1_activation_keys_post"];
+        /**
+         * Issue Key Batch
+         * @description Issue a batch of activation keys; the answer shows their codes. A retry by the same partner with the same
+         *     Idempotency-Key and body within 24 hours gets the same answer (the codes are kept sealed, AES-GCM, for that
+         *     long); later it is 409 `codes_already_shown` with the batch's id and key ids.
+         *
+         *     **Roles:** `partner`, `operator`.
+         */
+        post: operations["issueKeyBatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -166,8 +188,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke Activation Key */
-        post: operations["revoke_activation_key_v1_activation_keys__key_id__revocation_post"];
+        /**
+         * Revoke Activation Key
+         * @description **Roles:** `partner`, `operator`.
+         */
+        post: operations["revokeActivationKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -352,13 +377,16 @@ export interface components {
          *     readiness probe's 503).
          */
         Problem: {
-            /**
-             * Code
-             * @example not_found
-             */
-            code: string;
+            /** @example not_found */
+            code: components["schemas"]["ProblemCode"];
             /** Detail */
             detail: string;
+            /**
+             * Retry After S
+             * @description Seconds to wait before retrying
+             * @default null
+             */
+            retry_after_s: number | null;
             /** Status */
             status: number;
             /** Title */
@@ -371,6 +399,13 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * ProblemCode
+         * @description Every `code` a problem of the four services can carry: what a client acts on. A service answering with a
+         *     code not listed here fails `tests/unit/shared/test_problem_codes.py`.
+         * @enum {string}
+         */
+        ProblemCode: "bad_request" | "bad_signature" | "code_malformed" | "code_mistyped" | "codes_already_shown" | "conflict" | "contract_already_terminated" | "contract_not_active" | "contract_not_draft" | "contract_not_pending_approval" | "contract_not_suspended" | "database_unavailable" | "device_already_rented" | "device_details_differ" | "device_removed" | "domain_already_linked" | "domain_has_active_rentals" | "domain_linked_elsewhere" | "domain_name_taken" | "domain_not_linked" | "domain_of_another_account" | "forbidden" | "gateway_hwid_taken" | "http_error" | "hwid_in_other_domain" | "idempotency_key_required" | "idempotency_key_reused" | "insufficient_balance" | "internal_error" | "invalid_challenge" | "invalid_code_validity" | "invalid_cursor" | "invalid_hwid" | "invalid_idempotency_key" | "invalid_product" | "invalid_public_key" | "invalid_token" | "issuer_unavailable" | "key_already_redeemed" | "key_revoked" | "method_not_allowed" | "missing_token" | "no_account" | "no_credit" | "no_role" | "not_found" | "not_ready" | "not_yet_known" | "payload_too_large" | "product_not_rentable" | "provisioning_code_already_shown" | "provisioning_code_expired" | "provisioning_code_revoked" | "provisioning_code_unknown" | "provisioning_code_used_up" | "rate_limited" | "rental_not_active" | "replacement_is_same_device" | "role_required" | "unauthorized" | "unavailable" | "unknown_gateway" | "unknown_key" | "unprocessable" | "unsupported_media_type" | "validation_failed";
         /** RedemptionCreate */
         RedemptionCreate: {
             /** Code */
@@ -411,15 +446,18 @@ export interface components {
          *     refusal of the content by the service itself.
          */
         ValidationProblem: {
-            /**
-             * Code
-             * @example not_found
-             */
-            code: string;
+            /** @example not_found */
+            code: components["schemas"]["ProblemCode"];
             /** Detail */
             detail: string;
             /** Errors */
             errors?: components["schemas"]["ValidationIssue"][];
+            /**
+             * Retry After S
+             * @description Seconds to wait before retrying
+             * @default null
+             */
+            retry_after_s: number | null;
             /** Status */
             status: number;
             /** Title */
@@ -441,7 +479,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    healthz_healthz_get: {
+    getHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -463,7 +501,7 @@ export interface operations {
             };
         };
     };
-    metrics_metrics_get: {
+    getMetrics: {
         parameters: {
             query?: never;
             header?: never;
@@ -481,7 +519,7 @@ export interface operations {
             };
         };
     };
-    readyz_readyz_get: {
+    getReadiness: {
         parameters: {
             query?: never;
             header?: never;
@@ -510,7 +548,7 @@ export interface operations {
             };
         };
     };
-    open_account_v1_accounts_post: {
+    openAccount: {
         parameters: {
             query?: never;
             header?: {
@@ -591,7 +629,7 @@ export interface operations {
             };
         };
     };
-    read_account_v1_accounts__account_id__get: {
+    getAccount: {
         parameters: {
             query?: never;
             header?: never;
@@ -658,7 +696,7 @@ export interface operations {
             };
         };
     };
-    adjust_balance_v1_accounts__account_id__adjustments_post: {
+    adjustBalance: {
         parameters: {
             query?: never;
             header: {
@@ -759,7 +797,7 @@ export interface operations {
             };
         };
     };
-    read_ledger_v1_accounts__account_id__ledger_get: {
+    listLedgerEntries: {
         parameters: {
             query?: {
                 /** @description `next_cursor` of the previous page; one this service did not issue is refused (400 `invalid_cursor`) */
@@ -839,7 +877,7 @@ export interface operations {
             };
         };
     };
-    redeem_activation_key_v1_accounts__account_id__redemptions_post: {
+    redeemActivationKey: {
         parameters: {
             query?: never;
             header: {
@@ -949,7 +987,7 @@ export interface operations {
             };
         };
     };
-    issue_key_batch_v1_activation_keys_post: {
+    issueKeyBatch: {
         parameters: {
             query?: never;
             header: {
@@ -1001,7 +1039,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `codes_already_shown`: a retry of an issued batch (its codes are shown once) */
+            /** @description `codes_already_shown`: a retry more than 24 hours after the batch (its codes are no longer kept) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1039,7 +1077,7 @@ export interface operations {
             };
         };
     };
-    revoke_activation_key_v1_activation_keys__key_id__revocation_post: {
+    revokeActivationKey: {
         parameters: {
             query?: never;
             header: {
