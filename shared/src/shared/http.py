@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import problem_response
@@ -26,9 +27,13 @@ LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["s
 probes = APIRouter(tags=["operations"])
 
 
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
 @probes.get("/healthz", operation_id="getHealth", summary="Alive")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def healthz() -> Health:
+    return Health()
 
 
 @probes.get(

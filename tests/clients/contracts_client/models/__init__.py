@@ -6,8 +6,8 @@ from .contract_status import ContractStatus
 from .deactivation_create import DeactivationCreate
 from .device_type import DeviceType
 from .domain_link_create import DomainLinkCreate
-from .get_health_response_gethealth import GetHealthResponseGethealth
 from .hardware_item import HardwareItem
+from .health import Health
 from .history_data import HistoryData
 from .history_entry_read import HistoryEntryRead
 from .history_entry_type import HistoryEntryType
@@ -36,8 +36,8 @@ __all__ = (
     "DeactivationCreate",
     "DeviceType",
     "DomainLinkCreate",
-    "GetHealthResponseGethealth",
     "HardwareItem",
+    "Health",
     "HistoryData",
     "HistoryEntryRead",
     "HistoryEntryType",

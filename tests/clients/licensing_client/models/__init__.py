@@ -4,7 +4,7 @@ from .bundle_content_read import BundleContentRead
 from .bundle_read import BundleRead
 from .domain_licences_read import DomainLicencesRead
 from .gateway_licence_read import GatewayLicenceRead
-from .get_health_response_gethealth import GetHealthResponseGethealth
+from .health import Health
 from .jwk_read import JwkRead
 from .jwks_read import JwksRead
 from .key_rotation_read import KeyRotationRead
@@ -22,7 +22,7 @@ __all__ = (
     "BundleRead",
     "DomainLicencesRead",
     "GatewayLicenceRead",
-    "GetHealthResponseGethealth",
+    "Health",
     "JwkRead",
     "JwksRead",
     "KeyRotationRead",

@@ -7,7 +7,7 @@ from .domain_read import DomainRead
 from .enrolment import Enrolment
 from .gateway_create import GatewayCreate
 from .gateway_read import GatewayRead
-from .get_health_response_gethealth import GetHealthResponseGethealth
+from .health import Health
 from .page_device_read import PageDeviceRead
 from .page_domain_read import PageDomainRead
 from .page_gateway_read import PageGatewayRead
@@ -28,7 +28,7 @@ __all__ = (
     "Enrolment",
     "GatewayCreate",
     "GatewayRead",
-    "GetHealthResponseGethealth",
+    "Health",
     "PageDeviceRead",
     "PageDomainRead",
     "PageGatewayRead",

@@ -8,7 +8,7 @@ from .activation_key_read_status import ActivationKeyReadStatus
 from .adjustment_create import AdjustmentCreate
 from .adjustment_create_direction import AdjustmentCreateDirection
 from .adjustment_read import AdjustmentRead
-from .get_health_response_gethealth import GetHealthResponseGethealth
+from .health import Health
 from .issued_key import IssuedKey
 from .key_batch_create import KeyBatchCreate
 from .key_batch_read import KeyBatchRead
@@ -31,7 +31,7 @@ __all__ = (
     "AdjustmentCreate",
     "AdjustmentCreateDirection",
     "AdjustmentRead",
-    "GetHealthResponseGethealth",
+    "Health",
     "IssuedKey",
     "KeyBatchCreate",
     "KeyBatchRead",

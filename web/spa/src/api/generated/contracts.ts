@@ -461,6 +461,15 @@ export interface components {
             rental_id: string | null;
             type: components["schemas"]["DeviceType"];
         };
+        /** Health */
+        Health: {
+            /**
+             * Status
+             * @default ok
+             * @constant
+             */
+            status: "ok";
+        };
         /**
          * HistoryData
          * @description The facts of a history line: for an event's line the event's payload (`docs/asyncapi.json`, by `type`);
@@ -741,9 +750,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };

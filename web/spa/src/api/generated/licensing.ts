@@ -232,6 +232,15 @@ export interface components {
             /** Seq */
             seq: number;
         };
+        /** Health */
+        Health: {
+            /**
+             * Status
+             * @default ok
+             * @constant
+             */
+            status: "ok";
+        };
         /**
          * JwkRead
          * @description A public Ed25519 key that signs bundles (RFC 8037): a bundle's `kid` names one of these.
@@ -453,9 +462,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };

@@ -378,6 +378,15 @@ export interface components {
              */
             registered_at: string;
         };
+        /** Health */
+        Health: {
+            /**
+             * Status
+             * @default ok
+             * @constant
+             */
+            status: "ok";
+        };
         /** Page[DeviceRead] */
         Page_DeviceRead_: {
             /** Items */
@@ -579,9 +588,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };

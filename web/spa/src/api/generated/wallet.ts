@@ -294,6 +294,15 @@ export interface components {
              */
             entry_id: string;
         };
+        /** Health */
+        Health: {
+            /**
+             * Status
+             * @default ok
+             * @constant
+             */
+            status: "ok";
+        };
         /** IssuedKey */
         IssuedKey: {
             /** Code */
@@ -494,9 +503,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
