@@ -479,3 +479,22 @@ async def test_an_operator_corrects_a_balance_with_a_new_ledger_entry_never_belo
         ("redemption", "10", "10"),
     ]
     assert ledger[1]["note"].startswith("duplicate key sold by mistake")
+
+
+async def test_a_refusal_is_not_kept_under_its_key_so_the_same_request_succeeds_once_the_cause_is_gone(
+    wallet: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    account_id = await open_account(wallet, platform)
+    operator = {**platform.auth("operator"), "Idempotency-Key": "debit-when-funded"}
+    path = f"/v1/accounts/{account_id}/adjustments"
+    debit = {"direction": "debit", "amount": "4", "reason": "a debit that waits for credit"}
+
+    refused = await wallet.post(path, json=debit, headers=operator)
+    assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_balance")
+    await fund(wallet, platform, account_id, amount="5")
+    accepted = await wallet.post(path, json=debit, headers=operator)
+    replayed = await wallet.post(path, json=debit, headers=operator)
+
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["balance"] == "1"
+    assert (replayed.status_code, replayed.json()) == (201, accepted.json())
