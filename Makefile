@@ -13,7 +13,7 @@ ACCOUNT ?=
 # make run DEMO=0: start the platform without seeding the demo tenant.
 DEMO ?= 1
 
-.PHONY: help install run test check lint typecheck unit integration token asyncapi bench clean-dev web web-test chromium browser-test reliability test-containers
+.PHONY: help install run test check lint typecheck unit integration token asyncapi clients bench clean-dev web web-test chromium browser-test reliability test-containers
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-16s %s\n", $$1, $$2 }'
@@ -53,6 +53,9 @@ token: install ## make token ROLE=<customer|partner|operator> [ACCOUNT=<id>]
 
 asyncapi: install ## regenerate docs/asyncapi.json from the event models
 	@$(RUN) python -m scripts.generate_asyncapi
+
+clients: install ## regenerate the services' Python clients (openapi-python-client) into tests/clients/
+	@$(RUN) python -m scripts.generate_clients
 
 reliability: install ## the long forms: 50 seeded fault runs, 20 cluster fault runs (report per seed), longer fuzzing (docs/reliability.md)
 	@RENTAL_FAULT_SEEDS=50 $(RUN) pytest tests/reliability -s

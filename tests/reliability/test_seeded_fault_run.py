@@ -40,12 +40,11 @@ from tests.reliability.conftest import SeedSummary
 from tests.reliability.workload import (
     ACCOUNTS,
     KIND_BY_NAME,
-    PHONE,
-    TARIFF_RATES,
     Client,
     FaultRunTenant,
     Workload,
     open_tenant,
+    set_first_tariff,
 )
 
 SEEDS = int(os.environ.get("RENTAL_FAULT_SEEDS", "3"))
@@ -333,13 +332,7 @@ async def fault_run(
     await chaos.start()
     async with httpx.AsyncClient(timeout=10) as http:
         client = Client(replicas, http)
-        await client.ok(
-            "contracts",
-            "PUT",
-            f"/v1/tariffs/{PHONE}",
-            headers=client.operator,
-            json={"rate_per_day": TARIFF_RATES[1], "licences": [{"type": "PORT", "count": 1}]},
-        )
+        await set_first_tariff(client)
         tenants = list(await asyncio.gather(*(open_tenant(client, label=f"Fault {seed}.{n}") for n in range(ACCOUNTS))))
         tenants[0].thrifty = True
         workload = Workload(client=client, seed=seed, tenants=tenants)

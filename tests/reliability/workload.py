@@ -312,15 +312,20 @@ class Workload:
     # --- operator and gateways ------------------------------------------------------------------------------
 
     async def change_tariff(self, rng: random.Random) -> None:
-        answer = await self.client.request(
-            "contracts",
-            "PUT",
-            f"/v1/tariffs/{PHONE}",
-            headers=self.client.operator,
-            json={"rate_per_day": rng.choice(TARIFF_RATES), "licences": [{"type": "PORT", "count": 1}]},
-        )
+        """A new price: a decrease takes effect at once; a rise of a rented product is refused that soon, and is
+        then scheduled for the earliest instant allowed (one lease ahead), as an operator would."""
+        tariff: dict[str, object] = {
+            "rate_per_day": rng.choice(TARIFF_RATES),
+            "licences": [{"type": "PORT", "count": 1}],
+        }
+        answer = await set_tariff(self.client, tariff)
         if answer is not None and answer.status_code in (200, 201):
             self.done["change tariff"] += 1
+        elif answer is not None and _too_soon(answer):
+            scheduled = {**tariff, "effective_at": answer.json()["earliest_effective_at"]}
+            later = await set_tariff(self.client, scheduled)
+            if later is not None and later.status_code in (200, 201):
+                self.done["schedule tariff"] += 1
 
     async def drop_gateway(self, rng: random.Random) -> None:
         gateway = self.gateways.get(rng.choice(self.tenants).account_id)
@@ -388,3 +393,19 @@ class Workload:
                     await self.activate(tenant, tenant.customers[0], rng)
             elif not tenant.rentals:
                 await self.activate(tenant, tenant.customers[0], rng)
+
+
+async def set_tariff(client: Client, tariff: dict[str, object]) -> httpx.Response | None:
+    return await client.request("contracts", "PUT", f"/v1/tariffs/{PHONE}", headers=client.operator, json=tariff)
+
+
+def _too_soon(answer: httpx.Response) -> bool:
+    return answer.status_code == 422 and answer.json().get("code") == "tariff_increase_too_soon"
+
+
+async def set_first_tariff(client: Client) -> None:
+    """The seed's price to start from. Seeds share one platform, so the product may be rented at a lower price
+    by now: a rise is then refused as too soon, and the run starts from that lower price."""
+    answer = await set_tariff(client, {"rate_per_day": TARIFF_RATES[1], "licences": [{"type": "PORT", "count": 1}]})
+    assert answer is not None, "the first tariff: no answer"
+    assert answer.status_code in (200, 201) or _too_soon(answer), answer.text

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from shared.openapi import ROLES_HEADING
 from shared.runtime import create_app
 from tests.security.conftest import PRODUCT, SERVICES, JsonBody, SeededPlatform, SeededTenant, Seeder, hwid, public_key
 
@@ -360,3 +361,25 @@ async def test_each_caller_gets_the_expected_answer_and_no_other_accounts_data(
             if leaked:
                 wrong.append(f"{caller}: {response.status_code} carries tenant A's {sorted(leaked)}")
     assert wrong == [], f"{operation}:\n" + "\n".join(wrong)
+
+
+def test_the_roles_each_document_states_are_those_the_matrix_lets_through() -> None:
+    """An operation's description names the roles it allows (shared.openapi, from its role dependencies): each
+    named role gets past the role check in the matrix (no 403), each role not named is refused (403); and an
+    operation that declares the bearer scheme refuses a caller without a token (401)."""
+    by_role = {"customer": 1, "partner": 3, "operator": 4}
+    for name, (spec, settings_cls) in SERVICES.items():
+        document = create_app(spec, settings_cls()).openapi()
+        for path, methods in document["paths"].items():
+            for method, op in methods.items():
+                row = EXPECTED[f"{name} {method.upper()} {path}"]
+                if "security" not in op:
+                    # No bearer token: an operation authenticated otherwise (a gateway's signed pull) documents
+                    # its own 401.
+                    assert row[0] != 401 or "401" in op["responses"], f"{name} {method.upper()} {path}"
+                    continue
+                assert row[0] == 401, f"{name} {method.upper()} {path}"
+                stated = op["description"].split(ROLES_HEADING)[-1]
+                for role, column in by_role.items():
+                    allowed = f"`{role}`" in stated
+                    assert (row[column] != 403) is allowed, f"{name} {method.upper()} {path}: {role} ({row[column]})"

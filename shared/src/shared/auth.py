@@ -157,6 +157,10 @@ async def current_principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+# Each dependency `require_roles` made, with the roles it allows: the OpenAPI documents state them per operation.
+ROLES_REQUIRED: dict[Callable[..., Any], frozenset[Role]] = {}
+
+
 def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
     """Dependency: the caller has any of `roles`, else 403."""
 
@@ -166,6 +170,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Pri
             raise Forbidden(f"this operation needs one of the roles: {allowed}", code="role_required")
         return principal
 
+    ROLES_REQUIRED[dependency] = frozenset(roles)
     return dependency
 
 

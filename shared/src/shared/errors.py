@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from shared.db import DATABASE_AWAY, is_database_away
+from shared.problem_codes import ProblemCode
 from shared.refusals import Refusal
 
 PROBLEM_JSON = "application/problem+json"
@@ -40,7 +41,9 @@ class ProblemDocument(BaseModel):
     title: str
     status: int
     detail: str
-    code: str = Field(examples=["not_found"])
+    code: ProblemCode = Field(examples=["not_found"])
+    # With 429 (`rate_limited`) and 503 (`database_unavailable`): when to try again; absent otherwise.
+    retry_after_s: int | None = Field(default=None, ge=0, description="Seconds to wait before retrying")
 
 
 class ValidationIssue(BaseModel):

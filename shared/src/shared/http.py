@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import problem_response
@@ -26,12 +27,21 @@ LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["s
 probes = APIRouter(tags=["operations"])
 
 
-@probes.get("/healthz", summary="Alive")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
 
 
-@probes.get("/readyz", summary="Database and broker reachable", responses={503: {"description": "Not ready"}})
+@probes.get("/healthz", operation_id="getHealth", summary="Alive")
+async def healthz() -> Health:
+    return Health()
+
+
+@probes.get(
+    "/readyz",
+    operation_id="getReadiness",
+    summary="Database and broker reachable",
+    responses={503: {"description": "Not ready"}},
+)
 async def readyz(request: Request) -> Response:
     runtime: Runtime[Any] = request.app.state.runtime
     checks = {"database": False, "broker": runtime.broker.is_connected()}
@@ -50,7 +60,7 @@ async def readyz(request: Request) -> Response:
     )
 
 
-@probes.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@probes.get("/metrics", operation_id="getMetrics", summary="Prometheus metrics", response_class=Response)
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

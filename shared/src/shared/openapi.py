@@ -8,7 +8,13 @@
 - 401, 403 and 503 (`issuer_unavailable`) where the operation needs a bearer token;
 - 400 (not JSON) and 413 (too large) where it takes a body;
 - the headers and refusals of shared dependencies that read a header themselves (e.g. `Idempotency-Key`),
-  registered with `document_dependency`.
+  registered with `document_dependency`;
+- the bearer-JWT security scheme (`bearerAuth`) where the operation needs a token, and the roles it allows
+  (from its `shared.auth.require_roles` dependencies) at the end of its description;
+- an optional body as its plain schema, not "the model or null", which generated clients stumble on.
+
+`install_offline_docs` serves `/docs` (Swagger UI) and `/redoc` from the assets of an installed package
+(`fastapi-offline`), so the pages work on an install that reaches no CDN.
 
 The refusals particular to a route (404, 409, 410, 429, ...) are declared on the route itself with
 `shared.errors.problem_responses`.
@@ -19,15 +25,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute
 
-from shared.auth import current_principal
+from shared.auth import ROLES_REQUIRED, Role, current_principal
 from shared.errors import PROBLEM_DESCRIPTIONS, PROBLEM_JSON, ProblemDocument, ValidationProblemDocument
 
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -39,6 +49,23 @@ ISSUER_UNAVAILABLE = "The token issuer's keys cannot be loaded (`issuer_unavaila
 BODY_NOT_JSON = "`bad_request`: the body is not JSON"
 # FastAPI's own 422 schemas, replaced by ValidationProblem.
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+BEARER_SCHEME = "bearerAuth"
+SECURITY_SCHEMES = {
+    BEARER_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token of the platform's OpenID Connect issuer; its `roles` claim names the caller's "
+        "roles (`customer`, `partner`, `operator`), a customer's `account_id` claim their account.",
+    }
+}
+# How each role is stated in an operation's description.
+_ROLE_TEXT = {
+    Role.CUSTOMER: "`customer` (their own account's objects only; another account's are 404)",
+    Role.PARTNER: "`partner`",
+    Role.OPERATOR: "`operator`",
+}
+ROLES_HEADING = "**Roles:**"
 
 
 @dataclass(frozen=True)
@@ -112,9 +139,11 @@ def _describe_operation(operation: dict[str, Any], route: RouteContext, calls: d
         _add_response(responses, 401, PROBLEM_DESCRIPTIONS[401])
         _add_response(responses, 403, PROBLEM_DESCRIPTIONS[403])
         _add_response(responses, 503, ISSUER_UNAVAILABLE)
+        _describe_security(operation, calls)
     if route.body_field is not None:
         _add_response(responses, 400, BODY_NOT_JSON)
         _add_response(responses, 413, PROBLEM_DESCRIPTIONS[413])
+        _plain_optional_body(operation)
     if "422" in responses and responses["422"].get("description") == "Validation Error":
         responses["422"]["description"] = PROBLEM_DESCRIPTIONS[422]
     for call in calls:
@@ -126,6 +155,36 @@ def _describe_operation(operation: dict[str, Any], route: RouteContext, calls: d
             ref = VALIDATION_PROBLEM_REF if status == "422" else PROBLEM_REF
             response["content"] = {PROBLEM_JSON: {"schema": {"$ref": ref}}}
     operation["responses"] = dict(sorted(responses.items()))
+
+
+def allowed_roles(calls: dict[Any, None]) -> frozenset[Role]:
+    """The roles an operation allows: those every one of its `require_roles` dependencies allows (any role of the
+    platform where it only needs a valid token)."""
+    allowed = frozenset(Role)
+    for call in calls:
+        allowed &= ROLES_REQUIRED.get(call, frozenset(Role))
+    return allowed
+
+
+def _describe_security(operation: dict[str, Any], calls: dict[Any, None]) -> None:
+    """The bearer scheme, and the roles allowed, as the last paragraph of the description."""
+    operation["security"] = [{BEARER_SCHEME: []}]
+    roles = allowed_roles(calls)
+    stated = ", ".join(_ROLE_TEXT[role] for role in Role if role in roles)
+    paragraphs = [operation["description"]] if operation.get("description") else []
+    operation["description"] = "\n\n".join([*paragraphs, f"{ROLES_HEADING} {stated}."])
+
+
+def _plain_optional_body(operation: dict[str, Any]) -> None:
+    """`body: Model | None = None` is an optional body of the model's schema (not `anyOf: [model, null]`)."""
+    body = operation.get("requestBody", {})
+    if body.get("required"):
+        return
+    for media in body.get("content", {}).values():
+        variants = media.get("schema", {}).get("anyOf", [])
+        concrete = [variant for variant in variants if variant.get("type") != "null"]
+        if len(variants) == 2 and len(concrete) == 1:
+            media["schema"] = concrete[0]
 
 
 def _add_documented(operation: dict[str, Any], responses: dict[str, Any], documented: DocumentedDependency) -> None:
@@ -141,8 +200,11 @@ def _add_documented(operation: dict[str, Any], responses: dict[str, Any], docume
 
 def _add_component_schemas(document: dict[str, Any]) -> None:
     """The problem schemas; FastAPI's validation schemas only where something still refers to them."""
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
     schemas.update(_component_schemas())
+    if '"security"' in json.dumps(document.get("paths", {})):
+        components["securitySchemes"] = SECURITY_SCHEMES
     text = json.dumps(document)
     for name in _FASTAPI_VALIDATION_SCHEMAS:
         if f'"#/components/schemas/{name}"' not in text:
@@ -167,3 +229,38 @@ def install_problem_document(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_DOCS_ASSETS = "/docs/assets"
+
+
+def install_offline_docs(app: FastAPI) -> None:
+    """`/docs` and `/redoc` from the Swagger UI and ReDoc files that `fastapi-offline` ships: no CDN.
+
+    The app is made with `docs_url=None, redoc_url=None`; these pages take their place."""
+    assets = files("fastapi_offline") / "static"
+    app.mount(_DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{openapi_url}",
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}{_DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{_DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{_DOCS_ASSETS}/favicon.png",
+            swagger_ui_parameters={"persistAuthorization": True},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{openapi_url}",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{_DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{_DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )

@@ -36,7 +36,7 @@ from shared.messaging.broker import Broker
 from shared.messaging.consumer import Handler, InboxConsumer
 from shared.messaging.outbox import OutboxRelay
 from shared.migrations import SHARED_MIGRATIONS, migrate
-from shared.openapi import install_problem_document
+from shared.openapi import install_offline_docs, install_problem_document
 
 log = structlog.get_logger()
 
@@ -279,7 +279,14 @@ def create_app(spec: ServiceSpec[S], settings: S, *, clock: Clock | None = None)
             app.state.runtime = runtime
             yield
 
-    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.clock = service_clock
     app.state.token_verifier = TokenVerifier(
@@ -290,6 +297,7 @@ def create_app(spec: ServiceSpec[S], settings: S, *, clock: Clock | None = None)
     )
     install_problem_handlers(app)
     install_problem_document(app)
+    install_offline_docs(app)
     install_request_context(app, service=spec.name)
     app.add_middleware(BodySizeLimit, max_bytes=spec.max_body_bytes)
     app.include_router(probes)

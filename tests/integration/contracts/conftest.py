@@ -46,7 +46,7 @@ def device_event(
         account_id=account_id,
         hwid=device_id.hex[:12],
         product=product,
-        type="phone",
+        type="PHONE",
     )
 
 

@@ -142,7 +142,7 @@ async def test_replaying_every_event_twice_yields_the_same_state(rig: ContractsR
             "account_id": account_id,
             "hwid": device_id.hex[:12],
             "product": product,
-            "type": "phone",
+            "type": "PHONE",
         }
 
     setup: list[Event] = [
@@ -205,7 +205,7 @@ async def test_another_accounts_customer_gets_404_everywhere(rig: ContractsRig) 
     ]
     for method, url, body in calls:
         response = await rig.client.request(method, url, json=body, headers=rig.keyed(stranger))
-        assert_problem(response, 404, "contract_not_found")
+        assert_problem(response, 404, "not_found")
     listed = await rig.client.get("/v1/contracts", params={"account_id": str(account_id)}, headers=stranger)
     assert listed.json()["items"] == []
     own = await rig.client.get("/v1/contracts", headers=rig.auth("customer", account_id))

@@ -138,7 +138,7 @@ async def test_only_a_domain_of_the_contracts_account_not_linked_elsewhere_can_b
     assert_problem(
         await rig.client.post(url, json={"domain_id": str(foreign_domain)}, headers=rig.auth("customer", account_id)),
         404,
-        "domain_not_found",
+        "not_found",
     )
     await rig.link(contract_id, own_domain)
     assert_problem(

@@ -33,7 +33,7 @@ async def test_the_hardware_tab_lists_the_linked_domains_devices_with_rentabilit
         "device_id": str(devices[0]),
         "hwid": devices[0].hex[:12],
         "product": priced,
-        "type": "phone",
+        "type": "PHONE",
         "domain_id": str(domain_id),
         "rentable": True,
         "rental_id": rental["id"],
@@ -89,7 +89,7 @@ async def test_each_activation_refusal_is_problem_json_with_its_own_code(rig: Co
     _, (foreign_device,) = await rig.domain_with_devices(other_account, products=[product])
 
     assert_problem(await rig.activate(contract_id, uuid.uuid4(), account_id), 409, "not_yet_known")
-    assert_problem(await rig.activate(contract_id, foreign_device, account_id), 404, "device_not_found")
+    assert_problem(await rig.activate(contract_id, foreign_device, account_id), 404, "not_found")
     assert_problem(await rig.activate(contract_id, unlinked_device, account_id), 409, "domain_not_linked")
 
     pending = await rig.open_contract(account_id)
@@ -117,7 +117,7 @@ async def test_each_activation_refusal_is_problem_json_with_its_own_code(rig: Co
             account_id=account_id,
             hwid=removed["hwid"],
             product=product,
-            type="phone",
+            type="PHONE",
         )
     )
     assert_problem(await rig.activate(contract_id, unlinked_device, account_id), 409, "device_removed")
@@ -175,7 +175,7 @@ async def test_deactivation_ends_the_rental_lowers_the_burn_rate_and_cannot_happ
             f"/v1/contracts/{contract_id}/rentals/{uuid.uuid4()}/deactivation", headers=rig.keyed(customer)
         ),
         404,
-        "rental_not_found",
+        "not_found",
     )
     contract = (await rig.client.get(f"/v1/contracts/{contract_id}", headers=customer)).json()
     assert contract["burn_rate_per_day"] == "2"
@@ -302,7 +302,7 @@ async def test_a_tariff_change_reprices_active_rentals_from_then_on_and_republis
         "validation_failed",
     )
     assert_problem(
-        await rig.client.get(f"/v1/tariffs/{product_name()}", headers=rig.auth("operator")), 404, "tariff_not_found"
+        await rig.client.get(f"/v1/tariffs/{product_name()}", headers=rig.auth("operator")), 404, "not_found"
     )
 
 

@@ -162,23 +162,41 @@ async def test_money_moving_posts_need_an_idempotency_key(wallet: httpx.AsyncCli
     assert [(r.status_code, r.json()["code"]) for r in refused] == [(400, "idempotency_key_required")] * 3
 
 
-async def test_a_retried_key_batch_issues_nothing_more_and_does_not_show_the_codes_again(
+async def test_a_retried_key_batch_issues_nothing_more_and_shows_the_first_answer_to_its_partner_only(
     wallet: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
-    partner = _partner(platform, subject=f"partner-{uuid.uuid4().hex[:6]}")
+    subject = f"partner-{uuid.uuid4().hex[:6]}"
+    partner = _partner(platform, subject=subject)
     body = {"amount": "5", "count": 2}
     first = await wallet.post("/v1/activation-keys", json=body, headers={**partner, "Idempotency-Key": "batch-1"})
     retry = await wallet.post("/v1/activation-keys", json=body, headers={**partner, "Idempotency-Key": "batch-1"})
+    other_body = await wallet.post(
+        "/v1/activation-keys", json={**body, "count": 3}, headers={**partner, "Idempotency-Key": "batch-1"}
+    )
+    # Another partner's key of the same name is another request: a batch of its own, never the first's codes.
+    other_partner = _partner(platform, subject=f"partner-{uuid.uuid4().hex[:6]}")
+    theirs = await wallet.post(
+        "/v1/activation-keys", json=body, headers={**other_partner, "Idempotency-Key": "batch-1"}
+    )
 
     assert first.status_code == 201, first.text
-    assert retry.status_code == 409
-    problem = retry.json()
-    assert problem["code"] == "codes_already_shown"
-    assert problem["batch_id"] == first.json()["batch_id"]
-    assert problem["key_ids"] == [k["id"] for k in first.json()["keys"]]
-    assert "code" not in str(problem["key_ids"])
-    batches = await admin_fetchval(platform, "SELECT count(*) FROM wallet.key_batch WHERE issued_by LIKE 'partner-%'")
+    assert (retry.status_code, retry.json()) == (201, first.json())
+    assert (other_body.status_code, other_body.json()["code"]) == (422, "idempotency_key_reused")
+    assert theirs.status_code == 201
+    assert theirs.json()["batch_id"] != first.json()["batch_id"]
+    assert {k["code"] for k in theirs.json()["keys"]}.isdisjoint(k["code"] for k in first.json()["keys"])
+    batches = await admin_fetchval(platform, "SELECT count(*) FROM wallet.key_batch WHERE issued_by = $1", subject)
     assert batches == 1
+    # At rest the codes are sealed: neither they nor their canonical form appear in what is stored.
+    [stored] = await admin_fetch(
+        platform,
+        "SELECT nonce, sealed FROM wallet.shown_key_batch WHERE batch_id = $1",
+        uuid.UUID(first.json()["batch_id"]),
+    )
+    for key in first.json()["keys"]:
+        for form in (key["code"], domain.canonical_code(key["code"])):
+            assert form.encode() not in bytes(stored["sealed"])
+    assert len(bytes(stored["nonce"])) == 12
 
 
 async def test_fifty_concurrent_redemptions_of_one_key_load_it_exactly_once(
@@ -461,3 +479,22 @@ async def test_an_operator_corrects_a_balance_with_a_new_ledger_entry_never_belo
         ("redemption", "10", "10"),
     ]
     assert ledger[1]["note"].startswith("duplicate key sold by mistake")
+
+
+async def test_a_refusal_is_not_kept_under_its_key_so_the_same_request_succeeds_once_the_cause_is_gone(
+    wallet: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    account_id = await open_account(wallet, platform)
+    operator = {**platform.auth("operator"), "Idempotency-Key": "debit-when-funded"}
+    path = f"/v1/accounts/{account_id}/adjustments"
+    debit = {"direction": "debit", "amount": "4", "reason": "a debit that waits for credit"}
+
+    refused = await wallet.post(path, json=debit, headers=operator)
+    assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_balance")
+    await fund(wallet, platform, account_id, amount="5")
+    accepted = await wallet.post(path, json=debit, headers=operator)
+    replayed = await wallet.post(path, json=debit, headers=operator)
+
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["balance"] == "1"
+    assert (replayed.status_code, replayed.json()) == (201, accepted.json())

@@ -48,12 +48,13 @@ router = APIRouter(tags=["contracts"])
 
 # Each route declares the refusals its use case gives; 401, 403, 413, 422 and the Idempotency-Key's 400 are
 # declared for every operation by shared.openapi.
-_NO_CONTRACT = (404, "`contract_not_found` (or not yours)")
+_NO_CONTRACT = (404, "`not_found`: no such contract (or not yours)")
 _BAD_CURSOR = (400, "`invalid_cursor`")
 
 
 @router.post(
     "/contracts",
+    operation_id="openContract",
     status_code=status.HTTP_201_CREATED,
     summary="Open a contract (draft) for an account",
     responses=problem_responses((409, "`not_yet_known`: the account's event has not arrived yet, retry")),
@@ -64,7 +65,10 @@ async def open_contract(body: ContractCreate, pool: DbPool, now: Now, key: Optio
 
 
 @router.get(
-    "/contracts", summary="Contracts (a customer sees only their account's)", responses=problem_responses(_BAD_CURSOR)
+    "/contracts",
+    operation_id="listContracts",
+    summary="Contracts (a customer sees only their account's)",
+    responses=problem_responses(_BAD_CURSOR),
 )
 async def list_contracts(
     principal: AnyRolePrincipal,
@@ -76,13 +80,19 @@ async def list_contracts(
     return await service.list_contracts(pool, principal=principal, account_id=account_id, cursor=cursor, limit=limit)
 
 
-@router.get("/contracts/{contract_id}", summary="A contract", responses=problem_responses(_NO_CONTRACT))
+@router.get(
+    "/contracts/{contract_id}",
+    operation_id="getContract",
+    summary="A contract",
+    responses=problem_responses(_NO_CONTRACT),
+)
 async def get_contract(contract_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> ContractRead:
     return await service.get_contract(pool, principal=principal, contract_id=contract_id)
 
 
 @router.post(
     "/contracts/{contract_id}/acceptance",
+    operation_id="acceptContract",
     summary="The customer accepts the draft",
     responses=problem_responses(_NO_CONTRACT, (409, "`contract_not_draft`")),
 )
@@ -92,6 +102,7 @@ async def accept_contract(contract_id: UUID, principal: CustomerOrOperator, pool
 
 @router.post(
     "/contracts/{contract_id}/approval",
+    operation_id="approveContract",
     summary="An operator approves: the contract is active",
     responses=problem_responses(_NO_CONTRACT, (409, "`contract_not_pending_approval`")),
 )
@@ -101,6 +112,7 @@ async def approve_contract(contract_id: UUID, principal: OperatorPrincipal, pool
 
 @router.post(
     "/contracts/{contract_id}/termination",
+    operation_id="terminateContract",
     summary="Terminate: every rental ends",
     responses=problem_responses(_NO_CONTRACT, (409, "`contract_already_terminated`")),
 )
@@ -121,10 +133,11 @@ async def terminate_contract(
 
 @router.post(
     "/contracts/{contract_id}/domains",
+    operation_id="linkDomain",
     status_code=status.HTTP_201_CREATED,
     summary="Link a domain of the account",
     responses=problem_responses(
-        (404, "`contract_not_found`, `domain_not_found`"),
+        (404, "`not_found`: no such contract or domain (or not yours)"),
         (
             409,
             "`contract_already_terminated`, `domain_of_another_account`, `domain_already_linked`, "
@@ -147,6 +160,7 @@ async def link_domain(
 
 @router.delete(
     "/contracts/{contract_id}/domains/{domain_id}",
+    operation_id="unlinkDomain",
     summary="Unlink a domain (nothing of it rented)",
     responses=problem_responses(_NO_CONTRACT, (409, "`domain_not_linked`, `domain_has_active_rentals`")),
 )
@@ -158,6 +172,7 @@ async def unlink_domain(
 
 @router.get(
     "/contracts/{contract_id}/hardware",
+    operation_id="listHardware",
     summary="Provisioned devices of the linked domains",
     responses=problem_responses(_BAD_CURSOR, _NO_CONTRACT),
 )
@@ -169,10 +184,11 @@ async def list_hardware(
 
 @router.post(
     "/contracts/{contract_id}/rentals",
+    operation_id="activateRental",
     status_code=status.HTTP_201_CREATED,
     summary="Activate a device's rental",
     responses=problem_responses(
-        (404, "`contract_not_found`, `device_not_found`"),
+        (404, "`not_found`: no such contract or device (or not yours)"),
         (
             409,
             "`contract_not_active`, `no_credit`, `device_removed`, `domain_not_linked`, `product_not_rentable`, "
@@ -195,6 +211,7 @@ async def activate_rental(
 
 @router.get(
     "/contracts/{contract_id}/rentals",
+    operation_id="listRentals",
     summary="Rentals of the contract, newest first",
     responses=problem_responses(_BAD_CURSOR, _NO_CONTRACT),
 )
@@ -213,8 +230,9 @@ async def list_rentals(
 
 @router.get(
     "/contracts/{contract_id}/rentals/{rental_id}",
+    operation_id="getRental",
     summary="A rental",
-    responses=problem_responses((404, "`contract_not_found`, `rental_not_found`")),
+    responses=problem_responses((404, "`not_found`: no such contract or rental (or not yours)")),
 )
 async def get_rental(contract_id: UUID, rental_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> RentalRead:
     return await service.get_rental(pool, principal=principal, contract_id=contract_id, rental_id=rental_id)
@@ -222,10 +240,11 @@ async def get_rental(contract_id: UUID, rental_id: UUID, principal: AnyRolePrinc
 
 @router.post(
     "/contracts/{contract_id}/rentals/{rental_id}/replacement",
+    operation_id="replaceDevice",
     status_code=status.HTTP_201_CREATED,
     summary="Replace the device (RMA): the rental carries on on the new device",
     responses=problem_responses(
-        (404, "`contract_not_found`, `rental_not_found`, `device_not_found`"),
+        (404, "`not_found`: no such contract, rental or device (or not yours)"),
         (
             409,
             "`contract_not_active`, `rental_not_active`, `replacement_is_same_device`, `device_already_rented` "
@@ -255,8 +274,11 @@ async def replace_device(
 
 @router.post(
     "/contracts/{contract_id}/rentals/{rental_id}/deactivation",
+    operation_id="deactivateRental",
     summary="End a rental",
-    responses=problem_responses((404, "`contract_not_found`, `rental_not_found`"), (409, "`rental_not_active`")),
+    responses=problem_responses(
+        (404, "`not_found`: no such contract or rental (or not yours)"), (409, "`rental_not_active`")
+    ),
 )
 async def deactivate_rental(
     contract_id: UUID,
@@ -280,6 +302,7 @@ async def deactivate_rental(
 
 @router.get(
     "/contracts/{contract_id}/history",
+    operation_id="listHistory",
     summary="Everything that happened, newest first",
     responses=problem_responses(_BAD_CURSOR, _NO_CONTRACT),
 )
@@ -298,6 +321,7 @@ async def contracts_settings(request: Request) -> Settings:
 
 @router.put(
     "/tariffs/{product}",
+    operation_id="setTariff",
     summary="Set a product's tariff, at once or from `effective_at`; active rentals follow from then on",
     dependencies=OPERATORS,
     responses=problem_responses(
@@ -326,15 +350,21 @@ async def set_tariff(
     )
 
 
-@router.get("/tariffs", summary="Every tariff (a product without one is not rentable)", dependencies=ANY_ROLE)
+@router.get(
+    "/tariffs",
+    operation_id="listTariffs",
+    summary="Every tariff (a product without one is not rentable)",
+    dependencies=ANY_ROLE,
+)
 async def list_tariffs(pool: DbPool) -> Page[TariffRead]:
     return await service.list_tariffs(pool)
 
 
 @router.get(
     "/tariffs/{product}",
+    operation_id="getTariff",
     summary="A product's tariff",
-    responses=problem_responses((404, "`tariff_not_found`")),
+    responses=problem_responses((404, "`not_found`: no tariff for this product")),
     dependencies=ANY_ROLE,
 )
 async def get_tariff(product: Product, pool: DbPool) -> TariffRead:

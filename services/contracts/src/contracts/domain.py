@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from uuid import UUID
 
+from shared.events.provisioning import DeviceType
 from shared.refusals import Conflict, Unprocessable
 
 
@@ -123,7 +124,7 @@ class HardwareItem:
     device_id: UUID
     hwid: str
     product: str
-    type: str
+    type: DeviceType
     domain_id: UUID
     # The product has a tariff; rented or not.
     rentable: bool
@@ -164,6 +165,30 @@ def check_replacement(
     if new_device.device_id == old_device_id:
         raise Conflict("a device cannot replace itself", code="replacement_is_same_device")
     check_rentable_device(new_device)
+
+
+class HistoryEntryType(StrEnum):
+    """What a history line reports: an event this service published, a wallet event of the account, or a change
+    that is no event. `tests/unit/contracts/test_history_entry_types.py` checks that the set is complete."""
+
+    CONTRACT_OPENED = "ContractOpened"
+    CONTRACT_ACCEPTED = "ContractAccepted"
+    CONTRACT_ACTIVATED = "ContractActivated"
+    CONTRACT_SUSPENDED = "ContractSuspended"
+    CONTRACT_RESUMED = "ContractResumed"
+    CONTRACT_TERMINATED = "ContractTerminated"
+    DOMAIN_LINKED = "DomainLinked"
+    DOMAIN_UNLINKED = "DomainUnlinked"
+    DEVICE_ACTIVATED = "DeviceActivated"
+    DEVICE_DEACTIVATED = "DeviceDeactivated"
+    DEVICE_REPLACED = "DeviceReplaced"
+    RENTAL_CHANGED = "RentalChanged"
+    TARIFF_CHANGE_SCHEDULED = "TariffChangeScheduled"
+    TARIFF_CHANGED = "TariffChanged"
+    CREDITS_LOADED = "CreditsLoaded"
+    BALANCE_LOW = "BalanceLow"
+    BALANCE_DEPLETED = "BalanceDepleted"
+    BALANCE_RESTORED = "BalanceRestored"
 
 
 class RentalStatus(StrEnum):

@@ -22,6 +22,7 @@ from contracts.domain import (
     RentalStatus,
     WalletFact,
 )
+from shared.events.provisioning import DeviceType
 
 
 @dataclass(frozen=True)
@@ -689,7 +690,7 @@ async def list_hardware(
         after[0] if after else None,
         limit,
     )
-    return [HardwareItem(**dict(row)) for row in rows]
+    return [HardwareItem(**{**dict(row), "type": DeviceType(row["type"])}) for row in rows]
 
 
 # --- history -------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.domain import ContractStatus, RentalStatus
+from contracts.domain import ContractStatus, HistoryEntryType, RentalStatus
 from contracts.domain import HardwareItem as HardwareItem  # the Hardware tab's item is the domain's own
 from shared.money import IscAmount, IscAmountText
 from shared.validation import NO_NUL, WholeNumber
@@ -103,8 +103,22 @@ class RentalRead(BaseModel):
     replaces: UUID | None
 
 
+class HistoryData(BaseModel):
+    """The facts of a history line: for an event's line the event's payload (`docs/asyncapi.json`, by `type`);
+    for a domain link its `domain_id` and `name`; for a tariff change the new tariff. The members named here are
+    those most lines carry; every other member of the payload is kept as it is."""
+
+    model_config = ConfigDict(extra="allow")
+    contract_id: UUID | None = None
+    account_id: UUID | None = None
+    domain_id: UUID | None = None
+    rental_id: UUID | None = None
+    reason: str | None = None
+    version: int | None = None
+
+
 class HistoryEntryRead(BaseModel):
     at: datetime
-    type: str
+    type: HistoryEntryType
     summary: str
-    data: dict[str, object]
+    data: HistoryData

@@ -138,7 +138,7 @@ def _per_day(micro: int) -> str:
 def _visible(principal: Principal, contract: AnyContract | None) -> AnyContract:
     """The contract if the caller may see it; another account's contract is as absent as a missing one."""
     if contract is None or not principal.can_access_account(contract.account_id):
-        raise NotFound("contract not found", code="contract_not_found")
+        raise NotFound("contract not found")
     return contract
 
 
@@ -172,7 +172,7 @@ async def _claim_on_contract(
 async def _rental_of(conn: asyncpg.Connection, *, contract_id: UUID, rental_id: UUID) -> Rental:
     rental = await repository.get_rental(conn, contract_id=contract_id, rental_id=rental_id)
     if rental is None:
-        raise NotFound("rental not found", code="rental_not_found")
+        raise NotFound("rental not found")
     return rental
 
 
@@ -182,7 +182,7 @@ async def _owned_device(conn: asyncpg.Connection, *, device_id: UUID, account_id
     if device is None:
         raise NotYetKnown(f"device {device_id} is not known yet; retry shortly", code="not_yet_known")
     if device.account_id != account_id:
-        raise NotFound("device not found", code="device_not_found")
+        raise NotFound("device not found")
     return device
 
 
@@ -439,7 +439,7 @@ async def _linkable_domain(
         raise NotYetKnown(f"domain {domain_id} is not known yet; retry shortly", code="not_yet_known")
     if known.account_id != contract.account_id:
         if not principal.has_any(Role.OPERATOR, Role.PARTNER):
-            raise NotFound("domain not found", code="domain_not_found")
+            raise NotFound("domain not found")
         raise Conflict("the domain belongs to another account", code="domain_of_another_account")
     holder = await repository.live_link_of_domain(conn, domain_id)
     if holder == contract.id:
@@ -855,7 +855,7 @@ async def get_tariff(pool: asyncpg.Pool, *, product: str) -> TariffRead:
         tariff = await repository.get_tariff(conn, product)
         scheduled = (await repository.pending_tariff_changes(conn, [product])).get(product, [])
     if tariff is None:
-        raise NotFound(f"no tariff for {product}: it is not rentable", code="tariff_not_found")
+        raise NotFound(f"no tariff for {product}: it is not rentable")
     return _tariff_read(tariff, scheduled)
 
 

@@ -16,12 +16,12 @@ from license_distributor.rotation import KEY_ROTATIONS, KeyRotationWorker
 from license_distributor.schemas import (
     BundleContentRead,
     BundleRead,
-    DeviceRead,
     DomainLicencesRead,
     GatewayLicenceRead,
     JwksRead,
     KeyRotationRead,
     LicenceRead,
+    LicensedDeviceRead,
     PullChallengeRead,
 )
 from license_distributor.signing import auth_message
@@ -42,7 +42,9 @@ router = APIRouter(tags=["licences"])
 well_known = APIRouter(tags=["licences"])
 
 
-@well_known.get("/.well-known/jwks.json", response_model=JwksRead, summary="Public keys that sign bundles")
+@well_known.get(
+    "/.well-known/jwks.json", operation_id="getJwks", response_model=JwksRead, summary="Public keys that sign bundles"
+)
 async def jwks(request: Request, response: Response) -> JwksRead:
     # Short cache: during a rotation gateways must see the new key soon.
     response.headers["Cache-Control"] = "public, max-age=60"
@@ -58,6 +60,7 @@ async def gateway_connect(websocket: WebSocket) -> None:
 
 @router.post(
     "/gateways/{hwid}/challenge",
+    operation_id="createPullChallenge",
     status_code=status.HTTP_201_CREATED,
     response_model=PullChallengeRead,
     summary="A one-time nonce for pulling a bundle over HTTP",
@@ -71,6 +74,7 @@ async def create_pull_challenge(hwid: str, request: Request, pool: DbPool, now: 
 
 @router.get(
     "/gateways/{hwid}/bundle",
+    operation_id="pullBundle",
     response_model=BundleRead,
     summary="Pull the current bundle (204 when the gateway already holds it)",
     description="`X-Gateway-Seq`: the bundle held (0: none); `X-Gateway-Floor`: the highest seq ever accepted "
@@ -100,6 +104,7 @@ async def pull_bundle(
 
 @router.get(
     "/domains/{domain_id}/licences",
+    operation_id="getDomainLicences",
     response_model=DomainLicencesRead,
     summary="The domain's current bundle and, per gateway, online state and acknowledged seq",
     responses=problem_responses((404, "`not_found`: no such domain (or not yours)")),
@@ -123,7 +128,7 @@ def _domain_licences_read(view: service.DomainLicences) -> DomainLicencesRead:
         domain_id=view.domain_id,
         account_id=view.account_id,
         bundle=BundleContentRead(
-            devices=[DeviceRead(hwid=d.hwid, product=d.product) for d in content.devices],
+            devices=[LicensedDeviceRead(hwid=d.hwid, product=d.product) for d in content.devices],
             licences=[LicenceRead(type=lic.type, count=lic.count) for lic in content.licences],
             expires_at=content.expires_at,
             stop_reason=content.stop_reason,
@@ -135,6 +140,7 @@ def _domain_licences_read(view: service.DomainLicences) -> DomainLicencesRead:
 
 @router.post(
     "/signing-keys/rotation",
+    operation_id="rotateSigningKey",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=KeyRotationRead,
     summary="Operator: a new signing key; every gateway's bundle is re-signed with it in the background",
@@ -156,6 +162,7 @@ async def rotate_signing_key(
 
 @router.get(
     "/signing-keys/rotations/{rotation_id}",
+    operation_id="getKeyRotation",
     response_model=KeyRotationRead,
     summary="Operator: how far a signing-key rotation has got",
     responses=problem_responses((404, "`not_found`: no such rotation")),

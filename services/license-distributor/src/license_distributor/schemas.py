@@ -42,7 +42,9 @@ class PullChallengeRead(BaseModel):
     signs: str
 
 
-class DeviceRead(BaseModel):
+class LicensedDeviceRead(BaseModel):
+    """A device a bundle lets run (provisioning's `DeviceRead` is the provisioned device itself)."""
+
     hwid: str
     product: str
 
@@ -53,7 +55,7 @@ class LicenceRead(BaseModel):
 
 
 class BundleContentRead(BaseModel):
-    devices: list[DeviceRead]
+    devices: list[LicensedDeviceRead]
     licences: list[LicenceRead]
     expires_at: datetime | None
     # Why nothing may run, when nothing may: nothing_rented, contract_inactive, contract_ended, depleted.
@@ -96,5 +98,17 @@ class KeyRotationRead(BaseModel):
     gateways_acknowledged: int
 
 
+class JwkRead(BaseModel):
+    """A public Ed25519 key that signs bundles (RFC 8037): a bundle's `kid` names one of these."""
+
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    # The public key, unpadded base64url.
+    x: str
+    kid: str
+    use: Literal["sig"] = "sig"
+    alg: Literal["EdDSA"] = "EdDSA"
+
+
 class JwksRead(BaseModel):
-    keys: list[dict[str, str]]
+    keys: list[JwkRead]

@@ -64,6 +64,7 @@ _NO_DEVICE = problem_responses((404, "`not_found`: no such domain or device"))
 
 @router.post(
     "/domains",
+    operation_id="createDomain",
     status_code=status.HTTP_201_CREATED,
     tags=["domains"],
     responses=problem_responses(
@@ -80,7 +81,10 @@ async def create_domain(
 
 
 @router.get(
-    "/domains", tags=["domains"], responses=problem_responses(_BAD_CURSOR, (404, "`not_found`: not your account"))
+    "/domains",
+    operation_id="listDomains",
+    tags=["domains"],
+    responses=problem_responses(_BAD_CURSOR, (404, "`not_found`: not your account")),
 )
 async def list_domains(
     principal: AnyRolePrincipal,
@@ -93,7 +97,7 @@ async def list_domains(
     return await service.list_domains(pool, principal=principal, account_id=account_id, cursor=cursor, limit=limit)
 
 
-@router.get("/domains/{domain_id}", tags=["domains"], responses=problem_responses(_NO_DOMAIN))
+@router.get("/domains/{domain_id}", operation_id="getDomain", tags=["domains"], responses=problem_responses(_NO_DOMAIN))
 async def read_domain(domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> DomainRead:
     return await service.read_domain(pool, principal=principal, domain_id=domain_id)
 
@@ -103,6 +107,7 @@ async def read_domain(domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool
 
 @router.post(
     "/domains/{domain_id}/gateways",
+    operation_id="registerGateway",
     status_code=status.HTTP_201_CREATED,
     tags=["gateways"],
     responses={
@@ -131,19 +136,30 @@ async def register_gateway(
     return gateway
 
 
-@router.get("/domains/{domain_id}/gateways", tags=["gateways"], responses=problem_responses(_BAD_CURSOR, _NO_DOMAIN))
+@router.get(
+    "/domains/{domain_id}/gateways",
+    operation_id="listGateways",
+    tags=["gateways"],
+    responses=problem_responses(_BAD_CURSOR, _NO_DOMAIN),
+)
 async def list_gateways(
     domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool, cursor: Cursor = None, limit: Limit = 50
 ) -> Page[GatewayRead]:
     return await service.list_gateways(pool, principal=principal, domain_id=domain_id, cursor=cursor, limit=limit)
 
 
-@router.get(_GATEWAY, tags=["gateways"], responses=_NO_GATEWAY)
+@router.get(_GATEWAY, operation_id="getGateway", tags=["gateways"], responses=_NO_GATEWAY)
 async def read_gateway(domain_id: UUID, gateway_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> GatewayRead:
     return await service.read_gateway(pool, principal=principal, domain_id=domain_id, gateway_id=gateway_id)
 
 
-@router.delete(_GATEWAY, status_code=status.HTTP_204_NO_CONTENT, tags=["gateways"], responses=_NO_GATEWAY)
+@router.delete(
+    _GATEWAY,
+    operation_id="removeGateway",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["gateways"],
+    responses=_NO_GATEWAY,
+)
 async def remove_gateway(
     domain_id: UUID, gateway_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now
 ) -> None:
@@ -155,6 +171,7 @@ async def remove_gateway(
 
 @router.post(
     "/domains/{domain_id}/provisioning-codes",
+    operation_id="issueProvisioningCode",
     status_code=status.HTTP_201_CREATED,
     tags=["provisioning"],
     description="The code is shown in this answer only. A retry with the same `Idempotency-Key` is told which "
@@ -188,6 +205,7 @@ async def issue_provisioning_code(
 
 @router.get(
     "/domains/{domain_id}/provisioning-codes",
+    operation_id="listProvisioningCodes",
     tags=["provisioning"],
     responses=problem_responses(_BAD_CURSOR, _NO_DOMAIN),
 )
@@ -201,6 +219,7 @@ async def list_provisioning_codes(
 
 @router.post(
     "/domains/{domain_id}/provisioning-codes/{code_id}/revocation",
+    operation_id="revokeProvisioningCode",
     tags=["provisioning"],
     responses=problem_responses((404, "`not_found`: no such domain or code")),
 )
@@ -214,6 +233,7 @@ async def revoke_provisioning_code(
 
 @router.post(
     "/provisioning",
+    operation_id="enrolDevice",
     status_code=status.HTTP_201_CREATED,
     tags=["provisioning"],
     summary="A device enrols itself with a provisioning code (no token; rate-limited per client address)",
@@ -246,7 +266,12 @@ async def enrol_device(
 # --- devices ------------------------------------------------------------------------------------
 
 
-@router.get("/domains/{domain_id}/devices", tags=["devices"], responses=problem_responses(_BAD_CURSOR, _NO_DOMAIN))
+@router.get(
+    "/domains/{domain_id}/devices",
+    operation_id="listDevices",
+    tags=["devices"],
+    responses=problem_responses(_BAD_CURSOR, _NO_DOMAIN),
+)
 async def list_devices(
     domain_id: UUID,
     principal: AnyRolePrincipal,
@@ -267,11 +292,13 @@ async def list_devices(
     )
 
 
-@router.get(_DEVICE, tags=["devices"], responses=_NO_DEVICE)
+@router.get(_DEVICE, operation_id="getDevice", tags=["devices"], responses=_NO_DEVICE)
 async def read_device(domain_id: UUID, device_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> DeviceRead:
     return await service.read_device(pool, principal=principal, domain_id=domain_id, device_id=device_id)
 
 
-@router.delete(_DEVICE, status_code=status.HTTP_204_NO_CONTENT, tags=["devices"], responses=_NO_DEVICE)
+@router.delete(
+    _DEVICE, operation_id="removeDevice", status_code=status.HTTP_204_NO_CONTENT, tags=["devices"], responses=_NO_DEVICE
+)
 async def remove_device(domain_id: UUID, device_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> None:
     await service.remove_device(pool, principal=principal, domain_id=domain_id, device_id=device_id, now=now)

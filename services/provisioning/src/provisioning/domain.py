@@ -12,11 +12,12 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+# What kind of hardware enrols: defined with the events, since contracts lists devices by it too.
+from shared.events.provisioning import DeviceType as DeviceType
 from shared.refusals import Conflict, NotFound, Refusal, Unprocessable
 
 # --- hardware ids -------------------------------------------------------------------------------
@@ -61,16 +62,6 @@ def parse_product(raw: str) -> str:
     if not _PRODUCT.fullmatch(raw):
         raise InvalidProduct("a product is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
     return raw
-
-
-class DeviceType(StrEnum):
-    """What kind of hardware enrols. Kept small on purpose: contracts and the licences key off it."""
-
-    PHONE = "PHONE"  # a desk IP phone
-    DECT = "DECT"  # a DECT base station or handset
-    GW = "GW"  # a gateway enrolled as rentable hardware
-    ATA = "ATA"  # an analogue telephone adapter
-    CONFERENCE = "CONFERENCE"  # a conference phone
 
 
 @dataclass(frozen=True)

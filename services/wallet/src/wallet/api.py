@@ -45,7 +45,7 @@ WalletSettings = Annotated[Settings, Depends(wallet_settings)]
 _NO_ACCOUNT = (404, "`not_found`: no such account (or not yours)")
 
 
-@router.post("/accounts", status_code=status.HTTP_201_CREATED, tags=["accounts"])
+@router.post("/accounts", operation_id="openAccount", status_code=status.HTTP_201_CREATED, tags=["accounts"])
 async def open_account(
     body: AccountCreate,
     principal: PartnerPrincipal,
@@ -64,7 +64,9 @@ async def open_account(
     )
 
 
-@router.get("/accounts/{account_id}", tags=["accounts"], responses=problem_responses(_NO_ACCOUNT))
+@router.get(
+    "/accounts/{account_id}", operation_id="getAccount", tags=["accounts"], responses=problem_responses(_NO_ACCOUNT)
+)
 async def read_account(
     account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, settings: WalletSettings, now: Now
 ) -> AccountRead:
@@ -75,6 +77,7 @@ async def read_account(
 
 @router.put(
     "/accounts/{account_id}/warning-thresholds",
+    operation_id="setWarningThresholds",
     tags=["accounts"],
     responses=problem_responses(
         _NO_ACCOUNT,
@@ -103,6 +106,7 @@ async def set_warning_thresholds(
 
 @router.post(
     "/accounts/{account_id}/redemptions",
+    operation_id="redeemActivationKey",
     status_code=status.HTTP_201_CREATED,
     tags=["accounts"],
     responses=problem_responses(
@@ -135,6 +139,7 @@ async def redeem_activation_key(
 
 @router.post(
     "/accounts/{account_id}/adjustments",
+    operation_id="adjustBalance",
     status_code=status.HTTP_201_CREATED,
     tags=["accounts"],
     responses=problem_responses(_NO_ACCOUNT, (409, "`insufficient_balance`")),
@@ -161,6 +166,7 @@ async def adjust_balance(
 
 @router.get(
     "/accounts/{account_id}/ledger",
+    operation_id="listLedgerEntries",
     tags=["accounts"],
     responses=problem_responses((400, "`invalid_cursor`"), _NO_ACCOUNT),
 )
@@ -176,20 +182,38 @@ async def read_ledger(
 
 @router.post(
     "/activation-keys",
+    operation_id="issueKeyBatch",
     status_code=status.HTTP_201_CREATED,
     tags=["activation keys"],
-    responses=problem_responses((409, "`codes_already_shown`: a retry of an issued batch (its codes are shown once)")),
+    responses=problem_responses(
+        (409, "`codes_already_shown`: a retry more than 24 hours after the batch (its codes are no longer kept)")
+    ),
 )
 async def issue_key_batch(
-    body: KeyBatchCreate, principal: PartnerPrincipal, pool: DbPool, idempotency_key: RequiredIdempotencyKey, now: Now
+    body: KeyBatchCreate,
+    principal: PartnerPrincipal,
+    pool: DbPool,
+    idempotency_key: RequiredIdempotencyKey,
+    settings: WalletSettings,
+    now: Now,
 ) -> KeyBatchRead:
+    """Issue a batch of activation keys; the answer shows their codes. A retry by the same partner with the same
+    Idempotency-Key and body within 24 hours gets the same answer (the codes are kept sealed, AES-GCM, for that
+    long); later it is 409 `codes_already_shown` with the batch's id and key ids."""
     return await service.issue_key_batch(
-        pool, principal=principal, amount=body.amount, count=body.count, idempotency_key=idempotency_key, now=now
+        pool,
+        principal=principal,
+        amount=body.amount,
+        count=body.count,
+        idempotency_key=idempotency_key,
+        codes_key=settings.key_batch_codes_key_bytes,
+        now=now,
     )
 
 
 @router.post(
     "/activation-keys/{key_id}/revocation",
+    operation_id="revokeActivationKey",
     tags=["activation keys"],
     responses=problem_responses((404, "`not_found`: no such key (or not yours)"), (409, "`key_already_redeemed`")),
 )

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field, PositiveInt
+import base64
+import binascii
+
+from pydantic import Field, PositiveInt, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import ServiceSettings
 from wallet.domain import DEFAULT_LOW_BALANCE_THRESHOLDS_S
+
+# Development only: every real deployment sets its own (`WALLET_KEY_BATCH_CODES_KEY`).
+DEV_KEY_BATCH_CODES_KEY = base64.b64encode(b"rental-platform-dev-batch-codes!").decode()
 
 
 class Settings(ServiceSettings):
@@ -32,3 +38,27 @@ class Settings(ServiceSettings):
     scheduler_max_sleep_s: float = Field(default=0.5, gt=0, le=60)
     # Usage is settled into the ledger at least this often while an account burns.
     settle_every_s: PositiveInt = 86_400
+    # The AES-256-GCM key (32 bytes, base64) that seals a key batch's codes for 24 hours, so the issuing partner's
+    # retry gets them again. A development default, like the database password: set WALLET_KEY_BATCH_CODES_KEY
+    # in every real deployment (a new key only makes the batches sealed under the old one unshowable).
+    key_batch_codes_key: SecretStr = SecretStr(DEV_KEY_BATCH_CODES_KEY)
+
+    @field_validator("key_batch_codes_key")
+    @classmethod
+    def _a_256_bit_key(cls, value: SecretStr) -> SecretStr:
+        key_bytes(value)
+        return value
+
+    @property
+    def key_batch_codes_key_bytes(self) -> bytes:
+        return key_bytes(self.key_batch_codes_key)
+
+
+def key_bytes(value: SecretStr) -> bytes:
+    try:
+        raw = base64.b64decode(value.get_secret_value(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("the key batch codes key is base64") from exc
+    if len(raw) != 32:
+        raise ValueError("the key batch codes key is 32 bytes (AES-256), base64-encoded")
+    return raw

@@ -6,11 +6,15 @@ Every function takes the instant it reasons about (`at`, `now`); nothing here re
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.money import SECONDS_PER_DAY
 from shared.refusals import Conflict, Unprocessable
@@ -442,3 +446,36 @@ def warning_instants(*, depletes_at: datetime | None, thresholds_s: Sequence[int
         except OverflowError:
             continue
     return sorted(instants)
+
+
+# --- a key batch's codes, kept sealed for a retry -------------------------------------------------------------
+
+# How long a batch's codes can be shown again to the partner that issued it (a retry whose first answer was lost).
+SHOWN_CODES_KEPT = timedelta(hours=24)
+_NONCE_BYTES = 12
+
+
+@dataclass(frozen=True)
+class SealedCodes:
+    nonce: bytes
+    sealed: bytes
+
+
+def _associated(batch_id: object, issued_by: str) -> bytes:
+    # A sealed batch opens only as the batch and for the partner it was sealed for: a row moved to another
+    # batch or partner fails its tag.
+    return f"{batch_id}\n{issued_by}".encode()
+
+
+def seal_codes(key: bytes, *, batch_id: object, issued_by: str, answer: bytes) -> SealedCodes:
+    """AES-GCM with a fresh random nonce (never reused under one key: 96 random bits per batch)."""
+    nonce = os.urandom(_NONCE_BYTES)
+    return SealedCodes(nonce=nonce, sealed=AESGCM(key).encrypt(nonce, answer, _associated(batch_id, issued_by)))
+
+
+def open_codes(key: bytes, *, batch_id: object, issued_by: str, codes: SealedCodes) -> bytes | None:
+    """The first answer, or None if it cannot be opened (another key, another batch or partner, tampered)."""
+    try:
+        return AESGCM(key).decrypt(codes.nonce, codes.sealed, _associated(batch_id, issued_by))
+    except InvalidTag:
+        return None

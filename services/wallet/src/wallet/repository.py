@@ -14,6 +14,7 @@ from uuid import UUID
 import asyncpg
 
 from shared.idempotency import Claim, claim_with
+from wallet import domain
 from wallet.domain import Burn, ContractRates, RateStep
 
 KeyStatus = Literal["issued", "redeemed", "revoked"]
@@ -377,6 +378,42 @@ async def insert_key_batch(
         issued_by,
         issued_at,
     )
+
+
+async def insert_shown_key_batch(
+    conn: asyncpg.Connection,
+    *,
+    batch_id: UUID,
+    issued_by: str,
+    codes: domain.SealedCodes,
+    expires_at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO shown_key_batch (batch_id, issued_by, nonce, sealed, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        batch_id,
+        issued_by,
+        codes.nonce,
+        codes.sealed,
+        expires_at,
+    )
+
+
+async def shown_key_batch(
+    conn: asyncpg.Connection, *, batch_id: UUID, issued_by: str, now: datetime
+) -> domain.SealedCodes | None:
+    """The sealed codes of the partner's batch while they are kept (`expires_at` still ahead)."""
+    row = await conn.fetchrow(
+        "SELECT nonce, sealed FROM shown_key_batch WHERE batch_id = $1 AND issued_by = $2 AND expires_at > $3",
+        batch_id,
+        issued_by,
+        now,
+    )
+    return None if row is None else domain.SealedCodes(nonce=bytes(row["nonce"]), sealed=bytes(row["sealed"]))
+
+
+async def delete_expired_shown_key_batches(conn: asyncpg.Connection | asyncpg.Pool, *, now: datetime) -> int:
+    result = await conn.execute("DELETE FROM shown_key_batch WHERE expires_at <= $1", now)
+    return int(result.split()[-1])
 
 
 async def insert_activation_keys(

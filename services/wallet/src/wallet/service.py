@@ -228,10 +228,19 @@ def _ledger_entry_read(entry: repository.LedgerEntry) -> LedgerEntryRead:
 
 
 async def issue_key_batch(
-    pool: asyncpg.Pool, *, principal: Principal, amount: int, count: int, idempotency_key: str, now: datetime
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    amount: int,
+    count: int,
+    idempotency_key: str,
+    codes_key: bytes,
+    now: datetime,
 ) -> KeyBatchRead:
-    """The codes exist in this answer only. A retry with the same Idempotency-Key does not show them again
-    (that would mean keeping them): it is told the batch's id and key ids, so the partner can revoke them."""
+    """The wallet keeps each code as a hash only; the answer that shows them is kept for 24 hours, sealed with
+    AES-GCM under `codes_key` for the partner that issued the batch, so that partner's retry with the same
+    Idempotency-Key and body gets the first answer again. After that a retry is told the batch's id and key ids
+    (409 `codes_already_shown`), so the partner can revoke keys whose codes were lost."""
     keys = [IssuedKey(id=uuid.uuid4(), code=domain.new_activation_code()) for _ in range(count)]
     batch = KeyBatchRead(batch_id=uuid.uuid4(), amount=amount, keys=keys)
     issued_by = principal.subject
@@ -239,15 +248,37 @@ async def issue_key_batch(
         request = {"amount": amount, "count": count}
         once = await claim(conn, operation="key-batch", owner=issued_by, key=idempotency_key, request=request)
         if (receipt := once.replayed(KeyBatchReceipt)) is not None:
-            raise Conflict(
-                "this batch was already issued and its codes are shown only once; revoke its keys if they were lost",
-                code="codes_already_shown",
-                **receipt.model_dump(mode="json"),
-            )
+            return await _shown_again(conn, receipt, issued_by=issued_by, codes_key=codes_key, now=now)
+        await repository.delete_expired_shown_key_batches(conn, now=now)
         await _store_key_batch(conn, batch, issued_by=issued_by, at=now)
+        sealed = domain.seal_codes(
+            codes_key, batch_id=batch.batch_id, issued_by=issued_by, answer=batch.model_dump_json().encode()
+        )
+        await repository.insert_shown_key_batch(
+            conn, batch_id=batch.batch_id, issued_by=issued_by, codes=sealed, expires_at=now + domain.SHOWN_CODES_KEPT
+        )
         await once.answer(KeyBatchReceipt(batch_id=batch.batch_id, key_ids=[k.id for k in keys]), status_code=201)
     log.info("wallet.key_batch.issued", batch_id=str(batch.batch_id), count=count, amount=amount, issued_by=issued_by)
     return batch
+
+
+async def _shown_again(
+    conn: asyncpg.Connection, receipt: KeyBatchReceipt, *, issued_by: str, codes_key: bytes, now: datetime
+) -> KeyBatchRead:
+    """A retried batch: its first answer while it is kept (and opens under the current key), else 409."""
+    sealed = await repository.shown_key_batch(conn, batch_id=receipt.batch_id, issued_by=issued_by, now=now)
+    answer = None
+    if sealed is not None:
+        answer = domain.open_codes(codes_key, batch_id=receipt.batch_id, issued_by=issued_by, codes=sealed)
+    if answer is None:
+        raise Conflict(
+            "this batch was issued more than 24 hours ago and its codes are no longer kept; revoke its keys if they "
+            "were lost",
+            code="codes_already_shown",
+            **receipt.model_dump(mode="json"),
+        )
+    log.info("wallet.key_batch.shown_again", batch_id=str(receipt.batch_id), issued_by=issued_by)
+    return KeyBatchRead.model_validate_json(answer)
 
 
 async def _store_key_batch(conn: asyncpg.Connection, batch: KeyBatchRead, *, issued_by: str, at: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID
 
@@ -33,6 +34,16 @@ class GatewayRegistered(GatewayEvent):
 
 class GatewayRemoved(GatewayEvent):
     pass
+
+
+class DeviceType(StrEnum):
+    """What kind of hardware enrols. Kept small on purpose: contracts and the licences key off it."""
+
+    PHONE = "PHONE"  # a desk IP phone
+    DECT = "DECT"  # a DECT base station or handset
+    GW = "GW"  # a gateway enrolled as rentable hardware
+    ATA = "ATA"  # an analogue telephone adapter
+    CONFERENCE = "CONFERENCE"  # a conference phone
 
 
 class DeviceEvent(Event):

@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Alive */
-        get: operations["healthz_healthz_get"];
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Prometheus metrics */
-        get: operations["metrics_metrics_get"];
+        get: operations["getMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -46,7 +46,7 @@ export interface paths {
             cookie?: never;
         };
         /** Database and broker reachable */
-        get: operations["readyz_readyz_get"];
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -62,11 +62,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Contracts (a customer sees only their account's) */
-        get: operations["list_contracts_v1_contracts_get"];
+        /**
+         * Contracts (a customer sees only their account's)
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["listContracts"];
         put?: never;
-        /** Open a contract (draft) for an account */
-        post: operations["open_contract_v1_contracts_post"];
+        /**
+         * Open a contract (draft) for an account
+         * @description **Roles:** `partner`, `operator`.
+         */
+        post: operations["openContract"];
         delete?: never;
         options?: never;
         head?: never;
@@ -80,8 +86,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A contract */
-        get: operations["get_contract_v1_contracts__contract_id__get"];
+        /**
+         * A contract
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["getContract"];
         put?: never;
         post?: never;
         delete?: never;
@@ -99,8 +108,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The customer accepts the draft */
-        post: operations["accept_contract_v1_contracts__contract_id__acceptance_post"];
+        /**
+         * The customer accepts the draft
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `operator`.
+         */
+        post: operations["acceptContract"];
         delete?: never;
         options?: never;
         head?: never;
@@ -116,8 +128,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** An operator approves: the contract is active */
-        post: operations["approve_contract_v1_contracts__contract_id__approval_post"];
+        /**
+         * An operator approves: the contract is active
+         * @description **Roles:** `operator`.
+         */
+        post: operations["approveContract"];
         delete?: never;
         options?: never;
         head?: never;
@@ -133,8 +148,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Link a domain of the account */
-        post: operations["link_domain_v1_contracts__contract_id__domains_post"];
+        /**
+         * Link a domain of the account
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        post: operations["linkDomain"];
         delete?: never;
         options?: never;
         head?: never;
@@ -151,8 +169,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Unlink a domain (nothing of it rented) */
-        delete: operations["unlink_domain_v1_contracts__contract_id__domains__domain_id__delete"];
+        /**
+         * Unlink a domain (nothing of it rented)
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        delete: operations["unlinkDomain"];
         options?: never;
         head?: never;
         patch?: never;
@@ -165,8 +186,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Provisioned devices of the linked domains */
-        get: operations["list_hardware_v1_contracts__contract_id__hardware_get"];
+        /**
+         * Provisioned devices of the linked domains
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["listHardware"];
         put?: never;
         post?: never;
         delete?: never;
@@ -182,8 +206,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Everything that happened, newest first */
-        get: operations["history_v1_contracts__contract_id__history_get"];
+        /**
+         * Everything that happened, newest first
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["listHistory"];
         put?: never;
         post?: never;
         delete?: never;
@@ -199,11 +226,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Rentals of the contract, newest first */
-        get: operations["list_rentals_v1_contracts__contract_id__rentals_get"];
+        /**
+         * Rentals of the contract, newest first
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["listRentals"];
         put?: never;
-        /** Activate a device's rental */
-        post: operations["activate_rental_v1_contracts__contract_id__rentals_post"];
+        /**
+         * Activate a device's rental
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        post: operations["activateRental"];
         delete?: never;
         options?: never;
         head?: never;
@@ -217,8 +250,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A rental */
-        get: operations["get_rental_v1_contracts__contract_id__rentals__rental_id__get"];
+        /**
+         * A rental
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["getRental"];
         put?: never;
         post?: never;
         delete?: never;
@@ -236,8 +272,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End a rental */
-        post: operations["deactivate_rental_v1_contracts__contract_id__rentals__rental_id__deactivation_post"];
+        /**
+         * End a rental
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        post: operations["deactivateRental"];
         delete?: never;
         options?: never;
         head?: never;
@@ -253,8 +292,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Replace the device (RMA): the rental carries on on the new device */
-        post: operations["replace_device_v1_contracts__contract_id__rentals__rental_id__replacement_post"];
+        /**
+         * Replace the device (RMA): the rental carries on on the new device
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        post: operations["replaceDevice"];
         delete?: never;
         options?: never;
         head?: never;
@@ -270,8 +312,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Terminate: every rental ends */
-        post: operations["terminate_contract_v1_contracts__contract_id__termination_post"];
+        /**
+         * Terminate: every rental ends
+         * @description **Roles:** `partner`, `operator`.
+         */
+        post: operations["terminateContract"];
         delete?: never;
         options?: never;
         head?: never;
@@ -285,8 +330,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every tariff (a product without one is not rentable) */
-        get: operations["list_tariffs_v1_tariffs_get"];
+        /**
+         * Every tariff (a product without one is not rentable)
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["listTariffs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -302,10 +350,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A product's tariff */
-        get: operations["get_tariff_v1_tariffs__product__get"];
-        /** Set a product's tariff, at once or from `effective_at`; active rentals follow from then on */
-        put: operations["set_tariff_v1_tariffs__product__put"];
+        /**
+         * A product's tariff
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["getTariff"];
+        /**
+         * Set a product's tariff; active rentals follow from now on
+         * @description **Roles:** `operator`.
+         */
+        put: operations["setTariff"];
         post?: never;
         delete?: never;
         options?: never;
@@ -371,6 +425,12 @@ export interface components {
              */
             reason: string;
         };
+        /**
+         * DeviceType
+         * @description What kind of hardware enrols. Kept small on purpose: contracts and the licences key off it.
+         * @enum {string}
+         */
+        DeviceType: "PHONE" | "DECT" | "GW" | "ATA" | "CONFERENCE";
         /** DomainLinkCreate */
         DomainLinkCreate: {
             /**
@@ -399,8 +459,38 @@ export interface components {
             rentable: boolean;
             /** Rental Id */
             rental_id: string | null;
-            /** Type */
-            type: string;
+            type: components["schemas"]["DeviceType"];
+        };
+        /** Health */
+        Health: {
+            /**
+             * Status
+             * @default ok
+             * @constant
+             */
+            status: "ok";
+        };
+        /**
+         * HistoryData
+         * @description The facts of a history line: for an event's line the event's payload (`docs/asyncapi.json`, by `type`);
+         *     for a domain link its `domain_id` and `name`; for a tariff change the new tariff. The members named here are
+         *     those most lines carry; every other member of the payload is kept as it is.
+         */
+        HistoryData: {
+            /** Account Id */
+            account_id?: string | null;
+            /** Contract Id */
+            contract_id?: string | null;
+            /** Domain Id */
+            domain_id?: string | null;
+            /** Reason */
+            reason?: string | null;
+            /** Rental Id */
+            rental_id?: string | null;
+            /** Version */
+            version?: number | null;
+        } & {
+            [key: string]: unknown;
         };
         /** HistoryEntryRead */
         HistoryEntryRead: {
@@ -409,15 +499,18 @@ export interface components {
              * Format: date-time
              */
             at: string;
-            /** Data */
-            data: {
-                [key: string]: unknown;
-            };
+            data: components["schemas"]["HistoryData"];
             /** Summary */
             summary: string;
-            /** Type */
-            type: string;
+            type: components["schemas"]["HistoryEntryType"];
         };
+        /**
+         * HistoryEntryType
+         * @description What a history line reports: an event this service published, a wallet event of the account, or a change
+         *     that is no event. `tests/unit/contracts/test_history_entry_types.py` checks that the set is complete.
+         * @enum {string}
+         */
+        HistoryEntryType: "ContractOpened" | "ContractAccepted" | "ContractActivated" | "ContractSuspended" | "ContractResumed" | "ContractTerminated" | "DomainLinked" | "DomainUnlinked" | "DeviceActivated" | "DeviceDeactivated" | "DeviceReplaced" | "RentalChanged" | "TariffChanged" | "CreditsLoaded" | "BalanceLow" | "BalanceDepleted" | "BalanceRestored";
         /** LicenceSpec */
         LicenceSpec: {
             /** Count */
@@ -468,13 +561,16 @@ export interface components {
          *     readiness probe's 503).
          */
         Problem: {
-            /**
-             * Code
-             * @example not_found
-             */
-            code: string;
+            /** @example not_found */
+            code: components["schemas"]["ProblemCode"];
             /** Detail */
             detail: string;
+            /**
+             * Retry After S
+             * @description Seconds to wait before retrying
+             * @default null
+             */
+            retry_after_s: number | null;
             /** Status */
             status: number;
             /** Title */
@@ -487,6 +583,13 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * ProblemCode
+         * @description Every `code` a problem of the four services can carry: what a client acts on. A service answering with a
+         *     code not listed here fails `tests/unit/shared/test_problem_codes.py`.
+         * @enum {string}
+         */
+        ProblemCode: "bad_request" | "bad_signature" | "code_malformed" | "code_mistyped" | "codes_already_shown" | "conflict" | "contract_already_terminated" | "contract_not_active" | "contract_not_draft" | "contract_not_pending_approval" | "contract_not_suspended" | "database_unavailable" | "device_already_rented" | "device_details_differ" | "device_removed" | "domain_already_linked" | "domain_has_active_rentals" | "domain_linked_elsewhere" | "domain_name_taken" | "domain_not_linked" | "domain_of_another_account" | "forbidden" | "gateway_hwid_taken" | "http_error" | "hwid_in_other_domain" | "idempotency_key_required" | "idempotency_key_reused" | "insufficient_balance" | "internal_error" | "invalid_challenge" | "invalid_code_validity" | "invalid_cursor" | "invalid_hwid" | "invalid_idempotency_key" | "invalid_product" | "invalid_public_key" | "invalid_token" | "issuer_unavailable" | "key_already_redeemed" | "key_revoked" | "method_not_allowed" | "missing_token" | "no_account" | "no_credit" | "no_role" | "not_found" | "not_ready" | "not_yet_known" | "payload_too_large" | "product_not_rentable" | "provisioning_code_already_shown" | "provisioning_code_expired" | "provisioning_code_revoked" | "provisioning_code_unknown" | "provisioning_code_used_up" | "rate_limited" | "rental_not_active" | "replacement_is_same_device" | "role_required" | "unauthorized" | "unavailable" | "unknown_gateway" | "unknown_key" | "unprocessable" | "unsupported_media_type" | "validation_failed";
         /** RentalCreate */
         RentalCreate: {
             /**
@@ -549,26 +652,6 @@ export interface components {
              */
             device_id: string;
         };
-        /** ScheduledTariffRead */
-        ScheduledTariffRead: {
-            /**
-             * Effective At
-             * Format: date-time
-             */
-            effective_at: string;
-            /** Licences */
-            licences: components["schemas"]["LicenceSpec"][];
-            /**
-             * Rate Per Day
-             * @example 12.5
-             */
-            rate_per_day: string;
-            /**
-             * Scheduled At
-             * Format: date-time
-             */
-            scheduled_at: string;
-        };
         /** TariffRead */
         TariffRead: {
             /** Licences */
@@ -580,8 +663,6 @@ export interface components {
              * @example 12.5
              */
             rate_per_day: string;
-            /** Scheduled */
-            scheduled?: components["schemas"]["ScheduledTariffRead"][];
             /**
              * Updated At
              * Format: date-time
@@ -590,8 +671,6 @@ export interface components {
         };
         /** TariffWrite */
         TariffWrite: {
-            /** Effective At */
-            effective_at?: string | null;
             /** Licences */
             licences?: components["schemas"]["LicenceSpec"][];
             /**
@@ -623,15 +702,18 @@ export interface components {
          *     refusal of the content by the service itself.
          */
         ValidationProblem: {
-            /**
-             * Code
-             * @example not_found
-             */
-            code: string;
+            /** @example not_found */
+            code: components["schemas"]["ProblemCode"];
             /** Detail */
             detail: string;
             /** Errors */
             errors?: components["schemas"]["ValidationIssue"][];
+            /**
+             * Retry After S
+             * @description Seconds to wait before retrying
+             * @default null
+             */
+            retry_after_s: number | null;
             /** Status */
             status: number;
             /** Title */
@@ -653,7 +735,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    healthz_healthz_get: {
+    getHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -668,14 +750,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
     };
-    metrics_metrics_get: {
+    getMetrics: {
         parameters: {
             query?: never;
             header?: never;
@@ -693,7 +773,7 @@ export interface operations {
             };
         };
     };
-    readyz_readyz_get: {
+    getReadiness: {
         parameters: {
             query?: never;
             header?: never;
@@ -722,7 +802,7 @@ export interface operations {
             };
         };
     };
-    list_contracts_v1_contracts_get: {
+    listContracts: {
         parameters: {
             query?: {
                 account_id?: string | null;
@@ -792,7 +872,7 @@ export interface operations {
             };
         };
     };
-    open_contract_v1_contracts_post: {
+    openContract: {
         parameters: {
             query?: never;
             header?: {
@@ -882,7 +962,7 @@ export interface operations {
             };
         };
     };
-    get_contract_v1_contracts__contract_id__get: {
+    getContract: {
         parameters: {
             query?: never;
             header?: never;
@@ -920,7 +1000,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `contract_not_found` (or not yours) */
+            /** @description `not_found`: no such contract (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -949,7 +1029,7 @@ export interface operations {
             };
         };
     };
-    accept_contract_v1_contracts__contract_id__acceptance_post: {
+    acceptContract: {
         parameters: {
             query?: never;
             header?: never;
@@ -987,7 +1067,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `contract_not_found` (or not yours) */
+            /** @description `not_found`: no such contract (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1025,7 +1105,7 @@ export interface operations {
             };
         };
     };
-    approve_contract_v1_contracts__contract_id__approval_post: {
+    approveContract: {
         parameters: {
             query?: never;
             header?: never;
@@ -1063,7 +1143,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `contract_not_found` (or not yours) */
+            /** @description `not_found`: no such contract (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1101,7 +1181,7 @@ export interface operations {
             };
         };
     };
-    link_domain_v1_contracts__contract_id__domains_post: {
+    linkDomain: {
         parameters: {
             query?: never;
             header?: {
@@ -1155,7 +1235,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `contract_not_found`, `domain_not_found` */
+            /** @description `not_found`: no such contract or domain (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1202,7 +1282,7 @@ export interface operations {
             };
         };
     };
-    unlink_domain_v1_contracts__contract_id__domains__domain_id__delete: {
+    unlinkDomain: {
         parameters: {
             query?: never;
             header?: never;
@@ -1241,7 +1321,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `contract_not_found` (or not yours) */
+            /** @description `not_found`: no such contract (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1279,7 +1359,7 @@ export interface operations {
             };
         };
     };
-    list_hardware_v1_contracts__contract_id__hardware_get: {
+    listHardware: {
         parameters: {
             query?: {
                 /** @description `next_cursor` of the previous page; one this service did not issue is refused (400 `invalid_cursor`) */
@@ -1330,7 +1410,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `contract_not_found` (or not yours) */
+            /** @description `not_found`: no such contract (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1359,7 +1439,7 @@ export interface operations {
             };
         };
     };
-    history_v1_contracts__contract_id__history_get: {
+    listHistory: {
         parameters: {
             query?: {
                 /** @description `next_cursor` of the previous page; one this service did not issue is refused (400 `invalid_cursor`) */
@@ -1410,7 +1490,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `contract_not_found` (or not yours) */
+            /** @description `not_found`: no such contract (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1439,7 +1519,7 @@ export interface operations {
             };
         };
     };
-    list_rentals_v1_contracts__contract_id__rentals_get: {
+    listRentals: {
         parameters: {
             query?: {
                 status?: components["schemas"]["RentalStatus"] | null;
@@ -1491,7 +1571,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `contract_not_found` (or not yours) */
+            /** @description `not_found`: no such contract (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1520,7 +1600,7 @@ export interface operations {
             };
         };
     };
-    activate_rental_v1_contracts__contract_id__rentals_post: {
+    activateRental: {
         parameters: {
             query?: never;
             header: {
@@ -1574,7 +1654,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `contract_not_found`, `device_not_found` */
+            /** @description `not_found`: no such contract or device (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1621,7 +1701,7 @@ export interface operations {
             };
         };
     };
-    get_rental_v1_contracts__contract_id__rentals__rental_id__get: {
+    getRental: {
         parameters: {
             query?: never;
             header?: never;
@@ -1660,7 +1740,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `contract_not_found`, `rental_not_found` */
+            /** @description `not_found`: no such contract or rental (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1689,7 +1769,7 @@ export interface operations {
             };
         };
     };
-    deactivate_rental_v1_contracts__contract_id__rentals__rental_id__deactivation_post: {
+    deactivateRental: {
         parameters: {
             query?: never;
             header: {
@@ -1704,7 +1784,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["DeactivationCreate"] | null;
+                "application/json": components["schemas"]["DeactivationCreate"];
             };
         };
         responses: {
@@ -1744,7 +1824,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `contract_not_found`, `rental_not_found` */
+            /** @description `not_found`: no such contract or rental (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1791,7 +1871,7 @@ export interface operations {
             };
         };
     };
-    replace_device_v1_contracts__contract_id__rentals__rental_id__replacement_post: {
+    replaceDevice: {
         parameters: {
             query?: never;
             header: {
@@ -1846,7 +1926,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `contract_not_found`, `rental_not_found`, `device_not_found` */
+            /** @description `not_found`: no such contract, rental or device (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1893,7 +1973,7 @@ export interface operations {
             };
         };
     };
-    terminate_contract_v1_contracts__contract_id__termination_post: {
+    terminateContract: {
         parameters: {
             query?: never;
             header: {
@@ -1907,7 +1987,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["TerminationCreate"] | null;
+                "application/json": components["schemas"]["TerminationCreate"];
             };
         };
         responses: {
@@ -1947,7 +2027,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `contract_not_found` (or not yours) */
+            /** @description `not_found`: no such contract (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1994,7 +2074,7 @@ export interface operations {
             };
         };
     };
-    list_tariffs_v1_tariffs_get: {
+    listTariffs: {
         parameters: {
             query?: never;
             header?: never;
@@ -2041,7 +2121,7 @@ export interface operations {
             };
         };
     };
-    get_tariff_v1_tariffs__product__get: {
+    getTariff: {
         parameters: {
             query?: never;
             header?: never;
@@ -2079,7 +2159,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tariff_not_found` */
+            /** @description `not_found`: no tariff for this product */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2108,7 +2188,7 @@ export interface operations {
             };
         };
     };
-    set_tariff_v1_tariffs__product__put: {
+    setTariff: {
         parameters: {
             query?: never;
             header?: never;
@@ -2168,7 +2248,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tariff_increase_too_soon` (with `earliest_effective_at`): a rented product's price rises no earlier than one lease after it is set; `first_tariff_takes_effect_at_once` */
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Public keys that sign bundles */
-        get: operations["jwks__well_known_jwks_json_get"];
+        get: operations["getJwks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Alive */
-        get: operations["healthz_healthz_get"];
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -46,7 +46,7 @@ export interface paths {
             cookie?: never;
         };
         /** Prometheus metrics */
-        get: operations["metrics_metrics_get"];
+        get: operations["getMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -63,7 +63,7 @@ export interface paths {
             cookie?: never;
         };
         /** Database and broker reachable */
-        get: operations["readyz_readyz_get"];
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -79,8 +79,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The domain's current bundle and, per gateway, online state and acknowledged seq */
-        get: operations["domain_licences_v1_domains__domain_id__licences_get"];
+        /**
+         * The domain's current bundle and, per gateway, online state and acknowledged seq
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["getDomainLicences"];
         put?: never;
         post?: never;
         delete?: never;
@@ -97,7 +100,7 @@ export interface paths {
             cookie?: never;
         };
         /** Pull the current bundle (204 when the gateway already holds it) */
-        get: operations["pull_bundle_v1_gateways__hwid__bundle_get"];
+        get: operations["pullBundle"];
         put?: never;
         post?: never;
         delete?: never;
@@ -119,7 +122,7 @@ export interface paths {
          * A one-time nonce for pulling a bundle over HTTP
          * @description Not idempotent, by nature: each call issues a new nonce, which answers one pull only.
          */
-        post: operations["create_pull_challenge_v1_gateways__hwid__challenge_post"];
+        post: operations["createPullChallenge"];
         delete?: never;
         options?: never;
         head?: never;
@@ -135,8 +138,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator: a new signing key; every gateway's bundle is re-signed with it in the background */
-        post: operations["rotate_signing_key_v1_signing_keys_rotation_post"];
+        /**
+         * Operator: a new signing key; every gateway's bundle is re-signed with it in the background
+         * @description **Roles:** `operator`.
+         */
+        post: operations["rotateSigningKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -150,8 +156,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: how far a signing-key rotation has got */
-        get: operations["get_key_rotation_v1_signing_keys_rotations__rotation_id__get"];
+        /**
+         * Operator: how far a signing-key rotation has got
+         * @description **Roles:** `operator`.
+         */
+        get: operations["getKeyRotation"];
         put?: never;
         post?: never;
         delete?: never;
@@ -167,7 +176,7 @@ export interface components {
         /** BundleContentRead */
         BundleContentRead: {
             /** Devices */
-            devices: components["schemas"]["DeviceRead"][];
+            devices: components["schemas"]["LicensedDeviceRead"][];
             /** Expires At */
             expires_at: string | null;
             /** Licences */
@@ -186,13 +195,6 @@ export interface components {
             jws: string;
             /** Seq */
             seq: number;
-        };
-        /** DeviceRead */
-        DeviceRead: {
-            /** Hwid */
-            hwid: string;
-            /** Product */
-            product: string;
         };
         /** DomainLicencesRead */
         DomainLicencesRead: {
@@ -230,12 +232,51 @@ export interface components {
             /** Seq */
             seq: number;
         };
+        /** Health */
+        Health: {
+            /**
+             * Status
+             * @default ok
+             * @constant
+             */
+            status: "ok";
+        };
+        /**
+         * JwkRead
+         * @description A public Ed25519 key that signs bundles (RFC 8037): a bundle's `kid` names one of these.
+         */
+        JwkRead: {
+            /**
+             * Alg
+             * @default EdDSA
+             * @constant
+             */
+            alg: "EdDSA";
+            /**
+             * Crv
+             * @constant
+             */
+            crv: "Ed25519";
+            /** Kid */
+            kid: string;
+            /**
+             * Kty
+             * @constant
+             */
+            kty: "OKP";
+            /**
+             * Use
+             * @default sig
+             * @constant
+             */
+            use: "sig";
+            /** X */
+            x: string;
+        };
         /** JwksRead */
         JwksRead: {
             /** Keys */
-            keys: {
-                [key: string]: string;
-            }[];
+            keys: components["schemas"]["JwkRead"][];
         };
         /**
          * KeyRotationRead
@@ -280,6 +321,16 @@ export interface components {
             type: string;
         };
         /**
+         * LicensedDeviceRead
+         * @description A device a bundle lets run (provisioning's `DeviceRead` is the provisioned device itself).
+         */
+        LicensedDeviceRead: {
+            /** Hwid */
+            hwid: string;
+            /** Product */
+            product: string;
+        };
+        /**
          * Problem
          * @description The RFC 9457 body of every refusal, as `application/problem+json`; `code` is what a client acts on.
          *
@@ -287,13 +338,16 @@ export interface components {
          *     readiness probe's 503).
          */
         Problem: {
-            /**
-             * Code
-             * @example not_found
-             */
-            code: string;
+            /** @example not_found */
+            code: components["schemas"]["ProblemCode"];
             /** Detail */
             detail: string;
+            /**
+             * Retry After S
+             * @description Seconds to wait before retrying
+             * @default null
+             */
+            retry_after_s: number | null;
             /** Status */
             status: number;
             /** Title */
@@ -306,6 +360,13 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * ProblemCode
+         * @description Every `code` a problem of the four services can carry: what a client acts on. A service answering with a
+         *     code not listed here fails `tests/unit/shared/test_problem_codes.py`.
+         * @enum {string}
+         */
+        ProblemCode: "bad_request" | "bad_signature" | "code_malformed" | "code_mistyped" | "codes_already_shown" | "conflict" | "contract_already_terminated" | "contract_not_active" | "contract_not_draft" | "contract_not_pending_approval" | "contract_not_suspended" | "database_unavailable" | "device_already_rented" | "device_details_differ" | "device_removed" | "domain_already_linked" | "domain_has_active_rentals" | "domain_linked_elsewhere" | "domain_name_taken" | "domain_not_linked" | "domain_of_another_account" | "forbidden" | "gateway_hwid_taken" | "http_error" | "hwid_in_other_domain" | "idempotency_key_required" | "idempotency_key_reused" | "insufficient_balance" | "internal_error" | "invalid_challenge" | "invalid_code_validity" | "invalid_cursor" | "invalid_hwid" | "invalid_idempotency_key" | "invalid_product" | "invalid_public_key" | "invalid_token" | "issuer_unavailable" | "key_already_redeemed" | "key_revoked" | "method_not_allowed" | "missing_token" | "no_account" | "no_credit" | "no_role" | "not_found" | "not_ready" | "not_yet_known" | "payload_too_large" | "product_not_rentable" | "provisioning_code_already_shown" | "provisioning_code_expired" | "provisioning_code_revoked" | "provisioning_code_unknown" | "provisioning_code_used_up" | "rate_limited" | "rental_not_active" | "replacement_is_same_device" | "role_required" | "unauthorized" | "unavailable" | "unknown_gateway" | "unknown_key" | "unprocessable" | "unsupported_media_type" | "validation_failed";
         /** PullChallengeRead */
         PullChallengeRead: {
             /**
@@ -333,15 +394,18 @@ export interface components {
          *     refusal of the content by the service itself.
          */
         ValidationProblem: {
-            /**
-             * Code
-             * @example not_found
-             */
-            code: string;
+            /** @example not_found */
+            code: components["schemas"]["ProblemCode"];
             /** Detail */
             detail: string;
             /** Errors */
             errors?: components["schemas"]["ValidationIssue"][];
+            /**
+             * Retry After S
+             * @description Seconds to wait before retrying
+             * @default null
+             */
+            retry_after_s: number | null;
             /** Status */
             status: number;
             /** Title */
@@ -363,7 +427,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    jwks__well_known_jwks_json_get: {
+    getJwks: {
         parameters: {
             query?: never;
             header?: never;
@@ -383,7 +447,7 @@ export interface operations {
             };
         };
     };
-    healthz_healthz_get: {
+    getHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -398,14 +462,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
     };
-    metrics_metrics_get: {
+    getMetrics: {
         parameters: {
             query?: never;
             header?: never;
@@ -423,7 +485,7 @@ export interface operations {
             };
         };
     };
-    readyz_readyz_get: {
+    getReadiness: {
         parameters: {
             query?: never;
             header?: never;
@@ -452,7 +514,7 @@ export interface operations {
             };
         };
     };
-    domain_licences_v1_domains__domain_id__licences_get: {
+    getDomainLicences: {
         parameters: {
             query?: never;
             header?: never;
@@ -519,7 +581,7 @@ export interface operations {
             };
         };
     };
-    pull_bundle_v1_gateways__hwid__bundle_get: {
+    pullBundle: {
         parameters: {
             query?: never;
             header: {
@@ -579,7 +641,7 @@ export interface operations {
             };
         };
     };
-    create_pull_challenge_v1_gateways__hwid__challenge_post: {
+    createPullChallenge: {
         parameters: {
             query?: never;
             header?: never;
@@ -619,7 +681,7 @@ export interface operations {
             };
         };
     };
-    rotate_signing_key_v1_signing_keys_rotation_post: {
+    rotateSigningKey: {
         parameters: {
             query?: never;
             header?: {
@@ -687,7 +749,7 @@ export interface operations {
             };
         };
     };
-    get_key_rotation_v1_signing_keys_rotations__rotation_id__get: {
+    getKeyRotation: {
         parameters: {
             query?: never;
             header?: never;

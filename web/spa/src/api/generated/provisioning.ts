@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Alive */
-        get: operations["healthz_healthz_get"];
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Prometheus metrics */
-        get: operations["metrics_metrics_get"];
+        get: operations["getMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -46,7 +46,7 @@ export interface paths {
             cookie?: never;
         };
         /** Database and broker reachable */
-        get: operations["readyz_readyz_get"];
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -65,11 +65,16 @@ export interface paths {
         /**
          * List Domains
          * @description A customer's own domains by default; partners and operators may name an account, or see all.
+         *
+         *     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
          */
-        get: operations["list_domains_v1_domains_get"];
+        get: operations["listDomains"];
         put?: never;
-        /** Create Domain */
-        post: operations["create_domain_v1_domains_post"];
+        /**
+         * Create Domain
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        post: operations["createDomain"];
         delete?: never;
         options?: never;
         head?: never;
@@ -83,8 +88,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Domain */
-        get: operations["read_domain_v1_domains__domain_id__get"];
+        /**
+         * Read Domain
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["getDomain"];
         put?: never;
         post?: never;
         delete?: never;
@@ -100,8 +108,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Devices */
-        get: operations["list_devices_v1_domains__domain_id__devices_get"];
+        /**
+         * List Devices
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["listDevices"];
         put?: never;
         post?: never;
         delete?: never;
@@ -117,12 +128,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Device */
-        get: operations["read_device_v1_domains__domain_id__devices__device_id__get"];
+        /**
+         * Read Device
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["getDevice"];
         put?: never;
         post?: never;
-        /** Remove Device */
-        delete: operations["remove_device_v1_domains__domain_id__devices__device_id__delete"];
+        /**
+         * Remove Device
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        delete: operations["removeDevice"];
         options?: never;
         head?: never;
         patch?: never;
@@ -135,11 +152,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Gateways */
-        get: operations["list_gateways_v1_domains__domain_id__gateways_get"];
+        /**
+         * List Gateways
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["listGateways"];
         put?: never;
-        /** Register Gateway */
-        post: operations["register_gateway_v1_domains__domain_id__gateways_post"];
+        /**
+         * Register Gateway
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        post: operations["registerGateway"];
         delete?: never;
         options?: never;
         head?: never;
@@ -153,12 +176,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Gateway */
-        get: operations["read_gateway_v1_domains__domain_id__gateways__gateway_id__get"];
+        /**
+         * Read Gateway
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["getGateway"];
         put?: never;
         post?: never;
-        /** Remove Gateway */
-        delete: operations["remove_gateway_v1_domains__domain_id__gateways__gateway_id__delete"];
+        /**
+         * Remove Gateway
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        delete: operations["removeGateway"];
         options?: never;
         head?: never;
         patch?: never;
@@ -171,14 +200,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Provisioning Codes */
-        get: operations["list_provisioning_codes_v1_domains__domain_id__provisioning_codes_get"];
+        /**
+         * List Provisioning Codes
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["listProvisioningCodes"];
         put?: never;
         /**
          * Issue Provisioning Code
          * @description The code is shown in this answer only. A retry with the same `Idempotency-Key` is told which code was issued (409 `provisioning_code_already_shown`, with `code_id`), never the code itself: revoke it if its answer was lost.
+         *
+         *     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
          */
-        post: operations["issue_provisioning_code_v1_domains__domain_id__provisioning_codes_post"];
+        post: operations["issueProvisioningCode"];
         delete?: never;
         options?: never;
         head?: never;
@@ -194,8 +228,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke Provisioning Code */
-        post: operations["revoke_provisioning_code_v1_domains__domain_id__provisioning_codes__code_id__revocation_post"];
+        /**
+         * Revoke Provisioning Code
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        post: operations["revokeProvisioningCode"];
         delete?: never;
         options?: never;
         head?: never;
@@ -215,7 +252,7 @@ export interface paths {
          * A device enrols itself with a provisioning code (no token; rate-limited per client address)
          * @description Idempotent by hardware id, so it takes no `Idempotency-Key`: the same device enrolling again into the code's domain gets its device back (200), whatever the code's state now, with no second event; nothing new is granted. With another product or type it is 409 `device_details_differ`.
          */
-        post: operations["enrol_device_v1_provisioning_post"];
+        post: operations["enrolDevice"];
         delete?: never;
         options?: never;
         head?: never;
@@ -341,6 +378,15 @@ export interface components {
              */
             registered_at: string;
         };
+        /** Health */
+        Health: {
+            /**
+             * Status
+             * @default ok
+             * @constant
+             */
+            status: "ok";
+        };
         /** Page[DeviceRead] */
         Page_DeviceRead_: {
             /** Items */
@@ -377,13 +423,16 @@ export interface components {
          *     readiness probe's 503).
          */
         Problem: {
-            /**
-             * Code
-             * @example not_found
-             */
-            code: string;
+            /** @example not_found */
+            code: components["schemas"]["ProblemCode"];
             /** Detail */
             detail: string;
+            /**
+             * Retry After S
+             * @description Seconds to wait before retrying
+             * @default null
+             */
+            retry_after_s: number | null;
             /** Status */
             status: number;
             /** Title */
@@ -396,6 +445,13 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * ProblemCode
+         * @description Every `code` a problem of the four services can carry: what a client acts on. A service answering with a
+         *     code not listed here fails `tests/unit/shared/test_problem_codes.py`.
+         * @enum {string}
+         */
+        ProblemCode: "bad_request" | "bad_signature" | "code_malformed" | "code_mistyped" | "codes_already_shown" | "conflict" | "contract_already_terminated" | "contract_not_active" | "contract_not_draft" | "contract_not_pending_approval" | "contract_not_suspended" | "database_unavailable" | "device_already_rented" | "device_details_differ" | "device_removed" | "domain_already_linked" | "domain_has_active_rentals" | "domain_linked_elsewhere" | "domain_name_taken" | "domain_not_linked" | "domain_of_another_account" | "forbidden" | "gateway_hwid_taken" | "http_error" | "hwid_in_other_domain" | "idempotency_key_required" | "idempotency_key_reused" | "insufficient_balance" | "internal_error" | "invalid_challenge" | "invalid_code_validity" | "invalid_cursor" | "invalid_hwid" | "invalid_idempotency_key" | "invalid_product" | "invalid_public_key" | "invalid_token" | "issuer_unavailable" | "key_already_redeemed" | "key_revoked" | "method_not_allowed" | "missing_token" | "no_account" | "no_credit" | "no_role" | "not_found" | "not_ready" | "not_yet_known" | "payload_too_large" | "product_not_rentable" | "provisioning_code_already_shown" | "provisioning_code_expired" | "provisioning_code_revoked" | "provisioning_code_unknown" | "provisioning_code_used_up" | "rate_limited" | "rental_not_active" | "replacement_is_same_device" | "role_required" | "unauthorized" | "unavailable" | "unknown_gateway" | "unknown_key" | "unprocessable" | "unsupported_media_type" | "validation_failed";
         /** ProvisioningCodeCreate */
         ProvisioningCodeCreate: {
             /**
@@ -484,15 +540,18 @@ export interface components {
          *     refusal of the content by the service itself.
          */
         ValidationProblem: {
-            /**
-             * Code
-             * @example not_found
-             */
-            code: string;
+            /** @example not_found */
+            code: components["schemas"]["ProblemCode"];
             /** Detail */
             detail: string;
             /** Errors */
             errors?: components["schemas"]["ValidationIssue"][];
+            /**
+             * Retry After S
+             * @description Seconds to wait before retrying
+             * @default null
+             */
+            retry_after_s: number | null;
             /** Status */
             status: number;
             /** Title */
@@ -514,7 +573,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    healthz_healthz_get: {
+    getHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -529,14 +588,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
     };
-    metrics_metrics_get: {
+    getMetrics: {
         parameters: {
             query?: never;
             header?: never;
@@ -554,7 +611,7 @@ export interface operations {
             };
         };
     };
-    readyz_readyz_get: {
+    getReadiness: {
         parameters: {
             query?: never;
             header?: never;
@@ -583,7 +640,7 @@ export interface operations {
             };
         };
     };
-    list_domains_v1_domains_get: {
+    listDomains: {
         parameters: {
             query?: {
                 account_id?: string | null;
@@ -662,7 +719,7 @@ export interface operations {
             };
         };
     };
-    create_domain_v1_domains_post: {
+    createDomain: {
         parameters: {
             query?: never;
             header?: {
@@ -761,7 +818,7 @@ export interface operations {
             };
         };
     };
-    read_domain_v1_domains__domain_id__get: {
+    getDomain: {
         parameters: {
             query?: never;
             header?: never;
@@ -828,7 +885,7 @@ export interface operations {
             };
         };
     };
-    list_devices_v1_domains__domain_id__devices_get: {
+    listDevices: {
         parameters: {
             query?: {
                 type?: components["schemas"]["DeviceType"] | null;
@@ -910,7 +967,7 @@ export interface operations {
             };
         };
     };
-    read_device_v1_domains__domain_id__devices__device_id__get: {
+    getDevice: {
         parameters: {
             query?: never;
             header?: never;
@@ -978,7 +1035,7 @@ export interface operations {
             };
         };
     };
-    remove_device_v1_domains__domain_id__devices__device_id__delete: {
+    removeDevice: {
         parameters: {
             query?: never;
             header?: never;
@@ -1044,7 +1101,7 @@ export interface operations {
             };
         };
     };
-    list_gateways_v1_domains__domain_id__gateways_get: {
+    listGateways: {
         parameters: {
             query?: {
                 /** @description `next_cursor` of the previous page; one this service did not issue is refused (400 `invalid_cursor`) */
@@ -1124,7 +1181,7 @@ export interface operations {
             };
         };
     };
-    register_gateway_v1_domains__domain_id__gateways_post: {
+    registerGateway: {
         parameters: {
             query?: never;
             header?: {
@@ -1234,7 +1291,7 @@ export interface operations {
             };
         };
     };
-    read_gateway_v1_domains__domain_id__gateways__gateway_id__get: {
+    getGateway: {
         parameters: {
             query?: never;
             header?: never;
@@ -1302,7 +1359,7 @@ export interface operations {
             };
         };
     };
-    remove_gateway_v1_domains__domain_id__gateways__gateway_id__delete: {
+    removeGateway: {
         parameters: {
             query?: never;
             header?: never;
@@ -1368,7 +1425,7 @@ export interface operations {
             };
         };
     };
-    list_provisioning_codes_v1_domains__domain_id__provisioning_codes_get: {
+    listProvisioningCodes: {
         parameters: {
             query?: {
                 /** @description `next_cursor` of the previous page; one this service did not issue is refused (400 `invalid_cursor`) */
@@ -1448,7 +1505,7 @@ export interface operations {
             };
         };
     };
-    issue_provisioning_code_v1_domains__domain_id__provisioning_codes_post: {
+    issueProvisioningCode: {
         parameters: {
             query?: never;
             header?: {
@@ -1462,7 +1519,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["ProvisioningCodeCreate"] | null;
+                "application/json": components["schemas"]["ProvisioningCodeCreate"];
             };
         };
         responses: {
@@ -1549,7 +1606,7 @@ export interface operations {
             };
         };
     };
-    revoke_provisioning_code_v1_domains__domain_id__provisioning_codes__code_id__revocation_post: {
+    revokeProvisioningCode: {
         parameters: {
             query?: never;
             header?: never;
@@ -1617,7 +1674,7 @@ export interface operations {
             };
         };
     };
-    enrol_device_v1_provisioning_post: {
+    enrolDevice: {
         parameters: {
             query?: never;
             header?: never;

@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Alive */
-        get: operations["healthz_healthz_get"];
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Prometheus metrics */
-        get: operations["metrics_metrics_get"];
+        get: operations["getMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -46,7 +46,7 @@ export interface paths {
             cookie?: never;
         };
         /** Database and broker reachable */
-        get: operations["readyz_readyz_get"];
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -64,8 +64,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Open Account */
-        post: operations["open_account_v1_accounts_post"];
+        /**
+         * Open Account
+         * @description **Roles:** `partner`, `operator`.
+         */
+        post: operations["openAccount"];
         delete?: never;
         options?: never;
         head?: never;
@@ -79,8 +82,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Account */
-        get: operations["read_account_v1_accounts__account_id__get"];
+        /**
+         * Read Account
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["getAccount"];
         put?: never;
         post?: never;
         delete?: never;
@@ -98,8 +104,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Adjust Balance */
-        post: operations["adjust_balance_v1_accounts__account_id__adjustments_post"];
+        /**
+         * Adjust Balance
+         * @description **Roles:** `operator`.
+         */
+        post: operations["adjustBalance"];
         delete?: never;
         options?: never;
         head?: never;
@@ -113,8 +122,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Ledger */
-        get: operations["read_ledger_v1_accounts__account_id__ledger_get"];
+        /**
+         * Read Ledger
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["listLedgerEntries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -132,28 +144,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeem Activation Key */
-        post: operations["redeem_activation_key_v1_accounts__account_id__redemptions_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/accounts/{account_id}/warning-thresholds": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
         /**
-         * Set Warning Thresholds
-         * @description The account's own warning ladder (seconds of time left); `null` returns to the deployment's ladder.
+         * Redeem Activation Key
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
          */
-        put: operations["set_warning_thresholds_v1_accounts__account_id__warning_thresholds_put"];
-        post?: never;
+        post: operations["redeemActivationKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -169,8 +164,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Issue Key Batch */
-        post: operations["issue_key_batch_v1_activation_keys_post"];
+        /**
+         * Issue Key Batch
+         * @description Issue a batch of activation keys; the answer shows their codes. A retry by the same partner with the same
+         *     Idempotency-Key and body within 24 hours gets the same answer (the codes are kept sealed, AES-GCM, for that
+         *     long); later it is 409 `codes_already_shown` with the batch's id and key ids.
+         *
+         *     **Roles:** `partner`, `operator`.
+         */
+        post: operations["issueKeyBatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -186,8 +188,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke Activation Key */
-        post: operations["revoke_activation_key_v1_activation_keys__key_id__revocation_post"];
+        /**
+         * Revoke Activation Key
+         * @description **Roles:** `partner`, `operator`.
+         */
+        post: operations["revokeActivationKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -224,8 +229,6 @@ export interface components {
             id: string;
             /** Name */
             name: string;
-            /** Scheduled Rates */
-            scheduled_rates?: components["schemas"]["ScheduledRateRead"][];
             /**
              * Status
              * @enum {string}
@@ -233,14 +236,6 @@ export interface components {
             status: "funded" | "depleted";
             /** Version */
             version: number;
-            /** Warning Thresholds S */
-            warning_thresholds_s?: number[];
-            /**
-             * Warning Thresholds Source
-             * @default default
-             * @enum {string}
-             */
-            warning_thresholds_source: "default" | "account";
         };
         /** ActivationKeyRead */
         ActivationKeyRead: {
@@ -298,6 +293,15 @@ export interface components {
              * Format: uuid
              */
             entry_id: string;
+        };
+        /** Health */
+        Health: {
+            /**
+             * Status
+             * @default ok
+             * @constant
+             */
+            status: "ok";
         };
         /** IssuedKey */
         IssuedKey: {
@@ -382,13 +386,16 @@ export interface components {
          *     readiness probe's 503).
          */
         Problem: {
-            /**
-             * Code
-             * @example not_found
-             */
-            code: string;
+            /** @example not_found */
+            code: components["schemas"]["ProblemCode"];
             /** Detail */
             detail: string;
+            /**
+             * Retry After S
+             * @description Seconds to wait before retrying
+             * @default null
+             */
+            retry_after_s: number | null;
             /** Status */
             status: number;
             /** Title */
@@ -401,6 +408,13 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * ProblemCode
+         * @description Every `code` a problem of the four services can carry: what a client acts on. A service answering with a
+         *     code not listed here fails `tests/unit/shared/test_problem_codes.py`.
+         * @enum {string}
+         */
+        ProblemCode: "bad_request" | "bad_signature" | "code_malformed" | "code_mistyped" | "codes_already_shown" | "conflict" | "contract_already_terminated" | "contract_not_active" | "contract_not_draft" | "contract_not_pending_approval" | "contract_not_suspended" | "database_unavailable" | "device_already_rented" | "device_details_differ" | "device_removed" | "domain_already_linked" | "domain_has_active_rentals" | "domain_linked_elsewhere" | "domain_name_taken" | "domain_not_linked" | "domain_of_another_account" | "forbidden" | "gateway_hwid_taken" | "http_error" | "hwid_in_other_domain" | "idempotency_key_required" | "idempotency_key_reused" | "insufficient_balance" | "internal_error" | "invalid_challenge" | "invalid_code_validity" | "invalid_cursor" | "invalid_hwid" | "invalid_idempotency_key" | "invalid_product" | "invalid_public_key" | "invalid_token" | "issuer_unavailable" | "key_already_redeemed" | "key_revoked" | "method_not_allowed" | "missing_token" | "no_account" | "no_credit" | "no_role" | "not_found" | "not_ready" | "not_yet_known" | "payload_too_large" | "product_not_rentable" | "provisioning_code_already_shown" | "provisioning_code_expired" | "provisioning_code_revoked" | "provisioning_code_unknown" | "provisioning_code_used_up" | "rate_limited" | "rental_not_active" | "replacement_is_same_device" | "role_required" | "unauthorized" | "unavailable" | "unknown_gateway" | "unknown_key" | "unprocessable" | "unsupported_media_type" | "validation_failed";
         /** RedemptionCreate */
         RedemptionCreate: {
             /** Code */
@@ -426,19 +440,6 @@ export interface components {
              */
             key_id: string;
         };
-        /** ScheduledRateRead */
-        ScheduledRateRead: {
-            /**
-             * Burn Rate Per Day
-             * @example 12.5
-             */
-            burn_rate_per_day: string;
-            /**
-             * Effective At
-             * Format: date-time
-             */
-            effective_at: string;
-        };
         /** ValidationIssue */
         ValidationIssue: {
             /** Loc */
@@ -454,15 +455,18 @@ export interface components {
          *     refusal of the content by the service itself.
          */
         ValidationProblem: {
-            /**
-             * Code
-             * @example not_found
-             */
-            code: string;
+            /** @example not_found */
+            code: components["schemas"]["ProblemCode"];
             /** Detail */
             detail: string;
             /** Errors */
             errors?: components["schemas"]["ValidationIssue"][];
+            /**
+             * Retry After S
+             * @description Seconds to wait before retrying
+             * @default null
+             */
+            retry_after_s: number | null;
             /** Status */
             status: number;
             /** Title */
@@ -475,15 +479,6 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /**
-         * WarningThresholdsWrite
-         * @description An account's own warning ladder, in seconds of time left; null returns to the deployment's ladder. The
-         *     bounds are the deployment's (`warning_thresholds_out_of_bounds` otherwise).
-         */
-        WarningThresholdsWrite: {
-            /** Thresholds S */
-            thresholds_s: number[] | null;
-        };
     };
     responses: never;
     parameters: never;
@@ -493,7 +488,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    healthz_healthz_get: {
+    getHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -508,14 +503,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
     };
-    metrics_metrics_get: {
+    getMetrics: {
         parameters: {
             query?: never;
             header?: never;
@@ -533,7 +526,7 @@ export interface operations {
             };
         };
     };
-    readyz_readyz_get: {
+    getReadiness: {
         parameters: {
             query?: never;
             header?: never;
@@ -562,7 +555,7 @@ export interface operations {
             };
         };
     };
-    open_account_v1_accounts_post: {
+    openAccount: {
         parameters: {
             query?: never;
             header?: {
@@ -643,7 +636,7 @@ export interface operations {
             };
         };
     };
-    read_account_v1_accounts__account_id__get: {
+    getAccount: {
         parameters: {
             query?: never;
             header?: never;
@@ -710,7 +703,7 @@ export interface operations {
             };
         };
     };
-    adjust_balance_v1_accounts__account_id__adjustments_post: {
+    adjustBalance: {
         parameters: {
             query?: never;
             header: {
@@ -811,7 +804,7 @@ export interface operations {
             };
         };
     };
-    read_ledger_v1_accounts__account_id__ledger_get: {
+    listLedgerEntries: {
         parameters: {
             query?: {
                 /** @description `next_cursor` of the previous page; one this service did not issue is refused (400 `invalid_cursor`) */
@@ -891,7 +884,7 @@ export interface operations {
             };
         };
     };
-    redeem_activation_key_v1_accounts__account_id__redemptions_post: {
+    redeemActivationKey: {
         parameters: {
             query?: never;
             header: {
@@ -1001,96 +994,7 @@ export interface operations {
             };
         };
     };
-    set_warning_thresholds_v1_accounts__account_id__warning_thresholds_put: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                account_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["WarningThresholdsWrite"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AccountRead"];
-                };
-            };
-            /** @description `bad_request`: the body is not JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `not_found`: no such account (or not yours) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request body is too large (`payload_too_large`) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `warning_thresholds_out_of_bounds`: a threshold outside the deployment's bounds, or too many */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ValidationProblem"];
-                };
-            };
-            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    issue_key_batch_v1_activation_keys_post: {
+    issueKeyBatch: {
         parameters: {
             query?: never;
             header: {
@@ -1142,7 +1046,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `codes_already_shown`: a retry of an issued batch (its codes are shown once) */
+            /** @description `codes_already_shown`: a retry more than 24 hours after the batch (its codes are no longer kept) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1180,7 +1084,7 @@ export interface operations {
             };
         };
     };
-    revoke_activation_key_v1_activation_keys__key_id__revocation_post: {
+    revokeActivationKey: {
         parameters: {
             query?: never;
             header: {

@@ -1,0 +1,1 @@
+"""Generated clients of the services (`make clients`); do not edit."""

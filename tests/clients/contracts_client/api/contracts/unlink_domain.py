@@ -1,0 +1,241 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.contract_read import ContractRead
+from ...models.problem import Problem
+from ...models.validation_problem import ValidationProblem
+from typing import cast
+from uuid import UUID
+
+
+
+def _get_kwargs(
+    contract_id: UUID,
+    domain_id: UUID,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "delete",
+        "url": "/v1/contracts/{contract_id}/domains/{domain_id}".format(contract_id=quote(str(contract_id), safe=""),domain_id=quote(str(domain_id), safe=""),),
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ContractRead | Problem | ValidationProblem | None:
+    if response.status_code == 200:
+        response_200 = ContractRead.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 422:
+        response_422 = ValidationProblem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ContractRead | Problem | ValidationProblem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    contract_id: UUID,
+    domain_id: UUID,
+    *,
+    client: AuthenticatedClient,
+
+) -> Response[ContractRead | Problem | ValidationProblem]:
+    """ Unlink a domain (nothing of it rented)
+
+     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        contract_id (UUID):
+        domain_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ContractRead | Problem | ValidationProblem]
+     """
+
+
+    kwargs = _get_kwargs(
+        contract_id=contract_id,
+domain_id=domain_id,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    contract_id: UUID,
+    domain_id: UUID,
+    *,
+    client: AuthenticatedClient,
+
+) -> ContractRead | Problem | ValidationProblem | None:
+    """ Unlink a domain (nothing of it rented)
+
+     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        contract_id (UUID):
+        domain_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ContractRead | Problem | ValidationProblem
+     """
+
+
+    return sync_detailed(
+        contract_id=contract_id,
+domain_id=domain_id,
+client=client,
+
+    ).parsed
+
+async def asyncio_detailed(
+    contract_id: UUID,
+    domain_id: UUID,
+    *,
+    client: AuthenticatedClient,
+
+) -> Response[ContractRead | Problem | ValidationProblem]:
+    """ Unlink a domain (nothing of it rented)
+
+     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        contract_id (UUID):
+        domain_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ContractRead | Problem | ValidationProblem]
+     """
+
+
+    kwargs = _get_kwargs(
+        contract_id=contract_id,
+domain_id=domain_id,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    contract_id: UUID,
+    domain_id: UUID,
+    *,
+    client: AuthenticatedClient,
+
+) -> ContractRead | Problem | ValidationProblem | None:
+    """ Unlink a domain (nothing of it rented)
+
+     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        contract_id (UUID):
+        domain_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ContractRead | Problem | ValidationProblem
+     """
+
+
+    return (await asyncio_detailed(
+        contract_id=contract_id,
+domain_id=domain_id,
+client=client,
+
+    )).parsed

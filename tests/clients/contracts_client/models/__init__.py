@@ -1,0 +1,63 @@
+""" Contains all the data models used in inputs/outputs """
+
+from .contract_create import ContractCreate
+from .contract_read import ContractRead
+from .contract_status import ContractStatus
+from .deactivation_create import DeactivationCreate
+from .device_type import DeviceType
+from .domain_link_create import DomainLinkCreate
+from .hardware_item import HardwareItem
+from .health import Health
+from .history_data import HistoryData
+from .history_entry_read import HistoryEntryRead
+from .history_entry_type import HistoryEntryType
+from .licence_spec import LicenceSpec
+from .page_contract_read import PageContractRead
+from .page_hardware_item import PageHardwareItem
+from .page_history_entry_read import PageHistoryEntryRead
+from .page_rental_read import PageRentalRead
+from .page_tariff_read import PageTariffRead
+from .problem import Problem
+from .problem_code import ProblemCode
+from .rental_create import RentalCreate
+from .rental_read import RentalRead
+from .rental_status import RentalStatus
+from .replacement_create import ReplacementCreate
+from .scheduled_tariff_read import ScheduledTariffRead
+from .tariff_read import TariffRead
+from .tariff_write import TariffWrite
+from .termination_create import TerminationCreate
+from .validation_issue import ValidationIssue
+from .validation_problem import ValidationProblem
+
+__all__ = (
+    "ContractCreate",
+    "ContractRead",
+    "ContractStatus",
+    "DeactivationCreate",
+    "DeviceType",
+    "DomainLinkCreate",
+    "HardwareItem",
+    "Health",
+    "HistoryData",
+    "HistoryEntryRead",
+    "HistoryEntryType",
+    "LicenceSpec",
+    "PageContractRead",
+    "PageHardwareItem",
+    "PageHistoryEntryRead",
+    "PageRentalRead",
+    "PageTariffRead",
+    "Problem",
+    "ProblemCode",
+    "RentalCreate",
+    "RentalRead",
+    "RentalStatus",
+    "ReplacementCreate",
+    "ScheduledTariffRead",
+    "TariffRead",
+    "TariffWrite",
+    "TerminationCreate",
+    "ValidationIssue",
+    "ValidationProblem",
+)

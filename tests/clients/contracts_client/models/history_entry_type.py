@@ -1,0 +1,23 @@
+from enum import StrEnum
+
+class HistoryEntryType(StrEnum):
+    BALANCEDEPLETED = "BalanceDepleted"
+    BALANCELOW = "BalanceLow"
+    BALANCERESTORED = "BalanceRestored"
+    CONTRACTACCEPTED = "ContractAccepted"
+    CONTRACTACTIVATED = "ContractActivated"
+    CONTRACTOPENED = "ContractOpened"
+    CONTRACTRESUMED = "ContractResumed"
+    CONTRACTSUSPENDED = "ContractSuspended"
+    CONTRACTTERMINATED = "ContractTerminated"
+    CREDITSLOADED = "CreditsLoaded"
+    DEVICEACTIVATED = "DeviceActivated"
+    DEVICEDEACTIVATED = "DeviceDeactivated"
+    DEVICEREPLACED = "DeviceReplaced"
+    DOMAINLINKED = "DomainLinked"
+    DOMAINUNLINKED = "DomainUnlinked"
+    RENTALCHANGED = "RentalChanged"
+    TARIFFCHANGED = "TariffChanged"
+
+    def __str__(self) -> str:
+        return str(self.value)

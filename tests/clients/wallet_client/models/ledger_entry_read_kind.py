@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+class LedgerEntryReadKind(StrEnum):
+    ADJUSTMENT = "adjustment"
+    REDEMPTION = "redemption"
+    USAGE = "usage"
+
+    def __str__(self) -> str:
+        return str(self.value)
