@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from datetime import timedelta
 
 import asyncpg
 import httpx
+from websockets.asyncio.client import ClientConnection, connect
 
 from gateway_simulator.gateway import JwksCache, SimulatedGateway
 from gateway_simulator.identity import GatewayState, MemoryStore
@@ -169,3 +171,57 @@ async def test_a_rotated_out_key_leaves_the_jwks_after_its_grace_period_although
             is not None
         ):
             pass
+
+
+async def _frame(ws: ClientConnection, kind: str) -> dict[str, object]:
+    """The next frame of this type from the distributor (within 10 s), skipping others."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+        if frame["type"] == kind:
+            assert isinstance(frame, dict)
+            return frame
+
+
+async def test_after_its_grace_a_rotated_out_key_stays_published_only_while_a_connected_gateway_has_not_acked(
+    tenant: TenantFeed, http: httpx.AsyncClient, platform: TestPlatform
+) -> None:
+    grace = timedelta(hours=1)
+    async with clocked_distributor(platform, grace_s=grace.total_seconds()) as distributor:
+        state = GatewayState.generate(phones=0)
+        await tenant.create_domain()
+        await tenant.register(state)
+        await wait_registered(platform, state.hwid)
+        old = (await _held_kids(platform, [state.hwid]))[state.hwid]
+        ws_url = distributor.url.replace("http://", "ws://") + "/v1/gateways/connect"
+        # A gateway that holds its first bundle, stays connected, and will not acknowledge the next one yet.
+        async with connect(ws_url) as ws:
+            nonce = str((await _frame(ws, "challenge"))["nonce"])
+            identify = {"type": "identify", "hwid": state.hwid, "product": state.product, "version": "t", "seq": 1}
+            await ws.send(json.dumps({**identify, "signature": state.sign_challenge(nonce)}))
+            await _frame(ws, "welcome")
+            rotation = await service.request_key_rotation(
+                distributor.pool, principal=OPERATOR, idempotency_key=None, now=distributor.clock.now(), grace=grace
+            )
+            while (
+                await service.resign_next_batch(
+                    distributor.pool, now=distributor.clock.now(), issuer=ISSUER, max_domains=64
+                )
+                is not None
+            ):
+                pass
+            pushed = await _frame(ws, "bundle")
+            assert pushed["seq"] == 2
+            assert (await _held_kids(platform, [state.hwid]))[state.hwid] == rotation.kid
+
+            distributor.clock.advance(grace + timedelta(seconds=10))
+            # Past the grace, the one gateway that is connected and still holds only the old key's bundle keeps it
+            # published (once its replica has beaten on the moved clock)...
+            assert await eventually(
+                functools.partial(_published, http, distributor.url), until=lambda kids: {old, rotation.kid} <= kids
+            )
+            # ...until it acknowledges the new one.
+            await ws.send(json.dumps({"type": "ack", "seq": 2}))
+            published = await eventually(
+                functools.partial(_published, http, distributor.url), until=lambda kids: old not in kids
+            )
+            assert rotation.kid in published
