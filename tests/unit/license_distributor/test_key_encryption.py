@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,12 @@ def test_one_process_has_one_kek_installed_at_a_time(monkeypatch: pytest.MonkeyP
         assert current_kek() == other
     assert "***" in repr(first)
     assert first.to_base64() not in repr(first)
+
+
+def test_replicas_making_the_development_file_together_all_read_the_one_key_written_whole(tmp_path: Path) -> None:
+    path = tmp_path / "dev" / "kek"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys = list(pool.map(lambda _: load_or_create_kek_file(path), range(32)))
+    assert all(k == keys[0] for k in keys)
+    assert KeyEncryptionKey.from_base64(path.read_text()) == keys[0]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["kek"]  # nothing left aside

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
 import secrets
@@ -92,14 +93,7 @@ def load_or_create_kek_file(path: Path) -> KeyEncryptionKey:
     """The development KEK in `path`, made on first use (mode 0600, never overwritten)."""
     try:
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another process made it just now
-            else:
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(KeyEncryptionKey.generate().to_base64() + "\n")
+            _create_once(path, KeyEncryptionKey.generate().to_base64() + "\n")
         text = path.read_text()
     except OSError as exc:
         raise KeyEncryptionError(
@@ -107,6 +101,22 @@ def load_or_create_kek_file(path: Path) -> KeyEncryptionKey:
             "set it to the base64 of 32 random bytes (docs/operations.md)"
         ) from exc
     return KeyEncryptionKey.from_base64(text)
+
+
+def _create_once(path: Path, text: str) -> None:
+    """`path` with `text` (mode 0600), unless it exists: written aside, then linked in whole, so replicas starting
+    together never read a file another one has only begun to write, and all end with the same key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        # Another process may have made it just now: theirs is the key.
+        with contextlib.suppress(FileExistsError):
+            os.link(aside, path)
+    finally:
+        aside.unlink()
 
 
 def resolve_kek(*, value: str | None, file: Path | None) -> KeyEncryptionKey:
