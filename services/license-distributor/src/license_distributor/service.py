@@ -349,6 +349,11 @@ async def revoke_signing_key(
     together, or nothing happened (a retry then runs it). Gateways whose domains were still waiting for an earlier
     rotation on another key keep waiting for the rotation worker. A retry with the same Idempotency-Key answers
     the first revocation; another revocation of a revoked key is refused (409 `signing_key_already_revoked`).
+
+    One narrow window remains when the revoked key is the signing key: a rebuild of a domain this revocation does
+    not lock (one still on an older key) that read the signing key before this commit may store a bundle signed
+    by the revoked key just after it. The rotation started here re-signs that domain (its kid is not the new key),
+    and a gateway that identifies or pulls meanwhile is re-signed on the spot (its bundle's key is withdrawn).
     """
     async with transaction(pool) as conn:
         await repository.lock_signing_keys(conn)
