@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import uuid
 
+from license_distributor.key_encryption import DEV_KEK_FILE, load_or_create_kek_file
 from shared.auth import Role
+from shared.config import DEV_DIR
 from shared.dev_issuer import issue_token, load_or_create_key
 
 
@@ -24,6 +26,8 @@ def main() -> None:
         except ValueError:
             parser.error(f"ACCOUNT must be a UUID, got {args.account!r}")
     key = load_or_create_key()
+    # The other development secret in .dev/: the distributor's key-encryption key (docker-compose.yml mounts it).
+    load_or_create_kek_file(DEV_DIR / DEV_KEK_FILE)
     print(issue_token(key, roles=[args.role], account_id=args.account, subject=args.subject, ttl_s=args.ttl))
 
 

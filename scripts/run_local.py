@@ -14,8 +14,10 @@ from pathlib import Path
 import aio_pika
 import asyncpg
 
+from license_distributor.key_encryption import DEV_KEK_FILE, load_or_create_kek_file
 from scripts import demo_seed
 from scripts.bootstrap_db import bootstrap
+from shared.config import DEV_DIR
 from shared.dev_issuer import load_or_create_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,6 +90,8 @@ def main() -> None:
         raise SystemExit(1)
     asyncio.run(bootstrap(admin_url=admin_url, database=args.database))
     load_or_create_key()
+    # The distributor's development key-encryption key (LICENSE_DISTRIBUTOR_KEY_ENCRYPTION_KEY unset): .dev/.
+    load_or_create_kek_file(DEV_DIR / DEV_KEK_FILE)
     print(f"database {args.database!r} ready; migrations are applied by each service as it starts")
 
     from urllib.parse import urlsplit

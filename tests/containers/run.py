@@ -39,6 +39,7 @@ from typing import Any
 
 import asyncpg
 
+from license_distributor.key_encryption import DEV_KEK_FILE, load_or_create_kek_file
 from scripts.bootstrap_db import bootstrap
 from scripts.run_local import check_infrastructure
 from shared.dev_issuer import load_or_create_key
@@ -337,7 +338,9 @@ def run_platform(engine: Engine, report: Report) -> None:
     try:
         asyncio.run(bootstrap(admin_url=admin_url, database=platform.database))
         load_or_create_key(platform.dev_dir)
-        # The image's user reads the dev issuer's key (mode 0600) and the services its JWKS.
+        # The distributor's development key-encryption key, beside the issuer's key (the mount is read-only).
+        load_or_create_kek_file(platform.dev_dir / DEV_KEK_FILE)
+        # The image's user reads the dev issuer's key (mode 0600), the services its JWKS, the distributor its KEK.
         for path in [platform.dev_dir, *platform.dev_dir.iterdir()]:
             os.chown(path, int(IMAGE_USER), int(IMAGE_USER))
         wait_for_free_ports()

@@ -91,6 +91,8 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "license-distributor POST /v1/signing-keys/rotation": (401, 403, 403, 403, 202),
     # A rotation nobody asked for: the operator learns it does not exist, everybody else that they may not ask.
     "license-distributor GET /v1/signing-keys/rotations/{rotation_id}": (401, 403, 403, 403, 404),
+    # A key made for each caller (the one signing now, so the operator's revocation also rotates).
+    "license-distributor POST /v1/signing-keys/{kid}/revocation": (401, 403, 403, 403, 200),
     # Added by the distributor's lifespan, so only in the served document: the keys every gateway trusts.
     "license-distributor GET /.well-known/jwks.json": (200, 200, 200, 200, 200),
 }
@@ -228,6 +230,13 @@ async def _pull(seeder: Seeder, a: SeededTenant) -> Call:
     )
 
 
+async def _revoke_signing_key(seeder: Seeder, _a: SeededTenant) -> Call:
+    rotated = await seeder.call("license-distributor", "POST", "/v1/signing-keys/rotation", headers=seeder.operator)
+    assert rotated.status_code == 202, rotated.text
+    kid = rotated.json()["kid"]
+    return Call("POST", f"/v1/signing-keys/{kid}/revocation", None, {"Idempotency-Key": uuid.uuid4().hex})
+
+
 CASES: dict[str, Build] = {
     **{
         f"{service} GET {probe}": fixed("GET", probe)
@@ -300,6 +309,7 @@ CASES: dict[str, Build] = {
     "license-distributor GET /v1/signing-keys/rotations/{rotation_id}": fixed(
         "GET", f"/v1/signing-keys/rotations/{uuid.uuid4()}"
     ),
+    "license-distributor POST /v1/signing-keys/{kid}/revocation": _revoke_signing_key,
     "license-distributor GET /.well-known/jwks.json": fixed("GET", "/.well-known/jwks.json"),
 }
 

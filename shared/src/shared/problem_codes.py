@@ -69,6 +69,7 @@ class ProblemCode(StrEnum):
     RENTAL_NOT_ACTIVE = "rental_not_active"
     REPLACEMENT_IS_SAME_DEVICE = "replacement_is_same_device"
     ROLE_REQUIRED = "role_required"
+    SIGNING_KEY_ALREADY_REVOKED = "signing_key_already_revoked"
     TARIFF_INCREASE_TOO_SOON = "tariff_increase_too_soon"
     UNAUTHORIZED = "unauthorized"
     UNAVAILABLE = "unavailable"

@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -42,6 +42,7 @@ OPERATOR = Principal(subject="operator-of-the-test", roles=frozenset({Role.OPERA
 PHONE = "00aa11bb22ee"
 CHANGES_HEARD = "license_distributor_changes_heard_total"
 OTHER_PHONE = "00aa11bb22ff"
+GRACE = timedelta(days=1)
 
 
 @pytest.fixture(scope="module")
@@ -285,7 +286,9 @@ async def test_a_rotation_answers_at_once_and_resumes_after_a_crash_mid_batch_wi
     states = await registered_gateways(tenant, platform, 3)
     hwids = [s.hwid for s in states]
     before = await _seqs(platform, hwids)
-    rotation = await service.request_key_rotation(pool, principal=OPERATOR, idempotency_key=None, now=_now())
+    rotation = await service.request_key_rotation(
+        pool, principal=OPERATOR, idempotency_key=None, now=_now(), grace=GRACE
+    )
     assert rotation.status == "in_progress"
     issuer = "urn:rental:license-distributor"
     worker = KeyRotationWorker(pool=pool, issuer=issuer, clock=SystemClock(), batch_domains=1, poll_interval_s=0.1)
@@ -331,7 +334,7 @@ async def test_a_rotation_answers_at_once_and_resumes_after_a_crash_mid_batch_wi
 async def test_a_newer_rotation_supersedes_an_unfinished_one(
     distributor: Distributor, http: httpx.AsyncClient, platform: TestPlatform, pool: asyncpg.Pool
 ) -> None:
-    first = await service.request_key_rotation(pool, principal=OPERATOR, idempotency_key=None, now=_now())
+    first = await service.request_key_rotation(pool, principal=OPERATOR, idempotency_key=None, now=_now(), grace=GRACE)
     answered = await http.post(f"{distributor.url}/v1/signing-keys/rotation", headers=platform.auth("operator"))
     assert answered.status_code == 202, answered.text
     assert answered.headers["Location"] == f"/v1/signing-keys/rotations/{answered.json()['id']}"

@@ -334,3 +334,20 @@ def _walk(node: Any) -> Iterator[tuple[str, Any]]:
 def _identity(manifest: Manifest) -> tuple[str, str, str, str]:
     metadata = manifest["metadata"]
     return manifest["apiVersion"], manifest["kind"], metadata.get("namespace", ""), metadata["name"]
+
+
+@pytest.mark.parametrize("layer", list(LAYERS))
+def test_the_distributor_serves_with_its_key_encryption_key_from_a_secret_and_migrates_without_it(layer: str) -> None:
+    pod = find(rendered(layer), "Deployment", "license-distributor")["spec"]["template"]["spec"]
+    (migrate,) = pod["initContainers"]
+    (server,) = pod["containers"]
+    name = "LICENSE_DISTRIBUTOR_KEY_ENCRYPTION_KEY"
+    assert env_of(server)[name]["valueFrom"]["secretKeyRef"] == {
+        "name": "rental-license-distributor-kek",
+        "key": "key-encryption-key",
+    }
+    # Never a literal value in the manifests, and the migration step has no use for it.
+    assert "value" not in env_of(server)[name]
+    assert name not in env_of(migrate)
+    # Otherwise the two containers see the same settings.
+    assert {k: v for k, v in env_of(server).items() if k != name} == env_of(migrate)

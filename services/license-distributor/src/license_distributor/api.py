@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response, WebSocket, status
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Request, Response, WebSocket, status
 
 from license_distributor import service
 from license_distributor.config import Settings
@@ -14,11 +14,13 @@ from license_distributor.gateway_session import HUB, serve_gateway
 from license_distributor.hub import GatewayHub
 from license_distributor.rotation import KEY_ROTATIONS, KeyRotationWorker
 from license_distributor.schemas import (
+    KID_PATTERN,
     BundleContentRead,
     BundleRead,
     DomainLicencesRead,
     GatewayLicenceRead,
     JwksRead,
+    KeyRevocationRead,
     KeyRotationRead,
     LicenceRead,
     LicensedDeviceRead,
@@ -27,7 +29,7 @@ from license_distributor.schemas import (
 from license_distributor.signing import auth_message
 from shared.auth import AnyRolePrincipal, OperatorPrincipal, Role, require_roles
 from shared.errors import problem_responses
-from shared.idempotency import OptionalIdempotencyKey
+from shared.idempotency import OptionalIdempotencyKey, RequiredIdempotencyKey
 from shared.runtime import DbPool, Now, Runtime, get_runtime
 
 
@@ -45,10 +47,14 @@ well_known = APIRouter(tags=["licences"])
 @well_known.get(
     "/.well-known/jwks.json", operation_id="getJwks", response_model=JwksRead, summary="Public keys that sign bundles"
 )
-async def jwks(request: Request, response: Response) -> JwksRead:
-    # Short cache: during a rotation gateways must see the new key soon.
+async def jwks(request: Request, response: Response, now: Now) -> JwksRead:
+    # Short cache: during a rotation gateways must see the new key soon, and a revoked key gone.
     response.headers["Cache-Control"] = "public, max-age=60"
-    return JwksRead.model_validate(await service.published_jwks(get_runtime(request).pool))
+    # A replica that missed three heartbeats is presumed gone, with its sessions.
+    alive_after = now - timedelta(seconds=3 * _settings(request.app).heartbeat_interval_s)
+    return JwksRead.model_validate(
+        await service.published_jwks(get_runtime(request).pool, now=now, alive_after=alive_after)
+    )
 
 
 @router.websocket("/gateways/connect")
@@ -118,6 +124,7 @@ async def domain_licences(
         domain_id=domain_id,
         now=now,
         heartbeat_interval_s=_settings(request.app).heartbeat_interval_s,
+        lease=_settings(request.app).lease,
     )
     return _domain_licences_read(view)
 
@@ -154,7 +161,10 @@ async def rotate_signing_key(
     idempotency_key: OptionalIdempotencyKey,
     now: Now,
 ) -> KeyRotationRead:
-    rotation = await service.request_key_rotation(pool, principal=principal, idempotency_key=idempotency_key, now=now)
+    grace = timedelta(seconds=_settings(request.app).key_grace_s)
+    rotation = await service.request_key_rotation(
+        pool, principal=principal, idempotency_key=idempotency_key, now=now, grace=grace
+    )
     get_runtime(request).component(KEY_ROTATIONS, KeyRotationWorker).wake()
     response.headers["Location"] = f"/v1/signing-keys/rotations/{rotation.id}"
     return rotation
@@ -170,3 +180,36 @@ async def rotate_signing_key(
 )
 async def get_key_rotation(rotation_id: UUID, pool: DbPool) -> KeyRotationRead:
     return await service.key_rotation(pool, rotation_id=rotation_id)
+
+
+@router.post(
+    "/signing-keys/{kid}/revocation",
+    operation_id="revokeSigningKey",
+    response_model=KeyRevocationRead,
+    summary="Operator: unpublish a signing key at once and re-sign every bundle it signed with the current key",
+    description="If the key is the one signing now, a new key is made first (a rotation). The key is never "
+    "published or used again. Needs an Idempotency-Key: a retry answers the first revocation.",
+    responses=problem_responses((404, "`not_found`: no such signing key"), (409, "`signing_key_already_revoked`")),
+)
+async def revoke_signing_key(
+    kid: Annotated[str, Path(pattern=KID_PATTERN)],
+    request: Request,
+    pool: DbPool,
+    principal: OperatorPrincipal,
+    idempotency_key: RequiredIdempotencyKey,
+    now: Now,
+) -> KeyRevocationRead:
+    settings = _settings(request.app)
+    revocation = await service.revoke_signing_key(
+        pool,
+        principal=principal,
+        kid=kid,
+        idempotency_key=idempotency_key,
+        now=now,
+        issuer=settings.bundle_issuer,
+        grace=timedelta(seconds=settings.key_grace_s),
+        lease=settings.lease,
+    )
+    # Domains still on older keys (an earlier rotation unfinished) are the worker's; wake it for them.
+    get_runtime(request).component(KEY_ROTATIONS, KeyRotationWorker).wake()
+    return revocation

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.config import ServiceSettings
+from license_distributor.key_encryption import DEV_KEK_FILE
+from shared.config import DEV_DIR, ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -48,6 +50,13 @@ class Settings(ServiceSettings):
     # A key rotation re-signs this many domains per transaction; replicas look for pending work this often.
     rotation_batch_domains: int = 64
     rotation_poll_interval_s: float = 1.0
+    # A rotated-out signing key stays in the JWKS this long after the rotation (and after it only while a connected
+    # gateway still holds an acknowledged bundle it signed); a gateway that comes back later gets a re-signed bundle.
+    key_grace_s: float = 86_400.0
+    # The key-encryption key that seals the private signing keys at rest: base64 of 32 random bytes. Required in an
+    # installation (from a secret); without it, a development run reads or makes `key_encryption_key_file`.
+    key_encryption_key: SecretStr | None = None
+    key_encryption_key_file: Path | None = DEV_DIR / DEV_KEK_FILE
     # The cyclic collector's thresholds for this process (see limits.tune_garbage_collector).
     gc_thresholds: tuple[int, int, int] = (50_000, 20, 100)
 

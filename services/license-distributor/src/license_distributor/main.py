@@ -14,9 +14,14 @@ from license_distributor.expiry import sweep_expired_bundles
 from license_distributor.gateway_session import HUB, GatewaySockets, GatewayWebSocketProtocol
 from license_distributor.handlers import SUBSCRIPTIONS
 from license_distributor.hub import GatewayHub
+from license_distributor.key_encryption import KeyEncryptionKey, installed, resolve_kek
 from license_distributor.limits import raise_open_file_limit, tune_garbage_collector
 from license_distributor.rotation import KEY_ROTATIONS, KeyRotationWorker
+from license_distributor.service import seal_plaintext_keys
 from shared.runtime import Runtime, ServiceSpec, create_app
+
+# The name of the key-encryption key among the runtime's components.
+KEY_ENCRYPTION = "key_encryption"
 
 # Thousands of idle gateway sockets per process: no per-message compression (a zlib context per connection
 # for frames of a few hundred bytes), small frames and receive queues, a listen backlog for reconnect storms,
@@ -30,6 +35,20 @@ SERVER_OPTIONS: dict[str, object] = {
     "backlog": 4096,
     "limit_concurrency": 25_000,
 }
+
+
+@asynccontextmanager
+async def key_encryption(runtime: Runtime[Settings]) -> AsyncIterator[KeyEncryptionKey]:
+    """The key-encryption key of the environment, installed for the use cases before anything signs; keys stored
+    in plaintext (before they were encrypted) are sealed with it here, once."""
+    settings = runtime.settings
+    secret = settings.key_encryption_key
+    kek = resolve_kek(
+        value=secret.get_secret_value() if secret is not None else None, file=settings.key_encryption_key_file
+    )
+    with installed(kek):
+        await seal_plaintext_keys(runtime.pool, kek=kek)
+        yield kek
 
 
 @asynccontextmanager
@@ -70,6 +89,7 @@ async def key_rotations(runtime: Runtime[Settings]) -> AsyncIterator[KeyRotation
         clock=runtime.clock,
         batch_domains=settings.rotation_batch_domains,
         poll_interval_s=settings.rotation_poll_interval_s,
+        lease=settings.lease,
     )
     rotations.start()
     try:
@@ -87,7 +107,8 @@ SPEC = ServiceSpec[Settings](
     root_routers=[well_known],
     subscriptions=SUBSCRIPTIONS,
     background_jobs=[sweep_expired_bundles],
-    components={HUB: gateway_hub, KEY_ROTATIONS: key_rotations},
+    # The KEK first: the hub and the rotation worker sign with keys it opens.
+    components={KEY_ENCRYPTION: key_encryption, HUB: gateway_hub, KEY_ROTATIONS: key_rotations},
     front=[GatewaySockets],
     server_options=SERVER_OPTIONS,
 )

@@ -11,7 +11,6 @@ from uuid import UUID
 import asyncpg
 
 from license_distributor.domain import ContentDocument, ContractRental, Runway, parse_devices, parse_licences
-from license_distributor.signing import SigningKey
 
 # ---- what the queries return --------------------------------------------------------------------------------
 
@@ -529,38 +528,190 @@ async def lock_signing_keys(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('licensing.signing_key'))")
 
 
-async def newest_signing_key(conn: asyncpg.Connection) -> SigningKey | None:
+@dataclass(frozen=True)
+class StoredSigningKey:
+    """A signing key as stored: its private JWK sealed under the KEK (`sealed`), or, for a key stored before keys
+    were encrypted and not sealed yet, in plaintext (`plaintext`)."""
+
+    kid: str
+    public_jwk: dict[str, str]
+    sealed: bytes | None
+    plaintext: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    kid: str
+    created_at: datetime
+    retired_at: datetime | None
+    published_until: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class KeyRevocation:
+    kid: str
+    revoked_at: datetime
+    revoked_by: str
+    replaced_by: str
+    rotated: bool
+    bundles_resigned: int
+    domains_resigned: int
+
+
+def _stored_key(row: asyncpg.Record) -> StoredSigningKey:
+    return StoredSigningKey(
+        kid=row["kid"], public_jwk=row["public_jwk"], sealed=row["private_jwk_sealed"], plaintext=row["private_jwk"]
+    )
+
+
+async def newest_signing_key(conn: asyncpg.Connection) -> StoredSigningKey | None:
+    """The key that signs: the newest one not revoked."""
     row = await conn.fetchrow(
-        "SELECT kid, private_jwk, public_jwk FROM signing_key ORDER BY created_at DESC, kid DESC LIMIT 1"
+        """SELECT kid, public_jwk, private_jwk_sealed, private_jwk FROM signing_key WHERE revoked_at IS NULL
+           ORDER BY created_at DESC, kid DESC LIMIT 1"""
     )
-    return (
-        None
-        if row is None
-        else SigningKey(kid=row["kid"], private_jwk=row["private_jwk"], public_jwk=row["public_jwk"])
-    )
+    return None if row is None else _stored_key(row)
 
 
 async def insert_signing_key(
-    conn: asyncpg.Connection, *, kid: str, private_jwk: dict[str, str], public_jwk: dict[str, str]
+    conn: asyncpg.Connection, *, kid: str, sealed_private_jwk: bytes, public_jwk: dict[str, str]
 ) -> None:
     await conn.execute(
-        "INSERT INTO signing_key (kid, private_jwk, public_jwk) VALUES ($1, $2, $3)", kid, private_jwk, public_jwk
+        "INSERT INTO signing_key (kid, private_jwk_sealed, public_jwk) VALUES ($1, $2, $3)",
+        kid,
+        sealed_private_jwk,
+        public_jwk,
     )
 
 
-async def published_public_keys(conn: asyncpg.Connection | asyncpg.Pool) -> list[dict[str, str]]:
-    """The newest key, and every key that signed a bundle some live gateway still holds (its acked seq)."""
+async def retire_signing_keys(conn: asyncpg.Connection, *, except_kid: str, at: datetime, until: datetime) -> None:
+    """A newer key signs from `at`: every other key still in service is retired, published until `until`."""
+    await conn.execute(
+        """UPDATE signing_key SET retired_at = $2, published_until = $3
+           WHERE kid <> $1 AND retired_at IS NULL AND revoked_at IS NULL""",
+        except_kid,
+        at,
+        until,
+    )
+
+
+async def plaintext_signing_keys(conn: asyncpg.Connection) -> list[StoredSigningKey]:
+    """Keys stored before keys were encrypted, locked until this transaction seals them."""
+    rows = await conn.fetch(
+        """SELECT kid, public_jwk, private_jwk_sealed, private_jwk FROM signing_key
+           WHERE private_jwk IS NOT NULL ORDER BY kid FOR UPDATE"""
+    )
+    return [_stored_key(r) for r in rows]
+
+
+async def seal_signing_key(conn: asyncpg.Connection, *, kid: str, sealed_private_jwk: bytes) -> None:
+    await conn.execute(
+        "UPDATE signing_key SET private_jwk_sealed = $2, private_jwk = NULL WHERE kid = $1", kid, sealed_private_jwk
+    )
+
+
+async def signing_key_record(conn: asyncpg.Connection, *, kid: str) -> KeyRecord | None:
+    row = await conn.fetchrow(
+        "SELECT kid, created_at, retired_at, published_until, revoked_at FROM signing_key WHERE kid = $1 FOR UPDATE",
+        kid,
+    )
+    return None if row is None else KeyRecord(**dict(row))
+
+
+async def mark_signing_key_revoked(conn: asyncpg.Connection, *, kid: str, at: datetime) -> None:
+    await conn.execute(
+        """UPDATE signing_key SET revoked_at = $2, retired_at = COALESCE(retired_at, $2),
+                                  published_until = LEAST(COALESCE(published_until, $2), $2)
+           WHERE kid = $1""",
+        kid,
+        at,
+    )
+
+
+async def insert_key_revocation(conn: asyncpg.Connection, *, revocation: KeyRevocation) -> None:
+    await conn.execute(
+        """INSERT INTO key_revocation
+               (kid, revoked_at, revoked_by, replaced_by, rotated, bundles_resigned, domains_resigned)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        *astuple(revocation),
+    )
+
+
+async def key_revocation(conn: asyncpg.Connection | asyncpg.Pool, *, kid: str) -> KeyRevocation | None:
+    row = await conn.fetchrow(
+        """SELECT kid, revoked_at, revoked_by, replaced_by, rotated, bundles_resigned, domains_resigned
+           FROM key_revocation WHERE kid = $1""",
+        kid,
+    )
+    return None if row is None else KeyRevocation(**dict(row))
+
+
+async def bundles_signed_by(conn: asyncpg.Connection, *, kid: str) -> tuple[list[UUID], list[UUID]]:
+    """What this key signed that is still in use: the domains whose content carries it, with those of every live
+    gateway whose current bundle it signed; and those gateways."""
+    rows = await conn.fetch(
+        """SELECT domain_id, NULL::uuid AS gateway_id FROM domain_bundle WHERE kid = $1
+           UNION ALL
+           SELECT g.domain_id, g.id FROM gateway g JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
+           WHERE g.removed_at IS NULL AND b.kid = $1""",
+        kid,
+    )
+    domain_ids = sorted({r["domain_id"] for r in rows})
+    gateway_ids = sorted({r["gateway_id"] for r in rows if r["gateway_id"] is not None})
+    return domain_ids, gateway_ids
+
+
+async def gateways_holding_withdrawn_keys(
+    conn: asyncpg.Connection | asyncpg.Pool, *, gateway_ids: list[UUID], now: datetime
+) -> set[UUID]:
+    """Of these gateways, those whose current bundle was signed by a key withdrawn at `now` (see withdrawn_kids)."""
+    rows = await conn.fetch(
+        """SELECT g.id FROM gateway g
+           JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
+           JOIN signing_key k ON k.kid = b.kid
+           WHERE g.id = ANY($1::uuid[]) AND (k.revoked_at IS NOT NULL OR k.published_until <= $2)""",
+        gateway_ids,
+        now,
+    )
+    return {r["id"] for r in rows}
+
+
+async def withdrawn_kids(conn: asyncpg.Connection | asyncpg.Pool, *, kids: list[str], now: datetime) -> set[str]:
+    """Of these kids, those no bundle may be handed out signed by: revoked, or retired and past their grace."""
+    rows = await conn.fetch(
+        """SELECT kid FROM signing_key WHERE kid = ANY($1::text[])
+           AND (revoked_at IS NOT NULL OR published_until <= $2)""",
+        kids,
+        now,
+    )
+    return {r["kid"] for r in rows}
+
+
+async def published_public_keys(
+    conn: asyncpg.Connection | asyncpg.Pool, *, now: datetime, alive_after: datetime
+) -> list[dict[str, str]]:
+    """The JWKS: never a revoked key; the newest key; a retired key during its grace (`published_until`), and after
+    it only while a connected gateway (its replica's heartbeat after `alive_after`) still holds a bundle signed by
+    it, acknowledged, and has not acknowledged a newer one. A gateway that is offline never keeps a key published
+    past its grace: when it comes back, what it holds is not current, and it gets the current bundle."""
     rows = await conn.fetch(
         """WITH newest AS (
-               SELECT kid FROM signing_key ORDER BY created_at DESC, kid DESC LIMIT 1
-           ), held AS (
+               SELECT kid FROM signing_key WHERE revoked_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1
+           ), held_by_connected AS (
                SELECT DISTINCT b.kid FROM gateway g
+               JOIN replica_heartbeat h ON h.replica = g.connected_replica AND h.beat_at > $2
                JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.acked_seq
                WHERE g.removed_at IS NULL
            )
            SELECT public_jwk FROM signing_key
-           WHERE kid IN (SELECT kid FROM newest) OR kid IN (SELECT kid FROM held)
-           ORDER BY created_at DESC""",
+           WHERE revoked_at IS NULL
+             AND (kid IN (SELECT kid FROM newest)
+                  OR published_until IS NULL OR published_until > $1
+                  OR kid IN (SELECT kid FROM held_by_connected))
+           ORDER BY created_at DESC, kid DESC""",
+        now,
+        alive_after,
     )
     return [r["public_jwk"] for r in rows]
 

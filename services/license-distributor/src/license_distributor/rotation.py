@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 import asyncpg
 import structlog
 
 from license_distributor import service
+from license_distributor.domain import DEFAULT_LEASE
 from shared.clock import Clock
 from shared.db import is_database_away
 
@@ -27,9 +29,17 @@ KEY_ROTATIONS = "key_rotations"
 
 class KeyRotationWorker:
     def __init__(
-        self, *, pool: asyncpg.Pool, issuer: str, clock: Clock, batch_domains: int, poll_interval_s: float
+        self,
+        *,
+        pool: asyncpg.Pool,
+        issuer: str,
+        clock: Clock,
+        batch_domains: int,
+        poll_interval_s: float,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self.pool = pool
+        self.lease = lease
         self.issuer = issuer
         self.clock = clock
         self.batch_domains = batch_domains
@@ -64,7 +74,7 @@ class KeyRotationWorker:
         """One batch: the domains it re-signed (0 when none was free), None when no rotation is pending."""
         try:
             return await service.resign_next_batch(
-                self.pool, now=self.clock.now(), issuer=self.issuer, max_domains=self.batch_domains
+                self.pool, now=self.clock.now(), issuer=self.issuer, max_domains=self.batch_domains, lease=self.lease
             )
         except asyncpg.DeadlockDetectedError as exc:
             # A change's rebuild held some of the batch's domains in another order: its batch goes on, ours

@@ -9,6 +9,8 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 HWID_PATTERN = r"^[0-9a-fA-F]{12}$"
+# A signing key's id as the distributor makes them (`bundle-<12 hex>`), in the JWK `kid` character set.
+KID_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
 
 
 class IdentifyMessage(BaseModel):
@@ -112,3 +114,19 @@ class JwkRead(BaseModel):
 
 class JwksRead(BaseModel):
     keys: list[JwkRead]
+
+
+class KeyRevocationRead(BaseModel):
+    """What a revocation did: the key left the JWKS, and every bundle it signed was re-signed with `replaced_by`."""
+
+    kid: str
+    status: Literal["revoked"]
+    revoked_at: datetime
+    # The key that signs from now on; `rotated`: a new key made for it, because the revoked key was the one signing
+    # (its rotation, `rotation_id`, re-signs whatever still waited for an earlier rotation).
+    replaced_by: str
+    rotated: bool
+    rotation_id: UUID | None
+    # Re-signed in the revocation's own transaction: the bundles (one per gateway) and the domains they belong to.
+    bundles_resigned: int
+    domains_resigned: int

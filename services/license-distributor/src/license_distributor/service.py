@@ -1,25 +1,30 @@
 """Licence distributor use cases: one function, one transaction, events into the outbox inside it.
 
 Every bundle is stored (and its `BundleIssued` written to the outbox) in the transaction that decides it;
-replicas push it to connected gateways only when that event reaches them, so nothing is sent unstored.
+replicas push it to connected gateways only when their notification reaches them (the committing replica's own
+hub hears of it right after the commit), so nothing is sent unstored.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import secrets
 import weakref
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Protocol, TypeVar
 from uuid import UUID, uuid4
 
 import asyncpg
 import structlog
+from prometheus_client import Counter
 
 from license_distributor import domain, repository
 from license_distributor.domain import BundleContent, Claims, ContractRental
+from license_distributor.key_encryption import KeyEncryptionKey, current_kek
 from license_distributor.repository import (
     AccountRunway,
     ContractTerms,
@@ -27,11 +32,13 @@ from license_distributor.repository import (
     GatewayState,
     GatewayToIssue,
     IdentifyingGateway,
+    KeyRevocation,
     KeyRotation,
     RentalShare,
     StoredBundle,
+    StoredSigningKey,
 )
-from license_distributor.schemas import KeyRotationRead
+from license_distributor.schemas import KeyRevocationRead, KeyRotationRead
 from license_distributor.signing import SigningKey, gateway_signature_valid, generate_signing_key, sign_bundle
 from shared.auth import Principal, ensure_account_access
 from shared.db import after_commit, transaction
@@ -46,10 +53,17 @@ from shared.events.licensing import (
 )
 from shared.idempotency import claim
 from shared.messaging.outbox import add_all_to_outbox
-from shared.refusals import NotFound, Unauthorized
+from shared.refusals import Conflict, NotFound, Unauthorized
 
 log = structlog.get_logger()
 GATEWAY_REMOVED_REASON = "gateway_removed"
+KEY_REVOCATIONS = Counter(
+    "license_distributor_signing_key_revocations", "Signing keys revoked (POST /v1/signing-keys/{kid}/revocation)"
+)
+BUNDLES_RESIGNED_ON_REVOCATION = Counter(
+    "license_distributor_bundles_resigned_on_revocation",
+    "Bundles re-signed because the key that signed them was revoked",
+)
 
 
 class UnknownGateway(Unauthorized):
@@ -88,16 +102,53 @@ class GatewaySession:
 
 
 async def current_signing_key(conn: asyncpg.Connection) -> SigningKey:
-    """The newest key; the first one is created on first use (under a lock, so replicas agree on it)."""
-    key = await repository.newest_signing_key(conn)
-    if key is None:
+    """The newest key not revoked; the first one is created on first use (under a lock, so replicas agree on it)."""
+    stored = await repository.newest_signing_key(conn)
+    if stored is None:
         await repository.lock_signing_keys(conn)
-        key = await repository.newest_signing_key(conn)
-    if key is None:
-        key = generate_signing_key()
-        await repository.insert_signing_key(conn, kid=key.kid, private_jwk=key.private_jwk, public_jwk=key.public_jwk)
+        stored = await repository.newest_signing_key(conn)
+    if stored is None:
+        key = await _store_new_signing_key(conn)
         log.info("license_distributor.signing_key.created", kid=key.kid)
+        return key
+    return _opened(stored)
+
+
+async def _store_new_signing_key(conn: asyncpg.Connection) -> SigningKey:
+    """A new key, stored with its private half sealed under the process's key-encryption key."""
+    key = generate_signing_key()
+    sealed = current_kek().seal(kid=key.kid, private_jwk=key.private_jwk)
+    await repository.insert_signing_key(conn, kid=key.kid, sealed_private_jwk=sealed, public_jwk=key.public_jwk)
     return key
+
+
+def _opened(stored: StoredSigningKey) -> SigningKey:
+    if stored.sealed is None:
+        # Stored before keys were encrypted, and not sealed yet (the distributor seals such rows at start).
+        assert stored.plaintext is not None
+        return SigningKey(kid=stored.kid, private_jwk=stored.plaintext, public_jwk=stored.public_jwk)
+    public = json.dumps(stored.public_jwk, sort_keys=True)
+    return _open_sealed(current_kek(), stored.kid, stored.sealed, public)
+
+
+@lru_cache(maxsize=16)
+def _open_sealed(kek: KeyEncryptionKey, kid: str, sealed: bytes, public_json: str) -> SigningKey:
+    # Every rebuild reads the signing key: decrypt a stored key once per process, not once per change.
+    return SigningKey(kid=kid, private_jwk=kek.open(kid=kid, sealed=sealed), public_jwk=json.loads(public_json))
+
+
+async def seal_plaintext_keys(pool: asyncpg.Pool, *, kek: KeyEncryptionKey) -> list[str]:
+    """At start: keys stored in plaintext (before keys were encrypted) sealed under the KEK, plaintext cleared."""
+    async with transaction(pool) as conn:
+        stored = await repository.plaintext_signing_keys(conn)
+        for key in stored:
+            assert key.plaintext is not None
+            sealed = kek.seal(kid=key.kid, private_jwk=key.plaintext)
+            await repository.seal_signing_key(conn, kid=key.kid, sealed_private_jwk=sealed)
+    kids = [key.kid for key in stored]
+    if kids:
+        log.info("license_distributor.signing_key.sealed_at_rest", kids=kids)
+    return kids
 
 
 async def domain_contents(
@@ -293,13 +344,14 @@ async def renew_leases(
 
 
 async def request_key_rotation(
-    pool: asyncpg.Pool, *, principal: Principal, idempotency_key: str | None, now: datetime
+    pool: asyncpg.Pool, *, principal: Principal, idempotency_key: str | None, now: datetime, grace: timedelta
 ) -> KeyRotationRead:
     """A new key signs from now on; every gateway's bundle is re-signed with it in the background, in batches.
 
-    The new key is stored (and so published in the JWKS) before any bundle it signs exists. An unfinished
-    earlier rotation is superseded: the newer one re-signs every domain not yet signed with the newest key.
-    A retry with the same Idempotency-Key answers the rotation it started, and starts none.
+    The new key is stored (and so published in the JWKS) before any bundle it signs exists; the keys it replaces
+    stay published for `grace` (see repository.published_public_keys). An unfinished earlier rotation is
+    superseded: the newer one re-signs every domain not yet signed with the newest key. A retry with the same
+    Idempotency-Key answers the rotation it started, and starts none.
     """
     async with transaction(pool) as conn:
         # Under the keys' lock, so a concurrent retry waits for the first and replays it.
@@ -309,16 +361,16 @@ async def request_key_rotation(
         )
         if (replay := once.replayed(KeyRotationRead)) is not None:
             return replay
-        rotation_id = await _start_rotation(conn, now=now)
+        rotation_id = await _start_rotation(conn, now=now, grace=grace)
         rotation = await repository.key_rotation(conn, rotation_id=rotation_id)
         assert rotation is not None  # inserted just now, in this transaction
         return await once.answer(_rotation_read(rotation), status_code=202)
 
 
-async def _start_rotation(conn: asyncpg.Connection, *, now: datetime) -> UUID:
-    key = generate_signing_key()
+async def _start_rotation(conn: asyncpg.Connection, *, now: datetime, grace: timedelta) -> UUID:
+    key = await _store_new_signing_key(conn)
+    await repository.retire_signing_keys(conn, except_kid=key.kid, at=now, until=now + grace)
     rotation_id = uuid4()
-    await repository.insert_signing_key(conn, kid=key.kid, private_jwk=key.private_jwk, public_jwk=key.public_jwk)
     await repository.supersede_pending_rotations(conn, at=now)
     await repository.insert_key_rotation(
         conn,
@@ -331,7 +383,103 @@ async def _start_rotation(conn: asyncpg.Connection, *, now: datetime) -> UUID:
     return rotation_id
 
 
-async def resign_next_batch(pool: asyncpg.Pool, *, now: datetime, issuer: str, max_domains: int) -> int | None:
+async def revoke_signing_key(
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    kid: str,
+    idempotency_key: str,
+    now: datetime,
+    issuer: str,
+    grace: timedelta,
+    lease: timedelta = domain.DEFAULT_LEASE,
+) -> KeyRevocationRead:
+    """Unpublish a key at once and re-sign, in the same transaction, every bundle it signed with the key that signs
+    from now on (a new one, by a rotation, when the revoked key was that key).
+
+    One transaction: the JWKS stops listing the key and every gateway's replacement bundle is stored and announced
+    together, or nothing happened (a retry then runs it). Gateways whose domains were still waiting for an earlier
+    rotation on another key keep waiting for the rotation worker. A retry with the same Idempotency-Key answers
+    the first revocation; another revocation of a revoked key is refused (409 `signing_key_already_revoked`).
+
+    One narrow window remains when the revoked key is the signing key: a rebuild of a domain this revocation does
+    not lock (one still on an older key) that read the signing key before this commit may store a bundle signed
+    by the revoked key just after it. The rotation started here re-signs that domain (its kid is not the new key),
+    and a gateway that identifies or pulls meanwhile is re-signed on the spot (its bundle's key is withdrawn).
+    """
+    async with transaction(pool) as conn:
+        await repository.lock_signing_keys(conn)
+        # The path names the key: one Idempotency-Key may serve the revocations of several keys.
+        once = await claim(
+            conn,
+            operation="signing_key_revocation",
+            owner=f"{principal.subject}:{kid}",
+            key=idempotency_key,
+            request={},
+        )
+        if (replay := once.replayed(KeyRevocationRead)) is not None:
+            return replay
+        record = await repository.signing_key_record(conn, kid=kid)
+        if record is None:
+            raise NotFound("signing key not found")
+        if record.revoked_at is not None:
+            raise Conflict(
+                f"the signing key {kid!r} was already revoked",
+                code="signing_key_already_revoked",
+                revoked_at=record.revoked_at.isoformat(),
+            )
+        signing = await repository.newest_signing_key(conn)
+        rotated = signing is not None and signing.kid == kid
+        await repository.mark_signing_key_revoked(conn, kid=kid, at=now)
+        rotation_id = await _start_rotation(conn, now=now, grace=grace) if rotated else None
+        replacement = await current_signing_key(conn)
+        domain_ids, gateway_ids = await repository.bundles_signed_by(conn, kid=kid)
+        issued = await reissue_bundles(
+            conn, domain_ids=domain_ids, gateway_ids=gateway_ids, now=now, issuer=issuer, lease=lease
+        )
+        if rotation_id is not None:
+            await repository.count_rotation_progress(conn, rotation_id=rotation_id, reissued=len(issued))
+        revocation = KeyRevocation(
+            kid=kid,
+            revoked_at=now,
+            revoked_by=principal.subject,
+            replaced_by=replacement.kid,
+            rotated=rotated,
+            bundles_resigned=len(issued),
+            domains_resigned=len(domain_ids),
+        )
+        await repository.insert_key_revocation(conn, revocation=revocation)
+        result = await once.answer(_revocation_read(revocation, rotation_id=rotation_id), status_code=200)
+    KEY_REVOCATIONS.inc()
+    BUNDLES_RESIGNED_ON_REVOCATION.inc(len(issued))
+    log.warning(
+        "license_distributor.signing_key.revoked",
+        kid=kid,
+        revoked_by=principal.subject,
+        replaced_by=replacement.kid,
+        rotated=rotated,
+        bundles_resigned=revocation.bundles_resigned,
+        domains_resigned=revocation.domains_resigned,
+    )
+    return result
+
+
+def _revocation_read(revocation: KeyRevocation, *, rotation_id: UUID | None) -> KeyRevocationRead:
+    return KeyRevocationRead(
+        kid=revocation.kid,
+        status="revoked",
+        revoked_at=revocation.revoked_at,
+        replaced_by=revocation.replaced_by,
+        rotated=revocation.rotated,
+        rotation_id=rotation_id,
+        bundles_resigned=revocation.bundles_resigned,
+        domains_resigned=revocation.domains_resigned,
+    )
+
+
+async def resign_next_batch(
+    pool: asyncpg.Pool, *, now: datetime, issuer: str, max_domains: int, lease: timedelta = domain.DEFAULT_LEASE
+) -> int | None:
     """Re-sign one batch of domains for the pending rotation: the number of domains it claimed (0 when none was
     free), None when no rotation is pending.
 
@@ -348,7 +496,7 @@ async def resign_next_batch(pool: asyncpg.Pool, *, now: datetime, issuer: str, m
                 await repository.complete_rotation(conn, rotation_id=rotation.id, at=now)
                 log.info("license_distributor.signing_key.rotated", kid=rotation.kid, rotation_id=str(rotation.id))
             return 0
-        issued = await reissue_bundles(conn, domain_ids=domain_ids, now=now, issuer=issuer)
+        issued = await reissue_bundles(conn, domain_ids=domain_ids, now=now, issuer=issuer, lease=lease)
         await repository.count_rotation_progress(conn, rotation_id=rotation.id, reissued=len(issued))
     return len(domain_ids)
 
@@ -371,12 +519,16 @@ def _rotation_read(rotation: KeyRotation) -> KeyRotationRead:
     )
 
 
-async def published_jwks(pool: asyncpg.Pool) -> dict[str, list[dict[str, str]]]:
-    keys = await repository.published_public_keys(pool)
+async def published_jwks(
+    pool: asyncpg.Pool, *, now: datetime, alive_after: datetime
+) -> dict[str, list[dict[str, str]]]:
+    """The keys gateways may trust now (repository.published_public_keys); `alive_after`: a replica whose heartbeat
+    is older is presumed gone, with its sessions."""
+    keys = await repository.published_public_keys(pool, now=now, alive_after=alive_after)
     if not keys:
         async with transaction(pool) as conn:
             await current_signing_key(conn)
-        keys = await repository.published_public_keys(pool)
+        keys = await repository.published_public_keys(pool, now=now, alive_after=alive_after)
     return {"keys": keys}
 
 
@@ -518,11 +670,16 @@ async def _fresh_bundle(
     held: int | None = None,
     above: int = 0,
 ) -> StoredBundle | None:
-    """The current bundle, rebuilt first if it has expired since (a gateway never receives an expired one), and
-    re-issued under a seq above `above` (the gateway's floor) when its own is not and it is not the one the
-    gateway holds (`held`): the gateway would refuse it."""
+    """The current bundle, rebuilt first if it has expired since (a gateway never receives an expired one) or the
+    key that signed it is withdrawn (revoked, or retired past its grace), and re-issued under a seq above `above`
+    (the gateway's floor) when its own is not and it is not the one the gateway holds (`held`): the gateway would
+    refuse it."""
     bundle = await repository.current_bundle(conn, gateway_id=gateway_id)
-    if bundle is None or _expired(bundle.expires_at, now=now):
+    if (
+        bundle is None
+        or _expired(bundle.expires_at, now=now)
+        or await repository.withdrawn_kids(conn, kids=[bundle.kid], now=now)
+    ):
         await reissue_bundles(
             conn, domain_ids=[domain_id], gateway_ids=[gateway_id], now=now, issuer=issuer, lease=lease
         )
@@ -628,8 +785,12 @@ async def open_sessions(
         for identify, gateway in zip(identifies, verdicts, strict=True)
         if not isinstance(gateway, Unauthorized)
     }
+    # Bundles signed by a key no longer published are not current: those gateways get theirs re-signed.
+    withdrawn = await repository.gateways_holding_withdrawn_keys(pool, gateway_ids=list(connects), now=now)
     deliveries = {
-        gateway_id: await _delivery_on_connect(pool, gateway, identify, now=now, issuer=issuer, lease=lease)
+        gateway_id: await _delivery_on_connect(
+            pool, gateway, identify, now=now, issuer=issuer, lease=lease, resign=gateway_id in withdrawn
+        )
         for gateway_id, (identify, gateway) in connects.items()
     }
     if connects:
@@ -655,15 +816,17 @@ async def _delivery_on_connect(
     now: datetime,
     issuer: str,
     lease: timedelta = domain.DEFAULT_LEASE,
+    resign: bool = False,
 ) -> Delivery | None:
     """What the gateway lacks: nothing if it holds the current bundle; else the current one, read with its key.
 
     Sent whenever the bundle held is not the current one (a gateway that dropped its bundle says 0). Rarely it
-    must be built first: none yet, it expired since (a gateway never receives an expired one), or its seq is
-    not above the gateway's floor (re-issued above it, since the gateway would refuse it).
+    must be built first: none yet, it expired since (a gateway never receives an expired one), the key that
+    signed it is withdrawn (`resign`), or its seq is not above the gateway's floor (re-issued above it, since the
+    gateway would refuse it).
     """
     floor = identify.seq_floor
-    if gateway.seq is not None and gateway.jws is not None and not _expired(gateway.expires_at, now=now):
+    if not resign and gateway.seq is not None and gateway.jws is not None and not _expired(gateway.expires_at, now=now):
         if gateway.seq == identify.seq_held:
             return None
         if gateway.seq > floor:
@@ -791,13 +954,19 @@ class DomainLicences:
 
 
 async def domain_licences(
-    pool: asyncpg.Pool, *, principal: Principal, domain_id: UUID, now: datetime, heartbeat_interval_s: float
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    domain_id: UUID,
+    now: datetime,
+    heartbeat_interval_s: float,
+    lease: timedelta = domain.DEFAULT_LEASE,
 ) -> DomainLicences:
     known = await repository.known_domain(pool, domain_id=domain_id)
     if known is None:
         raise NotFound("domain not found")
     ensure_account_access(principal, known.account_id, what="domain")
-    content = (await domain_contents(pool, domain_ids=[domain_id], now=now))[domain_id]
+    content = (await domain_contents(pool, domain_ids=[domain_id], now=now, lease=lease))[domain_id]
     # A replica that missed three heartbeats is presumed gone, with its sessions.
     alive_after = now - timedelta(seconds=3 * heartbeat_interval_s)
     gateways = [
