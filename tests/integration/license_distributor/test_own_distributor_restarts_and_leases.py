@@ -178,8 +178,8 @@ def _rejection(gateway: SimulatedGateway, jws: str) -> Awaitable[Rejection]:
 async def test_a_bundle_signed_by_a_key_that_left_the_jwks_is_refused_connected_and_after_a_restart(
     platform: TestPlatform, tenant: TenantFeed, http: httpx.AsyncClient
 ) -> None:
-    # The key leaves the JWKS as the distributor lets it today: rotated out, once no live gateway holds a bundle
-    # signed by it. The gateway side does not care why a key is gone: gone is no longer trusted.
+    # The key leaves the JWKS at once by its revocation, after a rotation replaced it (otherwise it would stay
+    # published for its grace period). The gateway side does not care why a key is gone: gone is no longer trusted.
     async with serving_distributor(platform) as distributor:
         await _remove_every_live_gateway(platform, tenant)
         state = await renting(tenant, platform)
@@ -204,7 +204,12 @@ async def test_a_bundle_signed_by_a_key_that_left_the_jwks_is_refused_connected_
             trusting_both = store.states[state.hwid]
             assert trusting_both.trusted_keys is not None
             assert published_kids(trusting_both.trusted_keys) == {old.kid, new_kid}
-            await eventually(published, until=lambda kids: kids == {new_kid})
+            revoked = await http.post(
+                f"{distributor.url}/v1/signing-keys/{old.kid}/revocation",
+                headers={**platform.auth("operator"), "Idempotency-Key": f"revoke-{old.kid}"},
+            )
+            assert revoked.status_code == 200, revoked.text
+            assert await published() == {new_kid}
             # Connected: refused for its key, at the next bundle's fetch of the JWKS.
             assert await _rejection(gateway, old.jws) == Rejection.UNKNOWN_KEY
             assert gateway.current is not None

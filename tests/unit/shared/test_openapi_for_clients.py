@@ -109,8 +109,10 @@ NO_IDEMPOTENCY_KEY = {
     "approveContract": "a state change: a second approval is 409 contract_not_pending_approval",
     "revokeProvisioningCode": "a state change: a revoked code stays revoked",
 }
-# The money-moving POSTs (and PUTs), where the key is required (docs/design.md, Money).
+# The money-moving POSTs (and PUTs), where the key is required (docs/design.md, Money), and the one that moves
+# licences for every gateway at once: a signing key's revocation.
 MONEY_MOVING = {
+    "revokeSigningKey",
     "redeemActivationKey",
     "adjustBalance",
     "issueKeyBatch",
