@@ -36,7 +36,12 @@ _NO_ENDPOINT = (404, "`not_found`: no such account or webhook endpoint (or not y
 _ENDPOINT = "/accounts/{account_id}/webhook-endpoints/{endpoint_id}"
 
 
-@router.get("/accounts/{account_id}/contacts", tags=["notices"], responses=problem_responses(_NO_ACCOUNT))
+@router.get(
+    "/accounts/{account_id}/contacts",
+    tags=["notices"],
+    responses=problem_responses(_NO_ACCOUNT),
+    operation_id="readContacts",
+)
 async def read_contacts(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> ContactsRead:
     return await notices.read_contacts(pool, principal=principal, account_id=account_id)
 
@@ -45,6 +50,7 @@ async def read_contacts(account_id: UUID, principal: AnyRolePrincipal, pool: DbP
     "/accounts/{account_id}/contacts",
     tags=["notices"],
     responses=problem_responses(_NO_ACCOUNT, (422, "`invalid_email`, `too_many_contacts`")),
+    operation_id="replaceContacts",
 )
 async def put_contacts(
     account_id: UUID, body: ContactsUpdate, principal: AnyRolePrincipal, pool: DbPool, now: Now
@@ -52,7 +58,12 @@ async def put_contacts(
     return await notices.put_contacts(pool, principal=principal, account_id=account_id, emails=body.emails, now=now)
 
 
-@router.get("/accounts/{account_id}/email-notices", tags=["notices"], responses=problem_responses(_NO_ACCOUNT))
+@router.get(
+    "/accounts/{account_id}/email-notices",
+    tags=["notices"],
+    responses=problem_responses(_NO_ACCOUNT),
+    operation_id="listEmailNotices",
+)
 async def list_email_notices(
     account_id: UUID,
     principal: AnyRolePrincipal,
@@ -71,6 +82,7 @@ async def list_email_notices(
         (409, "`webhook_secret_already_shown`: a retry of a registration (its secret is shown once)"),
         (422, "`invalid_webhook_url`, `unknown_event_type`"),
     ),
+    operation_id="registerWebhookEndpoint",
 )
 async def register_webhook_endpoint(
     account_id: UUID,
@@ -92,12 +104,17 @@ async def register_webhook_endpoint(
     )
 
 
-@router.get("/accounts/{account_id}/webhook-endpoints", tags=["webhooks"], responses=problem_responses(_NO_ACCOUNT))
+@router.get(
+    "/accounts/{account_id}/webhook-endpoints",
+    tags=["webhooks"],
+    responses=problem_responses(_NO_ACCOUNT),
+    operation_id="listWebhookEndpoints",
+)
 async def list_webhook_endpoints(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> WebhookEndpointList:
     return await webhooks.list_endpoints(pool, principal=principal, account_id=account_id)
 
 
-@router.get(_ENDPOINT, tags=["webhooks"], responses=problem_responses(_NO_ENDPOINT))
+@router.get(_ENDPOINT, tags=["webhooks"], responses=problem_responses(_NO_ENDPOINT), operation_id="readWebhookEndpoint")
 async def read_webhook_endpoint(
     account_id: UUID, endpoint_id: UUID, principal: AnyRolePrincipal, pool: DbPool
 ) -> WebhookEndpointRead:
@@ -105,7 +122,11 @@ async def read_webhook_endpoint(
 
 
 @router.delete(
-    _ENDPOINT, status_code=status.HTTP_204_NO_CONTENT, tags=["webhooks"], responses=problem_responses(_NO_ENDPOINT)
+    _ENDPOINT,
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["webhooks"],
+    responses=problem_responses(_NO_ENDPOINT),
+    operation_id="deleteWebhookEndpoint",
 )
 async def delete_webhook_endpoint(
     account_id: UUID, endpoint_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now
@@ -114,7 +135,12 @@ async def delete_webhook_endpoint(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post(f"{_ENDPOINT}/reactivation", tags=["webhooks"], responses=problem_responses(_NO_ENDPOINT))
+@router.post(
+    f"{_ENDPOINT}/reactivation",
+    tags=["webhooks"],
+    responses=problem_responses(_NO_ENDPOINT),
+    operation_id="reactivateWebhookEndpoint",
+)
 async def reactivate_webhook_endpoint(
     account_id: UUID, endpoint_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now
 ) -> WebhookEndpointRead:
@@ -127,6 +153,7 @@ async def reactivate_webhook_endpoint(
     f"{_ENDPOINT}/deliveries",
     tags=["webhooks"],
     responses=problem_responses((400, "`invalid_cursor`"), _NO_ENDPOINT),
+    operation_id="listWebhookDeliveries",
 )
 async def list_webhook_deliveries(
     account_id: UUID,
@@ -149,6 +176,7 @@ async def list_webhook_deliveries(
         (404, "`not_found`: no such account, endpoint or delivery (or not yours)"),
         (409, "`webhook_endpoint_disabled`: re-enable the endpoint first"),
     ),
+    operation_id="replayWebhookDelivery",
 )
 async def replay_webhook_delivery(
     account_id: UUID, endpoint_id: UUID, delivery_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now
