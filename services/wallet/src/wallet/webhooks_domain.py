@@ -24,7 +24,7 @@ from shared.refusals import Unprocessable
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 SECRET_BYTES = 24
 # What the document promises of a target URL (the private-address rule below cannot be said in a pattern).
-URL_PATTERN = r"^https?://[^/?#@\s\x00]+([/?#][^\s\x00]*)?$"
+URL_PATTERN = r"^https?://[^/?#@\x00-\x20\x7f]+([/?#][^\x00-\x20\x7f]*)?$"
 URL = re.compile(URL_PATTERN)
 
 
@@ -120,7 +120,7 @@ def check_target_url(url: str, *, allow_private: bool) -> str:
         hostname = parts.hostname
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket
         raise Unprocessable("a webhook URL is http(s)://host/...", code="invalid_webhook_url") from exc
-    if not URL.match(url) or parts.scheme not in ("http", "https") or not hostname:
+    if not URL.fullmatch(url) or parts.scheme not in ("http", "https") or not hostname:
         raise Unprocessable("a webhook URL is http(s)://host/...", code="invalid_webhook_url")
     if parts.username or parts.password:
         raise Unprocessable("a webhook URL carries no credentials", code="invalid_webhook_url")
