@@ -97,7 +97,12 @@ async def open_accounts(pool: asyncpg.Pool, count: int) -> list[uuid.UUID]:
     accounts = []
     for i in range(count):
         account = await service.open_account(
-            pool, principal=CLIENT, name=f"bench {i}", idempotency_key=None, now=datetime.now(UTC)
+            pool,
+            principal=CLIENT,
+            name=f"bench {i}",
+            idempotency_key=None,
+            ladder_s=domain.DEFAULT_LOW_BALANCE_THRESHOLDS_S,
+            now=datetime.now(UTC),
         )
         accounts.append(account.id)
     return accounts
@@ -114,6 +119,7 @@ async def redeem_with_service(pool: asyncpg.Pool, account_id: uuid.UUID, code: s
         code=code,
         idempotency_key=uuid.uuid4().hex,
         limits=LIMITS,
+        ladder_s=domain.DEFAULT_LOW_BALANCE_THRESHOLDS_S,
         now=datetime.now(UTC),
     )
 
@@ -199,6 +205,7 @@ async def change_rate_with_service(pool: asyncpg.Pool, account_id: uuid.UUID, co
             burn_rate_per_day=RATES[i % 2],
             version=i + 1,
             changed_at=datetime.now(UTC),
+            ladder_s=domain.DEFAULT_LOW_BALANCE_THRESHOLDS_S,
             now=datetime.now(UTC),
         )
 

@@ -67,6 +67,28 @@ class Account:
 
 
 @dataclass(frozen=True)
+class SignedBundle:
+    """A bundle a gateway accepted (epoch seconds): its `exp` as signed (the earlier of the paid expiry and the
+    lease; None: none), the paid expiry the distributor knew when it signed it (None: nothing burnt and no end),
+    whether it lists devices, and when the gateway accepted it."""
+
+    seq: int
+    exp: float | None
+    paid_until: float | None
+    lists_devices: bool
+    accepted_at: float
+
+
+@dataclass(frozen=True)
+class DeviceRun:
+    """The gateway ran its devices under bundle `seq` from `start` to `end` (epoch seconds; None: still running)."""
+
+    seq: int
+    start: float
+    end: float | None
+
+
+@dataclass(frozen=True)
 class Gateway:
     """One simulated gateway at the end: what it accepted and holds, against what the platform says it should."""
 
@@ -81,6 +103,14 @@ class Gateway:
     held_exp: int | None = None
     run_out: float | None = None
     depleted: bool = False
+    # The end of the held bundle's lease (epoch seconds; None: it has none): its `exp` is the earlier of the two.
+    held_lease: int | None = None
+    # The enforcement history, when recorded: every bundle accepted, every stretch the devices ran, when the
+    # recording ended, and the stretches a drop was ordered or legitimate (a reboot order, an unpublished key).
+    bundles: tuple[SignedBundle, ...] = ()
+    runs: tuple[DeviceRun, ...] = ()
+    observed_until: float | None = None
+    excused: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -262,10 +292,83 @@ def _check_gateways(recorded: Recorded, report: Report) -> None:
                 f"gateway {gateway.hwid} runs {sorted(held)}, rentals say {sorted(gateway.expected_devices)}",
             )
         _check_expiry(gateway, report)
+        _check_enforcement(gateway, report)
+
+
+# A gateway applies a bundle and starts its devices within this long of accepting it; a gap shorter than this
+# between two stretches (a restart, a bundle replacing another) is not darkness.
+DARK_TOLERANCE_S = 1.0
+
+
+def _check_enforcement(gateway: Gateway, report: Report) -> None:
+    """No device ran past the paid time known when its bundle was signed, nor past the bundle's `exp`; and no
+    gateway was dark while it held a valid bundle listing devices with paid time left.
+
+    Needs the recorded history (`bundles`, `runs`, `observed_until`); a gateway recorded without it is counted
+    as not checked.
+    """
+    if gateway.observed_until is None:
+        report.counts["enforcement histories missing"] += 1
+        return
+    report.counts["enforcement histories checked"] += 1
+    bundles = {b.seq: b for b in gateway.bundles}
+    for run in gateway.runs:
+        bundle = bundles.get(run.seq)
+        end = run.end if run.end is not None else gateway.observed_until
+        if bundle is None:
+            report.flag(
+                "devices run without a bundle", f"gateway {gateway.hwid} ran devices under unknown seq {run.seq}"
+            )
+            continue
+        limits = [t for t in (bundle.exp, bundle.paid_until) if t is not None]
+        if limits and end > min(limits):
+            report.flag(
+                "devices run past paid time",
+                f"gateway {gateway.hwid} ran seq {run.seq} until {end}, paid until {bundle.paid_until}"
+                f" (exp {bundle.exp})",
+            )
+    for dark in _dark_stretches(gateway):
+        report.flag("gateways dark with paid time", f"gateway {gateway.hwid} was dark from {dark[0]} to {dark[1]}")
+
+
+def _dark_stretches(gateway: Gateway) -> list[tuple[float, float]]:
+    """The stretches, longer than the tolerance, where the latest bundle accepted listed devices and was still
+    valid and paid for, and no run of it covered the time (less the excused stretches)."""
+    assert gateway.observed_until is not None
+    ordered = sorted(gateway.bundles, key=lambda b: b.accepted_at)
+    dark: list[tuple[float, float]] = []
+    for bundle, after in zip(ordered, [*ordered[1:], None], strict=True):
+        if not bundle.lists_devices:
+            continue
+        ends = [t for t in (bundle.exp, bundle.paid_until, gateway.observed_until) if t is not None]
+        if after is not None:
+            ends.append(after.accepted_at)
+        due = [(bundle.accepted_at, min(ends))]
+        covering = [(r.start, r.end if r.end is not None else gateway.observed_until) for r in gateway.runs]
+        for hole in _subtract(due, [*covering, *gateway.excused]):
+            if hole[1] - hole[0] > DARK_TOLERANCE_S:
+                dark.append(hole)
+    return dark
+
+
+def _subtract(spans: list[tuple[float, float]], cuts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    for cut_start, cut_end in sorted(cuts):
+        left: list[tuple[float, float]] = []
+        for start, end in spans:
+            if cut_end <= start or cut_start >= end:
+                left.append((start, end))
+                continue
+            if cut_start > start:
+                left.append((start, cut_start))
+            if cut_end < end:
+                left.append((cut_end, end))
+        spans = left
+    return spans
 
 
 def _check_expiry(gateway: Gateway, report: Report) -> None:
-    """A depleted account's gateway holds no devices and no exp; a running one expires at the run-out.
+    """A depleted account's gateway holds no devices and no exp; a running one expires at the run-out, or at the
+    end of its lease if that comes first.
 
     The distributor rounds the run-out down to whole seconds, so a gateway never runs past it.
     """
@@ -283,7 +386,8 @@ def _check_expiry(gateway: Gateway, report: Report) -> None:
             report.flag("expiry mismatches", f"gateway {gateway.hwid} holds no devices but exp {gateway.held_exp}")
         return
     report.counts["expiries checked"] += 1
-    expected = None if gateway.run_out is None else math.floor(gateway.run_out)
+    ends = [t for t in (None if gateway.run_out is None else math.floor(gateway.run_out), gateway.held_lease) if t]
+    expected = min(ends) if ends else None
     if gateway.held_exp != expected:
         report.flag(
             "expiry mismatches",

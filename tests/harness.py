@@ -314,6 +314,7 @@ async def running_gateway(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        gateway.shut_down()  # powered off: its enforcement (expiry, warnings) stops with it
 
 
 # --- events on the real broker ---------------------------------------------------------------------------------

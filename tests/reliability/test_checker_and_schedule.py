@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Redemption, Rental, RentalChange, check
+import httpx
+from reliability.checker import (
+    Account,
+    DeviceRun,
+    Gateway,
+    LedgerEntry,
+    Recorded,
+    Redemption,
+    Rental,
+    RentalChange,
+    SignedBundle,
+    check,
+)
+from reliability.enforcement import enforcement_history
 from reliability.schedule import CLUSTER_FAULTS, CUT_OFF_HOLD_S, INFRA_FAULTS, SERVICE_FAULTS, FaultKind, draw_schedule
+
+from gateway_simulator.gateway import JwksCache, SimulatedGateway
+from gateway_simulator.identity import FileStore, GatewayState
+from license_distributor.domain import Claims, ContractRental, Runway, bundle_content
+from license_distributor.domain import Device as DistributorDevice
+from license_distributor.signing import SigningKey, generate_signing_key, sign_bundle
 
 ACCOUNT = "acc-1"
 
@@ -149,6 +171,82 @@ def test_a_running_gateway_must_expire_at_its_accounts_run_out_rounded_down_to_w
     assert check(replace(recorded, gateways=(forever,))).counts["expiry mismatches"] == 1
 
 
+def test_a_running_gateway_expires_at_its_lease_when_that_comes_before_the_run_out() -> None:
+    recorded = clean()
+    leased = replace(recorded.gateways[0], held_exp=1_800_000_050, run_out=1_800_000_100.5, held_lease=1_800_000_050)
+    assert check(replace(recorded, gateways=(leased,))).valid
+    # Nothing burns: the lease alone bounds it.
+    unbounded = replace(leased, run_out=None)
+    assert check(replace(recorded, gateways=(unbounded,))).valid
+    assert check(replace(recorded, gateways=(replace(leased, held_lease=None),))).counts["expiry mismatches"] == 1
+
+
+T0 = 1_800_000_000.0
+
+
+def with_history(**changes: object) -> Recorded:
+    """The clean history's gateway with an enforcement history: seq 5 accepted at T0, paid until T0 + 100,
+    its devices running from then until the recording ended at T0 + 60."""
+    recorded = clean()
+    history: dict[str, object] = {
+        "bundles": (SignedBundle(seq=5, exp=T0 + 100, paid_until=T0 + 100, lists_devices=True, accepted_at=T0),),
+        "runs": (DeviceRun(seq=5, start=T0 + 0.01, end=None),),
+        "observed_until": T0 + 60,
+    }
+    gateway = replace(recorded.gateways[0], **{**history, **changes})  # type: ignore[arg-type]
+    return replace(recorded, gateways=(gateway,))
+
+
+def test_an_enforcement_history_is_checked_when_recorded_and_counted_as_missing_when_not() -> None:
+    report = check(with_history())
+    assert report.valid, report.render()
+    assert report.counts["enforcement histories checked"] == 1
+    assert check(clean()).counts["enforcement histories missing"] == 1
+
+
+def test_devices_run_past_the_paid_time_known_at_signing_or_past_exp_are_flagged() -> None:
+    past_paid = with_history(
+        bundles=(SignedBundle(seq=5, exp=T0 + 100, paid_until=T0 + 30, lists_devices=True, accepted_at=T0),),
+        runs=(DeviceRun(seq=5, start=T0, end=T0 + 31),),
+    )
+    assert check(past_paid).counts["devices run past paid time"] == 1
+    past_exp = with_history(
+        bundles=(SignedBundle(seq=5, exp=T0 + 20, paid_until=None, lists_devices=True, accepted_at=T0),),
+        runs=(DeviceRun(seq=5, start=T0, end=T0 + 20.5),),
+    )
+    assert check(past_exp).counts["devices run past paid time"] == 1
+    stopped_in_time = with_history(
+        bundles=(SignedBundle(seq=5, exp=T0 + 20, paid_until=T0 + 20, lists_devices=True, accepted_at=T0),),
+        runs=(DeviceRun(seq=5, start=T0, end=T0 + 20),),
+    )
+    assert check(stopped_in_time).valid
+    assert check(with_history(runs=(DeviceRun(seq=9, start=T0, end=T0 + 1),))).counts["devices run without a bundle"]
+
+
+def test_a_gateway_dark_while_a_valid_paid_bundle_remained_is_flagged_unless_excused_or_brief() -> None:
+    # It stopped at T0 + 10 (say, a restart that dropped its bundle) although paid until T0 + 100.
+    dark = with_history(runs=(DeviceRun(seq=5, start=T0, end=T0 + 10), DeviceRun(seq=5, start=T0 + 40, end=None)))
+    report = check(dark)
+    assert report.counts["gateways dark with paid time"] == 1
+    assert str(T0 + 10) in report.anomalies[0]
+    # A restart of under a second is no darkness; an ordered drop (a reboot order, a revoked key) is excused.
+    brief = with_history(runs=(DeviceRun(seq=5, start=T0, end=T0 + 10), DeviceRun(seq=5, start=T0 + 10.5, end=None)))
+    assert check(brief).valid
+    excused = replace(dark, gateways=(replace(dark.gateways[0], excused=((T0 + 10, T0 + 40),)),))
+    assert check(excused).valid
+    # After exp (or the paid time) nothing must run: no darkness then.
+    ended = with_history(
+        bundles=(SignedBundle(seq=5, exp=T0 + 10, paid_until=T0 + 10, lists_devices=True, accepted_at=T0),),
+        runs=(DeviceRun(seq=5, start=T0, end=T0 + 10),),
+    )
+    assert check(ended).valid
+    # A bundle that lists nothing is never darkness.
+    idle = with_history(
+        bundles=(SignedBundle(seq=5, exp=None, paid_until=None, lists_devices=False, accepted_at=T0),), runs=()
+    )
+    assert check(idle).valid
+
+
 def test_a_depleted_accounts_gateway_holding_devices_or_an_expiry_is_flagged() -> None:
     recorded = clean()
     empty = replace(recorded.gateways[0], held_devices=(), expected_devices=frozenset(), depleted=True)
@@ -181,3 +279,72 @@ def test_every_cluster_seed_kills_a_node_and_the_leader_cuts_a_node_off_and_fail
     assert draw_schedule(seed=3, duration_s=12, faults=4, cluster=True) != draw_schedule(
         seed=3, duration_s=12, faults=4
     )
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _simulated_gateway(tmp_path: Path, clock: _Clock) -> tuple[SimulatedGateway, SigningKey]:
+    key = generate_signing_key()
+
+    def jwks(_request: httpx.Request) -> httpx.Response:  # httpx.MockTransport's handler signature
+        return httpx.Response(200, json={"keys": [key.public_jwk]})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(jwks))
+    gateway = SimulatedGateway(
+        state=GatewayState.generate(phones=1),
+        store=FileStore(tmp_path),
+        distributor_url="http://distributor",
+        jwks=JwksCache(url="http://distributor/.well-known/jwks.json", client=client, min_refresh_s=0),
+        clock=clock,
+    )
+    return gateway, key
+
+
+def _bundle_for(gateway: SimulatedGateway, key: SigningKey, *, seq: int, now: datetime, paid_for: timedelta) -> str:
+    phones = tuple(DistributorDevice(hwid=p.hwid, product=p.product) for p in gateway.state.phones)
+    rental = ContractRental(
+        contract_id=uuid.uuid4(),
+        active=True,
+        ends_at=None,
+        devices=phones,
+        licences=(),
+        runway=Runway(depleted=False, depletes_at=now + paid_for),
+    )
+    content = bundle_content(domain_id=uuid.uuid4(), rentals=[rental], now=now)
+    claims = Claims(issuer="urn:t", hwid=gateway.hwid, seq=seq, issued_at=now, content=content)
+    return sign_bundle(key, claims.as_dict())
+
+
+async def test_a_simulated_gateway_s_history_passes_the_enforcement_checks_and_a_dropped_bundle_is_dark(
+    tmp_path: Path,
+) -> None:
+    clock = _Clock()
+    start = clock.now
+    gateway, key = _simulated_gateway(tmp_path, clock)
+    await gateway.offer(_bundle_for(gateway, key, seq=1, now=start, paid_for=timedelta(seconds=100)))
+    paid = {1: (start + timedelta(seconds=100)).timestamp()}
+    clock.now = start + timedelta(seconds=30)
+    history = enforcement_history(gateway, paid_until=paid, until=clock.now)
+    recorded = clean()
+    ran = history.of(recorded.gateways[0])
+    report = check(replace(recorded, gateways=(ran,)))
+    assert report.valid, report.render()
+
+    # The bundle dropped with paid time left (as a gateway that lost it at a restart would): dark from then on.
+    gateway.reboot("power_cut")
+    clock.now = start + timedelta(seconds=60)
+    history = enforcement_history(gateway, paid_until=paid, until=clock.now)
+    dark = history.of(recorded.gateways[0])
+    assert check(replace(recorded, gateways=(dark,))).counts["gateways dark with paid time"] == 1
+
+    # Paid time known at signing shorter than what the gateway ran: flagged.
+    gateway.shut_down()
+    short = enforcement_history(gateway, paid_until={1: (start + timedelta(seconds=10)).timestamp()}, until=clock.now)
+    overran = short.of(recorded.gateways[0])
+    assert check(replace(recorded, gateways=(overran,))).counts["devices run past paid time"] == 1

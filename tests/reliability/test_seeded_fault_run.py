@@ -285,6 +285,7 @@ async def recorded(
                 expected_devices=frozenset(str(row["hwid"]) for row in expected),
                 current_seq=current,
                 held_exp=int(held.expires_at.timestamp()) if held is not None and held.expires_at else None,
+                held_lease=int(held.lease_ends_at.timestamp()) if held is not None and held.lease_ends_at else None,
                 run_out=wallet["depletes_at"].timestamp() if wallet["depletes_at"] is not None else None,
                 depleted=wallet["depleted"],
             )

@@ -36,6 +36,7 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "wallet POST /v1/accounts/{account_id}/redemptions": (401, 201, 404, 201, 201),
     "wallet POST /v1/accounts/{account_id}/adjustments": (401, 403, 403, 403, 201),
     "wallet GET /v1/accounts/{account_id}/ledger": (401, 200, 404, 200, 200),
+    "wallet PUT /v1/accounts/{account_id}/warning-thresholds": (401, 200, 404, 200, 200),
     "wallet POST /v1/activation-keys": (401, 403, 403, 201, 201),
     "wallet POST /v1/activation-keys/{key_id}/revocation": (401, 403, 403, 200, 200),
     "wallet GET /v1/accounts/{account_id}/contacts": (401, 200, 404, 200, 200),
@@ -306,6 +307,9 @@ CASES: dict[str, Build] = {
         money=True,
     ),
     "wallet GET /v1/accounts/{account_id}/ledger": fixed("GET", "/v1/accounts/{account_id}/ledger"),
+    "wallet PUT /v1/accounts/{account_id}/warning-thresholds": fixed(
+        "PUT", "/v1/accounts/{account_id}/warning-thresholds", {"thresholds_s": None}
+    ),
     "wallet POST /v1/activation-keys": fixed("POST", "/v1/activation-keys", {"amount": "1", "count": 1}, money=True),
     "wallet POST /v1/activation-keys/{key_id}/revocation": _revocation,
     "wallet GET /v1/accounts/{account_id}/contacts": fixed("GET", "/v1/accounts/{account_id}/contacts"),

@@ -2,7 +2,9 @@
 
 Every valid bundle must be accepted and every mutant refused: byte flips, truncations, another signing key
 under the trusted `kid`, an unknown `kid`, `alg` none and HS256 (keyed with the public key, the classic
-confusion), another gateway's `aud`, a lower or equal `seq`, an expired and a not-yet-valid bundle. The keys
+confusion), another gateway's `aud`, a lower or equal `seq`, an expired and a not-yet-valid bundle; and for the
+claims of issue 14: a `lease` pushed out or `warnings` dropped under the original signature, a lease already
+over (whatever `exp` says), and a `lease` or `warnings` not in the shape the distributor signs. The keys
 are derived from the seed too, and Ed25519 signatures are deterministic, so one seed is one byte-identical
 corpus. `RENTAL_BUNDLE_CORPUS_SEED` and `RENTAL_BUNDLE_CORPUS_BASES` pick another or a larger one.
 """
@@ -108,8 +110,22 @@ def base_bundle(rng: random.Random) -> Base:
         "warnings": [],
     }
     if devices:
-        claims["exp"] = now + rng.randrange(1, 90 * 86_400)
+        # The distributor's shape: exp is the earlier of the paid expiry and the lease's end.
+        paid = now + rng.randrange(1, 90 * 86_400)
+        lease = now + rng.randrange(1, 30 * 86_400)
+        claims["exp"] = min(paid, lease)
+        claims["lease"] = lease
+        claims["warnings"] = [
+            {"at": at, "time_left_s": paid - at}
+            for at in sorted(rng.sample(range(now - 86_400, paid), k=min(rng.randrange(0, 4), paid - now + 86_400)))
+        ]
     return Base(hwid=hwid, highest_seq=highest, claims=claims)
+
+
+def resigned_under(valid: str, claims: dict[str, object]) -> str:
+    """Other claims under the valid bundle's own header and signature: what a tamperer can produce."""
+    text, _ = compact({"alg": "EdDSA", "kid": TRUSTED_KID, "typ": "licence-bundle+jwt"}, claims)
+    return f"{text}.{valid.rsplit('.', 1)[1]}"
 
 
 def flip(rng: random.Random, jws: str) -> str:
@@ -159,6 +175,37 @@ def mutants(rng: random.Random, keys: Keys, base: Base, valid: str) -> Iterator[
         f"{text}.{b64url(keys.trusted.sign(signing_input))}",
         frozenset({Rejection.ALG_NOT_ALLOWED}),
     )
+    # The claims of issue 14. Pushed out or dropped without the key: the signature no longer verifies.
+    lease = claims.get("lease")
+    later = (lease if isinstance(lease, int) else now) + rng.randrange(1, 365 * 86_400)
+    yield case(
+        "lease_extended",
+        resigned_under(valid, {**claims, "lease": later, "exp": later}),
+        frozenset({Rejection.BAD_SIGNATURE}),
+    )
+    dropped = rng.choice([[], [{"at": now - 1, "time_left_s": 0}]])
+    yield case(
+        "warnings_dropped",
+        resigned_under(
+            valid, {**claims, "warnings": dropped if dropped != claims["warnings"] else [{"at": 0, "time_left_s": 0}]}
+        ),
+        frozenset({Rejection.BAD_SIGNATURE}),
+    )
+    # Signed by the trusted key, but the lease is over: refused however far `exp` is.
+    over = {**claims, "lease": now - rng.randrange(0, 30 * 86_400), "exp": now + rng.randrange(1, 30 * 86_400)}
+    yield case("lease_expired", ed25519_jws(keys.trusted, over), frozenset({Rejection.EXPIRED}))
+    odd_lease = rng.choice([str(now + 60), float(now + 60), True, None, [now + 60]])
+    yield case(
+        "lease_malformed", ed25519_jws(keys.trusted, {**claims, "lease": odd_lease}), frozenset({Rejection.MALFORMED})
+    )
+    odd_warnings = rng.choice(
+        ["soon", {"at": now}, [now + 60], [{"at": str(now), "time_left_s": 1}], [{"at": now + 60}], [None]]
+    )
+    yield case(
+        "warnings_malformed",
+        ed25519_jws(keys.trusted, {**claims, "warnings": odd_warnings}),
+        frozenset({Rejection.MALFORMED}),
+    )
 
 
 def corpus(*, seed: int, bases: int) -> tuple[JsonObject, list[Case]]:
@@ -198,7 +245,7 @@ def test_the_corpus_has_ten_thousand_mutants_of_every_kind_and_is_the_same_for_t
     kinds = Counter(case.kind for case in cases)
     assert sum(n for kind, n in kinds.items() if kind != "valid") >= 10_000, kinds
     assert kinds["valid"] == BASES
-    assert len({kind for kind in kinds if kind != "valid"}) == 11
+    assert len({kind for kind in kinds if kind != "valid"}) == 16
     _, again = corpus(seed=SEED, bases=BASES)
     assert again == cases
     _, other = corpus(seed=SEED + 1, bases=BASES)

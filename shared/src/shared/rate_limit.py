@@ -13,7 +13,8 @@ import asyncpg
 from shared.refusals import TooManyRequests
 
 
-def _window_start(now: datetime, window_s: int) -> datetime:
+def window_start(now: datetime, window_s: int) -> datetime:
+    """The start of the fixed window `now` falls in: the key its hits are counted under."""
     epoch = int(now.timestamp())
     return datetime.fromtimestamp(epoch - epoch % window_s, tz=now.tzinfo)
 
@@ -25,7 +26,7 @@ async def record_hit(conn: asyncpg.Connection | asyncpg.Pool, *, bucket: str, wi
            ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limit_counter.hits + 1
            RETURNING hits""",
         bucket,
-        _window_start(now, window_s),
+        window_start(now, window_s),
     )
     return int(count)
 
@@ -46,13 +47,20 @@ async def ensure_all_below_limits(
 ) -> None:
     """`ensure_below_limit` for several buckets (`{bucket: (limit, what)}`) in one query; the first in the
     mapping's order that is full decides the answer."""
-    start = _window_start(now, window_s)
+    start = window_start(now, window_s)
     rows = await conn.fetch(
         "SELECT bucket, hits FROM rate_limit_counter WHERE bucket = ANY($1::text[]) AND window_start = $2",
         list(limits),
         start,
     )
-    hits = {row["bucket"]: row["hits"] for row in rows}
+    refuse_if_any_full({row["bucket"]: row["hits"] for row in rows}, limits=limits, window_s=window_s, now=now)
+
+
+def refuse_if_any_full(
+    hits: dict[str, int], *, limits: dict[str, tuple[int, str]], window_s: int, now: datetime
+) -> None:
+    """The check of `ensure_all_below_limits` on hits a use case read itself (in a statement it sends anyway)."""
+    start = window_start(now, window_s)
     for bucket, (limit, what) in limits.items():
         if hits.get(bucket, 0) >= limit:
             retry_after = max(1, int((start + timedelta(seconds=window_s) - now).total_seconds()))

@@ -71,11 +71,11 @@ async def test_depletion_suspends_and_refuses_activations_restoration_resumes_an
 async def test_rental_changed_versions_only_go_up_and_the_newest_is_the_current_state(rig: ContractsRig) -> None:
     product = product_name()
     account_id, contract_id, _, devices = await rig.renting_story(products=[product] * 8)
-    # Many changes at once: activations racing each other and a tariff change among them.
+    # Many changes at once: activations racing each other and a tariff change (a decrease, so at once) among them.
     results = await asyncio.gather(
         *(rig.activate(contract_id, d, account_id) for d in devices),
         rig.client.put(
-            f"/v1/tariffs/{product}", json={"rate_per_day": "3", "licences": []}, headers=rig.auth("operator")
+            f"/v1/tariffs/{product}", json={"rate_per_day": "1", "licences": []}, headers=rig.auth("operator")
         ),
     )
     assert all(r.status_code in (200, 201) for r in results), [r.text for r in results]
@@ -92,8 +92,8 @@ async def test_rental_changed_versions_only_go_up_and_the_newest_is_the_current_
     ordered = [r["version"] for r in in_outbox_order]
     assert ordered == sorted(ordered)
     # The newest snapshot is exactly the contract's state now.
-    assert newest.burn_rate_per_day == 8 * 3 * ISC
-    assert final["burn_rate_per_day"] == "24"
+    assert newest.burn_rate_per_day == 8 * 1 * ISC
+    assert final["burn_rate_per_day"] == "8"
     assert {d.device_id for d in newest.domains[0].devices} == set(devices)
 
 
@@ -221,7 +221,7 @@ async def test_the_history_shows_transitions_rental_and_tariff_changes_and_walle
     product = product_name()
     account_id, contract_id, _, (device_id,) = await rig.renting_story(products=[product])
     rental = (await rig.activate(contract_id, device_id, account_id)).json()
-    await rig.tariff(product, "4")
+    await rig.tariff(product, "1")  # a decrease: at once (a rise would wait one lease)
     key_id = uuid.uuid4()
     await rig.feed_and_wait(
         CreditsLoaded(account_id=account_id, amount=20 * ISC, key_id=key_id, balance_after=120 * ISC)
@@ -262,7 +262,7 @@ async def test_the_history_shows_transitions_rental_and_tariff_changes_and_walle
     assert credits["summary"] == "20 iSC loaded; balance 120 iSC"
     assert credits["data"]["key_id"] == str(key_id)  # type: ignore[index]
     tariff = next(e for e in entries if e["type"] == "TariffChanged")
-    assert tariff["summary"] == f"tariff of {product} now 4 iSC/day"
+    assert tariff["summary"] == f"tariff of {product} now 1 iSC/day"
     assert set(entries[0]) == {"at", "type", "summary", "data"}
 
 

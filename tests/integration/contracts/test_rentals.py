@@ -277,17 +277,18 @@ async def test_a_tariff_change_reprices_active_rentals_from_then_on_and_republis
     second_account, second_contract, _, (b,) = await rig.renting_story(products=[product])
     await rig.activate(first_contract, a, first_account)
     await rig.activate(second_contract, b, second_account)
-    await rig.tariff(product, "3.5", [{"type": "PORT", "count": 1}, {"type": "SEAT", "count": 2}])
+    # A decrease (2 → 1.5) takes effect at once; a rise would wait one lease (test_scheduled_tariffs).
+    await rig.tariff(product, "1.5", [{"type": "PORT", "count": 1}, {"type": "SEAT", "count": 2}])
     for account_id, contract_id in ((first_account, first_contract), (second_account, second_contract)):
         contract = (await rig.client.get(f"/v1/contracts/{contract_id}", headers=rig.auth("operator"))).json()
-        assert contract["burn_rate_per_day"] == "3.5"
+        assert contract["burn_rate_per_day"] == "1.5"
         last = await rig.latest_rental(contract_id, version=4)  # approval, link, activation, tariff
-        assert last.burn_rate_per_day == 3_500_000
+        assert last.burn_rate_per_day == 1_500_000
         assert [(lic.type, lic.count) for lic in last.domains[0].licences] == [("PORT", 1), ("SEAT", 2)]
         rentals = await rig.client.get(f"/v1/contracts/{contract_id}/rentals", headers=rig.auth("customer", account_id))
-        assert rentals.json()["items"][0]["rate_per_day"] == "3.5"
+        assert rentals.json()["items"][0]["rate_per_day"] == "1.5"
     tariff = await rig.client.get(f"/v1/tariffs/{product}", headers=rig.auth("customer", first_account))
-    assert tariff.json()["rate_per_day"] == "3.5"
+    assert tariff.json()["rate_per_day"] == "1.5"
     assert_problem(
         await rig.client.put(
             f"/v1/tariffs/{product}", json={"rate_per_day": "1", "licences": []}, headers=rig.auth("partner")

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -16,6 +16,7 @@ import pytest
 from gateway_simulator.identity import GatewayState
 from license_distributor.config import Settings
 from license_distributor.main import SPEC
+from shared.clock import Clock
 from shared.events.contracts import DomainRental, Licence, RentalChanged, RentedDevice
 from shared.events.provisioning import DomainCreated, GatewayRegistered, GatewayRemoved
 from shared.events.wallet import RunwayChanged
@@ -29,6 +30,8 @@ from tests.harness import (
     serving_service,
 )
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Distributor:
@@ -40,17 +43,19 @@ class Distributor:
 
 
 @asynccontextmanager
-async def serving_distributor(platform: TestPlatform, **overrides: object) -> AsyncIterator[Distributor]:
-    """The distributor's real app on a real port: WebSockets need a real server, not ASGI transport."""
-    settings = platform.settings(
-        Settings,
-        http_port=free_port(),
-        expiry_sweep_interval_s=0.2,
-        heartbeat_interval_s=1.0,
-        identify_timeout_s=3.0,
-        **overrides,
-    )
-    async with serving_service(SPEC, settings) as url:
+async def serving_distributor(
+    platform: TestPlatform, *, clock: Clock | None = None, **overrides: object
+) -> AsyncIterator[Distributor]:
+    """The distributor's real app on a real port: WebSockets need a real server, not ASGI transport. A given
+    `http_port` serves it where a stopped one was (its gateways come back to it); a given `clock` is its time."""
+    defaults: dict[str, object] = {
+        "http_port": free_port(),
+        "expiry_sweep_interval_s": 0.2,
+        "heartbeat_interval_s": 1.0,
+        "identify_timeout_s": 3.0,
+    }
+    settings = platform.settings(Settings, **{**defaults, **overrides})
+    async with serving_service(SPEC, settings, clock=clock) as url:
         yield Distributor(url=url)
 
 
@@ -113,7 +118,13 @@ class TenantFeed(Tenant):
             )
         )
 
-    async def runway(self, *, depletes_in: timedelta | None, balance: int = 5_000_000) -> datetime | None:
+    async def runway(
+        self,
+        *,
+        depletes_in: timedelta | None,
+        balance: int = 5_000_000,
+        warnings_at: list[datetime] | None = None,
+    ) -> datetime | None:
         self.runway_version += 1
         depletes_at = datetime.now(UTC) + depletes_in if depletes_in is not None else None
         await self.publisher.publish(
@@ -124,6 +135,7 @@ class TenantFeed(Tenant):
                 depletes_at=depletes_at,
                 version=self.runway_version,
                 at=datetime.now(UTC),
+                warnings_at=warnings_at or [],
             )
         )
         return depletes_at
@@ -186,3 +198,26 @@ async def enrolled(tenant: TenantFeed, platform: TestPlatform, state: GatewaySta
     gateway_id = await tenant.register(state)
     await wait_registered(platform, state.hwid)
     return gateway_id
+
+
+async def value_of(value: T) -> T:
+    """A value as a probe of `eventually` (which awaits its probe)."""
+    return value
+
+
+async def current_seq(platform: TestPlatform, hwid: str) -> int:
+    """The seq of the gateway's current bundle, as the distributor holds it."""
+    row = await gateway_row(platform, hwid)
+    assert row is not None
+    return int(row["current_seq"])
+
+
+async def renting(
+    tenant: TenantFeed, platform: TestPlatform, *, phones: int = 2, depletes_in: timedelta = timedelta(hours=1)
+) -> GatewayState:
+    """A gateway enrolled in the tenant's domain, which rents its first phone."""
+    state = GatewayState.generate(phones=phones)
+    await enrolled(tenant, platform, state)
+    await tenant.runway(depletes_in=depletes_in)
+    await tenant.rent(state.phones[0].hwid)
+    return state

@@ -40,6 +40,7 @@ from tests.integration.license_distributor.conftest import (
 
 OPERATOR = Principal(subject="operator-of-the-test", roles=frozenset({Role.OPERATOR}), account_id=None)
 PHONE = "00aa11bb22ee"
+CHANGES_HEARD = "license_distributor_changes_heard_total"
 OTHER_PHONE = "00aa11bb22ff"
 
 
@@ -131,12 +132,30 @@ async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_i
     states = await registered_gateways(tenant, platform, 6)
     async with _fleet(states, distributor=distributor, http=http) as gateways:
         await eventually(lambda: _true(all(g.connected and g.current for g in gateways)), within=15)
+        pushed_before = {
+            trigger: await _metric(http, distributor, "license_distributor_bundles_pushed_total", trigger=trigger)
+            for trigger in ("local", "change")
+        }
+        skipped_before = await _metric(http, distributor, CHANGES_HEARD, trigger="change", outcome="skipped")
         await tenant.rent(PHONE)
 
         def all_run_the_phone() -> bool:
             return all(g.current is not None and [d.hwid for d in g.current.devices] == [PHONE] for g in gateways)
 
         await eventually(lambda: _true(all_run_the_phone()), within=10)
+
+        async def broker_copies_skipped() -> float:
+            return await _metric(http, distributor, CHANGES_HEARD, trigger="change", outcome="skipped")
+
+        await eventually(broker_copies_skipped, until=lambda n: n > skipped_before, what="the broker's copy heard")
+        pushed = {
+            trigger: await _metric(http, distributor, "license_distributor_bundles_pushed_total", trigger=trigger)
+            - pushed_before[trigger]
+            for trigger in ("local", "change")
+        }
+    # Pushed by the process that committed the change, at once; the broker's copy of the notification then
+    # found nothing left to send.
+    assert pushed == {"local": 6, "change": 0}
     gateway_ids = [
         r["id"]
         for r in await admin_fetch(

@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+from pydantic import BaseModel
 
 from shared.db import connect, create_pool, transaction
+from shared.events.wallet import CreditsLoaded
 from shared.housekeeping import Retention, sweep
-from shared.idempotency import claim_idempotency_key, store_idempotent_response
+from shared.idempotency import Claim, claim_idempotency_key, claim_with, store_idempotent_response
 from shared.migrations import SHARED_MIGRATIONS, migrate
 from shared.rate_limit import ensure_below_limit, record_hit
 from shared.refusals import TooManyRequests, Unprocessable
@@ -71,6 +73,56 @@ async def test_a_failed_first_attempt_leaves_the_key_free_for_the_retry(pool: as
         "effect_id": await pool.fetchval("SELECT max(id) FROM effect"),
         "amount": 1,
     }
+
+
+class Paid(BaseModel):
+    effect_id: int
+    amount: int
+
+
+async def _pay_in_one_statement(pool: asyncpg.Pool, *, key: str, amount: int) -> Paid:
+    """`_pay` with the claim and the effect in one statement and the answer with its event in another."""
+    async with transaction(pool) as conn:
+        once, row = await claim_with(
+            conn,
+            operation="pay",
+            owner="acct-1",
+            key=key,
+            request={"amount": amount},
+            statement="INSERT INTO effect (amount) SELECT $4 WHERE EXISTS (SELECT FROM claimed) RETURNING id",
+            args=[amount],
+        )
+        if (replay := once.replayed(Paid)) is not None:
+            return replay
+        assert row is not None
+        await asyncio.sleep(0.05)  # widen the window in which concurrent retries arrive
+        event = CreditsLoaded(account_id=uuid.uuid4(), amount=amount, key_id=uuid.uuid4(), balance_after=amount)
+        return await once.answer(Paid(effect_id=row["id"], amount=amount), status_code=201, announcing=[event])
+
+
+async def test_a_claim_sent_with_the_first_write_has_one_effect_one_answer_and_one_event(pool: asyncpg.Pool) -> None:
+    answers = await asyncio.gather(*(_pay_in_one_statement(pool, key="k-5", amount=7) for _ in range(20)))
+    assert all(answer == answers[0] for answer in answers), answers
+    assert await pool.fetchval("SELECT count(*) FROM effect") == 1
+    assert await pool.fetchval("SELECT count(*) FROM outbox_message WHERE event_type = 'CreditsLoaded'") == 1
+    with pytest.raises(Unprocessable) as refused:
+        await _pay_in_one_statement(pool, key="k-5", amount=8)
+    assert refused.value.code == "idempotency_key_reused"
+
+
+async def test_a_claim_whose_write_matched_nothing_is_first_with_no_row(pool: asyncpg.Pool) -> None:
+    async with transaction(pool) as conn:
+        once, row = await claim_with(
+            conn,
+            operation="pay",
+            owner="acct-1",
+            key="k-6",
+            request={},
+            statement="UPDATE effect SET amount = 0 WHERE id = -1 AND EXISTS (SELECT FROM claimed) RETURNING id",
+            args=[],
+        )
+    assert (row, once.replay) == (None, None)
+    assert isinstance(once, Claim)
 
 
 async def test_a_rate_limit_refuses_past_the_limit_until_the_window_passes(pool: asyncpg.Pool) -> None:

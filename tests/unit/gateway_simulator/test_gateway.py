@@ -1,4 +1,5 @@
-"""A simulated gateway keeps its highest seq on disk, enforces expiry by itself, and follows key rotations."""
+"""A simulated gateway keeps its highest seq and trusted keys on disk, enforces expiry and warnings by itself, and
+trusts exactly the keys the distributor publishes."""
 
 from __future__ import annotations
 
@@ -32,14 +33,22 @@ class Clock:
         return self.now
 
 
-def signed(state: GatewayState, *, seq: int, now: datetime, expires_in: timedelta | None, key: SigningKey = KEY) -> str:
+def signed(
+    state: GatewayState,
+    *,
+    seq: int,
+    now: datetime,
+    expires_in: timedelta | None,
+    key: SigningKey = KEY,
+    warnings_at: tuple[datetime, ...] = (),
+) -> str:
     rental = ContractRental(
         contract_id=uuid.uuid4(),
         active=True,
         ends_at=None,
         devices=tuple(Device(hwid=p.hwid, product=p.product) for p in state.phones[:1]),
         licences=(),
-        runway=Runway(depleted=False, depletes_at=now + expires_in if expires_in else None),
+        runway=Runway(depleted=False, depletes_at=now + expires_in if expires_in else None, warnings_at=warnings_at),
     )
     content = bundle_content(domain_id=uuid.uuid4(), rentals=[rental], now=now)
     return sign_bundle(key, Claims(issuer="urn:t", hwid=state.hwid, seq=seq, issued_at=now, content=content).as_dict())
@@ -52,9 +61,17 @@ def jwks_keys() -> tuple[list[dict[str, str]], list[int]]:
 
 
 def gateway_with(
-    state: GatewayState, store: FileStore, clock: Clock, keys: list[dict[str, str]], fetches: list[int]
+    state: GatewayState,
+    store: FileStore,
+    clock: Clock,
+    keys: list[dict[str, str]],
+    fetches: list[int],
+    *,
+    reachable: bool = True,
 ) -> SimulatedGateway:
-    def handler(_request: httpx.Request) -> httpx.Response:  # httpx.MockTransport's handler signature
+    def handler(request: httpx.Request) -> httpx.Response:  # httpx.MockTransport's handler signature
+        if not reachable:
+            raise httpx.ConnectError("the distributor is down", request=request)
         fetches[0] += 1
         return httpx.Response(200, json={"keys": list(keys)})
 
@@ -182,3 +199,128 @@ def test_a_busy_distributor_s_retry_after_is_how_long_the_gateway_waits(
 ) -> None:
     refused = InvalidStatus(Response(status, "refused", Headers([("Retry-After", retry_after)])))
     assert _retry_after_s(refused) == expected
+
+
+async def test_a_gateway_restarted_while_the_distributor_is_unreachable_enforces_its_stored_bundle_until_exp(
+    tmp_path: Path, jwks_keys: tuple[list[dict[str, str]], list[int]]
+) -> None:
+    keys, fetches = jwks_keys
+    clock, store = Clock(), FileStore(tmp_path)
+    state = GatewayState.generate(phones=1)
+    gateway = gateway_with(state, store, clock, keys, fetches)
+    await gateway.offer(signed(state, seq=3, now=clock.now, expires_in=timedelta(seconds=30)))
+    # The keys it trusts are on disk beside the bundle and the floor.
+    on_disk = json.loads(store.path(state.hwid).read_text())
+    assert on_disk["trusted_keys"] == {"keys": [KEY.public_jwk]}
+
+    stored = store.load(state.hwid)
+    assert stored is not None
+    fetched_before = fetches[0]
+    restarted = gateway_with(stored, store, clock, keys, fetches, reachable=False)
+    await restarted.restore()
+    assert fetches[0] == fetched_before  # no network needed to restore
+    assert restarted.phones_running() == [state.phones[0].hwid]
+    # It tells the distributor the bundle it enforces and its floor.
+    identify = restarted._identify("nonce")
+    assert (identify["seq"], identify["floor"]) == (3, 3)
+    # A refresh that cannot reach the distributor keeps the keys it trusts, and the bundle.
+    assert not await restarted.refresh_keys()
+    assert restarted.phones_running() == [state.phones[0].hwid]
+
+    clock.now += timedelta(seconds=30)
+    await _until(lambda: restarted.stats.reboot_reasons == ["rental_expired"])
+    assert restarted.phones_running() == []
+    identify = restarted._identify("nonce")
+    assert (identify["seq"], identify["floor"]) == (0, 3)  # it holds nothing now; it still refuses seq 3
+
+
+async def test_a_key_no_longer_published_is_no_longer_trusted_and_its_held_bundle_is_dropped(
+    tmp_path: Path, jwks_keys: tuple[list[dict[str, str]], list[int]]
+) -> None:
+    keys, fetches = jwks_keys
+    clock, store = Clock(), FileStore(tmp_path)
+    state = GatewayState.generate(phones=1)
+    gateway = gateway_with(state, store, clock, keys, fetches)
+    await gateway.offer(signed(state, seq=1, now=clock.now, expires_in=timedelta(hours=1)))
+    assert gateway.phones_running() == [state.phones[0].hwid]
+
+    rotated = generate_signing_key()
+    keys[:] = [rotated.public_jwk]  # the old key left the JWKS (revoked, or its grace ended)
+    assert await gateway.refresh_keys()
+    assert gateway.stats.distrusted == [KEY.kid]
+    assert gateway.current is None
+    assert gateway.phones_running() == []
+    # A bundle signed by it is refused from now on, even one it would have taken before.
+    with pytest.raises(BundleRejected) as caught:
+        await gateway.offer(signed(state, seq=2, now=clock.now, expires_in=timedelta(hours=1)))
+    assert caught.value.reason == Rejection.UNKNOWN_KEY
+    # After a restart too: the keys on disk are the ones published now.
+    restarted = await restarted_from(store, state.hwid, clock, jwks_keys)
+    assert restarted.current is None
+    with pytest.raises(BundleRejected):
+        await restarted.offer(signed(state, seq=2, now=clock.now, expires_in=timedelta(hours=1)))
+    accepted = await restarted.offer(signed(state, seq=2, now=clock.now, expires_in=timedelta(hours=1), key=rotated))
+    assert accepted.kid == rotated.kid
+    assert restarted.phones_running() == [state.phones[0].hwid]
+
+
+async def test_a_bundle_is_checked_against_the_keys_published_when_it_arrives_not_a_cached_copy(
+    tmp_path: Path, jwks_keys: tuple[list[dict[str, str]], list[int]]
+) -> None:
+    keys, fetches = jwks_keys
+    clock = Clock()
+    state = GatewayState.generate(phones=1)
+    gateway = gateway_with(state, FileStore(tmp_path), clock, keys, fetches)
+    await gateway.offer(signed(state, seq=1, now=clock.now, expires_in=timedelta(hours=1)))
+    keys.clear()  # unpublished between two bundles, with no scheduled refresh in between
+    with pytest.raises(BundleRejected) as caught:
+        await gateway.offer(signed(state, seq=2, now=clock.now, expires_in=timedelta(hours=1)))
+    assert caught.value.reason == Rejection.UNKNOWN_KEY
+
+
+async def test_the_scheduled_refresh_runs_every_key_refresh_s_connected_or_not(
+    tmp_path: Path, jwks_keys: tuple[list[dict[str, str]], list[int]]
+) -> None:
+    keys, fetches = jwks_keys
+    clock = Clock()
+    state = GatewayState.generate(phones=1)
+    gateway = gateway_with(state, FileStore(tmp_path), clock, keys, fetches)
+    gateway.key_refresh_s = 0.05
+    gateway.ws_url = "ws://127.0.0.1:9/v1/gateways/connect"  # nobody listens: never connected
+    task = asyncio.create_task(gateway.run())
+    try:
+        await _until(lambda: fetches[0] >= 3)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_each_warning_is_raised_at_its_signed_instant_offline_once_even_across_a_restart(
+    tmp_path: Path, jwks_keys: tuple[list[dict[str, str]], list[int]]
+) -> None:
+    clock, store = Clock(), FileStore(tmp_path)
+    state = GatewayState.generate(phones=1)
+    gateway = gateway_with(state, store, clock, *jwks_keys)
+    first, second = clock.now + timedelta(seconds=10), clock.now + timedelta(seconds=20)
+    await gateway.offer(
+        signed(state, seq=1, now=clock.now, expires_in=timedelta(seconds=30), warnings_at=(first, second))
+    )
+    await asyncio.sleep(0.05)
+    assert gateway.stats.warnings == []
+    assert gateway.warning_shown() is None
+
+    clock.now = first
+    await _until(lambda: len(gateway.stats.warnings) == 1)
+    raised = gateway.stats.warnings[0]
+    assert (raised.at, raised.raised_at, raised.time_left_s) == (first, first, 20)
+    assert gateway.warning_shown() == raised
+
+    restarted = await restarted_from(store, state.hwid, clock, jwks_keys)
+    await asyncio.sleep(0.05)
+    assert restarted.stats.warnings == []  # the first was raised before the restart: not again
+    clock.now = second
+    await _until(lambda: len(restarted.stats.warnings) == 1)
+    assert restarted.stats.warnings[0].at == second
+    assert restarted.stats.warnings[0].time_left_s == 10
+    clock.now += timedelta(seconds=10)
+    await _until(lambda: restarted.stats.reboot_reasons == ["rental_expired"])

@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway_simulator.verifier import BundleRejected, Rejection, b64url_decode, verify_bundle
+from gateway_simulator.verifier import (
+    AcceptedBundle,
+    BundleRejected,
+    BundleWarning,
+    Rejection,
+    b64url_decode,
+    verify_bundle,
+)
 from license_distributor.domain import CLOCK_SKEW, Claims, ContractRental, Device, Licence, Runway, bundle_content
 from license_distributor.signing import SigningKey, generate_signing_key, sign_bundle
 
@@ -181,3 +188,42 @@ def test_a_non_canonical_signature_encoding_is_refused() -> None:
 def test_an_issuer_other_than_the_distributor_is_rejected() -> None:
     jws = bundle()
     assert rejection(resign(jws, claims={**claims_of(jws), "iss": "urn:evil"})) == Rejection.WRONG_ISSUER
+
+
+def test_a_bundle_ends_at_its_lease_when_that_comes_before_its_exp() -> None:
+    jws = bundle(expires_in=timedelta(days=30))
+    claims = claims_of(jws)
+    lease = int((NOW + timedelta(hours=1)).timestamp())
+    leased = resign(jws, claims={**claims, "lease": lease})
+    accepted = verify(leased)
+    assert isinstance(accepted, AcceptedBundle)
+    assert accepted.lease_ends_at == NOW + timedelta(hours=1)
+    assert accepted.expires_at == NOW + timedelta(hours=1)
+    assert rejection(leased, now=NOW + timedelta(hours=1)) == Rejection.EXPIRED
+    # A lease alone (no exp) still ends the bundle.
+    no_exp = {k: v for k, v in claims.items() if k != "exp"}
+    assert rejection(resign(jws, claims={**no_exp, "lease": lease}), now=NOW + timedelta(hours=2)) == Rejection.EXPIRED
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        {"lease": "soon"},
+        {"lease": True},
+        {"warnings": "low"},
+        {"warnings": [1]},
+        {"warnings": [{"at": "now", "time_left_s": 1}]},
+        {"warnings": [{"at": 1}]},
+    ],
+)
+def test_a_lease_or_warnings_not_as_the_distributor_signs_them_are_malformed(claim: dict[str, object]) -> None:
+    jws = bundle(expires_in=timedelta(days=1))
+    assert rejection(resign(jws, claims={**claims_of(jws), **claim})) == Rejection.MALFORMED
+
+
+def test_the_warnings_are_read_with_the_time_left_each_announces() -> None:
+    jws = bundle(expires_in=timedelta(days=1))
+    at = int((NOW + timedelta(hours=20)).timestamp())
+    accepted = verify(resign(jws, claims={**claims_of(jws), "warnings": [{"at": at, "time_left_s": 14_400}]}))
+    assert isinstance(accepted, AcceptedBundle)
+    assert accepted.warnings == (BundleWarning(at=NOW + timedelta(hours=20), time_left_s=14_400),)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from license_distributor.domain import (
     CLOCK_SKEW,
+    DEFAULT_LEASE,
     BundleContent,
     Claims,
     ContractRental,
@@ -21,6 +22,7 @@ from license_distributor.domain import (
     bundle_content,
     orders_reboot,
     rebuild_changes,
+    renew_before,
 )
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -38,8 +40,11 @@ def rental(
     depletes_in: timedelta | None = timedelta(seconds=5),
     depleted: bool = False,
     runway_known: bool = True,
+    warnings_at: tuple[datetime, ...] = (),
 ) -> ContractRental:
-    runway = Runway(depleted=depleted, depletes_at=NOW + depletes_in if depletes_in is not None else None)
+    runway = Runway(
+        depleted=depleted, depletes_at=NOW + depletes_in if depletes_in is not None else None, warnings_at=warnings_at
+    )
     return ContractRental(
         contract_id=uuid.uuid4(),
         active=active,
@@ -104,9 +109,80 @@ def test_two_contracts_on_one_domain_add_their_devices_and_licences_and_the_earl
     assert content.expires_at == NOW + timedelta(minutes=5)
 
 
-def test_weekly_warnings_are_due_only_before_the_run_out_and_after_now() -> None:
-    content = bundle_content(domain_id=DOMAIN, rentals=[rental(depletes_in=timedelta(weeks=3, hours=1))], now=NOW)
-    assert content.warnings == tuple(NOW + timedelta(weeks=3, hours=1) - timedelta(weeks=w) for w in (3, 2, 1))
+def test_the_warnings_are_the_wallets_ladder_before_the_run_out_in_whole_seconds_passed_ones_included() -> None:
+    run_out = timedelta(weeks=3, hours=1)
+    ladder = (
+        NOW - timedelta(hours=1),  # passed: kept, the content must not change with time alone
+        NOW + timedelta(days=1, microseconds=250_000),
+        NOW + timedelta(weeks=2),
+        NOW + run_out + timedelta(seconds=1),  # after the run-out: nothing left to warn of
+    )
+    content = bundle_content(domain_id=DOMAIN, rentals=[rental(depletes_in=run_out, warnings_at=ladder)], now=NOW)
+    assert content.warnings == (NOW - timedelta(hours=1), NOW + timedelta(days=1), NOW + timedelta(weeks=2))
+    claims = Claims(issuer="urn:test", hwid="a1b2c3d4e5f6", seq=1, issued_at=NOW, content=content).as_dict()
+    assert claims["warnings"] == [
+        {"at": int(at.timestamp()), "time_left_s": int((NOW + run_out - at).total_seconds())} for at in content.warnings
+    ]
+    # No ladder announced: no warnings (there is no fixed ladder of our own any more).
+    assert bundle_content(domain_id=DOMAIN, rentals=[rental(depletes_in=run_out)], now=NOW).warnings == ()
+
+
+def test_a_changed_ladder_is_a_new_bundle() -> None:
+    before = bundle_content(domain_id=DOMAIN, rentals=[rental(depletes_in=timedelta(days=9))], now=NOW)
+    after = bundle_content(
+        domain_id=DOMAIN,
+        rentals=[rental(depletes_in=timedelta(days=9), warnings_at=(NOW + timedelta(days=2),))],
+        now=NOW,
+    )
+    assert rebuild_changes(before.document(kid="k"), after, kid="k", now=NOW)
+
+
+@given(
+    run_out_s=st.integers(min_value=1, max_value=60 * 86_400),
+    ends_s=st.one_of(st.none(), st.integers(min_value=1, max_value=60 * 86_400)),
+    lease_s=st.integers(min_value=1, max_value=30 * 86_400),
+)
+def test_exp_is_the_earliest_of_the_run_out_the_contract_end_and_the_lease(
+    run_out_s: int, ends_s: int | None, lease_s: int
+) -> None:
+    ends_at = NOW + timedelta(seconds=ends_s) if ends_s is not None else None
+    lease = timedelta(seconds=lease_s)
+    content = bundle_content(
+        domain_id=DOMAIN,
+        rentals=[rental(depletes_in=timedelta(seconds=run_out_s), ends_at=ends_at)],
+        now=NOW,
+        lease=lease,
+    )
+    claims = Claims(issuer="urn:test", hwid="a1b2c3d4e5f6", seq=1, issued_at=NOW, content=content).as_dict()
+    earliest = min(t for t in (NOW + timedelta(seconds=run_out_s), ends_at, NOW + lease) if t is not None)
+    assert claims["exp"] == int(earliest.timestamp())
+    assert claims["lease"] == int((NOW + lease).timestamp())
+    # The paid expiry stays what the wallet and the contract say: the lease only bounds the bundle.
+    assert content.expires_at == min(t for t in (NOW + timedelta(seconds=run_out_s), ends_at) if t is not None)
+
+
+def test_a_bundle_that_lets_nothing_run_has_no_lease() -> None:
+    content = bundle_content(domain_id=DOMAIN, rentals=[rental(active=False)], now=NOW)
+    claims = Claims(issuer="urn:test", hwid="a1b2c3d4e5f6", seq=1, issued_at=NOW, content=content).as_dict()
+    assert "lease" not in claims
+    assert "exp" not in claims
+
+
+def test_a_lease_is_renewed_once_half_of_it_is_left_and_not_before() -> None:
+    lease = timedelta(hours=2)
+    assert renew_before(lease) == timedelta(hours=1)
+    content = bundle_content(domain_id=DOMAIN, rentals=[rental(depletes_in=None)], now=NOW, lease=lease)
+    stored = content.document(kid="k")
+    assert stored["lease"] == int((NOW + lease).timestamp())
+
+    def later(by: timedelta) -> bool:
+        again = bundle_content(domain_id=DOMAIN, rentals=[rental(depletes_in=None)], now=NOW + by, lease=lease)
+        return rebuild_changes(stored, again, kid="k", now=NOW + by, lease=lease)
+
+    # The lease end moves with every rebuild but is not compared: no re-signing at every change.
+    assert not later(timedelta(minutes=59, seconds=59))
+    assert later(timedelta(hours=1))
+    assert later(timedelta(hours=3))  # past its end (an offline gateway's): renewed when it comes back
 
 
 def test_the_same_content_under_the_same_key_is_no_new_bundle_but_another_key_is() -> None:
@@ -131,7 +207,7 @@ def test_a_reboot_is_ordered_only_when_a_running_rental_stops() -> None:
     assert not orders_reboot(None, depleted)
 
 
-def test_claims_carry_audience_subject_seq_times_and_no_expiry_when_nothing_burns() -> None:
+def test_claims_carry_audience_subject_seq_times_and_the_lease_as_expiry_when_nothing_burns() -> None:
     content = bundle_content(domain_id=DOMAIN, rentals=[rental(depletes_in=None)], now=NOW)
     claims = Claims(issuer="urn:test", hwid="a1b2c3d4e5f6", seq=7, issued_at=NOW, content=content).as_dict()
     assert claims["aud"] == "a1b2c3d4e5f6"
@@ -139,7 +215,9 @@ def test_claims_carry_audience_subject_seq_times_and_no_expiry_when_nothing_burn
     assert claims["seq"] == 7
     assert claims["iat"] == int(NOW.timestamp())
     assert claims["nbf"] == int((NOW - CLOCK_SKEW).timestamp())
-    assert "exp" not in claims
+    # Nothing burns, no end: only the lease bounds it.
+    assert claims["exp"] == claims["lease"] == int((NOW + DEFAULT_LEASE).timestamp())
+    assert content.expires_at is None
     assert claims["devices"] == [{"hwid": PHONE.hwid, "product": PHONE.product}]
 
 

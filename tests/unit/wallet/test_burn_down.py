@@ -23,6 +23,7 @@ operations = st.lists(
     st.one_of(
         st.tuples(st.just("load"), amounts, steps_us),
         st.tuples(st.just("rate"), rates, steps_us),
+        st.tuples(st.just("scheduled"), rates, steps_us),
         st.tuples(st.just("settle"), st.just(0), steps_us),
         st.tuples(st.just("adjust"), st.integers(min_value=-(10**12), max_value=10**12).filter(bool), steps_us),
         st.tuples(st.just("run_out"), st.just(0), steps_us),
@@ -80,6 +81,12 @@ def test_any_history_keeps_the_ledger_balanced_and_the_balance_equal_to_loaded_m
             burn = _catch_up(burn, books, now)
             burn, usage = burn.change_rate(rate_per_day=value, at=now)
             books.post_usage(usage)
+        elif kind == "scheduled":
+            # A rate now and a rise (or a fall) scheduled ahead: later operations cross the step, or not.
+            burn = _catch_up(burn, books, now)
+            ahead = domain.RateStep(effective_at=now + timedelta(microseconds=step + 1), rate_per_day=3 * value // 2)
+            burn, usage = burn.change_rate(rate_per_day=value, schedule=(ahead,), at=now)
+            books.post_usage(usage)
         elif kind == "adjust":
             burn = _catch_up(burn, books, now)
             try:
@@ -103,6 +110,9 @@ def test_any_history_keeps_the_ledger_balanced_and_the_balance_equal_to_loaded_m
         assert burn.balance == books.loaded + books.adjusted - books.used == books.total(Book.CUSTOMER_WALLET)
         assert burn.balance >= 0
         assert burn.segment_used >= 0
+        due = burn.depletes_at()
+        if due is not None and due < domain.FAR_FUTURE:
+            assert burn.balance_at(due) == 0
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { balanceAt, formatIsc, runwayLevel, timeLeft, toMicro } from "./money";
+import { balanceAt, formatIsc, runway, runwayLevel, span, timeLeft, toMicro } from "./money";
 
 describe("money", () => {
   it("parses decimal iSC strings into exact micro-iSC", () => {
@@ -22,13 +22,34 @@ describe("money", () => {
     expect(balanceAt({ balance: "5", ratePerDay: "0", readAtMs, nowMs: readAtMs + halfDay })).toBe(5_000_000n);
   });
 
-  it("warns in weeks from seven weeks before run-out and in days in the last week", () => {
+  it("warns by the wallet's default ladder: from seven weeks before run-out, urgently in the last week", () => {
     const now = Date.parse("2026-01-01T00:00:00Z");
     expect(runwayLevel(null, now)).toBe("none");
     expect(runwayLevel("2026-06-01T00:00:00Z", now)).toBe("ok");
-    expect(runwayLevel("2026-02-01T00:00:00Z", now)).toBe("weeks");
-    expect(runwayLevel("2026-01-03T00:00:00Z", now)).toBe("days");
+    expect(runwayLevel("2026-02-01T00:00:00Z", now)).toBe("warned");
+    expect(runwayLevel("2026-01-03T00:00:00Z", now)).toBe("urgent");
     expect(runwayLevel("2025-12-31T00:00:00Z", now)).toBe("depleted");
+    expect(runway("2026-01-03T00:00:00Z", now).thresholdS).toBe(7 * 86_400);
+  });
+
+  it("warns by the account's own ladder when it has one", () => {
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    const ladder = [3_600, 7_200];
+    expect(runwayLevel("2026-01-01T03:00:00Z", now, "funded", ladder)).toBe("ok");
+    // Both thresholds are within a week: the larger one is already urgent.
+    expect(runway("2026-01-01T01:30:00Z", now, "funded", ladder)).toEqual({ level: "urgent", thresholdS: 7_200 });
+    // A ladder of weeks only: urgent from its smallest threshold.
+    const weeks = [14 * 86_400, 28 * 86_400];
+    expect(runwayLevel("2026-01-20T00:00:00Z", now, "funded", weeks)).toBe("warned");
+    expect(runwayLevel("2026-01-10T00:00:00Z", now, "funded", weeks)).toBe("urgent");
+  });
+
+  it("says a threshold in words", () => {
+    expect(span(7 * 86_400)).toBe("a week");
+    expect(span(49 * 86_400)).toBe("7 weeks");
+    expect(span(3 * 86_400)).toBe("3 days");
+    expect(span(7_200)).toBe("2 hours");
+    expect(span(90)).toBe("90 seconds");
   });
 
   it("says how long is left in words", () => {

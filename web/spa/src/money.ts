@@ -32,19 +32,68 @@ export function balanceAt(args: { balance: string; ratePerDay: string; readAtMs:
   return left > 0n ? left : 0n;
 }
 
-export type RunwayLevel = "none" | "ok" | "weeks" | "days" | "depleted";
+export type RunwayLevel = "none" | "ok" | "warned" | "urgent" | "depleted";
 
 const DAY_MS = 86_400_000;
+const WEEK_S = 7 * 86_400;
 
-/** How urgent the run-out is: the vendor warns weekly from 7 weeks before, we stress the last 7 days. */
-export function runwayLevel(depletesAt: string | null, nowMs: number, status?: string): RunwayLevel {
-  if (status === "depleted") return "depleted";
-  if (!depletesAt) return "none";
+/**
+ * The wallet's default ladder (seconds of time left), for an account read from a wallet that does not show one.
+ * The wallet's ladder is the only one: screens pass the account's `warning_thresholds_s`.
+ */
+export const DEFAULT_WARNING_THRESHOLDS_S: readonly number[] = [49, 42, 35, 28, 21, 14, 7, 3, 1].map((d) => d * 86_400);
+
+export interface Runway {
+  level: RunwayLevel;
+  /** The threshold (seconds) the level started at: the ladder's first for `warned`, the urgent one for `urgent`. */
+  thresholdS: number | null;
+}
+
+/**
+ * How urgent the run-out is, by the account's own warning ladder (the wallet's thresholds, the same ones its
+ * BalanceLow warnings and the gateways' bundles use): `warned` once the time left is within the ladder's largest
+ * threshold, `urgent` within the largest threshold of at most a week (the smallest, if all are longer).
+ */
+export function runway(
+  depletesAt: string | null,
+  nowMs: number,
+  status?: string,
+  thresholdsS: readonly number[] = DEFAULT_WARNING_THRESHOLDS_S,
+): Runway {
+  if (status === "depleted") return { level: "depleted", thresholdS: null };
+  if (!depletesAt) return { level: "none", thresholdS: null };
   const left = Date.parse(depletesAt) - nowMs;
-  if (left <= 0) return "depleted";
-  if (left <= 7 * DAY_MS) return "days";
-  if (left <= 49 * DAY_MS) return "weeks";
-  return "ok";
+  if (left <= 0) return { level: "depleted", thresholdS: null };
+  const ladder = [...thresholdsS].sort((a, b) => b - a);
+  if (ladder.length === 0) return { level: "ok", thresholdS: null };
+  const withinAWeek = ladder.filter((t) => t <= WEEK_S);
+  const urgentS = withinAWeek.length > 0 ? withinAWeek[0] : ladder[ladder.length - 1];
+  if (left <= urgentS * 1000) return { level: "urgent", thresholdS: urgentS };
+  if (left <= ladder[0] * 1000) return { level: "warned", thresholdS: ladder[0] };
+  return { level: "ok", thresholdS: null };
+}
+
+export function runwayLevel(
+  depletesAt: string | null,
+  nowMs: number,
+  status?: string,
+  thresholdsS: readonly number[] = DEFAULT_WARNING_THRESHOLDS_S,
+): RunwayLevel {
+  return runway(depletesAt, nowMs, status, thresholdsS).level;
+}
+
+/** A threshold in words: "a week", "3 days", "2 hours", "90 seconds". */
+export function span(seconds: number): string {
+  const units: [number, string, string][] = [
+    [WEEK_S, "a week", "weeks"],
+    [86_400, "a day", "days"],
+    [3_600, "an hour", "hours"],
+    [60, "a minute", "minutes"],
+  ];
+  for (const [size, one, many] of units) {
+    if (seconds >= size && seconds % size === 0) return seconds === size ? one : `${seconds / size} ${many}`;
+  }
+  return seconds === 1 ? "a second" : `${seconds} seconds`;
 }
 
 export function timeLeft(depletesAt: string, nowMs: number): string {

@@ -6,12 +6,14 @@ approve and set tariffs; the customer (or staff) links domains and rents. Anothe
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from contracts import service
+from contracts.config import Settings
 from contracts.domain import RentalStatus
 from contracts.schemas import (
     PRODUCT_PATTERN,
@@ -287,12 +289,40 @@ async def history(
     return await service.history(pool, principal=principal, contract_id=contract_id, cursor=cursor, limit=limit)
 
 
+async def contracts_settings(request: Request) -> Settings:
+    settings = request.app.state.settings
+    if not isinstance(settings, Settings):
+        raise TypeError("contracts runs with the contracts settings")
+    return settings
+
+
 @router.put(
-    "/tariffs/{product}", summary="Set a product's tariff; active rentals follow from now on", dependencies=OPERATORS
+    "/tariffs/{product}",
+    summary="Set a product's tariff, at once or from `effective_at`; active rentals follow from then on",
+    dependencies=OPERATORS,
+    responses=problem_responses(
+        (
+            422,
+            "`tariff_increase_too_soon` (with `earliest_effective_at`): a rented product's price rises no earlier "
+            "than one lease after it is set; `first_tariff_takes_effect_at_once`",
+        )
+    ),
 )
-async def set_tariff(product: Product, body: TariffWrite, pool: DbPool, now: Now) -> TariffRead:
+async def set_tariff(
+    product: Product,
+    body: TariffWrite,
+    pool: DbPool,
+    settings: Annotated[Settings, Depends(contracts_settings)],
+    now: Now,
+) -> TariffRead:
     return await service.set_tariff(
-        pool, product=product, rate_per_day=body.rate_per_day, licences=body.licences, now=now
+        pool,
+        product=product,
+        rate_per_day=body.rate_per_day,
+        licences=body.licences,
+        effective_at=body.effective_at,
+        lease=timedelta(seconds=settings.lease_s),
+        now=now,
     )
 
 

@@ -6,13 +6,13 @@ these rules, and writes the outcome. A refusal is a `Conflict` (`shared.refusals
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from uuid import UUID
 
-from shared.refusals import Conflict
+from shared.refusals import Conflict, Unprocessable
 
 
 class ContractStatus(StrEnum):
@@ -237,3 +237,88 @@ def rental_snapshot(
         active=active,
         domains=tuple(domains),
     )
+
+
+# --- scheduled tariff changes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateChange:
+    """A rate from `effective_at` on: a product's scheduled tariff, or a contract's whole rate."""
+
+    effective_at: datetime
+    rate_per_day: int
+
+
+class TariffIncreaseTooSoon(Unprocessable):
+    """A price rise that would take effect before one lease has passed: a gateway offline now holds a bundle whose
+    expiry was computed at the old price, and would run on credit the rise has used up."""
+
+    code, title = "tariff_increase_too_soon", "Tariff increase too soon"
+
+
+class FirstTariffTakesEffectAtOnce(Unprocessable):
+    """A product without a tariff gets its first one at once: nothing rents it, so there is nothing to schedule."""
+
+    code, title = "first_tariff_takes_effect_at_once", "A first tariff takes effect at once"
+
+
+def rate_at(rate_per_day: int, changes: Iterable[RateChange], at: datetime) -> int:
+    """The rate at `at` of `rate_per_day` followed by `changes` (ascending)."""
+    for change in changes:
+        if change.effective_at > at:
+            break
+        rate_per_day = change.rate_per_day
+    return rate_per_day
+
+
+def check_tariff_change(
+    *,
+    rate_per_day: int,
+    pending: Sequence[RateChange],
+    new_rate_per_day: int,
+    effective_at: datetime,
+    rented: bool,
+    now: datetime,
+    lease: timedelta,
+) -> None:
+    """Refuse a change that raises the price announced for any instant before `now + lease`, while the product is
+    rented. Bundles already signed carry expiries computed over the announced prices, and live at most one lease:
+    a change that never raises the price before that instant cannot make any of them outrun paid time. So a
+    decrease takes effect at once, an increase no earlier than one lease after it is set. (`pending` are the changes
+    already scheduled; the new one supersedes those at or after `effective_at`.)"""
+    if not rented:
+        return
+    earliest = now + lease
+    before = [c for c in pending if c.effective_at < effective_at]
+    if effective_at <= now:
+        new_rate, new_changes = new_rate_per_day, []
+    else:
+        new_rate, new_changes = rate_per_day, [*before, RateChange(effective_at, new_rate_per_day)]
+    instants = {now, *(c.effective_at for c in (*pending, *new_changes) if now < c.effective_at < earliest)}
+    for instant in sorted(instants):
+        if rate_at(new_rate, new_changes, instant) > rate_at(rate_per_day, pending, instant):
+            raise TariffIncreaseTooSoon(
+                f"a tariff increase takes effect no earlier than one lease ({int(lease.total_seconds())} s) after it "
+                f"is set: from {earliest.isoformat()} on",
+                earliest_effective_at=earliest.isoformat(),
+                lease_s=int(lease.total_seconds()),
+            )
+
+
+def scheduled_contract_rates(
+    units: Iterable[RentedUnit], pending: Mapping[str, Sequence[RateChange]], *, active: bool
+) -> list[RateChange]:
+    """The contract's whole rate from each scheduled tariff change of its rented products on, ascending; only real
+    changes. Empty while the contract is not active (it burns nothing, whatever the tariffs do)."""
+    if not active:
+        return []
+    units = list(units)
+    instants = sorted({c.effective_at for unit in units for c in pending.get(unit.product, ())})
+    rates, current = [], rented_rate_per_day(units)
+    for instant in instants:
+        rate = sum(rate_at(unit.rate_per_day, pending.get(unit.product, ()), instant) for unit in units)
+        if rate != current:
+            rates.append(RateChange(effective_at=instant, rate_per_day=rate))
+            current = rate
+    return rates

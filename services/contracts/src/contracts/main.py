@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from contracts.api import router
 from contracts.config import Settings
 from contracts.handlers import SUBSCRIPTIONS
+from contracts.scheduler import run_tariff_scheduler
 from shared.runtime import ServiceSpec, create_app
 
 SPEC = ServiceSpec[Settings](
@@ -18,6 +19,7 @@ SPEC = ServiceSpec[Settings](
     migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
     routers=[router],
     subscriptions=SUBSCRIPTIONS,
+    background_jobs=[run_tariff_scheduler],
 )
 
 

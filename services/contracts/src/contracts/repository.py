@@ -13,7 +13,15 @@ from uuid import UUID
 
 import asyncpg
 
-from contracts.domain import ContractStatus, Funding, HardwareItem, LicenceGrant, RentalStatus, WalletFact
+from contracts.domain import (
+    ContractStatus,
+    Funding,
+    HardwareItem,
+    LicenceGrant,
+    RateChange,
+    RentalStatus,
+    WalletFact,
+)
 
 
 @dataclass(frozen=True)
@@ -439,6 +447,118 @@ async def reprice_active_rentals(
         rate_per_day,
         contract_ids,
     )
+
+
+async def lock_tariff(conn: asyncpg.Connection, product: str) -> Tariff | None:
+    """The tariff row, locked for a change of it (lock order: after the device, before the contracts)."""
+    row = await conn.fetchrow(
+        "SELECT product, rate_per_day, licences, updated_at FROM tariff WHERE product = $1 FOR UPDATE", product
+    )
+    return None if row is None else Tariff.of(row)
+
+
+@dataclass(frozen=True)
+class TariffChange:
+    """A tariff change still scheduled (or, once due, being applied)."""
+
+    id: UUID
+    product: str
+    rate_per_day: int
+    licences: tuple[LicenceGrant, ...]
+    effective_at: datetime
+    scheduled_at: datetime
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> Self:
+        return cls(**{**dict(row), "licences": _grants(row["licences"])})
+
+    @property
+    def rate_change(self) -> RateChange:
+        return RateChange(effective_at=self.effective_at, rate_per_day=self.rate_per_day)
+
+
+async def insert_tariff_change(
+    conn: asyncpg.Connection,
+    *,
+    change_id: UUID,
+    product: str,
+    rate_per_day: int,
+    licences: list[dict[str, object]],
+    effective_at: datetime,
+    now: datetime,
+    applied: bool,
+) -> None:
+    await conn.execute(
+        """INSERT INTO tariff_change (id, product, rate_per_day, licences, effective_at, scheduled_at, status,
+                                      closed_at)
+           VALUES ($1, $2, $3, $4, $5, $6::timestamptz, CASE WHEN $7::boolean THEN 'applied' ELSE 'scheduled' END,
+                   CASE WHEN $7::boolean THEN $6::timestamptz END)""",
+        change_id,
+        product,
+        rate_per_day,
+        licences,
+        effective_at,
+        now,
+        applied,
+    )
+
+
+async def pending_tariff_changes(conn: asyncpg.Connection, products: list[str]) -> dict[str, list[TariffChange]]:
+    """The scheduled changes of each product, ascending by when they take effect."""
+    rows = await conn.fetch(
+        """SELECT id, product, rate_per_day, licences, effective_at, scheduled_at FROM tariff_change
+           WHERE status = 'scheduled' AND product = ANY($1::text[]) ORDER BY product, effective_at""",
+        products,
+    )
+    changes: dict[str, list[TariffChange]] = {}
+    for row in rows:
+        changes.setdefault(row["product"], []).append(TariffChange.of(row))
+    return changes
+
+
+async def supersede_tariff_changes(
+    conn: asyncpg.Connection, *, product: str, from_effective_at: datetime | None, now: datetime
+) -> int:
+    """Close the product's scheduled changes taking effect at or after `from_effective_at` (None: all of them)."""
+    result = await conn.execute(
+        """UPDATE tariff_change SET status = 'superseded', closed_at = $3
+           WHERE product = $1 AND status = 'scheduled' AND ($2::timestamptz IS NULL OR effective_at >= $2)""",
+        product,
+        from_effective_at,
+        now,
+    )
+    return int(result.split()[-1])
+
+
+async def next_due_tariff_change(conn: asyncpg.Connection, *, now: datetime) -> TariffChange | None:
+    """The earliest scheduled change due at `now` (not locked: the caller locks its tariff row, then the change)."""
+    row = await conn.fetchrow(
+        """SELECT id, product, rate_per_day, licences, effective_at, scheduled_at FROM tariff_change
+           WHERE status = 'scheduled' AND effective_at <= $1 ORDER BY effective_at, id LIMIT 1""",
+        now,
+    )
+    return None if row is None else TariffChange.of(row)
+
+
+async def lock_scheduled_tariff_change(conn: asyncpg.Connection, change_id: UUID) -> TariffChange | None:
+    """The change if it is still scheduled, locked (another replica that applied it meanwhile leaves None)."""
+    row = await conn.fetchrow(
+        """SELECT id, product, rate_per_day, licences, effective_at, scheduled_at FROM tariff_change
+           WHERE id = $1 AND status = 'scheduled' FOR UPDATE""",
+        change_id,
+    )
+    return None if row is None else TariffChange.of(row)
+
+
+async def mark_tariff_change_applied(conn: asyncpg.Connection, *, change_id: UUID, now: datetime) -> None:
+    await conn.execute("UPDATE tariff_change SET status = 'applied', closed_at = $2 WHERE id = $1", change_id, now)
+
+
+async def next_tariff_change_at(conn: asyncpg.Connection | asyncpg.Pool) -> datetime | None:
+    value: datetime | None = await conn.fetchval(
+        "SELECT min(effective_at) FROM tariff_change WHERE status = 'scheduled'"
+    )
+    return value
 
 
 # --- rentals -------------------------------------------------------------------------------------------------

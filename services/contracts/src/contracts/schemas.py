@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.domain import ContractStatus, RentalStatus
 from contracts.domain import HardwareItem as HardwareItem  # the Hardware tab's item is the domain's own
@@ -53,13 +53,26 @@ class LicenceSpec(_Request):
 class TariffWrite(_Request):
     rate_per_day: IscAmountText
     licences: list[LicenceSpec] = Field(default_factory=list, max_length=50)
+    # When the new rate takes effect; absent (or past): at once. An increase of a rented product's tariff takes
+    # effect no earlier than one lease after it is set (422 `tariff_increase_too_soon` otherwise).
+    effective_at: AwareDatetime | None = None
+
+
+class ScheduledTariffRead(BaseModel):
+    effective_at: datetime
+    rate_per_day: IscAmount
+    licences: list[LicenceSpec]
+    scheduled_at: datetime
 
 
 class TariffRead(BaseModel):
     product: str
+    # The rate and licences in effect now.
     rate_per_day: IscAmount
     licences: list[LicenceSpec]
     updated_at: datetime
+    # The changes still to take effect, ascending.
+    scheduled: list[ScheduledTariffRead] = Field(default_factory=list)
 
 
 class RentalCreate(_Request):

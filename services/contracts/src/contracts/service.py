@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
@@ -19,14 +19,33 @@ import asyncpg
 import structlog
 
 from contracts import domain, repository
-from contracts.domain import ContractStatus, DeviceFacts, DomainSnapshot, Funding, RentalStatus, RentedUnit, Transition
-from contracts.repository import ActiveRental, Contract, KnownDevice, KnownDomain, LockedContract, Rental, Tariff
+from contracts.domain import (
+    ContractStatus,
+    DeviceFacts,
+    DomainSnapshot,
+    FirstTariffTakesEffectAtOnce,
+    Funding,
+    RentalStatus,
+    RentedUnit,
+    Transition,
+)
+from contracts.repository import (
+    ActiveRental,
+    Contract,
+    KnownDevice,
+    KnownDomain,
+    LockedContract,
+    Rental,
+    Tariff,
+    TariffChange,
+)
 from contracts.schemas import (
     ContractRead,
     HardwareItem,
     HistoryEntryRead,
     LicenceSpec,
     RentalRead,
+    ScheduledTariffRead,
     TariffRead,
 )
 from shared.auth import Principal, Role
@@ -44,6 +63,7 @@ from shared.events.contracts import (
     Licence,
     RentalChanged,
     RentedDevice,
+    ScheduledRate,
 )
 from shared.events.provisioning import DeviceRemoved
 from shared.idempotency import Claim, claim
@@ -85,12 +105,25 @@ def _rental_read(rental: Rental) -> RentalRead:
     return RentalRead.model_validate(rental, from_attributes=True)
 
 
-def _tariff_read(tariff: Tariff) -> TariffRead:
+def _licence_specs(licences: Sequence[domain.LicenceGrant]) -> list[LicenceSpec]:
+    return [LicenceSpec(type=grant.type, count=grant.count) for grant in licences]
+
+
+def _tariff_read(tariff: Tariff, scheduled: Sequence[TariffChange] = ()) -> TariffRead:
     return TariffRead(
         product=tariff.product,
         rate_per_day=tariff.rate_per_day,
-        licences=[LicenceSpec(type=grant.type, count=grant.count) for grant in tariff.licences],
+        licences=_licence_specs(tariff.licences),
         updated_at=tariff.updated_at,
+        scheduled=[
+            ScheduledTariffRead(
+                effective_at=change.effective_at,
+                rate_per_day=change.rate_per_day,
+                licences=_licence_specs(change.licences),
+                scheduled_at=change.scheduled_at,
+            )
+            for change in scheduled
+        ],
     )
 
 
@@ -188,8 +221,10 @@ async def _publish(
     conn: asyncpg.Connection, *, contract: LockedContract, facts: Sequence[Fact], status: ContractStatus, now: datetime
 ) -> None:
     """The facts of a change, then the next version of the rental it leaves (`status`): into the outbox and the
-    contract's history, in order, in the caller's transaction. The caller holds the contract row lock."""
-    everything = [*facts, await _rental_changed(conn, contract=contract, status=status)]
+    contract's history, in order, in the caller's transaction. The caller holds the contract row lock. `now` is the
+    instant of the change (the use case's clock instant; a scheduled tariff change's `effective_at`): the rental
+    burns from it (`RentalChanged.changed_at`)."""
+    everything = [*facts, await _rental_changed(conn, contract=contract, status=status, changed_at=now)]
     await add_all_to_outbox(conn, [event for event, _ in everything])
     await repository.insert_history_entries(
         conn,
@@ -225,12 +260,21 @@ def _domain_rental(snapshot: DomainSnapshot) -> DomainRental:
     )
 
 
-async def _rental_changed(conn: asyncpg.Connection, *, contract: LockedContract, status: ContractStatus) -> Fact:
-    """The next version of the contract's whole rental and its history line."""
+async def _rental_changed(
+    conn: asyncpg.Connection, *, contract: LockedContract, status: ContractStatus, changed_at: datetime
+) -> Fact:
+    """The next version of the contract's whole rental and its history line. It carries the contract's whole rate
+    from each scheduled tariff change of its rented products on, so the wallet's run-out already counts them."""
     version = await repository.next_rental_version(conn, contract.id)
     linked = await repository.linked_domain_ids(conn, contract.id)
     units = [_rented_unit(rental) for rental in await repository.active_rentals_of_contract(conn, contract.id)]
     snapshot = domain.rental_snapshot(status=status, linked_domain_ids=linked, units=units)
+    pending = await repository.pending_tariff_changes(conn, sorted({unit.product for unit in units}))
+    scheduled = domain.scheduled_contract_rates(
+        units,
+        {product: [c.rate_change for c in changes] for product, changes in pending.items()},
+        active=snapshot.active,
+    )
     event = RentalChanged(
         contract_id=contract.id,
         account_id=contract.account_id,
@@ -238,6 +282,10 @@ async def _rental_changed(conn: asyncpg.Connection, *, contract: LockedContract,
         domains=[_domain_rental(d) for d in snapshot.domains],
         version=version,
         active=snapshot.active,
+        changed_at=changed_at,
+        scheduled_rates=[
+            ScheduledRate(effective_at=r.effective_at, burn_rate_per_day=r.rate_per_day) for r in scheduled
+        ],
     )
     devices = sum(len(d.units) for d in snapshot.domains)
     summary = f"rental v{version}: {devices} device(s), burning {_per_day(snapshot.burn_rate_per_day)}" + (
@@ -659,40 +707,163 @@ async def list_rentals(
 
 
 async def set_tariff(
-    pool: asyncpg.Pool, *, product: str, rate_per_day: int, licences: list[LicenceSpec], now: datetime
+    pool: asyncpg.Pool,
+    *,
+    product: str,
+    rate_per_day: int,
+    licences: list[LicenceSpec],
+    effective_at: datetime | None,
+    lease: timedelta,
+    now: datetime,
 ) -> TariffRead:
-    """A tariff change applies to the active rentals from now on: each contract renting the product gets a new
-    RentalChanged. The tariff row lock makes a concurrent activation either wait for the new rate or be seen."""
+    """Set a product's tariff at once (no `effective_at`, or one already past) or schedule it for `effective_at`.
+
+    The new change supersedes the scheduled ones taking effect at or after it (at once: all of them). A rise of a
+    rented product's price before `now + lease` is refused (`domain.check_tariff_change`). Every contract renting
+    the product gets a new RentalChanged at once, with the new rate or with its new `scheduled_rates`, and a history
+    line; a scheduled change takes effect in `apply_next_due_tariff_change`. The tariff row lock makes a concurrent
+    activation either wait for the change or be seen by it."""
+    effective = now if effective_at is None or effective_at <= now else effective_at
+    at_once = effective == now
     async with transaction(pool) as conn:
         grants: list[dict[str, object]] = [grant.model_dump() for grant in licences]
-        tariff = _tariff_read(
-            await repository.upsert_tariff(conn, product=product, rate_per_day=rate_per_day, licences=grants, now=now)
+        current = await repository.lock_tariff(conn, product)
+        if current is None and not at_once:
+            raise FirstTariffTakesEffectAtOnce(
+                f"{product} has no tariff yet: its first one takes effect at once (no `effective_at` ahead)"
+            )
+        renting = await repository.contracts_renting_product(conn, product)
+        pending = (await repository.pending_tariff_changes(conn, [product])).get(product, [])
+        if current is not None:
+            domain.check_tariff_change(
+                rate_per_day=current.rate_per_day,
+                pending=[c.rate_change for c in pending],
+                new_rate_per_day=rate_per_day,
+                effective_at=effective,
+                rented=bool(renting),
+                now=now,
+                lease=lease,
+            )
+        await repository.supersede_tariff_changes(
+            conn, product=product, from_effective_at=None if at_once else effective, now=now
         )
-        contracts = await repository.lock_contracts(conn, await repository.contracts_renting_product(conn, product))
-        await repository.reprice_active_rentals(
-            conn, product=product, rate_per_day=rate_per_day, contract_ids=[c.id for c in contracts]
+        await repository.insert_tariff_change(
+            conn,
+            change_id=uuid.uuid4(),
+            product=product,
+            rate_per_day=rate_per_day,
+            licences=grants,
+            effective_at=effective,
+            now=now,
+            applied=at_once,
         )
-        summary = f"tariff of {product} now {_per_day(rate_per_day)}"
-        for contract in contracts:
-            data = tariff.model_dump(mode="json")
-            await _record(conn, contract=contract, now=now, type="TariffChanged", summary=summary, data=data)
-            await _publish(conn, contract=contract, facts=(), status=contract.status, now=now)
-        log.info("contracts.tariff.set", product=product, rate_per_day=rate_per_day, contracts=len(contracts))
-        return tariff
+        if at_once:
+            tariff = await _apply_tariff(conn, product=product, rate_per_day=rate_per_day, licences=grants, at=now)
+        else:
+            assert current is not None
+            tariff = current
+            await _announce_scheduled_tariff(
+                conn, product=product, rate_per_day=rate_per_day, licences=licences, effective_at=effective, now=now
+            )
+        scheduled = (await repository.pending_tariff_changes(conn, [product])).get(product, [])
+        log.info(
+            "contracts.tariff.set",
+            product=product,
+            rate_per_day=rate_per_day,
+            effective_at=effective.isoformat(),
+            contracts=len(renting),
+        )
+        return _tariff_read(tariff, scheduled)
+
+
+async def _apply_tariff(
+    conn: asyncpg.Connection, *, product: str, rate_per_day: int, licences: list[dict[str, object]], at: datetime
+) -> Tariff:
+    """The tariff takes effect at `at`: the product's active rentals are repriced, and each contract renting it
+    records `TariffChanged` and publishes a RentalChanged burning at the new rate from `at`. The caller holds the
+    tariff row lock."""
+    tariff = await repository.upsert_tariff(conn, product=product, rate_per_day=rate_per_day, licences=licences, now=at)
+    contracts = await repository.lock_contracts(conn, await repository.contracts_renting_product(conn, product))
+    await repository.reprice_active_rentals(
+        conn, product=product, rate_per_day=rate_per_day, contract_ids=[c.id for c in contracts]
+    )
+    summary = f"tariff of {product} now {_per_day(rate_per_day)}"
+    data = _tariff_read(tariff).model_dump(mode="json")
+    for contract in contracts:
+        await _record(conn, contract=contract, now=at, type="TariffChanged", summary=summary, data=data)
+        await _publish(conn, contract=contract, facts=(), status=contract.status, now=at)
+    return tariff
+
+
+async def _announce_scheduled_tariff(
+    conn: asyncpg.Connection,
+    *,
+    product: str,
+    rate_per_day: int,
+    licences: list[LicenceSpec],
+    effective_at: datetime,
+    now: datetime,
+) -> None:
+    """Each contract renting the product records the scheduling and publishes its new `scheduled_rates`."""
+    contracts = await repository.lock_contracts(conn, await repository.contracts_renting_product(conn, product))
+    summary = f"tariff of {product} goes to {_per_day(rate_per_day)} from {effective_at.isoformat()}"
+    data: dict[str, object] = {
+        "product": product,
+        "rate_per_day": format_isc(rate_per_day),
+        "licences": [grant.model_dump() for grant in licences],
+        "effective_at": effective_at.isoformat(),
+    }
+    for contract in contracts:
+        await _record(conn, contract=contract, now=now, type="TariffChangeScheduled", summary=summary, data=data)
+        await _publish(conn, contract=contract, facts=(), status=contract.status, now=now)
+
+
+async def apply_next_due_tariff_change(pool: asyncpg.Pool, *, now: datetime) -> bool:
+    """The tariff job's one step: the earliest scheduled change due at `now` takes effect at its own instant
+    (`effective_at`, not when the job gets to it), in one transaction. False when none is due.
+
+    Lock order as everywhere: the tariff row, then the change (still scheduled: a replica that applied it first
+    leaves nothing to do), then the contracts."""
+    async with transaction(pool) as conn:
+        due = await repository.next_due_tariff_change(conn, now=now)
+        if due is None:
+            return False
+        await repository.lock_tariff(conn, due.product)
+        change = await repository.lock_scheduled_tariff_change(conn, due.id)
+        if change is None:
+            return True
+        await repository.mark_tariff_change_applied(conn, change_id=change.id, now=now)
+        grants: list[dict[str, object]] = [{"type": g.type, "count": g.count} for g in change.licences]
+        await _apply_tariff(
+            conn, product=change.product, rate_per_day=change.rate_per_day, licences=grants, at=change.effective_at
+        )
+        log.info(
+            "contracts.tariff.took_effect",
+            product=change.product,
+            rate_per_day=change.rate_per_day,
+            effective_at=change.effective_at.isoformat(),
+        )
+        return True
+
+
+async def next_tariff_change_at(pool: asyncpg.Pool) -> datetime | None:
+    return await repository.next_tariff_change_at(pool)
 
 
 async def get_tariff(pool: asyncpg.Pool, *, product: str) -> TariffRead:
     async with pool.acquire() as conn:
         tariff = await repository.get_tariff(conn, product)
+        scheduled = (await repository.pending_tariff_changes(conn, [product])).get(product, [])
     if tariff is None:
         raise NotFound(f"no tariff for {product}: it is not rentable", code="tariff_not_found")
-    return _tariff_read(tariff)
+    return _tariff_read(tariff, scheduled)
 
 
 async def list_tariffs(pool: asyncpg.Pool) -> Page[TariffRead]:
     async with pool.acquire() as conn:
         tariffs = await repository.list_tariffs(conn)
-    return Page[TariffRead](items=[_tariff_read(t) for t in tariffs], next_cursor=None)
+        pending = await repository.pending_tariff_changes(conn, [t.product for t in tariffs])
+    return Page[TariffRead](items=[_tariff_read(t, pending.get(t.product, [])) for t in tariffs], next_cursor=None)
 
 
 # --- history ------------------------------------------------------------------------------------------------

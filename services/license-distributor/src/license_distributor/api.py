@@ -73,6 +73,8 @@ async def create_pull_challenge(hwid: str, request: Request, pool: DbPool, now: 
     "/gateways/{hwid}/bundle",
     response_model=BundleRead,
     summary="Pull the current bundle (204 when the gateway already holds it)",
+    description="`X-Gateway-Seq`: the bundle held (0: none); `X-Gateway-Floor`: the highest seq ever accepted "
+    "(default: the seq held). The current bundle is sent whenever it is not the one held, above the floor.",
     responses={
         204: {"description": "The seq held is current"},
         **problem_responses((401, "`invalid_challenge`, `unknown_gateway`, `bad_signature`")),
@@ -86,9 +88,11 @@ async def pull_bundle(
     signature: Annotated[str, Header(alias="X-Gateway-Signature")],
     now: Now,
     seq_held: Annotated[int, Header(alias="X-Gateway-Seq", ge=0)] = 0,
+    floor: Annotated[int | None, Header(alias="X-Gateway-Floor", ge=0)] = None,
 ) -> Response | BundleRead:
-    pull = service.Identify(hwid=hwid, nonce=nonce, signature=signature, seq_held=seq_held)
-    delivery = await service.pull_bundle(pool, pull=pull, now=now, issuer=_settings(request.app).bundle_issuer)
+    settings = _settings(request.app)
+    pull = service.Identify(hwid=hwid, nonce=nonce, signature=signature, seq_held=seq_held, floor=floor)
+    delivery = await service.pull_bundle(pool, pull=pull, now=now, issuer=settings.bundle_issuer, lease=settings.lease)
     if delivery is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return BundleRead(seq=delivery.seq, jws=delivery.jws)

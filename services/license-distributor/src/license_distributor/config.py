@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import ServiceSettings
@@ -17,8 +20,12 @@ class Settings(ServiceSettings):
 
     # The `iss` of every bundle.
     bundle_issuer: str = "urn:rental:license-distributor"
-    # How often expired bundles are looked for (a gateway reboots by itself at `exp`; this tells the rest).
+    # How often expired bundles are looked for (a gateway reboots by itself at `exp`; this tells the rest), and
+    # leases due for renewal.
     expiry_sweep_interval_s: float = 1.0
+    # A running bundle's lease (`LICENSE_DISTRIBUTOR_LEASE_S`): its `exp` is at most this long after it was signed,
+    # so a gateway offline runs at most one lease past its last contact. Renewed with half of it left.
+    lease_s: float = Field(default=7 * 86_400.0, gt=0)
     # A replica proves it still holds its WebSockets this often; a gateway is online while it does.
     heartbeat_interval_s: float = 10.0
     # A gateway must identify within this many seconds of the challenge.
@@ -43,3 +50,7 @@ class Settings(ServiceSettings):
     rotation_poll_interval_s: float = 1.0
     # The cyclic collector's thresholds for this process (see limits.tune_garbage_collector).
     gc_thresholds: tuple[int, int, int] = (50_000, 20, 100)
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.lease_s)

@@ -1,8 +1,10 @@
 """Bundle rules, free of I/O: what a gateway's bundle carries at `now`, its claims, and when it changed.
 
 A bundle lets devices run only while their contract is active, not past its end, and the account has credit
-left; its expiry is the earliest of the account's run-out and the contract's end. When nothing may run, the
-bundle carries no devices and no expiry, so a gateway never receives a bundle that is already expired.
+left; its expiry (`exp`) is the earliest of the account's run-out, the contract's end and the end of its lease
+(`now + lease`), so a gateway cut off from the distributor runs at most one lease past its last contact. When
+nothing may run, the bundle carries no devices, no expiry and no lease, so a gateway never receives a bundle
+that is already expired. The warnings are the wallet's ladder (instants), signed in as they were announced.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from uuid import UUID
 
 # A gateway clock that lags ours by up to this much still accepts a fresh bundle (nbf = iat - skew).
 CLOCK_SKEW = timedelta(seconds=60)
-# The vendor warns weekly from seven weeks before run-out.
-WARNING_WEEKS = 7
+# A running bundle is valid at most this long after it was signed (`LICENSE_DISTRIBUTOR_LEASE_S`).
+DEFAULT_LEASE = timedelta(days=7)
 REBOOT_REASON = "rental_expired"
 
 
@@ -61,6 +63,8 @@ class Runway:
     balance: int | None = None
     burn_rate_per_day: int = 0
     at: datetime | None = None
+    # The wallet's warning ladder for this run-out, as instants (empty: no warnings).
+    warnings_at: tuple[datetime, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,16 @@ class WarningClaim(TypedDict):
     time_left_s: int
 
 
-class ContentDocument(TypedDict):
+class ContentDocument(TypedDict, total=False):
     sub: str
     kid: str
     devices: list[DeviceClaim]
     licences: list[LicenceClaim]
+    # The paid expiry (run-out or contract end), not bounded by the lease.
     exp: int | None
+    # The lease's end (None when nothing runs): not compared, renewed when due (`rebuild_changes`).
+    lease: int | None
+    warnings: list[int]
 
 
 @dataclass(frozen=True)
@@ -107,13 +115,23 @@ class BundleContent:
     domain_id: UUID
     devices: tuple[Device, ...] = ()
     licences: tuple[Licence, ...] = ()
+    # The paid expiry: the earliest run-out and contract end (None: nothing burns and no end).
     expires_at: datetime | None = None
     stop_reason: StopReason | None = None
-    warnings: tuple[datetime, ...] = field(default=(), compare=False)
+    warnings: tuple[datetime, ...] = ()
+    # When the lease of a bundle signed now ends (None when nothing runs); it moves with `now`, so it is not
+    # part of what makes two contents equal (a renewal is decided by `rebuild_changes`).
+    lease_ends_at: datetime | None = field(default=None, compare=False)
 
     @property
     def running(self) -> bool:
         return bool(self.devices)
+
+    @property
+    def bundle_expires_at(self) -> datetime | None:
+        """The bundle's `exp`: the paid expiry, bounded by the lease."""
+        candidates = [t for t in (self.expires_at, self.lease_ends_at) if t is not None]
+        return min(candidates) if candidates else None
 
     def document(self, *, kid: str) -> ContentDocument:
         """The comparable form, stored beside the bundle. The signing key is part of it: a rotation re-issues."""
@@ -123,6 +141,8 @@ class BundleContent:
             "devices": [{"hwid": d.hwid, "product": d.product} for d in self.devices],
             "licences": [{"type": lic.type, "count": lic.count} for lic in self.licences],
             "exp": _epoch(self.expires_at) if self.expires_at is not None else None,
+            "lease": _epoch(self.lease_ends_at) if self.lease_ends_at is not None else None,
+            "warnings": [_epoch(at) for at in self.warnings],
         }
 
 
@@ -176,11 +196,14 @@ def projected_run_out(runway: Runway, *, account_rate_per_day: int, now: datetim
     return min(candidates) if candidates else None
 
 
-def bundle_content(*, domain_id: UUID, rentals: Iterable[ContractRental], now: datetime) -> BundleContent:
+def bundle_content(
+    *, domain_id: UUID, rentals: Iterable[ContractRental], now: datetime, lease: timedelta = DEFAULT_LEASE
+) -> BundleContent:
     """The current bundle of a domain's gateways from the rentals of every contract linked to it."""
     devices: set[Device] = set()
     licence_counts: dict[str, int] = {}
     expiries: list[datetime] = []
+    ladder: set[datetime] = set()
     stop: StopReason | None = None
     for rental in rentals:
         if not rental.devices:
@@ -195,6 +218,8 @@ def bundle_content(*, domain_id: UUID, rentals: Iterable[ContractRental], now: d
             licence_counts[licence.type] = licence_counts.get(licence.type, 0) + licence.count
         if expiry is not None:
             expiries.append(expiry)
+        if rental.runway is not None:
+            ladder.update(rental.runway.warnings_at)
     if not devices:
         return BundleContent(domain_id=domain_id, stop_reason=stop or StopReason.NOTHING_RENTED)
     expires_at = min(expiries) if expiries else None
@@ -203,21 +228,52 @@ def bundle_content(*, domain_id: UUID, rentals: Iterable[ContractRental], now: d
         devices=tuple(sorted(devices)),
         licences=tuple(sorted(Licence(type=t, count=c) for t, c in licence_counts.items())),
         expires_at=expires_at,
-        warnings=warnings_before(expires_at, now=now),
+        warnings=warnings_before(ladder, expires_at=expires_at),
+        lease_ends_at=now + lease,
     )
 
 
-def warnings_before(expires_at: datetime | None, *, now: datetime) -> tuple[datetime, ...]:
-    """The weekly warnings still due before run-out, earliest first."""
-    if expires_at is None:
-        return ()
-    due = (expires_at - timedelta(weeks=weeks) for weeks in range(WARNING_WEEKS, 0, -1))
-    return tuple(at for at in due if at > now)
+def warnings_before(ladder: Iterable[datetime], *, expires_at: datetime | None) -> tuple[datetime, ...]:
+    """The wallet's warning instants that fall before the paid expiry, earliest first, in whole seconds.
+
+    All of them, passed or not: the content must not change with time alone (a gateway raises a passed one at
+    once, and knows it raised it). Whole seconds, as signed, so equal ladders compare equal.
+    """
+    instants = {at.replace(microsecond=0) for at in ladder}
+    return tuple(sorted(at for at in instants if expires_at is None or at < expires_at))
 
 
-def rebuild_changes(previous: ContentDocument | None, content: BundleContent, *, kid: str) -> bool:
-    """A new bundle (seq + 1) only when what it says, or the key that signs it, changed."""
-    return previous != content.document(kid=kid)
+def lease_renewal_due(previous: ContentDocument | None, *, now: datetime, renew_before: timedelta) -> bool:
+    """The held bundle's lease ends within `renew_before` (half a lease: see `renew_before`)."""
+    held = previous.get("lease") if previous is not None else None
+    return held is not None and held <= (now + renew_before).timestamp()
+
+
+def renew_before(lease: timedelta) -> timedelta:
+    """A connected gateway gets a renewed bundle once half its lease is left: a gateway that misses one
+    renewal (a short outage) still has half a lease to get the next."""
+    return lease / 2
+
+
+def rebuild_changes(
+    previous: ContentDocument | None,
+    content: BundleContent,
+    *,
+    kid: str,
+    now: datetime | None = None,
+    lease: timedelta = DEFAULT_LEASE,
+) -> bool:
+    """A new bundle (seq + 1) only when what it says or the key that signs it changed, or its lease is due.
+
+    The lease end itself is not compared: it moves with every rebuild, and comparing it would re-sign every
+    gateway of a domain at every change. With `now`, a held lease ending within `renew_before(lease)` is due.
+    """
+    document = content.document(kid=kid)
+    if previous is None:
+        return True
+    if {k: v for k, v in previous.items() if k != "lease"} != {k: v for k, v in document.items() if k != "lease"}:
+        return True
+    return now is not None and lease_renewal_due(previous, now=now, renew_before=renew_before(lease))
 
 
 def orders_reboot(previous: ContentDocument | None, content: BundleContent) -> bool:
@@ -247,8 +303,11 @@ class Claims:
             "licences": [{"type": lic.type, "count": lic.count} for lic in self.content.licences],
             "warnings": [warning_claim(at, expires_at=self.content.expires_at) for at in self.content.warnings],
         }
-        if self.content.expires_at is not None:
-            claims["exp"] = _epoch(self.content.expires_at)
+        expires_at = self.content.bundle_expires_at
+        if expires_at is not None:
+            claims["exp"] = _epoch(expires_at)
+        if self.content.lease_ends_at is not None:
+            claims["lease"] = _epoch(self.content.lease_ends_at)
         return claims
 
 

@@ -1,4 +1,6 @@
-"""The expiry sweep: a bundle whose `exp` has passed is replaced by one with no devices, at once.
+"""The expiry sweep: a bundle whose `exp` has passed is replaced by one with no devices, at once; and the
+lease renewals: a domain whose lease ends within half a lease is re-signed with a new one (pushed to its
+connected gateways), so a connected gateway never reaches the end of its lease.
 
 Gateways reboot at `exp` by themselves; this makes the distributor's own view (and any gateway that
 connects later) agree without waiting for the wallet's `BalanceDepleted`. Safe with replicas: the rows
@@ -24,8 +26,14 @@ async def sweep_expired_bundles(runtime: Runtime[Settings]) -> None:
     while True:
         try:
             reissued = await service.reissue_expired(
-                runtime.pool, now=runtime.clock.now(), issuer=settings.bundle_issuer
+                runtime.pool, now=runtime.clock.now(), issuer=settings.bundle_issuer, lease=settings.lease
             )
+            renewed = await service.renew_leases(
+                runtime.pool, now=runtime.clock.now(), issuer=settings.bundle_issuer, lease=settings.lease
+            )
+            if renewed:
+                log.info("license_distributor.leases.renewed", count=renewed)
+            reissued += renewed
         except Exception as exc:
             # The sweep outlives any failure: the database away is expected now and then, anything else is a bug.
             if is_database_away(exc):

@@ -1,8 +1,9 @@
 """The gateway WebSocket protocol (docs/design.md section 6), one connection from challenge to close.
 
 challenge -> identify (Ed25519 over 'rental-gateway-auth:<nonce>:<hwid>') -> welcome, or a close whose
-reason is the refusal's code (`unknown_gateway`, `bad_signature`); then a bundle whenever the gateway
-holds an older seq, acks back, and `reboot` when the rental stops. Ping/pong is uvicorn's.
+reason is the refusal's code (`unknown_gateway`, `bad_signature`); then a bundle whenever the one the gateway
+holds (`seq`, 0: none) is not the current one, with a seq above its `floor` (the highest it ever accepted;
+re-issued above it if need be), acks back, and `reboot` when the rental stops. Ping/pong is uvicorn's.
 
 The identify waits its turn in the hub's admission queue (batched): during a reconnect storm a connection
 is held open until its session is recorded, rather than refused or timed out.
@@ -217,7 +218,13 @@ async def _open(
     try:
         socket = _SessionSocket(send) if send is not None else None
         opened = await hub.open_session(
-            Identify(hwid=identify.hwid, nonce=nonce, signature=identify.signature, seq_held=identify.seq),
+            Identify(
+                hwid=identify.hwid,
+                nonce=nonce,
+                signature=identify.signature,
+                seq_held=identify.seq,
+                floor=identify.floor,
+            ),
             send_json=websocket.send_json if socket is None else socket.send_json,
             close=_closer(websocket) if socket is None else socket.close,
         )

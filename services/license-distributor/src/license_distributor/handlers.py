@@ -26,7 +26,12 @@ async def on_domain_created(ctx: HandlerContext[Settings], event: DomainCreated)
 
 async def on_gateway_registered(ctx: HandlerContext[Settings], event: GatewayRegistered) -> None:
     await service.register_gateway(
-        ctx.conn, gateway=_gateway(event), public_key=event.public_key, now=ctx.now(), issuer=ctx.settings.bundle_issuer
+        ctx.conn,
+        gateway=_gateway(event),
+        public_key=event.public_key,
+        now=ctx.now(),
+        issuer=ctx.settings.bundle_issuer,
+        lease=ctx.settings.lease,
     )
 
 
@@ -65,12 +70,19 @@ async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged)
         ],
         now=ctx.now(),
         issuer=ctx.settings.bundle_issuer,
+        lease=ctx.settings.lease,
     )
 
 
 async def on_runway_changed(ctx: HandlerContext[Settings], event: RunwayChanged) -> None:
     await _apply_runway(
-        ctx, event, balance=event.balance, depletes_at=event.depletes_at, rate=event.burn_rate_per_day, at=event.at
+        ctx,
+        event,
+        balance=event.balance,
+        depletes_at=event.depletes_at,
+        rate=event.burn_rate_per_day,
+        at=event.at,
+        warnings_at=tuple(event.warnings_at),
     )
 
 
@@ -79,7 +91,8 @@ async def on_balance_depleted(ctx: HandlerContext[Settings], event: BalanceDeple
 
 
 async def on_balance_restored(ctx: HandlerContext[Settings], event: BalanceRestored) -> None:
-    # The restoration does not say the rate; the one held stays, the time is the event's.
+    # The restoration does not say the rate nor the ladder: the rate held stays, the time is the event's; the
+    # ladder of the old run-out no longer holds, the RunwayChanged that follows brings the new one.
     await _apply_runway(
         ctx, event, balance=event.balance, depletes_at=event.depletes_at, rate=None, at=ctx.envelope.time
     )
@@ -93,8 +106,10 @@ async def _apply_runway(
     depletes_at: datetime | None,
     rate: int | None,
     at: datetime,
+    warnings_at: tuple[datetime, ...] = (),
 ) -> None:
-    """The wallet's news of an account, whichever event brought it: depleted means no balance left."""
+    """The wallet's news of an account, whichever event brought it: depleted means no balance left (and no
+    warnings: the ladder comes with RunwayChanged only)."""
     runway = AccountRunway(
         account_id=event.account_id,
         version=event.version,
@@ -103,8 +118,11 @@ async def _apply_runway(
         balance=balance,
         burn_rate_per_day=rate,
         at=at,
+        warnings_at=warnings_at,
     )
-    await service.apply_runway(ctx.conn, runway=runway, now=ctx.now(), issuer=ctx.settings.bundle_issuer)
+    await service.apply_runway(
+        ctx.conn, runway=runway, now=ctx.now(), issuer=ctx.settings.bundle_issuer, lease=ctx.settings.lease
+    )
 
 
 SUBSCRIPTIONS: Mapping[type[Event], Handler] = {

@@ -16,13 +16,14 @@ batches too.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -33,6 +34,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 from license_distributor import repository, service
+from license_distributor.domain import DEFAULT_LEASE
 from license_distributor.service import Admitted, Delivery, GatewaySession, Identify
 from shared.clock import Clock
 from shared.db import is_database_away
@@ -44,6 +46,8 @@ from shared.runtime import broker_away, database_away_at_start, until_reachable
 
 log = structlog.get_logger()
 NOTIFICATION_KEYS = (BundlesChanged.routing_key(),)
+# How many change ids a hub remembers, to skip the broker's copy of a change it already pushed locally.
+HANDLED_CHANGES_KEPT = 4096
 # WebSocket close codes (4000-4999 are the application's): the reason string says which.
 CLOSE_PROTOCOL = 4400
 CLOSE_REFUSED = 4401
@@ -63,8 +67,15 @@ HANDSHAKES_DEFERRED = Counter(
 )
 PUSHES = Counter(
     "license_distributor_bundles_pushed_total",
-    "Bundles sent to gateways: on connect, on a change, or by reconciliation",
+    "Bundles sent to gateways: on connect, on a change committed here (local) or heard from the broker (change), "
+    "or by reconciliation",
     ["trigger"],
+)
+CHANGES_HEARD = Counter(
+    "license_distributor_changes_heard_total",
+    "Bundle changes a hub heard of: from a commit in its own process (local) or the broker's copy (change), "
+    "handled or skipped as one already handled",
+    ["trigger", "outcome"],
 )
 
 SendJson = Callable[[dict[str, object]], Awaitable[None]]
@@ -215,8 +226,10 @@ class GatewayHub:
         write_interval_s: float = 0.05,
         send_timeout_s: float = 10.0,
         handshake_limit: int = 1000,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self.pool = pool
+        self.lease = lease
         self.broker = broker
         self.clock = clock
         self.heartbeat_interval_s = heartbeat_interval_s
@@ -237,6 +250,10 @@ class GatewayHub:
         self._acks: dict[UUID, tuple[int, datetime]] = {}
         self._ended: dict[UUID, tuple[datetime, datetime]] = {}
         self._written = asyncio.Event()
+        # Changes this process committed, pushed at once (`heard_locally`); the broker's copy of each is then
+        # skipped by its id, so a reboot is not sent twice.
+        self._local_pushes: set[asyncio.Task[None]] = set()
+        self._handled_changes: collections.OrderedDict[UUID, None] = collections.OrderedDict()
 
     @property
     def queue_name(self) -> str:
@@ -252,6 +269,7 @@ class GatewayHub:
             away=database_away_at_start,
             within_s=startup_wait_s,
         )
+        service.listen_to_local_changes(self)
         self._tasks.append(asyncio.create_task(self._beat_forever(), name=f"hub-heartbeat-{self.replica}"))
         self._tasks.append(asyncio.create_task(self._write_forever(), name=f"hub-writes-{self.replica}"))
         for n in range(self._admission_concurrency):
@@ -274,9 +292,9 @@ class GatewayHub:
         self._channel = channel
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._local_pushes]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._local_pushes, return_exceptions=True)
         while not self._waiting.empty():
             waiting = self._waiting.get_nowait()
             if not waiting.admitted.done():
@@ -385,6 +403,7 @@ class GatewayHub:
             replica=self.replica,
             now=self.clock.now(),
             issuer=self.issuer,
+            lease=self.lease,
         )
         opened: list[tuple[_Waiting, Session, Delivery | None]] = []
         for waiting, result in zip(batch, results, strict=True):
@@ -477,8 +496,28 @@ class GatewayHub:
                 else:
                     log.error("license_distributor.hub.notification_failed", exc_info=exc)
 
-    async def on_bundles_changed(self, event: BundlesChanged) -> None:
+    def heard_locally(self, change: BundlesChanged) -> None:
+        """A change this process just committed: pushed at once, without the broker's round trip."""
+        task = asyncio.create_task(self._push_heard(change), name=f"hub-local-push-{change.change_id}")
+        self._local_pushes.add(task)
+        task.add_done_callback(self._local_pushes.discard)
+
+    async def _push_heard(self, change: BundlesChanged) -> None:
+        try:
+            await self.on_bundles_changed(change, trigger="local")
+        except Exception as exc:
+            # The broker's copy of the notification (or the heartbeat) delivers what this push could not.
+            log.warning("license_distributor.hub.local_push_failed", exc_info=exc)
+
+    async def on_bundles_changed(self, event: BundlesChanged, *, trigger: str = "change") -> None:
         """Push each changed bundle to its session here (one query for all of them), then the reboots."""
+        if event.change_id in self._handled_changes:
+            CHANGES_HEARD.labels(trigger, "skipped").inc()
+            return
+        CHANGES_HEARD.labels(trigger, "handled").inc()
+        self._handled_changes[event.change_id] = None
+        if len(self._handled_changes) > HANDLED_CHANGES_KEPT:
+            self._handled_changes.popitem(last=False)
         stale = [
             b.gateway_id
             for b in event.bundles
@@ -490,7 +529,7 @@ class GatewayHub:
         deliveries = await service.current_deliveries(self.pool, gateway_ids=stale) if stale else {}
         await self._push_all(
             [(gateway_id, deliveries.get(gateway_id), reboots.get(gateway_id)) for gateway_id in {*stale, *reboots}],
-            trigger="change",
+            trigger=trigger,
         )
 
     async def _push_all(self, pushes: list[tuple[UUID, Delivery | None, str | None]], *, trigger: str) -> None:

@@ -51,6 +51,7 @@ async def gateway_hub(runtime: Runtime[Settings]) -> AsyncIterator[GatewayHub]:
         write_interval_s=settings.session_write_interval_s,
         send_timeout_s=settings.send_timeout_s,
         handshake_limit=settings.handshake_limit,
+        lease=settings.lease,
     )
     await hub.start(startup_wait_s=settings.startup_wait_s)
     try:

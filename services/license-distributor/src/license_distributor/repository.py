@@ -49,6 +49,8 @@ class AccountRunway:
     balance: int | None
     burn_rate_per_day: int | None
     at: datetime
+    # The wallet's warning ladder (instants) for this run-out; empty: no warnings.
+    warnings_at: tuple[datetime, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,14 +276,17 @@ async def insert_rental_domain(
 async def apply_runway(conn: asyncpg.Connection, *, runway: AccountRunway) -> bool:
     """Newest version wins. An event that does not carry the rate keeps the one held."""
     applied = await conn.fetchval(
-        """INSERT INTO account_runway (account_id, version, depleted, depletes_at, balance, burn_rate_per_day, at)
-           VALUES ($1, $2, $3, $4, $5, COALESCE($6::bigint, 0), $7)
+        """INSERT INTO account_runway
+               (account_id, version, depleted, depletes_at, balance, burn_rate_per_day, at, warnings_at)
+           VALUES ($1, $2, $3, $4, $5, COALESCE($6::bigint, 0), $7, $8::timestamptz[])
            ON CONFLICT (account_id) DO UPDATE
            SET version = $2, depleted = $3, depletes_at = $4, balance = $5,
-               burn_rate_per_day = COALESCE($6::bigint, account_runway.burn_rate_per_day), at = $7
+               burn_rate_per_day = COALESCE($6::bigint, account_runway.burn_rate_per_day), at = $7,
+               warnings_at = $8::timestamptz[]
            WHERE account_runway.version < $2
            RETURNING true""",
-        *astuple(runway),
+        *astuple(runway)[:-1],
+        list(runway.warnings_at),
     )
     return bool(applied)
 
@@ -301,6 +306,7 @@ async def rentals_of_domains(conn: asyncpg.Connection | asyncpg.Pool, *, domain_
         """SELECT rd.domain_id, c.contract_id, c.active, c.ends_at, rd.devices, rd.licences,
                   r.depleted AS runway_depleted, r.depletes_at AS runway_depletes_at,
                   r.balance AS runway_balance, r.burn_rate_per_day AS runway_rate, r.at AS runway_at,
+                  r.warnings_at AS runway_warnings_at,
                   (SELECT COALESCE(sum(a.burn_rate_per_day), 0) FROM contract_rental a
                    WHERE a.account_id = c.account_id AND a.active) AS account_rate
            FROM rental_domain rd
@@ -328,6 +334,7 @@ def _contract_rental(row: asyncpg.Record) -> ContractRental:
             balance=row["runway_balance"],
             burn_rate_per_day=row["runway_rate"],
             at=row["runway_at"],
+            warnings_at=tuple(row["runway_warnings_at"] or ()),
         ),
         account_rate_per_day=int(row["account_rate"]),
     )
@@ -386,9 +393,11 @@ async def lock_domains(conn: asyncpg.Connection, *, domain_ids: list[UUID]) -> d
 
 
 async def store_domain_contents(conn: asyncpg.Connection, *, contents: list[tuple[UUID, str, object]]) -> None:
-    """Rows of (domain_id, kid, content document): what every live gateway of the domain now holds."""
+    """Rows of (domain_id, kid, content document): what every live gateway of the domain now holds (its lease's
+    end kept in a column of its own, for the renewal job)."""
     await conn.execute(
-        """UPDATE domain_bundle d SET kid = v.kid, content = v.content::jsonb, updated_at = clock_timestamp()
+        """UPDATE domain_bundle d SET kid = v.kid, content = v.content::jsonb, updated_at = clock_timestamp(),
+                  lease_ends_at = to_timestamp((v.content::jsonb ->> 'lease')::bigint)
            FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(domain_id, kid, content)
            WHERE d.domain_id = v.domain_id""",
         [c[0] for c in contents],
@@ -488,6 +497,28 @@ async def domains_with_expired_running_bundles(conn: asyncpg.Connection, *, now:
         limit,
     )
     return sorted({r["domain_id"] for r in rows})
+
+
+async def domains_with_leases_due(conn: asyncpg.Connection, *, before: datetime, limit: int) -> list[UUID]:
+    """Domains whose bundles' lease ends before `before`, soonest first; locked so replicas share the renewals."""
+    rows = await conn.fetch(
+        """SELECT domain_id FROM domain_bundle WHERE lease_ends_at <= $1
+           ORDER BY lease_ends_at LIMIT $2 FOR UPDATE SKIP LOCKED""",
+        before,
+        limit,
+    )
+    return sorted(r["domain_id"] for r in rows)
+
+
+async def gateway_to_issue(conn: asyncpg.Connection, *, gateway_id: UUID) -> GatewayToIssue | None:
+    """One live gateway with the content of its current bundle (its domain locked by the caller)."""
+    row = await conn.fetchrow(
+        """SELECT g.id, g.hwid, g.domain_id, g.current_seq, b.content
+           FROM gateway g LEFT JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
+           WHERE g.id = $1 AND g.removed_at IS NULL""",
+        gateway_id,
+    )
+    return None if row is None else GatewayToIssue(**dict(row))
 
 
 # ---- signing keys -----------------------------------------------------------------------------------------

@@ -16,7 +16,10 @@ class IdentifyMessage(BaseModel):
     hwid: str = Field(pattern=HWID_PATTERN)
     product: str = Field(max_length=100)
     version: str = Field(default="", max_length=100)
+    # The bundle it holds and enforces (0: none).
     seq: int = Field(ge=0)
+    # The highest seq it ever accepted (default: `seq`, as an older gateway sends only that).
+    floor: int | None = Field(default=None, ge=0)
     signature: str = Field(max_length=200)
 
 

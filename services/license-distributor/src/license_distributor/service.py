@@ -6,7 +6,9 @@ replicas push it to connected gateways only when that event reaches them, so not
 
 from __future__ import annotations
 
+import functools
 import secrets
+import weakref
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
@@ -32,7 +34,7 @@ from license_distributor.repository import (
 from license_distributor.schemas import KeyRotationRead
 from license_distributor.signing import SigningKey, gateway_signature_valid, generate_signing_key, sign_bundle
 from shared.auth import Principal, ensure_account_access
-from shared.db import transaction
+from shared.db import after_commit, transaction
 from shared.events.base import Event
 from shared.events.licensing import (
     BundleIssued,
@@ -99,13 +101,17 @@ async def current_signing_key(conn: asyncpg.Connection) -> SigningKey:
 
 
 async def domain_contents(
-    conn: asyncpg.Connection | asyncpg.Pool, *, domain_ids: list[UUID], now: datetime
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    domain_ids: list[UUID],
+    now: datetime,
+    lease: timedelta = domain.DEFAULT_LEASE,
 ) -> dict[UUID, BundleContent]:
     """The bundle content of each domain at `now`, from one query over all of them."""
     rentals: dict[UUID, list[ContractRental]] = {d: [] for d in domain_ids}
     for share in await repository.rentals_of_domains(conn, domain_ids=domain_ids):
         rentals[share.domain_id].append(share.rental)
-    return {d: domain.bundle_content(domain_id=d, rentals=r, now=now) for d, r in rentals.items()}
+    return {d: domain.bundle_content(domain_id=d, rentals=r, now=now, lease=lease) for d, r in rentals.items()}
 
 
 @dataclass
@@ -118,6 +124,7 @@ class _Rebuild:
     # Each domain's content now, and the domains whose content differs from what their gateways hold.
     contents: dict[UUID, BundleContent]
     changed: list[UUID]
+    lease: timedelta = domain.DEFAULT_LEASE
     rows: list[tuple[object, ...]] = field(default_factory=list)
     issued: list[IssuedBundle] = field(default_factory=list)
     facts: list[Event] = field(default_factory=list)
@@ -126,15 +133,18 @@ class _Rebuild:
     def sign_if_changed(self, gateway: GatewayToIssue) -> None:
         """The gateway's next bundle (seq + 1), if what it holds differs from its domain's content now."""
         content = self.contents[gateway.domain_id]
-        if not domain.rebuild_changes(gateway.content, content, kid=self.key.kid):
+        if not domain.rebuild_changes(gateway.content, content, kid=self.key.kid, now=self.now, lease=self.lease):
             return
-        seq = gateway.current_seq + 1
+        self.sign(gateway, seq=gateway.current_seq + 1)
+
+    def sign(self, gateway: GatewayToIssue, *, seq: int) -> None:
+        """The gateway's bundle of its domain's content now, under `seq`."""
+        content = self.contents[gateway.domain_id]
         claims = Claims(issuer=self.issuer, hwid=gateway.hwid, seq=seq, issued_at=self.now, content=content)
         jws = sign_bundle(self.key, claims.as_dict())
         document = dict(content.document(kid=self.key.kid))
-        self.rows.append(
-            (gateway.hwid, seq, gateway.id, gateway.domain_id, self.key.kid, document, content.expires_at, jws)
-        )
+        expires_at = content.bundle_expires_at
+        self.rows.append((gateway.hwid, seq, gateway.id, gateway.domain_id, self.key.kid, document, expires_at, jws))
         self.issued.append(IssuedBundle(gateway_id=gateway.id, hwid=gateway.hwid, seq=seq))
         self._announce(gateway, content, seq=seq)
 
@@ -146,7 +156,7 @@ class _Rebuild:
                 gateway_id=gateway.id,
                 domain_id=gateway.domain_id,
                 seq=seq,
-                expires_at=content.expires_at,
+                expires_at=content.bundle_expires_at,
                 hwid=gateway.hwid,
                 devices=[d.hwid for d in content.devices],
             )
@@ -178,13 +188,15 @@ async def reissue_bundles(
     now: datetime,
     issuer: str,
     gateway_ids: Iterable[UUID] | None = None,
+    lease: timedelta = domain.DEFAULT_LEASE,
 ) -> list[IssuedBundle]:
     """Rebuild these domains' bundles: sign and store them for the gateways whose content changed.
 
     Work is proportional to what changed: the domains are locked (one row each) and their content computed in
     one query; only a domain whose content differs from the one its gateways hold has its gateways re-signed,
     in one batch. `gateway_ids` names gateways that need their bundle even when their domain is unchanged (a new
-    registration). One `BundlesChanged` tells every replica about the whole change.
+    registration). One `BundlesChanged` tells every replica about the whole change. A domain whose lease is due
+    (`domain.renew_before`) counts as changed: its running gateways get a renewed bundle.
     """
     wanted = sorted(set(domain_ids))
     if not wanted:
@@ -193,17 +205,38 @@ async def reissue_bundles(
     held = await repository.lock_domains(conn, domain_ids=wanted)
     # Read after the lock: everything a concurrent rebuild of these domains committed is visible now.
     key = await current_signing_key(conn)
-    contents = await domain_contents(conn, domain_ids=wanted, now=now)
-    changed = [d for d in wanted if domain.rebuild_changes(held[d], contents[d], kid=key.kid)]
+    contents = await domain_contents(conn, domain_ids=wanted, now=now, lease=lease)
+    changed = [d for d in wanted if domain.rebuild_changes(held[d], contents[d], kid=key.kid, now=now, lease=lease)]
     if not changed and not only:
         return []
-    rebuild = _Rebuild(key=key, issuer=issuer, now=now, contents=contents, changed=changed)
+    rebuild = _Rebuild(key=key, issuer=issuer, now=now, contents=contents, changed=changed, lease=lease)
     for gateway in await repository.gateways_to_issue(
         conn, changed_domain_ids=changed, gateway_ids=only, domain_ids=wanted
     ):
         rebuild.sign_if_changed(gateway)
     await _store_and_announce(conn, rebuild)
     return rebuild.issued
+
+
+class ChangeListener(Protocol):
+    def heard_locally(self, change: BundlesChanged) -> None:
+        """A change this process committed; called right after the commit, so it must not block."""
+        ...
+
+
+# The hubs of this process (`GatewayHub.start`): told of a change as soon as it commits, so the gateways
+# connected here get their bundles without waiting for the broker's copy of the notification. That copy still
+# reaches every replica, this one included, which then finds nothing left to send.
+_local_listeners: weakref.WeakSet[ChangeListener] = weakref.WeakSet()
+
+
+def listen_to_local_changes(listener: ChangeListener) -> None:
+    _local_listeners.add(listener)
+
+
+def _tell_local_listeners(change: BundlesChanged) -> None:
+    for listener in list(_local_listeners):
+        listener.heard_locally(change)
 
 
 async def _store_and_announce(conn: asyncpg.Connection, rebuild: _Rebuild) -> None:
@@ -215,7 +248,9 @@ async def _store_and_announce(conn: asyncpg.Connection, rebuild: _Rebuild) -> No
     await repository.insert_bundles(conn, bundles=rebuild.rows)
     await repository.set_current_seqs(conn, seqs=[(b.gateway_id, b.seq) for b in rebuild.issued])
     # The notification first: the relay publishes in order, so the pushes start before the facts are out.
-    await add_events(conn, [rebuild.notification(), *rebuild.facts])
+    notification = rebuild.notification()
+    await add_events(conn, [notification, *rebuild.facts])
+    after_commit(functools.partial(_tell_local_listeners, notification))
     first = rebuild.contents[rebuild.changed[0]] if rebuild.changed else None
     log.info(
         "license_distributor.bundles.issued",
@@ -231,11 +266,26 @@ async def add_events(conn: asyncpg.Connection, events: list[Event]) -> None:
     await add_all_to_outbox(conn, events)
 
 
-async def reissue_expired(pool: asyncpg.Pool, *, now: datetime, issuer: str, limit: int = 100) -> int:
-    """Bundles past their expiry become bundles with no devices (and the gateways are told to reboot)."""
+async def reissue_expired(
+    pool: asyncpg.Pool, *, now: datetime, issuer: str, limit: int = 100, lease: timedelta = domain.DEFAULT_LEASE
+) -> int:
+    """Bundles past their expiry become bundles with no devices (and the gateways are told to reboot), or, when
+    it was only their lease that ended and the rental goes on, renewed ones."""
     async with transaction(pool) as conn:
         domain_ids = await repository.domains_with_expired_running_bundles(conn, now=now, limit=limit)
-        issued = await reissue_bundles(conn, domain_ids=domain_ids, now=now, issuer=issuer)
+        issued = await reissue_bundles(conn, domain_ids=domain_ids, now=now, issuer=issuer, lease=lease)
+    return len(issued)
+
+
+async def renew_leases(
+    pool: asyncpg.Pool, *, now: datetime, issuer: str, lease: timedelta = domain.DEFAULT_LEASE, limit: int = 100
+) -> int:
+    """Re-sign, with a new lease, the domains whose lease ends within `domain.renew_before(lease)`: a connected
+    gateway is pushed its renewal half a lease before its bundle would end. The domains are claimed with SKIP
+    LOCKED, so replicas share the work. The number of bundles issued."""
+    async with transaction(pool) as conn:
+        due = await repository.domains_with_leases_due(conn, before=now + domain.renew_before(lease), limit=limit)
+        issued = await reissue_bundles(conn, domain_ids=due, now=now, issuer=issuer, lease=lease)
     return len(issued)
 
 
@@ -339,7 +389,13 @@ async def record_known_domain(conn: asyncpg.Connection, *, domain_id: UUID, acco
 
 
 async def register_gateway(
-    conn: asyncpg.Connection, *, gateway: GatewayRecord, public_key: str, now: datetime, issuer: str
+    conn: asyncpg.Connection,
+    *,
+    gateway: GatewayRecord,
+    public_key: str,
+    now: datetime,
+    issuer: str,
+    lease: timedelta = domain.DEFAULT_LEASE,
 ) -> None:
     # The domain's lock first (one lock order for every rebuild): no rebuild of it runs while we register.
     await repository.lock_domains(conn, domain_ids=[gateway.domain_id])
@@ -347,7 +403,7 @@ async def register_gateway(
     await repository.upsert_gateway(conn, gateway=gateway, public_key=public_key)
     # Only the new gateway needs a bundle; its domain's others are unchanged.
     await reissue_bundles(
-        conn, domain_ids=[gateway.domain_id], gateway_ids=[gateway.gateway_id], now=now, issuer=issuer
+        conn, domain_ids=[gateway.domain_id], gateway_ids=[gateway.gateway_id], now=now, issuer=issuer, lease=lease
     )
 
 
@@ -375,6 +431,7 @@ async def apply_rental_snapshot(
     shares: list[RentalShare],
     now: datetime,
     issuer: str,
+    lease: timedelta = domain.DEFAULT_LEASE,
 ) -> None:
     """A contract's rental as announced (its terms, its share of each domain): the domains it touches rebuilt."""
     previous = await repository.contract_rental(conn, contract_id=contract_id)
@@ -389,7 +446,7 @@ async def apply_rental_snapshot(
         accounts = {terms.account_id} if previous is None else {terms.account_id, previous.account_id}
         for account_id in sorted(accounts):
             affected |= set(await repository.rented_domains_of_account(conn, account_id=account_id))
-    await reissue_bundles(conn, domain_ids=affected, now=now, issuer=issuer)
+    await reissue_bundles(conn, domain_ids=affected, now=now, issuer=issuer, lease=lease)
 
 
 async def _store_terms(conn: asyncpg.Connection, *, contract_id: UUID, version: int, terms: ContractTerms) -> bool:
@@ -427,7 +484,14 @@ async def _replace_shares(
     return set(gone) | set(moved), set(held) | set(wanted)
 
 
-async def apply_runway(conn: asyncpg.Connection, *, runway: AccountRunway, now: datetime, issuer: str) -> None:
+async def apply_runway(
+    conn: asyncpg.Connection,
+    *,
+    runway: AccountRunway,
+    now: datetime,
+    issuer: str,
+    lease: timedelta = domain.DEFAULT_LEASE,
+) -> None:
     """The wallet's news of an account: every domain the account rents is rebuilt, unless the news is stale."""
     if not await repository.apply_runway(conn, runway=runway):
         log.info(
@@ -437,21 +501,63 @@ async def apply_runway(conn: asyncpg.Connection, *, runway: AccountRunway, now: 
         )
         return
     domain_ids = await repository.rented_domains_of_account(conn, account_id=runway.account_id)
-    await reissue_bundles(conn, domain_ids=domain_ids, now=now, issuer=issuer)
+    await reissue_bundles(conn, domain_ids=domain_ids, now=now, issuer=issuer, lease=lease)
 
 
 # ---- gateway sessions and pulls -------------------------------------------------------------------------
 
 
 async def _fresh_bundle(
-    conn: asyncpg.Connection, *, gateway_id: UUID, domain_id: UUID, now: datetime, issuer: str
+    conn: asyncpg.Connection,
+    *,
+    gateway_id: UUID,
+    domain_id: UUID,
+    now: datetime,
+    issuer: str,
+    lease: timedelta = domain.DEFAULT_LEASE,
+    held: int | None = None,
+    above: int = 0,
 ) -> StoredBundle | None:
-    """The current bundle, rebuilt first if it has expired since (a gateway never receives an expired one)."""
+    """The current bundle, rebuilt first if it has expired since (a gateway never receives an expired one), and
+    re-issued under a seq above `above` (the gateway's floor) when its own is not and it is not the one the
+    gateway holds (`held`): the gateway would refuse it."""
     bundle = await repository.current_bundle(conn, gateway_id=gateway_id)
     if bundle is None or _expired(bundle.expires_at, now=now):
-        await reissue_bundles(conn, domain_ids=[domain_id], gateway_ids=[gateway_id], now=now, issuer=issuer)
+        await reissue_bundles(
+            conn, domain_ids=[domain_id], gateway_ids=[gateway_id], now=now, issuer=issuer, lease=lease
+        )
+        bundle = await repository.current_bundle(conn, gateway_id=gateway_id)
+    if bundle is not None and bundle.seq <= above and bundle.seq != held:
+        await _reissue_above(
+            conn, gateway_id=gateway_id, domain_id=domain_id, floor=above, now=now, issuer=issuer, lease=lease
+        )
         bundle = await repository.current_bundle(conn, gateway_id=gateway_id)
     return bundle
+
+
+async def _reissue_above(
+    conn: asyncpg.Connection,
+    *,
+    gateway_id: UUID,
+    domain_id: UUID,
+    floor: int,
+    now: datetime,
+    issuer: str,
+    lease: timedelta,
+) -> None:
+    """The gateway's current content signed again under `floor + 1`: it accepted that seq once (from a registration
+    since replaced, or a distributor restored from an older backup) and refuses anything not above it."""
+    # Under the domain's lock, after any pending change of the domain is built: the content signed is current.
+    await reissue_bundles(conn, domain_ids=[domain_id], now=now, issuer=issuer, lease=lease)
+    gateway = await repository.gateway_to_issue(conn, gateway_id=gateway_id)
+    if gateway is None or gateway.current_seq > floor:
+        return  # removed meanwhile, or a rebuild already went above the floor
+    key = await current_signing_key(conn)
+    contents = await domain_contents(conn, domain_ids=[domain_id], now=now, lease=lease)
+    rebuild = _Rebuild(key=key, issuer=issuer, now=now, contents=contents, changed=[], lease=lease)
+    rebuild.sign(gateway, seq=floor + 1)
+    await _store_and_announce(conn, rebuild)
+    log.info("license_distributor.bundle.reissued_above_floor", hwid=gateway.hwid, floor=floor, seq=floor + 1)
 
 
 def _expired(expires_at: datetime | None, *, now: datetime) -> bool:
@@ -481,7 +587,14 @@ class Identify:
     hwid: str
     nonce: str
     signature: str
+    # The bundle the gateway holds and enforces (0: none).
     seq_held: int
+    # The highest seq it ever accepted: it refuses any bundle not above it. An old gateway sends only its seq.
+    floor: int | None = None
+
+    @property
+    def seq_floor(self) -> int:
+        return max(self.seq_held, self.floor if self.floor is not None else self.seq_held)
 
 
 @dataclass(frozen=True)
@@ -494,7 +607,13 @@ class Admitted:
 
 
 async def open_sessions(
-    pool: asyncpg.Pool, *, identifies: list[Identify], replica: str, now: datetime, issuer: str
+    pool: asyncpg.Pool,
+    *,
+    identifies: list[Identify],
+    replica: str,
+    now: datetime,
+    issuer: str,
+    lease: timedelta = domain.DEFAULT_LEASE,
 ) -> list[Admitted | Unauthorized]:
     """Identify a batch of gateways: each proves its key; we record the sessions and hand back what each lacks.
 
@@ -510,8 +629,8 @@ async def open_sessions(
         if not isinstance(gateway, Unauthorized)
     }
     deliveries = {
-        gateway_id: await _delivery_on_connect(pool, gateway, now=now, issuer=issuer)
-        for gateway_id, (_, gateway) in connects.items()
+        gateway_id: await _delivery_on_connect(pool, gateway, identify, now=now, issuer=issuer, lease=lease)
+        for gateway_id, (identify, gateway) in connects.items()
     }
     if connects:
         await _record_connects(pool, connects=list(connects.values()), replica=replica, now=now)
@@ -529,15 +648,40 @@ def _verify(gateway: IdentifyingGateway | None, identify: Identify) -> Identifyi
 
 
 async def _delivery_on_connect(
-    pool: asyncpg.Pool, gateway: IdentifyingGateway, *, now: datetime, issuer: str
+    pool: asyncpg.Pool,
+    gateway: IdentifyingGateway,
+    identify: Identify,
+    *,
+    now: datetime,
+    issuer: str,
+    lease: timedelta = domain.DEFAULT_LEASE,
 ) -> Delivery | None:
-    """The bundle the gateway should hold: the one read with its key, unless it has none or that one expired."""
+    """What the gateway lacks: nothing if it holds the current bundle; else the current one, read with its key.
+
+    Sent whenever the bundle held is not the current one (a gateway that dropped its bundle says 0). Rarely it
+    must be built first: none yet, it expired since (a gateway never receives an expired one), or its seq is
+    not above the gateway's floor (re-issued above it, since the gateway would refuse it).
+    """
+    floor = identify.seq_floor
     if gateway.seq is not None and gateway.jws is not None and not _expired(gateway.expires_at, now=now):
-        return Delivery(seq=gateway.seq, jws=gateway.jws)
-    # Rare: no bundle yet, or it expired since (a gateway never receives an expired one).
+        if gateway.seq == identify.seq_held:
+            return None
+        if gateway.seq > floor:
+            return Delivery(seq=gateway.seq, jws=gateway.jws)
     async with transaction(pool) as conn:
-        bundle = await _fresh_bundle(conn, gateway_id=gateway.id, domain_id=gateway.domain_id, now=now, issuer=issuer)
-    return None if bundle is None else Delivery(seq=bundle.seq, jws=bundle.jws)
+        bundle = await _fresh_bundle(
+            conn,
+            gateway_id=gateway.id,
+            domain_id=gateway.domain_id,
+            now=now,
+            issuer=issuer,
+            lease=lease,
+            held=identify.seq_held,
+            above=floor,
+        )
+    if bundle is None or bundle.seq == identify.seq_held:
+        return None
+    return Delivery(seq=bundle.seq, jws=bundle.jws)
 
 
 async def _record_connects(
@@ -567,9 +711,7 @@ def _admission(
 ) -> Admitted | Unauthorized:
     if isinstance(verdict, Unauthorized):
         return verdict
-    delivery = deliveries[verdict.id]
-    if delivery is not None and delivery.seq <= identify.seq_held:
-        delivery = None  # it holds the current bundle: nothing to send
+    delivery = deliveries[verdict.id]  # None: it holds the current bundle, nothing to send
     session = GatewaySession(gateway_id=verdict.id, domain_id=verdict.domain_id, hwid=identify.hwid)
     return Admitted(gateway=session, delivery=delivery, connected_at=now)
 
@@ -607,8 +749,11 @@ async def issue_pull_challenge(pool: asyncpg.Pool, *, hwid: str, now: datetime, 
     return nonce, expires_at
 
 
-async def pull_bundle(pool: asyncpg.Pool, *, pull: Identify, now: datetime, issuer: str) -> Delivery | None:
-    """The HTTP fallback: same proof as the WebSocket over a one-time nonce; the seq held counts as an ack."""
+async def pull_bundle(
+    pool: asyncpg.Pool, *, pull: Identify, now: datetime, issuer: str, lease: timedelta = domain.DEFAULT_LEASE
+) -> Delivery | None:
+    """The HTTP fallback: same proof as the WebSocket over a one-time nonce; the seq held counts as an ack. As on
+    the WebSocket, the current bundle whenever the one held is not it, above the gateway's floor."""
     async with transaction(pool) as conn:
         if not await repository.consume_pull_challenge(conn, nonce=pull.nonce, hwid=pull.hwid, now=now):
             raise InvalidChallenge("the nonce is unknown, used or expired; ask for a new challenge")
@@ -618,9 +763,18 @@ async def pull_bundle(pool: asyncpg.Pool, *, pull: Identify, now: datetime, issu
             nonce=pull.nonce,
             signature=pull.signature,
         )
-        bundle = await _fresh_bundle(conn, gateway_id=gateway.id, domain_id=gateway.domain_id, now=now, issuer=issuer)
+        bundle = await _fresh_bundle(
+            conn,
+            gateway_id=gateway.id,
+            domain_id=gateway.domain_id,
+            now=now,
+            issuer=issuer,
+            lease=lease,
+            held=pull.seq_held,
+            above=pull.seq_floor,
+        )
         await repository.record_ack(conn, gateway_id=gateway.id, seq=pull.seq_held, now=now)
-    if bundle is None or bundle.seq <= pull.seq_held:
+    if bundle is None or bundle.seq == pull.seq_held:
         return None
     return Delivery(seq=bundle.seq, jws=bundle.jws)
 

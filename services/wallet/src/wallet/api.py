@@ -25,6 +25,7 @@ from wallet.schemas import (
     LedgerEntryRead,
     RedemptionCreate,
     RedemptionRead,
+    WarningThresholdsWrite,
 )
 
 router = APIRouter()
@@ -46,16 +47,58 @@ _NO_ACCOUNT = (404, "`not_found`: no such account (or not yours)")
 
 @router.post("/accounts", status_code=status.HTTP_201_CREATED, tags=["accounts"])
 async def open_account(
-    body: AccountCreate, principal: PartnerPrincipal, pool: DbPool, idempotency_key: OptionalIdempotencyKey, now: Now
+    body: AccountCreate,
+    principal: PartnerPrincipal,
+    pool: DbPool,
+    idempotency_key: OptionalIdempotencyKey,
+    settings: WalletSettings,
+    now: Now,
 ) -> AccountRead:
     return await service.open_account(
-        pool, principal=principal, name=body.name, idempotency_key=idempotency_key, now=now
+        pool,
+        principal=principal,
+        name=body.name,
+        idempotency_key=idempotency_key,
+        ladder_s=settings.low_balance_thresholds_s,
+        now=now,
     )
 
 
 @router.get("/accounts/{account_id}", tags=["accounts"], responses=problem_responses(_NO_ACCOUNT))
-async def read_account(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> AccountRead:
-    return await service.read_account(pool, principal=principal, account_id=account_id, now=now)
+async def read_account(
+    account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, settings: WalletSettings, now: Now
+) -> AccountRead:
+    return await service.read_account(
+        pool, principal=principal, account_id=account_id, ladder_s=settings.low_balance_thresholds_s, now=now
+    )
+
+
+@router.put(
+    "/accounts/{account_id}/warning-thresholds",
+    tags=["accounts"],
+    responses=problem_responses(
+        _NO_ACCOUNT,
+        (422, "`warning_thresholds_out_of_bounds`: a threshold outside the deployment's bounds, or too many"),
+    ),
+)
+async def set_warning_thresholds(
+    account_id: UUID,
+    body: WarningThresholdsWrite,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    settings: WalletSettings,
+    now: Now,
+) -> AccountRead:
+    """The account's own warning ladder (seconds of time left); `null` returns to the deployment's ladder."""
+    return await service.set_warning_thresholds(
+        pool,
+        principal=principal,
+        account_id=account_id,
+        thresholds_s=body.thresholds_s,
+        bounds=service.LadderBounds.of(settings),
+        ladder_s=settings.low_balance_thresholds_s,
+        now=now,
+    )
 
 
 @router.post(
@@ -85,6 +128,7 @@ async def redeem_activation_key(
         code=body.code,
         idempotency_key=idempotency_key,
         limits=service.RedemptionLimits.of(settings),
+        ladder_s=settings.low_balance_thresholds_s,
         now=now,
     )
 
@@ -101,10 +145,17 @@ async def adjust_balance(
     principal: OperatorPrincipal,
     pool: DbPool,
     idempotency_key: RequiredIdempotencyKey,
+    settings: WalletSettings,
     now: Now,
 ) -> AdjustmentRead:
     return await service.adjust_balance(
-        pool, principal=principal, account_id=account_id, adjustment=body, idempotency_key=idempotency_key, now=now
+        pool,
+        principal=principal,
+        account_id=account_id,
+        adjustment=body,
+        idempotency_key=idempotency_key,
+        ladder_s=settings.low_balance_thresholds_s,
+        now=now,
     )
 
 

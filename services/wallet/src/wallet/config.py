@@ -23,6 +23,11 @@ class Settings(ServiceSettings):
     redeem_failure_window_s: PositiveInt = 900
     # Time left (seconds) at which BalanceLow is announced: weekly from 7 weeks, then 3 days and 1 day.
     low_balance_thresholds_s: list[PositiveInt] = Field(default_factory=lambda: list(DEFAULT_LOW_BALANCE_THRESHOLDS_S))
+    # What an account's own ladder (PUT /v1/accounts/{id}/warning-thresholds) may be: each threshold within
+    # these seconds, at most this many thresholds.
+    warning_threshold_min_s: PositiveInt = 1
+    warning_threshold_max_s: PositiveInt = 366 * 86_400
+    warning_thresholds_max_count: PositiveInt = 20
     # The scheduler sleeps until the next run-out, warning or settlement, but never longer than this.
     scheduler_max_sleep_s: float = Field(default=0.5, gt=0, le=60)
     # Usage is settled into the ledger at least this often while an account burns.

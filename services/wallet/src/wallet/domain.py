@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -46,34 +46,116 @@ class InsufficientBalance(Conflict):
 
 
 @dataclass(frozen=True)
+class RateStep:
+    """The account's whole burn rate from `effective_at` on (a scheduled tariff change)."""
+
+    effective_at: datetime
+    rate_per_day: int
+
+
+@dataclass(frozen=True)
+class ContractRates:
+    """One contract's rate as its newest RentalChanged told it: `rate_per_day` now, then each scheduled step."""
+
+    rate_per_day: int
+    scheduled: tuple[RateStep, ...] = ()
+
+    def rate_at(self, at: datetime) -> int:
+        rate = self.rate_per_day
+        for step in self.scheduled:
+            if step.effective_at > at:
+                break
+            rate = step.rate_per_day
+        return rate
+
+
+def _normalized(rate_per_day: int, steps: Iterable[RateStep], *, start: datetime) -> tuple[int, tuple[RateStep, ...]]:
+    """The step function `rate_per_day` then `steps`, seen from `start` on: its rate at `start` and the steps after
+    it, ascending, each a real change (a step to the rate already burning is dropped)."""
+    rate, after = rate_per_day, list[RateStep]()
+    for step in sorted(steps, key=lambda s: s.effective_at):
+        if step.rate_per_day < 0:
+            raise BurnError("a burn rate is never negative")
+        if step.effective_at <= start:
+            rate = step.rate_per_day
+        elif step.rate_per_day != (after[-1].rate_per_day if after else rate):
+            after.append(step)
+    if rate < 0:
+        raise BurnError("a burn rate is never negative")
+    return rate, tuple(after)
+
+
+def account_rates(contracts: Iterable[ContractRates], *, start: datetime) -> tuple[int, tuple[RateStep, ...]]:
+    """The account's burn from `start` on, summed over its contracts: the rate at `start` and the steps after it."""
+    contracts = list(contracts)
+    instants = sorted({s.effective_at for c in contracts for s in c.scheduled if s.effective_at > start})
+    rate_now = sum(c.rate_at(start) for c in contracts)
+    steps = [RateStep(effective_at=t, rate_per_day=sum(c.rate_at(t) for c in contracts)) for t in instants]
+    return _normalized(rate_now, steps, start=start)
+
+
+@dataclass(frozen=True)
 class Burn:
     """An account's money at its last settlement, and how it burns from there.
 
-    Usage is measured per *segment* (a stretch at one rate): the usage owed at `t` is the rounded-up usage of
-    the whole segment up to `t` minus what the segment already settled. So settling often never costs more
-    than settling once, and rounding adds at most one micro-iSC per segment (a segment ends at each rate
-    change, and when burning resumes after the balance was empty).
+    Usage is measured per *segment* (from `segment_start`, at `rate_per_day` and then at each scheduled step of
+    `schedule`): within a segment the burn is a step function, cut into *pieces* at the steps. The usage owed at
+    `t` is, over the pieces up to `t`, the sum of each piece's rounded-up usage, minus what the segment already
+    settled. So settling often never costs more than settling once (across a step too), each piece is charged at
+    its own rate, and rounding adds at most one micro-iSC per piece (a segment ends at each rate change, and when
+    burning resumes after the balance was empty).
     """
 
     balance: int
     settled_at: datetime
+    # The rate at `segment_start`; the rate at any instant is `rate_at`.
     rate_per_day: int
     segment_start: datetime
     segment_used: int = 0
     # BalanceDepleted was announced and no credit has come back since: nothing burns.
     depleted: bool = False
+    # Scheduled rate changes after `segment_start`, ascending: the account's whole rate from each instant on.
+    schedule: tuple[RateStep, ...] = ()
 
     @classmethod
     def opened(cls, at: datetime) -> Burn:
         return cls(balance=0, settled_at=at, rate_per_day=0, segment_start=at)
 
+    def rate_at(self, at: datetime) -> int:
+        rate = self.rate_per_day
+        for step in self.schedule:
+            if step.effective_at > at:
+                break
+            rate = step.rate_per_day
+        return rate
+
+    def rates_from(self, at: datetime) -> tuple[int, tuple[RateStep, ...]]:
+        """How this burn goes on from `at`: the rate then and the steps after it."""
+        return _normalized(self.rate_per_day, self.schedule, start=max(at, self.segment_start))
+
+    def _pieces(self) -> list[tuple[datetime, datetime | None, int]]:
+        """The segment's stretches at one rate: (start, end or None for the last, rate)."""
+        starts = [(self.segment_start, self.rate_per_day), *((s.effective_at, s.rate_per_day) for s in self.schedule)]
+        return [
+            (start, starts[i + 1][0] if i + 1 < len(starts) else None, rate) for i, (start, rate) in enumerate(starts)
+        ]
+
+    def owed(self, at: datetime) -> int:
+        """The segment's usage from its start to `at`: each piece rounded up on its own, uncapped."""
+        total = 0
+        for start, end, rate in self._pieces():
+            if at <= start:
+                break
+            stop = at if end is None else min(at, end)
+            total += usage_for(rate_per_day=rate, elapsed_us=_elapsed_us(start, stop))
+        return total
+
     def usage_due(self, at: datetime) -> int:
         """Usage not yet settled at `at`, capped at the balance (the balance never goes below zero)."""
-        if self.rate_per_day == 0 or self.balance == 0:
+        if self.balance == 0:
             return 0
         at = max(at, self.settled_at)
-        owed = usage_for(rate_per_day=self.rate_per_day, elapsed_us=_elapsed_us(self.segment_start, at))
-        return min(self.balance, max(0, owed - self.segment_used))
+        return min(self.balance, max(0, self.owed(at) - self.segment_used))
 
     def balance_at(self, at: datetime) -> int:
         return self.balance - self.usage_due(at)
@@ -81,20 +163,35 @@ class Burn:
     def depletes_at(self) -> datetime | None:
         """The first microsecond at which the balance reads zero; None while nothing burns.
 
-        Usage reaches the target `u` when `ceil(rate * us / D) >= u`, i.e. `rate * us > (u - 1) * D`.
-        An empty balance that still has a rate (and was not announced as depleted) is due at once.
+        Within a piece starting at `s` at `rate`, after the earlier pieces' usage `C`, usage reaches the target
+        `u` when `C + ceil(rate * us / D) >= u`, i.e. `rate * us > (u - C - 1) * D`. The pieces are walked in
+        order, so the instant accounts for every scheduled step before it. An empty balance that burns (and was
+        not announced as depleted) is due at once, or when it starts to burn.
         """
-        if self.rate_per_day == 0 or self.depleted:
+        if self.depleted:
             return None
         if self.balance == 0:
-            return self.settled_at
+            if self.rate_at(self.settled_at) > 0:
+                return self.settled_at
+            later = [s.effective_at for s in self.schedule if s.effective_at > self.settled_at and s.rate_per_day]
+            return later[0] if later else None
         target = self.segment_used + self.balance
-        elapsed_us = (target - 1) * MICROSECONDS_PER_DAY // self.rate_per_day + 1
-        try:
-            instant = self.segment_start + timedelta(microseconds=elapsed_us)
-        except OverflowError:
-            return FAR_FUTURE
-        return min(instant, FAR_FUTURE)
+        used = 0
+        for start, end, rate in self._pieces():
+            if rate == 0:
+                continue
+            if end is not None:
+                whole = used + usage_for(rate_per_day=rate, elapsed_us=_elapsed_us(start, end))
+                if whole < target:
+                    used = whole
+                    continue
+            elapsed_us = (target - used - 1) * MICROSECONDS_PER_DAY // rate + 1
+            try:
+                instant = start + timedelta(microseconds=elapsed_us)
+            except OverflowError:
+                return FAR_FUTURE
+            return min(instant, FAR_FUTURE)
+        return None
 
     def settle(self, at: datetime) -> tuple[Burn, int]:
         """Move the settlement to `at` (never backwards); returns the new state and the usage to post."""
@@ -103,12 +200,19 @@ class Burn:
         settled = replace(self, balance=self.balance - usage, settled_at=at, segment_used=self.segment_used + usage)
         return settled, usage
 
-    def change_rate(self, *, rate_per_day: int, at: datetime) -> tuple[Burn, int]:
-        """Settle at the old rate up to `at`; the new rate burns from there, in a new segment."""
+    def _new_segment(self, rate_per_day: int, schedule: Iterable[RateStep]) -> Burn:
+        """A new segment from the settlement instant, burning at `rate_per_day` then `schedule` (seen from there)."""
+        rate, steps = _normalized(rate_per_day, schedule, start=self.settled_at)
+        return replace(self, rate_per_day=rate, schedule=steps, segment_start=self.settled_at, segment_used=0)
+
+    def change_rate(self, *, rate_per_day: int, at: datetime, schedule: Sequence[RateStep] = ()) -> tuple[Burn, int]:
+        """Settle at the old rates up to `at`; from there the account burns at `rate_per_day`, then at each
+        step of `schedule`, in a new segment. (If `at` is before the last settlement, the new burn starts at the
+        settlement, at the rate it has then.)"""
         if rate_per_day < 0:
             raise BurnError("a burn rate is never negative")
         settled, usage = self.settle(at)
-        return replace(settled, rate_per_day=rate_per_day, segment_start=settled.settled_at, segment_used=0), usage
+        return settled._new_segment(rate_per_day, schedule), usage
 
     def load(self, *, amount: int, at: datetime) -> tuple[Burn, int]:
         """Add credit at `at`. An empty balance starts burning again from `at`, not from where it stopped."""
@@ -116,7 +220,7 @@ class Burn:
             raise BurnError("credit loaded is positive")
         settled, usage = self.settle(at)
         if settled.balance == 0:
-            settled = replace(settled, segment_start=settled.settled_at, segment_used=0)
+            settled = settled._new_segment(settled.rate_per_day, settled.schedule)
         return replace(settled, balance=settled.balance + amount, depleted=False), usage
 
     def adjust(self, *, amount: int, at: datetime) -> tuple[Burn, int]:
@@ -299,3 +403,42 @@ def check_low_balance(
     pending = [t for t in thresholds_s if timedelta(seconds=t) < time_left]
     next_check_at = depletes_at - timedelta(seconds=max(pending)) if pending else None
     return LowBalanceCheck(warn_threshold_s=warn, warned_threshold_s=warned, next_check_at=next_check_at)
+
+
+class WarningThresholdsOutOfBounds(Unprocessable):
+    """An account's warning ladder outside what the deployment allows."""
+
+    code, title = "warning_thresholds_out_of_bounds", "Warning thresholds out of bounds"
+
+
+def checked_thresholds(thresholds_s: Sequence[int], *, min_s: int, max_s: int, max_count: int) -> tuple[int, ...]:
+    """An account's own ladder, largest first (duplicates dropped), if every threshold is within the bounds."""
+    ladder = tuple(sorted(set(thresholds_s), reverse=True))
+    if not 1 <= len(ladder) <= max_count:
+        raise WarningThresholdsOutOfBounds(
+            f"a ladder has 1 to {max_count} thresholds", min_s=min_s, max_s=max_s, max_count=max_count
+        )
+    outside = [t for t in ladder if not min_s <= t <= max_s]
+    if outside:
+        raise WarningThresholdsOutOfBounds(
+            f"every threshold is between {min_s} s and {max_s} s; not {outside}",
+            outside=outside,
+            min_s=min_s,
+            max_s=max_s,
+            max_count=max_count,
+        )
+    return ladder
+
+
+def warning_instants(*, depletes_at: datetime | None, thresholds_s: Sequence[int]) -> list[datetime]:
+    """The ladder as instants (the run-out minus each threshold), ascending; empty when nothing burns. Instants
+    already past are kept: they say which warnings are due at once."""
+    if depletes_at is None:
+        return []
+    instants = set()
+    for threshold in thresholds_s:
+        try:
+            instants.add(depletes_at - timedelta(seconds=threshold))
+        except OverflowError:
+            continue
+    return sorted(instants)

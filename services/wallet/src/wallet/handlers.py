@@ -11,19 +11,25 @@ from shared.events.base import Event
 from shared.events.contracts import RentalChanged
 from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored, CreditsLoaded, WalletEvent
 from shared.messaging.consumer import Handler
-from wallet import notices, service, webhooks
+from wallet import domain, notices, service, webhooks
 from wallet.config import Settings
 
 
 async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged) -> None:
-    # A contract that is not active draws nothing, whatever devices it lists.
+    # A contract that is not active draws nothing, whatever devices it lists or tariff changes it expects.
+    steps = [
+        domain.RateStep(effective_at=s.effective_at, rate_per_day=s.burn_rate_per_day) for s in event.scheduled_rates
+    ]
     await service.apply_rental_change(
         ctx.conn,
         account_id=event.account_id,
         contract_id=event.contract_id,
         burn_rate_per_day=event.burn_rate_per_day if event.active else 0,
+        scheduled_rates=steps if event.active else (),
         version=event.version,
-        changed_at=ctx.envelope.time,
+        # Charged from the instant of the change; an older publisher's event, from when it was published.
+        changed_at=event.changed_at or ctx.envelope.time,
+        ladder_s=ctx.settings.low_balance_thresholds_s,
         now=ctx.now(),
     )
     await webhooks.record_event(
@@ -31,7 +37,7 @@ async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged)
         envelope_id=ctx.envelope.id,
         account_id=event.account_id,
         event=event,
-        occurred_at=ctx.envelope.time,
+        occurred_at=event.changed_at or ctx.envelope.time,
         now=ctx.now(),
     )
 

@@ -5,7 +5,7 @@ Reads return frozen dataclasses (defined here), never asyncpg records: the rows'
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -13,7 +13,8 @@ from uuid import UUID
 
 import asyncpg
 
-from wallet.domain import Burn
+from shared.idempotency import Claim, claim_with
+from wallet.domain import Burn, ContractRates, RateStep
 
 KeyStatus = Literal["issued", "redeemed", "revoked"]
 EntryKind = Literal["redemption", "usage", "adjustment"]
@@ -29,6 +30,12 @@ class Account:
     version: int
     # When the scheduler next looks for a low-balance warning to announce; None while none can be due.
     low_check_at: datetime | None
+    # The account's own warning ladder (seconds of time left, largest first); None: the deployment's.
+    warning_thresholds_s: tuple[int, ...] | None = None
+
+    def ladder(self, default_s: Sequence[int]) -> tuple[int, ...]:
+        """The warning ladder this account is warned by: its own, else the deployment's."""
+        return self.warning_thresholds_s if self.warning_thresholds_s is not None else tuple(default_s)
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,8 @@ class LowBalanceCheckDue:
     depletes_at: datetime | None
     # The smallest threshold already announced in this run-down.
     warned_threshold_s: int | None
+    # The account's own ladder; None: the deployment's.
+    thresholds_s: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,11 +85,37 @@ class ActivationKey:
 _BURN_COLUMNS = ("balance", "settled_at", "segment_start", "segment_used", "depleted")
 
 
+def _steps(stored: list[dict[str, object]]) -> tuple[RateStep, ...]:
+    return tuple(
+        RateStep(effective_at=datetime.fromisoformat(str(s["effective_at"])), rate_per_day=int(str(s["rate_per_day"])))
+        for s in stored
+    )
+
+
+def steps_json(steps: Sequence[RateStep]) -> list[dict[str, object]]:
+    return [{"effective_at": s.effective_at.isoformat(), "rate_per_day": s.rate_per_day} for s in steps]
+
+
+def _ladder(stored: list[int] | None) -> tuple[int, ...] | None:
+    return None if stored is None else tuple(stored)
+
+
 def _account(row: asyncpg.Record | None) -> Account | None:
     if row is None:
         return None
-    burn = Burn(**{column: row[column] for column in _BURN_COLUMNS}, rate_per_day=row["burn_rate_per_day"])
-    return Account(id=row["id"], name=row["name"], burn=burn, version=row["version"], low_check_at=row["low_check_at"])
+    burn = Burn(
+        **{column: row[column] for column in _BURN_COLUMNS},
+        rate_per_day=row["burn_rate_per_day"],
+        schedule=_steps(row["rate_schedule"]),
+    )
+    return Account(
+        id=row["id"],
+        name=row["name"],
+        burn=burn,
+        version=row["version"],
+        low_check_at=row["low_check_at"],
+        warning_thresholds_s=_ladder(row["warning_thresholds_s"]),
+    )
 
 
 # --- Accounts -----------------------------------------------------------------------------------------
@@ -99,11 +134,14 @@ async def insert_account(
     )
 
 
+# What `_account` reads, in every query that returns an account.
+_ACCOUNT_COLUMNS = """id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted,
+    depletes_at, low_warned_threshold_s, low_check_at, version, rate_schedule, warning_thresholds_s"""
+
+
 async def get_account(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> Account | None:
     row = await conn.fetchrow(
-        """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted, depletes_at,
-                  low_warned_threshold_s, low_check_at, version
-           FROM account WHERE id = $1""",
+        f"SELECT {_ACCOUNT_COLUMNS} FROM account WHERE id = $1",  # noqa: S608 - fixed column list
         account_id,
     )
     return _account(row)
@@ -111,12 +149,29 @@ async def get_account(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID)
 
 async def lock_account(conn: asyncpg.Connection, account_id: UUID) -> Account | None:
     row = await conn.fetchrow(
-        """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted, depletes_at,
-                  low_warned_threshold_s, low_check_at, version
-           FROM account WHERE id = $1 FOR UPDATE""",
+        f"SELECT {_ACCOUNT_COLUMNS} FROM account WHERE id = $1 FOR UPDATE",  # noqa: S608 - fixed column list
         account_id,
     )
     return _account(row)
+
+
+async def lock_account_counting(
+    conn: asyncpg.Connection, account_id: UUID, *, buckets: list[str], window_start: datetime
+) -> tuple[Account | None, dict[str, int]]:
+    """`lock_account`, with the hits of the rate-limit `buckets` in the window: one round trip for both."""
+    row = await conn.fetchrow(
+        f"""SELECT {_ACCOUNT_COLUMNS},
+                  ARRAY(SELECT coalesce(c.hits, 0)
+                        FROM unnest($2::text[]) WITH ORDINALITY AS b (bucket, position)
+                        LEFT JOIN rate_limit_counter c ON c.bucket = b.bucket AND c.window_start = $3
+                        ORDER BY b.position) AS hits
+           FROM account WHERE id = $1 FOR UPDATE""",  # noqa: S608 - fixed column list
+        account_id,
+        buckets,
+        window_start,
+    )
+    hits = {} if row is None else dict(zip(buckets, row["hits"], strict=True))
+    return _account(row), hits
 
 
 async def account_exists(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> bool:
@@ -136,13 +191,15 @@ async def update_account_burn(
     depletes_at: datetime | None,
     version: int,
     low_check_at: datetime | None,
+    rate_schedule: Sequence[RateStep] = (),
     clear_warning: bool = False,
 ) -> None:
     """`clear_warning`: forget the last threshold warned (a run-down ended or nothing burns any more)."""
     await conn.execute(
         """UPDATE account SET balance = $2, burn_rate_per_day = $3, settled_at = $4, segment_start = $5,
                   segment_used = $6, depleted = $7, depletes_at = $8, version = $9, low_check_at = $10,
-                  low_warned_threshold_s = CASE WHEN $11 THEN NULL ELSE low_warned_threshold_s END
+                  low_warned_threshold_s = CASE WHEN $11 THEN NULL ELSE low_warned_threshold_s END,
+                  rate_schedule = $12
            WHERE id = $1""",
         account_id,
         balance,
@@ -155,6 +212,17 @@ async def update_account_burn(
         version,
         low_check_at,
         clear_warning,
+        steps_json(rate_schedule),
+    )
+
+
+async def set_warning_thresholds(
+    conn: asyncpg.Connection, *, account_id: UUID, thresholds_s: Sequence[int] | None
+) -> None:
+    await conn.execute(
+        "UPDATE account SET warning_thresholds_s = $2 WHERE id = $1",
+        account_id,
+        None if thresholds_s is None else list(thresholds_s),
     )
 
 
@@ -176,10 +244,9 @@ async def lock_next_due_depletion(
     conn: asyncpg.Connection, *, now: datetime, held_back: Collection[UUID]
 ) -> Account | None:
     row = await conn.fetchrow(
-        """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted, depletes_at,
-                  low_warned_threshold_s, low_check_at, version
+        f"""SELECT {_ACCOUNT_COLUMNS}
            FROM account WHERE depletes_at <= $1 AND id <> ALL($2::uuid[])
-            ORDER BY depletes_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
+            ORDER BY depletes_at LIMIT 1 FOR UPDATE SKIP LOCKED""",  # noqa: S608 - fixed column list
         now,
         list(held_back),
     )
@@ -191,7 +258,7 @@ async def lock_next_due_low_balance_check(
 ) -> LowBalanceCheckDue | None:
     # Only what the warning ladder reads: the row lock is what claims the account.
     row = await conn.fetchrow(
-        """SELECT id, depletes_at, low_warned_threshold_s
+        """SELECT id, depletes_at, low_warned_threshold_s, warning_thresholds_s
            FROM account WHERE low_check_at <= $1 AND id <> ALL($2::uuid[])
             ORDER BY low_check_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
         now,
@@ -200,7 +267,10 @@ async def lock_next_due_low_balance_check(
     if row is None:
         return None
     return LowBalanceCheckDue(
-        id=row["id"], depletes_at=row["depletes_at"], warned_threshold_s=row["low_warned_threshold_s"]
+        id=row["id"],
+        depletes_at=row["depletes_at"],
+        warned_threshold_s=row["low_warned_threshold_s"],
+        thresholds_s=_ladder(row["warning_thresholds_s"]),
     )
 
 
@@ -208,11 +278,10 @@ async def lock_next_unsettled_account(
     conn: asyncpg.Connection, *, settled_before: datetime, held_back: Collection[UUID]
 ) -> Account | None:
     row = await conn.fetchrow(
-        """SELECT id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted, depletes_at,
-                  low_warned_threshold_s, low_check_at, version
+        f"""SELECT {_ACCOUNT_COLUMNS}
            FROM account
             WHERE burn_rate_per_day > 0 AND balance > 0 AND settled_at < $1 AND id <> ALL($2::uuid[])
-            ORDER BY settled_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
+            ORDER BY settled_at LIMIT 1 FOR UPDATE SKIP LOCKED""",  # noqa: S608 - fixed column list
         settled_before,
         list(held_back),
     )
@@ -345,6 +414,31 @@ async def redeem_issued_key(
     return None if row is None else RedeemedKey(**row)
 
 
+async def claim_and_redeem_key(
+    conn: asyncpg.Connection,
+    *,
+    idempotency_key: str,
+    request: dict[str, str],
+    code_hash: bytes,
+    account_id: UUID,
+    at: datetime,
+) -> tuple[Claim, RedeemedKey | None]:
+    """The redemption's Idempotency-Key claimed and its key marked redeemed into the account, in one statement;
+    the key only if it was still issued and this is the first request with the key (see `claim_with`)."""
+    once, row = await claim_with(
+        conn,
+        operation="redemption",
+        owner=account_id,
+        key=idempotency_key,
+        request=request,
+        statement="""UPDATE activation_key SET status = 'redeemed', redeemed_into = $5, redeemed_at = $6
+                     WHERE code_hash = $4 AND status = 'issued' AND EXISTS (SELECT FROM claimed)
+                     RETURNING id, amount""",
+        args=[code_hash, account_id, at],
+    )
+    return once, None if row is None else RedeemedKey(id=row["id"], amount=row["amount"])
+
+
 async def activation_key_status(conn: asyncpg.Connection, code_hash: bytes) -> KeyStatus | None:
     status: KeyStatus | None = await conn.fetchval("SELECT status FROM activation_key WHERE code_hash = $1", code_hash)
     return status
@@ -382,14 +476,18 @@ async def upsert_contract_rate_if_newer(
     burn_rate_per_day: int,
     version: int,
     applied_at: datetime,
+    changed_at: datetime | None = None,
+    scheduled_rates: Sequence[RateStep] = (),
 ) -> bool:
     """True if this version was newer than the one held (or the first); an older or equal one changes nothing."""
     applied = await conn.fetchval(
-        """INSERT INTO contract_rate (contract_id, account_id, burn_rate_per_day, version, applied_at)
-           VALUES ($1, $2, $3, $4, $5)
+        """INSERT INTO contract_rate (contract_id, account_id, burn_rate_per_day, version, applied_at, changed_at,
+                                      scheduled_rates)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (contract_id) DO UPDATE
                SET burn_rate_per_day = EXCLUDED.burn_rate_per_day, version = EXCLUDED.version,
-                   applied_at = EXCLUDED.applied_at
+                   applied_at = EXCLUDED.applied_at, changed_at = EXCLUDED.changed_at,
+                   scheduled_rates = EXCLUDED.scheduled_rates
                WHERE contract_rate.version < EXCLUDED.version AND contract_rate.account_id = EXCLUDED.account_id
            RETURNING true""",
         contract_id,
@@ -397,13 +495,16 @@ async def upsert_contract_rate_if_newer(
         burn_rate_per_day,
         version,
         applied_at,
+        changed_at,
+        steps_json(scheduled_rates),
     )
     return bool(applied)
 
 
-async def total_contract_rate(conn: asyncpg.Connection, account_id: UUID) -> int:
-    return int(
-        await conn.fetchval(
-            "SELECT coalesce(sum(burn_rate_per_day), 0) FROM contract_rate WHERE account_id = $1", account_id
-        )
+async def contract_rates_of_account(conn: asyncpg.Connection, account_id: UUID) -> list[ContractRates]:
+    """Every contract the account funds, each with its rate and its scheduled steps."""
+    rows = await conn.fetch(
+        "SELECT burn_rate_per_day, scheduled_rates FROM contract_rate WHERE account_id = $1 ORDER BY contract_id",
+        account_id,
     )
+    return [ContractRates(rate_per_day=r["burn_rate_per_day"], scheduled=_steps(r["scheduled_rates"])) for r in rows]

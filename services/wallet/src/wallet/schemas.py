@@ -49,6 +49,26 @@ class AccountRead(BaseModel):
     depletes_at: datetime | None
     status: Literal["funded", "depleted"]
     version: int
+    # The account's whole burn rate from each instant on (tariff changes already scheduled), ascending.
+    scheduled_rates: list[ScheduledRateRead] = Field(default_factory=list)
+    # The one warning ladder: seconds of time left at which the account is warned, largest first. The web app
+    # shows these levels, `BalanceLow` warns at them, and `RunwayChanged.warnings_at` carries them as instants.
+    warning_thresholds_s: list[int] = Field(default_factory=list)
+    # `account`: its own ladder (PUT /accounts/{id}/warning-thresholds); `default`: the deployment's.
+    warning_thresholds_source: Literal["default", "account"] = "default"
+
+
+class ScheduledRateRead(BaseModel):
+    effective_at: datetime
+    burn_rate_per_day: IscAmount
+
+
+class WarningThresholdsWrite(BaseModel):
+    """An account's own warning ladder, in seconds of time left; null returns to the deployment's ladder. The
+    bounds are the deployment's (`warning_thresholds_out_of_bounds` otherwise)."""
+
+    model_config = ConfigDict(extra="forbid")
+    thresholds_s: list[WholeNumber] | None = Field(max_length=1000)
 
 
 class KeyBatchCreate(BaseModel):

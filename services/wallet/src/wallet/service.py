@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import NoReturn, Protocol, TypeVar
 
 import asyncpg
 import structlog
@@ -34,7 +34,7 @@ from shared.idempotency import claim
 from shared.messaging.outbox import add_all_to_outbox, add_to_outbox
 from shared.money import format_isc
 from shared.pagination import Keyset, Page
-from shared.rate_limit import ensure_all_below_limits, record_hit
+from shared.rate_limit import record_hit, refuse_if_any_full, window_start
 from shared.refusals import Conflict, NotFound, Unprocessable
 from wallet import domain, repository
 from wallet.config import Settings
@@ -49,6 +49,7 @@ from wallet.schemas import (
     KeyBatchReceipt,
     LedgerEntryRead,
     RedemptionRead,
+    ScheduledRateRead,
 )
 
 log = structlog.get_logger()
@@ -93,7 +94,13 @@ def _existing(account: Account | None) -> Account:
 
 
 async def open_account(
-    pool: asyncpg.Pool, *, principal: Principal, name: str, idempotency_key: str | None, now: datetime
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    name: str,
+    idempotency_key: str | None,
+    ladder_s: Sequence[int],
+    now: datetime,
 ) -> AccountRead:
     """A partner opens an account. A retry with the same Idempotency-Key gets the first answer, not a second
     account; the key is the opener's own (the account does not exist yet)."""
@@ -107,30 +114,85 @@ async def open_account(
         account = Account(id=uuid.uuid4(), name=name, burn=domain.Burn.opened(now), version=0, low_check_at=None)
         await repository.insert_account(conn, account_id=account.id, name=name, opened_by=opened_by, opened_at=now)
         await add_to_outbox(conn, AccountOpened(account_id=account.id, name=name))
-        result = await once.answer(_account_read(account, now=now), status_code=201)
+        result = await once.answer(_account_read(account, now=now, ladder_s=ladder_s), status_code=201)
     log.info("wallet.account.opened", account_id=str(account.id))
     return result
 
 
 async def read_account(
-    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, now: datetime
+    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, ladder_s: Sequence[int], now: datetime
 ) -> AccountRead:
     ensure_account_access(principal, account_id)
     account = _existing(await repository.get_account(pool, account_id))
-    return _account_read(account, now=now)
+    return _account_read(account, now=now, ladder_s=ladder_s)
 
 
-def _account_read(account: Account, *, now: datetime) -> AccountRead:
+def _account_read(account: Account, *, now: datetime, ladder_s: Sequence[int]) -> AccountRead:
+    """The account now; `ladder_s` is the deployment's warning ladder, shown unless the account has its own."""
     burn = account.burn
+    _, ahead = burn.rates_from(now)
     return AccountRead(
         id=account.id,
         name=account.name,
         balance=burn.balance_at(now),
-        burn_rate_per_day=burn.rate_per_day,
+        burn_rate_per_day=burn.rate_at(now),
         depletes_at=burn.depletes_at(),
         status="funded" if burn.balance_at(now) > 0 else "depleted",
         version=account.version,
+        scheduled_rates=[
+            ScheduledRateRead(effective_at=s.effective_at, burn_rate_per_day=s.rate_per_day) for s in ahead
+        ],
+        warning_thresholds_s=list(account.ladder(ladder_s)),
+        warning_thresholds_source="default" if account.warning_thresholds_s is None else "account",
     )
+
+
+@dataclass(frozen=True)
+class LadderBounds:
+    """What an account's own warning ladder may be (the deployment's settings)."""
+
+    min_s: int
+    max_s: int
+    max_count: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> LadderBounds:
+        return cls(
+            min_s=settings.warning_threshold_min_s,
+            max_s=settings.warning_threshold_max_s,
+            max_count=settings.warning_thresholds_max_count,
+        )
+
+
+async def set_warning_thresholds(
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    account_id: uuid.UUID,
+    thresholds_s: Sequence[int] | None,
+    bounds: LadderBounds,
+    ladder_s: Sequence[int],
+    now: datetime,
+) -> AccountRead:
+    """The account's own warning ladder (None: the deployment's again). It is the one ladder: `BalanceLow` warns by
+    it and the new `RunwayChanged` carries it as `warnings_at`, so the next bundles sign it in. Setting the same
+    ladder again changes nothing (no new version)."""
+    ensure_account_access(principal, account_id)
+    own = None
+    if thresholds_s is not None:
+        own = domain.checked_thresholds(
+            thresholds_s, min_s=bounds.min_s, max_s=bounds.max_s, max_count=bounds.max_count
+        )
+    async with transaction(pool) as conn:
+        account = _existing(await repository.lock_account(conn, account_id))
+        account = await _catch_up_run_out(conn, account, now=now)
+        if own != account.warning_thresholds_s:
+            await repository.set_warning_thresholds(conn, account_id=account_id, thresholds_s=own)
+            account = replace(account, warning_thresholds_s=own)
+            # A new version, so the ladder reaches every consumer of the runway; warnings are re-checked at once.
+            account = await _publish_runway(conn, account=account, burn=account.burn, at=now, ladder_s=ladder_s)
+            log.info("wallet.warning_thresholds.set", account_id=str(account_id), thresholds_s=own)
+    return _account_read(account, now=now, ladder_s=ladder_s)
 
 
 async def list_ledger(
@@ -243,6 +305,7 @@ async def redeem_activation_key(
     code: str,
     idempotency_key: str,
     limits: RedemptionLimits,
+    ladder_s: Sequence[int],
     now: datetime,
 ) -> RedemptionRead:
     """Load a key's credit into the account. A key redeems once: its row is locked, then its status checked.
@@ -262,6 +325,7 @@ async def redeem_activation_key(
             idempotency_key=idempotency_key,
             failure_limits=failure_limits,
             window_s=limits.window_s,
+            ladder_s=ladder_s,
             now=now,
         )
     except UnknownActivationKey:
@@ -279,31 +343,39 @@ async def _redeem(
     idempotency_key: str,
     failure_limits: dict[str, tuple[int, str]],
     window_s: int,
+    ladder_s: Sequence[int],
     now: datetime,
 ) -> RedemptionRead:
+    # Few round trips on the happy path: the account locked with its failure counts read, the Idempotency-Key
+    # claimed with the key marked, the ledger entries and the balance, the answer stored with its events.
     async with transaction(pool) as conn:
-        account = _existing(await repository.lock_account(conn, account_id))
-        await ensure_all_below_limits(conn, limits=failure_limits, window_s=window_s, now=now)
+        account, hits = await repository.lock_account_counting(
+            conn, account_id, buckets=list(failure_limits), window_start=window_start(now, window_s)
+        )
+        account = _existing(account)
+        refuse_if_any_full(hits, limits=failure_limits, window_s=window_s, now=now)
         canonical = domain.canonical_code(code)
-        once = await claim(
-            conn, operation="redemption", owner=account_id, key=idempotency_key, request={"code": canonical}
+        once, key = await repository.claim_and_redeem_key(
+            conn,
+            idempotency_key=idempotency_key,
+            request={"code": canonical},
+            code_hash=domain.code_hash(canonical),
+            account_id=account_id,
+            at=now,
         )
         if (replay := once.replayed(RedemptionRead)) is not None:
             return replay
-        key = await _claim_key(conn, code_hash=domain.code_hash(canonical), account_id=account_id, at=now)
-        result = await once.answer(await _load_credit(conn, account, key=key, at=now), status_code=201)
+        if key is None:
+            await _refuse_unredeemable(conn, code_hash=domain.code_hash(canonical))
+        result, events = await _load_credit(conn, account, key=key, ladder_s=ladder_s, at=now)
+        await once.answer(result, status_code=201, announcing=events)
     log.info("wallet.key.redeemed", account_id=str(account_id), key_id=str(key.id), amount=key.amount)
     return result
 
 
-async def _claim_key(
-    conn: asyncpg.Connection, *, code_hash: bytes, account_id: uuid.UUID, at: datetime
-) -> repository.RedeemedKey:
-    """Mark the key redeemed into the account if it is still issued: that one statement is the claim, so a key
-    redeems once however many requests race for it (the loser waits on the row lock, then finds it spent)."""
-    key = await repository.redeem_issued_key(conn, code_hash=code_hash, account_id=account_id, at=at)
-    if key is not None:
-        return key
+async def _refuse_unredeemable(conn: asyncpg.Connection, *, code_hash: bytes) -> NoReturn:
+    """Why no issued key has this code (the redemption's claim matched none): unknown, revoked or spent. A key
+    redeems once however many requests race for it: the loser waited on the row lock, then found it spent."""
     status = await repository.activation_key_status(conn, code_hash)
     if status is None:
         raise UnknownActivationKey("no activation key has this code")
@@ -313,16 +385,16 @@ async def _claim_key(
 
 
 async def _load_credit(
-    conn: asyncpg.Connection, account: Account, *, key: repository.RedeemedKey, at: datetime
-) -> RedemptionRead:
-    """The key's credit onto the balance, in the ledger, and announced."""
+    conn: asyncpg.Connection, account: Account, *, key: repository.RedeemedKey, ladder_s: Sequence[int], at: datetime
+) -> tuple[RedemptionRead, list[Event]]:
+    """The key's credit onto the balance and in the ledger; the answer and the events announcing it."""
     before = await _catch_up_run_out(conn, account, now=at)
     burn, usage = before.burn.load(amount=key.amount, at=at)
     posting = domain.redemption_posting(key.amount)
     after, _ = await _book(conn, before, burn=burn, usage=usage, posting=posting, at=at, key_id=key.id)
     loaded = CreditsLoaded(account_id=after.id, amount=key.amount, key_id=key.id, balance_after=burn.balance)
-    await add_all_to_outbox(conn, [_runway_event(after, at=at), loaded, *_restored(before, after)])
-    return RedemptionRead(key_id=key.id, amount=key.amount, balance=burn.balance, depletes_at=burn.depletes_at())
+    result = RedemptionRead(key_id=key.id, amount=key.amount, balance=burn.balance, depletes_at=burn.depletes_at())
+    return result, [_runway_event(after, at=at, ladder_s=ladder_s), loaded, *_restored(before, after)]
 
 
 # --- Adjustments -------------------------------------------------------------------------------------------
@@ -335,6 +407,7 @@ async def adjust_balance(
     account_id: uuid.UUID,
     adjustment: AdjustmentCreate,
     idempotency_key: str,
+    ladder_s: Sequence[int],
     now: datetime,
 ) -> AdjustmentRead:
     """An operator's correction as a new ledger entry (a credit or a debit); never an edit."""
@@ -346,20 +419,21 @@ async def adjust_balance(
             return replay
         account = _existing(await repository.lock_account(conn, account_id))
         note = f"{reason} (by {principal.subject})"
-        result = await once.answer(await _correct(conn, account, amount=amount, note=note, at=now), status_code=201)
+        corrected = await _correct(conn, account, amount=amount, note=note, ladder_s=ladder_s, at=now)
+        result = await once.answer(corrected, status_code=201)
     log.info("wallet.balance.adjusted", account_id=str(account_id), amount=amount, adjusted_by=principal.subject)
     return result
 
 
 async def _correct(
-    conn: asyncpg.Connection, account: Account, *, amount: int, note: str, at: datetime
+    conn: asyncpg.Connection, account: Account, *, amount: int, note: str, ladder_s: Sequence[int], at: datetime
 ) -> AdjustmentRead:
     """The correction onto the balance (a debit never below zero), in the ledger, and announced."""
     before = await _catch_up_run_out(conn, account, now=at)
     burn, usage = before.burn.adjust(amount=amount, at=at)
     posting = domain.adjustment_posting(amount)
     after, entry_id = await _book(conn, before, burn=burn, usage=usage, posting=posting, at=at, note=note)
-    await add_all_to_outbox(conn, [_runway_event(after, at=at), *_restored(before, after)])
+    await add_all_to_outbox(conn, [_runway_event(after, at=at, ladder_s=ladder_s), *_restored(before, after)])
     return AdjustmentRead(
         entry_id=entry_id, amount=format_isc(amount), balance=burn.balance, depletes_at=burn.depletes_at()
     )
@@ -374,18 +448,22 @@ async def apply_rental_change(
     account_id: uuid.UUID,
     contract_id: uuid.UUID,
     burn_rate_per_day: int,
+    scheduled_rates: Sequence[domain.RateStep] = (),
     version: int,
     changed_at: datetime,
+    ladder_s: Sequence[int],
     now: datetime,
 ) -> None:
-    """Keep the contract's rate if this version is newer; the account burns at the sum over its contracts.
+    """Keep the contract's rate and its scheduled steps if this version is newer; the account burns along the sum
+    over its contracts.
 
-    Runs inside the inbox transaction. The new rate counts from when the contract changed (the event's
-    time), but never before the account's last settlement nor after now.
+    Runs inside the inbox transaction. The new burn counts from when the contract changed (the event's
+    `changed_at`), but never before the account's last settlement (what is settled stays settled) nor after now
+    (a change is not charged ahead of the wallet's own clock).
     """
     # A negative rate or an unknown account is a defect upstream, not a refusal: the message fails (and ends in
     # the dead-letter queue) rather than being applied.
-    if burn_rate_per_day < 0:
+    if burn_rate_per_day < 0 or any(step.rate_per_day < 0 for step in scheduled_rates):
         raise ValueError(f"contract {contract_id} reports a negative burn rate")
     account = await repository.lock_account(conn, account_id)
     if account is None:
@@ -397,24 +475,40 @@ async def apply_rental_change(
         burn_rate_per_day=burn_rate_per_day,
         version=version,
         applied_at=now,
+        changed_at=changed_at,
+        scheduled_rates=scheduled_rates,
     )
     if not applied:
         log.info("wallet.rate.stale_ignored", contract_id=str(contract_id), version=version)
         return
-    total = await repository.total_contract_rate(conn, account_id)
-    if total != account.burn.rate_per_day:
-        await _change_rate(conn, account, rate_per_day=total, at=min(now, max(changed_at, account.burn.settled_at)))
+    at = min(now, max(changed_at, account.burn.settled_at))
+    contracts = await repository.contract_rates_of_account(conn, account_id)
+    rate, schedule = domain.account_rates(contracts, start=at)
+    if (rate, schedule) != account.burn.rates_from(at):
+        await _change_rate(conn, account, rate_per_day=rate, schedule=schedule, at=at, ladder_s=ladder_s)
         log.info(
-            "wallet.rate.changed", account_id=str(account_id), burn_rate_per_day=total, contract_id=str(contract_id)
+            "wallet.rate.changed",
+            account_id=str(account_id),
+            burn_rate_per_day=rate,
+            scheduled=len(schedule),
+            contract_id=str(contract_id),
         )
 
 
-async def _change_rate(conn: asyncpg.Connection, account: Account, *, rate_per_day: int, at: datetime) -> None:
-    """Settle at the old rate up to `at`, burn at the new one from there, and announce the new runway."""
+async def _change_rate(
+    conn: asyncpg.Connection,
+    account: Account,
+    *,
+    rate_per_day: int,
+    schedule: Sequence[domain.RateStep],
+    at: datetime,
+    ladder_s: Sequence[int],
+) -> None:
+    """Settle at the old rates up to `at`, burn along the new ones from there, and announce the new runway."""
     account = await _catch_up_run_out(conn, account, now=at)
-    burn, usage = account.burn.change_rate(rate_per_day=rate_per_day, at=at)
+    burn, usage = account.burn.change_rate(rate_per_day=rate_per_day, schedule=schedule, at=at)
     await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=burn.settled_at)
-    await _publish_runway(conn, account=account, burn=burn, at=at)
+    await _publish_runway(conn, account=account, burn=burn, at=at, ladder_s=ladder_s)
 
 
 # --- The scheduler's use cases: each handles one due account, in its own transaction --------------------
@@ -494,11 +588,13 @@ async def settle_next_unsettled_account(
 async def warn_next_low_balance(
     pool: asyncpg.Pool, *, now: datetime, thresholds_s: Sequence[int], held_back: Collection[uuid.UUID] = ()
 ) -> uuid.UUID | None:
-    """Evaluate one account whose low-balance check is due; announce `BalanceLow` if a threshold was reached."""
+    """Evaluate one account whose low-balance check is due; announce `BalanceLow` if a threshold was reached. The
+    ladder is the account's own, else `thresholds_s` (the deployment's): the same one `RunwayChanged` carries."""
 
     async def warn(conn: asyncpg.Connection, due: repository.LowBalanceCheckDue) -> None:
+        ladder = due.thresholds_s if due.thresholds_s is not None else thresholds_s
         check = domain.check_low_balance(
-            thresholds_s=thresholds_s, depletes_at=due.depletes_at, now=now, warned_threshold_s=due.warned_threshold_s
+            thresholds_s=ladder, depletes_at=due.depletes_at, now=now, warned_threshold_s=due.warned_threshold_s
         )
         if check.warn_threshold_s is not None and due.depletes_at is not None:
             await _announce_low_balance(
@@ -544,7 +640,7 @@ async def _catch_up_run_out(conn: asyncpg.Connection, account: Account, *, now: 
     # The run-down is over: the next one warns at every threshold again.
     await _store(conn, depleted, clear_warning=True)
     await add_to_outbox(conn, BalanceDepleted(account_id=account.id, at=due, version=depleted.version))
-    await add_to_outbox(conn, _runway_event(depleted, at=due))
+    await add_to_outbox(conn, _runway_event(depleted, at=due, ladder_s=()))
     log.info("wallet.balance.depleted", account_id=str(account.id), at=due.isoformat())
     return depleted
 
@@ -581,10 +677,12 @@ def _restored(before: Account, after: Account) -> list[Event]:
     ]
 
 
-async def _publish_runway(conn: asyncpg.Connection, *, account: Account, burn: domain.Burn, at: datetime) -> Account:
+async def _publish_runway(
+    conn: asyncpg.Connection, *, account: Account, burn: domain.Burn, at: datetime, ladder_s: Sequence[int]
+) -> Account:
     """Store the new burn state with the next version and announce it; warnings are re-checked at once."""
     account = await _save_runway(conn, account=account, burn=burn, at=at)
-    await add_to_outbox(conn, _runway_event(account, at=at))
+    await add_to_outbox(conn, _runway_event(account, at=at, ladder_s=ladder_s))
     return account
 
 
@@ -601,15 +699,19 @@ async def _save_runway(conn: asyncpg.Connection, *, account: Account, burn: doma
     return changed
 
 
-def _runway_event(account: Account, *, at: datetime) -> RunwayChanged:
+def _runway_event(account: Account, *, at: datetime, ladder_s: Sequence[int]) -> RunwayChanged:
+    """The runway as it is at `at`: the rate burning then, the run-out over every scheduled step, and the warning
+    ladder as instants (the account's own ladder, else `ladder_s`, the deployment's)."""
     burn = account.burn
+    depletes_at = burn.depletes_at()
     return RunwayChanged(
         account_id=account.id,
         balance=burn.balance,
-        burn_rate_per_day=burn.rate_per_day,
-        depletes_at=burn.depletes_at(),
+        burn_rate_per_day=burn.rate_at(at),
+        depletes_at=depletes_at,
         version=account.version,
         at=at,
+        warnings_at=domain.warning_instants(depletes_at=depletes_at, thresholds_s=account.ladder(ladder_s)),
     )
 
 
@@ -629,6 +731,7 @@ async def _store(conn: asyncpg.Connection, account: Account, *, clear_warning: b
         depletes_at=burn.depletes_at(),
         version=account.version,
         low_check_at=account.low_check_at,
+        rate_schedule=burn.schedule,
         clear_warning=clear_warning,
     )
 

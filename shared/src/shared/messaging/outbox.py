@@ -37,14 +37,12 @@ PUBLISHED = Counter("outbox_published_total", "Events published and confirmed by
 PUBLISH_FAILED = Counter("outbox_publish_failed_total", "Publish attempts that failed", ["service"])
 
 
-_INSERT = """INSERT INTO outbox_message (id, routing_key, event_type, subject, payload, traceparent)
-             VALUES ($1, $2, $3, $4, $5, $6)"""
 # WITH ORDINALITY keeps the events' order in `created_at` (clock_timestamp() per row, in insertion order).
-_INSERT_MANY = """INSERT INTO outbox_message (id, routing_key, event_type, subject, payload, traceparent)
-                  SELECT m.id, m.routing_key, m.event_type, m.subject, m.payload, $6
-                  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
-                       WITH ORDINALITY AS m (id, routing_key, event_type, subject, payload, position)
-                  ORDER BY m.position"""
+_INSERT = """INSERT INTO outbox_message (id, routing_key, event_type, subject, payload, traceparent)
+             SELECT m.id, m.routing_key, m.event_type, m.subject, m.payload, {5}
+             FROM unnest({0}::uuid[], {1}::text[], {2}::text[], {3}::text[], {4}::jsonb[])
+                  WITH ORDINALITY AS m (id, routing_key, event_type, subject, payload, position)
+             ORDER BY m.position"""
 
 # The relays running in this process: a committed outbox row wakes them (each publishes only its own
 # service's table, so waking a relay of another service in the same process only costs it one query).
@@ -64,21 +62,29 @@ async def add_to_outbox(conn: asyncpg.Connection, event: Event) -> uuid.UUID:
 
 async def add_all_to_outbox(conn: asyncpg.Connection, events: Sequence[Event]) -> list[uuid.UUID]:
     """Record several events in one round trip, in order; the relay wakes once the transaction commits."""
+    if not events:
+        return []
+    statement, args = outbox_insert(events)
     if not conn.is_in_transaction():
         raise RuntimeError("add_to_outbox must run inside the business transaction")
+    await conn.execute(statement, *args)
+    return list(args[0])
+
+
+def outbox_insert(events: Sequence[Event], *, first_parameter: int = 1) -> tuple[str, list[Any]]:
+    """The INSERT of `events` into the outbox and its arguments, numbered from `first_parameter`, for a use
+    case that sends it in one statement with a write of its own (`Claim.answer`). The caller runs it inside the
+    business transaction; the relay wakes once that commits."""
     traceparent = current_traceparent.get()
     rows = [
         (uuid.uuid4(), event.routing_key(), type(event).__name__, event.subject(), event.model_dump(mode="json"))
         for event in events
     ]
-    if len(rows) == 1:
-        await conn.execute(_INSERT, *rows[0], traceparent)
-    elif rows:
-        # One statement over arrays: cheaper for asyncpg than executemany's pipeline of binds.
-        ids, keys, types, subjects, payloads = (list(column) for column in zip(*rows, strict=True))
-        await conn.execute(_INSERT_MANY, ids, keys, types, subjects, payloads, traceparent)
+    # One statement over arrays: cheaper for asyncpg than executemany's pipeline of binds.
+    columns: list[Any] = [list(column) for column in zip(*rows, strict=True)]
+    statement = _INSERT.format(*(f"${first_parameter + i}" for i in range(6)))
     after_commit(wake_local_relays)
-    return [row[0] for row in rows]
+    return statement, [*columns, traceparent]
 
 
 class OutboxRelay:

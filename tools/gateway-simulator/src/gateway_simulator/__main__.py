@@ -4,9 +4,11 @@ init      create N gateway identities (key, hwid, phones) in --state-dir, if few
           per gateway (hwid, product, public_key, phones), which the web app's "Add a gateway" accepts as it is
 register  register them with provisioning (POST /v1/domains/{id}/gateways) in a domain given by id or name
 enrol     the gateways' phones enrol themselves with a provisioning code (POST /v1/provisioning)
-run       keep every gateway's session with the distributor; print a report every --report-every seconds;
-          gateways created by `init` meanwhile are started, and one registered meanwhile connects within seconds
-status    print, from the state on disk, each gateway's seq and which phones its stored bundle lets run
+run       keep every gateway's session with the distributor; print a report every --report-every seconds
+          (with the warnings raised); gateways created by `init` meanwhile are started, and one registered
+          meanwhile connects within seconds; the keys are fetched again every --key-refresh seconds
+status    print, from the state on disk, each gateway's seq and which phones its stored bundle lets run, and its
+          warnings (raised: their instant has come), verified with the keys the gateway trusts
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import httpx
 import structlog
 
 from gateway_simulator.fleet import Fleet, enrol_phones, phones_of, register_gateways, resolve_domain
-from gateway_simulator.gateway import utc_now
+from gateway_simulator.gateway import KEY_REFRESH_S, utc_now
 from gateway_simulator.identity import GATEWAY_PRODUCT, PHONE_PRODUCT, FileStore, GatewayState
 from gateway_simulator.verifier import BundleRejected, verify_bundle
 
@@ -93,6 +95,7 @@ async def _run(args: argparse.Namespace) -> None:
             distributor_url=args.distributor,
             client=client,
             jwks_file=args.state_dir / JWKS_FILE,
+            key_refresh_s=args.key_refresh,
         )
         fleet.start()
         loop = asyncio.get_running_loop()
@@ -129,15 +132,28 @@ async def _status(args: argparse.Namespace) -> None:
             continue
         running: list[str] = []
         note = "no bundle"
+        warnings: list[dict[str, object]] = []
+        lease: str | None = None
         if state.bundle_jws:
             try:
                 bundle = verify_bundle(
-                    state.bundle_jws, jwks=jwks, hwid=state.hwid, highest_seq=state.highest_seq - 1, now=now
+                    state.bundle_jws,
+                    # The keys this gateway trusts, unless --distributor asked for the published ones.
+                    jwks=jwks if args.distributor or state.trusted_keys is None else state.trusted_keys,
+                    hwid=state.hwid,
+                    highest_seq=state.highest_seq - 1,
+                    now=now,
                 )
                 running = [p.hwid for p in state.phones if bundle.allows(p.hwid, now=now)]
                 note = f"expires {bundle.expires_at.isoformat()}" if bundle.expires_at else "no expiry"
+                lease = bundle.lease_ends_at.isoformat() if bundle.lease_ends_at else None
+                warnings = [
+                    {"at": w.at.isoformat(), "time_left_s": w.time_left_s, "raised": w.at <= now}
+                    for w in bundle.warnings
+                ]
             except BundleRejected as rejected:
                 note = f"stored bundle not valid now: {rejected.reason}"
+        raised = [w for w in warnings if w["raised"]]
         print(
             json.dumps(
                 {
@@ -148,6 +164,9 @@ async def _status(args: argparse.Namespace) -> None:
                     "phones_running": running,
                     "phones_stopped": [p.hwid for p in state.phones if p.hwid not in running],
                     "bundle": note,
+                    "lease_ends_at": lease,
+                    "warnings": warnings,
+                    "warning": raised[-1] if raised else None,
                     "reboots": state.reboots,
                 }
             )
@@ -192,6 +211,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--product", default=GATEWAY_PRODUCT)
     run.add_argument("--phone-product", default=PHONE_PRODUCT)
     run.add_argument("--report-every", type=float, default=10.0, help="seconds between reports (JSON lines)")
+    run.add_argument(
+        "--key-refresh", type=float, default=KEY_REFRESH_S, help="seconds between fetches of the trusted keys"
+    )
 
     status = commands.add_parser("status", help="what the stored bundles allow now")
     status.add_argument(

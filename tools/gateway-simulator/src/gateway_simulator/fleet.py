@@ -12,7 +12,7 @@ from uuid import UUID
 import httpx
 import structlog
 
-from gateway_simulator.gateway import Clock, JwksCache, SimulatedGateway, utc_now
+from gateway_simulator.gateway import KEY_REFRESH_S, Clock, JwksCache, RaisedWarning, SimulatedGateway, utc_now
 from gateway_simulator.identity import GatewayState, Phone, StateStore
 
 log = structlog.get_logger()
@@ -27,6 +27,9 @@ class GatewayReport:
     phones_running: list[str]
     phones_stopped: list[str]
     reboots: int
+    # The bundle it enforces (0: none), and the warnings raised for it so far (the latest is on the phones).
+    held_seq: int = 0
+    warnings: tuple[RaisedWarning, ...] = ()
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -37,6 +40,9 @@ class GatewayReport:
             "phones_running": self.phones_running,
             "phones_stopped": self.phones_stopped,
             "reboots": self.reboots,
+            "held_seq": self.held_seq,
+            "warnings": [w.as_json() for w in self.warnings],
+            "warning": self.warnings[-1].as_json() if self.warnings else None,
         }
 
 
@@ -53,6 +59,7 @@ class Fleet:
         backoff_cap_s: float = 30.0,
         handshake_timeout_s: float = 10.0,
         jwks_file: Path | None = None,
+        key_refresh_s: float = KEY_REFRESH_S,
     ) -> None:
         self.jwks = JwksCache(
             url=f"{distributor_url.rstrip('/')}/.well-known/jwks.json", client=client, keep_at=jwks_file
@@ -62,6 +69,7 @@ class Fleet:
         self._distributor_url = distributor_url
         self._backoff = (backoff_base_s, backoff_cap_s)
         self._handshake_timeout_s = handshake_timeout_s
+        self._key_refresh_s = key_refresh_s
         self.gateways = [self._gateway(state) for state in states]
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -75,6 +83,7 @@ class Fleet:
             backoff_base_s=self._backoff[0],
             backoff_cap_s=self._backoff[1],
             handshake_timeout_s=self._handshake_timeout_s,
+            key_refresh_s=self._key_refresh_s,
         )
 
     def add(self, states: Sequence[GatewayState]) -> list[SimulatedGateway]:
@@ -116,6 +125,8 @@ class Fleet:
                     phones_running=running,
                     phones_stopped=[p.hwid for p in g.state.phones if p.hwid not in running],
                     reboots=g.state.reboots,
+                    held_seq=g.held_seq,
+                    warnings=tuple(w for w in g.stats.warnings if g.current is not None and w.seq == g.current.seq),
                 )
             )
         return reports

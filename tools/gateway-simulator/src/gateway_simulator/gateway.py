@@ -1,9 +1,15 @@
 """One simulated gateway: keeps its session with the distributor and enforces its bundle as hardware would.
 
-- Session: challenge -> identify (signed with its key) -> welcome; applies every bundle that verifies,
-  persists the new highest seq, then acks; obeys `reboot`. Reconnects with jittered exponential back-off.
-- Enforcement: its phones may run only while the current bundle lists them and has not expired. At `exp`
-  it reboots by itself (connected or not) and drops the bundle.
+- Session: challenge -> identify (signed with its key; `seq` the bundle it enforces, 0 if none, and `floor`
+  the highest seq it ever accepted) -> welcome; applies every bundle that verifies, persists the new highest
+  seq, then acks; obeys `reboot`. Reconnects with jittered exponential back-off.
+- Trust: it verifies bundles only with the keys it trusts, the distributor's JWKS as it last fetched it, kept
+  on disk beside its bundle. It fetches them again on every bundle and every `key_refresh_s`; a key no
+  longer published is no longer trusted: a bundle signed by it is refused, and a held one is dropped.
+- Enforcement: its phones may run only while the current bundle lists them and has not expired (`exp`, or
+  the end of its `lease` if earlier). At that instant it reboots by itself (connected or not) and drops the
+  bundle. A restart re-applies the stored bundle, verified with the stored keys: no network needed.
+- Warnings: each warning of the bundle is raised at its instant, from the bundle alone, once.
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ def utc_now() -> datetime:
 
 
 class JwksCache:
-    """The distributor's JWKS, fetched on first use and again when a bundle names a key it lacks."""
+    """The distributor's JWKS, shared by the gateways of one process: fetched on first use, and again when asked
+    to refresh, at most every `min_refresh_s` (the gateways of a fleet refresh together, one fetch serves all)."""
 
     def __init__(
         self, *, url: str, client: httpx.AsyncClient, min_refresh_s: float = 2.0, keep_at: Path | None = None
@@ -67,6 +74,23 @@ class JwksCache:
                     _write_atomically(self.keep_at, json.dumps(data))
             return self._jwks
 
+    def kept(self) -> JsonObject | None:
+        """The keys last fetched, from `keep_at` (for a gateway whose own state predates kept keys)."""
+        if self.keep_at is None or not self.keep_at.is_file():
+            return None
+        try:
+            data = json.loads(self.keep_at.read_text())
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+
+def published_kids(jwks: JsonObject) -> frozenset[str]:
+    keys = jwks.get("keys")
+    if not isinstance(keys, list):
+        return frozenset()
+    return frozenset(str(k["kid"]) for k in keys if isinstance(k, dict) and isinstance(k.get("kid"), str))
+
 
 def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -74,6 +98,8 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+# How often a gateway fetches the keys it trusts again, connected or not (besides on every bundle).
+KEY_REFRESH_S = 60.0
 # A gateway that provisioning does not know yet retries at most this often, so one registered meanwhile (in the
 # web app, or by `register`) connects within seconds, with no restart.
 UNKNOWN_GATEWAY_RETRY_S = 3.0
@@ -87,6 +113,45 @@ class GatewayStats:
     connects: int = 0
     refusals: list[str] = field(default_factory=list)
     accepted_at: dict[int, float] = field(default_factory=dict)
+    # Warnings raised on the phones, in order; bundles dropped because their key left the JWKS (their kid).
+    warnings: list[RaisedWarning] = field(default_factory=list)
+    distrusted: list[str] = field(default_factory=list)
+    # Every stretch its phones ran, under which bundle, and every bundle accepted (the enforcement history a
+    # fault-run checker reads).
+    runs: list[PhoneRun] = field(default_factory=list)
+    bundles: list[AcceptedRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AcceptedRecord:
+    """A bundle accepted at `accepted_at` (the gateway's clock): its end (`exp`, or the lease's if earlier)."""
+
+    seq: int
+    expires_at: datetime | None
+    lists_devices: bool
+    accepted_at: datetime
+
+
+@dataclass
+class PhoneRun:
+    """The phones ran under bundle `seq` from `start` until `end` (None: still running), on the gateway's clock."""
+
+    seq: int
+    start: datetime
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RaisedWarning:
+    """A warning shown on the phones: signed for `at`, raised at `raised_at` (the gateway's clock)."""
+
+    seq: int
+    at: datetime
+    raised_at: datetime
+    time_left_s: int
+
+    def as_json(self) -> dict[str, object]:
+        return {"at": self.at.isoformat(), "raised_at": self.raised_at.isoformat(), "time_left_s": self.time_left_s}
 
 
 class SimulatedGateway:
@@ -103,6 +168,7 @@ class SimulatedGateway:
         issuer: str | None = None,
         handshake_timeout_s: float = 10.0,
         unknown_retry_s: float = UNKNOWN_GATEWAY_RETRY_S,
+        key_refresh_s: float = KEY_REFRESH_S,
     ) -> None:
         self.state = state
         self.store = store
@@ -115,6 +181,7 @@ class SimulatedGateway:
         self.issuer = issuer
         self.handshake_timeout_s = handshake_timeout_s
         self.unknown_retry_s = unknown_retry_s
+        self.key_refresh_s = key_refresh_s
         self.current: AcceptedBundle | None = None
         self.connected = False
         self.stats = GatewayStats()
@@ -132,31 +199,112 @@ class SimulatedGateway:
     # ---- enforcement ----------------------------------------------------------------------------------
 
     def phones_running(self, now: datetime | None = None) -> list[str]:
-        """The phones that may run now: listed in a bundle that has not expired."""
+        """The phones that may run now: listed in a bundle that has not expired. Asked at or after the bundle's end
+        (now, not a given instant), the gateway has rebooted: whoever looks then sees it done, not about to be."""
         at = now or self.clock()
         if self.current is None:
             return []
+        ends = self.current.expires_at
+        if now is None and ends is not None and at >= ends:
+            self.reboot(EXPIRY_REASON)
+            return []
         return [p.hwid for p in self.state.phones if self.current.allows(p.hwid, now=at)]
 
+    @property
+    def held_seq(self) -> int:
+        """The seq of the bundle it enforces (0: none, or one past its end), as `identify` reports it."""
+        held = self.current
+        if held is None or (held.expires_at is not None and self.clock() >= held.expires_at):
+            return 0
+        return held.seq
+
+    def warning_shown(self, now: datetime | None = None) -> RaisedWarning | None:
+        """The latest warning raised for the current bundle, as the phones show it now."""
+        if self.current is None:
+            return None
+        at = now or self.clock()
+        shown = [w for w in self.stats.warnings if w.seq == self.current.seq and w.at <= at]
+        return shown[-1] if shown else None
+
     async def restore(self) -> None:
-        """At start-up: re-apply the stored bundle if it still verifies and has not expired."""
+        """At start-up: re-apply the stored bundle if it verifies with the stored keys and has not expired.
+
+        No network: the keys it trusts are on disk beside the bundle. Only a state kept before the keys were
+        (no `trusted_keys`) needs them fetched; unreachable, the bundle stays on disk, unenforced, until the
+        distributor sends the current one.
+        """
         if not self.state.bundle_jws:
             return
+        keys = self.state.trusted_keys or self.jwks.kept()
+        if keys is None:
+            try:
+                keys = await self.jwks.get()
+            except (httpx.HTTPError, ValueError) as exc:
+                log.info("gateway.stored_bundle_unverifiable", hwid=self.hwid, error=repr(exc))
+                return
+        if self.state.trusted_keys is None:
+            self._save(replace(self.state, trusted_keys=dict(keys)))
         try:
-            jwks = await self.jwks.get()
             bundle = verify_bundle(
                 self.state.bundle_jws,
-                jwks=jwks,
+                jwks=keys,
                 hwid=self.hwid,
                 highest_seq=self.state.highest_seq - 1,
                 now=self.clock(),
                 issuer=self.issuer,
             )
-        except (BundleRejected, httpx.HTTPError, ValueError) as exc:
+        except BundleRejected as exc:
             log.info("gateway.stored_bundle_dropped", hwid=self.hwid, error=str(exc))
             self._save(self.state.accepted(seq=self.state.highest_seq, jws=None))
             return
         self._apply(bundle)
+
+    # ---- the keys it trusts -------------------------------------------------------------------------
+
+    async def refresh_keys(self) -> bool:
+        """Fetch the JWKS again and trust exactly what it publishes; False if the distributor is unreachable."""
+        try:
+            keys = await self.jwks.get(refresh=True)
+        except (httpx.HTTPError, ValueError) as exc:
+            log.debug("gateway.jwks_unavailable", hwid=self.hwid, error=repr(exc))
+            return False
+        self._trust(keys, reconnect=True)
+        return True
+
+    async def _keys_for_a_bundle(self) -> JsonObject:
+        """Fresh keys for a bundle just received; the stored ones when the JWKS cannot be fetched just now."""
+        try:
+            keys = await self.jwks.get(refresh=True)
+        except (httpx.HTTPError, ValueError):
+            if self.state.trusted_keys is None:
+                raise
+            return self.state.trusted_keys
+        self._trust(keys, reconnect=False)
+        return keys
+
+    def _trust(self, keys: JsonObject, *, reconnect: bool) -> None:
+        """From now on only `keys`. A held bundle signed by a key no longer published is dropped (its phones stop);
+        connected, the session is dropped too, so the gateway identifies again holding nothing and is sent the
+        current bundle, re-signed."""
+        if keys != self.state.trusted_keys:
+            self._save(replace(self.state, trusted_keys=dict(keys)))
+        held = self.current
+        if held is None or held.kid in published_kids(keys):
+            return
+        log.warning("gateway.bundle_key_unpublished", hwid=self.hwid, seq=held.seq, kid=held.kid)
+        self.stats.distrusted.append(held.kid)
+        self._record_run(None)
+        self.current = None
+        self._cancel_enforcement()
+        self._save(replace(self.state, bundle_jws=None))
+        if reconnect and self._ws is not None:
+            ws = self._ws
+            asyncio.get_running_loop().create_task(ws.close(code=1000, reason="key_unpublished"))
+
+    async def _refresh_keys_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.key_refresh_s)
+            await self.refresh_keys()
 
     def reboot(self, reason: str) -> None:
         """Rented phones stop at once; the highest seq is kept. A live session is dropped (a real reboot).
@@ -165,32 +313,76 @@ class SimulatedGateway:
         empty bundle that arrived just before the order) stays, as it would be re-read after a restart.
         """
         keep = self.current if self.current is not None and not self.current.devices else None
+        self._record_run(keep)
         self.current = keep
         self._save(replace(self.state, bundle_jws=keep.jws if keep else None, reboots=self.state.reboots + 1))
         self.stats.reboot_reasons.append(reason)
-        if self._expiry is not None and self._expiry is not asyncio.current_task():
-            self._expiry.cancel()
-        self._expiry = None
+        self._cancel_enforcement()
         log.info("gateway.rebooted", hwid=self.hwid, reason=reason)
         if self._ws is not None:
             ws = self._ws
             asyncio.get_running_loop().create_task(ws.close(code=1001, reason="rebooting"))
 
-    def _apply(self, bundle: AcceptedBundle) -> None:
-        self.current = bundle
-        if self._expiry is not None:
-            self._expiry.cancel()
-            self._expiry = None
-        if bundle.expires_at is not None:
-            self._expiry = asyncio.get_running_loop().create_task(self._reboot_at(bundle))
+    def shut_down(self) -> None:
+        """Power off: enforcement stops with the process; what is on disk stays as it is (a restart restores it)."""
+        self._cancel_enforcement()
 
-    async def _reboot_at(self, bundle: AcceptedBundle) -> None:
-        assert bundle.expires_at is not None
-        # Wall-clock based: re-check after each sleep, the clock may be moved in tests.
-        while self.current is bundle and self.clock() < bundle.expires_at:
-            await asyncio.sleep(min(1.0, max(0.01, (bundle.expires_at - self.clock()).total_seconds())))
-        if self.current is bundle:
-            self.reboot(EXPIRY_REASON)
+    def _record_run(self, bundle: AcceptedBundle | None) -> None:
+        """The phones' stretch under the bundle enforced so far ends (at its `exp` at the latest); one starts under
+        `bundle` if it lets phones run now."""
+        now = self.clock()
+        runs = self.stats.runs
+        if runs and runs[-1].end is None:
+            ended = self.current.expires_at if self.current is not None else None
+            runs[-1].end = min(now, ended) if ended is not None else now
+        if bundle is not None and bundle.devices and (bundle.expires_at is None or now < bundle.expires_at):
+            runs.append(PhoneRun(seq=bundle.seq, start=now))
+
+    def _cancel_enforcement(self) -> None:
+        if self._expiry is not None and self._expiry is not asyncio.current_task():
+            self._expiry.cancel()
+        self._expiry = None
+
+    def _apply(self, bundle: AcceptedBundle) -> None:
+        self._record_run(bundle)
+        self.current = bundle
+        self._cancel_enforcement()
+        if bundle.expires_at is not None or bundle.warnings:
+            self._expiry = asyncio.get_running_loop().create_task(self._enforce(bundle))
+
+    async def _enforce(self, bundle: AcceptedBundle) -> None:
+        """Each warning at its instant, then the reboot at the bundle's end: from the bundle alone, connected or not.
+
+        Wall-clock based: re-checked after each sleep (at most a second), the clock may be moved in tests.
+        """
+        while self.current is bundle:
+            now = self.clock()
+            self._raise_warnings_due(bundle, now=now)
+            if bundle.expires_at is not None and now >= bundle.expires_at:
+                self.reboot(EXPIRY_REASON)
+                return
+            raised = set(self.state.warnings_raised)
+            upcoming = [w.at for w in bundle.warnings if int(w.at.timestamp()) not in raised]
+            if bundle.expires_at is not None:
+                upcoming.append(bundle.expires_at)
+            if not upcoming:
+                return
+            await asyncio.sleep(min(1.0, max(0.01, (min(upcoming) - now).total_seconds())))
+
+    def _raise_warnings_due(self, bundle: AcceptedBundle, *, now: datetime) -> None:
+        """The warnings whose instant has come and that were not raised yet (a passed one at once), each once."""
+        raised = set(self.state.warnings_raised)
+        due = [w for w in bundle.warnings if w.at <= now and int(w.at.timestamp()) not in raised]
+        if not due:
+            return
+        for warning in due:
+            self.stats.warnings.append(
+                RaisedWarning(seq=bundle.seq, at=warning.at, raised_at=now, time_left_s=warning.time_left_s)
+            )
+            log.info("gateway.warning_raised", hwid=self.hwid, at=warning.at.isoformat(), left_s=warning.time_left_s)
+        # The latest few are enough to never raise one twice: instants only grow.
+        kept = sorted(raised | {int(w.at.timestamp()) for w in due})[-64:]
+        self._save(replace(self.state, warnings_raised=tuple(kept)))
 
     def _save(self, state: GatewayState) -> None:
         self.state = state
@@ -199,18 +391,24 @@ class SimulatedGateway:
     # ---- bundles ------------------------------------------------------------------------------------
 
     async def offer(self, jws: str) -> AcceptedBundle:
-        """Verify and apply a bundle; persist the new highest seq before anything else happens."""
-        try:
-            bundle = self._verify(jws, await self.jwks.get())
-        except BundleRejected as rejected:
-            if rejected.reason != Rejection.UNKNOWN_KEY:
-                raise
-            # A rotation: the distributor published a new key; fetch the JWKS once more.
-            bundle = self._verify(jws, await self.jwks.get(refresh=True))
+        """Verify and apply a bundle with the keys published now; persist the new highest seq before anything else.
+
+        The keys are fetched again for every bundle (a key no longer published signs nothing it accepts); when
+        the JWKS cannot be fetched just then, the keys it trusts already decide.
+        """
+        bundle = self._verify(jws, await self._keys_for_a_bundle())
         self._save(self.state.accepted(seq=bundle.seq, jws=jws))
         self._apply(bundle)
         self.stats.accepted.append(bundle.seq)
         self.stats.accepted_at[bundle.seq] = time.monotonic()
+        self.stats.bundles.append(
+            AcceptedRecord(
+                seq=bundle.seq,
+                expires_at=bundle.expires_at,
+                lists_devices=bool(bundle.devices),
+                accepted_at=self.clock(),
+            )
+        )
         return bundle
 
     def _verify(self, jws: str, jwks: JsonObject) -> AcceptedBundle:
@@ -221,8 +419,15 @@ class SimulatedGateway:
     # ---- the session --------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Keep a session forever, reconnecting with jittered exponential back-off."""
+        """Keep a session forever, reconnecting with jittered exponential back-off; refresh the keys meanwhile."""
         await self.restore()
+        refresher = asyncio.get_running_loop().create_task(self._refresh_keys_forever())
+        try:
+            await self._keep_a_session()
+        finally:
+            refresher.cancel()
+
+    async def _keep_a_session(self) -> None:
         failures = 0
         while True:
             welcomed = await self.session_once()
@@ -293,7 +498,9 @@ class SimulatedGateway:
             "hwid": self.hwid,
             "product": self.state.product,
             "version": SIMULATOR_VERSION,
-            "seq": self.state.highest_seq,
+            # The bundle it holds and enforces, and the highest it ever accepted (it refuses any not above it).
+            "seq": self.held_seq,
+            "floor": self.state.highest_seq,
             "signature": self.state.sign_challenge(nonce),
         }
 

@@ -1,7 +1,9 @@
 """A simulated gateway's identity (hardware id, Ed25519 key, phones) and what it must keep across restarts.
 
-The highest accepted `seq` is written to disk (atomically, fsynced) before the bundle is acknowledged, so
-a restarted gateway can never be made to accept an older bundle again.
+The highest accepted `seq` (its floor) is written to disk (atomically, fsynced) before the bundle is
+acknowledged, so a restarted gateway can never be made to accept an older bundle again. Beside it: the bundle
+it enforces, the keys it trusts (the JWKS it last fetched), so that after a restart it enforces its stored
+bundle until `exp` whether or not the distributor is reachable, and the warnings it already raised.
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ class GatewayState:
     # The last bundle accepted (re-verified at start-up; dropped when it expires).
     bundle_jws: str | None = None
     reboots: int = field(default=0)
+    # The distributor's JWKS as last fetched: the only keys a bundle may be signed with (None: never fetched).
+    trusted_keys: dict[str, object] | None = None
+    # The instants (epoch seconds) of the warnings already raised on the phones, so a restart does not repeat them.
+    warnings_raised: tuple[int, ...] = ()
 
     @classmethod
     def generate(
@@ -90,6 +96,8 @@ class GatewayState:
             "highest_seq": self.highest_seq,
             "bundle_jws": self.bundle_jws,
             "reboots": self.reboots,
+            "trusted_keys": self.trusted_keys,
+            "warnings_raised": list(self.warnings_raised),
         }
 
     @classmethod
@@ -104,7 +112,17 @@ class GatewayState:
             highest_seq=int(str(data.get("highest_seq", 0))),
             bundle_jws=str(data["bundle_jws"]) if data.get("bundle_jws") else None,
             reboots=int(str(data.get("reboots", 0))),
+            trusted_keys=_json_object(data.get("trusted_keys")),
+            warnings_raised=tuple(int(str(w)) for w in _list(data.get("warnings_raised"))),
         )
+
+
+def _json_object(value: object) -> dict[str, object] | None:
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else None
+
+
+def _list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
 
 
 class StateStore(Protocol):

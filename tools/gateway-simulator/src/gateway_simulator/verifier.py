@@ -4,6 +4,10 @@ A bundle is accepted only if it is a well-formed compact JWS whose header says `
 no `crit`), whose signature verifies with the JWKS key named by `kid`, whose `aud` is this gateway, whose
 `seq` is above the highest ever accepted, and whose `nbf..exp` contains now. Base64url must be canonical, so
 that no two encodings of one signature exist and a flipped character is always a rejection.
+
+A bundle ends at the earlier of `exp` and `lease` (the end of its lease); `warnings` are the instants
+(`at`, with the `time_left_s` each announces) at which the gateway warns its phones. Both are checked for
+their shape: a bundle whose `lease` or `warnings` is not what the distributor signs is malformed.
 """
 
 from __future__ import annotations
@@ -52,6 +56,14 @@ class Device:
     product: str
 
 
+@dataclass(frozen=True, order=True)
+class BundleWarning:
+    """A warning the gateway raises on its phones at `at`: `time_left_s` of paid time left then."""
+
+    at: datetime
+    time_left_s: int
+
+
 @dataclass(frozen=True)
 class AcceptedBundle:
     jws: str
@@ -60,10 +72,17 @@ class AcceptedBundle:
     domain: str
     issued_at: datetime
     not_before: datetime
+    # When it stops letting anything run: the earlier of `exp` and `lease` (None: neither is set).
     expires_at: datetime | None
     devices: tuple[Device, ...]
     licences: tuple[tuple[str, int], ...]
-    warnings_at: tuple[datetime, ...]
+    warnings: tuple[BundleWarning, ...] = ()
+    # The end of its lease, as signed (None: the bundle has none, e.g. one that lets nothing run).
+    lease_ends_at: datetime | None = None
+
+    @property
+    def warnings_at(self) -> tuple[datetime, ...]:
+        return tuple(w.at for w in self.warnings)
 
     def allows(self, hwid: str, *, now: datetime) -> bool:
         return (self.expires_at is None or now < self.expires_at) and any(d.hwid == hwid for d in self.devices)
@@ -173,11 +192,10 @@ def verify_bundle(
     iat = _int_claim(claims, "iat")
     if now < _instant(nbf):
         raise BundleRejected(Rejection.NOT_YET_VALID, f"valid from {_instant(nbf).isoformat()}")
-    expires_at: datetime | None = None
-    if "exp" in claims:
-        expires_at = _instant(_int_claim(claims, "exp"))
-        if now >= expires_at:
-            raise BundleRejected(Rejection.EXPIRED, f"expired at {expires_at.isoformat()}")
+    ends = [_instant(_int_claim(claims, name)) for name in ("exp", "lease") if name in claims]
+    expires_at = min(ends) if ends else None
+    if expires_at is not None and now >= expires_at:
+        raise BundleRejected(Rejection.EXPIRED, f"expired at {expires_at.isoformat()}")
     return AcceptedBundle(
         jws=jws,
         kid=kid,
@@ -188,7 +206,8 @@ def verify_bundle(
         expires_at=expires_at,
         devices=_devices(claims.get("devices")),
         licences=_licences(claims.get("licences")),
-        warnings_at=_warnings(claims.get("warnings")),
+        warnings=_warnings(claims.get("warnings")),
+        lease_ends_at=_instant(_int_claim(claims, "lease")) if "lease" in claims else None,
     )
 
 
@@ -216,7 +235,14 @@ def _licences(raw: object) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
-def _warnings(raw: object) -> tuple[datetime, ...]:
-    if not isinstance(raw, list):
+def _warnings(raw: object) -> tuple[BundleWarning, ...]:
+    if raw is None:
         return ()
-    return tuple(_instant(_int_claim(w, "at")) for w in raw if isinstance(w, dict))
+    if not isinstance(raw, list):
+        raise BundleRejected(Rejection.MALFORMED, "warnings must be a list")
+    out = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise BundleRejected(Rejection.MALFORMED, "a warning is an object")
+        out.append(BundleWarning(at=_instant(_int_claim(item, "at")), time_left_s=_int_claim(item, "time_left_s")))
+    return tuple(sorted(out))

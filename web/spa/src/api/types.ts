@@ -34,6 +34,8 @@ export type Account = FromSpec<
     burn_rate_per_day: Decimal;
     depletes_at: Instant | null;
     status: "funded" | "depleted";
+    /** The account's warning ladder (seconds of time left, largest first): its own, or the wallet's default. */
+    warning_thresholds_s?: number[];
   }
 >;
 

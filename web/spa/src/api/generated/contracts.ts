@@ -304,7 +304,7 @@ export interface paths {
         };
         /** A product's tariff */
         get: operations["get_tariff_v1_tariffs__product__get"];
-        /** Set a product's tariff; active rentals follow from now on */
+        /** Set a product's tariff, at once or from `effective_at`; active rentals follow from then on */
         put: operations["set_tariff_v1_tariffs__product__put"];
         post?: never;
         delete?: never;
@@ -549,6 +549,26 @@ export interface components {
              */
             device_id: string;
         };
+        /** ScheduledTariffRead */
+        ScheduledTariffRead: {
+            /**
+             * Effective At
+             * Format: date-time
+             */
+            effective_at: string;
+            /** Licences */
+            licences: components["schemas"]["LicenceSpec"][];
+            /**
+             * Rate Per Day
+             * @example 12.5
+             */
+            rate_per_day: string;
+            /**
+             * Scheduled At
+             * Format: date-time
+             */
+            scheduled_at: string;
+        };
         /** TariffRead */
         TariffRead: {
             /** Licences */
@@ -560,6 +580,8 @@ export interface components {
              * @example 12.5
              */
             rate_per_day: string;
+            /** Scheduled */
+            scheduled?: components["schemas"]["ScheduledTariffRead"][];
             /**
              * Updated At
              * Format: date-time
@@ -568,6 +590,8 @@ export interface components {
         };
         /** TariffWrite */
         TariffWrite: {
+            /** Effective At */
+            effective_at?: string | null;
             /** Licences */
             licences?: components["schemas"]["LicenceSpec"][];
             /**
@@ -2144,7 +2168,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            /** @description `tariff_increase_too_soon` (with `earliest_effective_at`): a rented product's price rises no earlier than one lease after it is set; `first_tariff_takes_effect_at_once` */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -140,6 +140,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/accounts/{account_id}/warning-thresholds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Warning Thresholds
+         * @description The account's own warning ladder (seconds of time left); `null` returns to the deployment's ladder.
+         */
+        put: operations["set_warning_thresholds_v1_accounts__account_id__warning_thresholds_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/activation-keys": {
         parameters: {
             query?: never;
@@ -204,6 +224,8 @@ export interface components {
             id: string;
             /** Name */
             name: string;
+            /** Scheduled Rates */
+            scheduled_rates?: components["schemas"]["ScheduledRateRead"][];
             /**
              * Status
              * @enum {string}
@@ -211,6 +233,14 @@ export interface components {
             status: "funded" | "depleted";
             /** Version */
             version: number;
+            /** Warning Thresholds S */
+            warning_thresholds_s?: number[];
+            /**
+             * Warning Thresholds Source
+             * @default default
+             * @enum {string}
+             */
+            warning_thresholds_source: "default" | "account";
         };
         /** ActivationKeyRead */
         ActivationKeyRead: {
@@ -396,6 +426,19 @@ export interface components {
              */
             key_id: string;
         };
+        /** ScheduledRateRead */
+        ScheduledRateRead: {
+            /**
+             * Burn Rate Per Day
+             * @example 12.5
+             */
+            burn_rate_per_day: string;
+            /**
+             * Effective At
+             * Format: date-time
+             */
+            effective_at: string;
+        };
         /** ValidationIssue */
         ValidationIssue: {
             /** Loc */
@@ -431,6 +474,15 @@ export interface components {
             type: string;
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * WarningThresholdsWrite
+         * @description An account's own warning ladder, in seconds of time left; null returns to the deployment's ladder. The
+         *     bounds are the deployment's (`warning_thresholds_out_of_bounds` otherwise).
+         */
+        WarningThresholdsWrite: {
+            /** Thresholds S */
+            thresholds_s: number[] | null;
         };
     };
     responses: never;
@@ -936,6 +988,95 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_warning_thresholds_v1_accounts__account_id__warning_thresholds_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WarningThresholdsWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountRead"];
+                };
+            };
+            /** @description `bad_request`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such account (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `warning_thresholds_out_of_bounds`: a threshold outside the deployment's bounds, or too many */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
             /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */

@@ -3,14 +3,16 @@
 import { useEffect, useState } from "react";
 
 import type { Account } from "../../api/types";
-import { balanceAt, formatInstant, formatIsc, runwayLevel, timeLeft, toMicro } from "../../money";
+import { balanceAt, DEFAULT_WARNING_THRESHOLDS_S, formatInstant, formatIsc, runway, span, timeLeft, toMicro } from "../../money";
 import { Explain } from "../../components/Explain";
 
-const WARNINGS = {
-  weeks: "Your credits will run out within seven weeks. Load more to keep your devices running.",
-  days: "Your credits run out within a week! Load more now, or your rented devices will stop.",
-  depleted: "Your balance is empty, so no device can be rented. Load credits with an activation key.",
-} as const;
+// The levels come from the account's warning ladder (the wallet's thresholds), the one its warnings use.
+function warning(level: "warned" | "urgent" | "depleted", thresholdS: number | null): string {
+  if (level === "depleted") return "Your balance is empty, so no device can be rented. Load credits with an activation key.";
+  const within = span(thresholdS ?? 0);
+  if (level === "urgent") return `Your credits run out within ${within}! Load more now, or your rented devices will stop.`;
+  return `Your credits will run out within ${within}. Load more to keep your devices running.`;
+}
 
 export function BalanceCard({ account, readAtMs }: { account: Account; readAtMs: number }) {
   const [now, setNow] = useState(() => Date.now());
@@ -20,7 +22,8 @@ export function BalanceCard({ account, readAtMs }: { account: Account; readAtMs:
   }, []);
   const balance = balanceAt({ balance: account.balance, ratePerDay: account.burn_rate_per_day, readAtMs, nowMs: now });
   const burning = toMicro(account.burn_rate_per_day) > 0n;
-  const level = runwayLevel(account.depletes_at, now, account.status);
+  const ladder = account.warning_thresholds_s ?? DEFAULT_WARNING_THRESHOLDS_S;
+  const { level, thresholdS } = runway(account.depletes_at, now, account.status, ladder);
   return (
     <section className="card balance" aria-labelledby="balance-title">
       <h2 id="balance-title">Service credits</h2>
@@ -45,13 +48,20 @@ export function BalanceCard({ account, readAtMs }: { account: Account; readAtMs:
           <dd>{burning && account.depletes_at ? timeLeft(account.depletes_at, now) : "—"}</dd>
         </div>
         <div>
+          <dt>Warned</dt>
+          <dd data-testid="warning-ladder">
+            {[...ladder].sort((a, b) => b - a).map(span).join(", ")} before run-out
+            {account.warning_thresholds_source === "account" ? " (your own)" : ""}
+          </dd>
+        </div>
+        <div>
           <dt>Status</dt>
           <dd>{account.status === "depleted" ? "Depleted" : "Funded"}</dd>
         </div>
       </dl>
-      {(level === "weeks" || level === "days" || level === "depleted") && (
-        <p className={`warning ${level}`} role="alert">
-          {WARNINGS[level]}
+      {(level === "warned" || level === "urgent" || level === "depleted") && (
+        <p className={`warning ${level}`} role="alert" data-testid="runway-warning">
+          {warning(level, thresholdS)}
         </p>
       )}
     </section>
