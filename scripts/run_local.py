@@ -67,10 +67,15 @@ def procfile(replicas: int, database: str, host: str, port: int) -> str:
                 f"{prefix}_HTTP_PORT={service_port} "
                 f"{prefix}_DATABASE_URL=postgresql://{schema}:{schema}@{host}:{port}/{database}"
             )
+            if package == "wallet":
+                # Webhook receivers of a local run listen on this machine (refused by default: docs/operations.md).
+                env += " WALLET_WEBHOOK_ALLOW_PRIVATE_TARGETS=true"
             lines.append(f"{label}: env {env} {sys.executable} -m {package}")
     # The web app (BFF + built SPA) on 8080 and the development OpenID provider on the dev issuer's port.
     lines.append(f"dev-oidc: {sys.executable} -m web_bff.dev_oidc")
     lines.append(f"web: {sys.executable} -m web_bff")
+    # Where the wallet's e-mail notices go (its default SMTP server, 127.0.0.1:1025); shown on port 8025.
+    lines.append(f"smtp-sink: {sys.executable} -m scripts.smtp_sink --smtp-port 1025 --http-port 8025")
     # A few simulated gateways (kept in .dev/gateways): they connect once registered (README, "Gateway simulator").
     lines.append(f"gateways: {sys.executable} -m gateway_simulator --state-dir .dev/gateways run --gateways 3")
     return "\n".join(lines) + "\n"
@@ -106,6 +111,7 @@ def main() -> None:
         for replica in range(args.replicas):
             print(f"  {name:<20} http://127.0.0.1:{first_port + REPLICA_PORT_STEP * replica}/docs")
     print(f"  {'web app':<20} http://127.0.0.1:8080 (sign in with a demo user of the development provider)")
+    print(f"  {'SMTP sink':<20} smtp://127.0.0.1:1025, messages at http://127.0.0.1:8025/ (JSON: /messages)")
     print(f"  {'dev OpenID provider':<20} http://127.0.0.1:8000/dev-issuer/.well-known/openid-configuration")
     print("  tokens:              make token ROLE=operator | partner | customer ACCOUNT=<id>\n")
     env = {**os.environ, "RENTAL_LOG_JSON": "false", "PYTHONUNBUFFERED": "1"}

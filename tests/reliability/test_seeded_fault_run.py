@@ -15,6 +15,7 @@ import asyncio
 import os
 import signal
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,8 +34,9 @@ from reliability.schedule import INFRA_FAULTS, SERVICE_FAULTS, Fault, FaultKind,
 from gateway_simulator.fleet import Fleet
 from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import MemoryStore
+from scripts.smtp_sink import SmtpSink, serving_smtp_sink
 from shared.messaging.topology import UNROUTED_EXCHANGE
-from tests.harness import TestPlatform, eventually
+from tests.harness import TestPlatform, eventually, free_port
 from tests.integration.scale.replicas import Replica, ReplicaSet, running_replicas, spawn
 from tests.reliability.conftest import SeedSummary
 from tests.reliability.workload import (
@@ -43,6 +45,7 @@ from tests.reliability.workload import (
     Client,
     FaultRunTenant,
     Workload,
+    notice_address,
     open_tenant,
     set_first_tariff,
 )
@@ -55,9 +58,20 @@ pytestmark = pytest.mark.timeout(max(300, 120 * SEEDS))
 
 
 @pytest.fixture(scope="module")
-async def processes(platform: TestPlatform, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ReplicaSet]:
+async def smtp() -> AsyncIterator[tuple[SmtpSink, int]]:
+    """The run's SMTP sink, in this process: it outlives every wallet the schedule kills."""
+    port = free_port()
+    async with serving_smtp_sink("127.0.0.1", port) as sink:
+        yield sink, port
+
+
+@pytest.fixture(scope="module")
+async def processes(
+    platform: TestPlatform, tmp_path_factory: pytest.TempPathFactory, smtp: tuple[SmtpSink, int]
+) -> AsyncIterator[ReplicaSet]:
     log_dir: Path = tmp_path_factory.mktemp("fault-run-logs")
-    async with running_replicas(platform, log_dir, count=1) as replica_set:
+    env = {"WALLET_SMTP_PORT": str(smtp[1])}
+    async with running_replicas(platform, log_dir, count=1, extra_env=env) as replica_set:
         yield replica_set
 
 
@@ -376,7 +390,12 @@ async def fault_run(
 
 @pytest.mark.parametrize("seed", range(1, SEEDS + 1))
 async def test_a_seeded_fault_run_loses_duplicates_and_wrongly_accepts_nothing(
-    processes: ReplicaSet, servers: Servers, seed: int, infrastructure_faults: bool, seed_summaries: list[SeedSummary]
+    processes: ReplicaSet,
+    servers: Servers,
+    seed: int,
+    infrastructure_faults: bool,
+    seed_summaries: list[SeedSummary],
+    smtp: tuple[SmtpSink, int],
 ) -> None:
     schedule = draw_schedule(
         seed=seed, duration_s=WORKLOAD_S, faults=FAULTS_PER_SEED, infrastructure=infrastructure_faults
@@ -386,6 +405,34 @@ async def test_a_seeded_fault_run_loses_duplicates_and_wrongly_accepts_nothing(
     )
     kinds = set(SERVICE_FAULTS + INFRA_FAULTS) if infrastructure_faults else set(SERVICE_FAULTS)
     report_seed(seed, report, injected, workload, chaos, phases, seed_summaries, kinds=kinds)
+    await notices_arrived_once_each(processes, workload, smtp[0])
+
+
+async def notices_arrived_once_each(replicas: ReplicaSet, workload: Workload, sink: SmtpSink) -> None:
+    """Every warning, run-out and restoration of the run's accounts was mailed, and arrived in the sink once.
+
+    One notice per fact (`BalanceLow`, `BalanceDepleted`, `BalanceRestored` in the wallet's outbox), each sent
+    (within a sender's lease, should a kill have caught one mid-send), and each `Message-ID` in the sink once.
+    """
+    account_ids = [t.account_id for t in workload.tenants]
+    facts = await replicas.count(
+        """SELECT count(*) FROM wallet.outbox_message
+           WHERE event_type IN ('BalanceLow', 'BalanceDepleted', 'BalanceRestored') AND subject = ANY($1::text[])""",
+        account_ids,
+    )
+
+    async def notices() -> list[asyncpg.Record]:
+        return await replicas.fetch(
+            "SELECT id::text, status FROM wallet.email_notice WHERE account_id = ANY($1::uuid[])", account_ids
+        )
+
+    sent = await eventually(
+        notices, until=lambda rows: len(rows) == facts and all(r["status"] == "sent" for r in rows), within=150
+    )
+    assert facts > 0, "no warning, run-out or restoration: the notices went unchecked"
+    addresses = {notice_address(a) for a in account_ids}
+    arrived = Counter(m.message_id for m in sink.messages if set(m.rcpt_tos) & addresses)
+    assert arrived == {f"<{r['id']}@wallet.rental.invalid>": 1 for r in sent}, arrived
 
 
 def report_seed(

@@ -113,6 +113,10 @@ class Client:
         return body
 
 
+def notice_address(account_id: str) -> str:
+    return f"notices-{account_id}@fault-run.example"
+
+
 async def open_tenant(client: Client, *, label: str) -> FaultRunTenant:
     """An account set up the way a partner and its customer would: domain, active contract, gateway, phones."""
     partner = client.replicas.platform.auth("partner")
@@ -145,6 +149,14 @@ async def open_tenant(client: Client, *, label: str) -> FaultRunTenant:
         customer,
         *(client.replicas.platform.auth("customer", account_id=account_id) for _ in range(1, CUSTOMERS_PER_ACCOUNT)),
     ]
+    # Its notices go to an address of its own (the single-server run checks they arrive once each).
+    await client.ok(
+        "wallet",
+        "PUT",
+        f"/v1/accounts/{account_id}/contacts",
+        headers=customer,
+        json={"emails": [notice_address(account_id)]},
+    )
     tenant = FaultRunTenant(
         account_id=account_id,
         name=label,

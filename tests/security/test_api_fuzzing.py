@@ -53,7 +53,9 @@ POSITIVE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # - 422 `invalid_public_key`: 43 base64url symbols that are no usable Ed25519 point (about half of them);
 # - 422 `code_mistyped`, `unknown_key`: an activation code of the documented form whose check symbol is wrong,
 #   or that was never issued;
-# - 410 `provisioning_code_used_up`: a provisioning code is used up by the enrolment it allows.
+# - 410 `provisioning_code_used_up`: a provisioning code is used up by the enrolment it allows;
+# - 422 `invalid_webhook_url`: a webhook URL of the documented form whose host is a private address (covered by
+#   the Idempotency-Key header's 422 of that operation).
 # Derived from the document (a `cursor` parameter, an Idempotency-Key header) where it can be, else named.
 POSITIVE_REFUSALS_BY_OPERATION = {
     "POST /v1/domains/{domain_id}/gateways": ["422"],

@@ -19,6 +19,7 @@ import pytest
 
 from shared.openapi import ROLES_HEADING
 from shared.runtime import create_app
+from tests.harness import eventually
 from tests.security.conftest import PRODUCT, SERVICES, JsonBody, SeededPlatform, SeededTenant, Seeder, hwid, public_key
 
 CALLERS = ("anonymous", "owner", "other_customer", "partner", "operator")
@@ -39,6 +40,22 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "wallet PUT /v1/accounts/{account_id}/warning-thresholds": (401, 200, 404, 200, 200),
     "wallet POST /v1/activation-keys": (401, 403, 403, 201, 201),
     "wallet POST /v1/activation-keys/{key_id}/revocation": (401, 403, 403, 200, 200),
+    "wallet GET /v1/accounts/{account_id}/contacts": (401, 200, 404, 200, 200),
+    "wallet PUT /v1/accounts/{account_id}/contacts": (401, 200, 404, 200, 200),
+    "wallet GET /v1/accounts/{account_id}/email-notices": (401, 200, 404, 200, 200),
+    "wallet POST /v1/accounts/{account_id}/webhook-endpoints": (401, 201, 404, 201, 201),
+    "wallet GET /v1/accounts/{account_id}/webhook-endpoints": (401, 200, 404, 200, 200),
+    "wallet GET /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}": (401, 200, 404, 200, 200),
+    "wallet DELETE /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}": (401, 204, 404, 204, 204),
+    "wallet POST /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}/reactivation": (401, 200, 404, 200, 200),
+    "wallet GET /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}/deliveries": (401, 200, 404, 200, 200),
+    "wallet POST /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay": (
+        401,
+        202,
+        404,
+        202,
+        202,
+    ),
     # contracts
     "contracts GET /healthz": (200, 200, 200, 200, 200),
     "contracts GET /readyz": (200, 200, 200, 200, 200),
@@ -218,6 +235,53 @@ async def _remove_device(seeder: Seeder, a: SeededTenant) -> Call:
     return Call("DELETE", f"/v1/domains/{a.domain_id}/devices/{device['id']}")
 
 
+# A public name that never answers (no request of the matrix waits for a delivery to succeed).
+WEBHOOK_URL = "https://hooks.example.com/matrix"
+
+
+async def _webhook_endpoint(seeder: Seeder, a: SeededTenant) -> str:
+    body = await seeder.ok(
+        "wallet",
+        "POST",
+        f"/v1/accounts/{a.account_id}/webhook-endpoints",
+        headers=seeder.partner,
+        json={"url": WEBHOOK_URL},
+    )
+    return str(body["id"])
+
+
+def _on_webhook_endpoint(method: str, action: str = "") -> Build:
+    """A request on a fresh endpoint of tenant A (a deletion must not meet one already deleted)."""
+
+    async def build(seeder: Seeder, a: SeededTenant) -> Call:
+        endpoint_id = await _webhook_endpoint(seeder, a)
+        return Call(method, f"/v1/accounts/{a.account_id}/webhook-endpoints/{endpoint_id}{action}")
+
+    return build
+
+
+async def _replay(seeder: Seeder, a: SeededTenant) -> Call:
+    endpoint_id = await _webhook_endpoint(seeder, a)
+    # An event of A once the endpoint exists (credits loaded), so that it has a delivery to replay.
+    key = await seeder.key("1")
+    await seeder.ok(
+        "wallet",
+        "POST",
+        f"/v1/accounts/{a.account_id}/redemptions",
+        headers=seeder.money(seeder.partner),
+        json={"code": key["code"]},
+    )
+    path = f"/v1/accounts/{a.account_id}/webhook-endpoints/{endpoint_id}/deliveries"
+
+    async def deliveries() -> list[dict[str, object]]:
+        body = await seeder.ok("wallet", "GET", path, headers=seeder.operator)
+        items: list[dict[str, object]] = body["items"]  # type: ignore[assignment]
+        return items
+
+    [delivery] = await eventually(deliveries, until=lambda items: len(items) == 1, within=20)
+    return Call("POST", f"{path}/{delivery['id']}/replay")
+
+
 async def _pull(seeder: Seeder, a: SeededTenant) -> Call:
     challenge = await seeder.ok("license-distributor", "POST", f"/v1/gateways/{a.gateway_hwid}/challenge", headers={})
     # A real challenge and a signature by no gateway key: only the gateway's own key may pull.
@@ -258,6 +322,26 @@ CASES: dict[str, Build] = {
     ),
     "wallet POST /v1/activation-keys": fixed("POST", "/v1/activation-keys", {"amount": "1", "count": 1}, money=True),
     "wallet POST /v1/activation-keys/{key_id}/revocation": _revocation,
+    "wallet GET /v1/accounts/{account_id}/contacts": fixed("GET", "/v1/accounts/{account_id}/contacts"),
+    "wallet PUT /v1/accounts/{account_id}/contacts": fixed(
+        "PUT", "/v1/accounts/{account_id}/contacts", {"emails": ["ops@matrix.example"]}
+    ),
+    "wallet GET /v1/accounts/{account_id}/email-notices": fixed("GET", "/v1/accounts/{account_id}/email-notices"),
+    "wallet POST /v1/accounts/{account_id}/webhook-endpoints": fixed(
+        "POST", "/v1/accounts/{account_id}/webhook-endpoints", {"url": WEBHOOK_URL}
+    ),
+    "wallet GET /v1/accounts/{account_id}/webhook-endpoints": fixed(
+        "GET", "/v1/accounts/{account_id}/webhook-endpoints"
+    ),
+    "wallet GET /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}": _on_webhook_endpoint("GET"),
+    "wallet DELETE /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}": _on_webhook_endpoint("DELETE"),
+    "wallet POST /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}/reactivation": _on_webhook_endpoint(
+        "POST", "/reactivation"
+    ),
+    "wallet GET /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}/deliveries": _on_webhook_endpoint(
+        "GET", "/deliveries"
+    ),
+    "wallet POST /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay": _replay,
     "contracts POST /v1/contracts": fixed("POST", "/v1/contracts", {"account_id": "{account_id}"}),
     "contracts GET /v1/contracts": fixed("GET", "/v1/contracts"),
     "contracts GET /v1/contracts/{contract_id}": fixed("GET", "/v1/contracts/{contract_id}"),

@@ -69,6 +69,8 @@ class ReplicaSet:
     database: str
     broker_prefix: str
     replicas: list[Replica] = field(default_factory=list)
+    # More environment for every replica (e.g. `WALLET_SMTP_PORT` of a test's own SMTP sink).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def of(self, kind: ServiceKind) -> list[Replica]:
         return [r for r in self.replicas if r.kind == kind]
@@ -136,6 +138,7 @@ def replica_env(replica: Replica, replica_set: ReplicaSet) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    env.update({k: v for k, v in replica_set.extra_env.items() if k.startswith(prefix)})
     return env
 
 
@@ -146,6 +149,7 @@ async def running_replicas(
     *,
     count: int = 2,
     services: tuple[ServiceKind, ...] = ALL_SERVICES,
+    extra_env: dict[str, str] | None = None,
     # Eight interpreters importing FastAPI, pydantic and aio-pika at once take ~30 CPU-seconds: on a busy 2-core
     # machine that alone can exceed a minute (seen: 76 s under a load average of 12; 15 s on a quiet one).
     ready_within: float = 150.0,
@@ -156,6 +160,7 @@ async def running_replicas(
         platform=platform,
         database=f"{platform.database}_scale_{run_id}",
         broker_prefix=f"{platform.broker_prefix}scale-{run_id}.",
+        extra_env=dict(extra_env or {}),
     )
     await bootstrap(admin_url=platform.admin_url, database=replica_set.database)
     try:

@@ -164,11 +164,14 @@ def test_each_service_reaches_only_postgres_rabbitmq_and_dns_and_accepts_only_it
     assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": name}
     assert sorted(policy["policyTypes"]) == ["Egress", "Ingress"]
     egress = {(peer_key(rule), port["port"], port["protocol"]) for rule in policy["egress"] for port in rule["ports"]}
+    # The wallet also sends webhooks and e-mail: out to public addresses only, on the web and SMTP ports.
+    outbound = {("ipBlock:public", port, "TCP") for port in (443, 80, 25, 465, 587)} if name == "wallet" else set()
     assert egress == {
         ("podSelector:cnpg.io/cluster=rental-postgres", POSTGRES_PORT, "TCP"),
         ("podSelector:app.kubernetes.io/name=rental-rabbitmq", RABBITMQ_PORT, "TCP"),
         ("namespaceSelector:kubernetes.io/metadata.name=kube-system+podSelector:k8s-app=kube-dns", 53, "UDP"),
         ("namespaceSelector:kubernetes.io/metadata.name=kube-system+podSelector:k8s-app=kube-dns", 53, "TCP"),
+        *outbound,
     }
     # What it serves: its own port, to the ingress controller (the distributor's gateways come through it),
     # the web app and the metrics scraper.
@@ -298,6 +301,10 @@ def peer_key(rule: dict[str, Any]) -> str:
 
 
 def _selector(peer: dict[str, Any]) -> str:
+    if "ipBlock" in peer:
+        block = peer["ipBlock"]
+        private = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8"}
+        return "ipBlock:public" if block["cidr"] == "0.0.0.0/0" and private <= set(block["except"]) else "ipBlock:any"
     parts = []
     for key in ("namespaceSelector", "podSelector"):
         if key in peer:

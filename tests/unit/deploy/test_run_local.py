@@ -40,3 +40,12 @@ def test_make_run_starts_every_replica_of_every_service_on_its_own_port_with_its
             assert f"{prefix}DATABASE_URL=postgresql://{role}:{role}@127.0.0.1:5432/rental" in command
             ports.add(port)
     assert len(ports) == replicas * len(SERVICES)
+
+
+def test_make_run_starts_an_smtp_sink_where_the_wallet_sends_and_lets_local_webhook_receivers_in() -> None:
+    processes = parse_procfile(procfile(1, "rental", "127.0.0.1", 5432)).processes
+    settings = WalletSettings()
+    assert processes["smtp-sink"].endswith(f"-m scripts.smtp_sink --smtp-port {settings.smtp_port} --http-port 8025")
+    assert settings.smtp_host == "127.0.0.1"
+    assert "WALLET_WEBHOOK_ALLOW_PRIVATE_TARGETS=true" in processes["wallet"]
+    assert not settings.webhook_allow_private_targets

@@ -108,6 +108,8 @@ NO_IDEMPOTENCY_KEY = {
     "acceptContract": "a state change: a second acceptance is 409 contract_not_draft",
     "approveContract": "a state change: a second approval is 409 contract_not_pending_approval",
     "revokeProvisioningCode": "a state change: a revoked code stays revoked",
+    "reactivateWebhookEndpoint": "a state change: an endpoint enabled again stays enabled",
+    "replayWebhookDelivery": "sends the same message again under its webhook-id, which receivers deduplicate",
 }
 # The money-moving POSTs (and PUTs), where the key is required (docs/design.md, Money), and the one that moves
 # licences for every gateway at once: a signing key's revocation.

@@ -43,6 +43,27 @@ class Settings(ServiceSettings):
     # in every real deployment (a new key only makes the batches sealed under the old one unshowable).
     key_batch_codes_key: SecretStr = SecretStr(DEV_KEY_BATCH_CODES_KEY)
 
+    # E-mail notices (`notices.py`) over SMTP; `make run` starts a sink on 127.0.0.1:1025 (docs/operations.md).
+    notices_enabled: bool = True
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # STARTTLS after connecting (port 587), or TLS from the first byte (port 465); neither for a local sink.
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    notice_from: str = "iSC Wallet <wallet@rental.invalid>"
+    # Webhooks (`webhooks.py`): each attempt's timeout, and how long an endpoint may fail every attempt before
+    # it is disabled (and its account told by e-mail).
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_disable_after_s: PositiveInt = 3 * 86_400
+    webhook_concurrency: PositiveInt = 16
+    # Loopback, private and link-local targets are refused unless allowed (a local run and the tests allow them).
+    webhook_allow_private_targets: bool = False
+    # The senders sleep until the next due notice or delivery, but never longer than this.
+    outbound_max_sleep_s: float = Field(default=0.5, gt=0, le=60)
+
     @field_validator("key_batch_codes_key")
     @classmethod
     def _a_256_bit_key(cls, value: SecretStr) -> SecretStr:

@@ -1,4 +1,6 @@
-"""Events the wallet consumes: `RentalChanged` sets the burn rate a contract draws from its account."""
+"""Events the wallet consumes: `RentalChanged` sets the burn rate a contract draws from its account; it and the
+wallet's own account events (consumed back from the exchange, like any consumer) become webhook deliveries and
+e-mail notices, written in the same inbox transaction (`webhooks.py`, `notices.py`)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ from collections.abc import Mapping
 from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
+from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored, CreditsLoaded, WalletEvent
 from shared.messaging.consumer import Handler
-from wallet import domain, service
+from wallet import domain, notices, service, webhooks
 from wallet.config import Settings
 
 
@@ -29,8 +32,40 @@ async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged)
         ladder_s=ctx.settings.low_balance_thresholds_s,
         now=ctx.now(),
     )
+    await webhooks.record_event(
+        ctx.conn,
+        envelope_id=ctx.envelope.id,
+        account_id=event.account_id,
+        event=event,
+        occurred_at=event.changed_at or ctx.envelope.time,
+        now=ctx.now(),
+    )
+
+
+async def on_account_event(ctx: HandlerContext[Settings], event: WalletEvent) -> None:
+    """The wallet's own event, as published: told to the account's webhook endpoints and contact addresses."""
+    await webhooks.record_event(
+        ctx.conn,
+        envelope_id=ctx.envelope.id,
+        account_id=event.account_id,
+        event=event,
+        occurred_at=ctx.envelope.time,
+        now=ctx.now(),
+    )
+    await notices.record_event(
+        ctx.conn,
+        settings=ctx.settings,
+        message_id=ctx.envelope.id,
+        account_id=event.account_id,
+        event=event,
+        now=ctx.now(),
+    )
 
 
 SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
     RentalChanged: on_rental_changed,
+    CreditsLoaded: on_account_event,
+    BalanceLow: on_account_event,
+    BalanceDepleted: on_account_event,
+    BalanceRestored: on_account_event,
 }

@@ -10,16 +10,19 @@ from shared.runtime import ServiceSpec, create_app
 from wallet.api import router
 from wallet.config import Settings
 from wallet.handlers import SUBSCRIPTIONS
+from wallet.integrations_api import router as integrations_router
+from wallet.notices import run_notice_sender
 from wallet.scheduler import run_wallet_scheduler
+from wallet.webhooks import run_webhook_sender
 
 SPEC = ServiceSpec[Settings](
     name="wallet",
     title="Wallet",
     description="Accounts, activation keys, the ledger, burn-down and run-out of prepaid service credits (iSC).",
     migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
-    routers=[router],
+    routers=[router, integrations_router],
     subscriptions=SUBSCRIPTIONS,
-    background_jobs=[run_wallet_scheduler],
+    background_jobs=[run_wallet_scheduler, run_webhook_sender, run_notice_sender],
 )
 
 

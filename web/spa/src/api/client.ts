@@ -82,6 +82,7 @@ export const api = {
   post: <T>(service: ServiceName, path: string, body: unknown = {}) =>
     call<T>(service, path, { method: "POST", body }),
   put: <T>(service: ServiceName, path: string, body: unknown) => call<T>(service, path, { method: "PUT", body }),
+  remove: <T>(service: ServiceName, path: string) => call<T>(service, path, { method: "DELETE", idempotent: false }),
 };
 
 export interface User {

@@ -133,3 +133,51 @@ export type Gateway = Provisioning["schemas"]["GatewayRead"];
 export type Device = Provisioning["schemas"]["DeviceRead"];
 export type ProvisioningCodeIssued = Provisioning["schemas"]["ProvisioningCodeIssued"];
 export type ProvisioningCodeRead = Provisioning["schemas"]["ProvisioningCodeRead"];
+
+// --- Notifications: the wallet's contact addresses, webhook endpoints and their delivery log ------------------
+
+export type Contacts = FromSpec<Wallet, "ContactsRead", { account_id: string; emails: string[] }>;
+
+export type WebhookEventType =
+  | "credits.loaded"
+  | "balance.low"
+  | "balance.depleted"
+  | "balance.restored"
+  | "rental.changed";
+
+export interface WebhookEndpoint {
+  id: string;
+  account_id: string;
+  url: string;
+  description: string;
+  event_types: WebhookEventType[];
+  status: "enabled" | "disabled";
+  disabled_reason: string | null;
+  created_at: Instant;
+}
+
+/** The answer to a registration: the only time the signing secret is shown. */
+export interface WebhookEndpointCreated extends WebhookEndpoint {
+  secret: string;
+}
+
+export interface WebhookAttempt {
+  attempt: number;
+  at: Instant;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  message_id: string;
+  endpoint_id: string;
+  event_type: WebhookEventType;
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  next_attempt_at: Instant | null;
+  created_at: Instant;
+  delivered_at: Instant | null;
+  log: WebhookAttempt[];
+}

@@ -16,6 +16,7 @@ import { HardwareTab } from "./HardwareTab";
 import { HistoryTab } from "./HistoryTab";
 import { LicencesTab } from "./LicencesTab";
 import { LoadCredits } from "./LoadCredits";
+import { Notifications } from "./Notifications";
 
 const TABS = [
   ["access", "Access rights"],
@@ -77,6 +78,7 @@ export function RentalView({ accountId }: { accountId: string }) {
           <LoadCredits accountId={accountId} onLoaded={changed} />
         </div>
       )}
+      {account.data && <Notifications accountId={accountId} />}
       <FirstRun
         accountId={accountId}
         account={account.data?.data ?? null}
