@@ -18,6 +18,7 @@ class HistoryEntryType(StrEnum):
     DOMAINUNLINKED = "DomainUnlinked"
     RENTALCHANGED = "RentalChanged"
     TARIFFCHANGED = "TariffChanged"
+    TARIFFCHANGESCHEDULED = "TariffChangeScheduled"
 
     def __str__(self) -> str:
         return str(self.value)

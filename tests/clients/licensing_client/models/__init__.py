@@ -7,6 +7,7 @@ from .gateway_licence_read import GatewayLicenceRead
 from .health import Health
 from .jwk_read import JwkRead
 from .jwks_read import JwksRead
+from .key_revocation_read import KeyRevocationRead
 from .key_rotation_read import KeyRotationRead
 from .key_rotation_read_status import KeyRotationReadStatus
 from .licence_read import LicenceRead
@@ -25,6 +26,7 @@ __all__ = (
     "Health",
     "JwkRead",
     "JwksRead",
+    "KeyRevocationRead",
     "KeyRotationRead",
     "KeyRotationReadStatus",
     "LicenceRead",

@@ -9,6 +9,12 @@ from .activation_key_read_status import ActivationKeyReadStatus
 from .adjustment_create import AdjustmentCreate
 from .adjustment_create_direction import AdjustmentCreateDirection
 from .adjustment_read import AdjustmentRead
+from .contacts_read import ContactsRead
+from .contacts_update import ContactsUpdate
+from .email_notice_list import EmailNoticeList
+from .email_notice_read import EmailNoticeRead
+from .email_notice_read_kind import EmailNoticeReadKind
+from .email_notice_read_status import EmailNoticeReadStatus
 from .health import Health
 from .issued_key import IssuedKey
 from .key_batch_create import KeyBatchCreate
@@ -16,6 +22,7 @@ from .key_batch_read import KeyBatchRead
 from .ledger_entry_read import LedgerEntryRead
 from .ledger_entry_read_kind import LedgerEntryReadKind
 from .page_ledger_entry_read import PageLedgerEntryRead
+from .page_webhook_delivery_read import PageWebhookDeliveryRead
 from .problem import Problem
 from .problem_code import ProblemCode
 from .redemption_create import RedemptionCreate
@@ -24,6 +31,16 @@ from .scheduled_rate_read import ScheduledRateRead
 from .validation_issue import ValidationIssue
 from .validation_problem import ValidationProblem
 from .warning_thresholds_write import WarningThresholdsWrite
+from .webhook_attempt_read import WebhookAttemptRead
+from .webhook_delivery_read import WebhookDeliveryRead
+from .webhook_delivery_read_status import WebhookDeliveryReadStatus
+from .webhook_endpoint_create import WebhookEndpointCreate
+from .webhook_endpoint_created import WebhookEndpointCreated
+from .webhook_endpoint_created_status import WebhookEndpointCreatedStatus
+from .webhook_endpoint_list import WebhookEndpointList
+from .webhook_endpoint_read import WebhookEndpointRead
+from .webhook_endpoint_read_status import WebhookEndpointReadStatus
+from .webhook_event_type import WebhookEventType
 
 __all__ = (
     "AccountCreate",
@@ -35,6 +52,12 @@ __all__ = (
     "AdjustmentCreate",
     "AdjustmentCreateDirection",
     "AdjustmentRead",
+    "ContactsRead",
+    "ContactsUpdate",
+    "EmailNoticeList",
+    "EmailNoticeRead",
+    "EmailNoticeReadKind",
+    "EmailNoticeReadStatus",
     "Health",
     "IssuedKey",
     "KeyBatchCreate",
@@ -42,6 +65,7 @@ __all__ = (
     "LedgerEntryRead",
     "LedgerEntryReadKind",
     "PageLedgerEntryRead",
+    "PageWebhookDeliveryRead",
     "Problem",
     "ProblemCode",
     "RedemptionCreate",
@@ -50,4 +74,14 @@ __all__ = (
     "ValidationIssue",
     "ValidationProblem",
     "WarningThresholdsWrite",
+    "WebhookAttemptRead",
+    "WebhookDeliveryRead",
+    "WebhookDeliveryReadStatus",
+    "WebhookEndpointCreate",
+    "WebhookEndpointCreated",
+    "WebhookEndpointCreatedStatus",
+    "WebhookEndpointList",
+    "WebhookEndpointRead",
+    "WebhookEndpointReadStatus",
+    "WebhookEventType",
 )

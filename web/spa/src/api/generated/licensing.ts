@@ -99,7 +99,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Pull the current bundle (204 when the gateway already holds it) */
+        /**
+         * Pull the current bundle (204 when the gateway already holds it)
+         * @description `X-Gateway-Seq`: the bundle held (0: none); `X-Gateway-Floor`: the highest seq ever accepted (default: the seq held). The current bundle is sent whenever it is not the one held, above the floor.
+         */
         get: operations["pullBundle"];
         put?: never;
         post?: never;
@@ -163,6 +166,28 @@ export interface paths {
         get: operations["getKeyRotation"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signing-keys/{kid}/revocation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Operator: unpublish a signing key at once and re-sign every bundle it signed with the current key
+         * @description If the key is the one signing now, a new key is made first (a rotation). The key is never published or used again. Needs an Idempotency-Key: a retry answers the first revocation.
+         *
+         *     **Roles:** `operator`.
+         */
+        post: operations["revokeSigningKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -279,6 +304,34 @@ export interface components {
             keys: components["schemas"]["JwkRead"][];
         };
         /**
+         * KeyRevocationRead
+         * @description What a revocation did: the key left the JWKS, and every bundle it signed was re-signed with `replaced_by`.
+         */
+        KeyRevocationRead: {
+            /** Bundles Resigned */
+            bundles_resigned: number;
+            /** Domains Resigned */
+            domains_resigned: number;
+            /** Kid */
+            kid: string;
+            /** Replaced By */
+            replaced_by: string;
+            /**
+             * Revoked At
+             * Format: date-time
+             */
+            revoked_at: string;
+            /** Rotated */
+            rotated: boolean;
+            /** Rotation Id */
+            rotation_id: string | null;
+            /**
+             * Status
+             * @constant
+             */
+            status: "revoked";
+        };
+        /**
          * KeyRotationRead
          * @description A signing-key rotation, carried out in the background; follow it until `status` is `completed`.
          */
@@ -366,7 +419,7 @@ export interface components {
          *     code not listed here fails `tests/unit/shared/test_problem_codes.py`.
          * @enum {string}
          */
-        ProblemCode: "bad_request" | "bad_signature" | "code_malformed" | "code_mistyped" | "codes_already_shown" | "conflict" | "contract_already_terminated" | "contract_not_active" | "contract_not_draft" | "contract_not_pending_approval" | "contract_not_suspended" | "database_unavailable" | "device_already_rented" | "device_details_differ" | "device_removed" | "domain_already_linked" | "domain_has_active_rentals" | "domain_linked_elsewhere" | "domain_name_taken" | "domain_not_linked" | "domain_of_another_account" | "forbidden" | "gateway_hwid_taken" | "http_error" | "hwid_in_other_domain" | "idempotency_key_required" | "idempotency_key_reused" | "insufficient_balance" | "internal_error" | "invalid_challenge" | "invalid_code_validity" | "invalid_cursor" | "invalid_hwid" | "invalid_idempotency_key" | "invalid_product" | "invalid_public_key" | "invalid_token" | "issuer_unavailable" | "key_already_redeemed" | "key_revoked" | "method_not_allowed" | "missing_token" | "no_account" | "no_credit" | "no_role" | "not_found" | "not_ready" | "not_yet_known" | "payload_too_large" | "product_not_rentable" | "provisioning_code_already_shown" | "provisioning_code_expired" | "provisioning_code_revoked" | "provisioning_code_unknown" | "provisioning_code_used_up" | "rate_limited" | "rental_not_active" | "replacement_is_same_device" | "role_required" | "unauthorized" | "unavailable" | "unknown_gateway" | "unknown_key" | "unprocessable" | "unsupported_media_type" | "validation_failed";
+        ProblemCode: "bad_request" | "bad_signature" | "code_malformed" | "code_mistyped" | "codes_already_shown" | "conflict" | "contract_already_terminated" | "contract_not_active" | "contract_not_draft" | "contract_not_pending_approval" | "contract_not_suspended" | "database_unavailable" | "device_already_rented" | "device_details_differ" | "device_removed" | "domain_already_linked" | "domain_has_active_rentals" | "domain_linked_elsewhere" | "domain_name_taken" | "domain_not_linked" | "domain_of_another_account" | "first_tariff_takes_effect_at_once" | "forbidden" | "gateway_hwid_taken" | "http_error" | "hwid_in_other_domain" | "idempotency_key_required" | "idempotency_key_reused" | "insufficient_balance" | "internal_error" | "invalid_challenge" | "invalid_code_validity" | "invalid_cursor" | "invalid_email" | "invalid_hwid" | "invalid_idempotency_key" | "invalid_product" | "invalid_public_key" | "invalid_token" | "invalid_webhook_url" | "issuer_unavailable" | "key_already_redeemed" | "key_revoked" | "method_not_allowed" | "missing_token" | "no_account" | "no_credit" | "no_role" | "not_found" | "not_ready" | "not_yet_known" | "payload_too_large" | "product_not_rentable" | "provisioning_code_already_shown" | "provisioning_code_expired" | "provisioning_code_revoked" | "provisioning_code_unknown" | "provisioning_code_used_up" | "rate_limited" | "rental_not_active" | "replacement_is_same_device" | "role_required" | "signing_key_already_revoked" | "tariff_increase_too_soon" | "too_many_contacts" | "unauthorized" | "unavailable" | "unknown_event_type" | "unknown_gateway" | "unknown_key" | "unprocessable" | "unsupported_media_type" | "validation_failed" | "warning_thresholds_out_of_bounds" | "webhook_endpoint_disabled" | "webhook_secret_already_shown";
         /** PullChallengeRead */
         PullChallengeRead: {
             /**
@@ -588,6 +641,7 @@ export interface operations {
                 "X-Gateway-Nonce": string;
                 "X-Gateway-Signature": string;
                 "X-Gateway-Seq"?: number;
+                "X-Gateway-Floor"?: number | null;
             };
             path: {
                 hwid: string;
@@ -797,6 +851,94 @@ export interface operations {
                 };
             };
             /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeSigningKey: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
+                "Idempotency-Key": string;
+            };
+            path: {
+                kid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyRevocationRead"];
+                };
+            };
+            /** @description `idempotency_key_required`, `invalid_idempotency_key` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such signing key */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `signing_key_already_revoked` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed; `idempotency_key_reused` */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -1,0 +1,279 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.problem import Problem
+from ...models.validation_problem import ValidationProblem
+from ...models.webhook_endpoint_create import WebhookEndpointCreate
+from ...models.webhook_endpoint_created import WebhookEndpointCreated
+from ...types import UNSET, Unset
+from typing import cast
+from uuid import UUID
+
+
+
+def _get_kwargs(
+    account_id: UUID,
+    *,
+    body: WebhookEndpointCreate,
+    idempotency_key: str | Unset = UNSET,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/accounts/{account_id}/webhook-endpoints".format(account_id=quote(str(account_id), safe=""),),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | ValidationProblem | WebhookEndpointCreated | None:
+    if response.status_code == 201:
+        response_201 = WebhookEndpointCreated.from_dict(response.json())
+
+
+
+        return response_201
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = ValidationProblem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | ValidationProblem | WebhookEndpointCreated]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: WebhookEndpointCreate,
+    idempotency_key: str | Unset = UNSET,
+
+) -> Response[Problem | ValidationProblem | WebhookEndpointCreated]:
+    """ Register Webhook Endpoint
+
+     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        account_id (UUID):
+        idempotency_key (str | Unset):
+        body (WebhookEndpointCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | ValidationProblem | WebhookEndpointCreated]
+     """
+
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+body=body,
+idempotency_key=idempotency_key,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: WebhookEndpointCreate,
+    idempotency_key: str | Unset = UNSET,
+
+) -> Problem | ValidationProblem | WebhookEndpointCreated | None:
+    """ Register Webhook Endpoint
+
+     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        account_id (UUID):
+        idempotency_key (str | Unset):
+        body (WebhookEndpointCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | ValidationProblem | WebhookEndpointCreated
+     """
+
+
+    return sync_detailed(
+        account_id=account_id,
+client=client,
+body=body,
+idempotency_key=idempotency_key,
+
+    ).parsed
+
+async def asyncio_detailed(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: WebhookEndpointCreate,
+    idempotency_key: str | Unset = UNSET,
+
+) -> Response[Problem | ValidationProblem | WebhookEndpointCreated]:
+    """ Register Webhook Endpoint
+
+     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        account_id (UUID):
+        idempotency_key (str | Unset):
+        body (WebhookEndpointCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | ValidationProblem | WebhookEndpointCreated]
+     """
+
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+body=body,
+idempotency_key=idempotency_key,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: WebhookEndpointCreate,
+    idempotency_key: str | Unset = UNSET,
+
+) -> Problem | ValidationProblem | WebhookEndpointCreated | None:
+    """ Register Webhook Endpoint
+
+     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        account_id (UUID):
+        idempotency_key (str | Unset):
+        body (WebhookEndpointCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | ValidationProblem | WebhookEndpointCreated
+     """
+
+
+    return (await asyncio_detailed(
+        account_id=account_id,
+client=client,
+body=body,
+idempotency_key=idempotency_key,
+
+    )).parsed

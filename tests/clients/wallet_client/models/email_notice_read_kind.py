@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+class EmailNoticeReadKind(StrEnum):
+    BALANCE_DEPLETED = "balance_depleted"
+    BALANCE_LOW = "balance_low"
+    BALANCE_RESTORED = "balance_restored"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
+
+    def __str__(self) -> str:
+        return str(self.value)

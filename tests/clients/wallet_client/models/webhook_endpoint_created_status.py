@@ -1,0 +1,8 @@
+from enum import StrEnum
+
+class WebhookEndpointCreatedStatus(StrEnum):
+    DISABLED = "disabled"
+    ENABLED = "enabled"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+class WebhookEventType(StrEnum):
+    BALANCE_DEPLETED = "balance.depleted"
+    BALANCE_LOW = "balance.low"
+    BALANCE_RESTORED = "balance.restored"
+    CREDITS_LOADED = "credits.loaded"
+    RENTAL_CHANGED = "rental.changed"
+
+    def __str__(self) -> str:
+        return str(self.value)
