@@ -84,4 +84,4 @@ class ProblemCode(StrEnum):
     VALIDATION_FAILED = "validation_failed"
     WARNING_THRESHOLDS_OUT_OF_BOUNDS = "warning_thresholds_out_of_bounds"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
-    WEBHOOK_SECRET_ALREADY_SHOWN = "webhook_secret_already_shown"
+    WEBHOOK_SECRET_ALREADY_SHOWN = "webhook_secret_already_shown"  # noqa: S105 (a problem code, no secret)

@@ -141,10 +141,11 @@ async def until_reachable(
     away: Callable[[BaseException], bool],
     within_s: float,
 ) -> T:
-    """Run a start-up step that needs `dependency`, again and again while it is away, for up to `within_s`.
+    """Run a step that needs `dependency`, again and again while it is away, for up to `within_s`.
 
     A service started while Postgres or RabbitMQ restarts comes up once they answer instead of exiting (the
-    fault run found a wallet, restarted during a RabbitMQ restart, exiting and staying down).
+    fault run found a wallet, restarted during a RabbitMQ restart, exiting and staying down); a sender that
+    has just handed a message over records that it did, rather than sending it again later.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within_s

@@ -10,6 +10,7 @@ when the lease ends; the `Message-ID` is the notice's own, so mail clients show 
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -25,7 +26,7 @@ from shared.events.base import Event
 from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored
 from shared.money import format_isc
 from shared.refusals import NotFound
-from shared.runtime import Runtime
+from shared.runtime import Runtime, until_reachable
 from wallet import notices_repository as repository
 from wallet.config import Settings
 from wallet.integrations_schemas import ContactsRead, EmailNoticeList, EmailNoticeRead
@@ -213,7 +214,13 @@ async def send_due_notices(pool: asyncpg.Pool, *, settings: Settings, now: datet
                 error=repr(exc),
             )
             continue
-        await repository.mark_sent(pool, notice_id=notice.id, at=now)
+        # Sent: recorded even across a database restart (within the lease), or the notice would go out again.
+        await until_reachable(
+            "database",
+            functools.partial(repository.mark_sent, pool, notice_id=notice.id, at=now),
+            away=is_database_away,
+            within_s=lease.total_seconds(),
+        )
         log.info("wallet.notice.sent", notice_id=str(notice.id), kind=notice.kind, recipients=len(notice.recipients))
     return len(claimed)
 

@@ -16,6 +16,7 @@ the event's inbox transaction with a delivery row per subscribed endpoint of tha
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 import uuid
@@ -38,7 +39,7 @@ from shared.idempotency import claim
 from shared.money import format_isc
 from shared.pagination import Keyset, Page
 from shared.refusals import Conflict, NotFound
-from shared.runtime import Runtime
+from shared.runtime import Runtime, until_reachable
 from wallet import notices, notices_repository
 from wallet import webhooks_repository as repository
 from wallet.config import Settings
@@ -505,7 +506,13 @@ async def deliver_due(pool: asyncpg.Pool, client: httpx.AsyncClient, *, settings
         )
     )
     for outcome in outcomes:
-        await _record(pool, outcome, settings=settings)
+        # Recorded even across a database restart (within the lease): a delivered message is not sent again.
+        await until_reachable(
+            "database",
+            functools.partial(_record, pool, outcome, settings=settings),
+            away=is_database_away,
+            within_s=lease.total_seconds(),
+        )
         log.info(
             "wallet.webhook.attempted",
             delivery_id=str(outcome.delivery.id),
