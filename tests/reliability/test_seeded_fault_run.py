@@ -463,6 +463,8 @@ def report_seed(
     assert report.counts["rental changes attempted"] > 0
     assert report.counts["depleted bundles checked"] > 0, "no account ran out: depleted bundles went unchecked"
     assert report.counts["expiries checked"] > 0, "no running gateway: bundle expiries went unchecked"
+    assert report.counts["enforcement histories checked"] == len(workload.tenants), "enforcement went unchecked"
+    assert report.counts["enforcement histories missing"] == 0
     assert chaos.counts["duplicated copies"] > 0, "no duplicate was injected: the dedupe went untested"
     assert chaos.counts["delayed copies"] > 0, "no delayed copy was injected: out-of-order went untested"
     for kind in kinds:
