@@ -292,6 +292,7 @@ class GatewayHub:
         self._channel = channel
 
     async def stop(self) -> None:
+        service.stop_listening_to_local_changes(self)
         for task in [*self._tasks, *self._local_pushes]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._local_pushes, return_exceptions=True)

@@ -285,6 +285,10 @@ def listen_to_local_changes(listener: ChangeListener) -> None:
     _local_listeners.add(listener)
 
 
+def stop_listening_to_local_changes(listener: ChangeListener) -> None:
+    _local_listeners.discard(listener)
+
+
 def _tell_local_listeners(change: BundlesChanged) -> None:
     for listener in list(_local_listeners):
         listener.heard_locally(change)
