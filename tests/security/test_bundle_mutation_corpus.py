@@ -4,7 +4,8 @@ Every valid bundle must be accepted and every mutant refused: byte flips, trunca
 under the trusted `kid`, an unknown `kid`, `alg` none and HS256 (keyed with the public key, the classic
 confusion), another gateway's `aud`, a lower or equal `seq`, an expired and a not-yet-valid bundle; and for the
 claims of issue 14: a `lease` pushed out or `warnings` dropped under the original signature, a lease already
-over (whatever `exp` says), and a `lease` or `warnings` not in the shape the distributor signs. The keys
+over (whatever `exp` says), a `lease` or `warnings` not in the shape the distributor signs, and a bundle validly
+signed by a revoked key (one the gateway trusted before, which its JWKS no longer lists). The keys
 are derived from the seed too, and Ed25519 signatures are deterministic, so one seed is one byte-identical
 corpus. `RENTAL_BUNDLE_CORPUS_SEED` and `RENTAL_BUNDLE_CORPUS_BASES` pick another or a larger one.
 """
@@ -19,7 +20,7 @@ import os
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -28,9 +29,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from gateway_simulator.verifier import AcceptedBundle, BundleRejected, JsonObject, Rejection, verify_bundle
 
 SEED = int(os.environ.get("RENTAL_BUNDLE_CORPUS_SEED", "8"))
-# Each valid base bundle yields one mutant per kind below: 1,000 bases are 11,000 mutants.
+# Each valid base bundle yields one mutant per kind below: 1,000 bases are 17,000 mutants.
 BASES = int(os.environ.get("RENTAL_BUNDLE_CORPUS_BASES", "1000"))
 TRUSTED_KID = "bundle-trusted"
+REVOKED_KID = "bundle-revoked"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
@@ -55,19 +57,32 @@ def ed25519_jws(key: Ed25519PrivateKey, claims: dict[str, object], *, kid: str =
 class Keys:
     trusted: Ed25519PrivateKey
     other: Ed25519PrivateKey
+    revoked: Ed25519PrivateKey  # published under REVOKED_KID until its revocation, no longer
 
     @classmethod
     def from_seed(cls, rng: random.Random) -> Keys:
         return cls(
             trusted=Ed25519PrivateKey.from_private_bytes(rng.randbytes(32)),
             other=Ed25519PrivateKey.from_private_bytes(rng.randbytes(32)),
+            revoked=Ed25519PrivateKey.from_private_bytes(rng.randbytes(32)),
         )
 
     def trusted_public(self) -> bytes:
         return self.trusted.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
     def jwks(self) -> JsonObject:
+        """What the gateway trusts now: the revoked key is no longer published."""
         return {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": TRUSTED_KID, "x": b64url(self.trusted_public())}]}
+
+    def jwks_before_revocation(self) -> JsonObject:
+        """What it trusted before the revocation: the revoked key listed beside the trusted one."""
+        revoked = self.revoked.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return {
+            "keys": [
+                {"kty": "OKP", "crv": "Ed25519", "kid": TRUSTED_KID, "x": b64url(self.trusted_public())},
+                {"kty": "OKP", "crv": "Ed25519", "kid": REVOKED_KID, "x": b64url(revoked)},
+            ]
+        }
 
 
 @dataclass(frozen=True)
@@ -206,6 +221,8 @@ def mutants(rng: random.Random, keys: Keys, base: Base, valid: str) -> Iterator[
         ed25519_jws(keys.trusted, {**claims, "warnings": odd_warnings}),
         frozenset({Rejection.MALFORMED}),
     )
+    # Validly signed by a key the gateway trusted until it was revoked: no longer published, so unknown.
+    yield case("revoked_kid", ed25519_jws(keys.revoked, claims, kid=REVOKED_KID), frozenset({Rejection.UNKNOWN_KEY}))
 
 
 def corpus(*, seed: int, bases: int) -> tuple[JsonObject, list[Case]]:
@@ -245,7 +262,7 @@ def test_the_corpus_has_ten_thousand_mutants_of_every_kind_and_is_the_same_for_t
     kinds = Counter(case.kind for case in cases)
     assert sum(n for kind, n in kinds.items() if kind != "valid") >= 10_000, kinds
     assert kinds["valid"] == BASES
-    assert len({kind for kind in kinds if kind != "valid"}) == 16
+    assert len({kind for kind in kinds if kind != "valid"}) == 17
     _, again = corpus(seed=SEED, bases=BASES)
     assert again == cases
     _, other = corpus(seed=SEED + 1, bases=BASES)
@@ -256,6 +273,27 @@ def test_the_verifier_accepts_every_valid_bundle_and_refuses_every_mutant_for_it
     jwks, cases = corpus(seed=SEED, bases=BASES)
     wrong = wrong_answers(jwks, cases)
     assert wrong == [], f"{len(wrong)} wrong answers, first ones:\n" + "\n".join(wrong[:20])
+
+
+def test_a_revoked_kid_mutant_is_a_valid_bundle_under_the_keys_trusted_before_the_revocation() -> None:
+    """The revoked-`kid` mutants differ from valid bundles only in that their key is no longer published: under
+    the JWKS of before the revocation every one is accepted, under the current one every one is `unknown_key`."""
+    rng = random.Random(SEED)
+    keys = Keys.from_seed(rng)
+    _, cases = corpus(seed=SEED, bases=200)
+    revoked = [case for case in cases if case.kind == "revoked_kid"]
+    assert len(revoked) == 200
+    before = [replace(case, expected=None) for case in revoked]
+    assert wrong_answers(keys.jwks_before_revocation(), before) == []
+    assert wrong_answers(keys.jwks(), revoked) == []
+    assert _kids(keys.jwks()) == {TRUSTED_KID}
+    assert _kids(keys.jwks_before_revocation()) == {TRUSTED_KID, REVOKED_KID}
+
+
+def _kids(jwks: JsonObject) -> set[str]:
+    listed = jwks["keys"]
+    assert isinstance(listed, list)
+    return {str(key["kid"]) for key in listed if isinstance(key, dict)}
 
 
 def test_the_corpus_catches_a_verifier_that_lets_stale_seqs_through() -> None:
