@@ -157,7 +157,7 @@ async def schedule_the_earliest_rise(p: Platform, product: str) -> datetime:
         json={**body, "effective_at": (datetime.now(UTC) + LEASE - timedelta(seconds=1)).isoformat()},
         headers=p.auth("operator"),
     )
-    assert refused.status_code == 422, refused.text
+    assert refused.status_code == 409, refused.text
     assert refused.json()["code"] == "tariff_increase_too_soon"
     earliest = datetime.fromisoformat(refused.json()["earliest_effective_at"])
     # The earliest instant moves on with the clock: the first one offered that is not refused.

@@ -412,7 +412,7 @@ async def set_tariff(client: Client, tariff: dict[str, object]) -> httpx.Respons
 
 
 def _too_soon(answer: httpx.Response) -> bool:
-    return answer.status_code == 422 and answer.json().get("code") == "tariff_increase_too_soon"
+    return answer.status_code == 409 and answer.json().get("code") == "tariff_increase_too_soon"
 
 
 async def set_first_tariff(client: Client) -> None:

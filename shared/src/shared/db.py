@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import TypeVar
 
 import asyncpg
+import structlog
+
+T = TypeVar("T")
+log = structlog.get_logger()
 
 # The database is away (restarting, shutting down, unreachable, the connection cut): what failed may well
 # succeed a moment later. Anything else (a constraint, a bug) is not the database being away.
@@ -81,6 +86,20 @@ async def connect(*, dsn: str, schema: str) -> asyncpg.Connection:
 
 # What to do once the innermost `transaction()` block of this task has committed (and only then).
 _after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar("after_commit", default=None)
+
+
+async def retried_on_deadlock(step: Callable[[], Awaitable[T]], *, attempts: int = 3) -> T:
+    """Run a use case (one transaction) again when Postgres chose it as a deadlock's victim: everything it did
+    was rolled back, so another try is safe. For use cases that lock many rows another transaction may hold in
+    another order."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await step()
+        except asyncpg.DeadlockDetectedError:
+            if attempt == attempts:
+                raise
+            log.info("db.deadlock_retried", attempt=attempt)
+    raise AssertionError("unreachable")
 
 
 def after_commit(callback: Callable[[], None]) -> bool:

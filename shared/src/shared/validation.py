@@ -10,7 +10,7 @@ from pydantic import BeforeValidator, Strict
 NO_NUL = r"^[^\x00]*$"
 
 
-def _whole_number(value: object) -> object:
+def whole_number(value: object) -> object:
     # JSON has one number type: `506.0` is the integer 506 (JSON Schema says so too), but `true` is no number
     # and `"506"` no integer. Strict int validation after this refuses both.
     if isinstance(value, float) and value.is_integer():
@@ -18,5 +18,5 @@ def _whole_number(value: object) -> object:
     return value
 
 
-WholeNumber = Annotated[int, BeforeValidator(_whole_number), Strict()]
+WholeNumber = Annotated[int, BeforeValidator(whole_number), Strict()]
 """A request integer: any integral JSON number (`5`, `5.0`); never a boolean or a string."""

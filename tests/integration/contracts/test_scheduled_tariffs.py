@@ -25,7 +25,7 @@ async def test_an_increase_sooner_than_one_lease_is_refused_and_a_decrease_takes
         {"rate_per_day": "3", "effective_at": (now + timedelta(days=6)).isoformat()},
     ):
         refused = await rig.client.put(f"/v1/tariffs/{product}", json=body, headers=operator)
-        assert_problem(refused, 422, "tariff_increase_too_soon")
+        assert_problem(refused, 409, "tariff_increase_too_soon")
         assert datetime.fromisoformat(refused.json()["earliest_effective_at"]) >= now + LEASE
     # Nothing changed: neither the rate nor the schedule.
     tariff = (await rig.client.get(f"/v1/tariffs/{product}", headers=operator)).json()

@@ -203,13 +203,16 @@ async def test_a_bundle_signed_by_a_key_that_left_the_jwks_is_refused_connected_
             # Before the old key left: what a gateway restarted now would come back trusting.
             trusting_both = store.states[state.hwid]
             assert trusting_both.trusted_keys is not None
-            assert published_kids(trusting_both.trusted_keys) == {old.kid, new_kid}
+            # (Other tests' rotated-out keys may still be published within their grace period: the database is shared.)
+            assert {old.kid, new_kid} <= published_kids(trusting_both.trusted_keys)
             revoked = await http.post(
                 f"{distributor.url}/v1/signing-keys/{old.kid}/revocation",
                 headers={**platform.auth("operator"), "Idempotency-Key": f"revoke-{old.kid}"},
             )
             assert revoked.status_code == 200, revoked.text
-            assert await published() == {new_kid}
+            now_published = await published()
+            assert new_kid in now_published
+            assert old.kid not in now_published
             # Connected: refused for its key, at the next bundle's fetch of the JWKS.
             assert await _rejection(gateway, old.jws) == Rejection.UNKNOWN_KEY
             assert gateway.current is not None

@@ -99,11 +99,11 @@ async def test_a_rise_scheduled_one_lease_ahead_is_in_the_run_out_at_once_and_ch
             json={**rise, "effective_at": (set_at + timedelta(days=1)).isoformat()},
             headers=operator,
         )
-        assert early.status_code == 422, early.text
+        assert early.status_code == 409, early.text
         assert early.json()["code"] == "tariff_increase_too_soon"
         assert datetime.fromisoformat(early.json()["earliest_effective_at"]) >= set_at + LEASE
         at_once = await contracts.put(f"/v1/tariffs/{PRODUCT}", json=rise, headers=operator)
-        assert (at_once.status_code, at_once.json()["code"]) == (422, "tariff_increase_too_soon")
+        assert (at_once.status_code, at_once.json()["code"]) == (409, "tariff_increase_too_soon")
 
         # One lease ahead it is scheduled: the tariff shows it, the rate does not move yet.
         with clock.held_at(set_at):

@@ -326,10 +326,11 @@ async def contracts_settings(request: Request) -> Settings:
     dependencies=OPERATORS,
     responses=problem_responses(
         (
-            422,
+            409,
             "`tariff_increase_too_soon` (with `earliest_effective_at`): a rented product's price rises no earlier "
-            "than one lease after it is set; `first_tariff_takes_effect_at_once`",
-        )
+            "than one lease after it is set",
+        ),
+        (422, "`first_tariff_takes_effect_at_once`"),
     ),
 )
 async def set_tariff(

@@ -275,9 +275,10 @@ class RateChange:
     rate_per_day: int
 
 
-class TariffIncreaseTooSoon(Unprocessable):
-    """A price rise that would take effect before one lease has passed: a gateway offline now holds a bundle whose
-    expiry was computed at the old price, and would run on credit the rise has used up."""
+class TariffIncreaseTooSoon(Conflict):
+    """A price rise that would take effect before one lease has passed while the product is rented (a conflict
+    with that state, so 409): a gateway offline now holds a bundle whose expiry was computed at the old price,
+    and would run on credit the rise has used up."""
 
     code, title = "tariff_increase_too_soon", "Tariff increase too soon"
 

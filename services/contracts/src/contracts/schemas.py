@@ -54,7 +54,7 @@ class TariffWrite(_Request):
     rate_per_day: IscAmountText
     licences: list[LicenceSpec] = Field(default_factory=list, max_length=50)
     # When the new rate takes effect; absent (or past): at once. An increase of a rented product's tariff takes
-    # effect no earlier than one lease after it is set (422 `tariff_increase_too_soon` otherwise).
+    # effect no earlier than one lease after it is set (409 `tariff_increase_too_soon` otherwise).
     effective_at: AwareDatetime | None = None
 
 

@@ -8,6 +8,7 @@ follow commit order and the snapshot of version N is exactly the state version N
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -49,7 +50,7 @@ from contracts.schemas import (
     TariffRead,
 )
 from shared.auth import Principal, Role
-from shared.db import transaction
+from shared.db import retried_on_deadlock, transaction
 from shared.events.base import Event
 from shared.events.contracts import (
     ContractActivated,
@@ -707,6 +708,33 @@ async def list_rentals(
 
 
 async def set_tariff(
+    pool: asyncpg.Pool,
+    *,
+    product: str,
+    rate_per_day: int,
+    licences: list[LicenceSpec],
+    effective_at: datetime | None,
+    lease: timedelta,
+    now: datetime,
+) -> TariffRead:
+    """`_set_tariff`, run again if its transaction lost a deadlock: it locks every contract renting the product,
+    while a batch of the inbox may hold some of them, taken in its messages' order (the cluster fault run saw it
+    answer 500). Everything the lost try did was rolled back."""
+    return await retried_on_deadlock(
+        functools.partial(
+            _set_tariff,
+            pool,
+            product=product,
+            rate_per_day=rate_per_day,
+            licences=licences,
+            effective_at=effective_at,
+            lease=lease,
+            now=now,
+        )
+    )
+
+
+async def _set_tariff(
     pool: asyncpg.Pool,
     *,
     product: str,

@@ -98,7 +98,8 @@ async def pull_bundle(
     signature: Annotated[str, Header(alias="X-Gateway-Signature")],
     now: Now,
     seq_held: Annotated[int, Header(alias="X-Gateway-Seq", ge=0)] = 0,
-    floor: Annotated[int | None, Header(alias="X-Gateway-Floor", ge=0)] = None,
+    # Absent (an older gateway) or below the seq held: the seq held is the floor (`Identify.seq_floor`).
+    floor: Annotated[int, Header(alias="X-Gateway-Floor", ge=0)] = 0,
 ) -> Response | BundleRead:
     settings = _settings(request.app)
     pull = service.Identify(hwid=hwid, nonce=nonce, signature=signature, seq_held=seq_held, floor=floor)

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from annotated_types import Interval
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 
 from shared.money import MICRO_PER_ISC, IscAmount, IscAmountText
-from shared.validation import NO_NUL, WholeNumber
+from shared.validation import NO_NUL, WholeNumber, whole_number
 
 MAX_KEY_AMOUNT = 1_000_000 * MICRO_PER_ISC
 MAX_BATCH_SIZE = 1000
@@ -63,12 +64,19 @@ class ScheduledRateRead(BaseModel):
     burn_rate_per_day: IscAmount
 
 
+# A threshold in whole seconds (a JSON integer, never a boolean): the bounds before the whole-number rule, so the
+# document states them as minimum and maximum.
+Threshold = Annotated[int, Strict(), Interval(ge=1, le=366 * 86_400), BeforeValidator(whole_number)]
+
+
 class WarningThresholdsWrite(BaseModel):
     """An account's own warning ladder, in seconds of time left; null returns to the deployment's ladder. The
     bounds are the deployment's (`warning_thresholds_out_of_bounds` otherwise)."""
 
     model_config = ConfigDict(extra="forbid")
-    thresholds_s: list[WholeNumber] | None = Field(max_length=1000)
+    # The document states the default bounds (Settings.warning_threshold_*); a deployment that narrows them
+    # refuses more with 422 `warning_thresholds_out_of_bounds`.
+    thresholds_s: list[Threshold] | None = Field(min_length=1, max_length=20)
 
 
 class KeyBatchCreate(BaseModel):

@@ -22,7 +22,7 @@ def _get_kwargs(
     x_gateway_nonce: str,
     x_gateway_signature: str,
     x_gateway_seq: int | Unset = 0,
-    x_gateway_floor: int | None | Unset = UNSET,
+    x_gateway_floor: int | Unset = 0,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -35,7 +35,8 @@ def _get_kwargs(
 
 
     if not isinstance(x_gateway_floor, Unset):
-        headers["X-Gateway-Floor"] = x_gateway_floor
+        headers["X-Gateway-Floor"] = str(x_gateway_floor)
+
 
 
 
@@ -109,7 +110,7 @@ def sync_detailed(
     x_gateway_nonce: str,
     x_gateway_signature: str,
     x_gateway_seq: int | Unset = 0,
-    x_gateway_floor: int | None | Unset = UNSET,
+    x_gateway_floor: int | Unset = 0,
 
 ) -> Response[Any | BundleRead | Problem | ValidationProblem]:
     """ Pull the current bundle (204 when the gateway already holds it)
@@ -123,7 +124,7 @@ def sync_detailed(
         x_gateway_nonce (str):
         x_gateway_signature (str):
         x_gateway_seq (int | Unset):  Default: 0.
-        x_gateway_floor (int | None | Unset):
+        x_gateway_floor (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,7 +157,7 @@ def sync(
     x_gateway_nonce: str,
     x_gateway_signature: str,
     x_gateway_seq: int | Unset = 0,
-    x_gateway_floor: int | None | Unset = UNSET,
+    x_gateway_floor: int | Unset = 0,
 
 ) -> Any | BundleRead | Problem | ValidationProblem | None:
     """ Pull the current bundle (204 when the gateway already holds it)
@@ -170,7 +171,7 @@ def sync(
         x_gateway_nonce (str):
         x_gateway_signature (str):
         x_gateway_seq (int | Unset):  Default: 0.
-        x_gateway_floor (int | None | Unset):
+        x_gateway_floor (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -198,7 +199,7 @@ async def asyncio_detailed(
     x_gateway_nonce: str,
     x_gateway_signature: str,
     x_gateway_seq: int | Unset = 0,
-    x_gateway_floor: int | None | Unset = UNSET,
+    x_gateway_floor: int | Unset = 0,
 
 ) -> Response[Any | BundleRead | Problem | ValidationProblem]:
     """ Pull the current bundle (204 when the gateway already holds it)
@@ -212,7 +213,7 @@ async def asyncio_detailed(
         x_gateway_nonce (str):
         x_gateway_signature (str):
         x_gateway_seq (int | Unset):  Default: 0.
-        x_gateway_floor (int | None | Unset):
+        x_gateway_floor (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -245,7 +246,7 @@ async def asyncio(
     x_gateway_nonce: str,
     x_gateway_signature: str,
     x_gateway_seq: int | Unset = 0,
-    x_gateway_floor: int | None | Unset = UNSET,
+    x_gateway_floor: int | Unset = 0,
 
 ) -> Any | BundleRead | Problem | ValidationProblem | None:
     """ Pull the current bundle (204 when the gateway already holds it)
@@ -259,7 +260,7 @@ async def asyncio(
         x_gateway_nonce (str):
         x_gateway_signature (str):
         x_gateway_seq (int | Unset):  Default: 0.
-        x_gateway_floor (int | None | Unset):
+        x_gateway_floor (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -2263,6 +2263,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `tariff_increase_too_soon` (with `earliest_effective_at`): a rented product's price rises no earlier than one lease after it is set */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is too large (`payload_too_large`) */
             413: {
                 headers: {
@@ -2272,7 +2281,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `tariff_increase_too_soon` (with `earliest_effective_at`): a rented product's price rises no earlier than one lease after it is set; `first_tariff_takes_effect_at_once` */
+            /** @description `first_tariff_takes_effect_at_once` */
             422: {
                 headers: {
                     [name: string]: unknown;

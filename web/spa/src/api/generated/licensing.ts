@@ -641,7 +641,7 @@ export interface operations {
                 "X-Gateway-Nonce": string;
                 "X-Gateway-Signature": string;
                 "X-Gateway-Seq"?: number;
-                "X-Gateway-Floor"?: number | null;
+                "X-Gateway-Floor"?: number;
             };
             path: {
                 hwid: string;
