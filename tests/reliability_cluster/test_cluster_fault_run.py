@@ -1,8 +1,9 @@
 """The seeded cluster fault run: the fault run's workload and checker (tests/reliability) on the four services,
 pointed at a three-node RabbitMQ cluster and a Postgres primary with a synchronous standby of the run's own,
 while the schedule kills -9 one RabbitMQ node at a time (a drawn one, and the one leading most of the
-services' quorum queues), cuts a node off from its peers while its clients still reach it (a partition of the
-Erlang distribution: under pause_minority the node, alone, pauses itself and closes its clients' connections),
+services' quorum queues), cuts a node off from its peers (a partition of the Erlang distribution, made while the
+node is frozen so that no peer sees a partial partition: under pause_minority the node, alone, pauses itself and
+closes its clients' connections; `RabbitCluster.cut_off`),
 and fails Postgres over (primary stopped as if its machine died, standby promoted, old
 primary rebuilt as the new standby), besides the service faults of the single-server run.
 
