@@ -13,7 +13,7 @@ ACCOUNT ?=
 # make run DEMO=0: start the platform without seeding the demo tenant.
 DEMO ?= 1
 
-.PHONY: help install run test check lint typecheck unit integration token asyncapi clients bench clean-dev web web-test chromium browser-test reliability test-containers
+.PHONY: help install run test check lint typecheck unit integration token asyncapi clients bench clean-dev web web-test chromium browser-test reliability reliability-cluster-short test-containers
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  make %-16s %s\n", $$1, $$2 }'
@@ -29,7 +29,8 @@ test: install lint typecheck web chromium ## the whole suite against real Postgr
 	@cd web/spa && npm test --silent
 	@$(RUN) pytest --ignore=tests/reliability --ignore=tests/reliability_cluster
 	@# The seeded fault run in a session of its own, on a Postgres and a RabbitMQ it starts and removes itself
-	@# (the machine's own servers are never touched). The cluster fault run: make reliability.
+	@# (the machine's own servers are never touched). The cluster fault run: make reliability-cluster-short,
+	@# make reliability (20 seeds).
 	@$(RUN) pytest tests/reliability
 
 check: lint typecheck ## lint, types and the unit tests: the quick check before a commit (no servers needed)
@@ -56,6 +57,9 @@ asyncapi: install ## regenerate docs/asyncapi.json from the event models
 
 clients: install ## regenerate the services' Python clients (openapi-python-client) into tests/clients/
 	@$(RUN) python -m scripts.generate_clients
+
+reliability-cluster-short: install ## the cluster fault run's short form, seed 1, on 3 RabbitMQ nodes and a Postgres standby of its own
+	@$(RUN) pytest tests/reliability_cluster
 
 reliability: install ## the long forms: 50 seeded fault runs, 20 cluster fault runs (report per seed), longer fuzzing (docs/reliability.md)
 	@RENTAL_FAULT_SEEDS=50 $(RUN) pytest tests/reliability -s

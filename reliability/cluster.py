@@ -46,6 +46,8 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 PG_USER = "postgres"
 NET_TICKTIME_S = 10
+# A CLI command boots an Erlang VM of its own: on a loaded machine that alone takes tens of seconds.
+CLI_TIMEOUT_S = 120
 
 
 def run(
@@ -162,7 +164,14 @@ class RabbitNode:
         async def booted() -> bool:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}: {self.tail()}")
-            result = await asyncio.to_thread(self.ctl, "await_startup", "--timeout", "5", "-q", timeout=30, check=False)
+            try:
+                result = await asyncio.to_thread(
+                    self.ctl, "await_startup", "--timeout", "5", "-q", timeout=30, check=False
+                )
+            except subprocess.TimeoutExpired:
+                # The CLI is an Erlang VM of its own: on a loaded machine it can take longer than its own timeout
+                # to boot. Not booted yet, not a failure.
+                return False
             return result.returncode == 0 and self.beam_pid() is not None
 
         await eventually(booted, what=f"{self.name} booted", within=within, every=0.5)
@@ -275,7 +284,9 @@ class RabbitCluster:
         for node in [via] if via is not None else self.live_nodes():
             # The node's own view (cluster_status would ask every member, and wait on one that is paused).
             try:
-                result = node.ctl("eval", "rabbit_nodes:all_running().", "--formatter", "json", timeout=15, check=False)
+                result = node.ctl(
+                    "eval", "rabbit_nodes:all_running().", "--formatter", "json", timeout=CLI_TIMEOUT_S, check=False
+                )
             except subprocess.TimeoutExpired:
                 continue
             if result.returncode == 0:
@@ -290,7 +301,7 @@ class RabbitCluster:
     def live_nodes(self) -> list[RabbitNode]:
         return [n for n in self.nodes if n.is_running()]
 
-    async def wait_all_running(self, *, within: float = 120) -> None:
+    async def wait_all_running(self, *, within: float = 300) -> None:
         """Every node up and every node seeing all of them running (a restarted or resumed node rejoined)."""
         names = sorted(n.name for n in self.nodes)
 
@@ -329,24 +340,48 @@ class RabbitCluster:
                 return {row["Node Name"]: row["Raft State"] for row in json.loads(result.stdout)}
         return {}
 
-    def cut_off(self, node: RabbitNode) -> None:
+    def cut_off(self, node: RabbitNode) -> float:
         """Cut `node` off from its peers, leaving it up and open to clients: a network partition of the Erlang
-        distribution. The node expects another cookie from each peer from now on, so every handshake between
-        them fails, and drops its links to them (both sides see the other down at once). The CLI, a node of
-        its own name, still gets in with the run's cookie. Under `pause_minority` the node, alone, pauses."""
-        self._set_peer_cookie(node, f"cut-off-{uuid.uuid4().hex}")
+        distribution. Returns the instant (`time.monotonic()`, the event loop's clock) its clients lost it.
+
+        1. The node expects another cookie from each peer from now on, so no handshake between them succeeds
+           (the CLI, a node of its own name, still gets in with the run's cookie). Links already up stay up.
+        2. The node is frozen (SIGSTOP) while the first peer drops its link to it and has the second drop its
+           own: frozen, the node cannot answer the peers' check for a partial partition. (Dropping the links
+           from the node itself, one after the other, let a peer that saw it go ask the other peer, still
+           linked for an instant, whether it could see the node; it could, so that peer reported a partial
+           partition and, under `pause_minority`, the majority node paused too "until the *entire* cluster
+           recovers": no quorum anywhere until the partition ended.)
+        3. Thawed, the node finds both links gone and no way back: alone, under `pause_minority`, it pauses
+           itself and closes its clients' connections. The two others stay running and clustered.
+        """
+        peers = [peer for peer in self.nodes if peer is not node]
+        names = ",".join(f"'{peer.name}'" for peer in peers)
+        cookie = f"cut-off-{uuid.uuid4().hex}"
+        node.ctl("eval", f"[erlang:set_cookie(P, '{cookie}') || P <- [{names}]], ok.", timeout=CLI_TIMEOUT_S)
+        pid = node.beam_pid()
+        assert pid is not None, f"{node.name} has no pid"
+        os.kill(pid, signal.SIGSTOP)
+        lost = time.monotonic()
+        try:
+            first, *others = peers
+            others_names = ",".join(f"'{peer.name}'" for peer in others)
+            first.ctl(
+                "eval",
+                f"erlang:disconnect_node('{node.name}'),"
+                f" [erpc:call(P, erlang, disconnect_node, ['{node.name}']) || P <- [{others_names}]], ok.",
+                timeout=CLI_TIMEOUT_S,
+            )
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        return lost
 
     def reconnect(self, node: RabbitNode) -> None:
-        """End the partition: the node takes the run's cookie from its peers again (they reconnect by themselves)."""
-        self._set_peer_cookie(node, (node.home / ".erlang.cookie").read_text().strip())
-
-    def _set_peer_cookie(self, node: RabbitNode, cookie: str) -> None:
-        peers = ",".join(f"'{peer.name}'" for peer in self.nodes if peer is not node)
-        node.ctl(
-            "eval",
-            f"[begin erlang:set_cookie(P, '{cookie}'), erlang:disconnect_node(P) end || P <- [{peers}]].",
-            timeout=30,
-        )
+        """End the partition: the node takes the run's cookie from its peers again (they reconnect by themselves:
+        the paused node looks for them every second)."""
+        cookie = (node.home / ".erlang.cookie").read_text().strip()
+        names = ",".join(f"'{peer.name}'" for peer in self.nodes if peer is not node)
+        node.ctl("eval", f"[erlang:set_cookie(P, '{cookie}') || P <- [{names}]], ok.", timeout=CLI_TIMEOUT_S)
 
     def node(self, name: str) -> RabbitNode:
         return next(n for n in self.nodes if n.name == name)
@@ -643,4 +678,22 @@ class Servers:
         try:
             await asyncio.gather(self.rabbit.stop(), self.postgres.stop(), return_exceptions=True)
         finally:
+            self.keep_logs()
             shutil.rmtree(self.base, ignore_errors=True)
+
+    def keep_logs(self) -> None:
+        """With `RENTAL_SERVERS_KEEP_LOGS=<dir>`, the servers' logs are copied there before their directory goes
+        (`<dir>/<run id>/rabbit1/log/...`, `.../pg1/postgres.log`): what a failed run's nodes said."""
+        keep = os.environ.get("RENTAL_SERVERS_KEEP_LOGS")
+        if not keep:
+            return
+        target = Path(keep) / self.base.name
+        for node in self.rabbit.nodes:
+            for log in [*(node.base / "log").glob("*.log"), node.base / "out.log"]:
+                if log.exists():
+                    (target / node.base.name / log.parent.relative_to(node.base)).mkdir(parents=True, exist_ok=True)
+                    shutil.copy(log, target / node.base.name / log.relative_to(node.base))
+        for pg in self.postgres.nodes:
+            if pg.logfile.exists():
+                (target / pg.name).mkdir(parents=True, exist_ok=True)
+                shutil.copy(pg.logfile, target / pg.name / pg.logfile.name)

@@ -27,6 +27,7 @@ class _Probe:
     def __init__(self) -> None:
         self.successes: list[tuple[float, float]] = []  # (attempt began, succeeded)
         self.failures = 0
+        self.last_failure = ""
         self._attempt_started = 0.0
         self._task: asyncio.Task[None] | None = None
         self._new_success = asyncio.Event()
@@ -40,6 +41,9 @@ class _Probe:
     async def _attempt(self) -> None:
         raise NotImplementedError
 
+    def state(self) -> str:
+        return ""
+
     async def _loop(self) -> None:
         while True:
             self._attempt_started = asyncio.get_running_loop().time()
@@ -52,8 +56,10 @@ class _Probe:
                 if task is not None and task.cancelling():
                     raise
                 self.failures += 1
-            except Exception:  # noqa: BLE001 - failing while the node is away is what is measured
+                self.last_failure = f"CancelledError ({self.state()})"
+            except Exception as exc:  # noqa: BLE001 - failing while the node is away is what is measured
                 self.failures += 1
+                self.last_failure = f"{exc!r} ({self.state()})"
             else:
                 self._succeeded()
             await asyncio.sleep(EVERY_S)
@@ -75,7 +81,12 @@ class _Probe:
 
     async def again_after(self, after: float, *, within: float) -> float:
         """Seconds from `after` to the first success after it."""
-        return await asyncio.wait_for(self._wait_after(after), timeout=within) - after
+        try:
+            return await asyncio.wait_for(self._wait_after(after), timeout=within) - after
+        except TimeoutError as exc:
+            raise TimeoutError(
+                f"no success within {within}s; {self.failures} failures, the last {self.last_failure}"
+            ) from exc
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -92,6 +103,7 @@ class PublishProbe(_Probe):
         self.queue = queue
         self.connection: ClusterConnection | None = None
         self.channel: aio_pika.abc.AbstractChannel | None = None
+        self.failed_last = False
 
     async def __aenter__(self) -> PublishProbe:
         self.connection = ClusterConnection(
@@ -106,13 +118,30 @@ class PublishProbe(_Probe):
         await self.first_success()
         return self
 
+    def state(self) -> str:
+        connection, channel = self.connection, self.channel
+        if connection is None or channel is None:
+            return "not connected"
+        node = f"{connection.url.host}:{connection.url.port}"
+        return f"on {node}, connected {connection.connected.is_set()}, channel closed {channel.is_closed}"
+
     async def _attempt(self) -> None:
+        assert self.connection is not None
         assert self.channel is not None
+        if self.failed_last:
+            # As the outbox relay does: after a failed publish, a channel of its own. A quorum queue can refuse
+            # (Basic.Nack) every later publish of a channel that began publishing to it on a node that had not yet
+            # learnt of its new leader; a fresh channel registers with the leader as it is now.
+            old, self.channel = self.channel, await self.connection.channel(publisher_confirms=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(old.close(), timeout=1)
+        self.failed_last = True
         await self.channel.default_exchange.publish(
             aio_pika.Message(b"probe", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
             routing_key=self.queue,
             timeout=2,
         )
+        self.failed_last = False
 
     async def publishing_again(self, *, after: float, within: float = 90) -> float:
         return await self.again_after(after, within=within)

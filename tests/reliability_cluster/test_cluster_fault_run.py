@@ -1,8 +1,9 @@
 """The seeded cluster fault run: the fault run's workload and checker (tests/reliability) on the four services,
 pointed at a three-node RabbitMQ cluster and a Postgres primary with a synchronous standby of the run's own,
 while the schedule kills -9 one RabbitMQ node at a time (a drawn one, and the one leading most of the
-services' quorum queues), cuts a node off from its peers while its clients still reach it (a partition of the
-Erlang distribution: under pause_minority the node, alone, pauses itself and closes its clients' connections),
+services' quorum queues), cuts a node off from its peers (a partition of the Erlang distribution, made while the
+node is frozen so that no peer sees a partial partition: under pause_minority the node, alone, pauses itself and
+closes its clients' connections; `RabbitCluster.cut_off`),
 and fails Postgres over (primary stopped as if its machine died, standby promoted, old
 primary rebuilt as the new standby), besides the service faults of the single-server run.
 
@@ -124,6 +125,16 @@ def moved(before: dict[str, float], after: dict[str, float]) -> str:
     return ", ".join(f"{what} +{after[what] - before[what]:.0f}" for what in WATCHED)
 
 
+async def publishing_again(probe: PublishProbe, servers: Servers, *, started: float) -> float:
+    """Seconds from `started` until the probe published again; on a timeout, what each node saw running."""
+    try:
+        return await probe.publishing_again(after=started)
+    except TimeoutError as exc:
+        nodes = servers.rabbit.nodes
+        views = {node.short: await asyncio.to_thread(servers.rabbit.running_nodes, node) for node in nodes}
+        raise AssertionError(f"no publish confirmed since the fault; running nodes as each sees them: {views}") from exc
+
+
 async def node_fault(fault: Fault, replicas: ReplicaSet, servers: Servers) -> str:
     """kill -9 of one node (started again after the hold), or one node cut off from its peers (for the hold)."""
     loop = asyncio.get_running_loop()
@@ -138,15 +149,14 @@ async def node_fault(fault: Fault, replicas: ReplicaSet, servers: Servers) -> st
     # The services' own URLs (heartbeat included): the probe lives what their connections live.
     urls = split_urls(replicas.platform.amqp_url)
     async with PublishProbe(urls, first_node=index, queue=f"{prefix}failover-probe") as probe:
-        # Timed from the moment the node is gone (the cut takes a CLI call, itself about a second).
-        if fault.kind is FaultKind.CUT_OFF_RABBITMQ_NODE:
-            await asyncio.to_thread(servers.rabbit.cut_off, node)
-            started = loop.time()
-        else:
-            started = loop.time()
+        # Timed from the moment the node is gone for its clients: killed, or frozen for the cut.
+        started = loop.time()
+        if fault.kind is not FaultKind.CUT_OFF_RABBITMQ_NODE:
             await asyncio.to_thread(node.kill)
         try:
-            publishing = await probe.publishing_again(after=started)
+            if fault.kind is FaultKind.CUT_OFF_RABBITMQ_NODE:
+                started = await asyncio.to_thread(servers.rabbit.cut_off, node)
+            publishing = await publishing_again(probe, servers, started=started)
             elected = ""
             if fault.kind is FaultKind.KILL_QUEUE_LEADER:
                 election_s = await leaders_elsewhere(servers, prefix, node)

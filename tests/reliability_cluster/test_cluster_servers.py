@@ -1,4 +1,5 @@
-"""The services' connection to several RabbitMQ nodes (shared.messaging.broker), on the run's own cluster.
+"""The services' connection to several RabbitMQ nodes (shared.messaging.broker), on the run's own cluster, and the
+harness's partition of one node (reliability/cluster.py).
 
 `ClusterConnection` relies on how aio-pika's robust connection reconnects (it clears `transport` before each
 attempt, then connects to `self.url`): these tests fail if a version of aio-pika stops doing so.
@@ -9,10 +10,15 @@ from __future__ import annotations
 import asyncio
 
 import aio_pika
-from reliability.cluster import Servers
+import pytest
+from reliability.cluster import CLI_TIMEOUT_S, Servers
+from reliability.failover import PublishProbe
 
-from shared.messaging.broker import Broker, ClusterConnection
+from shared.messaging.broker import Broker, ClusterConnection, split_urls
 from tests.harness import eventually, free_port
+
+# Each RabbitMQ CLI call boots an Erlang VM: on a loaded machine the cut alone takes a minute.
+pytestmark = pytest.mark.timeout(600)
 
 
 async def test_the_broker_connects_to_a_live_node_when_the_others_refuse(servers: Servers) -> None:
@@ -57,3 +63,25 @@ async def test_a_connection_whose_node_dropped_it_reconnects_to_the_next_node(se
         await channel.default_exchange.publish(aio_pika.Message(b"here"), routing_key="nobody", timeout=10)
     finally:
         await connection.close()
+
+
+async def test_a_node_cut_off_pauses_alone_and_a_publisher_on_it_goes_on_on_the_others(servers: Servers) -> None:
+    """The cut is a clean partition: the node alone pauses (pause_minority) and drops its clients, the two others
+    stay running and clustered with each other, and a publisher that was on the node publishes again on them while
+    the partition lasts. (Cut one link after the other, a peer could report a partial partition and pause too.)"""
+    rabbit = servers.rabbit
+    cut = rabbit.nodes[2]
+    others = sorted(node.name for node in rabbit.nodes if node is not cut)
+    urls = split_urls(rabbit.url(heartbeat_s=3))
+    async with PublishProbe(urls, first_node=2, queue="nodes-test.cut-off-probe") as probe:
+        lost = await asyncio.to_thread(rabbit.cut_off, cut)
+        try:
+            await probe.publishing_again(after=lost, within=60)
+            for peer in rabbit.nodes:
+                if peer is not cut:
+                    assert await asyncio.to_thread(rabbit.running_nodes, peer) == others, peer.name
+            paused = await asyncio.to_thread(cut.ctl, "eval", "rabbit:is_running().", timeout=CLI_TIMEOUT_S)
+            assert paused.stdout.strip() == "false", paused.stdout
+        finally:
+            await asyncio.to_thread(rabbit.reconnect, cut)
+        await rabbit.wait_all_running(within=180)
