@@ -9,7 +9,6 @@ when the lease ends; the `Message-ID` is the notice's own, so mail clients show 
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import uuid
 from datetime import datetime, timedelta
@@ -31,10 +30,10 @@ from wallet import notices_repository as repository
 from wallet.config import Settings
 from wallet.integrations_schemas import ContactsRead, EmailNoticeList, EmailNoticeRead
 from wallet.notices_domain import NoticeKind, check_contacts, duration_text, instant_text, next_send_after, render
+from wallet.outbound import send_forever
 
 log = structlog.get_logger()
 _BATCH = 20
-_MIN_SLEEP_S = 0.005
 
 
 # --- Contacts -----------------------------------------------------------------------------------------
@@ -227,24 +226,15 @@ async def send_due_notices(pool: asyncpg.Pool, *, settings: Settings, now: datet
 
 async def run_notice_sender(runtime: Runtime[Settings]) -> None:
     """The background job: sends what is due, then sleeps until the next due notice (woken when the clock moves)."""
-    settings, pool, clock = runtime.settings, runtime.pool, runtime.clock
-    while True:
-        next_at: datetime | None = None
-        busy = False
-        try:
-            busy = await send_due_notices(pool, settings=settings, now=clock.now()) == _BATCH
-            next_at = await repository.next_due_instant(pool)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if is_database_away(exc):
-                log.warning("wallet.notices.database_failed", error=repr(exc))
-            else:
-                log.error("wallet.notices.failed", exc_info=exc)
-        if busy:
-            continue
-        now = clock.now()
-        wake_at = next_at if next_at is not None else now + timedelta(seconds=settings.outbound_max_sleep_s)
-        await clock.sleep_until(
-            max(wake_at, now + timedelta(seconds=_MIN_SLEEP_S)), at_most_s=settings.outbound_max_sleep_s
-        )
+    settings, pool = runtime.settings, runtime.pool
+
+    async def send_due(now: datetime) -> bool:
+        return await send_due_notices(pool, settings=settings, now=now) == _BATCH
+
+    await send_forever(
+        what="notices",
+        send_due=send_due,
+        next_due=functools.partial(repository.next_due_instant, pool),
+        clock=runtime.clock,
+        max_sleep_s=settings.outbound_max_sleep_s,
+    )

@@ -53,6 +53,7 @@ from wallet.integrations_schemas import (
     WebhookEndpointReceipt,
 )
 from wallet.notices_domain import NoticeKind, instant_text
+from wallet.outbound import send_forever
 from wallet.webhooks_domain import (
     WebhookEventType,
     check_event_types,
@@ -67,7 +68,6 @@ from wallet.webhooks_domain import (
 
 log = structlog.get_logger()
 DELIVERY_PAGES = Keyset(("created_at", datetime), ("id", uuid.UUID))
-_MIN_SLEEP_S = 0.005
 
 
 # --- What each handled event becomes ------------------------------------------------------------------
@@ -526,28 +526,17 @@ async def deliver_due(pool: asyncpg.Pool, client: httpx.AsyncClient, *, settings
 async def run_webhook_sender(runtime: Runtime[Settings]) -> None:
     """The background job on every replica: attempts what is due, then sleeps until the next due delivery on the
     service's clock (woken when the clock moves), at most `outbound_max_sleep_s`."""
-    settings, pool, clock = runtime.settings, runtime.pool, runtime.clock
+    settings, pool = runtime.settings, runtime.pool
     timeout = httpx.Timeout(settings.webhook_timeout_s)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-        while True:
-            next_at: datetime | None = None
-            busy = False
-            try:
-                busy = (
-                    await deliver_due(pool, client, settings=settings, now=clock.now()) == settings.webhook_concurrency
-                )
-                next_at = await repository.next_due_instant(pool)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if is_database_away(exc):
-                    log.warning("wallet.webhooks.database_failed", error=repr(exc))
-                else:
-                    log.error("wallet.webhooks.failed", exc_info=exc)
-            if busy:
-                continue
-            now = clock.now()
-            wake_at = next_at if next_at is not None else now + timedelta(seconds=settings.outbound_max_sleep_s)
-            await clock.sleep_until(
-                max(wake_at, now + timedelta(seconds=_MIN_SLEEP_S)), at_most_s=settings.outbound_max_sleep_s
-            )
+
+        async def send_due(now: datetime) -> bool:
+            return await deliver_due(pool, client, settings=settings, now=now) == settings.webhook_concurrency
+
+        await send_forever(
+            what="webhooks",
+            send_due=send_due,
+            next_due=functools.partial(repository.next_due_instant, pool),
+            clock=runtime.clock,
+            max_sleep_s=settings.outbound_max_sleep_s,
+        )
