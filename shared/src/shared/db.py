@@ -91,15 +91,13 @@ _after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar("after_c
 async def retried_on_deadlock(step: Callable[[], Awaitable[T]], *, attempts: int = 3) -> T:
     """Run a use case (one transaction) again when Postgres chose it as a deadlock's victim: everything it did
     was rolled back, so another try is safe. For use cases that lock many rows another transaction may hold in
-    another order."""
-    for attempt in range(1, attempts + 1):
+    another order. The last try's deadlock is raised."""
+    for attempt in range(1, attempts):
         try:
             return await step()
         except asyncpg.DeadlockDetectedError:
-            if attempt == attempts:
-                raise
             log.info("db.deadlock_retried", attempt=attempt)
-    raise AssertionError("unreachable")
+    return await step()
 
 
 def after_commit(callback: Callable[[], None]) -> bool:

@@ -386,18 +386,19 @@ async def _redeem(
         account = _existing(account)
         refuse_if_any_full(hits, limits=failure_limits, window_s=window_s, now=now)
         canonical = domain.canonical_code(code)
+        code_hash = domain.code_hash(canonical)
         once, key = await repository.claim_and_redeem_key(
             conn,
             idempotency_key=idempotency_key,
             request={"code": canonical},
-            code_hash=domain.code_hash(canonical),
+            code_hash=code_hash,
             account_id=account_id,
             at=now,
         )
         if (replay := once.replayed(RedemptionRead)) is not None:
             return replay
         if key is None:
-            await _refuse_unredeemable(conn, code_hash=domain.code_hash(canonical))
+            await _refuse_unredeemable(conn, code_hash=code_hash)
         result, events = await _load_credit(conn, account, key=key, ladder_s=ladder_s, at=now)
         await once.answer(result, status_code=201, announcing=events)
     log.info("wallet.key.redeemed", account_id=str(account_id), key_id=str(key.id), amount=key.amount)
