@@ -68,6 +68,7 @@ def gateway_with(
     fetches: list[int],
     *,
     reachable: bool = True,
+    min_refresh_s: float = 0,
 ) -> SimulatedGateway:
     def handler(request: httpx.Request) -> httpx.Response:  # httpx.MockTransport's handler signature
         if not reachable:
@@ -76,7 +77,7 @@ def gateway_with(
         return httpx.Response(200, json={"keys": list(keys)})
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    jwks = JwksCache(url="http://distributor/.well-known/jwks.json", client=client, min_refresh_s=0)
+    jwks = JwksCache(url="http://distributor/.well-known/jwks.json", client=client, min_refresh_s=min_refresh_s)
     return SimulatedGateway(state=state, store=store, distributor_url="http://distributor", jwks=jwks, clock=clock)
 
 
@@ -324,3 +325,28 @@ async def test_each_warning_is_raised_at_its_signed_instant_offline_once_even_ac
     assert restarted.stats.warnings[0].time_left_s == 10
     clock.now += timedelta(seconds=10)
     await _until(lambda: restarted.stats.reboot_reasons == ["rental_expired"])
+
+
+async def test_a_bundle_signed_by_a_key_published_a_moment_ago_is_accepted_within_the_refresh_interval(
+    tmp_path: Path, jwks_keys: tuple[list[dict[str, str]], list[int]]
+) -> None:
+    """A rotation right after a change: the keys were fetched a moment ago, the new bundle names a key they lack.
+    The cache fetches again at once for it (the refresh interval only spaces out fetches that could not help)."""
+    keys, fetches = jwks_keys
+    clock = Clock()
+    state = GatewayState.generate(phones=1)
+    gateway = gateway_with(state, FileStore(tmp_path), clock, keys, fetches, min_refresh_s=3600)
+    await gateway.offer(signed(state, seq=1, now=clock.now, expires_in=timedelta(hours=1)))
+    await gateway.offer(signed(state, seq=2, now=clock.now, expires_in=timedelta(hours=1)))
+    assert fetches == [1]  # the interval holds while the keys it has do the job
+
+    rotated = generate_signing_key()
+    keys.append(rotated.public_jwk)
+    accepted = await gateway.offer(signed(state, seq=3, now=clock.now, expires_in=timedelta(hours=1), key=rotated))
+    assert (accepted.seq, accepted.kid, fetches) == (3, rotated.kid, [2])
+
+    unpublished = generate_signing_key()
+    with pytest.raises(BundleRejected) as caught:
+        await gateway.offer(signed(state, seq=4, now=clock.now, expires_in=timedelta(hours=1), key=unpublished))
+    assert caught.value.reason == Rejection.UNKNOWN_KEY
+    assert fetches == [3]  # one fetch to learn the key is truly not published

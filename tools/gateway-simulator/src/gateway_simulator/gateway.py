@@ -30,7 +30,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from gateway_simulator.identity import GatewayState, StateStore
-from gateway_simulator.verifier import AcceptedBundle, BundleRejected, JsonObject, Rejection, verify_bundle
+from gateway_simulator.verifier import (
+    AcceptedBundle,
+    BundleRejected,
+    JsonObject,
+    Rejection,
+    signing_kid,
+    verify_bundle,
+)
 
 log = structlog.get_logger()
 EXPIRY_REASON = "rental_expired"
@@ -59,10 +66,24 @@ class JwksCache:
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
 
-    async def get(self, *, refresh: bool = False) -> JsonObject:
+    async def get(self, *, refresh: bool = False, needing: str | None = None) -> JsonObject:
+        """The keys; fetched again when asked to refresh and the last fetch is `min_refresh_s` old, or at once
+        when they lack the key `needing` (a bundle's kid) and were fetched before this call began.
+
+        Without the second rule a bundle signed by a key published a moment ago (a rotation right after a
+        change) would be refused by every gateway that fetched within `min_refresh_s`, and nothing would ever
+        send it again. Callers waiting on the lock while another fetches are served by that fetch.
+        """
+        asked_at = time.monotonic()
         async with self._lock:
-            stale = refresh and time.monotonic() - self._fetched_at >= self.min_refresh_s
-            if self._jwks is None or stale:
+            stale = refresh and asked_at - self._fetched_at >= self.min_refresh_s
+            lacking = (
+                needing is not None
+                and self._jwks is not None
+                and needing not in published_kids(self._jwks)
+                and self._fetched_at < asked_at
+            )
+            if self._jwks is None or stale or lacking:
                 response = await self.client.get(self.url)
                 response.raise_for_status()
                 data = response.json()
@@ -271,10 +292,10 @@ class SimulatedGateway:
         self._trust(keys, reconnect=True)
         return True
 
-    async def _keys_for_a_bundle(self) -> JsonObject:
+    async def _keys_for_a_bundle(self, jws: str) -> JsonObject:
         """Fresh keys for a bundle just received; the stored ones when the JWKS cannot be fetched just now."""
         try:
-            keys = await self.jwks.get(refresh=True)
+            keys = await self.jwks.get(refresh=True, needing=signing_kid(jws))
         except (httpx.HTTPError, ValueError):
             if self.state.trusted_keys is None:
                 raise
@@ -396,7 +417,7 @@ class SimulatedGateway:
         The keys are fetched again for every bundle (a key no longer published signs nothing it accepts); when
         the JWKS cannot be fetched just then, the keys it trusts already decide.
         """
-        bundle = self._verify(jws, await self._keys_for_a_bundle())
+        bundle = self._verify(jws, await self._keys_for_a_bundle(jws))
         self._save(self.state.accepted(seq=bundle.seq, jws=jws))
         self._apply(bundle)
         self.stats.accepted.append(bundle.seq)

@@ -146,6 +146,16 @@ def _instant(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
 
 
+def signing_kid(jws: str) -> str | None:
+    """The key id a bundle's header names, read without verifying anything (None if it names none): which key to
+    look for before verifying, never a reason to trust it."""
+    try:
+        kid = _json_object(b64url_decode(jws.split(".", 1)[0]), what="header").get("kid")
+    except BundleRejected:
+        return None
+    return kid if isinstance(kid, str) else None
+
+
 def _verified_claims(jws: str, *, jwks: JsonObject) -> tuple[str, JsonObject]:
     """The key id and the claims of a compact JWS whose header we accept and whose signature verifies."""
     parts = jws.split(".")
