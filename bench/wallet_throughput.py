@@ -37,7 +37,7 @@ import aio_pika
 import aiohttp
 import asyncpg
 
-from bench.results import Row, print_rows, ratio_row, save
+from bench.results import Row, cpu_seconds, print_rows, ratio_row, save
 from scripts.bootstrap_db import bootstrap
 from shared.auth import Principal, Role
 from shared.db import create_pool, transaction
@@ -299,12 +299,6 @@ async def _inbox(conn: asyncpg.Connection) -> None:
 
 
 # --- The run ----------------------------------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux `/proc/<pid>/stat`)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.asynccontextmanager

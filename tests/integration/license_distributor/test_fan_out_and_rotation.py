@@ -163,7 +163,7 @@ async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_i
             platform, "SELECT id FROM licensing.gateway WHERE hwid = ANY($1)", [s.hwid for s in states]
         )
     ]
-    # One notification for the replicas names all six; beside it, the six public facts.
+    # One message for the replicas names all six, and is the public record of each bundle issued.
     notifications = await admin_fetch(
         platform,
         """SELECT payload FROM licensing.outbox_message WHERE event_type = 'BundlesChanged'
@@ -171,14 +171,10 @@ async def test_a_change_in_one_domain_is_one_notification_and_every_gateway_of_i
         json.dumps([{"gateway_id": str(g)} for g in gateway_ids]),
     )
     assert len(notifications) == 1
-    assert len(json.loads(notifications[0]["payload"])["bundles"]) == 6
-    facts = await admin_fetch(
-        platform,
-        """SELECT subject FROM licensing.outbox_message WHERE event_type = 'BundleIssued'
-           AND subject = ANY($1) AND (payload ->> 'seq')::int = 2""",
-        [str(g) for g in gateway_ids],
-    )
-    assert len(facts) == 6
+    bundles = json.loads(notifications[0]["payload"])["bundles"]
+    assert sorted(b["gateway_id"] for b in bundles) == sorted(str(g) for g in gateway_ids)
+    assert {(b["seq"], b["domain_id"]) for b in bundles} == {(2, tenant.domain_id)}
+    assert {(b["hwid"] in {s.hwid for s in states}, tuple(b["devices"])) for b in bundles} == {(True, (PHONE,))}
 
 
 @pytest.mark.usefixtures("distributor")

@@ -291,24 +291,31 @@ class Claims:
     content: BundleContent
 
     def as_dict(self) -> dict[str, object]:
-        iat = _epoch(self.issued_at)
-        claims: dict[str, object] = {
-            "iss": self.issuer,
+        return {
             "aud": self.hwid,
-            "sub": str(self.content.domain_id),
             "seq": self.seq,
-            "iat": iat,
-            "nbf": iat - int(CLOCK_SKEW.total_seconds()),
-            "devices": [{"hwid": d.hwid, "product": d.product} for d in self.content.devices],
-            "licences": [{"type": lic.type, "count": lic.count} for lic in self.content.licences],
-            "warnings": [warning_claim(at, expires_at=self.content.expires_at) for at in self.content.warnings],
+            **shared_claims(issuer=self.issuer, issued_at=self.issued_at, content=self.content),
         }
-        expires_at = self.content.bundle_expires_at
-        if expires_at is not None:
-            claims["exp"] = _epoch(expires_at)
-        if self.content.lease_ends_at is not None:
-            claims["lease"] = _epoch(self.content.lease_ends_at)
-        return claims
+
+
+def shared_claims(*, issuer: str, issued_at: datetime, content: BundleContent) -> dict[str, object]:
+    """The claims every gateway of a domain gets from one rebuild: all but `aud` (the gateway) and `seq`."""
+    iat = _epoch(issued_at)
+    claims: dict[str, object] = {
+        "iss": issuer,
+        "sub": str(content.domain_id),
+        "iat": iat,
+        "nbf": iat - int(CLOCK_SKEW.total_seconds()),
+        "devices": [{"hwid": d.hwid, "product": d.product} for d in content.devices],
+        "licences": [{"type": lic.type, "count": lic.count} for lic in content.licences],
+        "warnings": [warning_claim(at, expires_at=content.expires_at) for at in content.warnings],
+    }
+    expires_at = content.bundle_expires_at
+    if expires_at is not None:
+        claims["exp"] = _epoch(expires_at)
+    if content.lease_ends_at is not None:
+        claims["lease"] = _epoch(content.lease_ends_at)
+    return claims
 
 
 def warning_claim(at: datetime, *, expires_at: datetime | None) -> WarningClaim:

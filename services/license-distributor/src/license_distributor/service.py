@@ -1,8 +1,8 @@
 """Licence distributor use cases: one function, one transaction, events into the outbox inside it.
 
-Every bundle is stored (and its `BundleIssued` written to the outbox) in the transaction that decides it;
-replicas push it to connected gateways only when their notification reaches them (the committing replica's own
-hub hears of it right after the commit), so nothing is sent unstored.
+Every bundle is stored (and announced by its change's `BundlesChanged` in the outbox) in the transaction that
+decides it; replicas push it to connected gateways only when their notification reaches them (the committing
+replica's own hub hears of it right after the commit), so nothing is sent unstored.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import structlog
 from prometheus_client import Counter
 
 from license_distributor import domain, repository
-from license_distributor.domain import BundleContent, Claims, ContractRental
+from license_distributor.domain import BundleContent, ContractRental
 from license_distributor.key_encryption import KeyEncryptionKey, current_kek
 from license_distributor.repository import (
     AccountRunway,
@@ -39,12 +39,16 @@ from license_distributor.repository import (
     StoredSigningKey,
 )
 from license_distributor.schemas import KeyRevocationRead, KeyRotationRead
-from license_distributor.signing import SigningKey, gateway_signature_valid, generate_signing_key, sign_bundle
+from license_distributor.signing import (
+    DomainSigner,
+    SigningKey,
+    gateway_signature_valid,
+    generate_signing_key,
+)
 from shared.auth import Principal, ensure_account_access
 from shared.db import after_commit, transaction
 from shared.events.base import Event
 from shared.events.licensing import (
-    BundleIssued,
     BundlesChanged,
     ChangedBundle,
     GatewayRebootOrdered,
@@ -178,8 +182,13 @@ class _Rebuild:
     lease: timedelta = domain.DEFAULT_LEASE
     rows: list[tuple[object, ...]] = field(default_factory=list)
     issued: list[IssuedBundle] = field(default_factory=list)
-    facts: list[Event] = field(default_factory=list)
+    changed_bundles: list[ChangedBundle] = field(default_factory=list)
+    reboot_facts: list[Event] = field(default_factory=list)
     reboots: list[OrderedReboot] = field(default_factory=list)
+    # Per domain, made for its first gateway and shared by the others: the signer holding the claims they share,
+    # and the content document as stored beside each bundle (JSON text, encoded once).
+    _signers: dict[UUID, DomainSigner] = field(default_factory=dict)
+    _documents: dict[UUID, str] = field(default_factory=dict)
 
     def sign_if_changed(self, gateway: GatewayToIssue) -> None:
         """The gateway's next bundle (seq + 1), if what it holds differs from its domain's content now."""
@@ -191,43 +200,51 @@ class _Rebuild:
     def sign(self, gateway: GatewayToIssue, *, seq: int) -> None:
         """The gateway's bundle of its domain's content now, under `seq`."""
         content = self.contents[gateway.domain_id]
-        claims = Claims(issuer=self.issuer, hwid=gateway.hwid, seq=seq, issued_at=self.now, content=content)
-        jws = sign_bundle(self.key, claims.as_dict())
-        document = dict(content.document(kid=self.key.kid))
+        jws = self._signer(gateway.domain_id).sign(aud=gateway.hwid, seq=seq)
+        document = self._document(gateway.domain_id)
         expires_at = content.bundle_expires_at
         self.rows.append((gateway.hwid, seq, gateway.id, gateway.domain_id, self.key.kid, document, expires_at, jws))
         self.issued.append(IssuedBundle(gateway_id=gateway.id, hwid=gateway.hwid, seq=seq))
-        self._announce(gateway, content, seq=seq)
-
-    def _announce(self, gateway: GatewayToIssue, content: BundleContent, *, seq: int) -> None:
-        """Its `BundleIssued`, and a reboot if its rental just stopped."""
-        # The public fact; replicas learn of it from the one BundlesChanged (and read the bundle stored).
-        self.facts.append(
-            BundleIssued(
+        self.changed_bundles.append(
+            ChangedBundle(
                 gateway_id=gateway.id,
-                domain_id=gateway.domain_id,
                 seq=seq,
-                expires_at=content.bundle_expires_at,
+                domain_id=gateway.domain_id,
                 hwid=gateway.hwid,
+                expires_at=expires_at,
                 devices=[d.hwid for d in content.devices],
             )
         )
+        self._order_reboot_if_stopped(gateway, content)
+
+    def _order_reboot_if_stopped(self, gateway: GatewayToIssue, content: BundleContent) -> None:
         if domain.orders_reboot(gateway.content, content):
             reason = domain.REBOOT_REASON
-            self.facts.append(
+            self.reboot_facts.append(
                 GatewayRebootOrdered(
                     gateway_id=gateway.id, reason=reason, domain_id=gateway.domain_id, hwid=gateway.hwid
                 )
             )
             self.reboots.append(OrderedReboot(gateway_id=gateway.id, reason=reason))
 
-    def domain_documents(self) -> list[tuple[UUID, str, object]]:
-        return [(d, self.key.kid, dict(self.contents[d].document(kid=self.key.kid))) for d in self.changed]
+    def _signer(self, domain_id: UUID) -> DomainSigner:
+        if (signer := self._signers.get(domain_id)) is None:
+            shared = domain.shared_claims(issuer=self.issuer, issued_at=self.now, content=self.contents[domain_id])
+            signer = self._signers[domain_id] = DomainSigner(self.key, shared)
+        return signer
+
+    def _document(self, domain_id: UUID) -> str:
+        if (document := self._documents.get(domain_id)) is None:
+            document = self._documents[domain_id] = json.dumps(self.contents[domain_id].document(kid=self.key.kid))
+        return document
+
+    def domain_documents(self) -> list[tuple[UUID, str, str]]:
+        return [(d, self.key.kid, self._document(d)) for d in self.changed]
 
     def notification(self) -> BundlesChanged:
         return BundlesChanged(
             change_id=uuid4(),
-            bundles=[ChangedBundle(gateway_id=b.gateway_id, seq=b.seq) for b in self.issued],
+            bundles=self.changed_bundles,
             reboots=self.reboots,
         )
 
@@ -302,9 +319,9 @@ async def _store_and_announce(conn: asyncpg.Connection, rebuild: _Rebuild) -> No
     # Stored first; the notification that makes replicas send them commits in the same transaction.
     await repository.insert_bundles(conn, bundles=rebuild.rows)
     await repository.set_current_seqs(conn, seqs=[(b.gateway_id, b.seq) for b in rebuild.issued])
-    # The notification first: the relay publishes in order, so the pushes start before the facts are out.
+    # The notification first: the relay publishes in order, so the pushes start before the reboot facts are out.
     notification = rebuild.notification()
-    await add_events(conn, [notification, *rebuild.facts])
+    await add_events(conn, [notification, *rebuild.reboot_facts])
     after_commit(functools.partial(_tell_local_listeners, notification))
     first = rebuild.contents[rebuild.changed[0]] if rebuild.changed else None
     log.info(
@@ -317,7 +334,7 @@ async def _store_and_announce(conn: asyncpg.Connection, rebuild: _Rebuild) -> No
 
 
 async def add_events(conn: asyncpg.Connection, events: list[Event]) -> None:
-    """A change's events into the outbox in one round trip (a domain of 500 gateways writes 501 rows)."""
+    """A change's events into the outbox in one round trip (one row, plus a reboot order per stopped gateway)."""
     await add_all_to_outbox(conn, events)
 
 

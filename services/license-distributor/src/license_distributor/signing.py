@@ -7,6 +7,7 @@ import binascii
 import json
 import uuid
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -64,6 +65,34 @@ def sign_bundle(key: SigningKey, claims: dict[str, object]) -> str:
     payload = b64url_encode(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
     signing_input = header + b"." + payload
     return (signing_input + b"." + b64url_encode(private.sign(signing_input))).decode()
+
+
+class DomainSigner:
+    """Signs one rebuild's bundles for the gateways of a domain, which share every claim but `aud` and `seq`.
+
+    The shared claims are encoded once, and each gateway's payload is spliced from them: a domain of 500 gateways
+    spent more on encoding the same claims 500 times than on the signatures. The payload is byte for byte the one
+    `sign_bundle` makes of the same claims (sorted keys, no spaces): `aud` sorts first, `seq` between the shared
+    claims that sort before and after it.
+    """
+
+    def __init__(self, key: SigningKey, shared: Mapping[str, object]) -> None:
+        if "aud" in shared or "seq" in shared or any(name < "aud" for name in shared):
+            raise ValueError("the shared claims must leave `aud` first and name neither `aud` nor `seq`")
+        self._private, self._header = _signer(key.kid, key.private_jwk["d"])
+        self._before_seq = _members({k: v for k, v in shared.items() if k < "seq"})
+        self._after_seq = _members({k: v for k, v in shared.items() if k > "seq"})
+
+    def sign(self, *, aud: str, seq: int) -> str:
+        members = [b'"aud":' + json.dumps(aud).encode(), self._before_seq, b'"seq":' + str(int(seq)).encode()]
+        payload = b"{" + b",".join(m for m in (*members, self._after_seq) if m) + b"}"
+        signing_input = self._header + b"." + b64url_encode(payload)
+        return (signing_input + b"." + b64url_encode(self._private.sign(signing_input))).decode()
+
+
+def _members(claims: Mapping[str, object]) -> bytes:
+    """The claims as the members of a JSON object, sorted, without the braces (empty for no claims)."""
+    return json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()[1:-1]
 
 
 def sign_bundle_with_joserfc(key: SigningKey, claims: dict[str, object]) -> str:

@@ -27,7 +27,6 @@ CATALOGUE: dict[str, type[Event]] = {
         provisioning.GatewayRemoved,
         provisioning.DeviceProvisioned,
         provisioning.DeviceRemoved,
-        licensing.BundleIssued,
         licensing.GatewayReconnected,
         licensing.GatewayRebootOrdered,
         licensing.BundlesChanged,

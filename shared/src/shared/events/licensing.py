@@ -17,19 +17,6 @@ class LicensingEvent(Event):
     gateway_id: UUID
 
 
-class BundleIssued(LicensingEvent):
-    """A new bundle for a gateway was signed and stored; replicas holding its session push it."""
-
-    domain_id: UUID
-    seq: int
-    expires_at: datetime | None
-    hwid: str = ""
-    # The hardware ids the bundle lets run (empty: nothing may run).
-    devices: list[str] = []
-    # The signed bundle itself (already stored), so the replica holding the session sends it without a query.
-    jws: str = ""
-
-
 class GatewayReconnected(LicensingEvent):
     """A gateway opened a session (every connect), reporting the highest seq it held."""
 
@@ -47,10 +34,17 @@ class GatewayRebootOrdered(LicensingEvent):
 
 
 class ChangedBundle(BaseModel):
+    """A new bundle signed and stored for a gateway: the fact, and for the replicas which session to push."""
+
     model_config = ConfigDict(frozen=True)
 
     gateway_id: UUID
     seq: int
+    domain_id: UUID | None = None
+    hwid: str = ""
+    expires_at: datetime | None = None
+    # The hardware ids the bundle lets run (empty: nothing may run).
+    devices: list[str] = []
 
 
 class OrderedReboot(BaseModel):
@@ -63,9 +57,11 @@ class OrderedReboot(BaseModel):
 class BundlesChanged(Event):
     """One change's pushes, for the replicas: the bundles it stored and the reboots it ordered, by gateway.
 
-    One notification per change (a rental, a runway, a batch of a key rotation), however many gateways it
-    touches; each replica pushes to the sessions it holds. The per-gateway `BundleIssued` and
-    `GatewayRebootOrdered` facts are written beside it.
+    One message per change (a rental, a runway, a batch of a key rotation), however many gateways it
+    touches: each replica pushes to the sessions it holds, and it is the public record of every bundle issued
+    (gateway, domain, seq, expiry, devices). A message per bundle cost the distributor a broker publish per
+    gateway, a third of its CPU during a change of a 500-gateway domain, competing with the pushes. The
+    per-gateway `GatewayRebootOrdered` facts are written beside it.
     """
 
     publisher: ClassVar[str] = "licensing"
