@@ -49,6 +49,7 @@ from shared.events.licensing import (
     ChangedBundle,
     GatewayRebootOrdered,
     GatewayReconnected,
+    LicenceDeliveryFailed,
     OrderedReboot,
 )
 from shared.idempotency import claim
@@ -60,6 +61,8 @@ GATEWAY_REMOVED_REASON = "gateway_removed"
 KEY_REVOCATIONS = Counter(
     "license_distributor_signing_key_revocations", "Signing keys revoked (POST /v1/signing-keys/{kid}/revocation)"
 )
+# The reason a delivery failed when the gateway said nothing: no ack within the delivery deadline.
+ACK_TIMEOUT = "ack_timeout"
 BUNDLES_RESIGNED_ON_REVOCATION = Counter(
     "license_distributor_bundles_resigned_on_revocation",
     "Bundles re-signed because the key that signed them was revoked",
@@ -901,6 +904,34 @@ async def record_session_activity(
             await repository.record_acks(conn, acks=acks)
         if disconnects:
             await repository.record_disconnects(conn, replica=replica, disconnects=disconnects)
+
+
+async def record_delivery_failure(
+    pool: asyncpg.Pool, *, gateway_id: UUID, seq: int, reason: str, now: datetime
+) -> bool:
+    """A bundle that did not take (refused by the gateway, or not acknowledged in time): `LicenceDeliveryFailed`
+    into the outbox, once per (gateway, seq). False when it was told before (another replica, an earlier session)."""
+    async with transaction(pool) as conn:
+        failed = await repository.insert_delivery_failure(conn, gateway_id=gateway_id, seq=seq, reason=reason, at=now)
+        if failed is None:
+            return False
+        await add_events(
+            conn,
+            [
+                LicenceDeliveryFailed(
+                    gateway_id=failed.gateway_id,
+                    account_id=failed.account_id,
+                    contract_id=failed.contract_id,
+                    domain_id=failed.domain_id,
+                    hwid=failed.hwid,
+                    seq=seq,
+                    reason=reason,
+                    at=now,
+                )
+            ],
+        )
+    log.warning("license_distributor.delivery.failed", hwid=failed.hwid, seq=seq, reason=reason)
+    return True
 
 
 async def issue_pull_challenge(pool: asyncpg.Pool, *, hwid: str, now: datetime, ttl: timedelta) -> tuple[str, datetime]:

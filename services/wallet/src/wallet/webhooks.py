@@ -34,6 +34,7 @@ from shared.auth import Principal, ensure_account_access
 from shared.db import is_database_away, transaction
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
+from shared.events.licensing import LicenceDeliveryFailed
 from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored, CreditsLoaded
 from shared.idempotency import claim
 from shared.money import format_isc
@@ -109,15 +110,21 @@ def _rental_changed(e: RentalChanged) -> dict[str, Any]:
     }
 
 
+def _licence_delivery_failed(e: LicenceDeliveryFailed) -> dict[str, Any]:
+    return {"account_id": e.account_id, "contract_id": e.contract_id, "domain_id": e.domain_id,
+            "gateway_id": e.gateway_id, "hwid": e.hwid, "seq": e.seq, "reason": e.reason, "at": e.at}  # fmt: skip
+
+
 # The events delivered as webhooks, each with its type and its public payload (amounts as iSC decimal strings,
 # like the HTTP API). A new webhook type is a line here and a member of `WebhookEventType`; the Auto-iSC reload
-# and failure events and a distributor's licence delivery failure are the ones planned.
+# and failure events are the ones planned.
 EVENTS: Mapping[type[Event], tuple[WebhookEventType, Callable[[Any], dict[str, Any]]]] = {
     CreditsLoaded: (WebhookEventType.CREDITS_LOADED, _credits_loaded),
     BalanceLow: (WebhookEventType.BALANCE_LOW, _balance_low),
     BalanceDepleted: (WebhookEventType.BALANCE_DEPLETED, _balance_depleted),
     BalanceRestored: (WebhookEventType.BALANCE_RESTORED, _balance_restored),
     RentalChanged: (WebhookEventType.RENTAL_CHANGED, _rental_changed),
+    LicenceDeliveryFailed: (WebhookEventType.LICENCE_DELIVERY_FAILED, _licence_delivery_failed),
 }
 
 

@@ -30,6 +30,7 @@ CATALOGUE: dict[str, type[Event]] = {
         licensing.BundleIssued,
         licensing.GatewayReconnected,
         licensing.GatewayRebootOrdered,
+        licensing.LicenceDeliveryFailed,
         licensing.BundlesChanged,
     )
 }

@@ -881,7 +881,7 @@ export interface components {
          * @description What an endpoint may subscribe to. Each is delivered from one event the wallet handles (`webhooks.EVENTS`).
          * @enum {string}
          */
-        WebhookEventType: "credits.loaded" | "balance.low" | "balance.depleted" | "balance.restored" | "rental.changed";
+        WebhookEventType: "credits.loaded" | "balance.low" | "balance.depleted" | "balance.restored" | "rental.changed" | "licence.delivery_failed";
     };
     responses: never;
     parameters: never;
