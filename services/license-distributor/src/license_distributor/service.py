@@ -24,7 +24,7 @@ from prometheus_client import Counter
 
 from license_distributor import domain, repository
 from license_distributor.domain import BundleContent, Claims, ContractRental
-from license_distributor.key_encryption import KeyEncryptionKey, current_kek
+from license_distributor.key_encryption import KeyEncryptionKey, current_kek, open_private_jwk, seal_private_jwk
 from license_distributor.repository import (
     AccountRunway,
     ContractTerms,
@@ -120,7 +120,7 @@ async def current_signing_key(conn: asyncpg.Connection) -> SigningKey:
 async def _store_new_signing_key(conn: asyncpg.Connection) -> SigningKey:
     """A new key, stored with its private half sealed under the process's key-encryption key."""
     key = generate_signing_key()
-    sealed = current_kek().seal(kid=key.kid, private_jwk=key.private_jwk)
+    sealed = seal_private_jwk(current_kek(), kid=key.kid, private_jwk=key.private_jwk)
     await repository.insert_signing_key(conn, kid=key.kid, sealed_private_jwk=sealed, public_jwk=key.public_jwk)
     return key
 
@@ -137,7 +137,9 @@ def _opened(stored: StoredSigningKey) -> SigningKey:
 @lru_cache(maxsize=16)
 def _open_sealed(kek: KeyEncryptionKey, kid: str, sealed: bytes, public_json: str) -> SigningKey:
     # Every rebuild reads the signing key: decrypt a stored key once per process, not once per change.
-    return SigningKey(kid=kid, private_jwk=kek.open(kid=kid, sealed=sealed), public_jwk=json.loads(public_json))
+    return SigningKey(
+        kid=kid, private_jwk=open_private_jwk(kek, kid=kid, sealed=sealed), public_jwk=json.loads(public_json)
+    )
 
 
 async def seal_plaintext_keys(pool: asyncpg.Pool, *, kek: KeyEncryptionKey) -> list[str]:
@@ -146,7 +148,7 @@ async def seal_plaintext_keys(pool: asyncpg.Pool, *, kek: KeyEncryptionKey) -> l
         stored = await repository.plaintext_signing_keys(conn)
         for key in stored:
             assert key.plaintext is not None
-            sealed = kek.seal(kid=key.kid, private_jwk=key.plaintext)
+            sealed = seal_private_jwk(kek, kid=key.kid, private_jwk=key.plaintext)
             await repository.seal_signing_key(conn, kid=key.kid, sealed_private_jwk=sealed)
     kids = [key.kid for key in stored]
     if kids:

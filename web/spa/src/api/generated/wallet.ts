@@ -1841,7 +1841,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `webhook_secret_already_shown`: a retry of a registration (its secret is shown once) */
+            /** @description `webhook_secret_already_shown`: a retry of a registration after its answer's 24 hours (within them, by the same principal, the first answer again) */
             409: {
                 headers: {
                     [name: string]: unknown;
