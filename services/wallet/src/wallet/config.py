@@ -64,6 +64,13 @@ class Settings(ServiceSettings):
     webhook_allow_private_targets: bool = False
     # The senders sleep until the next due notice or delivery, but never longer than this.
     outbound_max_sleep_s: float = Field(default=0.5, gt=0, le=60)
+    # Retention (`retention.run_outbound_retention`, every `outbound_retention_interval_s`): finished webhook
+    # deliveries with their attempts and messages, and sent or given-up e-mail notices, are deleted this many days
+    # after they were made. Never under the inbox's 30 days (`shared.housekeeping`): a redelivered event must still
+    # find its message or notice, so it is told once.
+    webhook_retention_days: int = Field(default=30, ge=30, le=3650)
+    notice_retention_days: int = Field(default=90, ge=30, le=3650)
+    outbound_retention_interval_s: float = Field(default=3600.0, gt=0)
 
     @field_validator("key_batch_codes_key")
     @classmethod

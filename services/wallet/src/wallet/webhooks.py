@@ -420,6 +420,21 @@ async def replay_delivery(
     return _delivery_read(replayed, attempts.get(delivery_id, []))
 
 
+# --- Retention ---------------------------------------------------------------------------------------
+
+
+async def delete_old_rows(pool: asyncpg.Pool, *, before: datetime, batch: int = 1000) -> int:
+    """Finished deliveries made before `before` (and those of deleted endpoints) with their attempts, then the
+    messages left without a delivery, in batches of `batch` rows, each its own statement. How many rows went."""
+    deleted = 0
+    for delete in (repository.delete_old_deliveries, repository.delete_old_messages):
+        while (n := await delete(pool, before=before, limit=batch)) > 0:
+            deleted += n
+            if n < batch:
+                break
+    return deleted
+
+
 # --- The sender ---------------------------------------------------------------------------------------
 
 

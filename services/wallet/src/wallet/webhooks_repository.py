@@ -426,3 +426,35 @@ async def next_due_instant(db: Db) -> datetime | None:
            WHERE d.status = 'pending' AND e.status = 'enabled'"""
     )
     return value
+
+
+async def delete_old_deliveries(conn: asyncpg.Connection | asyncpg.Pool, *, before: datetime, limit: int) -> int:
+    """At most `limit` deliveries created before `before` that are finished (delivered, given up) or whose endpoint
+    is deleted, with their attempts. A pending delivery of a live endpoint is never deleted."""
+    result = await conn.execute(
+        """WITH old AS (
+               SELECT d.id FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = d.endpoint_id
+               WHERE d.created_at < $1 AND (d.status <> 'pending' OR e.status = 'deleted')
+               LIMIT $2
+           ), attempts AS (
+               DELETE FROM webhook_attempt a USING old WHERE a.delivery_id = old.id
+           )
+           DELETE FROM webhook_delivery d USING old WHERE d.id = old.id""",
+        before,
+        limit,
+    )
+    return int(result.split()[-1])
+
+
+async def delete_old_messages(conn: asyncpg.Connection | asyncpg.Pool, *, before: datetime, limit: int) -> int:
+    """At most `limit` messages created before `before` that no delivery refers to any more."""
+    result = await conn.execute(
+        """DELETE FROM webhook_message WHERE id IN (
+               SELECT m.id FROM webhook_message m
+               WHERE m.created_at < $1 AND NOT EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.message_id = m.id)
+               LIMIT $2
+           )""",
+        before,
+        limit,
+    )
+    return int(result.split()[-1])
