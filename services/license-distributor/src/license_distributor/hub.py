@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import math
 import os
 import secrets
 import socket
@@ -216,14 +217,10 @@ class Session:
             await self._close(code, reason)
 
 
-@dataclass(slots=True)
-class _Unacked:
-    """The newest bundle sent to a session and not acknowledged yet, due by `deadline` (from the first push of the
-    run not acknowledged, moved on by an ack of an older seq: the gateway is alive and catching up)."""
-
-    session: Session
-    seq: int
-    deadline: datetime
+# The newest bundle sent to a session and not acknowledged yet, and the sweeper's tick of the first push of that run
+# not acknowledged (moved on by an ack of an older seq: the gateway is alive and catching up). A tuple and a tick, not
+# a dataclass and an instant: a push to each gateway of a domain writes one such entry, and reads no clock.
+_Unacked = tuple[Session, int, int]
 
 
 @dataclass
@@ -258,6 +255,10 @@ class GatewayHub:
     ) -> None:
         self.pool = pool
         self.delivery_deadline = timedelta(seconds=delivery_deadline_s)
+        # The sweeper looks a quarter of the deadline apart (at most 5 s); `_tick` counts those intervals on the clock.
+        self._sweep_interval_s = min(delivery_deadline_s / 4, 5.0)
+        self._deadline_ticks = math.ceil(delivery_deadline_s / self._sweep_interval_s)
+        self._tick = 0
         self.lease = lease
         self.broker = broker
         self.clock = clock
@@ -365,7 +366,7 @@ class GatewayHub:
             SESSIONS.dec()
             # Not a delivery failure: a gateway that went away is sent the bundle again when it comes back.
             unacked = self._unacked.get(session.gateway.gateway_id)
-            if unacked is not None and unacked.session is session:
+            if unacked is not None and unacked[0] is session:
                 del self._unacked[session.gateway.gateway_id]
             return True
         return False
@@ -401,22 +402,21 @@ class GatewayHub:
         if held is None or seq > held[0]:
             self._acks[session.gateway.gateway_id] = (seq, now)
         self._written.set()
-        unacked = self._unacked.get(session.gateway.gateway_id)
-        if unacked is not None and unacked.session is session:
-            if seq >= unacked.seq:
-                del self._unacked[session.gateway.gateway_id]
+        gateway_id = session.gateway.gateway_id
+        unacked = self._unacked.get(gateway_id)
+        if unacked is not None and unacked[0] is session:
+            if seq >= unacked[1]:
+                del self._unacked[gateway_id]
             else:
-                unacked.deadline = now + self.delivery_deadline
+                self._unacked[gateway_id] = (session, unacked[1], self._tick)
 
     def sent(self, session: Session, seq: int) -> None:
         """A bundle went out to the session: its ack is due within the delivery deadline (in memory only)."""
-        unacked = self._unacked.get(session.gateway.gateway_id)
-        if unacked is not None and unacked.session is session:
-            unacked.seq = seq  # the deadline of the first push not acknowledged stands
-        else:
-            self._unacked[session.gateway.gateway_id] = _Unacked(
-                session=session, seq=seq, deadline=self.clock.now() + self.delivery_deadline
-            )
+        gateway_id = session.gateway.gateway_id
+        unacked = self._unacked.get(gateway_id)
+        # The tick of the first push not acknowledged stands.
+        since = unacked[2] if unacked is not None and unacked[0] is session else self._tick
+        self._unacked[gateway_id] = (session, seq, since)
 
     def rejected(self, session: Session, seq: int, reason: str) -> None:
         """The gateway refused bundle `seq`: a delivery failure, unless it was never sent that seq."""
@@ -425,7 +425,7 @@ class GatewayHub:
             log.warning("license_distributor.gateway.reject_of_unsent_seq", hwid=session.gateway.hwid, seq=seq)
             return
         unacked = self._unacked.get(gateway_id)
-        if unacked is not None and unacked.session is session and unacked.seq <= seq:
+        if unacked is not None and unacked[0] is session and unacked[1] <= seq:
             del self._unacked[gateway_id]
         self._fail(gateway_id, seq, reason)
 
@@ -555,17 +555,19 @@ class GatewayHub:
     # ---- delivery failures --------------------------------------------------------------------------------
 
     async def _sweep_unacked_forever(self) -> None:
-        """Bundles not acknowledged by their deadline become delivery failures (`ack_timeout`). A quarter of the
-        deadline apart (at most 5 s): one pass over the unacknowledged pushes, nothing per push."""
-        interval = min(self.delivery_deadline.total_seconds() / 4, 5.0)
+        """Bundles not acknowledged by their deadline become delivery failures (`ack_timeout`): reported between one
+        deadline and a quarter more after the push. One pass over the unacknowledged pushes per tick, nothing per
+        push; the ticks are counted on the service's clock (a moved clock moves them)."""
+        interval = timedelta(seconds=self._sweep_interval_s)
+        started = self.clock.now()
         while True:
-            await asyncio.sleep(interval)
-            now = self.clock.now()
-            late = [(gid, u) for gid, u in self._unacked.items() if u.deadline <= now]
-            for gateway_id, unacked in late:
+            await self.clock.sleep_until(self.clock.now() + interval, at_most_s=self._sweep_interval_s)
+            self._tick = max(self._tick, (self.clock.now() - started) // interval)
+            late = [(gid, u) for gid, u in self._unacked.items() if self._tick - u[2] > self._deadline_ticks]
+            for gateway_id, (session, seq, _) in late:
                 del self._unacked[gateway_id]
-                if not unacked.session.closed:
-                    self._fail(gateway_id, unacked.seq, service.ACK_TIMEOUT)
+                if not session.closed:
+                    self._fail(gateway_id, seq, service.ACK_TIMEOUT)
 
     async def _report_failures_forever(self) -> None:
         while True:
