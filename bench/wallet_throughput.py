@@ -87,7 +87,7 @@ async def issue_codes(pool: asyncpg.Pool, count: int) -> list[str]:
             count=min(1000, count - len(codes)),
             principal=CLIENT,
             idempotency_key=uuid.uuid4().hex,
-            codes_key=Settings().key_batch_codes_key_bytes,
+            codes_key=Settings().sealing_key,
             now=datetime.now(UTC),
         )
         codes += [key.code for key in batch.keys]

@@ -297,10 +297,13 @@ async def running_gateway(
     store: MemoryStore | None = None,
     backoff_base_s: float = 0.1,
     backoff_cap_s: float = 0.5,
+    issuer: str | None = None,
 ) -> AsyncIterator[SimulatedGateway]:
     """The project's gateway simulator holding its session with the distributor, as hardware would, until the
-    block ends. JWKS fetched as often as asked (tests rotate keys), reconnects within a second."""
+    block ends. JWKS fetched as often as asked (tests rotate keys), reconnects within a second. An `issuer` other
+    than the distributor's makes it refuse every bundle (`wrong_issuer`)."""
     gateway = SimulatedGateway(
+        issuer=issuer,
         state=state,
         store=store or MemoryStore(),
         distributor_url=distributor_url,

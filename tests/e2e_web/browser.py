@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -37,9 +37,12 @@ def missing_prerequisites() -> list[str]:
 
 
 @asynccontextmanager
-async def browser_stack(platform: TestPlatform, *, stale_failures: str) -> AsyncIterator[WebStack]:
-    """The four services, the provider and the BFF serving the built SPA, once the browser's prerequisites are
-    there; screenshots of failures from an earlier run (`stale_failures`, a glob in ARTIFACTS) removed first."""
+async def browser_stack(
+    platform: TestPlatform, *, stale_failures: str, overrides: Mapping[str, Mapping[str, object]] | None = None
+) -> AsyncIterator[WebStack]:
+    """The four services (settings `overrides` by name), the provider and the BFF serving the built SPA, once the
+    browser's prerequisites are there; screenshots of failures from an earlier run (`stale_failures`, a glob in
+    ARTIFACTS) removed first."""
     missing = missing_prerequisites()
     # A browser test that quietly skips would pass on a machine that never ran it: fail and say why.
     assert not missing, "browser tests need: " + "; ".join(missing)
@@ -48,7 +51,7 @@ async def browser_stack(platform: TestPlatform, *, stale_failures: str) -> Async
     # Screenshots of failures from an earlier run would mislead whoever looks at artifacts/web/.
     for stale in ARTIFACTS.glob(stale_failures):
         stale.unlink()
-    async with running_web_stack(platform, services=SERVICES, spa_dist=SPA_DIR / "dist") as web:
+    async with running_web_stack(platform, services=SERVICES, spa_dist=SPA_DIR / "dist", overrides=overrides) as web:
         yield web
 
 

@@ -309,6 +309,64 @@ const scenarios = {
     });
     await context.close();
   },
+
+  async customer_notifications(browser) {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    const card = page.getByRole("region", { name: "Notifications" });
+    const endpoints = card.getByTestId("webhook-endpoints");
+    const deliveries = card.getByTestId("webhook-deliveries");
+    // The log loads when it is opened: closed and opened again, it reads the wallet afresh.
+    async function reopenDeliveries() {
+      const hide = endpoints.getByRole("button", { name: "Hide deliveries" });
+      if (await hide.count()) await hide.click();
+      await endpoints.getByRole("button", { name: "Deliveries", exact: true }).click();
+    }
+    // The redemption's delivery (a restoration of the balance may be logged beside it).
+    const creditsRow = () => deliveries.locator("tbody tr").filter({ hasText: "credits.loaded" }).first();
+    async function deliveryRow() {
+      await reopenDeliveries();
+      await deliveries.waitFor({ timeout: 5000 });
+      const cells = await creditsRow().locator("td").allTextContents();
+      return { event: cells[0], status: cells[2], attempts: Number(cells[3]), answer: cells[4] };
+    }
+    await step("customer signs in and finds the Notifications card", async () => {
+      await signIn(page, { accountId: env("OWN_ACCOUNT_ID") });
+      await page.getByRole("heading", { name: "Rental" }).waitFor();
+      await card.getByRole("heading", { name: "Webhooks" }).waitFor();
+    });
+    await step("customer registers a webhook endpoint and sees its secret once", async () => {
+      await card.getByLabel("Endpoint URL").fill(env("RECEIVER_URL"));
+      await card.getByRole("button", { name: "Add endpoint" }).click();
+      const secret = (await card.getByTestId("webhook-secret").textContent()).trim();
+      check(secret.startsWith("whsec_"), `no secret shown: ${secret}`);
+      await endpoints.getByText(env("RECEIVER_URL")).waitFor();
+      console.log(`SECRET ${secret}`);
+      await shot(page, "customer-notifications-endpoint");
+    });
+    await step("customer loads credits: an event for the endpoint", async () => {
+      await page.getByLabel("Activation key").fill(env("KEY_CODE"));
+      await page.getByRole("button", { name: "Load credits" }).click();
+      await page.getByRole("region", { name: "Load credits" }).getByRole("status").waitFor();
+    });
+    await step("the delivery shows in the log, delivered", async () => {
+      const first = await eventually("the delivery delivered", async () => {
+        const row = await deliveryRow();
+        return row.event === "credits.loaded" && row.status === "delivered" && row.attempts === 1 && row;
+      });
+      check(first.answer === "204", `the receiver's answer shown: ${first.answer}`);
+      await shot(page, "customer-notifications-delivered");
+    });
+    await step("customer sends it again and sees the second attempt", async () => {
+      await creditsRow().getByRole("button", { name: "Send again" }).click();
+      await eventually("the replay delivered", async () => {
+        const row = await deliveryRow();
+        return row.status === "delivered" && row.attempts === 2 && row.answer === "204";
+      });
+      await shot(page, "customer-notifications-replayed");
+    });
+    await context.close();
+  },
 };
 
 await playScenario(scenarios);

@@ -21,6 +21,7 @@ from gateway_simulator.identity import GatewayState
 from tests.e2e_web import browser
 from tests.e2e_web.browser import ARTIFACTS, browser_stack
 from tests.harness import TestPlatform, eventually, running_gateway
+from tests.integration.wallet.outbound_rig import serving_receiver, verify_standard_webhook
 from tests.integration.web_bff.web_stack import WebStack, bearer, open_account
 
 STORY = Path(__file__).with_name("browser_story.mjs")
@@ -36,7 +37,9 @@ class Account:
 
 @pytest.fixture(scope="module")
 async def stack(platform: TestPlatform) -> AsyncIterator[WebStack]:
-    async with browser_stack(platform, stale_failures="FAILED-*.png") as web:
+    # The test's webhook receiver listens on 127.0.0.1, which a wallet refuses as a target unless told.
+    overrides = {"wallet": {"webhook_allow_private_targets": True}}
+    async with browser_stack(platform, stale_failures="FAILED-*.png", overrides=overrides) as web:
         yield web
 
 
@@ -176,3 +179,40 @@ async def test_a_customer_loads_a_key_rents_a_phone_replaces_and_deactivates_it_
         assert f"STEP ok {step}" in output
     for screen in ("customer-rental-overview-burning", "customer-licences", "customer-history", "operator-tariff-set"):
         assert (ARTIFACTS / f"{screen}.png").is_file()
+
+
+async def test_a_customer_registers_a_webhook_sees_the_delivery_in_the_log_and_sends_it_again(
+    stack: WebStack, platform: TestPlatform
+) -> None:
+    own = await open_named_account(stack, platform, f"Hooked {uuid.uuid4().hex[:6]} GmbH")
+    async with httpx.AsyncClient(timeout=20) as http:
+        keys = await http.post(
+            f"{stack.service_urls['wallet']}/v1/activation-keys",
+            json={"amount": "100", "count": 1},
+            headers={**bearer(platform, stack, role="partner"), "Idempotency-Key": str(uuid.uuid4())},
+        )
+    assert keys.status_code == 201, keys.text
+
+    async with serving_receiver() as receiver:
+        output = await play(
+            stack,
+            "customer_notifications",
+            OWN_ACCOUNT_ID=str(own.id),
+            RECEIVER_URL=f"{receiver.url}/hooked",
+            KEY_CODE=keys.json()["keys"][0]["code"],
+        )
+        for step in (
+            "customer registers a webhook endpoint and sees its secret once",
+            "the delivery shows in the log, delivered",
+            "customer sends it again and sees the second attempt",
+        ):
+            assert f"STEP ok {step}" in output
+        # The receiver got the redemption twice, under one webhook-id, signed with the secret the page showed.
+        [secret] = [line.split(" ", 1)[1] for line in output.splitlines() if line.startswith("SECRET ")]
+        loaded = [h for h in receiver.at("hooked") if h.payload["type"] == "credits.loaded"]
+        assert len(loaded) == 2
+        assert loaded[0].webhook_id == loaded[1].webhook_id
+        for hit in loaded:
+            assert verify_standard_webhook(secret, hit.headers, hit.body)["data"]["account_id"] == str(own.id)
+    for screen in ("endpoint", "delivered", "replayed"):
+        assert (ARTIFACTS / f"customer-notifications-{screen}.png").is_file()

@@ -23,7 +23,7 @@ from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.verifier import AcceptedBundle
 from license_distributor import service
 from license_distributor.config import Settings
-from license_distributor.key_encryption import KeyEncryptionError, KeyEncryptionKey, resolve_kek
+from license_distributor.key_encryption import KeyEncryptionError, KeyEncryptionKey, open_private_jwk, resolve_kek
 from license_distributor.main import SPEC
 from license_distributor.signing import b64url_decode, b64url_encode, generate_signing_key
 from shared.auth import Principal, Role
@@ -246,7 +246,7 @@ async def test_the_stored_private_key_is_sealed_and_opens_only_with_the_right_ke
     for row in rows:
         assert row["private_jwk"] is None, row["kid"]
         sealed = bytes(row["private_jwk_sealed"])
-        opened = kek.open(kid=row["kid"], sealed=sealed)
+        opened = open_private_jwk(kek, kid=row["kid"], sealed=sealed)
         public = json.loads(row["public_jwk"]) if isinstance(row["public_jwk"], str) else row["public_jwk"]
         # The private half is not in the row in any form we could read without the KEK...
         assert opened["d"].encode() not in sealed
@@ -256,9 +256,11 @@ async def test_the_stored_private_key_is_sealed_and_opens_only_with_the_right_ke
         raw_public = Ed25519PrivateKey.from_private_bytes(b64url_decode(opened["d"])).public_key().public_bytes_raw()
         assert b64url_encode(raw_public).decode() == public["x"]
         with pytest.raises(KeyEncryptionError):
-            wrong.open(kid=row["kid"], sealed=sealed)
+            open_private_jwk(wrong, kid=row["kid"], sealed=sealed)
         with pytest.raises(KeyEncryptionError):
-            kek.open(kid=row["kid"] + "x", sealed=sealed)  # the kid is bound: no moving a sealed key to another row
+            open_private_jwk(
+                kek, kid=row["kid"] + "x", sealed=sealed
+            )  # the kid is bound: no moving a sealed key to another row
     kek_text = base64.b64decode(kek.to_base64())
     assert all(kek_text not in bytes(r["private_jwk_sealed"]) for r in rows)
 
@@ -285,4 +287,4 @@ async def test_a_key_stored_in_plaintext_before_encryption_is_sealed_when_the_di
         )
     assert row[0]["private_jwk"] is None
     kek = resolve_kek(value=None, file=Settings().key_encryption_key_file)
-    assert kek.open(kid=legacy.kid, sealed=bytes(row[0]["private_jwk_sealed"])) == legacy.private_jwk
+    assert open_private_jwk(kek, kid=legacy.kid, sealed=bytes(row[0]["private_jwk_sealed"])) == legacy.private_jwk

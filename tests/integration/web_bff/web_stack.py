@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from html import unescape
@@ -52,8 +52,13 @@ class WebStack:
 
 @asynccontextmanager
 async def running_web_stack(
-    platform: TestPlatform, *, services: Sequence[str] = ("wallet",), spa_dist: Path | None = None
+    platform: TestPlatform,
+    *,
+    services: Sequence[str] = ("wallet",),
+    spa_dist: Path | None = None,
+    overrides: Mapping[str, Mapping[str, object]] | None = None,
 ) -> AsyncIterator[WebStack]:
+    """The services (settings `overrides` by service name), the development provider and the BFF on free ports."""
     provider_port, bff_port = free_port(), free_port()
     issuer = f"http://127.0.0.1:{provider_port}/dev-issuer"
     bff_url = f"http://127.0.0.1:{bff_port}"
@@ -62,7 +67,9 @@ async def running_web_stack(
         for name in services:
             spec, settings_cls = service_spec_and_settings(name)
             # The services trust the provider's issuer name; its key is the run's development key.
-            settings = platform.settings(settings_cls, auth_issuer=issuer, http_port=free_port())
+            settings = platform.settings(
+                settings_cls, auth_issuer=issuer, http_port=free_port(), **(overrides or {}).get(name, {})
+            )
             service_urls[name] = await stack.enter_async_context(serving_service(spec, settings))
         provider = DevProviderSettings(
             issuer=issuer,

@@ -18,7 +18,9 @@ from license_distributor.key_encryption import (
     current_kek,
     installed,
     load_or_create_kek_file,
+    open_private_jwk,
     resolve_kek,
+    seal_private_jwk,
 )
 from license_distributor.signing import generate_signing_key
 
@@ -27,31 +29,31 @@ KEY = generate_signing_key()
 
 def test_a_sealed_key_opens_with_its_kek_and_kid_to_exactly_what_was_sealed() -> None:
     kek = KeyEncryptionKey.generate()
-    sealed = kek.seal(kid=KEY.kid, private_jwk=KEY.private_jwk)
-    assert kek.open(kid=KEY.kid, sealed=sealed) == KEY.private_jwk
+    sealed = seal_private_jwk(kek, kid=KEY.kid, private_jwk=KEY.private_jwk)
+    assert open_private_jwk(kek, kid=KEY.kid, sealed=sealed) == KEY.private_jwk
     assert KEY.private_jwk["d"].encode() not in sealed
     # A fresh nonce every time: the same key sealed twice is two different texts.
-    assert kek.seal(kid=KEY.kid, private_jwk=KEY.private_jwk) != sealed
+    assert seal_private_jwk(kek, kid=KEY.kid, private_jwk=KEY.private_jwk) != sealed
 
 
 def test_another_kek_another_kid_or_a_changed_byte_does_not_open() -> None:
     kek = KeyEncryptionKey.generate()
-    sealed = kek.seal(kid=KEY.kid, private_jwk=KEY.private_jwk)
+    sealed = seal_private_jwk(kek, kid=KEY.kid, private_jwk=KEY.private_jwk)
     with pytest.raises(KeyEncryptionError, match="does not open"):
-        KeyEncryptionKey.generate().open(kid=KEY.kid, sealed=sealed)
+        open_private_jwk(KeyEncryptionKey.generate(), kid=KEY.kid, sealed=sealed)
     with pytest.raises(KeyEncryptionError, match="does not open"):
-        kek.open(kid="bundle-000000000000", sealed=sealed)
+        open_private_jwk(kek, kid="bundle-000000000000", sealed=sealed)
     with pytest.raises(KeyEncryptionError, match="truncated"):
-        kek.open(kid=KEY.kid, sealed=sealed[:12])
+        open_private_jwk(kek, kid=KEY.kid, sealed=sealed[:12])
 
 
 @given(position=st.integers(min_value=0), flip=st.integers(min_value=1, max_value=255))
 def test_any_single_byte_changed_is_refused(position: int, flip: int) -> None:
     kek = KeyEncryptionKey(bytes(range(32)))
-    sealed = bytearray(kek.seal(kid=KEY.kid, private_jwk=KEY.private_jwk))
+    sealed = bytearray(seal_private_jwk(kek, kid=KEY.kid, private_jwk=KEY.private_jwk))
     sealed[position % len(sealed)] ^= flip
     with pytest.raises(KeyEncryptionError):
-        kek.open(kid=KEY.kid, sealed=bytes(sealed))
+        open_private_jwk(kek, kid=KEY.kid, sealed=bytes(sealed))
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,9 @@ class Settings(ServiceSettings):
     # Pushes in flight at once; each waits at most `send_timeout_s` for a slow gateway's socket.
     push_concurrency: int = 256
     send_timeout_s: float = 10.0
+    # A bundle pushed to a connected gateway and not acknowledged within this many seconds is a licence delivery
+    # failure (`LicenceDeliveryFailed`, reason `ack_timeout`), as is a `reject` from the gateway.
+    delivery_deadline_s: float = Field(default=60.0, gt=0)
     # Acks and disconnects are gathered this long and written in one statement each.
     session_write_interval_s: float = 0.05
     # A key rotation re-signs this many domains per transaction; replicas look for pending work this often.

@@ -3,7 +3,8 @@
 challenge -> identify (Ed25519 over 'rental-gateway-auth:<nonce>:<hwid>') -> welcome, or a close whose
 reason is the refusal's code (`unknown_gateway`, `bad_signature`); then a bundle whenever the one the gateway
 holds (`seq`, 0: none) is not the current one, with a seq above its `floor` (the highest it ever accepted;
-re-issued above it if need be), acks back, and `reboot` when the rental stops. Ping/pong is uvicorn's.
+re-issued above it if need be), acks back (or a `reject` saying why it refused one: a licence delivery
+failure), and `reboot` when the rental stops. Ping/pong is uvicorn's.
 
 The identify waits its turn in the hub's admission queue (batched): during a reconnect storm a connection
 is held open until its session is recorded, rather than refused or timed out.
@@ -29,7 +30,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 from license_distributor.config import Settings
 from license_distributor.hub import CLOSE_PROTOCOL, CLOSE_REFUSED, CLOSE_TIMEOUT, Close, GatewayHub, Session
-from license_distributor.schemas import AckMessage, IdentifyMessage
+from license_distributor.schemas import AckMessage, IdentifyMessage, RejectMessage
 from license_distributor.service import Delivery, Identify
 from shared.db import is_database_away
 from shared.refusals import Unauthorized
@@ -255,6 +256,15 @@ def _on_message(raw: str, *, session: Session, hub: GatewayHub) -> None:
             return
         hub.acknowledged(session, ack.seq)
         log.debug("license_distributor.bundle.acknowledged", hwid=session.gateway.hwid, seq=ack.seq)
+        return
+    if isinstance(message, dict) and message.get("type") == "reject":
+        try:
+            reject = RejectMessage.model_validate(message)
+        except ValidationError:
+            log.warning("license_distributor.gateway.bad_reject", hwid=session.gateway.hwid)
+            return
+        hub.rejected(session, reject.seq, reject.reason)
+        log.info("license_distributor.bundle.rejected", hwid=session.gateway.hwid, seq=reject.seq, reason=reject.reason)
         return
     # Unknown frames are ignored, so newer gateways may say more than this server understands.
     log.info("license_distributor.gateway.frame_ignored", hwid=session.gateway.hwid)

@@ -7,6 +7,10 @@ connected to it, concurrently and with bounded buffers. A heartbeat marks the re
 online while its replica beats) and reconciles its sessions against the database, so a lost notification
 delays a push by one beat at most.
 
+A bundle pushed and not acknowledged is remembered in memory (one entry per gateway, no write) until its ack; a
+sweeper reports those past the delivery deadline, and a gateway's `reject` is reported at once, each as a
+licence delivery failure (written once per gateway and seq, `service.record_delivery_failure`).
+
 Sessions open through an admission queue: identifies are taken in batches (one query, one transaction per
 batch), so a reconnect of every gateway at once is admitted at the rate the database allows, with each
 connection waiting its turn instead of timing out and coming back. Acks and disconnects are written in
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import math
 import os
 import secrets
 import socket
@@ -77,9 +82,16 @@ CHANGES_HEARD = Counter(
     "handled or skipped as one already handled",
     ["trigger", "outcome"],
 )
+DELIVERY_FAILURES = Counter(
+    "license_distributor_licence_delivery_failures_total",
+    "Bundles a connected gateway refused (rejected) or did not acknowledge in time (ack_timeout): told as "
+    "LicenceDeliveryFailed (told), or already told for that gateway and seq (repeat)",
+    ["kind", "outcome"],
+)
 
 SendJson = Callable[[dict[str, object]], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
+Sent = Callable[["Session", int], None]
 
 
 class Session:
@@ -94,6 +106,7 @@ class Session:
         "_close",
         "_lock",
         "_lock_users",
+        "_on_sent",
         "_pending",
         "_send_json",
         "_send_timeout_s",
@@ -114,6 +127,7 @@ class Session:
         welcomed: bool = True,
         connected_at: datetime | None = None,
         send_timeout_s: float = 10.0,
+        on_sent: Sent | None = None,
     ) -> None:
         self.gateway = gateway
         self.sent_seq = seq_held
@@ -126,6 +140,8 @@ class Session:
         self._send_timeout_s = send_timeout_s
         self._lock: asyncio.Lock | None = None
         self._lock_users = 0
+        # Told of every bundle sent (the hub waits for its ack).
+        self._on_sent = on_sent
 
     @contextlib.asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -167,6 +183,8 @@ class Session:
             if not await self._send({"type": "bundle", "seq": delivery.seq, "jws": delivery.jws}):
                 return False
             self.sent_seq = delivery.seq
+            if self._on_sent is not None:
+                self._on_sent(self, delivery.seq)
         PUSHES.labels(trigger).inc()
         log.debug("license_distributor.bundle.sent", hwid=self.gateway.hwid, seq=delivery.seq, trigger=trigger)
         return True
@@ -199,6 +217,12 @@ class Session:
             await self._close(code, reason)
 
 
+# The newest bundle sent to a session and not acknowledged yet, and the sweeper's tick of the first push of that run
+# not acknowledged (moved on by an ack of an older seq: the gateway is alive and catching up). A tuple and a tick, not
+# a dataclass and an instant: a push to each gateway of a domain writes one such entry, and reads no clock.
+_Unacked = tuple[Session, int, int]
+
+
 @dataclass
 class _Waiting:
     """An identified connection waiting for its session to open."""
@@ -227,8 +251,14 @@ class GatewayHub:
         send_timeout_s: float = 10.0,
         handshake_limit: int = 1000,
         lease: timedelta = DEFAULT_LEASE,
+        delivery_deadline_s: float = 60.0,
     ) -> None:
         self.pool = pool
+        self.delivery_deadline = timedelta(seconds=delivery_deadline_s)
+        # The sweeper looks a quarter of the deadline apart (at most 5 s); `_tick` counts those intervals on the clock.
+        self._sweep_interval_s = min(delivery_deadline_s / 4, 5.0)
+        self._deadline_ticks = math.ceil(delivery_deadline_s / self._sweep_interval_s)
+        self._tick = 0
         self.lease = lease
         self.broker = broker
         self.clock = clock
@@ -250,6 +280,10 @@ class GatewayHub:
         self._acks: dict[UUID, tuple[int, datetime]] = {}
         self._ended: dict[UUID, tuple[datetime, datetime]] = {}
         self._written = asyncio.Event()
+        # Bundles sent and not acknowledged, by gateway; and delivery failures waiting to be written.
+        self._unacked: dict[UUID, _Unacked] = {}
+        self._failures: dict[tuple[UUID, int], tuple[str, datetime]] = {}
+        self._failed = asyncio.Event()
         # Changes this process committed, pushed at once (`heard_locally`); the broker's copy of each is then
         # skipped by its id, so a reboot is not sent twice.
         self._local_pushes: set[asyncio.Task[None]] = set()
@@ -272,6 +306,8 @@ class GatewayHub:
         service.listen_to_local_changes(self)
         self._tasks.append(asyncio.create_task(self._beat_forever(), name=f"hub-heartbeat-{self.replica}"))
         self._tasks.append(asyncio.create_task(self._write_forever(), name=f"hub-writes-{self.replica}"))
+        self._tasks.append(asyncio.create_task(self._sweep_unacked_forever(), name=f"hub-acks-{self.replica}"))
+        self._tasks.append(asyncio.create_task(self._report_failures_forever(), name=f"hub-failures-{self.replica}"))
         for n in range(self._admission_concurrency):
             self._tasks.append(asyncio.create_task(self._admit_forever(), name=f"hub-admission-{n}-{self.replica}"))
         log.info("license_distributor.hub.started", replica=self.replica, queue=self.queue_name)
@@ -307,6 +343,7 @@ class GatewayHub:
             await self._channel.close()
         with contextlib.suppress(OSError, asyncpg.PostgresError):
             await self._write_pending()
+            await self._report_failures()
             await repository.release_replica(self.pool, replica=self.replica, now=self.clock.now())
         ADMISSION_WAITING.set(0)
         log.info("license_distributor.hub.stopped", replica=self.replica)
@@ -327,6 +364,10 @@ class GatewayHub:
         if self.sessions.get(session.gateway.gateway_id) is session:
             del self.sessions[session.gateway.gateway_id]
             SESSIONS.dec()
+            # Not a delivery failure: a gateway that went away is sent the bundle again when it comes back.
+            unacked = self._unacked.get(session.gateway.gateway_id)
+            if unacked is not None and unacked[0] is session:
+                del self._unacked[session.gateway.gateway_id]
             return True
         return False
 
@@ -357,9 +398,40 @@ class GatewayHub:
 
     def acknowledged(self, session: Session, seq: int) -> None:
         held = self._acks.get(session.gateway.gateway_id)
+        now = self.clock.now()
         if held is None or seq > held[0]:
-            self._acks[session.gateway.gateway_id] = (seq, self.clock.now())
+            self._acks[session.gateway.gateway_id] = (seq, now)
         self._written.set()
+        gateway_id = session.gateway.gateway_id
+        unacked = self._unacked.get(gateway_id)
+        if unacked is not None and unacked[0] is session:
+            if seq >= unacked[1]:
+                del self._unacked[gateway_id]
+            else:
+                self._unacked[gateway_id] = (session, unacked[1], self._tick)
+
+    def sent(self, session: Session, seq: int) -> None:
+        """A bundle went out to the session: its ack is due within the delivery deadline (in memory only)."""
+        gateway_id = session.gateway.gateway_id
+        unacked = self._unacked.get(gateway_id)
+        # The tick of the first push not acknowledged stands.
+        since = unacked[2] if unacked is not None and unacked[0] is session else self._tick
+        self._unacked[gateway_id] = (session, seq, since)
+
+    def rejected(self, session: Session, seq: int, reason: str) -> None:
+        """The gateway refused bundle `seq`: a delivery failure, unless it was never sent that seq."""
+        gateway_id = session.gateway.gateway_id
+        if seq > session.sent_seq:
+            log.warning("license_distributor.gateway.reject_of_unsent_seq", hwid=session.gateway.hwid, seq=seq)
+            return
+        unacked = self._unacked.get(gateway_id)
+        if unacked is not None and unacked[0] is session and unacked[1] <= seq:
+            del self._unacked[gateway_id]
+        self._fail(gateway_id, seq, reason)
+
+    def _fail(self, gateway_id: UUID, seq: int, reason: str) -> None:
+        self._failures.setdefault((gateway_id, seq), (reason, self.clock.now()))
+        self._failed.set()
 
     def ended(self, session: Session) -> None:
         """The session closed; recorded unless a newer session of the gateway took its place here."""
@@ -432,6 +504,7 @@ class GatewayHub:
 
     def _session(self, waiting: _Waiting, admitted: Admitted) -> Session:
         return Session(
+            on_sent=self.sent,
             gateway=admitted.gateway,
             seq_held=waiting.identify.seq_held,
             send_json=waiting.send_json,
@@ -478,6 +551,48 @@ class GatewayHub:
             for gateway_id, end in ended.items():
                 self._ended.setdefault(gateway_id, end)
             raise
+
+    # ---- delivery failures --------------------------------------------------------------------------------
+
+    async def _sweep_unacked_forever(self) -> None:
+        """Bundles not acknowledged by their deadline become delivery failures (`ack_timeout`): reported between one
+        deadline and a quarter more after the push. One pass over the unacknowledged pushes per tick, nothing per
+        push; the ticks are counted on the service's clock (a moved clock moves them)."""
+        interval = timedelta(seconds=self._sweep_interval_s)
+        started = self.clock.now()
+        while True:
+            await self.clock.sleep_until(self.clock.now() + interval, at_most_s=self._sweep_interval_s)
+            self._tick = max(self._tick, (self.clock.now() - started) // interval)
+            late = [(gid, u) for gid, u in self._unacked.items() if self._tick - u[2] > self._deadline_ticks]
+            for gateway_id, (session, seq, _) in late:
+                del self._unacked[gateway_id]
+                if not session.closed:
+                    self._fail(gateway_id, seq, service.ACK_TIMEOUT)
+
+    async def _report_failures_forever(self) -> None:
+        while True:
+            await self._failed.wait()
+            self._failed.clear()
+            try:
+                await self._report_failures()
+            except Exception as exc:
+                # Kept for the next round: a failure is told once it is written, however late.
+                if is_database_away(exc):
+                    log.warning("license_distributor.hub.failure_reports_failed", error=repr(exc))
+                else:
+                    log.error("license_distributor.hub.failure_reports_failed", exc_info=exc)
+                self._failed.set()
+                await asyncio.sleep(1.0)
+
+    async def _report_failures(self) -> None:
+        while self._failures:
+            (gateway_id, seq), (reason, at) = next(iter(self._failures.items()))
+            told = await service.record_delivery_failure(
+                self.pool, gateway_id=gateway_id, seq=seq, reason=reason, now=at
+            )
+            del self._failures[(gateway_id, seq)]
+            kind = service.ACK_TIMEOUT if reason == service.ACK_TIMEOUT else "rejected"
+            DELIVERY_FAILURES.labels(kind, "told" if told else "repeat").inc()
 
     # ---- notifications and pushes --------------------------------------------------------------------------
 

@@ -71,6 +71,7 @@ async def gateway_hub(runtime: Runtime[Settings]) -> AsyncIterator[GatewayHub]:
         send_timeout_s=settings.send_timeout_s,
         handshake_limit=settings.handshake_limit,
         lease=settings.lease,
+        delivery_deadline_s=settings.delivery_deadline_s,
     )
     await hub.start(startup_wait_s=settings.startup_wait_s)
     try:

@@ -23,6 +23,17 @@ class KnownDomain:
 
 
 @dataclass(frozen=True)
+class FailedDelivery:
+    """A delivery failure recorded for the first time, with what the event about it says of the gateway."""
+
+    gateway_id: UUID
+    account_id: UUID
+    domain_id: UUID
+    hwid: str
+    contract_id: UUID | None
+
+
+@dataclass(frozen=True)
 class GatewayRecord:
     """A gateway as provisioning announced it (the order of its fields is the order of the SQL's parameters)."""
 
@@ -863,6 +874,36 @@ async def record_acks(conn: asyncpg.Connection | asyncpg.Pool, *, acks: list[tup
         [a[0] for a in acks],
         [a[1] for a in acks],
         [a[2] for a in acks],
+    )
+
+
+async def insert_delivery_failure(
+    conn: asyncpg.Connection, *, gateway_id: UUID, seq: int, reason: str, at: datetime
+) -> FailedDelivery | None:
+    """The failure of (gateway, seq), unless one was recorded before (None then); with the gateway's account,
+    domain and the contract renting in its domain (the active one first, the newest version among them)."""
+    row = await conn.fetchrow(
+        """WITH inserted AS (
+               INSERT INTO delivery_failure (gateway_id, seq, reason, failed_at) VALUES ($1, $2, $3, $4)
+               ON CONFLICT DO NOTHING RETURNING gateway_id
+           )
+           SELECT g.id, g.account_id, g.domain_id, g.hwid,
+                  (SELECT rd.contract_id FROM rental_domain rd JOIN contract_rental cr USING (contract_id)
+                   WHERE rd.domain_id = g.domain_id ORDER BY cr.active DESC, cr.version DESC LIMIT 1) AS contract_id
+           FROM inserted i JOIN gateway g ON g.id = i.gateway_id""",
+        gateway_id,
+        seq,
+        reason,
+        at,
+    )
+    if row is None:
+        return None
+    return FailedDelivery(
+        gateway_id=row["id"],
+        account_id=row["account_id"],
+        domain_id=row["domain_id"],
+        hwid=row["hwid"],
+        contract_id=row["contract_id"],
     )
 
 

@@ -30,6 +30,14 @@ class AckMessage(BaseModel):
     seq: int = Field(ge=0)
 
 
+class RejectMessage(BaseModel):
+    """The gateway refused the bundle `seq` it was sent; `reason` is its refusal (the simulator's `Rejection`)."""
+
+    type: Literal["reject"]
+    seq: int = Field(ge=1)
+    reason: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+
+
 class BundleRead(BaseModel):
     """A pull's answer: the current bundle, when the gateway's seq is older."""
 

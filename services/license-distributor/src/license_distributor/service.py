@@ -24,7 +24,7 @@ from prometheus_client import Counter
 
 from license_distributor import domain, repository
 from license_distributor.domain import BundleContent, ContractRental
-from license_distributor.key_encryption import KeyEncryptionKey, current_kek
+from license_distributor.key_encryption import KeyEncryptionKey, current_kek, open_private_jwk, seal_private_jwk
 from license_distributor.repository import (
     AccountRunway,
     ContractTerms,
@@ -53,6 +53,7 @@ from shared.events.licensing import (
     ChangedBundle,
     GatewayRebootOrdered,
     GatewayReconnected,
+    LicenceDeliveryFailed,
     OrderedReboot,
 )
 from shared.idempotency import claim
@@ -64,6 +65,8 @@ GATEWAY_REMOVED_REASON = "gateway_removed"
 KEY_REVOCATIONS = Counter(
     "license_distributor_signing_key_revocations", "Signing keys revoked (POST /v1/signing-keys/{kid}/revocation)"
 )
+# The reason a delivery failed when the gateway said nothing: no ack within the delivery deadline.
+ACK_TIMEOUT = "ack_timeout"
 BUNDLES_RESIGNED_ON_REVOCATION = Counter(
     "license_distributor_bundles_resigned_on_revocation",
     "Bundles re-signed because the key that signed them was revoked",
@@ -121,7 +124,7 @@ async def current_signing_key(conn: asyncpg.Connection) -> SigningKey:
 async def _store_new_signing_key(conn: asyncpg.Connection) -> SigningKey:
     """A new key, stored with its private half sealed under the process's key-encryption key."""
     key = generate_signing_key()
-    sealed = current_kek().seal(kid=key.kid, private_jwk=key.private_jwk)
+    sealed = seal_private_jwk(current_kek(), kid=key.kid, private_jwk=key.private_jwk)
     await repository.insert_signing_key(conn, kid=key.kid, sealed_private_jwk=sealed, public_jwk=key.public_jwk)
     return key
 
@@ -138,7 +141,9 @@ def _opened(stored: StoredSigningKey) -> SigningKey:
 @lru_cache(maxsize=16)
 def _open_sealed(kek: KeyEncryptionKey, kid: str, sealed: bytes, public_json: str) -> SigningKey:
     # Every rebuild reads the signing key: decrypt a stored key once per process, not once per change.
-    return SigningKey(kid=kid, private_jwk=kek.open(kid=kid, sealed=sealed), public_jwk=json.loads(public_json))
+    return SigningKey(
+        kid=kid, private_jwk=open_private_jwk(kek, kid=kid, sealed=sealed), public_jwk=json.loads(public_json)
+    )
 
 
 async def seal_plaintext_keys(pool: asyncpg.Pool, *, kek: KeyEncryptionKey) -> list[str]:
@@ -147,7 +152,7 @@ async def seal_plaintext_keys(pool: asyncpg.Pool, *, kek: KeyEncryptionKey) -> l
         stored = await repository.plaintext_signing_keys(conn)
         for key in stored:
             assert key.plaintext is not None
-            sealed = kek.seal(kid=key.kid, private_jwk=key.plaintext)
+            sealed = seal_private_jwk(kek, kid=key.kid, private_jwk=key.plaintext)
             await repository.seal_signing_key(conn, kid=key.kid, sealed_private_jwk=sealed)
     kids = [key.kid for key in stored]
     if kids:
@@ -918,6 +923,34 @@ async def record_session_activity(
             await repository.record_acks(conn, acks=acks)
         if disconnects:
             await repository.record_disconnects(conn, replica=replica, disconnects=disconnects)
+
+
+async def record_delivery_failure(
+    pool: asyncpg.Pool, *, gateway_id: UUID, seq: int, reason: str, now: datetime
+) -> bool:
+    """A bundle that did not take (refused by the gateway, or not acknowledged in time): `LicenceDeliveryFailed`
+    into the outbox, once per (gateway, seq). False when it was told before (another replica, an earlier session)."""
+    async with transaction(pool) as conn:
+        failed = await repository.insert_delivery_failure(conn, gateway_id=gateway_id, seq=seq, reason=reason, at=now)
+        if failed is None:
+            return False
+        await add_events(
+            conn,
+            [
+                LicenceDeliveryFailed(
+                    gateway_id=failed.gateway_id,
+                    account_id=failed.account_id,
+                    contract_id=failed.contract_id,
+                    domain_id=failed.domain_id,
+                    hwid=failed.hwid,
+                    seq=seq,
+                    reason=reason,
+                    at=now,
+                )
+            ],
+        )
+    log.warning("license_distributor.delivery.failed", hwid=failed.hwid, seq=seq, reason=reason)
+    return True
 
 
 async def issue_pull_challenge(pool: asyncpg.Pool, *, hwid: str, now: datetime, ttl: timedelta) -> tuple[str, datetime]:

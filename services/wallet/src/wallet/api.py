@@ -206,7 +206,7 @@ async def issue_key_batch(
         amount=body.amount,
         count=body.count,
         idempotency_key=idempotency_key,
-        codes_key=settings.key_batch_codes_key_bytes,
+        codes_key=settings.sealing_key,
         now=now,
     )
 

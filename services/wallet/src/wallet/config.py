@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import binascii
 
 from pydantic import Field, PositiveInt, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import ServiceSettings
+from shared.sealing import KeyEncryptionKey, SealingError
 from wallet.domain import DEFAULT_LOW_BALANCE_THRESHOLDS_S
 
 # Development only: every real deployment sets its own (`WALLET_KEY_BATCH_CODES_KEY`).
@@ -38,9 +38,10 @@ class Settings(ServiceSettings):
     scheduler_max_sleep_s: float = Field(default=0.5, gt=0, le=60)
     # Usage is settled into the ledger at least this often while an account burns.
     settle_every_s: PositiveInt = 86_400
-    # The AES-256-GCM key (32 bytes, base64) that seals a key batch's codes for 24 hours, so the issuing partner's
-    # retry gets them again. A development default, like the database password: set WALLET_KEY_BATCH_CODES_KEY
-    # in every real deployment (a new key only makes the batches sealed under the old one unshowable).
+    # The AES-256-GCM key (32 bytes, base64) that seals the answers shown once (a key batch's codes, a webhook
+    # endpoint's secret) for 24 hours, so a retry by whoever got them first gets them again. A development default,
+    # like the database password: set WALLET_KEY_BATCH_CODES_KEY in every real deployment (a new key only makes the
+    # answers sealed under the old one unshowable: their retries are told 409 as after the 24 hours).
     key_batch_codes_key: SecretStr = SecretStr(DEV_KEY_BATCH_CODES_KEY)
 
     # E-mail notices (`notices.py`) over SMTP; `make run` starts a sink on 127.0.0.1:1025 (docs/operations.md).
@@ -63,23 +64,28 @@ class Settings(ServiceSettings):
     webhook_allow_private_targets: bool = False
     # The senders sleep until the next due notice or delivery, but never longer than this.
     outbound_max_sleep_s: float = Field(default=0.5, gt=0, le=60)
+    # Retention (`retention.run_outbound_retention`, every `outbound_retention_interval_s`): finished webhook
+    # deliveries with their attempts and messages, and sent or given-up e-mail notices, are deleted this many days
+    # after they were made. Never under the inbox's 30 days (`shared.housekeeping`): a redelivered event must still
+    # find its message or notice, so it is told once.
+    webhook_retention_days: int = Field(default=30, ge=30, le=3650)
+    notice_retention_days: int = Field(default=90, ge=30, le=3650)
+    outbound_retention_interval_s: float = Field(default=3600.0, gt=0)
 
     @field_validator("key_batch_codes_key")
     @classmethod
     def _a_256_bit_key(cls, value: SecretStr) -> SecretStr:
-        key_bytes(value)
+        sealing_key(value)
         return value
 
     @property
-    def key_batch_codes_key_bytes(self) -> bytes:
-        return key_bytes(self.key_batch_codes_key)
+    def sealing_key(self) -> KeyEncryptionKey:
+        return sealing_key(self.key_batch_codes_key)
 
 
-def key_bytes(value: SecretStr) -> bytes:
+def sealing_key(value: SecretStr) -> KeyEncryptionKey:
+    """WALLET_KEY_BATCH_CODES_KEY as the key `shared.sealing` seals with: 32 bytes (AES-256), base64-encoded."""
     try:
-        raw = base64.b64decode(value.get_secret_value(), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("the key batch codes key is base64") from exc
-    if len(raw) != 32:
-        raise ValueError("the key batch codes key is 32 bytes (AES-256), base64-encoded")
-    return raw
+        return KeyEncryptionKey.from_base64(value.get_secret_value())
+    except SealingError as exc:
+        raise ValueError(f"WALLET_KEY_BATCH_CODES_KEY: {exc}") from exc

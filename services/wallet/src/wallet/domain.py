@@ -6,18 +6,15 @@ Every function takes the instant it reasons about (`at`, `now`); nothing here re
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from shared.money import SECONDS_PER_DAY
 from shared.refusals import Conflict, Unprocessable
+from shared.sealing import NONCE_BYTES, KeyEncryptionKey, SealingError
 
 MICROSECONDS_PER_DAY = SECONDS_PER_DAY * 1_000_000
 _ONE_MICROSECOND = timedelta(microseconds=1)
@@ -448,34 +445,49 @@ def warning_instants(*, depletes_at: datetime | None, thresholds_s: Sequence[int
     return sorted(instants)
 
 
-# --- a key batch's codes, kept sealed for a retry -------------------------------------------------------------
+# --- answers shown once, kept sealed for a retry (a key batch's codes, a webhook endpoint's secret) -----------
 
-# How long a batch's codes can be shown again to the partner that issued it (a retry whose first answer was lost).
-SHOWN_CODES_KEPT = timedelta(hours=24)
-_NONCE_BYTES = 12
+# How long such an answer can be shown again to whoever got it first (a retry whose first answer was lost).
+SHOWN_ANSWER_KEPT = timedelta(hours=24)
+SHOWN_CODES_KEPT = SHOWN_ANSWER_KEPT
 
 
 @dataclass(frozen=True)
-class SealedCodes:
+class SealedAnswer:
+    """`shared.sealing`'s sealed text split as the wallet stores it: the nonce and the ciphertext with its tag."""
+
     nonce: bytes
     sealed: bytes
 
 
-def _associated(batch_id: object, issued_by: str) -> bytes:
+def seal_answer(key: KeyEncryptionKey, answer: bytes, *, associated: bytes) -> SealedAnswer:
+    """AES-256-GCM with a fresh random nonce (`shared.sealing`)."""
+    sealed = key.seal(answer, associated=associated)
+    return SealedAnswer(nonce=sealed[:NONCE_BYTES], sealed=sealed[NONCE_BYTES:])
+
+
+def open_answer(key: KeyEncryptionKey, answer: SealedAnswer, *, associated: bytes) -> bytes | None:
+    """The first answer, or None if it cannot be opened (another key, another row or owner, tampered)."""
+    try:
+        return key.open(answer.nonce + answer.sealed, associated=associated)
+    except SealingError:
+        return None
+
+
+def _batch_associated(batch_id: object, issued_by: str) -> bytes:
     # A sealed batch opens only as the batch and for the partner it was sealed for: a row moved to another
-    # batch or partner fails its tag.
+    # batch or partner fails its tag. (The format of the rows sealed before `shared.sealing`: they still open.)
     return f"{batch_id}\n{issued_by}".encode()
 
 
-def seal_codes(key: bytes, *, batch_id: object, issued_by: str, answer: bytes) -> SealedCodes:
-    """AES-GCM with a fresh random nonce (never reused under one key: 96 random bits per batch)."""
-    nonce = os.urandom(_NONCE_BYTES)
-    return SealedCodes(nonce=nonce, sealed=AESGCM(key).encrypt(nonce, answer, _associated(batch_id, issued_by)))
+def seal_codes(key: KeyEncryptionKey, *, batch_id: object, issued_by: str, answer: bytes) -> SealedAnswer:
+    return seal_answer(key, answer, associated=_batch_associated(batch_id, issued_by))
 
 
-def open_codes(key: bytes, *, batch_id: object, issued_by: str, codes: SealedCodes) -> bytes | None:
-    """The first answer, or None if it cannot be opened (another key, another batch or partner, tampered)."""
-    try:
-        return AESGCM(key).decrypt(codes.nonce, codes.sealed, _associated(batch_id, issued_by))
-    except InvalidTag:
-        return None
+def open_codes(key: KeyEncryptionKey, *, batch_id: object, issued_by: str, codes: SealedAnswer) -> bytes | None:
+    return open_answer(key, codes, associated=_batch_associated(batch_id, issued_by))
+
+
+def webhook_secret_associated(endpoint_id: object, registered_by: str) -> bytes:
+    # Prefixed, so a webhook registration's sealed answer never opens as a key batch's, nor the other way round.
+    return f"webhook-endpoint\n{endpoint_id}\n{registered_by}".encode()

@@ -1,6 +1,7 @@
-"""Events the wallet consumes: `RentalChanged` sets the burn rate a contract draws from its account; it and the
-wallet's own account events (consumed back from the exchange, like any consumer) become webhook deliveries and
-e-mail notices, written in the same inbox transaction (`webhooks.py`, `notices.py`)."""
+"""Events the wallet consumes: `RentalChanged` sets the burn rate a contract draws from its account; it, the
+wallet's own account events (consumed back from the exchange, like any consumer) and the distributor's licence
+delivery failures become webhook deliveries (and the account events e-mail notices), written in the same inbox
+transaction (`webhooks.py`, `notices.py`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
+from shared.events.licensing import LicenceDeliveryFailed
 from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored, CreditsLoaded, WalletEvent
 from shared.messaging.consumer import Handler
 from wallet import domain, notices, service, webhooks
@@ -62,10 +64,23 @@ async def on_account_event(ctx: HandlerContext[Settings], event: WalletEvent) ->
     )
 
 
+async def on_licence_delivery_failed(ctx: HandlerContext[Settings], event: LicenceDeliveryFailed) -> None:
+    """A bundle the account's gateway did not take: told to the account's own webhook endpoints only."""
+    await webhooks.record_event(
+        ctx.conn,
+        envelope_id=ctx.envelope.id,
+        account_id=event.account_id,
+        event=event,
+        occurred_at=event.at,
+        now=ctx.now(),
+    )
+
+
 SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
     RentalChanged: on_rental_changed,
     CreditsLoaded: on_account_event,
     BalanceLow: on_account_event,
     BalanceDepleted: on_account_event,
     BalanceRestored: on_account_event,
+    LicenceDeliveryFailed: on_licence_delivery_failed,
 }

@@ -79,7 +79,11 @@ async def list_email_notices(
     tags=["webhooks"],
     responses=problem_responses(
         _NO_ACCOUNT,
-        (409, "`webhook_secret_already_shown`: a retry of a registration (its secret is shown once)"),
+        (
+            409,
+            "`webhook_secret_already_shown`: a retry of a registration after its answer's 24 hours (within them, by "
+            "the same principal, the first answer again)",
+        ),
         (422, "`invalid_webhook_url`, `unknown_event_type`"),
     ),
     operation_id="registerWebhookEndpoint",
@@ -100,6 +104,7 @@ async def register_webhook_endpoint(
         body=body,
         allow_private=settings.webhook_allow_private_targets,
         idempotency_key=idempotency_key,
+        sealing_key=settings.sealing_key,
         now=now,
     )
 

@@ -12,6 +12,7 @@ from wallet.config import Settings
 from wallet.handlers import SUBSCRIPTIONS
 from wallet.integrations_api import router as integrations_router
 from wallet.notices import run_notice_sender
+from wallet.retention import run_outbound_retention
 from wallet.scheduler import run_wallet_scheduler
 from wallet.webhooks import run_webhook_sender
 
@@ -22,7 +23,7 @@ SPEC = ServiceSpec[Settings](
     migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
     routers=[router, integrations_router],
     subscriptions=SUBSCRIPTIONS,
-    background_jobs=[run_wallet_scheduler, run_webhook_sender, run_notice_sender],
+    background_jobs=[run_wallet_scheduler, run_webhook_sender, run_notice_sender, run_outbound_retention],
 )
 
 

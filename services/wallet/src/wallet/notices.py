@@ -224,6 +224,16 @@ async def send_due_notices(pool: asyncpg.Pool, *, settings: Settings, now: datet
     return len(claimed)
 
 
+async def delete_old_notices(pool: asyncpg.Pool, *, before: datetime, batch: int = 1000) -> int:
+    """Sent or given-up notices made before `before`, in batches of `batch` rows; how many went."""
+    deleted = 0
+    while (n := await repository.delete_old_notices(pool, before=before, limit=batch)) > 0:
+        deleted += n
+        if n < batch:
+            break
+    return deleted
+
+
 async def run_notice_sender(runtime: Runtime[Settings]) -> None:
     """The background job: sends what is due, then sleeps until the next due notice (woken when the clock moves)."""
     settings, pool = runtime.settings, runtime.pool

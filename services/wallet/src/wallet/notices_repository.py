@@ -156,3 +156,15 @@ async def list_notices(db: Db, *, account_id: UUID, limit: int) -> list[Notice]:
 async def next_due_instant(db: Db) -> datetime | None:
     value: datetime | None = await db.fetchval("SELECT min(next_attempt_at) FROM email_notice WHERE status = 'pending'")
     return value
+
+
+async def delete_old_notices(conn: asyncpg.Connection | asyncpg.Pool, *, before: datetime, limit: int) -> int:
+    """At most `limit` notices created before `before` that were sent or given up (a pending one is kept)."""
+    result = await conn.execute(
+        """DELETE FROM email_notice WHERE id IN (
+               SELECT id FROM email_notice WHERE created_at < $1 AND status <> 'pending' LIMIT $2
+           )""",
+        before,
+        limit,
+    )
+    return int(result.split()[-1])

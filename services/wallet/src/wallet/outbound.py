@@ -1,4 +1,5 @@
-"""The loop of the wallet's outbound senders (e-mail notices, webhook deliveries), on every replica.
+"""The loop of the wallet's outbound senders (e-mail notices, webhook deliveries), on every replica (what they
+finished long ago is deleted by `retention.py`).
 
 Each round sends what is due at the service clock's now, then sleeps until the next due instant (woken early when
 the clock is moved), at most `outbound_max_sleep_s`. A full round goes again at once. A failed round is logged

@@ -385,7 +385,7 @@ async def insert_shown_key_batch(
     *,
     batch_id: UUID,
     issued_by: str,
-    codes: domain.SealedCodes,
+    codes: domain.SealedAnswer,
     expires_at: datetime,
 ) -> None:
     await conn.execute(
@@ -400,7 +400,7 @@ async def insert_shown_key_batch(
 
 async def shown_key_batch(
     conn: asyncpg.Connection, *, batch_id: UUID, issued_by: str, now: datetime
-) -> domain.SealedCodes | None:
+) -> domain.SealedAnswer | None:
     """The sealed codes of the partner's batch while they are kept (`expires_at` still ahead)."""
     row = await conn.fetchrow(
         "SELECT nonce, sealed FROM shown_key_batch WHERE batch_id = $1 AND issued_by = $2 AND expires_at > $3",
@@ -408,7 +408,7 @@ async def shown_key_batch(
         issued_by,
         now,
     )
-    return None if row is None else domain.SealedCodes(nonce=bytes(row["nonce"]), sealed=bytes(row["sealed"]))
+    return None if row is None else domain.SealedAnswer(nonce=bytes(row["nonce"]), sealed=bytes(row["sealed"]))
 
 
 async def delete_expired_shown_key_batches(conn: asyncpg.Connection | asyncpg.Pool, *, now: datetime) -> int:

@@ -36,6 +36,7 @@ from shared.money import format_isc
 from shared.pagination import Keyset, Page
 from shared.rate_limit import record_hit, refuse_if_any_full, window_start
 from shared.refusals import Conflict, NotFound, Unprocessable
+from shared.sealing import KeyEncryptionKey
 from wallet import domain, repository
 from wallet.config import Settings
 from wallet.repository import Account
@@ -234,7 +235,7 @@ async def issue_key_batch(
     amount: int,
     count: int,
     idempotency_key: str,
-    codes_key: bytes,
+    codes_key: KeyEncryptionKey,
     now: datetime,
 ) -> KeyBatchRead:
     """The wallet keeps each code as a hash only; the answer that shows them is kept for 24 hours, sealed with
@@ -263,7 +264,7 @@ async def issue_key_batch(
 
 
 async def _shown_again(
-    conn: asyncpg.Connection, receipt: KeyBatchReceipt, *, issued_by: str, codes_key: bytes, now: datetime
+    conn: asyncpg.Connection, receipt: KeyBatchReceipt, *, issued_by: str, codes_key: KeyEncryptionKey, now: datetime
 ) -> KeyBatchRead:
     """A retried batch: its first answer while it is kept (and opens under the current key), else 409."""
     sealed = await repository.shown_key_batch(conn, batch_id=receipt.batch_id, issued_by=issued_by, now=now)

@@ -34,15 +34,18 @@ from shared.auth import Principal, ensure_account_access
 from shared.db import is_database_away, transaction
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
+from shared.events.licensing import LicenceDeliveryFailed
 from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored, CreditsLoaded
 from shared.idempotency import claim
 from shared.money import format_isc
 from shared.pagination import Keyset, Page
 from shared.refusals import Conflict, NotFound
 from shared.runtime import Runtime, until_reachable
+from shared.sealing import KeyEncryptionKey
 from wallet import notices, notices_repository
 from wallet import webhooks_repository as repository
 from wallet.config import Settings
+from wallet.domain import SHOWN_ANSWER_KEPT, open_answer, seal_answer, webhook_secret_associated
 from wallet.integrations_schemas import (
     WebhookAttemptRead,
     WebhookDeliveryRead,
@@ -109,15 +112,21 @@ def _rental_changed(e: RentalChanged) -> dict[str, Any]:
     }
 
 
+def _licence_delivery_failed(e: LicenceDeliveryFailed) -> dict[str, Any]:
+    return {"account_id": e.account_id, "contract_id": e.contract_id, "domain_id": e.domain_id,
+            "gateway_id": e.gateway_id, "hwid": e.hwid, "seq": e.seq, "reason": e.reason, "at": e.at}  # fmt: skip
+
+
 # The events delivered as webhooks, each with its type and its public payload (amounts as iSC decimal strings,
 # like the HTTP API). A new webhook type is a line here and a member of `WebhookEventType`; the Auto-iSC reload
-# and failure events and a distributor's licence delivery failure are the ones planned.
+# and failure events are the ones planned.
 EVENTS: Mapping[type[Event], tuple[WebhookEventType, Callable[[Any], dict[str, Any]]]] = {
     CreditsLoaded: (WebhookEventType.CREDITS_LOADED, _credits_loaded),
     BalanceLow: (WebhookEventType.BALANCE_LOW, _balance_low),
     BalanceDepleted: (WebhookEventType.BALANCE_DEPLETED, _balance_depleted),
     BalanceRestored: (WebhookEventType.BALANCE_RESTORED, _balance_restored),
     RentalChanged: (WebhookEventType.RENTAL_CHANGED, _rental_changed),
+    LicenceDeliveryFailed: (WebhookEventType.LICENCE_DELIVERY_FAILED, _licence_delivery_failed),
 }
 
 
@@ -208,10 +217,14 @@ async def register_endpoint(
     body: WebhookEndpointCreate,
     allow_private: bool,
     idempotency_key: str | None,
+    sealing_key: KeyEncryptionKey,
     now: datetime,
 ) -> WebhookEndpointCreated:
-    """A new endpoint of the account, with its signing secret (shown in this answer only). A retry with the same
-    Idempotency-Key gets 409 `webhook_secret_already_shown` with the endpoint's id, never the secret again."""
+    """A new endpoint of the account, with its signing secret. The answer is kept for 24 hours, sealed under
+    `sealing_key` for the principal that registered it, so its retry with the same Idempotency-Key and body gets
+    the first answer again, secret included (as a key batch's retry does). After that, for another principal of the
+    account, or once the endpoint is deleted, a retry gets 409 `webhook_secret_already_shown` with the endpoint's
+    id, never the secret."""
     ensure_account_access(principal, account_id)
     url = check_target_url(body.url, allow_private=allow_private)
     event_types = check_event_types([t.value for t in body.event_types])
@@ -224,14 +237,10 @@ async def register_endpoint(
             request=body.model_dump(mode="json"),
         )
         if (first := once.replayed(WebhookEndpointReceipt)) is not None:
-            raise Conflict(
-                "this endpoint was already registered and its secret is shown only once; delete it and register "
-                "again if the answer was lost",
-                code="webhook_secret_already_shown",
-                **first.model_dump(mode="json"),
-            )
+            return await _registered_again(conn, first, registered_by=principal.subject, key=sealing_key, now=now)
         if await notices_repository.account_name(conn, account_id) is None:
             raise NotFound("account not found")
+        await repository.delete_shown_endpoints(conn, now=now)
         secret = new_secret()
         endpoint = await repository.insert_endpoint(
             conn,
@@ -244,9 +253,42 @@ async def register_endpoint(
             created_by=principal.subject,
             at=now,
         )
+        created = WebhookEndpointCreated(**_endpoint_read(endpoint).model_dump(), secret=secret)
+        associated = webhook_secret_associated(endpoint.id, principal.subject)
+        await repository.insert_shown_endpoint(
+            conn,
+            endpoint_id=endpoint.id,
+            registered_by=principal.subject,
+            answer=seal_answer(sealing_key, created.model_dump_json().encode(), associated=associated),
+            expires_at=now + SHOWN_ANSWER_KEPT,
+        )
         await once.answer(WebhookEndpointReceipt(endpoint_id=endpoint.id), status_code=201)
     log.info("wallet.webhook_endpoint.registered", account_id=str(account_id), endpoint_id=str(endpoint.id))
-    return WebhookEndpointCreated(**_endpoint_read(endpoint).model_dump(), secret=secret)
+    return created
+
+
+async def _registered_again(
+    conn: asyncpg.Connection,
+    first: WebhookEndpointReceipt,
+    *,
+    registered_by: str,
+    key: KeyEncryptionKey,
+    now: datetime,
+) -> WebhookEndpointCreated:
+    """A retried registration: its first answer while it is kept (and opens under the current key), else 409."""
+    sealed = await repository.shown_endpoint(conn, endpoint_id=first.endpoint_id, registered_by=registered_by, now=now)
+    answer = None
+    if sealed is not None:
+        answer = open_answer(key, sealed, associated=webhook_secret_associated(first.endpoint_id, registered_by))
+    if answer is None:
+        raise Conflict(
+            "this endpoint was registered more than 24 hours ago (or by someone else, or deleted since) and its "
+            "secret is no longer kept; delete it and register again if the answer was lost",
+            code="webhook_secret_already_shown",
+            **first.model_dump(mode="json"),
+        )
+    log.info("wallet.webhook_endpoint.shown_again", endpoint_id=str(first.endpoint_id))
+    return WebhookEndpointCreated.model_validate_json(answer)
 
 
 async def list_endpoints(pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID) -> WebhookEndpointList:
@@ -289,6 +331,7 @@ async def delete_endpoint(
             conn, principal=principal, account_id=account_id, endpoint_id=endpoint_id, for_update=True
         )
         await repository.set_endpoint_status(conn, endpoint_id=endpoint_id, status="deleted", reason=None, at=now)
+        await repository.delete_shown_endpoints(conn, now=now, endpoint_id=endpoint_id)
     log.info("wallet.webhook_endpoint.deleted", account_id=str(account_id), endpoint_id=str(endpoint_id))
 
 
@@ -375,6 +418,21 @@ async def replay_delivery(
         attempts = await repository.attempts_of(conn, [delivery_id])
     log.info("wallet.webhook_delivery.replayed", endpoint_id=str(endpoint_id), delivery_id=str(delivery_id))
     return _delivery_read(replayed, attempts.get(delivery_id, []))
+
+
+# --- Retention ---------------------------------------------------------------------------------------
+
+
+async def delete_old_rows(pool: asyncpg.Pool, *, before: datetime, batch: int = 1000) -> int:
+    """Finished deliveries made before `before` (and those of deleted endpoints) with their attempts, then the
+    messages left without a delivery, in batches of `batch` rows, each its own statement. How many rows went."""
+    deleted = 0
+    for delete in (repository.delete_old_deliveries, repository.delete_old_messages):
+        while (n := await delete(pool, before=before, limit=batch)) > 0:
+            deleted += n
+            if n < batch:
+                break
+    return deleted
 
 
 # --- The sender ---------------------------------------------------------------------------------------

@@ -36,9 +36,9 @@ class WebhookEventType(StrEnum):
     BALANCE_DEPLETED = "balance.depleted"
     BALANCE_RESTORED = "balance.restored"
     RENTAL_CHANGED = "rental.changed"
+    LICENCE_DELIVERY_FAILED = "licence.delivery_failed"
     # Reserved, not delivered yet: no service publishes these facts today. When the Auto-iSC issue lands
-    # (`AutoReloadSucceeded` / `AutoReloadFailed`) and the distributor reports a licence delivery failure with its
-    # account, each is one line in `webhooks.EVENTS` and one here.
+    # (`AutoReloadSucceeded` / `AutoReloadFailed`), each is one line in `webhooks.EVENTS` and one here.
 
 
 # The retry schedule after a failed attempt (Standard Webhooks' recommendation, stretched to three days): the

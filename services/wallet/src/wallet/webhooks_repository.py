@@ -9,6 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
+from wallet.domain import SealedAnswer
+
 EndpointStatus = Literal["enabled", "disabled", "deleted"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
@@ -82,6 +84,44 @@ def _endpoint(row: asyncpg.Record) -> Endpoint:
         failing_since=row["failing_since"],
         created_at=row["created_at"],
     )
+
+
+async def insert_shown_endpoint(
+    conn: asyncpg.Connection, *, endpoint_id: UUID, registered_by: str, answer: SealedAnswer, expires_at: datetime
+) -> None:
+    await conn.execute(
+        """INSERT INTO shown_webhook_endpoint (endpoint_id, registered_by, nonce, sealed, expires_at)
+           VALUES ($1, $2, $3, $4, $5)""",
+        endpoint_id,
+        registered_by,
+        answer.nonce,
+        answer.sealed,
+        expires_at,
+    )
+
+
+async def shown_endpoint(
+    conn: asyncpg.Connection, *, endpoint_id: UUID, registered_by: str, now: datetime
+) -> SealedAnswer | None:
+    """The sealed registration answer for the principal that registered it, while it is kept."""
+    row = await conn.fetchrow(
+        """SELECT nonce, sealed FROM shown_webhook_endpoint
+           WHERE endpoint_id = $1 AND registered_by = $2 AND expires_at > $3""",
+        endpoint_id,
+        registered_by,
+        now,
+    )
+    return None if row is None else SealedAnswer(nonce=bytes(row["nonce"]), sealed=bytes(row["sealed"]))
+
+
+async def delete_shown_endpoints(
+    conn: asyncpg.Connection | asyncpg.Pool, *, now: datetime, endpoint_id: UUID | None = None
+) -> int:
+    """The kept answers past their 24 hours, and the one of `endpoint_id` (deleted: its secret is never shown)."""
+    result = await conn.execute(
+        "DELETE FROM shown_webhook_endpoint WHERE expires_at <= $1 OR endpoint_id = $2", now, endpoint_id
+    )
+    return int(result.split()[-1])
 
 
 async def insert_endpoint(
@@ -386,3 +426,35 @@ async def next_due_instant(db: Db) -> datetime | None:
            WHERE d.status = 'pending' AND e.status = 'enabled'"""
     )
     return value
+
+
+async def delete_old_deliveries(conn: asyncpg.Connection | asyncpg.Pool, *, before: datetime, limit: int) -> int:
+    """At most `limit` deliveries created before `before` that are finished (delivered, given up) or whose endpoint
+    is deleted, with their attempts. A pending delivery of a live endpoint is never deleted."""
+    result = await conn.execute(
+        """WITH old AS (
+               SELECT d.id FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = d.endpoint_id
+               WHERE d.created_at < $1 AND (d.status <> 'pending' OR e.status = 'deleted')
+               LIMIT $2
+           ), attempts AS (
+               DELETE FROM webhook_attempt a USING old WHERE a.delivery_id = old.id
+           )
+           DELETE FROM webhook_delivery d USING old WHERE d.id = old.id""",
+        before,
+        limit,
+    )
+    return int(result.split()[-1])
+
+
+async def delete_old_messages(conn: asyncpg.Connection | asyncpg.Pool, *, before: datetime, limit: int) -> int:
+    """At most `limit` messages created before `before` that no delivery refers to any more."""
+    result = await conn.execute(
+        """DELETE FROM webhook_message WHERE id IN (
+               SELECT m.id FROM webhook_message m
+               WHERE m.created_at < $1 AND NOT EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.message_id = m.id)
+               LIMIT $2
+           )""",
+        before,
+        limit,
+    )
+    return int(result.split()[-1])

@@ -29,6 +29,7 @@ CATALOGUE: dict[str, type[Event]] = {
         provisioning.DeviceRemoved,
         licensing.GatewayReconnected,
         licensing.GatewayRebootOrdered,
+        licensing.LicenceDeliveryFailed,
         licensing.BundlesChanged,
     )
 }

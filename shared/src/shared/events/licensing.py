@@ -33,6 +33,24 @@ class GatewayRebootOrdered(LicensingEvent):
     hwid: str = ""
 
 
+class LicenceDeliveryFailed(LicensingEvent):
+    """A bundle pushed to a connected gateway did not take: the gateway refused it (`reason` is the gateway's
+    refusal, e.g. `wrong_issuer`) or never acknowledged it within the delivery deadline (`ack_timeout`).
+
+    Told once per (gateway, seq), whichever replica saw it and however often the gateway reconnects; the wallet
+    tells the account's webhook endpoints (`licence.delivery_failed`).
+    """
+
+    account_id: UUID
+    # The contract renting in the domain, when the distributor knows of one.
+    contract_id: UUID | None = None
+    domain_id: UUID
+    hwid: str
+    seq: int
+    reason: str
+    at: datetime
+
+
 class ChangedBundle(BaseModel):
     """A new bundle signed and stored for a gateway: the fact, and for the replicas which session to push."""
 

@@ -5,6 +5,7 @@ class WebhookEventType(StrEnum):
     BALANCE_LOW = "balance.low"
     BALANCE_RESTORED = "balance.restored"
     CREDITS_LOADED = "credits.loaded"
+    LICENCE_DELIVERY_FAILED = "licence.delivery_failed"
     RENTAL_CHANGED = "rental.changed"
 
     def __str__(self) -> str:

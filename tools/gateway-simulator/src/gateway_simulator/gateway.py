@@ -534,6 +534,10 @@ class SimulatedGateway:
         except BundleRejected as rejected:
             self.stats.rejected.append(rejected.reason)
             log.warning("gateway.bundle_rejected", hwid=self.hwid, reason=rejected.reason, detail=rejected.detail)
+            # Told to the distributor (docs/design.md section 6), which reports a licence delivery failure.
+            seq = message.get("seq")
+            if isinstance(seq, int) and seq > 0:
+                await ws.send(json.dumps({"type": "reject", "seq": seq, "reason": rejected.reason.value}))
             return
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("gateway.jwks_unavailable", hwid=self.hwid, error=repr(exc))

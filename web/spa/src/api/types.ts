@@ -143,7 +143,8 @@ export type WebhookEventType =
   | "balance.low"
   | "balance.depleted"
   | "balance.restored"
-  | "rental.changed";
+  | "rental.changed"
+  | "licence.delivery_failed";
 
 export interface WebhookEndpoint {
   id: string;

@@ -881,7 +881,7 @@ export interface components {
          * @description What an endpoint may subscribe to. Each is delivered from one event the wallet handles (`webhooks.EVENTS`).
          * @enum {string}
          */
-        WebhookEventType: "credits.loaded" | "balance.low" | "balance.depleted" | "balance.restored" | "rental.changed";
+        WebhookEventType: "credits.loaded" | "balance.low" | "balance.depleted" | "balance.restored" | "rental.changed" | "licence.delivery_failed";
     };
     responses: never;
     parameters: never;
@@ -1841,7 +1841,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `webhook_secret_already_shown`: a retry of a registration (its secret is shown once) */
+            /** @description `webhook_secret_already_shown`: a retry of a registration after its answer's 24 hours (within them, by the same principal, the first answer again) */
             409: {
                 headers: {
                     [name: string]: unknown;

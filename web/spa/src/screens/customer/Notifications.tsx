@@ -82,8 +82,8 @@ function WebhookEndpoints({ accountId }: { accountId: string }) {
     <div>
       <h3>Webhooks</h3>
       <Explain>
-        Events of your account (credits loaded, low balance, run-out, restoration, rental changes) are posted to these
-        URLs, signed as Standard Webhooks describes with the endpoint's secret.
+        Events of your account (credits loaded, low balance, run-out, restoration, rental changes, licence delivery
+        failures) are posted to these URLs, signed as Standard Webhooks describes with the endpoint's secret.
       </Explain>
       <form onSubmit={submit} className="inline">
         <label htmlFor="webhook-url">Endpoint URL</label>
