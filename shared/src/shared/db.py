@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import asyncpg
 import structlog
@@ -129,3 +131,43 @@ async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         _after_commit.reset(token)
     for callback in callbacks:
         callback()
+
+
+@dataclass(frozen=True)
+class Write:
+    """A data-modifying statement that reads nothing back, written as common table expressions
+    `{w}name AS (...)` numbering its parameters from $1, so that a use case can send several as one statement.
+
+    `{w}` prefixes the names of its CTEs (unique per write once combined); a later CTE of the same write may read
+    an earlier one's RETURNING. The writes of one statement all see the snapshot from before it, so none may
+    depend on another's effect: a use case defers only writes it has already decided (ledger lines, the
+    account's new state, the answer, the outbox rows).
+    """
+
+    ctes: tuple[str, ...]
+    args: tuple[Any, ...]
+
+
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+def combined_writes(writes: Sequence[Write]) -> tuple[str, list[Any]]:
+    """One statement doing every write (in order), and its arguments."""
+    parts: list[str] = []
+    args: list[Any] = []
+    for index, write in enumerate(writes):
+        parts += [_shifted(cte, len(args)).replace("{w}", f"w{index}_") for cte in write.ctes]
+        args.extend(write.args)
+    return "WITH " + ",\n".join(parts) + "\nSELECT", args
+
+
+def _shifted(cte: str, offset: int) -> str:
+    """The CTE with its parameters renumbered after the `offset` arguments of the writes before it."""
+    return _PARAMETER.sub(lambda m: f"${int(m.group(1)) + offset}", cte)
+
+
+async def send_writes(conn: asyncpg.Connection, writes: Sequence[Write]) -> None:
+    """Every write in one round trip (none: nothing sent)."""
+    if writes:
+        statement, args = combined_writes(writes)
+        await conn.execute(statement, *args)

@@ -30,8 +30,9 @@ import asyncpg
 from fastapi import Depends, Request
 from pydantic import BaseModel
 
+from shared.db import Write, send_writes
 from shared.events.base import Event
-from shared.messaging.outbox import add_all_to_outbox, outbox_insert
+from shared.messaging.outbox import outbox_write
 from shared.openapi import document_dependency
 from shared.refusals import BadRequest, Unprocessable
 
@@ -118,22 +119,23 @@ class Claim:
         """The first answer, if this is a retry of an answered request."""
         return None if self.replay is None else model.model_validate(self.replay.response)
 
-    async def answer(self, result: M, *, status_code: int, announcing: Sequence[Event] = ()) -> M:
+    async def answer(
+        self, result: M, *, status_code: int, announcing: Sequence[Event] = (), along: Sequence[Write] = ()
+    ) -> M:
         """Keep `result` as the answer to every retry with this key; returns it.
 
-        `announcing`: the use case's events, written to the outbox in the same statement as the answer, which
-        saves a round trip (without a key they go alone, as with `add_all_to_outbox`)."""
-        if self.key is None:
-            await add_all_to_outbox(self.conn, announcing)
-            return result
-        store, store_args = _store_answer(
-            scope=self.scope, key=self.key, status_code=status_code, response=result.model_dump(mode="json")
-        )
-        if not announcing:
-            await self.conn.execute(store, *store_args)
-            return result
-        insert, insert_args = outbox_insert(announcing, first_parameter=len(store_args) + 1)
-        await self.conn.execute(f"WITH answered AS ({store}) {insert}", *store_args, *insert_args)
+        `announcing`: the use case's events, written to the outbox; `along`: writes it has decided and not sent
+        yet (`shared.db.Write`). All go in the same statement as the answer: one round trip for the whole
+        commit-side of a use case (without a key, the same statement without the answer)."""
+        writes = list(along)
+        if self.key is not None:
+            store, store_args = _store_answer(
+                scope=self.scope, key=self.key, status_code=status_code, response=result.model_dump(mode="json")
+            )
+            writes.append(Write(ctes=(f"{{w}}answer AS ({store})",), args=tuple(store_args)))
+        if announcing:
+            writes.append(outbox_write(announcing))
+        await send_writes(self.conn, writes)
         return result
 
 

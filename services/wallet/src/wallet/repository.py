@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.db import Write
 from shared.idempotency import Claim, claim_with
 from wallet import domain
 from wallet.domain import Burn, ContractRates, RateStep
@@ -179,8 +180,7 @@ async def account_exists(conn: asyncpg.Connection | asyncpg.Pool, account_id: UU
     return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM account WHERE id = $1)", account_id))
 
 
-async def update_account_burn(
-    conn: asyncpg.Connection,
+def account_burn_write(
     *,
     account_id: UUID,
     balance: int,
@@ -194,26 +194,32 @@ async def update_account_burn(
     low_check_at: datetime | None,
     rate_schedule: Sequence[RateStep] = (),
     clear_warning: bool = False,
-) -> None:
-    """`clear_warning`: forget the last threshold warned (a run-down ended or nothing burns any more)."""
-    await conn.execute(
-        """UPDATE account SET balance = $2, burn_rate_per_day = $3, settled_at = $4, segment_start = $5,
+) -> Write:
+    """The account's new burn state, to send along the use case's other writes (`shared.db.send_writes`).
+    `clear_warning`: forget the last threshold warned (a run-down ended or nothing burns any more)."""
+    return Write(
+        ctes=(
+            """{w}account AS (
+               UPDATE account SET balance = $2, burn_rate_per_day = $3, settled_at = $4, segment_start = $5,
                   segment_used = $6, depleted = $7, depletes_at = $8, version = $9, low_check_at = $10,
                   low_warned_threshold_s = CASE WHEN $11 THEN NULL ELSE low_warned_threshold_s END,
                   rate_schedule = $12
-           WHERE id = $1""",
-        account_id,
-        balance,
-        burn_rate_per_day,
-        settled_at,
-        segment_start,
-        segment_used,
-        depleted,
-        depletes_at,
-        version,
-        low_check_at,
-        clear_warning,
-        steps_json(rate_schedule),
+               WHERE id = $1)""",
+        ),
+        args=(
+            account_id,
+            balance,
+            burn_rate_per_day,
+            settled_at,
+            segment_start,
+            segment_used,
+            depleted,
+            depletes_at,
+            version,
+            low_check_at,
+            clear_warning,
+            steps_json(rate_schedule),
+        ),
     )
 
 
@@ -308,44 +314,64 @@ async def next_scheduled_instant(
 # --- The ledger ---------------------------------------------------------------------------------------
 
 
-async def insert_ledger_entry(
-    conn: asyncpg.Connection,
-    *,
-    entry_id: UUID,
-    account_id: UUID,
-    kind: str,
-    amount: int,
-    balance_after: int,
-    at: datetime,
-    books: list[str],
-    line_amounts: list[int],
-    key_id: UUID | None = None,
-    period_start: datetime | None = None,
-    period_end: datetime | None = None,
-    note: str | None = None,
-) -> None:
-    """The entry and its lines (one per book, summing to zero) in one statement."""
-    await conn.execute(
-        """WITH entry AS (
+@dataclass(frozen=True)
+class NewLedgerEntry:
+    """A ledger entry decided by a use case, with its lines (one per book, summing to zero)."""
+
+    entry_id: UUID
+    account_id: UUID
+    kind: str
+    amount: int
+    balance_after: int
+    at: datetime
+    books: list[str]
+    line_amounts: list[int]
+    key_id: UUID | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    note: str | None = None
+
+
+def ledger_entries_write(entries: Sequence[NewLedgerEntry]) -> Write:
+    """The entries, in this order, and their lines, to send along the use case's other writes.
+
+    One INSERT for all of them, its rows ordered: the writes of one statement run in no set order, and the
+    entries' `seq` must follow the order they were decided in (the usage settled before the credit loaded)."""
+    lines = [(e.entry_id, book, amount) for e in entries for book, amount in zip(e.books, e.line_amounts, strict=True)]
+    return Write(
+        ctes=(
+            """{w}entries AS (
                INSERT INTO ledger_entry (id, account_id, kind, amount, balance_after, at, key_id, period_start,
                                          period_end, note)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq
-           )
-           INSERT INTO ledger_line (entry_seq, book, amount)
-           SELECT entry.seq, line.book, line.amount
-           FROM entry, unnest($11::text[], $12::bigint[]) AS line (book, amount)""",
-        entry_id,
-        account_id,
-        kind,
-        amount,
-        balance_after,
-        at,
-        key_id,
-        period_start,
-        period_end,
-        note,
-        books,
-        line_amounts,
+               SELECT e.id, e.account_id, e.kind, e.amount, e.balance_after, e.at, e.key_id, e.period_start,
+                      e.period_end, e.note
+               FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::bigint[], $6::timestamptz[],
+                           $7::uuid[], $8::timestamptz[], $9::timestamptz[], $10::text[]) WITH ORDINALITY
+                    AS e (id, account_id, kind, amount, balance_after, at, key_id, period_start, period_end, note,
+                          position)
+               ORDER BY e.position
+               RETURNING id, seq)""",
+            """{w}lines AS (
+               INSERT INTO ledger_line (entry_seq, book, amount)
+               SELECT {w}entries.seq, line.book, line.amount
+               FROM unnest($11::uuid[], $12::text[], $13::bigint[]) AS line (entry_id, book, amount)
+               JOIN {w}entries ON {w}entries.id = line.entry_id)""",
+        ),
+        args=(
+            [e.entry_id for e in entries],
+            [e.account_id for e in entries],
+            [e.kind for e in entries],
+            [e.amount for e in entries],
+            [e.balance_after for e in entries],
+            [e.at for e in entries],
+            [e.key_id for e in entries],
+            [e.period_start for e in entries],
+            [e.period_end for e in entries],
+            [e.note for e in entries],
+            [entry_id for entry_id, _, _ in lines],
+            [book for _, book, _ in lines],
+            [amount for _, _, amount in lines],
+        ),
     )
 
 

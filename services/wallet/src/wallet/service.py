@@ -20,7 +20,7 @@ import asyncpg
 import structlog
 
 from shared.auth import Principal, Role, ensure_account_access
-from shared.db import is_database_away, transaction
+from shared.db import Write, is_database_away, send_writes, transaction
 from shared.events.base import Event
 from shared.events.wallet import (
     AccountOpened,
@@ -31,7 +31,7 @@ from shared.events.wallet import (
     RunwayChanged,
 )
 from shared.idempotency import claim
-from shared.messaging.outbox import add_all_to_outbox, add_to_outbox
+from shared.messaging.outbox import add_to_outbox, outbox_write
 from shared.money import format_isc
 from shared.pagination import Keyset, Page
 from shared.rate_limit import record_hit, refuse_if_any_full, window_start
@@ -400,8 +400,8 @@ async def _redeem(
             return replay
         if key is None:
             await _refuse_unredeemable(conn, code_hash=code_hash)
-        result, events = await _load_credit(conn, account, key=key, ladder_s=ladder_s, at=now)
-        await once.answer(result, status_code=201, announcing=events)
+        result, writes, events = await _load_credit(conn, account, key=key, ladder_s=ladder_s, at=now)
+        await once.answer(result, status_code=201, announcing=events, along=writes)
     log.info("wallet.key.redeemed", account_id=str(account_id), key_id=str(key.id), amount=key.amount)
     return result
 
@@ -419,15 +419,16 @@ async def _refuse_unredeemable(conn: asyncpg.Connection, *, code_hash: bytes) ->
 
 async def _load_credit(
     conn: asyncpg.Connection, account: Account, *, key: repository.RedeemedKey, ladder_s: Sequence[int], at: datetime
-) -> tuple[RedemptionRead, list[Event]]:
-    """The key's credit onto the balance and in the ledger; the answer and the events announcing it."""
+) -> tuple[RedemptionRead, list[Write], list[Event]]:
+    """The key's credit onto the balance and in the ledger: the answer, the writes (sent with it) and the events
+    announcing it."""
     before = await _catch_up_run_out(conn, account, now=at)
     burn, usage = before.burn.load(amount=key.amount, at=at)
     posting = domain.redemption_posting(key.amount)
-    after, _ = await _book(conn, before, burn=burn, usage=usage, posting=posting, at=at, key_id=key.id)
+    after, _, writes = _booked(before, burn=burn, usage=usage, posting=posting, at=at, key_id=key.id)
     loaded = CreditsLoaded(account_id=after.id, amount=key.amount, key_id=key.id, balance_after=burn.balance)
     result = RedemptionRead(key_id=key.id, amount=key.amount, balance=burn.balance, depletes_at=burn.depletes_at())
-    return result, [_runway_event(after, at=at, ladder_s=ladder_s), loaded, *_restored(before, after)]
+    return result, writes, [_runway_event(after, at=at, ladder_s=ladder_s), loaded, *_restored(before, after)]
 
 
 # --- Adjustments -------------------------------------------------------------------------------------------
@@ -452,24 +453,25 @@ async def adjust_balance(
             return replay
         account = _existing(await repository.lock_account(conn, account_id))
         note = f"{reason} (by {principal.subject})"
-        corrected = await _correct(conn, account, amount=amount, note=note, ladder_s=ladder_s, at=now)
-        result = await once.answer(corrected, status_code=201)
+        corrected, writes, events = await _correct(conn, account, amount=amount, note=note, ladder_s=ladder_s, at=now)
+        result = await once.answer(corrected, status_code=201, announcing=events, along=writes)
     log.info("wallet.balance.adjusted", account_id=str(account_id), amount=amount, adjusted_by=principal.subject)
     return result
 
 
 async def _correct(
     conn: asyncpg.Connection, account: Account, *, amount: int, note: str, ladder_s: Sequence[int], at: datetime
-) -> AdjustmentRead:
-    """The correction onto the balance (a debit never below zero), in the ledger, and announced."""
+) -> tuple[AdjustmentRead, list[Write], list[Event]]:
+    """The correction onto the balance (a debit never below zero) and in the ledger: the answer, the writes (sent
+    with it) and the events announcing it."""
     before = await _catch_up_run_out(conn, account, now=at)
     burn, usage = before.burn.adjust(amount=amount, at=at)
     posting = domain.adjustment_posting(amount)
-    after, entry_id = await _book(conn, before, burn=burn, usage=usage, posting=posting, at=at, note=note)
-    await add_all_to_outbox(conn, [_runway_event(after, at=at, ladder_s=ladder_s), *_restored(before, after)])
-    return AdjustmentRead(
+    after, entry_id, writes = _booked(before, burn=burn, usage=usage, posting=posting, at=at, note=note)
+    corrected = AdjustmentRead(
         entry_id=entry_id, amount=format_isc(amount), balance=burn.balance, depletes_at=burn.depletes_at()
     )
+    return corrected, writes, [_runway_event(after, at=at, ladder_s=ladder_s), *_restored(before, after)]
 
 
 # --- Burn rates -----------------------------------------------------------------------------------------
@@ -540,8 +542,8 @@ async def _change_rate(
     """Settle at the old rates up to `at`, burn along the new ones from there, and announce the new runway."""
     account = await _catch_up_run_out(conn, account, now=at)
     burn, usage = account.burn.change_rate(rate_per_day=rate_per_day, schedule=schedule, at=at)
-    await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=burn.settled_at)
-    await _publish_runway(conn, account=account, burn=burn, at=at, ladder_s=ladder_s)
+    settled = _usage_entry(account_id=account.id, before=account.burn, usage=usage, at=burn.settled_at)
+    await _publish_runway(conn, account=account, burn=burn, at=at, ladder_s=ladder_s, along=_ledger(settled))
 
 
 # --- The scheduler's use cases: each handles one due account, in its own transaction --------------------
@@ -608,8 +610,8 @@ async def settle_next_unsettled_account(
     async def settle(conn: asyncpg.Connection, account: Account) -> None:
         account = await _catch_up_run_out(conn, account, now=now)
         burn, usage = account.burn.settle(now)
-        await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=now)
-        await _store(conn, replace(account, burn=burn))
+        settled = _usage_entry(account_id=account.id, before=account.burn, usage=usage, at=now)
+        await send_writes(conn, [*_ledger(settled), _stored(replace(account, burn=burn))])
 
     return await _work_on_next_due(
         pool,
@@ -668,18 +670,25 @@ async def _catch_up_run_out(conn: asyncpg.Connection, account: Account, *, now: 
     if due is None or due > now:
         return account
     burn, usage = account.burn.deplete()
-    await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=due)
     depleted = replace(account, burn=burn, version=account.version + 1, low_check_at=None)
-    # The run-down is over: the next one warns at every threshold again.
-    await _store(conn, depleted, clear_warning=True)
-    await add_to_outbox(conn, BalanceDepleted(account_id=account.id, at=due, version=depleted.version))
-    await add_to_outbox(conn, _runway_event(depleted, at=due, ladder_s=()))
+    announced: list[Event] = [
+        BalanceDepleted(account_id=account.id, at=due, version=depleted.version),
+        _runway_event(depleted, at=due, ladder_s=()),
+    ]
+    await send_writes(
+        conn,
+        [
+            *_ledger(_usage_entry(account_id=account.id, before=account.burn, usage=usage, at=due)),
+            # The run-down is over: the next one warns at every threshold again.
+            _stored(depleted, clear_warning=True),
+            outbox_write(announced),
+        ],
+    )
     log.info("wallet.balance.depleted", account_id=str(account.id), at=due.isoformat())
     return depleted
 
 
-async def _book(
-    conn: asyncpg.Connection,
+def _booked(
     account: Account,
     *,
     burn: domain.Burn,
@@ -688,14 +697,14 @@ async def _book(
     at: datetime,
     key_id: uuid.UUID | None = None,
     note: str | None = None,
-) -> tuple[Account, uuid.UUID]:
-    """A money movement into the ledger (after the usage settled on the way) and the new runway stored; the
-    account as it is now and the entry's id. The caller announces the runway (`_runway_event`)."""
-    await _post_usage(conn, account_id=account.id, before=account.burn, usage=usage, at=burn.settled_at)
-    entry_id = await _post(
-        conn, account_id=account.id, posting=posting, balance_after=burn.balance, at=at, key_id=key_id, note=note
-    )
-    return await _save_runway(conn, account=account, burn=burn, at=at), entry_id
+) -> tuple[Account, uuid.UUID, list[Write]]:
+    """A money movement into the ledger (after the usage settled on the way) and the new runway stored: the
+    account as it is then, the entry's id, and the writes, which the caller sends with the rest of its commit
+    (`Claim.answer(..., along=...)`), one round trip for all. The caller announces the runway (`_runway_event`)."""
+    settled = _usage_entry(account_id=account.id, before=account.burn, usage=usage, at=burn.settled_at)
+    entry = _entry(account_id=account.id, posting=posting, balance_after=burn.balance, at=at, key_id=key_id, note=note)
+    after, stored = _runway_saved(account, burn=burn, at=at)
+    return after, entry.entry_id, [*_ledger([*settled, entry]), stored]
 
 
 def _restored(before: Account, after: Account) -> list[Event]:
@@ -711,16 +720,23 @@ def _restored(before: Account, after: Account) -> list[Event]:
 
 
 async def _publish_runway(
-    conn: asyncpg.Connection, *, account: Account, burn: domain.Burn, at: datetime, ladder_s: Sequence[int]
+    conn: asyncpg.Connection,
+    *,
+    account: Account,
+    burn: domain.Burn,
+    at: datetime,
+    ladder_s: Sequence[int],
+    along: Sequence[Write] = (),
 ) -> Account:
-    """Store the new burn state with the next version and announce it; warnings are re-checked at once."""
-    account = await _save_runway(conn, account=account, burn=burn, at=at)
-    await add_to_outbox(conn, _runway_event(account, at=at, ladder_s=ladder_s))
+    """Store the new burn state with the next version and announce it, in one statement with the writes
+    `along` (the usage settled on the way); warnings are re-checked at once."""
+    account, stored = _runway_saved(account, burn=burn, at=at)
+    await send_writes(conn, [*along, stored, outbox_write([_runway_event(account, at=at, ladder_s=ladder_s)])])
     return account
 
 
-async def _save_runway(conn: asyncpg.Connection, *, account: Account, burn: domain.Burn, at: datetime) -> Account:
-    """Store the new burn state with the next version; the caller announces it (`_runway_event`).
+def _runway_saved(account: Account, *, burn: domain.Burn, at: datetime) -> tuple[Account, Write]:
+    """The new burn state with the next version, and its write; the caller announces it (`_runway_event`).
 
     Warnings are re-checked at once by the scheduler while the account burns. When nothing burns no warning
     can be due, and the check's whole outcome is known here (no threshold warned, nothing to check until it
@@ -728,8 +744,7 @@ async def _save_runway(conn: asyncpg.Connection, *, account: Account, burn: doma
     """
     burns = burn.depletes_at() is not None
     changed = replace(account, burn=burn, version=account.version + 1, low_check_at=at if burns else None)
-    await _store(conn, changed, clear_warning=not burns)
-    return changed
+    return changed, _stored(changed, clear_warning=not burns)
 
 
 def _runway_event(account: Account, *, at: datetime, ladder_s: Sequence[int]) -> RunwayChanged:
@@ -748,12 +763,11 @@ def _runway_event(account: Account, *, at: datetime, ladder_s: Sequence[int]) ->
     )
 
 
-async def _store(conn: asyncpg.Connection, account: Account, *, clear_warning: bool = False) -> None:
-    """The account's burn state, version and next low-balance check as they are now; `clear_warning` forgets
-    the last threshold warned."""
+def _stored(account: Account, *, clear_warning: bool = False) -> Write:
+    """The write of the account's burn state, version and next low-balance check as they are now;
+    `clear_warning` forgets the last threshold warned."""
     burn = account.burn
-    await repository.update_account_burn(
-        conn,
+    return repository.account_burn_write(
         account_id=account.id,
         balance=burn.balance,
         burn_rate_per_day=burn.rate_per_day,
@@ -769,23 +783,24 @@ async def _store(conn: asyncpg.Connection, account: Account, *, clear_warning: b
     )
 
 
-async def _post_usage(
-    conn: asyncpg.Connection, *, account_id: uuid.UUID, before: domain.Burn, usage: int, at: datetime
-) -> None:
+def _usage_entry(
+    *, account_id: uuid.UUID, before: domain.Burn, usage: int, at: datetime
+) -> list[repository.NewLedgerEntry]:
+    """The ledger entry of the usage settled up to `at` (none if nothing was used)."""
     if usage == 0:
-        return
-    await _post(
-        conn,
-        account_id=account_id,
-        posting=domain.usage_posting(usage),
-        balance_after=before.balance - usage,
-        at=at,
-        period=(before.settled_at, at),
-    )
+        return []
+    return [
+        _entry(
+            account_id=account_id,
+            posting=domain.usage_posting(usage),
+            balance_after=before.balance - usage,
+            at=at,
+            period=(before.settled_at, at),
+        )
+    ]
 
 
-async def _post(
-    conn: asyncpg.Connection,
+def _entry(
     *,
     account_id: uuid.UUID,
     posting: domain.Posting,
@@ -794,11 +809,9 @@ async def _post(
     key_id: uuid.UUID | None = None,
     period: tuple[datetime, datetime] | None = None,
     note: str | None = None,
-) -> uuid.UUID:
-    entry_id = uuid.uuid4()
-    await repository.insert_ledger_entry(
-        conn,
-        entry_id=entry_id,
+) -> repository.NewLedgerEntry:
+    return repository.NewLedgerEntry(
+        entry_id=uuid.uuid4(),
         account_id=account_id,
         kind=posting.kind.value,
         amount=posting.wallet_change,
@@ -811,4 +824,8 @@ async def _post(
         books=[book.value for book, _ in posting.lines],
         line_amounts=[amount for _, amount in posting.lines],
     )
-    return entry_id
+
+
+def _ledger(entries: Sequence[repository.NewLedgerEntry]) -> list[Write]:
+    """The write of these entries, in order (none for none)."""
+    return [repository.ledger_entries_write(entries)] if entries else []

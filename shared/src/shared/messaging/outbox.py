@@ -26,7 +26,7 @@ import asyncpg
 import structlog
 from prometheus_client import Counter
 
-from shared.db import after_commit
+from shared.db import Write, after_commit
 from shared.events.base import Event
 from shared.messaging.broker import Broker, this_task_is_cancelled
 from shared.messaging.envelope import CONTENT_TYPE, Envelope
@@ -85,6 +85,12 @@ def outbox_insert(events: Sequence[Event], *, first_parameter: int = 1) -> tuple
     statement = _INSERT.format(*(f"${first_parameter + i}" for i in range(6)))
     after_commit(wake_local_relays)
     return statement, [*columns, traceparent]
+
+
+def outbox_write(events: Sequence[Event]) -> Write:
+    """The events' outbox rows as a `Write`, to send in one statement with the use case's other writes."""
+    insert, args = outbox_insert(events)
+    return Write(ctes=(f"{{w}}outbox AS ({insert})",), args=tuple(args))
 
 
 class OutboxRelay:
