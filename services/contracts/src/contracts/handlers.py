@@ -18,6 +18,8 @@ from shared.events.base import Event
 from shared.events.provisioning import DeviceProvisioned, DeviceRemoved, DomainCreated
 from shared.events.wallet import (
     AccountOpened,
+    AutoReloadFailed,
+    AutoReloadTriggered,
     BalanceDepleted,
     BalanceLow,
     BalanceRestored,
@@ -88,12 +90,42 @@ async def on_balance_restored(ctx: HandlerContext[Settings], event: BalanceResto
 
 
 async def on_credits_loaded(ctx: HandlerContext[Settings], event: CreditsLoaded) -> None:
+    how = " by Auto-iSC" if event.source == "auto_reload" else ""
     entry = AccountEntry(
         at=ctx.envelope.time,
         type="CreditsLoaded",
-        summary=f"{format_isc(event.amount)} iSC loaded; balance {format_isc(event.balance_after)} iSC",
+        summary=f"{format_isc(event.amount)} iSC loaded{how}; balance {format_isc(event.balance_after)} iSC",
         data=event.model_dump(mode="json"),
-        source_key=f"credits_loaded:{event.key_id}",
+        # A key loads once, an Auto-iSC order once: either names the fact.
+        source_key=f"credits_loaded:{event.key_id or event.order_id}",
+    )
+    await service.record_account_event(ctx.conn, account_id=event.account_id, entry=entry)
+
+
+async def on_auto_reload_triggered(ctx: HandlerContext[Settings], event: AutoReloadTriggered) -> None:
+    entry = AccountEntry(
+        at=ctx.envelope.time,
+        type="AutoReloadTriggered",
+        summary=f"Auto-iSC ordered {format_isc(event.amount)} iSC from the partner: time left reached the threshold",
+        data=event.model_dump(mode="json"),
+        source_key=f"auto_reload:{event.account_id}:{event.crossing}",
+    )
+    await service.record_account_event(ctx.conn, account_id=event.account_id, entry=entry)
+
+
+_RELOAD_REFUSALS = {
+    "monthly_cap_reached": "this month's limit is reached",
+    "suspended_by_partner": "the partner suspended it",
+}
+
+
+async def on_auto_reload_failed(ctx: HandlerContext[Settings], event: AutoReloadFailed) -> None:
+    entry = AccountEntry(
+        at=ctx.envelope.time,
+        type="AutoReloadFailed",
+        summary=f"Auto-iSC could not reload {format_isc(event.amount)} iSC: {_RELOAD_REFUSALS[event.reason]}",
+        data=event.model_dump(mode="json"),
+        source_key=f"auto_reload:{event.account_id}:{event.crossing}",
     )
     await service.record_account_event(ctx.conn, account_id=event.account_id, entry=entry)
 
@@ -120,4 +152,6 @@ SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
     BalanceRestored: on_balance_restored,
     CreditsLoaded: on_credits_loaded,
     BalanceLow: on_balance_low,
+    AutoReloadTriggered: on_auto_reload_triggered,
+    AutoReloadFailed: on_auto_reload_failed,
 }

@@ -22,7 +22,7 @@ import structlog
 from shared.auth import Principal, ensure_account_access
 from shared.db import is_database_away, transaction
 from shared.events.base import Event
-from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored
+from shared.events.wallet import AutoReloadFailed, AutoReloadTriggered, BalanceDepleted, BalanceLow, BalanceRestored
 from shared.money import format_isc
 from shared.refusals import NotFound
 from shared.runtime import Runtime, until_reachable
@@ -108,7 +108,31 @@ def _values_of(event: Event) -> tuple[NoticeKind, dict[str, str]] | None:
             else f"At the current rate it lasts until {instant_text(event.depletes_at)} (UTC)."
         )
         return NoticeKind.BALANCE_RESTORED, {"balance": format_isc(event.balance), "runway": runway}
+    if isinstance(event, AutoReloadTriggered):
+        runway = (
+            "Nothing draws on it at the moment."
+            if event.depletes_at is None
+            else f"At the current rate it lasts until {instant_text(event.depletes_at)} (UTC)."
+        )
+        return NoticeKind.AUTO_RELOAD_TRIGGERED, {
+            "amount": format_isc(event.amount),
+            "threshold": duration_text(event.threshold_s),
+            "runway": runway,
+        }
+    if isinstance(event, AutoReloadFailed):
+        return NoticeKind.AUTO_RELOAD_FAILED, {
+            "amount": format_isc(event.amount),
+            "time_left": duration_text(event.time_left_s),
+            "why": _FAILURE_REASONS[event.reason],
+        }
     return None
+
+
+# Why a reload did not happen, as the customer's warning says it.
+_FAILURE_REASONS = {
+    "monthly_cap_reached": "this month's Auto-iSC limit is reached",
+    "suspended_by_partner": "your partner has suspended Auto-iSC for this account",
+}
 
 
 async def record_event(

@@ -14,16 +14,19 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import NoReturn, Protocol, TypeVar
+from typing import Literal, NoReturn, Protocol, TypeVar
 
 import asyncpg
 import structlog
 
+from shared import auto_reload
 from shared.auth import Principal, Role, ensure_account_access
 from shared.db import is_database_away, transaction
 from shared.events.base import Event
 from shared.events.wallet import (
     AccountOpened,
+    AutoReloadFailed,
+    AutoReloadTriggered,
     BalanceDepleted,
     BalanceLow,
     BalanceRestored,
@@ -32,7 +35,7 @@ from shared.events.wallet import (
 )
 from shared.idempotency import claim
 from shared.messaging.outbox import add_all_to_outbox, add_to_outbox
-from shared.money import format_isc
+from shared.money import SECONDS_PER_DAY, format_isc
 from shared.pagination import Keyset, Page
 from shared.rate_limit import record_hit, refuse_if_any_full, window_start
 from shared.refusals import Conflict, NotFound, Unprocessable
@@ -44,11 +47,14 @@ from wallet.schemas import (
     ActivationKeyRead,
     AdjustmentCreate,
     AdjustmentRead,
+    AutoReloadRead,
+    AutoReloadWrite,
     IssuedKey,
     KeyBatchRead,
     KeyBatchReceipt,
     LedgerEntryRead,
     RedemptionRead,
+    ReloadOrderRead,
     ScheduledRateRead,
 )
 
@@ -56,6 +62,8 @@ log = structlog.get_logger()
 # Newest first by the ledger's sequence; the cursor's field keeps its name from before (`before`), so cursors
 # handed out earlier still read.
 LEDGER_PAGES = Keyset(("before", int))
+# Reload orders, newest first.
+ORDER_PAGES = Keyset(("ordered_at", datetime), ("id", uuid.UUID))
 
 
 @dataclass(frozen=True)
@@ -421,10 +429,15 @@ async def _load_credit(
 ) -> tuple[RedemptionRead, list[Event]]:
     """The key's credit onto the balance and in the ledger; the answer and the events announcing it."""
     before = await _catch_up_run_out(conn, account, now=at)
+    if before.burn.depleted:
+        # The customer acted after a run-out: Auto-iSC may reload again.
+        await repository.resume_auto_reload_by_customer(conn, account.id)
     burn, usage = before.burn.load(amount=key.amount, at=at)
     posting = domain.redemption_posting(key.amount)
     after, _ = await _book(conn, before, burn=burn, usage=usage, posting=posting, at=at, key_id=key.id)
-    loaded = CreditsLoaded(account_id=after.id, amount=key.amount, key_id=key.id, balance_after=burn.balance)
+    loaded = CreditsLoaded(
+        account_id=after.id, amount=key.amount, key_id=key.id, balance_after=burn.balance, source="activation_key"
+    )
     result = RedemptionRead(key_id=key.id, amount=key.amount, balance=burn.balance, depletes_at=burn.depletes_at())
     return result, [_runway_event(after, at=at, ladder_s=ladder_s), loaded, *_restored(before, after)]
 
@@ -471,6 +484,151 @@ async def _correct(
     )
 
 
+# --- Auto-iSC ------------------------------------------------------------------------------------------------
+
+
+async def set_auto_reload(
+    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, body: AutoReloadWrite, now: datetime
+) -> AutoReloadRead:
+    """The account's Auto-iSC, once a contract is active and a month's worth was loaded by hand (409 otherwise).
+    Setting it is the customer acting: a pause after a run-out ends."""
+    ensure_account_access(principal, account_id)
+    async with transaction(pool) as conn:
+        account = _existing(await repository.lock_account(conn, account_id))
+        account = await _catch_up_run_out(conn, account, now=now)
+        domain.check_auto_reload_allowed(
+            has_active_contract=await repository.has_active_contract(conn, account_id),
+            rate_per_day=account.burn.rate_at(now),
+            loaded_manually=await repository.loaded_manually(conn, account_id),
+        )
+        await repository.upsert_auto_reload(
+            conn,
+            account_id=account_id,
+            threshold_s=body.threshold_days * SECONDS_PER_DAY,
+            amount=body.amount,
+            monthly_cap=body.monthly_cap,
+            enabled=body.enabled,
+            set_by=principal.subject,
+            set_at=now,
+        )
+        read = await _auto_reload_read(conn, account, now=now)
+    log.info("wallet.auto_reload.set", account_id=str(account_id), enabled=body.enabled, set_by=principal.subject)
+    return read
+
+
+async def read_auto_reload(
+    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, now: datetime
+) -> AutoReloadRead:
+    ensure_account_access(principal, account_id)
+    async with transaction(pool) as conn:
+        account = _existing(await repository.get_account(conn, account_id))
+        return await _auto_reload_read(conn, account, now=now)
+
+
+async def end_auto_reload(pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID) -> None:
+    ensure_account_access(principal, account_id)
+    async with transaction(pool) as conn:
+        _existing(await repository.lock_account(conn, account_id))
+        if not await repository.delete_auto_reload(conn, account_id):
+            raise NotFound("Auto-iSC is not set on this account")
+    log.info("wallet.auto_reload.ended", account_id=str(account_id), ended_by=principal.subject)
+
+
+async def suspend_auto_reload(
+    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, suspended: bool, now: datetime
+) -> AutoReloadRead:
+    """A partner (or an operator) stops the account's reloads, or allows them again."""
+    ensure_account_access(principal, account_id)
+    async with transaction(pool) as conn:
+        account = await _catch_up_run_out(conn, _existing(await repository.lock_account(conn, account_id)), now=now)
+        if not await repository.set_auto_reload_suspended(conn, account_id=account_id, suspended=suspended):
+            raise NotFound("Auto-iSC is not set on this account")
+        read = await _auto_reload_read(conn, account, now=now)
+    log.info("wallet.auto_reload.suspension", account_id=str(account_id), suspended=suspended, by=principal.subject)
+    return read
+
+
+async def _auto_reload_read(conn: asyncpg.Connection, account: Account, *, now: datetime) -> AutoReloadRead:
+    setting = await repository.get_auto_reload(conn, account.id)
+    if setting is None:
+        raise NotFound("Auto-iSC is not set on this account")
+    reloaded = await repository.reloaded_since(conn, account_id=account.id, since=auto_reload.month_start(now))
+    last = await repository.list_reload_orders(conn, partner=None, account_id=account.id, after=None, limit=1)
+    state: Literal["active", "disabled", "suspended_by_partner", "paused_after_run_out"] = "active"
+    if not setting.enabled:
+        state = "disabled"
+    elif setting.suspended_by_partner:
+        state = "suspended_by_partner"
+    elif setting.paused_by_depletion or _ran_out(account.burn, now=now):
+        state = "paused_after_run_out"
+    next_at = None
+    already_handled = setting.handled_depletes_at == account.burn.depletes_at()
+    if state == "active" and not (already_handled and setting.handled_depletes_at is not None):
+        plan = auto_reload.planned_reloads(
+            account.burn, setting=setting.setting, now=now, until=domain.FAR_FUTURE, reloaded_this_month=reloaded
+        )
+        first = next(plan, None)
+        if first is not None and isinstance(first[0], auto_reload.PlannedReload):
+            next_at = first[0].at
+    reason = setting.last_failure_reason
+    return AutoReloadRead(
+        account_id=account.id,
+        threshold_days=setting.threshold_s // SECONDS_PER_DAY,
+        amount=setting.amount,
+        monthly_cap=setting.monthly_cap,
+        enabled=setting.enabled,
+        state=state,
+        suspended_by_partner=setting.suspended_by_partner,
+        reloaded_this_month=reloaded,
+        last_reload=_order_read(last[0]) if last else None,
+        last_failure_at=setting.last_failure_at,
+        last_failure_reason=reason if reason in ("monthly_cap_reached", "suspended_by_partner") else None,
+        next_reload_at=next_at,
+        set_at=setting.set_at,
+    )
+
+
+def _ran_out(burn: domain.Burn, *, now: datetime) -> bool:
+    """Depleted, or its run-out passed (a read does not wait for the scheduler to announce it)."""
+    depletes_at = burn.depletes_at()
+    return burn.depleted or (depletes_at is not None and depletes_at <= now)
+
+
+def _order_read(order: repository.ReloadOrder) -> ReloadOrderRead:
+    return ReloadOrderRead(
+        id=order.id,
+        account_id=order.account_id,
+        partner=order.partner,
+        amount=order.amount,
+        ordered_at=order.ordered_at,
+        crossing=order.crossing,
+        ledger_entry_id=order.ledger_entry_id,
+    )
+
+
+async def list_reload_orders(
+    pool: asyncpg.Pool,
+    *,
+    partner: str | None,
+    account_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[ReloadOrderRead]:
+    """A partner's own orders (`partner` is its subject), or, for an operator, everyone's (`partner` None)."""
+    request = ORDER_PAGES.request(cursor, limit)
+    after = None
+    if request.after is not None:
+        ordered_at, order_id = request.after
+        assert isinstance(ordered_at, datetime)
+        assert isinstance(order_id, uuid.UUID)
+        after = (ordered_at, order_id)
+    orders = await repository.list_reload_orders(
+        pool, partner=partner, account_id=account_id, after=after, limit=request.fetch
+    )
+    page = ORDER_PAGES.page(orders, request, key=lambda o: (o.ordered_at, o.id))
+    return Page[ReloadOrderRead](items=[_order_read(o) for o in page.items], next_cursor=page.next_cursor)
+
+
 # --- Burn rates -----------------------------------------------------------------------------------------
 
 
@@ -485,6 +643,7 @@ async def apply_rental_change(
     changed_at: datetime,
     ladder_s: Sequence[int],
     now: datetime,
+    active: bool = True,
 ) -> None:
     """Keep the contract's rate and its scheduled steps if this version is newer; the account burns along the sum
     over its contracts.
@@ -509,6 +668,7 @@ async def apply_rental_change(
         applied_at=now,
         changed_at=changed_at,
         scheduled_rates=scheduled_rates,
+        active=active,
     )
     if not applied:
         log.info("wallet.rate.stale_ignored", contract_id=str(contract_id), version=version)
@@ -655,7 +815,127 @@ async def _announce_low_balance(
 async def next_scheduled_instant(
     pool: asyncpg.Pool, *, every: timedelta, held_back: Collection[uuid.UUID] = ()
 ) -> datetime | None:
-    return await repository.next_scheduled_instant(pool, daily=every, held_back=held_back)
+    instants = [
+        await repository.next_scheduled_instant(pool, daily=every, held_back=held_back),
+        await repository.next_auto_reload_instant(pool, held_back=held_back),
+    ]
+    return min((i for i in instants if i is not None), default=None)
+
+
+async def auto_reload_next_due_account(
+    pool: asyncpg.Pool, *, now: datetime, ladder_s: Sequence[int], held_back: Collection[uuid.UUID] = ()
+) -> uuid.UUID | None:
+    """Handle one Auto-iSC crossing that is due: reload, or refuse with `AutoReloadFailed`. The account, or None."""
+
+    async def lock_next(conn: asyncpg.Connection) -> _Claimed | None:
+        found = await repository.lock_next_due_auto_reload(conn, now=now, held_back=held_back)
+        return None if found is None else _Claimed(found)
+
+    async def work(conn: asyncpg.Connection, claimed: _Claimed) -> None:
+        account, setting = claimed.due
+        await _handle_crossing(conn, account, setting, ladder_s=ladder_s, now=now)
+
+    return await _work_on_next_due(pool, lock_next, work)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    due: tuple[Account, repository.AutoReload]
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.due[0].id
+
+
+async def _handle_crossing(
+    conn: asyncpg.Connection,
+    account: Account,
+    setting: repository.AutoReload,
+    *,
+    ladder_s: Sequence[int],
+    now: datetime,
+) -> None:
+    """The time left fell to the threshold (`auto_reload.due_at`, over the run-out the burn-down computes): this
+    crossing is claimed once by its number, then the reload is refused (cap, partner) or ordered and credited."""
+    account = await _catch_up_run_out(conn, account, now=now)
+    depletes_at = account.burn.depletes_at()
+    due = auto_reload.due_at(depletes_at=depletes_at, threshold_s=setting.threshold_s)
+    if account.burn.depleted or due is None or due > now:
+        return
+    crossing = setting.crossings + 1
+    time_left_s = max(0, int((depletes_at - now).total_seconds())) if depletes_at else 0
+    reloaded = await repository.reloaded_since(conn, account_id=account.id, since=auto_reload.month_start(now))
+    reason = auto_reload.refusal(
+        setting=setting.setting, reloaded_this_month=reloaded, suspended_by_partner=setting.suspended_by_partner
+    )
+    order_id = None if reason is not None else uuid.uuid4()
+    claimed = await repository.record_crossing(
+        conn,
+        account_id=account.id,
+        crossing=crossing,
+        at=now,
+        outcome="failed" if reason is not None else "reloaded",
+        reason=reason,
+        order_id=order_id,
+        handled_depletes_at=depletes_at,
+    )
+    if not claimed:
+        log.warning("wallet.auto_reload.crossing_already_handled", account_id=str(account.id), crossing=crossing)
+        return
+    if reason is not None:
+        await add_to_outbox(
+            conn,
+            AutoReloadFailed(
+                account_id=account.id,
+                reason=reason,
+                amount=setting.amount,
+                threshold_s=setting.threshold_s,
+                time_left_s=time_left_s,
+                crossing=crossing,
+                monthly_cap=setting.monthly_cap,
+                reloaded_this_month=reloaded,
+            ),
+        )
+        log.warning("wallet.auto_reload.failed", account_id=str(account.id), reason=reason, crossing=crossing)
+        return
+    assert order_id is not None
+    partner = await repository.partner_of_account(conn, account.id) or "unknown"
+    burn, usage = account.burn.load(amount=setting.amount, at=now)
+    posting = domain.auto_reload_posting(setting.amount)
+    note = f"Auto-iSC reload, order {order_id}"
+    after, entry_id = await _book(conn, account, burn=burn, usage=usage, posting=posting, at=now, note=note)
+    await repository.insert_reload_order(
+        conn,
+        order_id=order_id,
+        account_id=account.id,
+        partner=partner,
+        amount=setting.amount,
+        ordered_at=now,
+        crossing=crossing,
+        ledger_entry_id=entry_id,
+    )
+    events: list[Event] = [
+        _runway_event(after, at=now, ladder_s=ladder_s),
+        AutoReloadTriggered(
+            account_id=account.id,
+            order_id=order_id,
+            partner=partner,
+            amount=setting.amount,
+            threshold_s=setting.threshold_s,
+            time_left_s=time_left_s,
+            crossing=crossing,
+            depletes_at=burn.depletes_at(),
+        ),
+        CreditsLoaded(
+            account_id=account.id,
+            amount=setting.amount,
+            balance_after=burn.balance,
+            source="auto_reload",
+            order_id=order_id,
+        ),
+    ]
+    await add_all_to_outbox(conn, events)
+    log.info("wallet.auto_reload.reloaded", account_id=str(account.id), order_id=str(order_id), crossing=crossing)
 
 
 # --- Shared steps of the use cases above ------------------------------------------------------------------
@@ -671,6 +951,8 @@ async def _catch_up_run_out(conn: asyncpg.Connection, account: Account, *, now: 
     depleted = replace(account, burn=burn, version=account.version + 1, low_check_at=None)
     # The run-down is over: the next one warns at every threshold again.
     await _store(conn, depleted, clear_warning=True)
+    # Auto-iSC waits for the customer after a run-out (a reload never restarts a depleted, suspended contract).
+    await repository.pause_auto_reload_on_depletion(conn, account.id)
     await add_to_outbox(conn, BalanceDepleted(account_id=account.id, at=due, version=depleted.version))
     await add_to_outbox(conn, _runway_event(depleted, at=due, ladder_s=()))
     log.info("wallet.balance.depleted", account_id=str(account.id), at=due.isoformat())

@@ -34,7 +34,14 @@ from shared.auth import Principal, ensure_account_access
 from shared.db import is_database_away, transaction
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
-from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored, CreditsLoaded
+from shared.events.wallet import (
+    AutoReloadFailed,
+    AutoReloadTriggered,
+    BalanceDepleted,
+    BalanceLow,
+    BalanceRestored,
+    CreditsLoaded,
+)
 from shared.idempotency import claim
 from shared.money import format_isc
 from shared.pagination import Keyset, Page
@@ -75,7 +82,18 @@ DELIVERY_PAGES = Keyset(("created_at", datetime), ("id", uuid.UUID))
 
 def _credits_loaded(e: CreditsLoaded) -> dict[str, Any]:
     return {"account_id": e.account_id, "key_id": e.key_id, "amount": format_isc(e.amount),
-            "balance": format_isc(e.balance_after)}  # fmt: skip
+            "balance": format_isc(e.balance_after), "source": e.source, "order_id": e.order_id}  # fmt: skip
+
+
+def _auto_reload_triggered(e: AutoReloadTriggered) -> dict[str, Any]:
+    return {"account_id": e.account_id, "order_id": e.order_id, "amount": format_isc(e.amount),
+            "threshold_s": e.threshold_s, "time_left_s": e.time_left_s, "depletes_at": e.depletes_at}  # fmt: skip
+
+
+def _auto_reload_failed(e: AutoReloadFailed) -> dict[str, Any]:
+    return {"account_id": e.account_id, "reason": e.reason, "amount": format_isc(e.amount),
+            "threshold_s": e.threshold_s, "time_left_s": e.time_left_s, "monthly_cap": format_isc(e.monthly_cap),
+            "reloaded_this_month": format_isc(e.reloaded_this_month)}  # fmt: skip
 
 
 def _balance_low(e: BalanceLow) -> dict[str, Any]:
@@ -110,14 +128,16 @@ def _rental_changed(e: RentalChanged) -> dict[str, Any]:
 
 
 # The events delivered as webhooks, each with its type and its public payload (amounts as iSC decimal strings,
-# like the HTTP API). A new webhook type is a line here and a member of `WebhookEventType`; the Auto-iSC reload
-# and failure events and a distributor's licence delivery failure are the ones planned.
+# like the HTTP API). A new webhook type is a line here and a member of `WebhookEventType`; a distributor's licence
+# delivery failure is the one planned.
 EVENTS: Mapping[type[Event], tuple[WebhookEventType, Callable[[Any], dict[str, Any]]]] = {
     CreditsLoaded: (WebhookEventType.CREDITS_LOADED, _credits_loaded),
     BalanceLow: (WebhookEventType.BALANCE_LOW, _balance_low),
     BalanceDepleted: (WebhookEventType.BALANCE_DEPLETED, _balance_depleted),
     BalanceRestored: (WebhookEventType.BALANCE_RESTORED, _balance_restored),
     RentalChanged: (WebhookEventType.RENTAL_CHANGED, _rental_changed),
+    AutoReloadTriggered: (WebhookEventType.AUTO_RELOAD_TRIGGERED, _auto_reload_triggered),
+    AutoReloadFailed: (WebhookEventType.AUTO_RELOAD_FAILED, _auto_reload_failed),
 }
 
 

@@ -36,9 +36,10 @@ class WebhookEventType(StrEnum):
     BALANCE_DEPLETED = "balance.depleted"
     BALANCE_RESTORED = "balance.restored"
     RENTAL_CHANGED = "rental.changed"
-    # Reserved, not delivered yet: no service publishes these facts today. When the Auto-iSC issue lands
-    # (`AutoReloadSucceeded` / `AutoReloadFailed`) and the distributor reports a licence delivery failure with its
-    # account, each is one line in `webhooks.EVENTS` and one here.
+    AUTO_RELOAD_TRIGGERED = "auto_reload.triggered"
+    AUTO_RELOAD_FAILED = "auto_reload.failed"
+    # Reserved, not delivered yet: when the distributor reports a licence delivery failure with its account, it is
+    # one line in `webhooks.EVENTS` and one here.
 
 
 # The retry schedule after a failed attempt (Standard Webhooks' recommendation, stretched to three days): the

@@ -14,6 +14,8 @@ CATALOGUE: dict[str, type[Event]] = {
         wallet.BalanceLow,
         wallet.BalanceDepleted,
         wallet.BalanceRestored,
+        wallet.AutoReloadTriggered,
+        wallet.AutoReloadFailed,
         contracts.ContractActivated,
         contracts.ContractSuspended,
         contracts.ContractResumed,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from shared.events.base import Event
@@ -21,8 +21,40 @@ class AccountOpened(WalletEvent):
 
 class CreditsLoaded(WalletEvent):
     amount: int
-    key_id: UUID
+    # The redeemed key's id; None for an Auto-iSC reload (then `order_id` names the reload's order).
+    key_id: UUID | None = None
     balance_after: int
+    # Where the credit came from; older publishers sent only key loads (hence the default).
+    source: Literal["activation_key", "auto_reload"] = "activation_key"
+    order_id: UUID | None = None
+
+
+class AutoReloadTriggered(WalletEvent):
+    """Auto-iSC reloaded the account: the time left fell to the threshold, an order went to the account's partner,
+    and the credit is loaded (`CreditsLoaded` with `source: auto_reload`, in the same transaction)."""
+
+    order_id: UUID
+    partner: str
+    amount: int
+    threshold_s: int
+    # Paid time left when the reload was due (seconds, before the credit).
+    time_left_s: int
+    # The account's crossings handled so far, this one included: the reload's idempotency key with the account.
+    crossing: int
+    depletes_at: datetime | None
+
+
+class AutoReloadFailed(WalletEvent):
+    """A due Auto-iSC reload was refused: `monthly_cap_reached` or `suspended_by_partner`. Nothing is loaded; the
+    customer is warned. No further attempt until the runway changes (a load, a rate change)."""
+
+    reason: Literal["monthly_cap_reached", "suspended_by_partner"]
+    amount: int
+    threshold_s: int
+    time_left_s: int
+    crossing: int
+    monthly_cap: int
+    reloaded_this_month: int
 
 
 class RunwayChanged(WalletEvent):
