@@ -21,7 +21,7 @@ import pytest
 
 from shared.clock import MovableClock
 from shared.dev_issuer import issue_token, load_or_create_key
-from shared.events.wallet import AutoReloadFailed, AutoReloadTriggered, CreditsLoaded
+from shared.events.wallet import AccountAssigned, AutoReloadFailed, AutoReloadTriggered, CreditsLoaded
 from shared.money import MICRO_PER_ISC
 from tests.harness import (
     EventTap,
@@ -290,7 +290,7 @@ async def test_a_partner_or_operator_ends_nothing_it_cannot_see_and_delete_ends_
         missing = await wallet.get(
             f"/v1/accounts/{account_id}/auto-reload", headers=platform.auth("customer", account_id=account_id)
         )
-        assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+        assert (missing.status_code, missing.json()["state"], missing.json()["amount"]) == (200, "not_set", None)
         await fund(wallet, platform, account_id, amount="40")
         await publish_rental_changed(
             platform, account_id=account_id, contract_id=uuid.uuid4(), rate_per_day=RATE, version=1
@@ -309,4 +309,30 @@ async def test_a_partner_or_operator_ends_nothing_it_cannot_see_and_delete_ends_
         again = await wallet.delete(
             f"/v1/accounts/{account_id}/auto-reload", headers=platform.auth("customer", account_id=account_id)
         )
-        assert again.status_code == 404
+        assert again.status_code == 204
+        assert (await auto_reload_of(wallet, platform, account_id))["state"] == "not_set"
+
+
+async def test_a_partner_sees_only_the_accounts_it_opened_or_was_assigned(
+    platform: TestPlatform, tap: EventTap
+) -> None:
+    async with running_service(WALLET, platform.settings(WalletSettings)) as wallet:
+        account_id = await opened_by(wallet, platform, "partner-five")
+        opener, stranger = partner_auth(platform, "partner-five"), partner_auth(platform, "partner-six")
+        assert (await wallet.get(f"/v1/accounts/{account_id}", headers=opener)).status_code == 200
+        refused = await wallet.get(f"/v1/accounts/{account_id}", headers=stranger)
+        assert (refused.status_code, refused.json()["code"]) == (404, "not_found")
+        assert account_id not in refused.text
+        suspension = await wallet.put(
+            f"/v1/accounts/{account_id}/auto-reload/suspension", json={"suspended": True}, headers=stranger
+        )
+        assert suspension.status_code == 404
+
+        # Only an operator assigns; then the assigned partner sees the account and fulfils its reloads.
+        path = f"/v1/accounts/{account_id}/assigned-partner"
+        assert (await wallet.put(path, json={"partner": "partner-six"}, headers=stranger)).status_code == 403
+        assigned = await wallet.put(path, json={"partner": "partner-six"}, headers=platform.auth("operator"))
+        assert assigned.json() == {"account_id": account_id, "partner": "partner-six"}
+        await tap.wait_for(AccountAssigned, account_id=account_id, partner="partner-six")
+        assert (await wallet.get(f"/v1/accounts/{account_id}", headers=stranger)).status_code == 200
+        assert (await wallet.get(f"/v1/accounts/{account_id}", headers=opener)).status_code == 200

@@ -13,10 +13,12 @@ from contracts import repository, service
 from contracts.config import Settings
 from contracts.domain import Funding, WalletFact
 from contracts.service import AccountEntry
+from shared import partner_scope
 from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.provisioning import DeviceProvisioned, DeviceRemoved, DomainCreated
 from shared.events.wallet import (
+    AccountAssigned,
     AccountOpened,
     AutoReloadFailed,
     AutoReloadTriggered,
@@ -32,6 +34,7 @@ from shared.money import format_isc
 
 async def on_account_opened(ctx: HandlerContext[Settings], event: AccountOpened) -> None:
     await repository.upsert_known_account(ctx.conn, account_id=event.account_id, name=event.name)
+    await partner_scope.record_account_opened(ctx, event)
 
 
 async def on_domain_created(ctx: HandlerContext[Settings], event: DomainCreated) -> None:
@@ -144,6 +147,7 @@ async def on_balance_low(ctx: HandlerContext[Settings], event: BalanceLow) -> No
 
 SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
     AccountOpened: on_account_opened,
+    AccountAssigned: partner_scope.record_account_assigned,
     DomainCreated: on_domain_created,
     DeviceProvisioned: on_device_provisioned,
     DeviceRemoved: on_device_removed,

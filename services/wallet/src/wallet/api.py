@@ -16,6 +16,7 @@ from wallet import service
 from wallet.config import Settings
 from wallet.schemas import (
     AccountCreate,
+    AccountPartnerRead,
     AccountRead,
     ActivationKeyRead,
     AdjustmentCreate,
@@ -26,6 +27,7 @@ from wallet.schemas import (
     KeyBatchCreate,
     KeyBatchRead,
     LedgerEntryRead,
+    PartnerAssignmentWrite,
     RedemptionCreate,
     RedemptionRead,
     ReloadOrderRead,
@@ -77,6 +79,21 @@ async def read_account(
     return await service.read_account(
         pool, principal=principal, account_id=account_id, ladder_s=settings.low_balance_thresholds_s, now=now
     )
+
+
+@router.put(
+    "/accounts/{account_id}/assigned-partner",
+    operation_id="assignPartner",
+    tags=["accounts"],
+    responses=problem_responses(_NO_ACCOUNT),
+)
+async def assign_partner(
+    account_id: UUID, body: PartnerAssignmentWrite, principal: OperatorPrincipal, pool: DbPool
+) -> AccountPartnerRead:
+    """Assign the account to a partner (its token's subject): besides the partner that opened it, this partner sees
+    and acts on the account, its contracts, keys, orders and domains, in every service, and fulfils its Auto-iSC
+    reloads from now on."""
+    return await service.assign_partner(pool, principal=principal, account_id=account_id, partner=body.partner)
 
 
 @router.put(
@@ -262,10 +279,10 @@ async def set_auto_reload(
     "/accounts/{account_id}/auto-reload",
     operation_id="getAutoReload",
     tags=["auto-iSC"],
-    responses=problem_responses(_NO_AUTO_RELOAD),
+    responses=problem_responses(_NO_ACCOUNT),
 )
 async def read_auto_reload(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> AutoReloadRead:
-    """Its state, the last reload and the next expected one (at the current rates)."""
+    """Its state (`not_set` until it is set), the last reload and the next expected one (at the current rates)."""
     return await service.read_auto_reload(pool, principal=principal, account_id=account_id, now=now)
 
 
@@ -274,7 +291,7 @@ async def read_auto_reload(account_id: UUID, principal: AnyRolePrincipal, pool: 
     operation_id="endAutoReload",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["auto-iSC"],
-    responses=problem_responses(_NO_AUTO_RELOAD),
+    responses=problem_responses(_NO_ACCOUNT),
 )
 async def end_auto_reload(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> Response:
     await service.end_auto_reload(pool, principal=principal, account_id=account_id)

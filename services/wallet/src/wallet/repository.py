@@ -771,6 +771,16 @@ async def insert_reload_order(
     )
 
 
+async def assign_partner(conn: asyncpg.Connection, *, account_id: UUID, partner: str) -> bool:
+    """True if this changed the assigned partner."""
+    result = await conn.execute(
+        "UPDATE account SET assigned_partner = $2 WHERE id = $1 AND assigned_partner IS DISTINCT FROM $2",
+        account_id,
+        partner,
+    )
+    return bool(result == "UPDATE 1")
+
+
 async def partner_of_account(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> str | None:
     """The partner that fulfils the account's reloads: the one an operator assigned, else the one that opened it."""
     value: str | None = await conn.fetchval(

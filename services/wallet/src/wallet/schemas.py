@@ -40,6 +40,19 @@ class AccountCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
 
 
+class PartnerAssignmentWrite(BaseModel):
+    """The partner (its token's subject) the account is assigned to."""
+
+    model_config = ConfigDict(extra="forbid")
+    partner: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+
+
+class AccountPartnerRead(BaseModel):
+    account_id: UUID
+    # The partner that fulfils the account's Auto-iSC reloads: the one assigned last, else the one that opened it.
+    partner: str
+
+
 class AccountRead(BaseModel):
     id: UUID
     name: str
@@ -161,7 +174,8 @@ class LedgerEntryRead(BaseModel):
 
 # --- Auto-iSC ---------------------------------------------------------------------------------------------------
 
-ThresholdDays = Annotated[int, Strict(), Interval(ge=1, le=365)]
+# Whole days (84.0 is 84; a JSON `true` is not a number of days), the bounds stated in the document.
+ThresholdDays = Annotated[int, Strict(), Interval(ge=1, le=365), BeforeValidator(whole_number)]
 
 
 class AutoReloadWrite(BaseModel):
@@ -172,14 +186,14 @@ class AutoReloadWrite(BaseModel):
     threshold_days: ThresholdDays
     amount: KeyAmount
     monthly_cap: KeyAmount
-    enabled: bool = True
+    enabled: Annotated[bool, Strict()] = True
 
 
 class AutoReloadSuspensionWrite(BaseModel):
     """A partner stops (or allows again) the account's reloads; a due reload then fails with `AutoReloadFailed`."""
 
     model_config = ConfigDict(extra="forbid")
-    suspended: bool
+    suspended: Annotated[bool, Strict()]
 
 
 class ReloadOrderRead(BaseModel):
@@ -195,14 +209,16 @@ class ReloadOrderRead(BaseModel):
 
 
 class AutoReloadRead(BaseModel):
+    """The account's Auto-iSC; while it is not set (`state: not_set`) the setting's fields are null."""
+
     account_id: UUID
-    threshold_days: int
-    amount: IscAmount
-    monthly_cap: IscAmount
+    threshold_days: int | None
+    amount: IscAmount | None
+    monthly_cap: IscAmount | None
     enabled: bool
     # `active`: reloads when due; `disabled`: set but switched off; `suspended_by_partner`; `paused_after_run_out`:
     # the balance ran out, nothing reloads until the customer loads credit or sets Auto-iSC again.
-    state: Literal["active", "disabled", "suspended_by_partner", "paused_after_run_out"]
+    state: Literal["not_set", "active", "disabled", "suspended_by_partner", "paused_after_run_out"]
     suspended_by_partner: bool
     reloaded_this_month: IscAmount
     last_reload: ReloadOrderRead | None
@@ -210,4 +226,4 @@ class AutoReloadRead(BaseModel):
     last_failure_reason: Literal["monthly_cap_reached", "suspended_by_partner"] | None
     # When the next reload is expected at the current rates (null: none expected, e.g. nothing burns or the cap).
     next_reload_at: datetime | None
-    set_at: datetime
+    set_at: datetime | None

@@ -4,8 +4,8 @@ Every use case that changes an account's money locks its row (`FOR UPDATE`), fir
 that is already due (so `BalanceDepleted` always carries the exact instant), then applies its change,
 posts to the ledger, and publishes the new runway with the next version.
 
-Who may act on an account is checked here (`ensure_account_access`: its customer, a partner or an operator;
-anyone else gets 404); which roles may call at all, by the routes.
+Who may act on an account is checked here (`shared.partner_scope.ensure_account_access`: its customer, a partner
+that opened it or was assigned it, or an operator; anyone else gets 404); which roles may call at all, by the routes.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ import asyncpg
 import structlog
 
 from shared import auto_reload
-from shared.auth import Principal, Role, ensure_account_access
+from shared.auth import Principal, Role
 from shared.db import is_database_away, transaction
 from shared.events.base import Event
 from shared.events.wallet import (
+    AccountAssigned,
     AccountOpened,
     AutoReloadFailed,
     AutoReloadTriggered,
@@ -37,12 +38,14 @@ from shared.idempotency import claim
 from shared.messaging.outbox import add_all_to_outbox, add_to_outbox
 from shared.money import SECONDS_PER_DAY, format_isc
 from shared.pagination import Keyset, Page
+from shared.partner_scope import ensure_account_access, record_partner
 from shared.rate_limit import record_hit, refuse_if_any_full, window_start
 from shared.refusals import Conflict, NotFound, Unprocessable
 from wallet import domain, repository
 from wallet.config import Settings
 from wallet.repository import Account
 from wallet.schemas import (
+    AccountPartnerRead,
     AccountRead,
     ActivationKeyRead,
     AdjustmentCreate,
@@ -121,16 +124,33 @@ async def open_account(
             return replay
         account = Account(id=uuid.uuid4(), name=name, burn=domain.Burn.opened(now), version=0, low_check_at=None)
         await repository.insert_account(conn, account_id=account.id, name=name, opened_by=opened_by, opened_at=now)
-        await add_to_outbox(conn, AccountOpened(account_id=account.id, name=name))
+        # The opener sees and acts on the account from now on, here and (by the event) in every other service.
+        await record_partner(conn, account_id=account.id, partner=opened_by)
+        await add_to_outbox(conn, AccountOpened(account_id=account.id, name=name, opened_by=opened_by))
         result = await once.answer(_account_read(account, now=now, ladder_s=ladder_s), status_code=201)
     log.info("wallet.account.opened", account_id=str(account.id))
     return result
 
 
+async def assign_partner(
+    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, partner: str
+) -> AccountPartnerRead:
+    """An operator assigns the account to a partner: it sees and acts on the account too, and fulfils its Auto-iSC
+    reloads from now on. Assigning the same partner again changes nothing."""
+    async with transaction(pool) as conn:
+        _existing(await repository.lock_account(conn, account_id))
+        if await repository.assign_partner(conn, account_id=account_id, partner=partner):
+            await record_partner(conn, account_id=account_id, partner=partner)
+            await add_to_outbox(conn, AccountAssigned(account_id=account_id, partner=partner))
+            log.info("wallet.account.assigned", account_id=str(account_id), partner=partner, by=principal.subject)
+        opened_by = await repository.partner_of_account(conn, account_id)
+    return AccountPartnerRead(account_id=account_id, partner=opened_by or partner)
+
+
 async def read_account(
     pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, ladder_s: Sequence[int], now: datetime
 ) -> AccountRead:
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     account = _existing(await repository.get_account(pool, account_id))
     return _account_read(account, now=now, ladder_s=ladder_s)
 
@@ -185,7 +205,7 @@ async def set_warning_thresholds(
     """The account's own warning ladder (None: the deployment's again). It is the one ladder: `BalanceLow` warns by
     it and the new `RunwayChanged` carries it as `warnings_at`, so the next bundles sign it in. Setting the same
     ladder again changes nothing (no new version)."""
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     own = None
     if thresholds_s is not None:
         own = domain.checked_thresholds(
@@ -206,7 +226,7 @@ async def set_warning_thresholds(
 async def list_ledger(
     pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, cursor: str | None, limit: int
 ) -> Page[LedgerEntryRead]:
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     if not await repository.account_exists(pool, account_id):
         raise NotFound("account not found")
     request = LEDGER_PAGES.request(cursor, limit)
@@ -354,7 +374,7 @@ async def redeem_activation_key(
     the limit every attempt gets 429 until the window ends. A mistyped code (check symbol) is not counted:
     it tells nothing about which keys exist.
     """
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     failure_limits = limits.failure_buckets(account_id=account_id, client=principal.subject)
     try:
         return await _redeem(
@@ -492,7 +512,7 @@ async def set_auto_reload(
 ) -> AutoReloadRead:
     """The account's Auto-iSC, once a contract is active and a month's worth was loaded by hand (409 otherwise).
     Setting it is the customer acting: a pause after a run-out ends."""
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     async with transaction(pool) as conn:
         account = _existing(await repository.lock_account(conn, account_id))
         account = await _catch_up_run_out(conn, account, now=now)
@@ -519,26 +539,26 @@ async def set_auto_reload(
 async def read_auto_reload(
     pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, now: datetime
 ) -> AutoReloadRead:
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     async with transaction(pool) as conn:
         account = _existing(await repository.get_account(conn, account_id))
         return await _auto_reload_read(conn, account, now=now)
 
 
 async def end_auto_reload(pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID) -> None:
-    ensure_account_access(principal, account_id)
+    """Auto-iSC ends; ending it when it is not set changes nothing (a repeated DELETE is not an error)."""
+    await ensure_account_access(pool, principal, account_id)
     async with transaction(pool) as conn:
         _existing(await repository.lock_account(conn, account_id))
-        if not await repository.delete_auto_reload(conn, account_id):
-            raise NotFound("Auto-iSC is not set on this account")
-    log.info("wallet.auto_reload.ended", account_id=str(account_id), ended_by=principal.subject)
+        ended = await repository.delete_auto_reload(conn, account_id)
+    log.info("wallet.auto_reload.ended", account_id=str(account_id), ended_by=principal.subject, was_set=ended)
 
 
 async def suspend_auto_reload(
     pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, suspended: bool, now: datetime
 ) -> AutoReloadRead:
     """A partner (or an operator) stops the account's reloads, or allows them again."""
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     async with transaction(pool) as conn:
         account = await _catch_up_run_out(conn, _existing(await repository.lock_account(conn, account_id)), now=now)
         if not await repository.set_auto_reload_suspended(conn, account_id=account_id, suspended=suspended):
@@ -550,10 +570,25 @@ async def suspend_auto_reload(
 
 async def _auto_reload_read(conn: asyncpg.Connection, account: Account, *, now: datetime) -> AutoReloadRead:
     setting = await repository.get_auto_reload(conn, account.id)
-    if setting is None:
-        raise NotFound("Auto-iSC is not set on this account")
     reloaded = await repository.reloaded_since(conn, account_id=account.id, since=auto_reload.month_start(now))
     last = await repository.list_reload_orders(conn, partner=None, account_id=account.id, after=None, limit=1)
+    last_reload = _order_read(last[0]) if last else None
+    if setting is None:
+        return AutoReloadRead(
+            account_id=account.id,
+            threshold_days=None,
+            amount=None,
+            monthly_cap=None,
+            enabled=False,
+            state="not_set",
+            suspended_by_partner=False,
+            reloaded_this_month=reloaded,
+            last_reload=last_reload,
+            last_failure_at=None,
+            last_failure_reason=None,
+            next_reload_at=None,
+            set_at=None,
+        )
     state: Literal["active", "disabled", "suspended_by_partner", "paused_after_run_out"] = "active"
     if not setting.enabled:
         state = "disabled"
@@ -580,7 +615,7 @@ async def _auto_reload_read(conn: asyncpg.Connection, account: Account, *, now: 
         state=state,
         suspended_by_partner=setting.suspended_by_partner,
         reloaded_this_month=reloaded,
-        last_reload=_order_read(last[0]) if last else None,
+        last_reload=last_reload,
         last_failure_at=setting.last_failure_at,
         last_failure_reason=reason if reason in ("monthly_cap_reached", "suspended_by_partner") else None,
         next_reload_at=next_at,

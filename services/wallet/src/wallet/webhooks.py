@@ -30,7 +30,7 @@ import asyncpg
 import httpx
 import structlog
 
-from shared.auth import Principal, ensure_account_access
+from shared.auth import Principal
 from shared.db import is_database_away, transaction
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
@@ -45,6 +45,7 @@ from shared.events.wallet import (
 from shared.idempotency import claim
 from shared.money import format_isc
 from shared.pagination import Keyset, Page
+from shared.partner_scope import ensure_account_access
 from shared.refusals import Conflict, NotFound
 from shared.runtime import Runtime, until_reachable
 from wallet import notices, notices_repository
@@ -232,7 +233,7 @@ async def register_endpoint(
 ) -> WebhookEndpointCreated:
     """A new endpoint of the account, with its signing secret (shown in this answer only). A retry with the same
     Idempotency-Key gets 409 `webhook_secret_already_shown` with the endpoint's id, never the secret again."""
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     url = check_target_url(body.url, allow_private=allow_private)
     event_types = check_event_types([t.value for t in body.event_types])
     async with transaction(pool) as conn:
@@ -270,7 +271,7 @@ async def register_endpoint(
 
 
 async def list_endpoints(pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID) -> WebhookEndpointList:
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     if await notices_repository.account_name(pool, account_id) is None:
         raise NotFound("account not found")
     return WebhookEndpointList(
@@ -286,7 +287,7 @@ async def _existing_endpoint(
     endpoint_id: uuid.UUID,
     for_update: bool = False,
 ) -> repository.Endpoint:
-    ensure_account_access(principal, account_id, what="webhook endpoint")
+    await ensure_account_access(db, principal, account_id, what="webhook endpoint")
     endpoint = await repository.get_endpoint(db, account_id=account_id, endpoint_id=endpoint_id, for_update=for_update)
     if endpoint is None:
         raise NotFound("webhook endpoint not found")

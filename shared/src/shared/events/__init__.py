@@ -9,6 +9,7 @@ CATALOGUE: dict[str, type[Event]] = {
     model.routing_key(): model
     for model in (
         wallet.AccountOpened,
+        wallet.AccountAssigned,
         wallet.CreditsLoaded,
         wallet.RunwayChanged,
         wallet.BalanceLow,

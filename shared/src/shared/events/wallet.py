@@ -17,6 +17,15 @@ class WalletEvent(Event):
 
 class AccountOpened(WalletEvent):
     name: str
+    # The partner that opened it (the token's subject): it sees and acts on the account (shared.partner_scope).
+    opened_by: str | None = None
+
+
+class AccountAssigned(WalletEvent):
+    """An operator assigned the account to a partner: that partner too sees and acts on it, and fulfils its Auto-iSC
+    reloads from now on."""
+
+    partner: str
 
 
 class CreditsLoaded(WalletEvent):

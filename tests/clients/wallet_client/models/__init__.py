@@ -1,6 +1,7 @@
 """ Contains all the data models used in inputs/outputs """
 
 from .account_create import AccountCreate
+from .account_partner_read import AccountPartnerRead
 from .account_read import AccountRead
 from .account_read_status import AccountReadStatus
 from .account_read_warning_thresholds_source import AccountReadWarningThresholdsSource
@@ -29,6 +30,7 @@ from .ledger_entry_read_kind import LedgerEntryReadKind
 from .page_ledger_entry_read import PageLedgerEntryRead
 from .page_reload_order_read import PageReloadOrderRead
 from .page_webhook_delivery_read import PageWebhookDeliveryRead
+from .partner_assignment_write import PartnerAssignmentWrite
 from .problem import Problem
 from .problem_code import ProblemCode
 from .redemption_create import RedemptionCreate
@@ -51,6 +53,7 @@ from .webhook_event_type import WebhookEventType
 
 __all__ = (
     "AccountCreate",
+    "AccountPartnerRead",
     "AccountRead",
     "AccountReadStatus",
     "AccountReadWarningThresholdsSource",
@@ -79,6 +82,7 @@ __all__ = (
     "PageLedgerEntryRead",
     "PageReloadOrderRead",
     "PageWebhookDeliveryRead",
+    "PartnerAssignmentWrite",
     "Problem",
     "ProblemCode",
     "RedemptionCreate",

@@ -27,36 +27,37 @@ T = TypeVar("T", bound="AutoReloadRead")
 
 @_attrs_define
 class AutoReloadRead:
-    """ 
+    """ The account's Auto-iSC; while it is not set (`state: not_set`) the setting's fields are null.
+
         Attributes:
             account_id (UUID):
-            amount (str):
+            amount (None | str):
             enabled (bool):
             last_failure_at (datetime.datetime | None):
             last_failure_reason (AutoReloadReadLastFailureReasonType0 | None):
             last_reload (None | ReloadOrderRead):
-            monthly_cap (str):
+            monthly_cap (None | str):
             next_reload_at (datetime.datetime | None):
             reloaded_this_month (str):
-            set_at (datetime.datetime):
+            set_at (datetime.datetime | None):
             state (AutoReloadReadState):
             suspended_by_partner (bool):
-            threshold_days (int):
+            threshold_days (int | None):
      """
 
     account_id: UUID
-    amount: str
+    amount: None | str
     enabled: bool
     last_failure_at: datetime.datetime | None
     last_failure_reason: AutoReloadReadLastFailureReasonType0 | None
     last_reload: None | ReloadOrderRead
-    monthly_cap: str
+    monthly_cap: None | str
     next_reload_at: datetime.datetime | None
     reloaded_this_month: str
-    set_at: datetime.datetime
+    set_at: datetime.datetime | None
     state: AutoReloadReadState
     suspended_by_partner: bool
-    threshold_days: int
+    threshold_days: int | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -67,6 +68,7 @@ class AutoReloadRead:
         from ..models.reload_order_read import ReloadOrderRead # noqa: PLC0415
         account_id = str(self.account_id)
 
+        amount: None | str
         amount = self.amount
 
         enabled = self.enabled
@@ -89,6 +91,7 @@ class AutoReloadRead:
         else:
             last_reload = self.last_reload
 
+        monthly_cap: None | str
         monthly_cap = self.monthly_cap
 
         next_reload_at: None | str
@@ -99,12 +102,17 @@ class AutoReloadRead:
 
         reloaded_this_month = self.reloaded_this_month
 
-        set_at = self.set_at.isoformat()
+        set_at: None | str
+        if isinstance(self.set_at, datetime.datetime):
+            set_at = self.set_at.isoformat()
+        else:
+            set_at = self.set_at
 
         state = self.state.value
 
         suspended_by_partner = self.suspended_by_partner
 
+        threshold_days: int | None
         threshold_days = self.threshold_days
 
 
@@ -139,7 +147,13 @@ class AutoReloadRead:
 
 
 
-        amount = d.pop("amount")
+        def _parse_amount(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        amount = _parse_amount(d.pop("amount"))
+
 
         enabled = d.pop("enabled")
 
@@ -197,7 +211,13 @@ class AutoReloadRead:
         last_reload = _parse_last_reload(d.pop("last_reload"))
 
 
-        monthly_cap = d.pop("monthly_cap")
+        def _parse_monthly_cap(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        monthly_cap = _parse_monthly_cap(d.pop("monthly_cap"))
+
 
         def _parse_next_reload_at(data: object) -> datetime.datetime | None:
             if data is None:
@@ -219,9 +239,22 @@ class AutoReloadRead:
 
         reloaded_this_month = d.pop("reloaded_this_month")
 
-        set_at = datetime.datetime.fromisoformat(d.pop("set_at"))
+        def _parse_set_at(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                set_at_type_0 = datetime.datetime.fromisoformat(data)
 
 
+
+                return set_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        set_at = _parse_set_at(d.pop("set_at"))
 
 
         state = AutoReloadReadState(d.pop("state"))
@@ -231,7 +264,13 @@ class AutoReloadRead:
 
         suspended_by_partner = d.pop("suspended_by_partner")
 
-        threshold_days = d.pop("threshold_days")
+        def _parse_threshold_days(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        threshold_days = _parse_threshold_days(d.pop("threshold_days"))
+
 
         auto_reload_read = cls(
             account_id=account_id,

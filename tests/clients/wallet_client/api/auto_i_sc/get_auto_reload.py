@@ -102,7 +102,8 @@ def sync_detailed(
 ) -> Response[AutoReloadRead | Problem | ValidationProblem]:
     """ Read Auto Reload
 
-     Its state, the last reload and the next expected one (at the current rates).
+     Its state (`not_set` until it is set), the last reload and the next expected one (at the current
+    rates).
 
     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
     `operator`.
@@ -138,7 +139,8 @@ def sync(
 ) -> AutoReloadRead | Problem | ValidationProblem | None:
     """ Read Auto Reload
 
-     Its state, the last reload and the next expected one (at the current rates).
+     Its state (`not_set` until it is set), the last reload and the next expected one (at the current
+    rates).
 
     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
     `operator`.
@@ -169,7 +171,8 @@ async def asyncio_detailed(
 ) -> Response[AutoReloadRead | Problem | ValidationProblem]:
     """ Read Auto Reload
 
-     Its state, the last reload and the next expected one (at the current rates).
+     Its state (`not_set` until it is set), the last reload and the next expected one (at the current
+    rates).
 
     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
     `operator`.
@@ -205,7 +208,8 @@ async def asyncio(
 ) -> AutoReloadRead | Problem | ValidationProblem | None:
     """ Read Auto Reload
 
-     Its state, the last reload and the next expected one (at the current rates).
+     Its state (`not_set` until it is set), the last reload and the next expected one (at the current
+    rates).
 
     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
     `operator`.
