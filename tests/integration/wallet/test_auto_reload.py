@@ -21,7 +21,13 @@ import pytest
 
 from shared.clock import MovableClock
 from shared.dev_issuer import issue_token, load_or_create_key
-from shared.events.wallet import AccountAssigned, AutoReloadFailed, AutoReloadTriggered, CreditsLoaded
+from shared.events.wallet import (
+    AccountAssigned,
+    AutoReloadChanged,
+    AutoReloadFailed,
+    AutoReloadTriggered,
+    CreditsLoaded,
+)
 from shared.money import MICRO_PER_ISC
 from tests.harness import (
     EventTap,
@@ -283,7 +289,7 @@ async def test_the_cap_and_a_partner_s_suspension_stop_reloads_and_a_run_out_wai
 
 
 async def test_a_partner_or_operator_ends_nothing_it_cannot_see_and_delete_ends_auto_reload(
-    platform: TestPlatform,
+    platform: TestPlatform, tap: EventTap
 ) -> None:
     async with running_service(WALLET, platform.settings(WalletSettings)) as wallet:
         account_id = await opened_by(wallet, platform, "partner-four")
@@ -297,6 +303,9 @@ async def test_a_partner_or_operator_ends_nothing_it_cannot_see_and_delete_ends_
         )
         await account_where(wallet, platform, account_id, burn_rate_per_day="1")
         assert (await set_auto_reload(wallet, platform, account_id, enabled=False)).json()["state"] == "disabled"
+        # Announced for read models elsewhere (a forecast), in the setting's transaction.
+        [changed] = await tap.wait_for(AutoReloadChanged, account_id=account_id)
+        assert (changed.envelope.data["enabled"], changed.envelope.data["threshold_s"]) == (False, 7 * 86_400)
         other = await wallet.get(
             f"/v1/accounts/{account_id}/auto-reload", headers=platform.auth("customer", account_id=uuid.uuid4())
         )
@@ -306,6 +315,8 @@ async def test_a_partner_or_operator_ends_nothing_it_cannot_see_and_delete_ends_
             headers={**platform.auth("customer", account_id=account_id), **idem()},
         )
         assert ended.status_code == 204
+        ended_event = (await tap.wait_for(AutoReloadChanged, account_id=account_id, count=2))[-1]
+        assert ended_event.envelope.data["amount"] is None
         again = await wallet.delete(
             f"/v1/accounts/{account_id}/auto-reload", headers=platform.auth("customer", account_id=account_id)
         )

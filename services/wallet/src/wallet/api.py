@@ -293,8 +293,8 @@ async def read_auto_reload(account_id: UUID, principal: AnyRolePrincipal, pool: 
     tags=["auto-iSC"],
     responses=problem_responses(_NO_ACCOUNT),
 )
-async def end_auto_reload(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool) -> Response:
-    await service.end_auto_reload(pool, principal=principal, account_id=account_id)
+async def end_auto_reload(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> Response:
+    await service.end_auto_reload(pool, principal=principal, account_id=account_id, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

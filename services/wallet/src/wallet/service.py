@@ -26,6 +26,7 @@ from shared.events.base import Event
 from shared.events.wallet import (
     AccountAssigned,
     AccountOpened,
+    AutoReloadChanged,
     AutoReloadFailed,
     AutoReloadTriggered,
     BalanceDepleted,
@@ -531,6 +532,7 @@ async def set_auto_reload(
             set_by=principal.subject,
             set_at=now,
         )
+        await _announce_auto_reload(conn, account_id, now=now)
         read = await _auto_reload_read(conn, account, now=now)
     log.info("wallet.auto_reload.set", account_id=str(account_id), enabled=body.enabled, set_by=principal.subject)
     return read
@@ -545,12 +547,14 @@ async def read_auto_reload(
         return await _auto_reload_read(conn, account, now=now)
 
 
-async def end_auto_reload(pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID) -> None:
+async def end_auto_reload(pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, now: datetime) -> None:
     """Auto-iSC ends; ending it when it is not set changes nothing (a repeated DELETE is not an error)."""
     await ensure_account_access(pool, principal, account_id)
     async with transaction(pool) as conn:
         _existing(await repository.lock_account(conn, account_id))
         ended = await repository.delete_auto_reload(conn, account_id)
+        if ended:
+            await _announce_auto_reload(conn, account_id, now=now)
     log.info("wallet.auto_reload.ended", account_id=str(account_id), ended_by=principal.subject, was_set=ended)
 
 
@@ -563,6 +567,7 @@ async def suspend_auto_reload(
         account = await _catch_up_run_out(conn, _existing(await repository.lock_account(conn, account_id)), now=now)
         if not await repository.set_auto_reload_suspended(conn, account_id=account_id, suspended=suspended):
             raise NotFound("Auto-iSC is not set on this account")
+        await _announce_auto_reload(conn, account_id, now=now)
         read = await _auto_reload_read(conn, account, now=now)
     log.info("wallet.auto_reload.suspension", account_id=str(account_id), suspended=suspended, by=principal.subject)
     return read
@@ -620,6 +625,23 @@ async def _auto_reload_read(conn: asyncpg.Connection, account: Account, *, now: 
         last_failure_reason=reason if reason in ("monthly_cap_reached", "suspended_by_partner") else None,
         next_reload_at=next_at,
         set_at=setting.set_at,
+    )
+
+
+async def _announce_auto_reload(conn: asyncpg.Connection, account_id: uuid.UUID, *, now: datetime) -> None:
+    """`AutoReloadChanged`: the setting as it is now, for read models elsewhere (a forecast)."""
+    setting = await repository.get_auto_reload(conn, account_id)
+    await add_to_outbox(
+        conn,
+        AutoReloadChanged(
+            account_id=account_id,
+            enabled=setting is not None and setting.enabled,
+            suspended_by_partner=setting is not None and setting.suspended_by_partner,
+            threshold_s=None if setting is None else setting.threshold_s,
+            amount=None if setting is None else setting.amount,
+            monthly_cap=None if setting is None else setting.monthly_cap,
+            changed_at=now,
+        ),
     )
 
 

@@ -15,6 +15,7 @@ CATALOGUE: dict[str, type[Event]] = {
         wallet.BalanceLow,
         wallet.BalanceDepleted,
         wallet.BalanceRestored,
+        wallet.AutoReloadChanged,
         wallet.AutoReloadTriggered,
         wallet.AutoReloadFailed,
         contracts.ContractActivated,

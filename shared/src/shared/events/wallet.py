@@ -38,6 +38,20 @@ class CreditsLoaded(WalletEvent):
     order_id: UUID | None = None
 
 
+class AutoReloadChanged(WalletEvent):
+    """The account's Auto-iSC setting as it is now (set, ended, suspended or allowed again by the partner), for a
+    read model elsewhere (a forecast: `shared.auto_reload.planned_reloads`). `changed_at` orders them: keep the
+    newest. Not set: `enabled` false and the setting's fields null. After a run-out nothing reloads until the
+    customer loads credit, whatever this says (`BalanceDepleted`, `BalanceRestored`)."""
+
+    enabled: bool
+    suspended_by_partner: bool
+    threshold_s: int | None
+    amount: int | None
+    monthly_cap: int | None
+    changed_at: datetime
+
+
 class AutoReloadTriggered(WalletEvent):
     """Auto-iSC reloaded the account: the time left fell to the threshold, an order went to the account's partner,
     and the credit is loaded (`CreditsLoaded` with `source: auto_reload`, in the same transaction)."""
