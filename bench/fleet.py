@@ -175,7 +175,9 @@ class Platform:
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
 
     def token(self, role: str, account_id: str | None = None) -> str:
-        return issue_token(load_or_create_key(self.dev_dir), roles=[role], account_id=account_id)
+        # One partner for the fleet: partners are scoped to the accounts they open.
+        subject = "bench-partner" if role == "partner" else None
+        return issue_token(load_or_create_key(self.dev_dir), roles=[role], account_id=account_id, subject=subject)
 
     @property
     def distributor(self) -> asyncio.subprocess.Process:

@@ -67,6 +67,27 @@ class Account:
 
 
 @dataclass(frozen=True)
+class ReloadOrder:
+    """An Auto-iSC reload order as the wallet holds it: the crossing it answered and the ledger entry crediting it."""
+
+    id: str
+    account_id: str
+    amount: int
+    crossing: int
+    ledger_entry_id: str
+
+
+@dataclass(frozen=True)
+class ReloadCrossing:
+    """A crossing the wallet handled: `reloaded` ones must have their order, `failed` ones none."""
+
+    account_id: str
+    crossing: int
+    outcome: Literal["reloaded", "failed"]
+    order_id: str | None
+
+
+@dataclass(frozen=True)
 class SignedBundle:
     """A bundle a gateway accepted (epoch seconds): its `exp` as signed (the earlier of the paid expiry and the
     lease; None: none), the paid expiry the distributor knew when it signed it (None: nothing burnt and no end),
@@ -123,6 +144,8 @@ class Recorded:
     rental_changes: tuple[RentalChange, ...] = ()
     rentals: tuple[Rental, ...] = ()
     explained_dead_letters: dict[str, str] = field(default_factory=dict)  # queue -> why that is expected
+    reload_orders: tuple[ReloadOrder, ...] = ()
+    reload_crossings: tuple[ReloadCrossing, ...] = ()
 
 
 @dataclass
@@ -150,6 +173,7 @@ def check(recorded: Recorded) -> Report:
     report = Report()
     _check_redemptions(recorded, report)
     _check_ledger(recorded, report)
+    _check_reloads(recorded, report)
     _check_rental_changes(recorded, report)
     _check_gateways(recorded, report)
     _check_dead_letters(recorded, report)
@@ -257,16 +281,50 @@ def _check_ledger(recorded: Recorded, report: Report) -> None:
         redeemed = sum(e.amount for e in entries if e.kind == "redemption")
         usage = -sum(e.amount for e in entries if e.kind == "usage")
         adjusted = sum(e.amount for e in entries if e.kind == "adjustment")
+        reloaded = sum(e.amount for e in entries if e.kind == "auto_reload")
         if account.balance < 0:
             report.flag("negative balances", f"account {account.id} balance {account.balance}")
-        if account.balance != redeemed - usage + adjusted:
+        if account.balance != redeemed - usage + adjusted + reloaded:
             report.flag(
                 "balance mismatches",
                 f"account {account.id}: balance {account.balance} != redeemed {redeemed} - usage {usage}"
-                f" + adjustments {adjusted}",
+                f" + adjustments {adjusted} + reloads {reloaded}",
             )
         if usage < 0:
             report.flag("negative usage", f"account {account.id}: usage {usage} gave credit back")
+
+
+def _check_reloads(recorded: Recorded, report: Report) -> None:
+    """Auto-iSC: every order matched by exactly one reload entry of its amount and every reload entry by one order
+    (none lost, none duplicated), at most one order per crossing, and every reloaded crossing has its order."""
+    entries = {e.id: e for e in recorded.ledger if e.kind == "auto_reload"}
+    report.counts["reload orders"] = len(recorded.reload_orders)
+    by_entry = Counter(o.ledger_entry_id for o in recorded.reload_orders)
+    for order in recorded.reload_orders:
+        entry = entries.get(order.ledger_entry_id)
+        if entry is None or entry.account_id != order.account_id or entry.amount != order.amount:
+            report.flag("reloads lost", f"order {order.id} has no reload entry of {order.amount} in its account")
+        elif by_entry[order.ledger_entry_id] > 1:
+            report.flag("reloads duplicated", f"entry {order.ledger_entry_id} credits {by_entry[entry.id]} orders")
+    for entry in entries.values():
+        if by_entry[entry.id] == 0:
+            report.flag("reloads unexpected", f"reload entry {entry.id} answers no order")
+    _check_crossings(recorded, report)
+
+
+def _check_crossings(recorded: Recorded, report: Report) -> None:
+    """At most one order per crossing; a reloaded crossing has its order, a refused one none."""
+    crossings = Counter((o.account_id, o.crossing) for o in recorded.reload_orders)
+    for (account_id, crossing), n in crossings.items():
+        if n > 1:
+            report.flag("reloads duplicated", f"account {account_id} crossing {crossing} reloaded {n} times")
+    orders = {o.id for o in recorded.reload_orders}
+    for handled in recorded.reload_crossings:
+        where = f"account {handled.account_id} crossing {handled.crossing}"
+        if handled.outcome == "reloaded" and handled.order_id not in orders:
+            report.flag("reloads lost", f"{where} has no order")
+        elif handled.outcome == "failed" and handled.order_id is not None:
+            report.flag("reloads unexpected", f"{where} failed yet ordered")
 
 
 def _check_gateways(recorded: Recorded, report: Report) -> None:

@@ -115,8 +115,10 @@ class Api:
         self.issuer = issuer
 
     def _headers(self, role: str, account_id: str | None, idempotency_key: str | None) -> dict[str, str]:
+        # The partner is the demo partner who signs in to the web app (partners see only the accounts they opened).
+        subject = "demo-partner" if role == "partner" else f"demo-seed-{role}"
         token = issue_token(
-            self.key, roles=[role], account_id=account_id, subject=f"demo-seed-{role}", issuer=self.issuer, ttl_s=600
+            self.key, roles=[role], account_id=account_id, subject=subject, issuer=self.issuer, ttl_s=600
         )
         headers = {"Authorization": f"Bearer {token}"}
         if idempotency_key:

@@ -114,7 +114,10 @@ class TestPlatform:
 
     def token(self, role: str, *, account_id: uuid.UUID | str | None = None) -> str:
         key = load_or_create_key(self.dev_dir)
-        return issue_token(key, roles=[role], account_id=str(account_id) if account_id else None)
+        # One partner for the whole run (partners are scoped to the accounts they open); a test that needs two
+        # names their subjects (`issue_token(..., subject=...)`).
+        subject = "dev-partner" if role == "partner" else None
+        return issue_token(key, roles=[role], account_id=str(account_id) if account_id else None, subject=subject)
 
     def auth(self, role: str, *, account_id: uuid.UUID | str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, account_id=account_id)}"}

@@ -62,7 +62,9 @@ class DevIssuer:
 
     def token(self, role: str, *, account_id: uuid.UUID | str | None = None) -> str:
         key = load_or_create_key(self.dev_dir)
-        return issue_token(key, roles=[role], account_id=str(account_id) if account_id else None)
+        # One partner for the story: partners are scoped to the accounts they open.
+        subject = "dev-partner" if role == "partner" else None
+        return issue_token(key, roles=[role], account_id=str(account_id) if account_id else None, subject=subject)
 
     def auth(self, role: str, *, account_id: uuid.UUID | str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, account_id=account_id)}"}

@@ -15,6 +15,8 @@ from reliability.checker import (
     LedgerEntry,
     Recorded,
     Redemption,
+    ReloadCrossing,
+    ReloadOrder,
     Rental,
     RentalChange,
     SignedBundle,
@@ -108,6 +110,45 @@ def test_an_unbalanced_entry_a_negative_balance_and_a_balance_off_the_ledger_are
     assert report.counts["unbalanced entries"] == 1
     assert report.counts["negative balances"] == 1
     assert report.counts["balance mismatches"] == 1
+
+
+def with_reloads(recorded: Recorded) -> Recorded:
+    """The clean history plus two Auto-iSC reloads of 10 and a refused crossing, each where the wallet keeps it."""
+    reloads = (
+        LedgerEntry("r1", ACCOUNT, "auto_reload", 10, 130, None, 0),
+        LedgerEntry("r2", ACCOUNT, "auto_reload", 10, 140, None, 0),
+    )
+    return replace(
+        recorded,
+        ledger=(*recorded.ledger, *reloads),
+        accounts=(Account(ACCOUNT, 140),),
+        reload_orders=(ReloadOrder("o1", ACCOUNT, 10, 1, "r1"), ReloadOrder("o2", ACCOUNT, 10, 2, "r2")),
+        reload_crossings=(
+            ReloadCrossing(ACCOUNT, 1, "reloaded", "o1"),
+            ReloadCrossing(ACCOUNT, 2, "reloaded", "o2"),
+            ReloadCrossing(ACCOUNT, 3, "failed", None),
+        ),
+    )
+
+
+def test_reloads_each_matched_by_one_entry_are_valid_and_count_in_the_balance() -> None:
+    report = check(with_reloads(clean()))
+    assert report.valid, report.render()
+    assert report.counts["reload orders"] == 2
+
+
+def test_a_reload_lost_duplicated_or_unexpected_is_flagged() -> None:
+    recorded = with_reloads(clean())
+    # An order whose entry is missing (lost), a crossing reloaded twice (duplicated), an entry with no order.
+    lost = replace(recorded, ledger=recorded.ledger[:-1], accounts=(Account(ACCOUNT, 130),))
+    assert check(lost).counts["reloads lost"] == 1
+    twice = replace(recorded, reload_orders=(*recorded.reload_orders, ReloadOrder("o3", ACCOUNT, 10, 2, "r2")))
+    assert check(twice).counts["reloads duplicated"] >= 1
+    stray = LedgerEntry("r9", ACCOUNT, "auto_reload", 5, 145, None, 0)
+    unexpected = replace(recorded, ledger=(*recorded.ledger, stray), accounts=(Account(ACCOUNT, 145),))
+    assert check(unexpected).counts["reloads unexpected"] == 1
+    forgotten = replace(recorded, reload_orders=recorded.reload_orders[:1], ledger=recorded.ledger[:-1])
+    assert check(replace(forgotten, accounts=(Account(ACCOUNT, 130),))).counts["reloads lost"] == 1
 
 
 def test_a_lower_seq_accepted_a_gateway_behind_or_running_the_wrong_devices_is_flagged() -> None:

@@ -25,7 +25,17 @@ import asyncpg
 import httpx
 import pytest
 from reliability.chaos import DeliveryChaos
-from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Rental, Report, check
+from reliability.checker import (
+    Account,
+    Gateway,
+    LedgerEntry,
+    Recorded,
+    ReloadCrossing,
+    ReloadOrder,
+    Rental,
+    Report,
+    check,
+)
 from reliability.cluster import Servers
 from reliability.enforcement import enforcement_history
 from reliability.infra import restart_postgres, restart_rabbitmq, run_command
@@ -255,6 +265,16 @@ async def recorded(
         account_ids,
     )
     wallets = {r["id"]: r for r in account_rows}
+    order_rows = await replicas.fetch(
+        """SELECT id::text, account_id::text, amount, crossing, ledger_entry_id::text FROM wallet.reload_order
+            WHERE account_id = ANY($1::uuid[])""",
+        account_ids,
+    )
+    crossing_rows = await replicas.fetch(
+        """SELECT account_id::text, crossing, outcome, order_id::text FROM wallet.auto_reload_crossing
+            WHERE account_id = ANY($1::uuid[])""",
+        account_ids,
+    )
     rental_rows = await replicas.fetch(
         """
         SELECT r.id::text, c.account_id::text, r.hwid, r.status = 'active' AS active
@@ -315,6 +335,12 @@ async def recorded(
         dead_letters=dead_letter_counts(servers, replicas.broker_prefix),
         rental_changes=tuple(workload.rental_changes),
         rentals=tuple(Rental(r["id"], r["account_id"], r["hwid"], r["active"]) for r in rental_rows),
+        reload_orders=tuple(
+            ReloadOrder(r["id"], r["account_id"], r["amount"], r["crossing"], r["ledger_entry_id"]) for r in order_rows
+        ),
+        reload_crossings=tuple(
+            ReloadCrossing(r["account_id"], r["crossing"], r["outcome"], r["order_id"]) for r in crossing_rows
+        ),
     )
 
 

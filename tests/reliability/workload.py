@@ -21,6 +21,7 @@ from reliability.checker import Redemption, RentalChange
 
 from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import GatewayState
+from shared.dev_issuer import issue_token, load_or_create_key
 from tests.harness import Tenant, eventually
 from tests.integration.scale.replicas import CONTRACTS, LICENSE_DISTRIBUTOR, PROVISIONING, WALLET, ReplicaSet
 
@@ -202,8 +203,12 @@ class Workload:
     faults_pending: bool = False
 
     def __post_init__(self) -> None:
-        # Each partner is its own principal (its own token subject).
-        self.partners = [self.client.replicas.platform.auth("partner") for _ in range(PARTNERS)]
+        # Each partner is its own principal (its own token subject); they only sell keys, so no account scope binds.
+        key = load_or_create_key(self.client.replicas.platform.dev_dir)
+        self.partners = [
+            {"Authorization": f"Bearer {issue_token(key, roles=['partner'], subject=f'workload-partner-{n}')}"}
+            for n in range(PARTNERS)
+        ]
 
     def rng(self, actor: str) -> random.Random:
         return random.Random(f"workload:{self.seed}:{actor}")

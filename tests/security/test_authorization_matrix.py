@@ -17,101 +17,120 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from shared.dev_issuer import issue_token, load_or_create_key
 from shared.openapi import ROLES_HEADING
 from shared.runtime import create_app
 from tests.harness import eventually
 from tests.security.conftest import PRODUCT, SERVICES, JsonBody, SeededPlatform, SeededTenant, Seeder, hwid, public_key
 
-CALLERS = ("anonymous", "owner", "other_customer", "partner", "operator")
+CALLERS = ("anonymous", "owner", "other_customer", "partner", "operator", "other_partner")
 
 # The expected status per caller, in the order of CALLERS: no token, tenant A's customer, tenant B's customer,
-# a partner, an operator. 401: no or bad credentials; 403: the role may never do this; 404: the object is
-# not visible to this caller (never a hint that it exists).
-EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
+# the partner that opened both tenants' accounts, an operator, and another partner (partners are scoped to the
+# accounts they opened or were assigned: A's objects are not found for it). 401: no or bad credentials; 403: the
+# role may never do this; 404: the object is not visible to this caller (never a hint that it exists).
+EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
     # wallet
-    "wallet GET /healthz": (200, 200, 200, 200, 200),
-    "wallet GET /readyz": (200, 200, 200, 200, 200),
-    "wallet GET /metrics": (200, 200, 200, 200, 200),
-    "wallet POST /v1/accounts": (401, 403, 403, 201, 201),
-    "wallet GET /v1/accounts/{account_id}": (401, 200, 404, 200, 200),
-    "wallet POST /v1/accounts/{account_id}/redemptions": (401, 201, 404, 201, 201),
-    "wallet POST /v1/accounts/{account_id}/adjustments": (401, 403, 403, 403, 201),
-    "wallet GET /v1/accounts/{account_id}/ledger": (401, 200, 404, 200, 200),
-    "wallet PUT /v1/accounts/{account_id}/warning-thresholds": (401, 200, 404, 200, 200),
-    "wallet POST /v1/activation-keys": (401, 403, 403, 201, 201),
-    "wallet POST /v1/activation-keys/{key_id}/revocation": (401, 403, 403, 200, 200),
-    "wallet GET /v1/accounts/{account_id}/contacts": (401, 200, 404, 200, 200),
-    "wallet PUT /v1/accounts/{account_id}/contacts": (401, 200, 404, 200, 200),
-    "wallet GET /v1/accounts/{account_id}/email-notices": (401, 200, 404, 200, 200),
-    "wallet POST /v1/accounts/{account_id}/webhook-endpoints": (401, 201, 404, 201, 201),
-    "wallet GET /v1/accounts/{account_id}/webhook-endpoints": (401, 200, 404, 200, 200),
-    "wallet GET /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}": (401, 200, 404, 200, 200),
-    "wallet DELETE /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}": (401, 204, 404, 204, 204),
-    "wallet POST /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}/reactivation": (401, 200, 404, 200, 200),
-    "wallet GET /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}/deliveries": (401, 200, 404, 200, 200),
+    "wallet GET /healthz": (200, 200, 200, 200, 200, 200),
+    "wallet GET /readyz": (200, 200, 200, 200, 200, 200),
+    "wallet GET /metrics": (200, 200, 200, 200, 200, 200),
+    "wallet POST /v1/accounts": (401, 403, 403, 201, 201, 201),
+    "wallet GET /v1/accounts/{account_id}": (401, 200, 404, 200, 200, 404),
+    "wallet POST /v1/accounts/{account_id}/redemptions": (401, 201, 404, 201, 201, 404),
+    "wallet POST /v1/accounts/{account_id}/adjustments": (401, 403, 403, 403, 201, 403),
+    "wallet GET /v1/accounts/{account_id}/ledger": (401, 200, 404, 200, 200, 404),
+    "wallet PUT /v1/accounts/{account_id}/warning-thresholds": (401, 200, 404, 200, 200, 404),
+    "wallet POST /v1/activation-keys": (401, 403, 403, 201, 201, 201),
+    "wallet POST /v1/activation-keys/{key_id}/revocation": (401, 403, 403, 200, 200, 404),
+    "wallet GET /v1/accounts/{account_id}/contacts": (401, 200, 404, 200, 200, 404),
+    "wallet PUT /v1/accounts/{account_id}/contacts": (401, 200, 404, 200, 200, 404),
+    "wallet GET /v1/accounts/{account_id}/email-notices": (401, 200, 404, 200, 200, 404),
+    "wallet POST /v1/accounts/{account_id}/webhook-endpoints": (401, 201, 404, 201, 201, 404),
+    "wallet GET /v1/accounts/{account_id}/webhook-endpoints": (401, 200, 404, 200, 200, 404),
+    "wallet GET /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}": (401, 200, 404, 200, 200, 404),
+    "wallet DELETE /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}": (401, 204, 404, 204, 204, 404),
+    "wallet POST /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}/reactivation": (
+        401,
+        200,
+        404,
+        200,
+        200,
+        404,
+    ),
+    "wallet GET /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}/deliveries": (401, 200, 404, 200, 200, 404),
     "wallet POST /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay": (
         401,
         202,
         404,
         202,
         202,
+        404,
     ),
+    # Only an operator assigns an account to a partner (a third one: the other partner stays a stranger to A).
+    "wallet PUT /v1/accounts/{account_id}/assigned-partner": (401, 403, 403, 403, 200, 403),
+    "wallet PUT /v1/accounts/{account_id}/auto-reload": (401, 200, 404, 200, 200, 404),
+    "wallet GET /v1/accounts/{account_id}/auto-reload": (401, 200, 404, 200, 200, 404),
+    "wallet DELETE /v1/accounts/{account_id}/auto-reload": (401, 204, 404, 204, 204, 404),
+    "wallet PUT /v1/accounts/{account_id}/auto-reload/suspension": (401, 403, 403, 200, 200, 404),
+    # Only a partner has orders of its own; an operator reads everyone's.
+    "wallet GET /v1/partners/me/orders": (401, 403, 403, 200, 403, 200),
+    "wallet GET /v1/reload-orders": (401, 403, 403, 403, 200, 403),
     # contracts
-    "contracts GET /healthz": (200, 200, 200, 200, 200),
-    "contracts GET /readyz": (200, 200, 200, 200, 200),
-    "contracts GET /metrics": (200, 200, 200, 200, 200),
-    "contracts POST /v1/contracts": (401, 403, 403, 201, 201),
-    "contracts GET /v1/contracts": (401, 200, 200, 200, 200),
-    "contracts GET /v1/contracts/{contract_id}": (401, 200, 404, 200, 200),
-    "contracts POST /v1/contracts/{contract_id}/acceptance": (401, 200, 404, 403, 200),
-    "contracts POST /v1/contracts/{contract_id}/approval": (401, 403, 403, 403, 200),
-    "contracts POST /v1/contracts/{contract_id}/termination": (401, 403, 403, 200, 200),
-    "contracts POST /v1/contracts/{contract_id}/domains": (401, 201, 404, 201, 201),
-    "contracts DELETE /v1/contracts/{contract_id}/domains/{domain_id}": (401, 200, 404, 200, 200),
-    "contracts GET /v1/contracts/{contract_id}/hardware": (401, 200, 404, 200, 200),
-    "contracts POST /v1/contracts/{contract_id}/rentals": (401, 201, 404, 201, 201),
-    "contracts GET /v1/contracts/{contract_id}/rentals": (401, 200, 404, 200, 200),
-    "contracts GET /v1/contracts/{contract_id}/rentals/{rental_id}": (401, 200, 404, 200, 200),
-    "contracts POST /v1/contracts/{contract_id}/rentals/{rental_id}/replacement": (401, 201, 404, 201, 201),
-    "contracts POST /v1/contracts/{contract_id}/rentals/{rental_id}/deactivation": (401, 200, 404, 200, 200),
-    "contracts GET /v1/contracts/{contract_id}/history": (401, 200, 404, 200, 200),
-    "contracts PUT /v1/tariffs/{product}": (401, 403, 403, 403, 200),
-    "contracts GET /v1/tariffs/{product}": (401, 200, 200, 200, 200),
-    "contracts GET /v1/tariffs": (401, 200, 200, 200, 200),
+    "contracts GET /healthz": (200, 200, 200, 200, 200, 200),
+    "contracts GET /readyz": (200, 200, 200, 200, 200, 200),
+    "contracts GET /metrics": (200, 200, 200, 200, 200, 200),
+    "contracts POST /v1/contracts": (401, 403, 403, 201, 201, 404),
+    "contracts GET /v1/contracts": (401, 200, 200, 200, 200, 200),
+    "contracts GET /v1/contracts/{contract_id}": (401, 200, 404, 200, 200, 404),
+    "contracts POST /v1/contracts/{contract_id}/acceptance": (401, 200, 404, 403, 200, 403),
+    "contracts POST /v1/contracts/{contract_id}/approval": (401, 403, 403, 403, 200, 403),
+    "contracts POST /v1/contracts/{contract_id}/termination": (401, 403, 403, 200, 200, 404),
+    "contracts POST /v1/contracts/{contract_id}/domains": (401, 201, 404, 201, 201, 404),
+    "contracts DELETE /v1/contracts/{contract_id}/domains/{domain_id}": (401, 200, 404, 200, 200, 404),
+    "contracts GET /v1/contracts/{contract_id}/hardware": (401, 200, 404, 200, 200, 404),
+    "contracts POST /v1/contracts/{contract_id}/rentals": (401, 201, 404, 201, 201, 404),
+    "contracts GET /v1/contracts/{contract_id}/rentals": (401, 200, 404, 200, 200, 404),
+    "contracts GET /v1/contracts/{contract_id}/rentals/{rental_id}": (401, 200, 404, 200, 200, 404),
+    "contracts POST /v1/contracts/{contract_id}/rentals/{rental_id}/replacement": (401, 201, 404, 201, 201, 404),
+    "contracts POST /v1/contracts/{contract_id}/rentals/{rental_id}/deactivation": (401, 200, 404, 200, 200, 404),
+    "contracts GET /v1/contracts/{contract_id}/history": (401, 200, 404, 200, 200, 404),
+    "contracts PUT /v1/tariffs/{product}": (401, 403, 403, 403, 200, 403),
+    "contracts GET /v1/tariffs/{product}": (401, 200, 200, 200, 200, 200),
+    "contracts GET /v1/tariffs": (401, 200, 200, 200, 200, 200),
     # provisioning
-    "provisioning GET /healthz": (200, 200, 200, 200, 200),
-    "provisioning GET /readyz": (200, 200, 200, 200, 200),
-    "provisioning GET /metrics": (200, 200, 200, 200, 200),
-    "provisioning POST /v1/domains": (401, 201, 404, 201, 201),
-    "provisioning GET /v1/domains": (401, 200, 200, 200, 200),
-    "provisioning GET /v1/domains/{domain_id}": (401, 200, 404, 200, 200),
-    "provisioning POST /v1/domains/{domain_id}/gateways": (401, 201, 404, 201, 201),
-    "provisioning GET /v1/domains/{domain_id}/gateways": (401, 200, 404, 200, 200),
-    "provisioning GET /v1/domains/{domain_id}/gateways/{gateway_id}": (401, 200, 404, 200, 200),
-    "provisioning DELETE /v1/domains/{domain_id}/gateways/{gateway_id}": (401, 204, 404, 204, 204),
-    "provisioning POST /v1/domains/{domain_id}/provisioning-codes": (401, 201, 404, 201, 201),
-    "provisioning GET /v1/domains/{domain_id}/provisioning-codes": (401, 200, 404, 200, 200),
-    "provisioning POST /v1/domains/{domain_id}/provisioning-codes/{code_id}/revocation": (401, 200, 404, 200, 200),
+    "provisioning GET /healthz": (200, 200, 200, 200, 200, 200),
+    "provisioning GET /readyz": (200, 200, 200, 200, 200, 200),
+    "provisioning GET /metrics": (200, 200, 200, 200, 200, 200),
+    "provisioning POST /v1/domains": (401, 201, 404, 201, 201, 404),
+    "provisioning GET /v1/domains": (401, 200, 200, 200, 200, 200),
+    "provisioning GET /v1/domains/{domain_id}": (401, 200, 404, 200, 200, 404),
+    "provisioning POST /v1/domains/{domain_id}/gateways": (401, 201, 404, 201, 201, 404),
+    "provisioning GET /v1/domains/{domain_id}/gateways": (401, 200, 404, 200, 200, 404),
+    "provisioning GET /v1/domains/{domain_id}/gateways/{gateway_id}": (401, 200, 404, 200, 200, 404),
+    "provisioning DELETE /v1/domains/{domain_id}/gateways/{gateway_id}": (401, 204, 404, 204, 204, 404),
+    "provisioning POST /v1/domains/{domain_id}/provisioning-codes": (401, 201, 404, 201, 201, 404),
+    "provisioning GET /v1/domains/{domain_id}/provisioning-codes": (401, 200, 404, 200, 200, 404),
+    "provisioning POST /v1/domains/{domain_id}/provisioning-codes/{code_id}/revocation": (401, 200, 404, 200, 200, 404),
     # A device enrols itself with its code alone: a bearer token neither helps nor hurts.
-    "provisioning POST /v1/provisioning": (201, 201, 201, 201, 201),
-    "provisioning GET /v1/domains/{domain_id}/devices": (401, 200, 404, 200, 200),
-    "provisioning GET /v1/domains/{domain_id}/devices/{device_id}": (401, 200, 404, 200, 200),
-    "provisioning DELETE /v1/domains/{domain_id}/devices/{device_id}": (401, 204, 404, 204, 204),
+    "provisioning POST /v1/provisioning": (201, 201, 201, 201, 201, 201),
+    "provisioning GET /v1/domains/{domain_id}/devices": (401, 200, 404, 200, 200, 404),
+    "provisioning GET /v1/domains/{domain_id}/devices/{device_id}": (401, 200, 404, 200, 200, 404),
+    "provisioning DELETE /v1/domains/{domain_id}/devices/{device_id}": (401, 204, 404, 204, 204, 404),
     # license-distributor
-    "license-distributor GET /healthz": (200, 200, 200, 200, 200),
-    "license-distributor GET /readyz": (200, 200, 200, 200, 200),
-    "license-distributor GET /metrics": (200, 200, 200, 200, 200),
+    "license-distributor GET /healthz": (200, 200, 200, 200, 200, 200),
+    "license-distributor GET /readyz": (200, 200, 200, 200, 200, 200),
+    "license-distributor GET /metrics": (200, 200, 200, 200, 200, 200),
     # Gateways authenticate with their own key, never with a user's bearer token.
-    "license-distributor POST /v1/gateways/{hwid}/challenge": (201, 201, 201, 201, 201),
-    "license-distributor GET /v1/gateways/{hwid}/bundle": (401, 401, 401, 401, 401),
-    "license-distributor GET /v1/domains/{domain_id}/licences": (401, 200, 404, 200, 200),
-    "license-distributor POST /v1/signing-keys/rotation": (401, 403, 403, 403, 202),
+    "license-distributor POST /v1/gateways/{hwid}/challenge": (201, 201, 201, 201, 201, 201),
+    "license-distributor GET /v1/gateways/{hwid}/bundle": (401, 401, 401, 401, 401, 401),
+    "license-distributor GET /v1/domains/{domain_id}/licences": (401, 200, 404, 200, 200, 404),
+    "license-distributor POST /v1/signing-keys/rotation": (401, 403, 403, 403, 202, 403),
     # A rotation nobody asked for: the operator learns it does not exist, everybody else that they may not ask.
-    "license-distributor GET /v1/signing-keys/rotations/{rotation_id}": (401, 403, 403, 403, 404),
+    "license-distributor GET /v1/signing-keys/rotations/{rotation_id}": (401, 403, 403, 403, 404, 403),
     # A key made for each caller (the one signing now, so the operator's revocation also rotates).
-    "license-distributor POST /v1/signing-keys/{kid}/revocation": (401, 403, 403, 403, 200),
+    "license-distributor POST /v1/signing-keys/{kid}/revocation": (401, 403, 403, 403, 200, 403),
     # Added by the distributor's lifespan, so only in the served document: the keys every gateway trusts.
-    "license-distributor GET /.well-known/jwks.json": (200, 200, 200, 200, 200),
+    "license-distributor GET /.well-known/jwks.json": (200, 200, 200, 200, 200, 200),
 }
 
 # What a caller may learn of tenant A by right: a device holding A's provisioning code enrols into A's
@@ -282,6 +301,21 @@ async def _replay(seeder: Seeder, a: SeededTenant) -> Call:
     return Call("POST", f"{path}/{delivery['id']}/replay")
 
 
+# Tenant A burns 1 iSC a day on 1000 iSC: a week's threshold is years away, so no reload happens in the run.
+AUTO_RELOAD = {"threshold_days": 7, "amount": "10", "monthly_cap": "100", "enabled": True}
+
+
+def _on_auto_reload(method: str, action: str = "", json_body: JsonBody | None = None) -> Build:
+    """A request on tenant A's Auto-iSC, set (again) by an operator first, so a deletion always meets one."""
+
+    async def build(seeder: Seeder, a: SeededTenant) -> Call:
+        path = f"/v1/accounts/{a.account_id}/auto-reload"
+        await seeder.ok("wallet", "PUT", path, headers=seeder.operator, json=AUTO_RELOAD)
+        return Call(method, f"{path}{action}", json_body)
+
+    return build
+
+
 async def _pull(seeder: Seeder, a: SeededTenant) -> Call:
     challenge = await seeder.ok("license-distributor", "POST", f"/v1/gateways/{a.gateway_hwid}/challenge", headers={})
     # A real challenge and a signature by no gateway key: only the gateway's own key may pull.
@@ -342,6 +376,19 @@ CASES: dict[str, Build] = {
         "GET", "/deliveries"
     ),
     "wallet POST /v1/accounts/{account_id}/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay": _replay,
+    "wallet PUT /v1/accounts/{account_id}/assigned-partner": fixed(
+        "PUT", "/v1/accounts/{account_id}/assigned-partner", {"partner": "matrix-assigned-partner"}
+    ),
+    "wallet PUT /v1/accounts/{account_id}/auto-reload": fixed(
+        "PUT", "/v1/accounts/{account_id}/auto-reload", AUTO_RELOAD
+    ),
+    "wallet GET /v1/accounts/{account_id}/auto-reload": _on_auto_reload("GET"),
+    "wallet DELETE /v1/accounts/{account_id}/auto-reload": _on_auto_reload("DELETE"),
+    "wallet PUT /v1/accounts/{account_id}/auto-reload/suspension": _on_auto_reload(
+        "PUT", "/suspension", {"suspended": False}
+    ),
+    "wallet GET /v1/partners/me/orders": fixed("GET", "/v1/partners/me/orders"),
+    "wallet GET /v1/reload-orders": fixed("GET", "/v1/reload-orders"),
     "contracts POST /v1/contracts": fixed("POST", "/v1/contracts", {"account_id": "{account_id}"}),
     "contracts GET /v1/contracts": fixed("GET", "/v1/contracts"),
     "contracts GET /v1/contracts/{contract_id}": fixed("GET", "/v1/contracts/{contract_id}"),
@@ -429,7 +476,13 @@ def headers_of(seeded: SeededPlatform, caller: str) -> dict[str, str]:
         "other_customer": seeded.other.customer,
         "partner": seeded.seeder.partner,
         "operator": seeded.seeder.operator,
+        "other_partner": OTHER_PARTNER(seeded),
     }[caller]
+
+
+def OTHER_PARTNER(seeded: SeededPlatform) -> dict[str, str]:
+    token = issue_token(load_or_create_key(seeded.platform.dev_dir), roles=["partner"], subject="matrix-other-partner")
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize("operation", sorted(EXPECTED))
@@ -448,7 +501,7 @@ async def test_each_caller_gets_the_expected_answer_and_no_other_accounts_data(
             continue
         # What the request itself named may be echoed back; anything else of tenant A must not appear.
         refused = response.status_code >= 400
-        if refused or caller in ("anonymous", "other_customer"):
+        if refused or caller in ("anonymous", "other_customer", "other_partner"):
             disclosed = {str(getattr(owner, name)) for name in DISCLOSED.get(operation, ())}
             secret = owner.values() - disclosed
             leaked = {value for value in secret if value in response.text and value not in call.text()}

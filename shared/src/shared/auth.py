@@ -44,8 +44,9 @@ class Principal:
         return bool(self.roles & set(roles))
 
     def can_access_account(self, account_id: UUID) -> bool:
-        """Operators and partners see every account; a customer only their own."""
-        if self.has_any(Role.OPERATOR, Role.PARTNER):
+        """Operators see every account; a customer only their own. A partner sees only the accounts it opened or was
+        assigned, which takes the service's read model: `shared.partner_scope.ensure_account_access`."""
+        if self.has_any(Role.OPERATOR):
             return True
         return Role.CUSTOMER in self.roles and self.account_id == account_id
 
@@ -175,7 +176,8 @@ def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Pri
 
 
 def ensure_account_access(principal: Principal, account_id: UUID, *, what: str = "account") -> None:
-    """This account's customer, a partner or an operator; anyone else learns nothing (404)."""
+    """This account's customer or an operator; anyone else learns nothing (404). Where partners may act too, use
+    `shared.partner_scope.ensure_account_access` (it reads which accounts are the partner's)."""
     if not principal.can_access_account(account_id):
         raise NotFound(f"{what} not found")
 

@@ -9,6 +9,8 @@ class ProblemCode(StrEnum):
     """Every `code` a problem of the four services can carry: what a client acts on. A service answering with a
     code not listed here fails `tests/unit/shared/test_problem_codes.py`."""
 
+    AUTO_RELOAD_NEEDS_ACTIVE_CONTRACT = "auto_reload_needs_active_contract"
+    AUTO_RELOAD_NEEDS_MANUAL_LOADS = "auto_reload_needs_manual_loads"
     BAD_REQUEST = "bad_request"
     BAD_SIGNATURE = "bad_signature"
     CODE_MALFORMED = "code_malformed"

@@ -115,7 +115,7 @@ class ContractsRig:
     async def funded_account(self, *, balance: int = 100 * ISC, version: int = 1) -> uuid.UUID:
         account_id = uuid.uuid4()
         await self.feed_and_wait(
-            AccountOpened(account_id=account_id, name=f"acct-{account_id.hex[:6]}"),
+            AccountOpened(account_id=account_id, name=f"acct-{account_id.hex[:6]}", opened_by="dev-partner"),
             RunwayChanged(
                 account_id=account_id,
                 balance=balance,

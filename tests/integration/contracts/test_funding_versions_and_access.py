@@ -146,7 +146,7 @@ async def test_replaying_every_event_twice_yields_the_same_state(rig: ContractsR
         }
 
     setup: list[Event] = [
-        AccountOpened(account_id=account_id, name="Replay Ltd"),
+        AccountOpened(account_id=account_id, name="Replay Ltd", opened_by="dev-partner"),
         RunwayChanged(
             account_id=account_id, balance=10 * ISC, burn_rate_per_day=0, depletes_at=None, version=1, at=now
         ),

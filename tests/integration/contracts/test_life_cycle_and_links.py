@@ -96,7 +96,7 @@ async def test_references_to_accounts_and_domains_not_yet_known_are_409_not_yet_
     account_id = uuid.uuid4()
     early = await rig.client.post("/v1/contracts", json={"account_id": str(account_id)}, headers=rig.auth("partner"))
     assert_problem(early, 409, "not_yet_known")
-    await rig.feed(AccountOpened(account_id=account_id, name="Late Ltd"))
+    await rig.feed(AccountOpened(account_id=account_id, name="Late Ltd", opened_by="dev-partner"))
 
     async def open_contract() -> httpx.Response:
         return await rig.client.post("/v1/contracts", json={"account_id": str(account_id)}, headers=rig.auth("partner"))

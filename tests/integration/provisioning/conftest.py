@@ -52,7 +52,8 @@ class Steps:
     async def open_account(self, name: str = "Acme") -> uuid.UUID:
         """What the wallet does: publish AccountOpened. Provisioning learns of it through its own queue."""
         account_id = uuid.uuid4()
-        await publish_event(self.test_platform, AccountOpened(account_id=account_id, name=name))
+        opened = AccountOpened(account_id=account_id, name=name, opened_by="dev-partner")
+        await publish_event(self.test_platform, opened)
         await eventually(
             lambda: self.scalar("SELECT count(*) FROM provisioning.known_account WHERE id = $1", account_id)
         )

@@ -268,13 +268,17 @@ async def test_wrong_codes_are_rate_limited_per_client_across_accounts(
     wallet: httpx.AsyncClient, platform: TestPlatform
 ) -> None:
     client = _partner(platform, subject=f"guesser-{uuid.uuid4().hex[:6]}")
-    accounts = [await open_account(wallet, platform) for _ in range(3)]
+    # The guessing partner's own accounts (a partner acts only on the accounts it opened).
+    opened = [await wallet.post("/v1/accounts", json={"name": "Acme"}, headers=client) for _ in range(3)]
+    accounts = [str(response.json()["id"]) for response in opened]
     for i in range(FAILURES_PER_CLIENT):
         response = await _redeem(wallet, accounts[i % 2], domain.new_activation_code(), client)
         assert response.json()["code"] == "unknown_key"
 
     limited = await _redeem(wallet, accounts[2], domain.new_activation_code(), client)
-    other_client = await _redeem(wallet, accounts[2], domain.new_activation_code(), _partner(platform))
+    # Another client (the account's customer) is not limited by the guesser's failures.
+    customer = platform.auth("customer", account_id=accounts[2])
+    other_client = await _redeem(wallet, accounts[2], domain.new_activation_code(), customer)
 
     assert (limited.status_code, limited.json()["code"]) == (429, "rate_limited")
     assert other_client.json()["code"] == "unknown_key"

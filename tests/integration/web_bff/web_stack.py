@@ -110,6 +110,8 @@ def bearer(platform: TestPlatform, stack: WebStack, *, role: str, account_id: UU
         load_or_create_key(platform.dev_dir),
         roles=[role],
         account_id=str(account_id) if account_id else None,
+        # The demo partner who signs in to the web app: partners see only the accounts they opened.
+        subject="demo-partner" if role == "partner" else None,
         issuer=stack.issuer,
     )
     return {"Authorization": f"Bearer {token}"}

@@ -36,9 +36,10 @@ def test_tokens_without_a_usable_role_or_account_are_refused(claims: dict[str, o
         principal_from_claims(claims)
 
 
-def test_a_customer_sees_only_their_own_account_while_partners_and_operators_see_all() -> None:
+def test_a_customer_sees_only_their_own_account_an_operator_all_and_a_partner_only_through_its_scope() -> None:
     customer = Principal(subject="c", roles=frozenset({Role.CUSTOMER}), account_id=ACCOUNT)
     assert customer.can_access_account(ACCOUNT)
     assert not customer.can_access_account(uuid.uuid4())
-    for role in (Role.PARTNER, Role.OPERATOR):
-        assert Principal(subject="p", roles=frozenset({role}), account_id=None).can_access_account(uuid.uuid4())
+    assert Principal(subject="o", roles=frozenset({Role.OPERATOR}), account_id=None).can_access_account(uuid.uuid4())
+    # A partner's accounts are the service's read model (shared.partner_scope), never every account.
+    assert not Principal(subject="p", roles=frozenset({Role.PARTNER}), account_id=None).can_access_account(ACCOUNT)

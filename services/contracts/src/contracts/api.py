@@ -57,11 +57,17 @@ _BAD_CURSOR = (400, "`invalid_cursor`")
     operation_id="openContract",
     status_code=status.HTTP_201_CREATED,
     summary="Open a contract (draft) for an account",
-    responses=problem_responses((409, "`not_yet_known`: the account's event has not arrived yet, retry")),
-    dependencies=PARTNERS,
+    responses=problem_responses(
+        (404, "`not_found`: no such account (or not yours)"),
+        (409, "`not_yet_known`: the account's event has not arrived yet, retry"),
+    ),
 )
-async def open_contract(body: ContractCreate, pool: DbPool, now: Now, key: OptionalIdempotencyKey) -> ContractRead:
-    return await service.open_contract(pool, account_id=body.account_id, idempotency_key=key, now=now)
+async def open_contract(
+    body: ContractCreate, principal: PartnerPrincipal, pool: DbPool, now: Now, key: OptionalIdempotencyKey
+) -> ContractRead:
+    return await service.open_contract(
+        pool, principal=principal, account_id=body.account_id, idempotency_key=key, now=now
+    )
 
 
 @router.get(

@@ -189,6 +189,8 @@ class HistoryEntryType(StrEnum):
     BALANCE_LOW = "BalanceLow"
     BALANCE_DEPLETED = "BalanceDepleted"
     BALANCE_RESTORED = "BalanceRestored"
+    AUTO_RELOAD_TRIGGERED = "AutoReloadTriggered"
+    AUTO_RELOAD_FAILED = "AutoReloadFailed"
 
 
 class RentalStatus(StrEnum):

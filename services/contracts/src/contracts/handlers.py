@@ -13,11 +13,15 @@ from contracts import repository, service
 from contracts.config import Settings
 from contracts.domain import Funding, WalletFact
 from contracts.service import AccountEntry
+from shared import partner_scope
 from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.provisioning import DeviceProvisioned, DeviceRemoved, DomainCreated
 from shared.events.wallet import (
+    AccountAssigned,
     AccountOpened,
+    AutoReloadFailed,
+    AutoReloadTriggered,
     BalanceDepleted,
     BalanceLow,
     BalanceRestored,
@@ -30,6 +34,7 @@ from shared.money import format_isc
 
 async def on_account_opened(ctx: HandlerContext[Settings], event: AccountOpened) -> None:
     await repository.upsert_known_account(ctx.conn, account_id=event.account_id, name=event.name)
+    await partner_scope.record_account_opened(ctx, event)
 
 
 async def on_domain_created(ctx: HandlerContext[Settings], event: DomainCreated) -> None:
@@ -88,12 +93,42 @@ async def on_balance_restored(ctx: HandlerContext[Settings], event: BalanceResto
 
 
 async def on_credits_loaded(ctx: HandlerContext[Settings], event: CreditsLoaded) -> None:
+    how = " by Auto-iSC" if event.source == "auto_reload" else ""
     entry = AccountEntry(
         at=ctx.envelope.time,
         type="CreditsLoaded",
-        summary=f"{format_isc(event.amount)} iSC loaded; balance {format_isc(event.balance_after)} iSC",
+        summary=f"{format_isc(event.amount)} iSC loaded{how}; balance {format_isc(event.balance_after)} iSC",
         data=event.model_dump(mode="json"),
-        source_key=f"credits_loaded:{event.key_id}",
+        # A key loads once, an Auto-iSC order once: either names the fact.
+        source_key=f"credits_loaded:{event.key_id or event.order_id}",
+    )
+    await service.record_account_event(ctx.conn, account_id=event.account_id, entry=entry)
+
+
+async def on_auto_reload_triggered(ctx: HandlerContext[Settings], event: AutoReloadTriggered) -> None:
+    entry = AccountEntry(
+        at=ctx.envelope.time,
+        type="AutoReloadTriggered",
+        summary=f"Auto-iSC ordered {format_isc(event.amount)} iSC from the partner: time left reached the threshold",
+        data=event.model_dump(mode="json"),
+        source_key=f"auto_reload:{event.account_id}:{event.crossing}",
+    )
+    await service.record_account_event(ctx.conn, account_id=event.account_id, entry=entry)
+
+
+_RELOAD_REFUSALS = {
+    "monthly_cap_reached": "this month's limit is reached",
+    "suspended_by_partner": "the partner suspended it",
+}
+
+
+async def on_auto_reload_failed(ctx: HandlerContext[Settings], event: AutoReloadFailed) -> None:
+    entry = AccountEntry(
+        at=ctx.envelope.time,
+        type="AutoReloadFailed",
+        summary=f"Auto-iSC could not reload {format_isc(event.amount)} iSC: {_RELOAD_REFUSALS[event.reason]}",
+        data=event.model_dump(mode="json"),
+        source_key=f"auto_reload:{event.account_id}:{event.crossing}",
     )
     await service.record_account_event(ctx.conn, account_id=event.account_id, entry=entry)
 
@@ -112,6 +147,7 @@ async def on_balance_low(ctx: HandlerContext[Settings], event: BalanceLow) -> No
 
 SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
     AccountOpened: on_account_opened,
+    AccountAssigned: partner_scope.record_account_assigned,
     DomainCreated: on_domain_created,
     DeviceProvisioned: on_device_provisioned,
     DeviceRemoved: on_device_removed,
@@ -120,4 +156,6 @@ SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
     BalanceRestored: on_balance_restored,
     CreditsLoaded: on_credits_loaded,
     BalanceLow: on_balance_low,
+    AutoReloadTriggered: on_auto_reload_triggered,
+    AutoReloadFailed: on_auto_reload_failed,
 }

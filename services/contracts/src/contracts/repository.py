@@ -326,16 +326,20 @@ async def list_contracts(
     account_id: UUID | None,
     after: tuple[Any, ...] | None,
     limit: int,
+    partner: str | None = None,
 ) -> list[Contract]:
+    """Newest first; `partner`: only the contracts of that partner's accounts."""
     rows = await conn.fetch(
         f"""SELECT {_CONTRACT_COLUMNS} FROM contract c
             WHERE ($1::uuid IS NULL OR c.account_id = $1)
               AND ($2::timestamptz IS NULL OR (c.created_at, c.id) < ($2, $3::uuid))
+              AND ($5::text IS NULL OR c.account_id IN (SELECT account_id FROM partner_account WHERE partner = $5))
             ORDER BY c.created_at DESC, c.id DESC LIMIT $4""",  # noqa: S608 - fixed column list
         account_id,
         after[0] if after else None,
         after[1] if after else None,
         limit,
+        partner,
     )
     return [Contract.of(row) for row in rows]
 

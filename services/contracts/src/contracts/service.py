@@ -71,6 +71,7 @@ from shared.idempotency import Claim, claim
 from shared.messaging.outbox import add_all_to_outbox
 from shared.money import format_isc
 from shared.pagination import Keyset, Page
+from shared.partner_scope import ensure_account_access, partner_filter
 from shared.refusals import Conflict, NotFound, NotYetKnown
 
 log = structlog.get_logger()
@@ -136,20 +137,22 @@ def _per_day(micro: int) -> str:
     return f"{format_isc(micro)} iSC/day"
 
 
-def _visible(principal: Principal, contract: AnyContract | None) -> AnyContract:
-    """The contract if the caller may see it; another account's contract is as absent as a missing one."""
-    if contract is None or not principal.can_access_account(contract.account_id):
+async def _visible(conn: asyncpg.Connection, principal: Principal, contract: AnyContract | None) -> AnyContract:
+    """The contract if the caller may see it (its customer, a partner of its account, an operator); another
+    account's contract is as absent as a missing one."""
+    if contract is None:
         raise NotFound("contract not found")
+    await ensure_account_access(conn, principal, contract.account_id, what="contract")
     return contract
 
 
 async def _visible_contract(conn: asyncpg.Connection, *, principal: Principal, contract_id: UUID) -> Contract:
-    return _visible(principal, await repository.get_contract(conn, contract_id))
+    return await _visible(conn, principal, await repository.get_contract(conn, contract_id))
 
 
 async def _locked_contract(conn: asyncpg.Connection, *, principal: Principal, contract_id: UUID) -> LockedContract:
     """The visible contract, locked for a change of it."""
-    return _visible(principal, await repository.lock_contract(conn, contract_id))
+    return await _visible(conn, principal, await repository.lock_contract(conn, contract_id))
 
 
 async def _contract_now(conn: asyncpg.Connection, contract_id: UUID) -> ContractRead:
@@ -308,9 +311,11 @@ async def _change_status(
 
 
 async def open_contract(
-    pool: asyncpg.Pool, *, account_id: UUID, idempotency_key: str | None, now: datetime
+    pool: asyncpg.Pool, *, principal: Principal, account_id: UUID, idempotency_key: str | None, now: datetime
 ) -> ContractRead:
+    """A partner opens a contract for one of its accounts (an operator for any)."""
     async with transaction(pool) as conn:
+        await ensure_account_access(conn, principal, account_id, retry_if_unknown=True)
         request = {"account_id": str(account_id)}
         once = await claim(conn, operation="contract_opening", owner=account_id, key=idempotency_key, request=request)
         if (replay := once.replayed(ContractRead)) is not None:
@@ -341,7 +346,9 @@ async def list_contracts(
         account_id = principal.account_id  # a customer lists only their own account's contracts
     page = BY_INSTANT.request(cursor, limit)
     async with pool.acquire() as conn:
-        contracts = await repository.list_contracts(conn, account_id=account_id, after=page.after, limit=page.fetch)
+        contracts = await repository.list_contracts(
+            conn, account_id=account_id, partner=partner_filter(principal), after=page.after, limit=page.fetch
+        )
     return BY_INSTANT.page([_contract_read(c) for c in contracts], page, key=lambda c: (c.created_at, c.id))
 
 
@@ -439,8 +446,8 @@ async def _linkable_domain(
     if known is None:
         raise NotYetKnown(f"domain {domain_id} is not known yet; retry shortly", code="not_yet_known")
     if known.account_id != contract.account_id:
-        if not principal.has_any(Role.OPERATOR, Role.PARTNER):
-            raise NotFound("domain not found")
+        # Only who may see the domain's own account learns why (an operator, a partner of both accounts).
+        await ensure_account_access(conn, principal, known.account_id, what="domain")
         raise Conflict("the domain belongs to another account", code="domain_of_another_account")
     holder = await repository.live_link_of_domain(conn, domain_id)
     if holder == contract.id:

@@ -12,11 +12,12 @@ from datetime import datetime
 from license_distributor import service
 from license_distributor.config import Settings
 from license_distributor.repository import AccountRunway, ContractTerms, GatewayRecord, RentalShare
+from shared import partner_scope
 from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
 from shared.events.provisioning import DomainCreated, GatewayEvent, GatewayRegistered, GatewayRemoved
-from shared.events.wallet import BalanceDepleted, BalanceRestored, RunwayChanged
+from shared.events.wallet import AccountAssigned, AccountOpened, BalanceDepleted, BalanceRestored, RunwayChanged
 from shared.messaging.consumer import Handler
 
 
@@ -126,6 +127,9 @@ async def _apply_runway(
 
 
 SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
+    # Which partner sees which account's licences (shared.partner_scope).
+    AccountOpened: partner_scope.record_account_opened,
+    AccountAssigned: partner_scope.record_account_assigned,
     DomainCreated: on_domain_created,
     GatewayRegistered: on_gateway_registered,
     GatewayRemoved: on_gateway_removed,

@@ -45,7 +45,7 @@ from license_distributor.signing import (
     gateway_signature_valid,
     generate_signing_key,
 )
-from shared.auth import Principal, ensure_account_access
+from shared.auth import Principal
 from shared.db import after_commit, transaction
 from shared.events.base import Event
 from shared.events.licensing import (
@@ -58,6 +58,7 @@ from shared.events.licensing import (
 )
 from shared.idempotency import claim
 from shared.messaging.outbox import add_all_to_outbox
+from shared.partner_scope import ensure_account_access
 from shared.refusals import Conflict, NotFound, Unauthorized
 
 log = structlog.get_logger()
@@ -1019,7 +1020,7 @@ async def domain_licences(
     known = await repository.known_domain(pool, domain_id=domain_id)
     if known is None:
         raise NotFound("domain not found")
-    ensure_account_access(principal, known.account_id, what="domain")
+    await ensure_account_access(pool, principal, known.account_id, what="domain")
     content = (await domain_contents(pool, domain_ids=[domain_id], now=now, lease=lease))[domain_id]
     # A replica that missed three heartbeats is presumed gone, with its sessions.
     alive_after = now - timedelta(seconds=3 * heartbeat_interval_s)

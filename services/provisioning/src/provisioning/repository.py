@@ -112,16 +112,20 @@ async def get_domain(conn: Db, domain_id: UUID) -> Domain | None:
     return _one(Domain, await conn.fetchrow("SELECT id, account_id, name FROM domain WHERE id = $1", domain_id))
 
 
-async def list_domains(conn: Db, *, account_id: UUID | None, after: tuple[Any, ...] | None, limit: int) -> list[Domain]:
-    """By name (then id), of one account or of all when `account_id` is None."""
+async def list_domains(
+    conn: Db, *, account_id: UUID | None, after: tuple[Any, ...] | None, limit: int, partner: str | None = None
+) -> list[Domain]:
+    """By name (then id), of one account or of all when `account_id` is None; `partner`: only its accounts'."""
     rows = await conn.fetch(
         """SELECT id, account_id, name FROM domain
            WHERE ($1::uuid IS NULL OR account_id = $1)
              AND ($2::text IS NULL OR (name, id) > ($2, $3::uuid))
+             AND ($5::text IS NULL OR account_id IN (SELECT account_id FROM partner_account WHERE partner = $5))
            ORDER BY name, id LIMIT $4""",
         account_id,
         *_after(after),
         limit,
+        partner,
     )
     return _all(Domain, rows)
 

@@ -33,7 +33,7 @@ from provisioning.schemas import (
     ProvisioningCodeIssued,
     ProvisioningCodeRead,
 )
-from shared.auth import Principal, Role, ensure_account_access
+from shared.auth import Principal, Role
 from shared.db import transaction
 from shared.events.provisioning import (
     DeviceProvisioned,
@@ -45,6 +45,7 @@ from shared.events.provisioning import (
 from shared.idempotency import Claim, claim
 from shared.messaging.outbox import add_to_outbox
 from shared.pagination import Keyset, Page
+from shared.partner_scope import ensure_account_access, partner_filter
 from shared.rate_limit import ensure_below_limit, record_hit
 from shared.refusals import Conflict, NotFound, NotYetKnown
 
@@ -70,7 +71,7 @@ async def note_account_opened(conn: asyncpg.Connection, *, account_id: UUID, nam
 async def create_domain(
     pool: asyncpg.Pool, *, principal: Principal, account_id: UUID, name: str, idempotency_key: str | None
 ) -> DomainRead:
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id, retry_if_unknown=True)
     created = DomainRead(id=uuid4(), account_id=account_id, name=name)
     async with transaction(pool) as conn:
         once = await claim(
@@ -103,9 +104,11 @@ async def list_domains(
     if account_id is None and not principal.has_any(Role.PARTNER, Role.OPERATOR):
         account_id = principal.account_id
     if account_id is not None:
-        ensure_account_access(principal, account_id)
+        await ensure_account_access(pool, principal, account_id)
     page = DOMAINS_BY_NAME.request(cursor, limit)
-    domains = await repository.list_domains(pool, account_id=account_id, after=page.after, limit=page.fetch)
+    domains = await repository.list_domains(
+        pool, account_id=account_id, partner=partner_filter(principal), after=page.after, limit=page.fetch
+    )
     return DOMAINS_BY_NAME.page([_shown(DomainRead, d) for d in domains], page, key=lambda d: (d.name, d.id))
 
 
@@ -113,8 +116,9 @@ async def _accessible_domain(
     conn: asyncpg.Connection | asyncpg.Pool, *, principal: Principal, domain_id: UUID
 ) -> Domain:
     found = await repository.get_domain(conn, domain_id)
-    if found is None or not principal.can_access_account(found.account_id):
+    if found is None:
         raise NotFound("domain not found")
+    await ensure_account_access(conn, principal, found.account_id, what="domain")
     return found
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from shared.auth import AnyRolePrincipal, OperatorPrincipal, PartnerPrincipal
+from shared.auth import AnyRolePrincipal, OperatorPrincipal, PartnerPrincipal, Principal, Role, require_roles
 from shared.errors import problem_responses
 from shared.idempotency import OptionalIdempotencyKey, RequiredIdempotencyKey
 from shared.pagination import Cursor, Page
@@ -16,15 +16,21 @@ from wallet import service
 from wallet.config import Settings
 from wallet.schemas import (
     AccountCreate,
+    AccountPartnerRead,
     AccountRead,
     ActivationKeyRead,
     AdjustmentCreate,
     AdjustmentRead,
+    AutoReloadRead,
+    AutoReloadSuspensionWrite,
+    AutoReloadWrite,
     KeyBatchCreate,
     KeyBatchRead,
     LedgerEntryRead,
+    PartnerAssignmentWrite,
     RedemptionCreate,
     RedemptionRead,
+    ReloadOrderRead,
     WarningThresholdsWrite,
 )
 
@@ -73,6 +79,21 @@ async def read_account(
     return await service.read_account(
         pool, principal=principal, account_id=account_id, ladder_s=settings.low_balance_thresholds_s, now=now
     )
+
+
+@router.put(
+    "/accounts/{account_id}/assigned-partner",
+    operation_id="assignPartner",
+    tags=["accounts"],
+    responses=problem_responses(_NO_ACCOUNT),
+)
+async def assign_partner(
+    account_id: UUID, body: PartnerAssignmentWrite, principal: OperatorPrincipal, pool: DbPool
+) -> AccountPartnerRead:
+    """Assign the account to a partner (its token's subject): besides the partner that opened it, this partner sees
+    and acts on the account, its contracts, keys, orders and domains, in every service, and fulfils its Auto-iSC
+    reloads from now on."""
+    return await service.assign_partner(pool, principal=principal, account_id=account_id, partner=body.partner)
 
 
 @router.put(
@@ -223,3 +244,108 @@ async def revoke_activation_key(
     return await service.revoke_activation_key(
         pool, principal=principal, key_id=key_id, idempotency_key=idempotency_key, now=now
     )
+
+
+# --- Auto-iSC ----------------------------------------------------------------------------------------------------
+
+_NO_AUTO_RELOAD = (404, "`not_found`: no such account (or not yours), or Auto-iSC is not set on it")
+# Only a partner has a sales channel of its own ("me"); an operator reads every order with `listReloadOrders`.
+OnlyPartnerPrincipal = Annotated[Principal, Depends(require_roles(Role.PARTNER))]
+
+
+@router.put(
+    "/accounts/{account_id}/auto-reload",
+    operation_id="setAutoReload",
+    tags=["auto-iSC"],
+    responses=problem_responses(
+        _NO_ACCOUNT,
+        (
+            409,
+            "`auto_reload_needs_active_contract`: no rental contract of the account is active; "
+            "`auto_reload_needs_manual_loads`: less than 30 days' worth at the current rate loaded by hand",
+        ),
+    ),
+)
+async def set_auto_reload(
+    account_id: UUID, body: AutoReloadWrite, principal: AnyRolePrincipal, pool: DbPool, now: Now
+) -> AutoReloadRead:
+    """Auto-iSC: when the paid time left falls to `threshold_days`, `amount` is loaded at once under a standing order
+    the account's partner fulfils (again while the time left is still under the threshold), at most `monthly_cap`
+    per calendar month (UTC)."""
+    return await service.set_auto_reload(pool, principal=principal, account_id=account_id, body=body, now=now)
+
+
+@router.get(
+    "/accounts/{account_id}/auto-reload",
+    operation_id="getAutoReload",
+    tags=["auto-iSC"],
+    responses=problem_responses(_NO_ACCOUNT),
+)
+async def read_auto_reload(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> AutoReloadRead:
+    """Its state (`not_set` until it is set), the last reload and the next expected one (at the current rates)."""
+    return await service.read_auto_reload(pool, principal=principal, account_id=account_id, now=now)
+
+
+@router.delete(
+    "/accounts/{account_id}/auto-reload",
+    operation_id="endAutoReload",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["auto-iSC"],
+    responses=problem_responses(_NO_ACCOUNT),
+)
+async def end_auto_reload(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> Response:
+    await service.end_auto_reload(pool, principal=principal, account_id=account_id, now=now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put(
+    "/accounts/{account_id}/auto-reload/suspension",
+    operation_id="setAutoReloadSuspension",
+    tags=["auto-iSC"],
+    responses=problem_responses(_NO_AUTO_RELOAD),
+)
+async def suspend_auto_reload(
+    account_id: UUID, body: AutoReloadSuspensionWrite, principal: PartnerPrincipal, pool: DbPool, now: Now
+) -> AutoReloadRead:
+    """The partner stops the account's reloads (`suspended: true`) or allows them again; while suspended, a due
+    reload fails with `AutoReloadFailed` (`suspended_by_partner`) and the customer is warned."""
+    return await service.suspend_auto_reload(
+        pool, principal=principal, account_id=account_id, suspended=body.suspended, now=now
+    )
+
+
+@router.get(
+    "/partners/me/orders",
+    operation_id="listMyReloadOrders",
+    tags=["auto-iSC"],
+    responses=problem_responses((400, "`invalid_cursor`")),
+)
+async def list_my_reload_orders(
+    principal: OnlyPartnerPrincipal,
+    pool: DbPool,
+    account_id: UUID | None = None,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[ReloadOrderRead]:
+    """The Auto-iSC reloads this partner fulfils and invoices, newest first."""
+    return await service.list_reload_orders(
+        pool, partner=principal.subject, account_id=account_id, cursor=cursor, limit=limit
+    )
+
+
+@router.get(
+    "/reload-orders",
+    operation_id="listReloadOrders",
+    tags=["auto-iSC"],
+    dependencies=[Depends(require_roles(Role.OPERATOR))],
+    responses=problem_responses((400, "`invalid_cursor`")),
+)
+async def list_reload_orders(
+    pool: DbPool,
+    partner: Annotated[str | None, Query(max_length=200)] = None,
+    account_id: UUID | None = None,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[ReloadOrderRead]:
+    """Every partner's Auto-iSC reload orders (an operator), newest first."""
+    return await service.list_reload_orders(pool, partner=partner, account_id=account_id, cursor=cursor, limit=limit)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from shared.money import SECONDS_PER_DAY
+from shared.money import SECONDS_PER_DAY, format_isc
 from shared.refusals import Conflict, Unprocessable
 from shared.sealing import NONCE_BYTES, KeyEncryptionKey, SealingError
 
@@ -256,12 +256,15 @@ class Book(StrEnum):
     KEYS_ISSUED = "keys_issued"
     USAGE_EARNED = "usage_earned"
     ADJUSTMENTS = "adjustments"
+    # Auto-iSC reloads: credited at once, owed by the account's partner under its standing order (reload_order).
+    RELOAD_ORDERS = "reload_orders"
 
 
 class EntryKind(StrEnum):
     REDEMPTION = "redemption"
     USAGE = "usage"
     ADJUSTMENT = "adjustment"
+    AUTO_RELOAD = "auto_reload"
 
 
 @dataclass(frozen=True)
@@ -291,8 +294,41 @@ def adjustment_posting(amount: int) -> Posting:
     return Posting(EntryKind.ADJUSTMENT, ((Book.CUSTOMER_WALLET, amount), (Book.ADJUSTMENTS, -amount)))
 
 
+def auto_reload_posting(amount: int) -> Posting:
+    """An Auto-iSC reload: the customer is credited, the reload orders book (the partner's to invoice) owes it."""
+    return Posting(EntryKind.AUTO_RELOAD, ((Book.CUSTOMER_WALLET, amount), (Book.RELOAD_ORDERS, -amount)))
+
+
 def usage_posting(amount: int) -> Posting:
     return Posting(EntryKind.USAGE, ((Book.CUSTOMER_WALLET, -amount), (Book.USAGE_EARNED, amount)))
+
+
+# --- Auto-iSC preconditions ---------------------------------------------------------------------------
+
+# At least this many days' worth at the current rate loaded by hand before Auto-iSC may be set.
+MANUAL_DAYS_BEFORE_AUTO_RELOAD = 30
+
+
+class AutoReloadNeedsActiveContract(Conflict):
+    code, title = "auto_reload_needs_active_contract", "Auto-iSC needs an active contract"
+
+
+class AutoReloadNeedsManualLoads(Conflict):
+    code, title = "auto_reload_needs_manual_loads", "Auto-iSC needs a month loaded by hand"
+
+
+def check_auto_reload_allowed(*, has_active_contract: bool, rate_per_day: int, loaded_manually: int) -> None:
+    """Auto-iSC is possible once a rental contract is active and at least 30 days' worth at the current rate (and
+    something at all, when nothing burns yet) was loaded by hand (redeemed keys)."""
+    if not has_active_contract:
+        raise AutoReloadNeedsActiveContract("Auto-iSC needs an active rental contract on the account")
+    needed = max(1, rate_per_day * MANUAL_DAYS_BEFORE_AUTO_RELOAD)
+    if loaded_manually < needed:
+        raise AutoReloadNeedsManualLoads(
+            f"Auto-iSC needs at least {MANUAL_DAYS_BEFORE_AUTO_RELOAD} days' worth at the current rate loaded by hand",
+            needed=format_isc(needed),
+            loaded=format_isc(loaded_manually),
+        )
 
 
 # --- Activation codes ---------------------------------------------------------------------------------

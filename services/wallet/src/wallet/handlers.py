@@ -11,7 +11,15 @@ from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
 from shared.events.licensing import LicenceDeliveryFailed
-from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored, CreditsLoaded, WalletEvent
+from shared.events.wallet import (
+    AutoReloadFailed,
+    AutoReloadTriggered,
+    BalanceDepleted,
+    BalanceLow,
+    BalanceRestored,
+    CreditsLoaded,
+    WalletEvent,
+)
 from shared.messaging.consumer import Handler
 from wallet import domain, notices, service, webhooks
 from wallet.config import Settings
@@ -33,6 +41,7 @@ async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged)
         changed_at=event.changed_at or ctx.envelope.time,
         ladder_s=ctx.settings.low_balance_thresholds_s,
         now=ctx.now(),
+        active=event.active,
     )
     await webhooks.record_event(
         ctx.conn,
@@ -83,4 +92,6 @@ SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
     BalanceDepleted: on_account_event,
     BalanceRestored: on_account_event,
     LicenceDeliveryFailed: on_licence_delivery_failed,
+    AutoReloadTriggered: on_account_event,
+    AutoReloadFailed: on_account_event,
 }

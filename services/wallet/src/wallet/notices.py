@@ -19,11 +19,12 @@ import aiosmtplib
 import asyncpg
 import structlog
 
-from shared.auth import Principal, ensure_account_access
+from shared.auth import Principal
 from shared.db import is_database_away, transaction
 from shared.events.base import Event
-from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored
+from shared.events.wallet import AutoReloadFailed, AutoReloadTriggered, BalanceDepleted, BalanceLow, BalanceRestored
 from shared.money import format_isc
+from shared.partner_scope import ensure_account_access
 from shared.refusals import NotFound
 from shared.runtime import Runtime, until_reachable
 from wallet import notices_repository as repository
@@ -40,7 +41,7 @@ _BATCH = 20
 
 
 async def read_contacts(pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID) -> ContactsRead:
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     await _existing_account(pool, account_id)
     contacts = await repository.get_contacts(pool, account_id)
     return ContactsRead(account_id=account_id, emails=contacts.emails, updated_at=contacts.updated_at)
@@ -49,7 +50,7 @@ async def read_contacts(pool: asyncpg.Pool, *, principal: Principal, account_id:
 async def put_contacts(
     pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, emails: list[str], now: datetime
 ) -> ContactsRead:
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     cleaned = check_contacts(emails)
     async with transaction(pool) as conn:
         await _existing_account(conn, account_id)
@@ -61,7 +62,7 @@ async def put_contacts(
 async def list_notices(
     pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, limit: int
 ) -> EmailNoticeList:
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     await _existing_account(pool, account_id)
     notices = await repository.list_notices(pool, account_id=account_id, limit=limit)
     return EmailNoticeList(
@@ -108,7 +109,31 @@ def _values_of(event: Event) -> tuple[NoticeKind, dict[str, str]] | None:
             else f"At the current rate it lasts until {instant_text(event.depletes_at)} (UTC)."
         )
         return NoticeKind.BALANCE_RESTORED, {"balance": format_isc(event.balance), "runway": runway}
+    if isinstance(event, AutoReloadTriggered):
+        runway = (
+            "Nothing draws on it at the moment."
+            if event.depletes_at is None
+            else f"At the current rate it lasts until {instant_text(event.depletes_at)} (UTC)."
+        )
+        return NoticeKind.AUTO_RELOAD_TRIGGERED, {
+            "amount": format_isc(event.amount),
+            "threshold": duration_text(event.threshold_s),
+            "runway": runway,
+        }
+    if isinstance(event, AutoReloadFailed):
+        return NoticeKind.AUTO_RELOAD_FAILED, {
+            "amount": format_isc(event.amount),
+            "time_left": duration_text(event.time_left_s),
+            "why": _FAILURE_REASONS[event.reason],
+        }
     return None
+
+
+# Why a reload did not happen, as the customer's warning says it.
+_FAILURE_REASONS = {
+    "monthly_cap_reached": "this month's Auto-iSC limit is reached",
+    "suspended_by_partner": "your partner has suspended Auto-iSC for this account",
+}
 
 
 async def record_event(

@@ -31,7 +31,8 @@ class NoticeKind(StrEnum):
     BALANCE_DEPLETED = "balance_depleted"
     BALANCE_RESTORED = "balance_restored"
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
-    # Reserved for the Auto-iSC issue: `auto_reload_succeeded`, `auto_reload_failed` (a template pair each).
+    AUTO_RELOAD_TRIGGERED = "auto_reload_triggered"
+    AUTO_RELOAD_FAILED = "auto_reload_failed"
 
 
 _SUBJECTS = {
@@ -39,6 +40,8 @@ _SUBJECTS = {
     NoticeKind.BALANCE_DEPLETED: "Your credit ran out: rental stopped",
     NoticeKind.BALANCE_RESTORED: "Your credit is back: rental runs again",
     NoticeKind.WEBHOOK_ENDPOINT_DISABLED: "Webhook endpoint disabled after failing deliveries",
+    NoticeKind.AUTO_RELOAD_TRIGGERED: "Auto-iSC loaded $amount iSC",
+    NoticeKind.AUTO_RELOAD_FAILED: "Auto-iSC could not reload: your credit runs out in $time_left",
 }
 
 # After the n-th failed send the notice waits min(FIRST * 2**(n-1), LONGEST); after MAX_SEND_ATTEMPTS it is

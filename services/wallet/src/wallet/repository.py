@@ -13,13 +13,14 @@ from uuid import UUID
 
 import asyncpg
 
+from shared import auto_reload
 from shared.db import Write
 from shared.idempotency import Claim, claim_with
 from wallet import domain
 from wallet.domain import Burn, ContractRates, RateStep
 
 KeyStatus = Literal["issued", "redeemed", "revoked"]
-EntryKind = Literal["redemption", "usage", "adjustment"]
+EntryKind = Literal["redemption", "usage", "adjustment", "auto_reload"]
 
 
 @dataclass(frozen=True)
@@ -541,16 +542,17 @@ async def upsert_contract_rate_if_newer(
     applied_at: datetime,
     changed_at: datetime | None = None,
     scheduled_rates: Sequence[RateStep] = (),
+    active: bool = True,
 ) -> bool:
     """True if this version was newer than the one held (or the first); an older or equal one changes nothing."""
     applied = await conn.fetchval(
         """INSERT INTO contract_rate (contract_id, account_id, burn_rate_per_day, version, applied_at, changed_at,
-                                      scheduled_rates)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+                                      scheduled_rates, active)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (contract_id) DO UPDATE
                SET burn_rate_per_day = EXCLUDED.burn_rate_per_day, version = EXCLUDED.version,
                    applied_at = EXCLUDED.applied_at, changed_at = EXCLUDED.changed_at,
-                   scheduled_rates = EXCLUDED.scheduled_rates
+                   scheduled_rates = EXCLUDED.scheduled_rates, active = EXCLUDED.active
                WHERE contract_rate.version < EXCLUDED.version AND contract_rate.account_id = EXCLUDED.account_id
            RETURNING true""",
         contract_id,
@@ -560,6 +562,7 @@ async def upsert_contract_rate_if_newer(
         applied_at,
         changed_at,
         steps_json(scheduled_rates),
+        active,
     )
     return bool(applied)
 
@@ -571,3 +574,276 @@ async def contract_rates_of_account(conn: asyncpg.Connection, account_id: UUID) 
         account_id,
     )
     return [ContractRates(rate_per_day=r["burn_rate_per_day"], scheduled=_steps(r["scheduled_rates"])) for r in rows]
+
+
+# --- Auto-iSC -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AutoReload:
+    """An account's Auto-iSC setting and where its crossings stand."""
+
+    account_id: UUID
+    threshold_s: int
+    amount: int
+    monthly_cap: int
+    enabled: bool
+    suspended_by_partner: bool
+    paused_by_depletion: bool
+    crossings: int
+    handled_depletes_at: datetime | None
+    last_reload_at: datetime | None
+    last_failure_at: datetime | None
+    last_failure_reason: str | None
+    set_by: str
+    set_at: datetime
+
+    @property
+    def setting(self) -> auto_reload.ReloadSetting:
+        return auto_reload.ReloadSetting(threshold_s=self.threshold_s, amount=self.amount, monthly_cap=self.monthly_cap)
+
+
+_AUTO_RELOAD_COLUMNS = """account_id, threshold_s, amount, monthly_cap, enabled, suspended_by_partner,
+    paused_by_depletion, crossings, handled_depletes_at, last_reload_at, last_failure_at, last_failure_reason, set_by,
+    set_at"""
+
+
+async def get_auto_reload(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> AutoReload | None:
+    row = await conn.fetchrow(
+        f"SELECT {_AUTO_RELOAD_COLUMNS} FROM auto_reload WHERE account_id = $1",  # noqa: S608 - fixed column list
+        account_id,
+    )
+    return None if row is None else AutoReload(**row)
+
+
+async def upsert_auto_reload(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    threshold_s: int,
+    amount: int,
+    monthly_cap: int,
+    enabled: bool,
+    set_by: str,
+    set_at: datetime,
+) -> None:
+    """Setting Auto-iSC is the customer acting: a pause after a run-out ends, and the next crossing is evaluated
+    afresh (`handled_depletes_at` forgotten). A partner's suspension stays."""
+    await conn.execute(
+        """INSERT INTO auto_reload (account_id, threshold_s, amount, monthly_cap, enabled, set_by, set_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (account_id) DO UPDATE
+               SET threshold_s = EXCLUDED.threshold_s, amount = EXCLUDED.amount, monthly_cap = EXCLUDED.monthly_cap,
+                   enabled = EXCLUDED.enabled, set_by = EXCLUDED.set_by, set_at = EXCLUDED.set_at,
+                   paused_by_depletion = false, handled_depletes_at = NULL""",
+        account_id,
+        threshold_s,
+        amount,
+        monthly_cap,
+        enabled,
+        set_by,
+        set_at,
+    )
+
+
+async def delete_auto_reload(conn: asyncpg.Connection, account_id: UUID) -> bool:
+    return bool(await conn.execute("DELETE FROM auto_reload WHERE account_id = $1", account_id) == "DELETE 1")
+
+
+async def set_auto_reload_suspended(conn: asyncpg.Connection, *, account_id: UUID, suspended: bool) -> bool:
+    """A partner's suspension (or its end: the next crossing is evaluated afresh). False if Auto-iSC is not set."""
+    result = await conn.execute(
+        """UPDATE auto_reload SET suspended_by_partner = $2,
+                  handled_depletes_at = CASE WHEN $2 THEN handled_depletes_at END
+           WHERE account_id = $1""",
+        account_id,
+        suspended,
+    )
+    return bool(result == "UPDATE 1")
+
+
+async def pause_auto_reload_on_depletion(conn: asyncpg.Connection, account_id: UUID) -> None:
+    await conn.execute("UPDATE auto_reload SET paused_by_depletion = true WHERE account_id = $1", account_id)
+
+
+async def resume_auto_reload_by_customer(conn: asyncpg.Connection, account_id: UUID) -> None:
+    await conn.execute(
+        """UPDATE auto_reload SET paused_by_depletion = false, handled_depletes_at = NULL
+           WHERE account_id = $1 AND paused_by_depletion""",
+        account_id,
+    )
+
+
+async def has_active_contract(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> bool:
+    return bool(
+        await conn.fetchval("SELECT EXISTS (SELECT 1 FROM contract_rate WHERE account_id = $1 AND active)", account_id)
+    )
+
+
+async def loaded_manually(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> int:
+    """What the account's redeemed keys loaded, in all (micro-iSC)."""
+    total = await conn.fetchval(
+        "SELECT coalesce(sum(amount), 0) FROM ledger_entry WHERE account_id = $1 AND kind = 'redemption'", account_id
+    )
+    return int(total)
+
+
+async def reloaded_since(conn: asyncpg.Connection | asyncpg.Pool, *, account_id: UUID, since: datetime) -> int:
+    total = await conn.fetchval(
+        "SELECT coalesce(sum(amount), 0) FROM reload_order WHERE account_id = $1 AND ordered_at >= $2",
+        account_id,
+        since,
+    )
+    return int(total)
+
+
+# Due: enabled, not paused by a run-out, the run-out minus the threshold reached, and this runway not handled yet.
+_AUTO_RELOAD_DUE = """r.enabled AND NOT r.paused_by_depletion AND a.depletes_at IS NOT NULL
+    AND NOT a.depleted AND a.depletes_at - make_interval(secs => r.threshold_s) <= $1
+    AND r.handled_depletes_at IS DISTINCT FROM a.depletes_at"""
+
+
+async def lock_next_due_auto_reload(
+    conn: asyncpg.Connection, *, now: datetime, held_back: Collection[UUID]
+) -> tuple[Account, AutoReload] | None:
+    """The next account whose Auto-iSC crossing is due, its row and its setting locked (`SKIP LOCKED`: another
+    replica's claim is passed over, so one crossing is handled by one replica)."""
+    row = await conn.fetchrow(
+        f"""SELECT a.id FROM auto_reload r JOIN account a ON a.id = r.account_id
+            WHERE {_AUTO_RELOAD_DUE} AND a.id <> ALL($2::uuid[])
+            ORDER BY a.depletes_at - make_interval(secs => r.threshold_s)
+            LIMIT 1 FOR UPDATE OF a, r SKIP LOCKED""",  # noqa: S608 - fixed condition
+        now,
+        list(held_back),
+    )
+    if row is None:
+        return None
+    account = await get_account(conn, row["id"])
+    setting = await get_auto_reload(conn, row["id"])
+    if account is None or setting is None:
+        return None
+    return account, setting
+
+
+async def next_auto_reload_instant(
+    conn: asyncpg.Connection | asyncpg.Pool, *, held_back: Collection[UUID]
+) -> datetime | None:
+    value: datetime | None = await conn.fetchval(
+        """SELECT min(a.depletes_at - make_interval(secs => r.threshold_s))
+           FROM auto_reload r JOIN account a ON a.id = r.account_id
+           WHERE r.enabled AND NOT r.paused_by_depletion AND a.depletes_at IS NOT NULL AND NOT a.depleted
+             AND r.handled_depletes_at IS DISTINCT FROM a.depletes_at AND a.id <> ALL($1::uuid[])""",
+        list(held_back),
+    )
+    return value
+
+
+async def record_crossing(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    crossing: int,
+    at: datetime,
+    outcome: Literal["reloaded", "failed"],
+    reason: str | None,
+    order_id: UUID | None,
+    handled_depletes_at: datetime | None,
+) -> bool:
+    """The crossing handled, once: False if it was (its key is taken), and then nothing else changes either."""
+    inserted = await conn.fetchval(
+        """WITH crossed AS (
+               INSERT INTO auto_reload_crossing (account_id, crossing, at, outcome, reason, order_id)
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1
+           ), advanced AS (
+               UPDATE auto_reload SET crossings = $2, handled_depletes_at = $7,
+                      last_reload_at = CASE WHEN $4 = 'reloaded' THEN $3 ELSE last_reload_at END,
+                      last_failure_at = CASE WHEN $4 = 'failed' THEN $3 ELSE last_failure_at END,
+                      last_failure_reason = CASE WHEN $4 = 'failed' THEN $5 ELSE last_failure_reason END
+               WHERE account_id = $1 AND EXISTS (SELECT FROM crossed) RETURNING 1
+           )
+           SELECT EXISTS (SELECT FROM advanced)""",
+        account_id,
+        crossing,
+        at,
+        outcome,
+        reason,
+        order_id,
+        handled_depletes_at,
+    )
+    return bool(inserted)
+
+
+async def insert_reload_order(
+    conn: asyncpg.Connection,
+    *,
+    order_id: UUID,
+    account_id: UUID,
+    partner: str,
+    amount: int,
+    ordered_at: datetime,
+    crossing: int,
+    ledger_entry_id: UUID,
+) -> None:
+    await conn.execute(
+        """INSERT INTO reload_order (id, account_id, partner, amount, ordered_at, crossing, ledger_entry_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        order_id,
+        account_id,
+        partner,
+        amount,
+        ordered_at,
+        crossing,
+        ledger_entry_id,
+    )
+
+
+async def assign_partner(conn: asyncpg.Connection, *, account_id: UUID, partner: str) -> bool:
+    """True if this changed the assigned partner."""
+    result = await conn.execute(
+        "UPDATE account SET assigned_partner = $2 WHERE id = $1 AND assigned_partner IS DISTINCT FROM $2",
+        account_id,
+        partner,
+    )
+    return bool(result == "UPDATE 1")
+
+
+async def partner_of_account(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> str | None:
+    """The partner that fulfils the account's reloads: the one an operator assigned, else the one that opened it."""
+    value: str | None = await conn.fetchval(
+        "SELECT coalesce(assigned_partner, opened_by) FROM account WHERE id = $1", account_id
+    )
+    return value
+
+
+@dataclass(frozen=True)
+class ReloadOrder:
+    id: UUID
+    account_id: UUID
+    partner: str
+    amount: int
+    ordered_at: datetime
+    crossing: int
+    ledger_entry_id: UUID
+
+
+async def list_reload_orders(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    partner: str | None,
+    account_id: UUID | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[ReloadOrder]:
+    """Newest first; `partner` None: every partner's (an operator)."""
+    rows = await conn.fetch(
+        """SELECT id, account_id, partner, amount, ordered_at, crossing, ledger_entry_id FROM reload_order
+           WHERE ($1::text IS NULL OR partner = $1) AND ($2::uuid IS NULL OR account_id = $2)
+             AND ($3::timestamptz IS NULL OR (ordered_at, id) < ($3, $4::uuid))
+           ORDER BY ordered_at DESC, id DESC LIMIT $5""",
+        partner,
+        account_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [ReloadOrder(**row) for row in rows]

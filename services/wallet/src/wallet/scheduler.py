@@ -1,6 +1,8 @@
-"""The wallet's durable scheduler: run-outs (`BalanceDepleted`), low-balance warnings, daily settlement.
+"""The wallet's durable scheduler: run-outs (`BalanceDepleted`), Auto-iSC reloads, low-balance warnings, daily
+settlement.
 
-Its state is the account rows themselves (`depletes_at`, `low_check_at`, `settled_at`), so a restart loses
+Its state is the account rows themselves (`depletes_at`, `low_check_at`, `settled_at`; a reload is due at
+`depletes_at` minus the account's Auto-iSC threshold), so a restart loses
 nothing: whatever fell due while no wallet ran is handled at the next start, with its exact instant.
 Every replica runs it; each due account is claimed with `FOR UPDATE SKIP LOCKED`, so exactly one handles it.
 
@@ -103,6 +105,10 @@ async def _work_through_due(
     async def deplete(held: set[uuid.UUID]) -> uuid.UUID | None:
         return await service.deplete_next_due_account(pool, now=now, held_back=held)
 
+    async def reload(held: set[uuid.UUID]) -> uuid.UUID | None:
+        ladder = settings.low_balance_thresholds_s
+        return await service.auto_reload_next_due_account(pool, now=now, ladder_s=ladder, held_back=held)
+
     async def warn(held: set[uuid.UUID]) -> uuid.UUID | None:
         thresholds = settings.low_balance_thresholds_s
         return await service.warn_next_low_balance(pool, now=now, thresholds_s=thresholds, held_back=held)
@@ -110,7 +116,8 @@ async def _work_through_due(
     async def settle(held: set[uuid.UUID]) -> uuid.UUID | None:
         return await service.settle_next_unsettled_account(pool, now=now, every=every, held_back=held)
 
-    for work in (deplete, warn, settle):
+    # Run-outs first: a reload never lands on an account whose run-out was already due (it stays depleted).
+    for work in (deplete, reload, warn, settle):
         await _work_through(work, now=now, held_back=held_back)
 
 

@@ -40,6 +40,19 @@ class AccountCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
 
 
+class PartnerAssignmentWrite(BaseModel):
+    """The partner (its token's subject) the account is assigned to."""
+
+    model_config = ConfigDict(extra="forbid")
+    partner: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+
+
+class AccountPartnerRead(BaseModel):
+    account_id: UUID
+    # The partner that fulfils the account's Auto-iSC reloads: the one assigned last, else the one that opened it.
+    partner: str
+
+
 class AccountRead(BaseModel):
     id: UUID
     name: str
@@ -149,7 +162,7 @@ class RedemptionRead(BaseModel):
 class LedgerEntryRead(BaseModel):
     id: UUID
     at: datetime
-    kind: Literal["redemption", "usage", "adjustment"]
+    kind: Literal["redemption", "usage", "adjustment", "auto_reload"]
     # Signed change of the balance, e.g. "-0.5" for usage.
     amount: str
     balance_after: IscAmount
@@ -157,3 +170,60 @@ class LedgerEntryRead(BaseModel):
     period_start: datetime | None
     period_end: datetime | None
     note: str | None
+
+
+# --- Auto-iSC ---------------------------------------------------------------------------------------------------
+
+# Whole days (84.0 is 84; a JSON `true` is not a number of days), the bounds stated in the document.
+ThresholdDays = Annotated[int, Strict(), Interval(ge=1, le=365), BeforeValidator(whole_number)]
+
+
+class AutoReloadWrite(BaseModel):
+    """Auto-iSC: when the paid time left falls to `threshold_days`, `amount` iSC is loaded at once (and again while
+    the time left is still under it), at most `monthly_cap` iSC per calendar month (UTC)."""
+
+    model_config = ConfigDict(extra="forbid")
+    threshold_days: ThresholdDays
+    amount: KeyAmount
+    monthly_cap: KeyAmount
+    enabled: Annotated[bool, Strict()] = True
+
+
+class AutoReloadSuspensionWrite(BaseModel):
+    """A partner stops (or allows again) the account's reloads; a due reload then fails with `AutoReloadFailed`."""
+
+    model_config = ConfigDict(extra="forbid")
+    suspended: Annotated[bool, Strict()]
+
+
+class ReloadOrderRead(BaseModel):
+    """A reload the partner fulfils and invoices; `ledger_entry_id` is the entry that credited it."""
+
+    id: UUID
+    account_id: UUID
+    partner: str
+    amount: IscAmount
+    ordered_at: datetime
+    crossing: int
+    ledger_entry_id: UUID
+
+
+class AutoReloadRead(BaseModel):
+    """The account's Auto-iSC; while it is not set (`state: not_set`) the setting's fields are null."""
+
+    account_id: UUID
+    threshold_days: int | None
+    amount: IscAmount | None
+    monthly_cap: IscAmount | None
+    enabled: bool
+    # `active`: reloads when due; `disabled`: set but switched off; `suspended_by_partner`; `paused_after_run_out`:
+    # the balance ran out, nothing reloads until the customer loads credit or sets Auto-iSC again.
+    state: Literal["not_set", "active", "disabled", "suspended_by_partner", "paused_after_run_out"]
+    suspended_by_partner: bool
+    reloaded_this_month: IscAmount
+    last_reload: ReloadOrderRead | None
+    last_failure_at: datetime | None
+    last_failure_reason: Literal["monthly_cap_reached", "suspended_by_partner"] | None
+    # When the next reload is expected at the current rates (null: none expected, e.g. nothing burns or the cap).
+    next_reload_at: datetime | None
+    set_at: datetime | None

@@ -4,8 +4,8 @@ Every use case that changes an account's money locks its row (`FOR UPDATE`), fir
 that is already due (so `BalanceDepleted` always carries the exact instant), then applies its change,
 posts to the ledger, and publishes the new runway with the next version.
 
-Who may act on an account is checked here (`ensure_account_access`: its customer, a partner or an operator;
-anyone else gets 404); which roles may call at all, by the routes.
+Who may act on an account is checked here (`shared.partner_scope.ensure_account_access`: its customer, a partner
+that opened it or was assigned it, or an operator; anyone else gets 404); which roles may call at all, by the routes.
 """
 
 from __future__ import annotations
@@ -14,16 +14,21 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import NoReturn, Protocol, TypeVar
+from typing import Literal, NoReturn, Protocol, TypeVar
 
 import asyncpg
 import structlog
 
-from shared.auth import Principal, Role, ensure_account_access
+from shared import auto_reload
+from shared.auth import Principal, Role
 from shared.db import Write, is_database_away, send_writes, transaction
 from shared.events.base import Event
 from shared.events.wallet import (
+    AccountAssigned,
     AccountOpened,
+    AutoReloadChanged,
+    AutoReloadFailed,
+    AutoReloadTriggered,
     BalanceDepleted,
     BalanceLow,
     BalanceRestored,
@@ -31,9 +36,10 @@ from shared.events.wallet import (
     RunwayChanged,
 )
 from shared.idempotency import claim
-from shared.messaging.outbox import add_to_outbox, outbox_write
-from shared.money import format_isc
+from shared.messaging.outbox import add_all_to_outbox, add_to_outbox, outbox_write
+from shared.money import SECONDS_PER_DAY, format_isc
 from shared.pagination import Keyset, Page
+from shared.partner_scope import ensure_account_access, record_partner
 from shared.rate_limit import record_hit, refuse_if_any_full, window_start
 from shared.refusals import Conflict, NotFound, Unprocessable
 from shared.sealing import KeyEncryptionKey
@@ -41,15 +47,19 @@ from wallet import domain, repository
 from wallet.config import Settings
 from wallet.repository import Account
 from wallet.schemas import (
+    AccountPartnerRead,
     AccountRead,
     ActivationKeyRead,
     AdjustmentCreate,
     AdjustmentRead,
+    AutoReloadRead,
+    AutoReloadWrite,
     IssuedKey,
     KeyBatchRead,
     KeyBatchReceipt,
     LedgerEntryRead,
     RedemptionRead,
+    ReloadOrderRead,
     ScheduledRateRead,
 )
 
@@ -57,6 +67,8 @@ log = structlog.get_logger()
 # Newest first by the ledger's sequence; the cursor's field keeps its name from before (`before`), so cursors
 # handed out earlier still read.
 LEDGER_PAGES = Keyset(("before", int))
+# Reload orders, newest first.
+ORDER_PAGES = Keyset(("ordered_at", datetime), ("id", uuid.UUID))
 
 
 @dataclass(frozen=True)
@@ -114,16 +126,33 @@ async def open_account(
             return replay
         account = Account(id=uuid.uuid4(), name=name, burn=domain.Burn.opened(now), version=0, low_check_at=None)
         await repository.insert_account(conn, account_id=account.id, name=name, opened_by=opened_by, opened_at=now)
-        await add_to_outbox(conn, AccountOpened(account_id=account.id, name=name))
+        # The opener sees and acts on the account from now on, here and (by the event) in every other service.
+        await record_partner(conn, account_id=account.id, partner=opened_by)
+        await add_to_outbox(conn, AccountOpened(account_id=account.id, name=name, opened_by=opened_by))
         result = await once.answer(_account_read(account, now=now, ladder_s=ladder_s), status_code=201)
     log.info("wallet.account.opened", account_id=str(account.id))
     return result
 
 
+async def assign_partner(
+    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, partner: str
+) -> AccountPartnerRead:
+    """An operator assigns the account to a partner: it sees and acts on the account too, and fulfils its Auto-iSC
+    reloads from now on. Assigning the same partner again changes nothing."""
+    async with transaction(pool) as conn:
+        _existing(await repository.lock_account(conn, account_id))
+        if await repository.assign_partner(conn, account_id=account_id, partner=partner):
+            await record_partner(conn, account_id=account_id, partner=partner)
+            await add_to_outbox(conn, AccountAssigned(account_id=account_id, partner=partner))
+            log.info("wallet.account.assigned", account_id=str(account_id), partner=partner, by=principal.subject)
+        opened_by = await repository.partner_of_account(conn, account_id)
+    return AccountPartnerRead(account_id=account_id, partner=opened_by or partner)
+
+
 async def read_account(
     pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, ladder_s: Sequence[int], now: datetime
 ) -> AccountRead:
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     account = _existing(await repository.get_account(pool, account_id))
     return _account_read(account, now=now, ladder_s=ladder_s)
 
@@ -178,7 +207,7 @@ async def set_warning_thresholds(
     """The account's own warning ladder (None: the deployment's again). It is the one ladder: `BalanceLow` warns by
     it and the new `RunwayChanged` carries it as `warnings_at`, so the next bundles sign it in. Setting the same
     ladder again changes nothing (no new version)."""
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     own = None
     if thresholds_s is not None:
         own = domain.checked_thresholds(
@@ -199,7 +228,7 @@ async def set_warning_thresholds(
 async def list_ledger(
     pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, cursor: str | None, limit: int
 ) -> Page[LedgerEntryRead]:
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     if not await repository.account_exists(pool, account_id):
         raise NotFound("account not found")
     request = LEDGER_PAGES.request(cursor, limit)
@@ -347,7 +376,7 @@ async def redeem_activation_key(
     the limit every attempt gets 429 until the window ends. A mistyped code (check symbol) is not counted:
     it tells nothing about which keys exist.
     """
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     failure_limits = limits.failure_buckets(account_id=account_id, client=principal.subject)
     try:
         return await _redeem(
@@ -423,10 +452,15 @@ async def _load_credit(
     """The key's credit onto the balance and in the ledger: the answer, the writes (sent with it) and the events
     announcing it."""
     before = await _catch_up_run_out(conn, account, now=at)
+    if before.burn.depleted:
+        # The customer acted after a run-out: Auto-iSC may reload again.
+        await repository.resume_auto_reload_by_customer(conn, account.id)
     burn, usage = before.burn.load(amount=key.amount, at=at)
     posting = domain.redemption_posting(key.amount)
     after, _, writes = _booked(before, burn=burn, usage=usage, posting=posting, at=at, key_id=key.id)
-    loaded = CreditsLoaded(account_id=after.id, amount=key.amount, key_id=key.id, balance_after=burn.balance)
+    loaded = CreditsLoaded(
+        account_id=after.id, amount=key.amount, key_id=key.id, balance_after=burn.balance, source="activation_key"
+    )
     result = RedemptionRead(key_id=key.id, amount=key.amount, balance=burn.balance, depletes_at=burn.depletes_at())
     return result, writes, [_runway_event(after, at=at, ladder_s=ladder_s), loaded, *_restored(before, after)]
 
@@ -474,6 +508,187 @@ async def _correct(
     return corrected, writes, [_runway_event(after, at=at, ladder_s=ladder_s), *_restored(before, after)]
 
 
+# --- Auto-iSC ------------------------------------------------------------------------------------------------
+
+
+async def set_auto_reload(
+    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, body: AutoReloadWrite, now: datetime
+) -> AutoReloadRead:
+    """The account's Auto-iSC, once a contract is active and a month's worth was loaded by hand (409 otherwise).
+    Setting it is the customer acting: a pause after a run-out ends."""
+    await ensure_account_access(pool, principal, account_id)
+    async with transaction(pool) as conn:
+        account = _existing(await repository.lock_account(conn, account_id))
+        account = await _catch_up_run_out(conn, account, now=now)
+        domain.check_auto_reload_allowed(
+            has_active_contract=await repository.has_active_contract(conn, account_id),
+            rate_per_day=account.burn.rate_at(now),
+            loaded_manually=await repository.loaded_manually(conn, account_id),
+        )
+        await repository.upsert_auto_reload(
+            conn,
+            account_id=account_id,
+            threshold_s=body.threshold_days * SECONDS_PER_DAY,
+            amount=body.amount,
+            monthly_cap=body.monthly_cap,
+            enabled=body.enabled,
+            set_by=principal.subject,
+            set_at=now,
+        )
+        await _announce_auto_reload(conn, account_id, now=now)
+        read = await _auto_reload_read(conn, account, now=now)
+    log.info("wallet.auto_reload.set", account_id=str(account_id), enabled=body.enabled, set_by=principal.subject)
+    return read
+
+
+async def read_auto_reload(
+    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, now: datetime
+) -> AutoReloadRead:
+    await ensure_account_access(pool, principal, account_id)
+    async with transaction(pool) as conn:
+        account = _existing(await repository.get_account(conn, account_id))
+        return await _auto_reload_read(conn, account, now=now)
+
+
+async def end_auto_reload(pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, now: datetime) -> None:
+    """Auto-iSC ends; ending it when it is not set changes nothing (a repeated DELETE is not an error)."""
+    await ensure_account_access(pool, principal, account_id)
+    async with transaction(pool) as conn:
+        _existing(await repository.lock_account(conn, account_id))
+        ended = await repository.delete_auto_reload(conn, account_id)
+        if ended:
+            await _announce_auto_reload(conn, account_id, now=now)
+    log.info("wallet.auto_reload.ended", account_id=str(account_id), ended_by=principal.subject, was_set=ended)
+
+
+async def suspend_auto_reload(
+    pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID, suspended: bool, now: datetime
+) -> AutoReloadRead:
+    """A partner (or an operator) stops the account's reloads, or allows them again."""
+    await ensure_account_access(pool, principal, account_id)
+    async with transaction(pool) as conn:
+        account = await _catch_up_run_out(conn, _existing(await repository.lock_account(conn, account_id)), now=now)
+        if not await repository.set_auto_reload_suspended(conn, account_id=account_id, suspended=suspended):
+            raise NotFound("Auto-iSC is not set on this account")
+        await _announce_auto_reload(conn, account_id, now=now)
+        read = await _auto_reload_read(conn, account, now=now)
+    log.info("wallet.auto_reload.suspension", account_id=str(account_id), suspended=suspended, by=principal.subject)
+    return read
+
+
+async def _auto_reload_read(conn: asyncpg.Connection, account: Account, *, now: datetime) -> AutoReloadRead:
+    setting = await repository.get_auto_reload(conn, account.id)
+    reloaded = await repository.reloaded_since(conn, account_id=account.id, since=auto_reload.month_start(now))
+    last = await repository.list_reload_orders(conn, partner=None, account_id=account.id, after=None, limit=1)
+    last_reload = _order_read(last[0]) if last else None
+    if setting is None:
+        return AutoReloadRead(
+            account_id=account.id,
+            threshold_days=None,
+            amount=None,
+            monthly_cap=None,
+            enabled=False,
+            state="not_set",
+            suspended_by_partner=False,
+            reloaded_this_month=reloaded,
+            last_reload=last_reload,
+            last_failure_at=None,
+            last_failure_reason=None,
+            next_reload_at=None,
+            set_at=None,
+        )
+    state: Literal["active", "disabled", "suspended_by_partner", "paused_after_run_out"] = "active"
+    if not setting.enabled:
+        state = "disabled"
+    elif setting.suspended_by_partner:
+        state = "suspended_by_partner"
+    elif setting.paused_by_depletion or _ran_out(account.burn, now=now):
+        state = "paused_after_run_out"
+    next_at = None
+    already_handled = setting.handled_depletes_at == account.burn.depletes_at()
+    if state == "active" and not (already_handled and setting.handled_depletes_at is not None):
+        plan = auto_reload.planned_reloads(
+            account.burn, setting=setting.setting, now=now, until=domain.FAR_FUTURE, reloaded_this_month=reloaded
+        )
+        first = next(plan, None)
+        if first is not None and isinstance(first[0], auto_reload.PlannedReload):
+            next_at = first[0].at
+    reason = setting.last_failure_reason
+    return AutoReloadRead(
+        account_id=account.id,
+        threshold_days=setting.threshold_s // SECONDS_PER_DAY,
+        amount=setting.amount,
+        monthly_cap=setting.monthly_cap,
+        enabled=setting.enabled,
+        state=state,
+        suspended_by_partner=setting.suspended_by_partner,
+        reloaded_this_month=reloaded,
+        last_reload=last_reload,
+        last_failure_at=setting.last_failure_at,
+        last_failure_reason=reason if reason in ("monthly_cap_reached", "suspended_by_partner") else None,
+        next_reload_at=next_at,
+        set_at=setting.set_at,
+    )
+
+
+async def _announce_auto_reload(conn: asyncpg.Connection, account_id: uuid.UUID, *, now: datetime) -> None:
+    """`AutoReloadChanged`: the setting as it is now, for read models elsewhere (a forecast)."""
+    setting = await repository.get_auto_reload(conn, account_id)
+    await add_to_outbox(
+        conn,
+        AutoReloadChanged(
+            account_id=account_id,
+            enabled=setting is not None and setting.enabled,
+            suspended_by_partner=setting is not None and setting.suspended_by_partner,
+            threshold_s=None if setting is None else setting.threshold_s,
+            amount=None if setting is None else setting.amount,
+            monthly_cap=None if setting is None else setting.monthly_cap,
+            changed_at=now,
+        ),
+    )
+
+
+def _ran_out(burn: domain.Burn, *, now: datetime) -> bool:
+    """Depleted, or its run-out passed (a read does not wait for the scheduler to announce it)."""
+    depletes_at = burn.depletes_at()
+    return burn.depleted or (depletes_at is not None and depletes_at <= now)
+
+
+def _order_read(order: repository.ReloadOrder) -> ReloadOrderRead:
+    return ReloadOrderRead(
+        id=order.id,
+        account_id=order.account_id,
+        partner=order.partner,
+        amount=order.amount,
+        ordered_at=order.ordered_at,
+        crossing=order.crossing,
+        ledger_entry_id=order.ledger_entry_id,
+    )
+
+
+async def list_reload_orders(
+    pool: asyncpg.Pool,
+    *,
+    partner: str | None,
+    account_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[ReloadOrderRead]:
+    """A partner's own orders (`partner` is its subject), or, for an operator, everyone's (`partner` None)."""
+    request = ORDER_PAGES.request(cursor, limit)
+    after = None
+    if request.after is not None:
+        ordered_at, order_id = request.after
+        assert isinstance(ordered_at, datetime)
+        assert isinstance(order_id, uuid.UUID)
+        after = (ordered_at, order_id)
+    orders = await repository.list_reload_orders(
+        pool, partner=partner, account_id=account_id, after=after, limit=request.fetch
+    )
+    page = ORDER_PAGES.page(orders, request, key=lambda o: (o.ordered_at, o.id))
+    return Page[ReloadOrderRead](items=[_order_read(o) for o in page.items], next_cursor=page.next_cursor)
+
+
 # --- Burn rates -----------------------------------------------------------------------------------------
 
 
@@ -488,6 +703,7 @@ async def apply_rental_change(
     changed_at: datetime,
     ladder_s: Sequence[int],
     now: datetime,
+    active: bool = True,
 ) -> None:
     """Keep the contract's rate and its scheduled steps if this version is newer; the account burns along the sum
     over its contracts.
@@ -512,6 +728,7 @@ async def apply_rental_change(
         applied_at=now,
         changed_at=changed_at,
         scheduled_rates=scheduled_rates,
+        active=active,
     )
     if not applied:
         log.info("wallet.rate.stale_ignored", contract_id=str(contract_id), version=version)
@@ -658,7 +875,129 @@ async def _announce_low_balance(
 async def next_scheduled_instant(
     pool: asyncpg.Pool, *, every: timedelta, held_back: Collection[uuid.UUID] = ()
 ) -> datetime | None:
-    return await repository.next_scheduled_instant(pool, daily=every, held_back=held_back)
+    instants = [
+        await repository.next_scheduled_instant(pool, daily=every, held_back=held_back),
+        await repository.next_auto_reload_instant(pool, held_back=held_back),
+    ]
+    return min((i for i in instants if i is not None), default=None)
+
+
+async def auto_reload_next_due_account(
+    pool: asyncpg.Pool, *, now: datetime, ladder_s: Sequence[int], held_back: Collection[uuid.UUID] = ()
+) -> uuid.UUID | None:
+    """Handle one Auto-iSC crossing that is due: reload, or refuse with `AutoReloadFailed`. The account, or None."""
+
+    async def lock_next(conn: asyncpg.Connection) -> _Claimed | None:
+        found = await repository.lock_next_due_auto_reload(conn, now=now, held_back=held_back)
+        return None if found is None else _Claimed(found)
+
+    async def work(conn: asyncpg.Connection, claimed: _Claimed) -> None:
+        account, setting = claimed.due
+        await _handle_crossing(conn, account, setting, ladder_s=ladder_s, now=now)
+
+    return await _work_on_next_due(pool, lock_next, work)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    due: tuple[Account, repository.AutoReload]
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.due[0].id
+
+
+async def _handle_crossing(
+    conn: asyncpg.Connection,
+    account: Account,
+    setting: repository.AutoReload,
+    *,
+    ladder_s: Sequence[int],
+    now: datetime,
+) -> None:
+    """The time left fell to the threshold (`auto_reload.due_at`, over the run-out the burn-down computes): this
+    crossing is claimed once by its number, then the reload is refused (cap, partner) or ordered and credited."""
+    account = await _catch_up_run_out(conn, account, now=now)
+    depletes_at = account.burn.depletes_at()
+    due = auto_reload.due_at(depletes_at=depletes_at, threshold_s=setting.threshold_s)
+    if account.burn.depleted or due is None or due > now:
+        return
+    crossing = setting.crossings + 1
+    time_left_s = max(0, int((depletes_at - now).total_seconds())) if depletes_at else 0
+    reloaded = await repository.reloaded_since(conn, account_id=account.id, since=auto_reload.month_start(now))
+    reason = auto_reload.refusal(
+        setting=setting.setting, reloaded_this_month=reloaded, suspended_by_partner=setting.suspended_by_partner
+    )
+    order_id = None if reason is not None else uuid.uuid4()
+    claimed = await repository.record_crossing(
+        conn,
+        account_id=account.id,
+        crossing=crossing,
+        at=now,
+        outcome="failed" if reason is not None else "reloaded",
+        reason=reason,
+        order_id=order_id,
+        handled_depletes_at=depletes_at,
+    )
+    if not claimed:
+        log.warning("wallet.auto_reload.crossing_already_handled", account_id=str(account.id), crossing=crossing)
+        return
+    if reason is not None:
+        await add_to_outbox(
+            conn,
+            AutoReloadFailed(
+                account_id=account.id,
+                reason=reason,
+                amount=setting.amount,
+                threshold_s=setting.threshold_s,
+                time_left_s=time_left_s,
+                crossing=crossing,
+                monthly_cap=setting.monthly_cap,
+                reloaded_this_month=reloaded,
+            ),
+        )
+        log.warning("wallet.auto_reload.failed", account_id=str(account.id), reason=reason, crossing=crossing)
+        return
+    assert order_id is not None
+    partner = await repository.partner_of_account(conn, account.id) or "unknown"
+    burn, usage = account.burn.load(amount=setting.amount, at=now)
+    posting = domain.auto_reload_posting(setting.amount)
+    note = f"Auto-iSC reload, order {order_id}"
+    after, entry_id, writes = _booked(account, burn=burn, usage=usage, posting=posting, at=now, note=note)
+    # The entry first: the order names it.
+    await send_writes(conn, writes)
+    await repository.insert_reload_order(
+        conn,
+        order_id=order_id,
+        account_id=account.id,
+        partner=partner,
+        amount=setting.amount,
+        ordered_at=now,
+        crossing=crossing,
+        ledger_entry_id=entry_id,
+    )
+    events: list[Event] = [
+        _runway_event(after, at=now, ladder_s=ladder_s),
+        AutoReloadTriggered(
+            account_id=account.id,
+            order_id=order_id,
+            partner=partner,
+            amount=setting.amount,
+            threshold_s=setting.threshold_s,
+            time_left_s=time_left_s,
+            crossing=crossing,
+            depletes_at=burn.depletes_at(),
+        ),
+        CreditsLoaded(
+            account_id=account.id,
+            amount=setting.amount,
+            balance_after=burn.balance,
+            source="auto_reload",
+            order_id=order_id,
+        ),
+    ]
+    await add_all_to_outbox(conn, events)
+    log.info("wallet.auto_reload.reloaded", account_id=str(account.id), order_id=str(order_id), crossing=crossing)
 
 
 # --- Shared steps of the use cases above ------------------------------------------------------------------
@@ -675,6 +1014,8 @@ async def _catch_up_run_out(conn: asyncpg.Connection, account: Account, *, now: 
         BalanceDepleted(account_id=account.id, at=due, version=depleted.version),
         _runway_event(depleted, at=due, ladder_s=()),
     ]
+    # Auto-iSC waits for the customer after a run-out (a reload never restarts a depleted, suspended contract).
+    await repository.pause_auto_reload_on_depletion(conn, account.id)
     await send_writes(
         conn,
         [

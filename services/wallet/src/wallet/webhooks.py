@@ -30,15 +30,23 @@ import asyncpg
 import httpx
 import structlog
 
-from shared.auth import Principal, ensure_account_access
+from shared.auth import Principal
 from shared.db import is_database_away, transaction
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
 from shared.events.licensing import LicenceDeliveryFailed
-from shared.events.wallet import BalanceDepleted, BalanceLow, BalanceRestored, CreditsLoaded
+from shared.events.wallet import (
+    AutoReloadFailed,
+    AutoReloadTriggered,
+    BalanceDepleted,
+    BalanceLow,
+    BalanceRestored,
+    CreditsLoaded,
+)
 from shared.idempotency import claim
 from shared.money import format_isc
 from shared.pagination import Keyset, Page
+from shared.partner_scope import ensure_account_access
 from shared.refusals import Conflict, NotFound
 from shared.runtime import Runtime, until_reachable
 from shared.sealing import KeyEncryptionKey
@@ -78,7 +86,18 @@ DELIVERY_PAGES = Keyset(("created_at", datetime), ("id", uuid.UUID))
 
 def _credits_loaded(e: CreditsLoaded) -> dict[str, Any]:
     return {"account_id": e.account_id, "key_id": e.key_id, "amount": format_isc(e.amount),
-            "balance": format_isc(e.balance_after)}  # fmt: skip
+            "balance": format_isc(e.balance_after), "source": e.source, "order_id": e.order_id}  # fmt: skip
+
+
+def _auto_reload_triggered(e: AutoReloadTriggered) -> dict[str, Any]:
+    return {"account_id": e.account_id, "order_id": e.order_id, "amount": format_isc(e.amount),
+            "threshold_s": e.threshold_s, "time_left_s": e.time_left_s, "depletes_at": e.depletes_at}  # fmt: skip
+
+
+def _auto_reload_failed(e: AutoReloadFailed) -> dict[str, Any]:
+    return {"account_id": e.account_id, "reason": e.reason, "amount": format_isc(e.amount),
+            "threshold_s": e.threshold_s, "time_left_s": e.time_left_s, "monthly_cap": format_isc(e.monthly_cap),
+            "reloaded_this_month": format_isc(e.reloaded_this_month)}  # fmt: skip
 
 
 def _balance_low(e: BalanceLow) -> dict[str, Any]:
@@ -118,8 +137,7 @@ def _licence_delivery_failed(e: LicenceDeliveryFailed) -> dict[str, Any]:
 
 
 # The events delivered as webhooks, each with its type and its public payload (amounts as iSC decimal strings,
-# like the HTTP API). A new webhook type is a line here and a member of `WebhookEventType`; the Auto-iSC reload
-# and failure events are the ones planned.
+# like the HTTP API). A new webhook type is a line here and a member of `WebhookEventType`.
 EVENTS: Mapping[type[Event], tuple[WebhookEventType, Callable[[Any], dict[str, Any]]]] = {
     CreditsLoaded: (WebhookEventType.CREDITS_LOADED, _credits_loaded),
     BalanceLow: (WebhookEventType.BALANCE_LOW, _balance_low),
@@ -127,6 +145,8 @@ EVENTS: Mapping[type[Event], tuple[WebhookEventType, Callable[[Any], dict[str, A
     BalanceRestored: (WebhookEventType.BALANCE_RESTORED, _balance_restored),
     RentalChanged: (WebhookEventType.RENTAL_CHANGED, _rental_changed),
     LicenceDeliveryFailed: (WebhookEventType.LICENCE_DELIVERY_FAILED, _licence_delivery_failed),
+    AutoReloadTriggered: (WebhookEventType.AUTO_RELOAD_TRIGGERED, _auto_reload_triggered),
+    AutoReloadFailed: (WebhookEventType.AUTO_RELOAD_FAILED, _auto_reload_failed),
 }
 
 
@@ -225,7 +245,7 @@ async def register_endpoint(
     the first answer again, secret included (as a key batch's retry does). After that, for another principal of the
     account, or once the endpoint is deleted, a retry gets 409 `webhook_secret_already_shown` with the endpoint's
     id, never the secret."""
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     url = check_target_url(body.url, allow_private=allow_private)
     event_types = check_event_types([t.value for t in body.event_types])
     async with transaction(pool) as conn:
@@ -292,7 +312,7 @@ async def _registered_again(
 
 
 async def list_endpoints(pool: asyncpg.Pool, *, principal: Principal, account_id: uuid.UUID) -> WebhookEndpointList:
-    ensure_account_access(principal, account_id)
+    await ensure_account_access(pool, principal, account_id)
     if await notices_repository.account_name(pool, account_id) is None:
         raise NotFound("account not found")
     return WebhookEndpointList(
@@ -308,7 +328,7 @@ async def _existing_endpoint(
     endpoint_id: uuid.UUID,
     for_update: bool = False,
 ) -> repository.Endpoint:
-    ensure_account_access(principal, account_id, what="webhook endpoint")
+    await ensure_account_access(db, principal, account_id, what="webhook endpoint")
     endpoint = await repository.get_endpoint(db, account_id=account_id, endpoint_id=endpoint_id, for_update=for_update)
     if endpoint is None:
         raise NotFound("webhook endpoint not found")

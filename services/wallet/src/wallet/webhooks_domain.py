@@ -37,8 +37,8 @@ class WebhookEventType(StrEnum):
     BALANCE_RESTORED = "balance.restored"
     RENTAL_CHANGED = "rental.changed"
     LICENCE_DELIVERY_FAILED = "licence.delivery_failed"
-    # Reserved, not delivered yet: no service publishes these facts today. When the Auto-iSC issue lands
-    # (`AutoReloadSucceeded` / `AutoReloadFailed`), each is one line in `webhooks.EVENTS` and one here.
+    AUTO_RELOAD_TRIGGERED = "auto_reload.triggered"
+    AUTO_RELOAD_FAILED = "auto_reload.failed"
 
 
 # The retry schedule after a failed attempt (Standard Webhooks' recommendation, stretched to three days): the

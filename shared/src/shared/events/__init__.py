@@ -9,11 +9,15 @@ CATALOGUE: dict[str, type[Event]] = {
     model.routing_key(): model
     for model in (
         wallet.AccountOpened,
+        wallet.AccountAssigned,
         wallet.CreditsLoaded,
         wallet.RunwayChanged,
         wallet.BalanceLow,
         wallet.BalanceDepleted,
         wallet.BalanceRestored,
+        wallet.AutoReloadChanged,
+        wallet.AutoReloadTriggered,
+        wallet.AutoReloadFailed,
         contracts.ContractActivated,
         contracts.ContractSuspended,
         contracts.ContractResumed,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from shared.events.base import Event
@@ -17,12 +17,67 @@ class WalletEvent(Event):
 
 class AccountOpened(WalletEvent):
     name: str
+    # The partner that opened it (the token's subject): it sees and acts on the account (shared.partner_scope).
+    opened_by: str | None = None
+
+
+class AccountAssigned(WalletEvent):
+    """An operator assigned the account to a partner: that partner too sees and acts on it, and fulfils its Auto-iSC
+    reloads from now on."""
+
+    partner: str
 
 
 class CreditsLoaded(WalletEvent):
     amount: int
-    key_id: UUID
+    # The redeemed key's id; None for an Auto-iSC reload (then `order_id` names the reload's order).
+    key_id: UUID | None = None
     balance_after: int
+    # Where the credit came from; older publishers sent only key loads (hence the default).
+    source: Literal["activation_key", "auto_reload"] = "activation_key"
+    order_id: UUID | None = None
+
+
+class AutoReloadChanged(WalletEvent):
+    """The account's Auto-iSC setting as it is now (set, ended, suspended or allowed again by the partner), for a
+    read model elsewhere (a forecast: `shared.auto_reload.planned_reloads`). `changed_at` orders them: keep the
+    newest. Not set: `enabled` false and the setting's fields null. After a run-out nothing reloads until the
+    customer loads credit, whatever this says (`BalanceDepleted`, `BalanceRestored`)."""
+
+    enabled: bool
+    suspended_by_partner: bool
+    threshold_s: int | None
+    amount: int | None
+    monthly_cap: int | None
+    changed_at: datetime
+
+
+class AutoReloadTriggered(WalletEvent):
+    """Auto-iSC reloaded the account: the time left fell to the threshold, an order went to the account's partner,
+    and the credit is loaded (`CreditsLoaded` with `source: auto_reload`, in the same transaction)."""
+
+    order_id: UUID
+    partner: str
+    amount: int
+    threshold_s: int
+    # Paid time left when the reload was due (seconds, before the credit).
+    time_left_s: int
+    # The account's crossings handled so far, this one included: the reload's idempotency key with the account.
+    crossing: int
+    depletes_at: datetime | None
+
+
+class AutoReloadFailed(WalletEvent):
+    """A due Auto-iSC reload was refused: `monthly_cap_reached` or `suspended_by_partner`. Nothing is loaded; the
+    customer is warned. No further attempt until the runway changes (a load, a rate change)."""
+
+    reason: Literal["monthly_cap_reached", "suspended_by_partner"]
+    amount: int
+    threshold_s: int
+    time_left_s: int
+    crossing: int
+    monthly_cap: int
+    reloaded_this_month: int
 
 
 class RunwayChanged(WalletEvent):

@@ -1,6 +1,8 @@
 from enum import StrEnum
 
 class HistoryEntryType(StrEnum):
+    AUTORELOADFAILED = "AutoReloadFailed"
+    AUTORELOADTRIGGERED = "AutoReloadTriggered"
     BALANCEDEPLETED = "BalanceDepleted"
     BALANCELOW = "BalanceLow"
     BALANCERESTORED = "BalanceRestored"

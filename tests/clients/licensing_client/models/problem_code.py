@@ -1,6 +1,8 @@
 from enum import StrEnum
 
 class ProblemCode(StrEnum):
+    AUTO_RELOAD_NEEDS_ACTIVE_CONTRACT = "auto_reload_needs_active_contract"
+    AUTO_RELOAD_NEEDS_MANUAL_LOADS = "auto_reload_needs_manual_loads"
     BAD_REQUEST = "bad_request"
     BAD_SIGNATURE = "bad_signature"
     CODES_ALREADY_SHOWN = "codes_already_shown"

@@ -1,6 +1,7 @@
 """ Contains all the data models used in inputs/outputs """
 
 from .account_create import AccountCreate
+from .account_partner_read import AccountPartnerRead
 from .account_read import AccountRead
 from .account_read_status import AccountReadStatus
 from .account_read_warning_thresholds_source import AccountReadWarningThresholdsSource
@@ -9,6 +10,11 @@ from .activation_key_read_status import ActivationKeyReadStatus
 from .adjustment_create import AdjustmentCreate
 from .adjustment_create_direction import AdjustmentCreateDirection
 from .adjustment_read import AdjustmentRead
+from .auto_reload_read import AutoReloadRead
+from .auto_reload_read_last_failure_reason_type_0 import AutoReloadReadLastFailureReasonType0
+from .auto_reload_read_state import AutoReloadReadState
+from .auto_reload_suspension_write import AutoReloadSuspensionWrite
+from .auto_reload_write import AutoReloadWrite
 from .contacts_read import ContactsRead
 from .contacts_update import ContactsUpdate
 from .email_notice_list import EmailNoticeList
@@ -22,11 +28,14 @@ from .key_batch_read import KeyBatchRead
 from .ledger_entry_read import LedgerEntryRead
 from .ledger_entry_read_kind import LedgerEntryReadKind
 from .page_ledger_entry_read import PageLedgerEntryRead
+from .page_reload_order_read import PageReloadOrderRead
 from .page_webhook_delivery_read import PageWebhookDeliveryRead
+from .partner_assignment_write import PartnerAssignmentWrite
 from .problem import Problem
 from .problem_code import ProblemCode
 from .redemption_create import RedemptionCreate
 from .redemption_read import RedemptionRead
+from .reload_order_read import ReloadOrderRead
 from .scheduled_rate_read import ScheduledRateRead
 from .validation_issue import ValidationIssue
 from .validation_problem import ValidationProblem
@@ -44,6 +53,7 @@ from .webhook_event_type import WebhookEventType
 
 __all__ = (
     "AccountCreate",
+    "AccountPartnerRead",
     "AccountRead",
     "AccountReadStatus",
     "AccountReadWarningThresholdsSource",
@@ -52,6 +62,11 @@ __all__ = (
     "AdjustmentCreate",
     "AdjustmentCreateDirection",
     "AdjustmentRead",
+    "AutoReloadRead",
+    "AutoReloadReadLastFailureReasonType0",
+    "AutoReloadReadState",
+    "AutoReloadSuspensionWrite",
+    "AutoReloadWrite",
     "ContactsRead",
     "ContactsUpdate",
     "EmailNoticeList",
@@ -65,11 +80,14 @@ __all__ = (
     "LedgerEntryRead",
     "LedgerEntryReadKind",
     "PageLedgerEntryRead",
+    "PageReloadOrderRead",
     "PageWebhookDeliveryRead",
+    "PartnerAssignmentWrite",
     "Problem",
     "ProblemCode",
     "RedemptionCreate",
     "RedemptionRead",
+    "ReloadOrderRead",
     "ScheduledRateRead",
     "ValidationIssue",
     "ValidationProblem",

@@ -2,6 +2,7 @@ from enum import StrEnum
 
 class LedgerEntryReadKind(StrEnum):
     ADJUSTMENT = "adjustment"
+    AUTO_RELOAD = "auto_reload"
     REDEMPTION = "redemption"
     USAGE = "usage"
 

@@ -1,6 +1,8 @@
 from enum import StrEnum
 
 class WebhookEventType(StrEnum):
+    AUTO_RELOAD_FAILED = "auto_reload.failed"
+    AUTO_RELOAD_TRIGGERED = "auto_reload.triggered"
     BALANCE_DEPLETED = "balance.depleted"
     BALANCE_LOW = "balance.low"
     BALANCE_RESTORED = "balance.restored"

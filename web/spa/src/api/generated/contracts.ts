@@ -510,7 +510,7 @@ export interface components {
          *     that is no event. `tests/unit/contracts/test_history_entry_types.py` checks that the set is complete.
          * @enum {string}
          */
-        HistoryEntryType: "ContractOpened" | "ContractAccepted" | "ContractActivated" | "ContractSuspended" | "ContractResumed" | "ContractTerminated" | "DomainLinked" | "DomainUnlinked" | "DeviceActivated" | "DeviceDeactivated" | "DeviceReplaced" | "RentalChanged" | "TariffChangeScheduled" | "TariffChanged" | "CreditsLoaded" | "BalanceLow" | "BalanceDepleted" | "BalanceRestored";
+        HistoryEntryType: "ContractOpened" | "ContractAccepted" | "ContractActivated" | "ContractSuspended" | "ContractResumed" | "ContractTerminated" | "DomainLinked" | "DomainUnlinked" | "DeviceActivated" | "DeviceDeactivated" | "DeviceReplaced" | "RentalChanged" | "TariffChangeScheduled" | "TariffChanged" | "CreditsLoaded" | "BalanceLow" | "BalanceDepleted" | "BalanceRestored" | "AutoReloadTriggered" | "AutoReloadFailed";
         /** LicenceSpec */
         LicenceSpec: {
             /** Count */
@@ -589,7 +589,7 @@ export interface components {
          *     code not listed here fails `tests/unit/shared/test_problem_codes.py`.
          * @enum {string}
          */
-        ProblemCode: "bad_request" | "bad_signature" | "code_malformed" | "code_mistyped" | "codes_already_shown" | "conflict" | "contract_already_terminated" | "contract_not_active" | "contract_not_draft" | "contract_not_pending_approval" | "contract_not_suspended" | "database_unavailable" | "device_already_rented" | "device_details_differ" | "device_removed" | "domain_already_linked" | "domain_has_active_rentals" | "domain_linked_elsewhere" | "domain_name_taken" | "domain_not_linked" | "domain_of_another_account" | "first_tariff_takes_effect_at_once" | "forbidden" | "gateway_hwid_taken" | "http_error" | "hwid_in_other_domain" | "idempotency_key_required" | "idempotency_key_reused" | "insufficient_balance" | "internal_error" | "invalid_challenge" | "invalid_code_validity" | "invalid_cursor" | "invalid_email" | "invalid_hwid" | "invalid_idempotency_key" | "invalid_product" | "invalid_public_key" | "invalid_token" | "invalid_webhook_url" | "issuer_unavailable" | "key_already_redeemed" | "key_revoked" | "method_not_allowed" | "missing_token" | "no_account" | "no_credit" | "no_role" | "not_found" | "not_ready" | "not_yet_known" | "payload_too_large" | "product_not_rentable" | "provisioning_code_already_shown" | "provisioning_code_expired" | "provisioning_code_revoked" | "provisioning_code_unknown" | "provisioning_code_used_up" | "rate_limited" | "rental_not_active" | "replacement_is_same_device" | "role_required" | "signing_key_already_revoked" | "tariff_increase_too_soon" | "too_many_contacts" | "unauthorized" | "unavailable" | "unknown_event_type" | "unknown_gateway" | "unknown_key" | "unprocessable" | "unsupported_media_type" | "validation_failed" | "warning_thresholds_out_of_bounds" | "webhook_endpoint_disabled" | "webhook_secret_already_shown";
+        ProblemCode: "auto_reload_needs_active_contract" | "auto_reload_needs_manual_loads" | "bad_request" | "bad_signature" | "code_malformed" | "code_mistyped" | "codes_already_shown" | "conflict" | "contract_already_terminated" | "contract_not_active" | "contract_not_draft" | "contract_not_pending_approval" | "contract_not_suspended" | "database_unavailable" | "device_already_rented" | "device_details_differ" | "device_removed" | "domain_already_linked" | "domain_has_active_rentals" | "domain_linked_elsewhere" | "domain_name_taken" | "domain_not_linked" | "domain_of_another_account" | "first_tariff_takes_effect_at_once" | "forbidden" | "gateway_hwid_taken" | "http_error" | "hwid_in_other_domain" | "idempotency_key_required" | "idempotency_key_reused" | "insufficient_balance" | "internal_error" | "invalid_challenge" | "invalid_code_validity" | "invalid_cursor" | "invalid_email" | "invalid_hwid" | "invalid_idempotency_key" | "invalid_product" | "invalid_public_key" | "invalid_token" | "invalid_webhook_url" | "issuer_unavailable" | "key_already_redeemed" | "key_revoked" | "method_not_allowed" | "missing_token" | "no_account" | "no_credit" | "no_role" | "not_found" | "not_ready" | "not_yet_known" | "payload_too_large" | "product_not_rentable" | "provisioning_code_already_shown" | "provisioning_code_expired" | "provisioning_code_revoked" | "provisioning_code_unknown" | "provisioning_code_used_up" | "rate_limited" | "rental_not_active" | "replacement_is_same_device" | "role_required" | "signing_key_already_revoked" | "tariff_increase_too_soon" | "too_many_contacts" | "unauthorized" | "unavailable" | "unknown_event_type" | "unknown_gateway" | "unknown_key" | "unprocessable" | "unsupported_media_type" | "validation_failed" | "warning_thresholds_out_of_bounds" | "webhook_endpoint_disabled" | "webhook_secret_already_shown";
         /** RentalCreate */
         RentalCreate: {
             /**
@@ -941,6 +941,15 @@ export interface operations {
             };
             /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such account (or not yours) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

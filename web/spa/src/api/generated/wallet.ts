@@ -115,6 +115,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/accounts/{account_id}/assigned-partner": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Assign Partner
+         * @description Assign the account to a partner (its token's subject): besides the partner that opened it, this partner sees
+         *     and acts on the account, its contracts, keys, orders and domains, in every service, and fulfils its Auto-iSC
+         *     reloads from now on.
+         *
+         *     **Roles:** `operator`.
+         */
+        put: operations["assignPartner"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/auto-reload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Auto Reload
+         * @description Its state (`not_set` until it is set), the last reload and the next expected one (at the current rates).
+         *
+         *     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["getAutoReload"];
+        /**
+         * Set Auto Reload
+         * @description Auto-iSC: when the paid time left falls to `threshold_days`, `amount` is loaded at once under a standing order
+         *     the account's partner fulfils (again while the time left is still under the threshold), at most `monthly_cap`
+         *     per calendar month (UTC).
+         *
+         *     **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        put: operations["setAutoReload"];
+        post?: never;
+        /**
+         * End Auto Reload
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        delete: operations["endAutoReload"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{account_id}/auto-reload/suspension": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Suspend Auto Reload
+         * @description The partner stops the account's reloads (`suspended: true`) or allows them again; while suspended, a due
+         *     reload fails with `AutoReloadFailed` (`suspended_by_partner`) and the customer is warned.
+         *
+         *     **Roles:** `partner`, `operator`.
+         */
+        put: operations["setAutoReloadSuspension"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts/{account_id}/contacts": {
         parameters: {
             query?: never;
@@ -373,6 +454,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/partners/me/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List My Reload Orders
+         * @description The Auto-iSC reloads this partner fulfils and invoices, newest first.
+         *
+         *     **Roles:** `partner`.
+         */
+        get: operations["listMyReloadOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reload-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Reload Orders
+         * @description Every partner's Auto-iSC reload orders (an operator), newest first.
+         *
+         *     **Roles:** `operator`.
+         */
+        get: operations["listReloadOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -381,6 +506,16 @@ export interface components {
         AccountCreate: {
             /** Name */
             name: string;
+        };
+        /** AccountPartnerRead */
+        AccountPartnerRead: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Partner */
+            partner: string;
         };
         /** AccountRead */
         AccountRead: {
@@ -477,6 +612,78 @@ export interface components {
              * Format: uuid
              */
             entry_id: string;
+        };
+        /**
+         * AutoReloadRead
+         * @description The account's Auto-iSC; while it is not set (`state: not_set`) the setting's fields are null.
+         */
+        AutoReloadRead: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /** Amount */
+            amount: string | null;
+            /** Enabled */
+            enabled: boolean;
+            /** Last Failure At */
+            last_failure_at: string | null;
+            /** Last Failure Reason */
+            last_failure_reason: ("monthly_cap_reached" | "suspended_by_partner") | null;
+            last_reload: components["schemas"]["ReloadOrderRead"] | null;
+            /** Monthly Cap */
+            monthly_cap: string | null;
+            /** Next Reload At */
+            next_reload_at: string | null;
+            /**
+             * Reloaded This Month
+             * @example 12.5
+             */
+            reloaded_this_month: string;
+            /** Set At */
+            set_at: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "not_set" | "active" | "disabled" | "suspended_by_partner" | "paused_after_run_out";
+            /** Suspended By Partner */
+            suspended_by_partner: boolean;
+            /** Threshold Days */
+            threshold_days: number | null;
+        };
+        /**
+         * AutoReloadSuspensionWrite
+         * @description A partner stops (or allows again) the account's reloads; a due reload then fails with `AutoReloadFailed`.
+         */
+        AutoReloadSuspensionWrite: {
+            /** Suspended */
+            suspended: boolean;
+        };
+        /**
+         * AutoReloadWrite
+         * @description Auto-iSC: when the paid time left falls to `threshold_days`, `amount` iSC is loaded at once (and again while
+         *     the time left is still under it), at most `monthly_cap` iSC per calendar month (UTC).
+         */
+        AutoReloadWrite: {
+            /**
+             * Amount
+             * @example 12.5
+             */
+            amount: string;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Monthly Cap
+             * @example 12.5
+             */
+            monthly_cap: string;
+            /** Threshold Days */
+            threshold_days: number;
         };
         /** ContactsRead */
         ContactsRead: {
@@ -600,7 +807,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "redemption" | "usage" | "adjustment";
+            kind: "redemption" | "usage" | "adjustment" | "auto_reload";
             /** Note */
             note: string | null;
             /** Period End */
@@ -615,12 +822,27 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[ReloadOrderRead] */
+        Page_ReloadOrderRead_: {
+            /** Items */
+            items: components["schemas"]["ReloadOrderRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[WebhookDeliveryRead] */
         Page_WebhookDeliveryRead_: {
             /** Items */
             items: components["schemas"]["WebhookDeliveryRead"][];
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /**
+         * PartnerAssignmentWrite
+         * @description The partner (its token's subject) the account is assigned to.
+         */
+        PartnerAssignmentWrite: {
+            /** Partner */
+            partner: string;
         };
         /**
          * Problem
@@ -658,7 +880,7 @@ export interface components {
          *     code not listed here fails `tests/unit/shared/test_problem_codes.py`.
          * @enum {string}
          */
-        ProblemCode: "bad_request" | "bad_signature" | "code_malformed" | "code_mistyped" | "codes_already_shown" | "conflict" | "contract_already_terminated" | "contract_not_active" | "contract_not_draft" | "contract_not_pending_approval" | "contract_not_suspended" | "database_unavailable" | "device_already_rented" | "device_details_differ" | "device_removed" | "domain_already_linked" | "domain_has_active_rentals" | "domain_linked_elsewhere" | "domain_name_taken" | "domain_not_linked" | "domain_of_another_account" | "first_tariff_takes_effect_at_once" | "forbidden" | "gateway_hwid_taken" | "http_error" | "hwid_in_other_domain" | "idempotency_key_required" | "idempotency_key_reused" | "insufficient_balance" | "internal_error" | "invalid_challenge" | "invalid_code_validity" | "invalid_cursor" | "invalid_email" | "invalid_hwid" | "invalid_idempotency_key" | "invalid_product" | "invalid_public_key" | "invalid_token" | "invalid_webhook_url" | "issuer_unavailable" | "key_already_redeemed" | "key_revoked" | "method_not_allowed" | "missing_token" | "no_account" | "no_credit" | "no_role" | "not_found" | "not_ready" | "not_yet_known" | "payload_too_large" | "product_not_rentable" | "provisioning_code_already_shown" | "provisioning_code_expired" | "provisioning_code_revoked" | "provisioning_code_unknown" | "provisioning_code_used_up" | "rate_limited" | "rental_not_active" | "replacement_is_same_device" | "role_required" | "signing_key_already_revoked" | "tariff_increase_too_soon" | "too_many_contacts" | "unauthorized" | "unavailable" | "unknown_event_type" | "unknown_gateway" | "unknown_key" | "unprocessable" | "unsupported_media_type" | "validation_failed" | "warning_thresholds_out_of_bounds" | "webhook_endpoint_disabled" | "webhook_secret_already_shown";
+        ProblemCode: "auto_reload_needs_active_contract" | "auto_reload_needs_manual_loads" | "bad_request" | "bad_signature" | "code_malformed" | "code_mistyped" | "codes_already_shown" | "conflict" | "contract_already_terminated" | "contract_not_active" | "contract_not_draft" | "contract_not_pending_approval" | "contract_not_suspended" | "database_unavailable" | "device_already_rented" | "device_details_differ" | "device_removed" | "domain_already_linked" | "domain_has_active_rentals" | "domain_linked_elsewhere" | "domain_name_taken" | "domain_not_linked" | "domain_of_another_account" | "first_tariff_takes_effect_at_once" | "forbidden" | "gateway_hwid_taken" | "http_error" | "hwid_in_other_domain" | "idempotency_key_required" | "idempotency_key_reused" | "insufficient_balance" | "internal_error" | "invalid_challenge" | "invalid_code_validity" | "invalid_cursor" | "invalid_email" | "invalid_hwid" | "invalid_idempotency_key" | "invalid_product" | "invalid_public_key" | "invalid_token" | "invalid_webhook_url" | "issuer_unavailable" | "key_already_redeemed" | "key_revoked" | "method_not_allowed" | "missing_token" | "no_account" | "no_credit" | "no_role" | "not_found" | "not_ready" | "not_yet_known" | "payload_too_large" | "product_not_rentable" | "provisioning_code_already_shown" | "provisioning_code_expired" | "provisioning_code_revoked" | "provisioning_code_unknown" | "provisioning_code_used_up" | "rate_limited" | "rental_not_active" | "replacement_is_same_device" | "role_required" | "signing_key_already_revoked" | "tariff_increase_too_soon" | "too_many_contacts" | "unauthorized" | "unavailable" | "unknown_event_type" | "unknown_gateway" | "unknown_key" | "unprocessable" | "unsupported_media_type" | "validation_failed" | "warning_thresholds_out_of_bounds" | "webhook_endpoint_disabled" | "webhook_secret_already_shown";
         /** RedemptionCreate */
         RedemptionCreate: {
             /** Code */
@@ -683,6 +905,41 @@ export interface components {
              * Format: uuid
              */
             key_id: string;
+        };
+        /**
+         * ReloadOrderRead
+         * @description A reload the partner fulfils and invoices; `ledger_entry_id` is the entry that credited it.
+         */
+        ReloadOrderRead: {
+            /**
+             * Account Id
+             * Format: uuid
+             */
+            account_id: string;
+            /**
+             * Amount
+             * @example 12.5
+             */
+            amount: string;
+            /** Crossing */
+            crossing: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Ledger Entry Id
+             * Format: uuid
+             */
+            ledger_entry_id: string;
+            /**
+             * Ordered At
+             * Format: date-time
+             */
+            ordered_at: string;
+            /** Partner */
+            partner: string;
         };
         /** ScheduledRateRead */
         ScheduledRateRead: {
@@ -881,7 +1138,7 @@ export interface components {
          * @description What an endpoint may subscribe to. Each is delivered from one event the wallet handles (`webhooks.EVENTS`).
          * @enum {string}
          */
-        WebhookEventType: "credits.loaded" | "balance.low" | "balance.depleted" | "balance.restored" | "rental.changed" | "licence.delivery_failed";
+        WebhookEventType: "credits.loaded" | "balance.low" | "balance.depleted" | "balance.restored" | "rental.changed" | "licence.delivery_failed" | "auto_reload.triggered" | "auto_reload.failed";
     };
     responses: never;
     parameters: never;
@@ -1188,6 +1445,414 @@ export interface operations {
                 };
             };
             /** @description The request does not match the document (`validation_failed`) or cannot be processed; `idempotency_key_reused` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assignPartner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PartnerAssignmentWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountPartnerRead"];
+                };
+            };
+            /** @description `bad_request`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such account (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAutoReload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoReloadRead"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such account (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setAutoReload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutoReloadWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoReloadRead"];
+                };
+            };
+            /** @description `bad_request`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such account (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `auto_reload_needs_active_contract`: no rental contract of the account is active; `auto_reload_needs_manual_loads`: less than 30 days' worth at the current rate loaded by hand */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    endAutoReload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such account (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setAutoReloadSuspension: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutoReloadSuspensionWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoReloadRead"];
+                };
+            };
+            /** @description `bad_request`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such account (or not yours), or Auto-iSC is not set on it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2399,6 +3064,147 @@ export interface operations {
                 };
             };
             /** @description The request does not match the document (`validation_failed`) or cannot be processed; `idempotency_key_reused` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMyReloadOrders: {
+        parameters: {
+            query?: {
+                account_id?: string | null;
+                /** @description `next_cursor` of the previous page; one this service did not issue is refused (400 `invalid_cursor`) */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ReloadOrderRead_"];
+                };
+            };
+            /** @description `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listReloadOrders: {
+        parameters: {
+            query?: {
+                partner?: string | null;
+                account_id?: string | null;
+                /** @description `next_cursor` of the previous page; one this service did not issue is refused (400 `invalid_cursor`) */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ReloadOrderRead_"];
+                };
+            };
+            /** @description `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -7,6 +7,7 @@ import type { Account, Contract } from "../../api/types";
 import { ErrorNote, Loading } from "../../components/Status";
 import { useLoad, usePolling } from "../../components/useLoad";
 import { AccessRights } from "./AccessRights";
+import { AutoReloadCard } from "./AutoReloadCard";
 import { BalanceCard } from "./BalanceCard";
 import { ContractPicker, DomainPicker } from "./ContractAndDomainPicker";
 import { ContractTab } from "./ContractTab";
@@ -78,6 +79,7 @@ export function RentalView({ accountId }: { accountId: string }) {
           <LoadCredits accountId={accountId} onLoaded={changed} />
         </div>
       )}
+      {account.data && <AutoReloadCard accountId={accountId} onChanged={changed} />}
       {account.data && <Notifications accountId={accountId} />}
       <FirstRun
         accountId={accountId}

@@ -1,0 +1,279 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.account_partner_read import AccountPartnerRead
+from ...models.partner_assignment_write import PartnerAssignmentWrite
+from ...models.problem import Problem
+from ...models.validation_problem import ValidationProblem
+from typing import cast
+from uuid import UUID
+
+
+
+def _get_kwargs(
+    account_id: UUID,
+    *,
+    body: PartnerAssignmentWrite,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "put",
+        "url": "/v1/accounts/{account_id}/assigned-partner".format(account_id=quote(str(account_id), safe=""),),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AccountPartnerRead | Problem | ValidationProblem | None:
+    if response.status_code == 200:
+        response_200 = AccountPartnerRead.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = ValidationProblem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AccountPartnerRead | Problem | ValidationProblem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: PartnerAssignmentWrite,
+
+) -> Response[AccountPartnerRead | Problem | ValidationProblem]:
+    """ Assign Partner
+
+     Assign the account to a partner (its token's subject): besides the partner that opened it, this
+    partner sees
+    and acts on the account, its contracts, keys, orders and domains, in every service, and fulfils its
+    Auto-iSC
+    reloads from now on.
+
+    **Roles:** `operator`.
+
+    Args:
+        account_id (UUID):
+        body (PartnerAssignmentWrite): The partner (its token's subject) the account is assigned
+            to.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AccountPartnerRead | Problem | ValidationProblem]
+     """
+
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: PartnerAssignmentWrite,
+
+) -> AccountPartnerRead | Problem | ValidationProblem | None:
+    """ Assign Partner
+
+     Assign the account to a partner (its token's subject): besides the partner that opened it, this
+    partner sees
+    and acts on the account, its contracts, keys, orders and domains, in every service, and fulfils its
+    Auto-iSC
+    reloads from now on.
+
+    **Roles:** `operator`.
+
+    Args:
+        account_id (UUID):
+        body (PartnerAssignmentWrite): The partner (its token's subject) the account is assigned
+            to.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AccountPartnerRead | Problem | ValidationProblem
+     """
+
+
+    return sync_detailed(
+        account_id=account_id,
+client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: PartnerAssignmentWrite,
+
+) -> Response[AccountPartnerRead | Problem | ValidationProblem]:
+    """ Assign Partner
+
+     Assign the account to a partner (its token's subject): besides the partner that opened it, this
+    partner sees
+    and acts on the account, its contracts, keys, orders and domains, in every service, and fulfils its
+    Auto-iSC
+    reloads from now on.
+
+    **Roles:** `operator`.
+
+    Args:
+        account_id (UUID):
+        body (PartnerAssignmentWrite): The partner (its token's subject) the account is assigned
+            to.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AccountPartnerRead | Problem | ValidationProblem]
+     """
+
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: PartnerAssignmentWrite,
+
+) -> AccountPartnerRead | Problem | ValidationProblem | None:
+    """ Assign Partner
+
+     Assign the account to a partner (its token's subject): besides the partner that opened it, this
+    partner sees
+    and acts on the account, its contracts, keys, orders and domains, in every service, and fulfils its
+    Auto-iSC
+    reloads from now on.
+
+    **Roles:** `operator`.
+
+    Args:
+        account_id (UUID):
+        body (PartnerAssignmentWrite): The partner (its token's subject) the account is assigned
+            to.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AccountPartnerRead | Problem | ValidationProblem
+     """
+
+
+    return (await asyncio_detailed(
+        account_id=account_id,
+client=client,
+body=body,
+
+    )).parsed

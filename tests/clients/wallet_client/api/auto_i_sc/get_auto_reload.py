@@ -1,0 +1,233 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.auto_reload_read import AutoReloadRead
+from ...models.problem import Problem
+from ...models.validation_problem import ValidationProblem
+from typing import cast
+from uuid import UUID
+
+
+
+def _get_kwargs(
+    account_id: UUID,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/accounts/{account_id}/auto-reload".format(account_id=quote(str(account_id), safe=""),),
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AutoReloadRead | Problem | ValidationProblem | None:
+    if response.status_code == 200:
+        response_200 = AutoReloadRead.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = ValidationProblem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AutoReloadRead | Problem | ValidationProblem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+
+) -> Response[AutoReloadRead | Problem | ValidationProblem]:
+    """ Read Auto Reload
+
+     Its state (`not_set` until it is set), the last reload and the next expected one (at the current
+    rates).
+
+    **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        account_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AutoReloadRead | Problem | ValidationProblem]
+     """
+
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+
+) -> AutoReloadRead | Problem | ValidationProblem | None:
+    """ Read Auto Reload
+
+     Its state (`not_set` until it is set), the last reload and the next expected one (at the current
+    rates).
+
+    **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        account_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AutoReloadRead | Problem | ValidationProblem
+     """
+
+
+    return sync_detailed(
+        account_id=account_id,
+client=client,
+
+    ).parsed
+
+async def asyncio_detailed(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+
+) -> Response[AutoReloadRead | Problem | ValidationProblem]:
+    """ Read Auto Reload
+
+     Its state (`not_set` until it is set), the last reload and the next expected one (at the current
+    rates).
+
+    **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        account_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AutoReloadRead | Problem | ValidationProblem]
+     """
+
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+
+) -> AutoReloadRead | Problem | ValidationProblem | None:
+    """ Read Auto Reload
+
+     Its state (`not_set` until it is set), the last reload and the next expected one (at the current
+    rates).
+
+    **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        account_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AutoReloadRead | Problem | ValidationProblem
+     """
+
+
+    return (await asyncio_detailed(
+        account_id=account_id,
+client=client,
+
+    )).parsed

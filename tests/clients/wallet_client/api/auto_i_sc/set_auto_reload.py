@@ -1,0 +1,294 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.auto_reload_read import AutoReloadRead
+from ...models.auto_reload_write import AutoReloadWrite
+from ...models.problem import Problem
+from ...models.validation_problem import ValidationProblem
+from typing import cast
+from uuid import UUID
+
+
+
+def _get_kwargs(
+    account_id: UUID,
+    *,
+    body: AutoReloadWrite,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "put",
+        "url": "/v1/accounts/{account_id}/auto-reload".format(account_id=quote(str(account_id), safe=""),),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AutoReloadRead | Problem | ValidationProblem | None:
+    if response.status_code == 200:
+        response_200 = AutoReloadRead.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = ValidationProblem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AutoReloadRead | Problem | ValidationProblem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: AutoReloadWrite,
+
+) -> Response[AutoReloadRead | Problem | ValidationProblem]:
+    """ Set Auto Reload
+
+     Auto-iSC: when the paid time left falls to `threshold_days`, `amount` is loaded at once under a
+    standing order
+    the account's partner fulfils (again while the time left is still under the threshold), at most
+    `monthly_cap`
+    per calendar month (UTC).
+
+    **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        account_id (UUID):
+        body (AutoReloadWrite): Auto-iSC: when the paid time left falls to `threshold_days`,
+            `amount` iSC is loaded at once (and again while
+            the time left is still under it), at most `monthly_cap` iSC per calendar month (UTC).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AutoReloadRead | Problem | ValidationProblem]
+     """
+
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: AutoReloadWrite,
+
+) -> AutoReloadRead | Problem | ValidationProblem | None:
+    """ Set Auto Reload
+
+     Auto-iSC: when the paid time left falls to `threshold_days`, `amount` is loaded at once under a
+    standing order
+    the account's partner fulfils (again while the time left is still under the threshold), at most
+    `monthly_cap`
+    per calendar month (UTC).
+
+    **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        account_id (UUID):
+        body (AutoReloadWrite): Auto-iSC: when the paid time left falls to `threshold_days`,
+            `amount` iSC is loaded at once (and again while
+            the time left is still under it), at most `monthly_cap` iSC per calendar month (UTC).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AutoReloadRead | Problem | ValidationProblem
+     """
+
+
+    return sync_detailed(
+        account_id=account_id,
+client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: AutoReloadWrite,
+
+) -> Response[AutoReloadRead | Problem | ValidationProblem]:
+    """ Set Auto Reload
+
+     Auto-iSC: when the paid time left falls to `threshold_days`, `amount` is loaded at once under a
+    standing order
+    the account's partner fulfils (again while the time left is still under the threshold), at most
+    `monthly_cap`
+    per calendar month (UTC).
+
+    **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        account_id (UUID):
+        body (AutoReloadWrite): Auto-iSC: when the paid time left falls to `threshold_days`,
+            `amount` iSC is loaded at once (and again while
+            the time left is still under it), at most `monthly_cap` iSC per calendar month (UTC).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AutoReloadRead | Problem | ValidationProblem]
+     """
+
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    account_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: AutoReloadWrite,
+
+) -> AutoReloadRead | Problem | ValidationProblem | None:
+    """ Set Auto Reload
+
+     Auto-iSC: when the paid time left falls to `threshold_days`, `amount` is loaded at once under a
+    standing order
+    the account's partner fulfils (again while the time left is still under the threshold), at most
+    `monthly_cap`
+    per calendar month (UTC).
+
+    **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`,
+    `operator`.
+
+    Args:
+        account_id (UUID):
+        body (AutoReloadWrite): Auto-iSC: when the paid time left falls to `threshold_days`,
+            `amount` iSC is loaded at once (and again while
+            the time left is still under it), at most `monthly_cap` iSC per calendar month (UTC).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AutoReloadRead | Problem | ValidationProblem
+     """
+
+
+    return (await asyncio_detailed(
+        account_id=account_id,
+client=client,
+body=body,
+
+    )).parsed
