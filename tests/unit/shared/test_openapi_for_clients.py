@@ -123,6 +123,9 @@ MONEY_MOVING = {
     "deactivateRental",
     "replaceDevice",
     "terminateContract",
+    "startSoftwareRental",
+    "changeSoftwareCount",
+    "endSoftwareRental",
 }
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from contracts.domain import ContractStatus, HistoryEntryType, RentalStatus
+from contracts.domain import ContractStatus, HistoryEntryType, RentalStatus, SoftwareRentalStatus
 from contracts.domain import HardwareItem as HardwareItem  # the Hardware tab's item is the domain's own
 from shared.money import IscAmount, IscAmountText
 from shared.validation import NO_NUL, WholeNumber
@@ -73,6 +73,60 @@ class TariffRead(BaseModel):
     updated_at: datetime
     # The changes still to take effect, ascending.
     scheduled: list[ScheduledTariffRead] = Field(default_factory=list)
+
+
+LICENCE_TYPE_PATTERN = r"^[A-Z0-9_]{1,64}$"
+
+
+class SoftwareTariffWrite(_Request):
+    # Per licence per day.
+    rate_per_day: IscAmountText
+    # As for hardware: absent (or past) at once; a rise of a rented type no earlier than one lease after it is set.
+    effective_at: AwareDatetime | None = None
+
+
+class ScheduledSoftwareTariffRead(BaseModel):
+    effective_at: datetime
+    rate_per_day: IscAmount
+    scheduled_at: datetime
+
+
+class SoftwareTariffRead(BaseModel):
+    type: str
+    # Per licence per day, in effect now.
+    rate_per_day: IscAmount
+    updated_at: datetime
+    scheduled: list[ScheduledSoftwareTariffRead] = Field(default_factory=list)
+
+
+class SoftwareRentalCreate(_Request):
+    domain_id: UUID
+    type: str = Field(pattern=LICENCE_TYPE_PATTERN, max_length=64)
+    count: WholeNumber = Field(ge=1, le=100_000)
+
+
+class SoftwareCountChange(_Request):
+    count: WholeNumber = Field(ge=1, le=100_000)
+
+
+class SoftwareRentalEnd(_Request):
+    reason: str = Field(default="ended_by_customer", min_length=1, max_length=200, pattern=NO_NUL)
+
+
+class SoftwareRentalRead(BaseModel):
+    id: UUID
+    contract_id: UUID
+    domain_id: UUID
+    type: str
+    count: int
+    # Per licence; the rental burns `count` times it.
+    rate_per_day: IscAmount
+    burn_rate_per_day: IscAmount
+    status: SoftwareRentalStatus
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
 
 
 class RentalCreate(_Request):

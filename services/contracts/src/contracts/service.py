@@ -28,6 +28,8 @@ from contracts.domain import (
     Funding,
     RentalStatus,
     RentedUnit,
+    SoftwareRentalStatus,
+    SoftwareUnit,
     Transition,
 )
 from contracts.repository import (
@@ -37,6 +39,7 @@ from contracts.repository import (
     KnownDomain,
     LockedContract,
     Rental,
+    SoftwareRental,
     Tariff,
     TariffChange,
 )
@@ -46,7 +49,10 @@ from contracts.schemas import (
     HistoryEntryRead,
     LicenceSpec,
     RentalRead,
+    ScheduledSoftwareTariffRead,
     ScheduledTariffRead,
+    SoftwareRentalRead,
+    SoftwareTariffRead,
     TariffRead,
 )
 from shared.auth import Principal, Role
@@ -130,6 +136,13 @@ def _tariff_read(tariff: Tariff, scheduled: Sequence[TariffChange] = ()) -> Tari
 
 def _rented_device(rental: Rental) -> RentedDevice:
     return RentedDevice(device_id=rental.device_id, hwid=rental.hwid, product=rental.product)
+
+
+def _tariff_name(product: str) -> str:
+    """A product as a customer reads it: a software tariff's key names its licence type."""
+    if product.startswith(domain.SOFTWARE_PREFIX):
+        return f"{product.removeprefix(domain.SOFTWARE_PREFIX)} licences (per licence)"
+    return product
 
 
 def _per_day(micro: int) -> str:
@@ -253,6 +266,16 @@ def _rented_unit(rental: ActiveRental) -> RentedUnit:
     )
 
 
+def _software_unit(rental: SoftwareRental) -> SoftwareUnit:
+    return SoftwareUnit(
+        domain_id=rental.domain_id,
+        rental_id=rental.id,
+        type=rental.type,
+        count=rental.count,
+        rate_per_day=rental.rate_per_day,
+    )
+
+
 def _domain_rental(snapshot: DomainSnapshot) -> DomainRental:
     return DomainRental(
         domain_id=snapshot.domain_id,
@@ -269,12 +292,15 @@ async def _rental_changed(
     version = await repository.next_rental_version(conn, contract.id)
     linked = await repository.linked_domain_ids(conn, contract.id)
     units = [_rented_unit(rental) for rental in await repository.active_rentals_of_contract(conn, contract.id)]
-    snapshot = domain.rental_snapshot(status=status, linked_domain_ids=linked, units=units)
-    pending = await repository.pending_tariff_changes(conn, sorted({unit.product for unit in units}))
+    software = [_software_unit(rental) for rental in await repository.active_software_of_contract(conn, contract.id)]
+    snapshot = domain.rental_snapshot(status=status, linked_domain_ids=linked, units=units, software=software)
+    products = sorted({unit.product for unit in units} | {s.product for s in software})
+    pending = await repository.pending_tariff_changes(conn, products)
     scheduled = domain.scheduled_contract_rates(
         units,
         {product: [c.rate_change for c in changes] for product, changes in pending.items()},
         active=snapshot.active,
+        software=software,
     )
     event = RentalChanged(
         contract_id=contract.id,
@@ -289,8 +315,10 @@ async def _rental_changed(
         ],
     )
     devices = sum(len(d.units) for d in snapshot.domains)
-    summary = f"rental v{version}: {devices} device(s), burning {_per_day(snapshot.burn_rate_per_day)}" + (
-        "" if snapshot.active else " (not running)"
+    licences = sum(s.count for s in software)
+    summary = (
+        f"rental v{version}: {devices} device(s), {licences} software licence(s), burning "
+        f"{_per_day(snapshot.burn_rate_per_day)}" + ("" if snapshot.active else " (not running)")
     )
     return event, summary
 
@@ -396,6 +424,9 @@ async def _end_every_rental(
     for rental in await repository.active_rentals_of_contract(conn, contract.id):
         await repository.end_rental(conn, rental_id=rental.id, status=RentalStatus.DEACTIVATED, reason=reason, now=now)
         ended.append(_device_deactivated(contract=contract, rental=rental, reason=reason))
+    for software in await repository.active_software_of_contract(conn, contract.id):
+        await repository.end_software_rental(conn, rental_id=software.id, reason=reason, now=now)
+        await _record_software(conn, contract=contract, rental=software, now=now, type="SoftwareRentalEnded")
     return ended
 
 
@@ -464,7 +495,9 @@ async def unlink_domain(
     """Refused while devices of the domain are rented: ending rentals is the customer's explicit choice."""
     async with transaction(pool) as conn:
         contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
-        if await repository.count_active_rentals_in_domain(conn, contract_id=contract_id, domain_id=domain_id):
+        if await repository.count_active_rentals_in_domain(
+            conn, contract_id=contract_id, domain_id=domain_id
+        ) or await repository.count_active_software_in_domain(conn, contract_id=contract_id, domain_id=domain_id):
             raise Conflict("devices of this domain are rented; deactivate them first", code="domain_has_active_rentals")
         if not await repository.end_link(conn, contract_id=contract_id, domain_id=domain_id, now=now):
             raise Conflict("the domain is not linked to this contract", code="domain_not_linked")
@@ -815,7 +848,7 @@ async def _apply_tariff(
     await repository.reprice_active_rentals(
         conn, product=product, rate_per_day=rate_per_day, contract_ids=[c.id for c in contracts]
     )
-    summary = f"tariff of {product} now {_per_day(rate_per_day)}"
+    summary = f"tariff of {_tariff_name(product)} now {_per_day(rate_per_day)}"
     data = _tariff_read(tariff).model_dump(mode="json")
     for contract in contracts:
         await _record(conn, contract=contract, now=at, type="TariffChanged", summary=summary, data=data)
@@ -834,7 +867,7 @@ async def _announce_scheduled_tariff(
 ) -> None:
     """Each contract renting the product records the scheduling and publishes its new `scheduled_rates`."""
     contracts = await repository.lock_contracts(conn, await repository.contracts_renting_product(conn, product))
-    summary = f"tariff of {product} goes to {_per_day(rate_per_day)} from {effective_at.isoformat()}"
+    summary = f"tariff of {_tariff_name(product)} goes to {_per_day(rate_per_day)} from {effective_at.isoformat()}"
     data: dict[str, object] = {
         "product": product,
         "rate_per_day": format_isc(rate_per_day),
@@ -889,9 +922,248 @@ async def get_tariff(pool: asyncpg.Pool, *, product: str) -> TariffRead:
 
 async def list_tariffs(pool: asyncpg.Pool) -> Page[TariffRead]:
     async with pool.acquire() as conn:
-        tariffs = await repository.list_tariffs(conn)
+        tariffs = await repository.list_tariffs(conn, software=False)
         pending = await repository.pending_tariff_changes(conn, [t.product for t in tariffs])
     return Page[TariffRead](items=[_tariff_read(t, pending.get(t.product, [])) for t in tariffs], next_cursor=None)
+
+
+# --- software rental ------------------------------------------------------------------------------------------
+
+
+def _software_tariff_read(tariff: TariffRead) -> SoftwareTariffRead:
+    return SoftwareTariffRead(
+        type=tariff.product.removeprefix(domain.SOFTWARE_PREFIX),
+        rate_per_day=tariff.rate_per_day,
+        updated_at=tariff.updated_at,
+        scheduled=[
+            ScheduledSoftwareTariffRead(
+                effective_at=s.effective_at, rate_per_day=s.rate_per_day, scheduled_at=s.scheduled_at
+            )
+            for s in tariff.scheduled
+        ],
+    )
+
+
+async def set_software_tariff(
+    pool: asyncpg.Pool,
+    *,
+    licence_type: str,
+    rate_per_day: int,
+    effective_at: datetime | None,
+    lease: timedelta,
+    now: datetime,
+) -> SoftwareTariffRead:
+    """A licence type's tariff per licence per day: the hardware tariff's use case under the type's `licence:`
+    key, so it is scheduled, bounded by the lease and applied by the tariff job exactly as a product's is."""
+    tariff = await set_tariff(
+        pool,
+        product=domain.software_product(licence_type),
+        rate_per_day=rate_per_day,
+        licences=[],
+        effective_at=effective_at,
+        lease=lease,
+        now=now,
+    )
+    return _software_tariff_read(tariff)
+
+
+async def get_software_tariff(pool: asyncpg.Pool, *, licence_type: str) -> SoftwareTariffRead:
+    try:
+        return _software_tariff_read(await get_tariff(pool, product=domain.software_product(licence_type)))
+    except NotFound as exc:
+        raise NotFound(f"no software tariff for {licence_type}: it is not rentable") from exc
+
+
+async def list_software_tariffs(pool: asyncpg.Pool) -> Page[SoftwareTariffRead]:
+    async with pool.acquire() as conn:
+        tariffs = await repository.list_tariffs(conn, software=True)
+        pending = await repository.pending_tariff_changes(conn, [t.product for t in tariffs])
+    items = [_software_tariff_read(_tariff_read(t, pending.get(t.product, []))) for t in tariffs]
+    return Page[SoftwareTariffRead](items=items, next_cursor=None)
+
+
+def _software_read(rental: SoftwareRental) -> SoftwareRentalRead:
+    return SoftwareRentalRead(
+        id=rental.id,
+        contract_id=rental.contract_id,
+        domain_id=rental.domain_id,
+        type=rental.type,
+        count=rental.count,
+        rate_per_day=rental.rate_per_day,
+        burn_rate_per_day=rental.count * rental.rate_per_day,
+        status=SoftwareRentalStatus(rental.status),
+        started_at=rental.started_at,
+        updated_at=rental.updated_at,
+        ended_at=rental.ended_at,
+        end_reason=rental.end_reason,
+    )
+
+
+_SOFTWARE_SUMMARIES = {
+    "SoftwareRentalStarted": "{count} {type} licence(s) rented at {rate} each",
+    "SoftwareRentalChanged": "{type} licences now {count}, at {rate} each",
+    "SoftwareRentalEnded": "rental of {count} {type} licence(s) ended ({reason})",
+}
+
+
+async def _record_software(
+    conn: asyncpg.Connection, *, contract: LockedContract, rental: SoftwareRental, now: datetime, type: str
+) -> None:
+    """A software rental's change in the contract's history (a line, not an event: its RentalChanged says it)."""
+    summary = _SOFTWARE_SUMMARIES[type].format(
+        count=rental.count, type=rental.type, rate=_per_day(rental.rate_per_day), reason=rental.end_reason or ""
+    )
+    data = _software_read(rental).model_dump(mode="json")
+    await repository.insert_history(
+        conn, account_id=contract.account_id, contract_id=contract.id, at=now, type=type, summary=summary, data=data
+    )
+
+
+async def _software_of(conn: asyncpg.Connection, *, contract_id: UUID, rental_id: UUID) -> SoftwareRental:
+    rental = await repository.get_software_rental(conn, contract_id=contract_id, rental_id=rental_id)
+    if rental is None:
+        raise NotFound("software rental not found")
+    return rental
+
+
+async def start_software_rental(
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    contract_id: UUID,
+    domain_id: UUID,
+    licence_type: str,
+    count: int,
+    idempotency_key: str,
+    now: datetime,
+) -> SoftwareRentalRead:
+    """Rent `count` licences of a type into a linked domain: they burn from this second and go into its bundle."""
+    async with transaction(pool) as conn:
+        visible, once = await _claim_on_contract(
+            conn,
+            principal,
+            contract_id,
+            "software_rental",
+            idempotency_key,
+            domain=str(domain_id),
+            type=licence_type,
+            count=str(count),
+        )
+        if (replay := once.replayed(SoftwareRentalRead)) is not None:
+            return replay
+        # Lock order as for hardware: the tariff row, then the contract.
+        tariff = await repository.share_lock_tariff(conn, domain.software_product(licence_type))
+        contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
+        linked = domain_id in await repository.linked_domain_ids(conn, contract_id)
+        domain.check_software_rental(
+            contract_status=contract.status,
+            funding=await repository.get_funding(conn, visible.account_id),
+            domain_linked=linked,
+            rentable=tariff is not None,
+            now=now,
+        )
+        assert tariff is not None
+        rental = await repository.insert_software_rental(
+            conn,
+            rental_id=uuid.uuid4(),
+            contract_id=contract_id,
+            domain_id=domain_id,
+            licence_type=licence_type,
+            count=count,
+            rate_per_day=tariff.rate_per_day,
+            now=now,
+        )
+        if rental is None:
+            raise Conflict(
+                f"the domain already rents {licence_type} licences; change their count", code="software_rental_exists"
+            )
+        await _record_software(conn, contract=contract, rental=rental, now=now, type="SoftwareRentalStarted")
+        await _publish(conn, contract=contract, facts=(), status=contract.status, now=now)
+        log.info("contracts.software.started", contract_id=str(contract_id), rental_id=str(rental.id), count=count)
+        return await once.answer(_software_read(rental), status_code=201)
+
+
+async def change_software_count(
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    contract_id: UUID,
+    rental_id: UUID,
+    count: int,
+    idempotency_key: str,
+    now: datetime,
+) -> SoftwareRentalRead:
+    """More or fewer licences of a rental, burning at the new count from this second. The same count changes
+    nothing (no new rental version)."""
+    async with transaction(pool) as conn:
+        visible, once = await _claim_on_contract(
+            conn, principal, contract_id, "software_count", idempotency_key, rental=str(rental_id), count=str(count)
+        )
+        if (replay := once.replayed(SoftwareRentalRead)) is not None:
+            return replay
+        contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
+        rental = await _software_of(conn, contract_id=contract_id, rental_id=rental_id)
+        if rental.status != SoftwareRentalStatus.ACTIVE:
+            raise Conflict("the software rental has already ended", code="rental_not_active")
+        if count == rental.count:
+            return await once.answer(_software_read(rental), status_code=200)
+        domain.check_software_count_change(
+            contract_status=contract.status,
+            funding=await repository.get_funding(conn, visible.account_id),
+            more=count > rental.count,
+            now=now,
+        )
+        changed = await repository.set_software_count(conn, rental_id=rental_id, count=count, now=now)
+        assert changed is not None  # the contract lock keeps it active
+        await _record_software(conn, contract=contract, rental=changed, now=now, type="SoftwareRentalChanged")
+        await _publish(conn, contract=contract, facts=(), status=contract.status, now=now)
+        return await once.answer(_software_read(changed), status_code=200)
+
+
+async def end_software_rental(
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    contract_id: UUID,
+    rental_id: UUID,
+    reason: str,
+    idempotency_key: str,
+    now: datetime,
+) -> SoftwareRentalRead:
+    async with transaction(pool) as conn:
+        _, once = await _claim_on_contract(
+            conn, principal, contract_id, "software_end", idempotency_key, rental=str(rental_id), reason=reason
+        )
+        if (replay := once.replayed(SoftwareRentalRead)) is not None:
+            return replay
+        contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
+        await _software_of(conn, contract_id=contract_id, rental_id=rental_id)
+        ended = await repository.end_software_rental(conn, rental_id=rental_id, reason=reason, now=now)
+        if ended is None:
+            raise Conflict("the software rental has already ended", code="rental_not_active")
+        await _record_software(conn, contract=contract, rental=ended, now=now, type="SoftwareRentalEnded")
+        await _publish(conn, contract=contract, facts=(), status=contract.status, now=now)
+        return await once.answer(_software_read(ended), status_code=200)
+
+
+async def get_software_rental(
+    pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, rental_id: UUID
+) -> SoftwareRentalRead:
+    async with pool.acquire() as conn:
+        await _visible_contract(conn, principal=principal, contract_id=contract_id)
+        return _software_read(await _software_of(conn, contract_id=contract_id, rental_id=rental_id))
+
+
+async def list_software_rentals(
+    pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, active_only: bool, cursor: str | None, limit: int
+) -> Page[SoftwareRentalRead]:
+    page = BY_INSTANT.request(cursor, limit)
+    async with pool.acquire() as conn:
+        await _visible_contract(conn, principal=principal, contract_id=contract_id)
+        rentals = await repository.list_software_rentals(
+            conn, contract_id=contract_id, active_only=active_only, after=page.after, limit=page.fetch
+        )
+    return BY_INSTANT.page([_software_read(r) for r in rentals], page, key=lambda r: (r.started_at, r.id))
 
 
 # --- history ------------------------------------------------------------------------------------------------

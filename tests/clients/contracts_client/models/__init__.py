@@ -16,6 +16,8 @@ from .page_contract_read import PageContractRead
 from .page_hardware_item import PageHardwareItem
 from .page_history_entry_read import PageHistoryEntryRead
 from .page_rental_read import PageRentalRead
+from .page_software_rental_read import PageSoftwareRentalRead
+from .page_software_tariff_read import PageSoftwareTariffRead
 from .page_tariff_read import PageTariffRead
 from .problem import Problem
 from .problem_code import ProblemCode
@@ -23,7 +25,15 @@ from .rental_create import RentalCreate
 from .rental_read import RentalRead
 from .rental_status import RentalStatus
 from .replacement_create import ReplacementCreate
+from .scheduled_software_tariff_read import ScheduledSoftwareTariffRead
 from .scheduled_tariff_read import ScheduledTariffRead
+from .software_count_change import SoftwareCountChange
+from .software_rental_create import SoftwareRentalCreate
+from .software_rental_end import SoftwareRentalEnd
+from .software_rental_read import SoftwareRentalRead
+from .software_rental_status import SoftwareRentalStatus
+from .software_tariff_read import SoftwareTariffRead
+from .software_tariff_write import SoftwareTariffWrite
 from .tariff_read import TariffRead
 from .tariff_write import TariffWrite
 from .termination_create import TerminationCreate
@@ -47,6 +57,8 @@ __all__ = (
     "PageHardwareItem",
     "PageHistoryEntryRead",
     "PageRentalRead",
+    "PageSoftwareRentalRead",
+    "PageSoftwareTariffRead",
     "PageTariffRead",
     "Problem",
     "ProblemCode",
@@ -54,7 +66,15 @@ __all__ = (
     "RentalRead",
     "RentalStatus",
     "ReplacementCreate",
+    "ScheduledSoftwareTariffRead",
     "ScheduledTariffRead",
+    "SoftwareCountChange",
+    "SoftwareRentalCreate",
+    "SoftwareRentalEnd",
+    "SoftwareRentalRead",
+    "SoftwareRentalStatus",
+    "SoftwareTariffRead",
+    "SoftwareTariffWrite",
     "TariffRead",
     "TariffWrite",
     "TerminationCreate",

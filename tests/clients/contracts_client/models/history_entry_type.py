@@ -17,6 +17,9 @@ class HistoryEntryType(StrEnum):
     DOMAINLINKED = "DomainLinked"
     DOMAINUNLINKED = "DomainUnlinked"
     RENTALCHANGED = "RentalChanged"
+    SOFTWARERENTALCHANGED = "SoftwareRentalChanged"
+    SOFTWARERENTALENDED = "SoftwareRentalEnded"
+    SOFTWARERENTALSTARTED = "SoftwareRentalStarted"
     TARIFFCHANGED = "TariffChanged"
     TARIFFCHANGESCHEDULED = "TariffChangeScheduled"
 
