@@ -22,6 +22,8 @@ from contracts.schemas import (
     ContractRead,
     DeactivationCreate,
     DomainLinkCreate,
+    ForecastCreate,
+    ForecastRead,
     HardwareItem,
     HistoryEntryRead,
     RentalCreate,
@@ -552,3 +554,26 @@ async def end_software_rental(
         idempotency_key=key,
         now=now,
     )
+
+
+# --- forecast -------------------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/contracts/{contract_id}/forecast",
+    operation_id="forecastRunway",
+    summary="What if: the account's burn rate and run-out now and after a change, committing nothing",
+    responses=problem_responses(
+        (404, "`not_found`: no such contract, rental or device (or not yours)"),
+        (
+            409,
+            "the refusals the real change would give (`rental_not_active`, `device_already_rented`, "
+            "`product_not_rentable`, `device_removed`, `domain_not_linked`, `licence_type_not_rentable`); "
+            "`not_yet_known`: the account's runway or a device has not arrived yet, retry",
+        ),
+    ),
+)
+async def forecast(
+    contract_id: UUID, body: ForecastCreate, principal: AnyRolePrincipal, pool: DbPool, now: Now
+) -> ForecastRead:
+    return await service.forecast(pool, principal=principal, contract_id=contract_id, plan=body, now=now)

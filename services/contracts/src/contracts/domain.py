@@ -433,3 +433,28 @@ def scheduled_contract_rates(
             rates.append(RateChange(effective_at=instant, rate_per_day=rate))
             current = rate
     return rates
+
+
+# --- words for a customer ------------------------------------------------------------------------------------
+
+
+def time_left_words(seconds: int) -> str:
+    """Time left in honest units: weeks and days from two weeks, days and hours from a day, hours and minutes from an
+    hour, minutes (and seconds) under it. Never "about 0 days" when hours are left."""
+    seconds = max(0, seconds)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    if days >= 14:
+        return f"{plural(days // 7, 'week')} {plural(days % 7, 'day')}"
+    if days >= 1:
+        return f"{plural(days, 'day')} {plural(hours, 'hour')}"
+    if hours >= 1:
+        return f"{plural(hours, 'hour')} {plural(minutes, 'minute')}"
+    if minutes >= 1:
+        return plural(minutes, "minute")
+    return plural(secs, "second")

@@ -204,6 +204,16 @@ async def mark_device_removed(
     )
 
 
+async def get_known_device(conn: asyncpg.Connection, device_id: UUID) -> KnownDevice | None:
+    """The device, not locked (a forecast changes nothing)."""
+    row = await conn.fetchrow(
+        """SELECT id, domain_id, account_id, hwid, product, type, removed_at IS NOT NULL AS removed
+           FROM known_device WHERE id = $1""",
+        device_id,
+    )
+    return None if row is None else KnownDevice(**dict(row))
+
+
 async def share_lock_device(conn: asyncpg.Connection, device_id: UUID) -> KnownDevice | None:
     """Held by an activation, so a concurrent DeviceRemoved waits and then ends the new rental."""
     row = await conn.fetchrow(
@@ -245,6 +255,28 @@ async def apply_funding(
         now,
     )
     return bool(applied)
+
+
+async def apply_account_burn(
+    conn: asyncpg.Connection, *, account_id: UUID, version: int, state: dict[str, Any], now: datetime
+) -> None:
+    """Hold the newest burn state the wallet announced; an older version changes nothing."""
+    await conn.execute(
+        """INSERT INTO account_burn (account_id, version, state, updated_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (account_id) DO UPDATE SET version = $2, state = $3, updated_at = $4
+           WHERE account_burn.version < $2""",
+        account_id,
+        version,
+        state,
+        now,
+    )
+
+
+async def get_account_burn(conn: asyncpg.Connection, account_id: UUID) -> dict[str, Any] | None:
+    state: dict[str, Any] | None = await conn.fetchval(
+        "SELECT state FROM account_burn WHERE account_id = $1", account_id
+    )
+    return state
 
 
 async def get_funding(conn: asyncpg.Connection, account_id: UUID) -> Funding | None:
@@ -297,6 +329,14 @@ async def lock_contracts_of_account(conn: asyncpg.Connection, account_id: UUID) 
         """SELECT id, account_id, status, rental_version FROM contract
            WHERE account_id = $1 ORDER BY id FOR UPDATE""",
         account_id,
+    )
+    return [LockedContract.of(row) for row in rows]
+
+
+async def contracts_of_account(conn: asyncpg.Connection, account_id: UUID) -> list[LockedContract]:
+    """The account's contracts, not locked (a forecast changes nothing)."""
+    rows = await conn.fetch(
+        "SELECT id, account_id, status, rental_version FROM contract WHERE account_id = $1 ORDER BY id", account_id
     )
     return [LockedContract.of(row) for row in rows]
 

@@ -45,10 +45,13 @@ from contracts.repository import (
 )
 from contracts.schemas import (
     ContractRead,
+    ForecastCreate,
+    ForecastRead,
     HardwareItem,
     HistoryEntryRead,
     LicenceSpec,
     RentalRead,
+    RunwayForecast,
     ScheduledSoftwareTariffRead,
     ScheduledTariffRead,
     SoftwareRentalRead,
@@ -56,6 +59,7 @@ from contracts.schemas import (
     TariffRead,
 )
 from shared.auth import Principal, Role
+from shared.burn import Burn, ContractRates, RateStep, ReloadPlan, burn_of, rerated, runway_of
 from shared.db import retried_on_deadlock, transaction
 from shared.events.base import Event
 from shared.events.contracts import (
@@ -73,6 +77,7 @@ from shared.events.contracts import (
     ScheduledRate,
 )
 from shared.events.provisioning import DeviceRemoved
+from shared.events.wallet import BurnState
 from shared.idempotency import Claim, claim
 from shared.messaging.outbox import add_all_to_outbox
 from shared.money import format_isc
@@ -284,16 +289,26 @@ def _domain_rental(snapshot: DomainSnapshot) -> DomainRental:
     )
 
 
-async def _rental_changed(
-    conn: asyncpg.Connection, *, contract: LockedContract, status: ContractStatus, changed_at: datetime
-) -> Fact:
-    """The next version of the contract's whole rental and its history line. It carries the contract's whole rate
-    from each scheduled tariff change of its rented products on, so the wallet's run-out already counts them."""
-    version = await repository.next_rental_version(conn, contract.id)
-    linked = await repository.linked_domain_ids(conn, contract.id)
-    units = [_rented_unit(rental) for rental in await repository.active_rentals_of_contract(conn, contract.id)]
-    software = [_software_unit(rental) for rental in await repository.active_software_of_contract(conn, contract.id)]
-    snapshot = domain.rental_snapshot(status=status, linked_domain_ids=linked, units=units, software=software)
+async def _rented_now(conn: asyncpg.Connection, contract_id: UUID) -> tuple[list[RentedUnit], list[SoftwareUnit]]:
+    """What the contract rents now: its active devices and software rentals."""
+    units = [_rented_unit(rental) for rental in await repository.active_rentals_of_contract(conn, contract_id)]
+    software = [_software_unit(rental) for rental in await repository.active_software_of_contract(conn, contract_id)]
+    return units, software
+
+
+async def _rental_of_units(
+    conn: asyncpg.Connection,
+    *,
+    status: ContractStatus,
+    linked_domain_ids: Sequence[UUID],
+    units: Sequence[RentedUnit],
+    software: Sequence[SoftwareUnit],
+) -> tuple[domain.RentalSnapshot, list[domain.RateChange]]:
+    """The rental these units make (what RentalChanged says) and the contract's whole rate from each scheduled tariff
+    change on. One computation for the published rental and for a forecast's."""
+    snapshot = domain.rental_snapshot(
+        status=status, linked_domain_ids=linked_domain_ids, units=units, software=software
+    )
     products = sorted({unit.product for unit in units} | {s.product for s in software})
     pending = await repository.pending_tariff_changes(conn, products)
     scheduled = domain.scheduled_contract_rates(
@@ -301,6 +316,20 @@ async def _rental_changed(
         {product: [c.rate_change for c in changes] for product, changes in pending.items()},
         active=snapshot.active,
         software=software,
+    )
+    return snapshot, scheduled
+
+
+async def _rental_changed(
+    conn: asyncpg.Connection, *, contract: LockedContract, status: ContractStatus, changed_at: datetime
+) -> Fact:
+    """The next version of the contract's whole rental and its history line. It carries the contract's whole rate
+    from each scheduled tariff change of its rented products on, so the wallet's run-out already counts them."""
+    version = await repository.next_rental_version(conn, contract.id)
+    linked = await repository.linked_domain_ids(conn, contract.id)
+    units, software = await _rented_now(conn, contract.id)
+    snapshot, scheduled = await _rental_of_units(
+        conn, status=status, linked_domain_ids=linked, units=units, software=software
     )
     event = RentalChanged(
         contract_id=contract.id,
@@ -1164,6 +1193,158 @@ async def list_software_rentals(
             conn, contract_id=contract_id, active_only=active_only, after=page.after, limit=page.fetch
         )
     return BY_INSTANT.page([_software_read(r) for r in rentals], page, key=lambda r: (r.started_at, r.id))
+
+
+# --- forecast (what if) -------------------------------------------------------------------------------------
+
+
+async def _planned_units(
+    conn: asyncpg.Connection, *, contract: Contract, plan: ForecastCreate
+) -> tuple[list[RentedUnit], list[SoftwareUnit]]:
+    """What the contract would rent after the plan, each part checked by the rules the real change obeys (the same
+    refusal codes), so a forecast never shows a change that would be refused."""
+    units, software = await _rented_now(conn, contract.id)
+    return await _planned_hardware(conn, contract=contract, plan=plan, units=units), await _planned_software(
+        conn, contract=contract, plan=plan, software=software
+    )
+
+
+async def _planned_hardware(
+    conn: asyncpg.Connection, *, contract: Contract, plan: ForecastCreate, units: list[RentedUnit]
+) -> list[RentedUnit]:
+    by_rental = {rental.id: rental for rental in await repository.active_rentals_of_contract(conn, contract.id)}
+    ending = [*plan.deactivate, *(r.rental_id for r in plan.replace)]
+    for rental_id in ending:
+        if rental_id not in by_rental:
+            domain.check_rental_is_active((await _rental_of(conn, contract_id=contract.id, rental_id=rental_id)).status)
+            raise Conflict("the rental is ended twice in this plan", code="rental_not_active")
+        del by_rental[rental_id]
+    units = [u for u in units if any(r.device_id == u.device_id for r in by_rental.values())]
+    taken = {u.device_id for u in units}
+    for device_id in [*plan.activate, *(r.device_id for r in plan.replace)]:
+        device = await repository.get_known_device(conn, device_id)
+        if device is None:
+            raise NotYetKnown(f"device {device_id} is not known yet; retry shortly", code="not_yet_known")
+        if device.account_id != contract.account_id:
+            raise NotFound("device not found")
+        facts, tariff = await _device_facts(conn, device=device, contract_id=contract.id)
+        if device_id in taken:  # rented here now, or earlier in this plan
+            facts = replace(facts, rented=True)
+        domain.check_rentable_device(facts)
+        assert tariff is not None
+        taken.add(device_id)
+        units.append(
+            RentedUnit(
+                domain_id=device.domain_id,
+                device_id=device.id,
+                hwid=device.hwid,
+                product=device.product,
+                rate_per_day=tariff.rate_per_day,
+                licences=tariff.licences,
+            )
+        )
+    return units
+
+
+async def _planned_software(
+    conn: asyncpg.Connection, *, contract: Contract, plan: ForecastCreate, software: list[SoftwareUnit]
+) -> list[SoftwareUnit]:
+    linked = await repository.linked_domain_ids(conn, contract.id)
+    for change in plan.software:
+        kept = [s for s in software if not (s.domain_id == change.domain_id and s.type == change.type)]
+        current = [s for s in software if s.domain_id == change.domain_id and s.type == change.type]
+        if change.count == 0:
+            software = kept
+            continue
+        if current:
+            software = [*kept, replace(current[0], count=change.count)]
+            continue
+        tariff = await repository.get_tariff(conn, domain.software_product(change.type))
+        if change.domain_id not in linked:
+            raise Conflict("the domain is not linked to this contract", code="domain_not_linked")
+        if tariff is None:
+            raise Conflict(
+                "the licence type has no software tariff and cannot be rented", code="licence_type_not_rentable"
+            )
+        software = [
+            *kept,
+            SoftwareUnit(
+                domain_id=change.domain_id,
+                rental_id=uuid.uuid4(),
+                type=change.type,
+                count=change.count,
+                rate_per_day=tariff.rate_per_day,
+            ),
+        ]
+    return software
+
+
+async def _contract_rates(
+    conn: asyncpg.Connection,
+    contract: LockedContract,
+    *,
+    units: Sequence[RentedUnit] | None = None,
+    software: Sequence[SoftwareUnit] | None = None,
+) -> ContractRates:
+    """The contract's rate as its RentalChanged tells the wallet: what burns now and each scheduled step."""
+    if units is None or software is None:
+        units, software = await _rented_now(conn, contract.id)
+    linked = await repository.linked_domain_ids(conn, contract.id)
+    snapshot, scheduled = await _rental_of_units(
+        conn, status=contract.status, linked_domain_ids=linked, units=units, software=software
+    )
+    return ContractRates(
+        rate_per_day=snapshot.burn_rate_per_day,
+        scheduled=tuple(RateStep(effective_at=r.effective_at, rate_per_day=r.rate_per_day) for r in scheduled),
+    )
+
+
+def _runway_forecast(burn: Burn, *, now: datetime, reload_plan: ReloadPlan | None) -> RunwayForecast:
+    if burn.depleted or burn.balance_at(now) == 0:
+        return RunwayForecast(
+            burn_rate_per_day=0 if burn.depleted else burn.rate_at(now), depletes_at=None, time_left_s=0
+        )
+    runway = runway_of(burn, at=now, reload_plan=reload_plan)
+    left = None if runway.depletes_at is None else max(0, int((runway.depletes_at - now).total_seconds()))
+    return RunwayForecast(burn_rate_per_day=runway.rate_per_day, depletes_at=runway.depletes_at, time_left_s=left)
+
+
+async def forecast(
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    contract_id: UUID,
+    plan: ForecastCreate,
+    now: datetime,
+    reload_plan: ReloadPlan | None = None,
+) -> ForecastRead:
+    """The account's runway now and after the plan, by the wallet's own arithmetic (`shared.burn`) over the burn
+    state it last announced: the after-runway is what the wallet computes when the real change's RentalChanged
+    arrives with `changed_at = now`. Commits nothing (the transaction only reads, and rolls back).
+
+    `reload_plan` is the seam for Auto-iSC (issue 16, built beside this in the wallet): once the contracts know an
+    account's automatic reloading, passing it here counts its reloads in both runways."""
+    async with transaction(pool) as conn:
+        contract = await _visible_contract(conn, principal=principal, contract_id=contract_id)
+        state = await repository.get_account_burn(conn, contract.account_id)
+        if state is None:
+            raise NotYetKnown("the account's runway is not known yet; retry shortly", code="not_yet_known")
+        burn = burn_of(BurnState.model_validate(state))
+        units, software = await _planned_units(conn, contract=contract, plan=plan)
+        before, after = [], []
+        for each in await repository.contracts_of_account(conn, contract.account_id):
+            rates = await _contract_rates(conn, each)
+            before.append(rates)
+            after.append(
+                rates if each.id != contract_id else await _contract_rates(conn, each, units=units, software=software)
+            )
+        now_burn = rerated(burn, before, at=now)
+        after_burn = rerated(now_burn, after, at=now)
+    return ForecastRead(
+        at=now,
+        now=_runway_forecast(now_burn, now=now, reload_plan=reload_plan),
+        after=_runway_forecast(after_burn, now=now, reload_plan=reload_plan),
+    )
 
 
 # --- history ------------------------------------------------------------------------------------------------

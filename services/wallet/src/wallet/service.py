@@ -20,6 +20,7 @@ import asyncpg
 import structlog
 
 from shared.auth import Principal, Role, ensure_account_access
+from shared.burn import burn_state
 from shared.db import is_database_away, transaction
 from shared.events.base import Event
 from shared.events.wallet import (
@@ -744,6 +745,7 @@ def _runway_event(account: Account, *, at: datetime, ladder_s: Sequence[int]) ->
         version=account.version,
         at=at,
         warnings_at=domain.warning_instants(depletes_at=depletes_at, thresholds_s=account.ladder(ladder_s)),
+        burn=burn_state(burn),
     )
 
 

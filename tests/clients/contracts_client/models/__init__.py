@@ -6,6 +6,8 @@ from .contract_status import ContractStatus
 from .deactivation_create import DeactivationCreate
 from .device_type import DeviceType
 from .domain_link_create import DomainLinkCreate
+from .forecast_create import ForecastCreate
+from .forecast_read import ForecastRead
 from .hardware_item import HardwareItem
 from .health import Health
 from .history_data import HistoryData
@@ -25,9 +27,12 @@ from .rental_create import RentalCreate
 from .rental_read import RentalRead
 from .rental_status import RentalStatus
 from .replacement_create import ReplacementCreate
+from .replacement_plan import ReplacementPlan
+from .runway_forecast import RunwayForecast
 from .scheduled_software_tariff_read import ScheduledSoftwareTariffRead
 from .scheduled_tariff_read import ScheduledTariffRead
 from .software_count_change import SoftwareCountChange
+from .software_plan import SoftwarePlan
 from .software_rental_create import SoftwareRentalCreate
 from .software_rental_end import SoftwareRentalEnd
 from .software_rental_read import SoftwareRentalRead
@@ -47,6 +52,8 @@ __all__ = (
     "DeactivationCreate",
     "DeviceType",
     "DomainLinkCreate",
+    "ForecastCreate",
+    "ForecastRead",
     "HardwareItem",
     "Health",
     "HistoryData",
@@ -66,9 +73,12 @@ __all__ = (
     "RentalRead",
     "RentalStatus",
     "ReplacementCreate",
+    "ReplacementPlan",
+    "RunwayForecast",
     "ScheduledSoftwareTariffRead",
     "ScheduledTariffRead",
     "SoftwareCountChange",
+    "SoftwarePlan",
     "SoftwareRentalCreate",
     "SoftwareRentalEnd",
     "SoftwareRentalRead",
