@@ -179,6 +179,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contracts/{contract_id}/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What if: the account's burn rate and run-out now and after a change, committing nothing
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        post: operations["forecastRunway"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{contract_id}/hardware": {
         parameters: {
             query?: never;
@@ -567,6 +587,30 @@ export interface components {
              */
             domain_id: string;
         };
+        /**
+         * ForecastCreate
+         * @description A change not made: devices to activate, rentals to end, RMAs, software counts. Nothing is committed.
+         */
+        ForecastCreate: {
+            /** Activate */
+            activate?: string[];
+            /** Deactivate */
+            deactivate?: string[];
+            /** Replace */
+            replace?: components["schemas"]["ReplacementPlan"][];
+            /** Software */
+            software?: components["schemas"]["SoftwarePlan"][];
+        };
+        /** ForecastRead */
+        ForecastRead: {
+            after: components["schemas"]["RunwayForecast"];
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            now: components["schemas"]["RunwayForecast"];
+        };
         /** HardwareItem */
         HardwareItem: {
             /**
@@ -794,6 +838,31 @@ export interface components {
              */
             device_id: string;
         };
+        /** ReplacementPlan */
+        ReplacementPlan: {
+            /**
+             * Device Id
+             * Format: uuid
+             */
+            device_id: string;
+            /**
+             * Rental Id
+             * Format: uuid
+             */
+            rental_id: string;
+        };
+        /** RunwayForecast */
+        RunwayForecast: {
+            /**
+             * Burn Rate Per Day
+             * @example 12.5
+             */
+            burn_rate_per_day: string;
+            /** Depletes At */
+            depletes_at: string | null;
+            /** Time Left S */
+            time_left_s: number | null;
+        };
         /** ScheduledSoftwareTariffRead */
         ScheduledSoftwareTariffRead: {
             /**
@@ -836,6 +905,21 @@ export interface components {
         SoftwareCountChange: {
             /** Count */
             count: number;
+        };
+        /**
+         * SoftwarePlan
+         * @description The domain's licences of `type` become `count` (0: the rental ends; none yet: a new rental).
+         */
+        SoftwarePlan: {
+            /** Count */
+            count: number;
+            /**
+             * Domain Id
+             * Format: uuid
+             */
+            domain_id: string;
+            /** Type */
+            type: string;
         };
         /** SoftwareRentalCreate */
         SoftwareRentalCreate: {
@@ -1620,6 +1704,104 @@ export interface operations {
             };
             /** @description `domain_not_linked`, `domain_has_active_rentals` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    forecastRunway: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForecastCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastRead"];
+                };
+            };
+            /** @description `bad_request`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such contract, rental or device (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the refusals the real change would give (`rental_not_active`, `device_already_rented`, `product_not_rentable`, `device_removed`, `domain_not_linked`, `licence_type_not_rentable`); `not_yet_known`: the account's runway or a device has not arrived yet, retry */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,6 +8,7 @@ import { ErrorNote, Loading } from "../../components/Status";
 import { useLoad, usePolling } from "../../components/useLoad";
 import { AccessRights } from "./AccessRights";
 import { BalanceCard } from "./BalanceCard";
+import { BurnDownChart } from "./BurnDownChart";
 import { ContractPicker, DomainPicker } from "./ContractAndDomainPicker";
 import { ContractTab } from "./ContractTab";
 import { DomainTab } from "./DomainSetup";
@@ -17,14 +18,18 @@ import { HistoryTab } from "./HistoryTab";
 import { LicencesTab } from "./LicencesTab";
 import { LoadCredits } from "./LoadCredits";
 import { Notifications } from "./Notifications";
+import { SoftwareTab } from "./SoftwareTab";
+import { StatementTab } from "./StatementTab";
 
 const TABS = [
   ["access", "Access rights"],
   ["domain", "Gateways & phones"],
   ["hardware", "Hardware"],
+  ["software", "Software"],
   ["contract", "Contract"],
   ["history", "History"],
   ["licences", "Licences"],
+  ["statement", "Statement"],
 ] as const;
 type Tab = (typeof TABS)[number][0];
 
@@ -77,6 +82,9 @@ export function RentalView({ accountId }: { accountId: string }) {
           <BalanceCard account={account.data.data} readAtMs={account.data.readAtMs} />
           <LoadCredits accountId={accountId} onLoaded={changed} />
         </div>
+      )}
+      {account.data && account.data.data.balance !== undefined && (
+        <BurnDownChart account={account.data.data} readAtMs={account.data.readAtMs} />
       )}
       {account.data && <Notifications accountId={accountId} />}
       <FirstRun
@@ -145,6 +153,10 @@ export function RentalView({ accountId }: { accountId: string }) {
             {tab === "hardware" && (
               <HardwareTab contractId={contract.data.id} domainId={domainId} onChanged={changed} />
             )}
+            {tab === "software" && (
+              <SoftwareTab contractId={contract.data.id} domainId={domainId} onChanged={changed} />
+            )}
+            {tab === "statement" && <StatementTab accountId={accountId} />}
             {tab === "contract" && <ContractTab contract={contract.data} onChanged={changed} />}
             {tab === "history" && <HistoryTab contractId={contract.data.id} />}
             {tab === "licences" && <LicencesTab domainIds={contract.data.domain_ids} />}
