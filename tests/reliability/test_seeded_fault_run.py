@@ -25,7 +25,16 @@ import asyncpg
 import httpx
 import pytest
 from reliability.chaos import DeliveryChaos
-from reliability.checker import Account, Gateway, LedgerEntry, Recorded, Rental, Report, check
+from reliability.checker import (
+    Account,
+    Gateway,
+    LedgerEntry,
+    Recorded,
+    Rental,
+    Report,
+    SoftwareRental,
+    check,
+)
 from reliability.cluster import Servers
 from reliability.enforcement import enforcement_history
 from reliability.infra import restart_postgres, restart_rabbitmq, run_command
@@ -263,6 +272,14 @@ async def recorded(
         """,
         account_ids,
     )
+    software_rows = await replicas.fetch(
+        """
+        SELECT s.id::text, c.account_id::text, s.type, s.count, s.status = 'active' AS active
+          FROM contracts.software_rental s JOIN contracts.contract c ON c.id = s.contract_id
+         WHERE c.account_id = ANY($1::uuid[])
+        """,
+        account_ids,
+    )
     observed = []
     for tenant, gateway in zip(workload.tenants, gateways, strict=True):
         expected = await replicas.fetch(
@@ -315,6 +332,10 @@ async def recorded(
         dead_letters=dead_letter_counts(servers, replicas.broker_prefix),
         rental_changes=tuple(workload.rental_changes),
         rentals=tuple(Rental(r["id"], r["account_id"], r["hwid"], r["active"]) for r in rental_rows),
+        software_changes=tuple(workload.software_changes),
+        software_rentals=tuple(
+            SoftwareRental(r["id"], r["account_id"], r["type"], r["count"], r["active"]) for r in software_rows
+        ),
     )
 
 
