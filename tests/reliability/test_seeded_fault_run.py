@@ -482,6 +482,7 @@ def report_seed(
     )
     assert report.counts["redemptions attempted"] > 0
     assert report.counts["rental changes attempted"] > 0
+    assert report.counts["software changes attempted"] > 0
     assert report.counts["depleted bundles checked"] > 0, "no account ran out: depleted bundles went unchecked"
     assert report.counts["expiries checked"] > 0, "no running gateway: bundle expiries went unchecked"
     assert report.counts["enforcement histories checked"] == len(workload.tenants), "enforcement went unchecked"
