@@ -40,6 +40,29 @@ class RentalChange:
 
 
 @dataclass(frozen=True)
+class SoftwareChange:
+    """A software rental change the workload attempted (issue 16): a start (`rental_id` None when its answer never
+    came), a count change, or an end; `count` is what the change asked for."""
+
+    kind: Literal["start", "count", "end"]
+    account_id: str
+    rental_id: str | None
+    count: int
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class SoftwareRental:
+    """A software rental as the contracts service holds it at the end."""
+
+    id: str
+    account_id: str
+    type: str
+    count: int
+    active: bool
+
+
+@dataclass(frozen=True)
 class Rental:
     """A rental as the contracts service holds it at the end."""
 
@@ -143,6 +166,8 @@ class Recorded:
     dead_letters: dict[str, int]  # dead-letter queue -> messages left in it
     rental_changes: tuple[RentalChange, ...] = ()
     rentals: tuple[Rental, ...] = ()
+    software_changes: tuple[SoftwareChange, ...] = ()
+    software_rentals: tuple[SoftwareRental, ...] = ()
     explained_dead_letters: dict[str, str] = field(default_factory=dict)  # queue -> why that is expected
     reload_orders: tuple[ReloadOrder, ...] = ()
     reload_crossings: tuple[ReloadCrossing, ...] = ()
@@ -175,6 +200,7 @@ def check(recorded: Recorded) -> Report:
     _check_ledger(recorded, report)
     _check_reloads(recorded, report)
     _check_rental_changes(recorded, report)
+    _check_software_changes(recorded, report)
     _check_gateways(recorded, report)
     _check_dead_letters(recorded, report)
     return report
@@ -204,6 +230,47 @@ def _check_redemptions(recorded: Recorded, report: Report) -> None:
             report.counts["redemptions not applied (unconfirmed)"] += 1
     for key_id in in_ledger.keys() - tries.keys():
         report.flag("redemptions unexpected", f"key {key_id} in the ledger but never redeemed by the workload")
+
+
+def _check_software_changes(recorded: Recorded, report: Report) -> None:
+    """Each software rental the client saw started exists once, each it saw ended is ended, the count of each is the
+    last one confirmed (unless a change whose answer was lost came after it), and one type is rented once a domain."""
+    held = {rental.id: rental for rental in recorded.software_rentals}
+    changes = recorded.software_changes
+    report.counts["software changes attempted"] = len(changes)
+    started = {c.rental_id for c in changes if c.kind == "start" and c.confirmed and c.rental_id is not None}
+    for rental_id in sorted(started):
+        if rental_id not in held:
+            report.flag("software changes lost", f"software rental {rental_id} started for the client but not held")
+    unanswered = Counter(c.account_id for c in changes if c.kind == "start" and not c.confirmed)
+    for rental in sorted(held.values(), key=lambda r: r.id):
+        if rental.id in started:
+            continue
+        if unanswered[rental.account_id] > 0:
+            unanswered[rental.account_id] -= 1
+            report.counts["software changes recovered"] += 1
+        else:
+            report.flag("software changes unexpected", f"software rental {rental.id} held but never started")
+    for rental_id, rental in sorted(held.items()):
+        anomaly = _software_anomaly(rental, [c for c in changes if c.rental_id == rental_id])
+        if anomaly is None:
+            report.counts["software changes ok"] += 1
+        else:
+            report.flag("software changes lost", anomaly)
+    live = Counter((r.account_id, r.type) for r in held.values() if r.active)
+    for (account_id, licence_type), times in sorted(live.items()):
+        if times > 1:
+            report.flag("software changes duplicated", f"{licence_type} rented {times} times for account {account_id}")
+
+
+def _software_anomaly(rental: SoftwareRental, mine: list[SoftwareChange]) -> str | None:
+    """What is wrong with a held software rental given the changes the client made to it, in order; None: nothing."""
+    if rental.active and any(c.kind == "end" and c.confirmed for c in mine):
+        return f"software rental {rental.id} ended for the client but active"
+    last = mine[-1] if mine else None
+    if rental.active and last is not None and last.confirmed and last.kind != "end" and rental.count != last.count:
+        return f"software rental {rental.id} holds {rental.count}, not {last.count}"
+    return None
 
 
 def _check_rental_changes(recorded: Recorded, report: Report) -> None:

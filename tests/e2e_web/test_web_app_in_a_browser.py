@@ -150,6 +150,14 @@ async def test_a_customer_loads_a_key_rents_a_phone_replaces_and_deactivates_it_
             headers={**partner, "Idempotency-Key": str(uuid.uuid4())},
         )
         assert keys.status_code == 201, keys.text
+        # A software tariff for the Software tab (issue 16), set by an operator.
+        licence_type = f"UC{uuid.uuid4().hex[:6].upper()}"
+        tariff = await http.put(
+            f"{stack.service_urls['contracts']}/v1/software-tariffs/{licence_type}",
+            json={"rate_per_day": "3"},
+            headers=bearer(platform, stack, role="operator"),
+        )
+        assert tariff.status_code == 200, tariff.text
 
     async with connected_gateway(stack, state) as gateway:
         output = await play(
@@ -165,6 +173,7 @@ async def test_a_customer_loads_a_key_rents_a_phone_replaces_and_deactivates_it_
             PHONE2_HWID=state.phones[1].hwid,
             PHONE_PRODUCT="PHONE-WEB-1",
             GATEWAY_HWID=state.hwid,
+            LICENCE_TYPE=licence_type,
         )
         # The simulated gateway enforced what the browser showed: it accepted the rising bundles.
         assert len(gateway.stats.accepted) >= 3, gateway.stats
@@ -175,9 +184,25 @@ async def test_a_customer_loads_a_key_rents_a_phone_replaces_and_deactivates_it_
         "customer replaces the phone by RMA, with a device picker and a confirmation",
         "customer deactivates the rental, with a confirmation",
         "customer reads the history",
+        "the history is written for a customer: sentences, who did it, details behind a toggle",
+        "the burn-down chart renders with the ledger's balance and the projection",
+        "the forecast panel on the Hardware tab shows the run-out before confirming",
+        "customer rents software licences on the Software tab, after its forecast",
+        "the statement lists the ledger with its running balance, by month, and exports CSV",
     ):
         assert f"STEP ok {step}" in output
-    for screen in ("customer-rental-overview-burning", "customer-licences", "customer-history", "operator-tariff-set"):
+    for screen in (
+        "customer-rental-overview-burning",
+        "customer-licences",
+        "customer-history",
+        "operator-tariff-set",
+        "customer-history-details",
+        "customer-rental-overview-chart",
+        "customer-hardware-forecast",
+        "customer-software-forecast",
+        "customer-software",
+        "customer-statement",
+    ):
         assert (ARTIFACTS / f"{screen}.png").is_file()
 
 

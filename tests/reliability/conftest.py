@@ -44,6 +44,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("k.reqs", "counts", "redemption requests"),
     *((f"k.{label}", "counts", f"redemptions {outcome}") for outcome, label in OUTCOMES.items()),
     *((f"r.{label}", "counts", f"rental changes {outcome}") for outcome, label in OUTCOMES.items()),
+    *((f"s.{label}", "counts", f"software changes {outcome}") for outcome, label in OUTCOMES.items()),
     ("503s", "answers", "503"),
     ("500s", "answers", "500"),
     ("ledger", "counts", "ledger entries"),
@@ -58,7 +59,8 @@ LEGEND = (
     " cut off from its peers, Postgres failed over to its standby; dup/late: deliveries duplicated and delayed;"
     " k.reqs: redemption requests (a code is"
     " sometimes redeemed by two requests at once); k.*: keys redeemed, r.*: rental changes (attempted, ok,"
-    " recovered, lost, duplicated, unexpected); ledger entries; bundles accepted by the gateways;"
+    " recovered, lost, duplicated, unexpected), s.*: software rental changes (the same); ledger entries;"
+    " bundles accepted by the gateways;"
     " lic.dup: a device twice in a bundle; dead: dead letters left; 503s/500s: answers the client retried"
 )
 

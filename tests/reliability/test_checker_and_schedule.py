@@ -389,3 +389,34 @@ async def test_a_simulated_gateway_s_history_passes_the_enforcement_checks_and_a
     short = enforcement_history(gateway, paid_until={1: (start + timedelta(seconds=10)).timestamp()}, until=clock.now)
     overran = short.of(recorded.gateways[0])
     assert check(replace(recorded, gateways=(overran,))).counts["devices run past paid time"] == 1
+
+
+def test_software_rentals_lost_duplicated_or_miscounted_are_flagged() -> None:
+    from reliability.checker import SoftwareChange, SoftwareRental
+
+    changes = (
+        SoftwareChange("start", ACCOUNT, "s1", 2, confirmed=True),
+        SoftwareChange("count", ACCOUNT, "s1", 5, confirmed=True),
+        SoftwareChange("start", ACCOUNT, None, 1, confirmed=False),
+        SoftwareChange("start", ACCOUNT, "s3", 1, confirmed=True),
+        SoftwareChange("end", ACCOUNT, "s3", 0, confirmed=True),
+    )
+    held = (
+        SoftwareRental("s1", ACCOUNT, "UC", 5, active=True),
+        SoftwareRental("s2", ACCOUNT, "FAX", 1, active=True),  # the start whose answer was lost
+        SoftwareRental("s3", ACCOUNT, "VIDEO", 1, active=False),
+    )
+    good = replace(clean(), software_changes=changes, software_rentals=held)
+    report = check(good)
+    assert report.valid, report.render()
+    assert report.counts["software changes recovered"] == 1
+    miscounted = replace(good, software_rentals=(replace(held[0], count=2), *held[1:]))
+    assert "software changes lost" in check(miscounted).counts
+    lost = replace(good, software_rentals=held[1:])
+    assert "software changes lost" in check(lost).counts
+    still = replace(good, software_rentals=(*held[:2], replace(held[2], active=True)))
+    assert "software changes lost" in check(still).counts
+    twice = replace(good, software_rentals=(*held, SoftwareRental("s4", ACCOUNT, "UC", 1, active=True)))
+    report = check(twice)
+    assert "software changes duplicated" in report.counts
+    assert "software changes unexpected" in report.counts

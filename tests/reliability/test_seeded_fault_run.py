@@ -34,6 +34,7 @@ from reliability.checker import (
     ReloadOrder,
     Rental,
     Report,
+    SoftwareRental,
     check,
 )
 from reliability.cluster import Servers
@@ -283,6 +284,14 @@ async def recorded(
         """,
         account_ids,
     )
+    software_rows = await replicas.fetch(
+        """
+        SELECT s.id::text, c.account_id::text, s.type, s.count, s.status = 'active' AS active
+          FROM contracts.software_rental s JOIN contracts.contract c ON c.id = s.contract_id
+         WHERE c.account_id = ANY($1::uuid[])
+        """,
+        account_ids,
+    )
     observed = []
     for tenant, gateway in zip(workload.tenants, gateways, strict=True):
         expected = await replicas.fetch(
@@ -340,6 +349,10 @@ async def recorded(
         ),
         reload_crossings=tuple(
             ReloadCrossing(r["account_id"], r["crossing"], r["outcome"], r["order_id"]) for r in crossing_rows
+        ),
+        software_changes=tuple(workload.software_changes),
+        software_rentals=tuple(
+            SoftwareRental(r["id"], r["account_id"], r["type"], r["count"], r["active"]) for r in software_rows
         ),
     )
 
@@ -487,6 +500,7 @@ def report_seed(
     )
     assert report.counts["redemptions attempted"] > 0
     assert report.counts["rental changes attempted"] > 0
+    assert report.counts["software changes attempted"] > 0
     assert report.counts["depleted bundles checked"] > 0, "no account ran out: depleted bundles went unchecked"
     assert report.counts["expiries checked"] > 0, "no running gateway: bundle expiries went unchecked"
     assert report.counts["enforcement histories checked"] == len(workload.tenants), "enforcement went unchecked"

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
-from reliability.checker import Redemption, RentalChange
+from reliability.checker import Redemption, RentalChange, SoftwareChange
 
 from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import GatewayState
@@ -33,6 +33,9 @@ CUSTOMERS_PER_ACCOUNT = 2
 # Tariffs the operator switches between (iSC per device and day): high, so that the thrifty account, which
 # is sold keys of 1 iSC only, runs out within seconds, while the others are sold keys of 1,000-5,000 iSC.
 TARIFF_RATES = ("86400", "172800", "259200")
+# Software licence types rented per domain (issue 16), at one iSC per licence and second.
+SOFTWARE_TYPES = ("FAULTUC", "FAULTFAX")
+SOFTWARE_RATE = "86400"
 KIND_BY_NAME = {kind.name: kind for kind in (WALLET, CONTRACTS, PROVISIONING, LICENSE_DISTRIBUTOR)}
 
 
@@ -54,6 +57,10 @@ class FaultRunTenant(Tenant):
     replaced: set[str] = field(default_factory=set)  # device ids replaced away by an RMA: never rented again
     keys: list[SoldKey] = field(default_factory=list)  # activation keys a partner sold, not yet redeemed
     thrifty: bool = False  # is sold tiny keys only: runs out
+    software: dict[str, tuple[str, int]] = field(default_factory=dict)  # licence type -> (rental id, count) rented
+    # One software change at a time per account: the checker compares each rental's count with the last one
+    # confirmed, which needs the answers in the order the changes committed.
+    software_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def idle(self) -> list[str]:
         return [d for d in self.device_ids.values() if d not in self.rentals and d not in self.replaced]
@@ -194,6 +201,7 @@ class Workload:
     tenants: list[FaultRunTenant]
     redemptions: list[Redemption] = field(default_factory=list)
     rental_changes: list[RentalChange] = field(default_factory=list)
+    software_changes: list[SoftwareChange] = field(default_factory=list)
     gateways: dict[str, SimulatedGateway] = field(default_factory=dict)  # account id -> its gateway
     operations: int = 0  # attempted, including those that found nothing to do (no key in hand, no idle phone)
     done: Counter[str] = field(default_factory=Counter)
@@ -326,6 +334,47 @@ class Workload:
             self.rental_changes.append(RentalChange("start", tenant.account_id, tenant.rentals[new], confirmed=True))
             self.done["replace (RMA)"] += 1
 
+    async def change_software(self, tenant: FaultRunTenant, customer: dict[str, str], rng: random.Random) -> None:
+        """Software licences for the domain: rent a type not rented yet, else change its count or end it."""
+        licence_type = rng.choice(SOFTWARE_TYPES)
+        async with tenant.software_lock:
+            held = tenant.software.get(licence_type)
+            base = f"/v1/contracts/{tenant.contract_id}/software-rentals"
+            if held is None:
+                count = rng.randrange(1, 4)
+                body: dict[str, object] = {"domain_id": tenant.domain_id, "type": licence_type, "count": count}
+                answer = await self.client.request("contracts", "POST", base, headers=customer, json=body)
+                if answer is None:
+                    self.software_changes.append(SoftwareChange("start", tenant.account_id, None, count, False))
+                elif answer.status_code == 201:
+                    rental_id = str(answer.json()["id"])
+                    tenant.software[licence_type] = (rental_id, count)
+                    self.software_changes.append(SoftwareChange("start", tenant.account_id, rental_id, count, True))
+                    self.done["rent software"] += 1
+                return
+            rental_id, current = held
+            if rng.random() < 0.6:
+                count = rng.choice([n for n in range(1, 5) if n != current])
+                path, kind, body = f"{base}/{rental_id}/count-change", "count", {"count": count}
+            else:
+                count, path, kind, body = 0, f"{base}/{rental_id}/ending", "end", {}
+            answer = await self.client.request("contracts", "POST", path, headers=customer, json=body)
+            confirmed = answer is not None and answer.status_code == 200
+            if answer is not None and not confirmed:
+                return  # refused (a suspended contract, say): nothing changed, nothing to check
+            self.software_changes.append(
+                SoftwareChange("count" if kind == "count" else "end", tenant.account_id, rental_id, count, confirmed)
+            )
+            if answer is None:
+                # Unknown outcome: the workload forgets this rental (an unconfirmed end may have ended it).
+                tenant.software.pop(licence_type, None)
+            elif confirmed:
+                if kind == "end":
+                    del tenant.software[licence_type]
+                else:
+                    tenant.software[licence_type] = (rental_id, count)
+                self.done["end software" if kind == "end" else "change software count"] += 1
+
     # --- operator and gateways ------------------------------------------------------------------------------
 
     async def change_tariff(self, rng: random.Random) -> None:
@@ -361,9 +410,9 @@ class Workload:
 
     async def customer(self, tenant: FaultRunTenant, n: int, *, until: float) -> None:
         rng = self.rng(f"customer-{self.tenants.index(tenant)}.{n}")
-        actions = [self.redeem, self.activate, self.deactivate, self.replace_device]
+        actions = [self.redeem, self.activate, self.deactivate, self.replace_device, self.change_software]
         while self._running(until):
-            await rng.choices(actions, [3, 3, 2, 1])[0](tenant, tenant.customers[n], rng)
+            await rng.choices(actions, [3, 3, 2, 1, 1])[0](tenant, tenant.customers[n], rng)
             self.operations += 1
             await think(rng, 0.05, 0.3)
 
@@ -426,3 +475,14 @@ async def set_first_tariff(client: Client) -> None:
     answer = await set_tariff(client, {"rate_per_day": TARIFF_RATES[1], "licences": [{"type": "PORT", "count": 1}]})
     assert answer is not None, "the first tariff: no answer"
     assert answer.status_code in (200, 201) or _too_soon(answer), answer.text
+    for licence_type in SOFTWARE_TYPES:
+        # The same rate every seed: never a rise, so never refused as too soon.
+        software = await client.request(
+            "contracts",
+            "PUT",
+            f"/v1/software-tariffs/{licence_type}",
+            headers=client.operator,
+            json={"rate_per_day": SOFTWARE_RATE},
+        )
+        assert software is not None, "the software tariff: no answer"
+        assert software.status_code == 200, software.text

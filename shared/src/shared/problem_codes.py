@@ -54,6 +54,7 @@ class ProblemCode(StrEnum):
     ISSUER_UNAVAILABLE = "issuer_unavailable"
     KEY_ALREADY_REDEEMED = "key_already_redeemed"
     KEY_REVOKED = "key_revoked"
+    LICENCE_TYPE_NOT_RENTABLE = "licence_type_not_rentable"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     MISSING_TOKEN = "missing_token"  # noqa: S105 (a problem code, no secret)
     NO_ACCOUNT = "no_account"
@@ -74,6 +75,7 @@ class ProblemCode(StrEnum):
     REPLACEMENT_IS_SAME_DEVICE = "replacement_is_same_device"
     ROLE_REQUIRED = "role_required"
     SIGNING_KEY_ALREADY_REVOKED = "signing_key_already_revoked"
+    SOFTWARE_RENTAL_EXISTS = "software_rental_exists"
     TARIFF_INCREASE_TOO_SOON = "tariff_increase_too_soon"
     TOO_MANY_CONTACTS = "too_many_contacts"
     UNAUTHORIZED = "unauthorized"

@@ -237,3 +237,13 @@ def test_a_snapshot_burns_the_sum_of_its_rates_only_while_active_and_counts_ever
             assert held == expected
     # The same rental, listed in another order, is the same snapshot.
     assert rental_snapshot(status=status, linked_domain_ids=reversed(linked), units=reversed(rented)) == snapshot
+
+
+def test_time_left_is_told_in_honest_units() -> None:
+    from contracts.domain import time_left_words
+
+    assert time_left_words(10 * 3_600) == "10 hours 0 minutes"
+    assert time_left_words(45 * 60) == "45 minutes"
+    assert time_left_words(59) == "59 seconds"
+    assert time_left_words(86_400 + 3_600) == "1 day 1 hour"
+    assert time_left_words(3 * 7 * 86_400 + 86_400) == "3 weeks 1 day"

@@ -77,15 +77,27 @@ def test_nothing_burning_means_no_expiry() -> None:
 
 def test_a_bundle_carries_no_devices_and_no_expiry_when_nothing_may_run() -> None:
     cases = {
-        StopReason.NOTHING_RENTED: [rental(devices=())],
+        StopReason.NOTHING_RENTED: [rental(devices=(), licences=())],
         StopReason.CONTRACT_INACTIVE: [rental(active=False)],
         StopReason.CONTRACT_ENDED: [rental(ends_at=NOW)],
         StopReason.DEPLETED: [rental(depleted=True)],
+        # Software licences alone stop like devices do.
+        StopReason.CONTRACT_INACTIVE: [rental(active=False, devices=(), licences=(Licence(type="UC", count=2),))],
     }
     for reason, rentals in cases.items():
         content = bundle_content(domain_id=DOMAIN, rentals=rentals, now=NOW)
         assert (content.devices, content.licences, content.expires_at) == ((), (), None), reason
         assert content.stop_reason == reason
+
+
+def test_rented_software_licences_run_without_devices_until_the_run_out() -> None:
+    content = bundle_content(
+        domain_id=DOMAIN, rentals=[rental(devices=(), licences=(Licence(type="UC", count=2),))], now=NOW
+    )
+    assert content.devices == ()
+    assert content.licences == (Licence(type="UC", count=2),)
+    assert content.expires_at == NOW + timedelta(seconds=5)
+    assert content.running
 
 
 def test_a_run_out_that_has_passed_is_a_depletion_even_before_the_wallet_says_so() -> None:

@@ -110,6 +110,7 @@ NO_IDEMPOTENCY_KEY = {
     "revokeProvisioningCode": "a state change: a revoked code stays revoked",
     "reactivateWebhookEndpoint": "a state change: an endpoint enabled again stays enabled",
     "replayWebhookDelivery": "sends the same message again under its webhook-id, which receivers deduplicate",
+    "forecastRunway": "a question, not a change: it commits nothing, so a retry is simply asked again",
 }
 # The money-moving POSTs (and PUTs), where the key is required (docs/design.md, Money), and the one that moves
 # licences for every gateway at once: a signing key's revocation.
@@ -123,6 +124,9 @@ MONEY_MOVING = {
     "deactivateRental",
     "replaceDevice",
     "terminateContract",
+    "startSoftwareRental",
+    "changeSoftwareCount",
+    "endSoftwareRental",
 }
 
 

@@ -16,16 +16,25 @@ from contracts import service
 from contracts.config import Settings
 from contracts.domain import RentalStatus
 from contracts.schemas import (
+    LICENCE_TYPE_PATTERN,
     PRODUCT_PATTERN,
     ContractCreate,
     ContractRead,
     DeactivationCreate,
     DomainLinkCreate,
+    ForecastCreate,
+    ForecastRead,
     HardwareItem,
     HistoryEntryRead,
     RentalCreate,
     RentalRead,
     ReplacementCreate,
+    SoftwareCountChange,
+    SoftwareRentalCreate,
+    SoftwareRentalEnd,
+    SoftwareRentalRead,
+    SoftwareTariffRead,
+    SoftwareTariffWrite,
     TariffRead,
     TariffWrite,
     TerminationCreate,
@@ -376,3 +385,201 @@ async def list_tariffs(pool: DbPool) -> Page[TariffRead]:
 )
 async def get_tariff(product: Product, pool: DbPool) -> TariffRead:
     return await service.get_tariff(pool, product=product)
+
+
+# --- software rental ----------------------------------------------------------------------------------------
+
+LicenceType = Annotated[str, Path(pattern=LICENCE_TYPE_PATTERN)]
+_NO_SOFTWARE_RENTAL = (404, "`not_found`: no such contract or software rental (or not yours)")
+
+
+@router.put(
+    "/software-tariffs/{licence_type}",
+    operation_id="setSoftwareTariff",
+    summary="Set a licence type's tariff per licence per day, at once or from `effective_at`",
+    dependencies=OPERATORS,
+    responses=problem_responses(
+        (
+            409,
+            "`tariff_increase_too_soon` (with `earliest_effective_at`): a rented type's price rises no earlier "
+            "than one lease after it is set",
+        ),
+        (422, "`first_tariff_takes_effect_at_once`"),
+    ),
+)
+async def set_software_tariff(
+    licence_type: LicenceType,
+    body: SoftwareTariffWrite,
+    pool: DbPool,
+    settings: Annotated[Settings, Depends(contracts_settings)],
+    now: Now,
+) -> SoftwareTariffRead:
+    return await service.set_software_tariff(
+        pool,
+        licence_type=licence_type,
+        rate_per_day=body.rate_per_day,
+        effective_at=body.effective_at,
+        lease=timedelta(seconds=settings.lease_s),
+        now=now,
+    )
+
+
+@router.get(
+    "/software-tariffs",
+    operation_id="listSoftwareTariffs",
+    summary="Every software tariff (a licence type without one is not rentable)",
+    dependencies=ANY_ROLE,
+)
+async def list_software_tariffs(pool: DbPool) -> Page[SoftwareTariffRead]:
+    return await service.list_software_tariffs(pool)
+
+
+@router.get(
+    "/software-tariffs/{licence_type}",
+    operation_id="getSoftwareTariff",
+    summary="A licence type's tariff",
+    responses=problem_responses((404, "`not_found`: no tariff for this licence type")),
+    dependencies=ANY_ROLE,
+)
+async def get_software_tariff(licence_type: LicenceType, pool: DbPool) -> SoftwareTariffRead:
+    return await service.get_software_tariff(pool, licence_type=licence_type)
+
+
+@router.post(
+    "/contracts/{contract_id}/software-rentals",
+    operation_id="startSoftwareRental",
+    status_code=status.HTTP_201_CREATED,
+    summary="Rent software licences for a linked domain",
+    responses=problem_responses(
+        _NO_CONTRACT,
+        (
+            409,
+            "`contract_not_active`, `no_credit`, `domain_not_linked`, `licence_type_not_rentable`, "
+            "`software_rental_exists`",
+        ),
+    ),
+)
+async def start_software_rental(
+    contract_id: UUID,
+    body: SoftwareRentalCreate,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    now: Now,
+    key: RequiredIdempotencyKey,
+) -> SoftwareRentalRead:
+    return await service.start_software_rental(
+        pool,
+        principal=principal,
+        contract_id=contract_id,
+        domain_id=body.domain_id,
+        licence_type=body.type,
+        count=body.count,
+        idempotency_key=key,
+        now=now,
+    )
+
+
+@router.get(
+    "/contracts/{contract_id}/software-rentals",
+    operation_id="listSoftwareRentals",
+    summary="Software rentals of the contract, newest first",
+    responses=problem_responses(_BAD_CURSOR, _NO_CONTRACT),
+)
+async def list_software_rentals(
+    contract_id: UUID,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    active: bool = False,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[SoftwareRentalRead]:
+    return await service.list_software_rentals(
+        pool, principal=principal, contract_id=contract_id, active_only=active, cursor=cursor, limit=limit
+    )
+
+
+@router.get(
+    "/contracts/{contract_id}/software-rentals/{rental_id}",
+    operation_id="getSoftwareRental",
+    summary="A software rental",
+    responses=problem_responses(_NO_SOFTWARE_RENTAL),
+)
+async def get_software_rental(
+    contract_id: UUID, rental_id: UUID, principal: AnyRolePrincipal, pool: DbPool
+) -> SoftwareRentalRead:
+    return await service.get_software_rental(pool, principal=principal, contract_id=contract_id, rental_id=rental_id)
+
+
+@router.post(
+    "/contracts/{contract_id}/software-rentals/{rental_id}/count-change",
+    operation_id="changeSoftwareCount",
+    summary="Change how many licences the rental holds",
+    responses=problem_responses(_NO_SOFTWARE_RENTAL, (409, "`contract_not_active`, `no_credit`, `rental_not_active`")),
+)
+async def change_software_count(
+    contract_id: UUID,
+    rental_id: UUID,
+    body: SoftwareCountChange,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    now: Now,
+    key: RequiredIdempotencyKey,
+) -> SoftwareRentalRead:
+    return await service.change_software_count(
+        pool,
+        principal=principal,
+        contract_id=contract_id,
+        rental_id=rental_id,
+        count=body.count,
+        idempotency_key=key,
+        now=now,
+    )
+
+
+@router.post(
+    "/contracts/{contract_id}/software-rentals/{rental_id}/ending",
+    operation_id="endSoftwareRental",
+    summary="End a software rental",
+    responses=problem_responses(_NO_SOFTWARE_RENTAL, (409, "`rental_not_active`")),
+)
+async def end_software_rental(
+    contract_id: UUID,
+    rental_id: UUID,
+    principal: AnyRolePrincipal,
+    pool: DbPool,
+    now: Now,
+    key: RequiredIdempotencyKey,
+    body: SoftwareRentalEnd | None = None,
+) -> SoftwareRentalRead:
+    return await service.end_software_rental(
+        pool,
+        principal=principal,
+        contract_id=contract_id,
+        rental_id=rental_id,
+        reason=(body or SoftwareRentalEnd()).reason,
+        idempotency_key=key,
+        now=now,
+    )
+
+
+# --- forecast -------------------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/contracts/{contract_id}/forecast",
+    operation_id="forecastRunway",
+    summary="What if: the account's burn rate and run-out now and after a change, committing nothing",
+    responses=problem_responses(
+        (404, "`not_found`: no such contract, rental or device (or not yours)"),
+        (
+            409,
+            "the refusals the real change would give (`rental_not_active`, `device_already_rented`, "
+            "`product_not_rentable`, `device_removed`, `domain_not_linked`, `licence_type_not_rentable`); "
+            "`not_yet_known`: the account's runway or a device has not arrived yet, retry",
+        ),
+    ),
+)
+async def forecast(
+    contract_id: UUID, body: ForecastCreate, principal: AnyRolePrincipal, pool: DbPool, now: Now
+) -> ForecastRead:
+    return await service.forecast(pool, principal=principal, contract_id=contract_id, plan=body, now=now)

@@ -167,6 +167,33 @@ def check_replacement(
     check_rentable_device(new_device)
 
 
+def check_software_rental(
+    *, contract_status: ContractStatus, funding: Funding | None, domain_linked: bool, rentable: bool, now: datetime
+) -> None:
+    """Software is rented like hardware: on an active contract with credit, into a linked domain, at a tariff."""
+    if contract_status is not ContractStatus.ACTIVE:
+        raise Conflict(
+            f"rentals start only on an active contract; this one is {contract_status}", code="contract_not_active"
+        )
+    if not has_credit(funding, now=now):
+        raise Conflict("the account has no credit; load an activation key first", code="no_credit")
+    if not domain_linked:
+        raise Conflict("the domain is not linked to this contract", code="domain_not_linked")
+    if not rentable:
+        raise Conflict("the licence type has no software tariff and cannot be rented", code="licence_type_not_rentable")
+
+
+def check_software_count_change(
+    *, contract_status: ContractStatus, funding: Funding | None, more: bool, now: datetime
+) -> None:
+    """More or fewer licences change what burns: only on an active contract; more of them only with credit (fewer
+    never needs any)."""
+    if contract_status is not ContractStatus.ACTIVE:
+        raise Conflict(f"a {contract_status} contract's rentals cannot change", code="contract_not_active")
+    if more and not has_credit(funding, now=now):
+        raise Conflict("the account has no credit; load an activation key first", code="no_credit")
+
+
 class HistoryEntryType(StrEnum):
     """What a history line reports: an event this service published, a wallet event of the account, or a change
     that is no event. `tests/unit/contracts/test_history_entry_types.py` checks that the set is complete."""
@@ -191,12 +218,20 @@ class HistoryEntryType(StrEnum):
     BALANCE_RESTORED = "BalanceRestored"
     AUTO_RELOAD_TRIGGERED = "AutoReloadTriggered"
     AUTO_RELOAD_FAILED = "AutoReloadFailed"
+    SOFTWARE_RENTAL_STARTED = "SoftwareRentalStarted"
+    SOFTWARE_RENTAL_CHANGED = "SoftwareRentalChanged"
+    SOFTWARE_RENTAL_ENDED = "SoftwareRentalEnded"
 
 
 class RentalStatus(StrEnum):
     ACTIVE = "active"
     DEACTIVATED = "deactivated"
     REPLACED = "replaced"
+
+
+class SoftwareRentalStatus(StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
 
 
 def check_rental_is_active(status: RentalStatus) -> None:
@@ -224,6 +259,34 @@ class RentedUnit:
 
 
 @dataclass(frozen=True)
+class SoftwareUnit:
+    """A software rental: `count` licences of `type` in a domain, each at `rate_per_day`."""
+
+    domain_id: UUID
+    rental_id: UUID
+    type: str
+    count: int
+    rate_per_day: int
+
+    @property
+    def product(self) -> str:
+        return software_product(self.type)
+
+    @property
+    def burn_per_day(self) -> int:
+        return self.count * self.rate_per_day
+
+
+SOFTWARE_PREFIX = "licence:"
+
+
+def software_product(licence_type: str) -> str:
+    """The tariff key of a licence type. A hardware product never holds a colon (`schemas.PRODUCT_PATTERN`), so
+    software tariffs share the tariff table, its scheduled changes and its job without meeting a hardware one."""
+    return SOFTWARE_PREFIX + licence_type
+
+
+@dataclass(frozen=True)
 class DomainSnapshot:
     domain_id: UUID
     units: tuple[RentedUnit, ...]
@@ -242,13 +305,24 @@ def rented_rate_per_day(units: Iterable[RentedUnit]) -> int:
     return sum(unit.rate_per_day for unit in units)
 
 
+def contract_rate_per_day(units: Iterable[RentedUnit], software: Iterable[SoftwareUnit] = ()) -> int:
+    """What the contract's rentals burn together: each device at its rate, each software rental count * rate."""
+    return rented_rate_per_day(units) + sum(s.burn_per_day for s in software)
+
+
 def rental_snapshot(
-    *, status: ContractStatus, linked_domain_ids: Iterable[UUID], units: Iterable[RentedUnit]
+    *,
+    status: ContractStatus,
+    linked_domain_ids: Iterable[UUID],
+    units: Iterable[RentedUnit],
+    software: Iterable[SoftwareUnit] = (),
 ) -> RentalSnapshot:
     """The whole current rental. Every linked domain appears (possibly empty), so a consumer replacing what it
-    holds also learns of a domain that no longer has anything rented."""
+    holds also learns of a domain that no longer has anything rented. A domain's licences are those its rented
+    hardware includes plus its rented software licences."""
     units = sorted(units, key=lambda u: (str(u.domain_id), u.hwid, str(u.device_id)))
-    domain_ids = sorted({*linked_domain_ids, *(u.domain_id for u in units)}, key=str)
+    software = list(software)
+    domain_ids = sorted({*linked_domain_ids, *(u.domain_id for u in units), *(s.domain_id for s in software)}, key=str)
     domains = []
     for domain_id in domain_ids:
         in_domain = tuple(u for u in units if u.domain_id == domain_id)
@@ -256,11 +330,14 @@ def rental_snapshot(
         for unit in in_domain:
             for grant in unit.licences:
                 totals[grant.type] = totals.get(grant.type, 0) + grant.count
+        for rented in software:
+            if rented.domain_id == domain_id:
+                totals[rented.type] = totals.get(rented.type, 0) + rented.count
         licences = tuple(LicenceGrant(type=t, count=c) for t, c in sorted(totals.items()))
         domains.append(DomainSnapshot(domain_id=domain_id, units=in_domain, licences=licences))
     active = status is ContractStatus.ACTIVE
     return RentalSnapshot(
-        burn_rate_per_day=rented_rate_per_day(units) if active else 0,
+        burn_rate_per_day=contract_rate_per_day(units, software) if active else 0,
         active=active,
         domains=tuple(domains),
     )
@@ -335,18 +412,51 @@ def check_tariff_change(
 
 
 def scheduled_contract_rates(
-    units: Iterable[RentedUnit], pending: Mapping[str, Sequence[RateChange]], *, active: bool
+    units: Iterable[RentedUnit],
+    pending: Mapping[str, Sequence[RateChange]],
+    *,
+    active: bool,
+    software: Iterable[SoftwareUnit] = (),
 ) -> list[RateChange]:
-    """The contract's whole rate from each scheduled tariff change of its rented products on, ascending; only real
-    changes. Empty while the contract is not active (it burns nothing, whatever the tariffs do)."""
+    """The contract's whole rate from each scheduled tariff change of its rented products (and licence types) on,
+    ascending; only real changes. Empty while the contract is not active (it burns nothing, whatever the tariffs
+    do)."""
     if not active:
         return []
-    units = list(units)
-    instants = sorted({c.effective_at for unit in units for c in pending.get(unit.product, ())})
-    rates, current = [], rented_rate_per_day(units)
+    units, software = list(units), list(software)
+    products = {unit.product for unit in units} | {s.product for s in software}
+    instants = sorted({c.effective_at for product in products for c in pending.get(product, ())})
+    rates, current = [], contract_rate_per_day(units, software)
     for instant in instants:
-        rate = sum(rate_at(unit.rate_per_day, pending.get(unit.product, ()), instant) for unit in units)
+        rate = sum(rate_at(unit.rate_per_day, pending.get(unit.product, ()), instant) for unit in units) + sum(
+            s.count * rate_at(s.rate_per_day, pending.get(s.product, ()), instant) for s in software
+        )
         if rate != current:
             rates.append(RateChange(effective_at=instant, rate_per_day=rate))
             current = rate
     return rates
+
+
+# --- words for a customer ------------------------------------------------------------------------------------
+
+
+def time_left_words(seconds: int) -> str:
+    """Time left in honest units: weeks and days from two weeks, days and hours from a day, hours and minutes from an
+    hour, minutes (and seconds) under it. Never "about 0 days" when hours are left."""
+    seconds = max(0, seconds)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    if days >= 14:
+        return f"{plural(days // 7, 'week')} {plural(days % 7, 'day')}"
+    if days >= 1:
+        return f"{plural(days, 'day')} {plural(hours, 'hour')}"
+    if hours >= 1:
+        return f"{plural(hours, 'hour')} {plural(minutes, 'minute')}"
+    if minutes >= 1:
+        return plural(minutes, "minute")
+    return plural(secs, "second")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from contracts import repository, service
 from contracts.config import Settings
-from contracts.domain import Funding, WalletFact
+from contracts.domain import Funding, WalletFact, time_left_words
 from contracts.service import AccountEntry
 from shared import partner_scope
 from shared.context import HandlerContext
@@ -64,6 +64,14 @@ async def on_runway_changed(ctx: HandlerContext[Settings], event: RunwayChanged)
         balance=event.balance, depletes_at=event.depletes_at, version=event.version, rank=WalletFact.RUNWAY_CHANGED
     )
     await service.apply_funding(ctx.conn, account_id=event.account_id, funding=funding, now=ctx.now())
+    if event.burn is not None:
+        await repository.apply_account_burn(
+            ctx.conn,
+            account_id=event.account_id,
+            version=event.version,
+            state=event.burn.model_dump(mode="json"),
+            now=ctx.now(),
+        )
 
 
 async def on_balance_depleted(ctx: HandlerContext[Settings], event: BalanceDepleted) -> None:
@@ -134,11 +142,10 @@ async def on_auto_reload_failed(ctx: HandlerContext[Settings], event: AutoReload
 
 
 async def on_balance_low(ctx: HandlerContext[Settings], event: BalanceLow) -> None:
-    days_left = event.time_left_s // 86_400
     entry = AccountEntry(
         at=ctx.envelope.time,
         type="BalanceLow",
-        summary=f"the balance runs out in about {days_left} day(s), at {event.depletes_at.isoformat()}",
+        summary=f"the balance runs out in {time_left_words(event.time_left_s)}, at {event.depletes_at.isoformat()}",
         data=event.model_dump(mode="json"),
         source_key=f"balance_low:{event.account_id}:{event.threshold_s}:{event.depletes_at.isoformat()}",
     )

@@ -204,6 +204,16 @@ async def mark_device_removed(
     )
 
 
+async def get_known_device(conn: asyncpg.Connection, device_id: UUID) -> KnownDevice | None:
+    """The device, not locked (a forecast changes nothing)."""
+    row = await conn.fetchrow(
+        """SELECT id, domain_id, account_id, hwid, product, type, removed_at IS NOT NULL AS removed
+           FROM known_device WHERE id = $1""",
+        device_id,
+    )
+    return None if row is None else KnownDevice(**dict(row))
+
+
 async def share_lock_device(conn: asyncpg.Connection, device_id: UUID) -> KnownDevice | None:
     """Held by an activation, so a concurrent DeviceRemoved waits and then ends the new rental."""
     row = await conn.fetchrow(
@@ -247,6 +257,28 @@ async def apply_funding(
     return bool(applied)
 
 
+async def apply_account_burn(
+    conn: asyncpg.Connection, *, account_id: UUID, version: int, state: dict[str, Any], now: datetime
+) -> None:
+    """Hold the newest burn state the wallet announced; an older version changes nothing."""
+    await conn.execute(
+        """INSERT INTO account_burn (account_id, version, state, updated_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (account_id) DO UPDATE SET version = $2, state = $3, updated_at = $4
+           WHERE account_burn.version < $2""",
+        account_id,
+        version,
+        state,
+        now,
+    )
+
+
+async def get_account_burn(conn: asyncpg.Connection, account_id: UUID) -> dict[str, Any] | None:
+    state: dict[str, Any] | None = await conn.fetchval(
+        "SELECT state FROM account_burn WHERE account_id = $1", account_id
+    )
+    return state
+
+
 async def get_funding(conn: asyncpg.Connection, account_id: UUID) -> Funding | None:
     row = await conn.fetchrow(
         "SELECT balance, depletes_at, version, rank FROM account_funding WHERE account_id = $1", account_id
@@ -260,8 +292,10 @@ _CONTRACT_COLUMNS = """
     c.id, c.account_id, c.status, c.rental_version, c.created_at, c.updated_at,
     ARRAY(SELECT l.domain_id FROM contract_domain l
           WHERE l.contract_id = c.id AND l.unlinked_at IS NULL ORDER BY l.linked_at, l.domain_id) AS domain_ids,
-    coalesce((SELECT sum(r.rate_per_day) FROM rental r
-              WHERE r.contract_id = c.id AND r.status = 'active'), 0)::bigint AS rented_rate_per_day
+    (coalesce((SELECT sum(r.rate_per_day) FROM rental r
+               WHERE r.contract_id = c.id AND r.status = 'active'), 0)
+     + coalesce((SELECT sum(s.count * s.rate_per_day) FROM software_rental s
+                 WHERE s.contract_id = c.id AND s.status = 'active'), 0))::bigint AS rented_rate_per_day
 """
 
 
@@ -295,6 +329,14 @@ async def lock_contracts_of_account(conn: asyncpg.Connection, account_id: UUID) 
         """SELECT id, account_id, status, rental_version FROM contract
            WHERE account_id = $1 ORDER BY id FOR UPDATE""",
         account_id,
+    )
+    return [LockedContract.of(row) for row in rows]
+
+
+async def contracts_of_account(conn: asyncpg.Connection, account_id: UUID) -> list[LockedContract]:
+    """The account's contracts, not locked (a forecast changes nothing)."""
+    rows = await conn.fetch(
+        "SELECT id, account_id, status, rental_version FROM contract WHERE account_id = $1 ORDER BY id", account_id
     )
     return [LockedContract.of(row) for row in rows]
 
@@ -429,14 +471,22 @@ async def share_lock_tariff(conn: asyncpg.Connection, product: str) -> Tariff | 
     return None if row is None else Tariff.of(row)
 
 
-async def list_tariffs(conn: asyncpg.Connection) -> list[Tariff]:
-    rows = await conn.fetch("SELECT product, rate_per_day, licences, updated_at FROM tariff ORDER BY product")
+async def list_tariffs(conn: asyncpg.Connection, *, software: bool = False) -> list[Tariff]:
+    """The hardware tariffs, or the software ones (their product key starts with `licence:`)."""
+    rows = await conn.fetch(
+        """SELECT product, rate_per_day, licences, updated_at FROM tariff
+           WHERE (product LIKE 'licence:%') = $1 ORDER BY product""",
+        software,
+    )
     return [Tariff.of(row) for row in rows]
 
 
 async def contracts_renting_product(conn: asyncpg.Connection, product: str) -> list[UUID]:
+    """The contracts renting a product: a hardware model, or a licence type under its `licence:` key."""
     rows = await conn.fetch(
-        "SELECT DISTINCT contract_id FROM rental WHERE product = $1 AND status = 'active' ORDER BY contract_id",
+        """SELECT contract_id FROM rental WHERE product = $1 AND status = 'active'
+           UNION SELECT contract_id FROM software_rental WHERE product = $1 AND status = 'active'
+           ORDER BY contract_id""",
         product,
     )
     return [r["contract_id"] for r in rows]
@@ -447,6 +497,13 @@ async def reprice_active_rentals(
 ) -> None:
     await conn.execute(
         """UPDATE rental SET rate_per_day = $2
+           WHERE product = $1 AND status = 'active' AND contract_id = ANY($3::uuid[])""",
+        product,
+        rate_per_day,
+        contract_ids,
+    )
+    await conn.execute(
+        """UPDATE software_rental SET rate_per_day = $2
            WHERE product = $1 AND status = 'active' AND contract_id = ANY($3::uuid[])""",
         product,
         rate_per_day,
@@ -695,6 +752,129 @@ async def list_hardware(
         limit,
     )
     return [HardwareItem(**{**dict(row), "type": DeviceType(row["type"])}) for row in rows]
+
+
+# --- software rentals ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SoftwareRental:
+    id: UUID
+    contract_id: UUID
+    domain_id: UUID
+    type: str
+    count: int
+    rate_per_day: int
+    status: str
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+
+
+_SOFTWARE_COLUMNS = """
+    id, contract_id, domain_id, type, count, rate_per_day, status, started_at, updated_at, ended_at, end_reason
+"""
+
+
+async def insert_software_rental(
+    conn: asyncpg.Connection,
+    *,
+    rental_id: UUID,
+    contract_id: UUID,
+    domain_id: UUID,
+    licence_type: str,
+    count: int,
+    rate_per_day: int,
+    now: datetime,
+) -> SoftwareRental | None:
+    """The new rental, or None if the domain already rents this type (the partial unique index decides)."""
+    row = await conn.fetchrow(
+        f"""INSERT INTO software_rental (id, contract_id, domain_id, type, count, rate_per_day, status, started_at,
+                                         updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7)
+            ON CONFLICT (domain_id, type) WHERE status = 'active' DO NOTHING
+            RETURNING {_SOFTWARE_COLUMNS}""",  # noqa: S608 - fixed column list
+        rental_id,
+        contract_id,
+        domain_id,
+        licence_type,
+        count,
+        rate_per_day,
+        now,
+    )
+    return None if row is None else SoftwareRental(**dict(row))
+
+
+async def get_software_rental(conn: asyncpg.Connection, *, contract_id: UUID, rental_id: UUID) -> SoftwareRental | None:
+    row = await conn.fetchrow(
+        f"SELECT {_SOFTWARE_COLUMNS} FROM software_rental WHERE id = $1 AND contract_id = $2",  # noqa: S608 - fixed column list
+        rental_id,
+        contract_id,
+    )
+    return None if row is None else SoftwareRental(**dict(row))
+
+
+async def set_software_count(
+    conn: asyncpg.Connection, *, rental_id: UUID, count: int, now: datetime
+) -> SoftwareRental | None:
+    row = await conn.fetchrow(
+        f"""UPDATE software_rental SET count = $2, updated_at = $3 WHERE id = $1 AND status = 'active'
+            RETURNING {_SOFTWARE_COLUMNS}""",  # noqa: S608 - fixed column list
+        rental_id,
+        count,
+        now,
+    )
+    return None if row is None else SoftwareRental(**dict(row))
+
+
+async def end_software_rental(
+    conn: asyncpg.Connection, *, rental_id: UUID, reason: str, now: datetime
+) -> SoftwareRental | None:
+    """End an active software rental; None if it had already ended."""
+    row = await conn.fetchrow(
+        f"""UPDATE software_rental SET status = 'ended', ended_at = $3, end_reason = $2, updated_at = $3
+            WHERE id = $1 AND status = 'active' RETURNING {_SOFTWARE_COLUMNS}""",  # noqa: S608 - fixed column list
+        rental_id,
+        reason,
+        now,
+    )
+    return None if row is None else SoftwareRental(**dict(row))
+
+
+async def active_software_of_contract(conn: asyncpg.Connection, contract_id: UUID) -> list[SoftwareRental]:
+    rows = await conn.fetch(
+        f"""SELECT {_SOFTWARE_COLUMNS} FROM software_rental
+            WHERE contract_id = $1 AND status = 'active' ORDER BY domain_id, type""",  # noqa: S608 - fixed column list
+        contract_id,
+    )
+    return [SoftwareRental(**dict(row)) for row in rows]
+
+
+async def count_active_software_in_domain(conn: asyncpg.Connection, *, contract_id: UUID, domain_id: UUID) -> int:
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM software_rental WHERE contract_id = $1 AND domain_id = $2 AND status = 'active'",
+        contract_id,
+        domain_id,
+    )
+    return count
+
+
+async def list_software_rentals(
+    conn: asyncpg.Connection, *, contract_id: UUID, active_only: bool, after: tuple[Any, ...] | None, limit: int
+) -> list[SoftwareRental]:
+    rows = await conn.fetch(
+        f"""SELECT {_SOFTWARE_COLUMNS} FROM software_rental
+            WHERE contract_id = $1 AND (NOT $2 OR status = 'active')
+              AND ($3::timestamptz IS NULL OR (started_at, id) < ($3, $4::uuid))
+            ORDER BY started_at DESC, id DESC LIMIT $5""",  # noqa: S608 - fixed column list
+        contract_id,
+        active_only,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [SoftwareRental(**dict(row)) for row in rows]
 
 
 # --- history -------------------------------------------------------------------------------------------------

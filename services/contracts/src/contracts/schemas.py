@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.domain import ContractStatus, HistoryEntryType, RentalStatus
+from contracts.domain import ContractStatus, HistoryEntryType, RentalStatus, SoftwareRentalStatus
 from contracts.domain import HardwareItem as HardwareItem  # the Hardware tab's item is the domain's own
 from shared.money import IscAmount, IscAmountText
-from shared.validation import NO_NUL, WholeNumber
+from shared.validation import NO_NUL, InstantText, WholeNumber
 
 PRODUCT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -55,7 +55,7 @@ class TariffWrite(_Request):
     licences: list[LicenceSpec] = Field(default_factory=list, max_length=50)
     # When the new rate takes effect; absent (or past): at once. An increase of a rented product's tariff takes
     # effect no earlier than one lease after it is set (409 `tariff_increase_too_soon` otherwise).
-    effective_at: AwareDatetime | None = None
+    effective_at: InstantText | None = None
 
 
 class ScheduledTariffRead(BaseModel):
@@ -73,6 +73,97 @@ class TariffRead(BaseModel):
     updated_at: datetime
     # The changes still to take effect, ascending.
     scheduled: list[ScheduledTariffRead] = Field(default_factory=list)
+
+
+LICENCE_TYPE_PATTERN = r"^[A-Z0-9_]{1,64}$"
+
+
+class SoftwareTariffWrite(_Request):
+    # Per licence per day.
+    rate_per_day: IscAmountText
+    # As for hardware: absent (or past) at once; a rise of a rented type no earlier than one lease after it is set.
+    effective_at: InstantText | None = None
+
+
+class ScheduledSoftwareTariffRead(BaseModel):
+    effective_at: datetime
+    rate_per_day: IscAmount
+    scheduled_at: datetime
+
+
+class SoftwareTariffRead(BaseModel):
+    type: str
+    # Per licence per day, in effect now.
+    rate_per_day: IscAmount
+    updated_at: datetime
+    scheduled: list[ScheduledSoftwareTariffRead] = Field(default_factory=list)
+
+
+class SoftwareRentalCreate(_Request):
+    domain_id: UUID
+    type: str = Field(pattern=LICENCE_TYPE_PATTERN, max_length=64)
+    count: WholeNumber = Field(ge=1, le=100_000)
+
+
+class SoftwareCountChange(_Request):
+    count: WholeNumber = Field(ge=1, le=100_000)
+
+
+class SoftwareRentalEnd(_Request):
+    reason: str = Field(default="ended_by_customer", min_length=1, max_length=200, pattern=NO_NUL)
+
+
+class SoftwareRentalRead(BaseModel):
+    id: UUID
+    contract_id: UUID
+    domain_id: UUID
+    type: str
+    count: int
+    # Per licence; the rental burns `count` times it.
+    rate_per_day: IscAmount
+    burn_rate_per_day: IscAmount
+    status: SoftwareRentalStatus
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+
+
+class ReplacementPlan(_Request):
+    rental_id: UUID
+    device_id: UUID
+
+
+class SoftwarePlan(_Request):
+    """The domain's licences of `type` become `count` (0: the rental ends; none yet: a new rental)."""
+
+    domain_id: UUID
+    type: str = Field(pattern=LICENCE_TYPE_PATTERN, max_length=64)
+    count: WholeNumber = Field(ge=0, le=100_000)
+
+
+class ForecastCreate(_Request):
+    """A change not made: devices to activate, rentals to end, RMAs, software counts. Nothing is committed."""
+
+    activate: list[UUID] = Field(default_factory=list, max_length=200)
+    deactivate: list[UUID] = Field(default_factory=list, max_length=200)
+    replace: list[ReplacementPlan] = Field(default_factory=list, max_length=200)
+    software: list[SoftwarePlan] = Field(default_factory=list, max_length=50)
+
+
+class RunwayForecast(BaseModel):
+    # The account's whole burn rate at that instant (all its contracts).
+    burn_rate_per_day: IscAmount
+    # When the balance reaches zero over every scheduled rate change (null: nothing burns, or already depleted).
+    depletes_at: datetime | None
+    # Whole seconds from now to `depletes_at` (0: depleted; null: nothing burns).
+    time_left_s: int | None
+
+
+class ForecastRead(BaseModel):
+    at: datetime
+    now: RunwayForecast
+    after: RunwayForecast
 
 
 class RentalCreate(_Request):

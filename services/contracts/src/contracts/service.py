@@ -28,6 +28,8 @@ from contracts.domain import (
     Funding,
     RentalStatus,
     RentedUnit,
+    SoftwareRentalStatus,
+    SoftwareUnit,
     Transition,
 )
 from contracts.repository import (
@@ -37,19 +39,27 @@ from contracts.repository import (
     KnownDomain,
     LockedContract,
     Rental,
+    SoftwareRental,
     Tariff,
     TariffChange,
 )
 from contracts.schemas import (
     ContractRead,
+    ForecastCreate,
+    ForecastRead,
     HardwareItem,
     HistoryEntryRead,
     LicenceSpec,
     RentalRead,
+    RunwayForecast,
+    ScheduledSoftwareTariffRead,
     ScheduledTariffRead,
+    SoftwareRentalRead,
+    SoftwareTariffRead,
     TariffRead,
 )
 from shared.auth import Principal, Role
+from shared.burn import Burn, ContractRates, RateStep, ReloadPlan, burn_of, rerated, runway_of
 from shared.db import retried_on_deadlock, transaction
 from shared.events.base import Event
 from shared.events.contracts import (
@@ -67,6 +77,7 @@ from shared.events.contracts import (
     ScheduledRate,
 )
 from shared.events.provisioning import DeviceRemoved
+from shared.events.wallet import BurnState
 from shared.idempotency import Claim, claim
 from shared.messaging.outbox import add_all_to_outbox
 from shared.money import format_isc
@@ -131,6 +142,13 @@ def _tariff_read(tariff: Tariff, scheduled: Sequence[TariffChange] = ()) -> Tari
 
 def _rented_device(rental: Rental) -> RentedDevice:
     return RentedDevice(device_id=rental.device_id, hwid=rental.hwid, product=rental.product)
+
+
+def _tariff_name(product: str) -> str:
+    """A product as a customer reads it: a software tariff's key names its licence type."""
+    if product.startswith(domain.SOFTWARE_PREFIX):
+        return f"{product.removeprefix(domain.SOFTWARE_PREFIX)} licences (per licence)"
+    return product
 
 
 def _per_day(micro: int) -> str:
@@ -256,12 +274,53 @@ def _rented_unit(rental: ActiveRental) -> RentedUnit:
     )
 
 
+def _software_unit(rental: SoftwareRental) -> SoftwareUnit:
+    return SoftwareUnit(
+        domain_id=rental.domain_id,
+        rental_id=rental.id,
+        type=rental.type,
+        count=rental.count,
+        rate_per_day=rental.rate_per_day,
+    )
+
+
 def _domain_rental(snapshot: DomainSnapshot) -> DomainRental:
     return DomainRental(
         domain_id=snapshot.domain_id,
         devices=[RentedDevice(device_id=u.device_id, hwid=u.hwid, product=u.product) for u in snapshot.units],
         licences=[Licence(type=grant.type, count=grant.count) for grant in snapshot.licences],
     )
+
+
+async def _rented_now(conn: asyncpg.Connection, contract_id: UUID) -> tuple[list[RentedUnit], list[SoftwareUnit]]:
+    """What the contract rents now: its active devices and software rentals."""
+    units = [_rented_unit(rental) for rental in await repository.active_rentals_of_contract(conn, contract_id)]
+    software = [_software_unit(rental) for rental in await repository.active_software_of_contract(conn, contract_id)]
+    return units, software
+
+
+async def _rental_of_units(
+    conn: asyncpg.Connection,
+    *,
+    status: ContractStatus,
+    linked_domain_ids: Sequence[UUID],
+    units: Sequence[RentedUnit],
+    software: Sequence[SoftwareUnit],
+) -> tuple[domain.RentalSnapshot, list[domain.RateChange]]:
+    """The rental these units make (what RentalChanged says) and the contract's whole rate from each scheduled tariff
+    change on. One computation for the published rental and for a forecast's."""
+    snapshot = domain.rental_snapshot(
+        status=status, linked_domain_ids=linked_domain_ids, units=units, software=software
+    )
+    products = sorted({unit.product for unit in units} | {s.product for s in software})
+    pending = await repository.pending_tariff_changes(conn, products)
+    scheduled = domain.scheduled_contract_rates(
+        units,
+        {product: [c.rate_change for c in changes] for product, changes in pending.items()},
+        active=snapshot.active,
+        software=software,
+    )
+    return snapshot, scheduled
 
 
 async def _rental_changed(
@@ -271,13 +330,9 @@ async def _rental_changed(
     from each scheduled tariff change of its rented products on, so the wallet's run-out already counts them."""
     version = await repository.next_rental_version(conn, contract.id)
     linked = await repository.linked_domain_ids(conn, contract.id)
-    units = [_rented_unit(rental) for rental in await repository.active_rentals_of_contract(conn, contract.id)]
-    snapshot = domain.rental_snapshot(status=status, linked_domain_ids=linked, units=units)
-    pending = await repository.pending_tariff_changes(conn, sorted({unit.product for unit in units}))
-    scheduled = domain.scheduled_contract_rates(
-        units,
-        {product: [c.rate_change for c in changes] for product, changes in pending.items()},
-        active=snapshot.active,
+    units, software = await _rented_now(conn, contract.id)
+    snapshot, scheduled = await _rental_of_units(
+        conn, status=status, linked_domain_ids=linked, units=units, software=software
     )
     event = RentalChanged(
         contract_id=contract.id,
@@ -292,8 +347,10 @@ async def _rental_changed(
         ],
     )
     devices = sum(len(d.units) for d in snapshot.domains)
-    summary = f"rental v{version}: {devices} device(s), burning {_per_day(snapshot.burn_rate_per_day)}" + (
-        "" if snapshot.active else " (not running)"
+    licences = sum(s.count for s in software)
+    summary = (
+        f"rental v{version}: {devices} device(s), {licences} software licence(s), burning "
+        f"{_per_day(snapshot.burn_rate_per_day)}" + ("" if snapshot.active else " (not running)")
     )
     return event, summary
 
@@ -403,6 +460,9 @@ async def _end_every_rental(
     for rental in await repository.active_rentals_of_contract(conn, contract.id):
         await repository.end_rental(conn, rental_id=rental.id, status=RentalStatus.DEACTIVATED, reason=reason, now=now)
         ended.append(_device_deactivated(contract=contract, rental=rental, reason=reason))
+    for software in await repository.active_software_of_contract(conn, contract.id):
+        await repository.end_software_rental(conn, rental_id=software.id, reason=reason, now=now)
+        await _record_software(conn, contract=contract, rental=software, now=now, type="SoftwareRentalEnded")
     return ended
 
 
@@ -471,7 +531,9 @@ async def unlink_domain(
     """Refused while devices of the domain are rented: ending rentals is the customer's explicit choice."""
     async with transaction(pool) as conn:
         contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
-        if await repository.count_active_rentals_in_domain(conn, contract_id=contract_id, domain_id=domain_id):
+        if await repository.count_active_rentals_in_domain(
+            conn, contract_id=contract_id, domain_id=domain_id
+        ) or await repository.count_active_software_in_domain(conn, contract_id=contract_id, domain_id=domain_id):
             raise Conflict("devices of this domain are rented; deactivate them first", code="domain_has_active_rentals")
         if not await repository.end_link(conn, contract_id=contract_id, domain_id=domain_id, now=now):
             raise Conflict("the domain is not linked to this contract", code="domain_not_linked")
@@ -822,7 +884,7 @@ async def _apply_tariff(
     await repository.reprice_active_rentals(
         conn, product=product, rate_per_day=rate_per_day, contract_ids=[c.id for c in contracts]
     )
-    summary = f"tariff of {product} now {_per_day(rate_per_day)}"
+    summary = f"tariff of {_tariff_name(product)} now {_per_day(rate_per_day)}"
     data = _tariff_read(tariff).model_dump(mode="json")
     for contract in contracts:
         await _record(conn, contract=contract, now=at, type="TariffChanged", summary=summary, data=data)
@@ -841,7 +903,7 @@ async def _announce_scheduled_tariff(
 ) -> None:
     """Each contract renting the product records the scheduling and publishes its new `scheduled_rates`."""
     contracts = await repository.lock_contracts(conn, await repository.contracts_renting_product(conn, product))
-    summary = f"tariff of {product} goes to {_per_day(rate_per_day)} from {effective_at.isoformat()}"
+    summary = f"tariff of {_tariff_name(product)} goes to {_per_day(rate_per_day)} from {effective_at.isoformat()}"
     data: dict[str, object] = {
         "product": product,
         "rate_per_day": format_isc(rate_per_day),
@@ -896,9 +958,400 @@ async def get_tariff(pool: asyncpg.Pool, *, product: str) -> TariffRead:
 
 async def list_tariffs(pool: asyncpg.Pool) -> Page[TariffRead]:
     async with pool.acquire() as conn:
-        tariffs = await repository.list_tariffs(conn)
+        tariffs = await repository.list_tariffs(conn, software=False)
         pending = await repository.pending_tariff_changes(conn, [t.product for t in tariffs])
     return Page[TariffRead](items=[_tariff_read(t, pending.get(t.product, [])) for t in tariffs], next_cursor=None)
+
+
+# --- software rental ------------------------------------------------------------------------------------------
+
+
+def _software_tariff_read(tariff: TariffRead) -> SoftwareTariffRead:
+    return SoftwareTariffRead(
+        type=tariff.product.removeprefix(domain.SOFTWARE_PREFIX),
+        rate_per_day=tariff.rate_per_day,
+        updated_at=tariff.updated_at,
+        scheduled=[
+            ScheduledSoftwareTariffRead(
+                effective_at=s.effective_at, rate_per_day=s.rate_per_day, scheduled_at=s.scheduled_at
+            )
+            for s in tariff.scheduled
+        ],
+    )
+
+
+async def set_software_tariff(
+    pool: asyncpg.Pool,
+    *,
+    licence_type: str,
+    rate_per_day: int,
+    effective_at: datetime | None,
+    lease: timedelta,
+    now: datetime,
+) -> SoftwareTariffRead:
+    """A licence type's tariff per licence per day: the hardware tariff's use case under the type's `licence:`
+    key, so it is scheduled, bounded by the lease and applied by the tariff job exactly as a product's is."""
+    tariff = await set_tariff(
+        pool,
+        product=domain.software_product(licence_type),
+        rate_per_day=rate_per_day,
+        licences=[],
+        effective_at=effective_at,
+        lease=lease,
+        now=now,
+    )
+    return _software_tariff_read(tariff)
+
+
+async def get_software_tariff(pool: asyncpg.Pool, *, licence_type: str) -> SoftwareTariffRead:
+    try:
+        return _software_tariff_read(await get_tariff(pool, product=domain.software_product(licence_type)))
+    except NotFound as exc:
+        raise NotFound(f"no software tariff for {licence_type}: it is not rentable") from exc
+
+
+async def list_software_tariffs(pool: asyncpg.Pool) -> Page[SoftwareTariffRead]:
+    async with pool.acquire() as conn:
+        tariffs = await repository.list_tariffs(conn, software=True)
+        pending = await repository.pending_tariff_changes(conn, [t.product for t in tariffs])
+    items = [_software_tariff_read(_tariff_read(t, pending.get(t.product, []))) for t in tariffs]
+    return Page[SoftwareTariffRead](items=items, next_cursor=None)
+
+
+def _software_read(rental: SoftwareRental) -> SoftwareRentalRead:
+    return SoftwareRentalRead(
+        id=rental.id,
+        contract_id=rental.contract_id,
+        domain_id=rental.domain_id,
+        type=rental.type,
+        count=rental.count,
+        rate_per_day=rental.rate_per_day,
+        burn_rate_per_day=rental.count * rental.rate_per_day,
+        status=SoftwareRentalStatus(rental.status),
+        started_at=rental.started_at,
+        updated_at=rental.updated_at,
+        ended_at=rental.ended_at,
+        end_reason=rental.end_reason,
+    )
+
+
+_SOFTWARE_SUMMARIES = {
+    "SoftwareRentalStarted": "{count} {type} licence(s) rented at {rate} each",
+    "SoftwareRentalChanged": "{type} licences now {count}, at {rate} each",
+    "SoftwareRentalEnded": "rental of {count} {type} licence(s) ended ({reason})",
+}
+
+
+async def _record_software(
+    conn: asyncpg.Connection, *, contract: LockedContract, rental: SoftwareRental, now: datetime, type: str
+) -> None:
+    """A software rental's change in the contract's history (a line, not an event: its RentalChanged says it)."""
+    summary = _SOFTWARE_SUMMARIES[type].format(
+        count=rental.count, type=rental.type, rate=_per_day(rental.rate_per_day), reason=rental.end_reason or ""
+    )
+    data = _software_read(rental).model_dump(mode="json")
+    await repository.insert_history(
+        conn, account_id=contract.account_id, contract_id=contract.id, at=now, type=type, summary=summary, data=data
+    )
+
+
+async def _software_of(conn: asyncpg.Connection, *, contract_id: UUID, rental_id: UUID) -> SoftwareRental:
+    rental = await repository.get_software_rental(conn, contract_id=contract_id, rental_id=rental_id)
+    if rental is None:
+        raise NotFound("software rental not found")
+    return rental
+
+
+async def start_software_rental(
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    contract_id: UUID,
+    domain_id: UUID,
+    licence_type: str,
+    count: int,
+    idempotency_key: str,
+    now: datetime,
+) -> SoftwareRentalRead:
+    """Rent `count` licences of a type into a linked domain: they burn from this second and go into its bundle."""
+    async with transaction(pool) as conn:
+        visible, once = await _claim_on_contract(
+            conn,
+            principal,
+            contract_id,
+            "software_rental",
+            idempotency_key,
+            domain=str(domain_id),
+            type=licence_type,
+            count=str(count),
+        )
+        if (replay := once.replayed(SoftwareRentalRead)) is not None:
+            return replay
+        # Lock order as for hardware: the tariff row, then the contract.
+        tariff = await repository.share_lock_tariff(conn, domain.software_product(licence_type))
+        contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
+        linked = domain_id in await repository.linked_domain_ids(conn, contract_id)
+        domain.check_software_rental(
+            contract_status=contract.status,
+            funding=await repository.get_funding(conn, visible.account_id),
+            domain_linked=linked,
+            rentable=tariff is not None,
+            now=now,
+        )
+        assert tariff is not None
+        rental = await repository.insert_software_rental(
+            conn,
+            rental_id=uuid.uuid4(),
+            contract_id=contract_id,
+            domain_id=domain_id,
+            licence_type=licence_type,
+            count=count,
+            rate_per_day=tariff.rate_per_day,
+            now=now,
+        )
+        if rental is None:
+            raise Conflict(
+                f"the domain already rents {licence_type} licences; change their count", code="software_rental_exists"
+            )
+        await _record_software(conn, contract=contract, rental=rental, now=now, type="SoftwareRentalStarted")
+        await _publish(conn, contract=contract, facts=(), status=contract.status, now=now)
+        log.info("contracts.software.started", contract_id=str(contract_id), rental_id=str(rental.id), count=count)
+        return await once.answer(_software_read(rental), status_code=201)
+
+
+async def change_software_count(
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    contract_id: UUID,
+    rental_id: UUID,
+    count: int,
+    idempotency_key: str,
+    now: datetime,
+) -> SoftwareRentalRead:
+    """More or fewer licences of a rental, burning at the new count from this second. The same count changes
+    nothing (no new rental version)."""
+    async with transaction(pool) as conn:
+        visible, once = await _claim_on_contract(
+            conn, principal, contract_id, "software_count", idempotency_key, rental=str(rental_id), count=str(count)
+        )
+        if (replay := once.replayed(SoftwareRentalRead)) is not None:
+            return replay
+        contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
+        rental = await _software_of(conn, contract_id=contract_id, rental_id=rental_id)
+        if rental.status != SoftwareRentalStatus.ACTIVE:
+            raise Conflict("the software rental has already ended", code="rental_not_active")
+        if count == rental.count:
+            return await once.answer(_software_read(rental), status_code=200)
+        domain.check_software_count_change(
+            contract_status=contract.status,
+            funding=await repository.get_funding(conn, visible.account_id),
+            more=count > rental.count,
+            now=now,
+        )
+        changed = await repository.set_software_count(conn, rental_id=rental_id, count=count, now=now)
+        assert changed is not None  # the contract lock keeps it active
+        await _record_software(conn, contract=contract, rental=changed, now=now, type="SoftwareRentalChanged")
+        await _publish(conn, contract=contract, facts=(), status=contract.status, now=now)
+        return await once.answer(_software_read(changed), status_code=200)
+
+
+async def end_software_rental(
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    contract_id: UUID,
+    rental_id: UUID,
+    reason: str,
+    idempotency_key: str,
+    now: datetime,
+) -> SoftwareRentalRead:
+    async with transaction(pool) as conn:
+        _, once = await _claim_on_contract(
+            conn, principal, contract_id, "software_end", idempotency_key, rental=str(rental_id), reason=reason
+        )
+        if (replay := once.replayed(SoftwareRentalRead)) is not None:
+            return replay
+        contract = await _locked_contract(conn, principal=principal, contract_id=contract_id)
+        await _software_of(conn, contract_id=contract_id, rental_id=rental_id)
+        ended = await repository.end_software_rental(conn, rental_id=rental_id, reason=reason, now=now)
+        if ended is None:
+            raise Conflict("the software rental has already ended", code="rental_not_active")
+        await _record_software(conn, contract=contract, rental=ended, now=now, type="SoftwareRentalEnded")
+        await _publish(conn, contract=contract, facts=(), status=contract.status, now=now)
+        return await once.answer(_software_read(ended), status_code=200)
+
+
+async def get_software_rental(
+    pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, rental_id: UUID
+) -> SoftwareRentalRead:
+    async with pool.acquire() as conn:
+        await _visible_contract(conn, principal=principal, contract_id=contract_id)
+        return _software_read(await _software_of(conn, contract_id=contract_id, rental_id=rental_id))
+
+
+async def list_software_rentals(
+    pool: asyncpg.Pool, *, principal: Principal, contract_id: UUID, active_only: bool, cursor: str | None, limit: int
+) -> Page[SoftwareRentalRead]:
+    page = BY_INSTANT.request(cursor, limit)
+    async with pool.acquire() as conn:
+        await _visible_contract(conn, principal=principal, contract_id=contract_id)
+        rentals = await repository.list_software_rentals(
+            conn, contract_id=contract_id, active_only=active_only, after=page.after, limit=page.fetch
+        )
+    return BY_INSTANT.page([_software_read(r) for r in rentals], page, key=lambda r: (r.started_at, r.id))
+
+
+# --- forecast (what if) -------------------------------------------------------------------------------------
+
+
+async def _planned_units(
+    conn: asyncpg.Connection, *, contract: Contract, plan: ForecastCreate
+) -> tuple[list[RentedUnit], list[SoftwareUnit]]:
+    """What the contract would rent after the plan, each part checked by the rules the real change obeys (the same
+    refusal codes), so a forecast never shows a change that would be refused."""
+    units, software = await _rented_now(conn, contract.id)
+    return await _planned_hardware(conn, contract=contract, plan=plan, units=units), await _planned_software(
+        conn, contract=contract, plan=plan, software=software
+    )
+
+
+async def _planned_hardware(
+    conn: asyncpg.Connection, *, contract: Contract, plan: ForecastCreate, units: list[RentedUnit]
+) -> list[RentedUnit]:
+    by_rental = {rental.id: rental for rental in await repository.active_rentals_of_contract(conn, contract.id)}
+    ending = [*plan.deactivate, *(r.rental_id for r in plan.replace)]
+    for rental_id in ending:
+        if rental_id not in by_rental:
+            domain.check_rental_is_active((await _rental_of(conn, contract_id=contract.id, rental_id=rental_id)).status)
+            raise Conflict("the rental is ended twice in this plan", code="rental_not_active")
+        del by_rental[rental_id]
+    units = [u for u in units if any(r.device_id == u.device_id for r in by_rental.values())]
+    taken = {u.device_id for u in units}
+    for device_id in [*plan.activate, *(r.device_id for r in plan.replace)]:
+        device = await repository.get_known_device(conn, device_id)
+        if device is None:
+            raise NotYetKnown(f"device {device_id} is not known yet; retry shortly", code="not_yet_known")
+        if device.account_id != contract.account_id:
+            raise NotFound("device not found")
+        facts, tariff = await _device_facts(conn, device=device, contract_id=contract.id)
+        if device_id in taken:  # rented here now, or earlier in this plan
+            facts = replace(facts, rented=True)
+        domain.check_rentable_device(facts)
+        assert tariff is not None
+        taken.add(device_id)
+        units.append(
+            RentedUnit(
+                domain_id=device.domain_id,
+                device_id=device.id,
+                hwid=device.hwid,
+                product=device.product,
+                rate_per_day=tariff.rate_per_day,
+                licences=tariff.licences,
+            )
+        )
+    return units
+
+
+async def _planned_software(
+    conn: asyncpg.Connection, *, contract: Contract, plan: ForecastCreate, software: list[SoftwareUnit]
+) -> list[SoftwareUnit]:
+    linked = await repository.linked_domain_ids(conn, contract.id)
+    for change in plan.software:
+        kept = [s for s in software if not (s.domain_id == change.domain_id and s.type == change.type)]
+        current = [s for s in software if s.domain_id == change.domain_id and s.type == change.type]
+        if change.count == 0:
+            software = kept
+            continue
+        if current:
+            software = [*kept, replace(current[0], count=change.count)]
+            continue
+        tariff = await repository.get_tariff(conn, domain.software_product(change.type))
+        if change.domain_id not in linked:
+            raise Conflict("the domain is not linked to this contract", code="domain_not_linked")
+        if tariff is None:
+            raise Conflict(
+                "the licence type has no software tariff and cannot be rented", code="licence_type_not_rentable"
+            )
+        software = [
+            *kept,
+            SoftwareUnit(
+                domain_id=change.domain_id,
+                rental_id=uuid.uuid4(),
+                type=change.type,
+                count=change.count,
+                rate_per_day=tariff.rate_per_day,
+            ),
+        ]
+    return software
+
+
+async def _contract_rates(
+    conn: asyncpg.Connection,
+    contract: LockedContract,
+    *,
+    units: Sequence[RentedUnit] | None = None,
+    software: Sequence[SoftwareUnit] | None = None,
+) -> ContractRates:
+    """The contract's rate as its RentalChanged tells the wallet: what burns now and each scheduled step."""
+    if units is None or software is None:
+        units, software = await _rented_now(conn, contract.id)
+    linked = await repository.linked_domain_ids(conn, contract.id)
+    snapshot, scheduled = await _rental_of_units(
+        conn, status=contract.status, linked_domain_ids=linked, units=units, software=software
+    )
+    return ContractRates(
+        rate_per_day=snapshot.burn_rate_per_day,
+        scheduled=tuple(RateStep(effective_at=r.effective_at, rate_per_day=r.rate_per_day) for r in scheduled),
+    )
+
+
+def _runway_forecast(burn: Burn, *, now: datetime, reload_plan: ReloadPlan | None) -> RunwayForecast:
+    if burn.depleted or burn.balance_at(now) == 0:
+        return RunwayForecast(
+            burn_rate_per_day=0 if burn.depleted else burn.rate_at(now), depletes_at=None, time_left_s=0
+        )
+    runway = runway_of(burn, at=now, reload_plan=reload_plan)
+    left = None if runway.depletes_at is None else max(0, int((runway.depletes_at - now).total_seconds()))
+    return RunwayForecast(burn_rate_per_day=runway.rate_per_day, depletes_at=runway.depletes_at, time_left_s=left)
+
+
+async def forecast(
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    contract_id: UUID,
+    plan: ForecastCreate,
+    now: datetime,
+    reload_plan: ReloadPlan | None = None,
+) -> ForecastRead:
+    """The account's runway now and after the plan, by the wallet's own arithmetic (`shared.burn`) over the burn
+    state it last announced: the after-runway is what the wallet computes when the real change's RentalChanged
+    arrives with `changed_at = now`. Commits nothing (the transaction only reads, and rolls back).
+
+    `reload_plan` is the seam for Auto-iSC (issue 16, built beside this in the wallet): once the contracts know an
+    account's automatic reloading, passing it here counts its reloads in both runways."""
+    async with transaction(pool) as conn:
+        contract = await _visible_contract(conn, principal=principal, contract_id=contract_id)
+        state = await repository.get_account_burn(conn, contract.account_id)
+        if state is None:
+            raise NotYetKnown("the account's runway is not known yet; retry shortly", code="not_yet_known")
+        burn = burn_of(BurnState.model_validate(state))
+        units, software = await _planned_units(conn, contract=contract, plan=plan)
+        before, after = [], []
+        for each in await repository.contracts_of_account(conn, contract.account_id):
+            rates = await _contract_rates(conn, each)
+            before.append(rates)
+            after.append(
+                rates if each.id != contract_id else await _contract_rates(conn, each, units=units, software=software)
+            )
+        now_burn = rerated(burn, before, at=now)
+        after_burn = rerated(now_burn, after, at=now)
+    return ForecastRead(
+        at=now,
+        now=_runway_forecast(now_burn, now=now, reload_plan=reload_plan),
+        after=_runway_forecast(after_burn, now=now, reload_plan=reload_plan),
+    )
 
 
 # --- history ------------------------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ class BundleContent:
 
     @property
     def running(self) -> bool:
-        return bool(self.devices)
+        return bool(self.devices or self.licences)
 
     @property
     def bundle_expires_at(self) -> datetime | None:
@@ -206,7 +206,8 @@ def bundle_content(
     ladder: set[datetime] = set()
     stop: StopReason | None = None
     for rental in rentals:
-        if not rental.devices:
+        # Rented software licences run without a device of their own (issue 16): they count as a rental too.
+        if not rental.devices and not rental.licences:
             continue
         expiry, reason = contract_expiry(rental, now=now)
         if reason is not None:
@@ -220,7 +221,7 @@ def bundle_content(
             expiries.append(expiry)
         if rental.runway is not None:
             ladder.update(rental.runway.warnings_at)
-    if not devices:
+    if not devices and not licence_counts:
         return BundleContent(domain_id=domain_id, stop_reason=stop or StopReason.NOTHING_RENTED)
     expires_at = min(expiries) if expiries else None
     return BundleContent(
@@ -278,7 +279,7 @@ def rebuild_changes(
 
 def orders_reboot(previous: ContentDocument | None, content: BundleContent) -> bool:
     """The rental stopped: devices were allowed and now are not, because of depletion or the contract."""
-    was_running = previous is not None and bool(previous["devices"])
+    was_running = previous is not None and bool(previous["devices"] or previous["licences"])
     return was_running and not content.running and content.stop_reason in RENTAL_STOPS
 
 

@@ -21,6 +21,7 @@ import structlog
 
 from shared import auto_reload
 from shared.auth import Principal, Role
+from shared.burn import burn_state
 from shared.db import Write, is_database_away, send_writes, transaction
 from shared.events.base import Event
 from shared.events.wallet import (
@@ -1101,6 +1102,7 @@ def _runway_event(account: Account, *, at: datetime, ladder_s: Sequence[int]) ->
         version=account.version,
         at=at,
         warnings_at=domain.warning_instants(depletes_at=depletes_at, thresholds_s=account.ladder(ladder_s)),
+        burn=burn_state(burn),
     )
 
 

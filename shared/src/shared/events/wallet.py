@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
+from pydantic import BaseModel
+
 from shared.events.base import Event
 
 
@@ -80,6 +82,24 @@ class AutoReloadFailed(WalletEvent):
     reloaded_this_month: int
 
 
+class BurnStep(BaseModel):
+    effective_at: datetime
+    rate_per_day: int
+
+
+class BurnState(BaseModel):
+    """The account's burn exactly as the wallet holds it (`shared.burn.Burn`): enough to compute its balance at any
+    instant and the run-out after a change with the wallet's own code (contracts' forecast)."""
+
+    balance: int
+    settled_at: datetime
+    rate_per_day: int
+    segment_start: datetime
+    segment_used: int
+    depleted: bool
+    schedule: list[BurnStep] = []
+
+
 class RunwayChanged(WalletEvent):
     balance: int
     burn_rate_per_day: int
@@ -90,6 +110,8 @@ class RunwayChanged(WalletEvent):
     # The account's warning ladder as instants (depletes_at minus each threshold), ascending; empty when
     # nothing burns. The wallet's thresholds are the only ladder: bundles sign these in, gateways raise them.
     warnings_at: list[datetime] = []
+    # The burn state this runway was computed from (None from older publishers).
+    burn: BurnState | None = None
 
 
 class BalanceLow(WalletEvent):

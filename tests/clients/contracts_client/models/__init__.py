@@ -6,6 +6,8 @@ from .contract_status import ContractStatus
 from .deactivation_create import DeactivationCreate
 from .device_type import DeviceType
 from .domain_link_create import DomainLinkCreate
+from .forecast_create import ForecastCreate
+from .forecast_read import ForecastRead
 from .hardware_item import HardwareItem
 from .health import Health
 from .history_data import HistoryData
@@ -16,6 +18,8 @@ from .page_contract_read import PageContractRead
 from .page_hardware_item import PageHardwareItem
 from .page_history_entry_read import PageHistoryEntryRead
 from .page_rental_read import PageRentalRead
+from .page_software_rental_read import PageSoftwareRentalRead
+from .page_software_tariff_read import PageSoftwareTariffRead
 from .page_tariff_read import PageTariffRead
 from .problem import Problem
 from .problem_code import ProblemCode
@@ -23,7 +27,18 @@ from .rental_create import RentalCreate
 from .rental_read import RentalRead
 from .rental_status import RentalStatus
 from .replacement_create import ReplacementCreate
+from .replacement_plan import ReplacementPlan
+from .runway_forecast import RunwayForecast
+from .scheduled_software_tariff_read import ScheduledSoftwareTariffRead
 from .scheduled_tariff_read import ScheduledTariffRead
+from .software_count_change import SoftwareCountChange
+from .software_plan import SoftwarePlan
+from .software_rental_create import SoftwareRentalCreate
+from .software_rental_end import SoftwareRentalEnd
+from .software_rental_read import SoftwareRentalRead
+from .software_rental_status import SoftwareRentalStatus
+from .software_tariff_read import SoftwareTariffRead
+from .software_tariff_write import SoftwareTariffWrite
 from .tariff_read import TariffRead
 from .tariff_write import TariffWrite
 from .termination_create import TerminationCreate
@@ -37,6 +52,8 @@ __all__ = (
     "DeactivationCreate",
     "DeviceType",
     "DomainLinkCreate",
+    "ForecastCreate",
+    "ForecastRead",
     "HardwareItem",
     "Health",
     "HistoryData",
@@ -47,6 +64,8 @@ __all__ = (
     "PageHardwareItem",
     "PageHistoryEntryRead",
     "PageRentalRead",
+    "PageSoftwareRentalRead",
+    "PageSoftwareTariffRead",
     "PageTariffRead",
     "Problem",
     "ProblemCode",
@@ -54,7 +73,18 @@ __all__ = (
     "RentalRead",
     "RentalStatus",
     "ReplacementCreate",
+    "ReplacementPlan",
+    "RunwayForecast",
+    "ScheduledSoftwareTariffRead",
     "ScheduledTariffRead",
+    "SoftwareCountChange",
+    "SoftwarePlan",
+    "SoftwareRentalCreate",
+    "SoftwareRentalEnd",
+    "SoftwareRentalRead",
+    "SoftwareRentalStatus",
+    "SoftwareTariffRead",
+    "SoftwareTariffWrite",
     "TariffRead",
     "TariffWrite",
     "TerminationCreate",

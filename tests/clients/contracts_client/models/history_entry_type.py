@@ -19,6 +19,9 @@ class HistoryEntryType(StrEnum):
     DOMAINLINKED = "DomainLinked"
     DOMAINUNLINKED = "DomainUnlinked"
     RENTALCHANGED = "RentalChanged"
+    SOFTWARERENTALCHANGED = "SoftwareRentalChanged"
+    SOFTWARERENTALENDED = "SoftwareRentalEnded"
+    SOFTWARERENTALSTARTED = "SoftwareRentalStarted"
     TARIFFCHANGED = "TariffChanged"
     TARIFFCHANGESCHEDULED = "TariffChangeScheduled"
 

@@ -179,6 +179,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contracts/{contract_id}/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What if: the account's burn rate and run-out now and after a change, committing nothing
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        post: operations["forecastRunway"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{contract_id}/hardware": {
         parameters: {
             query?: never;
@@ -303,6 +323,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contracts/{contract_id}/software-rentals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Software rentals of the contract, newest first
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["listSoftwareRentals"];
+        put?: never;
+        /**
+         * Rent software licences for a linked domain
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        post: operations["startSoftwareRental"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{contract_id}/software-rentals/{rental_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A software rental
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["getSoftwareRental"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{contract_id}/software-rentals/{rental_id}/count-change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change how many licences the rental holds
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        post: operations["changeSoftwareCount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contracts/{contract_id}/software-rentals/{rental_id}/ending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End a software rental
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        post: operations["endSoftwareRental"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/contracts/{contract_id}/termination": {
         parameters: {
             query?: never;
@@ -317,6 +421,50 @@ export interface paths {
          * @description **Roles:** `partner`, `operator`.
          */
         post: operations["terminateContract"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/software-tariffs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every software tariff (a licence type without one is not rentable)
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["listSoftwareTariffs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/software-tariffs/{licence_type}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A licence type's tariff
+         * @description **Roles:** `customer` (their own account's objects only; another account's are 404), `partner`, `operator`.
+         */
+        get: operations["getSoftwareTariff"];
+        /**
+         * Set a licence type's tariff per licence per day, at once or from `effective_at`
+         * @description **Roles:** `operator`.
+         */
+        put: operations["setSoftwareTariff"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -439,6 +587,30 @@ export interface components {
              */
             domain_id: string;
         };
+        /**
+         * ForecastCreate
+         * @description A change not made: devices to activate, rentals to end, RMAs, software counts. Nothing is committed.
+         */
+        ForecastCreate: {
+            /** Activate */
+            activate?: string[];
+            /** Deactivate */
+            deactivate?: string[];
+            /** Replace */
+            replace?: components["schemas"]["ReplacementPlan"][];
+            /** Software */
+            software?: components["schemas"]["SoftwarePlan"][];
+        };
+        /** ForecastRead */
+        ForecastRead: {
+            after: components["schemas"]["RunwayForecast"];
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            now: components["schemas"]["RunwayForecast"];
+        };
         /** HardwareItem */
         HardwareItem: {
             /**
@@ -510,7 +682,7 @@ export interface components {
          *     that is no event. `tests/unit/contracts/test_history_entry_types.py` checks that the set is complete.
          * @enum {string}
          */
-        HistoryEntryType: "ContractOpened" | "ContractAccepted" | "ContractActivated" | "ContractSuspended" | "ContractResumed" | "ContractTerminated" | "DomainLinked" | "DomainUnlinked" | "DeviceActivated" | "DeviceDeactivated" | "DeviceReplaced" | "RentalChanged" | "TariffChangeScheduled" | "TariffChanged" | "CreditsLoaded" | "BalanceLow" | "BalanceDepleted" | "BalanceRestored" | "AutoReloadTriggered" | "AutoReloadFailed";
+        HistoryEntryType: "ContractOpened" | "ContractAccepted" | "ContractActivated" | "ContractSuspended" | "ContractResumed" | "ContractTerminated" | "DomainLinked" | "DomainUnlinked" | "DeviceActivated" | "DeviceDeactivated" | "DeviceReplaced" | "RentalChanged" | "TariffChangeScheduled" | "TariffChanged" | "CreditsLoaded" | "BalanceLow" | "BalanceDepleted" | "BalanceRestored" | "AutoReloadTriggered" | "AutoReloadFailed" | "SoftwareRentalStarted" | "SoftwareRentalChanged" | "SoftwareRentalEnded";
         /** LicenceSpec */
         LicenceSpec: {
             /** Count */
@@ -543,6 +715,20 @@ export interface components {
         Page_RentalRead_: {
             /** Items */
             items: components["schemas"]["RentalRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[SoftwareRentalRead] */
+        Page_SoftwareRentalRead_: {
+            /** Items */
+            items: components["schemas"]["SoftwareRentalRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[SoftwareTariffRead] */
+        Page_SoftwareTariffRead_: {
+            /** Items */
+            items: components["schemas"]["SoftwareTariffRead"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -589,7 +775,7 @@ export interface components {
          *     code not listed here fails `tests/unit/shared/test_problem_codes.py`.
          * @enum {string}
          */
-        ProblemCode: "auto_reload_needs_active_contract" | "auto_reload_needs_manual_loads" | "bad_request" | "bad_signature" | "code_malformed" | "code_mistyped" | "codes_already_shown" | "conflict" | "contract_already_terminated" | "contract_not_active" | "contract_not_draft" | "contract_not_pending_approval" | "contract_not_suspended" | "database_unavailable" | "device_already_rented" | "device_details_differ" | "device_removed" | "domain_already_linked" | "domain_has_active_rentals" | "domain_linked_elsewhere" | "domain_name_taken" | "domain_not_linked" | "domain_of_another_account" | "first_tariff_takes_effect_at_once" | "forbidden" | "gateway_hwid_taken" | "http_error" | "hwid_in_other_domain" | "idempotency_key_required" | "idempotency_key_reused" | "insufficient_balance" | "internal_error" | "invalid_challenge" | "invalid_code_validity" | "invalid_cursor" | "invalid_email" | "invalid_hwid" | "invalid_idempotency_key" | "invalid_product" | "invalid_public_key" | "invalid_token" | "invalid_webhook_url" | "issuer_unavailable" | "key_already_redeemed" | "key_revoked" | "method_not_allowed" | "missing_token" | "no_account" | "no_credit" | "no_role" | "not_found" | "not_ready" | "not_yet_known" | "payload_too_large" | "product_not_rentable" | "provisioning_code_already_shown" | "provisioning_code_expired" | "provisioning_code_revoked" | "provisioning_code_unknown" | "provisioning_code_used_up" | "rate_limited" | "rental_not_active" | "replacement_is_same_device" | "role_required" | "signing_key_already_revoked" | "tariff_increase_too_soon" | "too_many_contacts" | "unauthorized" | "unavailable" | "unknown_event_type" | "unknown_gateway" | "unknown_key" | "unprocessable" | "unsupported_media_type" | "validation_failed" | "warning_thresholds_out_of_bounds" | "webhook_endpoint_disabled" | "webhook_secret_already_shown";
+        ProblemCode: "auto_reload_needs_active_contract" | "auto_reload_needs_manual_loads" | "bad_request" | "bad_signature" | "code_malformed" | "code_mistyped" | "codes_already_shown" | "conflict" | "contract_already_terminated" | "contract_not_active" | "contract_not_draft" | "contract_not_pending_approval" | "contract_not_suspended" | "database_unavailable" | "device_already_rented" | "device_details_differ" | "device_removed" | "domain_already_linked" | "domain_has_active_rentals" | "domain_linked_elsewhere" | "domain_name_taken" | "domain_not_linked" | "domain_of_another_account" | "first_tariff_takes_effect_at_once" | "forbidden" | "gateway_hwid_taken" | "http_error" | "hwid_in_other_domain" | "idempotency_key_required" | "idempotency_key_reused" | "insufficient_balance" | "internal_error" | "invalid_challenge" | "invalid_code_validity" | "invalid_cursor" | "invalid_email" | "invalid_hwid" | "invalid_idempotency_key" | "invalid_product" | "invalid_public_key" | "invalid_token" | "invalid_webhook_url" | "issuer_unavailable" | "key_already_redeemed" | "key_revoked" | "licence_type_not_rentable" | "method_not_allowed" | "missing_token" | "no_account" | "no_credit" | "no_role" | "not_found" | "not_ready" | "not_yet_known" | "payload_too_large" | "product_not_rentable" | "provisioning_code_already_shown" | "provisioning_code_expired" | "provisioning_code_revoked" | "provisioning_code_unknown" | "provisioning_code_used_up" | "rate_limited" | "rental_not_active" | "replacement_is_same_device" | "role_required" | "signing_key_already_revoked" | "software_rental_exists" | "tariff_increase_too_soon" | "too_many_contacts" | "unauthorized" | "unavailable" | "unknown_event_type" | "unknown_gateway" | "unknown_key" | "unprocessable" | "unsupported_media_type" | "validation_failed" | "warning_thresholds_out_of_bounds" | "webhook_endpoint_disabled" | "webhook_secret_already_shown";
         /** RentalCreate */
         RentalCreate: {
             /**
@@ -652,6 +838,49 @@ export interface components {
              */
             device_id: string;
         };
+        /** ReplacementPlan */
+        ReplacementPlan: {
+            /**
+             * Device Id
+             * Format: uuid
+             */
+            device_id: string;
+            /**
+             * Rental Id
+             * Format: uuid
+             */
+            rental_id: string;
+        };
+        /** RunwayForecast */
+        RunwayForecast: {
+            /**
+             * Burn Rate Per Day
+             * @example 12.5
+             */
+            burn_rate_per_day: string;
+            /** Depletes At */
+            depletes_at: string | null;
+            /** Time Left S */
+            time_left_s: number | null;
+        };
+        /** ScheduledSoftwareTariffRead */
+        ScheduledSoftwareTariffRead: {
+            /**
+             * Effective At
+             * Format: date-time
+             */
+            effective_at: string;
+            /**
+             * Rate Per Day
+             * @example 12.5
+             */
+            rate_per_day: string;
+            /**
+             * Scheduled At
+             * Format: date-time
+             */
+            scheduled_at: string;
+        };
         /** ScheduledTariffRead */
         ScheduledTariffRead: {
             /**
@@ -671,6 +900,125 @@ export interface components {
              * Format: date-time
              */
             scheduled_at: string;
+        };
+        /** SoftwareCountChange */
+        SoftwareCountChange: {
+            /** Count */
+            count: number;
+        };
+        /**
+         * SoftwarePlan
+         * @description The domain's licences of `type` become `count` (0: the rental ends; none yet: a new rental).
+         */
+        SoftwarePlan: {
+            /** Count */
+            count: number;
+            /**
+             * Domain Id
+             * Format: uuid
+             */
+            domain_id: string;
+            /** Type */
+            type: string;
+        };
+        /** SoftwareRentalCreate */
+        SoftwareRentalCreate: {
+            /** Count */
+            count: number;
+            /**
+             * Domain Id
+             * Format: uuid
+             */
+            domain_id: string;
+            /** Type */
+            type: string;
+        };
+        /** SoftwareRentalEnd */
+        SoftwareRentalEnd: {
+            /**
+             * Reason
+             * @default ended_by_customer
+             */
+            reason: string;
+        };
+        /** SoftwareRentalRead */
+        SoftwareRentalRead: {
+            /**
+             * Burn Rate Per Day
+             * @example 12.5
+             */
+            burn_rate_per_day: string;
+            /**
+             * Contract Id
+             * Format: uuid
+             */
+            contract_id: string;
+            /** Count */
+            count: number;
+            /**
+             * Domain Id
+             * Format: uuid
+             */
+            domain_id: string;
+            /** End Reason */
+            end_reason: string | null;
+            /** Ended At */
+            ended_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Rate Per Day
+             * @example 12.5
+             */
+            rate_per_day: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            status: components["schemas"]["SoftwareRentalStatus"];
+            /** Type */
+            type: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * SoftwareRentalStatus
+         * @enum {string}
+         */
+        SoftwareRentalStatus: "active" | "ended";
+        /** SoftwareTariffRead */
+        SoftwareTariffRead: {
+            /**
+             * Rate Per Day
+             * @example 12.5
+             */
+            rate_per_day: string;
+            /** Scheduled */
+            scheduled?: components["schemas"]["ScheduledSoftwareTariffRead"][];
+            /** Type */
+            type: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** SoftwareTariffWrite */
+        SoftwareTariffWrite: {
+            /** Effective At */
+            effective_at?: string | null;
+            /**
+             * Rate Per Day
+             * @example 12.5
+             */
+            rate_per_day: string;
         };
         /** TariffRead */
         TariffRead: {
@@ -1392,6 +1740,104 @@ export interface operations {
             };
         };
     };
+    forecastRunway: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForecastCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastRead"];
+                };
+            };
+            /** @description `bad_request`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such contract, rental or device (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the refusals the real change would give (`rental_not_active`, `device_already_rented`, `product_not_rentable`, `device_removed`, `domain_not_linked`, `licence_type_not_rentable`); `not_yet_known`: the account's runway or a device has not arrived yet, retry */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listHardware: {
         parameters: {
             query?: {
@@ -2006,6 +2452,460 @@ export interface operations {
             };
         };
     };
+    listSoftwareRentals: {
+        parameters: {
+            query?: {
+                active?: boolean;
+                /** @description `next_cursor` of the previous page; one this service did not issue is refused (400 `invalid_cursor`) */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SoftwareRentalRead_"];
+                };
+            };
+            /** @description `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such contract (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    startSoftwareRental: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
+                "Idempotency-Key": string;
+            };
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SoftwareRentalCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SoftwareRentalRead"];
+                };
+            };
+            /** @description `bad_request`: the body is not JSON; `idempotency_key_required`, `invalid_idempotency_key` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such contract (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `contract_not_active`, `no_credit`, `domain_not_linked`, `licence_type_not_rentable`, `software_rental_exists` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed; `idempotency_key_reused` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSoftwareRental: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+                rental_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SoftwareRentalRead"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such contract or software rental (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    changeSoftwareCount: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
+                "Idempotency-Key": string;
+            };
+            path: {
+                contract_id: string;
+                rental_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SoftwareCountChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SoftwareRentalRead"];
+                };
+            };
+            /** @description `bad_request`: the body is not JSON; `idempotency_key_required`, `invalid_idempotency_key` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such contract or software rental (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `contract_not_active`, `no_credit`, `rental_not_active` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed; `idempotency_key_reused` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    endSoftwareRental: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A retry with the same key returns the first answer; the same key with another body is refused (422 `idempotency_key_reused`). */
+                "Idempotency-Key": string;
+            };
+            path: {
+                contract_id: string;
+                rental_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SoftwareRentalEnd"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SoftwareRentalRead"];
+                };
+            };
+            /** @description `bad_request`: the body is not JSON; `idempotency_key_required`, `invalid_idempotency_key` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such contract or software rental (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rental_not_active` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed; `idempotency_key_reused` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     terminateContract: {
         parameters: {
             query?: never;
@@ -2088,6 +2988,209 @@ export interface operations {
                 };
             };
             /** @description The request does not match the document (`validation_failed`) or cannot be processed; `idempotency_key_reused` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSoftwareTariffs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SoftwareTariffRead_"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSoftwareTariff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                licence_type: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SoftwareTariffRead"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no tariff for this licence type */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the document (`validation_failed`) or cannot be processed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Service unavailable: the database cannot be reached just now (`database_unavailable`, with `retry_after_s` and Retry-After); The token issuer's keys cannot be loaded (`issuer_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setSoftwareTariff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                licence_type: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SoftwareTariffWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SoftwareTariffRead"];
+                };
+            };
+            /** @description `bad_request`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`missing_token`, `invalid_token`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this (`role_required`, `no_role`, `no_account`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `tariff_increase_too_soon` (with `earliest_effective_at`): a rented type's price rises no earlier than one lease after it is set */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `first_tariff_takes_effect_at_once` */
             422: {
                 headers: {
                     [name: string]: unknown;

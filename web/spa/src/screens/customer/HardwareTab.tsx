@@ -1,11 +1,14 @@
 // Tab Hardware: the provisioned devices of the linked domains, rentable or not, and activating a rental.
 
+import { useState } from "react";
+
 import { api } from "../../api/client";
 import type { HardwareItem, Page, Rental } from "../../api/types";
 import { Empty, ErrorNote, Loading, Success } from "../../components/Status";
 import { useAction } from "../../components/useAction";
 import { useLoad } from "../../components/useLoad";
 import { Explain } from "../../components/Explain";
+import { ForecastPanel } from "./ForecastPanel";
 
 export function HardwareTab(props: { contractId: string; domainId: string | null; onChanged: () => void }) {
   const hardware = useLoad(
@@ -19,6 +22,19 @@ export function HardwareTab(props: { contractId: string; domainId: string | null
     api.post<{ code: string; expires_at: string }>("provisioning", `/domains/${domainId}/provisioning-codes`, {}),
   );
   const items = hardware.data?.items ?? [];
+  // Devices ticked for the forecast: available ones would be activated, rented ones deactivated.
+  const [picked, setPicked] = useState<Set<string>>(new Set());
+  const toggle = (deviceId: string) =>
+    setPicked((old) => {
+      const next = new Set(old);
+      if (!next.delete(deviceId)) next.add(deviceId);
+      return next;
+    });
+  const chosen = items.filter((item) => picked.has(item.device_id));
+  const plan = {
+    activate: chosen.filter((item) => item.rentable && !item.rental_id).map((item) => item.device_id),
+    deactivate: chosen.filter((item) => item.rental_id).map((item) => item.rental_id as string),
+  };
   return (
     <section aria-labelledby="hardware-title">
       <h2 id="hardware-title">Hardware</h2>
@@ -36,6 +52,7 @@ export function HardwareTab(props: { contractId: string; domainId: string | null
           <caption className="visually-hidden">Provisioned devices</caption>
           <thead>
             <tr>
+              <th scope="col">What if</th>
               <th scope="col">Device</th>
               <th scope="col">Model</th>
               <th scope="col">Rental</th>
@@ -47,6 +64,16 @@ export function HardwareTab(props: { contractId: string; domainId: string | null
           <tbody>
             {items.map((item) => (
               <tr key={item.device_id} data-testid={`hardware-${item.hwid}`}>
+                <td>
+                  {(item.rentable || item.rental_id) && (
+                    <input
+                      type="checkbox"
+                      aria-label={`${item.rental_id ? "Forecast ending" : "Forecast renting"} ${item.hwid}`}
+                      checked={picked.has(item.device_id)}
+                      onChange={() => toggle(item.device_id)}
+                    />
+                  )}
+                </td>
                 <td>
                   <code>{item.hwid}</code>
                 </td>
@@ -60,6 +87,7 @@ export function HardwareTab(props: { contractId: string; domainId: string | null
                       aria-label={`Activate rental of ${item.product} ${item.hwid}`}
                       onClick={async () => {
                         if (await activate.run(item.device_id)) {
+                          setPicked(new Set());
                           hardware.reload();
                           props.onChanged();
                         }
@@ -74,6 +102,7 @@ export function HardwareTab(props: { contractId: string; domainId: string | null
           </tbody>
         </table>
       )}
+      {items.length > 0 && <ForecastPanel contractId={props.contractId} plan={plan} />}
       {activate.error && <ErrorNote error={activate.error} />}
       {activate.result && <Success>Rental of {activate.result.hwid} activated.</Success>}
       {props.domainId && (

@@ -1,4 +1,5 @@
-// History: everything that happened to the contract, newest first, a page at a time.
+// History: everything that happened to the account and contract, newest first, one sentence per change with who
+// did it; the internal detail (event type and data) behind a "details" toggle.
 
 import { useState } from "react";
 
@@ -7,14 +8,16 @@ import type { HistoryEntry, Page } from "../../api/types";
 import { Empty, ErrorNote, Loading } from "../../components/Status";
 import { useAction } from "../../components/useAction";
 import { useLoad } from "../../components/useLoad";
+import { sentence } from "../../history";
 import { formatInstant } from "../../money";
 import { Explain } from "../../components/Explain";
 
-const PAGE_SIZE = 10;
+const PAGE_SIZE = 20;
 
 export function HistoryTab({ contractId }: { contractId: string }) {
   const [more, setMore] = useState<HistoryEntry[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
+  const [details, setDetails] = useState(false);
   const first = useLoad(async () => {
     const page = await api.get<Page<HistoryEntry>>("contracts", `/contracts/${contractId}/history?limit=${PAGE_SIZE}`);
     setMore([]);
@@ -31,21 +34,35 @@ export function HistoryTab({ contractId }: { contractId: string }) {
     setCursor(page.next_cursor);
     return page;
   });
-  const entries = [...(first.data?.items ?? []), ...more];
+  const entries = [...(first.data?.items ?? []), ...more].map((entry) => ({
+    entry,
+    said: sentence({ ...entry, data: (entry.data ?? {}) as Record<string, unknown> }),
+  }));
+  const shown = entries.filter(({ said }) => details || !said.internal);
   return (
     <section aria-labelledby="history-title">
       <h2 id="history-title">History</h2>
-      <Explain>Everything that happened to your account and contract, newest first.</Explain>
+      <Explain>Everything that happened to your account and contract, newest first, and who did it.</Explain>
+      <label className="toggle">
+        <input type="checkbox" checked={details} onChange={(e) => setDetails(e.target.checked)} /> Show details
+      </label>
       {first.state === "loading" && !first.data && <Loading what="history" />}
       {first.state === "error" && <ErrorNote error={first.error} onRetry={first.reload} />}
-      {first.state === "ready" && entries.length === 0 && <Empty>Nothing has happened yet.</Empty>}
-      {entries.length > 0 && (
+      {first.state === "ready" && shown.length === 0 && <Empty>Nothing has happened yet.</Empty>}
+      {shown.length > 0 && (
         <ol className="timeline" data-testid="history">
-          {entries.map((entry, index) => (
-            <li key={`${entry.at}-${index}`}>
+          {shown.map(({ entry, said }, index) => (
+            <li key={`${entry.at}-${index}`} data-type={entry.type}>
               <time dateTime={entry.at}>{formatInstant(entry.at)}</time>
-              <span className="event-type">{entry.type}</span>
-              <span>{entry.summary}</span>
+              <span className="who">{said.who}</span>
+              <span className="sentence">{said.text}</span>
+              {details && (
+                <details className="detail">
+                  <summary>{entry.type}</summary>
+                  <p>{entry.summary}</p>
+                  <pre>{JSON.stringify(entry.data, null, 2)}</pre>
+                </details>
+              )}
             </li>
           ))}
         </ol>

@@ -9,6 +9,7 @@ import { useLoad, usePolling } from "../../components/useLoad";
 import { AccessRights } from "./AccessRights";
 import { AutoReloadCard } from "./AutoReloadCard";
 import { BalanceCard } from "./BalanceCard";
+import { BurnDownChart } from "./BurnDownChart";
 import { ContractPicker, DomainPicker } from "./ContractAndDomainPicker";
 import { ContractTab } from "./ContractTab";
 import { DomainTab } from "./DomainSetup";
@@ -18,14 +19,18 @@ import { HistoryTab } from "./HistoryTab";
 import { LicencesTab } from "./LicencesTab";
 import { LoadCredits } from "./LoadCredits";
 import { Notifications } from "./Notifications";
+import { SoftwareTab } from "./SoftwareTab";
+import { StatementTab } from "./StatementTab";
 
 const TABS = [
   ["access", "Access rights"],
   ["domain", "Gateways & phones"],
   ["hardware", "Hardware"],
+  ["software", "Software"],
   ["contract", "Contract"],
   ["history", "History"],
   ["licences", "Licences"],
+  ["statement", "Statement"],
 ] as const;
 type Tab = (typeof TABS)[number][0];
 
@@ -78,6 +83,9 @@ export function RentalView({ accountId }: { accountId: string }) {
           <BalanceCard account={account.data.data} readAtMs={account.data.readAtMs} />
           <LoadCredits accountId={accountId} onLoaded={changed} />
         </div>
+      )}
+      {account.data && account.data.data.balance !== undefined && (
+        <BurnDownChart account={account.data.data} readAtMs={account.data.readAtMs} />
       )}
       {account.data && <AutoReloadCard accountId={accountId} onChanged={changed} />}
       {account.data && <Notifications accountId={accountId} />}
@@ -147,6 +155,10 @@ export function RentalView({ accountId }: { accountId: string }) {
             {tab === "hardware" && (
               <HardwareTab contractId={contract.data.id} domainId={domainId} onChanged={changed} />
             )}
+            {tab === "software" && (
+              <SoftwareTab contractId={contract.data.id} domainId={domainId} onChanged={changed} />
+            )}
+            {tab === "statement" && <StatementTab accountId={accountId} />}
             {tab === "contract" && <ContractTab contract={contract.data} onChanged={changed} />}
             {tab === "history" && <HistoryTab contractId={contract.data.id} />}
             {tab === "licences" && <LicencesTab domainIds={contract.data.domain_ids} />}
