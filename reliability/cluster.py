@@ -46,7 +46,8 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 PG_USER = "postgres"
 NET_TICKTIME_S = 10
-# A CLI command boots an Erlang VM of its own: on a loaded machine that alone takes tens of seconds.
+# A CLI command boots an Erlang VM of its own: on a loaded machine that alone takes tens of seconds (the fault run's
+# `list_connections` took over 60 s at load 22). Every CLI call of the harness has this long unless it says otherwise.
 CLI_TIMEOUT_S = 120
 
 
@@ -137,12 +138,14 @@ class RabbitNode:
             start_new_session=True,  # a Ctrl-C of the test run is not the node's
         )
 
-    def ctl(self, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def ctl(self, *args: str, timeout: float = CLI_TIMEOUT_S, check: bool = True) -> subprocess.CompletedProcess[str]:
         return run(
             [str(RABBITMQ_BIN / "rabbitmqctl"), "-n", self.name, *args], env=self.env(), timeout=timeout, check=check
         )
 
-    def queues(self, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def queues(
+        self, *args: str, timeout: float = CLI_TIMEOUT_S, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         return run(
             [str(RABBITMQ_BIN / "rabbitmq-queues"), "-n", self.name, *args],
             env=self.env(),
@@ -316,7 +319,7 @@ class RabbitCluster:
             until=lambda seen: all(view == names for view in seen),
         )
 
-    def ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def ctl(self, *args: str, timeout: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
         """A rabbitmqctl command answered by the first live node that answers it."""
         last: RuntimeError | None = None
         for node in self.live_nodes():

@@ -32,7 +32,7 @@ from shared.events.base import Event
 from shared.housekeeping import run_housekeeping
 from shared.http import BodySizeLimit, install_request_context, probes
 from shared.logging import configure_logging
-from shared.messaging.broker import Broker
+from shared.messaging.broker import Broker, is_broker_away, this_task_is_cancelled
 from shared.messaging.consumer import Handler, InboxConsumer
 from shared.messaging.outbox import OutboxRelay
 from shared.migrations import SHARED_MIGRATIONS, migrate
@@ -120,8 +120,9 @@ T = TypeVar("T")
 # What a dependency that is restarting or not yet up answers; anything else (a wrong password, a missing
 # database) is a configuration error and fails at once.
 def broker_away(exc: BaseException) -> bool:
-    # aiormq's AMQPConnectionError, refused or closed while the broker boots, is a ConnectionError.
-    return isinstance(exc, OSError)
+    # Refused or closed while the broker boots (aiormq's AMQPConnectionError is a ConnectionError), and a node lost
+    # in the middle of a step's declarations (a closed channel, aiormq's CancelledError): `is_broker_away`.
+    return is_broker_away(exc)
 
 
 def database_away_at_start(exc: BaseException) -> bool:
@@ -132,6 +133,9 @@ def database_away_at_start(exc: BaseException) -> bool:
 
 _FIRST_WAIT_S = 0.2
 _LONGEST_WAIT_S = 5.0
+# One attempt of a broker step (the inbox's declarations and subscription) may wait on a robust channel for a
+# reconnect that keeps failing; past this it is given up (its channel closed) and tried afresh.
+BROKER_STEP_TIMEOUT_S = 60.0
 
 
 async def until_reachable(
@@ -140,12 +144,16 @@ async def until_reachable(
     *,
     away: Callable[[BaseException], bool],
     within_s: float,
+    attempt_within_s: float | None = None,
 ) -> T:
     """Run a step that needs `dependency`, again and again while it is away, for up to `within_s`.
 
     A service started while Postgres or RabbitMQ restarts comes up once they answer instead of exiting (the
     fault run found a wallet, restarted during a RabbitMQ restart, exiting and staying down); a sender that
-    has just handed a message over records that it did, rather than sending it again later.
+    has just handed a message over records that it did, rather than sending it again later. With
+    `attempt_within_s`, an attempt that has not finished by then is cancelled and counts as the dependency away
+    (a `TimeoutError`). A `CancelledError` that is not this task being cancelled (aiormq's, for a lost
+    connection) is retried when `away` says so.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within_s
@@ -153,8 +161,12 @@ async def until_reachable(
     attempt = 1
     while True:
         try:
-            return await step()
-        except Exception as exc:
+            if attempt_within_s is None:
+                return await step()
+            return await asyncio.wait_for(step(), timeout=attempt_within_s)
+        except (Exception, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError) and this_task_is_cancelled():
+                raise
             if not away(exc):
                 raise
             if loop.time() + wait_s > deadline:
@@ -253,7 +265,15 @@ async def _running(runtime: Runtime[S]) -> AsyncIterator[None]:
     runtime.tasks.append(asyncio.create_task(run_housekeeping(runtime.pool), name=f"{name}-housekeeping"))
     try:
         if runtime.consumer is not None:
-            await runtime.consumer.start()
+            # Its node may be lost in the middle of the declarations (a restarted service meeting a node that
+            # pauses): `start` leaves nothing behind when it fails, so it is simply tried again, on the next node.
+            await until_reachable(
+                "broker",
+                runtime.consumer.start,
+                away=broker_away,
+                within_s=runtime.settings.startup_wait_s,
+                attempt_within_s=BROKER_STEP_TIMEOUT_S,
+            )
         async with AsyncExitStack() as components:
             for component_name, component in runtime.spec.components.items():
                 runtime.components[component_name] = await components.enter_async_context(component(runtime))

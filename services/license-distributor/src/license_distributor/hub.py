@@ -44,10 +44,10 @@ from license_distributor.service import Admitted, Delivery, GatewaySession, Iden
 from shared.clock import Clock
 from shared.db import is_database_away
 from shared.events.licensing import BundlesChanged
-from shared.messaging.broker import Broker
+from shared.messaging.broker import Broker, discard_channel
 from shared.messaging.envelope import Envelope
 from shared.refusals import Unauthorized
-from shared.runtime import broker_away, database_away_at_start, until_reachable
+from shared.runtime import BROKER_STEP_TIMEOUT_S, broker_away, database_away_at_start, until_reachable
 
 log = structlog.get_logger()
 NOTIFICATION_KEYS = (BundlesChanged.routing_key(),)
@@ -296,7 +296,9 @@ class GatewayHub:
     async def start(self, *, startup_wait_s: float) -> None:
         """Subscribe to the bundle notifications and announce this replica; either server may be restarting
         just then, so each step waits for it (up to `startup_wait_s`), as the rest of the start-up does."""
-        await until_reachable("broker", self._subscribe, away=broker_away, within_s=startup_wait_s)
+        await until_reachable(
+            "broker", self._subscribe, away=broker_away, within_s=startup_wait_s, attempt_within_s=BROKER_STEP_TIMEOUT_S
+        )
         await until_reachable(
             "database",
             lambda: repository.beat(self.pool, replica=self.replica, now=self.clock.now()),
@@ -322,8 +324,8 @@ class GatewayHub:
                 await queue.bind(exchange, routing_key=key)
             await queue.consume(self._on_notification)
         except BaseException:
-            with contextlib.suppress(Exception):
-                await channel.close()
+            # Closed, or the robust connection would reopen it, with its consumer, on the next reconnect.
+            await discard_channel(channel)
             raise
         self._channel = channel
 
@@ -339,8 +341,8 @@ class GatewayHub:
         for session in list(self.sessions.values()):
             await session.close(CLOSE_SHUTDOWN, "distributor_restarting")
             self.detach(session)
-        if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+        if self._channel is not None:
+            await discard_channel(self._channel)
         with contextlib.suppress(OSError, asyncpg.PostgresError):
             await self._write_pending()
             await self._report_failures()

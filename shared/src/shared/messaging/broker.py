@@ -14,13 +14,17 @@ from typing import Any
 
 import aio_pika
 import structlog
-from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractRobustChannel, AbstractRobustConnection
+from aiormq.exceptions import ChannelAccessRefused, ChannelClosed, ChannelInvalidStateError, ChannelPreconditionFailed
 from yarl import URL
 
 from shared.messaging.topology import Topology
 
 log = structlog.get_logger()
 CONNECT_TIMEOUT_S = 5.0
+# How long a new channel waits for a reconnecting connection, and a channel given up on for its close.
+CHANNEL_WAIT_S = 10.0
+CLOSE_TIMEOUT_S = 2.0
 
 
 def split_urls(url: str) -> list[str]:
@@ -92,9 +96,17 @@ class Broker:
         else:
             assert last is not None
             raise last
-        channel = await self.connection.channel()
-        await self.topology.declare_exchanges(channel)
-        await channel.close()
+        try:
+            channel = await self.channel()
+            try:
+                await self.topology.declare_exchanges(channel)
+            finally:
+                await discard_channel(channel)
+        except BaseException:
+            # The node went away during the declarations: the caller tries again with a new connection, so this
+            # one must not go on reconnecting in the background for the rest of the process.
+            await self.close()
+            raise
         log.info("broker.connected", service=self.service, node=self.node)
 
     @property
@@ -115,15 +127,62 @@ class Broker:
         return self._connection is not None and not self._connection.is_closed and self._connection.connected.is_set()
 
     async def channel(self, *, prefetch: int | None = None) -> AbstractRobustChannel:
-        channel = await self.connection.channel(publisher_confirms=True)
-        if prefetch is not None:
-            await channel.set_qos(prefetch_count=prefetch)
+        """A new channel (publisher confirms on). A channel that fails to open is closed at once, so the robust
+        connection does not reopen it on its next reconnect."""
+        connection = self.connection
+        # While the connection is between two nodes it has no transport and aio-pika refuses a channel with a bare
+        # RuntimeError: wait for the reconnect instead (a TimeoutError, the broker away, if it takes too long).
+        await asyncio.wait_for(connection.connected.wait(), timeout=CHANNEL_WAIT_S)
+        channel = connection.channel(publisher_confirms=True)
+        try:
+            await channel.initialize()
+            if prefetch is not None:
+                await channel.set_qos(prefetch_count=prefetch)
+        except BaseException:
+            await discard_channel(channel)
+            raise
         return channel
 
     async def close(self) -> None:
         if self._connection is not None:
-            await self._connection.close()
-            self._connection = None
+            connection, self._connection = self._connection, None
+            await connection.close()
+
+
+async def discard_channel(channel: AbstractChannel) -> None:
+    """Close a channel that is given up on, whatever state its connection is in.
+
+    A robust connection reopens every channel it handed out that was not closed, with the queues, bindings and
+    consumers declared on it, on every reconnect: a channel dropped without a close is reopened for the life of
+    the process (a leak), and one that had a consumer would consume a second time beside its replacement. Closing
+    marks it at once (before any await), so it is never reopened even if the close itself fails or times out on a
+    connection that is gone.
+    """
+    try:
+        await asyncio.wait_for(channel.close(), timeout=CLOSE_TIMEOUT_S)
+    except asyncio.CancelledError:
+        if this_task_is_cancelled():
+            raise
+    except Exception as exc:  # noqa: BLE001 - the channel is marked closed already; its connection may be gone
+        log.debug("broker.channel.close_failed", error=repr(exc))
+
+
+def is_broker_away(exc: BaseException) -> bool:
+    """Whether `exc` says the broker (the node the connection was on) went away under a step, rather than that the
+    step is wrong: what a start-up step retries on, on the next node.
+
+    A node that is killed, paused or cut off fails what was in flight on its connection in several ways, depending
+    on the moment: the connection's own error (`ConnectionClosed`, an `OSError`; a timeout is one too), the closed
+    channel (`ChannelClosed`, or `ChannelInvalidStateError` for a call on a channel that closed with its
+    connection), or a bare `CancelledError` from aiormq (not this task being cancelled). A refusal of the
+    declaration itself (different arguments for an existing queue: precondition failed; no permission) is a
+    configuration error and is not retried.
+    """
+    if isinstance(exc, asyncio.CancelledError):
+        return not this_task_is_cancelled()
+    if isinstance(exc, ChannelPreconditionFailed | ChannelAccessRefused):
+        return False
+    return isinstance(exc, OSError | ChannelClosed | ChannelInvalidStateError)
 
 
 def this_task_is_cancelled() -> bool:

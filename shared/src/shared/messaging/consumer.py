@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from shared.context import HandlerContext, ServiceContext
 from shared.db import transaction
 from shared.events.base import Event
-from shared.messaging.broker import this_task_is_cancelled
+from shared.messaging.broker import discard_channel, this_task_is_cancelled
 from shared.messaging.envelope import Envelope
 from shared.tracing import child_traceparent, current_traceparent
 
@@ -94,17 +94,34 @@ class InboxConsumer:
         self._worker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._channel = await self.broker.channel(prefetch=self.prefetch)
-        declared = await self.broker.topology.declare_consumer_queue(
-            self._channel,
-            queue=self.queue,
-            routing_keys=sorted(self.handlers),
-            delivery_limit=self.delivery_limit,
-            retry_delays_s=self.retry_delays_s,
-        )
+        """Declare the queues on a channel of its own and consume from the work queue.
+
+        Safe to call again after it failed (the broker's node lost in the middle of the declarations: the
+        start-up retries it, `shared.runtime`): a failed attempt closes its channel, so the robust connection
+        never reopens it with what was declared on it, and only the attempt that succeeds leaves a consumer
+        (one per queue and process, however many attempts it took) and starts the worker.
+        """
+        if self._consumer_tag is not None:
+            return
+        channel = await self.broker.channel(prefetch=self.prefetch)
+        try:
+            declared = await self.broker.topology.declare_consumer_queue(
+                channel,
+                queue=self.queue,
+                routing_keys=sorted(self.handlers),
+                delivery_limit=self.delivery_limit,
+                retry_delays_s=self.retry_delays_s,
+            )
+            consumer_tag = await declared.work.consume(self._arrived.put)
+        except BaseException:
+            # A consume that failed left no consumer: the broker ends one with its channel, and aio-pika records
+            # one for restoring only once the broker confirmed it.
+            await discard_channel(channel)
+            raise
+        self._channel = channel
         self._retry_queues = declared.retry_queue_names
+        self._consumer_tag = consumer_tag
         self._worker = asyncio.create_task(self._handle_forever(), name=f"{self.queue}-inbox")
-        self._consumer_tag = await declared.work.consume(self._arrived.put)
         log.info("consumer.started", queue=self.queue, routing_keys=sorted(self.handlers), batch_size=self.batch_size)
 
     async def stop(self) -> None:
@@ -113,9 +130,10 @@ class InboxConsumer:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
-        if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+        if self._channel is not None:
+            await discard_channel(self._channel)
         self._channel = None
+        self._consumer_tag = None
 
     def waiting(self) -> int:
         """Deliveries received from the broker and not yet taken into a batch."""

@@ -28,7 +28,7 @@ from prometheus_client import Counter
 
 from shared.db import Write, after_commit
 from shared.events.base import Event
-from shared.messaging.broker import Broker, this_task_is_cancelled
+from shared.messaging.broker import Broker, discard_channel, this_task_is_cancelled
 from shared.messaging.envelope import CONTENT_TYPE, Envelope
 from shared.tracing import current_traceparent
 
@@ -154,10 +154,20 @@ class OutboxRelay:
 
     async def _exchange_for_publish(self) -> aio_pika.abc.AbstractExchange:
         if self._exchange is None or self._channel is None or self._channel.is_closed:
-            # While aio-pika reconnects, wait for it rather than fail fast in a loop.
-            await asyncio.wait_for(self.broker.connection.connected.wait(), timeout=10)
-            self._channel = await self.broker.channel()
-            self._exchange = await self.broker.topology.declare_exchanges(self._channel)
+            # After a failed publish, a channel of its own: a quorum queue can refuse (Basic.Nack) every later
+            # publish of a channel that began publishing to it on a node that had not yet learnt of its new leader.
+            # The old one is closed, or the robust connection would reopen it on every reconnect for the life of
+            # the process. (`Broker.channel` waits for a reconnect in progress.)
+            old, self._channel, self._exchange = self._channel, None, None
+            if old is not None:
+                await discard_channel(old)
+            channel = await self.broker.channel()
+            try:
+                self._exchange = await self.broker.topology.declare_exchanges(channel)
+            except BaseException:
+                await discard_channel(channel)
+                raise
+            self._channel = channel
         return self._exchange
 
     async def publish_pending(self) -> int:
