@@ -177,3 +177,84 @@ async def test_a_forecast_equals_the_run_out_the_real_change_then_produces(
         f"/v1/contracts/{contract_id}/forecast", json={}, headers=p.auth("customer", str(uuid.uuid4()))
     )
     assert stranger.status_code == 404
+
+
+async def test_a_forecast_counts_auto_isc_reloads_as_the_wallet_then_makes_them(
+    running: Platform, clock: MovableClock
+) -> None:
+    """Auto-iSC set: the forecast's run-out is later by the reloads the wallet would make within the monthly cap,
+    and when the clock reaches the crossing the wallet's own reload produces that run-out (the clock is moved, so
+    the wallet's scheduler really reloads; not only `planned_reloads` compared with itself)."""
+    p = running
+    product = f"PHONE-AR-{uuid.uuid4().hex[:6].upper()}"
+    assert (
+        await p.contracts.put(f"/v1/tariffs/{product}", json={"rate_per_day": "1"}, headers=p.auth("operator"))
+    ).is_success
+    account_id, domain_id, contract_id = await an_account_with_a_linked_domain(p)
+    customer = p.auth("customer", account_id)
+    phone = await enrol(p, account_id=account_id, domain_id=domain_id, hwid=new_hwid(), product=product)
+    await p.rentable(contract_id=contract_id, account_id=account_id, device_id=phone)
+    # At 1 iSC a day the crossing (run-out minus 7 days) is `days - 7` days on: put it mid-month, so that the
+    # one reload the cap allows (2 iSC, cap 2) and the refused next crossing two days later share a month.
+    days = next(d for d in range(37, 80) if 8 <= (clock.now() + timedelta(days=d - 7)).day <= 20)
+    await p.redeem(account_id, await p.key(str(days)))
+    await p.until_known(
+        also_retry=("no_credit",),
+        client=p.contracts,
+        method="POST",
+        url=f"/v1/contracts/{contract_id}/rentals",
+        json={"device_id": phone},
+        headers={**customer, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    wallet_now = await eventually(
+        lambda: depletes_at(p, account_id), until=lambda d: d is not None, within=10, what="the wallet's run-out"
+    )
+    assert wallet_now is not None
+    plain = await eventually(
+        lambda: ask(p, contract_id, account_id, {}),
+        until=lambda a: instant(a["now"]["depletes_at"]) == wallet_now,
+        within=10,
+        what="the forecast without Auto-iSC",
+    )
+
+    setting = {"threshold_days": 7, "amount": "2", "monthly_cap": "2", "enabled": True}
+    set_ = await p.wallet.put(
+        f"/v1/accounts/{account_id}/auto-reload",
+        json=setting,
+        headers={**customer, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert set_.status_code == 200, set_.text
+    told = await eventually(
+        lambda: ask(p, contract_id, account_id, {}),
+        until=lambda a: instant(a["now"]["depletes_at"]) != wallet_now,
+        within=10,
+        what="the forecast to count Auto-iSC",
+    )
+    forecast = instant(told["now"]["depletes_at"])
+    assert forecast is not None
+    # One reload of 2 days' worth: the cap refuses the next crossing, two days later in the same month.
+    assert abs(forecast - (wallet_now + timedelta(days=2))) < timedelta(seconds=1)
+    assert told["after"]["depletes_at"] == told["now"]["depletes_at"]
+    assert plain["now"]["burn_rate_per_day"] == told["now"]["burn_rate_per_day"]
+    # Nothing committed: the wallet's run-out is unchanged until the crossing.
+    assert await depletes_at(p, account_id) == wallet_now
+
+    clock.advance(wallet_now - timedelta(days=7) - clock.now() + timedelta(seconds=1))
+    real = await eventually(
+        lambda: depletes_at(p, account_id),
+        until=lambda d: d is not None and d != wallet_now,
+        within=15,
+        what="the wallet's reload at the crossing",
+    )
+    assert real is not None
+    # The wallet loads when its scheduler wakes, a moment after the crossing: usage rounding may move the run-out
+    # by a microsecond, no more.
+    assert abs(real - forecast) < timedelta(milliseconds=1), (real, forecast)
+    # After the reload, the forecast asks the cap what is left of the month: none, so no further reload is counted.
+    after_reload = await eventually(
+        lambda: ask(p, contract_id, account_id, {}),
+        until=lambda a: instant(a["now"]["depletes_at"]) == real,
+        within=10,
+        what="the forecast after the reload",
+    )
+    assert instant(after_reload["now"]["depletes_at"]) == real

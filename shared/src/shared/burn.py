@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from shared.auto_reload import ReloadSetting, planned_reloads
 from shared.events.wallet import BurnState, BurnStep
 from shared.money import SECONDS_PER_DAY
 from shared.refusals import Conflict
@@ -276,12 +277,12 @@ def burn_of(state: BurnState) -> Burn:
 
 @dataclass(frozen=True)
 class ReloadPlan:
-    """Auto-iSC, as a forecast counts it (the seam for issue 16's automatic reloading): `amount` is loaded each
-    time the time left falls to `threshold_s`, at most `max_reloads` times. None: no automatic reloads."""
+    """Auto-iSC, as a forecast counts it: the account's setting, what it already reloaded in the month of the
+    question (the monthly cap counts it), and whether the partner suspended it. None: no automatic reloads."""
 
-    threshold_s: int
-    amount: int
-    max_reloads: int
+    setting: ReloadSetting
+    reloaded_this_month: int = 0
+    suspended_by_partner: bool = False
 
 
 @dataclass(frozen=True)
@@ -303,14 +304,20 @@ def rerated(burn: Burn, contracts: Iterable[ContractRates], *, at: datetime) -> 
 
 
 def runway_of(burn: Burn, *, at: datetime, reload_plan: ReloadPlan | None = None) -> Runway:
-    """The rate burning at `at` and the run-out, counting the reloads `reload_plan` would make before it."""
+    """The rate burning at `at` and the run-out, counting the reloads `reload_plan` would make before it: the
+    wallet's own rules (`shared.auto_reload.planned_reloads`: at each crossing of the threshold, within the monthly
+    cap, none while suspended), so the forecast's run-out is the one the wallet's reloads then produce."""
     rate = 0 if burn.depleted else burn.rate_at(at)
     depletes_at = burn.depletes_at()
-    if reload_plan is not None and reload_plan.amount > 0:
-        for _ in range(reload_plan.max_reloads):
-            if depletes_at is None or depletes_at >= FAR_FUTURE:
-                break
-            crossing = max(at, depletes_at - timedelta(seconds=reload_plan.threshold_s))
-            burn, _ = burn.load(amount=reload_plan.amount, at=crossing)
-            depletes_at = burn.depletes_at()
+    if reload_plan is not None and not burn.depleted:
+        plan = planned_reloads(
+            burn,
+            setting=reload_plan.setting,
+            now=at,
+            until=FAR_FUTURE,
+            reloaded_this_month=reload_plan.reloaded_this_month,
+            suspended_by_partner=reload_plan.suspended_by_partner,
+        )
+        for _, reloaded in plan:
+            depletes_at = reloaded.depletes_at()
     return Runway(rate_per_day=rate, depletes_at=depletes_at)

@@ -8,10 +8,17 @@ account (nor was assigned it) finds neither its contracts nor a way to open one.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from shared.dev_issuer import issue_token, load_or_create_key
-from shared.events.wallet import AccountAssigned, AutoReloadFailed, AutoReloadTriggered, CreditsLoaded
-from tests.harness import eventually
+from shared.events.wallet import (
+    AccountAssigned,
+    AutoReloadChanged,
+    AutoReloadFailed,
+    AutoReloadTriggered,
+    CreditsLoaded,
+)
+from tests.harness import admin_fetch, eventually
 from tests.integration.contracts.conftest import ISC, ContractsRig
 
 
@@ -82,3 +89,49 @@ async def test_another_partner_neither_sees_nor_opens_contracts_until_it_is_assi
         until=lambda r: r.status_code == 200,
     )
     assert seen.json()["id"] == str(contract_id)
+
+
+async def test_the_forecast_s_auto_reload_read_model_keeps_the_newest_setting_and_each_reload_once(
+    rig: ContractsRig,
+) -> None:
+    account_id = await rig.funded_account()
+    at = datetime(2026, 12, 10, tzinfo=UTC)
+
+    def changed(when: datetime, *, amount: int | None, enabled: bool = True) -> AutoReloadChanged:
+        return AutoReloadChanged(
+            account_id=account_id,
+            enabled=enabled,
+            suspended_by_partner=False,
+            threshold_s=None if amount is None else 7 * 86_400,
+            amount=amount,
+            monthly_cap=None if amount is None else 50 * ISC,
+            changed_at=when,
+        )
+
+    reload = AutoReloadTriggered(
+        account_id=account_id,
+        order_id=uuid.uuid4(),
+        partner="dev-partner",
+        amount=10 * ISC,
+        threshold_s=7 * 86_400,
+        time_left_s=7 * 86_400,
+        crossing=1,
+        depletes_at=None,
+    )
+    # The newest first, then an older one and the newest again under other message ids: the newest stays.
+    newest = changed(at + timedelta(hours=1), amount=20 * ISC)
+    await rig.feed_and_wait(newest, changed(at, amount=10 * ISC), newest, reload, reload)
+    [row] = await admin_fetch(
+        rig.platform, "SELECT enabled, amount FROM contracts.account_auto_reload WHERE account_id = $1", account_id
+    )
+    assert (row["enabled"], row["amount"]) == (True, 20 * ISC)
+    done = await admin_fetch(
+        rig.platform, "SELECT amount FROM contracts.account_auto_reload_done WHERE account_id = $1", account_id
+    )
+    assert [r["amount"] for r in done] == [10 * ISC]
+    # Ended later: not set any more.
+    await rig.feed_and_wait(changed(at + timedelta(hours=2), amount=None, enabled=False))
+    [ended] = await admin_fetch(
+        rig.platform, "SELECT enabled, amount FROM contracts.account_auto_reload WHERE account_id = $1", account_id
+    )
+    assert (ended["enabled"], ended["amount"]) == (False, None)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.burn import Burn, ContractRates, RateStep, ReloadPlan, rerated, runway_of
+from shared.auto_reload import ReloadSetting, planned_reloads
+from shared.burn import FAR_FUTURE, Burn, ContractRates, RateStep, ReloadPlan, rerated, runway_of
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 ISC = 1_000_000
@@ -49,13 +50,28 @@ def test_unchanged_rates_leave_the_burn_as_it_is() -> None:
     assert rerated(burn, [ContractRates(rate_per_day=3 * ISC)], at=T0 + timedelta(hours=5)) is burn
 
 
-def test_the_runway_counts_the_reloads_a_plan_would_make() -> None:
+def test_the_runway_counts_the_reloads_a_plan_would_make_within_the_cap() -> None:
     burn = burning(10 * ISC, 1 * ISC)  # ten days
     plain = runway_of(burn, at=T0)
     # Usage rounds up, so the last micro-iSC goes up to a tenth of a second early.
     assert plain.depletes_at is not None
     assert timedelta(0) <= T0 + timedelta(days=10) - plain.depletes_at < timedelta(seconds=1)
-    reloaded = runway_of(burn, at=T0, reload_plan=ReloadPlan(threshold_s=2 * 86_400, amount=5 * ISC, max_reloads=2))
+    # Two days before each run-out, five iSC, ten a month: two reloads (both in December), then the cap refuses.
+    setting = ReloadSetting(threshold_s=2 * 86_400, amount=5 * ISC, monthly_cap=10 * ISC)
+    reloaded = runway_of(burn, at=T0, reload_plan=ReloadPlan(setting))
     assert reloaded.depletes_at is not None
     assert timedelta(0) <= T0 + timedelta(days=20) - reloaded.depletes_at < timedelta(seconds=1)
     assert reloaded.rate_per_day == 1 * ISC
+    # What the month already reloaded counts against the cap; a partner's suspension stops them all.
+    once = runway_of(burn, at=T0, reload_plan=ReloadPlan(setting, reloaded_this_month=5 * ISC))
+    assert once.depletes_at is not None
+    assert timedelta(0) <= T0 + timedelta(days=15) - once.depletes_at < timedelta(seconds=1)
+    assert runway_of(burn, at=T0, reload_plan=ReloadPlan(setting, suspended_by_partner=True)) == plain
+
+
+def test_the_runway_counts_exactly_the_reloads_the_wallet_rules_plan() -> None:
+    burn = burning(10 * ISC, 3 * ISC)
+    setting = ReloadSetting(threshold_s=3 * 86_400, amount=7 * ISC, monthly_cap=100 * ISC)
+    planned = list(planned_reloads(burn, setting=setting, now=T0, until=FAR_FUTURE))
+    assert planned
+    assert runway_of(burn, at=T0, reload_plan=ReloadPlan(setting)).depletes_at == planned[-1][1].depletes_at()

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { pastBalance, projection, warningInstants } from "./burndown";
+import { autoReloadMarks, pastBalance, projection, warningInstants } from "./burndown";
 
 const NOW = Date.parse("2026-12-01T00:00:00Z");
 
@@ -34,5 +34,22 @@ describe("the burn-down chart", () => {
       Date.parse("2026-12-08T00:00:00Z") / 1000,
     ]);
     expect(warningInstants(null, [86_400], NOW)).toEqual([]);
+  });
+
+  it("marks the Auto-iSC reloads of the past weeks only, at the balance each one left", () => {
+    const marks = autoReloadMarks(
+      [
+        { at: "2026-11-30T00:00:00Z", balance_after: "12", kind: "auto_reload" },
+        { at: "2026-11-29T00:00:00Z", balance_after: "30", kind: "redemption" },
+        { at: "2026-11-28T00:00:00Z", balance_after: "29", kind: "usage" },
+        { at: "2026-09-01T00:00:00Z", balance_after: "10", kind: "auto_reload" },
+        { at: "2026-11-20T00:00:00Z", balance_after: "8", kind: "auto_reload" },
+      ],
+      { nowMs: NOW },
+    );
+    expect(marks).toEqual([
+      { t: Date.parse("2026-11-20T00:00:00Z") / 1000, isc: 8 },
+      { t: Date.parse("2026-11-30T00:00:00Z") / 1000, isc: 12 },
+    ]);
   });
 });

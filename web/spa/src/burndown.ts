@@ -61,3 +61,15 @@ export function warningInstants(depletesAt: string | null, thresholdsS: readonly
   const end = Date.parse(depletesAt) / 1000;
   return thresholdsS.map((s) => end - s).filter((t) => t > nowMs / 1000 - 8 * 7 * DAY_S);
 }
+
+/** The Auto-iSC reloads among the ledger's past weeks (entries of kind `auto_reload`), oldest first: each is
+ * marked on the chart at its instant and the balance it left. */
+export function autoReloadMarks(
+  entries: readonly { at: string; balance_after: string; kind: string }[],
+  { nowMs, weeks = 8 }: { nowMs: number; weeks?: number },
+): BalancePoint[] {
+  return pastBalance(
+    entries.filter((e) => e.kind === "auto_reload"),
+    { nowMs, weeks },
+  );
+}

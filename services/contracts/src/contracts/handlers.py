@@ -20,6 +20,7 @@ from shared.events.provisioning import DeviceProvisioned, DeviceRemoved, DomainC
 from shared.events.wallet import (
     AccountAssigned,
     AccountOpened,
+    AutoReloadChanged,
     AutoReloadFailed,
     AutoReloadTriggered,
     BalanceDepleted,
@@ -122,6 +123,26 @@ async def on_auto_reload_triggered(ctx: HandlerContext[Settings], event: AutoRel
         source_key=f"auto_reload:{event.account_id}:{event.crossing}",
     )
     await service.record_account_event(ctx.conn, account_id=event.account_id, entry=entry)
+    # The forecast counts what is left of the month's cap from these. The event names no instant of its own: the
+    # context's clock at delivery stands for it (late only by the delivery; a reload at a month's very end may count
+    # in the next month here, never twice).
+    await repository.record_auto_reload_done(
+        ctx.conn, account_id=event.account_id, crossing=event.crossing, amount=event.amount, at=ctx.now()
+    )
+
+
+async def on_auto_reload_changed(ctx: HandlerContext[Settings], event: AutoReloadChanged) -> None:
+    # A read model for the forecast only: the setting itself is no line in the history.
+    await repository.apply_auto_reload(
+        ctx.conn,
+        account_id=event.account_id,
+        enabled=event.enabled,
+        suspended_by_partner=event.suspended_by_partner,
+        threshold_s=event.threshold_s,
+        amount=event.amount,
+        monthly_cap=event.monthly_cap,
+        changed_at=event.changed_at,
+    )
 
 
 _RELOAD_REFUSALS = {
@@ -163,6 +184,7 @@ SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
     BalanceRestored: on_balance_restored,
     CreditsLoaded: on_credits_loaded,
     BalanceLow: on_balance_low,
+    AutoReloadChanged: on_auto_reload_changed,
     AutoReloadTriggered: on_auto_reload_triggered,
     AutoReloadFailed: on_auto_reload_failed,
 }

@@ -44,6 +44,17 @@ class KnownDevice:
 
 
 @dataclass(frozen=True)
+class AutoReload:
+    """An account's Auto-iSC as the wallet last announced it; not set: `enabled` false, the rest None."""
+
+    enabled: bool
+    suspended_by_partner: bool
+    threshold_s: int | None
+    amount: int | None
+    monthly_cap: int | None
+
+
+@dataclass(frozen=True)
 class LockedContract:
     """The contract row as a change of it holds it (FOR UPDATE)."""
 
@@ -277,6 +288,67 @@ async def get_account_burn(conn: asyncpg.Connection, account_id: UUID) -> dict[s
         "SELECT state FROM account_burn WHERE account_id = $1", account_id
     )
     return state
+
+
+async def apply_auto_reload(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    enabled: bool,
+    suspended_by_partner: bool,
+    threshold_s: int | None,
+    amount: int | None,
+    monthly_cap: int | None,
+    changed_at: datetime,
+) -> None:
+    """Hold the newest Auto-iSC setting the wallet announced; an older or repeated one changes nothing."""
+    await conn.execute(
+        """INSERT INTO account_auto_reload
+               (account_id, enabled, suspended_by_partner, threshold_s, amount, monthly_cap, changed_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (account_id) DO UPDATE SET enabled = $2, suspended_by_partner = $3, threshold_s = $4,
+               amount = $5, monthly_cap = $6, changed_at = $7
+           WHERE account_auto_reload.changed_at < $7""",
+        account_id,
+        enabled,
+        suspended_by_partner,
+        threshold_s,
+        amount,
+        monthly_cap,
+        changed_at,
+    )
+
+
+async def get_auto_reload(conn: asyncpg.Connection, account_id: UUID) -> AutoReload | None:
+    row = await conn.fetchrow(
+        """SELECT enabled, suspended_by_partner, threshold_s, amount, monthly_cap
+           FROM account_auto_reload WHERE account_id = $1""",
+        account_id,
+    )
+    return None if row is None else AutoReload(**dict(row))
+
+
+async def record_auto_reload_done(
+    conn: asyncpg.Connection, *, account_id: UUID, crossing: int, amount: int, at: datetime
+) -> None:
+    """A reload the wallet made, once per crossing (a redelivery changes nothing)."""
+    await conn.execute(
+        """INSERT INTO account_auto_reload_done (account_id, crossing, amount, at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT DO NOTHING""",
+        account_id,
+        crossing,
+        amount,
+        at,
+    )
+
+
+async def auto_reloaded_since(conn: asyncpg.Connection, *, account_id: UUID, since: datetime) -> int:
+    total = await conn.fetchval(
+        "SELECT coalesce(sum(amount), 0) FROM account_auto_reload_done WHERE account_id = $1 AND at >= $2",
+        account_id,
+        since,
+    )
+    return int(total)
 
 
 async def get_funding(conn: asyncpg.Connection, account_id: UUID) -> Funding | None:

@@ -58,6 +58,7 @@ from contracts.schemas import (
     SoftwareTariffRead,
     TariffRead,
 )
+from shared import auto_reload
 from shared.auth import Principal, Role
 from shared.burn import Burn, ContractRates, RateStep, ReloadPlan, burn_of, rerated, runway_of
 from shared.db import retried_on_deadlock, transaction
@@ -1316,6 +1317,21 @@ def _runway_forecast(burn: Burn, *, now: datetime, reload_plan: ReloadPlan | Non
     return RunwayForecast(burn_rate_per_day=runway.rate_per_day, depletes_at=runway.depletes_at, time_left_s=left)
 
 
+async def _reload_plan(conn: asyncpg.Connection, account_id: UUID, *, now: datetime) -> ReloadPlan | None:
+    """The account's Auto-iSC as the forecast counts it; None when it is not set or ended."""
+    setting = await repository.get_auto_reload(conn, account_id)
+    if setting is None or not setting.enabled or setting.threshold_s is None or setting.amount is None:
+        return None
+    reloaded = await repository.auto_reloaded_since(conn, account_id=account_id, since=auto_reload.month_start(now))
+    return ReloadPlan(
+        setting=auto_reload.ReloadSetting(
+            threshold_s=setting.threshold_s, amount=setting.amount, monthly_cap=setting.monthly_cap or 0
+        ),
+        reloaded_this_month=reloaded,
+        suspended_by_partner=setting.suspended_by_partner,
+    )
+
+
 async def forecast(
     pool: asyncpg.Pool,
     *,
@@ -1323,14 +1339,13 @@ async def forecast(
     contract_id: UUID,
     plan: ForecastCreate,
     now: datetime,
-    reload_plan: ReloadPlan | None = None,
 ) -> ForecastRead:
     """The account's runway now and after the plan, by the wallet's own arithmetic (`shared.burn`) over the burn
     state it last announced: the after-runway is what the wallet computes when the real change's RentalChanged
     arrives with `changed_at = now`. Commits nothing (the transaction only reads, and rolls back).
 
-    `reload_plan` is the seam for Auto-iSC (issue 16, built beside this in the wallet): once the contracts know an
-    account's automatic reloading, passing it here counts its reloads in both runways."""
+    Both runways count the reloads the account's Auto-iSC would make (as the wallet last announced it, within
+    what is left of the month's cap, none while the partner suspends it): `_reload_plan`."""
     async with transaction(pool) as conn:
         contract = await _visible_contract(conn, principal=principal, contract_id=contract_id)
         state = await repository.get_account_burn(conn, contract.account_id)
@@ -1347,6 +1362,7 @@ async def forecast(
             )
         now_burn = rerated(burn, before, at=now)
         after_burn = rerated(now_burn, after, at=now)
+        reload_plan = await _reload_plan(conn, contract.account_id, now=now)
     return ForecastRead(
         at=now,
         now=_runway_forecast(now_burn, now=now, reload_plan=reload_plan),

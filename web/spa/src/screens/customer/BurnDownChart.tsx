@@ -1,13 +1,13 @@
 // The Rental overview's picture: the balance over the past weeks (from the ledger), the projected line to the
-// run-out over the scheduled rate changes, and the warning thresholds marked. Drawn by uPlot (a small, well-kept
-// chart library from the npm registry, pinned in package-lock.json), bundled, no CDN.
+// run-out over the scheduled rate changes, the warning thresholds and the Auto-iSC reloads marked. Drawn by uPlot
+// (a small, well-kept chart library from the npm registry, pinned in package-lock.json), bundled, no CDN.
 
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 
 import type { Account } from "../../api/types";
-import { pastBalance, projection, warningInstants } from "../../burndown";
+import { autoReloadMarks, pastBalance, projection, warningInstants } from "../../burndown";
 import { Empty, ErrorNote, Loading } from "../../components/Status";
 import { useLoad } from "../../components/useLoad";
 import { Explain } from "../../components/Explain";
@@ -40,6 +40,7 @@ export function BurnDownChart({ account, readAtMs }: { account: Account; readAtM
     const pastY = [...past.map((p) => p.isc), ...ahead.map((_, i) => (i === 0 ? ahead[0].isc : null))];
     const aheadY = [...past.map(() => null), ...ahead.map((p) => p.isc)];
     const marks = warningInstants(account.depletes_at, ladder, nowMs);
+    const reloads = autoReloadMarks(ledger.data, { nowMs });
     const chart = new uPlot(
       {
         width: Math.max(240, box.current.clientWidth || 320),
@@ -68,6 +69,17 @@ export function BurnDownChart({ account, readAtMs }: { account: Account; readAtM
                 ctx.lineTo(x, u.bbox.top + u.bbox.height);
                 ctx.stroke();
               }
+              // The Auto-iSC reloads: a green dot where each one lifted the balance.
+              ctx.setLineDash([]);
+              ctx.fillStyle = "#1a7f37";
+              for (const r of reloads) {
+                const x = u.valToPos(r.t, "x", true);
+                const y = u.valToPos(r.isc, "y", true);
+                if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+                ctx.beginPath();
+                ctx.arc(x, y, 5 * devicePixelRatio, 0, 2 * Math.PI);
+                ctx.fill();
+              }
               ctx.restore();
             },
           ],
@@ -90,7 +102,10 @@ export function BurnDownChart({ account, readAtMs }: { account: Account; readAtM
   return (
     <section className="card chart" aria-labelledby="chart-title">
       <h2 id="chart-title">Burn-down</h2>
-      <Explain>Your balance over the past weeks, and where it is heading: red marks are your warning thresholds.</Explain>
+      <Explain>
+        Your balance over the past weeks, and where it is heading: red marks are your warning thresholds, green dots
+        the reloads Auto-iSC made.
+      </Explain>
       {ledger.state === "loading" && !ledger.data && <Loading what="the balance history" />}
       {ledger.state === "error" && <ErrorNote error={ledger.error} onRetry={ledger.reload} />}
       {ledger.state === "ready" && ledger.data?.length === 0 && <Empty>No credits loaded yet.</Empty>}
