@@ -300,7 +300,9 @@ const scenarios = {
       const after = page.getByTestId("forecast-after");
       await eventually("the forecast answers", async () => (await after.isVisible()) && /iSC a day: /.test(await after.textContent()));
       await shot(page, "customer-software-forecast");
-      await page.getByRole("button", { name: "Rent", exact: true }).click();
+      // The Software form's own button: the first-run checklist may show "Rent" buttons for phones too.
+      const softwareForm = page.locator("form").filter({ has: page.getByLabel("Licence count") });
+      await softwareForm.getByRole("button", { name: "Rent", exact: true }).click();
       await page.getByText(`2 ${env("LICENCE_TYPE")} licence(s) rented.`).waitFor();
       await page.getByTestId("software-rentals").getByText(env("LICENCE_TYPE")).waitFor();
       await shot(page, "customer-software");
@@ -315,7 +317,7 @@ const scenarios = {
         return page.getByTestId("statement").getByText("Rental charged").first().isVisible();
       }, { every: 1000 });
       const month = new Date().toISOString().slice(0, 7);
-      await page.getByLabel("Month").selectOption(month);
+      await page.getByLabel("Month", { exact: true }).selectOption(month);
       const download = page.waitForEvent("download");
       await page.getByRole("button", { name: "Export CSV" }).click();
       const file = await download;

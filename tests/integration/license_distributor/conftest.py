@@ -19,7 +19,7 @@ from license_distributor.main import SPEC
 from shared.clock import Clock
 from shared.events.contracts import DomainRental, Licence, RentalChanged, RentedDevice
 from shared.events.provisioning import DomainCreated, GatewayRegistered, GatewayRemoved
-from shared.events.wallet import RunwayChanged
+from shared.events.wallet import AccountOpened, RunwayChanged
 from tests.harness import (
     EventPublisher,
     Tenant,
@@ -75,6 +75,8 @@ class TenantFeed(Tenant):
     runway_version: int = 0
 
     async def create_domain(self) -> None:
+        # Opened by the test tokens' partner, as the wallet would tell it: partners see only their accounts.
+        await self.publisher.publish(AccountOpened(account_id=self.account_id, name="feed", opened_by="dev-partner"))
         await self.publisher.publish(
             DomainCreated(domain_id=self.domain_id, account_id=self.account_id, name=f"d-{self.domain_id[:6]}")
         )
