@@ -97,6 +97,22 @@ EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
     "contracts PUT /v1/tariffs/{product}": (401, 403, 403, 403, 200, 403),
     "contracts GET /v1/tariffs/{product}": (401, 200, 200, 200, 200, 200),
     "contracts GET /v1/tariffs": (401, 200, 200, 200, 200, 200),
+    "contracts PUT /v1/software-tariffs/{licence_type}": (401, 403, 403, 403, 200, 403),
+    "contracts GET /v1/software-tariffs/{licence_type}": (401, 200, 200, 200, 200, 200),
+    "contracts GET /v1/software-tariffs": (401, 200, 200, 200, 200, 200),
+    "contracts POST /v1/contracts/{contract_id}/software-rentals": (401, 201, 404, 201, 201, 404),
+    "contracts GET /v1/contracts/{contract_id}/software-rentals": (401, 200, 404, 200, 200, 404),
+    "contracts GET /v1/contracts/{contract_id}/software-rentals/{rental_id}": (401, 200, 404, 200, 200, 404),
+    "contracts POST /v1/contracts/{contract_id}/software-rentals/{rental_id}/count-change": (
+        401,
+        200,
+        404,
+        200,
+        200,
+        404,
+    ),
+    "contracts POST /v1/contracts/{contract_id}/software-rentals/{rental_id}/ending": (401, 200, 404, 200, 200, 404),
+    "contracts POST /v1/contracts/{contract_id}/forecast": (401, 200, 404, 200, 200, 404),
     # provisioning
     "provisioning GET /healthz": (200, 200, 200, 200, 200, 200),
     "provisioning GET /readyz": (200, 200, 200, 200, 200, 200),
@@ -335,6 +351,50 @@ async def _revoke_signing_key(seeder: Seeder, _a: SeededTenant) -> Call:
     return Call("POST", f"/v1/signing-keys/{kid}/revocation", None, {"Idempotency-Key": uuid.uuid4().hex})
 
 
+async def _software_tariff(seeder: Seeder) -> str:
+    """A licence type of its own per call (one live rental per domain and type), with a tariff: a micro-iSC a
+    day, so the rentals made here barely move the tenant's burn (Auto-iSC's rows need 30 days' worth loaded)."""
+    licence_type = f"MX{uuid.uuid4().hex[:10].upper()}"
+    await seeder.ok(
+        "contracts",
+        "PUT",
+        f"/v1/software-tariffs/{licence_type}",
+        headers=seeder.operator,
+        json={"rate_per_day": "0.000001"},
+    )
+    return licence_type
+
+
+async def _get_software_tariff(seeder: Seeder, _a: SeededTenant) -> Call:
+    return Call("GET", f"/v1/software-tariffs/{await _software_tariff(seeder)}")
+
+
+async def _start_software_rental(seeder: Seeder, a: SeededTenant) -> Call:
+    body = {"domain_id": a.domain_id, "type": await _software_tariff(seeder), "count": 1}
+    return Call("POST", f"/v1/contracts/{a.contract_id}/software-rentals", body, seeder.money({}))
+
+
+async def _software_rental(seeder: Seeder, a: SeededTenant) -> str:
+    body = {"domain_id": a.domain_id, "type": await _software_tariff(seeder), "count": 1}
+    rental = await seeder.ok(
+        "contracts",
+        "POST",
+        f"/v1/contracts/{a.contract_id}/software-rentals",
+        headers=seeder.money(seeder.operator),
+        json=body,
+    )
+    return str(rental["id"])
+
+
+def _on_software_rental(method: str, suffix: str = "", json_body: JsonBody | None = None) -> Build:
+    async def build(seeder: Seeder, a: SeededTenant) -> Call:
+        rental_id = await _software_rental(seeder, a)
+        headers = seeder.money({}) if method == "POST" else {}
+        return Call(method, f"/v1/contracts/{a.contract_id}/software-rentals/{rental_id}{suffix}", json_body, headers)
+
+    return build
+
+
 CASES: dict[str, Build] = {
     **{
         f"{service} GET {probe}": fixed("GET", probe)
@@ -411,6 +471,25 @@ CASES: dict[str, Build] = {
     ),
     "contracts GET /v1/tariffs/{product}": fixed("GET", "/v1/tariffs/{product}"),
     "contracts GET /v1/tariffs": fixed("GET", "/v1/tariffs"),
+    "contracts PUT /v1/software-tariffs/{licence_type}": fixed(
+        "PUT", "/v1/software-tariffs/MATRIX_LICENCE", {"rate_per_day": "1"}
+    ),
+    "contracts GET /v1/software-tariffs/{licence_type}": _get_software_tariff,
+    "contracts GET /v1/software-tariffs": fixed("GET", "/v1/software-tariffs"),
+    "contracts POST /v1/contracts/{contract_id}/software-rentals": _start_software_rental,
+    "contracts GET /v1/contracts/{contract_id}/software-rentals": fixed(
+        "GET", "/v1/contracts/{contract_id}/software-rentals"
+    ),
+    "contracts GET /v1/contracts/{contract_id}/software-rentals/{rental_id}": _on_software_rental("GET"),
+    "contracts POST /v1/contracts/{contract_id}/software-rentals/{rental_id}/count-change": _on_software_rental(
+        "POST", "/count-change", {"count": 2}
+    ),
+    "contracts POST /v1/contracts/{contract_id}/software-rentals/{rental_id}/ending": _on_software_rental(
+        "POST", "/ending", {}
+    ),
+    "contracts POST /v1/contracts/{contract_id}/forecast": fixed(
+        "POST", "/v1/contracts/{contract_id}/forecast", {"activate": []}
+    ),
     "provisioning POST /v1/domains": _create_domain,
     "provisioning GET /v1/domains": fixed("GET", "/v1/domains"),
     "provisioning GET /v1/domains/{domain_id}": fixed("GET", "/v1/domains/{domain_id}"),
