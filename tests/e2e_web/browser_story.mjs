@@ -300,11 +300,17 @@ const scenarios = {
       const after = page.getByTestId("forecast-after");
       await eventually("the forecast answers", async () => (await after.isVisible()) && /iSC a day: /.test(await after.textContent()));
       await shot(page, "customer-software-forecast");
-      // The Software form's own button: the first-run checklist may show "Rent" buttons for phones too.
+      // The Software form's own button: the first-run checklist may show "Rent" buttons for phones too. A click
+      // that lands while the tab re-renders (its forecast and tariffs reloading) can be lost, so it is repeated
+      // until the rental is listed; a repeat of a rental already made is refused (software_rental_exists).
       const softwareForm = page.locator("form").filter({ has: page.getByLabel("Licence count") });
-      await softwareForm.getByRole("button", { name: "Rent", exact: true }).click();
-      await page.getByText(`2 ${env("LICENCE_TYPE")} licence(s) rented.`).waitFor();
-      await page.getByTestId("software-rentals").getByText(env("LICENCE_TYPE")).waitFor();
+      const rented = page.getByTestId("software-rentals").getByRole("row").filter({ hasText: env("LICENCE_TYPE") });
+      await eventually("the software rental is listed", async () => {
+        if (await rented.count()) return true;
+        await softwareForm.getByRole("button", { name: "Rent", exact: true }).click();
+        return rented.first().waitFor({ timeout: 3000 }).then(() => true, () => false);
+      }, { within: 45000, every: 500 });
+      check((await rented.getByRole("cell").nth(1).textContent()) === "2", "two licences rented");
       await shot(page, "customer-software");
     });
 
