@@ -357,6 +357,58 @@ async def recorded(
     )
 
 
+async def diagnosis(
+    replicas: ReplicaSet, workload: Workload, gateways: list[SimulatedGateway], report: Report
+) -> list[str]:
+    """For each gateway the checker flagged, both sides of its rental, so that a failed seed in CI says where the
+    change stopped: the contract's RentalChanged versions in the contracts outbox (sent, and handled by the
+    distributor's inbox or not), the distributor's copy of the contract and the account's runway, and what the
+    gateway accepted."""
+    lines = []
+    for tenant, gateway in zip(workload.tenants, gateways, strict=True):
+        if not any(gateway.hwid in anomaly for anomaly in report.anomalies):
+            continue
+        contract = uuid.UUID(tenant.contract_id)
+        held = await replicas.fetch("SELECT rental_version, status FROM contracts.contract WHERE id = $1", contract)
+        events = await replicas.fetch(
+            """SELECT o.payload ->> 'version' AS version, o.payload ->> 'active' AS active,
+                      jsonb_path_query_array(o.payload, '$.domains[*].devices[*].hwid') AS devices,
+                      o.sent_at IS NOT NULL AS sent,
+                      EXISTS (SELECT 1 FROM licensing.inbox_message i WHERE i.message_id = o.id::text) AS handled
+                 FROM contracts.outbox_message o
+                WHERE o.event_type = 'RentalChanged' AND o.payload ->> 'contract_id' = $1
+                ORDER BY o.created_at DESC LIMIT 4""",
+            tenant.contract_id,
+        )
+        copy = await replicas.fetch(
+            """SELECT c.version, c.active, c.burn_rate_per_day, rd.devices
+                 FROM licensing.contract_rental c LEFT JOIN licensing.rental_domain rd USING (contract_id)
+                WHERE c.contract_id = $1""",
+            contract,
+        )
+        runways = await replicas.fetch(
+            """SELECT (SELECT max((payload ->> 'version')::bigint) FROM wallet.outbox_message
+                        WHERE event_type = 'RunwayChanged' AND subject = $1) AS wallet_version,
+                      r.version, r.depletes_at, r.burn_rate_per_day
+                 FROM licensing.account_runway r WHERE r.account_id = $2""",
+            tenant.account_id,
+            uuid.UUID(tenant.account_id),
+        )
+        bundles = await replicas.fetch(
+            """SELECT seq, jsonb_array_length(content -> 'devices') AS devices, issued_at FROM licensing.bundle
+                WHERE hwid = $1 ORDER BY seq DESC LIMIT 3""",
+            gateway.hwid,
+        )
+        lines.append(
+            f"diagnosis {gateway.hwid}: contract {[dict(r) for r in held]}; RentalChanged newest first "
+            f"{[dict(r) for r in events]}; distributor's copy {[dict(r) for r in copy]};"
+            f" runway {[dict(r) for r in runways]};"
+            f" bundles {[dict(r) for r in bundles]}; gateway accepted {gateway.stats.accepted[-4:]},"
+            f" reboots {gateway.stats.reboot_reasons[-3:]}, connects {gateway.stats.connects}"
+        )
+    return lines
+
+
 class Phases:
     """How long each phase of a seed took, for the report: where a slow seed spent its time."""
 
@@ -421,6 +473,8 @@ async def fault_run(
             await drained(replicas, fleet.gateways, servers)
             phases.mark("outboxes drained, gateways current")
             report = check(await recorded(replicas, workload, fleet.gateways, servers))
+            if not report.valid:
+                report.anomalies.extend(await diagnosis(replicas, workload, fleet.gateways, report))
         finally:
             await fleet.stop()
             await chaos.stop()
