@@ -187,6 +187,37 @@ async def test_a_message_whose_handler_always_fails_is_dead_lettered_and_the_res
         await consumer.stop()
 
 
+async def test_a_database_outage_longer_than_the_back_off_dead_letters_nothing(platform: TestPlatform) -> None:
+    """The database away is no failure of the message: however many times it is met (here more than the rig's
+    three attempts), the message waits and is handled once the database answers, its attempts untouched."""
+    outage_left = {"flaky": 6}
+    attempts: Counter[str] = Counter()
+
+    async def database_away_at_first(ctx: HandlerContext[Any], event: AccountOpened) -> None:
+        attempts[event.name] += 1
+        if outage_left.get(event.name, 0) > 0:
+            outage_left[event.name] -= 1
+            # What asyncpg raises while a restarted Postgres is starting up.
+            raise asyncpg.CannotConnectNowError("the database system is starting up")
+        await record_effect(ctx, event)
+
+    async with messaging_rig(platform) as rig:
+        consumer = rig.consumer(database_away_at_first)
+        await consumer.start()
+        await rig.publish("flaky", "steady")
+        assert await rig.relay().publish_pending() == 2
+        effects = await eventually(rig.effects, until=lambda e: sorted(e) == ["flaky", "steady"], within=30)
+        assert sorted(effects) == ["flaky", "steady"]
+        assert attempts["flaky"] >= 7  # six outages met, then handled
+        channel = await rig.broker.channel()
+        dead_queue = await channel.declare_queue(
+            rig.broker.topology.dead_queue_name(rig.queue), durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        assert await dead_queue.get(fail=False, no_ack=True) is None
+        await channel.close()
+        await consumer.stop()
+
+
 async def test_an_unreadable_message_goes_straight_to_the_dead_letter_queue(platform: TestPlatform) -> None:
     async with messaging_rig(platform) as rig:
         consumer = rig.consumer()

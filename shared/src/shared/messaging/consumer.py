@@ -10,10 +10,13 @@ changes the outcome of the others.
 
 Failures of a message alone: a handler error is retried through the retry queues with back-off (the
 attempt count travels in the `x-attempt` header); after `max_attempts` the message goes to the
-dead-letter queue with the error. A message that cannot even be read (bad envelope, unknown type,
-invalid payload) is dead-lettered at once. Either way it is acked only after the broker confirmed the
-copy, so nothing is dropped and the messages behind it keep flowing. A crash mid-handling leaves the
-messages unacked: the broker redelivers them and dead-letters one itself past the queue's delivery limit.
+dead-letter queue with the error. The database being away (a restart, a failover) is no failure of the
+message: it goes round the retry queue of `DATABASE_AWAY_RETRY_S` as often as the outage lasts, its attempt
+count unchanged, so an outage longer than the back-off never dead-letters a message that can be handled.
+A message that cannot even be read (bad envelope, unknown type, invalid payload) is dead-lettered at
+once. Either way it is acked only after the broker confirmed the copy, so nothing is dropped and the
+messages behind it keep flowing. A crash mid-handling leaves the messages unacked: the broker redelivers
+them and dead-letters one itself past the queue's delivery limit.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from shared.context import HandlerContext, ServiceContext
-from shared.db import transaction
+from shared.db import is_database_away, transaction
 from shared.events.base import Event
 from shared.messaging.broker import discard_channel, this_task_is_cancelled
 from shared.messaging.envelope import Envelope
@@ -43,6 +46,9 @@ HANDLED = Counter("consumer_messages_total", "Messages by outcome", ["queue", "o
 BATCH_SIZE = Histogram(
     "consumer_batch_size", "Deliveries handled in one transaction", ["queue"], buckets=(1, 2, 4, 8, 16, 32, 64, 128)
 )
+
+# The back-off step a message waits on while the database is away (one of the retry queues' delays).
+DATABASE_AWAY_RETRY_S = 1.0
 
 Handler = Callable[[HandlerContext[Any], Any], Awaitable[None]]
 """`async def on_x(ctx, event)`: runs inside the inbox transaction (`ctx.conn`); must not commit."""
@@ -84,7 +90,7 @@ class InboxConsumer:
         self.prefetch = prefetch
         self.batch_size = max(1, min(batch_size, prefetch))
         self.max_attempts = max_attempts
-        self.retry_delays_s = retry_delays_s or [0.2, 1.0, 5.0, 30.0]
+        self.retry_delays_s = retry_delays_s or [0.2, DATABASE_AWAY_RETRY_S, 5.0, 30.0]
         self.delivery_limit = delivery_limit
         self._channel: aio_pika.abc.AbstractRobustChannel | None = None
         self._retry_queues: list[str] = []
@@ -237,6 +243,17 @@ class InboxConsumer:
         return _Delivery(message=message, envelope=envelope, event=event, handler=handler, attempt=attempt)
 
     async def _retry_or_dead_letter(self, message: AbstractIncomingMessage, *, exc: Exception, attempt: int) -> None:
+        if is_database_away(exc):
+            log.warning("consumer.message.waits_for_database", error=repr(exc), attempt=attempt)
+            HANDLED.labels(self.queue, "database_away").inc()
+            await self._forward(
+                message,
+                exchange="",
+                routing_key=self._retry_queues[self._database_away_step()],
+                attempt=attempt,
+                extra={"x-last-error": repr(exc)[:500]},
+            )
+            return
         if attempt >= self.max_attempts:
             await self._dead_letter(message, reason="attempts_exhausted", error=repr(exc), attempt=attempt)
             return
@@ -250,6 +267,10 @@ class InboxConsumer:
             attempt=attempt + 1,
             extra={"x-last-error": repr(exc)[:500]},
         )
+
+    def _database_away_step(self) -> int:
+        """The retry queue whose delay is nearest `DATABASE_AWAY_RETRY_S`."""
+        return min(range(len(self.retry_delays_s)), key=lambda i: abs(self.retry_delays_s[i] - DATABASE_AWAY_RETRY_S))
 
     async def _dead_letter(self, message: AbstractIncomingMessage, *, reason: str, error: str, attempt: int) -> None:
         log.error("consumer.message.dead_lettered", reason=reason, error=error, message_id=message.message_id)
