@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -88,18 +88,6 @@ async def connect(*, dsn: str, schema: str) -> asyncpg.Connection:
 
 # What to do once the innermost `transaction()` block of this task has committed (and only then).
 _after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar("after_commit", default=None)
-
-
-async def retried_on_deadlock(step: Callable[[], Awaitable[T]], *, attempts: int = 3) -> T:
-    """Run a use case (one transaction) again when Postgres chose it as a deadlock's victim: everything it did
-    was rolled back, so another try is safe. For use cases that lock many rows another transaction may hold in
-    another order. The last try's deadlock is raised."""
-    for attempt in range(1, attempts):
-        try:
-            return await step()
-        except asyncpg.DeadlockDetectedError:
-            log.info("db.deadlock_retried", attempt=attempt)
-    return await step()
 
 
 def after_commit(callback: Callable[[], None]) -> bool:

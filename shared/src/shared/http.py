@@ -1,4 +1,5 @@
-"""HTTP plumbing every service shares: health, readiness, metrics, request ids, body size limit."""
+"""HTTP plumbing every service shares: health, readiness, metrics, request ids, body size limit, and a request
+run again when Postgres aborted its transaction to resolve a conflict."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
+import asyncpg
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -22,6 +24,11 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger()
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+CONFLICTS_RETRIED = Counter(
+    "http_transaction_conflicts_retried_total",
+    "Requests run again after Postgres aborted their transaction",
+    ["service"],
+)
 LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"])
 
 probes = APIRouter(tags=["operations"])
@@ -159,3 +166,66 @@ class BodySizeLimit:
             detail=f"request bodies are limited to {self.max_bytes} bytes",
         )
         await response(scope, receive, send)
+
+
+# Conflicts Postgres resolves by aborting one of the transactions: a deadlock's victim, a serialization failure.
+# Everything the use case did was rolled back, its Idempotency-Key claim included, so running it again is safe.
+TRANSACTION_CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+REQUEST_ATTEMPTS = 3
+
+
+class RetryOnTransactionConflict:
+    """Runs a request again (up to `attempts` times) when its transaction lost a conflict, before any answer.
+
+    One place for every use case: a request that only waited on a row another transaction held (locking two
+    contracts in another order, an inbox batch holding several) is no client's error, and was answered 500. The
+    body is kept to be replayed; a conflict after the answer has started is raised as before.
+    """
+
+    def __init__(self, app: ASGIApp, *, service: str, attempts: int = REQUEST_ATTEMPTS) -> None:
+        self.app = app
+        self.service = service
+        self.attempts = attempts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        for attempt in range(1, self.attempts + 1):
+            answered = False
+
+            async def send_once_answered(message: Message) -> None:
+                nonlocal answered
+                answered = answered or message["type"] == "http.response.start"
+                await send(message)
+
+            try:
+                await self.app(scope, _replayed(body, receive), send_once_answered)
+                return
+            except TRANSACTION_CONFLICTS as exc:
+                if answered or attempt == self.attempts:
+                    raise
+                CONFLICTS_RETRIED.labels(self.service).inc()
+                log.info("http.transaction_conflict_retried", path=scope["path"], attempt=attempt, error=repr(exc))
+
+
+async def _read_body(receive: Receive) -> list[Message]:
+    """The request's messages up to the end of its body (or the client's disconnect)."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
+
+
+def _replayed(messages: list[Message], receive: Receive) -> Receive:
+    pending = iter(messages)
+
+    async def replay() -> Message:
+        for message in pending:
+            return message
+        return await receive()
+
+    return replay

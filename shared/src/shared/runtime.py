@@ -30,7 +30,7 @@ from shared.db import connect, create_pool, is_database_away
 from shared.errors import install_problem_handlers
 from shared.events.base import Event
 from shared.housekeeping import run_housekeeping
-from shared.http import BodySizeLimit, install_request_context, probes
+from shared.http import BodySizeLimit, RetryOnTransactionConflict, install_request_context, probes
 from shared.logging import configure_logging
 from shared.messaging.broker import Broker, is_broker_away, this_task_is_cancelled
 from shared.messaging.consumer import Handler, InboxConsumer
@@ -319,6 +319,9 @@ def create_app(spec: ServiceSpec[S], settings: S, *, clock: Clock | None = None)
     install_problem_handlers(app)
     install_problem_document(app)
     install_offline_docs(app)
+    # Inside the request context (the last added is the outermost): a request run again is one request, with
+    # one id and one line in the metrics.
+    app.add_middleware(RetryOnTransactionConflict, service=spec.name)
     install_request_context(app, service=spec.name)
     app.add_middleware(BodySizeLimit, max_bytes=spec.max_body_bytes)
     app.include_router(probes)

@@ -8,7 +8,6 @@ follow commit order and the snapshot of version N is exactly the state version N
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -61,7 +60,7 @@ from contracts.schemas import (
 from shared import auto_reload
 from shared.auth import Principal, Role
 from shared.burn import Burn, ContractRates, RateStep, ReloadPlan, burn_of, rerated, runway_of
-from shared.db import retried_on_deadlock, transaction
+from shared.db import transaction
 from shared.events.base import Event
 from shared.events.contracts import (
     ContractActivated,
@@ -787,40 +786,15 @@ async def set_tariff(
     lease: timedelta,
     now: datetime,
 ) -> TariffRead:
-    """`_set_tariff`, run again if its transaction lost a deadlock: it locks every contract renting the product,
-    while a batch of the inbox may hold some of them, taken in its messages' order (the cluster fault run saw it
-    answer 500). Everything the lost try did was rolled back."""
-    return await retried_on_deadlock(
-        functools.partial(
-            _set_tariff,
-            pool,
-            product=product,
-            rate_per_day=rate_per_day,
-            licences=licences,
-            effective_at=effective_at,
-            lease=lease,
-            now=now,
-        )
-    )
-
-
-async def _set_tariff(
-    pool: asyncpg.Pool,
-    *,
-    product: str,
-    rate_per_day: int,
-    licences: list[LicenceSpec],
-    effective_at: datetime | None,
-    lease: timedelta,
-    now: datetime,
-) -> TariffRead:
     """Set a product's tariff at once (no `effective_at`, or one already past) or schedule it for `effective_at`.
 
     The new change supersedes the scheduled ones taking effect at or after it (at once: all of them). A rise of a
     rented product's price before `now + lease` is refused (`domain.check_tariff_change`). Every contract renting
     the product gets a new RentalChanged at once, with the new rate or with its new `scheduled_rates`, and a history
     line; a scheduled change takes effect in `apply_next_due_tariff_change`. The tariff row lock makes a concurrent
-    activation either wait for the change or be seen by it."""
+    activation either wait for the change or be seen by it. Locking every contract renting the product, it can
+    lose a deadlock to an inbox batch holding some of them in its messages' order: the request is then run again
+    (`shared.http.RetryOnTransactionConflict`)."""
     effective = now if effective_at is None or effective_at <= now else effective_at
     at_once = effective == now
     async with transaction(pool) as conn:
