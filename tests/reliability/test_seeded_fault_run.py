@@ -42,9 +42,12 @@ from reliability.enforcement import enforcement_history
 from reliability.infra import restart_postgres, restart_rabbitmq, run_command
 from reliability.schedule import INFRA_FAULTS, SERVICE_FAULTS, Fault, FaultKind, draw_schedule
 
+from contracts.handlers import SUBSCRIPTIONS as CONTRACTS_SUBSCRIPTIONS
 from gateway_simulator.fleet import Fleet
 from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import MemoryStore
+from license_distributor.handlers import SUBSCRIPTIONS as DISTRIBUTOR_SUBSCRIPTIONS
+from provisioning.handlers import SUBSCRIPTIONS as PROVISIONING_SUBSCRIPTIONS
 from scripts.smtp_sink import SmtpSink, serving_smtp_sink
 from shared.messaging.topology import UNROUTED_EXCHANGE
 from tests.harness import TestPlatform, eventually, free_port
@@ -60,6 +63,7 @@ from tests.reliability.workload import (
     open_tenant,
     set_first_tariff,
 )
+from wallet.handlers import SUBSCRIPTIONS as WALLET_SUBSCRIPTIONS
 
 SEEDS = int(os.environ.get("RENTAL_FAULT_SEEDS", "3"))
 WORKLOAD_S = float(os.environ.get("RENTAL_FAULT_WORKLOAD_S", "12"))
@@ -215,13 +219,46 @@ async def run_out(replicas: ReplicaSet, tenants: list[FaultRunTenant]) -> None:
     await eventually(funded, until=lambda left: not left, within=60, every=0.25)
 
 
+# Each service's schema, its inbox's consumer name, and the events it subscribes to.
+SUBSCRIBERS = (
+    ("wallet", "wallet.events", WALLET_SUBSCRIPTIONS),
+    ("contracts", "contracts.events", CONTRACTS_SUBSCRIPTIONS),
+    ("provisioning", "provisioning.events", PROVISIONING_SUBSCRIPTIONS),
+    ("licensing", "license-distributor.events", DISTRIBUTOR_SUBSCRIPTIONS),
+)
+SCHEMAS = tuple(schema for schema, _, _ in SUBSCRIBERS)
+
+
+async def unhandled_events(replicas: ReplicaSet) -> list[str]:
+    """Events published (sent from an outbox) that a subscribing service's inbox has not recorded yet.
+
+    The queues alone cannot say it: a message that expired from a retry queue is on its way back to the work
+    queue by the broker's at-least-once dead-lettering, and in neither queue's count meanwhile.
+    """
+    left = []
+    for schema, consumer, subscriptions in SUBSCRIBERS:
+        keys = sorted(event.routing_key() for event in subscriptions)
+        for publisher in SCHEMAS:
+            rows = await replicas.fetch(
+                f"""SELECT o.routing_key, count(*) AS n FROM {publisher}.outbox_message o
+                    WHERE o.sent_at IS NOT NULL AND o.routing_key = ANY($1::text[])
+                      AND NOT EXISTS (SELECT 1 FROM {schema}.inbox_message i
+                                       WHERE i.consumer = $2 AND i.message_id = o.id::text)
+                    GROUP BY o.routing_key""",
+                keys,
+                consumer,
+            )
+            left += [f"{schema} has not handled {r['n']} {r['routing_key']}" for r in rows]
+    return left
+
+
 async def drained(replicas: ReplicaSet, gateways: list[SimulatedGateway], servers: Servers) -> None:
-    """Outboxes empty, every work and retry queue of the run empty (every event published was also handled),
-    and every gateway holding the distributor's latest bundle for it."""
+    """Outboxes empty, every work and retry queue of the run empty, every event published handled by each
+    service subscribing to it, and every gateway holding the distributor's latest bundle for it."""
 
     async def pending() -> list[str]:
-        left = []
-        for schema in ("wallet", "contracts", "provisioning", "licensing"):
+        left = await unhandled_events(replicas)
+        for schema in SCHEMAS:
             unsent = await replicas.count(f"SELECT count(*) FROM {schema}.outbox_message WHERE sent_at IS NULL")
             if unsent:
                 left.append(f"{schema} outbox {unsent}")

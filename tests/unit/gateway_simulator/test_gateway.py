@@ -7,6 +7,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -325,6 +326,26 @@ async def test_each_warning_is_raised_at_its_signed_instant_offline_once_even_ac
     assert restarted.stats.warnings[0].time_left_s == 10
     clock.now += timedelta(seconds=10)
     await _until(lambda: restarted.stats.reboot_reasons == ["rental_expired"])
+
+
+async def test_a_passed_warning_is_raised_once_even_after_many_ladders_before_it(
+    tmp_path: Path, jwks_keys: tuple[list[dict[str, str]], list[int]]
+) -> None:
+    """Every rebuild moves a ladder's instants a little, so a gateway remembers more raised instants than it keeps;
+    the rungs of the bundle it enforces must never be the ones it forgets (they were raised again at every check)."""
+    clock, store = Clock(), FileStore(tmp_path)
+    # 100 instants raised under earlier bundles, all later than the current ladder's passed rung.
+    state = replace(
+        GatewayState.generate(phones=1),
+        warnings_raised=tuple(int((clock.now - timedelta(seconds=s)).timestamp()) for s in range(1, 101)),
+    )
+    gateway = gateway_with(state, store, clock, *jwks_keys)
+    passed = clock.now - timedelta(seconds=500)
+    await gateway.offer(signed(state, seq=1, now=clock.now, expires_in=timedelta(seconds=30), warnings_at=(passed,)))
+    await _until(lambda: len(gateway.stats.warnings) >= 1)
+    await asyncio.sleep(0.2)  # twenty checks of the enforcement loop
+    assert [w.at for w in gateway.stats.warnings] == [passed]
+    assert int(passed.timestamp()) in gateway.state.warnings_raised
 
 
 async def test_a_bundle_signed_by_a_key_published_a_moment_ago_is_accepted_within_the_refresh_interval(

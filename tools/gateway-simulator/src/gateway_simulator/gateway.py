@@ -175,6 +175,22 @@ class RaisedWarning:
         return {"at": self.at.isoformat(), "raised_at": self.raised_at.isoformat(), "time_left_s": self.time_left_s}
 
 
+# How many raised warning instants a gateway keeps beyond those of the bundle it enforces.
+RAISED_MARKS_KEPT = 64
+
+
+def kept_marks(raised: set[int], bundle: AcceptedBundle) -> tuple[int, ...]:
+    """The raised instants to keep: every one of the enforced bundle's ladder, and the latest others.
+
+    A ladder's instants move whenever the run-out does, so the marks of past bundles pile up; evicting by age alone
+    once dropped a passed rung of the current ladder, which was then raised again at every check (every 10 ms,
+    millions of times in a long cluster run).
+    """
+    ladder = {int(w.at.timestamp()) for w in bundle.warnings}
+    others = sorted(raised - ladder)[-RAISED_MARKS_KEPT:]
+    return tuple(sorted((raised & ladder) | set(others)))
+
+
 class SimulatedGateway:
     def __init__(
         self,
@@ -401,9 +417,9 @@ class SimulatedGateway:
                 RaisedWarning(seq=bundle.seq, at=warning.at, raised_at=now, time_left_s=warning.time_left_s)
             )
             log.info("gateway.warning_raised", hwid=self.hwid, at=warning.at.isoformat(), left_s=warning.time_left_s)
-        # The latest few are enough to never raise one twice: instants only grow.
-        kept = sorted(raised | {int(w.at.timestamp()) for w in due})[-64:]
-        self._save(replace(self.state, warnings_raised=tuple(kept)))
+        self._save(
+            replace(self.state, warnings_raised=kept_marks(raised | {int(w.at.timestamp()) for w in due}, bundle))
+        )
 
     def _save(self, state: GatewayState) -> None:
         self.state = state
