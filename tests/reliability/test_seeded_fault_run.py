@@ -70,6 +70,15 @@ FAULTS_PER_SEED = int(os.environ.get("RENTAL_FAULTS_PER_SEED", "4"))
 pytestmark = pytest.mark.timeout(max(300, 120 * SEEDS))
 
 
+# The consumers' retries outlast the faults the run injects, as production's do (0.2, 1, 5, 30 s: half a minute):
+# the scale harness's quick ones (0.1 and 0.3 s, a second in all) are shorter than a Postgres restart under load,
+# which then dead-letters whatever message met it (seen: a delayed copy of a `RunwayChanged` whose five attempts
+# all found the database shutting down or refusing, within 1.3 s).
+FAULT_RUN_RETRIES = {
+    f"{kind.env_prefix}CONSUMER_RETRY_DELAYS_S": "[0.1, 0.5, 2.0, 5.0]" for kind in KIND_BY_NAME.values()
+}
+
+
 @pytest.fixture(scope="module")
 async def smtp() -> AsyncIterator[tuple[SmtpSink, int]]:
     """The run's SMTP sink, in this process: it outlives every wallet the schedule kills."""
@@ -83,7 +92,7 @@ async def processes(
     platform: TestPlatform, tmp_path_factory: pytest.TempPathFactory, smtp: tuple[SmtpSink, int]
 ) -> AsyncIterator[ReplicaSet]:
     log_dir: Path = tmp_path_factory.mktemp("fault-run-logs")
-    env = {"WALLET_SMTP_PORT": str(smtp[1])}
+    env = {"WALLET_SMTP_PORT": str(smtp[1]), **FAULT_RUN_RETRIES}
     async with running_replicas(platform, log_dir, count=1, extra_env=env) as replica_set:
         yield replica_set
 
