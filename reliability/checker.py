@@ -81,6 +81,7 @@ class LedgerEntry:
     balance_after: int
     key_id: str | None
     lines_sum: int  # all lines of the entry: zero when it balances
+    reload_book: int = 0  # its line in the `reload_orders` book: an Auto-iSC reload's is minus its amount
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,38 @@ class ReloadOrder:
 
 @dataclass(frozen=True)
 class ReloadCrossing:
-    """A crossing the wallet handled: `reloaded` ones must have their order, `failed` ones none."""
+    """A crossing the wallet handled: `reloaded` ones must have their order, `failed` ones none and their reason."""
 
     account_id: str
     crossing: int
     outcome: Literal["reloaded", "failed"]
     order_id: str | None
+    reason: str | None = None  # why a `failed` one was refused (`shared.auto_reload.FailureReason`)
+
+
+# The reasons a due crossing may be refused for (`shared.auto_reload.FailureReason`): any other refusal, or none
+# recorded, is a reload lost.
+RELOAD_REFUSALS = frozenset({"monthly_cap_reached", "suspended_by_partner"})
+# The wallet's scheduler handles a due crossing within its sleep (half a second) and one transaction: a crossing
+# due longer than this when the state was read, and not handled, was lost.
+RELOAD_DUE_TOLERANCE_S = 5.0
+
+
+@dataclass(frozen=True)
+class AutoReloadState:
+    """An account's Auto-iSC as the wallet holds it at the end (epoch seconds): whether a crossing is due unhandled.
+
+    A crossing is due at `depletes_at - threshold_s` while Auto-iSC is enabled, not paused by a run-out and the
+    account not depleted; once handled (reloaded or refused) `handled_depletes_at` is that run-out."""
+
+    account_id: str
+    threshold_s: int
+    enabled: bool
+    paused_by_depletion: bool
+    crossings: int  # the last crossing's number
+    depletes_at: float | None
+    handled_depletes_at: float | None
+    depleted: bool
 
 
 @dataclass(frozen=True)
@@ -171,6 +198,8 @@ class Recorded:
     explained_dead_letters: dict[str, str] = field(default_factory=dict)  # queue -> why that is expected
     reload_orders: tuple[ReloadOrder, ...] = ()
     reload_crossings: tuple[ReloadCrossing, ...] = ()
+    auto_reloads: tuple[AutoReloadState, ...] = ()
+    observed_at: float | None = None  # when the wallet's state above was read (epoch seconds)
 
 
 @dataclass
@@ -362,8 +391,9 @@ def _check_ledger(recorded: Recorded, report: Report) -> None:
 
 
 def _check_reloads(recorded: Recorded, report: Report) -> None:
-    """Auto-iSC: every order matched by exactly one reload entry of its amount and every reload entry by one order
-    (none lost, none duplicated), at most one order per crossing, and every reloaded crossing has its order."""
+    """Auto-iSC: every order matched by exactly one reload entry of its amount, credited from the reload book, and
+    every reload entry by one order (none lost, none duplicated); every crossing that fired has exactly one order
+    and every order its crossing; a refused crossing has its reason; and no crossing is due unhandled at the end."""
     entries = {e.id: e for e in recorded.ledger if e.kind == "auto_reload"}
     report.counts["reload orders"] = len(recorded.reload_orders)
     by_entry = Counter(o.ledger_entry_id for o in recorded.reload_orders)
@@ -371,27 +401,84 @@ def _check_reloads(recorded: Recorded, report: Report) -> None:
         entry = entries.get(order.ledger_entry_id)
         if entry is None or entry.account_id != order.account_id or entry.amount != order.amount:
             report.flag("reloads lost", f"order {order.id} has no reload entry of {order.amount} in its account")
+        elif entry.reload_book != -order.amount:
+            report.flag("reloads lost", f"order {order.id}: its entry takes {-entry.reload_book} from the reload book")
         elif by_entry[order.ledger_entry_id] > 1:
             report.flag("reloads duplicated", f"entry {order.ledger_entry_id} credits {by_entry[entry.id]} orders")
     for entry in entries.values():
         if by_entry[entry.id] == 0:
             report.flag("reloads unexpected", f"reload entry {entry.id} answers no order")
     _check_crossings(recorded, report)
+    _check_nothing_due(recorded, report)
 
 
 def _check_crossings(recorded: Recorded, report: Report) -> None:
-    """At most one order per crossing; a reloaded crossing has its order, a refused one none."""
+    """At most one order per crossing; a reloaded crossing has its order, a refused one none but its reason; every
+    order answers a reloaded crossing; and each account's crossings are numbered 1..n without a gap."""
     crossings = Counter((o.account_id, o.crossing) for o in recorded.reload_orders)
     for (account_id, crossing), n in crossings.items():
         if n > 1:
             report.flag("reloads duplicated", f"account {account_id} crossing {crossing} reloaded {n} times")
-    orders = {o.id for o in recorded.reload_orders}
-    for handled in recorded.reload_crossings:
-        where = f"account {handled.account_id} crossing {handled.crossing}"
-        if handled.outcome == "reloaded" and handled.order_id not in orders:
+    orders = {o.id: o for o in recorded.reload_orders}
+    report.counts["reload crossings"] = len(recorded.reload_crossings)
+    fired = {
+        order_id
+        for handled in recorded.reload_crossings
+        if (order_id := _crossing_anomaly(handled, orders, report)) is not None
+    }
+    for order in recorded.reload_orders:
+        if order.id not in fired:
+            report.flag("reloads unexpected", f"order {order.id} answers no crossing that fired")
+    _check_crossing_numbers(recorded, report)
+
+
+def _crossing_anomaly(handled: ReloadCrossing, orders: dict[str, ReloadOrder], report: Report) -> str | None:
+    """Flag what is wrong with one handled crossing; the id of its order when it fired as it should."""
+    where = f"account {handled.account_id} crossing {handled.crossing}"
+    order = orders.get(handled.order_id) if handled.order_id is not None else None
+    if handled.outcome == "reloaded":
+        if order is None:
             report.flag("reloads lost", f"{where} has no order")
-        elif handled.outcome == "failed" and handled.order_id is not None:
-            report.flag("reloads unexpected", f"{where} failed yet ordered")
+        elif (order.account_id, order.crossing) != (handled.account_id, handled.crossing):
+            report.flag("reloads lost", f"{where} names order {order.id}, of crossing {order.crossing}")
+        else:
+            return order.id
+    elif handled.order_id is not None:
+        report.flag("reloads unexpected", f"{where} failed yet ordered")
+    elif handled.reason not in RELOAD_REFUSALS:
+        report.flag("reloads lost", f"{where} refused without a reason ({handled.reason})")
+    else:
+        report.counts["reload crossings refused"] += 1
+    return None
+
+
+def _check_crossing_numbers(recorded: Recorded, report: Report) -> None:
+    """Each account's crossings are numbered 1..n, n the wallet's last (none skipped, none forgotten)."""
+    numbers: dict[str, list[int]] = {}
+    for handled in recorded.reload_crossings:
+        numbers.setdefault(handled.account_id, []).append(handled.crossing)
+    last = {state.account_id: state.crossings for state in recorded.auto_reloads}
+    for account_id in sorted(numbers.keys() | last.keys()):
+        seen = sorted(numbers.get(account_id, []))
+        expected = list(range(1, last.get(account_id, len(seen)) + 1))
+        if seen != expected:
+            report.flag("reloads lost", f"account {account_id} crossings {seen}, not 1..{len(expected)}")
+
+
+def _check_nothing_due(recorded: Recorded, report: Report) -> None:
+    """No crossing was left due and unhandled when the state was read (a reload the scheduler never got to)."""
+    if recorded.observed_at is None:
+        return
+    for state in recorded.auto_reloads:
+        if not state.enabled or state.paused_by_depletion or state.depleted or state.depletes_at is None:
+            continue
+        due = state.depletes_at - state.threshold_s
+        if due <= recorded.observed_at - RELOAD_DUE_TOLERANCE_S and state.handled_depletes_at != state.depletes_at:
+            report.flag(
+                "reloads lost",
+                f"account {state.account_id}: a crossing due at {due} was never handled"
+                f" (at {recorded.observed_at}, last crossing {state.crossings})",
+            )
 
 
 def _check_gateways(recorded: Recorded, report: Report) -> None:

@@ -45,6 +45,10 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     *((f"k.{label}", "counts", f"redemptions {outcome}") for outcome, label in OUTCOMES.items()),
     *((f"r.{label}", "counts", f"rental changes {outcome}") for outcome, label in OUTCOMES.items()),
     *((f"s.{label}", "counts", f"software changes {outcome}") for outcome, label in OUTCOMES.items()),
+    ("reloads", "counts", "reload orders"),
+    ("refused", "counts", "reload crossings refused"),
+    ("rl.lost", "counts", "reloads lost"),
+    ("rl.dup", "counts", "reloads duplicated"),
     ("503s", "answers", "503"),
     ("500s", "answers", "500"),
     ("ledger", "counts", "ledger entries"),
@@ -59,7 +63,10 @@ LEGEND = (
     " cut off from its peers, Postgres failed over to its standby; dup/late: deliveries duplicated and delayed;"
     " k.reqs: redemption requests (a code is"
     " sometimes redeemed by two requests at once); k.*: keys redeemed, r.*: rental changes (attempted, ok,"
-    " recovered, lost, duplicated, unexpected), s.*: software rental changes (the same); ledger entries;"
+    " recovered, lost, duplicated, unexpected), s.*: software rental changes (the same); reloads: Auto-iSC"
+    " reload orders (each matched by one reload-book entry); refused: crossings refused (the partner's"
+    " suspension, the cap); rl.lost/rl.dup: reloads lost (a crossing without its order or reason, an order"
+    " without its entry, a crossing left due) and duplicated; ledger entries;"
     " bundles accepted by the gateways;"
     " lic.dup: a device twice in a bundle; dead: dead letters left; 503s/500s: answers the client retried"
 )

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import httpx
 from reliability.checker import (
+    RELOAD_DUE_TOLERANCE_S,
     Account,
+    AutoReloadState,
     DeviceRun,
     Gateway,
     LedgerEntry,
@@ -112,12 +114,18 @@ def test_an_unbalanced_entry_a_negative_balance_and_a_balance_off_the_ledger_are
     assert report.counts["balance mismatches"] == 1
 
 
+NOW = 1_800_000_000.0  # when the wallet's state was read (epoch seconds)
+THRESHOLD_S = 30 * 86_400
+
+
 def with_reloads(recorded: Recorded) -> Recorded:
-    """The clean history plus two Auto-iSC reloads of 10 and a refused crossing, each where the wallet keeps it."""
+    """The clean history plus two Auto-iSC reloads of 10 and a crossing refused by the cap, each where the wallet
+    keeps it, and the account's Auto-iSC at the end: the refused crossing handled, nothing due."""
     reloads = (
-        LedgerEntry("r1", ACCOUNT, "auto_reload", 10, 130, None, 0),
-        LedgerEntry("r2", ACCOUNT, "auto_reload", 10, 140, None, 0),
+        LedgerEntry("r1", ACCOUNT, "auto_reload", 10, 130, None, 0, reload_book=-10),
+        LedgerEntry("r2", ACCOUNT, "auto_reload", 10, 140, None, 0, reload_book=-10),
     )
+    run_out = NOW + THRESHOLD_S - 60  # under the threshold for a minute
     return replace(
         recorded,
         ledger=(*recorded.ledger, *reloads),
@@ -126,8 +134,21 @@ def with_reloads(recorded: Recorded) -> Recorded:
         reload_crossings=(
             ReloadCrossing(ACCOUNT, 1, "reloaded", "o1"),
             ReloadCrossing(ACCOUNT, 2, "reloaded", "o2"),
-            ReloadCrossing(ACCOUNT, 3, "failed", None),
+            ReloadCrossing(ACCOUNT, 3, "failed", None, reason="monthly_cap_reached"),
         ),
+        auto_reloads=(
+            AutoReloadState(
+                ACCOUNT,
+                threshold_s=THRESHOLD_S,
+                enabled=True,
+                paused_by_depletion=False,
+                crossings=3,
+                depletes_at=run_out,
+                handled_depletes_at=run_out,
+                depleted=False,
+            ),
+        ),
+        observed_at=NOW,
     )
 
 
@@ -135,6 +156,7 @@ def test_reloads_each_matched_by_one_entry_are_valid_and_count_in_the_balance() 
     report = check(with_reloads(clean()))
     assert report.valid, report.render()
     assert report.counts["reload orders"] == 2
+    assert (report.counts["reload crossings"], report.counts["reload crossings refused"]) == (3, 1)
 
 
 def test_a_reload_lost_duplicated_or_unexpected_is_flagged() -> None:
@@ -144,11 +166,68 @@ def test_a_reload_lost_duplicated_or_unexpected_is_flagged() -> None:
     assert check(lost).counts["reloads lost"] == 1
     twice = replace(recorded, reload_orders=(*recorded.reload_orders, ReloadOrder("o3", ACCOUNT, 10, 2, "r2")))
     assert check(twice).counts["reloads duplicated"] >= 1
-    stray = LedgerEntry("r9", ACCOUNT, "auto_reload", 5, 145, None, 0)
+    stray = LedgerEntry("r9", ACCOUNT, "auto_reload", 5, 145, None, 0, reload_book=-5)
     unexpected = replace(recorded, ledger=(*recorded.ledger, stray), accounts=(Account(ACCOUNT, 145),))
     assert check(unexpected).counts["reloads unexpected"] == 1
     forgotten = replace(recorded, reload_orders=recorded.reload_orders[:1], ledger=recorded.ledger[:-1])
     assert check(replace(forgotten, accounts=(Account(ACCOUNT, 130),))).counts["reloads lost"] == 1
+
+
+def test_a_duplicated_order_or_an_order_without_its_ledger_entry_fails_the_run() -> None:
+    recorded = with_reloads(clean())
+    # Crossing 1 reloaded twice: a second order with an entry of its own (the balance agrees with the ledger).
+    again = LedgerEntry("r1b", ACCOUNT, "auto_reload", 10, 150, None, 0, reload_book=-10)
+    duplicated = replace(
+        recorded,
+        ledger=(*recorded.ledger, again),
+        accounts=(Account(ACCOUNT, 150),),
+        reload_orders=(*recorded.reload_orders, ReloadOrder("o1b", ACCOUNT, 10, 1, "r1b")),
+    )
+    report = check(duplicated)
+    assert not report.valid
+    assert report.counts["reloads duplicated"] == 1, report.render()
+    assert report.counts["reloads unexpected"] == 1, report.render()  # o1b answers no crossing that fired
+    # An order naming a ledger entry that is not there (the credit never booked): the balance never got it.
+    unbooked = replace(
+        recorded,
+        ledger=recorded.ledger[:-1],
+        accounts=(Account(ACCOUNT, 130),),
+        reload_orders=(recorded.reload_orders[0], ReloadOrder("o2", ACCOUNT, 10, 2, "nowhere")),
+    )
+    report = check(unbooked)
+    assert not report.valid
+    assert report.counts["reloads lost"] == 1, report.render()
+    # An entry of the right amount that was not taken from the reload book; an entry of another amount.
+    off_book = replace(recorded.ledger[-1], reload_book=0)
+    assert check(replace(recorded, ledger=(*recorded.ledger[:-1], off_book))).counts["reloads lost"] == 1
+    short = replace(recorded, reload_orders=(recorded.reload_orders[0], ReloadOrder("o2", ACCOUNT, 9, 2, "r2")))
+    assert check(short).counts["reloads lost"] == 1
+
+
+def test_a_crossing_without_its_order_or_reason_skipped_or_left_due_is_a_reload_lost() -> None:
+    recorded = with_reloads(clean())
+    crossings = recorded.reload_crossings
+    # Crossing 2 names crossing 1's order (and o2 then answers none).
+    crossed = replace(recorded, reload_crossings=(crossings[0], replace(crossings[1], order_id="o1"), crossings[2]))
+    report = check(crossed)
+    assert (report.counts["reloads lost"], report.counts["reloads unexpected"]) == (1, 1), report.render()
+    # Refused without a reason, or for one that is none of the refusals.
+    for reason in (None, "timeout"):
+        refused = replace(recorded, reload_crossings=(*crossings[:2], replace(crossings[2], reason=reason)))
+        assert check(refused).counts["reloads lost"] == 1
+    # A gap in the numbers: crossing 3 is the wallet's last, but only 1, 2 and 4 are recorded.
+    gap = replace(recorded, reload_crossings=(*crossings[:2], replace(crossings[2], crossing=4)))
+    assert check(gap).counts["reloads lost"] >= 1
+    # At the end, a crossing due for longer than the tolerance and not handled (the scheduler never got to it).
+    [state] = recorded.auto_reloads
+    assert state.depletes_at is not None
+    unhandled = replace(state, handled_depletes_at=state.depletes_at - 10)
+    assert check(replace(recorded, auto_reloads=(unhandled,))).counts["reloads lost"] == 1
+    # Not yet due beyond the tolerance, due while paused by a run-out, or disabled: nothing is lost.
+    soon = replace(unhandled, depletes_at=NOW + THRESHOLD_S - RELOAD_DUE_TOLERANCE_S / 2)
+    for fine in (soon, replace(unhandled, paused_by_depletion=True), replace(unhandled, enabled=False)):
+        report = check(replace(recorded, auto_reloads=(fine,)))
+        assert report.valid, report.render()
 
 
 def test_a_lower_seq_accepted_a_gateway_behind_or_running_the_wrong_devices_is_flagged() -> None:

@@ -27,6 +27,7 @@ import pytest
 from reliability.chaos import DeliveryChaos
 from reliability.checker import (
     Account,
+    AutoReloadState,
     Gateway,
     LedgerEntry,
     Recorded,
@@ -56,6 +57,7 @@ from tests.reliability.conftest import SeedSummary
 from tests.reliability.workload import (
     ACCOUNTS,
     KIND_BY_NAME,
+    RELOAD_PRODUCT,
     Client,
     FaultRunTenant,
     Workload,
@@ -72,6 +74,15 @@ FAULTS_PER_SEED = int(os.environ.get("RENTAL_FAULTS_PER_SEED", "4"))
 pytestmark = pytest.mark.timeout(max(300, 120 * SEEDS))
 
 
+# The consumers' retries outlast the faults the run injects, as production's do (0.2, 1, 5, 30 s: half a minute):
+# the scale harness's quick ones (0.1 and 0.3 s, a second in all) are shorter than a Postgres restart under load,
+# which then dead-letters whatever message met it (seen: a delayed copy of a `RunwayChanged` whose five attempts
+# all found the database shutting down or refusing, within 1.3 s).
+FAULT_RUN_RETRIES = {
+    f"{kind.env_prefix}CONSUMER_RETRY_DELAYS_S": "[0.1, 0.5, 2.0, 5.0]" for kind in KIND_BY_NAME.values()
+}
+
+
 @pytest.fixture(scope="module")
 async def smtp() -> AsyncIterator[tuple[SmtpSink, int]]:
     """The run's SMTP sink, in this process: it outlives every wallet the schedule kills."""
@@ -85,7 +96,7 @@ async def processes(
     platform: TestPlatform, tmp_path_factory: pytest.TempPathFactory, smtp: tuple[SmtpSink, int]
 ) -> AsyncIterator[ReplicaSet]:
     log_dir: Path = tmp_path_factory.mktemp("fault-run-logs")
-    env = {"WALLET_SMTP_PORT": str(smtp[1])}
+    env = {"WALLET_SMTP_PORT": str(smtp[1]), **FAULT_RUN_RETRIES}
     async with running_replicas(platform, log_dir, count=1, extra_env=env) as replica_set:
         yield replica_set
 
@@ -286,33 +297,71 @@ def dead_letter_counts(servers: Servers, prefix: str) -> dict[str, int]:
     return {name: n for name, n in queue_depths(servers, prefix).items() if name.endswith(".dead")}
 
 
+async def wallet_snapshot(replicas: ReplicaSet, account_ids: list[str]) -> dict[str, list[asyncpg.Record]]:
+    """The wallet's money of the run's accounts in one snapshot (a repeatable-read transaction): ledger, balances,
+    reload orders, crossings and Auto-iSC settings agree with each other even if the scheduler were still at work."""
+    queries = {
+        "observed_at": "SELECT clock_timestamp() AS at",
+        "ledger": """
+            SELECT e.id::text, e.account_id::text, e.kind, e.amount, e.balance_after, e.key_id::text,
+                   (SELECT coalesce(sum(l.amount), 0) FROM wallet.ledger_line l WHERE l.entry_seq = e.seq) AS lines_sum,
+                   (SELECT coalesce(sum(l.amount), 0) FROM wallet.ledger_line l
+                     WHERE l.entry_seq = e.seq AND l.book = 'reload_orders') AS reload_book
+              FROM wallet.ledger_entry e WHERE e.account_id = ANY($1::uuid[])""",
+        "accounts": "SELECT id::text, balance, depleted, depletes_at FROM wallet.account WHERE id = ANY($1::uuid[])",
+        "orders": """SELECT id::text, account_id::text, amount, crossing, ledger_entry_id::text FROM wallet.reload_order
+                      WHERE account_id = ANY($1::uuid[])""",
+        "crossings": """SELECT account_id::text, crossing, outcome, order_id::text, reason
+                          FROM wallet.auto_reload_crossing WHERE account_id = ANY($1::uuid[])""",
+        "auto_reloads": """
+            SELECT r.account_id::text, r.threshold_s, r.enabled, r.paused_by_depletion, r.crossings,
+                   r.handled_depletes_at, a.depletes_at, a.depleted
+              FROM wallet.auto_reload r JOIN wallet.account a ON a.id = r.account_id
+             WHERE r.account_id = ANY($1::uuid[])""",
+    }
+    conn = await asyncpg.connect(replicas.admin_database_url)
+    try:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            return {
+                name: await conn.fetch(sql, *([] if name == "observed_at" else [account_ids]))
+                for name, sql in queries.items()
+            }
+    finally:
+        await conn.close()
+
+
+def _epoch(at: datetime | None) -> float | None:
+    return None if at is None else at.timestamp()
+
+
+async def reloads_stopped(replicas: ReplicaSet, tenants: list[FaultRunTenant]) -> None:
+    """The Auto-iSC accounts, suspended by their partners, refused the crossing due after it: nothing is due."""
+
+    async def going_on() -> list[str]:
+        rows = await replicas.fetch(
+            """SELECT r.account_id::text FROM wallet.auto_reload r JOIN wallet.account a ON a.id = r.account_id
+                WHERE r.account_id = ANY($1::uuid[])
+                  AND NOT (r.suspended_by_partner AND r.handled_depletes_at = a.depletes_at
+                           AND r.last_failure_reason = 'suspended_by_partner')""",
+            [t.account_id for t in tenants],
+        )
+        return [r["account_id"] for r in rows]
+
+    await eventually(going_on, until=lambda left: not left, within=60, every=0.25, what="the reloads refused")
+
+
 async def recorded(
     replicas: ReplicaSet, workload: Workload, gateways: list[SimulatedGateway], servers: Servers
 ) -> Recorded:
     account_ids = [t.account_id for t in workload.tenants]
-    ledger_rows = await replicas.fetch(
-        """
-        SELECT e.id::text, e.account_id::text, e.kind, e.amount, e.balance_after, e.key_id::text,
-               (SELECT coalesce(sum(l.amount), 0) FROM wallet.ledger_line l WHERE l.entry_seq = e.seq) AS lines_sum
-          FROM wallet.ledger_entry e WHERE e.account_id = ANY($1::uuid[])
-        """,
-        account_ids,
-    )
-    account_rows = await replicas.fetch(
-        "SELECT id::text, balance, depleted, depletes_at FROM wallet.account WHERE id = ANY($1::uuid[])",
-        account_ids,
+    money = await wallet_snapshot(replicas, account_ids)
+    ledger_rows, account_rows, order_rows, crossing_rows = (
+        money["ledger"],
+        money["accounts"],
+        money["orders"],
+        money["crossings"],
     )
     wallets = {r["id"]: r for r in account_rows}
-    order_rows = await replicas.fetch(
-        """SELECT id::text, account_id::text, amount, crossing, ledger_entry_id::text FROM wallet.reload_order
-            WHERE account_id = ANY($1::uuid[])""",
-        account_ids,
-    )
-    crossing_rows = await replicas.fetch(
-        """SELECT account_id::text, crossing, outcome, order_id::text FROM wallet.auto_reload_crossing
-            WHERE account_id = ANY($1::uuid[])""",
-        account_ids,
-    )
     rental_rows = await replicas.fetch(
         """
         SELECT r.id::text, c.account_id::text, r.hwid, r.status = 'active' AS active
@@ -372,7 +421,14 @@ async def recorded(
         redemptions=tuple(workload.redemptions),
         ledger=tuple(
             LedgerEntry(
-                r["id"], r["account_id"], r["kind"], r["amount"], r["balance_after"], r["key_id"], int(r["lines_sum"])
+                r["id"],
+                r["account_id"],
+                r["kind"],
+                r["amount"],
+                r["balance_after"],
+                r["key_id"],
+                int(r["lines_sum"]),
+                reload_book=int(r["reload_book"]),
             )
             for r in ledger_rows
         ),
@@ -385,65 +441,28 @@ async def recorded(
             ReloadOrder(r["id"], r["account_id"], r["amount"], r["crossing"], r["ledger_entry_id"]) for r in order_rows
         ),
         reload_crossings=tuple(
-            ReloadCrossing(r["account_id"], r["crossing"], r["outcome"], r["order_id"]) for r in crossing_rows
+            ReloadCrossing(r["account_id"], r["crossing"], r["outcome"], r["order_id"], r["reason"])
+            for r in crossing_rows
         ),
+        auto_reloads=tuple(
+            AutoReloadState(
+                r["account_id"],
+                threshold_s=r["threshold_s"],
+                enabled=r["enabled"],
+                paused_by_depletion=r["paused_by_depletion"],
+                crossings=r["crossings"],
+                depletes_at=_epoch(r["depletes_at"]),
+                handled_depletes_at=_epoch(r["handled_depletes_at"]),
+                depleted=r["depleted"],
+            )
+            for r in money["auto_reloads"]
+        ),
+        observed_at=float(money["observed_at"][0]["at"].timestamp()),
         software_changes=tuple(workload.software_changes),
         software_rentals=tuple(
             SoftwareRental(r["id"], r["account_id"], r["type"], r["count"], r["active"]) for r in software_rows
         ),
     )
-
-
-async def diagnosis(
-    replicas: ReplicaSet, workload: Workload, gateways: list[SimulatedGateway], report: Report
-) -> list[str]:
-    """For each gateway the checker flagged, both sides of its rental, so that a failed seed in CI says where the
-    change stopped: the contract's RentalChanged versions in the contracts outbox (sent, and handled by the
-    distributor's inbox or not), the distributor's copy of the contract and the account's runway, and what the
-    gateway accepted."""
-    lines = []
-    for tenant, gateway in zip(workload.tenants, gateways, strict=True):
-        if not any(gateway.hwid in anomaly for anomaly in report.anomalies):
-            continue
-        contract = uuid.UUID(tenant.contract_id)
-        held = await replicas.fetch("SELECT rental_version, status FROM contracts.contract WHERE id = $1", contract)
-        events = await replicas.fetch(
-            """SELECT o.payload ->> 'version' AS version, o.payload ->> 'active' AS active,
-                      jsonb_path_query_array(o.payload, '$.domains[*].devices[*].hwid') AS devices,
-                      o.sent_at IS NOT NULL AS sent,
-                      EXISTS (SELECT 1 FROM licensing.inbox_message i WHERE i.message_id = o.id::text) AS handled
-                 FROM contracts.outbox_message o
-                WHERE o.event_type = 'RentalChanged' AND o.payload ->> 'contract_id' = $1
-                ORDER BY o.created_at DESC LIMIT 4""",
-            tenant.contract_id,
-        )
-        copy = await replicas.fetch(
-            """SELECT c.version, c.active, c.burn_rate_per_day, rd.devices
-                 FROM licensing.contract_rental c LEFT JOIN licensing.rental_domain rd USING (contract_id)
-                WHERE c.contract_id = $1""",
-            contract,
-        )
-        runways = await replicas.fetch(
-            """SELECT (SELECT max((payload ->> 'version')::bigint) FROM wallet.outbox_message
-                        WHERE event_type = 'RunwayChanged' AND subject = $1) AS wallet_version,
-                      r.version, r.depletes_at, r.burn_rate_per_day
-                 FROM licensing.account_runway r WHERE r.account_id = $2""",
-            tenant.account_id,
-            uuid.UUID(tenant.account_id),
-        )
-        bundles = await replicas.fetch(
-            """SELECT seq, jsonb_array_length(content -> 'devices') AS devices, issued_at FROM licensing.bundle
-                WHERE hwid = $1 ORDER BY seq DESC LIMIT 3""",
-            gateway.hwid,
-        )
-        lines.append(
-            f"diagnosis {gateway.hwid}: contract {[dict(r) for r in held]}; RentalChanged newest first "
-            f"{[dict(r) for r in events]}; distributor's copy {[dict(r) for r in copy]};"
-            f" runway {[dict(r) for r in runways]};"
-            f" bundles {[dict(r) for r in bundles]}; gateway accepted {gateway.stats.accepted[-4:]},"
-            f" reboots {gateway.stats.reboot_reasons[-3:]}, connects {gateway.stats.connects}"
-        )
-    return lines
 
 
 class Phases:
@@ -475,8 +494,14 @@ async def fault_run(
     async with httpx.AsyncClient(timeout=10) as http:
         client = Client(replicas, http)
         await set_first_tariff(client)
-        tenants = list(await asyncio.gather(*(open_tenant(client, label=f"Fault {seed}.{n}") for n in range(ACCOUNTS))))
+        tenants = list(
+            await asyncio.gather(
+                *(open_tenant(client, label=f"Fault {seed}.{n}") for n in range(ACCOUNTS)),
+                open_tenant(client, label=f"Fault {seed}.reload", phones=1, phone_product=RELOAD_PRODUCT, mailed=False),
+            )
+        )
         tenants[0].thrifty = True
+        tenants[-1].reloading = True
         workload = Workload(client=client, seed=seed, tenants=tenants)
         await workload.fund()  # credit first, so activations are possible from the start
         fleet = Fleet(
@@ -499,19 +524,29 @@ async def fault_run(
                 finally:
                     workload.faults_pending = False
 
+            faulted_from = datetime.now(UTC)
             injected, _ = await asyncio.gather(faults(), workload.run(until=started + WORKLOAD_S))
+            faulted_until = datetime.now(UTC)
             phases.mark("workload and faults")
+            await workload.stop_reloads()
             await chaos.stop()  # the delayed copies still due are published before the drain is awaited
             await all_ready(replicas, http)
             phases.mark("services ready")
             await workload.settle()
             await run_out(replicas, [t for t in tenants if t.thrifty])
             phases.mark("run-out")
+            await reloads_stopped(replicas, [t for t in tenants if t.reloading])
+            phases.mark("reloads stopped")
             await drained(replicas, fleet.gateways, servers)
             phases.mark("outboxes drained, gateways current")
             report = check(await recorded(replicas, workload, fleet.gateways, servers))
-            if not report.valid:
-                report.anomalies.extend(await diagnosis(replicas, workload, fleet.gateways, report))
+            workload.reloads_under_faults = await replicas.count(
+                """SELECT count(*) FROM wallet.reload_order
+                    WHERE account_id = ANY($1::uuid[]) AND ordered_at BETWEEN $2 AND $3""",
+                [t.account_id for t in tenants],
+                faulted_from,
+                faulted_until,
+            )
         finally:
             await fleet.stop()
             await chaos.stop()
@@ -544,7 +579,9 @@ async def notices_arrived_once_each(replicas: ReplicaSet, workload: Workload, si
     One notice per fact (`BalanceLow`, `BalanceDepleted`, `BalanceRestored` in the wallet's outbox), each sent
     (within a sender's lease, should a kill have caught one mid-send), and each `Message-ID` in the sink once.
     """
-    account_ids = [t.account_id for t in workload.tenants]
+    # The Auto-iSC account has no contact address: its mail (a notice per reload) would multiply the chances of a
+    # kill between the SMTP server's acceptance and the sender's mark, which sends a copy again by design.
+    account_ids = [t.account_id for t in workload.busy]
     facts = await replicas.count(
         """SELECT count(*) FROM wallet.outbox_message
            WHERE event_type IN ('BalanceLow', 'BalanceDepleted', 'BalanceRestored') AND subject = ANY($1::text[])""",
@@ -584,6 +621,10 @@ def report_seed(
     print(f"phases: {phases.render()}")
     answers = ", ".join(f"{status} x {n}" for status, n in sorted(workload.client.server_errors.items()))
     print(f"server errors answered (and retried): {answers or 'none'}")
+    print(
+        f"Auto-iSC: {report.counts['reload orders']} reload orders ({workload.reloads_under_faults} while the faults"
+        f" were injected), {report.counts['reload crossings refused']} crossings refused"
+    )
     print("\n".join(injected))
     print(report.render())
     seed_summaries.append(
@@ -592,6 +633,8 @@ def report_seed(
     assert report.counts["redemptions attempted"] > 0
     assert report.counts["rental changes attempted"] > 0
     assert report.counts["software changes attempted"] > 0
+    assert report.counts["reload orders"] > 0, "no Auto-iSC reload: the reloads went unchecked"
+    assert report.counts["reload crossings refused"] > 0, "no crossing refused: refusals went unchecked"
     assert report.counts["depleted bundles checked"] > 0, "no account ran out: depleted bundles went unchecked"
     assert report.counts["expiries checked"] > 0, "no running gateway: bundle expiries went unchecked"
     assert report.counts["enforcement histories checked"] == len(workload.tenants), "enforcement went unchecked"

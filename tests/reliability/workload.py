@@ -6,6 +6,16 @@ faulted services come back. Actors share nothing but what the platform would sha
 activation keys to customers, two customers of an account work on the same contract and the same phones
 (one may deactivate the rental the other is replacing: the loser gets a refusal, which is fine), the operator
 changes the tariff under everyone, and the gateways are dropped while bundles are being pushed to them.
+
+One more account reloads by Auto-iSC (issue 16) all through the faults: it rents one phone of a product of its
+own, at a rate (`RELOAD_RATE_PER_DAY`) low enough that a key of 30 days' worth is a key the partner can sell, so
+Auto-iSC's precondition is met as a customer would meet it; its threshold is those 30 days, so the time left
+crosses it seconds after the rental starts, and each reload moves the run-out on by `RELOAD_EVERY_S` only: the
+wallet's scheduler fires a crossing every 1.5 s, through the kills and restarts. Its partner suspends its Auto-iSC
+for a while (the crossings due meanwhile are refused, the next after it is allowed again reloads at once), and
+for good once the faults are over, so that a last crossing is refused and nothing is due when the checker reads the
+wallet. Its customers act on nothing else, so nothing but the reloads moves its run-out; it has no contact
+address (no mail per reload).
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from reliability.checker import Redemption, RentalChange, SoftwareChange
 from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import GatewayState
 from shared.dev_issuer import issue_token, load_or_create_key
+from shared.money import MICRO_PER_ISC, SECONDS_PER_DAY, format_isc, parse_isc
 from tests.harness import Tenant, eventually
 from tests.integration.scale.replicas import CONTRACTS, LICENSE_DISTRIBUTOR, PROVISIONING, WALLET, ReplicaSet
 
@@ -37,6 +48,19 @@ TARIFF_RATES = ("86400", "172800", "259200")
 SOFTWARE_TYPES = ("FAULTUC", "FAULTFAX")
 SOFTWARE_RATE = "86400"
 KIND_BY_NAME = {kind.name: kind for kind in (WALLET, CONTRACTS, PROVISIONING, LICENSE_DISTRIBUTOR)}
+# The Auto-iSC account (issue 16): its phone's product and tariff (0.1 iSC a second: 30 days' worth is 259,200 iSC,
+# within a key's 1,000,000), the same every seed, so never a rise, never changed by the operator.
+RELOAD_PRODUCT = "PHONE-FAULT-RELOAD"
+RELOAD_RATE_PER_DAY = 8640 * MICRO_PER_ISC
+RELOAD_THRESHOLD_DAYS = 30
+RELOAD_LEAD_S = 2  # the first crossing comes this long after its rental starts
+RELOAD_EVERY_S = 1.5  # each reload moves the run-out on by this much: the next crossing comes that much later
+RELOAD_AMOUNT = int(RELOAD_RATE_PER_DAY * RELOAD_EVERY_S) // SECONDS_PER_DAY
+# The monthly cap: a bound the run does not reach (a cluster seed's faults go on for minutes), should the partner's
+# suspension at the end fail to stop the reloads; the crossing after them would be refused.
+RELOADS_CAP = 400
+# Loaded by hand: 30 days' worth at its rate (Auto-iSC's precondition) and the lead.
+RELOAD_KEY = RELOAD_THRESHOLD_DAYS * RELOAD_RATE_PER_DAY + RELOAD_RATE_PER_DAY * RELOAD_LEAD_S // SECONDS_PER_DAY
 
 
 @dataclass(frozen=True)
@@ -57,6 +81,8 @@ class FaultRunTenant(Tenant):
     replaced: set[str] = field(default_factory=set)  # device ids replaced away by an RMA: never rented again
     keys: list[SoldKey] = field(default_factory=list)  # activation keys a partner sold, not yet redeemed
     thrifty: bool = False  # is sold tiny keys only: runs out
+    reloading: bool = False  # reloads by Auto-iSC; sold one key at the start, and no customer acts on it
+    partner: dict[str, str] = field(default_factory=dict)  # the auth headers of the partner that opened it
     software: dict[str, tuple[str, int]] = field(default_factory=dict)  # licence type -> (rental id, count) rented
     # One software change at a time per account: the checker compares each rental's count with the last one
     # confirmed, which needs the answers in the order the changes committed.
@@ -125,8 +151,11 @@ def notice_address(account_id: str) -> str:
     return f"notices-{account_id}@fault-run.example"
 
 
-async def open_tenant(client: Client, *, label: str) -> FaultRunTenant:
-    """An account set up the way a partner and its customer would: domain, active contract, gateway, phones."""
+async def open_tenant(
+    client: Client, *, label: str, phones: int = PHONES_PER_GATEWAY, phone_product: str = PHONE, mailed: bool = True
+) -> FaultRunTenant:
+    """An account set up the way a partner and its customer would: domain, active contract, gateway, phones, and
+    (when `mailed`) a contact address for its notices."""
     partner = client.replicas.platform.auth("partner")
     account = await client.ok("wallet", "POST", "/v1/accounts", headers=partner, json={"name": label})
     account_id = str(account["id"])
@@ -145,7 +174,7 @@ async def open_tenant(client: Client, *, label: str) -> FaultRunTenant:
     )
     await client.ok("contracts", "POST", f"/v1/contracts/{contract_id}/acceptance", headers=customer)
     await client.ok("contracts", "POST", f"/v1/contracts/{contract_id}/approval", headers=client.operator)
-    gateway = GatewayState.generate(phones=PHONES_PER_GATEWAY, phone_product=PHONE)
+    gateway = GatewayState.generate(phones=phones, phone_product=phone_product)
     await client.ok(
         "provisioning",
         "POST",
@@ -158,13 +187,14 @@ async def open_tenant(client: Client, *, label: str) -> FaultRunTenant:
         *(client.replicas.platform.auth("customer", account_id=account_id) for _ in range(1, CUSTOMERS_PER_ACCOUNT)),
     ]
     # Its notices go to an address of its own (the single-server run checks they arrive once each).
-    await client.ok(
-        "wallet",
-        "PUT",
-        f"/v1/accounts/{account_id}/contacts",
-        headers=customer,
-        json={"emails": [notice_address(account_id)]},
-    )
+    if mailed:
+        await client.ok(
+            "wallet",
+            "PUT",
+            f"/v1/accounts/{account_id}/contacts",
+            headers=customer,
+            json={"emails": [notice_address(account_id)]},
+        )
     tenant = FaultRunTenant(
         account_id=account_id,
         name=label,
@@ -173,6 +203,7 @@ async def open_tenant(client: Client, *, label: str) -> FaultRunTenant:
         domain_id=str(domain["id"]),
         contract_id=contract_id,
         gateway=gateway,
+        partner=partner,
     )
     for phone in gateway.phones:
         code = await client.ok(
@@ -183,7 +214,7 @@ async def open_tenant(client: Client, *, label: str) -> FaultRunTenant:
             "POST",
             "/v1/provisioning",
             headers={},
-            json={"code": code["code"], "hwid": phone.hwid, "product": PHONE, "type": "PHONE"},
+            json={"code": code["code"], "hwid": phone.hwid, "product": phone_product, "type": "PHONE"},
         )
         tenant.device_ids[phone.hwid] = str(device["id"])
     return tenant
@@ -209,6 +240,8 @@ class Workload:
     # While faults are still being injected the actors go on past `until` (faults are injected one after the
     # other, and a cluster seed's last one can end well after the drawn 12 s): no fault meets an idle platform.
     faults_pending: bool = False
+    # Auto-iSC reload orders the wallet placed while the faults were being injected (for the seed's report).
+    reloads_under_faults: int = 0
 
     def __post_init__(self) -> None:
         # Each partner is its own principal (its own token subject); they only sell keys, so no account scope binds.
@@ -220,6 +253,11 @@ class Workload:
 
     def rng(self, actor: str) -> random.Random:
         return random.Random(f"workload:{self.seed}:{actor}")
+
+    @property
+    def busy(self) -> list[FaultRunTenant]:
+        """The accounts partners sell to and customers act on: all but the Auto-iSC one."""
+        return [t for t in self.tenants if not t.reloading]
 
     # --- partners -------------------------------------------------------------------------------------------
 
@@ -393,6 +431,26 @@ class Workload:
             if later is not None and later.status_code in (200, 201):
                 self.done["schedule tariff"] += 1
 
+    async def suspend_auto_reload(self, tenant: FaultRunTenant, *, suspended: bool) -> bool:
+        """The account's partner stops its reloads (the crossings due meanwhile are refused), or allows them again."""
+        answer = await self.client.request(
+            "wallet",
+            "PUT",
+            f"/v1/accounts/{tenant.account_id}/auto-reload/suspension",
+            headers=tenant.partner,
+            json={"suspended": suspended},
+        )
+        if answer is None or answer.status_code != 200:
+            return False
+        self.done["suspend Auto-iSC" if suspended else "allow Auto-iSC again"] += 1
+        return True
+
+    async def stop_reloads(self) -> None:
+        """After the faults: the partners suspend Auto-iSC for good, so that nothing is due when the wallet is read."""
+        for tenant in self.tenants:
+            if tenant.reloading:
+                assert await self.suspend_auto_reload(tenant, suspended=True), "Auto-iSC not suspended at the end"
+
     async def drop_gateway(self, rng: random.Random) -> None:
         gateway = self.gateways.get(rng.choice(self.tenants).account_id)
         if gateway is not None:
@@ -404,7 +462,7 @@ class Workload:
     async def partner(self, n: int, *, until: float) -> None:
         rng = self.rng(f"partner-{n}")
         while self._running(until):
-            tenant = rng.choice(self.tenants)
+            tenant = rng.choice(self.busy)
             # Past the drawn workload, while faults are still pending (a cluster seed's go on for minutes), the
             # thrifty account is sold nothing more: minutes of 1-iSC keys on one rental at a time left it a balance
             # that took 59.9 s of the run-out's 60 s to burn at the end of a cluster seed.
@@ -435,6 +493,16 @@ class Workload:
             await self.drop_gateway(rng)
             self.operations += 1
 
+    async def reload_partner(self, tenant: FaultRunTenant, *, until: float) -> None:
+        """The Auto-iSC account's partner suspends its reloads once, for a while drawn from the seed, and allows them
+        again: the crossing due meanwhile is refused, and the one after it reloads at once and catches up."""
+        rng = self.rng(f"reload-partner-{self.tenants.index(tenant)}")
+        await think(rng, 2.0, 6.0)
+        if self._running(until) and await self.suspend_auto_reload(tenant, suspended=True):
+            await think(rng, 1.5, 3.0)
+            await self.suspend_auto_reload(tenant, suspended=False)
+        self.operations += 1
+
     def _running(self, until: float) -> bool:
         return self.faults_pending or asyncio.get_running_loop().time() < until
 
@@ -442,23 +510,75 @@ class Workload:
         """Every actor at once until `until`: partners, customers, the operator and the gateway drops."""
         await asyncio.gather(
             *(self.partner(n, until=until) for n in range(PARTNERS)),
-            *(self.customer(t, n, until=until) for t in self.tenants for n in range(CUSTOMERS_PER_ACCOUNT)),
+            *(self.customer(t, n, until=until) for t in self.busy for n in range(CUSTOMERS_PER_ACCOUNT)),
             self.operator(until=until),
             self.gateway_drops(until=until),
+            *(self.reload_partner(t, until=until) for t in self.tenants if t.reloading),
         )
 
     async def fund(self) -> None:
         """Before the run: a partner sells each account a key and a customer redeems it, so rentals can start."""
         setup = self.rng("setup")
-        for tenant in self.tenants:
+        for tenant in self.busy:
             await self.sell_keys(self.partners[0], tenant, setup)
             while tenant.keys:
                 await self.redeem(tenant, tenant.customers[0], setup)
+        for tenant in self.tenants:
+            if tenant.reloading:
+                await self.arm_auto_reload(tenant, setup)
+
+    async def arm_auto_reload(self, tenant: FaultRunTenant, rng: random.Random) -> None:
+        """The Auto-iSC account: a key of 30 days' worth and the lead redeemed, its phone rented, and Auto-iSC set
+        with a threshold of those 30 days, as its customer would (the wallet checks the precondition at the rate
+        the rental started)."""
+        batch = await self.client.ok(
+            "wallet",
+            "POST",
+            "/v1/activation-keys",
+            headers=self.partners[0],
+            json={"amount": format_isc(RELOAD_KEY), "count": 1},
+        )
+        keys = batch["keys"]
+        assert isinstance(keys, list)
+        [key] = keys
+        await self.client.ok(
+            "wallet",
+            "POST",
+            f"/v1/accounts/{tenant.account_id}/redemptions",
+            headers=tenant.customer,
+            json={"code": key["code"]},
+        )
+        self.redemptions.append(Redemption(key["id"], tenant.account_id, RELOAD_KEY, confirmed=True))
+
+        async def rented() -> bool:
+            # Refused while the contracts service has not heard of the credit yet: tried again.
+            await self.activate(tenant, tenant.customer, rng)
+            return bool(tenant.rentals)
+
+        await eventually(rented, until=bool, within=30, every=0.2, what="the Auto-iSC account's rental")
+
+        async def burning() -> int:
+            account = await self.client.ok(
+                "wallet", "GET", f"/v1/accounts/{tenant.account_id}", headers=tenant.customer
+            )
+            return parse_isc(str(account["burn_rate_per_day"]))
+
+        await eventually(burning, until=lambda rate: rate == RELOAD_RATE_PER_DAY, within=30, what="its burn")
+        setting = {
+            "threshold_days": RELOAD_THRESHOLD_DAYS,
+            "amount": format_isc(RELOAD_AMOUNT),
+            "monthly_cap": format_isc(RELOADS_CAP * RELOAD_AMOUNT),
+            "enabled": True,
+        }
+        await self.client.ok(
+            "wallet", "PUT", f"/v1/accounts/{tenant.account_id}/auto-reload", headers=tenant.customer, json=setting
+        )
+        self.done["set Auto-iSC"] += 1
 
     async def settle(self) -> None:
         """After the faults: every account burns (so expiries are checked) and the thrifty ones run out."""
         rng = self.rng("settle")
-        for tenant in self.tenants:
+        for tenant in self.busy:
             if tenant.thrifty:
                 for _ in tenant.idle():
                     await self.activate(tenant, tenant.customers[0], rng)
@@ -480,6 +600,12 @@ async def set_first_tariff(client: Client) -> None:
     answer = await set_tariff(client, {"rate_per_day": TARIFF_RATES[1], "licences": [{"type": "PORT", "count": 1}]})
     assert answer is not None, "the first tariff: no answer"
     assert answer.status_code in (200, 201) or _too_soon(answer), answer.text
+    reload_tariff: dict[str, object] = {
+        "rate_per_day": format_isc(RELOAD_RATE_PER_DAY),
+        "licences": [{"type": "PORT", "count": 1}],
+    }
+    # The same rate every seed: never a rise, so never refused as too soon.
+    await client.ok("contracts", "PUT", f"/v1/tariffs/{RELOAD_PRODUCT}", headers=client.operator, json=reload_tariff)
     for licence_type in SOFTWARE_TYPES:
         # The same rate every seed: never a rise, so never refused as too soon.
         software = await client.request(

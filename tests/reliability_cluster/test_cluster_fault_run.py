@@ -35,6 +35,7 @@ from shared.messaging.broker import split_urls
 from tests.integration.scale.replicas import ReplicaSet, running_replicas
 from tests.reliability.conftest import SeedSummary
 from tests.reliability.test_seeded_fault_run import (
+    FAULT_RUN_RETRIES,
     FAULTS_PER_SEED,
     WORKLOAD_S,
     Injector,
@@ -71,7 +72,8 @@ TIMINGS = Timings()
 @pytest.fixture(scope="module")
 async def processes(platform: ClusterPlatform, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ReplicaSet]:
     log_dir: Path = tmp_path_factory.mktemp("cluster-fault-run-logs")
-    async with running_replicas(platform, log_dir, count=1) as replica_set:
+    # The consumers' retries outlast the faults, as in the single-server run (FAULT_RUN_RETRIES).
+    async with running_replicas(platform, log_dir, count=1, extra_env=FAULT_RUN_RETRIES) as replica_set:
         yield replica_set
 
 
