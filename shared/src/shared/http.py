@@ -149,14 +149,7 @@ class BodySizeLimit:
                 return
             if not message.get("more_body", False):
                 break
-        pending = iter(buffered)
-
-        async def replay() -> Message:
-            for message in pending:
-                return message
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, _replayed(buffered, receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
