@@ -291,14 +291,24 @@ class Runway:
     depletes_at: datetime | None
 
 
+def new_rates(
+    burn: Burn, contracts: Iterable[ContractRates], *, at: datetime
+) -> tuple[int, tuple[RateStep, ...]] | None:
+    """The account's rates from `at` (the rate then and the steps after it) once its contracts are `contracts`,
+    or None when they are the rates the burn already goes on with. The one rule both the wallet's RentalChanged
+    (`wallet.service.apply_rental_change`) and the forecast (`rerated`) follow, so they cannot drift apart."""
+    rates = account_rates(contracts, start=at)
+    return None if rates == burn.rates_from(at) else rates
+
+
 def rerated(burn: Burn, contracts: Iterable[ContractRates], *, at: datetime) -> Burn:
-    """The burn after the account's contracts change to `contracts` at `at`: exactly what the wallet does with a
-    RentalChanged (`wallet.service.apply_rental_change`): the rates summed over the contracts from `at`; unchanged
+    """The burn after the account's contracts change to `contracts` at `at`, as the wallet changes it: unchanged
     rates leave the burn as it is, others settle at `at` and start a new segment."""
     at = max(at, burn.settled_at)
-    rate, schedule = account_rates(contracts, start=at)
-    if (rate, schedule) == burn.rates_from(at):
+    rates = new_rates(burn, contracts, at=at)
+    if rates is None:
         return burn
+    rate, schedule = rates
     changed, _ = burn.change_rate(rate_per_day=rate, schedule=schedule, at=at)
     return changed
 

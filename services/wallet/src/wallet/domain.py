@@ -37,6 +37,9 @@ from shared.burn import (
     account_rates as account_rates,
 )
 from shared.burn import (
+    new_rates as new_rates,
+)
+from shared.burn import (
     usage_for as usage_for,
 )
 from shared.money import SECONDS_PER_DAY, format_isc
