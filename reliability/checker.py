@@ -125,7 +125,8 @@ class AutoReloadState:
     """An account's Auto-iSC as the wallet holds it at the end (epoch seconds): whether a crossing is due unhandled.
 
     A crossing is due at `depletes_at - threshold_s` while Auto-iSC is enabled, not paused by a run-out and the
-    account not depleted; once handled (reloaded or refused) `handled_depletes_at` is that run-out."""
+    account not depleted; once handled (reloaded or refused) `handled_depletes_at` is that run-out, and a crossing
+    the cap refused is due again at `retry_at` (the next month's start)."""
 
     account_id: str
     threshold_s: int
@@ -135,6 +136,7 @@ class AutoReloadState:
     depletes_at: float | None
     handled_depletes_at: float | None
     depleted: bool
+    retry_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -472,8 +474,9 @@ def _check_nothing_due(recorded: Recorded, report: Report) -> None:
     for state in recorded.auto_reloads:
         if not state.enabled or state.paused_by_depletion or state.depleted or state.depletes_at is None:
             continue
-        due = state.depletes_at - state.threshold_s
-        if due <= recorded.observed_at - RELOAD_DUE_TOLERANCE_S and state.handled_depletes_at != state.depletes_at:
+        handled = state.handled_depletes_at == state.depletes_at
+        due = state.retry_at if handled else state.depletes_at - state.threshold_s
+        if due is not None and due <= recorded.observed_at - RELOAD_DUE_TOLERANCE_S:
             report.flag(
                 "reloads lost",
                 f"account {state.account_id}: a crossing due at {due} was never handled"

@@ -228,6 +228,13 @@ def test_a_crossing_without_its_order_or_reason_skipped_or_left_due_is_a_reload_
     for fine in (soon, replace(unhandled, paused_by_depletion=True), replace(unhandled, enabled=False)):
         report = check(replace(recorded, auto_reloads=(fine,)))
         assert report.valid, report.render()
+    # A crossing the cap refused is due again when the next month starts: left due past its retry, it is lost;
+    # before its retry, it is not.
+    refused_by_cap = replace(state, handled_depletes_at=state.depletes_at, retry_at=NOW - 2 * RELOAD_DUE_TOLERANCE_S)
+    assert check(replace(recorded, auto_reloads=(refused_by_cap,))).counts["reloads lost"] == 1
+    waiting = replace(refused_by_cap, retry_at=NOW + 3600)
+    report = check(replace(recorded, auto_reloads=(waiting,)))
+    assert report.valid, report.render()
 
 
 def test_a_lower_seq_accepted_a_gateway_behind_or_running_the_wrong_devices_is_flagged() -> None:

@@ -315,7 +315,7 @@ async def wallet_snapshot(replicas: ReplicaSet, account_ids: list[str]) -> dict[
                           FROM wallet.auto_reload_crossing WHERE account_id = ANY($1::uuid[])""",
         "auto_reloads": """
             SELECT r.account_id::text, r.threshold_s, r.enabled, r.paused_by_depletion, r.crossings,
-                   r.handled_depletes_at, a.depletes_at, a.depleted
+                   r.handled_depletes_at, r.retry_at, a.depletes_at, a.depleted
               FROM wallet.auto_reload r JOIN wallet.account a ON a.id = r.account_id
              WHERE r.account_id = ANY($1::uuid[])""",
     }
@@ -454,6 +454,7 @@ async def recorded(
                 depletes_at=_epoch(r["depletes_at"]),
                 handled_depletes_at=_epoch(r["handled_depletes_at"]),
                 depleted=r["depleted"],
+                retry_at=_epoch(r["retry_at"]),
             )
             for r in money["auto_reloads"]
         ),

@@ -5,7 +5,7 @@ The trigger is time left, not amount: a reload is due at the instant the time le
 the run-out minus the threshold. The run-out is whatever the caller's runway says (the wallet's `Burn`: piecewise
 over the scheduled rates), so the trigger is evaluated by the same code as the run-out itself. A reload that leaves
 the time left still under the threshold is followed at once by another (a new crossing), until the time left is
-above it or the monthly cap refuses one.
+above it or the monthly cap refuses one; a crossing the cap refused is tried again when the next month starts.
 
 Lives in `shared` (pure, no service imported) so the wallet's scheduler and a forecast in another service agree.
 """
@@ -74,6 +74,18 @@ def month_start(at: datetime) -> datetime:
     return utc.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+def next_month_start(at: datetime) -> datetime:
+    """The start of the calendar month (UTC) after `at`'s: the monthly cap counts afresh from here."""
+    start = month_start(at)
+    return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+
+
+def retried_at(reason: FailureReason, *, at: datetime) -> datetime | None:
+    """When a crossing refused at `at` is tried again although the runway has not changed: a cap's refusal when the
+    next month starts (its cap counts afresh), a partner's suspension never (ending it re-evaluates the crossing)."""
+    return next_month_start(at) if reason == "monthly_cap_reached" else None
+
+
 def cap_allows(*, reloaded_this_month: int, amount: int, monthly_cap: int) -> bool:
     """Whether one more reload of `amount` stays within the month's cap."""
     return reloaded_this_month + amount <= monthly_cap
@@ -97,13 +109,15 @@ def planned_reloads(
     reloaded_this_month: int = 0,
     suspended_by_partner: bool = False,
 ) -> Iterator[tuple[PlannedReload | PlannedFailure, R]]:
-    """The reloads that would happen from `now` to `until`, each with the runway right after it, in order; ends with
-    a `PlannedFailure` if one is refused (the cap, a partner's suspension): after it nothing reloads until something
-    changes. `reloaded_this_month` is what was already reloaded in `now`'s month. The last runway yielded is the
-    one that runs out (or burns past `until`)."""
+    """The reloads that would happen from `now` to `until`, each with the runway right after it, in order, and each
+    refusal (`PlannedFailure`) on the way. After the cap refuses, the same crossing is tried again when the next
+    month starts, if the balance lasts until then (`retried_at`); after a partner's suspension refuses, nothing
+    reloads until something changes. `reloaded_this_month` is what was already reloaded in `now`'s month. The last
+    runway yielded is the one that runs out (or burns past `until`)."""
     month, reloaded = month_start(now), reloaded_this_month
     for _ in range(MAX_PLANNED):
-        due = due_at(depletes_at=runway.depletes_at(), threshold_s=setting.threshold_s)
+        depletes_at = runway.depletes_at()
+        due = due_at(depletes_at=depletes_at, threshold_s=setting.threshold_s)
         if due is None or due > until:
             return
         at = max(due, now)
@@ -112,7 +126,11 @@ def planned_reloads(
         reason = refusal(setting=setting, reloaded_this_month=reloaded, suspended_by_partner=suspended_by_partner)
         if reason is not None:
             yield PlannedFailure(at=at, reason=reason), runway
-            return
+            retry = retried_at(reason, at=at)
+            if retry is None or retry > until or (depletes_at is not None and retry >= depletes_at):
+                return
+            now = retry
+            continue
         runway, _ = runway.load(amount=setting.amount, at=at)
         reloaded += setting.amount
         now = at

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared import auto_reload
 from shared.clock import MovableClock
 from shared.dev_issuer import issue_token, load_or_create_key
 from shared.events.wallet import (
@@ -216,6 +217,10 @@ async def test_the_cap_and_a_partner_s_suspension_stop_reloads_and_a_run_out_wai
     platform: TestPlatform, tap: EventTap
 ) -> None:
     clock = MovableClock()
+    # The story below (a crossing 25 days on, the run-out 7 days later) stays inside one calendar month, so the
+    # cap's refusal is not tried again at a month's turn (the next test covers that).
+    month = auto_reload.next_month_start(clock.now() + 26 * DAY)
+    clock.advance(month - 25 * DAY + timedelta(hours=1) - clock.now())
     async with AsyncExitStack() as stack:
         first, second = await two_wallets(stack, platform, clock)
         account_id = await opened_by(first, platform, "partner-three")
@@ -286,6 +291,56 @@ async def test_the_cap_and_a_partner_s_suspension_stop_reloads_and_a_run_out_wai
         reloads = await tap.wait_for(AutoReloadTriggered, account_id=account_id, count=3)
         assert reloads[-1].envelope.data["crossing"] == 5
         assert await count_of(platform, "reload_order", account_id) == 3
+
+
+async def test_a_crossing_the_cap_refused_reloads_when_the_next_month_starts(
+    platform: TestPlatform, tap: EventTap
+) -> None:
+    """The cap counts per calendar month: a crossing it refused, with the time left still under the threshold when
+    the month turns, is tried again then, once, by one of the two replicas."""
+    clock = MovableClock()
+    # Funded 27 days before a month starts, burning 1 iSC a day: 30 days, so the run-out is 3 days into the month.
+    month = auto_reload.next_month_start(clock.now() + 28 * DAY)
+    clock.advance(month - 27 * DAY - clock.now())
+    async with AsyncExitStack() as stack:
+        first, second = await two_wallets(stack, platform, clock)
+        account_id = await opened_by(first, platform, "partner-four")
+        await fund(first, platform, account_id, amount="30")
+        await publish_rental_changed(
+            platform, account_id=account_id, contract_id=uuid.uuid4(), rate_per_day=RATE, version=1
+        )
+        account = await account_where(first, platform, account_id, burn_rate_per_day="1")
+        depletes_at = datetime.fromisoformat(str(account["depletes_at"]))
+        assert month < depletes_at < month + 4 * DAY
+
+        # 5 days left, 2 before the month turns: 1 iSC at once, then the cap of 1 iSC refuses the next crossing.
+        clock.advance(depletes_at - 5 * DAY - clock.now())
+        accepted = await set_auto_reload(second, platform, account_id, amount="1", monthly_cap="1")
+        assert accepted.status_code == 200, accepted.text
+        [reload] = await tap.wait_for(AutoReloadTriggered, account_id=account_id)
+        [failed] = await tap.wait_for(AutoReloadFailed, account_id=account_id)
+        assert (reload.envelope.data["crossing"], failed.envelope.data["crossing"]) == (1, 2)
+        assert failed.envelope.data["reason"] == "monthly_cap_reached"
+        state = await auto_reload_of(first, platform, account_id)
+        assert datetime.fromisoformat(str(state["next_reload_at"])) == month
+
+        # Nothing more within the month; when it turns, the refused crossing reloads (a new crossing, 3), and the
+        # one after it is refused by the new month's cap.
+        clock.advance(month - timedelta(seconds=1) - clock.now())
+        assert (await auto_reload_of(second, platform, account_id))["reloaded_this_month"] == "1"
+        assert len(tap.of(AutoReloadTriggered, account_id=account_id)) == 1
+        clock.advance(timedelta(seconds=2))
+        reloads = await tap.wait_for(AutoReloadTriggered, account_id=account_id, count=2)
+        failures = await tap.wait_for(AutoReloadFailed, account_id=account_id, count=2)
+        assert [r.envelope.data["crossing"] for r in reloads] == [1, 3]
+        assert [f.envelope.data["crossing"] for f in failures] == [2, 4]
+        state = await auto_reload_of(first, platform, account_id)
+        assert state["reloaded_this_month"] == "1"
+        # The run-out comes before the month after, so nothing more is expected.
+        assert state["next_reload_at"] is None
+        assert await count_of(platform, "reload_order", account_id) == 2
+        assert await count_of(platform, "reload_order", account_id, f"ordered_at >= '{month.isoformat()}'") == 1
+        assert len(tap.of(AutoReloadTriggered, account_id=account_id)) == 2
 
 
 async def test_a_partner_or_operator_ends_nothing_it_cannot_see_and_delete_ends_auto_reload(

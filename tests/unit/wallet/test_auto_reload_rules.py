@@ -64,6 +64,26 @@ def test_the_cap_counts_per_calendar_month() -> None:
     assert len(months) == len(set(months)) >= 2
 
 
+def test_a_crossing_the_cap_refused_is_tried_again_when_the_next_month_starts() -> None:
+    # 5 days left on 30 December under a 7-day threshold, a cap of one 1-iSC reload a month: a reload, the cap's
+    # refusal, the same crossing reloaded on 1 January, refused again, and nothing in February (run out by then).
+    start = datetime(2026, 12, 30, 12, 0, tzinfo=UTC)
+    burn = Burn.opened(start).load(amount=5 * MICRO_PER_ISC, at=start)[0]
+    burn, _ = burn.change_rate(rate_per_day=MICRO_PER_ISC, schedule=(), at=start)
+    setting = ReloadSetting(threshold_s=7 * SECONDS_PER_DAY, amount=MICRO_PER_ISC, monthly_cap=MICRO_PER_ISC)
+    plan = [p for p, _ in auto_reload.planned_reloads(burn, setting=setting, now=start, until=start + 60 * DAY)]
+    january = datetime(2027, 1, 1, tzinfo=UTC)
+    assert [(type(p), p.at) for p in plan] == [
+        (PlannedReload, start),
+        (PlannedFailure, start),
+        (PlannedReload, january),
+        (PlannedFailure, january),
+    ]
+    assert auto_reload.retried_at("monthly_cap_reached", at=start) == january
+    assert auto_reload.retried_at("suspended_by_partner", at=start) is None
+    assert auto_reload.next_month_start(datetime(2027, 1, 31, 23, 59, tzinfo=UTC)) == datetime(2027, 2, 1, tzinfo=UTC)
+
+
 @pytest.mark.parametrize("threshold_days", [1, 14, 28])
 def test_nothing_burning_never_reloads(threshold_days: int) -> None:
     burn = burning(MICRO_PER_ISC, 0, ())

@@ -592,6 +592,9 @@ class AutoReload:
     paused_by_depletion: bool
     crossings: int
     handled_depletes_at: datetime | None
+    # When the crossing handled at `handled_depletes_at` is tried again with the runway unchanged (a cap's refusal:
+    # the next month), or None.
+    retry_at: datetime | None
     last_reload_at: datetime | None
     last_failure_at: datetime | None
     last_failure_reason: str | None
@@ -604,8 +607,8 @@ class AutoReload:
 
 
 _AUTO_RELOAD_COLUMNS = """account_id, threshold_s, amount, monthly_cap, enabled, suspended_by_partner,
-    paused_by_depletion, crossings, handled_depletes_at, last_reload_at, last_failure_at, last_failure_reason, set_by,
-    set_at"""
+    paused_by_depletion, crossings, handled_depletes_at, retry_at, last_reload_at, last_failure_at,
+    last_failure_reason, set_by, set_at"""
 
 
 async def get_auto_reload(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> AutoReload | None:
@@ -697,10 +700,12 @@ async def reloaded_since(conn: asyncpg.Connection | asyncpg.Pool, *, account_id:
     return int(total)
 
 
-# Due: enabled, not paused by a run-out, the run-out minus the threshold reached, and this runway not handled yet.
-_AUTO_RELOAD_DUE = """r.enabled AND NOT r.paused_by_depletion AND a.depletes_at IS NOT NULL
-    AND NOT a.depleted AND a.depletes_at - make_interval(secs => r.threshold_s) <= $1
-    AND r.handled_depletes_at IS DISTINCT FROM a.depletes_at"""
+# When the next crossing is due: the run-out minus the threshold while this runway is not handled yet, else the
+# handled crossing's retry (NULL: none).
+_AUTO_RELOAD_DUE_AT = """CASE WHEN r.handled_depletes_at IS DISTINCT FROM a.depletes_at
+    THEN a.depletes_at - make_interval(secs => r.threshold_s) ELSE r.retry_at END"""
+# Which accounts may reload at all: enabled, not paused by a run-out, burning towards a run-out.
+_AUTO_RELOAD_LIVE = """r.enabled AND NOT r.paused_by_depletion AND a.depletes_at IS NOT NULL AND NOT a.depleted"""
 
 
 async def lock_next_due_auto_reload(
@@ -710,8 +715,8 @@ async def lock_next_due_auto_reload(
     replica's claim is passed over, so one crossing is handled by one replica)."""
     row = await conn.fetchrow(
         f"""SELECT a.id FROM auto_reload r JOIN account a ON a.id = r.account_id
-            WHERE {_AUTO_RELOAD_DUE} AND a.id <> ALL($2::uuid[])
-            ORDER BY a.depletes_at - make_interval(secs => r.threshold_s)
+            WHERE {_AUTO_RELOAD_LIVE} AND {_AUTO_RELOAD_DUE_AT} <= $1 AND a.id <> ALL($2::uuid[])
+            ORDER BY {_AUTO_RELOAD_DUE_AT}
             LIMIT 1 FOR UPDATE OF a, r SKIP LOCKED""",  # noqa: S608 - fixed condition
         now,
         list(held_back),
@@ -729,10 +734,8 @@ async def next_auto_reload_instant(
     conn: asyncpg.Connection | asyncpg.Pool, *, held_back: Collection[UUID]
 ) -> datetime | None:
     value: datetime | None = await conn.fetchval(
-        """SELECT min(a.depletes_at - make_interval(secs => r.threshold_s))
-           FROM auto_reload r JOIN account a ON a.id = r.account_id
-           WHERE r.enabled AND NOT r.paused_by_depletion AND a.depletes_at IS NOT NULL AND NOT a.depleted
-             AND r.handled_depletes_at IS DISTINCT FROM a.depletes_at AND a.id <> ALL($1::uuid[])""",
+        f"""SELECT min({_AUTO_RELOAD_DUE_AT}) FROM auto_reload r JOIN account a ON a.id = r.account_id
+            WHERE {_AUTO_RELOAD_LIVE} AND a.id <> ALL($1::uuid[])""",  # noqa: S608 - fixed condition
         list(held_back),
     )
     return value
@@ -748,6 +751,7 @@ async def record_crossing(
     reason: str | None,
     order_id: UUID | None,
     handled_depletes_at: datetime | None,
+    retry_at: datetime | None,
 ) -> bool:
     """The crossing handled, once: False if it was (its key is taken), and then nothing else changes either."""
     inserted = await conn.fetchval(
@@ -755,7 +759,7 @@ async def record_crossing(
                INSERT INTO auto_reload_crossing (account_id, crossing, at, outcome, reason, order_id)
                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1
            ), advanced AS (
-               UPDATE auto_reload SET crossings = $2, handled_depletes_at = $7,
+               UPDATE auto_reload SET crossings = $2, handled_depletes_at = $7, retry_at = $8,
                       last_reload_at = CASE WHEN $4 = 'reloaded' THEN $3 ELSE last_reload_at END,
                       last_failure_at = CASE WHEN $4 = 'failed' THEN $3 ELSE last_failure_at END,
                       last_failure_reason = CASE WHEN $4 = 'failed' THEN $5 ELSE last_failure_reason END
@@ -769,6 +773,7 @@ async def record_crossing(
         reason,
         order_id,
         handled_depletes_at,
+        retry_at,
     )
     return bool(inserted)
 

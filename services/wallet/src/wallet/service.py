@@ -606,14 +606,13 @@ async def _auto_reload_read(conn: asyncpg.Connection, account: Account, *, now: 
     elif setting.paused_by_depletion or _ran_out(account.burn, now=now):
         state = "paused_after_run_out"
     next_at = None
-    already_handled = setting.handled_depletes_at == account.burn.depletes_at()
-    if state == "active" and not (already_handled and setting.handled_depletes_at is not None):
+    if state == "active":
+        # The plan refuses again where the scheduler would (a crossing the cap refused, until the next month), so
+        # its first reload is the next one.
         plan = auto_reload.planned_reloads(
             account.burn, setting=setting.setting, now=now, until=domain.FAR_FUTURE, reloaded_this_month=reloaded
         )
-        first = next(plan, None)
-        if first is not None and isinstance(first[0], auto_reload.PlannedReload):
-            next_at = first[0].at
+        next_at = next((p.at for p, _ in plan if isinstance(p, auto_reload.PlannedReload)), None)
     reason = setting.last_failure_reason
     return AutoReloadRead(
         account_id=account.id,
@@ -736,8 +735,9 @@ async def apply_rental_change(
         return
     at = min(now, max(changed_at, account.burn.settled_at))
     contracts = await repository.contract_rates_of_account(conn, account_id)
-    rate, schedule = domain.account_rates(contracts, start=at)
-    if (rate, schedule) != account.burn.rates_from(at):
+    rates = domain.new_rates(account.burn, contracts, at=at)
+    if rates is not None:
+        rate, schedule = rates
         await _change_rate(conn, account, rate_per_day=rate, schedule=schedule, at=at, ladder_s=ladder_s)
         log.info(
             "wallet.rate.changed",
@@ -939,6 +939,7 @@ async def _handle_crossing(
         reason=reason,
         order_id=order_id,
         handled_depletes_at=depletes_at,
+        retry_at=None if reason is None else auto_reload.retried_at(reason, at=now),
     )
     if not claimed:
         log.warning("wallet.auto_reload.crossing_already_handled", account_id=str(account.id), crossing=crossing)

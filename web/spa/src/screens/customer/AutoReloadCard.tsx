@@ -57,7 +57,8 @@ export function AutoReloadCard({ accountId, onChanged }: { accountId: string; on
       <Explain>
         Auto-iSC tops up your credit by itself before it runs out. When the time your credit still lasts falls to
         the number of weeks you choose, we load the amount you choose at once; your partner delivers it and invoices
-        you. It never loads more than your monthly limit. It needs an active rental contract and at least a month of
+        you. It never loads more than your monthly limit: a reload the limit stopped is made when the next month
+        starts, if your credit still lasts until then. It needs an active rental contract and at least a month of
         credit loaded by hand first.
       </Explain>
       {setting.state === "loading" && !data && <Loading what="Auto-iSC" />}
