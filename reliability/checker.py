@@ -136,7 +136,7 @@ class AutoReloadState:
     depletes_at: float | None
     handled_depletes_at: float | None
     depleted: bool
-    retry_at: float | None = None
+    retry_at: float | None
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,7 @@ def with_reloads(recorded: Recorded) -> Recorded:
                 depletes_at=run_out,
                 handled_depletes_at=run_out,
                 depleted=False,
+                retry_at=None,
             ),
         ),
         observed_at=NOW,
