@@ -73,7 +73,7 @@ def procfile(replicas: int, database: str, host: str, port: int) -> str:
             lines.append(f"{label}: env {env} {sys.executable} -m {package}")
     # The web app (BFF + built SPA) on 8080 and the development OpenID provider on the dev issuer's port.
     lines.append(f"dev-oidc: {sys.executable} -m web_bff.dev_oidc")
-    lines.append(f"web: {sys.executable} -m web_bff")
+    lines.append(f"web: env WEB_MAIL_SINK_URL=http://127.0.0.1:8025 {sys.executable} -m web_bff")
     # Where the wallet's e-mail notices go (its default SMTP server, 127.0.0.1:1025); shown on port 8025.
     lines.append(f"smtp-sink: {sys.executable} -m scripts.smtp_sink --smtp-port 1025 --http-port 8025")
     # A few simulated gateways (kept in .dev/gateways): they connect once registered (README, "Gateway simulator").

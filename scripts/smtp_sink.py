@@ -118,17 +118,22 @@ def web_app(sink: SmtpSink) -> web.Application:
     return app
 
 
+@contextlib.asynccontextmanager
+async def serving_messages(sink: SmtpSink, host: str = "127.0.0.1", port: int = 8025) -> AsyncIterator[str]:
+    """The sink's HTTP side (`web_app`) in this event loop until the block ends; yields its base URL."""
+    runner = web.AppRunner(web_app(sink))
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
 async def serve(*, host: str, smtp_port: int, http_port: int) -> None:
-    async with serving_smtp_sink(host, smtp_port) as sink:
-        runner = web.AppRunner(web_app(sink))
-        await runner.setup()
-        site = web.TCPSite(runner, host, http_port)
-        await site.start()
-        print(f"SMTP sink on {host}:{smtp_port}; messages at http://{host}:{http_port}/", flush=True)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await runner.cleanup()
+    async with serving_smtp_sink(host, smtp_port) as sink, serving_messages(sink, host, http_port) as url:
+        print(f"SMTP sink on {host}:{smtp_port}; messages at {url}/", flush=True)
+        await asyncio.Event().wait()
 
 
 def main(argv: list[str] | None = None) -> None:

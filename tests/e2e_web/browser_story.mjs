@@ -439,6 +439,29 @@ const scenarios = {
     });
     await context.close();
   },
+
+  async operator_reads_outgoing_mail(browser) {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    const card = page.getByRole("region", { name: "Outgoing mail" });
+    const item = card.getByRole("listitem").filter({ hasText: env("MAIL_TO") });
+    await step("the operator screen lists the mail the wallet sent", async () => {
+      await signIn(page, { staff: "operator" });
+      await card.waitFor();
+      // The card reads the sink again every few seconds: the warning is already there, so this is quick.
+      await item.waitFor();
+      const summary = (await item.locator("summary").textContent()).trim();
+      check(summary.includes(env("MAIL_SUBJECT")), `the subject is not shown: ${summary}`);
+    });
+    await step("the operator opens it and reads its text", async () => {
+      await item.locator("summary").click();
+      const text = await item.locator("pre").textContent();
+      check(/will run out in/.test(text), `the warning's text is not shown: ${text}`);
+      check(!text.includes("{"), `raw JSON shown: ${text}`);
+      await shot(page, "operator-outgoing-mail");
+    });
+    await context.close();
+  },
 };
 
 await playScenario(scenarios);

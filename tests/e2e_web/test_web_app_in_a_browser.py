@@ -18,9 +18,10 @@ import pytest
 
 from gateway_simulator.gateway import SimulatedGateway
 from gateway_simulator.identity import GatewayState
+from scripts.smtp_sink import SmtpSink, serving_messages, serving_smtp_sink
 from tests.e2e_web import browser
-from tests.e2e_web.browser import ARTIFACTS, browser_stack
-from tests.harness import TestPlatform, eventually, running_gateway
+from tests.e2e_web.browser import ARTIFACTS, browser_stack, renting_a_phone
+from tests.harness import TestPlatform, eventually, free_port, running_gateway
 from tests.integration.wallet.outbound_rig import serving_receiver, verify_standard_webhook
 from tests.integration.web_bff.web_stack import WebStack, bearer, open_account
 
@@ -35,11 +36,33 @@ class Account:
     name: str
 
 
+@dataclass(frozen=True)
+class MailSink:
+    """The project's SMTP sink (the one `make run` starts): the wallet mails to it, the BFF reads it for the
+    operator screen, and the test reads it directly."""
+
+    received: SmtpSink
+    smtp_port: int
+    url: str
+
+
 @pytest.fixture(scope="module")
-async def stack(platform: TestPlatform) -> AsyncIterator[WebStack]:
+async def mail_sink() -> AsyncIterator[MailSink]:
+    smtp_port = free_port()
+    async with (
+        serving_smtp_sink("127.0.0.1", smtp_port) as received,
+        serving_messages(received, "127.0.0.1", free_port()) as url,
+    ):
+        yield MailSink(received=received, smtp_port=smtp_port, url=url)
+
+
+@pytest.fixture(scope="module")
+async def stack(platform: TestPlatform, mail_sink: MailSink) -> AsyncIterator[WebStack]:
     # The test's webhook receiver listens on 127.0.0.1, which a wallet refuses as a target unless told.
-    overrides = {"wallet": {"webhook_allow_private_targets": True}}
-    async with browser_stack(platform, stale_failures="FAILED-*.png", overrides=overrides) as web:
+    overrides = {"wallet": {"webhook_allow_private_targets": True, "smtp_port": mail_sink.smtp_port}}
+    async with browser_stack(
+        platform, stale_failures="FAILED-*.png", overrides=overrides, bff_overrides={"mail_sink_url": mail_sink.url}
+    ) as web:
         yield web
 
 
@@ -241,3 +264,30 @@ async def test_a_customer_registers_a_webhook_sees_the_delivery_in_the_log_and_s
             assert verify_standard_webhook(secret, hit.headers, hit.body)["data"]["account_id"] == str(own.id)
     for screen in ("endpoint", "delivered", "replayed"):
         assert (ARTIFACTS / f"customer-notifications-{screen}.png").is_file()
+
+
+async def test_an_operator_reads_the_low_balance_warning_the_wallet_mailed_to_a_customer(
+    stack: WebStack, platform: TestPlatform, mail_sink: MailSink
+) -> None:
+    own = await open_named_account(stack, platform, f"Mailed {uuid.uuid4().hex[:6]} GmbH")
+    address = f"billing-{own.id.hex[:8]}@example.com"
+    async with httpx.AsyncClient(timeout=20) as http:
+        contacts = await http.put(
+            f"{stack.service_urls['wallet']}/v1/accounts/{own.id}/contacts",
+            json={"emails": [address]},
+            headers=bearer(platform, stack, role="customer", account_id=own.id),
+        )
+    assert contacts.status_code == 200, contacts.text
+    # 20 iSC at 1 iSC a day: 20 days left, under the ladder's 3-week warning from the moment the phone is rented.
+    await renting_a_phone(stack, platform, own.id, amount="20", product="PHONE-MAILED-1")
+
+    async def mailed() -> list[str]:
+        return [m.subject for m in mail_sink.received.to(address)]
+
+    [subject] = await eventually(mailed, within=30, every=0.2, what=f"the warning mailed to {address}")
+
+    output = await play(stack, "operator_reads_outgoing_mail", MAIL_TO=address, MAIL_SUBJECT=subject)
+
+    assert "STEP ok the operator screen lists the mail the wallet sent" in output
+    assert "STEP ok the operator opens it and reads its text" in output
+    assert (ARTIFACTS / "operator-outgoing-mail.png").is_file()

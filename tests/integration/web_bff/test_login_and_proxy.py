@@ -137,6 +137,24 @@ async def test_an_unknown_service_name_is_not_proxied(stack: WebStack, browser: 
     assert response.json()["code"] == "unknown_service"
 
 
+async def test_only_an_operator_reads_the_mail_sink_and_an_installation_without_one_says_so(
+    stack: WebStack, platform: TestPlatform, browser: httpx.AsyncClient
+) -> None:
+    # This stack's BFF has no `mail_sink_url`: mail goes to a real server there (the browser test has a sink).
+    assert (await browser.get(f"{stack.bff_url}/api/mail/messages")).json()["code"] == "not_signed_in"
+    await sign_in(browser, stack, user="customer", account_id=await open_account(stack, platform, "Mail GmbH"))
+    as_customer = await browser.get(f"{stack.bff_url}/api/mail/messages")
+    browser.cookies.clear()
+    await sign_in(browser, stack, user="operator")
+    as_operator = await browser.get(f"{stack.bff_url}/api/mail/messages")
+
+    assert as_customer.status_code == 403
+    assert as_customer.json()["code"] == "forbidden"
+    assert as_operator.status_code == 404
+    assert as_operator.headers["content-type"] == "application/problem+json"
+    assert as_operator.json()["code"] == "mail_sink_not_configured"
+
+
 async def test_signing_out_ends_the_session(stack: WebStack, browser: httpx.AsyncClient) -> None:
     await sign_in(browser, stack, user="operator")
     assert (await browser.get(f"{stack.bff_url}/auth/me")).status_code == 200

@@ -57,8 +57,10 @@ async def running_web_stack(
     services: Sequence[str] = ("wallet",),
     spa_dist: Path | None = None,
     overrides: Mapping[str, Mapping[str, object]] | None = None,
+    bff_overrides: Mapping[str, object] | None = None,
 ) -> AsyncIterator[WebStack]:
-    """The services (settings `overrides` by service name), the development provider and the BFF on free ports."""
+    """The services (settings `overrides` by service name), the development provider and the BFF (settings
+    `bff_overrides`) on free ports."""
     provider_port, bff_port = free_port(), free_port()
     issuer = f"http://127.0.0.1:{provider_port}/dev-issuer"
     bff_url = f"http://127.0.0.1:{bff_port}"
@@ -78,8 +80,8 @@ async def running_web_stack(
         )
         await stack.enter_async_context(serving(create_provider_app(provider), port=provider_port))
         bff = BffSettings(public_url=bff_url, oidc_issuer=issuer, services=service_urls)
-        if spa_dist is not None:
-            bff = bff.model_copy(update={"spa_dist": spa_dist})
+        updates = {**(bff_overrides or {}), **({"spa_dist": spa_dist} if spa_dist is not None else {})}
+        bff = bff.model_copy(update=updates)
         await stack.enter_async_context(serving(create_bff_app(bff), port=bff_port))
         yield WebStack(bff_url=bff_url, issuer=issuer, service_urls=service_urls)
 

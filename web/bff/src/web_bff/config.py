@@ -33,6 +33,9 @@ class BffSettings(BaseSettings):
             "licensing": "http://127.0.0.1:8004",
         }
     )
+    # The development SMTP sink's HTTP side (`scripts/smtp_sink.py`), whose messages the operator screen shows;
+    # unset where mail goes to a real SMTP server (`make run` sets it).
+    mail_sink_url: str | None = None
     session_cookie: str = "rental_session"
     session_ttl_s: int = 8 * 3600
     # Secure cookies need https; a local run is plain http on 127.0.0.1.

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from shared.logging import configure_logging
-from web_bff import login, proxy, spa
+from web_bff import login, mail, proxy, spa
 from web_bff.config import BffSettings
 from web_bff.oidc_client import OidcClient
 from web_bff.sessions import SessionStore
@@ -34,6 +34,7 @@ def create_app(settings: BffSettings) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(login.router)
+    app.include_router(mail.router)  # before the proxy, whose `/api/{service}/...` would take it
     app.include_router(proxy.router)
     app.include_router(spa.router)  # last: it answers every other path with the SPA
     return app

@@ -44,6 +44,11 @@ export async function call<T>(
   path: string,
   init: { method?: string; body?: unknown; idempotent?: boolean } = {},
 ): Promise<T> {
+  return request<T>(`/api/${service}/v1${path}`, init);
+}
+
+/** One request to the BFF at `url`, with the retries and the error handling every call shares. */
+async function request<T>(url: string, init: { method?: string; body?: unknown; idempotent?: boolean }): Promise<T> {
   const method = init.method ?? "GET";
   const headers: Record<string, string> = { Accept: "application/json" };
   if (init.body !== undefined) headers["Content-Type"] = "application/json";
@@ -52,7 +57,7 @@ export async function call<T>(
   let response: Response;
   for (let attempt = 0; ; attempt++) {
     try {
-      response = await fetch(`/api/${service}/v1${path}`, {
+      response = await fetch(url, {
         method,
         headers,
         credentials: "same-origin",
@@ -84,6 +89,23 @@ export const api = {
   put: <T>(service: ServiceName, path: string, body: unknown) => call<T>(service, path, { method: "PUT", body }),
   remove: <T>(service: ServiceName, path: string) => call<T>(service, path, { method: "DELETE", idempotent: false }),
 };
+
+/** A message the development SMTP sink received (`scripts/smtp_sink.py`), newest first. */
+export interface SinkMail {
+  number: number;
+  received_at: string;
+  mail_from: string;
+  rcpt_tos: string[];
+  subject: string;
+  message_id: string;
+  text: string;
+  html: string;
+}
+
+/** The mail the platform sent, as the development SMTP sink holds it (operators only; none where mail is real). */
+export function mailMessages(): Promise<SinkMail[]> {
+  return request<SinkMail[]>("/api/mail/messages", {});
+}
 
 export interface User {
   subject: string;

@@ -17,6 +17,7 @@ const MESSAGES: Record<string, string> = {
   missing_token: "Your session has ended. Please sign in again.",
   role_required: "Your role does not allow this action.",
   forbidden: "You are not allowed to do this.",
+  mail_sink_not_configured: "This installation sends its e-mail to a real mail server, so there is no mail to show here.",
   not_found: MESSAGES_NOT_FOUND,
   not_yet_known: "This was only just created and is still being set up. Please try again in a few seconds.",
   validation_failed: "Some of the values entered are not valid. Please check them and try again.",

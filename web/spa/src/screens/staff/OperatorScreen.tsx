@@ -1,4 +1,4 @@
-// What only an operator does: approve contracts and set tariffs; a partner's tools are here too.
+// What only an operator does: approve contracts, set tariffs, read the mail sent; a partner's tools are here too.
 
 import { useState } from "react";
 
@@ -10,6 +10,7 @@ import { useLoad } from "../../components/useLoad";
 import type { Page } from "../../api/types";
 import { Explain } from "../../components/Explain";
 import { CustomerList, PendingApprovals } from "./Customers";
+import { OutgoingMail } from "./OutgoingMail";
 import { IssueKeys, LookUpAccount, OpenAccount, OpenContract, CreateDomain } from "./PartnerTools";
 
 function ApproveContract() {
@@ -133,6 +134,7 @@ export function OperatorScreen() {
         <LookUpAccount />
       </div>
       <CustomerList refresh={refresh} />
+      <OutgoingMail />
     </div>
   );
 }
