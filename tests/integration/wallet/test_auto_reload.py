@@ -252,11 +252,22 @@ async def test_the_cap_and_a_partner_s_suspension_stop_reloads_and_a_run_out_wai
             "monthly_cap_reached",
             None,
         )
-        # The customer is warned by e-mail, once.
+        # The customer is told of each reload and warned of the refusal (and of the 7-day threshold) by e-mail,
+        # once each, and reads the notices through the API.
         await eventually(
             lambda: count_of(platform, "email_notice", account_id, "kind = 'auto_reload_failed'"),
             until=lambda n: n == 1,
         )
+        notices = await first.get(
+            f"/v1/accounts/{account_id}/email-notices", headers=platform.auth("customer", account_id=account_id)
+        )
+        assert notices.status_code == 200, notices.text
+        assert sorted(n["kind"] for n in notices.json()["items"]) == [
+            "auto_reload_failed",
+            "auto_reload_triggered",
+            "auto_reload_triggered",
+            "balance_low",
+        ]
 
         # A partner's suspension: the next crossing (the cap lifted by setting a larger one) fails with its reason.
         suspended = await first.put(

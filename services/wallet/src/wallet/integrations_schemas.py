@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.validation import NO_NUL
-from wallet.notices_domain import EMAIL_PATTERN, MAX_CONTACTS
+from wallet.notices_domain import EMAIL_PATTERN, MAX_CONTACTS, NoticeKind
 from wallet.webhooks_domain import URL_PATTERN, WebhookEventType
 
 Email = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
@@ -29,7 +29,7 @@ class ContactsRead(BaseModel):
 
 class EmailNoticeRead(BaseModel):
     id: UUID
-    kind: Literal["balance_low", "balance_depleted", "balance_restored", "webhook_endpoint_disabled"]
+    kind: NoticeKind
     recipients: list[str]
     subject: str
     status: Literal["pending", "sent", "failed"]

@@ -19,7 +19,6 @@ from .contacts_read import ContactsRead
 from .contacts_update import ContactsUpdate
 from .email_notice_list import EmailNoticeList
 from .email_notice_read import EmailNoticeRead
-from .email_notice_read_kind import EmailNoticeReadKind
 from .email_notice_read_status import EmailNoticeReadStatus
 from .health import Health
 from .issued_key import IssuedKey
@@ -27,6 +26,7 @@ from .key_batch_create import KeyBatchCreate
 from .key_batch_read import KeyBatchRead
 from .ledger_entry_read import LedgerEntryRead
 from .ledger_entry_read_kind import LedgerEntryReadKind
+from .notice_kind import NoticeKind
 from .page_ledger_entry_read import PageLedgerEntryRead
 from .page_reload_order_read import PageReloadOrderRead
 from .page_webhook_delivery_read import PageWebhookDeliveryRead
@@ -71,7 +71,6 @@ __all__ = (
     "ContactsUpdate",
     "EmailNoticeList",
     "EmailNoticeRead",
-    "EmailNoticeReadKind",
     "EmailNoticeReadStatus",
     "Health",
     "IssuedKey",
@@ -79,6 +78,7 @@ __all__ = (
     "KeyBatchRead",
     "LedgerEntryRead",
     "LedgerEntryReadKind",
+    "NoticeKind",
     "PageLedgerEntryRead",
     "PageReloadOrderRead",
     "PageWebhookDeliveryRead",

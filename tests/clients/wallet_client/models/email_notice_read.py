@@ -8,8 +8,8 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-from ..models.email_notice_read_kind import EmailNoticeReadKind
 from ..models.email_notice_read_status import EmailNoticeReadStatus
+from ..models.notice_kind import NoticeKind
 from typing import cast
 from uuid import UUID
 import datetime
@@ -30,7 +30,7 @@ class EmailNoticeRead:
             attempts (int):
             created_at (datetime.datetime):
             id (UUID):
-            kind (EmailNoticeReadKind):
+            kind (NoticeKind):
             recipients (list[str]):
             sent_at (datetime.datetime | None):
             status (EmailNoticeReadStatus):
@@ -40,7 +40,7 @@ class EmailNoticeRead:
     attempts: int
     created_at: datetime.datetime
     id: UUID
-    kind: EmailNoticeReadKind
+    kind: NoticeKind
     recipients: list[str]
     sent_at: datetime.datetime | None
     status: EmailNoticeReadStatus
@@ -107,7 +107,7 @@ class EmailNoticeRead:
 
 
 
-        kind = EmailNoticeReadKind(d.pop("kind"))
+        kind = NoticeKind(d.pop("kind"))
 
 
 

@@ -721,11 +721,7 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "balance_low" | "balance_depleted" | "balance_restored" | "webhook_endpoint_disabled";
+            kind: components["schemas"]["NoticeKind"];
             /** Recipients */
             recipients: string[];
             /** Sent At */
@@ -815,6 +811,11 @@ export interface components {
             /** Period Start */
             period_start: string | null;
         };
+        /**
+         * NoticeKind
+         * @enum {string}
+         */
+        NoticeKind: "balance_low" | "balance_depleted" | "balance_restored" | "webhook_endpoint_disabled" | "auto_reload_triggered" | "auto_reload_failed";
         /** Page[LedgerEntryRead] */
         Page_LedgerEntryRead_: {
             /** Items */
