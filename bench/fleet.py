@@ -851,11 +851,13 @@ async def measure_changes(fleet: Fleet, *, changes: int) -> None:
     """One-domain changes, one after the other, while all gateways stay connected."""
     domains = len(fleet.sites)
     latencies: list[float] = []
+    slowest: list[float] = []
     plan = [(fleet.sites[j % domains], j // domains) for j in range(changes)]
     distributor_cpu = cpu_seconds(fleet.platform.distributor.pid)
     for site, k in plan:
         took, change_started_at = await activate(fleet.api, site, k, [fleet.by_hwid[s.hwid] for s in site.states])
         latencies += took
+        slowest.append(max(took))
     distributor_cpu = cpu_seconds(fleet.platform.distributor.pid) - distributor_cpu
     fleet.figures["change"] = {
         "timeline_ms": await timeline(fleet.db, plan[-1][0], since=change_started_at),
@@ -864,6 +866,8 @@ async def measure_changes(fleet: Fleet, *, changes: int) -> None:
         "p50_ms": percentile(latencies, 0.50) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
         "max_ms": max(latencies) * 1000,
+        # Each change's slowest gateway, in order: tells one slow change from a uniformly slow run.
+        "slowest_per_change_ms": [round(s * 1000) for s in slowest],
         # The distributor's CPU per change (its rental and runway rebuilds, the pushes, the acks, publishing).
         "distributor_cpu_ms_per_change": distributor_cpu / changes * 1000,
         "all_connected": sum(g.connected for g in fleet.gateways),
@@ -1040,6 +1044,34 @@ async def timeline(db: asyncpg.Pool, site: Site, *, since: datetime) -> dict[str
         json.dumps([{"gateway_id": str(gateway_id)}]),
     )
 
+    # How many times the change re-signed the domain's bundles: once is the work the change needs; each round
+    # more (a later event about the same change) costs the distributor and every gateway as much again. Counted
+    # once the distributor has handled the wallet's RunwayChanged that follows the change (the second round
+    # there was, before the distributor moved the warning ladder with the run-out it projects).
+    async def runway_handled() -> bool:
+        return bool(
+            await db.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM wallet.outbox_message o
+                                  JOIN licensing.inbox_message i ON i.message_id = o.id::text
+                                  WHERE o.event_type = 'RunwayChanged' AND o.subject = $1 AND o.created_at >= $2)""",
+                site.account_id,
+                since,
+            )
+        )
+
+    await eventually(runway_handled, within=30, what="the change's RunwayChanged handled by the distributor")
+    signed = await db.fetchval(
+        """SELECT count(*) FROM licensing.bundle b JOIN licensing.gateway g ON g.id = b.gateway_id
+           WHERE b.issued_at >= $1 AND g.domain_id = (SELECT domain_id FROM licensing.gateway WHERE id = $2)""",
+        since,
+        gateway_id,
+    )
+    in_domain = await db.fetchval(
+        """SELECT count(*) FROM licensing.gateway
+           WHERE removed_at IS NULL AND domain_id = (SELECT domain_id FROM licensing.gateway WHERE id = $1)""",
+        gateway_id,
+    )
+
     def ms(at: datetime | None) -> float:
         return (at - since).total_seconds() * 1000 if at is not None else float("nan")
 
@@ -1049,6 +1081,7 @@ async def timeline(db: asyncpg.Pool, site: Site, *, since: datetime) -> dict[str
         "distributor_handled": ms(handled),
         "bundles_changed_written": ms(notified["created_at"] if notified else None),
         "bundles_changed_published": ms(notified["sent_at"] if notified else None),
+        "bundles_signed_per_gateway": signed / in_domain if in_domain else float("nan"),
     }
 
 

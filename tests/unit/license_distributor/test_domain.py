@@ -6,7 +6,7 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from license_distributor.domain import (
@@ -24,6 +24,7 @@ from license_distributor.domain import (
     rebuild_changes,
     renew_before,
 )
+from shared.burn import Burn
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 DOMAIN = uuid.uuid4()
@@ -297,3 +298,79 @@ def test_a_faster_rate_than_the_wallet_knows_brings_the_run_out_forward_and_can_
     spent = bundle_content(domain_id=DOMAIN, rentals=[faster], now=NOW + timedelta(seconds=10))
     assert spent.devices == ()
     assert spent.stop_reason == StopReason.DEPLETED
+
+
+def test_a_faster_rate_than_the_wallet_knows_moves_the_warning_ladder_with_the_run_out() -> None:
+    # The wallet's ladder for its run-out at 100 s: warnings 60 s and 30 s before it.
+    slow = Runway(
+        depleted=False,
+        depletes_at=NOW + timedelta(seconds=100),
+        balance=100_000_000,
+        burn_rate_per_day=ISC_PER_SECOND,
+        at=NOW,
+        warnings_at=(NOW + timedelta(seconds=40), NOW + timedelta(seconds=70)),
+    )
+    faster = replace(rental(licences=()), runway=slow, account_rate_per_day=2 * ISC_PER_SECOND)
+    # 20 s later 80 iSC are left at 2 iSC/s: the run-out at 60 s, so the same thresholds warn at 0 s and 30 s.
+    content = bundle_content(domain_id=DOMAIN, rentals=[faster], now=NOW + timedelta(seconds=20))
+    assert content.expires_at == NOW + timedelta(seconds=60)
+    assert content.warnings == (NOW, NOW + timedelta(seconds=30))
+
+
+@given(
+    balance=st.integers(min_value=1_000_000, max_value=10**12),
+    old_rate=st.integers(min_value=1, max_value=10**9),
+    faster_by=st.integers(min_value=1, max_value=10**9),
+    elapsed_us=st.integers(min_value=0, max_value=10**9),
+    thresholds_s=st.lists(st.integers(min_value=1, max_value=8 * 7 * 86_400), min_size=1, max_size=5, unique=True),
+)
+def test_the_bundle_projected_from_a_rental_change_is_the_one_the_wallet_s_runway_then_brings(
+    balance: int, old_rate: int, faster_by: int, elapsed_us: int, thresholds_s: list[int]
+) -> None:
+    """A rental change reaches the distributor before the wallet's RunwayChanged that follows from it. The
+    bundle signed from the projection never runs later than the wallet's run-out, and unless the two instants
+    fall on either side of a second, it is the very bundle the wallet's news asks for: no second round of
+    signing for one change."""
+    assume(balance // old_rate < 100 * 365)  # a run-out within a century: the wallet caps farther ones
+    burn = Burn(balance=balance, settled_at=NOW, rate_per_day=old_rate, segment_start=NOW)
+    old_run_out = burn.depletes_at()
+    assert old_run_out is not None
+    now = NOW + timedelta(microseconds=elapsed_us)
+    if burn.balance_at(now) == 0:
+        return
+    new_rate = old_rate + faster_by
+    changed, _ = burn.change_rate(rate_per_day=new_rate, at=now)
+    new_run_out = changed.depletes_at()
+    assert new_run_out is not None
+
+    def ladder(run_out: datetime) -> tuple[datetime, ...]:
+        return tuple(sorted(run_out - timedelta(seconds=t) for t in thresholds_s))
+
+    held = Runway(
+        depleted=False,
+        depletes_at=old_run_out,
+        balance=balance,
+        burn_rate_per_day=old_rate,
+        at=NOW,
+        warnings_at=ladder(old_run_out),
+    )
+    told = Runway(
+        depleted=False,
+        depletes_at=new_run_out,
+        balance=changed.balance,
+        burn_rate_per_day=new_rate,
+        at=now,
+        warnings_at=ladder(new_run_out),
+    )
+    projected = bundle_content(
+        domain_id=DOMAIN, rentals=[replace(rental(), runway=held, account_rate_per_day=new_rate)], now=now
+    )
+    from_wallet = bundle_content(
+        domain_id=DOMAIN, rentals=[replace(rental(), runway=told, account_rate_per_day=new_rate)], now=now
+    )
+    assert projected.expires_at is not None
+    assert from_wallet.expires_at is not None
+    assert projected.expires_at <= from_wallet.expires_at
+    assert from_wallet.expires_at - projected.expires_at <= timedelta(microseconds=2)
+    if int(projected.expires_at.timestamp()) == int(from_wallet.expires_at.timestamp()):
+        assert not rebuild_changes(projected.document(kid="k1"), from_wallet, kid="k1")

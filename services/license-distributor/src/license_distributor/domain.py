@@ -16,6 +16,8 @@ from enum import StrEnum
 from typing import TypedDict
 from uuid import UUID
 
+from shared.burn import Burn
+
 # A gateway clock that lags ours by up to this much still accepts a fresh bundle (nbf = iat - skew).
 CLOCK_SKEW = timedelta(seconds=60)
 # A running bundle is valid at most this long after it was signed (`LICENSE_DISTRIBUTOR_LEASE_S`).
@@ -46,9 +48,6 @@ class Device:
 class Licence:
     type: str
     count: int
-
-
-MICROS_PER_DAY = 86_400 * 1_000_000
 
 
 @dataclass(frozen=True)
@@ -183,17 +182,39 @@ def projected_run_out(runway: Runway, *, account_rate_per_day: int, now: datetim
     A RentalChanged reaches us before the wallet's RunwayChanged that follows from it. Until then the
     wallet's run-out is computed at the old (lower, maybe zero) rate; a bundle signed from it would let
     devices run too long, or forever if it had no expiry. So the balance is projected at the contracts'
-    rate as well, and the earlier instant wins. Floor division: rounding only ever ends a rental earlier.
+    rate as well, and the earlier instant wins. The projection is the wallet's own arithmetic (`shared.burn`):
+    the known rate until now, rounded up as the wallet charges it, then the contracts' rate. It charges at least
+    what the wallet will (a usage rounded up on its own is never less than the same span rounded up within the
+    wallet's longer segment), so it never runs later than the wallet's run-out.
     """
     candidates = [runway.depletes_at] if runway.depletes_at is not None else []
     if account_rate_per_day > runway.burn_rate_per_day and runway.balance is not None and runway.at is not None:
-        elapsed_us = max(0, (now - runway.at) // timedelta(microseconds=1))
-        balance_now = runway.balance - runway.burn_rate_per_day * elapsed_us // MICROS_PER_DAY
-        if balance_now <= 0:
-            return now
-        left_us = balance_now * MICROS_PER_DAY // account_rate_per_day
-        candidates.append(now + timedelta(microseconds=left_us))
+        known = Burn(
+            balance=runway.balance,
+            settled_at=runway.at,
+            rate_per_day=runway.burn_rate_per_day,
+            segment_start=runway.at,
+        )
+        faster, _ = known.change_rate(rate_per_day=account_rate_per_day, at=now)
+        run_out = faster.depletes_at()
+        if run_out is not None:
+            candidates.append(run_out)
     return min(candidates) if candidates else None
+
+
+def projected_ladder(runway: Runway, *, account_rate_per_day: int, now: datetime) -> tuple[datetime, ...]:
+    """The wallet's warning instants, moved with the run-out when `projected_run_out` brings it forward.
+
+    The wallet's ladder is its run-out minus each threshold, so the ladder of the earlier run-out is the same
+    thresholds before it: the instants the wallet's next RunwayChanged will carry. Kept as they were, they would
+    warn against the old run-out; and once the wallet's news arrived, they would differ from its ladder and make
+    every gateway of the account get a second bundle for the same change.
+    """
+    run_out = projected_run_out(runway, account_rate_per_day=account_rate_per_day, now=now)
+    if runway.depletes_at is None or run_out is None or run_out >= runway.depletes_at:
+        return runway.warnings_at
+    earlier_by = runway.depletes_at - run_out
+    return tuple(at - earlier_by for at in runway.warnings_at)
 
 
 def bundle_content(
@@ -220,7 +241,7 @@ def bundle_content(
         if expiry is not None:
             expiries.append(expiry)
         if rental.runway is not None:
-            ladder.update(rental.runway.warnings_at)
+            ladder.update(projected_ladder(rental.runway, account_rate_per_day=rental.account_rate_per_day, now=now))
     if not devices and not licence_counts:
         return BundleContent(domain_id=domain_id, stop_reason=stop or StopReason.NOTHING_RENTED)
     expires_at = min(expiries) if expiries else None
