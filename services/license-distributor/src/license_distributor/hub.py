@@ -26,7 +26,7 @@ import math
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -614,21 +614,29 @@ class GatewayHub:
                 else:
                     log.error("license_distributor.hub.notification_failed", exc_info=exc)
 
-    def heard_locally(self, change: BundlesChanged) -> None:
-        """A change this process just committed: pushed at once, without the broker's round trip."""
-        task = asyncio.create_task(self._push_heard(change), name=f"hub-local-push-{change.change_id}")
+    def heard_locally(self, change: BundlesChanged, deliveries: Mapping[UUID, service.Delivery]) -> None:
+        """A change this process just committed: pushed at once, without the broker's round trip, and with the
+        bundles it signed, without reading them back."""
+        task = asyncio.create_task(self._push_heard(change, deliveries), name=f"hub-local-push-{change.change_id}")
         self._local_pushes.add(task)
         task.add_done_callback(self._local_pushes.discard)
 
-    async def _push_heard(self, change: BundlesChanged) -> None:
+    async def _push_heard(self, change: BundlesChanged, deliveries: Mapping[UUID, service.Delivery]) -> None:
         try:
-            await self.on_bundles_changed(change, trigger="local")
+            await self.on_bundles_changed(change, trigger="local", signed=deliveries)
         except Exception as exc:
             # The broker's copy of the notification (or the heartbeat) delivers what this push could not.
             log.warning("license_distributor.hub.local_push_failed", exc_info=exc)
 
-    async def on_bundles_changed(self, event: BundlesChanged, *, trigger: str = "change") -> None:
-        """Push each changed bundle to its session here (one query for all of them), then the reboots."""
+    async def on_bundles_changed(
+        self,
+        event: BundlesChanged,
+        *,
+        trigger: str = "change",
+        signed: Mapping[UUID, service.Delivery] | None = None,
+    ) -> None:
+        """Push each changed bundle to its session here, then the reboots. The bundles are `signed` when this
+        process made them, else read in one query for all of them."""
         if event.change_id in self._handled_changes:
             CHANGES_HEARD.labels(trigger, "skipped").inc()
             return
@@ -644,7 +652,10 @@ class GatewayHub:
         reboots = {r.gateway_id: r.reason for r in event.reboots if r.gateway_id in self.sessions}
         if not stale and not reboots:
             return
-        deliveries = await service.current_deliveries(self.pool, gateway_ids=stale) if stale else {}
+        if signed is not None:
+            deliveries: Mapping[UUID, service.Delivery] = signed
+        else:
+            deliveries = await service.current_deliveries(self.pool, gateway_ids=stale) if stale else {}
         await self._push_all(
             [(gateway_id, deliveries.get(gateway_id), reboots.get(gateway_id)) for gateway_id in {*stale, *reboots}],
             trigger=trigger,

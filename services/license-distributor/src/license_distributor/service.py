@@ -11,7 +11,7 @@ import functools
 import json
 import secrets
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -188,6 +188,7 @@ class _Rebuild:
     lease: timedelta = domain.DEFAULT_LEASE
     rows: list[tuple[object, ...]] = field(default_factory=list)
     issued: list[IssuedBundle] = field(default_factory=list)
+    deliveries: dict[UUID, Delivery] = field(default_factory=dict)
     changed_bundles: list[ChangedBundle] = field(default_factory=list)
     reboot_facts: list[Event] = field(default_factory=list)
     reboots: list[OrderedReboot] = field(default_factory=list)
@@ -211,6 +212,7 @@ class _Rebuild:
         expires_at = content.bundle_expires_at
         self.rows.append((gateway.hwid, seq, gateway.id, gateway.domain_id, self.key.kid, document, expires_at, jws))
         self.issued.append(IssuedBundle(gateway_id=gateway.id, hwid=gateway.hwid, seq=seq))
+        self.deliveries[gateway.id] = Delivery(seq=seq, jws=jws)
         self.changed_bundles.append(
             ChangedBundle(
                 gateway_id=gateway.id,
@@ -293,8 +295,9 @@ async def reissue_bundles(
 
 
 class ChangeListener(Protocol):
-    def heard_locally(self, change: BundlesChanged) -> None:
-        """A change this process committed; called right after the commit, so it must not block."""
+    def heard_locally(self, change: BundlesChanged, deliveries: Mapping[UUID, Delivery]) -> None:
+        """A change this process committed, with the bundles it signed (by gateway); called right after the
+        commit, so it must not block."""
         ...
 
 
@@ -312,9 +315,9 @@ def stop_listening_to_local_changes(listener: ChangeListener) -> None:
     _local_listeners.discard(listener)
 
 
-def _tell_local_listeners(change: BundlesChanged) -> None:
+def _tell_local_listeners(change: BundlesChanged, deliveries: Mapping[UUID, Delivery]) -> None:
     for listener in list(_local_listeners):
-        listener.heard_locally(change)
+        listener.heard_locally(change, deliveries)
 
 
 async def _store_and_announce(conn: asyncpg.Connection, rebuild: _Rebuild) -> None:
@@ -328,7 +331,8 @@ async def _store_and_announce(conn: asyncpg.Connection, rebuild: _Rebuild) -> No
     # The notification first: the relay publishes in order, so the pushes start before the reboot facts are out.
     notification = rebuild.notification()
     await add_events(conn, [notification, *rebuild.reboot_facts])
-    after_commit(functools.partial(_tell_local_listeners, notification))
+    # The signed bundles go along in memory: the hubs here push them without reading them back.
+    after_commit(functools.partial(_tell_local_listeners, notification, rebuild.deliveries))
     first = rebuild.contents[rebuild.changed[0]] if rebuild.changed else None
     log.info(
         "license_distributor.bundles.issued",
