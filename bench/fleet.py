@@ -1061,15 +1061,7 @@ async def timeline(db: asyncpg.Pool, site: Site, *, since: datetime) -> dict[str
 
     await eventually(runway_handled, within=30, what="the change's RunwayChanged handled by the distributor")
     signed = await db.fetchval(
-        """SELECT count(*) FROM licensing.bundle b JOIN licensing.gateway g ON g.id = b.gateway_id
-           WHERE b.issued_at >= $1 AND g.domain_id = (SELECT domain_id FROM licensing.gateway WHERE id = $2)""",
-        since,
-        gateway_id,
-    )
-    in_domain = await db.fetchval(
-        """SELECT count(*) FROM licensing.gateway
-           WHERE removed_at IS NULL AND domain_id = (SELECT domain_id FROM licensing.gateway WHERE id = $1)""",
-        gateway_id,
+        "SELECT count(*) FROM licensing.bundle WHERE domain_id = $1 AND issued_at >= $2", site.domain_id, since
     )
 
     def ms(at: datetime | None) -> float:
@@ -1081,7 +1073,7 @@ async def timeline(db: asyncpg.Pool, site: Site, *, since: datetime) -> dict[str
         "distributor_handled": ms(handled),
         "bundles_changed_written": ms(notified["created_at"] if notified else None),
         "bundles_changed_published": ms(notified["sent_at"] if notified else None),
-        "bundles_signed_per_gateway": signed / in_domain if in_domain else float("nan"),
+        "bundles_signed_per_gateway": signed / len(site.states) if site.states else float("nan"),
     }
 
 

@@ -160,8 +160,11 @@ def _runs_past_now(instant: datetime, *, now: datetime) -> bool:
     return _epoch(instant) > now.timestamp()
 
 
-def contract_expiry(rental: ContractRental, *, now: datetime) -> tuple[datetime | None, StopReason | None]:
-    """When this contract's devices stop (None: nothing burns), or why they may not run at all."""
+def contract_expiry(
+    rental: ContractRental, *, run_out: datetime | None, now: datetime
+) -> tuple[datetime | None, StopReason | None]:
+    """When this contract's devices stop (None: nothing burns), or why they may not run at all; `run_out` is its
+    account's `projected_run_out`."""
     if not rental.active:
         return None, StopReason.CONTRACT_INACTIVE
     if rental.ends_at is not None and not _runs_past_now(rental.ends_at, now=now):
@@ -169,7 +172,6 @@ def contract_expiry(rental: ContractRental, *, now: datetime) -> tuple[datetime 
     runway = rental.runway
     if runway is None or runway.depleted:
         return None, StopReason.DEPLETED
-    run_out = projected_run_out(runway, account_rate_per_day=rental.account_rate_per_day, now=now)
     if run_out is not None and not _runs_past_now(run_out, now=now):
         return None, StopReason.DEPLETED
     candidates = [t for t in (run_out, rental.ends_at) if t is not None]
@@ -202,7 +204,7 @@ def projected_run_out(runway: Runway, *, account_rate_per_day: int, now: datetim
     return min(candidates) if candidates else None
 
 
-def projected_ladder(runway: Runway, *, account_rate_per_day: int, now: datetime) -> tuple[datetime, ...]:
+def projected_ladder(runway: Runway, *, run_out: datetime | None) -> tuple[datetime, ...]:
     """The wallet's warning instants, moved with the run-out when `projected_run_out` brings it forward.
 
     The wallet's ladder is its run-out minus each threshold, so the ladder of the earlier run-out is the same
@@ -210,7 +212,6 @@ def projected_ladder(runway: Runway, *, account_rate_per_day: int, now: datetime
     warn against the old run-out; and once the wallet's news arrived, they would differ from its ladder and make
     every gateway of the account get a second bundle for the same change.
     """
-    run_out = projected_run_out(runway, account_rate_per_day=account_rate_per_day, now=now)
     if runway.depletes_at is None or run_out is None or run_out >= runway.depletes_at:
         return runway.warnings_at
     earlier_by = runway.depletes_at - run_out
@@ -230,7 +231,14 @@ def bundle_content(
         # Rented software licences run without a device of their own (issue 16): they count as a rental too.
         if not rental.devices and not rental.licences:
             continue
-        expiry, reason = contract_expiry(rental, now=now)
+        runway = rental.runway
+        # Computed once: the expiry and the ladder both follow it.
+        run_out = (
+            projected_run_out(runway, account_rate_per_day=rental.account_rate_per_day, now=now)
+            if runway is not None and not runway.depleted
+            else None
+        )
+        expiry, reason = contract_expiry(rental, run_out=run_out, now=now)
         if reason is not None:
             # The most telling reason a rented device may not run; any running contract overrides it.
             stop = stop or reason
@@ -240,8 +248,8 @@ def bundle_content(
             licence_counts[licence.type] = licence_counts.get(licence.type, 0) + licence.count
         if expiry is not None:
             expiries.append(expiry)
-        if rental.runway is not None:
-            ladder.update(projected_ladder(rental.runway, account_rate_per_day=rental.account_rate_per_day, now=now))
+        if runway is not None:
+            ladder.update(projected_ladder(runway, run_out=run_out))
     if not devices and not licence_counts:
         return BundleContent(domain_id=domain_id, stop_reason=stop or StopReason.NOTHING_RENTED)
     expires_at = min(expiries) if expiries else None
