@@ -167,7 +167,6 @@ const scenarios = {
           body: JSON.stringify({ code: typed, hwid, product, type: "PHONE" }),
         });
         check(response.status === 201, `enrolment of ${hwid}: ${response.status} ${await response.text()}`);
-        await code.waitFor({ state: "detached" }).catch(() => undefined);
         await freshTab(page, "Hardware");
       }
       await eventually("both phones are listed as available", async () => {

@@ -33,8 +33,10 @@ export function screenshots(prefix) {
 }
 
 export async function step(name, body) {
+  const started = Date.now();
   await body();
-  console.log(`STEP ok ${name}`);
+  // How long each step took, so a slow run says where its time went.
+  console.log(`STEP ok ${name} (${Date.now() - started} ms)`);
 }
 
 /** Polls `probe` until it returns a truthy value; fails with `what` after `within` ms (a deadline, no fixed sleep). */
