@@ -69,6 +69,7 @@ reliability: install ## the long forms: 50 seeded fault runs, 20 cluster fault r
 bench: install ## every benchmark next to its raw baseline, one table at the end, figures kept in bench/results/ (~20 min)
 	@$(RUN) python -m bench.outbox_throughput
 	@$(RUN) python -m bench.wallet_throughput
+	@$(RUN) python -m bench.clock_advance --accounts 100
 	@$(RUN) python -m bench.fleet --gateways 500 --domains 1 --changes 10 --name fleet_one_domain
 	@$(RUN) python -m bench.fleet --gateways $(BENCH_GATEWAYS) --domains $(BENCH_DOMAINS)
 	@$(RUN) python -m bench.report

@@ -75,6 +75,11 @@ EXPECTED: dict[str, tuple[int, int, int, int, int, int]] = {
     # Only a partner has orders of its own; an operator reads everyone's.
     "wallet GET /v1/partners/me/orders": (401, 403, 403, 200, 403, 200),
     "wallet GET /v1/reload-orders": (401, 403, 403, 403, 200, 403),
+    "wallet POST /v1/test-clocks": (401, 403, 403, 201, 201, 201),
+    "wallet GET /v1/test-clocks": (401, 403, 403, 200, 200, 200),
+    "wallet GET /v1/test-clocks/{clock_id}": (401, 403, 403, 200, 200, 404),
+    "wallet POST /v1/test-clocks/{clock_id}/advance": (401, 403, 403, 202, 202, 404),
+    "wallet DELETE /v1/test-clocks/{clock_id}": (401, 403, 403, 204, 204, 404),
     # contracts
     "contracts GET /healthz": (200, 200, 200, 200, 200, 200),
     "contracts GET /readyz": (200, 200, 200, 200, 200, 200),
@@ -332,6 +337,23 @@ def _on_auto_reload(method: str, action: str = "", json_body: JsonBody | None = 
     return build
 
 
+def _on_test_clock(method: str, action: str = "", json_body: JsonBody | None = None) -> Build:
+    """A request on a fresh test clock of tenant A's partner (an advance or a deletion must meet one untouched)."""
+
+    async def build(seeder: Seeder, _a: SeededTenant) -> Call:
+        clock = await seeder.ok(
+            "wallet",
+            "POST",
+            "/v1/test-clocks",
+            headers=seeder.money(seeder.partner),
+            json={"name": "Matrix clock", "frozen_time": "2027-01-01T00:00:00Z"},
+        )
+        headers = {"Idempotency-Key": uuid.uuid4().hex} if method == "POST" else {}
+        return Call(method, f"/v1/test-clocks/{clock['id']}{action}", json_body, headers)
+
+    return build
+
+
 async def _pull(seeder: Seeder, a: SeededTenant) -> Call:
     challenge = await seeder.ok("license-distributor", "POST", f"/v1/gateways/{a.gateway_hwid}/challenge", headers={})
     # A real challenge and a signature by no gateway key: only the gateway's own key may pull.
@@ -449,6 +471,15 @@ CASES: dict[str, Build] = {
     ),
     "wallet GET /v1/partners/me/orders": fixed("GET", "/v1/partners/me/orders"),
     "wallet GET /v1/reload-orders": fixed("GET", "/v1/reload-orders"),
+    "wallet POST /v1/test-clocks": fixed(
+        "POST", "/v1/test-clocks", {"name": "Matrix clock", "frozen_time": "2027-01-01T00:00:00Z"}, money=True
+    ),
+    "wallet GET /v1/test-clocks": fixed("GET", "/v1/test-clocks"),
+    "wallet GET /v1/test-clocks/{clock_id}": _on_test_clock("GET"),
+    "wallet POST /v1/test-clocks/{clock_id}/advance": _on_test_clock(
+        "POST", "/advance", {"to": "2027-01-02T00:00:00Z"}
+    ),
+    "wallet DELETE /v1/test-clocks/{clock_id}": _on_test_clock("DELETE"),
     "contracts POST /v1/contracts": fixed("POST", "/v1/contracts", {"account_id": "{account_id}"}),
     "contracts GET /v1/contracts": fixed("GET", "/v1/contracts"),
     "contracts GET /v1/contracts/{contract_id}": fixed("GET", "/v1/contracts/{contract_id}"),

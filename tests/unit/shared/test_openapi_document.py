@@ -72,15 +72,20 @@ def test_a_route_declares_its_own_refusals_as_problems(tmp_path: Path) -> None:
     assert set(redeem) == {"201", "400", "401", "403", "404", "409", "413", "422", "429", "503"}
     assert "key_revoked" in redeem["409"]["description"]
     assert redeem["404"]["content"] == PROBLEM
-    # A read answers no 409, 413 or 429: only what its handler can give is declared.
-    assert set(operation(document, "GET /v1/accounts/{account_id}")["responses"]) == {
+    # A read answers no 413 or 429: only what its handler can give is declared.
+    assert set(operation(document, "GET /v1/accounts/{account_id}/ledger")["responses"]) == {
         "200",
+        "400",
         "401",
         "403",
         "404",
         "422",
         "503",
     }
+    # Reading an account answers 409 only while its test clock advances.
+    account = operation(document, "GET /v1/accounts/{account_id}")["responses"]
+    assert set(account) == {"200", "401", "403", "404", "409", "422", "503"}
+    assert "test_clock_advancing" in account["409"]["description"]
 
 
 def test_401_403_and_issuer_unavailable_only_where_a_token_is_needed(tmp_path: Path) -> None:

@@ -127,6 +127,8 @@ MONEY_MOVING = {
     "startSoftwareRental",
     "changeSoftwareCount",
     "endSoftwareRental",
+    # Settles, warns, reloads and runs out the accounts on the clock.
+    "advanceTestClock",
 }
 
 
@@ -143,7 +145,7 @@ def test_every_creating_post_accepts_an_idempotency_key_and_money_moving_ones_re
                 assert op["operationId"] in NO_IDEMPOTENCY_KEY, f"{op['operationId']} takes no Idempotency-Key"
     assert required == MONEY_MOVING
     assert {"openAccount", "openContract", "linkDomain", "createDomain", "registerGateway"} <= accepted
-    assert {"issueProvisioningCode", "rotateSigningKey"} <= accepted
+    assert {"issueProvisioningCode", "rotateSigningKey", "createTestClock"} <= accepted
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -12,7 +13,7 @@ from shared.errors import problem_responses
 from shared.idempotency import OptionalIdempotencyKey, RequiredIdempotencyKey
 from shared.pagination import Cursor, Page
 from shared.runtime import DbPool, Now
-from wallet import service
+from wallet import clocks, service
 from wallet.config import Settings
 from wallet.schemas import (
     AccountCreate,
@@ -46,12 +47,28 @@ async def wallet_settings(request: Request) -> Settings:
 
 WalletSettings = Annotated[Settings, Depends(wallet_settings)]
 
+
+async def account_now(account_id: UUID, pool: DbPool, now: Now) -> datetime:
+    """The instant the account in the path lives at: its test clock's time, or the wallet's clock's."""
+    return await clocks.account_now(pool, account_id, now=now)
+
+
+AccountNow = Annotated[datetime, Depends(account_now)]
+
 # Each route declares the refusals its use case gives; 401, 403, 413, 422 and the Idempotency-Key's 400 are
 # declared for every operation by shared.openapi.
 _NO_ACCOUNT = (404, "`not_found`: no such account (or not yours)")
+# Any route on an account that lives on a test clock, while the clock advances (`wallet.clocks.account_now`).
+_CLOCK_ADVANCING = (409, "`test_clock_advancing`: the account's test clock is advancing; retry once it is ready")
 
 
-@router.post("/accounts", operation_id="openAccount", status_code=status.HTTP_201_CREATED, tags=["accounts"])
+@router.post(
+    "/accounts",
+    operation_id="openAccount",
+    status_code=status.HTTP_201_CREATED,
+    tags=["accounts"],
+    responses=problem_responses((422, "`unknown_test_clock`: no test clock of yours has this id")),
+)
 async def open_account(
     body: AccountCreate,
     principal: PartnerPrincipal,
@@ -67,14 +84,18 @@ async def open_account(
         idempotency_key=idempotency_key,
         ladder_s=settings.low_balance_thresholds_s,
         now=now,
+        test_clock_id=body.test_clock_id,
     )
 
 
 @router.get(
-    "/accounts/{account_id}", operation_id="getAccount", tags=["accounts"], responses=problem_responses(_NO_ACCOUNT)
+    "/accounts/{account_id}",
+    operation_id="getAccount",
+    tags=["accounts"],
+    responses=problem_responses(_NO_ACCOUNT, _CLOCK_ADVANCING),
 )
 async def read_account(
-    account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, settings: WalletSettings, now: Now
+    account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, settings: WalletSettings, now: AccountNow
 ) -> AccountRead:
     return await service.read_account(
         pool, principal=principal, account_id=account_id, ladder_s=settings.low_balance_thresholds_s, now=now
@@ -102,6 +123,7 @@ async def assign_partner(
     tags=["accounts"],
     responses=problem_responses(
         _NO_ACCOUNT,
+        _CLOCK_ADVANCING,
         (422, "`warning_thresholds_out_of_bounds`: a threshold outside the deployment's bounds, or too many"),
     ),
 )
@@ -111,7 +133,7 @@ async def set_warning_thresholds(
     principal: AnyRolePrincipal,
     pool: DbPool,
     settings: WalletSettings,
-    now: Now,
+    now: AccountNow,
 ) -> AccountRead:
     """The account's own warning ladder (seconds of time left); `null` returns to the deployment's ladder."""
     return await service.set_warning_thresholds(
@@ -132,7 +154,7 @@ async def set_warning_thresholds(
     tags=["accounts"],
     responses=problem_responses(
         _NO_ACCOUNT,
-        (409, "`key_already_redeemed`, `key_revoked`"),
+        (409, f"`key_already_redeemed`, `key_revoked`; {_CLOCK_ADVANCING[1]}"),
         (422, "`code_malformed`, `code_mistyped`, `unknown_key`"),
         (429, "`rate_limited`: too many wrong codes for the account or the client, with `retry_after_s`"),
     ),
@@ -144,7 +166,7 @@ async def redeem_activation_key(
     pool: DbPool,
     idempotency_key: RequiredIdempotencyKey,
     settings: WalletSettings,
-    now: Now,
+    now: AccountNow,
 ) -> RedemptionRead:
     return await service.redeem_activation_key(
         pool,
@@ -163,7 +185,7 @@ async def redeem_activation_key(
     operation_id="adjustBalance",
     status_code=status.HTTP_201_CREATED,
     tags=["accounts"],
-    responses=problem_responses(_NO_ACCOUNT, (409, "`insufficient_balance`")),
+    responses=problem_responses(_NO_ACCOUNT, (409, f"`insufficient_balance`; {_CLOCK_ADVANCING[1]}")),
 )
 async def adjust_balance(
     account_id: UUID,
@@ -172,7 +194,7 @@ async def adjust_balance(
     pool: DbPool,
     idempotency_key: RequiredIdempotencyKey,
     settings: WalletSettings,
-    now: Now,
+    now: AccountNow,
 ) -> AdjustmentRead:
     return await service.adjust_balance(
         pool,
@@ -262,12 +284,13 @@ OnlyPartnerPrincipal = Annotated[Principal, Depends(require_roles(Role.PARTNER))
         (
             409,
             "`auto_reload_needs_active_contract`: no rental contract of the account is active; "
-            "`auto_reload_needs_manual_loads`: less than 30 days' worth at the current rate loaded by hand",
+            "`auto_reload_needs_manual_loads`: less than 30 days' worth at the current rate loaded by hand; "
+            f"{_CLOCK_ADVANCING[1]}",
         ),
     ),
 )
 async def set_auto_reload(
-    account_id: UUID, body: AutoReloadWrite, principal: AnyRolePrincipal, pool: DbPool, now: Now
+    account_id: UUID, body: AutoReloadWrite, principal: AnyRolePrincipal, pool: DbPool, now: AccountNow
 ) -> AutoReloadRead:
     """Auto-iSC: when the paid time left falls to `threshold_days`, `amount` is loaded at once under a standing order
     the account's partner fulfils (again while the time left is still under the threshold), at most `monthly_cap`
@@ -279,9 +302,11 @@ async def set_auto_reload(
     "/accounts/{account_id}/auto-reload",
     operation_id="getAutoReload",
     tags=["auto-iSC"],
-    responses=problem_responses(_NO_ACCOUNT),
+    responses=problem_responses(_NO_ACCOUNT, _CLOCK_ADVANCING),
 )
-async def read_auto_reload(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> AutoReloadRead:
+async def read_auto_reload(
+    account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: AccountNow
+) -> AutoReloadRead:
     """Its state (`not_set` until it is set), the last reload and the next expected one (at the current rates)."""
     return await service.read_auto_reload(pool, principal=principal, account_id=account_id, now=now)
 
@@ -291,9 +316,9 @@ async def read_auto_reload(account_id: UUID, principal: AnyRolePrincipal, pool: 
     operation_id="endAutoReload",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["auto-iSC"],
-    responses=problem_responses(_NO_ACCOUNT),
+    responses=problem_responses(_NO_ACCOUNT, _CLOCK_ADVANCING),
 )
-async def end_auto_reload(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now) -> Response:
+async def end_auto_reload(account_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: AccountNow) -> Response:
     await service.end_auto_reload(pool, principal=principal, account_id=account_id, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -302,10 +327,10 @@ async def end_auto_reload(account_id: UUID, principal: AnyRolePrincipal, pool: D
     "/accounts/{account_id}/auto-reload/suspension",
     operation_id="setAutoReloadSuspension",
     tags=["auto-iSC"],
-    responses=problem_responses(_NO_AUTO_RELOAD),
+    responses=problem_responses(_NO_AUTO_RELOAD, _CLOCK_ADVANCING),
 )
 async def suspend_auto_reload(
-    account_id: UUID, body: AutoReloadSuspensionWrite, principal: PartnerPrincipal, pool: DbPool, now: Now
+    account_id: UUID, body: AutoReloadSuspensionWrite, principal: PartnerPrincipal, pool: DbPool, now: AccountNow
 ) -> AutoReloadRead:
     """The partner stops the account's reloads (`suspended: true`) or allows them again; while suspended, a due
     reload fails with `AutoReloadFailed` (`suspended_by_partner`) and the customer is warned."""

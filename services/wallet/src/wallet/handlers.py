@@ -21,7 +21,7 @@ from shared.events.wallet import (
     WalletEvent,
 )
 from shared.messaging.consumer import Handler
-from wallet import domain, notices, service, webhooks
+from wallet import clocks, domain, notices, service, webhooks
 from wallet.config import Settings
 
 
@@ -30,6 +30,11 @@ async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged)
     steps = [
         domain.RateStep(effective_at=s.effective_at, rate_per_day=s.burn_rate_per_day) for s in event.scheduled_rates
     ]
+    # Charged from the instant of the change; an older publisher's event, from when it was published. An account
+    # on a test clock is charged from its clock's time: contracts announce its changes on their own clock.
+    now, changed_at = ctx.now(), event.changed_at or ctx.envelope.time
+    if (clock := await clocks.clock_of(ctx.conn, event.account_id)) is not None:
+        now = changed_at = clock.time
     await service.apply_rental_change(
         ctx.conn,
         account_id=event.account_id,
@@ -37,10 +42,9 @@ async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged)
         burn_rate_per_day=event.burn_rate_per_day if event.active else 0,
         scheduled_rates=steps if event.active else (),
         version=event.version,
-        # Charged from the instant of the change; an older publisher's event, from when it was published.
-        changed_at=event.changed_at or ctx.envelope.time,
+        changed_at=changed_at,
         ladder_s=ctx.settings.low_balance_thresholds_s,
-        now=ctx.now(),
+        now=now,
         active=event.active,
     )
     await webhooks.record_event(

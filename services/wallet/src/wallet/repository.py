@@ -35,6 +35,8 @@ class Account:
     low_check_at: datetime | None
     # The account's own warning ladder (seconds of time left, largest first); None: the deployment's.
     warning_thresholds_s: tuple[int, ...] | None = None
+    # The test clock it lives on (`wallet.clocks`); None: a live account.
+    test_clock_id: UUID | None = None
 
     def ladder(self, default_s: Sequence[int]) -> tuple[int, ...]:
         """The warning ladder this account is warned by: its own, else the deployment's."""
@@ -118,6 +120,7 @@ def _account(row: asyncpg.Record | None) -> Account | None:
         version=row["version"],
         low_check_at=row["low_check_at"],
         warning_thresholds_s=_ladder(row["warning_thresholds_s"]),
+        test_clock_id=row["test_clock_id"],
     )
 
 
@@ -125,21 +128,28 @@ def _account(row: asyncpg.Record | None) -> Account | None:
 
 
 async def insert_account(
-    conn: asyncpg.Connection, *, account_id: UUID, name: str, opened_by: str, opened_at: datetime
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID,
+    name: str,
+    opened_by: str,
+    opened_at: datetime,
+    test_clock_id: UUID | None = None,
 ) -> None:
     await conn.execute(
-        """INSERT INTO account (id, name, opened_by, opened_at, settled_at, segment_start)
-           VALUES ($1, $2, $3, $4, $4, $4)""",
+        """INSERT INTO account (id, name, opened_by, opened_at, settled_at, segment_start, test_clock_id)
+           VALUES ($1, $2, $3, $4, $4, $4, $5)""",
         account_id,
         name,
         opened_by,
         opened_at,
+        test_clock_id,
     )
 
 
 # What `_account` reads, in every query that returns an account.
 _ACCOUNT_COLUMNS = """id, name, balance, burn_rate_per_day, settled_at, segment_start, segment_used, depleted,
-    depletes_at, low_warned_threshold_s, low_check_at, version, rate_schedule, warning_thresholds_s"""
+    depletes_at, low_warned_threshold_s, low_check_at, version, rate_schedule, warning_thresholds_s, test_clock_id"""
 
 
 async def get_account(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> Account | None:
@@ -247,30 +257,36 @@ async def update_low_balance_state(
 
 # --- The scheduler's work lists: one due account at a time, skipping those another replica holds -------
 
+# Each list is of the live accounts (clock NULL) or of one test clock's (`wallet.clocks`), never both: the live
+# scheduler never touches a clocked account, and advancing a clock touches only its own.
+_ON_CLOCK_3 = "test_clock_id IS NOT DISTINCT FROM $3::uuid"
+
 
 async def lock_next_due_depletion(
-    conn: asyncpg.Connection, *, now: datetime, held_back: Collection[UUID]
+    conn: asyncpg.Connection, *, now: datetime, held_back: Collection[UUID], clock_id: UUID | None
 ) -> Account | None:
     row = await conn.fetchrow(
         f"""SELECT {_ACCOUNT_COLUMNS}
-           FROM account WHERE depletes_at <= $1 AND id <> ALL($2::uuid[])
+           FROM account WHERE depletes_at <= $1 AND id <> ALL($2::uuid[]) AND {_ON_CLOCK_3}
             ORDER BY depletes_at LIMIT 1 FOR UPDATE SKIP LOCKED""",  # noqa: S608 - fixed column list
         now,
         list(held_back),
+        clock_id,
     )
     return _account(row)
 
 
 async def lock_next_due_low_balance_check(
-    conn: asyncpg.Connection, *, now: datetime, held_back: Collection[UUID]
+    conn: asyncpg.Connection, *, now: datetime, held_back: Collection[UUID], clock_id: UUID | None
 ) -> LowBalanceCheckDue | None:
     # Only what the warning ladder reads: the row lock is what claims the account.
     row = await conn.fetchrow(
-        """SELECT id, depletes_at, low_warned_threshold_s, warning_thresholds_s
-           FROM account WHERE low_check_at <= $1 AND id <> ALL($2::uuid[])
-            ORDER BY low_check_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
+        f"""SELECT id, depletes_at, low_warned_threshold_s, warning_thresholds_s
+           FROM account WHERE low_check_at <= $1 AND id <> ALL($2::uuid[]) AND {_ON_CLOCK_3}
+            ORDER BY low_check_at LIMIT 1 FOR UPDATE SKIP LOCKED""",  # noqa: S608 - fixed condition
         now,
         list(held_back),
+        clock_id,
     )
     if row is None:
         return None
@@ -283,31 +299,37 @@ async def lock_next_due_low_balance_check(
 
 
 async def lock_next_unsettled_account(
-    conn: asyncpg.Connection, *, settled_before: datetime, held_back: Collection[UUID]
+    conn: asyncpg.Connection, *, settled_by: datetime, held_back: Collection[UUID], clock_id: UUID | None
 ) -> Account | None:
+    """An account that burns and was last settled at or before `settled_by`."""
     row = await conn.fetchrow(
         f"""SELECT {_ACCOUNT_COLUMNS}
            FROM account
-            WHERE burn_rate_per_day > 0 AND balance > 0 AND settled_at < $1 AND id <> ALL($2::uuid[])
+            WHERE burn_rate_per_day > 0 AND balance > 0 AND settled_at <= $1 AND id <> ALL($2::uuid[])
+              AND {_ON_CLOCK_3}
             ORDER BY settled_at LIMIT 1 FOR UPDATE SKIP LOCKED""",  # noqa: S608 - fixed column list
-        settled_before,
+        settled_by,
         list(held_back),
+        clock_id,
     )
     return _account(row)
 
 
 async def next_scheduled_instant(
-    conn: asyncpg.Connection | asyncpg.Pool, *, daily: timedelta, held_back: Collection[UUID]
+    conn: asyncpg.Connection | asyncpg.Pool, *, daily: timedelta, held_back: Collection[UUID], clock_id: UUID | None
 ) -> datetime | None:
     """The earliest instant at which the scheduler has work: a run-out, a warning or a daily settlement."""
     value: datetime | None = await conn.fetchval(
-        """SELECT least(
-               (SELECT min(depletes_at) FROM account WHERE depletes_at IS NOT NULL AND id <> ALL($2::uuid[])),
-               (SELECT min(low_check_at) FROM account WHERE low_check_at IS NOT NULL AND id <> ALL($2::uuid[])),
+        f"""SELECT least(
+               (SELECT min(depletes_at) FROM account
+                 WHERE depletes_at IS NOT NULL AND id <> ALL($2::uuid[]) AND {_ON_CLOCK_3}),
+               (SELECT min(low_check_at) FROM account
+                 WHERE low_check_at IS NOT NULL AND id <> ALL($2::uuid[]) AND {_ON_CLOCK_3}),
                (SELECT min(settled_at) + $1::interval FROM account
-                 WHERE burn_rate_per_day > 0 AND balance > 0 AND id <> ALL($2::uuid[])))""",
+                 WHERE burn_rate_per_day > 0 AND balance > 0 AND id <> ALL($2::uuid[]) AND {_ON_CLOCK_3}))""",  # noqa: S608
         daily,
         list(held_back),
+        clock_id,
     )
     return value
 
@@ -709,17 +731,19 @@ _AUTO_RELOAD_LIVE = """r.enabled AND NOT r.paused_by_depletion AND a.depletes_at
 
 
 async def lock_next_due_auto_reload(
-    conn: asyncpg.Connection, *, now: datetime, held_back: Collection[UUID]
+    conn: asyncpg.Connection, *, now: datetime, held_back: Collection[UUID], clock_id: UUID | None
 ) -> tuple[Account, AutoReload] | None:
     """The next account whose Auto-iSC crossing is due, its row and its setting locked (`SKIP LOCKED`: another
     replica's claim is passed over, so one crossing is handled by one replica)."""
     row = await conn.fetchrow(
         f"""SELECT a.id FROM auto_reload r JOIN account a ON a.id = r.account_id
             WHERE {_AUTO_RELOAD_LIVE} AND {_AUTO_RELOAD_DUE_AT} <= $1 AND a.id <> ALL($2::uuid[])
+              AND a.test_clock_id IS NOT DISTINCT FROM $3::uuid
             ORDER BY {_AUTO_RELOAD_DUE_AT}
             LIMIT 1 FOR UPDATE OF a, r SKIP LOCKED""",  # noqa: S608 - fixed condition
         now,
         list(held_back),
+        clock_id,
     )
     if row is None:
         return None
@@ -731,12 +755,14 @@ async def lock_next_due_auto_reload(
 
 
 async def next_auto_reload_instant(
-    conn: asyncpg.Connection | asyncpg.Pool, *, held_back: Collection[UUID]
+    conn: asyncpg.Connection | asyncpg.Pool, *, held_back: Collection[UUID], clock_id: UUID | None
 ) -> datetime | None:
     value: datetime | None = await conn.fetchval(
         f"""SELECT min({_AUTO_RELOAD_DUE_AT}) FROM auto_reload r JOIN account a ON a.id = r.account_id
-            WHERE {_AUTO_RELOAD_LIVE} AND a.id <> ALL($1::uuid[])""",  # noqa: S608 - fixed condition
+            WHERE {_AUTO_RELOAD_LIVE} AND a.id <> ALL($1::uuid[])
+              AND a.test_clock_id IS NOT DISTINCT FROM $2::uuid""",  # noqa: S608 - fixed condition
         list(held_back),
+        clock_id,
     )
     return value
 

@@ -9,11 +9,15 @@ Every replica runs it; each due account is claimed with `FOR UPDATE SKIP LOCKED`
 An account whose work fails for a reason of its own (it would take a bug or bad data) is held back, with a
 back-off doubling from 1 s to 5 min, and the others due behind it go on: one broken account must not stop the
 run-outs of all the rest. When the database itself is away, the whole round waits instead.
+
+Accounts on a test clock (`wallet.clocks`) are never the live scheduler's: `run_test_clocks` does the same work
+for them when their clock is advanced, each due instant in turn, at that instant.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,9 +26,12 @@ from datetime import datetime, timedelta
 import asyncpg
 import structlog
 
-from shared.db import is_database_away
+from shared.clock import Clock
+from shared.db import is_database_away, transaction
+from shared.events.wallet import TestClockAdvanced
+from shared.messaging.outbox import add_to_outbox
 from shared.runtime import Runtime
-from wallet import service
+from wallet import clocks, clocks_repository, service
 from wallet.config import Settings
 
 log = structlog.get_logger()
@@ -75,7 +82,7 @@ async def run_wallet_scheduler(runtime: Runtime[Settings]) -> None:
     while True:
         next_at: datetime | None = None
         try:
-            await _work_through_due(pool, settings=settings, now=clock.now(), every=every, held_back=held_back)
+            await work_through_due(pool, settings=settings, now=clock.now(), every=every, held_back=held_back)
             now = clock.now()
             next_at = await service.next_scheduled_instant(pool, every=every, held_back=held_back.now_held(now))
             retry_at = held_back.next_retry(now)
@@ -98,34 +105,52 @@ async def run_wallet_scheduler(runtime: Runtime[Settings]) -> None:
         )
 
 
-async def _work_through_due(
-    pool: asyncpg.Pool, *, settings: Settings, now: datetime, every: timedelta, held_back: HeldBack
-) -> None:
+async def work_through_due(
+    pool: asyncpg.Pool,
+    *,
+    settings: Settings,
+    now: datetime,
+    every: timedelta,
+    held_back: HeldBack,
+    clock_id: uuid.UUID | None = None,
+) -> int:
+    """The work due at `now` of the live accounts (`clock_id` None) or of one test clock's: how many accounts it
+    handled."""
 
     async def deplete(held: set[uuid.UUID]) -> uuid.UUID | None:
-        return await service.deplete_next_due_account(pool, now=now, held_back=held)
+        return await service.deplete_next_due_account(pool, now=now, held_back=held, clock_id=clock_id)
 
     async def reload(held: set[uuid.UUID]) -> uuid.UUID | None:
         ladder = settings.low_balance_thresholds_s
-        return await service.auto_reload_next_due_account(pool, now=now, ladder_s=ladder, held_back=held)
+        return await service.auto_reload_next_due_account(
+            pool, now=now, ladder_s=ladder, held_back=held, clock_id=clock_id
+        )
 
     async def warn(held: set[uuid.UUID]) -> uuid.UUID | None:
         thresholds = settings.low_balance_thresholds_s
-        return await service.warn_next_low_balance(pool, now=now, thresholds_s=thresholds, held_back=held)
+        return await service.warn_next_low_balance(
+            pool, now=now, thresholds_s=thresholds, held_back=held, clock_id=clock_id
+        )
 
     async def settle(held: set[uuid.UUID]) -> uuid.UUID | None:
-        return await service.settle_next_unsettled_account(pool, now=now, every=every, held_back=held)
+        return await service.settle_next_unsettled_account(
+            pool, now=now, every=every, held_back=held, clock_id=clock_id
+        )
 
     # Run-outs first: a reload never lands on an account whose run-out was already due (it stays depleted).
+    handled = 0
     for work in (deplete, reload, warn, settle):
-        await _work_through(work, now=now, held_back=held_back)
+        handled += await _work_through(work, now=now, held_back=held_back)
+    return handled
 
 
 async def _work_through(
     work: Callable[[set[uuid.UUID]], Awaitable[uuid.UUID | None]], *, now: datetime, held_back: HeldBack
-) -> None:
-    """Up to `_BATCH` due accounts of one kind of work, passing over the held-back ones."""
+) -> int:
+    """Up to `_BATCH` due accounts of one kind of work, passing over the held-back ones; how many it handled
+    (failed ones included)."""
     held = held_back.now_held(now)
+    handled = 0
     for _ in range(_BATCH):
         try:
             account_id = await work(held)
@@ -140,7 +165,98 @@ async def _work_through(
                 retry_at=retry_at.isoformat(),
                 exc_info=failure.__cause__,
             )
+            handled += 1
             continue
         if account_id is None:
-            return
+            return handled
+        handled += 1
         held_back.succeeded(account_id)
+    return handled
+
+
+# --- Test clocks (`wallet.clocks`) --------------------------------------------------------------------------
+
+# How long a replica holds a clock it advances without renewing; another takes the clock over after that.
+_CLOCK_LEASE = timedelta(seconds=30)
+_CLOCK_POLL_S = 0.5
+# Rounds of work at one instant before an advance gives up on it: each round handles up to `_BATCH` accounts of
+# each kind, so only a defect (work that stays due once done) needs more.
+_CLOCK_ROUNDS_AT_ONE_INSTANT = 1_000
+
+
+async def run_test_clocks(runtime: Runtime[Settings]) -> None:
+    """Advance every test clock asked to move, one at a time per replica. A clock another replica holds is left
+    to it, and taken over when that replica's lease runs out (it died): the work goes on from the clock's time,
+    since each instant's work commits before the clock moves past it."""
+    replica = f"wallet-{uuid.uuid4().hex[:12]}"
+    log.info("wallet.test_clocks.started", replica=replica)
+    with clocks.woken_by_advances() as asked:
+        while True:
+            asked.clear()
+            try:
+                advanced = await advance_one_clock(
+                    runtime.pool, settings=runtime.settings, replica=replica, clock=runtime.clock
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # The job outlives any fault; the clock stays advancing and is tried again.
+                if is_database_away(exc):
+                    log.warning("wallet.test_clocks.database_failed", error=repr(exc))
+                else:
+                    log.error("wallet.test_clocks.failed", exc_info=exc)
+                advanced = False
+            if not advanced:
+                # An advance asked for here wakes the job at once; one asked for at another replica, or left by
+                # a replica that died, is found at the next look.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asked.wait(), timeout=_CLOCK_POLL_S)
+
+
+async def advance_one_clock(pool: asyncpg.Pool, *, settings: Settings, replica: str, clock: Clock) -> bool:
+    """Claim one advancing test clock and work it through to its target, each due instant in turn: the same work
+    at the same instants the live scheduler would have done, so steps and one advance book alike. False when no
+    clock waits."""
+    test_clock = await clocks_repository.claim_advancing_clock(
+        pool, replica=replica, now=clock.now(), lease_until=clock.now() + _CLOCK_LEASE
+    )
+    if test_clock is None:
+        return False
+    assert test_clock.advancing_to is not None
+    target, at = test_clock.advancing_to, test_clock.frozen_time
+    every = timedelta(seconds=settings.settle_every_s)
+    held_back = HeldBack()
+    rounds_at_this_instant = 0
+    while True:
+        due = await service.next_scheduled_instant(
+            pool, every=every, held_back=held_back.now_held(at), clock_id=test_clock.id
+        )
+        if due is None or due > target:
+            break
+        # Work that fell due before the clock's time (an account opened on it with work already due) is done now.
+        rounds_at_this_instant = rounds_at_this_instant + 1 if due <= at else 1
+        at = max(at, due)
+        handled = await work_through_due(
+            pool, settings=settings, now=at, every=every, held_back=held_back, clock_id=test_clock.id
+        )
+        if handled == 0 or rounds_at_this_instant > _CLOCK_ROUNDS_AT_ONE_INSTANT:
+            # Due by the schedule but done by no kind of work, or done again and again: a defect. The clock still
+            # reaches its target rather than spinning here.
+            log.error("wallet.test_clock.due_work_not_done", clock_id=str(test_clock.id), at=at.isoformat())
+            break
+        # The progress, with the lease renewed: a replica taking over goes on from here.
+        moved = await clocks_repository.move_clock(
+            pool, clock_id=test_clock.id, replica=replica, to=at, lease_until=clock.now() + _CLOCK_LEASE
+        )
+        if not moved:
+            log.warning("wallet.test_clock.lost", clock_id=str(test_clock.id), replica=replica)
+            return True
+    async with transaction(pool) as conn:
+        if not await clocks_repository.move_clock(
+            conn, clock_id=test_clock.id, replica=replica, to=target, lease_until=None
+        ):
+            log.warning("wallet.test_clock.lost", clock_id=str(test_clock.id), replica=replica)
+            return True
+        await add_to_outbox(conn, TestClockAdvanced(clock_id=test_clock.id, frozen_time=target))
+    log.info("wallet.test_clock.ready", clock_id=str(test_clock.id), frozen_time=target.isoformat())
+    return True

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from annotated_types import Interval
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    WithJsonSchema,
+)
 
 from shared.money import MICRO_PER_ISC, IscAmount, IscAmountText
 from shared.validation import NO_NUL, WholeNumber, whole_number
@@ -38,6 +47,9 @@ KeyAmount = Annotated[
 class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    # A test clock of the caller's (POST /test-clocks): the account lives on its time for its whole life. Absent:
+    # a live account.
+    test_clock_id: UUID | None = None
 
 
 class PartnerAssignmentWrite(BaseModel):
@@ -70,6 +82,8 @@ class AccountRead(BaseModel):
     warning_thresholds_s: list[int] = Field(default_factory=list)
     # `account`: its own ladder (PUT /accounts/{id}/warning-thresholds); `default`: the deployment's.
     warning_thresholds_source: Literal["default", "account"] = "default"
+    # The test clock whose time the account lives by (every instant above is on it); null: a live account.
+    test_clock_id: UUID | None = None
 
 
 class ScheduledRateRead(BaseModel):
@@ -227,3 +241,52 @@ class AutoReloadRead(BaseModel):
     # When the next reload is expected at the current rates (null: none expected, e.g. nothing burns or the cap).
     next_reload_at: datetime | None
     set_at: datetime | None
+
+
+# --- Test clocks ------------------------------------------------------------------------------------------
+
+_EARLIEST_CLOCK_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST_CLOCK_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _clock_time(value: datetime) -> datetime:
+    if not _EARLIEST_CLOCK_TIME <= value < _LATEST_CLOCK_TIME:
+        raise ValueError("a test clock's time lies between 1970 and 2200")
+    return value.astimezone(UTC)
+
+
+def _rfc3339_text(value: object) -> object:
+    # Pydantic would read a number as seconds since 1970; a clock's time is written out, with its offset.
+    if not isinstance(value, str):
+        raise ValueError("a test clock's time is an RFC 3339 date-time string with its offset")
+    return value
+
+
+ClockTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_clock_time)]
+
+
+class TestClockCreate(BaseModel):
+    __test__: ClassVar[bool] = False  # not a pytest test class, whatever its name
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    # Where the clock starts: the time its accounts are opened at.
+    frozen_time: ClockTime
+
+
+class TestClockAdvance(BaseModel):
+    __test__: ClassVar[bool] = False
+    model_config = ConfigDict(extra="forbid")
+    # Later than the clock's time, by at most two years (731 days).
+    to: ClockTime
+
+
+class TestClockRead(BaseModel):
+    __test__: ClassVar[bool] = False
+    id: UUID
+    name: str
+    # The clock's time: while it advances, how far its accounts' work has got.
+    frozen_time: datetime
+    # `advancing` until everything due up to `advancing_to` is done, then `ready` (and `TestClockAdvanced`).
+    status: Literal["ready", "advancing"]
+    advancing_to: datetime | None
+    created_at: datetime

@@ -44,7 +44,7 @@ from shared.partner_scope import ensure_account_access, record_partner
 from shared.rate_limit import record_hit, refuse_if_any_full, window_start
 from shared.refusals import Conflict, NotFound, Unprocessable
 from shared.sealing import KeyEncryptionKey
-from wallet import domain, repository
+from wallet import clocks, domain, repository
 from wallet.config import Settings
 from wallet.repository import Account
 from wallet.schemas import (
@@ -115,18 +115,30 @@ async def open_account(
     idempotency_key: str | None,
     ladder_s: Sequence[int],
     now: datetime,
+    test_clock_id: uuid.UUID | None = None,
 ) -> AccountRead:
-    """A partner opens an account. A retry with the same Idempotency-Key gets the first answer, not a second
-    account; the key is the opener's own (the account does not exist yet)."""
+    """A partner opens an account, live or on a test clock of its own (opened at the clock's time). A retry with
+    the same Idempotency-Key gets the first answer, not a second account; the key is the opener's own (the
+    account does not exist yet)."""
     opened_by = principal.subject
+    request: dict[str, str] = {"name": name} if test_clock_id is None else {"name": name, "clock": str(test_clock_id)}
     async with transaction(pool) as conn:
-        once = await claim(
-            conn, operation="account-opening", owner=opened_by, key=idempotency_key, request={"name": name}
-        )
+        once = await claim(conn, operation="account-opening", owner=opened_by, key=idempotency_key, request=request)
         if (replay := once.replayed(AccountRead)) is not None:
             return replay
-        account = Account(id=uuid.uuid4(), name=name, burn=domain.Burn.opened(now), version=0, low_check_at=None)
-        await repository.insert_account(conn, account_id=account.id, name=name, opened_by=opened_by, opened_at=now)
+        if test_clock_id is not None:
+            now = await clocks.clock_time_for_new_account(conn, principal=principal, clock_id=test_clock_id)
+        account = Account(
+            id=uuid.uuid4(),
+            name=name,
+            burn=domain.Burn.opened(now),
+            version=0,
+            low_check_at=None,
+            test_clock_id=test_clock_id,
+        )
+        await repository.insert_account(
+            conn, account_id=account.id, name=name, opened_by=opened_by, opened_at=now, test_clock_id=test_clock_id
+        )
         # The opener sees and acts on the account from now on, here and (by the event) in every other service.
         await record_partner(conn, account_id=account.id, partner=opened_by)
         await add_to_outbox(conn, AccountOpened(account_id=account.id, name=name, opened_by=opened_by))
@@ -175,6 +187,7 @@ def _account_read(account: Account, *, now: datetime, ladder_s: Sequence[int]) -
         ],
         warning_thresholds_s=list(account.ladder(ladder_s)),
         warning_thresholds_source="default" if account.warning_thresholds_s is None else "account",
+        test_clock_id=account.test_clock_id,
     )
 
 
@@ -733,7 +746,8 @@ async def apply_rental_change(
     if not applied:
         log.info("wallet.rate.stale_ignored", contract_id=str(contract_id), version=version)
         return
-    at = min(now, max(changed_at, account.burn.settled_at))
+    # (An account on a test clock that is advancing may be settled past its clock's time: never before that.)
+    at = max(min(now, changed_at), account.burn.settled_at)
     contracts = await repository.contract_rates_of_account(conn, account_id)
     rates = domain.new_rates(account.burn, contracts, at=at)
     if rates is not None:
@@ -807,7 +821,7 @@ async def _work_on_next_due(
 
 
 async def deplete_next_due_account(
-    pool: asyncpg.Pool, *, now: datetime, held_back: Collection[uuid.UUID] = ()
+    pool: asyncpg.Pool, *, now: datetime, held_back: Collection[uuid.UUID] = (), clock_id: uuid.UUID | None = None
 ) -> uuid.UUID | None:
     """Announce one run-out that is due, settling the balance to exactly zero. The account, or None when none
     is due (accounts in `held_back` are passed over)."""
@@ -816,14 +830,21 @@ async def deplete_next_due_account(
         await _catch_up_run_out(conn, account, now=now)
 
     return await _work_on_next_due(
-        pool, lambda conn: repository.lock_next_due_depletion(conn, now=now, held_back=held_back), deplete
+        pool,
+        lambda conn: repository.lock_next_due_depletion(conn, now=now, held_back=held_back, clock_id=clock_id),
+        deplete,
     )
 
 
 async def settle_next_unsettled_account(
-    pool: asyncpg.Pool, *, now: datetime, every: timedelta, held_back: Collection[uuid.UUID] = ()
+    pool: asyncpg.Pool,
+    *,
+    now: datetime,
+    every: timedelta,
+    held_back: Collection[uuid.UUID] = (),
+    clock_id: uuid.UUID | None = None,
 ) -> uuid.UUID | None:
-    """Settle the usage of one account that burns and was last settled longer than `every` ago."""
+    """Settle the usage of one account that burns and was last settled `every` ago or longer."""
 
     async def settle(conn: asyncpg.Connection, account: Account) -> None:
         account = await _catch_up_run_out(conn, account, now=now)
@@ -833,13 +854,20 @@ async def settle_next_unsettled_account(
 
     return await _work_on_next_due(
         pool,
-        lambda conn: repository.lock_next_unsettled_account(conn, settled_before=now - every, held_back=held_back),
+        lambda conn: repository.lock_next_unsettled_account(
+            conn, settled_by=now - every, held_back=held_back, clock_id=clock_id
+        ),
         settle,
     )
 
 
 async def warn_next_low_balance(
-    pool: asyncpg.Pool, *, now: datetime, thresholds_s: Sequence[int], held_back: Collection[uuid.UUID] = ()
+    pool: asyncpg.Pool,
+    *,
+    now: datetime,
+    thresholds_s: Sequence[int],
+    held_back: Collection[uuid.UUID] = (),
+    clock_id: uuid.UUID | None = None,
 ) -> uuid.UUID | None:
     """Evaluate one account whose low-balance check is due; announce `BalanceLow` if a threshold was reached. The
     ladder is the account's own, else `thresholds_s` (the deployment's): the same one `RunwayChanged` carries."""
@@ -858,7 +886,9 @@ async def warn_next_low_balance(
         )
 
     return await _work_on_next_due(
-        pool, lambda conn: repository.lock_next_due_low_balance_check(conn, now=now, held_back=held_back), warn
+        pool,
+        lambda conn: repository.lock_next_due_low_balance_check(conn, now=now, held_back=held_back, clock_id=clock_id),
+        warn,
     )
 
 
@@ -874,22 +904,28 @@ async def _announce_low_balance(
 
 
 async def next_scheduled_instant(
-    pool: asyncpg.Pool, *, every: timedelta, held_back: Collection[uuid.UUID] = ()
+    pool: asyncpg.Pool, *, every: timedelta, held_back: Collection[uuid.UUID] = (), clock_id: uuid.UUID | None = None
 ) -> datetime | None:
+    """The earliest instant with scheduled work for the live accounts (`clock_id` None) or one test clock's."""
     instants = [
-        await repository.next_scheduled_instant(pool, daily=every, held_back=held_back),
-        await repository.next_auto_reload_instant(pool, held_back=held_back),
+        await repository.next_scheduled_instant(pool, daily=every, held_back=held_back, clock_id=clock_id),
+        await repository.next_auto_reload_instant(pool, held_back=held_back, clock_id=clock_id),
     ]
     return min((i for i in instants if i is not None), default=None)
 
 
 async def auto_reload_next_due_account(
-    pool: asyncpg.Pool, *, now: datetime, ladder_s: Sequence[int], held_back: Collection[uuid.UUID] = ()
+    pool: asyncpg.Pool,
+    *,
+    now: datetime,
+    ladder_s: Sequence[int],
+    held_back: Collection[uuid.UUID] = (),
+    clock_id: uuid.UUID | None = None,
 ) -> uuid.UUID | None:
     """Handle one Auto-iSC crossing that is due: reload, or refuse with `AutoReloadFailed`. The account, or None."""
 
     async def lock_next(conn: asyncpg.Connection) -> _Claimed | None:
-        found = await repository.lock_next_due_auto_reload(conn, now=now, held_back=held_back)
+        found = await repository.lock_next_due_auto_reload(conn, now=now, held_back=held_back, clock_id=clock_id)
         return None if found is None else _Claimed(found)
 
     async def work(conn: asyncpg.Connection, claimed: _Claimed) -> None:

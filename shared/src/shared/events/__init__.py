@@ -18,6 +18,7 @@ CATALOGUE: dict[str, type[Event]] = {
         wallet.AutoReloadChanged,
         wallet.AutoReloadTriggered,
         wallet.AutoReloadFailed,
+        wallet.TestClockAdvanced,
         contracts.ContractActivated,
         contracts.ContractSuspended,
         contracts.ContractResumed,

@@ -129,3 +129,14 @@ class BalanceRestored(WalletEvent):
     balance: int
     depletes_at: datetime | None
     version: int
+
+
+class TestClockAdvanced(Event):
+    """A test clock (`wallet.clocks`) reached the instant it was advanced to: everything its accounts had due up to
+    then is done, and the clock is ready for the next advance."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class, whatever its name
+    publisher: ClassVar[str] = "wallet"
+    subject_field: ClassVar[str | None] = "clock_id"
+    clock_id: UUID
+    frozen_time: datetime

@@ -29,6 +29,7 @@ from .ledger_entry_read_kind import LedgerEntryReadKind
 from .notice_kind import NoticeKind
 from .page_ledger_entry_read import PageLedgerEntryRead
 from .page_reload_order_read import PageReloadOrderRead
+from .page_test_clock_read import PageTestClockRead
 from .page_webhook_delivery_read import PageWebhookDeliveryRead
 from .partner_assignment_write import PartnerAssignmentWrite
 from .problem import Problem
@@ -37,6 +38,10 @@ from .redemption_create import RedemptionCreate
 from .redemption_read import RedemptionRead
 from .reload_order_read import ReloadOrderRead
 from .scheduled_rate_read import ScheduledRateRead
+from .test_clock_advance import TestClockAdvance
+from .test_clock_create import TestClockCreate
+from .test_clock_read import TestClockRead
+from .test_clock_read_status import TestClockReadStatus
 from .validation_issue import ValidationIssue
 from .validation_problem import ValidationProblem
 from .warning_thresholds_write import WarningThresholdsWrite
@@ -81,6 +86,7 @@ __all__ = (
     "NoticeKind",
     "PageLedgerEntryRead",
     "PageReloadOrderRead",
+    "PageTestClockRead",
     "PageWebhookDeliveryRead",
     "PartnerAssignmentWrite",
     "Problem",
@@ -89,6 +95,10 @@ __all__ = (
     "RedemptionRead",
     "ReloadOrderRead",
     "ScheduledRateRead",
+    "TestClockAdvance",
+    "TestClockCreate",
+    "TestClockRead",
+    "TestClockReadStatus",
     "ValidationIssue",
     "ValidationProblem",
     "WarningThresholdsWrite",

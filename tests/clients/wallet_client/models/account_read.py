@@ -38,6 +38,7 @@ class AccountRead:
             status (AccountReadStatus):
             version (int):
             scheduled_rates (list[ScheduledRateRead] | Unset):
+            test_clock_id (None | Unset | UUID):
             warning_thresholds_s (list[int] | Unset):
             warning_thresholds_source (AccountReadWarningThresholdsSource | Unset):  Default:
                 AccountReadWarningThresholdsSource.DEFAULT.
@@ -51,6 +52,7 @@ class AccountRead:
     status: AccountReadStatus
     version: int
     scheduled_rates: list[ScheduledRateRead] | Unset = UNSET
+    test_clock_id: None | Unset | UUID = UNSET
     warning_thresholds_s: list[int] | Unset = UNSET
     warning_thresholds_source: AccountReadWarningThresholdsSource | Unset = AccountReadWarningThresholdsSource.DEFAULT
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -88,6 +90,14 @@ class AccountRead:
 
 
 
+        test_clock_id: None | str | Unset
+        if isinstance(self.test_clock_id, Unset):
+            test_clock_id = UNSET
+        elif isinstance(self.test_clock_id, UUID):
+            test_clock_id = str(self.test_clock_id)
+        else:
+            test_clock_id = self.test_clock_id
+
         warning_thresholds_s: list[int] | Unset = UNSET
         if not isinstance(self.warning_thresholds_s, Unset):
             warning_thresholds_s = self.warning_thresholds_s
@@ -113,6 +123,8 @@ class AccountRead:
         })
         if scheduled_rates is not UNSET:
             field_dict["scheduled_rates"] = scheduled_rates
+        if test_clock_id is not UNSET:
+            field_dict["test_clock_id"] = test_clock_id
         if warning_thresholds_s is not UNSET:
             field_dict["warning_thresholds_s"] = warning_thresholds_s
         if warning_thresholds_source is not UNSET:
@@ -174,6 +186,26 @@ class AccountRead:
                 scheduled_rates.append(scheduled_rates_item)
 
 
+        def _parse_test_clock_id(data: object) -> None | Unset | UUID:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                test_clock_id_type_0 = UUID(data)
+
+
+
+                return test_clock_id_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Unset | UUID, data)
+
+        test_clock_id = _parse_test_clock_id(d.pop("test_clock_id", UNSET))
+
+
         warning_thresholds_s = cast(list[int], d.pop("warning_thresholds_s", UNSET))
 
 
@@ -196,6 +228,7 @@ class AccountRead:
             status=status,
             version=version,
             scheduled_rates=scheduled_rates,
+            test_clock_id=test_clock_id,
             warning_thresholds_s=warning_thresholds_s,
             warning_thresholds_source=warning_thresholds_source,
         )

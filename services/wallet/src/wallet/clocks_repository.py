@@ -1,0 +1,156 @@
+"""The wallet's test clocks in Postgres: the clocks themselves, and which accounts live on which."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+from uuid import UUID
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class TestClock:
+    __test__: ClassVar[bool] = False  # not a pytest test class, whatever its name
+    id: UUID
+    name: str
+    owner: str
+    frozen_time: datetime
+    # Set while an advance is in progress: the instant asked for (`frozen_time` is how far it got).
+    advancing_to: datetime | None
+    created_at: datetime
+    deleted_at: datetime | None
+
+
+_COLUMNS = "id, name, owner, frozen_time, advancing_to, created_at, deleted_at"
+
+
+def _clock(row: asyncpg.Record | None) -> TestClock | None:
+    return None if row is None else TestClock(**row)
+
+
+async def insert_clock(conn: asyncpg.Connection, clock: TestClock) -> None:
+    await conn.execute(
+        """INSERT INTO test_clock (id, name, owner, frozen_time, created_at) VALUES ($1, $2, $3, $4, $5)""",
+        clock.id,
+        clock.name,
+        clock.owner,
+        clock.frozen_time,
+        clock.created_at,
+    )
+
+
+async def get_clock(conn: asyncpg.Connection | asyncpg.Pool, clock_id: UUID) -> TestClock | None:
+    """A clock that is not deleted."""
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM test_clock WHERE id = $1 AND deleted_at IS NULL",  # noqa: S608 - fixed columns
+        clock_id,
+    )
+    return _clock(row)
+
+
+async def lock_clock(conn: asyncpg.Connection, clock_id: UUID) -> TestClock | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM test_clock WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",  # noqa: S608
+        clock_id,
+    )
+    return _clock(row)
+
+
+async def list_clocks(
+    conn: asyncpg.Connection | asyncpg.Pool, *, owner: str | None, after: tuple[datetime, UUID] | None, limit: int
+) -> list[TestClock]:
+    """Oldest first; `owner` None: everyone's (an operator)."""
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM test_clock
+            WHERE deleted_at IS NULL AND ($1::text IS NULL OR owner = $1)
+              AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+            ORDER BY created_at, id LIMIT $4""",  # noqa: S608 - fixed columns
+        owner,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [TestClock(**row) for row in rows]
+
+
+async def start_advance(conn: asyncpg.Connection, *, clock_id: UUID, to: datetime) -> None:
+    await conn.execute(
+        "UPDATE test_clock SET advancing_to = $2, advanced_by = NULL, advanced_until = NULL WHERE id = $1",
+        clock_id,
+        to,
+    )
+
+
+async def mark_deleted(conn: asyncpg.Connection, *, clock_id: UUID, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE test_clock SET deleted_at = $2, advancing_to = NULL, advanced_by = NULL WHERE id = $1", clock_id, at
+    )
+
+
+async def claim_advancing_clock(
+    conn: asyncpg.Connection | asyncpg.Pool, *, replica: str, now: datetime, lease_until: datetime
+) -> TestClock | None:
+    """An advancing clock no other replica holds (or whose holder's lease ran out), now leased to `replica`; the
+    lease is renewed by claiming again. None when no clock waits."""
+    row = await conn.fetchrow(
+        f"""UPDATE test_clock SET advanced_by = $1, advanced_until = $3
+            WHERE id = (SELECT id FROM test_clock
+                        WHERE advancing_to IS NOT NULL AND deleted_at IS NULL
+                          AND (advanced_by IS NULL OR advanced_by = $1 OR advanced_until < $2)
+                        ORDER BY advancing_to LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING {_COLUMNS}""",  # noqa: S608 - fixed columns
+        replica,
+        now,
+        lease_until,
+    )
+    return _clock(row)
+
+
+async def move_clock(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    clock_id: UUID,
+    replica: str,
+    to: datetime,
+    lease_until: datetime | None,
+) -> bool:
+    """The clock's time moves to `to`: its progress, with the lease renewed until `lease_until`, or (None) the end
+    of the advance. False if `replica` no longer holds the clock (its lease was taken over, or it was deleted)."""
+    result = await conn.execute(
+        """UPDATE test_clock SET frozen_time = $3,
+                  advancing_to = CASE WHEN $4::timestamptz IS NULL THEN NULL ELSE advancing_to END,
+                  advanced_by = CASE WHEN $4::timestamptz IS NULL THEN NULL ELSE advanced_by END,
+                  advanced_until = $4
+           WHERE id = $1 AND advanced_by = $2 AND deleted_at IS NULL AND frozen_time <= $3""",
+        clock_id,
+        replica,
+        to,
+        lease_until,
+    )
+    return bool(result == "UPDATE 1")
+
+
+@dataclass(frozen=True)
+class AccountClock:
+    """The test clock an account lives on, as the account's use cases need it."""
+
+    time: datetime
+    advancing: bool
+
+
+async def clock_of_account(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID
+) -> tuple[bool, AccountClock | None]:
+    """(whether the account exists, the clock it lives on: None for a live account)."""
+    row = await conn.fetchrow(
+        """SELECT a.test_clock_id, c.frozen_time, c.advancing_to IS NOT NULL AND c.deleted_at IS NULL AS advancing
+           FROM account a LEFT JOIN test_clock c ON c.id = a.test_clock_id WHERE a.id = $1""",
+        account_id,
+    )
+    if row is None:
+        return False, None
+    if row["test_clock_id"] is None:
+        return True, None
+    return True, AccountClock(time=row["frozen_time"], advancing=row["advancing"])
