@@ -19,6 +19,7 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -141,8 +142,7 @@ async def advance_clock(
             raise Unprocessable("one advance moves a clock by at most two years", code="test_clock_advance_too_far")
         await repository.start_advance(conn, clock_id=clock_id, to=to)
         after_commit(_wake_advancers)
-        advancing = TestClock(**{**clock.__dict__, "advancing_to": to})
-        result = await once.answer(_read(advancing), status_code=202)
+        result = await once.answer(_read(replace(clock, advancing_to=to)), status_code=202)
     log.info("wallet.test_clock.advancing", clock_id=str(clock_id), to=to.isoformat())
     return result
 
