@@ -302,9 +302,13 @@ def new_rates(
 
 
 def rerated(burn: Burn, contracts: Iterable[ContractRates], *, at: datetime) -> Burn:
-    """The burn after the account's contracts change to `contracts` at `at`, as the wallet changes it: unchanged
-    rates leave the burn as it is, others settle at `at` and start a new segment."""
+    """The burn after the account's contracts change to `contracts` at `at`, as the wallet changes it: a run-out
+    already due is announced first, at its own instant (the wallet's `_catch_up_run_out`); unchanged rates leave
+    the burn as it is, others settle at `at` and start a new segment."""
     at = max(at, burn.settled_at)
+    due = burn.depletes_at()
+    if due is not None and due <= at:
+        burn, _ = burn.deplete()
     rates = new_rates(burn, contracts, at=at)
     if rates is None:
         return burn

@@ -45,6 +45,19 @@ def test_a_forecast_of_one_change_equals_the_wallet_doing_the_changes_one_by_one
     assert both.balance_at(at + timedelta(days=3)) == forecast.balance_at(at + timedelta(days=3))
 
 
+def test_a_run_out_before_the_change_is_announced_first_whichever_way_the_change_arrives() -> None:
+    # One micro-iSC at one micro-iSC a day is gone after the first microsecond (usage rounds up): a change a
+    # second later meets an account that ran out, as the wallet announces it before the change (found by the
+    # property above: the forecast kept the past run-out, the change one by one moved it to the change).
+    burn = burning(1, 1)
+    assert burn.depletes_at() == T0 + timedelta(microseconds=1)
+    at = T0 + timedelta(seconds=1)
+    forecast = rerated(burn, [ContractRates(rate_per_day=0), ContractRates(rate_per_day=1)], at=at)
+    one_by_one = rerated(rerated(burn, [ContractRates(rate_per_day=0)], at=at), [ContractRates(rate_per_day=1)], at=at)
+    for after in (forecast, one_by_one):
+        assert (after.depleted, after.balance, after.depletes_at()) == (True, 0, None)
+
+
 def test_unchanged_rates_leave_the_burn_as_it_is() -> None:
     burn = burning(10 * ISC, 3 * ISC)
     assert rerated(burn, [ContractRates(rate_per_day=3 * ISC)], at=T0 + timedelta(hours=5)) is burn
