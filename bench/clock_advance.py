@@ -26,8 +26,8 @@ import asyncpg
 import httpx
 
 from bench.results import Row, print_rows, save
+from bench.scratch import scratch_database
 from bench.wallet_throughput import (
-    ADMIN_URL,
     AMQP_URL,
     CLIENT,
     LIMITS,
@@ -35,12 +35,12 @@ from bench.wallet_throughput import (
     wallet_dsn,
     wallet_process,
 )
-from scripts.bootstrap_db import bootstrap
 from shared.db import create_pool, transaction
 from shared.dev_issuer import issue_token, load_or_create_key
 from shared.logging import configure_logging
 from shared.money import MICRO_PER_ISC
 from shared.runtime import apply_migrations
+from tests.harness import eventually
 from wallet import clocks, domain, service
 from wallet.config import Settings
 from wallet.main import SPEC
@@ -113,14 +113,13 @@ async def advance_over_http(base_url: str, token: str, clock_id: uuid.UUID) -> f
             headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
         )
         asked.raise_for_status()
-        deadline = started + 600
-        while True:
-            clock = (await http.get(f"/v1/test-clocks/{clock_id}", headers=headers)).json()
-            if clock["status"] == "ready":
-                return time.perf_counter() - started
-            if time.perf_counter() > deadline:
-                raise RuntimeError(f"the clock is still advancing after 600 s: {clock}")
-            await asyncio.sleep(0.05)
+
+        async def clock() -> dict[str, object]:
+            read: dict[str, object] = (await http.get(f"/v1/test-clocks/{clock_id}", headers=headers)).json()
+            return read
+
+        await eventually(clock, until=lambda c: c["status"] == "ready", within=600, what="the clock ready")
+        return time.perf_counter() - started
 
 
 async def work_done(pool: asyncpg.Pool, clock_id: uuid.UUID) -> dict[str, int]:
@@ -221,16 +220,10 @@ async def main() -> None:
     parser.add_argument("--accounts", type=int, default=100)
     args = parser.parse_args()
     configure_logging(service="bench", level="WARNING", json=True)
-    database = f"rental_bench_clock_{uuid.uuid4().hex[:8]}"
-    await bootstrap(admin_url=ADMIN_URL, database=database)
-    try:
+    async with scratch_database("rental_bench_clock") as database:
         with tempfile.TemporaryDirectory() as dev_dir:
             load_or_create_key(Path(dev_dir))
             rows = await measure(database, args.accounts, Path(dev_dir))
-    finally:
-        admin = await asyncpg.connect(ADMIN_URL)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
     save("clock_advance", rows, parameters={"accounts": args.accounts})
     print_rows("clock_advance", rows)
 

@@ -49,6 +49,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.results import Row, cpu_seconds, limit_row, save
+from bench.scratch import ADMIN_URL
 from gateway_simulator.gateway import GatewayStats, JwksCache, SimulatedGateway
 from gateway_simulator.identity import GatewayState, MemoryStore
 from gateway_simulator.verifier import AcceptedBundle, BundleRejected
@@ -56,7 +57,6 @@ from scripts.bootstrap_db import bootstrap
 from shared.dev_issuer import issue_token, load_or_create_key
 from tests.harness import delete_prefixed_broker_objects, eventually, free_port
 
-ADMIN_URL = os.environ.get("RENTAL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("RENTAL_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 ROOT = Path(__file__).resolve().parents[1]
 PHONE_PRODUCT = "PHONE-FLEET"

@@ -18,7 +18,7 @@ import aio_pika
 import asyncpg
 
 from bench.results import Row, print_rows, ratio_row, save
-from scripts.bootstrap_db import bootstrap
+from bench.scratch import ADMIN_URL, scratch_database
 from shared.clock import SystemClock
 from shared.config import ServiceSettings
 from shared.context import HandlerContext, ServiceContext
@@ -30,7 +30,6 @@ from shared.messaging.consumer import InboxConsumer
 from shared.messaging.outbox import OutboxRelay, add_to_outbox
 from shared.migrations import SHARED_MIGRATIONS, migrate
 
-ADMIN_URL = os.environ.get("RENTAL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("RENTAL_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 BATCH = 200  # the relay's default batch: the raw baseline publishes with the same concurrency
 
@@ -181,16 +180,10 @@ async def main() -> None:
     parser.add_argument("--writers", type=int, default=16)
     args = parser.parse_args()
     configure_logging(service="bench", level="WARNING", json=True)
-    run = uuid.uuid4().hex[:8]
-    database, prefix = f"rental_bench_{run}", f"bench-{run}."
-    await bootstrap(admin_url=ADMIN_URL, database=database)
-    try:
+    async with scratch_database("rental_bench") as database:
+        prefix = f"{database}."
         raw = await raw_publish_and_consume(prefix, args.events)
         relay, drain, e2e = await pipeline(database, prefix, args.events, args.writers)
-    finally:
-        admin = await asyncpg.connect(ADMIN_URL)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
     rows = [
         Row("raw aio-pika publish (confirmed) + consume (acked) (baseline)", raw, "ev/s"),
         Row("outbox relay -> broker (confirmed)", relay, "ev/s", raw),

@@ -38,7 +38,7 @@ import aiohttp
 import asyncpg
 
 from bench.results import Row, cpu_seconds, print_rows, ratio_row, save
-from scripts.bootstrap_db import bootstrap
+from bench.scratch import ADMIN_URL, scratch_database
 from shared.auth import Principal, Role
 from shared.db import create_pool, transaction
 from shared.dev_issuer import issue_token, load_or_create_key
@@ -50,7 +50,6 @@ from wallet import domain, service
 from wallet.config import Settings
 from wallet.main import SPEC
 
-ADMIN_URL = os.environ.get("RENTAL_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("RENTAL_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 LIMITS = service.RedemptionLimits(failures_per_account=10, failures_per_client=20, window_s=900)
 # Who calls the wallet's use cases in the service-layer runs: an operator may act on any account.
@@ -531,16 +530,10 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args()
     configure_logging(service="bench", level="WARNING", json=True)
-    database = f"rental_bench_wallet_{uuid.uuid4().hex[:8]}"
-    await bootstrap(admin_url=ADMIN_URL, database=database)
-    try:
+    async with scratch_database("rental_bench_wallet") as database:
         with tempfile.TemporaryDirectory() as dev_dir:
             load_or_create_key(Path(dev_dir))
             results = await measure(database, args.operations, args.clients, Path(dev_dir))
-    finally:
-        admin = await asyncpg.connect(ADMIN_URL)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
     rows = result_rows(results, args.clients)
     save("wallet_throughput", rows, parameters={"operations": args.operations, "clients": args.clients})
     print_rows("wallet_throughput", rows)

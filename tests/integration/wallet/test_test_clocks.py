@@ -68,15 +68,17 @@ async def advance(wallet: httpx.AsyncClient, platform: TestPlatform, clock_id: o
     )
     assert response.status_code == 202, response.text
     assert response.json()["status"] == "advancing"
-
-    async def clock() -> dict[str, object]:
-        read = await wallet.get(f"/v1/test-clocks/{clock_id}", headers=platform.auth("partner"))
-        assert read.status_code == 200, read.text
-        body: dict[str, object] = read.json()
-        return body
-
-    ready = await eventually(clock, until=lambda c: c["status"] == "ready", within=60, every=0.05)
+    ready = await eventually(
+        lambda: read_clock(wallet, platform, clock_id), until=lambda c: c["status"] == "ready", within=60
+    )
     assert datetime.fromisoformat(str(ready["frozen_time"])) == to
+
+
+async def read_clock(wallet: httpx.AsyncClient, platform: TestPlatform, clock_id: object) -> dict[str, object]:
+    read = await wallet.get(f"/v1/test-clocks/{clock_id}", headers=platform.auth("partner"))
+    assert read.status_code == 200, read.text
+    body: dict[str, object] = read.json()
+    return body
 
 
 async def renting_account_on(wallet: httpx.AsyncClient, platform: TestPlatform, clock_id: object) -> str:
@@ -190,17 +192,13 @@ async def test_an_advance_left_by_a_replica_that_died_is_taken_over_and_books_th
         START + SEVEN_WEEKS,
     )
 
-    async def clock() -> dict[str, object]:
-        body: dict[str, object] = (
-            await wallet.get(f"/v1/test-clocks/{clock_id}", headers=platform.auth("partner"))
-        ).json()
-        return body
-
-    assert (await clock())["status"] == "advancing"
+    assert (await read_clock(wallet, platform, clock_id))["status"] == "advancing"
     # Its accounts wait meanwhile: their work is being done at instants the clock does not show yet.
     waiting = await wallet.get(f"/v1/accounts/{account_id}", headers=platform.auth("customer", account_id=account_id))
     assert (waiting.status_code, waiting.json()["code"]) == (409, "test_clock_advancing"), waiting.text
-    ready = await eventually(clock, until=lambda c: c["status"] == "ready", within=30, every=0.1)
+    ready = await eventually(
+        lambda: read_clock(wallet, platform, clock_id), until=lambda c: c["status"] == "ready", within=30
+    )
     assert datetime.fromisoformat(str(ready["frozen_time"])) == START + SEVEN_WEEKS
     assert await ledger(platform, account_id) == modelled_ledger()
 
@@ -219,9 +217,9 @@ async def test_an_advance_leaves_live_accounts_alone_and_a_deleted_clock_stops(
     before = await account_where(wallet, platform, live_id, burn_rate_per_day="86400")
     live_ledger = await ledger(platform, live_id)
 
-    clock_id = (await create_clock(wallet, platform, at=datetime.now(UTC)))["id"]
-    clocked = await renting_account_on_now(wallet, platform, clock_id)
-    await advance(wallet, platform, clock_id, to=datetime.now(UTC) + SEVEN_WEEKS)
+    clock_id = (await create_clock(wallet, platform, at=START))["id"]
+    clocked = await renting_account_on(wallet, platform, clock_id)
+    await advance(wallet, platform, clock_id, to=START + SEVEN_WEEKS)
     assert (await read_account(wallet, platform, clocked))["status"] == "depleted"
 
     # The live account burns by the wall clock only: no entry, no run-out, the same run-out instant.
@@ -235,29 +233,13 @@ async def test_an_advance_leaves_live_accounts_alone_and_a_deleted_clock_stops(
     assert gone.status_code == 404
     again = await wallet.post(
         f"/v1/test-clocks/{clock_id}/advance",
-        json={"to": (datetime.now(UTC) + 2 * SEVEN_WEEKS).isoformat()},
+        json={"to": (START + 2 * SEVEN_WEEKS).isoformat()},
         headers={**platform.auth("partner"), **idem()},
     )
     assert again.status_code == 404, again.text
     # Its account stays readable at the clock's last time; the live one is as it was.
     assert (await read_account(wallet, platform, clocked))["status"] == "depleted"
     assert await ledger(platform, live_id) == live_ledger
-
-
-async def renting_account_on_now(wallet: httpx.AsyncClient, platform: TestPlatform, clock_id: object) -> str:
-    opened = await wallet.post(
-        "/v1/accounts",
-        json={"name": "Sandbox Ltd", "test_clock_id": str(clock_id)},
-        headers={**platform.auth("partner"), **idem()},
-    )
-    assert opened.status_code == 201, opened.text
-    account_id = str(opened.json()["id"])
-    await fund(wallet, platform, account_id, amount="1000")
-    await publish_rental_changed(
-        platform, account_id=account_id, contract_id=uuid.uuid4(), rate_per_day=100 * MICRO_PER_ISC, version=1
-    )
-    await account_where(wallet, platform, account_id, burn_rate_per_day="100")
-    return account_id
 
 
 async def test_a_clock_moves_forward_only_by_at_most_two_years_and_only_for_its_owner(

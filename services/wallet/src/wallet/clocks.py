@@ -56,9 +56,9 @@ def _read(clock: TestClock) -> TestClockRead:
     )
 
 
-def _may_use(clock: TestClock | None, principal: Principal) -> bool:
+def _may_use(clock: TestClock, principal: Principal) -> bool:
     """Its creator or an operator sees and moves a clock, and opens accounts on it."""
-    return clock is not None and (principal.has_any(Role.OPERATOR) or clock.owner == principal.subject)
+    return principal.has_any(Role.OPERATOR) or clock.owner == principal.subject
 
 
 def _visible(clock: TestClock | None, principal: Principal) -> TestClock:

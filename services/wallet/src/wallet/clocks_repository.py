@@ -92,8 +92,8 @@ async def mark_deleted(conn: asyncpg.Connection, *, clock_id: UUID, at: datetime
 async def claim_advancing_clock(
     conn: asyncpg.Connection | asyncpg.Pool, *, replica: str, now: datetime, lease_until: datetime
 ) -> TestClock | None:
-    """An advancing clock no other replica holds (or whose holder's lease ran out), now leased to `replica`; the
-    lease is renewed by claiming again. None when no clock waits."""
+    """An advancing clock no other replica holds (or whose holder's lease ran out), now leased to `replica` until
+    `lease_until` (`record_progress` renews it). None when no clock waits."""
     row = await conn.fetchrow(
         f"""UPDATE test_clock SET advanced_by = $1, advanced_until = $3
             WHERE id = (SELECT id FROM test_clock
@@ -108,28 +108,34 @@ async def claim_advancing_clock(
     return _clock(row)
 
 
-async def move_clock(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    *,
-    clock_id: UUID,
-    replica: str,
-    to: datetime,
-    lease_until: datetime | None,
+async def record_progress(
+    conn: asyncpg.Connection | asyncpg.Pool, *, clock_id: UUID, replica: str, at: datetime, lease_until: datetime
 ) -> bool:
-    """The clock's time moves to `to`: its progress, with the lease renewed until `lease_until`, or (None) the end
-    of the advance. False if `replica` no longer holds the clock (its lease was taken over, or it was deleted)."""
+    """The advance's work is done up to `at`: the clock shows it, and `replica`'s lease runs until `lease_until`.
+    False if `replica` no longer holds the clock (its lease was taken over, or the clock was deleted)."""
     result = await conn.execute(
-        """UPDATE test_clock SET frozen_time = $3,
-                  advancing_to = CASE WHEN $4::timestamptz IS NULL THEN NULL ELSE advancing_to END,
-                  advanced_by = CASE WHEN $4::timestamptz IS NULL THEN NULL ELSE advanced_by END,
-                  advanced_until = $4
+        """UPDATE test_clock SET frozen_time = $3, advanced_until = $4
            WHERE id = $1 AND advanced_by = $2 AND deleted_at IS NULL AND frozen_time <= $3""",
         clock_id,
         replica,
-        to,
+        at,
         lease_until,
     )
     return bool(result == "UPDATE 1")
+
+
+async def finish_advance(conn: asyncpg.Connection, *, clock_id: UUID, replica: str) -> datetime | None:
+    """The clock reaches the instant it was advanced to and is ready: that instant, or None if `replica` no longer
+    holds it."""
+    reached: datetime | None = await conn.fetchval(
+        """UPDATE test_clock SET frozen_time = advancing_to, advancing_to = NULL, advanced_by = NULL,
+                  advanced_until = NULL
+           WHERE id = $1 AND advanced_by = $2 AND deleted_at IS NULL
+           RETURNING frozen_time""",
+        clock_id,
+        replica,
+    )
+    return reached
 
 
 @dataclass(frozen=True)
@@ -145,7 +151,7 @@ async def clock_of_account(
 ) -> tuple[bool, AccountClock | None]:
     """(whether the account exists, the clock it lives on: None for a live account)."""
     row = await conn.fetchrow(
-        """SELECT a.test_clock_id, c.frozen_time, c.advancing_to IS NOT NULL AND c.deleted_at IS NULL AS advancing
+        """SELECT a.test_clock_id, c.frozen_time, c.advancing_to IS NOT NULL AS advancing
            FROM account a LEFT JOIN test_clock c ON c.id = a.test_clock_id WHERE a.id = $1""",
         account_id,
     )

@@ -257,9 +257,13 @@ async def update_low_balance_state(
 
 # --- The scheduler's work lists: one due account at a time, skipping those another replica holds -------
 
-# Each list is of the live accounts (clock NULL) or of one test clock's (`wallet.clocks`), never both: the live
-# scheduler never touches a clocked account, and advancing a clock touches only its own.
-_ON_CLOCK_3 = "test_clock_id IS NOT DISTINCT FROM $3::uuid"
+
+def _on_clock(parameter: int, account: str = "") -> str:
+    """Each list is of the live accounts (clock NULL) or of one test clock's (`wallet.clocks`), never both: the live
+    scheduler never touches a clocked account, and advancing a clock touches only its own. `parameter` is the
+    number of the clock's query parameter, `account` the alias of the account table (if any)."""
+    column = f"{account}.test_clock_id" if account else "test_clock_id"
+    return f"{column} IS NOT DISTINCT FROM ${parameter}::uuid"
 
 
 async def lock_next_due_depletion(
@@ -267,7 +271,7 @@ async def lock_next_due_depletion(
 ) -> Account | None:
     row = await conn.fetchrow(
         f"""SELECT {_ACCOUNT_COLUMNS}
-           FROM account WHERE depletes_at <= $1 AND id <> ALL($2::uuid[]) AND {_ON_CLOCK_3}
+           FROM account WHERE depletes_at <= $1 AND id <> ALL($2::uuid[]) AND {_on_clock(3)}
             ORDER BY depletes_at LIMIT 1 FOR UPDATE SKIP LOCKED""",  # noqa: S608 - fixed column list
         now,
         list(held_back),
@@ -282,7 +286,7 @@ async def lock_next_due_low_balance_check(
     # Only what the warning ladder reads: the row lock is what claims the account.
     row = await conn.fetchrow(
         f"""SELECT id, depletes_at, low_warned_threshold_s, warning_thresholds_s
-           FROM account WHERE low_check_at <= $1 AND id <> ALL($2::uuid[]) AND {_ON_CLOCK_3}
+           FROM account WHERE low_check_at <= $1 AND id <> ALL($2::uuid[]) AND {_on_clock(3)}
             ORDER BY low_check_at LIMIT 1 FOR UPDATE SKIP LOCKED""",  # noqa: S608 - fixed condition
         now,
         list(held_back),
@@ -306,7 +310,7 @@ async def lock_next_unsettled_account(
         f"""SELECT {_ACCOUNT_COLUMNS}
            FROM account
             WHERE burn_rate_per_day > 0 AND balance > 0 AND settled_at <= $1 AND id <> ALL($2::uuid[])
-              AND {_ON_CLOCK_3}
+              AND {_on_clock(3)}
             ORDER BY settled_at LIMIT 1 FOR UPDATE SKIP LOCKED""",  # noqa: S608 - fixed column list
         settled_by,
         list(held_back),
@@ -322,11 +326,11 @@ async def next_scheduled_instant(
     value: datetime | None = await conn.fetchval(
         f"""SELECT least(
                (SELECT min(depletes_at) FROM account
-                 WHERE depletes_at IS NOT NULL AND id <> ALL($2::uuid[]) AND {_ON_CLOCK_3}),
+                 WHERE depletes_at IS NOT NULL AND id <> ALL($2::uuid[]) AND {_on_clock(3)}),
                (SELECT min(low_check_at) FROM account
-                 WHERE low_check_at IS NOT NULL AND id <> ALL($2::uuid[]) AND {_ON_CLOCK_3}),
+                 WHERE low_check_at IS NOT NULL AND id <> ALL($2::uuid[]) AND {_on_clock(3)}),
                (SELECT min(settled_at) + $1::interval FROM account
-                 WHERE burn_rate_per_day > 0 AND balance > 0 AND id <> ALL($2::uuid[]) AND {_ON_CLOCK_3}))""",  # noqa: S608
+                 WHERE burn_rate_per_day > 0 AND balance > 0 AND id <> ALL($2::uuid[]) AND {_on_clock(3)}))""",  # noqa: S608
         daily,
         list(held_back),
         clock_id,
@@ -738,7 +742,7 @@ async def lock_next_due_auto_reload(
     row = await conn.fetchrow(
         f"""SELECT a.id FROM auto_reload r JOIN account a ON a.id = r.account_id
             WHERE {_AUTO_RELOAD_LIVE} AND {_AUTO_RELOAD_DUE_AT} <= $1 AND a.id <> ALL($2::uuid[])
-              AND a.test_clock_id IS NOT DISTINCT FROM $3::uuid
+              AND {_on_clock(3, "a")}
             ORDER BY {_AUTO_RELOAD_DUE_AT}
             LIMIT 1 FOR UPDATE OF a, r SKIP LOCKED""",  # noqa: S608 - fixed condition
         now,
@@ -760,7 +764,7 @@ async def next_auto_reload_instant(
     value: datetime | None = await conn.fetchval(
         f"""SELECT min({_AUTO_RELOAD_DUE_AT}) FROM auto_reload r JOIN account a ON a.id = r.account_id
             WHERE {_AUTO_RELOAD_LIVE} AND a.id <> ALL($1::uuid[])
-              AND a.test_clock_id IS NOT DISTINCT FROM $2::uuid""",  # noqa: S608 - fixed condition
+              AND {_on_clock(2, "a")}""",  # noqa: S608 - fixed condition
         list(held_back),
         clock_id,
     )

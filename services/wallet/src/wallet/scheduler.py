@@ -245,18 +245,16 @@ async def advance_one_clock(pool: asyncpg.Pool, *, settings: Settings, replica: 
             log.error("wallet.test_clock.due_work_not_done", clock_id=str(test_clock.id), at=at.isoformat())
             break
         # The progress, with the lease renewed: a replica taking over goes on from here.
-        moved = await clocks_repository.move_clock(
-            pool, clock_id=test_clock.id, replica=replica, to=at, lease_until=clock.now() + _CLOCK_LEASE
-        )
-        if not moved:
-            log.warning("wallet.test_clock.lost", clock_id=str(test_clock.id), replica=replica)
-            return True
-    async with transaction(pool) as conn:
-        if not await clocks_repository.move_clock(
-            conn, clock_id=test_clock.id, replica=replica, to=target, lease_until=None
+        if not await clocks_repository.record_progress(
+            pool, clock_id=test_clock.id, replica=replica, at=at, lease_until=clock.now() + _CLOCK_LEASE
         ):
             log.warning("wallet.test_clock.lost", clock_id=str(test_clock.id), replica=replica)
             return True
-        await add_to_outbox(conn, TestClockAdvanced(clock_id=test_clock.id, frozen_time=target))
-    log.info("wallet.test_clock.ready", clock_id=str(test_clock.id), frozen_time=target.isoformat())
+    async with transaction(pool) as conn:
+        reached = await clocks_repository.finish_advance(conn, clock_id=test_clock.id, replica=replica)
+        if reached is None:
+            log.warning("wallet.test_clock.lost", clock_id=str(test_clock.id), replica=replica)
+            return True
+        await add_to_outbox(conn, TestClockAdvanced(clock_id=test_clock.id, frozen_time=reached))
+    log.info("wallet.test_clock.ready", clock_id=str(test_clock.id), frozen_time=reached.isoformat())
     return True

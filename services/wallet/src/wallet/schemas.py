@@ -7,19 +7,10 @@ from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from annotated_types import Interval
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    Strict,
-    WithJsonSchema,
-)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 
 from shared.money import MICRO_PER_ISC, IscAmount, IscAmountText
-from shared.validation import NO_NUL, WholeNumber, whole_number
+from shared.validation import NO_NUL, InstantText, WholeNumber, whole_number
 
 MAX_KEY_AMOUNT = 1_000_000 * MICRO_PER_ISC
 MAX_BATCH_SIZE = 1000
@@ -255,14 +246,7 @@ def _clock_time(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _rfc3339_text(value: object) -> object:
-    # Pydantic would read a number as seconds since 1970; a clock's time is written out, with its offset.
-    if not isinstance(value, str):
-        raise ValueError("a test clock's time is an RFC 3339 date-time string with its offset")
-    return value
-
-
-ClockTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_clock_time)]
+ClockTime = Annotated[InstantText, AfterValidator(_clock_time)]
 
 
 class TestClockCreate(BaseModel):
