@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -312,6 +313,7 @@ async def wallet_process(settings: Settings) -> AsyncIterator[tuple[str, int]]:
         "WALLET_AUTH_JWKS_PATH": str(settings.auth_jwks_path),
         "WALLET_HTTP_PORT": str(port),
         "WALLET_DATABASE_POOL_MAX": str(settings.database_pool_max),
+        "WALLET_TEST_CLOCK_FOLLOWERS": json.dumps(settings.test_clock_followers),
         "WALLET_LOG_LEVEL": "WARNING",
     }
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "wallet", env=env)

@@ -301,11 +301,14 @@ async def running_gateway(
     backoff_base_s: float = 0.1,
     backoff_cap_s: float = 0.5,
     issuer: str | None = None,
+    follow_test_clock: bool = False,
 ) -> AsyncIterator[SimulatedGateway]:
     """The project's gateway simulator holding its session with the distributor, as hardware would, until the
     block ends. JWKS fetched as often as asked (tests rotate keys), reconnects within a second. An `issuer` other
-    than the distributor's makes it refuse every bundle (`wrong_issuer`)."""
+    than the distributor's makes it refuse every bundle (`wrong_issuer`); `follow_test_clock` makes it a sandbox
+    gateway (it accepts bundles signed on a test clock and runs on the clock's time)."""
     gateway = SimulatedGateway(
+        follow_test_clock=follow_test_clock,
         issuer=issuer,
         state=state,
         store=store or MemoryStore(),

@@ -43,7 +43,7 @@ SEVEN_WEEKS = 49 * DAY
 @pytest.fixture(scope="module")
 async def wallet(platform: TestPlatform) -> AsyncIterator[httpx.AsyncClient]:
     # The deployment's daily settlement and a ladder of weeks: only a clock gets through them in a test.
-    settings = platform.settings(WalletSettings, low_balance_thresholds_s=LADDER_S)
+    settings = platform.settings(WalletSettings, low_balance_thresholds_s=LADDER_S, test_clock_followers=[])
     async with running_service(WALLET, settings) as client:
         yield client
 

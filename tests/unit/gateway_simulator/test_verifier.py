@@ -33,7 +33,15 @@ def b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def bundle(*, seq: int = 5, key: SigningKey = KEY, hwid: str = HWID, expires_in: timedelta | None = None) -> str:
+def bundle(
+    *,
+    seq: int = 5,
+    key: SigningKey = KEY,
+    hwid: str = HWID,
+    expires_in: timedelta | None = None,
+    test_clock_id: uuid.UUID | None = None,
+    issued_at: datetime = NOW,
+) -> str:
     runway = Runway(depleted=False, depletes_at=NOW + expires_in if expires_in is not None else None)
     rental = ContractRental(
         contract_id=uuid.uuid4(),
@@ -43,8 +51,11 @@ def bundle(*, seq: int = 5, key: SigningKey = KEY, hwid: str = HWID, expires_in:
         licences=(Licence("PORT", 1),),
         runway=runway,
     )
-    content = bundle_content(domain_id=uuid.uuid4(), rentals=[rental], now=NOW)
-    return sign_bundle(key, Claims(issuer="urn:test", hwid=hwid, seq=seq, issued_at=NOW, content=content).as_dict())
+    content = bundle_content(domain_id=uuid.uuid4(), rentals=[rental], now=issued_at)
+    claims = Claims(
+        issuer="urn:test", hwid=hwid, seq=seq, issued_at=issued_at, content=content, test_clock_id=test_clock_id
+    )
+    return sign_bundle(key, claims.as_dict())
 
 
 def verify(jws: str, *, highest_seq: int = 4, now: datetime = NOW, jwks: dict[str, object] | None = None) -> object:
@@ -227,3 +238,51 @@ def test_the_warnings_are_read_with_the_time_left_each_announces() -> None:
     accepted = verify(resign(jws, claims={**claims_of(jws), "warnings": [{"at": at, "time_left_s": 14_400}]}))
     assert isinstance(accepted, AcceptedBundle)
     assert accepted.warnings == (BundleWarning(at=NOW + timedelta(hours=20), time_left_s=14_400),)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    clock_id=st.uuids(),
+    offset=st.timedeltas(min_value=timedelta(days=-3650), max_value=timedelta(days=3650)),
+    expires_in=st.one_of(st.none(), st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=400))),
+)
+def test_a_production_gateway_refuses_every_bundle_signed_on_a_test_clock(
+    clock_id: uuid.UUID, offset: timedelta, expires_in: timedelta | None
+) -> None:
+    """Whatever the clock's time and the bundle's end, and however valid it is otherwise: refused as simulated."""
+    at = NOW + offset
+    jws = bundle(test_clock_id=clock_id, issued_at=at, expires_in=None if expires_in is None else expires_in + offset)
+    assert claims_of(jws)["test_clock"] == str(clock_id)
+    for now in (NOW, at):
+        assert rejection(jws, now=now) == Rejection.SIMULATED
+
+
+def test_a_sandbox_gateway_accepts_a_simulated_bundle_on_the_clocks_time_and_production_ones_as_ever() -> None:
+    clock_id = uuid.uuid4()
+    ahead = NOW + timedelta(days=90)
+    simulated = bundle(test_clock_id=clock_id, issued_at=ahead, expires_in=timedelta(days=100))
+    # Told an earlier time than the bundle's (its step's `clock` message comes after it): the bundle's `iat` says
+    # how far the clock got, so it is valid now.
+    accepted = verify_bundle(
+        simulated, jwks=JWKS, hwid=HWID, highest_seq=4, now=NOW, issuer="urn:test", accept_simulated=True
+    )
+    assert accepted.test_clock_id == str(clock_id)
+    assert accepted.issued_at == ahead
+    # Past its end on the clock, it is expired there too.
+    assert rejection_sandbox(simulated, now=NOW + timedelta(days=100)) == Rejection.EXPIRED
+    production = verify_bundle(
+        bundle(expires_in=timedelta(seconds=5)),
+        jwks=JWKS,
+        hwid=HWID,
+        highest_seq=4,
+        now=NOW,
+        issuer="urn:test",
+        accept_simulated=True,
+    )
+    assert production.test_clock_id is None
+
+
+def rejection_sandbox(jws: str, *, now: datetime) -> Rejection:
+    with pytest.raises(BundleRejected) as caught:
+        verify_bundle(jws, jwks=JWKS, hwid=HWID, highest_seq=4, now=now, issuer="urn:test", accept_simulated=True)
+    return caught.value.reason

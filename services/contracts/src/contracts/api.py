@@ -6,7 +6,7 @@ approve and set tariffs; the customer (or staff) links domains and rents. Anothe
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -52,6 +52,15 @@ PARTNERS = [Depends(require_roles(Role.PARTNER, Role.OPERATOR))]
 OPERATORS = [Depends(require_roles(Role.OPERATOR))]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Product = Annotated[str, Path(pattern=PRODUCT_PATTERN)]
+
+
+async def contract_now(contract_id: UUID, pool: DbPool, now: Now) -> datetime:
+    """The instant a request on the contract in the path acts at: the time of the test clock its account lives on,
+    or contracts' own clock's."""
+    return await service.contract_now(pool, contract_id, now=now)
+
+
+ContractNow = Annotated[datetime, Depends(contract_now)]
 
 router = APIRouter(tags=["contracts"])
 
@@ -111,7 +120,9 @@ async def get_contract(contract_id: UUID, principal: AnyRolePrincipal, pool: DbP
     summary="The customer accepts the draft",
     responses=problem_responses(_NO_CONTRACT, (409, "`contract_not_draft`")),
 )
-async def accept_contract(contract_id: UUID, principal: CustomerOrOperator, pool: DbPool, now: Now) -> ContractRead:
+async def accept_contract(
+    contract_id: UUID, principal: CustomerOrOperator, pool: DbPool, now: ContractNow
+) -> ContractRead:
     return await service.accept_contract(pool, principal=principal, contract_id=contract_id, now=now)
 
 
@@ -121,7 +132,9 @@ async def accept_contract(contract_id: UUID, principal: CustomerOrOperator, pool
     summary="An operator approves: the contract is active",
     responses=problem_responses(_NO_CONTRACT, (409, "`contract_not_pending_approval`")),
 )
-async def approve_contract(contract_id: UUID, principal: OperatorPrincipal, pool: DbPool, now: Now) -> ContractRead:
+async def approve_contract(
+    contract_id: UUID, principal: OperatorPrincipal, pool: DbPool, now: ContractNow
+) -> ContractRead:
     return await service.approve_contract(pool, principal=principal, contract_id=contract_id, now=now)
 
 
@@ -135,7 +148,7 @@ async def terminate_contract(
     contract_id: UUID,
     principal: PartnerPrincipal,
     pool: DbPool,
-    now: Now,
+    now: ContractNow,
     key: RequiredIdempotencyKey,
     body: TerminationCreate | None = None,
 ) -> ContractRead:
@@ -165,7 +178,7 @@ async def link_domain(
     body: DomainLinkCreate,
     principal: AnyRolePrincipal,
     pool: DbPool,
-    now: Now,
+    now: ContractNow,
     key: OptionalIdempotencyKey,
 ) -> ContractRead:
     return await service.link_domain(
@@ -180,7 +193,7 @@ async def link_domain(
     responses=problem_responses(_NO_CONTRACT, (409, "`domain_not_linked`, `domain_has_active_rentals`")),
 )
 async def unlink_domain(
-    contract_id: UUID, domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: Now
+    contract_id: UUID, domain_id: UUID, principal: AnyRolePrincipal, pool: DbPool, now: ContractNow
 ) -> ContractRead:
     return await service.unlink_domain(pool, principal=principal, contract_id=contract_id, domain_id=domain_id, now=now)
 
@@ -216,7 +229,7 @@ async def activate_rental(
     body: RentalCreate,
     principal: AnyRolePrincipal,
     pool: DbPool,
-    now: Now,
+    now: ContractNow,
     key: RequiredIdempotencyKey,
 ) -> RentalRead:
     return await service.activate_rental(
@@ -273,7 +286,7 @@ async def replace_device(
     body: ReplacementCreate,
     principal: AnyRolePrincipal,
     pool: DbPool,
-    now: Now,
+    now: ContractNow,
     key: RequiredIdempotencyKey,
 ) -> RentalRead:
     return await service.replace_device(
@@ -300,7 +313,7 @@ async def deactivate_rental(
     rental_id: UUID,
     principal: AnyRolePrincipal,
     pool: DbPool,
-    now: Now,
+    now: ContractNow,
     key: RequiredIdempotencyKey,
     body: DeactivationCreate | None = None,
 ) -> RentalRead:
@@ -464,7 +477,7 @@ async def start_software_rental(
     body: SoftwareRentalCreate,
     principal: AnyRolePrincipal,
     pool: DbPool,
-    now: Now,
+    now: ContractNow,
     key: RequiredIdempotencyKey,
 ) -> SoftwareRentalRead:
     return await service.start_software_rental(
@@ -522,7 +535,7 @@ async def change_software_count(
     body: SoftwareCountChange,
     principal: AnyRolePrincipal,
     pool: DbPool,
-    now: Now,
+    now: ContractNow,
     key: RequiredIdempotencyKey,
 ) -> SoftwareRentalRead:
     return await service.change_software_count(
@@ -547,7 +560,7 @@ async def end_software_rental(
     rental_id: UUID,
     principal: AnyRolePrincipal,
     pool: DbPool,
-    now: Now,
+    now: ContractNow,
     key: RequiredIdempotencyKey,
     body: SoftwareRentalEnd | None = None,
 ) -> SoftwareRentalRead:
@@ -580,6 +593,6 @@ async def end_software_rental(
     ),
 )
 async def forecast(
-    contract_id: UUID, body: ForecastCreate, principal: AnyRolePrincipal, pool: DbPool, now: Now
+    contract_id: UUID, body: ForecastCreate, principal: AnyRolePrincipal, pool: DbPool, now: ContractNow
 ) -> ForecastRead:
     return await service.forecast(pool, principal=principal, contract_id=contract_id, plan=body, now=now)

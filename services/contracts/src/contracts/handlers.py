@@ -28,14 +28,23 @@ from shared.events.wallet import (
     BalanceRestored,
     CreditsLoaded,
     RunwayChanged,
+    TestClockAdvanced,
 )
 from shared.messaging.consumer import Handler
 from shared.money import format_isc
 
 
 async def on_account_opened(ctx: HandlerContext[Settings], event: AccountOpened) -> None:
-    await repository.upsert_known_account(ctx.conn, account_id=event.account_id, name=event.name)
+    await repository.upsert_known_account(
+        ctx.conn, account_id=event.account_id, name=event.name, test_clock_id=event.test_clock_id
+    )
+    if event.test_clock_id is not None and event.test_clock_time is not None:
+        await repository.know_test_clock(ctx.conn, clock_id=event.test_clock_id, time=event.test_clock_time)
     await partner_scope.record_account_opened(ctx, event)
+
+
+async def on_test_clock_advanced(ctx: HandlerContext[Settings], event: TestClockAdvanced) -> None:
+    await service.catch_up_with_clock(ctx.conn, clock_id=event.clock_id, to=event.frozen_time)
 
 
 async def on_domain_created(ctx: HandlerContext[Settings], event: DomainCreated) -> None:
@@ -187,4 +196,5 @@ SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
     AutoReloadChanged: on_auto_reload_changed,
     AutoReloadTriggered: on_auto_reload_triggered,
     AutoReloadFailed: on_auto_reload_failed,
+    TestClockAdvanced: on_test_clock_advanced,
 }

@@ -139,12 +139,88 @@ def _grants(licences: list[dict[str, Any]]) -> tuple[LicenceGrant, ...]:
 # --- read models of other services' objects ----------------------------------------------------------------
 
 
-async def upsert_known_account(conn: asyncpg.Connection, *, account_id: UUID, name: str) -> None:
+async def upsert_known_account(
+    conn: asyncpg.Connection, *, account_id: UUID, name: str, test_clock_id: UUID | None = None
+) -> None:
+    """An account (its clock is set when it opens and never changes)."""
     await conn.execute(
-        "INSERT INTO known_account (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = $2",
+        """INSERT INTO known_account (id, name, test_clock_id) VALUES ($1, $2, $3)
+           ON CONFLICT (id) DO UPDATE SET name = $2, test_clock_id = coalesce(known_account.test_clock_id, $3)""",
         account_id,
         name,
+        test_clock_id,
     )
+
+
+# --- test clocks ---------------------------------------------------------------------------------------------
+
+
+async def know_test_clock(conn: asyncpg.Connection, *, clock_id: UUID, time: datetime) -> None:
+    """A clock first heard of at `time`: nothing before it is due on it here."""
+    await conn.execute(
+        """INSERT INTO test_clock (id, frozen_time, caught_up_to) VALUES ($1, $2, $2) ON CONFLICT (id) DO NOTHING""",
+        clock_id,
+        time,
+    )
+
+
+async def lock_test_clock(conn: asyncpg.Connection, clock_id: UUID) -> datetime:
+    """How far contracts caught up with the clock, the row locked."""
+    caught_up_to: datetime = await conn.fetchval(
+        "SELECT caught_up_to FROM test_clock WHERE id = $1 FOR UPDATE", clock_id
+    )
+    return caught_up_to
+
+
+async def move_test_clock(conn: asyncpg.Connection, *, clock_id: UUID, to: datetime) -> None:
+    await conn.execute(
+        "UPDATE test_clock SET frozen_time = greatest(frozen_time, $2), caught_up_to = greatest(caught_up_to, $2) "
+        "WHERE id = $1",
+        clock_id,
+        to,
+    )
+
+
+async def test_clock_time_of_account(conn: asyncpg.Connection, account_id: UUID) -> datetime | None:
+    """The time of the test clock the account lives on; None for a live account."""
+    value: datetime | None = await conn.fetchval(
+        """SELECT c.frozen_time FROM known_account a JOIN test_clock c ON c.id = a.test_clock_id
+           WHERE a.id = $1""",
+        account_id,
+    )
+    return value
+
+
+async def test_clock_time_of_contract(conn: asyncpg.Connection | asyncpg.Pool, contract_id: UUID) -> datetime | None:
+    """The time of the test clock the contract's account lives on; None for a live one."""
+    value: datetime | None = await conn.fetchval(
+        """SELECT c.frozen_time FROM contract k JOIN known_account a ON a.id = k.account_id
+           JOIN test_clock c ON c.id = a.test_clock_id WHERE k.id = $1""",
+        contract_id,
+    )
+    return value
+
+
+async def tariff_changes_due_on_clock(
+    conn: asyncpg.Connection, *, after: datetime, up_to: datetime
+) -> list[TariffChange]:
+    """The tariff changes a clock passes moving from `after` to `up_to`, in time order: those scheduled or applied
+    (live) that fall in between; a superseded one never took effect."""
+    rows = await conn.fetch(
+        """SELECT id, product, rate_per_day, licences, effective_at, scheduled_at FROM tariff_change
+           WHERE status <> 'superseded' AND effective_at > $1 AND effective_at <= $2
+           ORDER BY effective_at, id""",
+        after,
+        up_to,
+    )
+    return [TariffChange.of(row) for row in rows]
+
+
+async def next_tariff_change_on_clock_after(conn: asyncpg.Connection, at: datetime) -> datetime | None:
+    value: datetime | None = await conn.fetchval(
+        "SELECT min(effective_at) FROM tariff_change WHERE status <> 'superseded' AND effective_at > $1", at
+    )
+    return value
 
 
 async def upsert_known_domain(conn: asyncpg.Connection, *, domain_id: UUID, account_id: UUID, name: str) -> None:
@@ -560,6 +636,24 @@ async def contracts_renting_product(conn: asyncpg.Connection, product: str) -> l
            UNION SELECT contract_id FROM software_rental WHERE product = $1 AND status = 'active'
            ORDER BY contract_id""",
         product,
+    )
+    return [r["contract_id"] for r in rows]
+
+
+async def contracts_renting_product_on(
+    conn: asyncpg.Connection, product: str, *, test_clock_id: UUID | None
+) -> list[UUID]:
+    """The contracts renting a product of the live accounts (`test_clock_id` None), or of one test clock's."""
+    rows = await conn.fetch(
+        """SELECT r.contract_id FROM (
+               SELECT contract_id FROM rental WHERE product = $1 AND status = 'active'
+               UNION SELECT contract_id FROM software_rental WHERE product = $1 AND status = 'active') AS r
+           JOIN contract c ON c.id = r.contract_id
+           LEFT JOIN known_account a ON a.id = c.account_id
+           WHERE a.test_clock_id IS NOT DISTINCT FROM $2
+           ORDER BY r.contract_id""",
+        product,
+        test_clock_id,
     )
     return [r["contract_id"] for r in rows]
 

@@ -75,11 +75,12 @@ from shared.events.contracts import (
     RentalChanged,
     RentedDevice,
     ScheduledRate,
+    TariffsCaughtUp,
 )
 from shared.events.provisioning import DeviceRemoved
 from shared.events.wallet import BurnState
 from shared.idempotency import Claim, claim
-from shared.messaging.outbox import add_all_to_outbox
+from shared.messaging.outbox import add_all_to_outbox, add_to_outbox
 from shared.money import format_isc
 from shared.pagination import Keyset, Page
 from shared.partner_scope import ensure_account_access, partner_filter
@@ -240,12 +241,21 @@ async def _record(
 
 
 async def _publish(
-    conn: asyncpg.Connection, *, contract: LockedContract, facts: Sequence[Fact], status: ContractStatus, now: datetime
+    conn: asyncpg.Connection,
+    *,
+    contract: LockedContract,
+    facts: Sequence[Fact],
+    status: ContractStatus,
+    now: datetime,
+    at_clock_time: bool = True,
 ) -> None:
     """The facts of a change, then the next version of the rental it leaves (`status`): into the outbox and the
     contract's history, in order, in the caller's transaction. The caller holds the contract row lock. `now` is the
     instant of the change (the use case's clock instant; a scheduled tariff change's `effective_at`): the rental
-    burns from it (`RentalChanged.changed_at`)."""
+    burns from it (`RentalChanged.changed_at`). A contract of an account on a test clock changes at the clock's
+    time instead, unless `now` is already an instant on that clock (`at_clock_time` False)."""
+    if at_clock_time and (clock_time := await repository.test_clock_time_of_account(conn, contract.account_id)):
+        now = clock_time
     everything = [*facts, await _rental_changed(conn, contract=contract, status=status, changed_at=now)]
     await add_all_to_outbox(conn, [event for event, _ in everything])
     await repository.insert_history_entries(
@@ -379,6 +389,8 @@ async def open_contract(
             return replay
         if not await repository.account_is_known(conn, account_id):
             raise NotYetKnown(f"account {account_id} is not known yet; retry shortly", code="not_yet_known")
+        # An account on a test clock opens its contracts at the clock's time.
+        now = await repository.test_clock_time_of_account(conn, account_id) or now
         contract_id = uuid.uuid4()
         await repository.insert_contract(
             conn, contract_id=contract_id, account_id=account_id, status=ContractStatus.DRAFT, now=now
@@ -849,22 +861,42 @@ async def set_tariff(
 
 
 async def _apply_tariff(
-    conn: asyncpg.Connection, *, product: str, rate_per_day: int, licences: list[dict[str, object]], at: datetime
+    conn: asyncpg.Connection,
+    *,
+    product: str,
+    rate_per_day: int,
+    licences: list[dict[str, object]],
+    at: datetime,
+    scheduled: bool = False,
 ) -> Tariff:
     """The tariff takes effect at `at`: the product's active rentals are repriced, and each contract renting it
     records `TariffChanged` and publishes a RentalChanged burning at the new rate from `at`. The caller holds the
-    tariff row lock."""
+    tariff row lock. A change set at once reaches every contract (one on a test clock at its clock's time); a
+    scheduled one only the live contracts: each clock's take it when the clock passes `at` (`catch_up_with_clock`)."""
     tariff = await repository.upsert_tariff(conn, product=product, rate_per_day=rate_per_day, licences=licences, now=at)
-    contracts = await repository.lock_contracts(conn, await repository.contracts_renting_product(conn, product))
-    await repository.reprice_active_rentals(
-        conn, product=product, rate_per_day=rate_per_day, contract_ids=[c.id for c in contracts]
+    renting = (
+        await repository.contracts_renting_product_on(conn, product, test_clock_id=None)
+        if scheduled
+        else await repository.contracts_renting_product(conn, product)
     )
-    summary = f"tariff of {_tariff_name(product)} now {_per_day(rate_per_day)}"
+    await _reprice(conn, tariff=tariff, contract_ids=renting, at=at, at_clock_time=not scheduled)
+    return tariff
+
+
+async def _reprice(
+    conn: asyncpg.Connection, *, tariff: Tariff, contract_ids: list[UUID], at: datetime, at_clock_time: bool
+) -> None:
+    """These contracts' rentals of the tariff's product burn at its rate from `at` (a contract on a test clock from
+    its clock's time instead, if `at_clock_time`)."""
+    contracts = await repository.lock_contracts(conn, contract_ids)
+    await repository.reprice_active_rentals(
+        conn, product=tariff.product, rate_per_day=tariff.rate_per_day, contract_ids=[c.id for c in contracts]
+    )
+    summary = f"tariff of {_tariff_name(tariff.product)} now {_per_day(tariff.rate_per_day)}"
     data = _tariff_read(tariff).model_dump(mode="json")
     for contract in contracts:
         await _record(conn, contract=contract, now=at, type="TariffChanged", summary=summary, data=data)
-        await _publish(conn, contract=contract, facts=(), status=contract.status, now=at)
-    return tariff
+        await _publish(conn, contract=contract, facts=(), status=contract.status, now=at, at_clock_time=at_clock_time)
 
 
 async def _announce_scheduled_tariff(
@@ -907,7 +939,12 @@ async def apply_next_due_tariff_change(pool: asyncpg.Pool, *, now: datetime) -> 
         await repository.mark_tariff_change_applied(conn, change_id=change.id, now=now)
         grants: list[dict[str, object]] = [{"type": g.type, "count": g.count} for g in change.licences]
         await _apply_tariff(
-            conn, product=change.product, rate_per_day=change.rate_per_day, licences=grants, at=change.effective_at
+            conn,
+            product=change.product,
+            rate_per_day=change.rate_per_day,
+            licences=grants,
+            at=change.effective_at,
+            scheduled=True,
         )
         log.info(
             "contracts.tariff.took_effect",
@@ -916,6 +953,43 @@ async def apply_next_due_tariff_change(pool: asyncpg.Pool, *, now: datetime) -> 
             effective_at=change.effective_at.isoformat(),
         )
         return True
+
+
+async def contract_now(pool: asyncpg.Pool, contract_id: UUID, *, now: datetime) -> datetime:
+    """The instant a use case on this contract acts at: its account's test clock's time, or `now` (contracts'
+    clock's; also for an id that names no contract, which the use case then refuses)."""
+    clock_time = await repository.test_clock_time_of_contract(pool, contract_id)
+    return clock_time if clock_time is not None else now
+
+
+async def catch_up_with_clock(conn: asyncpg.Connection, *, clock_id: UUID, to: datetime) -> None:
+    """A test clock moved to `to`: every tariff change it passed takes effect on its contracts, in time order, each
+    at its own `effective_at` (the tariff itself, the live price list, is the tariff job's). Then contracts says it
+    caught up, with its next change ahead. In the inbox transaction of the clock's `TestClockAdvanced`.
+
+    Lock order: the clock, then as the tariff job: the tariff row, then the contracts."""
+    await repository.know_test_clock(conn, clock_id=clock_id, time=to)
+    caught_up_to = await repository.lock_test_clock(conn, clock_id)
+    for change in await repository.tariff_changes_due_on_clock(conn, after=caught_up_to, up_to=to):
+        await repository.lock_tariff(conn, change.product)
+        renting = await repository.contracts_renting_product_on(conn, change.product, test_clock_id=clock_id)
+        tariff = Tariff(
+            product=change.product,
+            rate_per_day=change.rate_per_day,
+            licences=change.licences,
+            updated_at=change.effective_at,
+        )
+        await _reprice(conn, tariff=tariff, contract_ids=renting, at=change.effective_at, at_clock_time=False)
+        log.info(
+            "contracts.tariff.took_effect_on_test_clock",
+            clock_id=str(clock_id),
+            product=change.product,
+            effective_at=change.effective_at.isoformat(),
+            contracts=len(renting),
+        )
+    await repository.move_test_clock(conn, clock_id=clock_id, to=to)
+    next_due_at = await repository.next_tariff_change_on_clock_after(conn, max(to, caught_up_to))
+    await add_to_outbox(conn, TariffsCaughtUp(clock_id=clock_id, frozen_time=to, next_due_at=next_due_at))
 
 
 async def next_tariff_change_at(pool: asyncpg.Pool) -> datetime | None:

@@ -23,6 +23,9 @@ CLOCK_SKEW = timedelta(seconds=60)
 # A running bundle is valid at most this long after it was signed (`LICENSE_DISTRIBUTOR_LEASE_S`).
 DEFAULT_LEASE = timedelta(days=7)
 REBOOT_REASON = "rental_expired"
+# The claim that marks a bundle signed on a test clock's time (its value: the clock's id). A production gateway
+# refuses any bundle carrying it; a simulator told to follow test clocks accepts it.
+TEST_CLOCK_CLAIM = "test_clock"
 
 
 class StopReason(StrEnum):
@@ -319,17 +322,24 @@ class Claims:
     seq: int
     issued_at: datetime
     content: BundleContent
+    test_clock_id: UUID | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
             "aud": self.hwid,
             "seq": self.seq,
-            **shared_claims(issuer=self.issuer, issued_at=self.issued_at, content=self.content),
+            **shared_claims(
+                issuer=self.issuer, issued_at=self.issued_at, content=self.content, test_clock_id=self.test_clock_id
+            ),
         }
 
 
-def shared_claims(*, issuer: str, issued_at: datetime, content: BundleContent) -> dict[str, object]:
-    """The claims every gateway of a domain gets from one rebuild: all but `aud` (the gateway) and `seq`."""
+def shared_claims(
+    *, issuer: str, issued_at: datetime, content: BundleContent, test_clock_id: UUID | None = None
+) -> dict[str, object]:
+    """The claims every gateway of a domain gets from one rebuild: all but `aud` (the gateway) and `seq`. A domain
+    on a test clock gets its bundles on the clock's time (`issued_at` is the clock's) and marked as simulated by the
+    `test_clock` claim, which a production gateway refuses."""
     iat = _epoch(issued_at)
     claims: dict[str, object] = {
         "iss": issuer,
@@ -345,6 +355,8 @@ def shared_claims(*, issuer: str, issued_at: datetime, content: BundleContent) -
         claims["exp"] = _epoch(expires_at)
     if content.lease_ends_at is not None:
         claims["lease"] = _epoch(content.lease_ends_at)
+    if test_clock_id is not None:
+        claims[TEST_CLOCK_CLAIM] = str(test_clock_id)
     return claims
 
 

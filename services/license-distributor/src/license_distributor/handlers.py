@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from license_distributor import service
+from license_distributor import repository, service
 from license_distributor.config import Settings
 from license_distributor.repository import AccountRunway, ContractTerms, GatewayRecord, RentalShare
 from shared import partner_scope
@@ -17,8 +17,34 @@ from shared.context import HandlerContext
 from shared.events.base import Event
 from shared.events.contracts import RentalChanged
 from shared.events.provisioning import DomainCreated, GatewayEvent, GatewayRegistered, GatewayRemoved
-from shared.events.wallet import AccountAssigned, AccountOpened, BalanceDepleted, BalanceRestored, RunwayChanged
+from shared.events.wallet import (
+    AccountAssigned,
+    AccountOpened,
+    BalanceDepleted,
+    BalanceRestored,
+    RunwayChanged,
+    TestClockAdvanced,
+)
 from shared.messaging.consumer import Handler
+
+
+async def on_account_opened(ctx: HandlerContext[Settings], event: AccountOpened) -> None:
+    # Which partner sees the account's licences (shared.partner_scope), and the test clock its domains live on.
+    await partner_scope.record_account_opened(ctx, event)
+    if event.test_clock_id is not None and event.test_clock_time is not None:
+        await repository.record_account_on_test_clock(
+            ctx.conn, account_id=event.account_id, test_clock_id=event.test_clock_id, time=event.test_clock_time
+        )
+
+
+async def on_test_clock_advanced(ctx: HandlerContext[Settings], event: TestClockAdvanced) -> None:
+    await service.catch_up_with_clock(
+        ctx.conn,
+        clock_id=event.clock_id,
+        to=event.frozen_time,
+        issuer=ctx.settings.bundle_issuer,
+        lease=ctx.settings.lease,
+    )
 
 
 async def on_domain_created(ctx: HandlerContext[Settings], event: DomainCreated) -> None:
@@ -88,6 +114,9 @@ async def on_runway_changed(ctx: HandlerContext[Settings], event: RunwayChanged)
 
 
 async def on_balance_depleted(ctx: HandlerContext[Settings], event: BalanceDepleted) -> None:
+    # An account on a test clock runs out when its clock reaches the run-out: the clock is there already, and the
+    # stopped bundle is signed at that instant (a gateway following the clock stops its phones then, not earlier).
+    await repository.clock_reached(ctx.conn, account_id=event.account_id, at=event.at)
     await _apply_runway(ctx, event, balance=0, depletes_at=event.at, rate=None, at=event.at)
 
 
@@ -127,8 +156,7 @@ async def _apply_runway(
 
 
 SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
-    # Which partner sees which account's licences (shared.partner_scope).
-    AccountOpened: partner_scope.record_account_opened,
+    AccountOpened: on_account_opened,
     AccountAssigned: partner_scope.record_account_assigned,
     DomainCreated: on_domain_created,
     GatewayRegistered: on_gateway_registered,
@@ -137,4 +165,5 @@ SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
     RunwayChanged: on_runway_changed,
     BalanceDepleted: on_balance_depleted,
     BalanceRestored: on_balance_restored,
+    TestClockAdvanced: on_test_clock_advanced,
 }

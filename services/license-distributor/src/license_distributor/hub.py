@@ -43,14 +43,14 @@ from license_distributor.domain import DEFAULT_LEASE
 from license_distributor.service import Admitted, Delivery, GatewaySession, Identify
 from shared.clock import Clock
 from shared.db import is_database_away
-from shared.events.licensing import BundlesChanged
+from shared.events.licensing import BundlesCaughtUp, BundlesChanged
 from shared.messaging.broker import Broker, discard_channel
 from shared.messaging.envelope import Envelope
 from shared.refusals import Unauthorized
 from shared.runtime import BROKER_STEP_TIMEOUT_S, broker_away, database_away_at_start, until_reachable
 
 log = structlog.get_logger()
-NOTIFICATION_KEYS = (BundlesChanged.routing_key(),)
+NOTIFICATION_KEYS = (BundlesChanged.routing_key(), BundlesCaughtUp.routing_key())
 # How many change ids a hub remembers, to skip the broker's copy of a change it already pushed locally.
 HANDLED_CHANGES_KEPT = 4096
 # WebSocket close codes (4000-4999 are the application's): the reason string says which.
@@ -161,7 +161,7 @@ class Session:
     async def welcome(self, delivery: Delivery | None) -> bool:
         """Send the welcome, then the newest bundle it lacks (the one read at identify, or a newer one since)."""
         async with self._turn():
-            if self.closed or not await self._send({"type": "welcome"}):
+            if self.closed or not await self._send(_welcome(self.gateway)):
                 return False
             self.welcomed = True
             newest = max((d for d in (delivery, self._pending) if d is not None), key=lambda d: d.seq, default=None)
@@ -189,6 +189,13 @@ class Session:
         log.debug("license_distributor.bundle.sent", hwid=self.gateway.hwid, seq=delivery.seq, trigger=trigger)
         return True
 
+    async def tell_clock(self, message: dict[str, object]) -> None:
+        """The test clock's new time (`clock_message`), after whatever was sent before it."""
+        async with self._turn():
+            if self.closed or not self.welcomed:
+                return
+            await self._send(message)
+
     async def reboot(self, reason: str) -> None:
         async with self._turn():
             if self.closed or not self.welcomed or not await self._send({"type": "reboot", "reason": reason}):
@@ -215,6 +222,18 @@ class Session:
         # The socket may be gone already (that is often why a new session replaces it): nothing to close then.
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await self._close(code, reason)
+
+
+def _welcome(gateway: GatewaySession) -> dict[str, object]:
+    """The welcome; a gateway of a domain on a test clock is told the clock's time in it (`test_clock_time`)."""
+    if gateway.clock_time is None:
+        return {"type": "welcome"}
+    return {"type": "welcome", "test_clock_time": gateway.clock_time.isoformat()}
+
+
+def clock_message(event: BundlesCaughtUp) -> dict[str, object]:
+    """What a gateway of a domain on a test clock is told when the clock moves (docs/design.md section 5)."""
+    return {"type": "clock", "test_clock_id": str(event.clock_id), "test_clock_time": event.frozen_time.isoformat()}
 
 
 # The newest bundle sent to a session and not acknowledged yet, and the sweeper's tick of the first push of that run
@@ -606,6 +625,8 @@ class GatewayHub:
                 envelope = Envelope.from_bytes(message.body)
                 if envelope.type == BundlesChanged.routing_key():
                     await self.on_bundles_changed(BundlesChanged.model_validate(envelope.data))
+                elif envelope.type == BundlesCaughtUp.routing_key():
+                    await self.on_clock_caught_up(BundlesCaughtUp.model_validate(envelope.data))
             except ValidationError as exc:
                 log.error("license_distributor.hub.unreadable_notification", error=str(exc))
             except Exception as exc:
@@ -659,6 +680,18 @@ class GatewayHub:
         await self._push_all(
             [(gateway_id, deliveries.get(gateway_id), reboots.get(gateway_id)) for gateway_id in {*stale, *reboots}],
             trigger=trigger,
+        )
+
+    async def on_clock_caught_up(self, event: BundlesCaughtUp) -> None:
+        """Tell the gateways here on the clock's domains its new time. After the bundles its catch-up pushed: those
+        this process signed are pushed first (their tasks are awaited), another replica's came before this in the
+        notification queue."""
+        if self._local_pushes:
+            await asyncio.gather(*list(self._local_pushes), return_exceptions=True)
+        domains = set(event.domain_ids)
+        message = clock_message(event)
+        await asyncio.gather(
+            *(s.tell_clock(message) for s in list(self.sessions.values()) if s.gateway.domain_id in domains)
         )
 
     async def _push_all(self, pushes: list[tuple[UUID, Delivery | None, str | None]], *, trigger: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import astuple, dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
@@ -123,6 +123,8 @@ class IdentifyingGateway:
     seq: int | None
     jws: str | None
     expires_at: datetime | None
+    # The time of the test clock its domain lives on (None: a live gateway).
+    clock_time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -381,9 +383,18 @@ async def delete_rental_domains_of(conn: asyncpg.Connection, *, contract_id: UUI
 # ---- gateways and their bundles -------------------------------------------------------------------------
 
 
-async def lock_domains(conn: asyncpg.Connection, *, domain_ids: list[UUID]) -> dict[UUID, ContentDocument | None]:
+@dataclass(frozen=True)
+class LockedDomain:
+    # What the domain's live gateways hold (None: nothing built yet).
+    content: ContentDocument | None
+    # The test clock its account lives on, and that clock's time (None: a live domain).
+    test_clock_id: UUID | None
+    clock_time: datetime | None
+
+
+async def lock_domains(conn: asyncpg.Connection, *, domain_ids: list[UUID]) -> dict[UUID, LockedDomain]:
     """Lock the domains' rows (created on first use) in id order, so concurrent rebuilds never deadlock; what
-    each domain's live gateways hold (None: nothing built yet).
+    each domain's live gateways hold, and the test clock it lives on.
 
     Every rebuild of a domain's bundles holds this lock and reads the rental inputs only after it, so of two
     concurrent changes the later one always sees the earlier one's rows.
@@ -395,11 +406,18 @@ async def lock_domains(conn: asyncpg.Connection, *, domain_ids: list[UUID]) -> d
         domain_ids,
     )
     rows = await conn.fetch(
-        """SELECT domain_id, kid, content FROM domain_bundle
-           WHERE domain_id = ANY($1::uuid[]) ORDER BY domain_id FOR UPDATE""",
+        """SELECT b.domain_id, b.content, c.id AS test_clock_id, c.frozen_time AS clock_time
+           FROM domain_bundle b
+           LEFT JOIN known_domain d ON d.id = b.domain_id
+           LEFT JOIN account_on_test_clock a ON a.account_id = d.account_id
+           LEFT JOIN test_clock c ON c.id = a.test_clock_id
+           WHERE b.domain_id = ANY($1::uuid[]) ORDER BY b.domain_id FOR UPDATE OF b""",
         domain_ids,
     )
-    return {r["domain_id"]: r["content"] for r in rows}
+    return {
+        r["domain_id"]: LockedDomain(content=r["content"], test_clock_id=r["test_clock_id"], clock_time=r["clock_time"])
+        for r in rows
+    }
 
 
 async def store_domain_contents(conn: asyncpg.Connection, *, contents: list[tuple[UUID, str, str]]) -> None:
@@ -514,29 +532,113 @@ async def current_seqs(conn: asyncpg.Connection | asyncpg.Pool, *, gateway_ids: 
     return {r["id"]: r["current_seq"] for r in rows}
 
 
-async def domains_with_expired_running_bundles(conn: asyncpg.Connection, *, now: datetime, limit: int) -> list[UUID]:
-    """Domains whose gateways hold a bundle past its expiry; locked so replicas share the sweep."""
+# The test clock a domain lives on (NULL: a live domain), for a domain id column of the query.
+def _clock_of_domain(domain_id_column: str) -> str:
+    return f"""(SELECT a.test_clock_id FROM known_domain kd
+                JOIN account_on_test_clock a ON a.account_id = kd.account_id
+                WHERE kd.id = {domain_id_column})"""  # noqa: S608 - a column name of this module's queries
+
+
+async def domains_with_expired_running_bundles(
+    conn: asyncpg.Connection, *, now: datetime, limit: int, test_clock_id: UUID | None = None
+) -> list[UUID]:
+    """Domains whose gateways hold a bundle past its expiry (the live ones, or one test clock's, at its time);
+    locked so replicas share the sweep."""
     rows = await conn.fetch(
-        """SELECT g.domain_id FROM gateway g
-           JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
-           WHERE g.removed_at IS NULL AND b.expires_at <= $1
-           ORDER BY b.expires_at LIMIT $2
-           FOR UPDATE OF g SKIP LOCKED""",
+        f"""SELECT g.domain_id FROM gateway g
+            JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
+            WHERE g.removed_at IS NULL AND b.expires_at <= $1
+              AND {_clock_of_domain("g.domain_id")} IS NOT DISTINCT FROM $3
+            ORDER BY b.expires_at LIMIT $2
+            FOR UPDATE OF g SKIP LOCKED""",  # noqa: S608 - a fixed fragment
         now,
         limit,
+        test_clock_id,
     )
     return sorted({r["domain_id"] for r in rows})
 
 
-async def domains_with_leases_due(conn: asyncpg.Connection, *, before: datetime, limit: int) -> list[UUID]:
-    """Domains whose bundles' lease ends before `before`, soonest first; locked so replicas share the renewals."""
+async def domains_with_leases_due(
+    conn: asyncpg.Connection, *, before: datetime, limit: int, test_clock_id: UUID | None = None
+) -> list[UUID]:
+    """Domains whose bundles' lease ends before `before` (the live ones, or one test clock's), soonest first;
+    locked so replicas share the renewals."""
     rows = await conn.fetch(
-        """SELECT domain_id FROM domain_bundle WHERE lease_ends_at <= $1
-           ORDER BY lease_ends_at LIMIT $2 FOR UPDATE SKIP LOCKED""",
+        f"""SELECT domain_id FROM domain_bundle WHERE lease_ends_at <= $1
+              AND {_clock_of_domain("domain_bundle.domain_id")} IS NOT DISTINCT FROM $3
+            ORDER BY lease_ends_at LIMIT $2 FOR UPDATE SKIP LOCKED""",  # noqa: S608 - a fixed fragment
         before,
         limit,
+        test_clock_id,
     )
     return sorted(r["domain_id"] for r in rows)
+
+
+# ---- test clocks -------------------------------------------------------------------------------------------
+
+
+async def record_account_on_test_clock(
+    conn: asyncpg.Connection, *, account_id: UUID, test_clock_id: UUID, time: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO test_clock (id, frozen_time) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", test_clock_id, time
+    )
+    await conn.execute(
+        "INSERT INTO account_on_test_clock (account_id, test_clock_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        account_id,
+        test_clock_id,
+    )
+
+
+async def move_test_clock(conn: asyncpg.Connection, *, clock_id: UUID, to: datetime) -> None:
+    """The clock's time here, never moved back (a redelivered older step changes nothing)."""
+    await conn.execute(
+        """INSERT INTO test_clock (id, frozen_time) VALUES ($1, $2)
+           ON CONFLICT (id) DO UPDATE SET frozen_time = greatest(test_clock.frozen_time, $2)""",
+        clock_id,
+        to,
+    )
+
+
+async def clock_reached(conn: asyncpg.Connection, *, account_id: UUID, at: datetime) -> None:
+    """The test clock of this account (if it lives on one) got at least to `at`: the wallet said so by a fact."""
+    await conn.execute(
+        """UPDATE test_clock c SET frozen_time = greatest(c.frozen_time, $2)
+           FROM account_on_test_clock a WHERE a.account_id = $1 AND c.id = a.test_clock_id""",
+        account_id,
+        at,
+    )
+
+
+async def domains_on_test_clock(conn: asyncpg.Connection, clock_id: UUID) -> list[UUID]:
+    rows = await conn.fetch(
+        """SELECT d.id FROM known_domain d JOIN account_on_test_clock a ON a.account_id = d.account_id
+           WHERE a.test_clock_id = $1 ORDER BY d.id""",
+        clock_id,
+    )
+    return [r["id"] for r in rows]
+
+
+async def next_bundle_work_on_test_clock(
+    conn: asyncpg.Connection, *, clock_id: UUID, after: datetime, renew_before: timedelta
+) -> datetime | None:
+    """The next instant after `after` at which a bundle of the clock's domains expires or a lease is due for
+    renewal (`renew_before` ahead of its end)."""
+    value: datetime | None = await conn.fetchval(
+        """WITH domains AS (
+               SELECT d.id FROM known_domain d JOIN account_on_test_clock a ON a.account_id = d.account_id
+               WHERE a.test_clock_id = $1)
+           SELECT min(t) FROM (
+               SELECT min(b.expires_at) AS t FROM gateway g JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
+               WHERE g.removed_at IS NULL AND g.domain_id IN (SELECT id FROM domains) AND b.expires_at > $2
+               UNION ALL
+               SELECT min(lease_ends_at - $3::interval) FROM domain_bundle
+               WHERE domain_id IN (SELECT id FROM domains) AND lease_ends_at - $3::interval > $2) AS due""",
+        clock_id,
+        after,
+        renew_before,
+    )
+    return value
 
 
 async def gateway_to_issue(conn: asyncpg.Connection, *, gateway_id: UUID) -> GatewayToIssue | None:
@@ -842,9 +944,11 @@ async def live_gateways_by_hwids(
 ) -> list[IdentifyingGateway]:
     """Identify, for a batch: each live gateway's key and its current bundle, in one round trip."""
     rows = await conn.fetch(
-        """SELECT g.id, g.domain_id, g.hwid, g.public_key, b.seq, b.jws, b.expires_at
-           FROM gateway g LEFT JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
-           WHERE g.hwid = ANY($1::text[]) AND g.removed_at IS NULL""",
+        f"""SELECT g.id, g.domain_id, g.hwid, g.public_key, b.seq, b.jws, b.expires_at,
+                   (SELECT c.frozen_time FROM test_clock c WHERE c.id = {_clock_of_domain("g.domain_id")})
+                       AS clock_time
+            FROM gateway g LEFT JOIN bundle b ON b.hwid = g.hwid AND b.seq = g.current_seq
+            WHERE g.hwid = ANY($1::text[]) AND g.removed_at IS NULL""",  # noqa: S608 - a fixed fragment
         hwids,
     )
     return [IdentifyingGateway(**dict(r)) for r in rows]

@@ -49,6 +49,7 @@ from shared.auth import Principal
 from shared.db import after_commit, transaction
 from shared.events.base import Event
 from shared.events.licensing import (
+    BundlesCaughtUp,
     BundlesChanged,
     ChangedBundle,
     GatewayRebootOrdered,
@@ -104,6 +105,9 @@ class GatewaySession:
     gateway_id: UUID
     domain_id: UUID
     hwid: str
+    # The time of the test clock its domain lives on when it connected (None: a live gateway); told in the
+    # welcome, and by a `clock` message whenever the clock moves.
+    clock_time: datetime | None = None
 
 
 # ---- bundles ------------------------------------------------------------------------------------------
@@ -167,12 +171,22 @@ async def domain_contents(
     domain_ids: list[UUID],
     now: datetime,
     lease: timedelta = domain.DEFAULT_LEASE,
+    times: Mapping[UUID, datetime] | None = None,
 ) -> dict[UUID, BundleContent]:
-    """The bundle content of each domain at `now`, from one query over all of them."""
+    """The bundle content of each domain at `now` (a domain on a test clock: at its clock's time, in `times`), from
+    one query over all of them."""
     rentals: dict[UUID, list[ContractRental]] = {d: [] for d in domain_ids}
     for share in await repository.rentals_of_domains(conn, domain_ids=domain_ids):
         rentals[share.domain_id].append(share.rental)
-    return {d: domain.bundle_content(domain_id=d, rentals=r, now=now, lease=lease) for d, r in rentals.items()}
+    times = times or {}
+    return {
+        d: domain.bundle_content(domain_id=d, rentals=r, now=times.get(d, now), lease=lease) for d, r in rentals.items()
+    }
+
+
+def _clock_times(locked: Mapping[UUID, repository.LockedDomain]) -> dict[UUID, datetime]:
+    """The time each domain on a test clock lives by (a live domain is not in it)."""
+    return {d: held.clock_time for d, held in locked.items() if held.clock_time is not None}
 
 
 @dataclass
@@ -186,6 +200,8 @@ class _Rebuild:
     contents: dict[UUID, BundleContent]
     changed: list[UUID]
     lease: timedelta = domain.DEFAULT_LEASE
+    # The domains on a test clock: the clock's id and time (their bundles are signed on it, marked simulated).
+    clocks: Mapping[UUID, repository.LockedDomain] = field(default_factory=dict)
     rows: list[tuple[object, ...]] = field(default_factory=list)
     issued: list[IssuedBundle] = field(default_factory=list)
     deliveries: dict[UUID, Delivery] = field(default_factory=dict)
@@ -200,7 +216,8 @@ class _Rebuild:
     def sign_if_changed(self, gateway: GatewayToIssue) -> None:
         """The gateway's next bundle (seq + 1), if what it holds differs from its domain's content now."""
         content = self.contents[gateway.domain_id]
-        if not domain.rebuild_changes(gateway.content, content, kid=self.key.kid, now=self.now, lease=self.lease):
+        now = self.now_of(gateway.domain_id)
+        if not domain.rebuild_changes(gateway.content, content, kid=self.key.kid, now=now, lease=self.lease):
             return
         self.sign(gateway, seq=gateway.current_seq + 1)
 
@@ -235,9 +252,20 @@ class _Rebuild:
             )
             self.reboots.append(OrderedReboot(gateway_id=gateway.id, reason=reason))
 
+    def now_of(self, domain_id: UUID) -> datetime:
+        """The instant the domain's bundles are signed at: its test clock's time, or the distributor's."""
+        held = self.clocks.get(domain_id)
+        return held.clock_time if held is not None and held.clock_time is not None else self.now
+
     def _signer(self, domain_id: UUID) -> DomainSigner:
         if (signer := self._signers.get(domain_id)) is None:
-            shared = domain.shared_claims(issuer=self.issuer, issued_at=self.now, content=self.contents[domain_id])
+            held = self.clocks.get(domain_id)
+            shared = domain.shared_claims(
+                issuer=self.issuer,
+                issued_at=self.now_of(domain_id),
+                content=self.contents[domain_id],
+                test_clock_id=held.test_clock_id if held is not None else None,
+            )
             signer = self._signers[domain_id] = DomainSigner(self.key, shared)
         return signer
 
@@ -281,11 +309,17 @@ async def reissue_bundles(
     held = await repository.lock_domains(conn, domain_ids=wanted)
     # Read after the lock: everything a concurrent rebuild of these domains committed is visible now.
     key = await current_signing_key(conn)
-    contents = await domain_contents(conn, domain_ids=wanted, now=now, lease=lease)
-    changed = [d for d in wanted if domain.rebuild_changes(held[d], contents[d], kid=key.kid, now=now, lease=lease)]
+    times = _clock_times(held)
+    contents = await domain_contents(conn, domain_ids=wanted, now=now, lease=lease, times=times)
+    changed = [
+        d
+        for d in wanted
+        if domain.rebuild_changes(held[d].content, contents[d], kid=key.kid, now=times.get(d, now), lease=lease)
+    ]
     if not changed and not only:
         return []
-    rebuild = _Rebuild(key=key, issuer=issuer, now=now, contents=contents, changed=changed, lease=lease)
+    clocked = {d: held[d] for d in times}
+    rebuild = _Rebuild(key=key, issuer=issuer, now=now, contents=contents, changed=changed, lease=lease, clocks=clocked)
     for gateway in await repository.gateways_to_issue(
         conn, changed_domain_ids=changed, gateway_ids=only, domain_ids=wanted
     ):
@@ -369,6 +403,49 @@ async def renew_leases(
         due = await repository.domains_with_leases_due(conn, before=now + domain.renew_before(lease), limit=limit)
         issued = await reissue_bundles(conn, domain_ids=due, now=now, issuer=issuer, lease=lease)
     return len(issued)
+
+
+# ---- test clocks -------------------------------------------------------------------------------------------
+
+# Rounds of expiries, then of renewals, one catch-up does at most: each round takes up to 100 domains, so only a
+# defect (work that stays due once done) needs more.
+_CATCH_UP_ROUNDS = 1_000
+
+
+async def catch_up_with_clock(
+    conn: asyncpg.Connection, *, clock_id: UUID, to: datetime, issuer: str, lease: timedelta = domain.DEFAULT_LEASE
+) -> None:
+    """A test clock moved to `to`: its domains' bundles past their expiry are stopped and their leases due are
+    renewed, on the clock's time, as the expiry sweep does for live domains on the distributor's. Then the
+    distributor says it caught up, with its next instant of work due (`BundlesCaughtUp`), which also tells every
+    replica to give the clock's new time to the gateways it holds. In the inbox transaction of the clock's
+    `TestClockAdvanced`."""
+    await repository.move_test_clock(conn, clock_id=clock_id, to=to)
+    renew_before = domain.renew_before(lease)
+
+    async def expired() -> list[UUID]:
+        return await repository.domains_with_expired_running_bundles(conn, now=to, limit=100, test_clock_id=clock_id)
+
+    async def leases_due() -> list[UUID]:
+        return await repository.domains_with_leases_due(
+            conn, before=to + renew_before, limit=100, test_clock_id=clock_id
+        )
+
+    for due_domains in (expired, leases_due):
+        before: list[UUID] = []
+        for _ in range(_CATCH_UP_ROUNDS):
+            domain_ids = await due_domains()
+            if not domain_ids or domain_ids == before:
+                break
+            await reissue_bundles(conn, domain_ids=domain_ids, now=to, issuer=issuer, lease=lease)
+            before = domain_ids
+    next_due_at = await repository.next_bundle_work_on_test_clock(
+        conn, clock_id=clock_id, after=to, renew_before=renew_before
+    )
+    domain_ids = await repository.domains_on_test_clock(conn, clock_id)
+    await add_events(
+        conn, [BundlesCaughtUp(clock_id=clock_id, frozen_time=to, next_due_at=next_due_at, domain_ids=domain_ids)]
+    )
 
 
 # ---- signing-key rotation -----------------------------------------------------------------------------------
@@ -700,15 +777,16 @@ async def _fresh_bundle(
     lease: timedelta = domain.DEFAULT_LEASE,
     held: int | None = None,
     above: int = 0,
+    clock_time: datetime | None = None,
 ) -> StoredBundle | None:
     """The current bundle, rebuilt first if it has expired since (a gateway never receives an expired one) or the
     key that signed it is withdrawn (revoked, or retired past its grace), and re-issued under a seq above `above`
     (the gateway's floor) when its own is not and it is not the one the gateway holds (`held`): the gateway would
-    refuse it."""
+    refuse it. A bundle on a test clock expires on the clock's time (`clock_time`)."""
     bundle = await repository.current_bundle(conn, gateway_id=gateway_id)
     if (
         bundle is None
-        or _expired(bundle.expires_at, now=now)
+        or _expired(bundle.expires_at, now=clock_time or now)
         or await repository.withdrawn_kids(conn, kids=[bundle.kid], now=now)
     ):
         await reissue_bundles(
@@ -741,8 +819,11 @@ async def _reissue_above(
     if gateway is None or gateway.current_seq > floor:
         return  # removed meanwhile, or a rebuild already went above the floor
     key = await current_signing_key(conn)
-    contents = await domain_contents(conn, domain_ids=[domain_id], now=now, lease=lease)
-    rebuild = _Rebuild(key=key, issuer=issuer, now=now, contents=contents, changed=[], lease=lease)
+    held = await repository.lock_domains(conn, domain_ids=[domain_id])
+    times = _clock_times(held)
+    contents = await domain_contents(conn, domain_ids=[domain_id], now=now, lease=lease, times=times)
+    clocked = {d: held[d] for d in times}
+    rebuild = _Rebuild(key=key, issuer=issuer, now=now, contents=contents, changed=[], lease=lease, clocks=clocked)
     rebuild.sign(gateway, seq=floor + 1)
     await _store_and_announce(conn, rebuild)
     log.info("license_distributor.bundle.reissued_above_floor", hwid=gateway.hwid, floor=floor, seq=floor + 1)
@@ -857,7 +938,13 @@ async def _delivery_on_connect(
     gateway would refuse it).
     """
     floor = identify.seq_floor
-    if not resign and gateway.seq is not None and gateway.jws is not None and not _expired(gateway.expires_at, now=now):
+    bundle_now = gateway.clock_time or now  # a bundle on a test clock expires on the clock's time
+    if (
+        not resign
+        and gateway.seq is not None
+        and gateway.jws is not None
+        and not _expired(gateway.expires_at, now=bundle_now)
+    ):
         if gateway.seq == identify.seq_held:
             return None
         if gateway.seq > floor:
@@ -872,6 +959,7 @@ async def _delivery_on_connect(
             lease=lease,
             held=identify.seq_held,
             above=floor,
+            clock_time=gateway.clock_time,
         )
     if bundle is None or bundle.seq == identify.seq_held:
         return None
@@ -906,7 +994,9 @@ def _admission(
     if isinstance(verdict, Unauthorized):
         return verdict
     delivery = deliveries[verdict.id]  # None: it holds the current bundle, nothing to send
-    session = GatewaySession(gateway_id=verdict.id, domain_id=verdict.domain_id, hwid=identify.hwid)
+    session = GatewaySession(
+        gateway_id=verdict.id, domain_id=verdict.domain_id, hwid=identify.hwid, clock_time=verdict.clock_time
+    )
     return Admitted(gateway=session, delivery=delivery, connected_at=now)
 
 

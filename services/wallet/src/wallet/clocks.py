@@ -6,11 +6,14 @@ redemptions and adjustments, the rate changes contracts announce for it (`accoun
 leaves such accounts alone; advancing the clock does their work instead: every run-out, Auto-iSC reload, warning
 and daily settlement due up to the new instant, in time order, each at its own instant, so a run in steps books
 exactly what one advance to the same instant books, and what real time would have. While it works, the clock is
-`advancing` and its `frozen_time` is how far it got; `ready` again, it announces `TestClockAdvanced`. The
+`advancing` and its `frozen_time` is how far it got; `ready` again, it announces `TestClockReady`. The
 advancing itself is the scheduler's (`wallet.scheduler.run_test_clocks`).
 
-So far only the wallet follows a clock: contracts and the licence distributor still see its accounts on their
-own clocks (their bundles, leases and tariff changes).
+Contracts and the licence distributor follow each clock by its events: the wallet moves a clock in steps, each
+announced (`TestClockAdvanced`), and each follower does its own due work up to the announced instant (tariff
+changes; lease renewals, expiries and the bundles' time) and says so with its next instant of work due
+(`CaughtUpWithTestClock`). The next step never passes that instant, so the work of all services interleaves in
+time order as it would have in real time, and the clock reads `ready` only once every follower caught up.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import structlog
 
 from shared.auth import Principal, Role
 from shared.db import after_commit, transaction
+from shared.events.base import CaughtUpWithTestClock
 from shared.idempotency import claim
 from shared.pagination import Keyset, Page
 from shared.refusals import Conflict, NotFound, Unprocessable
@@ -141,7 +145,7 @@ async def advance_clock(
         if to - clock.frozen_time > LONGEST_ADVANCE:
             raise Unprocessable("one advance moves a clock by at most two years", code="test_clock_advance_too_far")
         await repository.start_advance(conn, clock_id=clock_id, to=to)
-        after_commit(_wake_advancers)
+        after_commit(wake_advancers)
         result = await once.answer(_read(replace(clock, advancing_to=to)), status_code=202)
     log.info("wallet.test_clock.advancing", clock_id=str(clock_id), to=to.isoformat())
     return result
@@ -182,7 +186,7 @@ def woken_by_advances() -> Iterator[asyncio.Event]:
         _advancers.discard(wake)
 
 
-def _wake_advancers() -> None:
+def wake_advancers() -> None:
     for wake in _advancers:
         wake.set()
 
@@ -218,3 +222,16 @@ async def account_now(db: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UU
     if clock.advancing:
         raise Conflict("the account's test clock is advancing; try again once it is ready", code="test_clock_advancing")
     return clock.time
+
+
+async def record_follower_caught_up(conn: asyncpg.Connection, event: CaughtUpWithTestClock) -> None:
+    """A follower caught up with a clock: the clock's next step may go (woken here at once, elsewhere at the next
+    look)."""
+    await repository.record_follower_caught_up(
+        conn,
+        clock_id=event.clock_id,
+        follower=event.publisher,
+        caught_up_to=event.frozen_time,
+        next_due_at=event.next_due_at,
+    )
+    after_commit(wake_advancers)

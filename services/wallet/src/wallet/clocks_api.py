@@ -85,7 +85,7 @@ async def advance_test_clock(
 ) -> TestClockRead:
     """Move the clock forward to `to`. Answered at once (`advancing`); every run-out, Auto-iSC reload, warning and
     daily settlement its accounts have due until then is done in the background, in time order, each at its
-    instant. Poll `GET /test-clocks/{id}` until `ready` (or wait for `TestClockAdvanced`)."""
+    instant. Poll `GET /test-clocks/{id}` until `ready` (or wait for `TestClockReady`)."""
     return await clocks.advance_clock(
         pool, principal=principal, clock_id=clock_id, to=body.to, idempotency_key=idempotency_key
     )

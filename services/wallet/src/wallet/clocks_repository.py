@@ -77,7 +77,8 @@ async def list_clocks(
 
 async def start_advance(conn: asyncpg.Connection, *, clock_id: UUID, to: datetime) -> None:
     await conn.execute(
-        "UPDATE test_clock SET advancing_to = $2, advanced_by = NULL, advanced_until = NULL WHERE id = $1",
+        """UPDATE test_clock SET advancing_to = $2, advanced_by = NULL, advanced_until = NULL, announced_time = NULL
+           WHERE id = $1""",
         clock_id,
         to,
     )
@@ -89,23 +90,53 @@ async def mark_deleted(conn: asyncpg.Connection, *, clock_id: UUID, at: datetime
     )
 
 
+@dataclass(frozen=True)
+class ClaimedClock:
+    """An advancing clock leased to one replica, with where its followers stand."""
+
+    clock: TestClock
+    # The last instant announced since the advance was asked for (None: none yet).
+    announced_time: datetime | None
+    # The earliest instant a follower has work due on the clock (None: none said).
+    followers_next_due_at: datetime | None
+
+
 async def claim_advancing_clock(
-    conn: asyncpg.Connection | asyncpg.Pool, *, replica: str, now: datetime, lease_until: datetime
-) -> TestClock | None:
-    """An advancing clock no other replica holds (or whose holder's lease ran out), now leased to `replica` until
-    `lease_until` (`record_progress` renews it). None when no clock waits."""
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    replica: str,
+    now: datetime,
+    lease_until: datetime,
+    followers: list[str],
+) -> ClaimedClock | None:
+    """An advancing clock no other replica holds (or whose holder's lease ran out) and whose every follower caught
+    up with its last announced instant, now leased to `replica` until `lease_until` (`record_progress` renews it).
+    None when no clock may move on."""
     row = await conn.fetchrow(
         f"""UPDATE test_clock SET advanced_by = $1, advanced_until = $3
-            WHERE id = (SELECT id FROM test_clock
-                        WHERE advancing_to IS NOT NULL AND deleted_at IS NULL
-                          AND (advanced_by IS NULL OR advanced_by = $1 OR advanced_until < $2)
-                        ORDER BY advancing_to LIMIT 1 FOR UPDATE SKIP LOCKED)
-            RETURNING {_COLUMNS}""",  # noqa: S608 - fixed columns
+            WHERE id = (SELECT c.id FROM test_clock c
+                        WHERE c.advancing_to IS NOT NULL AND c.deleted_at IS NULL
+                          AND (c.advanced_by IS NULL OR c.advanced_by = $1 OR c.advanced_until < $2)
+                          AND (c.announced_time IS NULL OR NOT EXISTS (
+                                SELECT 1 FROM unnest($4::text[]) AS f(name)
+                                WHERE NOT EXISTS (
+                                    SELECT 1 FROM test_clock_follower tf
+                                    WHERE tf.test_clock_id = c.id AND tf.follower = f.name
+                                      AND tf.caught_up_to >= c.announced_time)))
+                        ORDER BY c.advancing_to LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING {_COLUMNS}, announced_time,
+                (SELECT min(tf.next_due_at) FROM test_clock_follower tf
+                 WHERE tf.test_clock_id = test_clock.id AND tf.follower = ANY($4::text[])) AS followers_next_due_at""",  # noqa: S608
         replica,
         now,
         lease_until,
+        followers,
     )
-    return _clock(row)
+    if row is None:
+        return None
+    fields = dict(row)
+    announced, next_due = fields.pop("announced_time"), fields.pop("followers_next_due_at")
+    return ClaimedClock(clock=TestClock(**fields), announced_time=announced, followers_next_due_at=next_due)
 
 
 async def record_progress(
@@ -124,18 +155,49 @@ async def record_progress(
     return bool(result == "UPDATE 1")
 
 
+async def announce(conn: asyncpg.Connection, *, clock_id: UUID, replica: str, at: datetime) -> bool:
+    """The clock's followers are told it stands at `at` (its `frozen_time`); the next step waits for them. False
+    if `replica` no longer holds it."""
+    result = await conn.execute(
+        """UPDATE test_clock SET frozen_time = $3, announced_time = $3
+           WHERE id = $1 AND advanced_by = $2 AND deleted_at IS NULL AND frozen_time <= $3""",
+        clock_id,
+        replica,
+        at,
+    )
+    return bool(result == "UPDATE 1")
+
+
 async def finish_advance(conn: asyncpg.Connection, *, clock_id: UUID, replica: str) -> datetime | None:
     """The clock reaches the instant it was advanced to and is ready: that instant, or None if `replica` no longer
     holds it."""
     reached: datetime | None = await conn.fetchval(
         """UPDATE test_clock SET frozen_time = advancing_to, advancing_to = NULL, advanced_by = NULL,
-                  advanced_until = NULL
+                  advanced_until = NULL, announced_time = NULL
            WHERE id = $1 AND advanced_by = $2 AND deleted_at IS NULL
            RETURNING frozen_time""",
         clock_id,
         replica,
     )
     return reached
+
+
+async def record_follower_caught_up(
+    conn: asyncpg.Connection, *, clock_id: UUID, follower: str, caught_up_to: datetime, next_due_at: datetime | None
+) -> None:
+    """A follower did its work on the clock up to `caught_up_to`; a report older than the one held changes nothing
+    (a redelivery, or one overtaken)."""
+    await conn.execute(
+        """INSERT INTO test_clock_follower (test_clock_id, follower, caught_up_to, next_due_at)
+           SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM test_clock WHERE id = $1)
+           ON CONFLICT (test_clock_id, follower) DO UPDATE
+           SET caught_up_to = excluded.caught_up_to, next_due_at = excluded.next_due_at
+           WHERE test_clock_follower.caught_up_to <= excluded.caught_up_to""",
+        clock_id,
+        follower,
+        caught_up_to,
+        next_due_at,
+    )
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ class Settings(ServiceSettings):
     scheduler_max_sleep_s: float = Field(default=0.5, gt=0, le=60)
     # Usage is settled into the ledger at least this often while an account burns.
     settle_every_s: PositiveInt = 86_400
+    # The services that follow test clocks (by the name they publish under): a clock is ready, and moves on to
+    # its next step, only once each of them caught up (`wallet.clocks`). Empty: the wallet alone (its own tests).
+    test_clock_followers: list[str] = Field(default_factory=lambda: ["contracts", "licensing"])
     # The AES-256-GCM key (32 bytes, base64) that seals the answers shown once (a key batch's codes, a webhook
     # endpoint's secret) for 24 hours, so a retry by whoever got them first gets them again. A development default,
     # like the database password: set WALLET_KEY_BATCH_CODES_KEY in every real deployment (a new key only makes the

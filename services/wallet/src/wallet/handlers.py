@@ -1,16 +1,16 @@
 """Events the wallet consumes: `RentalChanged` sets the burn rate a contract draws from its account; it, the
 wallet's own account events (consumed back from the exchange, like any consumer) and the distributor's licence
 delivery failures become webhook deliveries (and the account events e-mail notices), written in the same inbox
-transaction (`webhooks.py`, `notices.py`)."""
+transaction (`webhooks.py`, `notices.py`). The followers of test clocks report their catch-up (`clocks.py`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from shared.context import HandlerContext
-from shared.events.base import Event
-from shared.events.contracts import RentalChanged
-from shared.events.licensing import LicenceDeliveryFailed
+from shared.events.base import CaughtUpWithTestClock, Event
+from shared.events.contracts import RentalChanged, TariffsCaughtUp
+from shared.events.licensing import BundlesCaughtUp, LicenceDeliveryFailed
 from shared.events.wallet import (
     AutoReloadFailed,
     AutoReloadTriggered,
@@ -31,10 +31,11 @@ async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged)
         domain.RateStep(effective_at=s.effective_at, rate_per_day=s.burn_rate_per_day) for s in event.scheduled_rates
     ]
     # Charged from the instant of the change; an older publisher's event, from when it was published. An account
-    # on a test clock is charged from its clock's time: contracts announce its changes on their own clock.
+    # on a test clock is charged at its clock's time: a tariff change contracts applied on the clock at its own
+    # instant (up to the clock's time), any other change (announced on contracts' own clock) at the clock's time.
     now, changed_at = ctx.now(), event.changed_at or ctx.envelope.time
     if (clock := await clocks.clock_of(ctx.conn, event.account_id)) is not None:
-        now = changed_at = clock.time
+        now, changed_at = clock.time, min(changed_at, clock.time)
     await service.apply_rental_change(
         ctx.conn,
         account_id=event.account_id,
@@ -89,6 +90,10 @@ async def on_licence_delivery_failed(ctx: HandlerContext[Settings], event: Licen
     )
 
 
+async def on_follower_caught_up(ctx: HandlerContext[Settings], event: CaughtUpWithTestClock) -> None:
+    await clocks.record_follower_caught_up(ctx.conn, event)
+
+
 SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
     RentalChanged: on_rental_changed,
     CreditsLoaded: on_account_event,
@@ -98,4 +103,6 @@ SUBSCRIPTIONS: Mapping[type[Event], Handler] = {
     LicenceDeliveryFailed: on_licence_delivery_failed,
     AutoReloadTriggered: on_account_event,
     AutoReloadFailed: on_account_event,
+    TariffsCaughtUp: on_follower_caught_up,
+    BundlesCaughtUp: on_follower_caught_up,
 }

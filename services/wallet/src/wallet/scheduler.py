@@ -28,10 +28,11 @@ import structlog
 
 from shared.clock import Clock
 from shared.db import is_database_away, transaction
-from shared.events.wallet import TestClockAdvanced
+from shared.events.wallet import TestClockAdvanced, TestClockReady
 from shared.messaging.outbox import add_to_outbox
 from shared.runtime import Runtime
 from wallet import clocks, clocks_repository, service
+from wallet.clocks_repository import TestClock
 from wallet.config import Settings
 
 log = structlog.get_logger()
@@ -214,16 +215,58 @@ async def run_test_clocks(runtime: Runtime[Settings]) -> None:
 
 
 async def advance_one_clock(pool: asyncpg.Pool, *, settings: Settings, replica: str, clock: Clock) -> bool:
-    """Claim one advancing test clock and work it through to its target, each due instant in turn: the same work
-    at the same instants the live scheduler would have done, so steps and one advance book alike. False when no
-    clock waits."""
-    test_clock = await clocks_repository.claim_advancing_clock(
-        pool, replica=replica, now=clock.now(), lease_until=clock.now() + _CLOCK_LEASE
+    """Claim one advancing test clock whose followers caught up with it, and take it one step: to its target, or
+    to the earliest instant a follower has work due if that comes first. The wallet's own work on the way is done
+    at each due instant in turn, the same work at the same instants the live scheduler would have done, so steps
+    and one advance book alike. Then the step's end is announced (`TestClockAdvanced`) and the followers do their
+    work up to it; the clock is ready once it stands at its target and all of them caught up. The first step of
+    an advance only announces where the clock stands, so that the followers say what they have due from there.
+    False when no clock may move on."""
+    claimed = await clocks_repository.claim_advancing_clock(
+        pool,
+        replica=replica,
+        now=clock.now(),
+        lease_until=clock.now() + _CLOCK_LEASE,
+        followers=settings.test_clock_followers,
     )
-    if test_clock is None:
+    if claimed is None:
         return False
+    test_clock = claimed.clock
     assert test_clock.advancing_to is not None
     target, at = test_clock.advancing_to, test_clock.frozen_time
+    if claimed.announced_time is not None and at >= target:
+        return await _finish_advance(pool, test_clock, replica=replica)
+    if claimed.announced_time is not None:
+        # A follower's next work is always after the instant it caught up with; were it not, the step would
+        # stand still, so it goes to the target instead.
+        next_due = claimed.followers_next_due_at
+        step_to = min(target, next_due) if next_due is not None and next_due > at else target
+        reached = await _work_up_to(
+            pool, test_clock, settings=settings, replica=replica, clock=clock, at=at, step_to=step_to
+        )
+        if reached is None:
+            return True
+        at = max(reached, step_to)
+    async with transaction(pool) as conn:
+        if not await clocks_repository.announce(conn, clock_id=test_clock.id, replica=replica, at=at):
+            log.warning("wallet.test_clock.lost", clock_id=str(test_clock.id), replica=replica)
+            return True
+        await add_to_outbox(conn, TestClockAdvanced(clock_id=test_clock.id, frozen_time=at, advancing_to=target))
+    return True
+
+
+async def _work_up_to(
+    pool: asyncpg.Pool,
+    test_clock: TestClock,
+    *,
+    settings: Settings,
+    replica: str,
+    clock: Clock,
+    at: datetime,
+    step_to: datetime,
+) -> datetime | None:
+    """The wallet's work due on the clock up to `step_to`, each instant in turn, committed (and the clock moved to
+    it) before the next: the instant reached, or None if another replica took the clock over meanwhile."""
     every = timedelta(seconds=settings.settle_every_s)
     held_back = HeldBack()
     rounds_at_this_instant = 0
@@ -231,8 +274,8 @@ async def advance_one_clock(pool: asyncpg.Pool, *, settings: Settings, replica: 
         due = await service.next_scheduled_instant(
             pool, every=every, held_back=held_back.now_held(at), clock_id=test_clock.id
         )
-        if due is None or due > target:
-            break
+        if due is None or due > step_to:
+            return at
         # Work that fell due before the clock's time (an account opened on it with work already due) is done now.
         rounds_at_this_instant = rounds_at_this_instant + 1 if due <= at else 1
         at = max(at, due)
@@ -243,18 +286,21 @@ async def advance_one_clock(pool: asyncpg.Pool, *, settings: Settings, replica: 
             # Due by the schedule but done by no kind of work, or done again and again: a defect. The clock still
             # reaches its target rather than spinning here.
             log.error("wallet.test_clock.due_work_not_done", clock_id=str(test_clock.id), at=at.isoformat())
-            break
+            return at
         # The progress, with the lease renewed: a replica taking over goes on from here.
         if not await clocks_repository.record_progress(
             pool, clock_id=test_clock.id, replica=replica, at=at, lease_until=clock.now() + _CLOCK_LEASE
         ):
             log.warning("wallet.test_clock.lost", clock_id=str(test_clock.id), replica=replica)
-            return True
+            return None
+
+
+async def _finish_advance(pool: asyncpg.Pool, test_clock: TestClock, *, replica: str) -> bool:
     async with transaction(pool) as conn:
         reached = await clocks_repository.finish_advance(conn, clock_id=test_clock.id, replica=replica)
         if reached is None:
             log.warning("wallet.test_clock.lost", clock_id=str(test_clock.id), replica=replica)
             return True
-        await add_to_outbox(conn, TestClockAdvanced(clock_id=test_clock.id, frozen_time=reached))
+        await add_to_outbox(conn, TestClockReady(clock_id=test_clock.id, frozen_time=reached))
     log.info("wallet.test_clock.ready", clock_id=str(test_clock.id), frozen_time=reached.isoformat())
     return True

@@ -73,8 +73,10 @@ class AccountRead(BaseModel):
     warning_thresholds_s: list[int] = Field(default_factory=list)
     # `account`: its own ladder (PUT /accounts/{id}/warning-thresholds); `default`: the deployment's.
     warning_thresholds_source: Literal["default", "account"] = "default"
-    # The test clock whose time the account lives by (every instant above is on it); null: a live account.
+    # The test clock whose time the account lives by (every instant above is on it), and that time: what the
+    # balance and status are read at. Null for a live account.
     test_clock_id: UUID | None = None
+    test_clock_time: datetime | None = None
 
 
 class ScheduledRateRead(BaseModel):
@@ -270,7 +272,7 @@ class TestClockRead(BaseModel):
     name: str
     # The clock's time: while it advances, how far its accounts' work has got.
     frozen_time: datetime
-    # `advancing` until everything due up to `advancing_to` is done, then `ready` (and `TestClockAdvanced`).
+    # `advancing` until everything due up to `advancing_to` is done, then `ready` (and `TestClockReady`).
     status: Literal["ready", "advancing"]
     advancing_to: datetime | None
     created_at: datetime

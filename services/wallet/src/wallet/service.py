@@ -126,8 +126,10 @@ async def open_account(
         once = await claim(conn, operation="account-opening", owner=opened_by, key=idempotency_key, request=request)
         if (replay := once.replayed(AccountRead)) is not None:
             return replay
+        clock_time = None
         if test_clock_id is not None:
-            now = await clocks.clock_time_for_new_account(conn, principal=principal, clock_id=test_clock_id)
+            clock_time = await clocks.clock_time_for_new_account(conn, principal=principal, clock_id=test_clock_id)
+            now = clock_time
         account = Account(
             id=uuid.uuid4(),
             name=name,
@@ -141,7 +143,14 @@ async def open_account(
         )
         # The opener sees and acts on the account from now on, here and (by the event) in every other service.
         await record_partner(conn, account_id=account.id, partner=opened_by)
-        await add_to_outbox(conn, AccountOpened(account_id=account.id, name=name, opened_by=opened_by))
+        opened = AccountOpened(
+            account_id=account.id,
+            name=name,
+            opened_by=opened_by,
+            test_clock_id=test_clock_id,
+            test_clock_time=clock_time,
+        )
+        await add_to_outbox(conn, opened)
         result = await once.answer(_account_read(account, now=now, ladder_s=ladder_s), status_code=201)
     log.info("wallet.account.opened", account_id=str(account.id))
     return result
@@ -188,6 +197,7 @@ def _account_read(account: Account, *, now: datetime, ladder_s: Sequence[int]) -
         warning_thresholds_s=list(account.ladder(ladder_s)),
         warning_thresholds_source="default" if account.warning_thresholds_s is None else "account",
         test_clock_id=account.test_clock_id,
+        test_clock_time=now if account.test_clock_id is not None else None,
     )
 
 

@@ -19,6 +19,7 @@ CATALOGUE: dict[str, type[Event]] = {
         wallet.AutoReloadTriggered,
         wallet.AutoReloadFailed,
         wallet.TestClockAdvanced,
+        wallet.TestClockReady,
         contracts.ContractActivated,
         contracts.ContractSuspended,
         contracts.ContractResumed,
@@ -27,6 +28,7 @@ CATALOGUE: dict[str, type[Event]] = {
         contracts.DeviceDeactivated,
         contracts.DeviceReplaced,
         contracts.RentalChanged,
+        contracts.TariffsCaughtUp,
         provisioning.DomainCreated,
         provisioning.GatewayRegistered,
         provisioning.GatewayRemoved,
@@ -36,6 +38,7 @@ CATALOGUE: dict[str, type[Event]] = {
         licensing.GatewayRebootOrdered,
         licensing.LicenceDeliveryFailed,
         licensing.BundlesChanged,
+        licensing.BundlesCaughtUp,
     )
 }
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import ClassVar
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
@@ -33,3 +35,15 @@ class Event(BaseModel):
         if self.subject_field is None:
             return None
         return str(getattr(self, self.subject_field))
+
+
+class CaughtUpWithTestClock(Event):
+    """A service did all its own due work for a test clock's accounts up to `frozen_time` (`TestClockAdvanced`);
+    `next_due_at` is its next instant with work due on that clock (None: nothing scheduled), which the wallet's
+    next step of the clock does not pass. Each follower publishes its own subclass."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class, whatever its name
+    subject_field: ClassVar[str | None] = "clock_id"
+    clock_id: UUID
+    frozen_time: datetime
+    next_due_at: datetime | None = None

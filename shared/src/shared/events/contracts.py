@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from shared.events.base import Event
+from shared.events.base import CaughtUpWithTestClock, Event
 
 
 class ContractEvent(Event):
@@ -99,3 +99,10 @@ class RentalChanged(ContractEvent):
     # Tariff changes already scheduled for this contract's rental, ascending by `effective_at`: the wallet's
     # run-out is piecewise over them, so a bundle signed before a price rise already carries the right expiry.
     scheduled_rates: list[ScheduledRate] = []
+
+
+class TariffsCaughtUp(CaughtUpWithTestClock):
+    """Contracts applied every tariff change due on a test clock up to its `frozen_time`, each at its own instant;
+    `next_due_at` is the next one's `effective_at`."""
+
+    publisher: ClassVar[str] = "contracts"

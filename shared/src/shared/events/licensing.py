@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.events.base import Event
+from shared.events.base import CaughtUpWithTestClock, Event
 
 
 class LicensingEvent(Event):
@@ -87,3 +87,12 @@ class BundlesChanged(Event):
     change_id: UUID
     bundles: list[ChangedBundle] = []
     reboots: list[OrderedReboot] = []
+
+
+class BundlesCaughtUp(CaughtUpWithTestClock):
+    """The distributor renewed every lease and stopped every bundle due on a test clock up to its `frozen_time`;
+    `next_due_at` is the next lease renewal or expiry. Every replica tells the connected gateways of `domain_ids`
+    the clock's new time (after the bundles this catch-up pushed: one queue, in order)."""
+
+    publisher: ClassVar[str] = "licensing"
+    domain_ids: list[UUID] = []

@@ -21,6 +21,10 @@ class AccountOpened(WalletEvent):
     name: str
     # The partner that opened it (the token's subject): it sees and acts on the account (shared.partner_scope).
     opened_by: str | None = None
+    # The test clock it lives on for its whole life, and that clock's time at the opening; None: a live account.
+    # Every service runs such an account, and what hangs off it, on the clock's time (`TestClockAdvanced`).
+    test_clock_id: UUID | None = None
+    test_clock_time: datetime | None = None
 
 
 class AccountAssigned(WalletEvent):
@@ -132,8 +136,21 @@ class BalanceRestored(WalletEvent):
 
 
 class TestClockAdvanced(Event):
-    """A test clock (`wallet.clocks`) reached the instant it was advanced to: everything its accounts had due up to
-    then is done, and the clock is ready for the next advance."""
+    """A test clock (`wallet.clocks`) moved to `frozen_time`: the wallet did everything its accounts had due up to
+    then. Every follower of clocks (contracts, the licence distributor) does its own due work for the clock's
+    accounts up to that instant and says so (`CaughtUpWithTestClock`); the wallet moves the clock on only then,
+    and never past the next instant a follower said it has work due. `advancing_to` is where the advance ends."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class, whatever its name
+    publisher: ClassVar[str] = "wallet"
+    subject_field: ClassVar[str | None] = "clock_id"
+    clock_id: UUID
+    frozen_time: datetime
+    advancing_to: datetime | None = None
+
+
+class TestClockReady(Event):
+    """A test clock reached the instant it was advanced to and every service caught up with it: it is `ready`."""
 
     __test__: ClassVar[bool] = False  # not a pytest test class, whatever its name
     publisher: ClassVar[str] = "wallet"

@@ -39,6 +39,7 @@ class AccountRead:
             version (int):
             scheduled_rates (list[ScheduledRateRead] | Unset):
             test_clock_id (None | Unset | UUID):
+            test_clock_time (datetime.datetime | None | Unset):
             warning_thresholds_s (list[int] | Unset):
             warning_thresholds_source (AccountReadWarningThresholdsSource | Unset):  Default:
                 AccountReadWarningThresholdsSource.DEFAULT.
@@ -53,6 +54,7 @@ class AccountRead:
     version: int
     scheduled_rates: list[ScheduledRateRead] | Unset = UNSET
     test_clock_id: None | Unset | UUID = UNSET
+    test_clock_time: datetime.datetime | None | Unset = UNSET
     warning_thresholds_s: list[int] | Unset = UNSET
     warning_thresholds_source: AccountReadWarningThresholdsSource | Unset = AccountReadWarningThresholdsSource.DEFAULT
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -98,6 +100,14 @@ class AccountRead:
         else:
             test_clock_id = self.test_clock_id
 
+        test_clock_time: None | str | Unset
+        if isinstance(self.test_clock_time, Unset):
+            test_clock_time = UNSET
+        elif isinstance(self.test_clock_time, datetime.datetime):
+            test_clock_time = self.test_clock_time.isoformat()
+        else:
+            test_clock_time = self.test_clock_time
+
         warning_thresholds_s: list[int] | Unset = UNSET
         if not isinstance(self.warning_thresholds_s, Unset):
             warning_thresholds_s = self.warning_thresholds_s
@@ -125,6 +135,8 @@ class AccountRead:
             field_dict["scheduled_rates"] = scheduled_rates
         if test_clock_id is not UNSET:
             field_dict["test_clock_id"] = test_clock_id
+        if test_clock_time is not UNSET:
+            field_dict["test_clock_time"] = test_clock_time
         if warning_thresholds_s is not UNSET:
             field_dict["warning_thresholds_s"] = warning_thresholds_s
         if warning_thresholds_source is not UNSET:
@@ -206,6 +218,26 @@ class AccountRead:
         test_clock_id = _parse_test_clock_id(d.pop("test_clock_id", UNSET))
 
 
+        def _parse_test_clock_time(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                test_clock_time_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return test_clock_time_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        test_clock_time = _parse_test_clock_time(d.pop("test_clock_time", UNSET))
+
+
         warning_thresholds_s = cast(list[int], d.pop("warning_thresholds_s", UNSET))
 
 
@@ -229,6 +261,7 @@ class AccountRead:
             version=version,
             scheduled_rates=scheduled_rates,
             test_clock_id=test_clock_id,
+            test_clock_time=test_clock_time,
             warning_thresholds_s=warning_thresholds_s,
             warning_thresholds_source=warning_thresholds_source,
         )

@@ -96,6 +96,7 @@ async def _run(args: argparse.Namespace) -> None:
             client=client,
             jwks_file=args.state_dir / JWKS_FILE,
             key_refresh_s=args.key_refresh,
+            follow_test_clock=args.follow_test_clock,
         )
         fleet.start()
         loop = asyncio.get_running_loop()
@@ -213,6 +214,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report-every", type=float, default=10.0, help="seconds between reports (JSON lines)")
     run.add_argument(
         "--key-refresh", type=float, default=KEY_REFRESH_S, help="seconds between fetches of the trusted keys"
+    )
+    run.add_argument(
+        "--follow-test-clock",
+        action="store_true",
+        help="a sandbox gateway: accept bundles signed on a test clock and run on the time the distributor tells"
+        " (default: a production gateway, which refuses them)",
     )
 
     status = commands.add_parser("status", help="what the stored bundles allow now")

@@ -60,6 +60,7 @@ class Fleet:
         handshake_timeout_s: float = 10.0,
         jwks_file: Path | None = None,
         key_refresh_s: float = KEY_REFRESH_S,
+        follow_test_clock: bool = False,
     ) -> None:
         self.jwks = JwksCache(
             url=f"{distributor_url.rstrip('/')}/.well-known/jwks.json", client=client, keep_at=jwks_file
@@ -70,6 +71,7 @@ class Fleet:
         self._backoff = (backoff_base_s, backoff_cap_s)
         self._handshake_timeout_s = handshake_timeout_s
         self._key_refresh_s = key_refresh_s
+        self._follow_test_clock = follow_test_clock
         self.gateways = [self._gateway(state) for state in states]
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -84,6 +86,7 @@ class Fleet:
             backoff_cap_s=self._backoff[1],
             handshake_timeout_s=self._handshake_timeout_s,
             key_refresh_s=self._key_refresh_s,
+            follow_test_clock=self._follow_test_clock,
         )
 
     def add(self, states: Sequence[GatewayState]) -> list[SimulatedGateway]:

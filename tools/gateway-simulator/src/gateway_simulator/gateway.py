@@ -206,13 +206,20 @@ class SimulatedGateway:
         handshake_timeout_s: float = 10.0,
         unknown_retry_s: float = UNKNOWN_GATEWAY_RETRY_S,
         key_refresh_s: float = KEY_REFRESH_S,
+        follow_test_clock: bool = False,
     ) -> None:
         self.state = state
         self.store = store
         self.ws_url = distributor_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1).rstrip("/")
         self.ws_url += "/v1/gateways/connect"
         self.jwks = jwks
-        self.clock = clock
+        # Told to follow test clocks (a sandbox gateway): it accepts bundles signed on a test clock's time and runs
+        # on the time the distributor tells it (the welcome's and each `clock` message's `test_clock_time`), so
+        # warnings, expiry and reboots happen at simulated instants. A production gateway refuses such bundles.
+        self.follow_test_clock = follow_test_clock
+        self.test_clock_time: datetime | None = None
+        self._own_clock = clock
+        self.clock: Clock = self._followed_time if follow_test_clock else clock
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
         self.issuer = issuer
@@ -232,6 +239,26 @@ class SimulatedGateway:
     @property
     def hwid(self) -> str:
         return self.state.hwid
+
+    def _followed_time(self) -> datetime:
+        """The test clock's time as last told, or the gateway's own clock before it is told any."""
+        return self.test_clock_time if self.test_clock_time is not None else self._own_clock()
+
+    def on_test_clock(self, told: object) -> None:
+        """The distributor told the clock's time: enforced at once, as if that much time had passed (warnings due
+        are raised, a bundle past its end reboots the phones). Never backwards; ignored unless following."""
+        if not self.follow_test_clock or not isinstance(told, str):
+            return
+        try:
+            at = datetime.fromisoformat(told)
+        except ValueError:
+            return
+        if at.tzinfo is None or (self.test_clock_time is not None and at <= self.test_clock_time):
+            return
+        self.test_clock_time = at
+        if self.current is not None:
+            self._raise_warnings_due(self.current, now=at)
+            self.phones_running()
 
     # ---- enforcement ----------------------------------------------------------------------------------
 
@@ -289,6 +316,7 @@ class SimulatedGateway:
                 highest_seq=self.state.highest_seq - 1,
                 now=self.clock(),
                 issuer=self.issuer,
+                accept_simulated=self.follow_test_clock,
             )
         except BundleRejected as exc:
             log.info("gateway.stored_bundle_dropped", hwid=self.hwid, error=str(exc))
@@ -435,6 +463,9 @@ class SimulatedGateway:
         """
         bundle = self._verify(jws, await self._keys_for_a_bundle(jws))
         self._save(self.state.accepted(seq=bundle.seq, jws=jws))
+        if bundle.test_clock_id is not None:
+            # Signed at the clock's time: the clock got at least that far.
+            self.on_test_clock(bundle.issued_at.isoformat())
         self._apply(bundle)
         self.stats.accepted.append(bundle.seq)
         self.stats.accepted_at[bundle.seq] = time.monotonic()
@@ -450,7 +481,13 @@ class SimulatedGateway:
 
     def _verify(self, jws: str, jwks: JsonObject) -> AcceptedBundle:
         return verify_bundle(
-            jws, jwks=jwks, hwid=self.hwid, highest_seq=self.state.highest_seq, now=self.clock(), issuer=self.issuer
+            jws,
+            jwks=jwks,
+            hwid=self.hwid,
+            highest_seq=self.state.highest_seq,
+            now=self.clock(),
+            issuer=self.issuer,
+            accept_simulated=self.follow_test_clock,
         )
 
     # ---- the session --------------------------------------------------------------------------------
@@ -502,17 +539,8 @@ class SimulatedGateway:
                 await ws.send(json.dumps(self._identify(str(challenge.get("nonce", "")))))
                 async for raw in ws:
                     message = json.loads(raw)
-                    if not isinstance(message, dict):
-                        continue
-                    kind = message.get("type")
-                    if kind == "welcome":
-                        welcomed = True
-                        self.connected = True
-                        self.stats.connects += 1
-                    elif kind == "bundle":
-                        await self._on_bundle(ws, message)
-                    elif kind == "reboot":
-                        self.reboot(str(message.get("reason", "ordered")))
+                    if isinstance(message, dict):
+                        welcomed = await self._on_message(ws, message) or welcomed
         except ConnectionClosed as closed:
             reason = closed.rcvd.reason if closed.rcvd is not None else ""
             if reason and not welcomed:
@@ -528,6 +556,23 @@ class SimulatedGateway:
             self._ws = None
             self.connected = False
         return welcomed
+
+    async def _on_message(self, ws: ClientConnection, message: dict[str, object]) -> bool:
+        """One message of the distributor's; True if it was the welcome."""
+        kind = message.get("type")
+        if kind == "welcome":
+            self.connected = True
+            self.stats.connects += 1
+            if "test_clock_time" in message:
+                self.on_test_clock(message["test_clock_time"])
+            return True
+        if kind == "clock":
+            self.on_test_clock(message.get("test_clock_time"))
+        elif kind == "bundle":
+            await self._on_bundle(ws, message)
+        elif kind == "reboot":
+            self.reboot(str(message.get("reason", "ordered")))
+        return False
 
     def _identify(self, nonce: str) -> dict[str, object]:
         return {

@@ -3,7 +3,9 @@
 A bundle is accepted only if it is a well-formed compact JWS whose header says `alg: EdDSA` (nothing else,
 no `crit`), whose signature verifies with the JWKS key named by `kid`, whose `aud` is this gateway, whose
 `seq` is above the highest ever accepted, and whose `nbf..exp` contains now. Base64url must be canonical, so
-that no two encodings of one signature exist and a flipped character is always a rejection.
+that no two encodings of one signature exist and a flipped character is always a rejection. A bundle signed on a
+test clock's time (its `test_clock` claim) is refused unless the gateway was told to follow test clocks: a
+production gateway never runs on simulated time.
 
 A bundle ends at the earlier of `exp` and `lease` (the end of its lease); `warnings` are the instants
 (`at`, with the `time_left_s` each announces) at which the gateway warns its phones. Both are checked for
@@ -26,6 +28,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 ALLOWED_ALG = "EdDSA"
+# Marks a bundle signed on a test clock's time (the distributor's `domain.TEST_CLOCK_CLAIM`).
+TEST_CLOCK_CLAIM = "test_clock"
 _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 
 JsonObject = Mapping[str, object]
@@ -41,6 +45,7 @@ class Rejection(StrEnum):
     STALE_SEQ = "stale_seq"
     NOT_YET_VALID = "not_yet_valid"
     EXPIRED = "expired"
+    SIMULATED = "simulated"
 
 
 class BundleRejected(Exception):
@@ -79,6 +84,8 @@ class AcceptedBundle:
     warnings: tuple[BundleWarning, ...] = ()
     # The end of its lease, as signed (None: the bundle has none, e.g. one that lets nothing run).
     lease_ends_at: datetime | None = None
+    # The test clock it was signed on (None: a production bundle); only a gateway following clocks accepts one.
+    test_clock_id: str | None = None
 
     @property
     def warnings_at(self) -> tuple[datetime, ...]:
@@ -188,9 +195,13 @@ def verify_bundle(
     highest_seq: int,
     now: datetime,
     issuer: str | None = None,
+    accept_simulated: bool = False,
 ) -> AcceptedBundle:
     """Accept `jws` for gateway `hwid` or raise `BundleRejected` saying why."""
     kid, claims = _verified_claims(jws, jwks=jwks)
+    test_clock = claims.get(TEST_CLOCK_CLAIM)
+    if test_clock is not None and not accept_simulated:
+        raise BundleRejected(Rejection.SIMULATED, f"signed on test clock {test_clock!r}: not for production")
     if issuer is not None and claims.get("iss") != issuer:
         raise BundleRejected(Rejection.WRONG_ISSUER, f"iss {claims.get('iss')!r}")
     if claims.get("aud") != hwid:
@@ -200,6 +211,10 @@ def verify_bundle(
         raise BundleRejected(Rejection.STALE_SEQ, f"seq {seq} is not above {highest_seq}")
     nbf = _int_claim(claims, "nbf")
     iat = _int_claim(claims, "iat")
+    if test_clock is not None:
+        # Signed at the test clock's time, which a gateway following the clock may not have been told yet (the
+        # bundles of a step come before the step's `clock` message): the bundle says how far the clock got.
+        now = max(now, _instant(iat))
     if now < _instant(nbf):
         raise BundleRejected(Rejection.NOT_YET_VALID, f"valid from {_instant(nbf).isoformat()}")
     ends = [_instant(_int_claim(claims, name)) for name in ("exp", "lease") if name in claims]
@@ -218,6 +233,7 @@ def verify_bundle(
         licences=_licences(claims.get("licences")),
         warnings=_warnings(claims.get("warnings")),
         lease_ends_at=_instant(_int_claim(claims, "lease")) if "lease" in claims else None,
+        test_clock_id=str(test_clock) if test_clock is not None else None,
     )
 
 

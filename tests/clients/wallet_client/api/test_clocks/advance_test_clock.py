@@ -140,7 +140,7 @@ def sync_detailed(
     warning and
     daily settlement its accounts have due until then is done in the background, in time order, each at
     its
-    instant. Poll `GET /test-clocks/{id}` until `ready` (or wait for `TestClockAdvanced`).
+    instant. Poll `GET /test-clocks/{id}` until `ready` (or wait for `TestClockReady`).
 
     **Roles:** `partner`, `operator`.
 
@@ -185,7 +185,7 @@ def sync(
     warning and
     daily settlement its accounts have due until then is done in the background, in time order, each at
     its
-    instant. Poll `GET /test-clocks/{id}` until `ready` (or wait for `TestClockAdvanced`).
+    instant. Poll `GET /test-clocks/{id}` until `ready` (or wait for `TestClockReady`).
 
     **Roles:** `partner`, `operator`.
 
@@ -225,7 +225,7 @@ async def asyncio_detailed(
     warning and
     daily settlement its accounts have due until then is done in the background, in time order, each at
     its
-    instant. Poll `GET /test-clocks/{id}` until `ready` (or wait for `TestClockAdvanced`).
+    instant. Poll `GET /test-clocks/{id}` until `ready` (or wait for `TestClockReady`).
 
     **Roles:** `partner`, `operator`.
 
@@ -270,7 +270,7 @@ async def asyncio(
     warning and
     daily settlement its accounts have due until then is done in the background, in time order, each at
     its
-    instant. Poll `GET /test-clocks/{id}` until `ready` (or wait for `TestClockAdvanced`).
+    instant. Poll `GET /test-clocks/{id}` until `ready` (or wait for `TestClockReady`).
 
     **Roles:** `partner`, `operator`.
 

@@ -569,7 +569,7 @@ export interface paths {
          * Advance Test Clock
          * @description Move the clock forward to `to`. Answered at once (`advancing`); every run-out, Auto-iSC reload, warning and
          *     daily settlement its accounts have due until then is done in the background, in time order, each at its
-         *     instant. Poll `GET /test-clocks/{id}` until `ready` (or wait for `TestClockAdvanced`).
+         *     instant. Poll `GET /test-clocks/{id}` until `ready` (or wait for `TestClockReady`).
          *
          *     **Roles:** `partner`, `operator`.
          */
@@ -631,6 +631,8 @@ export interface components {
             status: "funded" | "depleted";
             /** Test Clock Id */
             test_clock_id?: string | null;
+            /** Test Clock Time */
+            test_clock_time?: string | null;
             /** Version */
             version: number;
             /** Warning Thresholds S */
