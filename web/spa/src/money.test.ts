@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { balanceAt, formatIsc, runway, runwayLevel, span, timeLeft, toMicro } from "./money";
+import { accountTimes, balanceAt, formatIsc, runway, runwayLevel, span, timeLeft, toMicro } from "./money";
 
 describe("money", () => {
   it("parses decimal iSC strings into exact micro-iSC", () => {
@@ -57,5 +57,22 @@ describe("money", () => {
     expect(timeLeft("2026-01-02T03:00:00Z", now)).toBe("1 day 3 h");
     expect(timeLeft("2026-01-25T00:00:00Z", now)).toBe("3 weeks 3 days");
     expect(timeLeft("2026-01-01T00:05:30Z", now)).toBe("5 min 30 s");
+  });
+});
+
+describe("accountTimes", () => {
+  it("is the wall clock for a live account, burning from the read", () => {
+    const times = accountTimes({ test_clock_time: null }, 1_000, 61_000);
+    expect(times).toEqual({ nowMs: 61_000, readAtMs: 1_000 });
+    expect(balanceAt({ balance: "86400", ratePerDay: "86400", ...times })).toBe(toMicro("86340"));
+  });
+
+  it("is the test clock's time for an account on one, standing still whatever the wall clock says", () => {
+    const clock = "2027-03-01T12:00:00Z";
+    for (const wallMs of [0, 1_000, Date.parse("2030-01-01T00:00:00Z")]) {
+      const times = accountTimes({ test_clock_time: clock }, 5_000, wallMs);
+      expect(times.nowMs).toBe(Date.parse(clock));
+      expect(balanceAt({ balance: "12.5", ratePerDay: "86400", ...times })).toBe(toMicro("12.5"));
+    }
   });
 });

@@ -25,6 +25,19 @@ export function formatIsc(micro: bigint, digits = 2): string {
  * The balance at `nowMs`, burning at `ratePerDay` since it was read at `readAtMs`. Never below zero:
  * at zero the rental stops, it does not go into debt.
  */
+/** The instant an account is shown at and the instant its balance was read at, on one time line: the wall clock
+ * for a live account (its balance burns down between reads), its test clock's time for an account on a test
+ * clock, which stands still between advances (the balance is then the one read, at the clock's time). */
+export function accountTimes(
+  account: { test_clock_time?: string | null },
+  readAtMs: number,
+  wallMs: number,
+): { nowMs: number; readAtMs: number } {
+  if (!account.test_clock_time) return { nowMs: wallMs, readAtMs };
+  const clockMs = Date.parse(account.test_clock_time);
+  return { nowMs: clockMs, readAtMs: clockMs };
+}
+
 export function balanceAt(args: { balance: string; ratePerDay: string; readAtMs: number; nowMs: number }): bigint {
   const elapsedMs = BigInt(Math.max(0, Math.floor(args.nowMs - args.readAtMs)));
   const burned = (toMicro(args.ratePerDay) * elapsedMs) / (SECONDS_PER_DAY * 1000n);

@@ -36,6 +36,22 @@ export type Account = FromSpec<
     status: "funded" | "depleted";
     /** The account's warning ladder (seconds of time left, largest first): its own, or the wallet's default. */
     warning_thresholds_s?: number[];
+    /** The test clock it lives on, and the clock's time (the balance is read at it); null: a live account. */
+    test_clock_id?: string | null;
+    test_clock_time?: Instant | null;
+  }
+>;
+
+export type TestClock = FromSpec<
+  Wallet,
+  "TestClockRead",
+  {
+    id: string;
+    name: string;
+    frozen_time: Instant;
+    status: "ready" | "advancing";
+    advancing_to?: Instant | null;
+    created_at: Instant;
   }
 >;
 

@@ -3,7 +3,17 @@
 import { useEffect, useState } from "react";
 
 import type { Account } from "../../api/types";
-import { balanceAt, DEFAULT_WARNING_THRESHOLDS_S, formatInstant, formatIsc, runway, span, timeLeft, toMicro } from "../../money";
+import {
+  accountTimes,
+  balanceAt,
+  DEFAULT_WARNING_THRESHOLDS_S,
+  formatInstant,
+  formatIsc,
+  runway,
+  span,
+  timeLeft,
+  toMicro,
+} from "../../money";
 import { Explain } from "../../components/Explain";
 
 // The levels come from the account's warning ladder (the wallet's thresholds), the one its warnings use.
@@ -20,10 +30,12 @@ export function BalanceCard({ account, readAtMs }: { account: Account; readAtMs:
     const id = window.setInterval(() => setNow(Date.now()), 1000);
     return () => window.clearInterval(id);
   }, []);
-  const balance = balanceAt({ balance: account.balance, ratePerDay: account.burn_rate_per_day, readAtMs, nowMs: now });
+  // A live account counts down on the wall clock; one on a test clock stands at the clock's time.
+  const times = accountTimes(account, readAtMs, now);
+  const balance = balanceAt({ balance: account.balance, ratePerDay: account.burn_rate_per_day, ...times });
   const burning = toMicro(account.burn_rate_per_day) > 0n;
   const ladder = account.warning_thresholds_s ?? DEFAULT_WARNING_THRESHOLDS_S;
-  const { level, thresholdS } = runway(account.depletes_at, now, account.status, ladder);
+  const { level, thresholdS } = runway(account.depletes_at, times.nowMs, account.status, ladder);
   return (
     <section className="card balance" aria-labelledby="balance-title">
       <h2 id="balance-title">Service credits</h2>
@@ -45,7 +57,7 @@ export function BalanceCard({ account, readAtMs }: { account: Account; readAtMs:
         </div>
         <div>
           <dt>Time left</dt>
-          <dd>{burning && account.depletes_at ? timeLeft(account.depletes_at, now) : "—"}</dd>
+          <dd>{burning && account.depletes_at ? timeLeft(account.depletes_at, times.nowMs) : "—"}</dd>
         </div>
         <div>
           <dt>Warned</dt>

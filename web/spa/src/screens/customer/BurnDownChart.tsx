@@ -11,7 +11,7 @@ import { autoReloadMarks, pastBalance, projection, warningInstants } from "../..
 import { Empty, ErrorNote, Loading } from "../../components/Status";
 import { useLoad } from "../../components/useLoad";
 import { Explain } from "../../components/Explain";
-import { balanceAt, DEFAULT_WARNING_THRESHOLDS_S } from "../../money";
+import { accountTimes, balanceAt, DEFAULT_WARNING_THRESHOLDS_S } from "../../money";
 import { wholeLedger } from "./StatementTab";
 
 interface Scheduled {
@@ -26,10 +26,11 @@ export function BurnDownChart({ account, readAtMs }: { account: Account; readAtM
   const ladder = account.warning_thresholds_s ?? DEFAULT_WARNING_THRESHOLDS_S;
   useEffect(() => {
     if (!box.current || !ledger.data) return;
-    const nowMs = Date.now();
+    const times = accountTimes(account, readAtMs, Date.now());
+    const nowMs = times.nowMs;
     const past = pastBalance(ledger.data, { nowMs });
     const ahead = projection({
-      balance: balanceAt({ balance: account.balance, ratePerDay: account.burn_rate_per_day, readAtMs, nowMs }),
+      balance: balanceAt({ balance: account.balance, ratePerDay: account.burn_rate_per_day, ...times }),
       nowMs,
       ratePerDay: account.burn_rate_per_day,
       scheduled,

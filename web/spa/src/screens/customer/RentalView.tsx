@@ -5,6 +5,7 @@ import { useState } from "react";
 import { api } from "../../api/client";
 import type { Account, Contract } from "../../api/types";
 import { ErrorNote, Loading } from "../../components/Status";
+import { formatInstant } from "../../money";
 import { useLoad, usePolling } from "../../components/useLoad";
 import { AccessRights } from "./AccessRights";
 import { AutoReloadCard } from "./AutoReloadCard";
@@ -45,6 +46,18 @@ function useRemembered(key: string): [string | null, (value: string) => void] {
   ];
 }
 
+/** An account on a test clock says so on every screen: its times are simulated, and it stands still between
+ * advances (nothing counts down on the wall clock). */
+function TestClockBanner({ at }: { at: string }) {
+  return (
+    <p className="warning test-clock" role="status" data-testid="test-clock-banner">
+      Test clock: this is a rehearsal account, living at the simulated time{" "}
+      <strong data-testid="test-clock-time">{formatInstant(at)}</strong>. It moves only when its clock is advanced; its
+      bundles are simulated and production gateways refuse them.
+    </p>
+  );
+}
+
 export function RentalView({ accountId }: { accountId: string }) {
   const account = useLoad(async () => {
     const data = await api.get<Account>("wallet", `/accounts/${accountId}`);
@@ -75,6 +88,7 @@ export function RentalView({ accountId }: { accountId: string }) {
           Account <strong data-testid="account-name">{account.data.data.name}</strong>
         </p>
       )}
+      {account.data?.data.test_clock_time && <TestClockBanner at={account.data.data.test_clock_time} />}
       {account.data && account.data.data.balance === undefined && (
         <p className="status empty">The balance is not available yet.</p>
       )}

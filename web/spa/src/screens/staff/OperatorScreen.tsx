@@ -12,6 +12,7 @@ import { Explain } from "../../components/Explain";
 import { CustomerList, PendingApprovals } from "./Customers";
 import { OutgoingMail } from "./OutgoingMail";
 import { IssueKeys, LookUpAccount, OpenAccount, OpenContract, CreateDomain } from "./PartnerTools";
+import { TestClocks } from "./TestClocks";
 
 function ApproveContract() {
   const [id, setId] = useState("");
@@ -134,6 +135,7 @@ export function OperatorScreen() {
         <LookUpAccount />
       </div>
       <CustomerList refresh={refresh} />
+      <TestClocks />
       <OutgoingMail />
     </div>
   );

@@ -1,4 +1,5 @@
-// What a partner does: open accounts, domains and contracts, issue activation keys (codes shown once).
+// What a partner does: open accounts (live, or on a test clock of its own), domains and contracts, issue
+// activation keys (codes shown once), rehearse on test clocks.
 
 import { useState, type FormEvent } from "react";
 
@@ -9,6 +10,7 @@ import { useAction } from "../../components/useAction";
 import { formatIsc, toMicro } from "../../money";
 import { Explain } from "../../components/Explain";
 import { CustomerList, rememberOpened } from "./Customers";
+import { TestClocks } from "./TestClocks";
 
 function csvOf(batch: KeyBatch, amount: string): string {
   const lines = ["batch_id,key_id,code,amount_isc", ...batch.keys.map((k) => `${batch.batch_id},${k.id},${k.code},${amount}`)];
@@ -17,7 +19,13 @@ function csvOf(batch: KeyBatch, amount: string): string {
 
 export function OpenAccount({ onChanged }: { onChanged?: () => void }) {
   const [name, setName] = useState("");
-  const open = useAction((accountName: string) => api.post<Account>("wallet", "/accounts", { name: accountName }));
+  const [clockId, setClockId] = useState("");
+  const open = useAction((accountName: string) =>
+    api.post<Account>("wallet", "/accounts", {
+      name: accountName,
+      ...(clockId.trim() ? { test_clock_id: clockId.trim() } : {}),
+    }),
+  );
   const contract = useAction((accountId: string) => api.post<Contract>("contracts", "/contracts", { account_id: accountId }));
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -36,6 +44,8 @@ export function OpenAccount({ onChanged }: { onChanged?: () => void }) {
       <form onSubmit={submit} className="inline">
         <label htmlFor="account-name">Customer name</label>
         <input id="account-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
+        <label htmlFor="account-test-clock">Test clock id (optional: a rehearsal account)</label>
+        <input id="account-test-clock" value={clockId} onChange={(e) => setClockId(e.target.value)} />
         <button type="submit" disabled={open.busy}>
           Open account
         </button>
@@ -262,6 +272,7 @@ export function PartnerScreen() {
         <LookUpAccount />
       </div>
       <CustomerList refresh={refresh} />
+      <TestClocks />
     </div>
   );
 }
