@@ -114,13 +114,15 @@ class Api:
         self.key = key
         self.issuer = issuer
 
-    def _headers(self, role: str, account_id: str | None, idempotency_key: str | None) -> dict[str, str]:
+    def token(self, role: str, account_id: str | None = None) -> str:
         # The partner is the demo partner who signs in to the web app (partners see only the accounts they opened).
         subject = "demo-partner" if role == "partner" else f"demo-seed-{role}"
-        token = issue_token(
+        return issue_token(
             self.key, roles=[role], account_id=account_id, subject=subject, issuer=self.issuer, ttl_s=600
         )
-        headers = {"Authorization": f"Bearer {token}"}
+
+    def _headers(self, role: str, account_id: str | None, idempotency_key: str | None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.token(role, account_id)}"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         return headers
