@@ -461,6 +461,70 @@ const scenarios = {
     });
     await context.close();
   },
+
+  async partner_creates_a_test_clock_and_an_account_on_it(browser) {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    const card = page.getByRole("region", { name: "Test clocks" });
+    let clockId;
+    await step("the partner creates a test clock at a simulated instant", async () => {
+      await signIn(page, { staff: "partner" });
+      await card.getByLabel("Name").fill(env("CLOCK_NAME"));
+      await card.getByLabel("Starts at (simulated time)").fill("2027-03-01T00:00");
+      await card.getByRole("button", { name: "Create test clock" }).click();
+      clockId = (await page.getByTestId("new-test-clock-id").textContent()).trim();
+      check(/^[0-9a-f-]{36}$/.test(clockId), `no clock id shown: ${clockId}`);
+      const row = page.getByTestId(`test-clock-${env("CLOCK_NAME")}`);
+      await row.waitFor();
+      check((await row.getByTestId("test-clock-status").textContent()) === "ready", "a new clock is not ready");
+      console.log(`CLOCK ${clockId}`);
+    });
+    await step("the partner opens a rehearsal account on the clock", async () => {
+      await page.getByLabel("Customer name").fill(`${env("CLOCK_NAME")} GmbH`);
+      await page.getByLabel("Test clock id (optional: a rehearsal account)").fill(clockId);
+      await page.getByRole("button", { name: "Open account" }).click();
+      const accountId = (await page.getByTestId("new-account-id").textContent()).trim();
+      check(/^[0-9a-f-]{36}$/.test(accountId), `no account id shown: ${accountId}`);
+      console.log(`ACCOUNT ${accountId}`);
+      await shot(page, "partner-test-clocks");
+    });
+    await context.close();
+  },
+
+  async a_week_on_the_test_clock_as_partner_and_customer_see_it(browser) {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    const row = page.getByTestId(`test-clock-${env("CLOCK_NAME")}`);
+    await step("the partner advances the clock by a week and follows it until ready", async () => {
+      await signIn(page, { staff: "partner" });
+      await row.getByLabel("Advance by").selectOption({ label: "1 week" });
+      await row.getByRole("button", { name: "Advance" }).click();
+      await eventually("the clock ready a week later", async () => {
+        const status = await row.getByTestId("test-clock-status").textContent();
+        const time = await row.getByTestId("test-clock-time").textContent();
+        return status === "ready" && time.includes("Mar 8, 2027");
+      });
+    });
+    // The customer in a browser of their own (a context has one session).
+    const theirs = await browser.newContext({ viewport: DESKTOP });
+    const customer = await theirs.newPage();
+    await step("the customer sees the simulated time and a balance that stands still", async () => {
+      await signIn(customer, { accountId: env("ACCOUNT_ID") });
+      const banner = customer.getByTestId("test-clock-banner");
+      await banner.waitFor();
+      const at = await banner.getByTestId("test-clock-time").textContent();
+      check(at.includes("Mar 8, 2027"), `the banner shows ${at}`);
+      const balance = customer.getByTestId("balance");
+      const first = await balance.textContent();
+      check(balanceOf(first) === Number(env("BALANCE_AFTER_A_WEEK")), `balance ${first} after a week on the clock`);
+      // A live account's balance counts down every second; this one is read at the clock's time and stays.
+      await customer.waitForTimeout(1500);
+      check((await balance.textContent()) === first, "the balance of an account on a test clock moved");
+      await shot(customer, "customer-on-a-test-clock");
+    });
+    await theirs.close();
+    await context.close();
+  },
 };
 
 await playScenario(scenarios);

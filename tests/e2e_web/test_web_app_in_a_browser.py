@@ -291,3 +291,26 @@ async def test_an_operator_reads_the_low_balance_warning_the_wallet_mailed_to_a_
     assert "STEP ok the operator screen lists the mail the wallet sent" in output
     assert "STEP ok the operator opens it and reads its text" in output
     assert (ARTIFACTS / "operator-outgoing-mail.png").is_file()
+
+
+async def test_a_partner_rehearses_a_week_on_a_test_clock_and_the_customer_sees_simulated_time(
+    stack: WebStack, platform: TestPlatform
+) -> None:
+    name = f"Rehearsal {uuid.uuid4().hex[:6]}"
+    output = await play(stack, "partner_creates_a_test_clock_and_an_account_on_it", CLOCK_NAME=name)
+    [account_id] = [line.split()[1] for line in output.splitlines() if line.startswith("ACCOUNT ")]
+    # 100 iSC and a phone rented at 1 iSC a day, from the clock's start (what the clock then moves on).
+    await renting_a_phone(stack, platform, uuid.UUID(account_id), amount="100", product=f"PHONE-CLOCK-{name[-6:]}")
+
+    output = await play(
+        stack,
+        "a_week_on_the_test_clock_as_partner_and_customer_see_it",
+        CLOCK_NAME=name,
+        ACCOUNT_ID=account_id,
+        BALANCE_AFTER_A_WEEK="93",
+    )
+
+    assert "STEP ok the partner advances the clock by a week and follows it until ready" in output
+    assert "STEP ok the customer sees the simulated time and a balance that stands still" in output
+    for screen in ("partner-test-clocks", "customer-on-a-test-clock"):
+        assert (ARTIFACTS / f"{screen}.png").is_file()
