@@ -2,7 +2,8 @@
 on the four services as real processes, while a schedule from the seed SIGKILLs and restarts them, closes
 their broker connections and restarts the run's own RabbitMQ and Postgres (started for the run, never the
 machine's: tests/reliability/conftest.py), and a chaos consumer duplicates and delays deliveries; then the
-checker over what was recorded.
+checker over what was recorded. One tenant lives on a test clock its partner advances throughout: the checker
+holds for it on the clock's time.
 
 `make test` runs seeds 1-3 as a pytest session of its own. `make reliability` (RENTAL_FAULT_SEEDS=50) runs
 seeds 1..50 and prints the checker's report per seed. The cluster fault run (tests/reliability_cluster) runs
@@ -400,7 +401,8 @@ async def recorded(
                 "SELECT seq, (content ->> 'exp')::bigint AS exp FROM licensing.bundle WHERE hwid = $1", gateway.hwid
             )
         }
-        history = enforcement_history(gateway, paid_until=paid_until, until=datetime.now(UTC))
+        # Up to now on the gateway's clock: the test clock's time for the clocked tenant's.
+        history = enforcement_history(gateway, paid_until=paid_until, until=gateway.clock())
         observed.append(
             history.of(
                 Gateway(
@@ -484,6 +486,32 @@ class Phases:
         return ", ".join(f"{phase} {seconds:.1f}s" for phase, seconds in self.took.items())
 
 
+async def a_test_clock(client: Client, *, name: str) -> str:
+    """A partner's test clock, starting now: the clocked tenant lives on it, and the run advances it."""
+    start = datetime.now(UTC).replace(microsecond=0)
+    clock = await client.ok(
+        "wallet",
+        "POST",
+        "/v1/test-clocks",
+        headers=client.replicas.platform.auth("partner"),
+        json={"name": name, "frozen_time": start.isoformat()},
+    )
+    return str(clock["id"])
+
+
+async def clocked_gateway_on_its_clock(client: Client, workload: Workload, clock_id: str) -> None:
+    """The clocked tenant's gateway runs on its clock's time, under bundles signed on it: the checker's verdict on
+    its enforcement is a verdict on simulated time, not on a gateway that never followed the clock."""
+    [tenant] = [t for t in workload.tenants if t.test_clock_id == clock_id]
+    clock = await client.ok("wallet", "GET", f"/v1/test-clocks/{clock_id}", headers=tenant.partner)
+    gateway = workload.gateways[tenant.account_id]
+    assert clock["status"] == "ready", clock
+    frozen_time = datetime.fromisoformat(str(clock["frozen_time"]))
+    assert gateway.test_clock_time == frozen_time, f"the gateway is at {gateway.test_clock_time}, the clock {clock}"
+    assert gateway.current is not None, "the clocked gateway holds no bundle"
+    assert gateway.current.test_clock_id == clock_id, "the clocked gateway's bundle is not signed on its clock"
+
+
 async def fault_run(
     seed: int, replicas: ReplicaSet, servers: Servers, *, schedule: list[Fault], inject: Injector
 ) -> tuple[Report, list[str], Workload, DeliveryChaos, Phases]:
@@ -495,9 +523,11 @@ async def fault_run(
     async with httpx.AsyncClient(timeout=10) as http:
         client = Client(replicas, http)
         await set_first_tariff(client)
+        clock_id = await a_test_clock(client, name=f"Fault {seed}")
         tenants = list(
             await asyncio.gather(
                 *(open_tenant(client, label=f"Fault {seed}.{n}") for n in range(ACCOUNTS)),
+                open_tenant(client, label=f"Fault {seed}.clocked", test_clock_id=clock_id),
                 open_tenant(client, label=f"Fault {seed}.reload", phones=1, phone_product=RELOAD_PRODUCT, mailed=False),
             )
         )
@@ -512,6 +542,8 @@ async def fault_run(
             client=http,
             backoff_base_s=0.1,
             backoff_cap_s=1.0,
+            # Sandbox gateways: the clocked tenant's runs on its clock; the others get no simulated bundle.
+            follow_test_clock=True,
         )
         fleet.start()
         workload.gateways = {t.account_id: g for t, g in zip(tenants, fleet.gateways, strict=True)}
@@ -540,6 +572,7 @@ async def fault_run(
             phases.mark("reloads stopped")
             await drained(replicas, fleet.gateways, servers)
             phases.mark("outboxes drained, gateways current")
+            await clocked_gateway_on_its_clock(client, workload, clock_id)
             report = check(await recorded(replicas, workload, fleet.gateways, servers))
             workload.reloads_under_faults = await replicas.count(
                 """SELECT count(*) FROM wallet.reload_order
@@ -642,6 +675,7 @@ def report_seed(
         f"Auto-iSC: {report.counts['reload orders']} reload orders ({workload.reloads_under_faults} while the faults"
         f" were injected), {report.counts['reload crossings refused']} crossings refused"
     )
+    print(f"test clock: {workload.clock_advances} advances ready")
     print("\n".join(injected))
     print(report.render())
     seed_summaries.append(
@@ -651,6 +685,7 @@ def report_seed(
     assert report.counts["rental changes attempted"] > 0
     assert report.counts["software changes attempted"] > 0
     assert report.counts["reload orders"] > 0, "no Auto-iSC reload: the reloads went unchecked"
+    assert workload.clock_advances > 0, "the test clock never advanced: the clocked tenant went unchecked"
     assert report.counts["reload crossings refused"] > 0, "no crossing refused: refusals went unchecked"
     assert report.counts["depleted bundles checked"] > 0, "no account ran out: depleted bundles went unchecked"
     assert report.counts["expiries checked"] > 0, "no running gateway: bundle expiries went unchecked"

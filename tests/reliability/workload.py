@@ -25,6 +25,7 @@ import random
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import httpx
 from reliability.checker import Redemption, RentalChange, SoftwareChange
@@ -87,6 +88,8 @@ class FaultRunTenant(Tenant):
     # One software change at a time per account: the checker compares each rental's count with the last one
     # confirmed, which needs the answers in the order the changes committed.
     software_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The test clock it lives on (None: a live account); the run advances it while the faults are injected.
+    test_clock_id: str | None = None
 
     def idle(self) -> list[str]:
         return [d for d in self.device_ids.values() if d not in self.rentals and d not in self.replaced]
@@ -152,12 +155,21 @@ def notice_address(account_id: str) -> str:
 
 
 async def open_tenant(
-    client: Client, *, label: str, phones: int = PHONES_PER_GATEWAY, phone_product: str = PHONE, mailed: bool = True
+    client: Client,
+    *,
+    label: str,
+    phones: int = PHONES_PER_GATEWAY,
+    phone_product: str = PHONE,
+    mailed: bool = True,
+    test_clock_id: str | None = None,
 ) -> FaultRunTenant:
     """An account set up the way a partner and its customer would: domain, active contract, gateway, phones, and
-    (when `mailed`) a contact address for its notices."""
+    (when `mailed`) a contact address for its notices; on a test clock if `test_clock_id`."""
     partner = client.replicas.platform.auth("partner")
-    account = await client.ok("wallet", "POST", "/v1/accounts", headers=partner, json={"name": label})
+    body: dict[str, object] = {"name": label}
+    if test_clock_id is not None:
+        body["test_clock_id"] = test_clock_id
+    account = await client.ok("wallet", "POST", "/v1/accounts", headers=partner, json=body)
     account_id = str(account["id"])
     customer = client.replicas.platform.auth("customer", account_id=account_id)
     domain = await client.ok(
@@ -196,6 +208,7 @@ async def open_tenant(
             json={"emails": [notice_address(account_id)]},
         )
     tenant = FaultRunTenant(
+        test_clock_id=test_clock_id,
         account_id=account_id,
         name=label,
         customer=customer,
@@ -242,6 +255,8 @@ class Workload:
     faults_pending: bool = False
     # Auto-iSC reload orders the wallet placed while the faults were being injected (for the seed's report).
     reloads_under_faults: int = 0
+    # Advances of the clocked tenant's test clock that reached `ready` (for the seed's report).
+    clock_advances: int = 0
 
     def __post_init__(self) -> None:
         # Each partner is its own principal (its own token subject); they only sell keys, so no account scope binds.
@@ -514,7 +529,33 @@ class Workload:
             self.operator(until=until),
             self.gateway_drops(until=until),
             *(self.reload_partner(t, until=until) for t in self.tenants if t.reloading),
+            *(self.clock_advancer(t, until=until) for t in self.tenants if t.test_clock_id is not None),
         )
+
+    async def clock_advancer(self, tenant: FaultRunTenant, *, until: float) -> None:
+        """The clocked tenant's partner advances its test clock, a step drawn from the seed at a time, and waits
+        for each to be ready (every service caught up) before the next: through whatever faults meet it."""
+        rng = self.rng(f"clock-{self.tenants.index(tenant)}")
+        path = f"/v1/test-clocks/{tenant.test_clock_id}"
+        while self._running(until):
+            await think(rng, 0.5, 1.5)
+            clock = await self.client.ok("wallet", "GET", path, headers=tenant.partner)
+            to = datetime.fromisoformat(str(clock["frozen_time"])) + timedelta(seconds=rng.randrange(60, 900))
+            # One Idempotency-Key for the step, however often the wallet is away: it is asked for once.
+            advanced = await self.client.request(
+                "wallet", "POST", f"{path}/advance", headers=tenant.partner, json={"to": to.isoformat()}, within=120
+            )
+            assert advanced is not None, "the wallet never answered an advance"
+            assert advanced.status_code == 202, advanced.text
+            await eventually(
+                lambda: self.client.ok("wallet", "GET", path, headers=tenant.partner),
+                until=lambda c: c["status"] == "ready",
+                within=120,
+                every=0.2,
+                what=f"the test clock ready at {to.isoformat()}",
+            )
+            self.clock_advances += 1
+            self.operations += 1
 
     async def fund(self) -> None:
         """Before the run: a partner sells each account a key and a customer redeems it, so rentals can start."""
