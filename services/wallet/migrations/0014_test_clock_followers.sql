@@ -11,5 +11,8 @@ CREATE TABLE test_clock_follower (
     follower text NOT NULL,
     caught_up_to timestamptz NOT NULL,
     next_due_at timestamptz,
+    -- The rental versions its catch-up published (`[{"contract_id", "version"}]`): it counts as caught up only
+    -- once `contract_rate` holds each (another replica of the wallet may still be applying one).
+    awaits jsonb NOT NULL DEFAULT '[]',
     PRIMARY KEY (test_clock_id, follower)
 );

@@ -73,6 +73,7 @@ from shared.events.contracts import (
     DomainRental,
     Licence,
     RentalChanged,
+    RentalVersion,
     RentedDevice,
     ScheduledRate,
     TariffsCaughtUp,
@@ -248,15 +249,17 @@ async def _publish(
     status: ContractStatus,
     now: datetime,
     at_clock_time: bool = True,
-) -> None:
-    """The facts of a change, then the next version of the rental it leaves (`status`): into the outbox and the
+) -> RentalChanged:
+    """The facts of a change, then the next version of the rental it leaves (`status`), which it returns: into the
+    outbox and the
     contract's history, in order, in the caller's transaction. The caller holds the contract row lock. `now` is the
     instant of the change (the use case's clock instant; a scheduled tariff change's `effective_at`): the rental
     burns from it (`RentalChanged.changed_at`). A contract of an account on a test clock changes at the clock's
     time instead, unless `now` is already an instant on that clock (`at_clock_time` False)."""
     if at_clock_time and (clock_time := await repository.test_clock_time_of_account(conn, contract.account_id)):
         now = clock_time
-    everything = [*facts, await _rental_changed(conn, contract=contract, status=status, changed_at=now)]
+    rental = await _rental_changed(conn, contract=contract, status=status, changed_at=now)
+    everything: list[Fact] = [*facts, rental]
     await add_all_to_outbox(conn, [event for event, _ in everything])
     await repository.insert_history_entries(
         conn,
@@ -265,6 +268,7 @@ async def _publish(
         at=now,
         entries=[(type(event).__name__, summary, event.model_dump(mode="json")) for event, summary in everything],
     )
+    return rental[0]
 
 
 async def _republish_if_running(conn: asyncpg.Connection, *, contract: LockedContract, now: datetime) -> None:
@@ -335,7 +339,7 @@ async def _rental_of_units(
 
 async def _rental_changed(
     conn: asyncpg.Connection, *, contract: LockedContract, status: ContractStatus, changed_at: datetime
-) -> Fact:
+) -> tuple[RentalChanged, str]:
     """The next version of the contract's whole rental and its history line. It carries the contract's whole rate
     from each scheduled tariff change of its rented products on, so the wallet's run-out already counts them."""
     version = await repository.next_rental_version(conn, contract.id)
@@ -885,18 +889,23 @@ async def _apply_tariff(
 
 async def _reprice(
     conn: asyncpg.Connection, *, tariff: Tariff, contract_ids: list[UUID], at: datetime, at_clock_time: bool
-) -> None:
+) -> list[RentalVersion]:
     """These contracts' rentals of the tariff's product burn at its rate from `at` (a contract on a test clock from
-    its clock's time instead, if `at_clock_time`)."""
+    its clock's time instead, if `at_clock_time`): the rental versions published."""
     contracts = await repository.lock_contracts(conn, contract_ids)
     await repository.reprice_active_rentals(
         conn, product=tariff.product, rate_per_day=tariff.rate_per_day, contract_ids=[c.id for c in contracts]
     )
     summary = f"tariff of {_tariff_name(tariff.product)} now {_per_day(tariff.rate_per_day)}"
     data = _tariff_read(tariff).model_dump(mode="json")
+    published = []
     for contract in contracts:
         await _record(conn, contract=contract, now=at, type="TariffChanged", summary=summary, data=data)
-        await _publish(conn, contract=contract, facts=(), status=contract.status, now=at, at_clock_time=at_clock_time)
+        rental = await _publish(
+            conn, contract=contract, facts=(), status=contract.status, now=at, at_clock_time=at_clock_time
+        )
+        published.append(RentalVersion(contract_id=contract.id, version=rental.version))
+    return published
 
 
 async def _announce_scheduled_tariff(
@@ -970,6 +979,7 @@ async def catch_up_with_clock(conn: asyncpg.Connection, *, clock_id: UUID, to: d
     Lock order: the clock, then as the tariff job: the tariff row, then the contracts."""
     await repository.know_test_clock(conn, clock_id=clock_id, time=to)
     caught_up_to = await repository.lock_test_clock(conn, clock_id)
+    published: list[RentalVersion] = []
     for change in await repository.tariff_changes_due_on_clock(conn, after=caught_up_to, up_to=to):
         await repository.lock_tariff(conn, change.product)
         renting = await repository.contracts_renting_product_on(conn, change.product, test_clock_id=clock_id)
@@ -979,7 +989,9 @@ async def catch_up_with_clock(conn: asyncpg.Connection, *, clock_id: UUID, to: d
             licences=change.licences,
             updated_at=change.effective_at,
         )
-        await _reprice(conn, tariff=tariff, contract_ids=renting, at=change.effective_at, at_clock_time=False)
+        published += await _reprice(
+            conn, tariff=tariff, contract_ids=renting, at=change.effective_at, at_clock_time=False
+        )
         log.info(
             "contracts.tariff.took_effect_on_test_clock",
             clock_id=str(clock_id),
@@ -989,7 +1001,8 @@ async def catch_up_with_clock(conn: asyncpg.Connection, *, clock_id: UUID, to: d
         )
     await repository.move_test_clock(conn, clock_id=clock_id, to=to)
     next_due_at = await repository.next_tariff_change_on_clock_after(conn, max(to, caught_up_to))
-    await add_to_outbox(conn, TariffsCaughtUp(clock_id=clock_id, frozen_time=to, next_due_at=next_due_at))
+    caught_up = TariffsCaughtUp(clock_id=clock_id, frozen_time=to, next_due_at=next_due_at, rental_versions=published)
+    await add_to_outbox(conn, caught_up)
 
 
 async def next_tariff_change_at(pool: asyncpg.Pool) -> datetime | None:

@@ -110,8 +110,8 @@ async def claim_advancing_clock(
     followers: list[str],
 ) -> ClaimedClock | None:
     """An advancing clock no other replica holds (or whose holder's lease ran out) and whose every follower caught
-    up with its last announced instant, now leased to `replica` until `lease_until` (`record_progress` renews it).
-    None when no clock may move on."""
+    up with its last announced instant (the rental versions its catch-up published applied here), now leased to
+    `replica` until `lease_until` (`record_progress` renews it). None when no clock may move on."""
     row = await conn.fetchrow(
         f"""UPDATE test_clock SET advanced_by = $1, advanced_until = $3
             WHERE id = (SELECT c.id FROM test_clock c
@@ -122,7 +122,13 @@ async def claim_advancing_clock(
                                 WHERE NOT EXISTS (
                                     SELECT 1 FROM test_clock_follower tf
                                     WHERE tf.test_clock_id = c.id AND tf.follower = f.name
-                                      AND tf.caught_up_to >= c.announced_time)))
+                                      AND tf.caught_up_to >= c.announced_time
+                                      AND NOT EXISTS (
+                                          SELECT 1 FROM jsonb_to_recordset(tf.awaits)
+                                                        AS w(contract_id uuid, version bigint)
+                                          WHERE NOT EXISTS (
+                                              SELECT 1 FROM contract_rate r
+                                              WHERE r.contract_id = w.contract_id AND r.version >= w.version)))))
                         ORDER BY c.advancing_to LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING {_COLUMNS}, announced_time,
                 (SELECT min(tf.next_due_at) FROM test_clock_follower tf
@@ -183,20 +189,27 @@ async def finish_advance(conn: asyncpg.Connection, *, clock_id: UUID, replica: s
 
 
 async def record_follower_caught_up(
-    conn: asyncpg.Connection, *, clock_id: UUID, follower: str, caught_up_to: datetime, next_due_at: datetime | None
+    conn: asyncpg.Connection,
+    *,
+    clock_id: UUID,
+    follower: str,
+    caught_up_to: datetime,
+    next_due_at: datetime | None,
+    awaits: list[tuple[UUID, int]],
 ) -> None:
-    """A follower did its work on the clock up to `caught_up_to`; a report older than the one held changes nothing
-    (a redelivery, or one overtaken)."""
+    """A follower did its work on the clock up to `caught_up_to`, publishing the rental versions `awaits`; a report
+    older than the one held changes nothing (a redelivery, or one overtaken)."""
     await conn.execute(
-        """INSERT INTO test_clock_follower (test_clock_id, follower, caught_up_to, next_due_at)
-           SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM test_clock WHERE id = $1)
+        """INSERT INTO test_clock_follower (test_clock_id, follower, caught_up_to, next_due_at, awaits)
+           SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM test_clock WHERE id = $1)
            ON CONFLICT (test_clock_id, follower) DO UPDATE
-           SET caught_up_to = excluded.caught_up_to, next_due_at = excluded.next_due_at
+           SET caught_up_to = excluded.caught_up_to, next_due_at = excluded.next_due_at, awaits = excluded.awaits
            WHERE test_clock_follower.caught_up_to <= excluded.caught_up_to""",
         clock_id,
         follower,
         caught_up_to,
         next_due_at,
+        [{"contract_id": str(contract_id), "version": version} for contract_id, version in awaits],
     )
 
 

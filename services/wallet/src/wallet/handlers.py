@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shared.context import HandlerContext
+from shared.db import after_commit
 from shared.events.base import CaughtUpWithTestClock, Event
 from shared.events.contracts import RentalChanged, TariffsCaughtUp
 from shared.events.licensing import BundlesCaughtUp, LicenceDeliveryFailed
@@ -36,6 +37,8 @@ async def on_rental_changed(ctx: HandlerContext[Settings], event: RentalChanged)
     now, changed_at = ctx.now(), event.changed_at or ctx.envelope.time
     if (clock := await clocks.clock_of(ctx.conn, event.account_id)) is not None:
         now, changed_at = clock.time, min(changed_at, clock.time)
+        # A clock's next step may be waiting for this change (`clocks.record_follower_caught_up`).
+        after_commit(clocks.wake_advancers)
     await service.apply_rental_change(
         ctx.conn,
         account_id=event.account_id,
