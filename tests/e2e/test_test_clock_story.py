@@ -295,3 +295,90 @@ async def test_a_rental_on_a_test_clock_runs_out_at_the_clocked_instant_on_every
         assert live_after["depletes_at"] == live_before["depletes_at"]
         assert live.phones_running() == [live_phone]
         assert live.test_clock_time is None
+
+
+async def ledger(platform: TestPlatform, account_id: str) -> list[tuple[str, int, int, datetime]]:
+    rows = await admin_fetch(
+        platform,
+        "SELECT kind, amount, balance_after, at FROM wallet.ledger_entry WHERE account_id = $1 ORDER BY seq",
+        uuid.UUID(account_id),
+    )
+    return [(r["kind"], int(r["amount"]), int(r["balance_after"]), r["at"]) for r in rows]
+
+
+async def test_steps_and_one_advance_book_alike_across_the_services_a_price_rise_included(
+    running: Platform, platform: TestPlatform
+) -> None:
+    """Two clocks from the same instant, each with an account renting the same product on the same credit, and the
+    same rise scheduled for both: one clock goes in uneven steps (one of them ends exactly at the rise), the other
+    in one advance. Contracts applies the rise on each clock at its instant, so both wallets book the same ledger
+    and run out at the same instant, the one computed here."""
+    p = running
+    product = f"PHONE-STEPS-{uuid.uuid4().hex[:6].upper()}"
+    stepped_clock = await a_clock_and_a_tariff(p, product=product)
+    created = await p.wallet.post(
+        "/v1/test-clocks",
+        json={"name": "in one go", "frozen_time": START.isoformat()},
+        headers={**p.auth("partner"), "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert created.status_code == 201, created.text
+    one_go_clock = str(created.json()["id"])
+    accounts, contracts = [], []
+    for clock_id in (stepped_clock, one_go_clock):
+        account_id, domain_id, contract_id = await renting(p, product=product, clock_id=clock_id)
+        rental = await rent_a_phone(
+            p,
+            account_id=account_id,
+            domain_id=domain_id,
+            contract_id=contract_id,
+            phone=uuid.uuid4().hex[:12],
+            product=product,
+        )
+        assert datetime.fromisoformat(str(rental["activated_at"])) == START
+        accounts.append(account_id)
+        contracts.append(contract_id)
+    rise = await p.contracts.put(
+        f"/v1/tariffs/{product}",
+        json={
+            "rate_per_day": "172800",
+            "licences": [{"type": "PORT", "count": 1}],
+            "effective_at": RISE_AT.isoformat(),
+        },
+        headers=p.auth("operator"),
+    )
+    assert rise.status_code == 200, rise.text
+    for account_id in accounts:
+        await eventually(
+            lambda account_id=account_id: account(p, account_id),  # type: ignore[misc]
+            until=lambda a: a["depletes_at"] is not None and datetime.fromisoformat(str(a["depletes_at"])) == RUN_OUT,
+            within=15,
+            what="the piecewise run-out on each clock",
+        )
+
+    end = START + timedelta(days=5)
+    # The distributor follows the clocks too: no clock is ready before it caught up.
+    async with serving_distributor(platform):
+        for to in (START + timedelta(hours=30), RISE_AT, RISE_AT + timedelta(hours=7, minutes=13), end):
+            await advance(p, stepped_clock, to=to)
+        await advance(p, one_go_clock, to=end)
+
+    stepped = await ledger(platform, accounts[0])
+    one_go = await ledger(platform, accounts[1])
+    assert stepped == one_go
+    # Credit, a settlement at each of the first three midnights (one day at 1 iSC/s, one at 1 then 2, ...), the
+    # run-out at the piecewise instant, and nothing after it.
+    assert stepped[-1][0] == "usage"
+    assert stepped[-1][2] == 0
+    assert stepped[-1][3] == RUN_OUT
+    assert [entry[3] for entry in stepped[1:-1]] == [START + timedelta(days=d) for d in (1, 2, 3)]
+    for account_id, contract_id in zip(accounts, contracts, strict=True):
+        read = await account(p, account_id)
+        assert read["status"] == "depleted"
+        assert datetime.fromisoformat(str(read["test_clock_time"])) == end
+        # Contracts took the rise on each clock at its instant (live, it takes effect only in 2027).
+        history = await p.contracts.get(
+            f"/v1/contracts/{contract_id}/history?limit=100", headers=p.auth("customer", account_id)
+        )
+        assert history.status_code == 200, history.text
+        changed = [e for e in history.json()["items"] if e["type"] == "TariffChanged"]
+        assert [datetime.fromisoformat(e["at"]) for e in changed] == [RISE_AT], changed
