@@ -120,29 +120,7 @@ async def renting_account(p: Platform, *, product: str) -> tuple[str, str, str]:
     account = await p.wallet.post("/v1/accounts", json={"name": f"Rise {product}"}, headers=partner)
     assert account.status_code == 201, account.text
     account_id = str(account.json()["id"])
-    customer = p.auth("customer", account_id)
-    domain = await p.until_known(
-        client=p.provisioning,
-        method="POST",
-        url="/v1/domains",
-        json={"account_id": account_id, "name": f"{product.lower()}.example"},
-        headers=partner,
-    )
-    domain_id = str(domain.json()["id"])
-    contract = await p.until_known(
-        client=p.contracts, method="POST", url="/v1/contracts", json={"account_id": account_id}, headers=partner
-    )
-    contract_id = str(contract.json()["id"])
-    await p.until_known(
-        client=p.contracts,
-        method="POST",
-        url=f"/v1/contracts/{contract_id}/domains",
-        json={"domain_id": domain_id},
-        headers=customer,
-    )
-    assert (await p.contracts.post(f"/v1/contracts/{contract_id}/acceptance", headers=customer)).status_code == 200
-    approved = await p.contracts.post(f"/v1/contracts/{contract_id}/approval", headers=operator)
-    assert approved.status_code == 200, approved.text
+    domain_id, contract_id = await p.approved_contract(account_id)
     return account_id, domain_id, contract_id
 
 

@@ -149,6 +149,35 @@ class Platform:
         assert device.status_code == 201, device.text
         return str(device.json()["id"])
 
+    async def approved_contract(self, account_id: str) -> tuple[str, str]:
+        """A domain of the account linked to a new contract the customer accepted and an operator approved: (domain,
+        contract). What a story starts from, the partner acting for the account."""
+        partner, customer = self.auth("partner"), self.auth("customer", account_id)
+        domain = await self.until_known(
+            client=self.provisioning,
+            method="POST",
+            url="/v1/domains",
+            json={"account_id": account_id, "name": f"{uuid.uuid4().hex[:8]}.example"},
+            headers=partner,
+        )
+        domain_id = str(domain.json()["id"])
+        contract = await self.until_known(
+            client=self.contracts, method="POST", url="/v1/contracts", json={"account_id": account_id}, headers=partner
+        )
+        contract_id = str(contract.json()["id"])
+        await self.until_known(
+            client=self.contracts,
+            method="POST",
+            url=f"/v1/contracts/{contract_id}/domains",
+            json={"domain_id": domain_id},
+            headers=customer,
+        )
+        accepted = await self.contracts.post(f"/v1/contracts/{contract_id}/acceptance", headers=customer)
+        assert accepted.status_code == 200, accepted.text
+        approved = await self.contracts.post(f"/v1/contracts/{contract_id}/approval", headers=self.auth("operator"))
+        assert approved.status_code == 200, approved.text
+        return domain_id, contract_id
+
     async def rentable(self, *, contract_id: str, account_id: str, device_id: str) -> None:
         async def hardware() -> list[dict[str, object]]:
             response = await self.contracts.get(

@@ -60,33 +60,10 @@ async def contract_status(p: Platform, contract_id: str, account_id: str) -> str
 
 
 async def an_account_with_a_linked_domain(p: Platform) -> tuple[str, str, str]:
-    operator, partner = p.auth("operator"), p.auth("partner")
-    account = await p.wallet.post("/v1/accounts", json={"name": "Software"}, headers=partner)
+    account = await p.wallet.post("/v1/accounts", json={"name": "Software"}, headers=p.auth("partner"))
     assert account.status_code == 201, account.text
     account_id = str(account.json()["id"])
-    customer = p.auth("customer", account_id)
-    domain = await p.until_known(
-        client=p.provisioning,
-        method="POST",
-        url="/v1/domains",
-        json={"account_id": account_id, "name": f"sw-{uuid.uuid4().hex[:8]}.example"},
-        headers=partner,
-    )
-    domain_id = str(domain.json()["id"])
-    contract = await p.until_known(
-        client=p.contracts, method="POST", url="/v1/contracts", json={"account_id": account_id}, headers=partner
-    )
-    contract_id = str(contract.json()["id"])
-    await p.until_known(
-        client=p.contracts,
-        method="POST",
-        url=f"/v1/contracts/{contract_id}/domains",
-        json={"domain_id": domain_id},
-        headers=customer,
-    )
-    assert (await p.contracts.post(f"/v1/contracts/{contract_id}/acceptance", headers=customer)).status_code == 200
-    approved = await p.contracts.post(f"/v1/contracts/{contract_id}/approval", headers=operator)
-    assert approved.status_code == 200, approved.text
+    domain_id, contract_id = await p.approved_contract(account_id)
     return account_id, domain_id, contract_id
 
 

@@ -74,35 +74,13 @@ async def running(platform: TestPlatform) -> AsyncIterator[Platform]:
 async def renting(p: Platform, *, product: str, clock_id: str | None) -> tuple[str, str, str]:
     """An account (on the clock, or live) with an approved contract and a linked domain: (account, domain,
     contract)."""
-    partner, operator = p.auth("partner"), p.auth("operator")
     body: dict[str, object] = {"name": f"Clocked {product}"}
     if clock_id is not None:
         body["test_clock_id"] = clock_id
-    account = await p.wallet.post("/v1/accounts", json=body, headers=partner)
+    account = await p.wallet.post("/v1/accounts", json=body, headers=p.auth("partner"))
     assert account.status_code == 201, account.text
     account_id = str(account.json()["id"])
-    customer = p.auth("customer", account_id)
-    domain = await p.until_known(
-        client=p.provisioning,
-        method="POST",
-        url="/v1/domains",
-        json={"account_id": account_id, "name": f"{uuid.uuid4().hex[:8]}.example"},
-        headers=partner,
-    )
-    domain_id = str(domain.json()["id"])
-    contract = await p.until_known(
-        client=p.contracts, method="POST", url="/v1/contracts", json={"account_id": account_id}, headers=partner
-    )
-    contract_id = str(contract.json()["id"])
-    await p.until_known(
-        client=p.contracts,
-        method="POST",
-        url=f"/v1/contracts/{contract_id}/domains",
-        json={"domain_id": domain_id},
-        headers=customer,
-    )
-    assert (await p.contracts.post(f"/v1/contracts/{contract_id}/acceptance", headers=customer)).status_code == 200
-    assert (await p.contracts.post(f"/v1/contracts/{contract_id}/approval", headers=operator)).status_code == 200
+    domain_id, contract_id = await p.approved_contract(account_id)
     return account_id, domain_id, contract_id
 
 
