@@ -158,6 +158,26 @@ class Api:
                 raise SeedError(f"{method} {service} {path}: {response.status_code} {response.text[:400]}")
             return response
 
+    async def load_credits(self, account_id: str, amount: str) -> None:
+        """One key of `amount` iSC sold by the partner and redeemed by the account's customer."""
+        batch = await self.call(
+            "POST",
+            "wallet",
+            "/activation-keys",
+            role="partner",
+            body={"amount": amount, "count": 1},
+            idempotency_key=str(uuid.uuid4()),
+        )
+        await self.call(
+            "POST",
+            "wallet",
+            f"/accounts/{account_id}/redemptions",
+            role="customer",
+            account_id=account_id,
+            body={"code": batch.json()["keys"][0]["code"]},
+            idempotency_key=str(uuid.uuid4()),
+        )
+
     async def items(self, service: str, path: str, *, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Every item of a paged list (as the operator)."""
         found: list[dict[str, Any]] = []
@@ -295,24 +315,7 @@ async def _credits_loaded(api: Api, plan: TenantPlan, account_id: str, created: 
     ledger = await api.items("wallet", f"/accounts/{account_id}/ledger")
     if any(entry["kind"] == "redemption" for entry in ledger):
         return
-    batch = await api.call(
-        "POST",
-        "wallet",
-        "/activation-keys",
-        role="partner",
-        body={"amount": plan.credits, "count": 1},
-        idempotency_key=str(uuid.uuid4()),
-    )
-    code = batch.json()["keys"][0]["code"]
-    await api.call(
-        "POST",
-        "wallet",
-        f"/accounts/{account_id}/redemptions",
-        role="customer",
-        account_id=account_id,
-        body={"code": code},
-        idempotency_key=str(uuid.uuid4()),
-    )
+    await api.load_credits(account_id, plan.credits)
     created.append(f"{plan.credits} iSC redeemed")
 
 

@@ -121,26 +121,6 @@ async def _tenant_on_a_clock(api: Api, *, start: datetime) -> tuple[str, str, st
     return clock_id, account_id, domain_id, contract_id
 
 
-async def _load(api: Api, account_id: str, amount_isc: int) -> None:
-    keys = await api.call(
-        "POST",
-        "wallet",
-        "/activation-keys",
-        role="partner",
-        body={"amount": str(amount_isc), "count": 1},
-        idempotency_key=uuid.uuid4().hex,
-    )
-    await api.call(
-        "POST",
-        "wallet",
-        f"/accounts/{account_id}/redemptions",
-        role="customer",
-        account_id=account_id,
-        body={"code": keys.json()["keys"][0]["code"]},
-        idempotency_key=uuid.uuid4().hex,
-    )
-
-
 async def _rent_the_phone(
     api: Api, gateway: GatewayState, *, account_id: str, domain_id: str, contract_id: str
 ) -> None:
@@ -225,7 +205,7 @@ async def rehearse(
         stack.callback(gateway.shut_down)
         stack.push_async_callback(_stopped, running)
         await until(lambda: _ready(gateway.connected), bool, what="the gateway's session")
-        await _load(api, seen.account_id, RATE_PER_DAY_ISC * CREDIT_DAYS)
+        await api.load_credits(seen.account_id, str(RATE_PER_DAY_ISC * CREDIT_DAYS))
         await _rent_the_phone(api, state, account_id=seen.account_id, domain_id=domain_id, contract_id=contract_id)
         phone = state.phones[0].hwid
         await until(lambda: _ready(gateway.phones_running()), lambda p: p == [phone], what="the phone to run")
@@ -279,7 +259,7 @@ async def _day_by_day(
 async def running_after_top_up(
     api: Api, gateway: SimulatedGateway, seen: Rehearsal, *, say: Callable[[str], None]
 ) -> None:
-    await _load(api, seen.account_id, TOP_UP_ISC)
+    await api.load_credits(seen.account_id, str(TOP_UP_ISC))
     phone = gateway.state.phones[0].hwid
     await until(lambda: _ready(gateway.phones_running()), lambda p: p == [phone], what="the phone to run again")
     seen.restored_at = gateway.test_clock_time
