@@ -93,3 +93,17 @@ async def test_the_rehearsal_shows_every_warning_the_run_out_and_the_restoration
     assert "the phone runs again" in printed
     assert printed.count("the phone warns") == len(ladder)
     assert took_s < 120, f"the rehearsal took {took_s:.1f} s"
+
+
+async def test_a_rehearsal_shorter_than_the_credit_ends_without_a_run_out(
+    urls: dict[str, str], platform: TestPlatform
+) -> None:
+    output = io.StringIO()
+    async with httpx.AsyncClient(timeout=20) as client:
+        api = Api(client, urls, load_or_create_key(platform.dev_dir), DEV_ISSUER)
+        seen = await rehearse.rehearse(
+            api, console=Console(file=output, width=120), distributor_url=urls["licensing"], start=START, days=2
+        )
+    assert seen.rebooted_at is None
+    assert seen.restored_at is None
+    assert "no run-out, nothing to top up" in output.getvalue()
