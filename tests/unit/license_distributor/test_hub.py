@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from starlette.websockets import WebSocketDisconnect
 
@@ -76,3 +77,37 @@ async def test_a_send_on_a_dead_socket_marks_the_session_closed_instead_of_faili
     assert broken.closed
     await broken.reboot("rental_expired")
     await broken.close(CLOSE_REPLACED, "x")
+
+
+async def test_a_gateway_on_a_test_clock_is_welcomed_with_its_time_and_told_a_later_one_after_its_bundle() -> None:
+    """A clock that moved between the identify and the welcome is told after the welcome and the bundle, never
+    lost and never before them."""
+    socket = Socket()
+    on_clock = GatewaySession(
+        gateway_id=uuid.uuid4(),
+        domain_id=uuid.uuid4(),
+        hwid="a1b2c3d4e5f6",
+        clock_time=datetime(2027, 3, 1, tzinfo=UTC),
+    )
+    waiting = Session(gateway=on_clock, seq_held=0, send_json=socket.send_json, close=socket.close, welcomed=False)
+    moved: dict[str, object] = {"type": "clock", "test_clock_id": "c", "test_clock_time": "2027-03-02T00:00:00+00:00"}
+    await waiting.tell_clock(moved)
+    assert socket.sent == []
+    assert await waiting.welcome(Delivery(seq=1, jws="a.b.c"))
+    assert socket.sent == [
+        {"type": "welcome", "test_clock_time": "2027-03-01T00:00:00+00:00"},
+        {"type": "bundle", "seq": 1, "jws": "a.b.c"},
+        moved,
+    ]
+    # Once welcomed, the clock's time goes out at once.
+    later: dict[str, object] = {**moved, "test_clock_time": "2027-03-03T00:00:00+00:00"}
+    await waiting.tell_clock(later)
+    assert socket.sent[-1] == later
+
+
+async def test_a_live_gateway_is_welcomed_without_a_clock() -> None:
+    socket = Socket()
+    assert await Session(
+        gateway=GATEWAY, seq_held=0, send_json=socket.send_json, close=socket.close, welcomed=False
+    ).welcome(None)
+    assert socket.sent == [{"type": "welcome"}]

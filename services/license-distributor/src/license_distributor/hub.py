@@ -108,6 +108,7 @@ class Session:
         "_lock_users",
         "_on_sent",
         "_pending",
+        "_pending_clock",
         "_send_json",
         "_send_timeout_s",
         "closed",
@@ -135,6 +136,8 @@ class Session:
         self.welcomed = welcomed
         self.closed = False
         self._pending: Delivery | None = None
+        # A test clock's time told before the welcome went out: sent after the welcome and its bundle.
+        self._pending_clock: dict[str, object] | None = None
         self._send_json = send_json
         self._close = close
         self._send_timeout_s = send_timeout_s
@@ -167,6 +170,9 @@ class Session:
             newest = max((d for d in (delivery, self._pending) if d is not None), key=lambda d: d.seq, default=None)
             self._pending = None
         await self.push(newest, trigger="connect")
+        if (clock := self._pending_clock) is not None:
+            self._pending_clock = None
+            await self.tell_clock(clock)
         return True
 
     async def push(self, delivery: Delivery | None, *, trigger: str = "change") -> bool:
@@ -190,9 +196,13 @@ class Session:
         return True
 
     async def tell_clock(self, message: dict[str, object]) -> None:
-        """The test clock's new time (`clock_message`), after whatever was sent before it."""
+        """The test clock's new time (`clock_message`), after whatever was sent before it; before the welcome, kept
+        for after it (the welcome's own time was read at the identify, and may be older)."""
         async with self._turn():
-            if self.closed or not self.welcomed:
+            if self.closed:
+                return
+            if not self.welcomed:
+                self._pending_clock = message
                 return
             await self._send(message)
 
@@ -232,7 +242,7 @@ def _welcome(gateway: GatewaySession) -> dict[str, object]:
 
 
 def clock_message(event: BundlesCaughtUp) -> dict[str, object]:
-    """What a gateway of a domain on a test clock is told when the clock moves (docs/design.md section 5)."""
+    """What a gateway of a domain on a test clock is told when the clock moves (docs/design.md section 6)."""
     return {"type": "clock", "test_clock_id": str(event.clock_id), "test_clock_time": event.frozen_time.isoformat()}
 
 
