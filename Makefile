@@ -70,6 +70,7 @@ bench: install ## every benchmark next to its raw baseline, one table at the end
 	@$(RUN) python -m bench.outbox_throughput
 	@$(RUN) python -m bench.wallet_throughput
 	@$(RUN) python -m bench.clock_advance --accounts 100
+	@$(RUN) python -m bench.clock_platform --accounts 100
 	@$(RUN) python -m bench.fleet --gateways 500 --domains 1 --changes 10 --name fleet_one_domain
 	@$(RUN) python -m bench.fleet --gateways $(BENCH_GATEWAYS) --domains $(BENCH_DOMAINS)
 	@$(RUN) python -m bench.report

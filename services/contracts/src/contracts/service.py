@@ -1003,6 +1003,7 @@ async def catch_up_with_clock(conn: asyncpg.Connection, *, clock_id: UUID, to: d
     next_due_at = await repository.next_tariff_change_on_clock_after(conn, max(to, caught_up_to))
     caught_up = TariffsCaughtUp(clock_id=clock_id, frozen_time=to, next_due_at=next_due_at, rental_versions=published)
     await add_to_outbox(conn, caught_up)
+    log.info("contracts.test_clock.caught_up", clock_id=str(clock_id), at=to.isoformat(), published=len(published))
 
 
 async def next_tariff_change_at(pool: asyncpg.Pool) -> datetime | None:

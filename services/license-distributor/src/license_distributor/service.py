@@ -446,6 +446,7 @@ async def catch_up_with_clock(
     await add_events(
         conn, [BundlesCaughtUp(clock_id=clock_id, frozen_time=to, next_due_at=next_due_at, domain_ids=domain_ids)]
     )
+    log.info("license_distributor.test_clock.caught_up", clock_id=str(clock_id), at=to.isoformat())
 
 
 # ---- signing-key rotation -----------------------------------------------------------------------------------

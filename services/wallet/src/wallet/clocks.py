@@ -237,4 +237,11 @@ async def record_follower_caught_up(conn: asyncpg.Connection, event: CaughtUpWit
         next_due_at=event.next_due_at,
         awaits=[(v.contract_id, v.version) for v in versions],
     )
+    log.info(
+        "wallet.test_clock.follower_caught_up",
+        clock_id=str(event.clock_id),
+        follower=event.publisher,
+        at=event.frozen_time.isoformat(),
+        awaits=len(versions),
+    )
     after_commit(wake_advancers)

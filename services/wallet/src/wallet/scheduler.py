@@ -252,6 +252,7 @@ async def advance_one_clock(pool: asyncpg.Pool, *, settings: Settings, replica: 
             log.warning("wallet.test_clock.lost", clock_id=str(test_clock.id), replica=replica)
             return True
         await add_to_outbox(conn, TestClockAdvanced(clock_id=test_clock.id, frozen_time=at, advancing_to=target))
+    log.info("wallet.test_clock.step_announced", clock_id=str(test_clock.id), at=at.isoformat())
     return True
 
 
