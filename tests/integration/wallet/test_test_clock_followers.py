@@ -17,10 +17,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from shared.clock import MovableClock
 from shared.db import create_pool, transaction
 from shared.runtime import apply_migrations
 from tests.harness import fresh_platform
-from wallet import clocks_repository, repository
+from wallet import clocks_repository, repository, scheduler
 from wallet.clocks_repository import TestClock
 from wallet.config import Settings
 from wallet.main import SPEC
@@ -60,7 +61,10 @@ async def an_announced_step(pool: asyncpg.Pool, replica: str) -> uuid.UUID:
         await clocks_repository.start_advance(conn, clock_id=clock.id, to=START + timedelta(days=7))
     assert await claim(pool, replica) == clock.id  # nothing announced yet: the first step may go
     async with transaction(pool) as conn:
-        assert await clocks_repository.announce(conn, clock_id=clock.id, replica=replica, at=START)
+        step = await clocks_repository.announce(
+            conn, clock_id=clock.id, replica=replica, at=START, announced_at=datetime.now(UTC)
+        )
+    assert step == 1
     return clock.id
 
 
@@ -77,12 +81,19 @@ async def caught_up(
     follower: str,
     *,
     at: datetime,
+    step: int = 1,
     next_due_at: datetime | None = None,
     awaits: list[tuple[uuid.UUID, int]] | None = None,
 ) -> None:
     async with transaction(pool) as conn:
         await clocks_repository.record_follower_caught_up(
-            conn, clock_id=clock_id, follower=follower, caught_up_to=at, next_due_at=next_due_at, awaits=awaits or []
+            conn,
+            clock_id=clock_id,
+            follower=follower,
+            caught_up_to=at,
+            next_due_at=next_due_at,
+            awaits=awaits or [],
+            step=step,
         )
 
 
@@ -132,14 +143,75 @@ async def test_a_stale_or_repeated_report_changes_nothing(pool: asyncpg.Pool) ->
     replica = f"wallet-{uuid.uuid4().hex[:8]}"
     clock_id = await an_announced_step(pool, replica)
     for follower in FOLLOWERS:
-        await caught_up(pool, clock_id, follower, at=START)
+        await caught_up(pool, clock_id, follower, at=START, step=1)
     later = START + timedelta(days=1)
     async with transaction(pool) as conn:
-        assert await clocks_repository.announce(conn, clock_id=clock_id, replica=replica, at=later)
+        step = await clocks_repository.announce(
+            conn, clock_id=clock_id, replica=replica, at=later, announced_at=datetime.now(UTC)
+        )
+    assert step == 2
     # A redelivered report of the earlier step neither counts for the later one nor moves a follower back.
-    await caught_up(pool, clock_id, "contracts", at=later)
-    await caught_up(pool, clock_id, "licensing", at=START)
+    await caught_up(pool, clock_id, "contracts", at=later, step=2)
+    await caught_up(pool, clock_id, "licensing", at=START, step=1)
     assert await claim(pool, replica) is None
-    await caught_up(pool, clock_id, "contracts", at=START)
-    await caught_up(pool, clock_id, "licensing", at=later)
+    await caught_up(pool, clock_id, "contracts", at=START, step=1)
+    await caught_up(pool, clock_id, "licensing", at=later, step=2)
     assert await claim(pool, replica) == clock_id
+
+
+async def test_the_reports_of_an_earlier_advance_do_not_answer_the_next_one_at_the_same_instant(
+    pool: asyncpg.Pool,
+) -> None:
+    """An advance's first step announces where the clock stands, the instant its last advance ended at: the
+    followers' reports of that end must not count for it, or their next instants due would be stale."""
+    replica = f"wallet-{uuid.uuid4().hex[:8]}"
+    clock_id = await an_announced_step(pool, replica)
+    for follower in FOLLOWERS:
+        await caught_up(pool, clock_id, follower, at=START, step=1)
+    async with transaction(pool) as conn:
+        assert await clocks_repository.finish_advance(conn, clock_id=clock_id, replica=replica) is not None
+    async with transaction(pool) as conn:
+        await clocks_repository.start_advance(conn, clock_id=clock_id, to=START + timedelta(days=14))
+    assert await claim(pool, replica) == clock_id  # the new advance's first step
+    async with transaction(pool) as conn:
+        step = await clocks_repository.announce(
+            conn, clock_id=clock_id, replica=replica, at=START + timedelta(days=7), announced_at=datetime.now(UTC)
+        )
+    assert step == 2
+    assert await claim(pool, replica) is None  # the reports held answer step 1
+    for follower in FOLLOWERS:
+        await caught_up(pool, clock_id, follower, at=START + timedelta(days=7), step=2)
+    assert await claim(pool, replica) == clock_id
+
+
+async def test_a_step_no_follower_answered_is_announced_again_once_per_wait(pool: asyncpg.Pool) -> None:
+    """A catch-up lost (or dead-lettered after a fault) does not leave the clock advancing for good: the step is
+    announced again once the followers had `_CLOCK_ANSWER_WITHIN` to answer, by one replica, and not while they
+    have all answered."""
+    replica = f"wallet-{uuid.uuid4().hex[:8]}"
+    clock_id = await an_announced_step(pool, replica)
+    settings = Settings(test_clock_followers=FOLLOWERS)
+    await caught_up(pool, clock_id, "licensing", at=START)
+    assert await outbox_steps(pool, clock_id) == []  # the first announcement was the test's, not the outbox's
+
+    # Answered in time: nothing is announced again.
+    wallet_clock = MovableClock()
+    assert await scheduler.announce_unanswered_steps(pool, settings=settings, clock=wallet_clock) == 0
+    # Contracts never answered: after the wait, announced again, once for the wait, whichever replica looks.
+    wallet_clock.advance(timedelta(seconds=11))
+    assert await scheduler.announce_unanswered_steps(pool, settings=settings, clock=wallet_clock) == 1
+    assert await scheduler.announce_unanswered_steps(pool, settings=settings, clock=wallet_clock) == 0
+    assert await outbox_steps(pool, clock_id) == [START]
+    # Once contracts answers, nothing more is announced, however long the next look waits.
+    await caught_up(pool, clock_id, "contracts", at=START)
+    wallet_clock.advance(timedelta(minutes=5))
+    assert await scheduler.announce_unanswered_steps(pool, settings=settings, clock=wallet_clock) == 0
+
+
+async def outbox_steps(pool: asyncpg.Pool, clock_id: uuid.UUID) -> list[datetime]:
+    rows = await pool.fetch(
+        """SELECT payload FROM outbox_message WHERE subject = $1 AND routing_key = 'wallet.test_clock_advanced'
+           ORDER BY created_at""",
+        str(clock_id),
+    )
+    return [datetime.fromisoformat(row["payload"]["frozen_time"]) for row in rows]

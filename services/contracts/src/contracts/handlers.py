@@ -44,7 +44,7 @@ async def on_account_opened(ctx: HandlerContext[Settings], event: AccountOpened)
 
 
 async def on_test_clock_advanced(ctx: HandlerContext[Settings], event: TestClockAdvanced) -> None:
-    await service.catch_up_with_clock(ctx.conn, clock_id=event.clock_id, to=event.frozen_time)
+    await service.catch_up_with_clock(ctx.conn, clock_id=event.clock_id, to=event.frozen_time, step=event.step)
 
 
 async def on_domain_created(ctx: HandlerContext[Settings], event: DomainCreated) -> None:

@@ -971,7 +971,7 @@ async def contract_now(pool: asyncpg.Pool, contract_id: UUID, *, now: datetime) 
     return clock_time if clock_time is not None else now
 
 
-async def catch_up_with_clock(conn: asyncpg.Connection, *, clock_id: UUID, to: datetime) -> None:
+async def catch_up_with_clock(conn: asyncpg.Connection, *, clock_id: UUID, to: datetime, step: int = 0) -> None:
     """A test clock moved to `to`: every tariff change it passed takes effect on its contracts, in time order, each
     at its own `effective_at` (the tariff itself, the live price list, is the tariff job's). Then contracts says it
     caught up, with its next change ahead. In the inbox transaction of the clock's `TestClockAdvanced`.
@@ -1001,7 +1001,9 @@ async def catch_up_with_clock(conn: asyncpg.Connection, *, clock_id: UUID, to: d
         )
     await repository.move_test_clock(conn, clock_id=clock_id, to=to)
     next_due_at = await repository.next_tariff_change_on_clock_after(conn, max(to, caught_up_to))
-    caught_up = TariffsCaughtUp(clock_id=clock_id, frozen_time=to, next_due_at=next_due_at, rental_versions=published)
+    caught_up = TariffsCaughtUp(
+        clock_id=clock_id, frozen_time=to, next_due_at=next_due_at, rental_versions=published, step=step
+    )
     await add_to_outbox(conn, caught_up)
     log.info("contracts.test_clock.caught_up", clock_id=str(clock_id), at=to.isoformat(), published=len(published))
 

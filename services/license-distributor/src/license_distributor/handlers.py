@@ -42,6 +42,7 @@ async def on_test_clock_advanced(ctx: HandlerContext[Settings], event: TestClock
         ctx.conn,
         clock_id=event.clock_id,
         to=event.frozen_time,
+        step=event.step,
         issuer=ctx.settings.bundle_issuer,
         lease=ctx.settings.lease,
     )

@@ -413,7 +413,13 @@ _CATCH_UP_ROUNDS = 1_000
 
 
 async def catch_up_with_clock(
-    conn: asyncpg.Connection, *, clock_id: UUID, to: datetime, issuer: str, lease: timedelta = domain.DEFAULT_LEASE
+    conn: asyncpg.Connection,
+    *,
+    clock_id: UUID,
+    to: datetime,
+    issuer: str,
+    lease: timedelta = domain.DEFAULT_LEASE,
+    step: int = 0,
 ) -> None:
     """A test clock moved to `to`: its domains' bundles past their expiry are stopped and their leases due are
     renewed, on the clock's time, as the expiry sweep does for live domains on the distributor's. Then the
@@ -444,7 +450,8 @@ async def catch_up_with_clock(
     )
     domain_ids = await repository.domains_on_test_clock(conn, clock_id)
     await add_events(
-        conn, [BundlesCaughtUp(clock_id=clock_id, frozen_time=to, next_due_at=next_due_at, domain_ids=domain_ids)]
+        conn,
+        [BundlesCaughtUp(clock_id=clock_id, frozen_time=to, next_due_at=next_due_at, domain_ids=domain_ids, step=step)],
     )
     log.info("license_distributor.test_clock.caught_up", clock_id=str(clock_id), at=to.isoformat())
 

@@ -236,6 +236,7 @@ async def record_follower_caught_up(conn: asyncpg.Connection, event: CaughtUpWit
         caught_up_to=event.frozen_time,
         next_due_at=event.next_due_at,
         awaits=[(v.contract_id, v.version) for v in versions],
+        step=event.step,
     )
     log.info(
         "wallet.test_clock.follower_caught_up",

@@ -101,6 +101,21 @@ class ClaimedClock:
     followers_next_due_at: datetime | None
 
 
+def _followers_caught_up(followers_parameter: int) -> str:
+    """SQL: every follower named in the query's parameter `followers_parameter` (text[]) caught up with clock `c`'s
+    last announced instant, and the rental versions its catch-up published are applied here."""
+    return f"""NOT EXISTS (
+        SELECT 1 FROM unnest(${followers_parameter}::text[]) AS f(name)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM test_clock_follower tf
+            WHERE tf.test_clock_id = c.id AND tf.follower = f.name AND tf.step >= c.announced_step
+              AND NOT EXISTS (
+                  SELECT 1 FROM jsonb_to_recordset(tf.awaits) AS w(contract_id uuid, version bigint)
+                  WHERE NOT EXISTS (
+                      SELECT 1 FROM contract_rate r
+                      WHERE r.contract_id = w.contract_id AND r.version >= w.version))))"""  # noqa: S608
+
+
 async def claim_advancing_clock(
     conn: asyncpg.Connection | asyncpg.Pool,
     *,
@@ -117,18 +132,7 @@ async def claim_advancing_clock(
             WHERE id = (SELECT c.id FROM test_clock c
                         WHERE c.advancing_to IS NOT NULL AND c.deleted_at IS NULL
                           AND (c.advanced_by IS NULL OR c.advanced_by = $1 OR c.advanced_until < $2)
-                          AND (c.announced_time IS NULL OR NOT EXISTS (
-                                SELECT 1 FROM unnest($4::text[]) AS f(name)
-                                WHERE NOT EXISTS (
-                                    SELECT 1 FROM test_clock_follower tf
-                                    WHERE tf.test_clock_id = c.id AND tf.follower = f.name
-                                      AND tf.caught_up_to >= c.announced_time
-                                      AND NOT EXISTS (
-                                          SELECT 1 FROM jsonb_to_recordset(tf.awaits)
-                                                        AS w(contract_id uuid, version bigint)
-                                          WHERE NOT EXISTS (
-                                              SELECT 1 FROM contract_rate r
-                                              WHERE r.contract_id = w.contract_id AND r.version >= w.version)))))
+                          AND (c.announced_time IS NULL OR {_followers_caught_up(4)})
                         ORDER BY c.advancing_to LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING {_COLUMNS}, announced_time,
                 (SELECT min(tf.next_due_at) FROM test_clock_follower tf
@@ -161,17 +165,49 @@ async def record_progress(
     return bool(result == "UPDATE 1")
 
 
-async def announce(conn: asyncpg.Connection, *, clock_id: UUID, replica: str, at: datetime) -> bool:
-    """The clock's followers are told it stands at `at` (its `frozen_time`); the next step waits for them. False
-    if `replica` no longer holds it."""
-    result = await conn.execute(
-        """UPDATE test_clock SET frozen_time = $3, announced_time = $3
-           WHERE id = $1 AND advanced_by = $2 AND deleted_at IS NULL AND frozen_time <= $3""",
+async def announce(
+    conn: asyncpg.Connection, *, clock_id: UUID, replica: str, at: datetime, announced_at: datetime
+) -> int | None:
+    """The clock's followers are told it stands at `at` (its `frozen_time`), at `announced_at` on the wallet's
+    clock; the next step waits for them. The announcement's number, or None if `replica` no longer holds it."""
+    step: int | None = await conn.fetchval(
+        """UPDATE test_clock SET frozen_time = $3, announced_time = $3, announced_at = $4,
+                  announced_step = announced_step + 1
+           WHERE id = $1 AND advanced_by = $2 AND deleted_at IS NULL AND frozen_time <= $3
+           RETURNING announced_step""",
         clock_id,
         replica,
         at,
+        announced_at,
     )
-    return bool(result == "UPDATE 1")
+    return step
+
+
+@dataclass(frozen=True)
+class UnansweredStep:
+    clock_id: UUID
+    announced_time: datetime
+    advancing_to: datetime
+    announced_step: int
+
+
+async def claim_unanswered_steps(
+    conn: asyncpg.Connection, *, announced_before: datetime, now: datetime, followers: list[str]
+) -> list[UnansweredStep]:
+    """The advancing clocks whose last step, announced before `announced_before`, some follower has not caught up
+    with yet: marked announced again at `now` (so one replica announces each once), for the caller to announce."""
+    rows = await conn.fetch(
+        f"""UPDATE test_clock SET announced_at = $2
+            WHERE id IN (SELECT c.id FROM test_clock c
+                         WHERE c.advancing_to IS NOT NULL AND c.deleted_at IS NULL AND c.announced_time IS NOT NULL
+                           AND c.announced_at < $1 AND NOT {_followers_caught_up(3)}
+                         FOR UPDATE SKIP LOCKED)
+            RETURNING id, announced_time, advancing_to, announced_step""",  # noqa: S608 - a fixed fragment
+        announced_before,
+        now,
+        followers,
+    )
+    return [UnansweredStep(r["id"], r["announced_time"], r["advancing_to"], r["announced_step"]) for r in rows]
 
 
 async def finish_advance(conn: asyncpg.Connection, *, clock_id: UUID, replica: str) -> datetime | None:
@@ -196,20 +232,23 @@ async def record_follower_caught_up(
     caught_up_to: datetime,
     next_due_at: datetime | None,
     awaits: list[tuple[UUID, int]],
+    step: int,
 ) -> None:
-    """A follower did its work on the clock up to `caught_up_to`, publishing the rental versions `awaits`; a report
-    older than the one held changes nothing (a redelivery, or one overtaken)."""
+    """A follower answered the clock's announcement `step`: it did its work up to `caught_up_to`, publishing the
+    rental versions `awaits`. A report of an earlier announcement changes nothing (a redelivery, or overtaken)."""
     await conn.execute(
-        """INSERT INTO test_clock_follower (test_clock_id, follower, caught_up_to, next_due_at, awaits)
-           SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM test_clock WHERE id = $1)
+        """INSERT INTO test_clock_follower (test_clock_id, follower, caught_up_to, next_due_at, awaits, step)
+           SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM test_clock WHERE id = $1)
            ON CONFLICT (test_clock_id, follower) DO UPDATE
-           SET caught_up_to = excluded.caught_up_to, next_due_at = excluded.next_due_at, awaits = excluded.awaits
-           WHERE test_clock_follower.caught_up_to <= excluded.caught_up_to""",
+           SET caught_up_to = excluded.caught_up_to, next_due_at = excluded.next_due_at, awaits = excluded.awaits,
+               step = excluded.step
+           WHERE test_clock_follower.step <= excluded.step""",
         clock_id,
         follower,
         caught_up_to,
         next_due_at,
         [{"contract_id": str(contract_id), "version": version} for contract_id, version in awaits],
+        step,
     )
 
 

@@ -47,3 +47,5 @@ class CaughtUpWithTestClock(Event):
     clock_id: UUID
     frozen_time: datetime
     next_due_at: datetime | None = None
+    # The announcement answered (`TestClockAdvanced.step`).
+    step: int = 0

@@ -147,6 +147,8 @@ class TestClockAdvanced(Event):
     clock_id: UUID
     frozen_time: datetime
     advancing_to: datetime | None = None
+    # The announcement's number on its clock: a follower's report names it (an announcement made again keeps it).
+    step: int = 0
 
 
 class TestClockReady(Event):
