@@ -38,6 +38,7 @@ from scripts.demo_seed import DEFAULT_URLS, Api, SeedError, wait_until_ready
 from shared.config import DEV_DIR, DEV_ISSUER
 from shared.dev_issuer import load_or_create_key
 from shared.logging import configure_logging
+from tests.harness import eventually
 
 PRODUCT = "PHONE-REHEARSAL"
 RATE_PER_DAY_ISC = 24
@@ -70,15 +71,11 @@ def next_midnight(now: datetime) -> datetime:
 
 
 async def until(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool], *, what: str, within_s: float = 30) -> T:
-    """Poll `probe` until `ok`, or fail after `within_s` saying what was awaited."""
-    deadline = time.monotonic() + within_s
-    while True:
-        value = await probe()
-        if ok(value):
-            return value
-        if time.monotonic() > deadline:
-            raise RehearsalError(f"waited {within_s:.0f} s for {what}")
-        await asyncio.sleep(0.05)
+    """Poll `probe` until `ok` (the project's `eventually`), or fail after `within_s` saying what was awaited."""
+    try:
+        return await eventually(probe, until=ok, within=within_s, every=0.05, what=what)
+    except AssertionError as late:
+        raise RehearsalError(str(late)) from late
 
 
 async def _tenant_on_a_clock(api: Api, *, start: datetime) -> tuple[str, str, str, str]:

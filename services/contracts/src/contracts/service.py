@@ -61,7 +61,7 @@ from shared import auto_reload
 from shared.auth import Principal, Role
 from shared.burn import Burn, ContractRates, RateStep, ReloadPlan, burn_of, rerated, runway_of
 from shared.db import transaction
-from shared.events.base import Event
+from shared.events.base import Event, RentalVersion
 from shared.events.contracts import (
     ContractActivated,
     ContractResumed,
@@ -73,7 +73,6 @@ from shared.events.contracts import (
     DomainRental,
     Licence,
     RentalChanged,
-    RentalVersion,
     RentedDevice,
     ScheduledRate,
     TariffsCaughtUp,

@@ -31,7 +31,6 @@ import structlog
 from shared.auth import Principal, Role
 from shared.db import after_commit, transaction
 from shared.events.base import CaughtUpWithTestClock
-from shared.events.contracts import TariffsCaughtUp
 from shared.idempotency import claim
 from shared.pagination import Keyset, Page
 from shared.refusals import Conflict, NotFound, Unprocessable
@@ -228,7 +227,7 @@ async def account_now(db: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UU
 async def record_follower_caught_up(conn: asyncpg.Connection, event: CaughtUpWithTestClock) -> None:
     """A follower caught up with a clock: the clock's next step may go once the rental changes its catch-up
     published are applied here (woken here at once, elsewhere at the next look)."""
-    versions = event.rental_versions if isinstance(event, TariffsCaughtUp) else []
+    versions = event.rental_versions
     await repository.record_follower_caught_up(
         conn,
         clock_id=event.clock_id,

@@ -37,6 +37,13 @@ class Event(BaseModel):
         return str(getattr(self, self.subject_field))
 
 
+class RentalVersion(BaseModel):
+    """One version of a contract's rental (`RentalChanged.version`)."""
+
+    contract_id: UUID
+    version: int
+
+
 class CaughtUpWithTestClock(Event):
     """A service did all its own due work for a test clock's accounts up to `frozen_time` (`TestClockAdvanced`);
     `next_due_at` is its next instant with work due on that clock (None: nothing scheduled), which the wallet's
@@ -49,3 +56,6 @@ class CaughtUpWithTestClock(Event):
     next_due_at: datetime | None = None
     # The announcement answered (`TestClockAdvanced.step`).
     step: int = 0
+    # The rental versions (`RentalChanged`) the catch-up published: the wallet moves the clock on only once it has
+    # applied them (another replica of it may be at one still).
+    rental_versions: list[RentalVersion] = []

@@ -101,15 +101,8 @@ class RentalChanged(ContractEvent):
     scheduled_rates: list[ScheduledRate] = []
 
 
-class RentalVersion(BaseModel):
-    contract_id: UUID
-    version: int
-
-
 class TariffsCaughtUp(CaughtUpWithTestClock):
     """Contracts applied every tariff change due on a test clock up to its `frozen_time`, each at its own instant;
-    `next_due_at` is the next one's `effective_at`. `rental_versions` are the `RentalChanged` it published doing
-    so: the wallet moves the clock on only once it has applied them (another replica of it may be at one still)."""
+    `next_due_at` is the next one's `effective_at`; `rental_versions` the `RentalChanged` it published doing so."""
 
     publisher: ClassVar[str] = "contracts"
-    rental_versions: list[RentalVersion] = []
