@@ -26,6 +26,7 @@ from shared.refusals import Forbidden, NotFound, ServiceUnavailable, Unauthorize
 
 ALLOWED_ALGORITHMS = ["EdDSA", "Ed25519", "RS256", "ES256"]
 VERIFIED_TOKENS_KEPT = 10_000
+TOKEN_LEEWAY_S = 30
 
 
 class Role(StrEnum):
@@ -55,7 +56,13 @@ class TokenVerifier:
     """Validates signature (JWKS), `iss`, `aud`, `exp`/`nbf`; refreshes the JWKS on an unknown `kid`."""
 
     def __init__(
-        self, *, issuer: str, audience: str, jwks_url: str | None = None, jwks_path: Path | None = None
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        jwks_path: Path | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if not jwks_url and not jwks_path:
             raise ValueError("either a JWKS URL or a JWKS file is required")
@@ -65,11 +72,15 @@ class TokenVerifier:
         self.jwks_path = jwks_path
         self._keys: KeySet | None = None
         self._loaded_at = 0.0
-        # Tokens whose signature verified, with their claims, newest last: a client sends the same token with
-        # every request, and checking an Ed25519 or RSA signature each time is most of the cost of a request.
-        self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # Tokens carry wall-clock times (a service's test clock does not move them).
+        self._wall_clock = wall_clock
+        # Tokens whose signature and claims verified, newest last: a client sends the same token with every
+        # request, and checking an Ed25519 or RSA signature and every claim each time is a good part of the cost
+        # of a request.
+        self._verified: OrderedDict[str, _VerifiedToken] = OrderedDict()
         self._claims = jwt.JWTClaimsRegistry(
-            leeway=30,
+            now=lambda: int(wall_clock()),
+            leeway=TOKEN_LEEWAY_S,
             iss={"essential": True, "value": issuer},
             aud={"essential": True, "value": audience},
             exp={"essential": True},
@@ -101,17 +112,14 @@ class TokenVerifier:
         return self._keys
 
     async def verify(self, token: str) -> Principal:
-        claims = self._verified.get(token)
-        if claims is not None:
-            # The signature of these exact bytes was checked against the keys still loaded: only the time
-            # claims can have changed since.
-            self._verified.move_to_end(token)
-            try:
-                self._claims.validate(claims)
-            except (JoseError, ValueError) as exc:
-                del self._verified[token]
-                raise Unauthorized(f"invalid token: {exc}", code="invalid_token") from exc
-            return principal_from_claims(claims)
+        verified = self._verified.get(token)
+        if verified is not None:
+            # The signature of these exact bytes was checked against the keys still loaded, and every claim
+            # with it. Once expired, the token takes the full check again, which says why it is refused.
+            if verified.valid_at(self._wall_clock()):
+                self._verified.move_to_end(token)
+                return verified.principal
+            del self._verified[token]
         keys = await self._key_set()
         try:
             try:
@@ -124,10 +132,27 @@ class TokenVerifier:
         except (JoseError, ValueError) as exc:
             raise Unauthorized(f"invalid token: {exc}", code="invalid_token") from exc
         principal = principal_from_claims(decoded.claims)
-        self._verified[token] = decoded.claims
+        self._verified[token] = _VerifiedToken.of(principal, decoded.claims)
         if len(self._verified) > VERIFIED_TOKENS_KEPT:
             self._verified.popitem(last=False)
         return principal
+
+
+@dataclass(frozen=True)
+class _VerifiedToken:
+    """A token whose every claim held when its signature was checked. Time only moves on, so `nbf` and `iat`
+    still hold: only `exp` can have passed."""
+
+    principal: Principal
+    expires_at: float
+
+    @classmethod
+    def of(cls, principal: Principal, claims: dict[str, Any]) -> _VerifiedToken:
+        return cls(principal, float(claims["exp"]))
+
+    def valid_at(self, now: float) -> bool:
+        # As `JWTClaimsRegistry` checks `exp`, with the same leeway.
+        return self.expires_at > now - TOKEN_LEEWAY_S
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -162,10 +187,13 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 ROLES_REQUIRED: dict[Callable[..., Any], frozenset[Role]] = {}
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+def require_roles(*roles: Role) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
     """Dependency: the caller has any of `roles`, else 403."""
 
-    async def dependency(principal: CurrentPrincipal) -> Principal:
+    async def dependency(request: Request) -> Principal:
+        # `current_principal` called, not declared: every dependency FastAPI resolves costs each request about
+        # as much as checking the cached token (profiled on the wallet's redemption).
+        principal = await current_principal(request)
         if not principal.has_any(*roles):
             allowed = ", ".join(sorted(roles))
             raise Forbidden(f"this operation needs one of the roles: {allowed}", code="role_required")

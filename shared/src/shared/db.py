@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -141,12 +142,20 @@ _PARAMETER = re.compile(r"\$(\d+)")
 
 def combined_writes(writes: Sequence[Write]) -> tuple[str, list[Any]]:
     """One statement doing every write (in order), and its arguments."""
+    statement = _combined_statement(tuple((write.ctes, len(write.args)) for write in writes))
+    return statement, [arg for write in writes for arg in write.args]
+
+
+@functools.lru_cache(maxsize=1024)
+def _combined_statement(shape: tuple[tuple[tuple[str, ...], int], ...]) -> str:
+    # A use case sends the same few shapes again and again: the text is built once per shape (and asyncpg
+    # prepares it once per connection).
     parts: list[str] = []
-    args: list[Any] = []
-    for index, write in enumerate(writes):
-        parts += [_shifted(cte, len(args)).replace("{w}", f"w{index}_") for cte in write.ctes]
-        args.extend(write.args)
-    return "WITH " + ",\n".join(parts) + "\nSELECT", args
+    offset = 0
+    for index, (ctes, arg_count) in enumerate(shape):
+        parts += [_shifted(cte, offset).replace("{w}", f"w{index}_") for cte in ctes]
+        offset += arg_count
+    return "WITH " + ",\n".join(parts) + "\nSELECT"
 
 
 def _shifted(cte: str, offset: int) -> str:

@@ -135,7 +135,7 @@ def _describe_operation(operation: dict[str, Any], route: RouteContext, calls: d
     if (route.path_format or "").startswith(API_PREFIX):
         # Every API operation reads or writes the service's database.
         _add_response(responses, 503, PROBLEM_DESCRIPTIONS[503])
-    if current_principal in calls:
+    if needs_token(calls):
         _add_response(responses, 401, PROBLEM_DESCRIPTIONS[401])
         _add_response(responses, 403, PROBLEM_DESCRIPTIONS[403])
         _add_response(responses, 503, ISSUER_UNAVAILABLE)
@@ -155,6 +155,12 @@ def _describe_operation(operation: dict[str, Any], route: RouteContext, calls: d
             ref = VALIDATION_PROBLEM_REF if status == "422" else PROBLEM_REF
             response["content"] = {PROBLEM_JSON: {"schema": {"$ref": ref}}}
     operation["responses"] = dict(sorted(responses.items()))
+
+
+def needs_token(calls: dict[Any, None]) -> bool:
+    """Whether an operation reads the caller's token: through `current_principal`, or a `require_roles`
+    dependency (which calls it)."""
+    return current_principal in calls or not calls.keys().isdisjoint(ROLES_REQUIRED)
 
 
 def allowed_roles(calls: dict[Any, None]) -> frozenset[Role]:

@@ -357,6 +357,11 @@ def get_runtime(request: Request) -> Runtime[Any]:
 
 async def request_now(request: Request) -> datetime:
     """The service's clock, read once per request."""
+    return clock_now(request)
+
+
+def clock_now(request: Request) -> datetime:
+    """`request_now` for a dependency that reads the request itself rather than declaring `Now`."""
     clock: Clock = request.app.state.clock
     return clock.now()
 
