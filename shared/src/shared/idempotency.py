@@ -155,29 +155,40 @@ async def claim_with(
     request: Any,
     statement: str,
     args: Sequence[Any],
+    lead: str | None = None,
 ) -> tuple[Claim, asyncpg.Record | None]:
     """`claim`, with the use case's first write sent in the same statement: one round trip fewer on the hot path.
 
     `statement` is a data-modifying statement returning at most one row, numbering its parameters from $4; its
     WHERE includes `EXISTS (SELECT FROM claimed)`, so it takes effect only for the first request with the key
-    (a replay changes nothing). Returns the claim and the statement's row (None if it matched nothing or this
-    is a replay: `Claim.replayed` says which).
+    (a replay changes nothing). `lead`, if given, is a SELECT of at most one row that the write needs first
+    (say, the account locked `FOR UPDATE`), as the CTE `lead`: the write's WHERE then includes
+    `EXISTS (SELECT FROM lead)`, which runs it before the write touches a row, so the locks are taken in the
+    same order by every request.
+
+    Returns the claim and, for the first request with the key, one row: `matched` (whether the write took
+    effect), the lead's columns (NULL if it found no row) and the write's (NULL unless matched); None for a
+    replay (`Claim.replayed` gives its answer).
     """
     if not conn.is_in_transaction():
         raise RuntimeError("claim_with must run inside the use case's transaction")
     scope, fingerprint = f"{operation}:{owner}", request_fingerprint(request)
+    lead_cte, lead_columns, lead_join = (
+        ("", "", "") if lead is None else (f", lead AS ({lead})", ", lead.*", " LEFT JOIN lead ON true")
+    )
     row = await conn.fetchrow(
-        f"""WITH {CLAIM_CTE}, work AS ({statement})
-            SELECT (SELECT first FROM claimed) AS first_with_key, EXISTS (SELECT FROM work) AS matched, work.*
-            FROM (SELECT 1) AS one LEFT JOIN work ON true""",  # noqa: S608 - the caller's fixed SQL
+        f"""WITH {CLAIM_CTE}{lead_cte}, work AS ({statement})
+            SELECT (SELECT first FROM claimed) AS first_with_key, EXISTS (SELECT FROM work) AS matched
+                   {lead_columns}, work.*
+            FROM (SELECT 1) AS one{lead_join} LEFT JOIN work ON true""",  # noqa: S608 - the caller's fixed SQL
         scope,
         key,
         fingerprint,
         *args,
     )
-    assert row is not None  # the outer join always gives one row
+    assert row is not None  # the outer joins always give one row
     if row["first_with_key"]:
-        return Claim(conn=conn, scope=scope, key=key, replay=None), row if row["matched"] else None
+        return Claim(conn=conn, scope=scope, key=key, replay=None), row
     replay = await _first_answer(conn, scope=scope, key=key, fingerprint=fingerprint)
     return Claim(conn=conn, scope=scope, key=key, replay=replay), None
 

@@ -95,6 +95,7 @@ async def _pay_in_one_statement(pool: asyncpg.Pool, *, key: str, amount: int) ->
         if (replay := once.replayed(Paid)) is not None:
             return replay
         assert row is not None
+        assert row["matched"]
         await asyncio.sleep(0.05)  # widen the window in which concurrent retries arrive
         event = CreditsLoaded(account_id=uuid.uuid4(), amount=amount, key_id=uuid.uuid4(), balance_after=amount)
         return await once.answer(Paid(effect_id=row["id"], amount=amount), status_code=201, announcing=[event])
@@ -110,7 +111,7 @@ async def test_a_claim_sent_with_the_first_write_has_one_effect_one_answer_and_o
     assert refused.value.code == "idempotency_key_reused"
 
 
-async def test_a_claim_whose_write_matched_nothing_is_first_with_no_row(pool: asyncpg.Pool) -> None:
+async def test_a_claim_whose_write_matched_nothing_is_first_and_says_so(pool: asyncpg.Pool) -> None:
     async with transaction(pool) as conn:
         once, row = await claim_with(
             conn,
@@ -121,8 +122,33 @@ async def test_a_claim_whose_write_matched_nothing_is_first_with_no_row(pool: as
             statement="UPDATE effect SET amount = 0 WHERE id = -1 AND EXISTS (SELECT FROM claimed) RETURNING id",
             args=[],
         )
-    assert (row, once.replay) == (None, None)
+    assert once.replay is None
+    assert row is not None
+    assert not row["matched"]
     assert isinstance(once, Claim)
+
+
+async def test_a_claim_with_a_lead_writes_only_where_the_lead_found_its_row(pool: asyncpg.Pool) -> None:
+    """The lead (here: an effect locked) comes back with the write; where it finds nothing, nothing is written."""
+    existing = await pool.fetchval("INSERT INTO effect (amount) VALUES (1) RETURNING id")
+    rows = []
+    for key, lead_id in (("k-7", existing), ("k-8", -1)):
+        async with transaction(pool) as conn:
+            _, row = await claim_with(
+                conn,
+                operation="pay",
+                owner="acct-1",
+                key=key,
+                request={"lead": lead_id},
+                lead="SELECT id AS lead_id, amount AS lead_amount FROM effect WHERE id = $5 FOR UPDATE",
+                statement="""INSERT INTO effect (amount) SELECT $4
+                             WHERE EXISTS (SELECT FROM claimed) AND EXISTS (SELECT FROM lead) RETURNING id""",
+                args=[9, lead_id],
+            )
+        assert row is not None
+        rows.append((row["matched"], row["lead_id"], row["lead_amount"], row["id"] is not None))
+    assert rows == [(True, existing, 1, True), (False, None, None, False)]
+    assert await pool.fetchval("SELECT count(*) FROM effect WHERE amount = 9") == 1
 
 
 async def test_a_rate_limit_refuses_past_the_limit_until_the_window_passes(pool: asyncpg.Pool) -> None:

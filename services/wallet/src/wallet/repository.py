@@ -168,25 +168,6 @@ async def lock_account(conn: asyncpg.Connection, account_id: UUID) -> Account | 
     return _account(row)
 
 
-async def lock_account_counting(
-    conn: asyncpg.Connection, account_id: UUID, *, buckets: list[str], window_start: datetime
-) -> tuple[Account | None, dict[str, int]]:
-    """`lock_account`, with the hits of the rate-limit `buckets` in the window: one round trip for both."""
-    row = await conn.fetchrow(
-        f"""SELECT {_ACCOUNT_COLUMNS},
-                  ARRAY(SELECT coalesce(c.hits, 0)
-                        FROM unnest($2::text[]) WITH ORDINALITY AS b (bucket, position)
-                        LEFT JOIN rate_limit_counter c ON c.bucket = b.bucket AND c.window_start = $3
-                        ORDER BY b.position) AS hits
-           FROM account WHERE id = $1 FOR UPDATE""",  # noqa: S608 - fixed column list
-        account_id,
-        buckets,
-        window_start,
-    )
-    hits = {} if row is None else dict(zip(buckets, row["hits"], strict=True))
-    return _account(row), hits
-
-
 async def account_exists(conn: asyncpg.Connection | asyncpg.Pool, account_id: UUID) -> bool:
     return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM account WHERE id = $1)", account_id))
 
@@ -504,29 +485,56 @@ async def redeem_issued_key(
     return None if row is None else RedeemedKey(**row)
 
 
-async def claim_and_redeem_key(
+@dataclass(frozen=True)
+class RedemptionClaimed:
+    """What the redemption's one statement found: the claim, and for the first request with its key the account
+    (locked) with its failure counts and the key redeemed into it (None: no such account, or no issued key)."""
+
+    once: Claim
+    account: Account | None
+    hits: dict[str, int]
+    key: RedeemedKey | None
+
+
+async def lock_account_and_redeem_key(
     conn: asyncpg.Connection,
     *,
+    account_id: UUID,
+    buckets: list[str],
+    window_start: datetime,
     idempotency_key: str,
     request: dict[str, str],
     code_hash: bytes,
-    account_id: UUID,
     at: datetime,
-) -> tuple[Claim, RedeemedKey | None]:
-    """The redemption's Idempotency-Key claimed and its key marked redeemed into the account, in one statement;
-    the key only if it was still issued and this is the first request with the key (see `claim_with`)."""
+) -> RedemptionClaimed:
+    """In one statement: the account locked with the hits of the rate-limit `buckets` in the window, the
+    redemption's Idempotency-Key claimed, and the key marked redeemed into the account if it was still issued
+    (see `claim_with`). The account is locked before the key, as everywhere else. A refusal that follows (no
+    account, a full bucket, no issued key) rolls all of it back."""
     once, row = await claim_with(
         conn,
         operation="redemption",
         owner=account_id,
         key=idempotency_key,
         request=request,
+        lead=f"""SELECT {_ACCOUNT_COLUMNS},
+                        ARRAY(SELECT coalesce(c.hits, 0)
+                              FROM unnest($8::text[]) WITH ORDINALITY AS b (bucket, position)
+                              LEFT JOIN rate_limit_counter c ON c.bucket = b.bucket AND c.window_start = $9
+                              ORDER BY b.position) AS hits
+                 FROM account WHERE id = $7 FOR UPDATE""",  # noqa: S608 - fixed column list
         statement="""UPDATE activation_key SET status = 'redeemed', redeemed_into = $5, redeemed_at = $6
-                     WHERE code_hash = $4 AND status = 'issued' AND EXISTS (SELECT FROM claimed)
-                     RETURNING id, amount""",
-        args=[code_hash, account_id, at],
+                     WHERE code_hash = $4 AND status = 'issued'
+                       AND EXISTS (SELECT FROM claimed) AND EXISTS (SELECT FROM lead)
+                     RETURNING id AS key_id, amount AS key_amount""",
+        args=[code_hash, account_id, at, account_id, buckets, window_start],
     )
-    return once, None if row is None else RedeemedKey(id=row["id"], amount=row["amount"])
+    if row is None or row["id"] is None:
+        return RedemptionClaimed(once=once, account=None, hits={}, key=None)
+    key = RedeemedKey(id=row["key_id"], amount=row["key_amount"]) if row["matched"] else None
+    return RedemptionClaimed(
+        once=once, account=_account(row), hits=dict(zip(buckets, row["hits"], strict=True)), key=key
+    )
 
 
 async def activation_key_status(conn: asyncpg.Connection, code_hash: bytes) -> KeyStatus | None:

@@ -431,26 +431,27 @@ async def _redeem(
     ladder_s: Sequence[int],
     now: datetime,
 ) -> RedemptionRead:
-    # Few round trips on the happy path: the account locked with its failure counts read, the Idempotency-Key
-    # claimed with the key marked, the ledger entries and the balance, the answer stored with its events.
+    # Few round trips on the happy path: the account locked with its failure counts, the Idempotency-Key claimed
+    # and the key marked, in one statement; the ledger entries, the balance, the answer and its events in one more.
     async with transaction(pool) as conn:
-        account, hits = await repository.lock_account_counting(
-            conn, account_id, buckets=list(failure_limits), window_start=window_start(now, window_s)
-        )
-        account = _existing(account)
-        refuse_if_any_full(hits, limits=failure_limits, window_s=window_s, now=now)
         canonical = domain.canonical_code(code)
         code_hash = domain.code_hash(canonical)
-        once, key = await repository.claim_and_redeem_key(
+        claimed = await repository.lock_account_and_redeem_key(
             conn,
+            account_id=account_id,
+            buckets=list(failure_limits),
+            window_start=window_start(now, window_s),
             idempotency_key=idempotency_key,
             request={"code": canonical},
             code_hash=code_hash,
-            account_id=account_id,
             at=now,
         )
+        once = claimed.once
         if (replay := once.replayed(RedemptionRead)) is not None:
             return replay
+        account = _existing(claimed.account)
+        refuse_if_any_full(claimed.hits, limits=failure_limits, window_s=window_s, now=now)
+        key = claimed.key
         if key is None:
             await _refuse_unredeemable(conn, code_hash=code_hash)
         result, writes, events = await _load_credit(conn, account, key=key, ladder_s=ladder_s, at=now)
