@@ -40,8 +40,9 @@ class Row:
         return None if not self.baseline else self.value / self.baseline
 
 
-def ratio_row(metric: str, value: float, unit: str, *, baseline: float, at_least: float) -> Row:
-    return Row(metric, value, unit, baseline, f">= {at_least:.2f} x raw", value / baseline >= at_least)
+def ratio_row(metric: str, value: float, unit: str, *, baseline: float, at_least: float, of: str = "raw") -> Row:
+    """`of` names the baseline in the target's text: the raw side, or another figure of the run."""
+    return Row(metric, value, unit, baseline, f">= {at_least:.2f} x {of}", value / baseline >= at_least)
 
 
 def limit_row(metric: str, value: float, unit: str, *, at_most: float) -> Row:

@@ -10,9 +10,12 @@
 - rate changes: `service.apply_rental_change` inside an inbox transaction, as the consumer runs it, next to
   the same SQL sent raw.
 
-Each client redeems into an account of its own. Run: `uv run python -m bench.wallet_throughput --operations
-1600 --clients 16` (`make bench` runs it). Uses a scratch database on the local Postgres and a broker name
-prefix of its own, removes both afterwards, and writes `bench/results/wallet_throughput.json`.
+Each client redeems into an account of its own. The sides take turns in `--rounds` rounds (each a share of
+`--operations`), and each ratio is that of the round with the median ratio: on this machine the speed drifts by
+a quarter within minutes, which a ratio of two sides measured minutes apart would show as theirs. Run:
+`uv run python -m bench.wallet_throughput --operations 3200 --clients 16` (`make bench` runs it). Uses two
+scratch databases on the local Postgres (the wallet process's, and the in-process sides') and a broker name
+prefix of its own, removes them afterwards, and writes `bench/results/wallet_throughput.json`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -363,8 +366,10 @@ async def redemptions_over_http(
                 json={"code": codes[client * per_client + i]},
                 headers={"Authorization": f"Bearer {tokens[client]}", "Idempotency-Key": uuid.uuid4().hex},
             ) as response:
+                # Read to its end, as a client does: aiohttp closes a connection whose answer was left unread.
+                answer = await response.read()
                 if response.status != 201:
-                    raise RuntimeError(f"redemption refused: {await response.text()}")
+                    raise RuntimeError(f"redemption refused: {answer.decode()}")
 
         # Each timed run starts with the events of the set-up (and of the run before) relayed.
         await eventually(lambda: outbox_drained(pool), within=60, what="the wallet relayed its outbox")
@@ -406,9 +411,12 @@ async def profiled(pid: int, label: str) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        profiler.send_signal(signal.SIGINT)
-        await profiler.wait()
-        print(f"py-spy: {output}", file=sys.stderr)
+        with contextlib.suppress(ProcessLookupError):  # it exits at once on flags it refuses
+            profiler.send_signal(signal.SIGINT)
+        if await profiler.wait() == 0:
+            print(f"py-spy: {output}", file=sys.stderr)
+        else:
+            print(f"py-spy failed ({profiler.returncode}): run it by hand with {flags}", file=sys.stderr)
 
 
 async def delete_broker_objects(settings: Settings) -> None:
@@ -432,7 +440,26 @@ async def delete_broker_objects(settings: Settings) -> None:
         await connection.close()
 
 
-async def measure(database: str, operations: int, clients: int, dev_dir: Path) -> dict[str, float]:
+@dataclass(frozen=True)
+class Round:
+    """One round's figures: each side measured once, back to back, so that a ratio compares two sides that ran
+    within a minute of each other (this machine's speed drifts by a quarter over a few minutes)."""
+
+    figures: dict[str, float]
+
+    def ratio(self, value: str, baseline: str) -> float:
+        return self.figures[value] / self.figures[baseline]
+
+
+def middle_round(rounds: Sequence[Round], value: str, baseline: str) -> Round:
+    """The round whose ratio of `value` to `baseline` is the median of all rounds'."""
+    ranked = sorted(rounds, key=lambda r: r.ratio(value, baseline))
+    return ranked[len(ranked) // 2]
+
+
+async def measure(
+    database: str, raw_database: str, operations: int, clients: int, rounds: int, dev_dir: Path
+) -> list[Round]:
     dsn = wallet_dsn(database)
     settings = Settings(
         database_url=dsn,
@@ -444,93 +471,137 @@ async def measure(database: str, operations: int, clients: int, dev_dir: Path) -
         log_level="WARNING",
     )
     await apply_migrations(SPEC, settings)
-    pool = await create_pool(dsn=dsn, schema="wallet", min_size=clients, max_size=clients + 2)
-    per_client = operations // clients
+    raw_settings = settings.model_copy(update={"database_url": wallet_dsn(raw_database)})
+    await apply_migrations(SPEC, raw_settings)
+    # The in-process sides run on a database of their own: the wallet process never sees their outbox rows
+    # (nor relays and handles them while another side is measured).
+    raw_pool = await create_pool(dsn=raw_settings.database_url, schema="wallet", min_size=clients, max_size=clients + 2)
+    pool = await create_pool(dsn=dsn, schema="wallet", min_size=2, max_size=4)
+    per_client = operations // clients // rounds
     try:
-        results: dict[str, float] = {}
-        # Redemptions: fresh keys and accounts for each side, so neither sees the other's rows locked.
-        sides: tuple[tuple[str, Callable[[asyncpg.Pool, uuid.UUID, str], Awaitable[None]]], ...] = (
-            ("redemptions raw", redeem_raw),
-            ("redemptions raw + NOTIFY after commit", redeem_raw_then_notify),
-            ("redemptions wallet", redeem_with_service),
-        )
-        for label, redeem in sides:
-            codes = await issue_codes(pool, clients * per_client)
-            accounts = await open_accounts(pool, clients)
-
-            async def redeem_one(
-                client: int,
-                i: int,
-                redeem: Callable[[asyncpg.Pool, uuid.UUID, str], Awaitable[None]] = redeem,
-                codes: list[str] = codes,
-                accounts: list[uuid.UUID] = accounts,
-            ) -> None:
-                await redeem(pool, accounts[client], codes[client * per_client + i])
-
-            results[label] = await run_clients(clients, per_client, redeem_one)
-        # The in-process phases wrote their events to the outbox with no relay running: they are not the HTTP
-        # run's work, so the wallet process does not start by relaying and handling thousands of them.
-        await pool.execute("UPDATE outbox_message SET sent_at = clock_timestamp() WHERE sent_at IS NULL")
-        try:
-            async with wallet_process(settings) as (base_url, pid):
-                alone = await redemptions_over_http(base_url, pid, pool, 1, max(50, per_client * 2), dev_dir)
-                results["redemptions wallet HTTP, 1 client"] = alone.per_s
-                # Not counted: the wallet's pool grows to one connection per client, each preparing its
-                # statements, as the raw side's pool did before it was measured.
-                await redemptions_over_http(base_url, pid, pool, clients, 5, dev_dir)
+        measured: list[Round] = []
+        async with wallet_process(settings) as (base_url, pid):
+            # Not counted: the wallet's pool grows to one connection per client, each preparing its statements,
+            # as the raw side's pool does in its first round.
+            await redemptions_over_http(base_url, pid, pool, clients, 5, dev_dir)
+            for _ in range(rounds):
+                figures: dict[str, float] = {}
+                # Fresh keys and accounts for each side, so neither sees the other's rows locked.
+                sides: tuple[tuple[str, Callable[[asyncpg.Pool, uuid.UUID, str], Awaitable[None]]], ...] = (
+                    ("redemptions raw", redeem_raw),
+                    ("redemptions raw + NOTIFY after commit", redeem_raw_then_notify),
+                    ("redemptions wallet", redeem_with_service),
+                )
+                for label, redeem in sides:
+                    figures[label] = await redemptions_in_process(raw_pool, redeem, clients, per_client)
+                # What one client alone can get from Postgres: the scaling the HTTP runs are held to.
+                figures["redemptions raw, 1 client"] = await redemptions_in_process(
+                    raw_pool, redeem_raw, 1, max(50, per_client * 2)
+                )
                 many = await redemptions_over_http(base_url, pid, pool, clients, per_client, dev_dir)
-                results["redemptions wallet HTTP"] = many.per_s
-                results["wallet CPU per redemption"] = many.wallet_cpu_ms
-                results["client CPU per redemption"] = many.client_cpu_ms
-        finally:
-            await delete_broker_objects(settings)
-
-        # Rate changes: funded accounts, one contract each, the rate alternating between two values.
-        for label, change in (("rate changes raw", change_rate_raw), ("rate changes wallet", change_rate_with_service)):
-            accounts = await open_accounts(pool, clients)
-            codes = await issue_codes(pool, clients)
-            for account_id, code in zip(accounts, codes, strict=True):
-                await redeem_with_service(pool, account_id, code)
-            contracts = [uuid.uuid4() for _ in range(clients)]
-
-            async def change_one(
-                client: int,
-                i: int,
-                change: Callable[[asyncpg.Pool, uuid.UUID, uuid.UUID, int], Awaitable[None]] = change,
-                accounts: list[uuid.UUID] = accounts,
-                contracts: list[uuid.UUID] = contracts,
-            ) -> None:
-                await change(pool, accounts[client], contracts[client], i)
-
-            results[label] = await run_clients(clients, per_client, change_one)
-        return results
+                figures["redemptions wallet HTTP"] = many.per_s
+                figures["wallet CPU per redemption"] = many.wallet_cpu_ms
+                figures["client CPU per redemption"] = many.client_cpu_ms
+                alone = await redemptions_over_http(base_url, pid, pool, 1, max(50, per_client * 2), dev_dir)
+                figures["redemptions wallet HTTP, 1 client"] = alone.per_s
+                measured.append(Round(figures))
+        await delete_broker_objects(settings)
+        rate_changes = await measure_rate_changes(raw_pool, clients, per_client * rounds)
+        return [Round({**r.figures, **rate_changes}) for r in measured]
     finally:
         await pool.close()
+        await raw_pool.close()
 
 
-def result_rows(results: dict[str, float], clients: int) -> list[Row]:
-    raw = results["redemptions raw"]
-    http, alone = results["redemptions wallet HTTP"], results["redemptions wallet HTTP, 1 client"]
+async def redemptions_in_process(
+    pool: asyncpg.Pool,
+    redeem: Callable[[asyncpg.Pool, uuid.UUID, str], Awaitable[None]],
+    clients: int,
+    per_client: int,
+) -> float:
+    codes = await issue_codes(pool, clients * per_client)
+    accounts = await open_accounts(pool, clients)
+
+    async def redeem_one(client: int, i: int) -> None:
+        await redeem(pool, accounts[client], codes[client * per_client + i])
+
+    return await run_clients(clients, per_client, redeem_one)
+
+
+async def measure_rate_changes(pool: asyncpg.Pool, clients: int, per_client: int) -> dict[str, float]:
+    """Funded accounts, one contract each, the rate alternating between two values."""
+    results: dict[str, float] = {}
+    for label, change in (("rate changes raw", change_rate_raw), ("rate changes wallet", change_rate_with_service)):
+        accounts = await open_accounts(pool, clients)
+        codes = await issue_codes(pool, clients)
+        for account_id, code in zip(accounts, codes, strict=True):
+            await redeem_with_service(pool, account_id, code)
+        contracts = [uuid.uuid4() for _ in range(clients)]
+
+        async def change_one(
+            client: int,
+            i: int,
+            change: Callable[[asyncpg.Pool, uuid.UUID, uuid.UUID, int], Awaitable[None]] = change,
+            accounts: list[uuid.UUID] = accounts,
+            contracts: list[uuid.UUID] = contracts,
+        ) -> None:
+            await change(pool, accounts[client], contracts[client], i)
+
+        results[label] = await run_clients(clients, per_client, change_one)
+    return results
+
+
+def result_rows(rounds: Sequence[Round], clients: int) -> list[Row]:
+    """Each ratio from one round, the one with the median ratio; the figures beside it from the same round."""
+    central = middle_round(rounds, "redemptions wallet HTTP", "redemptions raw")
+    figures = central.figures
+    raw = figures["redemptions raw"]
+    scaling = middle_round(rounds, "redemptions wallet HTTP", "redemptions wallet HTTP, 1 client").figures
     return [
         Row(f"redemptions raw asyncpg, {clients} clients (baseline)", raw, "/s"),
         Row(
             f"redemptions raw + NOTIFY after commit, {clients} clients",
-            results["redemptions raw + NOTIFY after commit"],
+            figures["redemptions raw + NOTIFY after commit"],
             "/s",
             raw,
         ),
-        Row(f"redemptions wallet service layer, {clients} clients", results["redemptions wallet"], "/s", raw),
-        ratio_row(f"redemptions wallet over HTTP, {clients} clients", http, "/s", baseline=raw, at_least=0.40),
-        Row("redemptions wallet over HTTP, 1 client", alone, "/s"),
-        ratio_row(f"redemptions over HTTP, {clients} clients vs 1 client", http, "/s", baseline=alone, at_least=3.0),
-        Row(f"wallet process CPU per redemption, {clients} clients", results["wallet CPU per redemption"], "ms"),
-        Row(f"load generator CPU per redemption, {clients} clients", results["client CPU per redemption"], "ms"),
-        Row(f"rate changes raw asyncpg, {clients} clients (baseline)", results["rate changes raw"], "/s"),
+        Row(f"redemptions wallet service layer, {clients} clients", figures["redemptions wallet"], "/s", raw),
+        ratio_row(
+            f"redemptions wallet over HTTP, {clients} clients",
+            figures["redemptions wallet HTTP"],
+            "/s",
+            baseline=raw,
+            at_least=0.40,
+        ),
+        Row("redemptions raw asyncpg, 1 client", scaling["redemptions raw, 1 client"], "/s"),
+        Row(
+            "redemptions wallet over HTTP, 1 client",
+            scaling["redemptions wallet HTTP, 1 client"],
+            "/s",
+            scaling["redemptions raw, 1 client"],
+        ),
+        Row(
+            f"redemptions raw asyncpg, {clients} clients vs 1 client",
+            scaling["redemptions raw"],
+            "/s",
+            scaling["redemptions raw, 1 client"],
+        ),
+        ratio_row(
+            f"redemptions over HTTP, {clients} clients vs 1 client",
+            scaling["redemptions wallet HTTP"],
+            "/s",
+            baseline=scaling["redemptions wallet HTTP, 1 client"],
+            at_least=3.0,
+            of="1 client",
+        ),
+        Row(f"wallet process CPU per redemption, {clients} clients", figures["wallet CPU per redemption"], "ms"),
+        Row(f"load generator CPU per redemption, {clients} clients", figures["client CPU per redemption"], "ms"),
+        Row(f"rate changes raw asyncpg, {clients} clients (baseline)", figures["rate changes raw"], "/s"),
         Row(
             f"rate changes wallet inbox transaction, {clients} clients",
-            results["rate changes wallet"],
+            figures["rate changes wallet"],
             "/s",
-            results["rate changes raw"],
+            figures["rate changes raw"],
         ),
     ]
 
@@ -539,14 +610,31 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--operations", type=int, default=1600, help="per measurement, spread over the clients")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3, help="each side measured once per round, back to back")
     args = parser.parse_args()
     configure_logging(service="bench", level="WARNING", json=True)
-    async with scratch_database("rental_bench_wallet") as database:
+    async with scratch_database("rental_bench_wallet") as database, scratch_database("rental_bench_raw") as raw:
         with tempfile.TemporaryDirectory() as dev_dir:
             load_or_create_key(Path(dev_dir))
-            results = await measure(database, args.operations, args.clients, Path(dev_dir))
-    rows = result_rows(results, args.clients)
-    save("wallet_throughput", rows, parameters={"operations": args.operations, "clients": args.clients})
+            rounds = await measure(database, raw, args.operations, args.clients, args.rounds, Path(dev_dir))
+    for number, measured in enumerate(rounds, start=1):
+        ratio = measured.ratio("redemptions wallet HTTP", "redemptions raw")
+        scaling = measured.ratio("redemptions wallet HTTP", "redemptions wallet HTTP, 1 client")
+        raw_scaling = measured.ratio("redemptions raw", "redemptions raw, 1 client")
+        print(
+            f"round {number}: HTTP/raw {ratio:.2f}x, {args.clients} clients/1 client {scaling:.2f}x"
+            f" (raw {raw_scaling:.2f}x)"
+        )
+    rows = result_rows(rounds, args.clients)
+    save(
+        "wallet_throughput",
+        rows,
+        parameters={
+            "operations": args.operations,
+            "clients": args.clients,
+            "rounds": [r.figures for r in rounds],
+        },
+    )
     print_rows("wallet_throughput", rows)
 
 
