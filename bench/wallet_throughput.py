@@ -1,7 +1,8 @@
 """Wallet redemptions per second, next to a raw asyncpg transaction doing the same durable work.
 
 - raw: one hand-written asyncpg transaction per redemption: the Idempotency-Key row, key and account locked,
-  the key marked, the balance moved, the ledger entry with its two legs, one outbox row;
+  the key marked, the balance moved, the ledger entry with its two legs, one outbox row; at N clients and at 1
+  (how far Postgres itself scales on this machine, beside the HTTP runs' scaling);
 - raw + NOTIFY after commit: the same, then a notification sent on its own (the other way to wake relays of
   other replicas; the winner, a short poll, costs nothing per commit);
 - wallet service layer: `service.redeem_activation_key` in this process;
@@ -608,7 +609,9 @@ def result_rows(rounds: Sequence[Round], clients: int) -> list[Row]:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--operations", type=int, default=1600, help="per measurement, spread over the clients")
+    parser.add_argument(
+        "--operations", type=int, default=3200, help="redemptions per side over all rounds, spread over the clients"
+    )
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3, help="each side measured once per round, back to back")
     args = parser.parse_args()
