@@ -495,7 +495,7 @@ async def measure(
                 )
                 for label, redeem in sides:
                     figures[label] = await redemptions_in_process(raw_pool, redeem, clients, per_client)
-                # What one client alone can get from Postgres: the scaling the HTTP runs are held to.
+                # One client alone on the raw side: how far raw asyncpg scales, beside the HTTP runs' scaling.
                 figures["redemptions raw, 1 client"] = await redemptions_in_process(
                     raw_pool, redeem_raw, 1, max(50, per_client * 2)
                 )
