@@ -519,17 +519,17 @@ async def lock_account_and_redeem_key(
         request=request,
         lead=f"""SELECT {_ACCOUNT_COLUMNS},
                         ARRAY(SELECT coalesce(c.hits, 0)
-                              FROM unnest($8::text[]) WITH ORDINALITY AS b (bucket, position)
-                              LEFT JOIN rate_limit_counter c ON c.bucket = b.bucket AND c.window_start = $9
+                              FROM unnest($7::text[]) WITH ORDINALITY AS b (bucket, position)
+                              LEFT JOIN rate_limit_counter c ON c.bucket = b.bucket AND c.window_start = $8
                               ORDER BY b.position) AS hits
-                 FROM account WHERE id = $7 FOR UPDATE""",  # noqa: S608 - fixed column list
+                 FROM account WHERE id = $5 FOR UPDATE""",  # noqa: S608 - fixed column list
         statement="""UPDATE activation_key SET status = 'redeemed', redeemed_into = $5, redeemed_at = $6
                      WHERE code_hash = $4 AND status = 'issued'
                        AND EXISTS (SELECT FROM claimed) AND EXISTS (SELECT FROM lead)
                      RETURNING id AS key_id, amount AS key_amount""",
-        args=[code_hash, account_id, at, account_id, buckets, window_start],
+        args=[code_hash, account_id, at, buckets, window_start],
     )
-    if row is None or row["id"] is None:
+    if row is None or row["id"] is None:  # a replay, or no such account (the lead's `id`)
         return RedemptionClaimed(once=once, account=None, hits={}, key=None)
     key = RedeemedKey(id=row["key_id"], amount=row["key_amount"]) if row["matched"] else None
     return RedemptionClaimed(
